@@ -1,0 +1,180 @@
+// Package rest serves the documented HTTP API (spec/) and the v1 API:
+// decode, call server/social, encode. routes.go holds the whole route
+// table; one file per resource holds its handlers.
+package rest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/vibesync/vibesync/server/apperr"
+	"github.com/vibesync/vibesync/server/auth"
+	"github.com/vibesync/vibesync/server/social"
+)
+
+// Config wires the API.
+type Config struct {
+	Social *social.Service
+	Tokens *auth.Tokens
+	Log    *slog.Logger
+	// Ready reports whether the instance can serve (database reachable,
+	// migrations applied); /readyz answers 503 while it returns an error.
+	Ready func(context.Context) error
+}
+
+// API is the REST handler set.
+type API struct {
+	svc    *social.Service
+	tokens *auth.Tokens
+	log    *slog.Logger
+	ready  func(context.Context) error
+}
+
+// New returns the API. Mount it with Register.
+func New(cfg Config) *API {
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ready := cfg.Ready
+	if ready == nil {
+		ready = func(context.Context) error { return nil }
+	}
+	return &API{svc: cfg.Social, tokens: cfg.Tokens, log: log, ready: ready}
+}
+
+// handlerFunc is an HTTP handler that returns its error for one place to write.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// public adapts a handler that needs no token.
+func (a *API) public(fn handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := fn(w, r); err != nil {
+			a.writeError(w, r, err)
+		}
+	})
+}
+
+// authed adapts a 🔒 handler: 401 unless the request carries a valid,
+// unrevoked access token.
+func (a *API) authed(fn handlerFunc) http.Handler {
+	return auth.Middleware(a.tokens, a.svc.CheckSession, a.writeError)(a.public(fn))
+}
+
+// caller is the authenticated user of r (authed routes only).
+func caller(r *http.Request) social.Caller {
+	c, _ := auth.FromContext(r.Context())
+	return social.Caller{UserID: c.UserID}
+}
+
+// Middleware wraps the whole mux: request ids, access log, panic recovery,
+// and JSON answers for unknown routes and wrong methods.
+func (a *API) Middleware(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-Id")
+		if !validRequestID(id) {
+			id = newRequestID()
+		}
+		w.Header().Set("X-Request-Id", id)
+		r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				a.log.ErrorContext(r.Context(), "panic", "panic", p, "request_id", id, "stack", string(debug.Stack()))
+				if !rec.wrote {
+					a.writeError(rec, r, apperr.New(apperr.Internal, "internal", "Something went wrong on our side"))
+				}
+			}
+			a.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+				slog.String("method", r.Method), slog.String("path", r.URL.Path),
+				slog.Int("status", rec.status), slog.Int64("bytes", rec.bytes),
+				slog.Duration("took", time.Since(start)), slog.String("request_id", id))
+		}()
+		if _, pattern := mux.Handler(r); pattern == "" {
+			a.noRoute(rec, r, mux)
+			return
+		}
+		mux.ServeHTTP(rec, r)
+	})
+}
+
+// noRoute answers JSON 404 or 405 where the mux would answer plain text.
+func (a *API) noRoute(w http.ResponseWriter, r *http.Request, mux *http.ServeMux) {
+	probe := &statusRecorder{ResponseWriter: discardWriter{h: w.Header()}, status: http.StatusOK}
+	h, _ := mux.Handler(r)
+	h.ServeHTTP(probe, r)
+	w.Header().Del("Content-Type")
+	w.Header().Del("X-Content-Type-Options")
+	if probe.status == http.StatusMethodNotAllowed { // the Allow header is already set
+		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: http.StatusText(http.StatusMethodNotAllowed),
+			Message: r.Method + " is not allowed on " + r.URL.Path, Code: "method_not_allowed"})
+		return
+	}
+	a.writeError(w, r, apperr.NotFoundf("route_not_found", "No route for %s %s", r.Method, r.URL.Path))
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+	wrote  bool
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if !s.wrote {
+		s.status, s.wrote = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	s.wrote = true
+	n, err := s.ResponseWriter.Write(b)
+	s.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer
+// (WebSocket hijacking, flushing streams).
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+type discardWriter struct{ h http.Header }
+
+func (d discardWriter) Header() http.Header         { return d.h }
+func (d discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (d discardWriter) WriteHeader(int)             {}
+
+type requestIDKey struct{}
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+func newRequestID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b) // crypto/rand does not fail on supported platforms
+	return hex.EncodeToString(b)
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}

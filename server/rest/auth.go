@@ -1,0 +1,65 @@
+package rest
+
+import (
+	"net/http"
+
+	"github.com/vibesync/vibesync/server/auth"
+	"github.com/vibesync/vibesync/server/social"
+)
+
+func (a *API) register(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Name     string `json:"name"`
+		Username string `json:"username"`
+		Password string `json:"password"`
+	}
+	if err := decode(w, r, &in, false); err != nil {
+		return err
+	}
+	out, err := a.svc.Register(r.Context(), social.Registration{Name: in.Name, Username: in.Username, Password: in.Password})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, out)
+	return nil
+}
+
+func (a *API) login(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Username string `json:"username"`
+		Password string `json:"password"`
+	}
+	if err := decode(w, r, &in, false); err != nil {
+		return err
+	}
+	out, err := a.svc.Login(r.Context(), in.Username, in.Password)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (a *API) refresh(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		RefreshToken string `json:"refreshToken"`
+	}
+	if err := decode(w, r, &in, false); err != nil {
+		return err
+	}
+	out, err := a.svc.Refresh(r.Context(), in.RefreshToken)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (a *API) logout(w http.ResponseWriter, r *http.Request) error {
+	c, _ := auth.FromContext(r.Context())
+	if err := a.svc.Logout(r.Context(), c.SessionID); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,195 @@
+package rest
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"reflect"
+	"strconv"
+
+	"github.com/vibesync/vibesync/server/apperr"
+	"github.com/vibesync/vibesync/server/social"
+)
+
+// MaxBodyBytes bounds every JSON request body (413 above).
+const MaxBodyBytes = 1 << 20
+
+// errorBody is the JSON error every endpoint answers with.
+type errorBody struct {
+	Error   string `json:"error"`
+	Message string `json:"message"`
+	Code    string `json:"code,omitempty"`
+	Field   string `json:"field,omitempty"`
+}
+
+// statusOf is the one table from error codes to HTTP statuses.
+var statusOf = map[apperr.Code]int{
+	apperr.Invalid:         http.StatusBadRequest,
+	apperr.Unauthenticated: http.StatusUnauthorized,
+	apperr.Forbidden:       http.StatusForbidden,
+	apperr.NotFound:        http.StatusNotFound,
+	apperr.Conflict:        http.StatusConflict,
+	apperr.TooLarge:        http.StatusRequestEntityTooLarge,
+	apperr.RateLimited:     http.StatusTooManyRequests,
+	apperr.Unavailable:     http.StatusServiceUnavailable,
+	apperr.Internal:        http.StatusInternalServerError,
+}
+
+// StatusOf returns the HTTP status for err.
+func StatusOf(err error) int {
+	if s, ok := statusOf[apperr.CodeOf(err)]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// writeError answers err as JSON. Errors that are not *apperr.Error are
+// logged here, once, with the request id, and shown only as "internal".
+func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status := StatusOf(err)
+	pub := apperr.Public(err)
+	if status >= 500 {
+		a.log.ErrorContext(r.Context(), "request failed", "err", err, "request_id", requestID(r.Context()),
+			"method", r.Method, "path", r.URL.Path)
+	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="vibesync"`)
+	}
+	writeJSON(w, status, errorBody{Error: http.StatusText(status), Message: pub.Message, Code: pub.Reason, Field: pub.Field})
+}
+
+// writeJSON encodes v with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v) // the client went away; nothing left to tell it
+}
+
+// decode reads a JSON object body into v. An empty body is an error unless
+// optional is set. Malformed JSON, a wrong type (naming the field), trailing
+// data and bodies over MaxBodyBytes come back as *apperr.Error.
+func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error {
+	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	dec := json.NewDecoder(r.Body)
+	if err := dec.Decode(v); err != nil {
+		if errors.Is(err, io.EOF) {
+			if optional {
+				return nil
+			}
+			return apperr.Invalidf("empty_body", "The request body must be a JSON object")
+		}
+		return decodeError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return decodeError(err)
+		}
+		return apperr.Invalidf("malformed_json", "The request body must hold a single JSON value")
+	}
+	return nil
+}
+
+func decodeError(err error) error {
+	var mbe *http.MaxBytesError
+	var ute *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &mbe):
+		return apperr.New(apperr.TooLarge, "body_too_large", "The request body must be at most %d bytes", mbe.Limit)
+	case errors.As(err, &ute):
+		if ute.Field == "" {
+			return apperr.Invalidf("malformed_json", "The request body must be a JSON %s", kindName(ute.Type))
+		}
+		return apperr.InvalidField(ute.Field, "%s must be %s", ute.Field, withArticle(kindName(ute.Type)))
+	case errors.As(err, &se):
+		return apperr.Invalidf("malformed_json", "Malformed JSON at byte %d", se.Offset)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return apperr.Invalidf("malformed_json", "Malformed JSON: the body ends too soon")
+	}
+	var fe interface{ Field() string }
+	if errors.As(err, &fe) {
+		return apperr.InvalidField(fe.Field(), "%s: %v", fe.Field(), err)
+	}
+	return apperr.Invalidf("malformed_json", "Malformed JSON: %v", err)
+}
+
+func kindName(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		return "number"
+	case reflect.Slice, reflect.Array:
+		return "array"
+	case reflect.Pointer:
+		return kindName(t.Elem())
+	}
+	return "object"
+}
+
+func withArticle(s string) string {
+	switch s {
+	case "array", "object":
+		return "an " + s
+	}
+	return "a " + s
+}
+
+// Paging for the documented API: limit (default 10, 1–100) and page
+// (default 1). Values out of range are a 400, not silently clamped.
+const (
+	DefaultLimit = 10
+	MaxLimit     = 100
+)
+
+// pageOf reads limit and page from the query.
+func pageOf(r *http.Request) (social.Page, error) {
+	return pageParams(r, "limit", DefaultLimit, MaxLimit)
+}
+
+// pageParams reads page and a page-size parameter named sizeName with the
+// given default and maximum.
+func pageParams(r *http.Request, sizeName string, def, max int) (social.Page, error) {
+	q := r.URL.Query()
+	limit, err := intParam(q.Get(sizeName), sizeName, def, 1, max)
+	if err != nil {
+		return social.Page{}, err
+	}
+	page, err := intParam(q.Get("page"), "page", 1, 1, 1_000_000)
+	if err != nil {
+		return social.Page{}, err
+	}
+	return social.Page{Offset: (page - 1) * limit, Limit: limit}, nil
+}
+
+func intParam(raw, name string, def, min, max int) (int, error) {
+	if raw == "" {
+		return def, nil
+	}
+	v, err := strconv.Atoi(raw)
+	if err != nil || v < min || v > max {
+		return 0, apperr.InvalidField(name, "%s must be a whole number from %d to %d", name, min, max)
+	}
+	return v, nil
+}
+
+// boolParam reads an optional "true"/"false" query parameter.
+func boolParam(r *http.Request, name string) (*bool, error) {
+	raw := r.URL.Query().Get(name)
+	if raw == "" {
+		return nil, nil
+	}
+	v, err := strconv.ParseBool(raw)
+	if err != nil {
+		return nil, apperr.InvalidField(name, "%s must be true or false", name)
+	}
+	return &v, nil
+}

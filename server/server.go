@@ -1,0 +1,236 @@
+// Package server wires vibesync together: configuration, the database, the
+// rule layer and the transports on one http.ServeMux, and graceful shutdown.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/vibesync/vibesync/server/auth"
+	"github.com/vibesync/vibesync/server/rest"
+	"github.com/vibesync/vibesync/server/social"
+	"github.com/vibesync/vibesync/server/store"
+)
+
+// Config is everything the server needs. Zero values take the defaults
+// documented on each field.
+type Config struct {
+	// Listen is the TCP address to serve on (default "127.0.0.1:8080").
+	Listen string
+	// DatabaseURL is "file:PATH" for the embedded database (default
+	// "file:<DataDir>/vibesync.db") or a libsql://, https:// or wss:// URL.
+	DatabaseURL string
+	// DatabaseAuthToken authenticates to a remote libSQL server.
+	DatabaseAuthToken string
+	// DataDir holds the embedded database and uploaded media (default "./data").
+	DataDir string
+	// TokenSecret signs access tokens; at least 32 bytes. When empty, one is
+	// generated on first start and kept in the database, so every instance
+	// sharing the database agrees on it.
+	TokenSecret string
+	// PublicURL is the base of absolute URLs the server hands out (default
+	// "http://<Listen>").
+	PublicURL string
+	// Password sets the argon2id cost (default auth.DefaultPasswordParams).
+	Password auth.PasswordParams
+	// ShutdownTimeout bounds graceful shutdown (default 10s).
+	ShutdownTimeout time.Duration
+	// Log receives structured logs (default: discarded).
+	Log *slog.Logger
+	// Now is the clock (default time.Now); tests move it.
+	Now func() time.Time
+}
+
+// Defaults returns c with every unset field given its default.
+func Defaults(c Config) Config { return c.withDefaults() }
+
+func (c Config) withDefaults() Config {
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1:8080"
+	}
+	if c.DataDir == "" {
+		c.DataDir = "./data"
+	}
+	if c.DatabaseURL == "" {
+		c.DatabaseURL = "file:" + filepath.ToSlash(filepath.Join(c.DataDir, "vibesync.db"))
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + c.Listen
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = 10 * time.Second
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}
+
+// Validate reports every problem with c at once.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		errs = append(errs, fmt.Errorf("listen address %q: %w", c.Listen, err))
+	}
+	if u, err := url.Parse(c.DatabaseURL); err != nil {
+		errs = append(errs, fmt.Errorf("database URL: %w", err))
+	} else {
+		switch u.Scheme {
+		case "file", "libsql", "http", "https", "ws", "wss":
+		default:
+			errs = append(errs, fmt.Errorf("database URL %q: scheme must be file, libsql, http(s) or ws(s)", u.Redacted()))
+		}
+	}
+	if c.TokenSecret != "" && len(c.TokenSecret) < 32 {
+		errs = append(errs, errors.New("token secret must be at least 32 bytes"))
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("public URL %q must be an absolute http(s) URL", c.PublicURL))
+	}
+	return errors.Join(errs...)
+}
+
+// Server is a configured vibesync instance.
+type Server struct {
+	cfg     Config
+	db      *store.DB
+	social  *social.Service
+	handler http.Handler
+}
+
+// New validates cfg, opens and migrates the database, and wires the
+// transports. Close releases what it opened.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	cfg = cfg.withDefaults()
+	db, err := store.Open(ctx, store.Config{URL: cfg.DatabaseURL, AuthToken: cfg.DatabaseAuthToken, Now: cfg.Now})
+	if err != nil {
+		return nil, err
+	}
+	s, err := build(ctx, cfg, db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func build(ctx context.Context, cfg Config, db *store.DB) (*Server, error) {
+	if err := db.Migrate(ctx); err != nil {
+		return nil, err
+	}
+	secret, err := tokenSecret(ctx, db, cfg.TokenSecret)
+	if err != nil {
+		return nil, err
+	}
+	tokens, err := auth.NewTokens(secret, auth.AccessTTL, cfg.Now)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := social.New(social.Config{DB: db, Tokens: tokens, Password: cfg.Password, Log: cfg.Log})
+	if err != nil {
+		return nil, err
+	}
+	api := rest.New(rest.Config{Social: svc, Tokens: tokens, Log: cfg.Log, Ready: db.Ready})
+	mux := http.NewServeMux()
+	api.Register(mux)
+	return &Server{cfg: cfg, db: db, social: svc, handler: api.Middleware(mux)}, nil
+}
+
+// tokenSecret returns the configured secret, or the one kept in the
+// database (generated on the first start of the first instance).
+func tokenSecret(ctx context.Context, db *store.DB, configured string) ([]byte, error) {
+	if configured != "" {
+		return []byte(configured), nil
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, fmt.Errorf("generate token secret: %w", err)
+	}
+	var secret string
+	err := db.Write(ctx, func(tx *store.Tx) (err error) {
+		secret, err = tx.SetSettingIfAbsent(ctx, "token_secret", hex.EncodeToString(b))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("token secret: %w", err)
+	}
+	return []byte(secret), nil
+}
+
+// Handler is the whole HTTP surface.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// DB is the server's database (for tools and tests in this module).
+func (s *Server) DB() *store.DB { return s.db }
+
+// Run listens on cfg.Listen and serves until ctx ends, then shuts down
+// gracefully.
+func (s *Server) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve serves HTTP/1.1 and cleartext HTTP/2 (h2c) on ln until ctx ends,
+// then stops accepting, lets requests in flight finish (up to
+// ShutdownTimeout) and returns. It does not close the database; Close does.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
+	hs := &http.Server{
+		Handler:           s.handler,
+		Protocols:         &protocols,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.cfg.Log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	s.cfg.Log.Info("serving", "addr", ln.Addr().String(), "database", redact(s.cfg.DatabaseURL))
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.cfg.Log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		hs.Close()
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// Close releases the database.
+func (s *Server) Close() error { return s.db.Close() }
+
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}

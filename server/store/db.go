@@ -1,0 +1,382 @@
+// Package store is vibesync's only package with SQL. It opens the libSQL
+// database (an embedded SQLite file or a libSQL server), runs the embedded
+// goose migrations, serializes writes through one connection, reads from a
+// pool, and appends the change feed and live events inside write
+// transactions so a crash never leaves a write without its feed rows.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	"github.com/tursodatabase/libsql-client-go/libsql"
+	_ "modernc.org/sqlite" // the "sqlite" driver libsql-client-go uses for file: URLs
+
+	"github.com/vibesync/vibesync/migrations"
+	"github.com/vibesync/vibesync/server/apperr"
+)
+
+// Config says which database to open.
+type Config struct {
+	// URL is "file:PATH" (embedded SQLite; query parameters are passed to the
+	// driver), or "libsql://…", "http(s)://…", "ws(s)://…" for a libSQL server.
+	URL string
+	// AuthToken authenticates to a libSQL server; unused for file: URLs.
+	AuthToken string
+	// MaxReaders bounds the read pool (default 8).
+	MaxReaders int
+	// Now is the clock; each transaction reads it once (default time.Now).
+	Now func() time.Time
+}
+
+// DB is an open vibesync database. Safe for concurrent use.
+type DB struct {
+	w, r   *sql.DB
+	local  bool
+	dsn    string
+	now    func() time.Time
+	wmu    sync.Mutex // one writer per process; BEGIN IMMEDIATE orders processes
+	hookMu sync.RWMutex
+	hooks  []func(Commit)
+}
+
+// Commit describes a committed write transaction that appended to the feed or
+// the live-event table: the highest seq of each it wrote (0 if none).
+type Commit struct {
+	FeedSeq  int64
+	EventSeq int64
+}
+
+// Default driver parameters for file: URLs; a value already in the URL wins.
+// They are applied by the driver to every pooled connection.
+var fileDefaults = [][2]string{
+	{"_journal_mode", "WAL"},
+	{"_foreign_keys", "on"},
+	{"_busy_timeout", "10000"},
+	{"_synchronous", "NORMAL"},
+}
+
+// Open opens the database at cfg.URL, creating a file's folder if needed.
+// It does not migrate; call Migrate.
+func Open(ctx context.Context, cfg Config) (*DB, error) {
+	if cfg.URL == "" {
+		return nil, errors.New("store: empty database URL")
+	}
+	if cfg.MaxReaders <= 0 {
+		cfg.MaxReaders = 8
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	db := &DB{now: cfg.Now, dsn: cfg.URL}
+	u, err := url.Parse(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("store: parse database URL: %w", err)
+	}
+	if u.Scheme == "file" {
+		db.local = true
+		if err := db.openFile(u); err != nil {
+			return nil, err
+		}
+	} else {
+		var opts []libsql.Option
+		if cfg.AuthToken != "" {
+			opts = append(opts, libsql.WithAuthToken(cfg.AuthToken))
+		}
+		conn, err := libsql.NewConnector(cfg.URL, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("store: connect %s: %w", u.Redacted(), err)
+		}
+		db.w = sql.OpenDB(conn)
+		db.w.SetMaxOpenConns(1)
+		db.r = sql.OpenDB(conn)
+		db.r.SetMaxOpenConns(cfg.MaxReaders)
+	}
+	if err := db.w.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: open database: %w", err)
+	}
+	return db, nil
+}
+
+func (db *DB) openFile(u *url.URL) error {
+	path := u.Opaque
+	if path == "" {
+		path = u.Path
+	}
+	if path == "" || strings.HasPrefix(path, ":memory:") {
+		return errors.New("store: file: URL needs a path (an in-memory database cannot be shared between connections)")
+	}
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("store: create database folder: %w", err)
+		}
+	}
+	q := u.Query()
+	for _, kv := range fileDefaults {
+		if q.Get(kv[0]) == "" {
+			q.Set(kv[0], kv[1])
+		}
+	}
+	wq, rq := cloneValues(q), cloneValues(q)
+	wq.Set("_txlock", "immediate")
+	rq.Set("_txlock", "deferred")
+	rq.Set("_query_only", "1")
+	open := func(q url.Values, n int) (*sql.DB, error) {
+		conn, err := libsql.NewConnector("file:" + path + "?" + q.Encode())
+		if err != nil {
+			return nil, fmt.Errorf("store: open %s: %w", path, err)
+		}
+		d := sql.OpenDB(conn)
+		d.SetMaxOpenConns(n)
+		d.SetMaxIdleConns(n)
+		d.SetConnMaxLifetime(0)
+		return d, nil
+	}
+	var err error
+	if db.w, err = open(wq, 1); err != nil {
+		return err
+	}
+	if db.r, err = open(rq, 8); err != nil {
+		db.w.Close()
+		return err
+	}
+	return nil
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := make(url.Values, len(v))
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	var errs []error
+	if db.w != nil {
+		errs = append(errs, db.w.Close())
+	}
+	if db.r != nil {
+		errs = append(errs, db.r.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Now reads the database's clock.
+func (db *DB) Now() time.Time { return db.now() }
+
+// OnCommit registers fn to run after every committed write transaction that
+// appended feed rows or live events. fn runs on the writer's goroutine after
+// the commit and must not block.
+func (db *DB) OnCommit(fn func(Commit)) {
+	db.hookMu.Lock()
+	defer db.hookMu.Unlock()
+	db.hooks = append(db.hooks, fn)
+}
+
+func (db *DB) provider() (*goose.Provider, error) {
+	dialect := goose.DialectSQLite3
+	if !db.local {
+		dialect = goose.DialectTurso
+	}
+	return goose.NewProvider(dialect, db.w, migrations.FS)
+}
+
+// Migrate applies every pending migration.
+func (db *DB) Migrate(ctx context.Context) error {
+	p, err := db.provider()
+	if err != nil {
+		return fmt.Errorf("store: migrations: %w", err)
+	}
+	db.wmu.Lock()
+	defer db.wmu.Unlock()
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("store: migrate up: %w", err)
+	}
+	return nil
+}
+
+// MigrateTo applies pending migrations up to and including version.
+func (db *DB) MigrateTo(ctx context.Context, version int64) error {
+	p, err := db.provider()
+	if err != nil {
+		return fmt.Errorf("store: migrations: %w", err)
+	}
+	db.wmu.Lock()
+	defer db.wmu.Unlock()
+	if _, err := p.UpTo(ctx, version); err != nil {
+		return fmt.Errorf("store: migrate up to %d: %w", version, err)
+	}
+	return nil
+}
+
+// Migration is one migration's state.
+type Migration struct {
+	Version   int64
+	Name      string
+	Applied   bool
+	AppliedAt time.Time
+}
+
+// Migrations lists every known migration and whether it is applied.
+func (db *DB) Migrations(ctx context.Context) ([]Migration, error) {
+	p, err := db.provider()
+	if err != nil {
+		return nil, fmt.Errorf("store: migrations: %w", err)
+	}
+	st, err := p.Status(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store: migration status: %w", err)
+	}
+	out := make([]Migration, 0, len(st))
+	for _, s := range st {
+		out = append(out, Migration{
+			Version:   s.Source.Version,
+			Name:      filepath.Base(s.Source.Path),
+			Applied:   s.State == goose.StateApplied,
+			AppliedAt: s.AppliedAt,
+		})
+	}
+	return out, nil
+}
+
+// Ready reports nil when the database answers and every migration is applied.
+func (db *DB) Ready(ctx context.Context) error {
+	p, err := db.provider()
+	if err != nil {
+		return fmt.Errorf("store: migrations: %w", err)
+	}
+	pending, err := p.HasPending(ctx)
+	if err != nil {
+		return fmt.Errorf("store: check migrations: %w", err)
+	}
+	if pending {
+		return errors.New("store: migrations pending")
+	}
+	return nil
+}
+
+// Tx is one transaction. Now is read once when it begins, so every row it
+// writes carries the same timestamp.
+type Tx struct {
+	tx       *sql.Tx
+	Now      time.Time
+	feedSeq  int64
+	eventSeq int64
+}
+
+// Write runs fn in a write transaction (BEGIN IMMEDIATE on the single writer
+// connection) and commits if fn returns nil. Driver errors are translated
+// (see translate); a busy database comes back as apperr.Unavailable.
+func (db *DB) Write(ctx context.Context, fn func(*Tx) error) error {
+	db.wmu.Lock()
+	commit, err := db.run(ctx, db.w, fn)
+	db.wmu.Unlock()
+	if err != nil {
+		return err
+	}
+	if commit.FeedSeq != 0 || commit.EventSeq != 0 {
+		db.hookMu.RLock()
+		hooks := db.hooks
+		db.hookMu.RUnlock()
+		for _, h := range hooks {
+			h(commit)
+		}
+	}
+	return nil
+}
+
+// Read runs fn in a read-only transaction on the reader pool: one consistent
+// snapshot for everything fn reads.
+func (db *DB) Read(ctx context.Context, fn func(*Tx) error) error {
+	_, err := db.run(ctx, db.r, fn)
+	return err
+}
+
+func (db *DB) run(ctx context.Context, pool *sql.DB, fn func(*Tx) error) (Commit, error) {
+	sqlTx, err := pool.BeginTx(ctx, nil)
+	if err != nil {
+		return Commit{}, fmt.Errorf("store: begin: %w", translate(err))
+	}
+	tx := &Tx{tx: sqlTx, Now: db.now().UTC()}
+	if err := fn(tx); err != nil {
+		if rbErr := sqlTx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
+			return Commit{}, errors.Join(err, fmt.Errorf("store: rollback: %w", rbErr))
+		}
+		return Commit{}, err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return Commit{}, fmt.Errorf("store: commit: %w", translate(err))
+	}
+	return Commit{FeedSeq: tx.feedSeq, EventSeq: tx.eventSeq}, nil
+}
+
+func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	res, err := tx.tx.ExecContext(ctx, query, args...)
+	return res, translate(err)
+}
+
+func (tx *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	rows, err := tx.tx.QueryContext(ctx, query, args...)
+	return rows, translate(err)
+}
+
+func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return tx.tx.QueryRowContext(ctx, query, args...)
+}
+
+// translate turns driver errors callers can act on into *apperr.Error:
+// UNIQUE violations become conflicts, a busy or locked database becomes
+// unavailable (transient, worth a retry). Other errors pass through.
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := apperr.As(err); ok {
+		return err
+	}
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "UNIQUE constraint failed"), strings.Contains(msg, "PRIMARY KEY constraint failed"):
+		return &apperr.Error{Code: apperr.Conflict, Reason: reasonDuplicate, Message: "That already exists"}
+	case strings.Contains(msg, "SQLITE_BUSY"), strings.Contains(msg, "database is locked"), strings.Contains(msg, "database table is locked"):
+		return &apperr.Error{Code: apperr.Unavailable, Reason: "database_busy", Message: "The database is busy; try again"}
+	}
+	return err
+}
+
+// reasonDuplicate marks a translated UNIQUE violation; callers may rename it.
+const reasonDuplicate = "duplicate"
+
+// ms is the stored form of a time: unix milliseconds.
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+// fromMS turns stored milliseconds back into a UTC time.
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+// nullTime turns a nullable millisecond column into a time (zero when NULL).
+func nullTime(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return fromMS(v.Int64)
+}
+
+// notFound converts sql.ErrNoRows into a not-found *apperr.Error.
+func notFound(err error, reason, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return apperr.NotFoundf(reason, "%s not found", what)
+	}
+	return translate(err)
+}

@@ -1,0 +1,191 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Op is a change-feed operation.
+type Op string
+
+// The two feed operations: an upsert carries the entity's full replicated
+// form; a delete is a tombstone kept for the retention window.
+const (
+	OpUpsert Op = "upsert"
+	OpDelete Op = "delete"
+)
+
+// Change is one row of the compacted change feed.
+type Change struct {
+	Seq      int64
+	Bucket   string
+	Entity   string
+	EntityID string
+	Op       Op
+	Data     []byte // nil for a delete
+	At       time.Time
+}
+
+// Put records that entity id now has the replicated form data in bucket,
+// replacing that entity's previous row there and stamping it with a new seq.
+func (tx *Tx) Put(ctx context.Context, bucket, entity, id string, data []byte) (int64, error) {
+	return tx.appendChange(ctx, bucket, entity, id, OpUpsert, data)
+}
+
+// Tombstone records that entity id left bucket (deleted, or no longer visible
+// to the bucket's readers).
+func (tx *Tx) Tombstone(ctx context.Context, bucket, entity, id string) (int64, error) {
+	return tx.appendChange(ctx, bucket, entity, id, OpDelete, nil)
+}
+
+func (tx *Tx) appendChange(ctx context.Context, bucket, entity, id string, op Op, data []byte) (int64, error) {
+	var seq int64
+	err := tx.queryRow(ctx,
+		`INSERT OR REPLACE INTO changes (bucket, entity, entity_id, op, data, at) VALUES (?, ?, ?, ?, ?, ?) RETURNING seq`,
+		bucket, entity, id, string(op), data, ms(tx.Now)).Scan(&seq)
+	if err != nil {
+		return 0, fmt.Errorf("store: append change %s/%s/%s: %w", bucket, entity, id, translate(err))
+	}
+	tx.feedSeq = seq
+	return seq, nil
+}
+
+// ChangeFilter selects feed rows: those of Buckets with seq > After, in seq
+// order, at most Limit (default 500).
+type ChangeFilter struct {
+	Buckets []string
+	After   int64
+	Limit   int
+}
+
+// Changes reads feed rows in seq order. Reading a bucket from 0 yields its
+// current state (plus tombstones still inside the retention window).
+func (tx *Tx) Changes(ctx context.Context, f ChangeFilter) ([]Change, error) {
+	if len(f.Buckets) == 0 {
+		return nil, nil
+	}
+	if f.Limit <= 0 {
+		f.Limit = 500
+	}
+	args := make([]any, 0, len(f.Buckets)+2)
+	args = append(args, f.After)
+	for _, b := range f.Buckets {
+		args = append(args, b)
+	}
+	args = append(args, f.Limit)
+	q := `SELECT seq, bucket, entity, entity_id, op, data, at FROM changes
+		WHERE seq > ? AND bucket IN (?` + strings.Repeat(", ?", len(f.Buckets)-1) + `)
+		ORDER BY seq LIMIT ?`
+	rows, err := tx.query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: read changes: %w", err)
+	}
+	defer rows.Close()
+	var out []Change
+	for rows.Next() {
+		var c Change
+		var op string
+		var at int64
+		if err := rows.Scan(&c.Seq, &c.Bucket, &c.Entity, &c.EntityID, &op, &c.Data, &at); err != nil {
+			return nil, fmt.Errorf("store: scan change: %w", err)
+		}
+		c.Op, c.At = Op(op), fromMS(at)
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: read changes: %w", err)
+	}
+	return out, nil
+}
+
+// FeedHead returns the highest seq ever written to the feed (0 when empty).
+func (tx *Tx) FeedHead(ctx context.Context) (int64, error) {
+	var seq int64
+	err := tx.queryRow(ctx, `SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0)`).Scan(&seq)
+	if err != nil {
+		return 0, fmt.Errorf("store: feed head: %w", translate(err))
+	}
+	return seq, nil
+}
+
+// PruneTombstones deletes tombstones written before cutoff and returns how
+// many went.
+func (tx *Tx) PruneTombstones(ctx context.Context, cutoff time.Time) (int64, error) {
+	res, err := tx.exec(ctx, `DELETE FROM changes WHERE op = 'delete' AND at < ?`, ms(cutoff))
+	if err != nil {
+		return 0, fmt.Errorf("store: prune tombstones: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// Event is one live event addressed to a bucket's audience.
+type Event struct {
+	Seq    int64
+	Target string // "user:<id>" or "chat:<id>"
+	Name   string
+	Data   []byte // JSON payload
+	Socket string // socket id excluded from the fan-out, or ""
+	At     time.Time
+}
+
+// AppendEvent records a live event in the current write transaction.
+func (tx *Tx) AppendEvent(ctx context.Context, target, name string, data []byte, socket string) (int64, error) {
+	var seq int64
+	err := tx.queryRow(ctx,
+		`INSERT INTO live_events (target, event, data, socket, at) VALUES (?, ?, ?, ?, ?) RETURNING seq`,
+		target, name, data, socket, ms(tx.Now)).Scan(&seq)
+	if err != nil {
+		return 0, fmt.Errorf("store: append event %s to %s: %w", name, target, translate(err))
+	}
+	tx.eventSeq = seq
+	return seq, nil
+}
+
+// Events reads live events with seq > after in order, at most limit.
+func (tx *Tx) Events(ctx context.Context, after int64, limit int) ([]Event, error) {
+	if limit <= 0 {
+		limit = 500
+	}
+	rows, err := tx.query(ctx,
+		`SELECT seq, target, event, data, socket, at FROM live_events WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: read events: %w", err)
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		var e Event
+		var at int64
+		if err := rows.Scan(&e.Seq, &e.Target, &e.Name, &e.Data, &e.Socket, &at); err != nil {
+			return nil, fmt.Errorf("store: scan event: %w", err)
+		}
+		e.At = fromMS(at)
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: read events: %w", err)
+	}
+	return out, nil
+}
+
+// EventHead returns the highest live-event seq ever written (0 when empty).
+func (tx *Tx) EventHead(ctx context.Context) (int64, error) {
+	var seq int64
+	err := tx.queryRow(ctx, `SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'live_events'), 0)`).Scan(&seq)
+	if err != nil {
+		return 0, fmt.Errorf("store: event head: %w", translate(err))
+	}
+	return seq, nil
+}
+
+// PruneEvents deletes live events older than cutoff; every instance has
+// long since delivered them.
+func (tx *Tx) PruneEvents(ctx context.Context, cutoff time.Time) (int64, error) {
+	res, err := tx.exec(ctx, `DELETE FROM live_events WHERE at < ?`, ms(cutoff))
+	if err != nil {
+		return 0, fmt.Errorf("store: prune events: %w", err)
+	}
+	return res.RowsAffected()
+}

@@ -1,0 +1,228 @@
+// Package servertest starts a real vibesync server (real SQLite file in a
+// temp dir, the real handler behind httptest) for tests, and calls it the
+// way an HTTP client would.
+package servertest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/vibesync/vibesync/server"
+	"github.com/vibesync/vibesync/server/auth"
+)
+
+// FastPasswords keeps argon2id real but cheap, so tests can register many users.
+var FastPasswords = auth.PasswordParams{Memory: 1024, Time: 1, Threads: 1}
+
+// Clock is a settable clock shared by the server under test.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Advance moves the clock forward.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// Env is one running server.
+type Env struct {
+	T      testing.TB
+	Server *server.Server
+	HTTP   *httptest.Server
+	URL    string
+	Clock  *Clock
+	Dir    string
+	n      atomic.Int64
+}
+
+// Option adjusts the server config before start.
+type Option func(*server.Config)
+
+// New starts a server on a fresh database in t.TempDir() and stops it when
+// the test ends.
+func New(t testing.TB, opts ...Option) *Env {
+	t.Helper()
+	dir := t.TempDir()
+	return Start(t, dir, opts...)
+}
+
+// Start starts a server whose data lives in dir (reuse dir to test restarts).
+func Start(t testing.TB, dir string, opts ...Option) *Env {
+	t.Helper()
+	clock := &Clock{t: time.Now().UTC().Truncate(time.Millisecond)}
+	cfg := server.Config{
+		DataDir:     dir,
+		DatabaseURL: "file:" + filepath.ToSlash(filepath.Join(dir, "vibesync.db")),
+		Password:    FastPasswords,
+		Now:         clock.Now,
+		PublicURL:   "http://vibesync.test",
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	srv, err := server.New(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("start server: %v", err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	e := &Env{T: t, Server: srv, HTTP: hs, URL: hs.URL, Clock: clock, Dir: dir}
+	t.Cleanup(e.Stop)
+	return e
+}
+
+var stopped sync.Map
+
+// Stop shuts the server down (idempotent).
+func (e *Env) Stop() {
+	if _, done := stopped.LoadOrStore(e, true); done {
+		return
+	}
+	e.HTTP.Close()
+	if err := e.Server.Close(); err != nil {
+		e.T.Errorf("close server: %v", err)
+	}
+}
+
+// User is a registered test user.
+type User struct {
+	ID           string
+	Name         string
+	Username     string
+	Password     string
+	Token        string
+	RefreshToken string
+}
+
+// Register creates a user with a unique username derived from name.
+func (e *Env) Register(name string) User {
+	e.T.Helper()
+	username := strings.ToLower(strings.ReplaceAll(name, " ", ".")) + fmt.Sprintf(".%d", e.n.Add(1))
+	u := User{Name: name, Username: username, Password: "correct horse battery"}
+	r := e.Do("POST", "/auth/register", "", map[string]string{"name": name, "username": username, "password": u.Password})
+	r.Want(http.StatusCreated)
+	var body struct {
+		User         struct{ ID string `json:"_id"` } `json:"user"`
+		AccessToken  string                        `json:"accessToken"`
+		RefreshToken string                        `json:"refreshToken"`
+	}
+	r.Decode(&body)
+	u.ID, u.Token, u.RefreshToken = body.User.ID, body.AccessToken, body.RefreshToken
+	return u
+}
+
+// Response is a finished HTTP exchange.
+type Response struct {
+	T      testing.TB
+	Status int
+	Header http.Header
+	Body   []byte
+	req    string
+}
+
+// Do sends a request with an optional bearer token and body: a string or
+// []byte is sent as is, anything else as JSON, nil as no body.
+func (e *Env) Do(method, path, token string, body any) *Response {
+	e.T.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			e.T.Fatalf("encode body: %v", err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, e.URL+path, rd)
+	if err != nil {
+		e.T.Fatalf("new request: %v", err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := e.HTTP.Client().Do(req)
+	if err != nil {
+		e.T.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(res.Body)
+	if err != nil {
+		e.T.Fatalf("%s %s: read body: %v", method, path, err)
+	}
+	return &Response{T: e.T, Status: res.StatusCode, Header: res.Header, Body: data, req: method + " " + path}
+}
+
+// Want fails the test unless the status is want.
+func (r *Response) Want(want int) *Response {
+	r.T.Helper()
+	if r.Status != want {
+		r.T.Fatalf("%s: status %d, want %d; body: %s", r.req, r.Status, want, r.Body)
+	}
+	return r
+}
+
+// WantError fails the test unless the response is a JSON error with the
+// given status and machine-readable code.
+func (r *Response) WantError(status int, code string) *Response {
+	r.T.Helper()
+	r.Want(status)
+	var e struct {
+		Error   string `json:"error"`
+		Message string `json:"message"`
+		Code    string `json:"code"`
+	}
+	if err := json.Unmarshal(r.Body, &e); err != nil {
+		r.T.Fatalf("%s: error body is not JSON: %s", r.req, r.Body)
+	}
+	if e.Error == "" || e.Message == "" {
+		r.T.Fatalf("%s: error body lacks error/message: %s", r.req, r.Body)
+	}
+	if code != "" && e.Code != code {
+		r.T.Fatalf("%s: error code %q, want %q; body: %s", r.req, e.Code, code, r.Body)
+	}
+	return r
+}
+
+// Decode unmarshals the JSON body into v.
+func (r *Response) Decode(v any) {
+	r.T.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		r.T.Fatalf("%s: decode %s: %v", r.req, r.Body, err)
+	}
+}
+
+// JSON returns the body as a generic JSON object.
+func (r *Response) JSON() map[string]any {
+	r.T.Helper()
+	var m map[string]any
+	r.Decode(&m)
+	return m
+}

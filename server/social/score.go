@@ -1,0 +1,62 @@
+package social
+
+import (
+	"context"
+
+	"github.com/vibesync/vibesync/oid"
+	"github.com/vibesync/vibesync/server/store"
+)
+
+// ScoreAction names something that changes a user's vibe score.
+type ScoreAction string
+
+// The score actions the spec names.
+const (
+	ActionCreateMeetMeRequest ScoreAction = "create-meetme-request"
+	ActionAddNewFriend        ScoreAction = "add-new-friend"
+	ActionJoinGroupChat       ScoreAction = "join-group-chat"
+)
+
+// ScorePoints is the one table of points per action.
+var ScorePoints = map[ScoreAction]int{
+	ActionCreateMeetMeRequest: 2,
+	ActionAddNewFriend:        10,
+	ActionJoinGroupChat:       5,
+}
+
+// Feed entity and live event names for the score.
+const (
+	EntityScore       = "score"
+	EventScoreUpdated = "score-updated"
+)
+
+// Score is a user's vibe score as replicated and sent with score-updated.
+type Score struct {
+	UserID string      `json:"user"`
+	Score  int         `json:"score"`
+	Action ScoreAction `json:"action,omitempty"`
+	Points int         `json:"points,omitempty"`
+}
+
+// addScore records action for user inside tx: the points, the new total in
+// the user's bucket, and a score-updated live event to every one of the
+// user's devices (the caller's own socket is skipped only when the caller
+// is that user).
+func addScore(ctx context.Context, tx *store.Tx, c Caller, userID string, action ScoreAction, subjectID string) (Score, error) {
+	pts := ScorePoints[action]
+	total, err := tx.AddScore(ctx, store.ScoreAction{
+		ID: oid.NewAt(tx.Now), UserID: userID, Action: string(action), Points: pts, SubjectID: subjectID, CreatedAt: tx.Now,
+	})
+	if err != nil {
+		return Score{}, err
+	}
+	sc := Score{UserID: userID, Score: total, Action: action, Points: pts}
+	if err := put(ctx, tx, EntityScore, userID, Score{UserID: userID, Score: total}, UserBucket(userID)); err != nil {
+		return Score{}, err
+	}
+	from := c
+	if c.UserID != userID {
+		from.Socket = ""
+	}
+	return sc, emit(ctx, tx, from, EventScoreUpdated, sc, UserBucket(userID))
+}

@@ -122,9 +122,11 @@ func (e *Env) Register(name string) User {
 	r := e.Do("POST", "/auth/register", "", map[string]string{"name": name, "username": username, "password": u.Password})
 	r.Want(http.StatusCreated)
 	var body struct {
-		User         struct{ ID string `json:"_id"` } `json:"user"`
-		AccessToken  string                        `json:"accessToken"`
-		RefreshToken string                        `json:"refreshToken"`
+		User struct {
+			ID string `json:"_id"`
+		} `json:"user"`
+		AccessToken  string `json:"accessToken"`
+		RefreshToken string `json:"refreshToken"`
 	}
 	r.Decode(&body)
 	u.ID, u.Token, u.RefreshToken = body.User.ID, body.AccessToken, body.RefreshToken

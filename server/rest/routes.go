@@ -19,4 +19,9 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("GET /users/me", a.authed(a.getMe))
 	mux.Handle("PATCH /users/me", a.authed(a.patchMe))
 	mux.Handle("GET /users/{id}", a.authed(a.getUser))
+
+	// Live channel: WebSocket upgrade, authenticated before it (Bearer or ?token=).
+	if a.live != nil {
+		mux.Handle("GET /ws", a.public(a.socket))
+	}
 }

@@ -202,6 +202,9 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // DB is the server's database (for tools and tests in this module).
 func (s *Server) DB() *store.DB { return s.db }
 
+// Social is the server's rule layer (for tests in this module).
+func (s *Server) Social() *social.Service { return s.social }
+
 // Hub is the server's live WebSocket hub (for tests and benchmarks).
 func (s *Server) Hub() *live.Hub { return s.hub }
 

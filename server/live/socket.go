@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -133,7 +135,16 @@ func (h *Hub) run(s *socket, conn *websocket.Conn) {
 	for {
 		// Client frames carry nothing the server acts on yet; reading them
 		// keeps pongs and close frames flowing and enforces the size limit.
-		if _, _, err := conn.NextReader(); err != nil {
+		_, msg, err := conn.NextReader()
+		if err == nil {
+			_, err = io.Copy(io.Discard, msg) // the limit counts the whole message
+		}
+		if err != nil {
+			if errors.Is(err, websocket.ErrReadLimit) {
+				// The upgrader already sent 1009; read what the client
+				// still sends so the close frame is not lost to a reset.
+				drain(conn.UnderlyingConn())
+			}
 			break
 		}
 		_ = conn.SetReadDeadline(time.Now().Add(wait))
@@ -274,6 +285,12 @@ func (h *Hub) originAllowed(r *http.Request) bool {
 		}
 	}
 	return false
+}
+
+// drain discards what conn still receives, for at most closeGrace.
+func drain(conn net.Conn) {
+	_ = conn.SetReadDeadline(time.Now().Add(closeGrace))
+	_, _ = io.Copy(io.Discard, conn) // ends at EOF or the deadline; either is fine
 }
 
 // hijacker reaches the connection through response-writer wrappers that

@@ -126,7 +126,7 @@ const MaxFrame = 64 << 10
 
 // Close codes the hub sends.
 const (
-	CloseGoingAway  = websocket.CloseGoingAway  // 1001: the server is shutting down
+	CloseGoingAway  = websocket.CloseGoingAway     // 1001: the server is shutting down
 	CloseTryLater   = websocket.CloseTryAgainLater // 1013: the socket fell behind
 	closeGrace      = time.Second
 	presenceTimeout = 5 * time.Second

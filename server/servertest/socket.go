@@ -114,7 +114,11 @@ func (s *Socket) Expect(event string) Frame {
 			continue
 		}
 		if f.Event != event {
-			s.T.Fatalf("got event %q (%s), want %q", f.Event, f.Data, event)
+			data := string(f.Data)
+			if len(data) > 200 {
+				data = data[:200] + "…"
+			}
+			s.T.Fatalf("got event %q (%s), want %q", f.Event, data, event)
 		}
 		return f
 	}

@@ -30,4 +30,10 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("GET /users/me/blocked", a.authed(a.blocked))
 	mux.Handle("PUT /users/me/status", a.authed(a.putStatus))
 	mux.Handle("DELETE /users/me/status", a.authed(a.deleteStatus))
+
+	// Connections, spec/1.
+	mux.Handle("GET /connections", a.authed(a.listConnections))
+	mux.Handle("POST /connections/{userId}", a.authed(a.createConnection))
+	mux.Handle("POST /connections/{userId}/accept", a.authed(a.acceptConnection))
+	mux.Handle("DELETE /connections/{userId}", a.authed(a.deleteConnection))
 }

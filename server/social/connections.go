@@ -23,8 +23,8 @@ import (
 //
 //   - statusDetail is the id of the target's meet-me status that a spec/1
 //     request answers. The spec/1 request needs the target to have an
-//     active status (409 no_active_status otherwise; an expired status is
-//     deleted on the way). A v1 request needs none and answers no status.
+//     active status (409 no_active_status otherwise; an expired status
+//     counts as none). A v1 request needs none and answers no status.
 //   - Requesting again while your own request is pending: with a different
 //     active status of the target the record is updated (new statusDetail,
 //     message and createdAt, a fresh notification replacing the old one,
@@ -204,9 +204,6 @@ func (s *Service) RequestConnection(ctx context.Context, c Caller, in Connection
 		}
 		detail := ""
 		if in.AnswerStatus {
-			if err := dropExpiredStatuses(ctx, tx, in.To); err != nil {
-				return err
-			}
 			st, err := tx.ActiveStatuses(ctx, []string{in.To})
 			if err != nil {
 				return err

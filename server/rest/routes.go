@@ -36,4 +36,9 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("POST /connections/{userId}", a.authed(a.createConnection))
 	mux.Handle("POST /connections/{userId}/accept", a.authed(a.acceptConnection))
 	mux.Handle("DELETE /connections/{userId}", a.authed(a.deleteConnection))
+
+	// Connection shapes, spec/4.
+	mux.Handle("GET /connections/{userId}/status", a.authed(a.connectionStatus))
+	mux.Handle("GET /connections/established", a.authed(a.establishedConnections))
+	mux.Handle("GET /connections/pending", a.authed(a.pendingConnections))
 }

@@ -41,4 +41,15 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("GET /connections/{userId}/status", a.authed(a.connectionStatus))
 	mux.Handle("GET /connections/established", a.authed(a.establishedConnections))
 	mux.Handle("GET /connections/pending", a.authed(a.pendingConnections))
+
+	// Connections, v1 (spec/5).
+	mux.Handle("POST /v1/connections/{user_id}/request", a.authedV1(a.v1Request))
+	mux.Handle("POST /v1/connections/{user_id}/accept/{request_id}", a.authedV1(a.v1Accept))
+	mux.Handle("POST /v1/connections/{user_id}/decline/{request_id}", a.authedV1(a.v1Decline))
+	mux.Handle("GET /v1/connections/{user_id}/sent", a.authedV1(a.v1Sent))
+	mux.Handle("GET /v1/connections/{user_id}/received", a.authedV1(a.v1Received))
+	mux.Handle("GET /v1/connections/{user_id}/active", a.authedV1(a.v1Active))
+	mux.Handle("GET /v1/connections/{user_id}/notifications", a.authedV1(a.v1Notifications))
+	mux.Handle("POST /v1/connections/{user_id}/notifications/{notification_id}/read", a.authedV1(a.v1ReadNotification))
+	mux.Handle("DELETE /v1/connections/{user_id}/{connection_id}", a.authedV1(a.v1Remove))
 }

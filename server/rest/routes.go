@@ -52,4 +52,10 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("GET /v1/connections/{user_id}/notifications", a.authedV1(a.v1Notifications))
 	mux.Handle("POST /v1/connections/{user_id}/notifications/{notification_id}/read", a.authedV1(a.v1ReadNotification))
 	mux.Handle("DELETE /v1/connections/{user_id}/{connection_id}", a.authedV1(a.v1Remove))
+
+	// Notifications and vibe score.
+	mux.Handle("GET /notifications", a.authed(a.listNotifications))
+	mux.Handle("POST /notifications/read-all", a.authed(a.readAllNotifications))
+	mux.Handle("POST /notifications/{id}/read", a.authed(a.readNotification))
+	mux.Handle("GET /users/{id}/score", a.authed(a.userScore))
 }

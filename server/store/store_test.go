@@ -342,3 +342,31 @@ func TestFileDefaultsReachEveryConnection(t *testing.T) {
 		t.Fatalf("no WAL file after a write: %v", err)
 	}
 }
+
+func TestSavepointUndoesOnlyTheFailedStep(t *testing.T) {
+	db := mustOpen(t)
+	ctx := context.Background()
+	boom := errors.New("rule violated")
+	write(t, db, func(tx *store.Tx) error {
+		if _, err := tx.Put(ctx, "user:a", "mutation", "1", []byte(`{}`)); err != nil {
+			return err
+		}
+		err := tx.Savepoint(ctx, func(tx *store.Tx) error {
+			if _, err := tx.Put(ctx, "user:a", "message", "m", []byte(`{}`)); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Errorf("Savepoint returned %v", err)
+		}
+		return tx.Savepoint(ctx, func(tx *store.Tx) error {
+			_, err := tx.Put(ctx, "user:a", "message", "ok", []byte(`{}`))
+			return err
+		})
+	})
+	got := changes(t, db, store.ChangeFilter{Buckets: []string{"user:a"}})
+	if len(got) != 2 || got[0].EntityID != "1" || got[1].EntityID != "ok" {
+		t.Fatalf("after a failed and a good savepoint the feed holds %+v", got)
+	}
+}

@@ -179,7 +179,7 @@ func (s *Service) UpdateProfile(ctx context.Context, c Caller, upd ProfileUpdate
 		su.Bio = &b
 	}
 	var out User
-	err := s.db.Write(ctx, func(tx *store.Tx) error {
+	err := s.write(ctx, func(tx *store.Tx) error {
 		if err := tx.UpdateUser(ctx, c.UserID, su); err != nil {
 			return err
 		}

@@ -198,7 +198,7 @@ func (s *Service) RequestConnection(ctx context.Context, c Caller, in Connection
 	}
 	var out Connection
 	var fresh bool
-	err := s.db.Write(ctx, func(tx *store.Tx) error {
+	err := s.write(ctx, func(tx *store.Tx) error {
 		if _, err := otherUser(ctx, tx, c, in.Field, in.To); err != nil {
 			return err
 		}
@@ -335,7 +335,7 @@ func findConnection(ctx context.Context, tx *store.Tx, c Caller, ref ConnectionR
 // and sends connection-accepted to both.
 func (s *Service) AcceptConnection(ctx context.Context, c Caller, ref ConnectionRef) (Connection, error) {
 	var out Connection
-	err := s.db.Write(ctx, func(tx *store.Tx) error {
+	err := s.write(ctx, func(tx *store.Tx) error {
 		conn, err := findConnection(ctx, tx, c, ref)
 		if err != nil {
 			return err
@@ -398,7 +398,7 @@ func (s *Service) answered(ctx context.Context, tx *store.Tx, conn store.Connect
 // notified and both get connection-declined.
 func (s *Service) DeclineConnection(ctx context.Context, c Caller, ref ConnectionRef) (Connection, error) {
 	var out Connection
-	err := s.db.Write(ctx, func(tx *store.Tx) error {
+	err := s.write(ctx, func(tx *store.Tx) error {
 		conn, err := findConnection(ctx, tx, c, ref)
 		if err != nil {
 			return err
@@ -438,7 +438,7 @@ func (s *Service) decline(ctx context.Context, tx *store.Tx, c Caller, conn stor
 // declined one a 409 request_processed. Expired statuses of both users are
 // removed.
 func (s *Service) DeleteConnection(ctx context.Context, c Caller, with string) (out Connection, cancelled bool, err error) {
-	err = s.db.Write(ctx, func(tx *store.Tx) error {
+	err = s.write(ctx, func(tx *store.Tx) error {
 		conn, err := findConnection(ctx, tx, c, ByUser(with))
 		if err != nil {
 			return err
@@ -469,7 +469,7 @@ func (s *Service) DeleteConnection(ctx context.Context, c Caller, with string) (
 // RemoveConnection is v1's DELETE: it removes an accepted connection
 // either user is part of (409 connection_not_active for any other status).
 func (s *Service) RemoveConnection(ctx context.Context, c Caller, ref ConnectionRef) error {
-	return s.db.Write(ctx, func(tx *store.Tx) error {
+	return s.write(ctx, func(tx *store.Tx) error {
 		conn, err := findConnection(ctx, tx, c, ref)
 		if err != nil {
 			return err

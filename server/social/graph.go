@@ -77,7 +77,7 @@ func otherUser(ctx context.Context, tx *store.Tx, c Caller, field, id string) (s
 // followed is not an error. 400 for the caller's own id, 404 for a missing
 // user or one hidden by a block.
 func (s *Service) FollowUser(ctx context.Context, c Caller, id string) error {
-	return s.db.Write(ctx, func(tx *store.Tx) error {
+	return s.write(ctx, func(tx *store.Tx) error {
 		if _, err := otherUser(ctx, tx, c, "id", id); err != nil {
 			return err
 		}
@@ -92,7 +92,7 @@ func (s *Service) FollowUser(ctx context.Context, c Caller, id string) error {
 
 // UnfollowUser stops the caller following id; not following is not an error.
 func (s *Service) UnfollowUser(ctx context.Context, c Caller, id string) error {
-	return s.db.Write(ctx, func(tx *store.Tx) error {
+	return s.write(ctx, func(tx *store.Tx) error {
 		if _, err := otherUser(ctx, tx, c, "id", id); err != nil {
 			return err
 		}
@@ -122,7 +122,7 @@ func (s *Service) BlockUser(ctx context.Context, c Caller, id string) error {
 	if id == c.UserID {
 		return apperr.New(apperr.Invalid, "self_reference", "id cannot be your own id")
 	}
-	return s.db.Write(ctx, func(tx *store.Tx) error {
+	return s.write(ctx, func(tx *store.Tx) error {
 		if _, err := tx.User(ctx, id); apperr.Is(err, apperr.NotFound) {
 			return userNotFound(id)
 		} else if err != nil {
@@ -165,7 +165,7 @@ func (s *Service) UnblockUser(ctx context.Context, c Caller, id string) error {
 	if id == c.UserID {
 		return apperr.New(apperr.Invalid, "self_reference", "id cannot be your own id")
 	}
-	return s.db.Write(ctx, func(tx *store.Tx) error {
+	return s.write(ctx, func(tx *store.Tx) error {
 		if _, err := tx.User(ctx, id); apperr.Is(err, apperr.NotFound) {
 			return userNotFound(id)
 		} else if err != nil {

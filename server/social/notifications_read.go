@@ -89,7 +89,7 @@ func (s *Service) ReadNotification(ctx context.Context, c Caller, ref Notificati
 		}
 	}
 	var out Notification
-	err := s.db.Write(ctx, func(tx *store.Tx) error {
+	err := s.write(ctx, func(tx *store.Tx) error {
 		var n store.Notification
 		var err error
 		if ref.Num != 0 {
@@ -125,7 +125,7 @@ func (s *Service) ReadNotification(ctx context.Context, c Caller, ref Notificati
 // and returns how many it changed.
 func (s *Service) ReadAllNotifications(ctx context.Context, c Caller) (int, error) {
 	var count int
-	err := s.db.Write(ctx, func(tx *store.Tx) error {
+	err := s.write(ctx, func(tx *store.Tx) error {
 		changed, err := tx.MarkNotificationsRead(ctx, c.UserID, nil)
 		if err != nil {
 			return err

@@ -62,7 +62,7 @@ func (s *Service) SetStatus(ctx context.Context, c Caller, in StatusInput) (Stat
 		return Status{}, apperr.InvalidField("durationMinutes", "durationMinutes must be from 1 to %d", MaxStatusDurationMin)
 	}
 	var out Status
-	err := s.db.Write(ctx, func(tx *store.Tx) error {
+	err := s.write(ctx, func(tx *store.Tx) error {
 		var exp time.Time
 		if in.DurationMinutes != nil {
 			exp = tx.Now.Add(time.Duration(*in.DurationMinutes) * time.Minute)
@@ -86,7 +86,7 @@ func (s *Service) SetStatus(ctx context.Context, c Caller, in StatusInput) (Stat
 // ClearStatus removes the caller's meet-me status. Having none is not an
 // error.
 func (s *Service) ClearStatus(ctx context.Context, c Caller) error {
-	return s.db.Write(ctx, func(tx *store.Tx) error {
+	return s.write(ctx, func(tx *store.Tx) error {
 		gone, err := tx.DeleteStatus(ctx, c.UserID)
 		if err != nil || !gone {
 			return err

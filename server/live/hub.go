@@ -235,8 +235,9 @@ func (h *Hub) Stats() Stats {
 }
 
 // Shutdown closes every socket with 1001, stops the tailer and forgets this
-// instance's presence rows. It waits for the sockets' goroutines until ctx
-// ends. Later calls return at once.
+// instance's presence rows (if the database still answers; otherwise they
+// expire). It waits for the sockets' goroutines until ctx ends and returns
+// ctx's error if they did not finish. Later calls return at once.
 func (h *Hub) Shutdown(ctx context.Context) error {
 	first := false
 	h.stopOnce.Do(func() {
@@ -273,7 +274,11 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	}
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), presenceTimeout)
 	defer cancel()
-	return h.db.Write(dctx, func(tx *store.Tx) error { return tx.DropPresence(dctx, h.instance) })
+	if err := h.db.Write(dctx, func(tx *store.Tx) error { return tx.DropPresence(dctx, h.instance) }); err != nil {
+		// Not fatal: without heartbeats the rows expire within PresenceTTL.
+		h.log.Warn("live: drop presence at shutdown", "err", err)
+	}
+	return nil
 }
 
 // Close is Shutdown with a short grace period.

@@ -103,24 +103,33 @@ func (h *Hub) ServeSocket(w http.ResponseWriter, r *http.Request, userID string)
 	if err := h.register(s); err != nil {
 		return err
 	}
-	defer h.conns.Done()
 	ctx := context.WithoutCancel(r.Context())
+	end := func() {
+		h.unregister(s)
+		h.removePresence(ctx, s)
+		h.conns.Done()
+	}
 	if err := h.addPresence(ctx, s); err != nil {
 		h.unregister(s)
+		h.conns.Done()
 		return err
 	}
-	defer h.removePresence(ctx, s)
-	defer h.unregister(s)
 	conn, err := h.upgrader.Upgrade(hijacker{w}, r, nil)
 	if err != nil {
+		end()
 		return nil // the upgrader answered the client
 	}
-	h.run(s, conn)
+	// The request's goroutine (and the stack net/http grew) ends here; the
+	// socket runs on two fresh, small goroutines.
+	go func() {
+		defer end()
+		h.run(s, conn)
+	}()
 	return nil
 }
 
 // run serves an upgraded socket: the writer in its own goroutine, the
-// reader here.
+// reader on the caller's.
 func (h *Hub) run(s *socket, conn *websocket.Conn) {
 	readerDone := make(chan struct{})
 	writerDone := make(chan struct{})

@@ -30,6 +30,21 @@
 // send queue is full is closed with 1013 and is expected to reconnect and
 // pull; a user holds at most MaxSocketsPerUser sockets per instance (429
 // before the upgrade); shutdown closes every socket with 1001.
+//
+// Auth is checked at the upgrade. A socket outlives its access token (the
+// token only opened it) but not its login: the heartbeat closes sockets of
+// revoked sessions with 1008 within PresenceTTL/3.
+//
+// Presence: each socket has a row in the presence table, refreshed by its
+// instance's heartbeat and deleted when it closes; a crashed instance's rows
+// expire after PresenceTTL. store.Tx.Online and social.Service.Online read
+// it in one query.
+//
+// Change-feed subscribers (sync sockets, Subscribe streams) are told
+// positions, never data, and positions coalesce in a one-slot buffer, so a
+// slow subscriber costs nothing and cannot fall behind: it just sees the
+// newest position when it next looks. Event frames cannot coalesce, hence
+// the bounded queue and 1013 for sockets.
 package live
 
 import (
@@ -126,10 +141,12 @@ const MaxFrame = 64 << 10
 
 // Close codes the hub sends.
 const (
-	CloseGoingAway  = websocket.CloseGoingAway     // 1001: the server is shutting down
-	CloseTryLater   = websocket.CloseTryAgainLater // 1013: the socket fell behind
-	closeGrace      = time.Second
-	presenceTimeout = 5 * time.Second
+	CloseGoingAway = websocket.CloseGoingAway     // 1001: the server is shutting down
+	CloseTryLater  = websocket.CloseTryAgainLater // 1013: the socket fell behind
+	// CloseSessionEnded (1008) closes sockets whose login was revoked.
+	CloseSessionEnded = websocket.ClosePolicyViolation
+	closeGrace        = time.Second
+	presenceTimeout   = 5 * time.Second
 )
 
 // Hub holds this instance's sockets and delivers events to them. Safe for

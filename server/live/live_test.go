@@ -645,3 +645,23 @@ func TestPrune(t *testing.T) {
 	record(t, env, "", "user:"+amy.ID, "after-prune", nil)
 	s.Expect("after-prune")
 }
+
+func TestSessionEnd(t *testing.T) {
+	env := servertest.New(t)
+	amy := env.Register("Amy")
+	var login struct{ AccessToken string }
+	env.Do("POST", "/auth/login", "", map[string]string{"username": amy.Username, "password": amy.Password}).Want(http.StatusOK).Decode(&login)
+	other := env.Dial(login.AccessToken)
+	s := env.Dial(amy.Token)
+	env.Do("POST", "/auth/logout", amy.Token, nil).Want(http.StatusNoContent)
+	if err := env.Server.Hub().Heartbeat(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if code := s.CloseCode(); code != websocket.ClosePolicyViolation {
+		t.Fatalf("close code %d, want 1008", code)
+	}
+	t.Run("other_logins_stay", func(t *testing.T) {
+		record(t, env, "", "user:"+amy.ID, "still-here", nil)
+		other.Expect("still-here")
+	})
+}

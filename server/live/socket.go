@@ -17,15 +17,17 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/vibesync/vibesync/server/apperr"
+	"github.com/vibesync/vibesync/server/auth"
 	"github.com/vibesync/vibesync/server/store"
 )
 
 // socket is one open WebSocket. The tailer queues frames on send; one
 // writer goroutine drains it; the handler goroutine reads.
 type socket struct {
-	id   string
-	user string
-	sync bool // wants "sync" frames
+	id      string
+	user    string
+	session string // the login that opened it; the socket closes when it ends
+	sync    bool   // wants "sync" frames
 
 	send   chan *websocket.PreparedMessage
 	syncC  chan int64 // newest feed position not yet sent; capacity 1
@@ -89,8 +91,9 @@ func (h *Hub) ServeSocket(w http.ResponseWriter, r *http.Request, userID string)
 	if !websocket.IsWebSocketUpgrade(r) {
 		return apperr.New(apperr.Invalid, "websocket_required", "GET /ws must be a WebSocket upgrade request")
 	}
+	claims, _ := auth.FromContext(r.Context())
 	s := &socket{
-		id: newID(), user: userID, sync: boolParam(r.URL.Query().Get("sync")),
+		id: newID(), user: userID, session: claims.SessionID, sync: boolParam(r.URL.Query().Get("sync")),
 		send:  make(chan *websocket.PreparedMessage, h.opts.SendQueue+1),
 		syncC: make(chan int64, 1),
 		quit:  make(chan struct{}),

@@ -258,29 +258,52 @@ func (h *Hub) maintain() {
 	}
 }
 
-// Heartbeat extends this instance's presence rows by PresenceTTL and retries
-// removing rows of sockets that closed while the database was unavailable.
-// The hub calls it every PresenceTTL/3.
+// Heartbeat extends this instance's presence rows by PresenceTTL, retries
+// removing rows of sockets that closed while the database was unavailable,
+// and closes (1008) sockets whose login session has ended (logout, or a
+// reused refresh token). The hub calls it every PresenceTTL/3.
 func (h *Hub) Heartbeat(ctx context.Context) error {
 	h.mu.Lock()
 	orphans := h.orphans
 	h.orphans = nil
+	sessions := map[string][]*socket{}
+	for _, set := range h.users {
+		for s := range set {
+			if s.session != "" {
+				sessions[s.session] = append(sessions[s.session], s)
+			}
+		}
+	}
 	h.mu.Unlock()
-	err := h.db.Write(ctx, func(tx *store.Tx) error {
+	ids := make([]string, 0, len(sessions))
+	for id := range sessions {
+		ids = append(ids, id)
+	}
+	var ended []string
+	err := h.db.Write(ctx, func(tx *store.Tx) (err error) {
 		for _, id := range orphans {
 			if err := tx.RemovePresence(ctx, id); err != nil {
 				return err
 			}
 		}
-		_, err := tx.TouchPresence(ctx, h.instance, tx.Now.Add(h.opts.PresenceTTL))
+		if _, err := tx.TouchPresence(ctx, h.instance, tx.Now.Add(h.opts.PresenceTTL)); err != nil {
+			return err
+		}
+		ended, err = tx.EndedSessions(ctx, ids)
 		return err
 	})
 	if err != nil {
 		h.mu.Lock()
 		h.orphans = append(h.orphans, orphans...)
 		h.mu.Unlock()
+		return err
 	}
-	return err
+	for _, id := range ended {
+		for _, s := range sessions[id] {
+			s.kick(CloseSessionEnded, "session ended; log in again")
+		}
+	}
+	return nil
 }
 
 // Prune deletes live events and membership changes older than

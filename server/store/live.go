@@ -171,3 +171,32 @@ func (tx *Tx) PruneMemberChanges(ctx context.Context, cutoff time.Time) (int64, 
 	}
 	return res.RowsAffected()
 }
+
+// EndedSessions returns those of ids whose session was revoked or no longer
+// exists, so the live sockets opened with them can be closed.
+func (tx *Tx) EndedSessions(ctx context.Context, ids []string) ([]string, error) {
+	active := make(map[string]bool, len(ids))
+	const chunk = 500
+	for i := 0; i < len(ids); i += chunk {
+		part := ids[i:min(i+chunk, len(ids))]
+		args := make([]any, len(part))
+		for j, id := range part {
+			args[j] = id
+		}
+		found, err := tx.strings(ctx, `SELECT id FROM sessions WHERE revoked_at IS NULL AND id IN (?`+
+			strings.Repeat(", ?", len(part)-1)+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("store: ended sessions: %w", err)
+		}
+		for _, id := range found {
+			active[id] = true
+		}
+	}
+	var ended []string
+	for _, id := range ids {
+		if !active[id] {
+			ended = append(ended, id)
+		}
+	}
+	return ended, nil
+}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/vibesync/vibesync/server/auth"
+	"github.com/vibesync/vibesync/server/media"
 	"github.com/vibesync/vibesync/server/rest"
 	"github.com/vibesync/vibesync/server/social"
 	"github.com/vibesync/vibesync/server/store"
@@ -144,11 +145,15 @@ func build(ctx context.Context, cfg Config, db *store.DB) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc, err := social.New(social.Config{DB: db, Tokens: tokens, Password: cfg.Password, Log: cfg.Log})
+	files, err := media.NewDir(filepath.Join(cfg.DataDir, "media"), cfg.PublicURL)
 	if err != nil {
 		return nil, err
 	}
-	api := rest.New(rest.Config{Social: svc, Tokens: tokens, Log: cfg.Log, Ready: db.Ready})
+	svc, err := social.New(social.Config{DB: db, Tokens: tokens, Password: cfg.Password, Log: cfg.Log, Media: files})
+	if err != nil {
+		return nil, err
+	}
+	api := rest.New(rest.Config{Social: svc, Tokens: tokens, Log: cfg.Log, Ready: db.Ready, Media: files.Handler()})
 	mux := http.NewServeMux()
 	api.Register(mux)
 	return &Server{cfg: cfg, db: db, social: svc, handler: api.Middleware(mux)}, nil

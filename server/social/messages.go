@@ -101,7 +101,7 @@ func (s *Service) SendMessage(ctx context.Context, c Caller, chatID string, in N
 	}
 	if in.ID != "" {
 		if err := ValidID("_id", in.ID); err != nil {
-			return Message{}, false, err
+			return Message{}, false, &apperr.Error{Code: apperr.Invalid, Reason: "invalid_id", Message: "_id must be a 24-character hex id", Field: "_id"}
 		}
 	}
 	text := strings.TrimSpace(in.Text)

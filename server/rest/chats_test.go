@@ -72,6 +72,9 @@ func TestCreateChat(t *testing.T) {
 		first := decodeChat(t, env.Do("POST", "/chats", amy.Token, map[string]any{"user": ben.ID}).Want(201))
 		again := decodeChat(t, env.Do("POST", "/chats", amy.Token, map[string]any{"user": ben.ID}).Want(200))
 		back := decodeChat(t, env.Do("POST", "/chats", ben.Token, map[string]any{"user": amy.ID}).Want(200))
+		if first.Name != "Ben" || back.Name != "Amy" {
+			t.Fatalf("one-to-one names: %q, %q", first.Name, back.Name)
+		}
 		if first.ID != again.ID || first.ID != back.ID {
 			t.Fatalf("ids %s %s %s", first.ID, again.ID, back.ID)
 		}

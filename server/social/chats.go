@@ -142,9 +142,12 @@ func (s *Service) createDirect(ctx context.Context, c Caller, in NewChat) (Chat,
 	var out Chat
 	created := false
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		if _, err := tx.User(ctx, in.User); err != nil {
+		other, err := tx.User(ctx, in.User)
+		if err != nil {
 			return err
 		}
+		// The answer names the chat after the other user, as reads do.
+		defer func() { out.Name, out.Photo = other.Name, other.Photo }()
 		if blocked, err := tx.Blocked(ctx, c.UserID, in.User); err != nil {
 			return err
 		} else if blocked {
@@ -181,7 +184,6 @@ func (s *Service) createDirect(ctx context.Context, c Caller, in NewChat) (Chat,
 		}
 		ch := store.Chat{ID: oid.NewAt(tx.Now), CreatorID: c.UserID, MeetMeID: in.MeetMe, PairKey: pair, AllowPublicPost: true,
 			LastActivityAt: tx.Now, CreatedAt: tx.Now, UpdatedAt: tx.Now}
-		var err error
 		out, err = s.insertChat(ctx, tx, c, ch, nil, []string{in.User})
 		created = true
 		return err

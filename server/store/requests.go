@@ -71,7 +71,9 @@ func (tx *Tx) Requests(ctx context.Context, f RequestFilter) ([]JoinRequest, int
 		who, args = append(who, `r.user_id = ?`), append(args, f.UserID)
 	}
 	if f.Received {
-		who = append(who, `r.chat_id IN (SELECT chat_id FROM chat_participants WHERE user_id = ? AND is_admin = 1)`)
+		// EXISTS rather than chat_id IN (…): the IN form, OR-ed with the
+		// sender test and filtered by status, trips an SQLite planner error.
+		who = append(who, `EXISTS (SELECT 1 FROM chat_participants p WHERE p.chat_id = r.chat_id AND p.user_id = ? AND p.is_admin = 1)`)
 		args = append(args, f.UserID)
 	}
 	if len(who) == 0 {

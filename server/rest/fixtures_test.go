@@ -40,7 +40,7 @@ func nowMS(env *servertest.Env) int64 { return env.Clock.Now().UnixMilli() }
 // follow makes a follow b.
 func follow(t *testing.T, env *servertest.Env, a, b servertest.User) {
 	t.Helper()
-	exec(t, env, `INSERT INTO follows (follower_id, followee_id, created_at) VALUES (?, ?, ?)`, a.ID, b.ID, nowMS(env))
+	exec(t, env, `INSERT OR IGNORE INTO follows (follower_id, followee_id, created_at) VALUES (?, ?, ?)`, a.ID, b.ID, nowMS(env))
 }
 
 // block makes a block b.

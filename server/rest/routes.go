@@ -54,6 +54,10 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("POST /reels/{id}/superlike", a.authed(a.reactToReel(social.ReactionSuperLike)))
 	mux.Handle("POST /reels/{id}/favorite", a.authed(a.reactToReel(social.ReactionFavorite)))
 
+	// Push device tokens.
+	mux.Handle("POST /push/devices", a.authed(a.addPushDevice))
+	mux.Handle("DELETE /push/devices/{token}", a.authed(a.removePushDevice))
+
 	// Uploaded media.
 	if a.media != nil {
 		mux.Handle("GET /media/", a.media)

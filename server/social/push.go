@@ -2,6 +2,9 @@ package social
 
 import (
 	"context"
+	"strings"
+
+	"github.com/vibesync/vibesync/server/apperr"
 
 	"github.com/vibesync/vibesync/server/store"
 )
@@ -24,4 +27,31 @@ func (s *Service) pushTo(ctx context.Context, tx *store.Tx, users []string, even
 		}
 	}
 	return nil
+}
+
+// MaxPushTokenLen bounds a device token.
+const MaxPushTokenLen = 4096
+
+func validPushToken(token string) error {
+	if token == "" || len(token) > MaxPushTokenLen || strings.ContainsAny(token, " \t\r\n") {
+		return apperr.InvalidField("token", "token must be 1 to %d characters without spaces", MaxPushTokenLen)
+	}
+	return nil
+}
+
+// AddPushDevice registers a device token for the caller's pushes (a token
+// another user registered before moves to the caller).
+func (s *Service) AddPushDevice(ctx context.Context, c Caller, token string) error {
+	if err := validPushToken(token); err != nil {
+		return err
+	}
+	return s.db.Write(ctx, func(tx *store.Tx) error { return tx.AddPushDevice(ctx, c.UserID, token) })
+}
+
+// RemovePushDevice forgets one of the caller's device tokens (idempotent).
+func (s *Service) RemovePushDevice(ctx context.Context, c Caller, token string) error {
+	if err := validPushToken(token); err != nil {
+		return err
+	}
+	return s.db.Write(ctx, func(tx *store.Tx) error { return tx.RemoveUserPushDevice(ctx, c.UserID, token) })
 }

@@ -1,9 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -32,12 +34,18 @@ func (tx *Tx) EnqueuePush(ctx context.Context, p Push) error {
 	return nil
 }
 
-// DuePushes returns up to limit undelivered pushes due at tx.Now, oldest first.
-func (tx *Tx) DuePushes(ctx context.Context, limit int) ([]Push, error) {
-	rows, err := tx.query(ctx, `SELECT id, user_id, event, title, body, data, attempts, next_attempt_at, created_at FROM push_outbox
-		WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`, ms(tx.Now), limit)
+// ClaimPushes takes up to limit undelivered pushes due at tx.Now, oldest
+// first, and pushes their next attempt lease into the future, so another
+// instance draining the same outbox skips them while this one sends. Use
+// it in a write transaction.
+func (tx *Tx) ClaimPushes(ctx context.Context, limit int, lease time.Duration) ([]Push, error) {
+	rows, err := tx.query(ctx, `UPDATE push_outbox SET next_attempt_at = ?
+		WHERE id IN (SELECT id FROM push_outbox WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?
+		             ORDER BY next_attempt_at, id LIMIT ?)
+		RETURNING id, user_id, event, title, body, data, attempts, next_attempt_at, created_at`,
+		ms(tx.Now.Add(lease)), ms(tx.Now), limit)
 	if err != nil {
-		return nil, fmt.Errorf("store: due pushes: %w", err)
+		return nil, fmt.Errorf("store: claim pushes: %w", err)
 	}
 	defer rows.Close()
 	var out []Push
@@ -50,7 +58,11 @@ func (tx *Tx) DuePushes(ctx context.Context, limit int) ([]Push, error) {
 		p.NextAttemptAt, p.CreatedAt = fromMS(next), fromMS(created)
 		out = append(out, p)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: claim pushes: %w", err)
+	}
+	slices.SortFunc(out, func(a, b Push) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
 }
 
 // PushesOf lists a user's outbox rows, oldest first (for tests and tools).
@@ -135,6 +147,14 @@ func (tx *Tx) PushDevices(ctx context.Context, userID string) ([]string, error) 
 // RemovePushDevice forgets a token the push service rejected.
 func (tx *Tx) RemovePushDevice(ctx context.Context, token string) error {
 	if _, err := tx.exec(ctx, `DELETE FROM push_devices WHERE token = ?`, token); err != nil {
+		return fmt.Errorf("store: remove push device: %w", err)
+	}
+	return nil
+}
+
+// RemoveUserPushDevice forgets token if it belongs to userID.
+func (tx *Tx) RemoveUserPushDevice(ctx context.Context, userID, token string) error {
+	if _, err := tx.exec(ctx, `DELETE FROM push_devices WHERE token = ? AND user_id = ?`, token, userID); err != nil {
 		return fmt.Errorf("store: remove push device: %w", err)
 	}
 	return nil

@@ -112,9 +112,9 @@ func TestUpdateChat(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(env.Dir, "media", filepath.FromSlash(key))); !os.IsNotExist(err) {
 			t.Fatalf("old photo kept: %v", err)
 		}
-		if res, _ := http.Get(env.URL + "/media/chats/"); res.StatusCode != 404 {
-			t.Fatalf("directory listing answered %d", res.StatusCode)
-		}
+		env.Do("GET", "/media/chats/", "", nil).WantError(404, "media_not_found")
+		env.Do("GET", "/media/"+key, "", nil).WantError(404, "media_not_found")
+		env.Do("GET", "/media/../vibesync.db", "", nil).Want(404)
 	})
 	t.Run("photo_must_be_an_image", func(t *testing.T) {
 		env, amy, _, c := setup(t)

@@ -25,10 +25,13 @@ type socketBody struct {
 	Socket string `json:"socket"`
 }
 
-// withSocket is the caller of r with the socket id its body named.
+// withSocket is the caller of r with the socket id its body named, if
+// any (social checks its format: 400 invalid_socket).
 func withSocket(r *http.Request, socket string) social.Caller {
 	c := caller(r)
-	c.Socket = socket
+	if socket != "" {
+		c.Socket = socket
+	}
 	return c
 }
 

@@ -17,7 +17,7 @@ func TestCreateChat(t *testing.T) {
 		env := servertest.New(t)
 		amy, ben, cat := env.Register("Amy"), env.Register("Ben"), env.Register("Cat")
 		follow(t, env, amy, ben)
-		connect(t, env, cat, amy, "accepted", "")
+		plainConnection(t, env, cat, amy)
 		r := env.Do("POST", "/chats", amy.Token, map[string]any{
 			"isGroup": true, "name": "Math 101", "category": "Study", "participants": []string{ben.ID, cat.ID},
 			"restricted": true, "tags": []map[string]string{{"tag": "exams", "label": "Exams"}}, "socket": socketA,
@@ -105,49 +105,47 @@ func TestCreateChat(t *testing.T) {
 	t.Run("meetMe_must_be_an_accepted_connection_of_these_users", func(t *testing.T) {
 		env := servertest.New(t)
 		amy, ben, cat := env.Register("Amy"), env.Register("Ben"), env.Register("Cat")
-		st := meetMeStatus(t, env, amy, time.Hour)
-		pending := connect(t, env, ben, amy, "pending", st)
+		pending := request(t, env, ben, amy)
 		env.Do("POST", "/chats", amy.Token, map[string]any{"user": ben.ID, "meetMe": pending}).WantError(409, "connection_not_accepted")
-		other := connect(t, env, cat, amy, "accepted", st)
+		other := connect(t, env, cat, amy)
 		env.Do("POST", "/chats", amy.Token, map[string]any{"user": ben.ID, "meetMe": other}).WantError(404, "connection_not_found")
 		env.Do("POST", "/chats", amy.Token, map[string]any{"user": ben.ID, "meetMe": "0123456789abcdef01234567"}).WantError(404, "connection_not_found")
 		env.Do("POST", "/chats", amy.Token, map[string]any{"user": ben.ID, "meetMe": "x"}).WantError(400, "invalid_meet_me")
-		plain := connect(t, env, env.Register("Dan"), cat, "accepted", "")
-		_ = plain
 	})
 
-	t.Run("meetMe_status_must_exist_and_belong_to_that_user", func(t *testing.T) {
+	t.Run("meetMe_status_must_exist", func(t *testing.T) {
 		env := servertest.New(t)
-		amy, ben, dan := env.Register("Amy"), env.Register("Ben"), env.Register("Dan")
-		danStatus := meetMeStatus(t, env, dan, time.Hour)
-		foreign := connect(t, env, ben, amy, "accepted", danStatus)
-		env.Do("POST", "/chats", amy.Token, map[string]any{"user": ben.ID, "meetMe": foreign}).WantError(404, "status_not_found")
+		amy, ben := env.Register("Amy"), env.Register("Ben")
+		conn := connect(t, env, ben, amy)
+		env.Do("DELETE", "/users/me/status", amy.Token, nil).Want(204)
+		env.Do("POST", "/chats", ben.Token, map[string]any{"user": amy.ID, "meetMe": conn}).WantError(404, "status_not_found")
 
-		env2 := servertest.New(t)
-		amy, ben = env2.Register("Amy"), env2.Register("Ben")
-		st := meetMeStatus(t, env2, amy, time.Minute)
-		conn := connect(t, env2, ben, amy, "accepted", st)
-		env2.Clock.Advance(2 * time.Minute)
-		env2.Do("POST", "/chats", ben.Token, map[string]any{"user": amy.ID, "meetMe": conn}).WantError(404, "status_not_found")
-		noStatus := connect(t, env2, env2.Register("Cy"), amy, "accepted", "")
-		_ = noStatus
+		cy, dee := env.Register("Cy"), env.Register("Dee")
+		conn = connect(t, env, dee, cy) // Cy's status lasts an hour
+		env.Clock.Advance(61 * time.Minute)
+		relogin(t, env, &dee)
+		env.Do("POST", "/chats", dee.Token, map[string]any{"user": cy.ID, "meetMe": conn}).WantError(404, "status_not_found")
 	})
 
 	t.Run("meetMe_chat_is_created_with_its_connection", func(t *testing.T) {
 		env := servertest.New(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
-		st := meetMeStatus(t, env, amy, time.Hour)
-		conn := connect(t, env, ben, amy, "accepted", st)
+		conn := connect(t, env, ben, amy)
 		c := decodeChat(t, env.Do("POST", "/chats", ben.Token, map[string]any{"user": amy.ID, "meetMe": conn}).Want(201))
 		if c.MeetMe != conn {
 			t.Fatalf("meetMe = %q", c.MeetMe)
 		}
+		// Either side may start it: the status belongs to one of the two.
+		env2 := servertest.New(t)
+		amy, ben = env2.Register("Amy"), env2.Register("Ben")
+		conn = connect(t, env2, ben, amy)
+		env2.Do("POST", "/chats", amy.Token, map[string]any{"user": ben.ID, "meetMe": conn}).Want(201)
 	})
 
 	t.Run("meetMe_needs_a_connection_made_through_a_status", func(t *testing.T) {
 		env := servertest.New(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
-		conn := connect(t, env, ben, amy, "accepted", "")
+		conn := plainConnection(t, env, ben, amy)
 		env.Do("POST", "/chats", ben.Token, map[string]any{"user": amy.ID, "meetMe": conn}).WantError(409, "not_meet_me")
 	})
 
@@ -171,7 +169,7 @@ func TestCreateChat(t *testing.T) {
 		follow(t, env, ben, amy) // the other direction does not count
 		body := map[string]any{"isGroup": true, "name": "G", "category": "Study", "participants": []string{ben.ID}}
 		env.Do("POST", "/chats", amy.Token, body).WantError(403, "participant_not_allowed")
-		connect(t, env, amy, cat, "pending", "")
+		pendingConnection(t, env, amy, cat)
 		body["participants"] = []string{cat.ID}
 		env.Do("POST", "/chats", amy.Token, body).WantError(403, "participant_not_allowed")
 		follow(t, env, amy, ben)
@@ -293,8 +291,7 @@ func TestGetChats(t *testing.T) {
 		group(t, env, amy, "Chemistry Club", nil)
 		group(t, env, amy, "Poetry", nil)
 		env.Do("POST", "/chats", amy.Token, map[string]any{"user": ben.ID}).Want(201)
-		st := meetMeStatus(t, env, amy, time.Hour)
-		conn := connect(t, env, cat, amy, "accepted", st)
+		conn := connect(t, env, cat, amy)
 		env.Do("POST", "/chats", amy.Token, map[string]any{"user": cat.ID, "meetMe": conn}).Want(201)
 
 		if _, n := listChats(t, env, amy, ""); n != 4 {

@@ -186,24 +186,6 @@ func eventSocket(t *testing.T, env *servertest.Env, name, target string) string 
 	return ""
 }
 
-// feed returns the current feed rows of bucket keyed "entity/id".
-func feed(t *testing.T, env *servertest.Env, bucket string) map[string]store.Change {
-	t.Helper()
-	var rows []store.Change
-	err := env.Server.DB().Read(ctx0, func(tx *store.Tx) (err error) {
-		rows, err = tx.Changes(ctx0, store.ChangeFilter{Buckets: []string{bucket}, Limit: 100000})
-		return err
-	})
-	if err != nil {
-		t.Fatalf("read feed: %v", err)
-	}
-	out := map[string]store.Change{}
-	for _, c := range rows {
-		out[c.Entity+"/"+c.EntityID] = c
-	}
-	return out
-}
-
 func bucketMembers(t *testing.T, env *servertest.Env, bucket string) map[string]bool {
 	t.Helper()
 	var ids []string

@@ -57,11 +57,8 @@ func TestJoinChat(t *testing.T) {
 		amy, ben := env.Register("Amy"), env.Register("Ben")
 		c := group(t, env, amy, "Open", nil)
 		env.Do("POST", "/chats/"+c.ID+"/participants", ben.Token, map[string]any{"socket": socketA}).Want(201)
-		if !hasEvent(t, env, social.EventChatJoined, "user:"+ben.ID) || !hasEvent(t, env, social.EventChatJoined, "chat:"+c.ID) {
-			t.Fatal("no chat-joined")
-		}
-		if eventSocket(t, env, social.EventChatJoined, "user:"+ben.ID) != socketA {
-			t.Fatal("socket not excluded")
+		if eventSocket(t, env, social.EventChatJoined, "chat:"+c.ID) != socketA {
+			t.Fatal("no chat-joined to the chat's audience (which includes the joiner), or the socket was not excluded")
 		}
 	})
 
@@ -111,7 +108,7 @@ func TestAddParticipants(t *testing.T) {
 	}
 	t.Run("adds_only_users_not_in_the_chat", func(t *testing.T) {
 		env, amy, ben, cat, c := setup(t)
-		connect(t, env, amy, cat, "accepted", "")
+		plainConnection(t, env, amy, cat)
 		var body struct {
 			Participants []participantJSON `json:"participants"`
 		}
@@ -127,8 +124,8 @@ func TestAddParticipants(t *testing.T) {
 		env, amy, _, cat, c := setup(t)
 		follow(t, env, amy, cat)
 		env.Do("POST", "/chats/"+c.ID+"/participants/multiple", amy.Token, map[string]any{"participants": []string{cat.ID}}).Want(201)
-		if !hasEvent(t, env, social.EventChatJoined, "user:"+cat.ID) || !hasEvent(t, env, social.EventChatJoined, "chat:"+c.ID) {
-			t.Fatal("no chat-joined event")
+		if !hasEvent(t, env, social.EventChatJoined, "chat:"+c.ID) || !bucketMembers(t, env, "chat:"+c.ID)[cat.ID] {
+			t.Fatal("no chat-joined event to the chat's audience")
 		}
 		if !hasPush(t, env, cat, social.EventChatJoined) {
 			t.Fatal("no push")
@@ -175,6 +172,9 @@ func TestRemoveParticipant(t *testing.T) {
 		env, _, ben, _, c := setup(t)
 		env.Do("DELETE", "/chats/"+c.ID+"/participants/"+ben.ID, ben.Token, map[string]any{"socket": socketA}).Want(204)
 		env.Do("GET", "/chats/"+c.ID, ben.Token, nil).WantError(403, "not_participant")
+		if eventSocket(t, env, social.EventChatParticipantRemoved, "user:"+ben.ID) != socketA {
+			t.Fatal("the leaver's other devices are not told")
+		}
 		if bucketMembers(t, env, "chat:"+c.ID)[ben.ID] {
 			t.Fatal("still in bucket")
 		}
@@ -317,6 +317,22 @@ func TestDeleteChat(t *testing.T) {
 		if row := feed(t, env, "user:"+ben.ID)["membership/"+c.ID]; row.Op != "delete" {
 			t.Fatal("no membership tombstone")
 		}
+	})
+	t.Run("join_requests_and_their_notifications_go_too", func(t *testing.T) {
+		env := servertest.New(t)
+		amy, ben := env.Register("Amy"), env.Register("Ben")
+		c := group(t, env, amy, "G", map[string]any{"restricted": true})
+		r := askToJoin(t, env, ben, c.ID)
+		env.Do("DELETE", "/chats/"+c.ID, amy.Token, nil).Want(204)
+		for _, u := range []servertest.User{amy, ben} {
+			if row := feed(t, env, "user:"+u.ID)["request/"+r.ID]; row.Op != "delete" {
+				t.Fatalf("%s: request row %+v", u.Name, row)
+			}
+		}
+		if len(notifications(t, env, amy, social.EventChatJoinRequest)) != 0 {
+			t.Fatal("join-request notification kept")
+		}
+		env.Do("GET", "/requests/"+r.ID, ben.Token, nil).WantError(404, "request_not_found")
 	})
 	t.Run("user_must_be_chat_admin_of_a_group", func(t *testing.T) {
 		env := servertest.New(t)

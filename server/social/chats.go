@@ -730,6 +730,9 @@ func (s *Service) DeleteChat(ctx context.Context, c Caller, chatID string) error
 		if ch.Photo != "" {
 			keys = append(keys, ch.Photo)
 		}
+		if err := dropRequestsOf(ctx, tx, chatID, parts[chatID]); err != nil {
+			return err
+		}
 		if err := tx.DeleteChat(ctx, chatID); err != nil {
 			return err
 		}
@@ -756,6 +759,31 @@ func (s *Service) DeleteChat(ctx context.Context, c Caller, chatID string) error
 	}
 	for _, k := range keys {
 		s.deleteMedia(ctx, k)
+	}
+	return nil
+}
+
+// dropRequestsOf tombstones a chat's join requests in their senders' and
+// the admins' buckets and deletes the notifications about them, before
+// the chat (and with it the requests) is deleted.
+func dropRequestsOf(ctx context.Context, tx *store.Tx, chatID string, parts []store.Participant) error {
+	reqs, err := tx.RequestsOfChat(ctx, chatID)
+	if err != nil {
+		return err
+	}
+	var admins []string
+	for _, p := range parts {
+		if p.IsAdmin {
+			admins = append(admins, UserBucket(p.UserID))
+		}
+	}
+	for _, r := range reqs {
+		if err := drop(ctx, tx, EntityRequest, r.ID, append([]string{UserBucket(r.UserID)}, admins...)...); err != nil {
+			return err
+		}
+		if err := deleteNotifications(ctx, tx, store.NotificationMatch{SubjectID: r.ID}); err != nil {
+			return err
+		}
 	}
 	return nil
 }

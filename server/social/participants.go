@@ -49,7 +49,8 @@ func (s *Service) Join(ctx context.Context, c Caller, chatID string) (Participan
 			return err
 		}
 		out = participantFrom(p, ref(p.UserID))
-		if err := emit(ctx, tx, c, EventChatJoined, out, ChatBucket(chatID), UserBucket(c.UserID)); err != nil {
+		// The chat's audience includes the joiner (and their other devices).
+		if err := emit(ctx, tx, c, EventChatJoined, out, ChatBucket(chatID)); err != nil {
 			return err
 		}
 		_, err = addScore(ctx, tx, c, c.UserID, ActionJoinGroupChat, chatID)
@@ -102,7 +103,6 @@ func (s *Service) AddParticipants(ctx context.Context, c Caller, chatID string, 
 			in[p.UserID] = true
 		}
 		var added []string
-		targets := []string{ChatBucket(chatID)}
 		for _, id := range invitees {
 			if in[id] {
 				continue
@@ -113,12 +113,12 @@ func (s *Service) AddParticipants(ctx context.Context, c Caller, chatID string, 
 			}
 			out = append(out, participantFrom(p, ref(p.UserID)))
 			added = append(added, id)
-			targets = append(targets, UserBucket(id))
 		}
 		if len(added) == 0 {
 			return nil
 		}
-		if err := emit(ctx, tx, c, EventChatJoined, map[string]any{"chat": chatID, "participants": out}, targets...); err != nil {
+		// The chat's audience now includes everyone added.
+		if err := emit(ctx, tx, c, EventChatJoined, map[string]any{"chat": chatID, "participants": out}, ChatBucket(chatID)); err != nil {
 			return err
 		}
 		return s.pushTo(ctx, tx, added, EventChatJoined, "New group", "You were added to "+ch.Name, map[string]string{"chat": chatID})
@@ -173,12 +173,14 @@ func (s *Service) RemoveParticipant(ctx context.Context, c Caller, chatID, parti
 		if err := s.removeMember(ctx, tx, target); err != nil {
 			return err
 		}
+		// The chat's audience no longer includes the removed user; someone
+		// who left hears it on their own bucket (their other devices).
 		removed := participantFrom(target, ref(target.UserID))
-		if err := emit(ctx, tx, c, EventChatParticipantRemoved, removed, ChatBucket(chatID), UserBucket(c.UserID)); err != nil {
+		if err := emit(ctx, tx, c, EventChatParticipantRemoved, removed, ChatBucket(chatID)); err != nil {
 			return err
 		}
 		if self {
-			return nil
+			return emit(ctx, tx, c, EventChatParticipantRemoved, removed, UserBucket(c.UserID))
 		}
 		if err := emit(ctx, tx, c, EventChatAccessRemoved, map[string]string{"chat": chatID}, UserBucket(target.UserID)); err != nil {
 			return err
@@ -242,7 +244,7 @@ func (s *Service) SetAdmin(ctx context.Context, c Caller, chatID, participantRef
 			SubjectType: EntityChat, SubjectID: chatID, ChatID: chatID, Message: msg}); err != nil {
 			return err
 		}
-		return emit(ctx, tx, c, event, out, UserBucket(target.UserID), ChatBucket(chatID))
+		return emit(ctx, tx, c, event, out, UserBucket(target.UserID))
 	})
 	return out, err
 }

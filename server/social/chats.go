@@ -141,7 +141,7 @@ func (s *Service) createDirect(ctx context.Context, c Caller, in NewChat) (Chat,
 	}
 	var out Chat
 	created := false
-	err := s.db.Write(ctx, func(tx *store.Tx) error {
+	err := s.write(ctx, func(tx *store.Tx) error {
 		other, err := tx.User(ctx, in.User)
 		if err != nil {
 			return err
@@ -315,7 +315,7 @@ func (s *Service) createGroup(ctx context.Context, c Caller, in NewChat) (Chat, 
 		return Chat{}, false, err
 	}
 	var out Chat
-	err = s.db.Write(ctx, func(tx *store.Tx) error {
+	err = s.write(ctx, func(tx *store.Tx) error {
 		users, err := tx.UsersByID(ctx, invitees)
 		if err != nil {
 			return err
@@ -563,7 +563,7 @@ func (s *Service) MarkRead(ctx context.Context, c Caller, chatID string) (Partic
 		return Participant{}, err
 	}
 	var out Participant
-	err := s.db.Write(ctx, func(tx *store.Tx) error {
+	err := s.write(ctx, func(tx *store.Tx) error {
 		_, p, err := memberOf(ctx, tx, chatID, c.UserID)
 		if err != nil {
 			return err
@@ -646,7 +646,7 @@ func (s *Service) UpdateChat(ctx context.Context, c Caller, chatID string, upd C
 		su.Photo = &newKey
 	}
 	var out Chat
-	err = s.db.Write(ctx, func(tx *store.Tx) error {
+	err = s.write(ctx, func(tx *store.Tx) error {
 		ch, _, err := adminOf(ctx, tx, chatID, c.UserID)
 		if err != nil {
 			return err
@@ -700,7 +700,9 @@ func (s *Service) deleteMedia(ctx context.Context, key string) {
 // event, join requests and reels; its photo and the files kept in our
 // media storage are deleted after the commit. Every participant (and the
 // caller's other devices) gets chat-deleted; every participant loses the
-// chat's bucket.
+// chat's bucket. Files are not transactional: joined into a caller's
+// transaction (WithinTx), they go when this write succeeds, even if the
+// outer transaction later rolls back.
 func (s *Service) DeleteChat(ctx context.Context, c Caller, chatID string) error {
 	if err := c.valid(); err != nil {
 		return err
@@ -709,7 +711,7 @@ func (s *Service) DeleteChat(ctx context.Context, c Caller, chatID string) error
 		return err
 	}
 	var keys []string
-	err := s.db.Write(ctx, func(tx *store.Tx) error {
+	err := s.write(ctx, func(tx *store.Tx) error {
 		ch, _, err := adminOf(ctx, tx, chatID, c.UserID)
 		if err != nil {
 			return err

@@ -129,7 +129,7 @@ func (s *Service) SendMessage(ctx context.Context, c Caller, chatID string, in N
 	}
 	var out Message
 	created := false
-	err := s.db.Write(ctx, func(tx *store.Tx) error {
+	err := s.write(ctx, func(tx *store.Tx) error {
 		ch, _, err := memberOf(ctx, tx, chatID, c.UserID)
 		if err != nil {
 			return err

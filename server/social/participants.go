@@ -33,7 +33,7 @@ func (s *Service) Join(ctx context.Context, c Caller, chatID string) (Participan
 		return Participant{}, err
 	}
 	var out Participant
-	err := s.db.Write(ctx, func(tx *store.Tx) error {
+	err := s.write(ctx, func(tx *store.Tx) error {
 		ch, err := tx.Chat(ctx, chatID)
 		if err != nil {
 			return err
@@ -77,7 +77,7 @@ func (s *Service) AddParticipants(ctx context.Context, c Caller, chatID string, 
 		return nil, err
 	}
 	out := []Participant{}
-	err = s.db.Write(ctx, func(tx *store.Tx) error {
+	err = s.write(ctx, func(tx *store.Tx) error {
 		ch, _, err := adminOf(ctx, tx, chatID, c.UserID)
 		if err != nil {
 			return err
@@ -145,7 +145,7 @@ func (s *Service) RemoveParticipant(ctx context.Context, c Caller, chatID, parti
 	if err := ValidID("id", chatID); err != nil {
 		return err
 	}
-	return s.db.Write(ctx, func(tx *store.Tx) error {
+	return s.write(ctx, func(tx *store.Tx) error {
 		ch, me, err := memberOf(ctx, tx, chatID, c.UserID)
 		if err != nil {
 			return err
@@ -201,7 +201,7 @@ func (s *Service) SetAdmin(ctx context.Context, c Caller, chatID, participantRef
 		return Participant{}, err
 	}
 	var out Participant
-	err := s.db.Write(ctx, func(tx *store.Tx) error {
+	err := s.write(ctx, func(tx *store.Tx) error {
 		ch, _, err := adminOf(ctx, tx, chatID, c.UserID)
 		if err != nil {
 			return err
@@ -263,7 +263,7 @@ func (s *Service) SetParticipantStatus(ctx context.Context, c Caller, chatID, pa
 		return Participant{}, apperr.InvalidField("status", "status must be accepted or rejected")
 	}
 	var out Participant
-	err := s.db.Write(ctx, func(tx *store.Tx) error {
+	err := s.write(ctx, func(tx *store.Tx) error {
 		ch, _, err := adminOf(ctx, tx, chatID, c.UserID)
 		if err != nil {
 			return err

@@ -110,7 +110,7 @@ func (s *Service) CreateRequest(ctx context.Context, c Caller, chatID string) (J
 		return JoinRequest{}, err
 	}
 	var out JoinRequest
-	err := s.db.Write(ctx, func(tx *store.Tx) error {
+	err := s.write(ctx, func(tx *store.Tx) error {
 		ch, err := tx.Chat(ctx, chatID)
 		if err != nil {
 			return err
@@ -289,7 +289,7 @@ func (s *Service) AnswerRequest(ctx context.Context, c Caller, id, status string
 		return JoinRequest{}, apperr.InvalidField("status", "status must be accepted or rejected")
 	}
 	var out JoinRequest
-	err := s.db.Write(ctx, func(tx *store.Tx) error {
+	err := s.write(ctx, func(tx *store.Tx) error {
 		r, err := tx.Request(ctx, id)
 		if err != nil {
 			return err

@@ -123,6 +123,42 @@ func TestExploreCommunities(t *testing.T) {
 	})
 }
 
+func TestExploreQueryCount(t *testing.T) {
+	t.Run("runs_a_bounded_number_of_queries_per_page", func(t *testing.T) {
+		cost := func(chats int) int64 {
+			env := servertest.New(t)
+			amy, ben := env.Register("Amy"), env.Register("Ben")
+			for i := 0; i < chats; i++ {
+				c := group(t, env, amy, fmt.Sprintf("Club %d", i), map[string]any{"restricted": true})
+				postReel(t, env, amy, c.ID, nil)
+				askToJoin(t, env, ben, c.ID)
+			}
+			before := env.Server.DB().QueryCount()
+			got, n := explore(t, env, ben, "?search=club&limit=100")
+			after := env.Server.DB().QueryCount()
+			if n != chats || len(got) != chats || len(got[0].Reels) != 1 || got[0].Request == nil {
+				t.Fatalf("%d chats: %d listed", chats, len(got))
+			}
+			return after - before
+		}
+		if small, large := cost(3), cost(60); small != large {
+			t.Fatalf("explore ran %d queries for 3 chats and %d for 60", small, large)
+		}
+	})
+	t.Run("paginates", func(t *testing.T) {
+		env := servertest.New(t)
+		amy := env.Register("Amy")
+		for i := 0; i < 5; i++ {
+			group(t, env, amy, fmt.Sprintf("Club %d", i), nil)
+		}
+		page, n := explore(t, env, amy, "?search=club&limit=2&page=3")
+		if n != 5 || len(page) != 1 {
+			t.Fatalf("count %d, last page %d", n, len(page))
+		}
+		env.Do("GET", "/chats/explore/communities?search=club&page=0", amy.Token, nil).WantError(400, "invalid_page")
+	})
+}
+
 func TestReels(t *testing.T) {
 	t.Run("like_superlike_and_favorite_toggle", func(t *testing.T) {
 		env := servertest.New(t)

@@ -78,15 +78,15 @@ const (
 
 var socketRE = regexp.MustCompile(`^[A-Za-z0-9\-_]{16,25}$`)
 
-// ValidSocket checks a socket id (empty means none).
-func ValidSocket(socket string) error {
+// validSocket checks a socket id (empty means none): 400 invalid_socket.
+func validSocket(socket string) error {
 	if socket != "" && !socketRE.MatchString(socket) {
 		return apperr.InvalidField("socket", "socket must be 16 to 25 letters, digits, '-' or '_'")
 	}
 	return nil
 }
 
-func (c Caller) valid() error { return ValidSocket(c.Socket) }
+func (c Caller) valid() error { return validSocket(c.Socket) }
 
 // NewEvent is the event given when creating an Event chat.
 type NewEvent struct {

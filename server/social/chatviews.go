@@ -76,7 +76,11 @@ func (s *Service) loadPeople(ctx context.Context, tx *store.Tx, ids []string) (p
 	if err != nil {
 		return people{}, err
 	}
-	return people{users: users, online: s.onlineUsers(uniq)}, nil
+	online, err := s.onlineUsers(ctx, tx, uniq)
+	if err != nil {
+		return people{}, err
+	}
+	return people{users: users, online: online}, nil
 }
 
 // ref returns the populated ref of id (just the id for an unknown user).
@@ -88,11 +92,11 @@ func (p people) ref(id string) UserRef {
 	return UserRef{ID: u.ID, Name: u.Name, Username: u.Username, Photo: u.Photo, IsOnline: p.online[id], Populated: true}
 }
 
-// onlineUsers reports which of ids have a live socket. This is the one
-// place presence enters chat answers; until the live channel tracks
-// presence nobody is reported online.
-func (s *Service) onlineUsers(ids []string) map[string]bool {
-	return map[string]bool{}
+// onlineUsers reports which of ids have a live socket, inside the answer's
+// transaction. This is the one place presence enters chat answers; until
+// the live channel tracks presence nobody is reported online.
+func (s *Service) onlineUsers(ctx context.Context, tx *store.Tx, ids []string) (map[string]bool, error) {
+	return map[string]bool{}, nil
 }
 
 // Tag is one of a group chat's file tags.

@@ -50,6 +50,29 @@ func TestCreateChat(t *testing.T) {
 		if _, ok := feed(t, env, "user:"+ben.ID)["membership/"+c.ID]; !ok {
 			t.Fatal("no membership row in ben's bucket")
 		}
+		// Replicated rows carry users populated, so a replica can show them.
+		var chatRow struct {
+			Creator struct {
+				Name string `json:"name"`
+			} `json:"creator"`
+		}
+		jsonUnmarshal(rows["chat/"+c.ID].Data, &chatRow)
+		if chatRow.Creator.Name != "Amy" {
+			t.Fatalf("chat row: %s", rows["chat/"+c.ID].Data)
+		}
+		for _, p := range c.Participants {
+			var row struct {
+				Chat string `json:"chat"`
+				User struct {
+					ID   string `json:"_id"`
+					Name string `json:"name"`
+				} `json:"user"`
+			}
+			jsonUnmarshal(rows["participant/"+p.ID].Data, &row)
+			if row.Chat != c.ID || row.User.ID != userID(t, p.User) || row.User.Name == "" {
+				t.Fatalf("participant row: %s", rows["participant/"+p.ID].Data)
+			}
+		}
 	})
 
 	t.Run("chat_created_is_sent_to_all_participants_and_the_callers_other_devices", func(t *testing.T) {

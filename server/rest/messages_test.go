@@ -51,8 +51,9 @@ func TestSendMessage(t *testing.T) {
 			t.Fatalf("message = %+v", m)
 		}
 		rows := feed(t, env, "chat:"+c.ID)
-		if _, ok := rows["message/"+m.ID]; !ok {
-			t.Fatal("no message feed row")
+		var row messageJSON
+		if err := jsonUnmarshal(rows["message/"+m.ID].Data, &row); err != nil || row.User.Name != "Amy" || row.Text != "hello" {
+			t.Fatalf("message feed row: %s", rows["message/"+m.ID].Data)
 		}
 		if _, ok := rows["file/"+m.Files[0].ID]; !ok {
 			t.Fatal("no file feed row")

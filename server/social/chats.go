@@ -349,15 +349,21 @@ func (s *Service) insertChat(ctx context.Context, tx *store.Tx, c Caller, ch sto
 			return Chat{}, err
 		}
 	}
-	parts := make([]store.Participant, 0, len(others)+1)
-	for i, id := range append([]string{c.UserID}, others...) {
-		p, err := s.addMember(ctx, tx, ch.ID, id, ch.IsGroup && i == 0)
+	everyone := append([]string{c.UserID}, others...)
+	ppl, err := s.loadPeople(ctx, tx, everyone)
+	if err != nil {
+		return Chat{}, err
+	}
+	parts := make([]store.Participant, 0, len(everyone))
+	for i, id := range everyone {
+		p, err := s.addMember(ctx, tx, ch.ID, id, ch.IsGroup && i == 0, &ppl)
 		if err != nil {
 			return Chat{}, err
 		}
 		parts = append(parts, p)
 	}
 	row := s.chatFrom(ch, ev, nil, tx.Now)
+	row.Creator = ppl.ref(ch.CreatorID)
 	if err := put(ctx, tx, EntityChat, ch.ID, row, ChatBucket(ch.ID)); err != nil {
 		return Chat{}, err
 	}
@@ -379,7 +385,8 @@ func (s *Service) insertChat(ctx context.Context, tx *store.Tx, c Caller, ch sto
 
 // addMember makes user a participant of chat: the row, bucket membership,
 // the participant's feed row and the membership row in the user's bucket.
-func (s *Service) addMember(ctx context.Context, tx *store.Tx, chatID, userID string, admin bool) (store.Participant, error) {
+// ppl may hold the user already (nil: looked up).
+func (s *Service) addMember(ctx context.Context, tx *store.Tx, chatID, userID string, admin bool, ppl *people) (store.Participant, error) {
 	p := store.Participant{ID: oid.NewAt(tx.Now), ChatID: chatID, UserID: userID, IsAdmin: admin, LastReadAt: tx.Now, JoinedAt: tx.Now}
 	if err := tx.AddParticipant(ctx, p); err != nil {
 		return store.Participant{}, err
@@ -387,12 +394,18 @@ func (s *Service) addMember(ctx context.Context, tx *store.Tx, chatID, userID st
 	if err := tx.AddBucketMember(ctx, ChatBucket(chatID), userID); err != nil {
 		return store.Participant{}, err
 	}
-	return p, s.putMember(ctx, tx, p)
+	return p, s.putMember(ctx, tx, p, ppl)
 }
 
-// putMember replicates p's current state to the chat and to its user.
-func (s *Service) putMember(ctx context.Context, tx *store.Tx, p store.Participant) error {
-	if err := put(ctx, tx, EntityParticipant, p.ID, participantFrom(p, ref(p.UserID)), ChatBucket(p.ChatID)); err != nil {
+// putMember replicates p's current state to the chat and to its user. The
+// replicated participant carries its user populated (a snapshot of the
+// profile at the time of the write); ppl may hold that user already.
+func (s *Service) putMember(ctx context.Context, tx *store.Tx, p store.Participant, ppl *people) error {
+	u, err := s.personRef(ctx, tx, ppl, p.UserID)
+	if err != nil {
+		return err
+	}
+	if err := put(ctx, tx, EntityParticipant, p.ID, participantFrom(p, u), ChatBucket(p.ChatID)); err != nil {
 		return err
 	}
 	return put(ctx, tx, EntityMembership, p.ChatID, Membership{Chat: p.ChatID, Participant: p.ID, IsAdmin: p.IsAdmin, Status: p.Status}, UserBucket(p.UserID))
@@ -574,7 +587,7 @@ func (s *Service) MarkRead(ctx context.Context, c Caller, chatID string) (Partic
 		}
 		p.LastReadAt = now
 		out = participantFrom(p, ref(p.UserID))
-		return s.putMember(ctx, tx, p)
+		return s.putMember(ctx, tx, p, nil)
 	})
 	return out, err
 }
@@ -673,6 +686,9 @@ func (s *Service) UpdateChat(ctx context.Context, c Caller, chatID string, upd C
 		}
 		row := out
 		row.Participants = nil
+		if row.Creator, err = s.personRef(ctx, tx, nil, ch.CreatorID); err != nil {
+			return err
+		}
 		if err := put(ctx, tx, EntityChat, ch.ID, row, ChatBucket(ch.ID)); err != nil {
 			return err
 		}

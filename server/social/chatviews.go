@@ -11,8 +11,10 @@ import (
 )
 
 // UserRef is a user as other documents mention them: populated (an object
-// with _id, name, username, photo and isOnline) in read answers, or just
-// the id string in write answers and replicated rows.
+// with _id, name, username, photo and isOnline) in read answers and in
+// replicated rows (there a snapshot of the profile at the time of the
+// write, isOnline always false: presence is live, not replicated), or just
+// the id string in write answers, as the spec's examples show them.
 type UserRef struct {
 	ID       string
 	Name     string
@@ -81,6 +83,20 @@ func (s *Service) loadPeople(ctx context.Context, tx *store.Tx, ids []string) (p
 		return people{}, err
 	}
 	return people{users: users, online: online}, nil
+}
+
+// personRef returns the populated ref of id, from ppl when it holds them.
+func (s *Service) personRef(ctx context.Context, tx *store.Tx, ppl *people, id string) (UserRef, error) {
+	if ppl != nil {
+		if _, ok := ppl.users[id]; ok {
+			return ppl.ref(id), nil
+		}
+	}
+	one, err := s.loadPeople(ctx, tx, []string{id})
+	if err != nil {
+		return UserRef{}, err
+	}
+	return one.ref(id), nil
 }
 
 // ref returns the populated ref of id (just the id for an unknown user).

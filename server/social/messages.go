@@ -200,7 +200,11 @@ func (s *Service) SendMessage(ctx context.Context, c Caller, chatID string, in N
 		if err := tx.TouchChat(ctx, chatID, tx.Now); err != nil {
 			return err
 		}
-		if out, err = messageFrom(m, ref(c.UserID)); err != nil {
+		sender, err := s.personRef(ctx, tx, nil, c.UserID)
+		if err != nil {
+			return err
+		}
+		if out, err = messageFrom(m, sender); err != nil {
 			return err
 		}
 		if err := put(ctx, tx, EntityMessage, m.ID, out, ChatBucket(chatID)); err != nil {
@@ -209,11 +213,6 @@ func (s *Service) SendMessage(ctx context.Context, c Caller, chatID string, in N
 		if err := emit(ctx, tx, c, EventMessageCreated, out, ChatBucket(chatID)); err != nil {
 			return err
 		}
-		ppl, err := s.loadPeople(ctx, tx, []string{c.UserID})
-		if err != nil {
-			return err
-		}
-		out.User = ppl.ref(c.UserID)
 		created = true
 		return nil
 	})

@@ -44,7 +44,7 @@ func (s *Service) Join(ctx context.Context, c Caller, chatID string) (Participan
 		if ch.Restricted {
 			return apperr.Forbiddenf("chat_restricted", "This group is restricted: send a join request")
 		}
-		p, err := s.addMember(ctx, tx, chatID, c.UserID, false)
+		p, err := s.addMember(ctx, tx, chatID, c.UserID, false, nil)
 		if err != nil {
 			return err
 		}
@@ -82,12 +82,12 @@ func (s *Service) AddParticipants(ctx context.Context, c Caller, chatID string, 
 		if err != nil {
 			return err
 		}
-		users, err := tx.UsersByID(ctx, invitees)
+		ppl, err := s.loadPeople(ctx, tx, invitees)
 		if err != nil {
 			return err
 		}
 		for _, id := range invitees {
-			if _, ok := users[id]; !ok {
+			if _, ok := ppl.users[id]; !ok {
 				return apperr.NotFoundf("user_not_found", "User %s not found", id)
 			}
 		}
@@ -107,7 +107,7 @@ func (s *Service) AddParticipants(ctx context.Context, c Caller, chatID string, 
 			if in[id] {
 				continue
 			}
-			p, err := s.addMember(ctx, tx, chatID, id, false)
+			p, err := s.addMember(ctx, tx, chatID, id, false, &ppl)
 			if err != nil {
 				return err
 			}
@@ -232,7 +232,7 @@ func (s *Service) SetAdmin(ctx context.Context, c Caller, chatID, participantRef
 			return err
 		}
 		target.IsAdmin = admin
-		if err := s.putMember(ctx, tx, target); err != nil {
+		if err := s.putMember(ctx, tx, target, nil); err != nil {
 			return err
 		}
 		out = participantFrom(target, ref(target.UserID))
@@ -287,7 +287,7 @@ func (s *Service) SetParticipantStatus(ctx context.Context, c Caller, chatID, pa
 			return err
 		}
 		target.Status = status
-		if err := s.putMember(ctx, tx, target); err != nil {
+		if err := s.putMember(ctx, tx, target, nil); err != nil {
 			return err
 		}
 		out = participantFrom(target, ref(target.UserID))

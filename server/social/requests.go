@@ -88,13 +88,20 @@ func requestFrom(r store.JoinRequest) JoinRequest {
 	return JoinRequest{ID: r.ID, User: ref(r.UserID), Chat: ChatRef{ID: r.ChatID}, Status: r.Status, CreatedAt: wire.T(r.CreatedAt)}
 }
 
-// putRequest replicates r to its sender and the chat's admins.
-func putRequest(ctx context.Context, tx *store.Tx, r store.JoinRequest, admins []string) error {
+// putRequest replicates r, its sender populated, to the sender and the
+// chat's admins.
+func (s *Service) putRequest(ctx context.Context, tx *store.Tx, r store.JoinRequest, admins []string) error {
 	buckets := []string{UserBucket(r.UserID)}
 	for _, a := range admins {
 		buckets = append(buckets, UserBucket(a))
 	}
-	return put(ctx, tx, EntityRequest, r.ID, requestFrom(r), buckets...)
+	row := requestFrom(r)
+	u, err := s.personRef(ctx, tx, nil, r.UserID)
+	if err != nil {
+		return err
+	}
+	row.User = u
+	return put(ctx, tx, EntityRequest, r.ID, row, buckets...)
 }
 
 // CreateRequest asks to join a restricted group chat and notifies its
@@ -134,7 +141,7 @@ func (s *Service) CreateRequest(ctx context.Context, c Caller, chatID string) (J
 		if err != nil {
 			return err
 		}
-		if err := putRequest(ctx, tx, r, admins); err != nil {
+		if err := s.putRequest(ctx, tx, r, admins); err != nil {
 			return err
 		}
 		out = requestFrom(r)
@@ -309,7 +316,7 @@ func (s *Service) AnswerRequest(ctx context.Context, c Caller, id, status string
 		if err != nil {
 			return err
 		}
-		if err := putRequest(ctx, tx, r, admins); err != nil {
+		if err := s.putRequest(ctx, tx, r, admins); err != nil {
 			return err
 		}
 		if err := dismissNotifications(ctx, tx, store.NotificationMatch{SubjectID: r.ID, Type: EventChatJoinRequest}); err != nil {
@@ -320,7 +327,7 @@ func (s *Service) AnswerRequest(ctx context.Context, c Caller, id, status string
 			return nil
 		}
 		if _, err := tx.ParticipantOf(ctx, r.ChatID, r.UserID); apperr.Is(err, apperr.NotFound) {
-			p, err := s.addMember(ctx, tx, r.ChatID, r.UserID, false)
+			p, err := s.addMember(ctx, tx, r.ChatID, r.UserID, false, nil)
 			if err != nil {
 				return err
 			}

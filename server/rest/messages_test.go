@@ -139,6 +139,10 @@ func TestListMessages(t *testing.T) {
 		if len(ms) != 2 || ms[0].Text != "d" || ms[1].Text != "c" {
 			t.Fatalf("between: %+v", ms)
 		}
+		ms, _ = get("?after=" + ids[0] + "&limit=2")
+		if len(ms) != 2 || ms[0].Text != "c" || ms[1].Text != "b" {
+			t.Fatalf("after takes the next messages, newest first: %+v", ms)
+		}
 		env.Do("GET", "/chats/"+c.ID+"/messages?before=x", amy.Token, nil).WantError(400, "invalid_before")
 		env.Do("GET", "/chats/"+c.ID+"/messages?after=x", amy.Token, nil).WantError(400, "invalid_after")
 		env.Do("GET", "/chats/"+c.ID+"/messages?limit=101", amy.Token, nil).WantError(400, "invalid_limit")

@@ -242,7 +242,9 @@ func (s *Service) checkDirectNotBlocked(ctx context.Context, tx *store.Tx, ch st
 }
 
 // MessageFilter pages through a chat's messages by id: those older than
-// Before and/or newer than After, newest first, at most Limit.
+// Before and/or newer than After, at most Limit, newest first. With After,
+// the Limit messages right after it are answered (catching up forward
+// leaves no gap); otherwise the newest ones.
 type MessageFilter struct {
 	Before string
 	After  string

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -51,7 +52,9 @@ func (tx *Tx) Message(ctx context.Context, id string) (Message, error) {
 }
 
 // MessageFilter selects a chat's messages: ids below Before and above
-// After (either may be empty), newest first, at most Limit.
+// After (either may be empty), at most Limit, answered newest first. With
+// After set, the Limit messages right after it are taken (so paging forward
+// from a known message leaves no gap); otherwise the newest ones.
 type MessageFilter struct {
 	ChatID string
 	Before string
@@ -72,7 +75,14 @@ func (tx *Tx) Messages(ctx context.Context, f MessageFilter) ([]Message, int, er
 	if f.After != "" {
 		where, args = where+` AND id > ?`, append(args, f.After)
 	}
-	ms, err := tx.messages(ctx, `SELECT `+messageColumns+` FROM messages `+where+` ORDER BY id DESC LIMIT ?`, append(args, f.Limit)...)
+	order := `DESC`
+	if f.After != "" {
+		order = `ASC`
+	}
+	ms, err := tx.messages(ctx, `SELECT `+messageColumns+` FROM messages `+where+` ORDER BY id `+order+` LIMIT ?`, append(args, f.Limit)...)
+	if f.After != "" {
+		slices.Reverse(ms)
+	}
 	return ms, total, err
 }
 

@@ -146,8 +146,6 @@ func (s *Service) createDirect(ctx context.Context, c Caller, in NewChat) (Chat,
 		if err != nil {
 			return err
 		}
-		// The answer names the chat after the other user, as reads do.
-		defer func() { out.Name, out.Photo = other.Name, other.Photo }()
 		if blocked, err := tx.Blocked(ctx, c.UserID, in.User); err != nil {
 			return err
 		} else if blocked {
@@ -176,19 +174,24 @@ func (s *Service) createDirect(ctx context.Context, c Caller, in NewChat) (Chat,
 				return apperr.NotFoundf("status_not_found", "Meet-me status not found")
 			}
 		}
-		if existing, err := tx.ChatByPair(ctx, pair); err == nil {
+		existing, err := tx.ChatByPair(ctx, pair)
+		switch {
+		case err == nil:
 			out, err = s.chatWithParts(ctx, tx, existing)
-			return err
-		} else if !apperr.Is(err, apperr.NotFound) {
-			return err
+		case apperr.Is(err, apperr.NotFound):
+			ch := store.Chat{ID: oid.NewAt(tx.Now), CreatorID: c.UserID, MeetMeID: in.MeetMe, PairKey: pair, AllowPublicPost: true,
+				LastActivityAt: tx.Now, CreatedAt: tx.Now, UpdatedAt: tx.Now}
+			out, err = s.insertChat(ctx, tx, c, ch, nil, []string{in.User})
+			created = true
 		}
-		ch := store.Chat{ID: oid.NewAt(tx.Now), CreatorID: c.UserID, MeetMeID: in.MeetMe, PairKey: pair, AllowPublicPost: true,
-			LastActivityAt: tx.Now, CreatedAt: tx.Now, UpdatedAt: tx.Now}
-		out, err = s.insertChat(ctx, tx, c, ch, nil, []string{in.User})
-		created = true
+		// The answer names the chat after the other user, as reads do.
+		out.Name, out.Photo = other.Name, other.Photo
 		return err
 	})
-	return out, created, err
+	if err != nil {
+		return Chat{}, false, err
+	}
+	return out, created, nil
 }
 
 func validChatName(name string) (string, error) {

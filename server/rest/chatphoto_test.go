@@ -145,6 +145,7 @@ func TestUpdateChat(t *testing.T) {
 		env.Do("PUT", "/chats/"+c.ID, amy.Token, map[string]any{"name": "x"}).WantError(400, "multipart_required")
 		putChat(t, env, amy, c.ID, map[string]string{"restricted": "yes"}, nil).WantError(400, "invalid_restricted")
 		putChat(t, env, amy, c.ID, map[string]string{"name": " "}, nil).WantError(400, "invalid_name")
+		putChat(t, env, amy, c.ID, map[string]string{"category": "Event"}, nil).WantError(400, "invalid_category")
 	})
 	t.Run("deleting_the_chat_deletes_its_photo", func(t *testing.T) {
 		env, amy, _, c := setup(t)

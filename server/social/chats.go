@@ -610,7 +610,8 @@ type ChatUpdate struct {
 }
 
 // UpdateChat changes a group chat's settings and photo (admins only). A
-// chat whose category is Courses is never restricted. The photo must be
+// chat whose category is Courses is never restricted; a chat cannot become
+// or stop being an Event chat (400 invalid_category). The photo must be
 // JPEG, PNG, WebP, GIF or AVIF by content (400 invalid_photo) and at most
 // MaxPhotoBytes (413 photo_too_large); it replaces the previous one, which
 // is deleted from storage.
@@ -671,6 +672,11 @@ func (s *Service) UpdateChat(ctx context.Context, c Caller, chatID string, upd C
 		cat := ch.Category
 		if su.Category != nil {
 			cat = *su.Category
+		}
+		if (cat == CategoryEvent) != (ch.Category == CategoryEvent) {
+			// An Event chat's event is given at creation; the category
+			// cannot move in or out of Event afterwards.
+			return apperr.InvalidField("category", "the Event category is fixed when the chat is created")
 		}
 		if cat == CategoryCourses {
 			f := false

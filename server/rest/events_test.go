@@ -73,6 +73,11 @@ func TestParticipantStatus(t *testing.T) {
 		status(env, amy, c, env.Register("Cy"), "accepted").WantError(404, "participant_not_found")
 		status(env, amy, c, amy, "maybe").WantError(400, "invalid_status")
 	})
+	t.Run("an_event_chat_keeps_its_category", func(t *testing.T) {
+		env, amy, _, c := setup(t)
+		putChat(t, env, amy, c.ID, map[string]string{"category": "Study"}, nil).WantError(400, "invalid_category")
+		putChat(t, env, amy, c.ID, map[string]string{"name": "Pool party"}, nil).Want(200)
+	})
 	t.Run("the_event_goes_with_its_chat", func(t *testing.T) {
 		env, amy, _, c := setup(t)
 		env.Do("DELETE", "/chats/"+c.ID, amy.Token, nil).Want(204)

@@ -117,6 +117,10 @@ func (w *Worker) Run(ctx context.Context) {
 // were delivered.
 func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	w.defaults()
+	var any bool
+	if err := w.DB.Read(ctx, func(tx *store.Tx) (err error) { any, err = tx.HasDuePushes(ctx); return err }); err != nil || !any {
+		return 0, err
+	}
 	var due []store.Push
 	err := w.DB.Write(ctx, func(tx *store.Tx) (err error) {
 		due, err = tx.ClaimPushes(ctx, w.Batch, w.Lease)

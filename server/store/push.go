@@ -159,3 +159,15 @@ func (tx *Tx) RemoveUserPushDevice(ctx context.Context, userID, token string) er
 	}
 	return nil
 }
+
+// HasDuePushes reports whether any undelivered push is due at tx.Now: a
+// cheap read that spares an idle worker a write transaction.
+func (tx *Tx) HasDuePushes(ctx context.Context) (bool, error) {
+	var n int
+	err := tx.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM push_outbox WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?)`,
+		ms(tx.Now)).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("store: due pushes: %w", translate(err))
+	}
+	return n == 1, nil
+}

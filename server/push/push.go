@@ -117,8 +117,8 @@ func (w *Worker) Run(ctx context.Context) {
 // were delivered.
 func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	w.defaults()
-	var any bool
-	if err := w.DB.Read(ctx, func(tx *store.Tx) (err error) { any, err = tx.HasDuePushes(ctx); return err }); err != nil || !any {
+	var waiting bool
+	if err := w.DB.Read(ctx, func(tx *store.Tx) (err error) { waiting, err = tx.HasDuePushes(ctx); return err }); err != nil || !waiting {
 		return 0, err
 	}
 	var due []store.Push

@@ -25,6 +25,8 @@ type Config struct {
 	// Ready reports whether the instance can serve (database reachable,
 	// migrations applied); /readyz answers 503 while it returns an error.
 	Ready func(context.Context) error
+	// Media serves uploaded files at /media/ (none when nil).
+	Media http.Handler
 	// Live serves GET /ws; when nil the route is not mounted.
 	Live Live
 }
@@ -35,6 +37,7 @@ type API struct {
 	tokens *auth.Tokens
 	log    *slog.Logger
 	ready  func(context.Context) error
+	media  http.Handler
 	live   Live
 }
 
@@ -48,7 +51,7 @@ func New(cfg Config) *API {
 	if ready == nil {
 		ready = func(context.Context) error { return nil }
 	}
-	return &API{svc: cfg.Social, tokens: cfg.Tokens, log: log, ready: ready, live: cfg.Live}
+	return &API{svc: cfg.Social, tokens: cfg.Tokens, log: log, ready: ready, media: cfg.Media, live: cfg.Live}
 }
 
 // handlerFunc is an HTTP handler that returns its error for one place to write.

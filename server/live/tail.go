@@ -52,7 +52,7 @@ func (h *Hub) tail() {
 // catchUp reads, in one snapshot, the membership changes, live events and
 // moved buckets since the last round, and hands them to local sockets.
 func (h *Hub) catchUp(ctx context.Context) error {
-	return h.db.Read(ctx, func(tx *store.Tx) error {
+	return h.db.ReadUncounted(ctx, func(tx *store.Tx) error {
 		for {
 			changes, err := tx.MemberChanges(ctx, h.memberSeq, memberPage)
 			if err != nil {
@@ -275,6 +275,9 @@ func (h *Hub) Heartbeat(ctx context.Context) error {
 		}
 	}
 	h.mu.Unlock()
+	if len(orphans) == 0 && len(sessions) == 0 && h.Stats().Sockets == 0 {
+		return nil // nothing of this instance to refresh
+	}
 	ids := make([]string, 0, len(sessions))
 	for id := range sessions {
 		ids = append(ids, id)

@@ -1,9 +1,12 @@
 package live_test
 
 import (
+	"bytes"
+	"mime/multipart"
 	"net/http"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/vibesync/vibesync/server/servertest"
 )
@@ -113,6 +116,30 @@ func TestChatEvents(t *testing.T) {
 		}
 		wantNoEvent(t, got, "chat-joined", cat, 0, 1)
 	})
+	t.Run("chat-updated", func(t *testing.T) {
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		_ = mw.WriteField("name", "Study hall")
+		_ = mw.WriteField("socket", amy.devices[1].ID)
+		_ = mw.Close()
+		req, _ := http.NewRequest("PUT", two.URL+"/chats/"+chatID, &buf)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		req.Header.Set("Authorization", "Bearer "+amy.Token)
+		res, err := two.HTTP.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("PUT /chats: status %d", res.StatusCode)
+		}
+		got := seen(t, all...)
+		wantEvent(t, got, "chat-updated", amy, 0)
+		wantNoEvent(t, got, "chat-updated", amy, 1)
+		wantEvent(t, got, "chat-updated", ben, 0, 1)
+		wantEvent(t, got, "chat-updated", dan, 0, 1)
+		wantNoEvent(t, got, "chat-updated", cat, 0, 1)
+	})
 	t.Run("chat-admin-access-granted_and_removed", func(t *testing.T) {
 		one.Do("POST", "/chats/"+chatID+"/participants/"+ben.ID+"/admin", amy.Token, nil).Want(http.StatusOK)
 		one.Do("DELETE", "/chats/"+chatID+"/participants/"+ben.ID+"/admin", amy.Token, nil).Want(http.StatusOK)
@@ -167,6 +194,25 @@ func TestChatEvents(t *testing.T) {
 		for _, m := range []*member{ben, dan} {
 			wantNoEvent(t, got, "chat-request-accepted", m, 0, 1)
 			wantNoEvent(t, got, "chat-joined", m, 0, 1)
+		}
+	})
+	t.Run("chat-participant-status", func(t *testing.T) {
+		now := one.Clock.Now()
+		var party struct {
+			Chat struct {
+				ID string `json:"_id"`
+			} `json:"chat"`
+		}
+		one.Do("POST", "/chats", amy.Token, map[string]any{"isGroup": true, "name": "Party", "category": "Event",
+			"participants": []string{ben.ID},
+			"event":        map[string]any{"startsAt": now.Add(-time.Minute), "endsAt": now.Add(time.Hour), "location": "Pool"}}).
+			Want(http.StatusCreated).Decode(&party)
+		one.Do("POST", "/chats/"+party.Chat.ID+"/participants/"+ben.ID+"/status", amy.Token, map[string]any{"status": "accepted"}).
+			Want(http.StatusOK)
+		got := seen(t, all...)
+		wantEvent(t, got, "chat-participant-status", ben, 0, 1)
+		for _, m := range []*member{amy, cat, dan} {
+			wantNoEvent(t, got, "chat-participant-status", m, 0, 1)
 		}
 	})
 	t.Run("chat-deleted", func(t *testing.T) {

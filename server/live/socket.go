@@ -106,7 +106,8 @@ func (h *Hub) ServeSocket(w http.ResponseWriter, r *http.Request, userID string)
 	if err := h.register(s); err != nil {
 		return err
 	}
-	ctx := context.WithoutCancel(r.Context())
+	// Presence writes outlive the request; hold nothing of it.
+	ctx := context.Background()
 	end := func() {
 		h.unregister(s)
 		h.removePresence(ctx, s)

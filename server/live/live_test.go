@@ -665,3 +665,19 @@ func TestSessionEnd(t *testing.T) {
 		other.Expect("still-here")
 	})
 }
+
+func TestSubscriptionEndsAtShutdown(t *testing.T) {
+	env := servertest.New(t)
+	amy := env.Register("Amy")
+	sub := env.Server.Hub().Subscribe(amy.ID)
+	if err := env.Server.Hub().Close(); err != nil {
+		t.Fatal(err)
+	}
+	for range sub.C { // a position sent before shutdown may still be buffered
+	}
+	sub.Close() // idempotent after shutdown
+	if _, open := <-env.Server.Hub().Subscribe(amy.ID).C; open {
+		t.Fatal("subscription opened on a stopped hub")
+	}
+	wantRefused(t, env, http.Header{"Authorization": {"Bearer " + amy.Token}}, "", http.StatusServiceUnavailable, "shutting_down")
+}

@@ -61,15 +61,69 @@ func (a *API) public(fn handlerFunc) http.Handler {
 }
 
 // authed adapts a 🔒 handler: 401 unless the request carries a valid,
-// unrevoked access token.
+// unrevoked access token; 400 for a malformed SocketHeader.
 func (a *API) authed(fn handlerFunc) http.Handler {
-	return auth.Middleware(a.tokens, a.svc.CheckSession, a.writeError)(a.public(fn))
+	return auth.Middleware(a.tokens, a.svc.CheckSession, a.writeError)(a.public(checkSocket(fn)))
 }
 
-// caller is the authenticated user of r (authed routes only).
+// SocketHeader carries the socket id of the caller's live connection, if
+// they have one: live events caused by the request are not sent back to
+// that socket (the caller's other devices still get them).
+const SocketHeader = "X-Socket-Id"
+
+// Socket ids are 16 to 25 characters of [A-Za-z0-9_-] (spec/3).
+const (
+	minSocketLen = 16
+	maxSocketLen = 25
+)
+
+func validSocketID(s string) bool {
+	if len(s) < minSocketLen || len(s) > maxSocketLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func invalidSocket(field string) error {
+	return apperr.InvalidField(field, "%s must be 16 to 25 letters, digits, '-' or '_'", field)
+}
+
+// checkSocket answers 400 invalid_socket before fn runs when the request
+// carries a malformed SocketHeader, so caller(r) can trust it.
+func checkSocket(fn handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if s := r.Header.Get(SocketHeader); s != "" && !validSocketID(s) {
+			return invalidSocket("socket")
+		}
+		return fn(w, r)
+	}
+}
+
+// caller is the authenticated user of r (authed routes only), with the
+// socket id of SocketHeader.
 func caller(r *http.Request) social.Caller {
 	c, _ := auth.FromContext(r.Context())
-	return social.Caller{UserID: c.UserID}
+	return social.Caller{UserID: c.UserID, Socket: r.Header.Get(SocketHeader)}
+}
+
+// callerWithSocket is caller for endpoints whose body documents a
+// "socket" field: a non-empty body value names the socket (400
+// invalid_socket when malformed), else SocketHeader does.
+func callerWithSocket(r *http.Request, bodySocket string) (social.Caller, error) {
+	c := caller(r)
+	if bodySocket != "" {
+		if !validSocketID(bodySocket) {
+			return social.Caller{}, invalidSocket("socket")
+		}
+		c.Socket = bodySocket
+	}
+	return c, nil
 }
 
 // Middleware wraps the whole mux: request ids, access log, panic recovery,

@@ -31,7 +31,7 @@ const (
 // authedV1 is authed with the v1 error wording.
 func (a *API) authedV1(fn handlerFunc) http.Handler {
 	return auth.Middleware(a.tokens, a.svc.CheckSession, a.writeV1Error)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := fn(w, r); err != nil {
+		if err := checkSocket(fn)(w, r); err != nil {
 			a.writeV1Error(w, r, err)
 		}
 	}))

@@ -160,3 +160,40 @@ func TestNotificationCounts(t *testing.T) {
 		return nil
 	})
 }
+
+func TestBlockedAmong(t *testing.T) {
+	db := mustOpen(t)
+	ctx := context.Background()
+	u := mustUsers(t, db, 4)
+	write(t, db, func(tx *store.Tx) error {
+		if _, err := tx.Block(ctx, u[0], u[1]); err != nil {
+			return err
+		}
+		_, err := tx.Block(ctx, u[2], u[0])
+		return err
+	})
+	_ = db.Read(ctx, func(tx *store.Tx) error {
+		got, err := tx.BlockedAmong(ctx, u[0], u[1:])
+		if err != nil || len(got) != 2 || !got[u[1]] || !got[u[2]] || got[u[3]] {
+			t.Fatalf("blocked among = %v, %v: want both directions, nobody else", got, err)
+		}
+		if got, err := tx.BlockedAmong(ctx, u[3], u[:3]); err != nil || len(got) != 0 {
+			t.Fatalf("blocked among for a user with no blocks = %v, %v", got, err)
+		}
+		return nil
+	})
+}
+
+func TestStatementsCountsEveryQuery(t *testing.T) {
+	db := mustOpen(t)
+	ctx := context.Background()
+	u := mustUsers(t, db, 3)
+	before := db.Statements()
+	_ = db.Read(ctx, func(tx *store.Tx) error {
+		_, err := tx.UsersByID(ctx, u)
+		return err
+	})
+	if got := db.Statements() - before; got != 1 {
+		t.Fatalf("UsersByID of %d users ran %d statements, want 1", len(u), got)
+	}
+}

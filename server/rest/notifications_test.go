@@ -66,6 +66,24 @@ func TestNotifications(t *testing.T) {
 			t.Fatalf("after read-all = %v", m)
 		}
 	})
+	t.Run("actor_hidden_by_a_block", func(t *testing.T) {
+		// dan's request was accepted by amy: dan holds a connection-accepted
+		// notification with amy as its actor.
+		env.Do("POST", "/users/"+dan.ID+"/block", amy.Token, nil).Want(200)
+		m := env.Do("GET", v1(dan, "/notifications"), dan.Token, nil).Want(200).JSON()
+		list := m["notifications"].([]any)
+		if len(list) != 1 {
+			t.Fatalf("dan's notifications = %v", m)
+		}
+		if n := list[0].(map[string]any); n["type"] != "request_accepted" || n["other_user"] != nil || n["connection_request_id"] != nil {
+			t.Fatalf("notification from a user hidden by a block = %v, want other_user and connection_request_id null", n)
+		}
+		env.Do("DELETE", "/users/"+dan.ID+"/block", amy.Token, nil).Want(200)
+		n := env.Do("GET", v1(dan, "/notifications"), dan.Token, nil).Want(200).JSON()["notifications"].([]any)[0].(map[string]any)
+		if n["other_user"] == nil || n["connection_request_id"] == nil {
+			t.Fatalf("after unblock = %v", n)
+		}
+	})
 	t.Run("bad_query", func(t *testing.T) {
 		env.Do("GET", "/notifications?unread=maybe", amy.Token, nil).WantError(400, "invalid_unread")
 		env.Do("GET", "/notifications", "", nil).WantError(401, "")

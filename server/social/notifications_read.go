@@ -26,7 +26,7 @@ type NotificationList struct {
 	Items  []Notification
 	Actors map[string]User // by user id; a user hidden by a block is absent
 	// SubjectNums maps connection ids to their integer ids (v1), for the
-	// connections that still exist.
+	// connections that still exist and are not hidden by a block.
 	SubjectNums map[string]int64
 	Total       int // matching the query
 	Unread      int // unread among the query's notifications, whatever UnreadOnly and the page
@@ -42,27 +42,32 @@ func (s *Service) Notifications(ctx context.Context, c Caller, q NotificationQue
 			return err
 		}
 		out.Total, out.Unread = total, unread
-		var actors, subjects []string
+		var actors []string
 		out.Items = make([]Notification, len(rows))
 		for i, n := range rows {
 			out.Items[i] = notificationFrom(n)
 			if n.ActorID != "" {
 				actors = append(actors, n.ActorID)
 			}
-			if n.SubjectType == EntityConnection {
-				subjects = append(subjects, n.SubjectID)
-			}
 		}
 		users, err := tx.UsersByID(ctx, actors)
 		if err != nil {
 			return err
 		}
+		hidden, err := tx.BlockedAmong(ctx, c.UserID, actors)
+		if err != nil {
+			return err
+		}
 		out.Actors = make(map[string]User, len(users))
 		for id, u := range users {
-			if blocked, err := tx.Blocked(ctx, c.UserID, id); err != nil {
-				return err
-			} else if !blocked {
+			if !hidden[id] {
 				out.Actors[id] = userFrom(u)
+			}
+		}
+		var subjects []string // connections with a user hidden by a block stay hidden
+		for _, n := range rows {
+			if n.SubjectType == EntityConnection && !hidden[n.ActorID] {
+				subjects = append(subjects, n.SubjectID)
 			}
 		}
 		out.SubjectNums, err = tx.ConnectionNums(ctx, subjects)

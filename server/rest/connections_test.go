@@ -166,7 +166,15 @@ func TestCreateConnection(t *testing.T) {
 		env.Do("POST", "/connections/"+fay.ID, amy.Token, nil).WantError(409, "already_connected")
 		env.Do("POST", "/connections/"+amy.ID, fay.Token, nil).WantError(409, "already_connected")
 	})
+	t.Run("already_connected_wins_over_a_missing_status", func(t *testing.T) {
+		gus := env.Register("Gus")
+		connect(t, env, amy, gus)
+		env.Do("DELETE", "/users/me/status", gus.Token, nil).Want(http.StatusNoContent)
+		env.Do("POST", "/connections/"+gus.ID, amy.Token, nil).WantError(409, "already_connected")
+	})
 	t.Run("request_from_the_target_is_pending", func(t *testing.T) {
+		env.Do("POST", "/connections/"+amy.ID, bob.Token, nil).WantError(409, "request_received")
+		env.Do("DELETE", "/users/me/status", amy.Token, nil).Want(http.StatusNoContent)
 		env.Do("POST", "/connections/"+amy.ID, bob.Token, nil).WantError(409, "request_received")
 	})
 	t.Run("bad_input", func(t *testing.T) {

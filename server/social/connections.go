@@ -31,7 +31,9 @@ import (
 //     no new score); with the same status, or through v1, it is a 409
 //     request_exists.
 //   - Requesting someone whose request to you is pending is a 409
-//     request_received: accept theirs instead.
+//     request_received: accept theirs instead. This and already_connected
+//     are checked before the target's status, so they answer even when the
+//     target has no active status.
 //   - Re-requesting after a decline: the user who declined may send a
 //     request of their own at any time (the record turns around and is
 //     pending again). The user who was declined may ask again only by
@@ -202,6 +204,19 @@ func (s *Service) RequestConnection(ctx context.Context, c Caller, in Connection
 		if _, err := otherUser(ctx, tx, c, in.Field, in.To); err != nil {
 			return err
 		}
+		conn, err := tx.ConnectionBetween(ctx, c.UserID, in.To)
+		exists := err == nil
+		if err != nil && !apperr.Is(err, apperr.NotFound) {
+			return err
+		}
+		// The state of the pair decides before the target's status does:
+		// connected users are told so even when the target has no status.
+		switch {
+		case exists && conn.Status == store.ConnAccepted:
+			return alreadyConnected()
+		case exists && conn.Status == store.ConnPending && conn.FromID != c.UserID:
+			return apperr.Conflictf("request_received", "This user already sent you a connection request; accept it instead")
+		}
 		detail := ""
 		if in.AnswerStatus {
 			st, err := tx.ActiveStatuses(ctx, []string{in.To})
@@ -214,9 +229,8 @@ func (s *Service) RequestConnection(ctx context.Context, c Caller, in Connection
 			}
 			detail = active.ID
 		}
-		conn, err := tx.ConnectionBetween(ctx, c.UserID, in.To)
 		switch {
-		case apperr.Is(err, apperr.NotFound):
+		case !exists:
 			fresh = true
 			conn, err = tx.InsertConnection(ctx, store.Connection{
 				ID: oid.NewAt(tx.Now), FromID: c.UserID, ToID: in.To, Status: store.ConnPending,
@@ -225,12 +239,6 @@ func (s *Service) RequestConnection(ctx context.Context, c Caller, in Connection
 			if err != nil {
 				return err
 			}
-		case err != nil:
-			return err
-		case conn.Status == store.ConnAccepted:
-			return alreadyConnected()
-		case conn.Status == store.ConnPending && conn.FromID != c.UserID:
-			return apperr.Conflictf("request_received", "This user already sent you a connection request; accept it instead")
 		case conn.Status == store.ConnPending && (!in.AnswerStatus || conn.StatusDetail == detail):
 			return apperr.Conflictf("request_exists", "Connection request already sent")
 		case conn.Status == store.ConnDeclined && conn.FromID == c.UserID && (!in.AnswerStatus || conn.StatusDetail == detail):

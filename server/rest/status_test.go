@@ -93,6 +93,11 @@ func TestMeetMeStatus(t *testing.T) {
 			{"past_expiry", map[string]any{"text": "x", "expiresAt": past}, "invalid_expires_at"},
 			{"far_expiry", map[string]any{"text": "x", "expiresAt": far}, "invalid_expires_at"},
 			{"wrong_type", `{"text": "x", "durationMinutes": "5"}`, "invalid_duration_minutes"},
+			{"fractional_minutes", `{"text": "x", "durationMinutes": 1.5}`, "invalid_duration_minutes"},
+			{"huge_minutes", `{"text": "x", "durationMinutes": 1e30}`, "invalid_duration_minutes"},
+			{"expiry_not_a_time", `{"text": "x", "expiresAt": "tomorrow"}`, "invalid_expires_at"},
+			{"expiry_not_a_string", `{"text": "x", "expiresAt": 1757497518}`, "invalid_expires_at"},
+			{"text_not_a_string", `{"text": ["x"], "durationMinutes": 5}`, "invalid_text"},
 			{"empty_body", "", "empty_body"},
 		} {
 			t.Run(c.name, func(t *testing.T) {

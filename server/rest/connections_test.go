@@ -96,6 +96,9 @@ func TestCreateConnection(t *testing.T) {
 		if len(evs) != 1 || evs[0]["connection"].(map[string]any)["from"].(map[string]any)["_id"] != amy.ID {
 			t.Fatalf("connection-request events = %v", evs)
 		}
+		if evs := eventsNamed(t, env, "connection-request", "user:"+amy.ID); len(evs) != 0 {
+			t.Fatalf("connection-request sent to the sender: %v", evs)
+		}
 		var n int
 		for k, c := range feed(t, env, "user:"+bob.ID) {
 			if strings.HasPrefix(k, "notification/") && strings.Contains(string(c.Data), `"connection-request"`) {
@@ -249,8 +252,28 @@ func TestAcceptConnection(t *testing.T) {
 		}
 	})
 	t.Run("notify_user_with_event_connection_accepted", func(t *testing.T) {
-		if evs := eventsNamed(t, env, "connection-accepted", "user:"+amy.ID); len(evs) != 1 {
-			t.Fatalf("connection-accepted to the sender = %v", evs)
+		for _, u := range []string{amy.ID, bob.ID} {
+			evs := eventsNamed(t, env, "connection-accepted", "user:"+u)
+			if len(evs) != 1 || evs[0]["connection"].(map[string]any)["status"] != "accepted" {
+				t.Fatalf("connection-accepted to user:%s = %v", u, evs)
+			}
+			if rec := feedData(t, env, "user:"+u, "connection/"+id); rec["status"] != "accepted" || rec["acceptedAt"] == nil {
+				t.Fatalf("replicated record in user:%s = %v", u, rec)
+			}
+		}
+		var accepted, dismissed int
+		for k, c := range feed(t, env, "user:"+amy.ID) {
+			if strings.HasPrefix(k, "notification/") && strings.Contains(string(c.Data), `"connection-accepted"`) {
+				accepted++
+			}
+		}
+		for k, c := range feed(t, env, "user:"+bob.ID) {
+			if strings.HasPrefix(k, "notification/") && strings.Contains(string(c.Data), `"dismissed":true`) {
+				dismissed++
+			}
+		}
+		if accepted != 1 || dismissed != 1 {
+			t.Fatalf("sender has %d accepted notifications, recipient %d dismissed requests; want 1 and 1", accepted, dismissed)
 		}
 	})
 	t.Run("update_add_new_friend_score_of_both", func(t *testing.T) {
@@ -313,15 +336,31 @@ func TestDeleteConnection(t *testing.T) {
 		if got := env.Do("GET", "/connections", bob.Token, nil).Want(200).JSON()["count"]; got != 0.0 {
 			t.Fatalf("bob's connections after cancel = %v", got)
 		}
+		for _, u := range []string{amy.ID, bob.ID} {
+			if evs := eventsNamed(t, env, "connection-removed", "user:"+u); len(evs) != 1 || evs[0]["_id"] != id {
+				t.Fatalf("connection-removed to user:%s = %v", u, evs)
+			}
+		}
 	})
 	t.Run("recipient_declines_pending", func(t *testing.T) {
 		id := request(t, env, amy, bob)
 		env.Do("DELETE", "/connections/"+amy.ID, bob.Token, nil).Want(http.StatusNoContent)
-		if rec := feedData(t, env, "user:"+amy.ID, "connection/"+id); rec["status"] != "declined" {
-			t.Fatalf("record after recipient's delete = %v", rec)
+		for _, u := range []string{amy.ID, bob.ID} {
+			if rec := feedData(t, env, "user:"+u, "connection/"+id); rec["status"] != "declined" || rec["respondedAt"] == nil {
+				t.Fatalf("record in user:%s after recipient's delete = %v", u, rec)
+			}
+			if evs := eventsNamed(t, env, "connection-declined", "user:"+u); len(evs) != 1 {
+				t.Fatalf("connection-declined events to user:%s = %v", u, evs)
+			}
 		}
-		if evs := eventsNamed(t, env, "connection-declined", "user:"+amy.ID); len(evs) != 1 {
-			t.Fatalf("connection-declined events = %v", evs)
+		var declined int
+		for k, c := range feed(t, env, "user:"+amy.ID) {
+			if strings.HasPrefix(k, "notification/") && strings.Contains(string(c.Data), `"connection-declined"`) {
+				declined++
+			}
+		}
+		if declined != 1 {
+			t.Fatalf("sender has %d declined notifications, want 1", declined)
 		}
 		env.Do("DELETE", "/connections/"+amy.ID, bob.Token, nil).WantError(409, "request_processed")
 	})

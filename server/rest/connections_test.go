@@ -2,6 +2,7 @@ package rest_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"sort"
 	"strings"
@@ -481,4 +482,45 @@ func TestBlockRemovesPendingConnection(t *testing.T) {
 			t.Fatalf("request notification survived the block: %s", c.Data)
 		}
 	}
+}
+
+func TestConnectionScoreCountsOncePerPair(t *testing.T) {
+	env := servertest.New(t)
+	amy, bob := env.Register("Amy"), env.Register("Bob")
+
+	t.Run("cancel_and_request_again_scores_once", func(t *testing.T) {
+		for i := 0; i < 3; i++ {
+			request(t, env, amy, bob)
+			env.Do("DELETE", "/connections/"+bob.ID, amy.Token, nil).Want(http.StatusNoContent)
+		}
+		if got := scoreOf(t, env, amy); got != 2 {
+			t.Fatalf("amy's score after three request/cancel rounds = %v, want 2", got)
+		}
+		if evs := eventsNamed(t, env, "score-updated", "user:"+amy.ID); len(evs) != 1 {
+			t.Fatalf("score-updated events = %v, want one", evs)
+		}
+	})
+	t.Run("remove_and_connect_again_scores_once", func(t *testing.T) {
+		for i := 0; i < 3; i++ {
+			num := v1Request(t, env, amy, bob, "")
+			env.Do("POST", v1(bob, fmt.Sprintf("/accept/%d", num)), bob.Token, nil).Want(200)
+			env.Do("DELETE", v1(amy, fmt.Sprintf("/%d", num)), amy.Token, nil).Want(200)
+		}
+		if a, b := scoreOf(t, env, amy), scoreOf(t, env, bob); a != 12 || b != 10 {
+			t.Fatalf("scores after three connect/remove rounds: amy %v bob %v, want 12 and 10", a, b)
+		}
+		var sc struct {
+			Actions []map[string]any `json:"actions"`
+		}
+		env.Do("GET", "/users/me/score", amy.Token, nil).Want(200).Decode(&sc)
+		if len(sc.Actions) != 2 || sc.Actions[0]["subject"] != bob.ID {
+			t.Fatalf("amy's actions = %v, want two with bob as subject", sc.Actions)
+		}
+	})
+	t.Run("another_pair_scores_again", func(t *testing.T) {
+		connect(t, env, amy, env.Register("Cat"))
+		if got := scoreOf(t, env, amy); got != 24 {
+			t.Fatalf("amy's score after a new friend = %v, want 24", got)
+		}
+	})
 }

@@ -49,7 +49,11 @@ import (
 //     connections only (409 connection_not_active otherwise).
 //   - Score: create-meetme-request goes to the sender when a request is
 //     created (or a declined one reopened); add-new-friend goes to both
-//     users when a request is accepted. Each change sends score-updated.
+//     users when a request is accepted. Each counts once per pair of
+//     users (the action's subject is the other user): cancelling and
+//     re-sending a request, or removing and re-making a connection, earns
+//     nothing more, so the score cannot be farmed. Each change sends
+//     score-updated.
 //   - Accept and decline answer 403 not_recipient to the sender, 409
 //     already_connected for an accepted record and 409 request_processed
 //     for a declined one. A record the caller is not part of, or one with a
@@ -274,7 +278,7 @@ func (s *Service) RequestConnection(ctx context.Context, c Caller, in Connection
 			return err
 		}
 		if fresh {
-			_, err = addScore(ctx, tx, c, c.UserID, ActionCreateMeetMeRequest, conn.ID)
+			_, err = addScoreOnce(ctx, tx, c, c.UserID, ActionCreateMeetMeRequest, in.To)
 		}
 		return err
 	})
@@ -371,7 +375,7 @@ func (s *Service) AcceptConnection(ctx context.Context, c Caller, ref Connection
 			return err
 		}
 		for _, id := range []string{conn.FromID, conn.ToID} {
-			if _, err := addScore(ctx, tx, c, id, ActionAddNewFriend, conn.ID); err != nil {
+			if _, err := addScoreOnce(ctx, tx, c, id, ActionAddNewFriend, out.Other(id).ID); err != nil {
 				return err
 			}
 		}

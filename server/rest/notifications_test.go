@@ -2,6 +2,7 @@ package rest_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/vibesync/vibesync/server/servertest"
@@ -64,6 +65,14 @@ func TestNotifications(t *testing.T) {
 		}
 		if m := env.Do("GET", "/notifications", amy.Token, nil).Want(200).JSON(); m["unreadCount"] != 0.0 {
 			t.Fatalf("after read-all = %v", m)
+		}
+		for k, c := range feed(t, env, "user:"+amy.ID) {
+			if strings.HasPrefix(k, "notification/") && c.Op == "upsert" && !strings.Contains(string(c.Data), `"read":true`) {
+				t.Fatalf("replicated notification still unread after read-all: %s", c.Data)
+			}
+		}
+		if m := env.Do("POST", "/notifications/read-all", amy.Token, nil).Want(200).JSON(); m["updated"] != 0.0 {
+			t.Fatalf("second read-all = %v", m)
 		}
 	})
 	t.Run("actor_hidden_by_a_block", func(t *testing.T) {

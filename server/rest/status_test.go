@@ -73,6 +73,9 @@ func TestMeetMeStatus(t *testing.T) {
 		if st := statusOf(t, env.Do("GET", "/users/me", amy.Token, nil).Want(200)); st != nil {
 			t.Fatalf("status after delete: %v", st)
 		}
+		if row := feed(t, env, "user:"+amy.ID)["user/"+amy.ID]; strings.Contains(string(row.Data), `"status"`) {
+			t.Fatalf("replicated profile keeps the cleared status: %s", row.Data)
+		}
 		env.Do("DELETE", "/users/me/status", amy.Token, nil).Want(http.StatusNoContent)
 	})
 	t.Run("invalid_input", func(t *testing.T) {

@@ -1,6 +1,7 @@
 package rest_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -75,21 +76,26 @@ func TestNotifications(t *testing.T) {
 			t.Fatalf("second read-all = %v", m)
 		}
 	})
-	t.Run("actor_hidden_by_a_block", func(t *testing.T) {
-		// dan's request was accepted by amy: dan holds a connection-accepted
-		// notification with amy as its actor.
-		env.Do("POST", "/users/"+dan.ID+"/block", amy.Token, nil).Want(200)
+	t.Run("hidden_while_a_block_lasts", func(t *testing.T) {
+		// amy accepted dan's request: dan holds a connection-accepted
+		// notification caused by amy.
 		m := env.Do("GET", v1(dan, "/notifications"), dan.Token, nil).Want(200).JSON()
 		list := m["notifications"].([]any)
-		if len(list) != 1 {
+		if len(list) != 1 || m["unread_count"] != 1.0 {
 			t.Fatalf("dan's notifications = %v", m)
 		}
-		if n := list[0].(map[string]any); n["type"] != "request_accepted" || n["other_user"] != nil || n["connection_request_id"] != nil {
-			t.Fatalf("notification from a user hidden by a block = %v, want other_user and connection_request_id null", n)
+		num := int64(list[0].(map[string]any)["id"].(float64))
+		env.Do("POST", "/users/"+dan.ID+"/block", amy.Token, nil).Want(200)
+		for _, path := range []string{v1(dan, "/notifications"), "/notifications"} {
+			m := env.Do("GET", path, dan.Token, nil).Want(200).JSON()
+			if len(m["notifications"].([]any)) != 0 || m["unread_count"] != nil && m["unread_count"] != 0.0 || m["unreadCount"] != nil && m["unreadCount"] != 0.0 {
+				t.Fatalf("%s while amy blocks dan = %v", path, m)
+			}
 		}
+		env.Do("POST", v1(dan, fmt.Sprintf("/notifications/%d/read", num)), dan.Token, nil).WantError(404, "notification_not_found")
 		env.Do("DELETE", "/users/"+dan.ID+"/block", amy.Token, nil).Want(200)
 		n := env.Do("GET", v1(dan, "/notifications"), dan.Token, nil).Want(200).JSON()["notifications"].([]any)[0].(map[string]any)
-		if n["other_user"] == nil || n["connection_request_id"] == nil {
+		if n["other_user"].(map[string]any)["client_user_id"] != amy.ID || n["connection_request_id"] == nil || n["read"] != false {
 			t.Fatalf("after unblock = %v", n)
 		}
 	})

@@ -161,29 +161,6 @@ func TestNotificationCounts(t *testing.T) {
 	})
 }
 
-func TestBlockedAmong(t *testing.T) {
-	db := mustOpen(t)
-	ctx := context.Background()
-	u := mustUsers(t, db, 4)
-	write(t, db, func(tx *store.Tx) error {
-		if _, err := tx.Block(ctx, u[0], u[1]); err != nil {
-			return err
-		}
-		_, err := tx.Block(ctx, u[2], u[0])
-		return err
-	})
-	_ = db.Read(ctx, func(tx *store.Tx) error {
-		got, err := tx.BlockedAmong(ctx, u[0], u[1:])
-		if err != nil || len(got) != 2 || !got[u[1]] || !got[u[2]] || got[u[3]] {
-			t.Fatalf("blocked among = %v, %v: want both directions, nobody else", got, err)
-		}
-		if got, err := tx.BlockedAmong(ctx, u[3], u[:3]); err != nil || len(got) != 0 {
-			t.Fatalf("blocked among for a user with no blocks = %v, %v", got, err)
-		}
-		return nil
-	})
-}
-
 func TestStatementsCountsEveryQuery(t *testing.T) {
 	db := mustOpen(t)
 	ctx := context.Background()
@@ -196,4 +173,31 @@ func TestStatementsCountsEveryQuery(t *testing.T) {
 	if got := db.Statements() - before; got != 1 {
 		t.Fatalf("UsersByID of %d users ran %d statements, want 1", len(u), got)
 	}
+}
+
+func TestNotificationsLeaveOutBlockedActors(t *testing.T) {
+	db := mustOpen(t)
+	ctx := context.Background()
+	u := mustUsers(t, db, 3)
+	write(t, db, func(tx *store.Tx) error {
+		for i, actor := range []string{u[1], u[2], ""} {
+			if _, err := tx.InsertNotification(ctx, store.Notification{ID: fmt.Sprintf("n%d", i), UserID: u[0], Type: "t", ActorID: actor, SubjectID: "s", CreatedAt: tx.Now}); err != nil {
+				return err
+			}
+		}
+		_, err := tx.Block(ctx, u[2], u[0]) // blocked by the actor counts too
+		return err
+	})
+	_ = db.Read(ctx, func(tx *store.Tx) error {
+		list, total, unread, err := tx.Notifications(ctx, store.NotificationFilter{UserID: u[0], Limit: 10})
+		if err != nil || len(list) != 2 || total != 2 || unread != 2 {
+			t.Fatalf("notifications = %v total %d unread %d, %v: want the blocked actor's left out", list, total, unread, err)
+		}
+		for _, n := range list {
+			if n.ActorID == u[2] {
+				t.Fatalf("notification of a blocked actor listed: %+v", n)
+			}
+		}
+		return nil
+	})
 }

@@ -25,32 +25,6 @@ func (tx *Tx) Blocked(ctx context.Context, a, b string) (bool, error) {
 	return n == 1, nil
 }
 
-// BlockedAmong returns the subset of ids that user blocks or is blocked
-// by. One query, whatever the number of ids.
-func (tx *Tx) BlockedAmong(ctx context.Context, user string, ids []string) (map[string]bool, error) {
-	out := make(map[string]bool)
-	if len(ids) == 0 {
-		return out, nil
-	}
-	rows, err := tx.query(ctx, `
-		SELECT c.value FROM json_each(?1) AS c
-		WHERE EXISTS (SELECT 1 FROM blocks b WHERE (b.blocker_id = ?2 AND b.blocked_id = c.value)
-		                                     OR (b.blocked_id = ?2 AND b.blocker_id = c.value))`,
-		jsonStrings(ids), user)
-	if err != nil {
-		return nil, fmt.Errorf("store: blocked among: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("store: scan blocked: %w", err)
-		}
-		out[id] = true
-	}
-	return out, rows.Err()
-}
-
 // Follows reports whether follower follows followee.
 func (tx *Tx) Follows(ctx context.Context, follower, followee string) (bool, error) {
 	var n int

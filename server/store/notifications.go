@@ -8,6 +8,7 @@ import (
 
 // NotificationFilter selects one page of a user's notifications. Types
 // empty means any type; dismissed ones are left out unless WithDismissed.
+// Notifications caused by someone either side blocks are always left out.
 type NotificationFilter struct {
 	UserID        string
 	Types         []string
@@ -28,6 +29,7 @@ func (tx *Tx) Notifications(ctx context.Context, f NotificationFilter) (list []N
 	if !f.WithDismissed {
 		where = append(where, `dismissed_at IS NULL`)
 	}
+	where = append(where, `NOT EXISTS (SELECT 1 FROM blocks b WHERE (b.blocker_id = user_id AND b.blocked_id = actor_id) OR (b.blocker_id = actor_id AND b.blocked_id = user_id))`)
 	w := ` FROM notifications WHERE ` + strings.Join(where, ` AND `)
 	if err := tx.queryRow(ctx, `SELECT count(*)`+w+` AND read_at IS NULL`, args...).Scan(&unread); err != nil {
 		return nil, 0, 0, fmt.Errorf("store: count unread notifications: %w", translate(err))

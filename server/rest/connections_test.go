@@ -232,7 +232,7 @@ func TestAcceptConnection(t *testing.T) {
 	t.Run("user_id_should_not_be_the_current_user", func(t *testing.T) {
 		env.Do("POST", "/connections/"+bob.ID+"/accept", bob.Token, nil).WantError(400, "self_reference")
 	})
-	t.Run("delete_expired_statuses_of_both_users", func(t *testing.T) {
+	t.Run("accepts_and_deletes_expired_statuses_of_both_users", func(t *testing.T) {
 		env.Do("PUT", "/users/me/status", amy.Token, map[string]any{"text": "a", "durationMinutes": 1}).Want(200)
 		env.Do("PUT", "/users/me/status", bob.Token, map[string]any{"text": "b", "durationMinutes": 1}).Want(200)
 		env.Clock.Advance(time.Minute)
@@ -522,5 +522,40 @@ func TestConnectionScoreCountsOncePerPair(t *testing.T) {
 		if got := scoreOf(t, env, amy); got != 24 {
 			t.Fatalf("amy's score after a new friend = %v, want 24", got)
 		}
+	})
+}
+
+func TestConnectionListDefaults(t *testing.T) {
+	env := servertest.New(t)
+	amy := env.Register("Amy")
+	for i := 0; i < 11; i++ {
+		v1Request(t, env, env.Register(fmt.Sprintf("Fan %d", i)), amy, "")
+		env.Clock.Advance(time.Second)
+	}
+	t.Run("limit_defaults_to_10_and_page_to_1", func(t *testing.T) {
+		first := env.Do("GET", "/connections", amy.Token, nil).Want(200).JSON()
+		if len(first["connections"].([]any)) != 10 || first["count"] != 11.0 {
+			t.Fatalf("default page = %d items of %v", len(first["connections"].([]any)), first["count"])
+		}
+		page1 := env.Do("GET", "/connections?page=1&limit=10", amy.Token, nil).Want(200).JSON()
+		if a, b := ids(first["connections"], "_id"), ids(page1["connections"], "_id"); strings.Join(a, ",") != strings.Join(b, ",") {
+			t.Fatalf("default page differs from page 1")
+		}
+		if last := env.Do("GET", "/connections?page=2", amy.Token, nil).Want(200).JSON(); len(last["connections"].([]any)) != 1 {
+			t.Fatalf("page 2 = %v", last)
+		}
+	})
+	t.Run("spec4_lists_default_to_limit_10", func(t *testing.T) {
+		p := env.Do("GET", "/connections/pending", amy.Token, nil).Want(200).JSON()["pagination"].(map[string]any)
+		if p["limit"] != 10.0 || p["currentPage"] != 1.0 || p["totalPages"] != 2.0 || p["hasNextPage"] != true {
+			t.Fatalf("pagination = %v", p)
+		}
+	})
+	t.Run("a_page_past_the_end_is_empty", func(t *testing.T) {
+		m := env.Do("GET", "/connections/pending?page=1000000&limit=100", amy.Token, nil).Want(200).JSON()
+		if p := m["pagination"].(map[string]any); len(m["connections"].([]any)) != 0 || p["totalCount"] != 11.0 || p["hasNextPage"] != false {
+			t.Fatalf("page past the end = %v", m)
+		}
+		env.Do("GET", "/connections?page=1000001", amy.Token, nil).WantError(400, "invalid_page")
 	})
 }

@@ -55,13 +55,13 @@ func TestListsUseBoundedQueries(t *testing.T) {
 	} {
 		t.Run(c.path, func(t *testing.T) {
 			cost := func(u servertest.User) (int64, int) {
-				before := env.Server.DB().Statements()
+				before := env.Server.DB().QueryCount()
 				path := c.path
 				if strings.Contains(path, "%s") {
 					path = fmt.Sprintf(path, u.ID)
 				}
 				m := env.Do("GET", path, u.Token, nil).Want(200).JSON()
-				return env.Server.DB().Statements() - before, len(m[c.items].([]any))
+				return env.Server.DB().QueryCount() - before, len(m[c.items].([]any))
 			}
 			oneCost, oneLen := cost(few)
 			manyCost, manyLen := cost(many)

@@ -161,16 +161,16 @@ func TestNotificationCounts(t *testing.T) {
 	})
 }
 
-func TestStatementsCountsEveryQuery(t *testing.T) {
+func TestQueryCountCountsEveryQuery(t *testing.T) {
 	db := mustOpen(t)
 	ctx := context.Background()
 	u := mustUsers(t, db, 3)
-	before := db.Statements()
+	before := db.QueryCount()
 	_ = db.Read(ctx, func(tx *store.Tx) error {
 		_, err := tx.UsersByID(ctx, u)
 		return err
 	})
-	if got := db.Statements() - before; got != 1 {
+	if got := db.QueryCount() - before; got != 1 {
 		t.Fatalf("UsersByID of %d users ran %d statements, want 1", len(u), got)
 	}
 }

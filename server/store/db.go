@@ -48,7 +48,9 @@ type DB struct {
 	wmu    sync.Mutex // one writer per process; BEGIN IMMEDIATE orders processes
 	hookMu sync.RWMutex
 	hooks  []func(Commit)
-	stmts  atomic.Int64 // statements run by transactions, see Statements
+	// queries counts statements run through any Tx, so tests can check
+	// that a list costs a bounded number of queries.
+	queries atomic.Int64
 }
 
 // Commit describes a committed write transaction that appended to the feed or
@@ -175,11 +177,6 @@ func (db *DB) Close() error {
 	return errors.Join(errs...)
 }
 
-// Statements returns how many SQL statements transactions have run since
-// the database was opened. Tests use the difference across a call to check
-// that a list answers in a bounded number of queries, whatever its length.
-func (db *DB) Statements() int64 { return db.stmts.Load() }
-
 // Now reads the database's clock.
 func (db *DB) Now() time.Time { return db.now() }
 
@@ -278,10 +275,10 @@ func (db *DB) Ready(ctx context.Context) error {
 // writes carries the same timestamp.
 type Tx struct {
 	tx       *sql.Tx
+	queries  *atomic.Int64
 	Now      time.Time
 	feedSeq  int64
 	eventSeq int64
-	stmts    *atomic.Int64
 }
 
 // Write runs fn in a write transaction (BEGIN IMMEDIATE on the single writer
@@ -317,7 +314,7 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, fn func(*Tx) error) (Commit
 	if err != nil {
 		return Commit{}, fmt.Errorf("store: begin: %w", translate(err))
 	}
-	tx := &Tx{tx: sqlTx, Now: db.now().UTC(), stmts: &db.stmts}
+	tx := &Tx{tx: sqlTx, queries: &db.queries, Now: db.now().UTC()}
 	if err := fn(tx); err != nil {
 		if rbErr := sqlTx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
 			return Commit{}, errors.Join(err, fmt.Errorf("store: rollback: %w", rbErr))
@@ -330,20 +327,24 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, fn func(*Tx) error) (Commit
 	return Commit{FeedSeq: tx.feedSeq, EventSeq: tx.eventSeq}, nil
 }
 
+// QueryCount returns how many statements transactions have run so far. It
+// only grows; compare two readings around an operation.
+func (db *DB) QueryCount() int64 { return db.queries.Load() }
+
 func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	tx.stmts.Add(1)
+	tx.queries.Add(1)
 	res, err := tx.tx.ExecContext(ctx, query, args...)
 	return res, translate(err)
 }
 
 func (tx *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	tx.stmts.Add(1)
+	tx.queries.Add(1)
 	rows, err := tx.tx.QueryContext(ctx, query, args...)
 	return rows, translate(err)
 }
 
 func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	tx.stmts.Add(1)
+	tx.queries.Add(1)
 	return tx.tx.QueryRowContext(ctx, query, args...)
 }
 

@@ -74,35 +74,12 @@ func (a *API) authed(fn handlerFunc) http.Handler {
 // that socket (the caller's other devices still get them).
 const SocketHeader = "X-Socket-Id"
 
-// Socket ids are 16 to 25 characters of [A-Za-z0-9_-] (spec/3).
-const (
-	minSocketLen = 16
-	maxSocketLen = 25
-)
-
-func validSocketID(s string) bool {
-	if len(s) < minSocketLen || len(s) > maxSocketLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
-
-func invalidSocket(field string) error {
-	return apperr.InvalidField(field, "%s must be 16 to 25 letters, digits, '-' or '_'", field)
-}
-
 // checkSocket answers 400 invalid_socket before fn runs when the request
 // carries a malformed SocketHeader, so caller(r) can trust it.
 func checkSocket(fn handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		if s := r.Header.Get(SocketHeader); s != "" && !validSocketID(s) {
-			return invalidSocket("socket")
+		if err := caller(r).Validate(); err != nil {
+			return err
 		}
 		return fn(w, r)
 	}
@@ -113,20 +90,6 @@ func checkSocket(fn handlerFunc) handlerFunc {
 func caller(r *http.Request) social.Caller {
 	c, _ := auth.FromContext(r.Context())
 	return social.Caller{UserID: c.UserID, Socket: r.Header.Get(SocketHeader)}
-}
-
-// callerWithSocket is caller for endpoints whose body documents a
-// "socket" field: a non-empty body value names the socket (400
-// invalid_socket when malformed), else SocketHeader does.
-func callerWithSocket(r *http.Request, bodySocket string) (social.Caller, error) {
-	c := caller(r)
-	if bodySocket != "" {
-		if !validSocketID(bodySocket) {
-			return social.Caller{}, invalidSocket("socket")
-		}
-		c.Socket = bodySocket
-	}
-	return c, nil
 }
 
 // Middleware wraps the whole mux: request ids, access log, panic recovery,

@@ -85,6 +85,19 @@ func TestCallerSocket(t *testing.T) {
 			t.Fatalf("v1 connection-request = %+v", evs)
 		}
 	})
+	t.Run("body_socket_field_wins_over_the_header", func(t *testing.T) {
+		follow(t, env, amy, cat)
+		body := map[string]any{"isGroup": true, "name": "Header", "category": "Study", "participants": []string{cat.ID}}
+		doWithSocket(t, env, "POST", "/chats", amy.Token, amySocket, body).Want(http.StatusCreated)
+		if evs := eventRows(t, env, "chat-created", "user:"+amy.ID); len(evs) != 1 || evs[0].Socket != amySocket {
+			t.Fatalf("chat-created with the header only = %+v", evs)
+		}
+		body["name"], body["socket"] = "Body", "u3C2x9asfB9vE5y8A6AD"
+		doWithSocket(t, env, "POST", "/chats", amy.Token, amySocket, body).Want(http.StatusCreated)
+		if evs := eventRows(t, env, "chat-created", "user:"+amy.ID); len(evs) != 2 || evs[1].Socket != "u3C2x9asfB9vE5y8A6AD" {
+			t.Fatalf("chat-created with a body socket = %+v", evs)
+		}
+	})
 	t.Run("malformed_socket_is_rejected_before_any_write", func(t *testing.T) {
 		dan := env.Register("Dan")
 		meetMe(t, env, dan)

@@ -559,3 +559,32 @@ func TestConnectionListDefaults(t *testing.T) {
 		env.Do("GET", "/connections?page=1000001", amy.Token, nil).WantError(400, "invalid_page")
 	})
 }
+
+func TestProfileChangeReachesConnectionRecords(t *testing.T) {
+	env := servertest.New(t)
+	amy, bob, cat, dan := env.Register("Amy"), env.Register("Bob"), env.Register("Cat"), env.Register("Dan")
+	accepted := connect(t, env, amy, bob)
+	pending := request(t, env, cat, amy)
+	hidden := connect(t, env, dan, amy)
+	env.Do("POST", "/users/"+amy.ID+"/block", dan.Token, nil).Want(200)
+
+	env.Do("PATCH", "/users/me", amy.Token, map[string]string{"name": "Amelia", "bio": "Coffee first"}).Want(200)
+	for _, c := range []struct {
+		bucket, id, side string
+	}{
+		{"user:" + bob.ID, accepted, "from"},
+		{"user:" + amy.ID, accepted, "from"},
+		{"user:" + cat.ID, pending, "to"},
+	} {
+		rec := feedData(t, env, c.bucket, "connection/"+c.id)
+		if u := rec[c.side].(map[string]any); u["name"] != "Amelia" || u["bio"] != "Coffee first" {
+			t.Fatalf("%s's copy of connection %s has %s = %v, want the new profile", c.bucket, c.id, c.side, u)
+		}
+	}
+	if row := feed(t, env, "user:"+dan.ID)["connection/"+hidden]; row.Op != "delete" {
+		t.Fatalf("a record hidden by a block came back in the blocker's bucket: %s", row.Data)
+	}
+	if m := env.Do("GET", "/connections?status=accepted", bob.Token, nil).Want(200).JSON(); m["connections"].([]any)[0].(map[string]any)["user"].(map[string]any)["name"] != "Amelia" {
+		t.Fatalf("bob's list = %v", m)
+	}
+}

@@ -93,7 +93,25 @@ func TestNotifications(t *testing.T) {
 			}
 		}
 		env.Do("POST", v1(dan, fmt.Sprintf("/notifications/%d/read", num)), dan.Token, nil).WantError(404, "notification_not_found")
+		replicated := func() (live, gone int) {
+			for k, c := range feed(t, env, "user:"+dan.ID) {
+				if strings.HasPrefix(k, "notification/") {
+					if c.Op == "delete" {
+						gone++
+					} else if strings.Contains(string(c.Data), `"actor":"`+amy.ID+`"`) {
+						live++
+					}
+				}
+			}
+			return live, gone
+		}
+		if live, gone := replicated(); live != 0 || gone != 1 {
+			t.Fatalf("dan's replica while blocked: %d notifications from amy, %d tombstones; want 0 and 1", live, gone)
+		}
 		env.Do("DELETE", "/users/"+dan.ID+"/block", amy.Token, nil).Want(200)
+		if live, gone := replicated(); live != 1 || gone != 0 {
+			t.Fatalf("dan's replica after unblock: %d notifications from amy, %d tombstones; want 1 and 0", live, gone)
+		}
 		n := env.Do("GET", v1(dan, "/notifications"), dan.Token, nil).Want(200).JSON()["notifications"].([]any)[0].(map[string]any)
 		if n["other_user"].(map[string]any)["client_user_id"] != amy.ID || n["connection_request_id"] == nil || n["read"] != false {
 			t.Fatalf("after unblock = %v", n)

@@ -45,6 +45,13 @@ func (tx *Tx) Notifications(ctx context.Context, f NotificationFilter) (list []N
 	return list, total, unread, err
 }
 
+// NotificationsBetween returns the notifications one of a and b holds
+// that the other caused.
+func (tx *Tx) NotificationsBetween(ctx context.Context, a, b string) ([]Notification, error) {
+	return tx.notificationsQuery(ctx, `SELECT `+notificationColumns+` FROM notifications
+		WHERE (user_id = ?1 AND actor_id = ?2) OR (user_id = ?2 AND actor_id = ?1)`, a, b)
+}
+
 // NotificationByNum returns the notification with integer id num, or a
 // not-found error.
 func (tx *Tx) NotificationByNum(ctx context.Context, num int64) (Notification, error) {

@@ -108,6 +108,12 @@ func TestNotifications(t *testing.T) {
 		if live, gone := replicated(); live != 0 || gone != 1 {
 			t.Fatalf("dan's replica while blocked: %d notifications from amy, %d tombstones; want 0 and 1", live, gone)
 		}
+		if m := env.Do("POST", "/notifications/read-all", dan.Token, nil).Want(200).JSON(); m["updated"] != 0.0 {
+			t.Fatalf("read-all touched a hidden notification: %v", m)
+		}
+		if live, gone := replicated(); live != 0 || gone != 1 {
+			t.Fatalf("read-all brought a hidden notification back into dan's replica (%d live, %d tombstones)", live, gone)
+		}
 		env.Do("DELETE", "/users/"+dan.ID+"/block", amy.Token, nil).Want(200)
 		if live, gone := replicated(); live != 1 || gone != 0 {
 			t.Fatalf("dan's replica after unblock: %d notifications from amy, %d tombstones; want 1 and 0", live, gone)

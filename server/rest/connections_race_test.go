@@ -173,6 +173,28 @@ func TestConcurrentConnectionWrites(t *testing.T) {
 			}
 		}
 	})
+	t.Run("a_block_racing_a_request_leaves_no_request", func(t *testing.T) {
+		env := servertest.New(t)
+		amy, bob := env.Register("Amy"), env.Register("Bob")
+		as := race(env, []call{
+			{"POST", v1(amy, "/request"), amy.Token, map[string]string{"receiver_id": bob.ID}},
+			{"POST", "/users/" + amy.ID + "/block", bob.Token, nil},
+		})
+		got := tally(t, as)
+		if got["200"] != 1 || got["201"]+got["404 user_not_found"] != 1 {
+			t.Fatalf("answers = %v, want the block and either the request or its 404", got)
+		}
+		ctx := context.Background()
+		_ = env.Server.DB().Read(ctx, func(tx *store.Tx) error {
+			if c, err := tx.ConnectionBetween(ctx, amy.ID, bob.ID); err == nil {
+				t.Fatalf("a %s record survived the block", c.Status)
+			}
+			if ns, err := tx.NotificationsBetween(ctx, amy.ID, bob.ID); err != nil || len(ns) != 0 {
+				t.Fatalf("notifications left = %v, %v", ns, err)
+			}
+			return nil
+		})
+	})
 	t.Run("accept_decline_and_cancel_at_once_leave_one_outcome", func(t *testing.T) {
 		env := servertest.New(t)
 		amy, bob := env.Register("Amy"), env.Register("Bob")

@@ -157,6 +157,11 @@ func TestV1Connections(t *testing.T) {
 		if len(list) != 2 || list[0].(map[string]any)["type"] != "new_request" || list[0].(map[string]any)["message"] != "Let's connect!" {
 			t.Fatalf("b's notifications = %v", m)
 		}
+		m = env.Do("GET", v1(b, "/notifications?per_page=1&page=2"), b.Token, nil).Want(200).JSON()
+		p := m["pagination"].(map[string]any)
+		if len(m["notifications"].([]any)) != 1 || p["total_items"] != 2.0 || p["total_pages"] != 2.0 || p["current_page"] != 2.0 || p["per_page"] != 1.0 {
+			t.Fatalf("b's notifications, page 2 of 1 = %v", m)
+		}
 	})
 	t.Run("mark_notification_as_read", func(t *testing.T) {
 		n := env.Do("GET", v1(a, "/notifications"), a.Token, nil).Want(200).JSON()["notifications"].([]any)[0].(map[string]any)

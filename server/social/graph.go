@@ -113,8 +113,8 @@ func unfollow(ctx context.Context, tx *store.Tx, follower, followee string) erro
 // other did not exist. Blocking also ends follows both ways, removes a
 // pending connection request between them (and its notification), and
 // hides an accepted or declined connection record, and the notifications
-// either caused the other, until the block is lifted. Blocking works even when id already blocks the caller; blocking
-// twice is not an error.
+// either caused the other, until the block is lifted. Blocking works even
+// when id already blocks the caller; blocking twice is not an error.
 func (s *Service) BlockUser(ctx context.Context, c Caller, id string) error {
 	if err := ValidID("id", id); err != nil {
 		return err

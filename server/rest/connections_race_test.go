@@ -146,6 +146,32 @@ func TestConcurrentConnectionWrites(t *testing.T) {
 			t.Fatalf("%d connection-request events, want one per 201 or 200", n)
 		}
 	})
+	t.Run("one_record_per_pair_across_two_instances", func(t *testing.T) {
+		// Two servers on one database file: each has its own writer, so
+		// only BEGIN IMMEDIATE and the pair's unique key keep the rule.
+		one := servertest.New(t)
+		two := servertest.Start(t, one.Dir)
+		amy, bob := one.Register("Amy"), one.Register("Bob")
+		var a1, a2 []call
+		for i := 0; i < 4; i++ {
+			a1 = append(a1, call{"POST", v1(amy, "/request"), amy.Token, map[string]string{"receiver_id": bob.ID}})
+			a2 = append(a2, call{"POST", v1(bob, "/request"), bob.Token, map[string]string{"receiver_id": amy.ID}})
+		}
+		var r1, r2 []answer
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { defer wg.Done(); r1 = race(one, a1) }()
+		go func() { defer wg.Done(); r2 = race(two, a2) }()
+		wg.Wait()
+		got := tally(t, append(r1, r2...))
+		if got["201"] != 1 || got["201"]+got["409 request_exists"]+got["409 request_received"] != len(a1)+len(a2) {
+			t.Fatalf("answers = %v, want one 201 and the rest 409", got)
+		}
+		records, notes := pairState(t, one, amy.ID, bob.ID)
+		if records != 1 || notes["connection-request"] != 1 {
+			t.Fatalf("%d records, notifications %v: want 1 record, 1 request notification", records, notes)
+		}
+	})
 	t.Run("one_accept_wins", func(t *testing.T) {
 		env := servertest.New(t)
 		amy, bob := env.Register("Amy"), env.Register("Bob")

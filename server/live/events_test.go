@@ -70,12 +70,28 @@ func TestConnectionEvents(t *testing.T) {
 			t.Fatalf("score-updated payload %v", s)
 		}
 	})
-	t.Run("connection-accepted_to_both", func(t *testing.T) {
-		env.Do("POST", "/connections/"+amy.ID+"/accept", bob.Token, nil).Want(http.StatusOK)
+	t.Run("connection-accepted_to_both_but_the_accepting_device", func(t *testing.T) {
+		req, err := http.NewRequest("POST", other.URL+"/connections/"+amy.ID+"/accept", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+bob.Token)
+		req.Header.Set("X-Socket-Id", bobs.phone.ID)
+		res, err := other.HTTP.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("accept: status %d", res.StatusCode)
+		}
 		amys.expect(t, "connection-accepted")
-		bobs.expect(t, "connection-accepted")
 		amys.expect(t, "score-updated")
-		bobs.expect(t, "score-updated")
+		bobs.laptop.Expect("connection-accepted")
+		bobs.laptop.Expect("score-updated")
+		record(t, env, "", "user:"+bob.ID, "marker", nil)
+		bobs.laptop.Expect("marker")
+		bobs.phone.Expect("marker") // neither event came back to the device that accepted
 		marker(t)
 	})
 	t.Run("connection-removed_to_both", func(t *testing.T) {

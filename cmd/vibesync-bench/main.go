@@ -20,6 +20,9 @@ import (
 	"os/signal"
 	"regexp"
 	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/vibesync/vibesync/server"
@@ -44,6 +47,10 @@ type options struct {
 	out         string
 	only        *regexp.Regexp
 	synchronous string
+	seed        seedOptions
+	sockets     int
+	live        []int
+	liveRounds  int
 }
 
 // metric is one reported figure.
@@ -59,6 +66,8 @@ type bench struct {
 	out     io.Writer
 	metrics []metric
 	hc      *http.Client
+	// helloRPS is the baseline's requests/s once it ran.
+	helloRPS float64
 }
 
 func (b *bench) report(name string, value float64, unit string) {
@@ -82,8 +91,29 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.StringVar(&o.out, "out", "bench.json", "where to write the figures as JSON")
 	fs.StringVar(&only, "only", "", "run only scenarios whose name matches this regexp")
 	fs.StringVar(&o.synchronous, "synchronous", "NORMAL", "SQLite synchronous setting for the main run (NORMAL or FULL)")
+	fs.IntVar(&o.seed.users, "seed-users", 200, "users seeded for the chat and connection scenarios")
+	fs.IntVar(&o.seed.connections, "seed-connections", 10, "connection requests each seeded user sends (every other one accepted)")
+	fs.IntVar(&o.seed.chats, "seed-chats", 200, "group chats seeded")
+	fs.IntVar(&o.seed.members, "seed-members", 20, "members of each seeded chat")
+	fs.IntVar(&o.seed.messages, "seed-messages", 20, "messages seeded in each chat")
+	fs.IntVar(&o.sockets, "sockets", 10000, "idle sockets held on one instance in the sockets scenario")
+	var live, cpuprofile string
+	fs.StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run (server and load) to this file")
+	fs.StringVar(&live, "live-members", "100,1000", "group sizes for live delivery, comma-separated")
+	fs.IntVar(&o.liveRounds, "live-rounds", 30, "messages sent to each live group")
+	fs.BoolVar(&holdChild, "hold-sockets-child", false, "internal: hold sockets for the parent process")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if holdChild {
+		return holdSocketsChild(ctx, fs.Args(), stdout)
+	}
+	for _, f := range strings.Split(live, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 2 {
+			return fmt.Errorf("-live-members: %q is not a group size of at least 2", f)
+		}
+		o.live = append(o.live, n)
 	}
 	var err error
 	if o.only, err = regexp.Compile(only); err != nil {
@@ -92,6 +122,17 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	b := &bench{opts: o, out: stdout, hc: &http.Client{Transport: &http.Transport{
 		MaxIdleConns: o.concurrency * 2, MaxIdleConnsPerHost: o.concurrency * 2, IdleConnTimeout: time.Minute,
 	}}}
+	if cpuprofile != "" {
+		f, err := os.Create(cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	fmt.Fprintf(stdout, "# vibesync-bench: %d cores, GOMAXPROCS %d, %d clients, %s per scenario\n",
 		runtime.NumCPU(), runtime.GOMAXPROCS(0), o.concurrency, o.duration)
 	for _, sc := range scenarios {
@@ -126,17 +167,21 @@ type instance struct {
 
 // startServer runs a server on a fresh temp database with the given SQLite
 // synchronous mode.
-func startServer(ctx context.Context, synchronous string) (*instance, error) {
+func startServer(ctx context.Context, synchronous string, tune func(*server.Config)) (*instance, error) {
 	dir, err := os.MkdirTemp("", "vibesync-bench-")
 	if err != nil {
 		return nil, err
 	}
-	srv, err := server.New(ctx, server.Config{
+	cfg := server.Config{
 		DataDir:     dir,
 		DatabaseURL: "file:" + dir + "/bench.db?_synchronous=" + synchronous,
 		Password:    auth.PasswordParams{Memory: 1024, Time: 1, Threads: 1},
 		Log:         slog.New(slog.DiscardHandler),
-	})
+	}
+	if tune != nil {
+		tune(&cfg)
+	}
+	srv, err := server.New(ctx, cfg)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err

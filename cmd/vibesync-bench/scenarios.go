@@ -14,6 +14,11 @@ import (
 var scenarios = []scenario{
 	{"hello", benchHello},
 	{"users", benchUsers},
+	{"rest", benchSocial},
+	{"durable", benchDurable},
+	{"sync", benchSync},
+	{"live", benchLive},
+	{"sockets", benchSockets},
 }
 
 // benchHello measures a plain net/http hello-world server: the baseline.
@@ -36,6 +41,7 @@ func benchHello(ctx context.Context, b *bench) error {
 		return err
 	}
 	b.reportLoad("hello.get", res)
+	b.helloRPS = res.RPS()
 	return nil
 }
 
@@ -125,7 +131,7 @@ func authed(method, url, token string, body []byte) (*http.Request, error) {
 
 // benchUsers measures authenticated profile reads and user search.
 func benchUsers(ctx context.Context, b *bench) error {
-	inst, err := startServer(ctx, b.opts.synchronous)
+	inst, err := startServer(ctx, b.opts.synchronous, nil)
 	if err != nil {
 		return err
 	}

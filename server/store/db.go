@@ -51,6 +51,9 @@ type DB struct {
 	// queries counts statements run through any Tx, so tests can check
 	// that a list costs a bounded number of queries.
 	queries atomic.Int64
+	// wstmts and rstmts keep each pool's statements prepared (embedded
+	// databases only; nil otherwise).
+	wstmts, rstmts *stmtCache
 }
 
 // Commit describes a committed write transaction that appended to the feed or
@@ -104,6 +107,9 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		db.w.SetMaxOpenConns(1)
 		db.r = sql.OpenDB(conn)
 		db.r.SetMaxOpenConns(cfg.MaxReaders)
+	}
+	if db.local {
+		db.wstmts, db.rstmts = newStmtCache(db.w), newStmtCache(db.r)
 	}
 	if err := db.w.PingContext(ctx); err != nil {
 		db.Close()
@@ -167,6 +173,8 @@ func cloneValues(v url.Values) url.Values {
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	db.wstmts.close()
+	db.rstmts.close()
 	var errs []error
 	if db.w != nil {
 		errs = append(errs, db.w.Close())
@@ -275,6 +283,7 @@ func (db *DB) Ready(ctx context.Context) error {
 // writes carries the same timestamp.
 type Tx struct {
 	tx       *sql.Tx
+	stmts    *stmtCache
 	queries  *atomic.Int64
 	Now      time.Time
 	feedSeq  int64
@@ -286,7 +295,8 @@ type Tx struct {
 // (see translate); a busy database comes back as apperr.Unavailable.
 func (db *DB) Write(ctx context.Context, fn func(*Tx) error) error {
 	db.wmu.Lock()
-	commit, err := db.run(ctx, db.w, fn)
+	commit, err := db.runCounting(ctx, db.w, db.wstmts, fn, &db.queries)
+	db.wstmts.prepareWanted(ctx)
 	db.wmu.Unlock()
 	if err != nil {
 		return err
@@ -305,7 +315,8 @@ func (db *DB) Write(ctx context.Context, fn func(*Tx) error) error {
 // Read runs fn in a read-only transaction on the reader pool: one consistent
 // snapshot for everything fn reads.
 func (db *DB) Read(ctx context.Context, fn func(*Tx) error) error {
-	_, err := db.run(ctx, db.r, fn)
+	_, err := db.runCounting(ctx, db.r, db.rstmts, fn, &db.queries)
+	db.rstmts.prepareWanted(ctx)
 	return err
 }
 
@@ -314,20 +325,17 @@ func (db *DB) Read(ctx context.Context, fn func(*Tx) error) error {
 // request's queries does not also count a poll that ran meanwhile.
 func (db *DB) ReadUncounted(ctx context.Context, fn func(*Tx) error) error {
 	var uncounted atomic.Int64
-	_, err := db.runCounting(ctx, db.r, fn, &uncounted)
+	_, err := db.runCounting(ctx, db.r, db.rstmts, fn, &uncounted)
+	db.rstmts.prepareWanted(ctx)
 	return err
 }
 
-func (db *DB) run(ctx context.Context, pool *sql.DB, fn func(*Tx) error) (Commit, error) {
-	return db.runCounting(ctx, pool, fn, &db.queries)
-}
-
-func (db *DB) runCounting(ctx context.Context, pool *sql.DB, fn func(*Tx) error, queries *atomic.Int64) (Commit, error) {
+func (db *DB) runCounting(ctx context.Context, pool *sql.DB, stmts *stmtCache, fn func(*Tx) error, queries *atomic.Int64) (Commit, error) {
 	sqlTx, err := pool.BeginTx(ctx, nil)
 	if err != nil {
 		return Commit{}, fmt.Errorf("store: begin: %w", translate(err))
 	}
-	tx := &Tx{tx: sqlTx, queries: queries, Now: db.now().UTC()}
+	tx := &Tx{tx: sqlTx, stmts: stmts, queries: queries, Now: db.now().UTC()}
 	if err := fn(tx); err != nil {
 		if rbErr := sqlTx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
 			return Commit{}, errors.Join(err, fmt.Errorf("store: rollback: %w", rbErr))
@@ -346,18 +354,29 @@ func (db *DB) QueryCount() int64 { return db.queries.Load() }
 
 func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	tx.queries.Add(1)
+	if st := tx.stmts.get(query); st != nil {
+		res, err := tx.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+		return res, translate(err)
+	}
 	res, err := tx.tx.ExecContext(ctx, query, args...)
 	return res, translate(err)
 }
 
 func (tx *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	tx.queries.Add(1)
+	if st := tx.stmts.get(query); st != nil {
+		rows, err := tx.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+		return rows, translate(err)
+	}
 	rows, err := tx.tx.QueryContext(ctx, query, args...)
 	return rows, translate(err)
 }
 
 func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	tx.queries.Add(1)
+	if st := tx.stmts.get(query); st != nil {
+		return tx.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
 	return tx.tx.QueryRowContext(ctx, query, args...)
 }
 

@@ -98,6 +98,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&o.seed.messages, "seed-messages", 20, "messages seeded in each chat")
 	fs.IntVar(&o.sockets, "sockets", 10000, "idle sockets held on one instance in the sockets scenario")
 	var live, cpuprofile string
+	fs.BoolVar(&keepData, "keep", false, "keep the temporary databases (their folders are printed on stderr)")
 	fs.StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run (server and load) to this file")
 	fs.StringVar(&live, "live-members", "100,1000", "group sizes for live delivery, comma-separated")
 	fs.IntVar(&o.liveRounds, "live-rounds", 30, "messages sent to each live group")
@@ -158,6 +159,9 @@ type scenario struct {
 	run  func(context.Context, *bench) error
 }
 
+// keepData leaves the temporary databases behind for inspection.
+var keepData bool
+
 // instance is a vibesync server started for the bench.
 type instance struct {
 	url  string
@@ -199,6 +203,10 @@ func startServer(ctx context.Context, synchronous string, tune func(*server.Conf
 		cancel()
 		<-done
 		srv.Close()
+		if keepData {
+			fmt.Fprintf(os.Stderr, "# kept %s\n", dir)
+			return
+		}
 		os.RemoveAll(dir)
 	}}, nil
 }

@@ -46,6 +46,8 @@ type DB struct {
 	dsn    string
 	now    func() time.Time
 	wmu    sync.Mutex // one writer per process; BEGIN IMMEDIATE orders processes
+	qmu    sync.Mutex // guards queue
+	queue  []*writeReq
 	hookMu sync.RWMutex
 	hooks  []func(Commit)
 	// queries counts statements run through any Tx, so tests can check
@@ -293,22 +295,22 @@ type Tx struct {
 // Write runs fn in a write transaction (BEGIN IMMEDIATE on the single writer
 // connection) and commits if fn returns nil. Driver errors are translated
 // (see translate); a busy database comes back as apperr.Unavailable.
+//
+// On an embedded database, concurrent Writes are committed in groups (see
+// groupWrite): fn runs in a savepoint of a transaction shared with other
+// writers, so it must not assume it is alone in the transaction beyond what
+// it wrote itself, and tx.Now is shared by the group.
 func (db *DB) Write(ctx context.Context, fn func(*Tx) error) error {
+	if db.local {
+		return db.groupWrite(ctx, fn)
+	}
 	db.wmu.Lock()
 	commit, err := db.runCounting(ctx, db.w, db.wstmts, fn, &db.queries)
-	db.wstmts.prepareWanted(ctx)
 	db.wmu.Unlock()
 	if err != nil {
 		return err
 	}
-	if commit.FeedSeq != 0 || commit.EventSeq != 0 {
-		db.hookMu.RLock()
-		hooks := db.hooks
-		db.hookMu.RUnlock()
-		for _, h := range hooks {
-			h(commit)
-		}
-	}
+	db.fireHooks(commit)
 	return nil
 }
 

@@ -1,0 +1,130 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// maxBatch bounds how many queued writes one transaction commits together.
+const maxBatch = 128
+
+// writeReq is one Write waiting for the writer.
+type writeReq struct {
+	ctx  context.Context
+	fn   func(*Tx) error
+	err  error
+	done chan struct{}
+}
+
+// groupWrite is Write for an embedded database: group commit. Each call
+// queues its fn; whichever caller holds the writer takes everything queued
+// and runs it in one transaction, each fn inside its own savepoint, so a fn
+// that fails rolls back only what it wrote and the others still commit
+// together: one commit (one WAL append, one fsync under synchronous=FULL)
+// for many writes. A batch of one runs exactly as a lone transaction (no
+// savepoint). Every fn of a batch sees the same tx.Now. Each caller returns
+// after the batch's commit and its commit hooks.
+func (db *DB) groupWrite(ctx context.Context, fn func(*Tx) error) error {
+	req := &writeReq{ctx: ctx, fn: fn, done: make(chan struct{})}
+	db.qmu.Lock()
+	db.queue = append(db.queue, req)
+	db.qmu.Unlock()
+	for {
+		select {
+		case <-req.done:
+			return req.err
+		default:
+		}
+		db.wmu.Lock()
+		db.qmu.Lock()
+		n := min(len(db.queue), maxBatch)
+		batch := append([]*writeReq(nil), db.queue[:n]...)
+		db.queue = append(db.queue[:0], db.queue[n:]...)
+		db.qmu.Unlock()
+		var commit Commit
+		if len(batch) > 0 {
+			commit = db.runBatch(batch)
+			db.wstmts.prepareWanted(ctx)
+		}
+		db.wmu.Unlock()
+		if len(batch) > 0 {
+			db.fireHooks(commit)
+			for _, r := range batch {
+				close(r.done)
+			}
+		}
+	}
+}
+
+// runBatch runs batch in one write transaction and sets each request's err.
+func (db *DB) runBatch(batch []*writeReq) Commit {
+	if len(batch) == 1 {
+		r := batch[0]
+		commit, err := db.runCounting(r.ctx, db.w, db.wstmts, r.fn, &db.queries)
+		r.err = err
+		return commit
+	}
+	commit, err := db.runCounting(context.WithoutCancel(batch[0].ctx), db.w, db.wstmts, func(tx *Tx) error {
+		for _, r := range batch {
+			if err := r.ctx.Err(); err != nil {
+				r.err = err
+				continue
+			}
+			err, fatal := tx.batchStep(r.ctx, r.fn)
+			if fatal != nil {
+				return fatal
+			}
+			r.err = err
+		}
+		return nil
+	}, &db.queries)
+	if err != nil {
+		for _, r := range batch {
+			if r.err == nil {
+				r.err = err
+			}
+		}
+		return Commit{}
+	}
+	return commit
+}
+
+// batchStep runs fn in a savepoint of tx. err is fn's own failure (its
+// writes undone); fatal means the transaction itself can no longer be
+// trusted and the whole batch must roll back.
+func (tx *Tx) batchStep(ctx context.Context, fn func(*Tx) error) (err, fatal error) {
+	feed, events := tx.feedSeq, tx.eventSeq
+	if _, err := tx.exec(ctx, `SAVEPOINT batch_step`); err != nil {
+		return nil, fmt.Errorf("store: savepoint: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.feedSeq, tx.eventSeq = feed, events
+		bg := context.WithoutCancel(ctx)
+		if _, rbErr := tx.exec(bg, `ROLLBACK TO batch_step`); rbErr != nil {
+			return err, errors.Join(err, fmt.Errorf("store: rollback to savepoint: %w", rbErr))
+		}
+		if _, rErr := tx.exec(bg, `RELEASE batch_step`); rErr != nil {
+			return err, errors.Join(err, fmt.Errorf("store: release savepoint: %w", rErr))
+		}
+		return err, nil
+	}
+	if _, err := tx.exec(ctx, `RELEASE batch_step`); err != nil {
+		return nil, fmt.Errorf("store: release savepoint: %w", err)
+	}
+	return nil, nil
+}
+
+// fireHooks runs the commit hooks for a commit that wrote feed rows or
+// live events.
+func (db *DB) fireHooks(commit Commit) {
+	if commit.FeedSeq == 0 && commit.EventSeq == 0 {
+		return
+	}
+	db.hookMu.RLock()
+	hooks := db.hooks
+	db.hookMu.RUnlock()
+	for _, h := range hooks {
+		h(commit)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vibesync/vibesync/server/servertest"
+	"github.com/vibesync/vibesync/server/social"
 )
 
 func TestRegister(t *testing.T) {
@@ -178,4 +179,19 @@ func TestLockedEndpointsAnswer401(t *testing.T) {
 		env.Clock.Advance(16 * time.Minute)
 		env.Do("GET", "/users/me", u.Token, nil).WantError(http.StatusUnauthorized, "token_expired")
 	})
+}
+
+// A session check is cached for social.SessionCacheTTL: a logout through
+// the same instance is refused at once (TestLogout, after the token was
+// just used), and another instance sharing the database refuses it once
+// its cached check is older than the TTL.
+func TestLogoutSeenByAnotherInstance(t *testing.T) {
+	a := servertest.New(t)
+	b := servertest.Start(t, a.Dir)
+	u := a.Register("Two Devices")
+	b.Do("GET", "/users/me", u.Token, nil).Want(http.StatusOK)
+	a.Do("POST", "/auth/logout", u.Token, nil).Want(http.StatusNoContent)
+	a.Do("GET", "/users/me", u.Token, nil).WantError(http.StatusUnauthorized, "token_revoked")
+	b.Clock.Advance(social.SessionCacheTTL)
+	b.Do("GET", "/users/me", u.Token, nil).WantError(http.StatusUnauthorized, "token_revoked")
 }

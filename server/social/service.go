@@ -37,6 +37,7 @@ type Service struct {
 	log        *slog.Logger
 	media      Storage
 	dummyHash  string
+	sessions   *sessionCache
 }
 
 // New returns a Service over cfg.DB.
@@ -65,6 +66,7 @@ func New(cfg Config) (*Service, error) {
 	return &Service{
 		db: cfg.DB, tokens: cfg.Tokens, password: cfg.Password,
 		refreshTTL: cfg.RefreshTTL, log: cfg.Log, media: cfg.Media, dummyHash: dummy,
+		sessions: newSessionCache(2*auth.AccessTTL, cfg.DB.Now),
 	}, nil
 }
 

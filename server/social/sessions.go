@@ -147,6 +147,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 			return apperr.Unauthenticatedf("session_revoked", "This session has ended; log in again")
 		case !rt.UsedAt.IsZero():
 			reused = true
+			s.sessions.revoke(sess.ID)
 			return tx.RevokeSession(ctx, sess.ID)
 		case !tx.Now.Before(rt.ExpiresAt):
 			return apperr.Unauthenticatedf("refresh_token_expired", "The refresh token has expired; log in again")
@@ -170,12 +171,27 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 // Logout ends the session the access token belongs to; its access and
 // refresh tokens stop working at once.
 func (s *Service) Logout(ctx context.Context, sessionID string) error {
-	return s.write(ctx, func(tx *store.Tx) error { return tx.RevokeSession(ctx, sessionID) })
+	s.sessions.revoke(sessionID)
+	err := s.write(ctx, func(tx *store.Tx) error { return tx.RevokeSession(ctx, sessionID) })
+	if err != nil {
+		s.sessions.unrevoke(sessionID)
+	}
+	return err
 }
 
 // CheckSession returns nil when the token's session is active and belongs
-// to its user; an apperr.Unauthenticated error otherwise.
+// to its user; an apperr.Unauthenticated error otherwise. A session found
+// active is trusted for SessionCacheTTL without asking the database again;
+// one revoked through this instance is refused at once.
 func (s *Service) CheckSession(ctx context.Context, c auth.Claims) error {
+	revoked, active := s.sessions.lookup(c.SessionID, c.UserID)
+	if revoked {
+		return apperr.Unauthenticatedf("token_revoked", "This session has ended; log in again")
+	}
+	if active {
+		return nil
+	}
+	checked := s.sessions.now()
 	var sess store.Session
 	err := s.db.Read(ctx, func(tx *store.Tx) (err error) {
 		sess, err = tx.Session(ctx, c.SessionID)
@@ -183,6 +199,9 @@ func (s *Service) CheckSession(ctx context.Context, c auth.Claims) error {
 	})
 	if apperr.Is(err, apperr.NotFound) || err == nil && (sess.UserID != c.UserID || !sess.RevokedAt.IsZero()) {
 		return apperr.Unauthenticatedf("token_revoked", "This session has ended; log in again")
+	}
+	if err == nil {
+		s.sessions.remember(c.SessionID, c.UserID, checked)
 	}
 	return err
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/vibesync/vibesync/server/auth"
 	"github.com/vibesync/vibesync/server/rest"
+	"github.com/vibesync/vibesync/server/rpc"
 	"github.com/vibesync/vibesync/server/social"
 	"github.com/vibesync/vibesync/server/store"
 )
@@ -49,6 +50,9 @@ type Config struct {
 	Log *slog.Logger
 	// Now is the clock (default time.Now); tests move it.
 	Now func() time.Time
+	// TombstoneWindow is how long deletions stay in the change feed (default
+	// 30 days). A sync client whose cursor is older gets a reset.
+	TombstoneWindow time.Duration
 }
 
 // Defaults returns c with every unset field given its default.
@@ -76,6 +80,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.TombstoneWindow <= 0 {
+		c.TombstoneWindow = 30 * 24 * time.Hour
 	}
 	return c
 }
@@ -151,6 +158,7 @@ func build(ctx context.Context, cfg Config, db *store.DB) (*Server, error) {
 	api := rest.New(rest.Config{Social: svc, Tokens: tokens, Log: cfg.Log, Ready: db.Ready})
 	mux := http.NewServeMux()
 	api.Register(mux)
+	rpc.New(rpc.Config{Social: svc, Tokens: tokens, Log: cfg.Log}).Register(mux)
 	return &Server{cfg: cfg, db: db, social: svc, handler: api.Middleware(mux)}, nil
 }
 
@@ -208,6 +216,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	pctx, stopPrune := context.WithCancel(ctx)
+	defer stopPrune()
+	go s.pruneFeed(pctx)
 	s.cfg.Log.Info("serving", "addr", ln.Addr().String(), "database", redact(s.cfg.DatabaseURL))
 	select {
 	case err := <-errc:
@@ -223,6 +234,25 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	return nil
 }
+
+// pruneFeed drops tombstones older than the window, hourly, until ctx ends.
+func (s *Server) pruneFeed(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if err := s.social.PruneFeed(ctx, s.cfg.TombstoneWindow); err != nil && ctx.Err() == nil {
+			s.cfg.Log.Warn("prune feed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Social is the rule layer (for tools and tests in this module).
+func (s *Server) Social() *social.Service { return s.social }
 
 // Close releases the database.
 func (s *Server) Close() error { return s.db.Close() }

@@ -24,6 +24,10 @@ type Config struct {
 	// RefreshTTL is how long a refresh token stays valid (default 30 days).
 	RefreshTTL time.Duration
 	Log        *slog.Logger
+	// FeedPoll is how often the feed head is read while someone waits for
+	// it (WaitFeed), so writes by other server processes sharing the
+	// database wake subscribers too (default 1s).
+	FeedPoll time.Duration
 }
 
 // Service is the rule layer. Safe for concurrent use.
@@ -34,6 +38,8 @@ type Service struct {
 	refreshTTL time.Duration
 	log        *slog.Logger
 	dummyHash  string
+	watch      *feedWatch
+	feedPoll   time.Duration
 }
 
 // New returns a Service over cfg.DB.
@@ -47,6 +53,9 @@ func New(cfg Config) (*Service, error) {
 	if cfg.RefreshTTL <= 0 {
 		cfg.RefreshTTL = 30 * 24 * time.Hour
 	}
+	if cfg.FeedPoll <= 0 {
+		cfg.FeedPoll = time.Second
+	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
@@ -59,6 +68,7 @@ func New(cfg Config) (*Service, error) {
 	return &Service{
 		db: cfg.DB, tokens: cfg.Tokens, password: cfg.Password,
 		refreshTTL: cfg.RefreshTTL, log: cfg.Log, dummyHash: dummy,
+		watch: newFeedWatch(cfg.DB), feedPoll: cfg.FeedPoll,
 	}, nil
 }
 

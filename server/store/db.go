@@ -272,16 +272,43 @@ func (db *DB) Ready(ctx context.Context) error {
 type Tx struct {
 	tx       *sql.Tx
 	Now      time.Time
+	db       *DB
+	write    bool
 	feedSeq  int64
 	eventSeq int64
+}
+
+type txKey struct{}
+
+// WithTx returns ctx carrying the write transaction tx. A Write or Read of
+// the same DB called with that context (or one derived from it) joins tx
+// instead of starting a transaction of its own: it runs on tx, does not
+// commit, and the outer Write commits or rolls back everything at once.
+// This is how sync push commits a mutation, made through the same social
+// method REST calls, together with its idempotency record.
+func WithTx(ctx context.Context, tx *Tx) context.Context {
+	return context.WithValue(ctx, txKey{}, tx)
+}
+
+// joined returns the write transaction of db carried by ctx, if any.
+func (db *DB) joined(ctx context.Context) *Tx {
+	tx, _ := ctx.Value(txKey{}).(*Tx)
+	if tx == nil || tx.db != db || !tx.write {
+		return nil
+	}
+	return tx
 }
 
 // Write runs fn in a write transaction (BEGIN IMMEDIATE on the single writer
 // connection) and commits if fn returns nil. Driver errors are translated
 // (see translate); a busy database comes back as apperr.Unavailable.
+// Inside a context made by WithTx it joins that transaction instead.
 func (db *DB) Write(ctx context.Context, fn func(*Tx) error) error {
+	if tx := db.joined(ctx); tx != nil {
+		return fn(tx)
+	}
 	db.wmu.Lock()
-	commit, err := db.run(ctx, db.w, fn)
+	commit, err := db.run(ctx, db.w, true, fn)
 	db.wmu.Unlock()
 	if err != nil {
 		return err
@@ -298,18 +325,22 @@ func (db *DB) Write(ctx context.Context, fn func(*Tx) error) error {
 }
 
 // Read runs fn in a read-only transaction on the reader pool: one consistent
-// snapshot for everything fn reads.
+// snapshot for everything fn reads. Inside a context made by WithTx it
+// reads through that write transaction, so it sees its uncommitted writes.
 func (db *DB) Read(ctx context.Context, fn func(*Tx) error) error {
-	_, err := db.run(ctx, db.r, fn)
+	if tx := db.joined(ctx); tx != nil {
+		return fn(tx)
+	}
+	_, err := db.run(ctx, db.r, false, fn)
 	return err
 }
 
-func (db *DB) run(ctx context.Context, pool *sql.DB, fn func(*Tx) error) (Commit, error) {
+func (db *DB) run(ctx context.Context, pool *sql.DB, write bool, fn func(*Tx) error) (Commit, error) {
 	sqlTx, err := pool.BeginTx(ctx, nil)
 	if err != nil {
 		return Commit{}, fmt.Errorf("store: begin: %w", translate(err))
 	}
-	tx := &Tx{tx: sqlTx, Now: db.now().UTC()}
+	tx := &Tx{tx: sqlTx, Now: db.now().UTC(), db: db, write: write}
 	if err := fn(tx); err != nil {
 		if rbErr := sqlTx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
 			return Commit{}, errors.Join(err, fmt.Errorf("store: rollback: %w", rbErr))

@@ -28,6 +28,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -402,4 +403,28 @@ func rpcError(err error) error {
 		}
 	}
 	return err
+}
+
+// SearchUsers asks the server (online only) for users whose name or
+// username contains query.
+func (c *Client) SearchUsers(ctx context.Context, query string) ([]User, error) {
+	var out struct {
+		Users []User `json:"users"`
+	}
+	get := func(tok string) error {
+		return c.rest(ctx, "GET", "/users?limit=100&search="+url.QueryEscape(query), tok, nil, &out)
+	}
+	tok, err := c.accessToken(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	err = get(tok)
+	var api *APIError
+	if errors.As(err, &api) && api.Status == http.StatusUnauthorized {
+		if tok, err = c.accessToken(ctx, tok); err != nil {
+			return nil, err
+		}
+		err = get(tok)
+	}
+	return out.Users, err
 }

@@ -36,6 +36,7 @@ type SyncResult struct {
 	Cursor   int64       // the replica's feed position
 	Reset    bool        // the replica was rebuilt from scratch
 	Drifted  []string    // buckets whose checksum differed; re-read
+	Lost     []string    // buckets the user may no longer read; dropped
 }
 
 // Sync pushes the outbox, then pulls until the replica is current. With
@@ -248,6 +249,7 @@ func (c *Client) pull(ctx context.Context, verify bool, res *SyncResult) ([]stri
 	res.Pulled += len(staged)
 	res.Cursor = last.Checkpoint
 	res.Reset = res.Reset || last.Reset_
+	res.Lost = append(res.Lost, last.LostBuckets...)
 	return drifted, nil
 }
 

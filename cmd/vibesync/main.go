@@ -79,7 +79,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	var rejected []client.Rejection
 	var onSync func(client.SyncResult)
 	c, err := client.Open(ctx, client.Options{Server: *server, Dir: *data,
-		Log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Log:        slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		OnRejected: func(r client.Rejection) { rejected = append(rejected, r) },
 		OnSync: func(r client.SyncResult) {
 			if onSync != nil {

@@ -5,7 +5,7 @@ UNIT_PKGS  = $(shell $(GO) list ./... | grep -v /integration)
 
 BUF       ?= $(GO) run github.com/bufbuild/buf/cmd/buf@v1.75.0
 
-.PHONY: run build test unit integration lint vet fmt-check generate generate-check buf-lint
+.PHONY: run build test unit integration lint vet fmt-check bench generate generate-check buf-lint
 
 ## run: serve on 127.0.0.1:8080 with the embedded database under ./data
 run:
@@ -33,6 +33,10 @@ unit:
 integration:
 	@if [ -d integration ]; then $(GO) test -count=1 -timeout 12m ./integration/...; \
 	else echo "integration: no suites yet"; fi
+
+## bench: measure this machine; prints `metric value unit` lines and writes bench.json
+bench:
+	$(GO) run ./cmd/vibesync-bench -out bench.json $(BENCHFLAGS)
 
 ## lint: formatting, vet and buf lint of the protos
 lint: fmt-check vet buf-lint

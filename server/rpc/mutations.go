@@ -12,13 +12,57 @@ import (
 const codeUnimplemented apperr.Code = "unimplemented"
 
 // apply runs one mutation through the same social method REST calls, with
-// ctx joining the push's transaction.
+// ctx joining the push's transaction. Kinds whose rules do not exist yet
+// are rejected with code "unimplemented".
+//
+// Where a mutation maps onto several REST behaviours: create_connection is
+// the v1 request (no meet-me status needed; the server assigns the id, a
+// client-proposed connection_id only names the optimistic row);
+// delete_connection cancels or declines a pending request and removes an
+// accepted connection; set_status with empty text clears the status, and
+// its expiry is rounded down to whole minutes.
 func (s *Services) apply(ctx context.Context, c social.Caller, m *syncv1.Mutation) error {
+	svc := s.svc
 	switch k := m.GetKind().(type) {
 	case *syncv1.Mutation_UpdateProfile:
-		_, err := s.svc.UpdateProfile(ctx, c, social.ProfileUpdate{
+		_, err := svc.UpdateProfile(ctx, c, social.ProfileUpdate{
 			Name: k.UpdateProfile.Name, Username: k.UpdateProfile.Username, Bio: k.UpdateProfile.Bio,
 		})
+		return err
+	case *syncv1.Mutation_SetStatus:
+		if k.SetStatus.GetText() == "" {
+			return svc.ClearStatus(ctx, c)
+		}
+		minutes := int(k.SetStatus.GetExpiresInSeconds() / 60)
+		_, err := svc.SetStatus(ctx, c, social.StatusInput{Text: k.SetStatus.GetText(), DurationMinutes: &minutes})
+		return err
+	case *syncv1.Mutation_Follow:
+		return svc.FollowUser(ctx, c, k.Follow.GetUserId())
+	case *syncv1.Mutation_Unfollow:
+		return svc.UnfollowUser(ctx, c, k.Unfollow.GetUserId())
+	case *syncv1.Mutation_Block:
+		return svc.BlockUser(ctx, c, k.Block.GetUserId())
+	case *syncv1.Mutation_Unblock:
+		return svc.UnblockUser(ctx, c, k.Unblock.GetUserId())
+	case *syncv1.Mutation_CreateConnection:
+		_, _, err := svc.RequestConnection(ctx, c, social.ConnectionRequest{
+			To: k.CreateConnection.GetUserId(), Field: "userId", Message: k.CreateConnection.GetMessage()})
+		return err
+	case *syncv1.Mutation_AcceptConnection:
+		_, err := svc.AcceptConnection(ctx, c, social.ByUser(k.AcceptConnection.GetUserId()))
+		return err
+	case *syncv1.Mutation_DeclineConnection:
+		_, err := svc.DeclineConnection(ctx, c, social.ByUser(k.DeclineConnection.GetUserId()))
+		return err
+	case *syncv1.Mutation_DeleteConnection:
+		with := k.DeleteConnection.GetUserId()
+		_, _, err := svc.DeleteConnection(ctx, c, with)
+		if e, ok := apperr.As(err); ok && e.Reason == "connection_accepted" {
+			return svc.RemoveConnection(ctx, c, social.ByUser(with))
+		}
+		return err
+	case *syncv1.Mutation_MarkNotificationRead:
+		_, err := svc.ReadNotification(ctx, c, social.NotificationRef{ID: k.MarkNotificationRead.GetNotificationId()})
 		return err
 	case nil:
 		return apperr.Invalidf("mutation_empty", "The mutation has no body")

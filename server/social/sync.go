@@ -204,51 +204,42 @@ func Transient(err error) bool {
 	return apperr.Is(err, apperr.Unavailable) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
-var errMutationFailed = errors.New("social: mutation failed")
-
 // ApplyMutation runs mutation id of client clientID exactly once. fn makes
 // the change by calling Service methods with the context it is given: they
-// join one transaction that also records the mutation as processed, so a
-// crash or a retried push can never apply it twice. A mutation already
-// processed is not run again; its recorded outcome comes back with
-// Duplicate set. A mutation failing for good (any error but a transient
-// one) is recorded as processed with its public error, so it never blocks
-// the ones behind it. A transient failure records nothing and is returned
-// as the error, as is a client id bound to another user.
+// join (through WithinTx) one transaction that also records the mutation
+// as processed, so a crash or a retried push can never apply it twice. A
+// mutation already processed is not run again; its recorded outcome comes
+// back with Duplicate set. A mutation failing for good (any error but a
+// transient one) has its writes rolled back to a savepoint and is recorded
+// as processed with its public error in the same transaction, so it never
+// blocks the ones behind it. A transient failure records nothing and is
+// returned as the error, as is a client id bound to another user.
 func (s *Service) ApplyMutation(ctx context.Context, c Caller, clientID string, id int64, fn func(ctx context.Context) error) (MutationOutcome, error) {
 	if id <= 0 {
 		return MutationOutcome{}, apperr.InvalidField("mutations.id", "mutation ids must be positive")
 	}
 	var out MutationOutcome
-	var failed error
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
 		if done, err := s.processed(ctx, tx, c, clientID, id, &out); done || err != nil {
 			return err
 		}
-		if err := fn(store.WithTx(ctx, tx)); err != nil {
-			failed = err
-			return errMutationFailed
+		failed := tx.Savepoint(ctx, func(tx *store.Tx) error { return fn(WithinTx(ctx, tx)) })
+		if failed == nil {
+			return s.record(ctx, tx, c, clientID, id, nil, &out)
 		}
-		return s.record(ctx, tx, c, clientID, id, nil, &out)
-	})
-	if !errors.Is(err, errMutationFailed) {
-		return out, err
-	}
-	if Transient(failed) {
-		return MutationOutcome{}, failed
-	}
-	pub := apperr.Public(failed)
-	if pub.Code == apperr.Internal {
-		s.log.ErrorContext(ctx, "mutation failed", "err", failed, "client", clientID, "mutation", id, "user", c.UserID)
-	}
-	out = MutationOutcome{}
-	err = s.db.Write(ctx, func(tx *store.Tx) error {
-		if done, err := s.processed(ctx, tx, c, clientID, id, &out); done || err != nil {
-			return err
+		if Transient(failed) {
+			return failed
+		}
+		pub := apperr.Public(failed)
+		if pub.Code == apperr.Internal {
+			s.log.ErrorContext(ctx, "mutation failed", "err", failed, "client", clientID, "mutation", id, "user", c.UserID)
 		}
 		return s.record(ctx, tx, c, clientID, id, pub, &out)
 	})
-	return out, err
+	if err != nil {
+		return MutationOutcome{}, err
+	}
+	return out, nil
 }
 
 // processed reports whether mutation id of the client was already

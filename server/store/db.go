@@ -272,43 +272,16 @@ func (db *DB) Ready(ctx context.Context) error {
 type Tx struct {
 	tx       *sql.Tx
 	Now      time.Time
-	db       *DB
-	write    bool
 	feedSeq  int64
 	eventSeq int64
-}
-
-type txKey struct{}
-
-// WithTx returns ctx carrying the write transaction tx. A Write or Read of
-// the same DB called with that context (or one derived from it) joins tx
-// instead of starting a transaction of its own: it runs on tx, does not
-// commit, and the outer Write commits or rolls back everything at once.
-// This is how sync push commits a mutation, made through the same social
-// method REST calls, together with its idempotency record.
-func WithTx(ctx context.Context, tx *Tx) context.Context {
-	return context.WithValue(ctx, txKey{}, tx)
-}
-
-// joined returns the write transaction of db carried by ctx, if any.
-func (db *DB) joined(ctx context.Context) *Tx {
-	tx, _ := ctx.Value(txKey{}).(*Tx)
-	if tx == nil || tx.db != db || !tx.write {
-		return nil
-	}
-	return tx
 }
 
 // Write runs fn in a write transaction (BEGIN IMMEDIATE on the single writer
 // connection) and commits if fn returns nil. Driver errors are translated
 // (see translate); a busy database comes back as apperr.Unavailable.
-// Inside a context made by WithTx it joins that transaction instead.
 func (db *DB) Write(ctx context.Context, fn func(*Tx) error) error {
-	if tx := db.joined(ctx); tx != nil {
-		return fn(tx)
-	}
 	db.wmu.Lock()
-	commit, err := db.run(ctx, db.w, true, fn)
+	commit, err := db.run(ctx, db.w, fn)
 	db.wmu.Unlock()
 	if err != nil {
 		return err
@@ -325,22 +298,18 @@ func (db *DB) Write(ctx context.Context, fn func(*Tx) error) error {
 }
 
 // Read runs fn in a read-only transaction on the reader pool: one consistent
-// snapshot for everything fn reads. Inside a context made by WithTx it
-// reads through that write transaction, so it sees its uncommitted writes.
+// snapshot for everything fn reads.
 func (db *DB) Read(ctx context.Context, fn func(*Tx) error) error {
-	if tx := db.joined(ctx); tx != nil {
-		return fn(tx)
-	}
-	_, err := db.run(ctx, db.r, false, fn)
+	_, err := db.run(ctx, db.r, fn)
 	return err
 }
 
-func (db *DB) run(ctx context.Context, pool *sql.DB, write bool, fn func(*Tx) error) (Commit, error) {
+func (db *DB) run(ctx context.Context, pool *sql.DB, fn func(*Tx) error) (Commit, error) {
 	sqlTx, err := pool.BeginTx(ctx, nil)
 	if err != nil {
 		return Commit{}, fmt.Errorf("store: begin: %w", translate(err))
 	}
-	tx := &Tx{tx: sqlTx, Now: db.now().UTC(), db: db, write: write}
+	tx := &Tx{tx: sqlTx, Now: db.now().UTC()}
 	if err := fn(tx); err != nil {
 		if rbErr := sqlTx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
 			return Commit{}, errors.Join(err, fmt.Errorf("store: rollback: %w", rbErr))
@@ -410,4 +379,29 @@ func notFound(err error, reason, what string) error {
 		return apperr.NotFoundf(reason, "%s not found", what)
 	}
 	return translate(err)
+}
+
+// Savepoint runs fn inside a SAVEPOINT of tx: if fn fails, everything it
+// wrote is rolled back while the rest of tx stays, so a batch can record
+// the failure of one step in the same transaction. Feed and event
+// positions fn produced are forgotten with it.
+func (tx *Tx) Savepoint(ctx context.Context, fn func(*Tx) error) error {
+	feed, events := tx.feedSeq, tx.eventSeq
+	if _, err := tx.exec(ctx, `SAVEPOINT step`); err != nil {
+		return fmt.Errorf("store: savepoint: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.feedSeq, tx.eventSeq = feed, events
+		if _, rbErr := tx.exec(ctx, `ROLLBACK TO step`); rbErr != nil {
+			return errors.Join(err, fmt.Errorf("store: rollback to savepoint: %w", rbErr))
+		}
+		if _, rErr := tx.exec(ctx, `RELEASE step`); rErr != nil {
+			return errors.Join(err, fmt.Errorf("store: release savepoint: %w", rErr))
+		}
+		return err
+	}
+	if _, err := tx.exec(ctx, `RELEASE step`); err != nil {
+		return fmt.Errorf("store: release savepoint: %w", err)
+	}
+	return nil
 }

@@ -52,14 +52,15 @@ type replicaUnderTest struct {
 }
 
 // TestConvergence: several users on several devices make random changes
-// (profile edits, conflicting username claims, messages to chats that do
+// (profile edits, conflicting username claims, connection requests,
+// answers and cancellations racing each other, messages to chats that do
 // not accept them) while going offline at random, losing push answers,
 // and while the server's side moves (chat membership gained and lost,
 // rows written and deleted, tombstones pruned so stale replicas reset).
 // At the end every replica equals the server's view for its user, every
 // rejected mutation was reported, and no mutation was applied twice.
 func TestConvergence(t *testing.T) {
-	users, devices, steps := 3, 2, 800
+	users, devices, steps := 4, 2, 1500
 	if *convergeLarge {
 		users, devices, steps = 8, 3, 3000
 	}
@@ -133,6 +134,22 @@ func TestConvergence(t *testing.T) {
 			}
 		case op < 31: // a message the server rejects (unimplemented, or not a member)
 			if _, err := r.c.SendMessage(ctx, chats[rng.IntN(len(chats))], "hi"); err != nil {
+				t.Fatal(err)
+			}
+		case op < 43: // connections: requests, answers and cancellations that race
+			other := accounts[rng.IntN(len(accounts))]
+			var err error
+			switch rng.IntN(4) {
+			case 0:
+				_, err = r.c.Connect(ctx, other.ID, "hello")
+			case 1:
+				err = r.c.Accept(ctx, other.ID)
+			case 2:
+				err = r.c.Decline(ctx, other.ID)
+			default:
+				err = r.c.Disconnect(ctx, other.ID)
+			}
+			if err != nil {
 				t.Fatal(err)
 			}
 		case op < 55:

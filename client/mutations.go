@@ -181,3 +181,24 @@ func (c *Client) answer(ctx context.Context, userID, status string, m *syncv1.Mu
 	_, err = c.enqueue(ctx, m, effects...)
 	return err
 }
+
+// Disconnect cancels a sent request, declines a received one, or removes
+// an accepted connection with userID; it disappears at once.
+func (c *Client) Disconnect(ctx context.Context, userID string) error {
+	me, err := c.me(ctx)
+	if err != nil {
+		return err
+	}
+	cs, err := c.Connections(ctx, "")
+	if err != nil {
+		return err
+	}
+	var effects []effect
+	for _, cn := range cs {
+		if cn.User.ID == userID {
+			effects = append(effects, effect{bucket: "user:" + me, entity: "connection", id: cn.ID, del: true})
+		}
+	}
+	_, err = c.enqueue(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_DeleteConnection{DeleteConnection: &syncv1.DeleteConnection{UserId: userID}}}, effects...)
+	return err
+}

@@ -654,3 +654,96 @@ func TestSubscribe(t *testing.T) {
 		wantCode(t, s.Err(), connect.CodeFailedPrecondition, "protocol_version_unsupported")
 	})
 }
+
+func connectTo(id int64, user string) *syncv1.Mutation {
+	return &syncv1.Mutation{Id: id, Kind: &syncv1.Mutation_CreateConnection{CreateConnection: &syncv1.CreateConnection{UserId: user, Message: "hi"}}}
+}
+
+func acceptFrom(id int64, user string) *syncv1.Mutation {
+	return &syncv1.Mutation{Id: id, Kind: &syncv1.Mutation_AcceptConnection{AcceptConnection: &syncv1.AcceptConnection{UserId: user}}}
+}
+
+func deleteWith(id int64, user string) *syncv1.Mutation {
+	return &syncv1.Mutation{Id: id, Kind: &syncv1.Mutation_DeleteConnection{DeleteConnection: &syncv1.DeleteConnection{UserId: user}}}
+}
+
+const clientB = "client-bbbbbbbbbbbbbbbb"
+
+func TestPushConnections(t *testing.T) {
+	t.Run("request_and_accept_replicate_to_both", func(t *testing.T) {
+		h := newHarness(t)
+		amy, bob := h.env.Register("Amy"), h.env.Register("Bob")
+		if r := push(t, h.client(amy), clientA, connectTo(1, bob.ID)).Results[0]; r.Status != syncv1.MutationStatus_MUTATION_STATUS_APPLIED {
+			t.Fatalf("request: %v", r)
+		}
+		rb := newReplica()
+		var conn *syncv1.Change
+		for _, ch := range changesOf(rb.pull(t, h.client(bob), 0)) {
+			if ch.Entity == "connection" {
+				conn = ch
+			}
+		}
+		if conn == nil || !strings.Contains(string(conn.Data), `"status":"pending"`) {
+			t.Fatalf("bob's replica lacks the pending request: %v", conn)
+		}
+		if r := push(t, h.client(bob), clientB, acceptFrom(1, amy.ID)).Results[0]; r.Status != syncv1.MutationStatus_MUTATION_STATUS_APPLIED {
+			t.Fatalf("accept: %v", r)
+		}
+		ra := newReplica()
+		var accepted bool
+		for _, ch := range changesOf(ra.pull(t, h.client(amy), 0)) {
+			accepted = accepted || ch.Entity == "connection" && strings.Contains(string(ch.Data), `"status":"accepted"`)
+		}
+		if !accepted {
+			t.Fatal("amy's replica does not show the accepted connection")
+		}
+		var list struct {
+			Connections []map[string]any `json:"connections"`
+		}
+		h.env.Do("GET", "/connections", amy.Token, nil).Want(200).Decode(&list)
+		if len(list.Connections) != 1 || list.Connections[0]["status"] != "accepted" {
+			t.Fatalf("REST sees %v", list.Connections)
+		}
+	})
+	t.Run("accept_racing_cancel", func(t *testing.T) {
+		h := newHarness(t)
+		amy, bob := h.env.Register("Amy"), h.env.Register("Bob")
+		push(t, h.client(amy), clientA, connectTo(1, bob.ID))
+		// Amy cancels while Bob, offline, accepts; Amy's push lands first.
+		push(t, h.client(amy), clientA, deleteWith(2, bob.ID))
+		r := push(t, h.client(bob), clientB, acceptFrom(1, amy.ID)).Results[0]
+		if r.Status != syncv1.MutationStatus_MUTATION_STATUS_REJECTED || r.Code != "not_found" {
+			t.Fatalf("accept after cancel: %v", r)
+		}
+		rb := newReplica()
+		for _, ch := range changesOf(rb.pull(t, h.client(bob), 0)) {
+			if ch.Entity == "connection" && ch.Op == syncv1.Op_OP_UPSERT {
+				t.Fatalf("cancelled request still replicated: %s", ch.Data)
+			}
+		}
+	})
+	t.Run("delete_removes_an_accepted_connection", func(t *testing.T) {
+		h := newHarness(t)
+		amy, bob := h.env.Register("Amy"), h.env.Register("Bob")
+		push(t, h.client(amy), clientA, connectTo(1, bob.ID))
+		push(t, h.client(bob), clientB, acceptFrom(1, amy.ID))
+		if r := push(t, h.client(amy), clientA, deleteWith(2, bob.ID)).Results[0]; r.Status != syncv1.MutationStatus_MUTATION_STATUS_APPLIED {
+			t.Fatalf("delete: %v", r)
+		}
+		var list struct {
+			Connections []map[string]any `json:"connections"`
+		}
+		h.env.Do("GET", "/connections", bob.Token, nil).Want(200).Decode(&list)
+		if len(list.Connections) != 0 {
+			t.Fatalf("connection survived: %v", list.Connections)
+		}
+	})
+	t.Run("rejected_request_leaves_nothing_behind", func(t *testing.T) {
+		h := newHarness(t)
+		amy := h.env.Register("Amy")
+		r := push(t, h.client(amy), clientA, connectTo(1, amy.ID)).Results[0]
+		if r.Status != syncv1.MutationStatus_MUTATION_STATUS_REJECTED || r.Code != "invalid" {
+			t.Fatalf("request to self: %v", r)
+		}
+	})
+}

@@ -26,6 +26,21 @@ type PullFilter struct {
 	Limit int
 }
 
+// pullQuery reads a page of a pull: membership is read in the query, and
+// each branch is a range scan of changes_bucket_seq per readable bucket.
+const pullQuery = `
+	WITH readable(bucket) AS (
+		SELECT bucket FROM bucket_members WHERE user_id = ?
+		UNION ALL SELECT ?)
+	SELECT seq, bucket, entity, entity_id, op, data, at FROM changes
+	 WHERE seq > ? AND seq <= ? AND bucket IN readable
+	   AND bucket IN (SELECT value FROM json_each(?))
+	UNION ALL
+	SELECT seq, bucket, entity, entity_id, op, data, at FROM changes
+	 WHERE seq > ? AND seq <= ? AND bucket IN readable
+	   AND bucket IN (SELECT value FROM json_each(?))
+	ORDER BY 1 LIMIT ?`
+
 // PullChanges reads one page of a pull in seq order with one indexed query
 // across every bucket: changes of readable buckets (the user's own bucket
 // plus their bucket_members rows, checked now) that are held and newer than
@@ -46,19 +61,7 @@ func (tx *Tx) PullChanges(ctx context.Context, f PullFilter) ([]Change, error) {
 	own := "user:" + f.UserID
 	lo := max(f.Cursor, f.After)
 	hi := min(f.Cursor, f.Upto)
-	rows, err := tx.query(ctx, `
-		WITH readable(bucket) AS (
-			SELECT bucket FROM bucket_members WHERE user_id = ?
-			UNION ALL SELECT ?)
-		SELECT seq, bucket, entity, entity_id, op, data, at FROM changes
-		 WHERE seq > ? AND seq <= ? AND bucket IN readable
-		   AND bucket IN (SELECT value FROM json_each(?))
-		UNION ALL
-		SELECT seq, bucket, entity, entity_id, op, data, at FROM changes
-		 WHERE seq > ? AND seq <= ? AND bucket IN readable
-		   AND bucket IN (SELECT value FROM json_each(?))
-		ORDER BY 1 LIMIT ?`,
-		f.UserID, own, lo, f.Upto, string(scope), f.After, hi, string(fresh), f.Limit)
+	rows, err := tx.query(ctx, pullQuery, f.UserID, own, lo, f.Upto, string(scope), f.After, hi, string(fresh), f.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: pull: %w", err)
 	}

@@ -44,7 +44,13 @@ func (h *syncHandler) Pull(ctx context.Context, req *connect.Request[syncv1.Pull
 		if c.Op == store.OpDelete {
 			op = syncv1.Op_OP_DELETE
 		}
-		out.Changes[i] = &syncv1.Change{Seq: c.Seq, Bucket: c.Bucket, Entity: c.Entity, EntityId: c.EntityID, Op: op, Data: c.Data}
+		ch := &syncv1.Change{Seq: c.Seq, Bucket: c.Bucket, Entity: c.Entity, EntityId: c.EntityID, Op: op, Data: c.Data}
+		if in.GetTyped() && op == syncv1.Op_OP_UPSERT {
+			if e, ok := typed(c.Entity, c.Data); ok {
+				ch.Typed, ch.Data = e, nil
+			}
+		}
+		out.Changes[i] = ch
 	}
 	for _, b := range page.Buckets {
 		if sum, ok := page.Checksums[b]; ok {

@@ -11,6 +11,7 @@ import (
 
 	"connectrpc.com/connect"
 	"connectrpc.com/grpcreflect"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/vibesync/vibesync/oid"
 	"github.com/vibesync/vibesync/server/apperr"
@@ -744,6 +745,68 @@ func TestPushConnections(t *testing.T) {
 		r := push(t, h.client(amy), clientA, connectTo(1, amy.ID)).Results[0]
 		if r.Status != syncv1.MutationStatus_MUTATION_STATUS_REJECTED || r.Code != "invalid" {
 			t.Fatalf("request to self: %v", r)
+		}
+	})
+}
+
+func TestPullTyped(t *testing.T) {
+	h := newHarness(t)
+	amy, bob := h.env.Register("Amy"), h.env.Register("Bob")
+	push(t, h.client(amy), clientA, connectTo(1, bob.ID))
+	res, err := h.client(amy).Pull(context.Background(), connect.NewRequest(&syncv1.PullRequest{ProtocolVersion: 1, Typed: true}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var user *syncv1.User
+	var conn *syncv1.Connection
+	fields := (&syncv1.Entity{}).ProtoReflect().Descriptor().Fields()
+	for _, ch := range res.Msg.Changes {
+		if ch.Typed == nil {
+			if fields.ByName(protoreflect.Name(ch.Entity)) != nil {
+				t.Errorf("%s %s was not typed: %s", ch.Entity, ch.EntityId, ch.Data)
+			}
+			continue
+		}
+		if len(ch.Data) != 0 {
+			t.Errorf("%s carries both typed and JSON forms", ch.Entity)
+		}
+		if u := ch.Typed.GetUser(); u != nil {
+			user = u
+		}
+		if c := ch.Typed.GetConnection(); c != nil {
+			conn = c
+		}
+	}
+	if user.GetId() != amy.ID || user.GetName() != "Amy" {
+		t.Fatalf("typed user %v", user)
+	}
+	if conn.GetFrom().GetId() != amy.ID || conn.GetTo().GetId() != bob.ID || conn.GetStatus() != "pending" || conn.GetCreatedAt().AsTime().IsZero() {
+		t.Fatalf("typed connection %v", conn)
+	}
+	t.Run("notification", func(t *testing.T) {
+		res, err := h.client(bob).Pull(context.Background(), connect.NewRequest(&syncv1.PullRequest{ProtocolVersion: 1, Typed: true}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n *syncv1.Notification
+		for _, ch := range res.Msg.Changes {
+			if ch.Typed.GetNotification() != nil {
+				n = ch.Typed.GetNotification()
+			}
+		}
+		if n.GetType() != "connection-request" || n.GetActor() != amy.ID || n.GetUser() != bob.ID {
+			t.Fatalf("typed notification %v", n)
+		}
+	})
+	t.Run("untyped_by_default", func(t *testing.T) {
+		res, err := h.client(amy).Pull(context.Background(), connect.NewRequest(&syncv1.PullRequest{ProtocolVersion: 1}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ch := range res.Msg.Changes {
+			if ch.Typed != nil || (ch.Op == syncv1.Op_OP_UPSERT && len(ch.Data) == 0) {
+				t.Fatalf("change %v", ch)
+			}
 		}
 	})
 }

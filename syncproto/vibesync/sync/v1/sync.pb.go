@@ -13,6 +13,7 @@ package syncv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -151,6 +152,9 @@ type PullRequest struct {
 	PageSize int32 `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// Ask for per-bucket checksums on the final page.
 	WantChecksums bool `protobuf:"varint,6,opt,name=want_checksums,json=wantChecksums,proto3" json:"want_checksums,omitempty"`
+	// Ask for typed entities: changes of the entities Entity names carry
+	// Change.typed instead of Change.data (others keep data).
+	Typed         bool `protobuf:"varint,7,opt,name=typed,proto3" json:"typed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -223,6 +227,13 @@ func (x *PullRequest) GetPageSize() int32 {
 func (x *PullRequest) GetWantChecksums() bool {
 	if x != nil {
 		return x.WantChecksums
+	}
+	return false
+}
+
+func (x *PullRequest) GetTyped() bool {
+	if x != nil {
+		return x.Typed
 	}
 	return false
 }
@@ -348,8 +359,11 @@ type Change struct {
 	Op Op `protobuf:"varint,5,opt,name=op,proto3,enum=vibesync.sync.v1.Op" json:"op,omitempty"`
 	// For an upsert: the entity's replicated form, the JSON shape of the
 	// documented REST API ("_id", camelCase, RFC 3339 times with
-	// milliseconds). Empty for a delete.
-	Data          []byte `protobuf:"bytes,6,opt,name=data,proto3" json:"data,omitempty"`
+	// milliseconds). Empty for a delete, and when typed is set.
+	Data []byte `protobuf:"bytes,6,opt,name=data,proto3" json:"data,omitempty"`
+	// For an upsert, when the pull asked for typed entities and this one has
+	// a type: the entity as a message.
+	Typed         *Entity `protobuf:"bytes,7,opt,name=typed,proto3" json:"typed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -426,6 +440,1340 @@ func (x *Change) GetData() []byte {
 	return nil
 }
 
+func (x *Change) GetTyped() *Entity {
+	if x != nil {
+		return x.Typed
+	}
+	return nil
+}
+
+// Entity is a replicated entity as a typed message. The field names are
+// the feed's entity names; each message mirrors the JSON form (json_name
+// "_id" for ids), so the JSON in Change.data decodes into it.
+type Entity struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The entity.
+	//
+	// Types that are valid to be assigned to Kind:
+	//
+	//	*Entity_User
+	//	*Entity_Connection
+	//	*Entity_Notification
+	//	*Entity_Score
+	//	*Entity_Follow
+	//	*Entity_Block
+	//	*Entity_Chat
+	//	*Entity_Participant
+	//	*Entity_Message
+	//	*Entity_ChatFile
+	//	*Entity_JoinRequest
+	Kind          isEntity_Kind `protobuf_oneof:"kind"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Entity) Reset() {
+	*x = Entity{}
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Entity) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Entity) ProtoMessage() {}
+
+func (x *Entity) ProtoReflect() protoreflect.Message {
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Entity.ProtoReflect.Descriptor instead.
+func (*Entity) Descriptor() ([]byte, []int) {
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *Entity) GetKind() isEntity_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return nil
+}
+
+func (x *Entity) GetUser() *User {
+	if x != nil {
+		if x, ok := x.Kind.(*Entity_User); ok {
+			return x.User
+		}
+	}
+	return nil
+}
+
+func (x *Entity) GetConnection() *Connection {
+	if x != nil {
+		if x, ok := x.Kind.(*Entity_Connection); ok {
+			return x.Connection
+		}
+	}
+	return nil
+}
+
+func (x *Entity) GetNotification() *Notification {
+	if x != nil {
+		if x, ok := x.Kind.(*Entity_Notification); ok {
+			return x.Notification
+		}
+	}
+	return nil
+}
+
+func (x *Entity) GetScore() *Score {
+	if x != nil {
+		if x, ok := x.Kind.(*Entity_Score); ok {
+			return x.Score
+		}
+	}
+	return nil
+}
+
+func (x *Entity) GetFollow() *Follow {
+	if x != nil {
+		if x, ok := x.Kind.(*Entity_Follow); ok {
+			return x.Follow
+		}
+	}
+	return nil
+}
+
+func (x *Entity) GetBlock() *Block {
+	if x != nil {
+		if x, ok := x.Kind.(*Entity_Block); ok {
+			return x.Block
+		}
+	}
+	return nil
+}
+
+func (x *Entity) GetChat() *Chat {
+	if x != nil {
+		if x, ok := x.Kind.(*Entity_Chat); ok {
+			return x.Chat
+		}
+	}
+	return nil
+}
+
+func (x *Entity) GetParticipant() *Participant {
+	if x != nil {
+		if x, ok := x.Kind.(*Entity_Participant); ok {
+			return x.Participant
+		}
+	}
+	return nil
+}
+
+func (x *Entity) GetMessage() *Message {
+	if x != nil {
+		if x, ok := x.Kind.(*Entity_Message); ok {
+			return x.Message
+		}
+	}
+	return nil
+}
+
+func (x *Entity) GetChatFile() *ChatFile {
+	if x != nil {
+		if x, ok := x.Kind.(*Entity_ChatFile); ok {
+			return x.ChatFile
+		}
+	}
+	return nil
+}
+
+func (x *Entity) GetJoinRequest() *JoinRequest {
+	if x != nil {
+		if x, ok := x.Kind.(*Entity_JoinRequest); ok {
+			return x.JoinRequest
+		}
+	}
+	return nil
+}
+
+type isEntity_Kind interface {
+	isEntity_Kind()
+}
+
+type Entity_User struct {
+	User *User `protobuf:"bytes,1,opt,name=user,proto3,oneof"`
+}
+
+type Entity_Connection struct {
+	Connection *Connection `protobuf:"bytes,2,opt,name=connection,proto3,oneof"`
+}
+
+type Entity_Notification struct {
+	Notification *Notification `protobuf:"bytes,3,opt,name=notification,proto3,oneof"`
+}
+
+type Entity_Score struct {
+	Score *Score `protobuf:"bytes,4,opt,name=score,proto3,oneof"`
+}
+
+type Entity_Follow struct {
+	Follow *Follow `protobuf:"bytes,5,opt,name=follow,proto3,oneof"`
+}
+
+type Entity_Block struct {
+	Block *Block `protobuf:"bytes,6,opt,name=block,proto3,oneof"`
+}
+
+type Entity_Chat struct {
+	Chat *Chat `protobuf:"bytes,7,opt,name=chat,proto3,oneof"`
+}
+
+type Entity_Participant struct {
+	Participant *Participant `protobuf:"bytes,8,opt,name=participant,proto3,oneof"`
+}
+
+type Entity_Message struct {
+	Message *Message `protobuf:"bytes,9,opt,name=message,proto3,oneof"`
+}
+
+type Entity_ChatFile struct {
+	ChatFile *ChatFile `protobuf:"bytes,10,opt,name=chat_file,json=chatFile,proto3,oneof"`
+}
+
+type Entity_JoinRequest struct {
+	JoinRequest *JoinRequest `protobuf:"bytes,11,opt,name=join_request,json=joinRequest,proto3,oneof"`
+}
+
+func (*Entity_User) isEntity_Kind() {}
+
+func (*Entity_Connection) isEntity_Kind() {}
+
+func (*Entity_Notification) isEntity_Kind() {}
+
+func (*Entity_Score) isEntity_Kind() {}
+
+func (*Entity_Follow) isEntity_Kind() {}
+
+func (*Entity_Block) isEntity_Kind() {}
+
+func (*Entity_Chat) isEntity_Kind() {}
+
+func (*Entity_Participant) isEntity_Kind() {}
+
+func (*Entity_Message) isEntity_Kind() {}
+
+func (*Entity_ChatFile) isEntity_Kind() {}
+
+func (*Entity_JoinRequest) isEntity_Kind() {}
+
+// User is a public profile.
+type User struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Id       string                 `protobuf:"bytes,1,opt,name=id,json=_id,proto3" json:"id,omitempty"`
+	Name     string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Username string                 `protobuf:"bytes,3,opt,name=username,proto3" json:"username,omitempty"`
+	Photo    string                 `protobuf:"bytes,4,opt,name=photo,proto3" json:"photo,omitempty"`
+	Bio      string                 `protobuf:"bytes,5,opt,name=bio,proto3" json:"bio,omitempty"`
+	// The active meet-me status, if any.
+	Status        *Status `protobuf:"bytes,6,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *User) Reset() {
+	*x = User{}
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *User) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*User) ProtoMessage() {}
+
+func (x *User) ProtoReflect() protoreflect.Message {
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use User.ProtoReflect.Descriptor instead.
+func (*User) Descriptor() ([]byte, []int) {
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *User) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *User) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *User) GetUsername() string {
+	if x != nil {
+		return x.Username
+	}
+	return ""
+}
+
+func (x *User) GetPhoto() string {
+	if x != nil {
+		return x.Photo
+	}
+	return ""
+}
+
+func (x *User) GetBio() string {
+	if x != nil {
+		return x.Bio
+	}
+	return ""
+}
+
+func (x *User) GetStatus() *Status {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+// Status is a meet-me status.
+type Status struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,json=_id,proto3" json:"id,omitempty"`
+	Text          string                 `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Status) Reset() {
+	*x = Status{}
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Status) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Status) ProtoMessage() {}
+
+func (x *Status) ProtoReflect() protoreflect.Message {
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Status.ProtoReflect.Descriptor instead.
+func (*Status) Descriptor() ([]byte, []int) {
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Status) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Status) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *Status) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
+func (x *Status) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+// Connection is a connection record between two users.
+type Connection struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,json=_id,proto3" json:"id,omitempty"`
+	// The integer id of the v1 API.
+	Num  int64 `protobuf:"varint,2,opt,name=num,proto3" json:"num,omitempty"`
+	From *User `protobuf:"bytes,3,opt,name=from,proto3" json:"from,omitempty"`
+	To   *User `protobuf:"bytes,4,opt,name=to,proto3" json:"to,omitempty"`
+	// "pending", "accepted" or "declined".
+	Status  string `protobuf:"bytes,5,opt,name=status,proto3" json:"status,omitempty"`
+	Message string `protobuf:"bytes,6,opt,name=message,proto3" json:"message,omitempty"`
+	// The meet-me status the request answered.
+	StatusDetail  string                 `protobuf:"bytes,7,opt,name=status_detail,json=statusDetail,proto3" json:"status_detail,omitempty"`
+	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	AcceptedAt    *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=accepted_at,json=acceptedAt,proto3" json:"accepted_at,omitempty"`
+	RespondedAt   *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=responded_at,json=respondedAt,proto3" json:"responded_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Connection) Reset() {
+	*x = Connection{}
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Connection) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Connection) ProtoMessage() {}
+
+func (x *Connection) ProtoReflect() protoreflect.Message {
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Connection.ProtoReflect.Descriptor instead.
+func (*Connection) Descriptor() ([]byte, []int) {
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *Connection) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Connection) GetNum() int64 {
+	if x != nil {
+		return x.Num
+	}
+	return 0
+}
+
+func (x *Connection) GetFrom() *User {
+	if x != nil {
+		return x.From
+	}
+	return nil
+}
+
+func (x *Connection) GetTo() *User {
+	if x != nil {
+		return x.To
+	}
+	return nil
+}
+
+func (x *Connection) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *Connection) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *Connection) GetStatusDetail() string {
+	if x != nil {
+		return x.StatusDetail
+	}
+	return ""
+}
+
+func (x *Connection) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *Connection) GetAcceptedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AcceptedAt
+	}
+	return nil
+}
+
+func (x *Connection) GetRespondedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RespondedAt
+	}
+	return nil
+}
+
+// Notification is one of a user's notifications.
+type Notification struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,json=_id,proto3" json:"id,omitempty"`
+	Num   int64                  `protobuf:"varint,2,opt,name=num,proto3" json:"num,omitempty"`
+	Type  string                 `protobuf:"bytes,3,opt,name=type,proto3" json:"type,omitempty"`
+	// The recipient's id.
+	User string `protobuf:"bytes,4,opt,name=user,proto3" json:"user,omitempty"`
+	// Who caused it.
+	Actor         string                 `protobuf:"bytes,5,opt,name=actor,proto3" json:"actor,omitempty"`
+	SubjectType   string                 `protobuf:"bytes,6,opt,name=subject_type,json=subjectType,proto3" json:"subject_type,omitempty"`
+	Subject       string                 `protobuf:"bytes,7,opt,name=subject,proto3" json:"subject,omitempty"`
+	Chat          string                 `protobuf:"bytes,8,opt,name=chat,proto3" json:"chat,omitempty"`
+	Message       string                 `protobuf:"bytes,9,opt,name=message,proto3" json:"message,omitempty"`
+	Read          bool                   `protobuf:"varint,10,opt,name=read,proto3" json:"read,omitempty"`
+	Dismissed     bool                   `protobuf:"varint,11,opt,name=dismissed,proto3" json:"dismissed,omitempty"`
+	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Notification) Reset() {
+	*x = Notification{}
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Notification) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Notification) ProtoMessage() {}
+
+func (x *Notification) ProtoReflect() protoreflect.Message {
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Notification.ProtoReflect.Descriptor instead.
+func (*Notification) Descriptor() ([]byte, []int) {
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *Notification) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Notification) GetNum() int64 {
+	if x != nil {
+		return x.Num
+	}
+	return 0
+}
+
+func (x *Notification) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *Notification) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *Notification) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *Notification) GetSubjectType() string {
+	if x != nil {
+		return x.SubjectType
+	}
+	return ""
+}
+
+func (x *Notification) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *Notification) GetChat() string {
+	if x != nil {
+		return x.Chat
+	}
+	return ""
+}
+
+func (x *Notification) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *Notification) GetRead() bool {
+	if x != nil {
+		return x.Read
+	}
+	return false
+}
+
+func (x *Notification) GetDismissed() bool {
+	if x != nil {
+		return x.Dismissed
+	}
+	return false
+}
+
+func (x *Notification) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+// Score is a user's vibe score (its entity id is the user's id).
+type Score struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	User  string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	Score int64                  `protobuf:"varint,2,opt,name=score,proto3" json:"score,omitempty"`
+	// The action that changed it last, and its points.
+	Action        string `protobuf:"bytes,3,opt,name=action,proto3" json:"action,omitempty"`
+	Points        int64  `protobuf:"varint,4,opt,name=points,proto3" json:"points,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Score) Reset() {
+	*x = Score{}
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Score) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Score) ProtoMessage() {}
+
+func (x *Score) ProtoReflect() protoreflect.Message {
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Score.ProtoReflect.Descriptor instead.
+func (*Score) Descriptor() ([]byte, []int) {
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *Score) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *Score) GetScore() int64 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *Score) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+func (x *Score) GetPoints() int64 {
+	if x != nil {
+		return x.Points
+	}
+	return 0
+}
+
+// Follow is one user following another.
+type Follow struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,json=_id,proto3" json:"id,omitempty"`
+	Follower      string                 `protobuf:"bytes,2,opt,name=follower,proto3" json:"follower,omitempty"`
+	Followee      string                 `protobuf:"bytes,3,opt,name=followee,proto3" json:"followee,omitempty"`
+	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Follow) Reset() {
+	*x = Follow{}
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Follow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Follow) ProtoMessage() {}
+
+func (x *Follow) ProtoReflect() protoreflect.Message {
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Follow.ProtoReflect.Descriptor instead.
+func (*Follow) Descriptor() ([]byte, []int) {
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *Follow) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Follow) GetFollower() string {
+	if x != nil {
+		return x.Follower
+	}
+	return ""
+}
+
+func (x *Follow) GetFollowee() string {
+	if x != nil {
+		return x.Followee
+	}
+	return ""
+}
+
+func (x *Follow) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+// Block is one user blocking another (only in the blocker's bucket).
+type Block struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,json=_id,proto3" json:"id,omitempty"`
+	Blocker       string                 `protobuf:"bytes,2,opt,name=blocker,proto3" json:"blocker,omitempty"`
+	Blocked       string                 `protobuf:"bytes,3,opt,name=blocked,proto3" json:"blocked,omitempty"`
+	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Block) Reset() {
+	*x = Block{}
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Block) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Block) ProtoMessage() {}
+
+func (x *Block) ProtoReflect() protoreflect.Message {
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Block.ProtoReflect.Descriptor instead.
+func (*Block) Descriptor() ([]byte, []int) {
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *Block) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Block) GetBlocker() string {
+	if x != nil {
+		return x.Blocker
+	}
+	return ""
+}
+
+func (x *Block) GetBlocked() string {
+	if x != nil {
+		return x.Blocked
+	}
+	return ""
+}
+
+func (x *Block) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+// Chat is a one-to-one or group chat.
+type Chat struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,json=_id,proto3" json:"id,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Photo         string                 `protobuf:"bytes,3,opt,name=photo,proto3" json:"photo,omitempty"`
+	Category      string                 `protobuf:"bytes,4,opt,name=category,proto3" json:"category,omitempty"`
+	IsGroup       bool                   `protobuf:"varint,5,opt,name=is_group,json=group,proto3" json:"is_group,omitempty"`
+	Creator       *User                  `protobuf:"bytes,6,opt,name=creator,proto3" json:"creator,omitempty"`
+	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Chat) Reset() {
+	*x = Chat{}
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Chat) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Chat) ProtoMessage() {}
+
+func (x *Chat) ProtoReflect() protoreflect.Message {
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Chat.ProtoReflect.Descriptor instead.
+func (*Chat) Descriptor() ([]byte, []int) {
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *Chat) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Chat) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Chat) GetPhoto() string {
+	if x != nil {
+		return x.Photo
+	}
+	return ""
+}
+
+func (x *Chat) GetCategory() string {
+	if x != nil {
+		return x.Category
+	}
+	return ""
+}
+
+func (x *Chat) GetIsGroup() bool {
+	if x != nil {
+		return x.IsGroup
+	}
+	return false
+}
+
+func (x *Chat) GetCreator() *User {
+	if x != nil {
+		return x.Creator
+	}
+	return nil
+}
+
+func (x *Chat) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *Chat) GetUpdatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdatedAt
+	}
+	return nil
+}
+
+// Participant is a member of a chat.
+type Participant struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,json=_id,proto3" json:"id,omitempty"`
+	Chat          string                 `protobuf:"bytes,2,opt,name=chat,proto3" json:"chat,omitempty"`
+	User          *User                  `protobuf:"bytes,3,opt,name=user,proto3" json:"user,omitempty"`
+	IsAdmin       bool                   `protobuf:"varint,4,opt,name=is_admin,json=isAdmin,proto3" json:"is_admin,omitempty"`
+	LastReadAt    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=last_read_at,json=lastReadAt,proto3" json:"last_read_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Participant) Reset() {
+	*x = Participant{}
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Participant) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Participant) ProtoMessage() {}
+
+func (x *Participant) ProtoReflect() protoreflect.Message {
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Participant.ProtoReflect.Descriptor instead.
+func (*Participant) Descriptor() ([]byte, []int) {
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *Participant) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Participant) GetChat() string {
+	if x != nil {
+		return x.Chat
+	}
+	return ""
+}
+
+func (x *Participant) GetUser() *User {
+	if x != nil {
+		return x.User
+	}
+	return nil
+}
+
+func (x *Participant) GetIsAdmin() bool {
+	if x != nil {
+		return x.IsAdmin
+	}
+	return false
+}
+
+func (x *Participant) GetLastReadAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastReadAt
+	}
+	return nil
+}
+
+// Message is a chat message.
+type Message struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,json=_id,proto3" json:"id,omitempty"`
+	Chat          string                 `protobuf:"bytes,2,opt,name=chat,proto3" json:"chat,omitempty"`
+	User          *User                  `protobuf:"bytes,3,opt,name=user,proto3" json:"user,omitempty"`
+	Text          string                 `protobuf:"bytes,4,opt,name=text,proto3" json:"text,omitempty"`
+	Files         []*ChatFile            `protobuf:"bytes,5,rep,name=files,proto3" json:"files,omitempty"`
+	At            *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Message) Reset() {
+	*x = Message{}
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Message) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Message) ProtoMessage() {}
+
+func (x *Message) ProtoReflect() protoreflect.Message {
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Message.ProtoReflect.Descriptor instead.
+func (*Message) Descriptor() ([]byte, []int) {
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *Message) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Message) GetChat() string {
+	if x != nil {
+		return x.Chat
+	}
+	return ""
+}
+
+func (x *Message) GetUser() *User {
+	if x != nil {
+		return x.User
+	}
+	return nil
+}
+
+func (x *Message) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *Message) GetFiles() []*ChatFile {
+	if x != nil {
+		return x.Files
+	}
+	return nil
+}
+
+func (x *Message) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+// ChatFile is a file posted to a chat.
+type ChatFile struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,json=_id,proto3" json:"id,omitempty"`
+	Url           string                 `protobuf:"bytes,2,opt,name=url,proto3" json:"url,omitempty"`
+	Meta          *FileMeta              `protobuf:"bytes,3,opt,name=meta,proto3" json:"meta,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChatFile) Reset() {
+	*x = ChatFile{}
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChatFile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChatFile) ProtoMessage() {}
+
+func (x *ChatFile) ProtoReflect() protoreflect.Message {
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChatFile.ProtoReflect.Descriptor instead.
+func (*ChatFile) Descriptor() ([]byte, []int) {
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ChatFile) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ChatFile) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *ChatFile) GetMeta() *FileMeta {
+	if x != nil {
+		return x.Meta
+	}
+	return nil
+}
+
+// FileMeta describes a chat file.
+type FileMeta struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MediaType     string                 `protobuf:"bytes,1,opt,name=media_type,json=mediaType,proto3" json:"media_type,omitempty"`
+	FileName      string                 `protobuf:"bytes,2,opt,name=file_name,json=fileName,proto3" json:"file_name,omitempty"`
+	FileSize      int64                  `protobuf:"varint,3,opt,name=file_size,json=fileSize,proto3" json:"file_size,omitempty"`
+	Duration      float64                `protobuf:"fixed64,4,opt,name=duration,proto3" json:"duration,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FileMeta) Reset() {
+	*x = FileMeta{}
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FileMeta) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FileMeta) ProtoMessage() {}
+
+func (x *FileMeta) ProtoReflect() protoreflect.Message {
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FileMeta.ProtoReflect.Descriptor instead.
+func (*FileMeta) Descriptor() ([]byte, []int) {
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *FileMeta) GetMediaType() string {
+	if x != nil {
+		return x.MediaType
+	}
+	return ""
+}
+
+func (x *FileMeta) GetFileName() string {
+	if x != nil {
+		return x.FileName
+	}
+	return ""
+}
+
+func (x *FileMeta) GetFileSize() int64 {
+	if x != nil {
+		return x.FileSize
+	}
+	return 0
+}
+
+func (x *FileMeta) GetDuration() float64 {
+	if x != nil {
+		return x.Duration
+	}
+	return 0
+}
+
+// JoinRequest is a request to join a restricted chat.
+type JoinRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,json=_id,proto3" json:"id,omitempty"`
+	Chat          string                 `protobuf:"bytes,2,opt,name=chat,proto3" json:"chat,omitempty"`
+	User          *User                  `protobuf:"bytes,3,opt,name=user,proto3" json:"user,omitempty"`
+	Message       string                 `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
+	Status        string                 `protobuf:"bytes,5,opt,name=status,proto3" json:"status,omitempty"`
+	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JoinRequest) Reset() {
+	*x = JoinRequest{}
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JoinRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JoinRequest) ProtoMessage() {}
+
+func (x *JoinRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JoinRequest.ProtoReflect.Descriptor instead.
+func (*JoinRequest) Descriptor() ([]byte, []int) {
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *JoinRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *JoinRequest) GetChat() string {
+	if x != nil {
+		return x.Chat
+	}
+	return ""
+}
+
+func (x *JoinRequest) GetUser() *User {
+	if x != nil {
+		return x.User
+	}
+	return nil
+}
+
+func (x *JoinRequest) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *JoinRequest) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *JoinRequest) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
 // BucketChecksum lets a client verify one bucket of its replica. sum is the
 // sum, modulo 2^64, over the bucket's live (upserted) rows, of the 64-bit
 // FNV-1a hash of entity + "\x00" + entity_id + "\x00" + decimal seq.
@@ -443,7 +1791,7 @@ type BucketChecksum struct {
 
 func (x *BucketChecksum) Reset() {
 	*x = BucketChecksum{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[3]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -455,7 +1803,7 @@ func (x *BucketChecksum) String() string {
 func (*BucketChecksum) ProtoMessage() {}
 
 func (x *BucketChecksum) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[3]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -468,7 +1816,7 @@ func (x *BucketChecksum) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BucketChecksum.ProtoReflect.Descriptor instead.
 func (*BucketChecksum) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{3}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *BucketChecksum) GetBucket() string {
@@ -508,7 +1856,7 @@ type PushRequest struct {
 
 func (x *PushRequest) Reset() {
 	*x = PushRequest{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[4]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -520,7 +1868,7 @@ func (x *PushRequest) String() string {
 func (*PushRequest) ProtoMessage() {}
 
 func (x *PushRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[4]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -533,7 +1881,7 @@ func (x *PushRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushRequest.ProtoReflect.Descriptor instead.
 func (*PushRequest) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{4}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *PushRequest) GetProtocolVersion() uint32 {
@@ -575,7 +1923,7 @@ type PushResponse struct {
 
 func (x *PushResponse) Reset() {
 	*x = PushResponse{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[5]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -587,7 +1935,7 @@ func (x *PushResponse) String() string {
 func (*PushResponse) ProtoMessage() {}
 
 func (x *PushResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[5]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -600,7 +1948,7 @@ func (x *PushResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushResponse.ProtoReflect.Descriptor instead.
 func (*PushResponse) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{5}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *PushResponse) GetResults() []*MutationResult {
@@ -650,7 +1998,7 @@ type MutationResult struct {
 
 func (x *MutationResult) Reset() {
 	*x = MutationResult{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[6]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -662,7 +2010,7 @@ func (x *MutationResult) String() string {
 func (*MutationResult) ProtoMessage() {}
 
 func (x *MutationResult) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[6]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -675,7 +2023,7 @@ func (x *MutationResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MutationResult.ProtoReflect.Descriptor instead.
 func (*MutationResult) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{6}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *MutationResult) GetId() int64 {
@@ -767,7 +2115,7 @@ type Mutation struct {
 
 func (x *Mutation) Reset() {
 	*x = Mutation{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[7]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -779,7 +2127,7 @@ func (x *Mutation) String() string {
 func (*Mutation) ProtoMessage() {}
 
 func (x *Mutation) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[7]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -792,7 +2140,7 @@ func (x *Mutation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Mutation.ProtoReflect.Descriptor instead.
 func (*Mutation) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{7}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Mutation) GetId() int64 {
@@ -827,7 +2175,7 @@ func (x *Mutation) GetSetStatus() *SetStatus {
 	return nil
 }
 
-func (x *Mutation) GetFollow() *Follow {
+func (x *Mutation) GetFollow() *FollowUser {
 	if x != nil {
 		if x, ok := x.Kind.(*Mutation_Follow); ok {
 			return x.Follow
@@ -836,7 +2184,7 @@ func (x *Mutation) GetFollow() *Follow {
 	return nil
 }
 
-func (x *Mutation) GetUnfollow() *Unfollow {
+func (x *Mutation) GetUnfollow() *UnfollowUser {
 	if x != nil {
 		if x, ok := x.Kind.(*Mutation_Unfollow); ok {
 			return x.Unfollow
@@ -845,7 +2193,7 @@ func (x *Mutation) GetUnfollow() *Unfollow {
 	return nil
 }
 
-func (x *Mutation) GetBlock() *Block {
+func (x *Mutation) GetBlock() *BlockUser {
 	if x != nil {
 		if x, ok := x.Kind.(*Mutation_Block); ok {
 			return x.Block
@@ -854,7 +2202,7 @@ func (x *Mutation) GetBlock() *Block {
 	return nil
 }
 
-func (x *Mutation) GetUnblock() *Unblock {
+func (x *Mutation) GetUnblock() *UnblockUser {
 	if x != nil {
 		if x, ok := x.Kind.(*Mutation_Unblock); ok {
 			return x.Unblock
@@ -1038,19 +2386,19 @@ type Mutation_SetStatus struct {
 }
 
 type Mutation_Follow struct {
-	Follow *Follow `protobuf:"bytes,12,opt,name=follow,proto3,oneof"`
+	Follow *FollowUser `protobuf:"bytes,12,opt,name=follow,proto3,oneof"`
 }
 
 type Mutation_Unfollow struct {
-	Unfollow *Unfollow `protobuf:"bytes,13,opt,name=unfollow,proto3,oneof"`
+	Unfollow *UnfollowUser `protobuf:"bytes,13,opt,name=unfollow,proto3,oneof"`
 }
 
 type Mutation_Block struct {
-	Block *Block `protobuf:"bytes,14,opt,name=block,proto3,oneof"`
+	Block *BlockUser `protobuf:"bytes,14,opt,name=block,proto3,oneof"`
 }
 
 type Mutation_Unblock struct {
-	Unblock *Unblock `protobuf:"bytes,15,opt,name=unblock,proto3,oneof"`
+	Unblock *UnblockUser `protobuf:"bytes,15,opt,name=unblock,proto3,oneof"`
 }
 
 type Mutation_CreateConnection struct {
@@ -1185,7 +2533,7 @@ type UpdateProfile struct {
 
 func (x *UpdateProfile) Reset() {
 	*x = UpdateProfile{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[8]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1197,7 +2545,7 @@ func (x *UpdateProfile) String() string {
 func (*UpdateProfile) ProtoMessage() {}
 
 func (x *UpdateProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[8]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1210,7 +2558,7 @@ func (x *UpdateProfile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateProfile.ProtoReflect.Descriptor instead.
 func (*UpdateProfile) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{8}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *UpdateProfile) GetName() string {
@@ -1246,7 +2594,7 @@ type SetStatus struct {
 
 func (x *SetStatus) Reset() {
 	*x = SetStatus{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[9]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1258,7 +2606,7 @@ func (x *SetStatus) String() string {
 func (*SetStatus) ProtoMessage() {}
 
 func (x *SetStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[9]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1271,7 +2619,7 @@ func (x *SetStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetStatus.ProtoReflect.Descriptor instead.
 func (*SetStatus) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{9}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *SetStatus) GetText() string {
@@ -1288,29 +2636,29 @@ func (x *SetStatus) GetExpiresInSeconds() int64 {
 	return 0
 }
 
-// Follow starts following a user.
-type Follow struct {
+// FollowUser starts following a user.
+type FollowUser struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	UserId        string                 `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *Follow) Reset() {
-	*x = Follow{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[10]
+func (x *FollowUser) Reset() {
+	*x = FollowUser{}
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *Follow) String() string {
+func (x *FollowUser) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*Follow) ProtoMessage() {}
+func (*FollowUser) ProtoMessage() {}
 
-func (x *Follow) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[10]
+func (x *FollowUser) ProtoReflect() protoreflect.Message {
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1321,41 +2669,41 @@ func (x *Follow) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use Follow.ProtoReflect.Descriptor instead.
-func (*Follow) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{10}
+// Deprecated: Use FollowUser.ProtoReflect.Descriptor instead.
+func (*FollowUser) Descriptor() ([]byte, []int) {
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{24}
 }
 
-func (x *Follow) GetUserId() string {
+func (x *FollowUser) GetUserId() string {
 	if x != nil {
 		return x.UserId
 	}
 	return ""
 }
 
-// Unfollow stops following a user.
-type Unfollow struct {
+// UnfollowUser stops following a user.
+type UnfollowUser struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	UserId        string                 `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *Unfollow) Reset() {
-	*x = Unfollow{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[11]
+func (x *UnfollowUser) Reset() {
+	*x = UnfollowUser{}
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *Unfollow) String() string {
+func (x *UnfollowUser) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*Unfollow) ProtoMessage() {}
+func (*UnfollowUser) ProtoMessage() {}
 
-func (x *Unfollow) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[11]
+func (x *UnfollowUser) ProtoReflect() protoreflect.Message {
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1366,41 +2714,41 @@ func (x *Unfollow) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use Unfollow.ProtoReflect.Descriptor instead.
-func (*Unfollow) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{11}
+// Deprecated: Use UnfollowUser.ProtoReflect.Descriptor instead.
+func (*UnfollowUser) Descriptor() ([]byte, []int) {
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{25}
 }
 
-func (x *Unfollow) GetUserId() string {
+func (x *UnfollowUser) GetUserId() string {
 	if x != nil {
 		return x.UserId
 	}
 	return ""
 }
 
-// Block blocks a user.
-type Block struct {
+// BlockUser blocks a user.
+type BlockUser struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	UserId        string                 `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *Block) Reset() {
-	*x = Block{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[12]
+func (x *BlockUser) Reset() {
+	*x = BlockUser{}
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *Block) String() string {
+func (x *BlockUser) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*Block) ProtoMessage() {}
+func (*BlockUser) ProtoMessage() {}
 
-func (x *Block) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[12]
+func (x *BlockUser) ProtoReflect() protoreflect.Message {
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1411,41 +2759,41 @@ func (x *Block) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use Block.ProtoReflect.Descriptor instead.
-func (*Block) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{12}
+// Deprecated: Use BlockUser.ProtoReflect.Descriptor instead.
+func (*BlockUser) Descriptor() ([]byte, []int) {
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{26}
 }
 
-func (x *Block) GetUserId() string {
+func (x *BlockUser) GetUserId() string {
 	if x != nil {
 		return x.UserId
 	}
 	return ""
 }
 
-// Unblock lifts a block.
-type Unblock struct {
+// UnblockUser lifts a block.
+type UnblockUser struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	UserId        string                 `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *Unblock) Reset() {
-	*x = Unblock{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[13]
+func (x *UnblockUser) Reset() {
+	*x = UnblockUser{}
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *Unblock) String() string {
+func (x *UnblockUser) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*Unblock) ProtoMessage() {}
+func (*UnblockUser) ProtoMessage() {}
 
-func (x *Unblock) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[13]
+func (x *UnblockUser) ProtoReflect() protoreflect.Message {
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1456,12 +2804,12 @@ func (x *Unblock) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use Unblock.ProtoReflect.Descriptor instead.
-func (*Unblock) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{13}
+// Deprecated: Use UnblockUser.ProtoReflect.Descriptor instead.
+func (*UnblockUser) Descriptor() ([]byte, []int) {
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{27}
 }
 
-func (x *Unblock) GetUserId() string {
+func (x *UnblockUser) GetUserId() string {
 	if x != nil {
 		return x.UserId
 	}
@@ -1481,7 +2829,7 @@ type CreateConnection struct {
 
 func (x *CreateConnection) Reset() {
 	*x = CreateConnection{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[14]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1493,7 +2841,7 @@ func (x *CreateConnection) String() string {
 func (*CreateConnection) ProtoMessage() {}
 
 func (x *CreateConnection) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[14]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1506,7 +2854,7 @@ func (x *CreateConnection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateConnection.ProtoReflect.Descriptor instead.
 func (*CreateConnection) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{14}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *CreateConnection) GetConnectionId() string {
@@ -1540,7 +2888,7 @@ type AcceptConnection struct {
 
 func (x *AcceptConnection) Reset() {
 	*x = AcceptConnection{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[15]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1552,7 +2900,7 @@ func (x *AcceptConnection) String() string {
 func (*AcceptConnection) ProtoMessage() {}
 
 func (x *AcceptConnection) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[15]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1565,7 +2913,7 @@ func (x *AcceptConnection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcceptConnection.ProtoReflect.Descriptor instead.
 func (*AcceptConnection) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{15}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *AcceptConnection) GetUserId() string {
@@ -1585,7 +2933,7 @@ type DeclineConnection struct {
 
 func (x *DeclineConnection) Reset() {
 	*x = DeclineConnection{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[16]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1597,7 +2945,7 @@ func (x *DeclineConnection) String() string {
 func (*DeclineConnection) ProtoMessage() {}
 
 func (x *DeclineConnection) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[16]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1610,7 +2958,7 @@ func (x *DeclineConnection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeclineConnection.ProtoReflect.Descriptor instead.
 func (*DeclineConnection) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{16}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *DeclineConnection) GetUserId() string {
@@ -1630,7 +2978,7 @@ type DeleteConnection struct {
 
 func (x *DeleteConnection) Reset() {
 	*x = DeleteConnection{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[17]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1642,7 +2990,7 @@ func (x *DeleteConnection) String() string {
 func (*DeleteConnection) ProtoMessage() {}
 
 func (x *DeleteConnection) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[17]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1655,7 +3003,7 @@ func (x *DeleteConnection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteConnection.ProtoReflect.Descriptor instead.
 func (*DeleteConnection) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{17}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *DeleteConnection) GetUserId() string {
@@ -1680,7 +3028,7 @@ type CreateChat struct {
 
 func (x *CreateChat) Reset() {
 	*x = CreateChat{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[18]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1692,7 +3040,7 @@ func (x *CreateChat) String() string {
 func (*CreateChat) ProtoMessage() {}
 
 func (x *CreateChat) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[18]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1705,7 +3053,7 @@ func (x *CreateChat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateChat.ProtoReflect.Descriptor instead.
 func (*CreateChat) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{18}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *CreateChat) GetChatId() string {
@@ -1754,7 +3102,7 @@ type AddParticipant struct {
 
 func (x *AddParticipant) Reset() {
 	*x = AddParticipant{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[19]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1766,7 +3114,7 @@ func (x *AddParticipant) String() string {
 func (*AddParticipant) ProtoMessage() {}
 
 func (x *AddParticipant) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[19]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1779,7 +3127,7 @@ func (x *AddParticipant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddParticipant.ProtoReflect.Descriptor instead.
 func (*AddParticipant) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{19}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *AddParticipant) GetChatId() string {
@@ -1807,7 +3155,7 @@ type RemoveParticipant struct {
 
 func (x *RemoveParticipant) Reset() {
 	*x = RemoveParticipant{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[20]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1819,7 +3167,7 @@ func (x *RemoveParticipant) String() string {
 func (*RemoveParticipant) ProtoMessage() {}
 
 func (x *RemoveParticipant) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[20]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1832,7 +3180,7 @@ func (x *RemoveParticipant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveParticipant.ProtoReflect.Descriptor instead.
 func (*RemoveParticipant) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{20}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *RemoveParticipant) GetChatId() string {
@@ -1860,7 +3208,7 @@ type GrantAdmin struct {
 
 func (x *GrantAdmin) Reset() {
 	*x = GrantAdmin{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[21]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1872,7 +3220,7 @@ func (x *GrantAdmin) String() string {
 func (*GrantAdmin) ProtoMessage() {}
 
 func (x *GrantAdmin) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[21]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1885,7 +3233,7 @@ func (x *GrantAdmin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GrantAdmin.ProtoReflect.Descriptor instead.
 func (*GrantAdmin) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{21}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *GrantAdmin) GetChatId() string {
@@ -1913,7 +3261,7 @@ type RevokeAdmin struct {
 
 func (x *RevokeAdmin) Reset() {
 	*x = RevokeAdmin{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[22]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1925,7 +3273,7 @@ func (x *RevokeAdmin) String() string {
 func (*RevokeAdmin) ProtoMessage() {}
 
 func (x *RevokeAdmin) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[22]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1938,7 +3286,7 @@ func (x *RevokeAdmin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeAdmin.ProtoReflect.Descriptor instead.
 func (*RevokeAdmin) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{22}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *RevokeAdmin) GetChatId() string {
@@ -1965,7 +3313,7 @@ type LeaveChat struct {
 
 func (x *LeaveChat) Reset() {
 	*x = LeaveChat{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[23]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1977,7 +3325,7 @@ func (x *LeaveChat) String() string {
 func (*LeaveChat) ProtoMessage() {}
 
 func (x *LeaveChat) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[23]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1990,7 +3338,7 @@ func (x *LeaveChat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveChat.ProtoReflect.Descriptor instead.
 func (*LeaveChat) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{23}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *LeaveChat) GetChatId() string {
@@ -2010,7 +3358,7 @@ type DeleteChat struct {
 
 func (x *DeleteChat) Reset() {
 	*x = DeleteChat{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[24]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2022,7 +3370,7 @@ func (x *DeleteChat) String() string {
 func (*DeleteChat) ProtoMessage() {}
 
 func (x *DeleteChat) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[24]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2035,7 +3383,7 @@ func (x *DeleteChat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteChat.ProtoReflect.Descriptor instead.
 func (*DeleteChat) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{24}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *DeleteChat) GetChatId() string {
@@ -2059,7 +3407,7 @@ type SendMessage struct {
 
 func (x *SendMessage) Reset() {
 	*x = SendMessage{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[25]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2071,7 +3419,7 @@ func (x *SendMessage) String() string {
 func (*SendMessage) ProtoMessage() {}
 
 func (x *SendMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[25]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2084,7 +3432,7 @@ func (x *SendMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendMessage.ProtoReflect.Descriptor instead.
 func (*SendMessage) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{25}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *SendMessage) GetMessageId() string {
@@ -2118,7 +3466,7 @@ type MarkRead struct {
 
 func (x *MarkRead) Reset() {
 	*x = MarkRead{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[26]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2130,7 +3478,7 @@ func (x *MarkRead) String() string {
 func (*MarkRead) ProtoMessage() {}
 
 func (x *MarkRead) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[26]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2143,7 +3491,7 @@ func (x *MarkRead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkRead.ProtoReflect.Descriptor instead.
 func (*MarkRead) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{26}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *MarkRead) GetChatId() string {
@@ -2164,7 +3512,7 @@ type DeleteMessage struct {
 
 func (x *DeleteMessage) Reset() {
 	*x = DeleteMessage{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[27]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2176,7 +3524,7 @@ func (x *DeleteMessage) String() string {
 func (*DeleteMessage) ProtoMessage() {}
 
 func (x *DeleteMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[27]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2189,7 +3537,7 @@ func (x *DeleteMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteMessage.ProtoReflect.Descriptor instead.
 func (*DeleteMessage) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{27}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *DeleteMessage) GetChatId() string {
@@ -2219,7 +3567,7 @@ type RequestToJoin struct {
 
 func (x *RequestToJoin) Reset() {
 	*x = RequestToJoin{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[28]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2231,7 +3579,7 @@ func (x *RequestToJoin) String() string {
 func (*RequestToJoin) ProtoMessage() {}
 
 func (x *RequestToJoin) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[28]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2244,7 +3592,7 @@ func (x *RequestToJoin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestToJoin.ProtoReflect.Descriptor instead.
 func (*RequestToJoin) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{28}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *RequestToJoin) GetRequestId() string {
@@ -2278,7 +3626,7 @@ type AcceptJoinRequest struct {
 
 func (x *AcceptJoinRequest) Reset() {
 	*x = AcceptJoinRequest{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[29]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2290,7 +3638,7 @@ func (x *AcceptJoinRequest) String() string {
 func (*AcceptJoinRequest) ProtoMessage() {}
 
 func (x *AcceptJoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[29]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2303,7 +3651,7 @@ func (x *AcceptJoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcceptJoinRequest.ProtoReflect.Descriptor instead.
 func (*AcceptJoinRequest) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{29}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *AcceptJoinRequest) GetRequestId() string {
@@ -2323,7 +3671,7 @@ type RejectJoinRequest struct {
 
 func (x *RejectJoinRequest) Reset() {
 	*x = RejectJoinRequest{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[30]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2335,7 +3683,7 @@ func (x *RejectJoinRequest) String() string {
 func (*RejectJoinRequest) ProtoMessage() {}
 
 func (x *RejectJoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[30]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2348,7 +3696,7 @@ func (x *RejectJoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectJoinRequest.ProtoReflect.Descriptor instead.
 func (*RejectJoinRequest) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{30}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *RejectJoinRequest) GetRequestId() string {
@@ -2368,7 +3716,7 @@ type MarkNotificationRead struct {
 
 func (x *MarkNotificationRead) Reset() {
 	*x = MarkNotificationRead{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[31]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2380,7 +3728,7 @@ func (x *MarkNotificationRead) String() string {
 func (*MarkNotificationRead) ProtoMessage() {}
 
 func (x *MarkNotificationRead) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[31]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2393,7 +3741,7 @@ func (x *MarkNotificationRead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkNotificationRead.ProtoReflect.Descriptor instead.
 func (*MarkNotificationRead) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{31}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *MarkNotificationRead) GetNotificationId() string {
@@ -2414,7 +3762,7 @@ type SubscribeRequest struct {
 
 func (x *SubscribeRequest) Reset() {
 	*x = SubscribeRequest{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[32]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2426,7 +3774,7 @@ func (x *SubscribeRequest) String() string {
 func (*SubscribeRequest) ProtoMessage() {}
 
 func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[32]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2439,7 +3787,7 @@ func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeRequest.ProtoReflect.Descriptor instead.
 func (*SubscribeRequest) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{32}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *SubscribeRequest) GetProtocolVersion() uint32 {
@@ -2460,7 +3808,7 @@ type SubscribeResponse struct {
 
 func (x *SubscribeResponse) Reset() {
 	*x = SubscribeResponse{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[33]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2472,7 +3820,7 @@ func (x *SubscribeResponse) String() string {
 func (*SubscribeResponse) ProtoMessage() {}
 
 func (x *SubscribeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[33]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2485,7 +3833,7 @@ func (x *SubscribeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeResponse.ProtoReflect.Descriptor instead.
 func (*SubscribeResponse) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{33}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *SubscribeResponse) GetPosition() int64 {
@@ -2499,7 +3847,7 @@ var File_vibesync_sync_v1_sync_proto protoreflect.FileDescriptor
 
 const file_vibesync_sync_v1_sync_proto_rawDesc = "" +
 	"\n" +
-	"\x1bvibesync/sync/v1/sync.proto\x12\x10vibesync.sync.v1\"\xcd\x01\n" +
+	"\x1bvibesync/sync/v1/sync.proto\x12\x10vibesync.sync.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe3\x01\n" +
 	"\vPullRequest\x12)\n" +
 	"\x10protocol_version\x18\x01 \x01(\rR\x0fprotocolVersion\x12\x16\n" +
 	"\x06cursor\x18\x02 \x01(\x03R\x06cursor\x12\x18\n" +
@@ -2507,7 +3855,8 @@ const file_vibesync_sync_v1_sync_proto_rawDesc = "" +
 	"\n" +
 	"page_token\x18\x04 \x01(\fR\tpageToken\x12\x1b\n" +
 	"\tpage_size\x18\x05 \x01(\x05R\bpageSize\x12%\n" +
-	"\x0ewant_checksums\x18\x06 \x01(\bR\rwantChecksums\"\x9d\x02\n" +
+	"\x0ewant_checksums\x18\x06 \x01(\bR\rwantChecksums\x12\x14\n" +
+	"\x05typed\x18\a \x01(\bR\x05typed\"\x9d\x02\n" +
 	"\fPullResponse\x122\n" +
 	"\achanges\x18\x01 \x03(\v2\x18.vibesync.sync.v1.ChangeR\achanges\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\fR\rnextPageToken\x12\x1e\n" +
@@ -2517,14 +3866,135 @@ const file_vibesync_sync_v1_sync_proto_rawDesc = "" +
 	"\abuckets\x18\x04 \x03(\tR\abuckets\x12!\n" +
 	"\flost_buckets\x18\x05 \x03(\tR\vlostBuckets\x12\x14\n" +
 	"\x05reset\x18\x06 \x01(\bR\x05reset\x12>\n" +
-	"\tchecksums\x18\a \x03(\v2 .vibesync.sync.v1.BucketChecksumR\tchecksums\"\xa1\x01\n" +
+	"\tchecksums\x18\a \x03(\v2 .vibesync.sync.v1.BucketChecksumR\tchecksums\"\xd1\x01\n" +
 	"\x06Change\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x03R\x03seq\x12\x16\n" +
 	"\x06bucket\x18\x02 \x01(\tR\x06bucket\x12\x16\n" +
 	"\x06entity\x18\x03 \x01(\tR\x06entity\x12\x1b\n" +
 	"\tentity_id\x18\x04 \x01(\tR\bentityId\x12$\n" +
 	"\x02op\x18\x05 \x01(\x0e2\x14.vibesync.sync.v1.OpR\x02op\x12\x12\n" +
-	"\x04data\x18\x06 \x01(\fR\x04data\"P\n" +
+	"\x04data\x18\x06 \x01(\fR\x04data\x12.\n" +
+	"\x05typed\x18\a \x01(\v2\x18.vibesync.sync.v1.EntityR\x05typed\"\x81\x05\n" +
+	"\x06Entity\x12,\n" +
+	"\x04user\x18\x01 \x01(\v2\x16.vibesync.sync.v1.UserH\x00R\x04user\x12>\n" +
+	"\n" +
+	"connection\x18\x02 \x01(\v2\x1c.vibesync.sync.v1.ConnectionH\x00R\n" +
+	"connection\x12D\n" +
+	"\fnotification\x18\x03 \x01(\v2\x1e.vibesync.sync.v1.NotificationH\x00R\fnotification\x12/\n" +
+	"\x05score\x18\x04 \x01(\v2\x17.vibesync.sync.v1.ScoreH\x00R\x05score\x122\n" +
+	"\x06follow\x18\x05 \x01(\v2\x18.vibesync.sync.v1.FollowH\x00R\x06follow\x12/\n" +
+	"\x05block\x18\x06 \x01(\v2\x17.vibesync.sync.v1.BlockH\x00R\x05block\x12,\n" +
+	"\x04chat\x18\a \x01(\v2\x16.vibesync.sync.v1.ChatH\x00R\x04chat\x12A\n" +
+	"\vparticipant\x18\b \x01(\v2\x1d.vibesync.sync.v1.ParticipantH\x00R\vparticipant\x125\n" +
+	"\amessage\x18\t \x01(\v2\x19.vibesync.sync.v1.MessageH\x00R\amessage\x129\n" +
+	"\tchat_file\x18\n" +
+	" \x01(\v2\x1a.vibesync.sync.v1.ChatFileH\x00R\bchatFile\x12B\n" +
+	"\fjoin_request\x18\v \x01(\v2\x1d.vibesync.sync.v1.JoinRequestH\x00R\vjoinRequestB\x06\n" +
+	"\x04kind\"\xa1\x01\n" +
+	"\x04User\x12\x0f\n" +
+	"\x02id\x18\x01 \x01(\tR\x03_id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1a\n" +
+	"\busername\x18\x03 \x01(\tR\busername\x12\x14\n" +
+	"\x05photo\x18\x04 \x01(\tR\x05photo\x12\x10\n" +
+	"\x03bio\x18\x05 \x01(\tR\x03bio\x120\n" +
+	"\x06status\x18\x06 \x01(\v2\x18.vibesync.sync.v1.StatusR\x06status\"\xa3\x01\n" +
+	"\x06Status\x12\x0f\n" +
+	"\x02id\x18\x01 \x01(\tR\x03_id\x12\x12\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text\x129\n" +
+	"\n" +
+	"expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x129\n" +
+	"\n" +
+	"created_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\x91\x03\n" +
+	"\n" +
+	"Connection\x12\x0f\n" +
+	"\x02id\x18\x01 \x01(\tR\x03_id\x12\x10\n" +
+	"\x03num\x18\x02 \x01(\x03R\x03num\x12*\n" +
+	"\x04from\x18\x03 \x01(\v2\x16.vibesync.sync.v1.UserR\x04from\x12&\n" +
+	"\x02to\x18\x04 \x01(\v2\x16.vibesync.sync.v1.UserR\x02to\x12\x16\n" +
+	"\x06status\x18\x05 \x01(\tR\x06status\x12\x18\n" +
+	"\amessage\x18\x06 \x01(\tR\amessage\x12#\n" +
+	"\rstatus_detail\x18\a \x01(\tR\fstatusDetail\x129\n" +
+	"\n" +
+	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12;\n" +
+	"\vaccepted_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"acceptedAt\x12=\n" +
+	"\fresponded_at\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\vrespondedAt\"\xc7\x02\n" +
+	"\fNotification\x12\x0f\n" +
+	"\x02id\x18\x01 \x01(\tR\x03_id\x12\x10\n" +
+	"\x03num\x18\x02 \x01(\x03R\x03num\x12\x12\n" +
+	"\x04type\x18\x03 \x01(\tR\x04type\x12\x12\n" +
+	"\x04user\x18\x04 \x01(\tR\x04user\x12\x14\n" +
+	"\x05actor\x18\x05 \x01(\tR\x05actor\x12!\n" +
+	"\fsubject_type\x18\x06 \x01(\tR\vsubjectType\x12\x18\n" +
+	"\asubject\x18\a \x01(\tR\asubject\x12\x12\n" +
+	"\x04chat\x18\b \x01(\tR\x04chat\x12\x18\n" +
+	"\amessage\x18\t \x01(\tR\amessage\x12\x12\n" +
+	"\x04read\x18\n" +
+	" \x01(\bR\x04read\x12\x1c\n" +
+	"\tdismissed\x18\v \x01(\bR\tdismissed\x129\n" +
+	"\n" +
+	"created_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"a\n" +
+	"\x05Score\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x12\x14\n" +
+	"\x05score\x18\x02 \x01(\x03R\x05score\x12\x16\n" +
+	"\x06action\x18\x03 \x01(\tR\x06action\x12\x16\n" +
+	"\x06points\x18\x04 \x01(\x03R\x06points\"\x8c\x01\n" +
+	"\x06Follow\x12\x0f\n" +
+	"\x02id\x18\x01 \x01(\tR\x03_id\x12\x1a\n" +
+	"\bfollower\x18\x02 \x01(\tR\bfollower\x12\x1a\n" +
+	"\bfollowee\x18\x03 \x01(\tR\bfollowee\x129\n" +
+	"\n" +
+	"created_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\x87\x01\n" +
+	"\x05Block\x12\x0f\n" +
+	"\x02id\x18\x01 \x01(\tR\x03_id\x12\x18\n" +
+	"\ablocker\x18\x02 \x01(\tR\ablocker\x12\x18\n" +
+	"\ablocked\x18\x03 \x01(\tR\ablocked\x129\n" +
+	"\n" +
+	"created_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\x9e\x02\n" +
+	"\x04Chat\x12\x0f\n" +
+	"\x02id\x18\x01 \x01(\tR\x03_id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
+	"\x05photo\x18\x03 \x01(\tR\x05photo\x12\x1a\n" +
+	"\bcategory\x18\x04 \x01(\tR\bcategory\x12\x17\n" +
+	"\bis_group\x18\x05 \x01(\bR\x05group\x120\n" +
+	"\acreator\x18\x06 \x01(\v2\x16.vibesync.sync.v1.UserR\acreator\x129\n" +
+	"\n" +
+	"created_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
+	"\n" +
+	"updated_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\xb7\x01\n" +
+	"\vParticipant\x12\x0f\n" +
+	"\x02id\x18\x01 \x01(\tR\x03_id\x12\x12\n" +
+	"\x04chat\x18\x02 \x01(\tR\x04chat\x12*\n" +
+	"\x04user\x18\x03 \x01(\v2\x16.vibesync.sync.v1.UserR\x04user\x12\x19\n" +
+	"\bis_admin\x18\x04 \x01(\bR\aisAdmin\x12<\n" +
+	"\flast_read_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"lastReadAt\"\xcc\x01\n" +
+	"\aMessage\x12\x0f\n" +
+	"\x02id\x18\x01 \x01(\tR\x03_id\x12\x12\n" +
+	"\x04chat\x18\x02 \x01(\tR\x04chat\x12*\n" +
+	"\x04user\x18\x03 \x01(\v2\x16.vibesync.sync.v1.UserR\x04user\x12\x12\n" +
+	"\x04text\x18\x04 \x01(\tR\x04text\x120\n" +
+	"\x05files\x18\x05 \x03(\v2\x1a.vibesync.sync.v1.ChatFileR\x05files\x12*\n" +
+	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"]\n" +
+	"\bChatFile\x12\x0f\n" +
+	"\x02id\x18\x01 \x01(\tR\x03_id\x12\x10\n" +
+	"\x03url\x18\x02 \x01(\tR\x03url\x12.\n" +
+	"\x04meta\x18\x03 \x01(\v2\x1a.vibesync.sync.v1.FileMetaR\x04meta\"\x7f\n" +
+	"\bFileMeta\x12\x1d\n" +
+	"\n" +
+	"media_type\x18\x01 \x01(\tR\tmediaType\x12\x1b\n" +
+	"\tfile_name\x18\x02 \x01(\tR\bfileName\x12\x1b\n" +
+	"\tfile_size\x18\x03 \x01(\x03R\bfileSize\x12\x1a\n" +
+	"\bduration\x18\x04 \x01(\x01R\bduration\"\xcb\x01\n" +
+	"\vJoinRequest\x12\x0f\n" +
+	"\x02id\x18\x01 \x01(\tR\x03_id\x12\x12\n" +
+	"\x04chat\x18\x02 \x01(\tR\x04chat\x12*\n" +
+	"\x04user\x18\x03 \x01(\v2\x16.vibesync.sync.v1.UserR\x04user\x12\x18\n" +
+	"\amessage\x18\x04 \x01(\tR\amessage\x12\x16\n" +
+	"\x06status\x18\x05 \x01(\tR\x06status\x129\n" +
+	"\n" +
+	"created_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"P\n" +
 	"\x0eBucketChecksum\x12\x16\n" +
 	"\x06bucket\x18\x01 \x01(\tR\x06bucket\x12\x10\n" +
 	"\x03sum\x18\x02 \x01(\x04R\x03sum\x12\x14\n" +
@@ -2545,17 +4015,17 @@ const file_vibesync_sync_v1_sync_proto_rawDesc = "" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\x12\x18\n" +
 	"\amessage\x18\x05 \x01(\tR\amessage\x12\x14\n" +
 	"\x05field\x18\x06 \x01(\tR\x05field\x12\x1c\n" +
-	"\tduplicate\x18\a \x01(\bR\tduplicate\"\xd9\r\n" +
+	"\tduplicate\x18\a \x01(\bR\tduplicate\"\xe9\r\n" +
 	"\bMutation\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12H\n" +
 	"\x0eupdate_profile\x18\n" +
 	" \x01(\v2\x1f.vibesync.sync.v1.UpdateProfileH\x00R\rupdateProfile\x12<\n" +
 	"\n" +
-	"set_status\x18\v \x01(\v2\x1b.vibesync.sync.v1.SetStatusH\x00R\tsetStatus\x122\n" +
-	"\x06follow\x18\f \x01(\v2\x18.vibesync.sync.v1.FollowH\x00R\x06follow\x128\n" +
-	"\bunfollow\x18\r \x01(\v2\x1a.vibesync.sync.v1.UnfollowH\x00R\bunfollow\x12/\n" +
-	"\x05block\x18\x0e \x01(\v2\x17.vibesync.sync.v1.BlockH\x00R\x05block\x125\n" +
-	"\aunblock\x18\x0f \x01(\v2\x19.vibesync.sync.v1.UnblockH\x00R\aunblock\x12Q\n" +
+	"set_status\x18\v \x01(\v2\x1b.vibesync.sync.v1.SetStatusH\x00R\tsetStatus\x126\n" +
+	"\x06follow\x18\f \x01(\v2\x1c.vibesync.sync.v1.FollowUserH\x00R\x06follow\x12<\n" +
+	"\bunfollow\x18\r \x01(\v2\x1e.vibesync.sync.v1.UnfollowUserH\x00R\bunfollow\x123\n" +
+	"\x05block\x18\x0e \x01(\v2\x1b.vibesync.sync.v1.BlockUserH\x00R\x05block\x129\n" +
+	"\aunblock\x18\x0f \x01(\v2\x1d.vibesync.sync.v1.UnblockUserH\x00R\aunblock\x12Q\n" +
 	"\x11create_connection\x18\x14 \x01(\v2\".vibesync.sync.v1.CreateConnectionH\x00R\x10createConnection\x12Q\n" +
 	"\x11accept_connection\x18\x15 \x01(\v2\".vibesync.sync.v1.AcceptConnectionH\x00R\x10acceptConnection\x12T\n" +
 	"\x12decline_connection\x18\x16 \x01(\v2#.vibesync.sync.v1.DeclineConnectionH\x00R\x11declineConnection\x12Q\n" +
@@ -2588,14 +4058,15 @@ const file_vibesync_sync_v1_sync_proto_rawDesc = "" +
 	"\x04_bio\"M\n" +
 	"\tSetStatus\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\x12,\n" +
-	"\x12expires_in_seconds\x18\x02 \x01(\x03R\x10expiresInSeconds\"!\n" +
-	"\x06Follow\x12\x17\n" +
-	"\auser_id\x18\x01 \x01(\tR\x06userId\"#\n" +
-	"\bUnfollow\x12\x17\n" +
-	"\auser_id\x18\x01 \x01(\tR\x06userId\" \n" +
-	"\x05Block\x12\x17\n" +
-	"\auser_id\x18\x01 \x01(\tR\x06userId\"\"\n" +
-	"\aUnblock\x12\x17\n" +
+	"\x12expires_in_seconds\x18\x02 \x01(\x03R\x10expiresInSeconds\"%\n" +
+	"\n" +
+	"FollowUser\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\tR\x06userId\"'\n" +
+	"\fUnfollowUser\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\tR\x06userId\"$\n" +
+	"\tBlockUser\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\tR\x06userId\"&\n" +
+	"\vUnblockUser\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\"j\n" +
 	"\x10CreateConnection\x12#\n" +
 	"\rconnection_id\x18\x01 \x01(\tR\fconnectionId\x12\x17\n" +
@@ -2686,87 +4157,136 @@ func file_vibesync_sync_v1_sync_proto_rawDescGZIP() []byte {
 }
 
 var file_vibesync_sync_v1_sync_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_vibesync_sync_v1_sync_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
+var file_vibesync_sync_v1_sync_proto_msgTypes = make([]protoimpl.MessageInfo, 48)
 var file_vibesync_sync_v1_sync_proto_goTypes = []any{
-	(Op)(0),                      // 0: vibesync.sync.v1.Op
-	(MutationStatus)(0),          // 1: vibesync.sync.v1.MutationStatus
-	(*PullRequest)(nil),          // 2: vibesync.sync.v1.PullRequest
-	(*PullResponse)(nil),         // 3: vibesync.sync.v1.PullResponse
-	(*Change)(nil),               // 4: vibesync.sync.v1.Change
-	(*BucketChecksum)(nil),       // 5: vibesync.sync.v1.BucketChecksum
-	(*PushRequest)(nil),          // 6: vibesync.sync.v1.PushRequest
-	(*PushResponse)(nil),         // 7: vibesync.sync.v1.PushResponse
-	(*MutationResult)(nil),       // 8: vibesync.sync.v1.MutationResult
-	(*Mutation)(nil),             // 9: vibesync.sync.v1.Mutation
-	(*UpdateProfile)(nil),        // 10: vibesync.sync.v1.UpdateProfile
-	(*SetStatus)(nil),            // 11: vibesync.sync.v1.SetStatus
-	(*Follow)(nil),               // 12: vibesync.sync.v1.Follow
-	(*Unfollow)(nil),             // 13: vibesync.sync.v1.Unfollow
-	(*Block)(nil),                // 14: vibesync.sync.v1.Block
-	(*Unblock)(nil),              // 15: vibesync.sync.v1.Unblock
-	(*CreateConnection)(nil),     // 16: vibesync.sync.v1.CreateConnection
-	(*AcceptConnection)(nil),     // 17: vibesync.sync.v1.AcceptConnection
-	(*DeclineConnection)(nil),    // 18: vibesync.sync.v1.DeclineConnection
-	(*DeleteConnection)(nil),     // 19: vibesync.sync.v1.DeleteConnection
-	(*CreateChat)(nil),           // 20: vibesync.sync.v1.CreateChat
-	(*AddParticipant)(nil),       // 21: vibesync.sync.v1.AddParticipant
-	(*RemoveParticipant)(nil),    // 22: vibesync.sync.v1.RemoveParticipant
-	(*GrantAdmin)(nil),           // 23: vibesync.sync.v1.GrantAdmin
-	(*RevokeAdmin)(nil),          // 24: vibesync.sync.v1.RevokeAdmin
-	(*LeaveChat)(nil),            // 25: vibesync.sync.v1.LeaveChat
-	(*DeleteChat)(nil),           // 26: vibesync.sync.v1.DeleteChat
-	(*SendMessage)(nil),          // 27: vibesync.sync.v1.SendMessage
-	(*MarkRead)(nil),             // 28: vibesync.sync.v1.MarkRead
-	(*DeleteMessage)(nil),        // 29: vibesync.sync.v1.DeleteMessage
-	(*RequestToJoin)(nil),        // 30: vibesync.sync.v1.RequestToJoin
-	(*AcceptJoinRequest)(nil),    // 31: vibesync.sync.v1.AcceptJoinRequest
-	(*RejectJoinRequest)(nil),    // 32: vibesync.sync.v1.RejectJoinRequest
-	(*MarkNotificationRead)(nil), // 33: vibesync.sync.v1.MarkNotificationRead
-	(*SubscribeRequest)(nil),     // 34: vibesync.sync.v1.SubscribeRequest
-	(*SubscribeResponse)(nil),    // 35: vibesync.sync.v1.SubscribeResponse
+	(Op)(0),                       // 0: vibesync.sync.v1.Op
+	(MutationStatus)(0),           // 1: vibesync.sync.v1.MutationStatus
+	(*PullRequest)(nil),           // 2: vibesync.sync.v1.PullRequest
+	(*PullResponse)(nil),          // 3: vibesync.sync.v1.PullResponse
+	(*Change)(nil),                // 4: vibesync.sync.v1.Change
+	(*Entity)(nil),                // 5: vibesync.sync.v1.Entity
+	(*User)(nil),                  // 6: vibesync.sync.v1.User
+	(*Status)(nil),                // 7: vibesync.sync.v1.Status
+	(*Connection)(nil),            // 8: vibesync.sync.v1.Connection
+	(*Notification)(nil),          // 9: vibesync.sync.v1.Notification
+	(*Score)(nil),                 // 10: vibesync.sync.v1.Score
+	(*Follow)(nil),                // 11: vibesync.sync.v1.Follow
+	(*Block)(nil),                 // 12: vibesync.sync.v1.Block
+	(*Chat)(nil),                  // 13: vibesync.sync.v1.Chat
+	(*Participant)(nil),           // 14: vibesync.sync.v1.Participant
+	(*Message)(nil),               // 15: vibesync.sync.v1.Message
+	(*ChatFile)(nil),              // 16: vibesync.sync.v1.ChatFile
+	(*FileMeta)(nil),              // 17: vibesync.sync.v1.FileMeta
+	(*JoinRequest)(nil),           // 18: vibesync.sync.v1.JoinRequest
+	(*BucketChecksum)(nil),        // 19: vibesync.sync.v1.BucketChecksum
+	(*PushRequest)(nil),           // 20: vibesync.sync.v1.PushRequest
+	(*PushResponse)(nil),          // 21: vibesync.sync.v1.PushResponse
+	(*MutationResult)(nil),        // 22: vibesync.sync.v1.MutationResult
+	(*Mutation)(nil),              // 23: vibesync.sync.v1.Mutation
+	(*UpdateProfile)(nil),         // 24: vibesync.sync.v1.UpdateProfile
+	(*SetStatus)(nil),             // 25: vibesync.sync.v1.SetStatus
+	(*FollowUser)(nil),            // 26: vibesync.sync.v1.FollowUser
+	(*UnfollowUser)(nil),          // 27: vibesync.sync.v1.UnfollowUser
+	(*BlockUser)(nil),             // 28: vibesync.sync.v1.BlockUser
+	(*UnblockUser)(nil),           // 29: vibesync.sync.v1.UnblockUser
+	(*CreateConnection)(nil),      // 30: vibesync.sync.v1.CreateConnection
+	(*AcceptConnection)(nil),      // 31: vibesync.sync.v1.AcceptConnection
+	(*DeclineConnection)(nil),     // 32: vibesync.sync.v1.DeclineConnection
+	(*DeleteConnection)(nil),      // 33: vibesync.sync.v1.DeleteConnection
+	(*CreateChat)(nil),            // 34: vibesync.sync.v1.CreateChat
+	(*AddParticipant)(nil),        // 35: vibesync.sync.v1.AddParticipant
+	(*RemoveParticipant)(nil),     // 36: vibesync.sync.v1.RemoveParticipant
+	(*GrantAdmin)(nil),            // 37: vibesync.sync.v1.GrantAdmin
+	(*RevokeAdmin)(nil),           // 38: vibesync.sync.v1.RevokeAdmin
+	(*LeaveChat)(nil),             // 39: vibesync.sync.v1.LeaveChat
+	(*DeleteChat)(nil),            // 40: vibesync.sync.v1.DeleteChat
+	(*SendMessage)(nil),           // 41: vibesync.sync.v1.SendMessage
+	(*MarkRead)(nil),              // 42: vibesync.sync.v1.MarkRead
+	(*DeleteMessage)(nil),         // 43: vibesync.sync.v1.DeleteMessage
+	(*RequestToJoin)(nil),         // 44: vibesync.sync.v1.RequestToJoin
+	(*AcceptJoinRequest)(nil),     // 45: vibesync.sync.v1.AcceptJoinRequest
+	(*RejectJoinRequest)(nil),     // 46: vibesync.sync.v1.RejectJoinRequest
+	(*MarkNotificationRead)(nil),  // 47: vibesync.sync.v1.MarkNotificationRead
+	(*SubscribeRequest)(nil),      // 48: vibesync.sync.v1.SubscribeRequest
+	(*SubscribeResponse)(nil),     // 49: vibesync.sync.v1.SubscribeResponse
+	(*timestamppb.Timestamp)(nil), // 50: google.protobuf.Timestamp
 }
 var file_vibesync_sync_v1_sync_proto_depIdxs = []int32{
 	4,  // 0: vibesync.sync.v1.PullResponse.changes:type_name -> vibesync.sync.v1.Change
-	5,  // 1: vibesync.sync.v1.PullResponse.checksums:type_name -> vibesync.sync.v1.BucketChecksum
+	19, // 1: vibesync.sync.v1.PullResponse.checksums:type_name -> vibesync.sync.v1.BucketChecksum
 	0,  // 2: vibesync.sync.v1.Change.op:type_name -> vibesync.sync.v1.Op
-	9,  // 3: vibesync.sync.v1.PushRequest.mutations:type_name -> vibesync.sync.v1.Mutation
-	8,  // 4: vibesync.sync.v1.PushResponse.results:type_name -> vibesync.sync.v1.MutationResult
-	1,  // 5: vibesync.sync.v1.MutationResult.status:type_name -> vibesync.sync.v1.MutationStatus
-	10, // 6: vibesync.sync.v1.Mutation.update_profile:type_name -> vibesync.sync.v1.UpdateProfile
-	11, // 7: vibesync.sync.v1.Mutation.set_status:type_name -> vibesync.sync.v1.SetStatus
-	12, // 8: vibesync.sync.v1.Mutation.follow:type_name -> vibesync.sync.v1.Follow
-	13, // 9: vibesync.sync.v1.Mutation.unfollow:type_name -> vibesync.sync.v1.Unfollow
-	14, // 10: vibesync.sync.v1.Mutation.block:type_name -> vibesync.sync.v1.Block
-	15, // 11: vibesync.sync.v1.Mutation.unblock:type_name -> vibesync.sync.v1.Unblock
-	16, // 12: vibesync.sync.v1.Mutation.create_connection:type_name -> vibesync.sync.v1.CreateConnection
-	17, // 13: vibesync.sync.v1.Mutation.accept_connection:type_name -> vibesync.sync.v1.AcceptConnection
-	18, // 14: vibesync.sync.v1.Mutation.decline_connection:type_name -> vibesync.sync.v1.DeclineConnection
-	19, // 15: vibesync.sync.v1.Mutation.delete_connection:type_name -> vibesync.sync.v1.DeleteConnection
-	20, // 16: vibesync.sync.v1.Mutation.create_chat:type_name -> vibesync.sync.v1.CreateChat
-	21, // 17: vibesync.sync.v1.Mutation.add_participant:type_name -> vibesync.sync.v1.AddParticipant
-	22, // 18: vibesync.sync.v1.Mutation.remove_participant:type_name -> vibesync.sync.v1.RemoveParticipant
-	23, // 19: vibesync.sync.v1.Mutation.grant_admin:type_name -> vibesync.sync.v1.GrantAdmin
-	24, // 20: vibesync.sync.v1.Mutation.revoke_admin:type_name -> vibesync.sync.v1.RevokeAdmin
-	25, // 21: vibesync.sync.v1.Mutation.leave_chat:type_name -> vibesync.sync.v1.LeaveChat
-	26, // 22: vibesync.sync.v1.Mutation.delete_chat:type_name -> vibesync.sync.v1.DeleteChat
-	27, // 23: vibesync.sync.v1.Mutation.send_message:type_name -> vibesync.sync.v1.SendMessage
-	28, // 24: vibesync.sync.v1.Mutation.mark_read:type_name -> vibesync.sync.v1.MarkRead
-	29, // 25: vibesync.sync.v1.Mutation.delete_message:type_name -> vibesync.sync.v1.DeleteMessage
-	30, // 26: vibesync.sync.v1.Mutation.request_to_join:type_name -> vibesync.sync.v1.RequestToJoin
-	31, // 27: vibesync.sync.v1.Mutation.accept_join_request:type_name -> vibesync.sync.v1.AcceptJoinRequest
-	32, // 28: vibesync.sync.v1.Mutation.reject_join_request:type_name -> vibesync.sync.v1.RejectJoinRequest
-	33, // 29: vibesync.sync.v1.Mutation.mark_notification_read:type_name -> vibesync.sync.v1.MarkNotificationRead
-	2,  // 30: vibesync.sync.v1.SyncService.Pull:input_type -> vibesync.sync.v1.PullRequest
-	6,  // 31: vibesync.sync.v1.SyncService.Push:input_type -> vibesync.sync.v1.PushRequest
-	34, // 32: vibesync.sync.v1.SyncService.Subscribe:input_type -> vibesync.sync.v1.SubscribeRequest
-	3,  // 33: vibesync.sync.v1.SyncService.Pull:output_type -> vibesync.sync.v1.PullResponse
-	7,  // 34: vibesync.sync.v1.SyncService.Push:output_type -> vibesync.sync.v1.PushResponse
-	35, // 35: vibesync.sync.v1.SyncService.Subscribe:output_type -> vibesync.sync.v1.SubscribeResponse
-	33, // [33:36] is the sub-list for method output_type
-	30, // [30:33] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	5,  // 3: vibesync.sync.v1.Change.typed:type_name -> vibesync.sync.v1.Entity
+	6,  // 4: vibesync.sync.v1.Entity.user:type_name -> vibesync.sync.v1.User
+	8,  // 5: vibesync.sync.v1.Entity.connection:type_name -> vibesync.sync.v1.Connection
+	9,  // 6: vibesync.sync.v1.Entity.notification:type_name -> vibesync.sync.v1.Notification
+	10, // 7: vibesync.sync.v1.Entity.score:type_name -> vibesync.sync.v1.Score
+	11, // 8: vibesync.sync.v1.Entity.follow:type_name -> vibesync.sync.v1.Follow
+	12, // 9: vibesync.sync.v1.Entity.block:type_name -> vibesync.sync.v1.Block
+	13, // 10: vibesync.sync.v1.Entity.chat:type_name -> vibesync.sync.v1.Chat
+	14, // 11: vibesync.sync.v1.Entity.participant:type_name -> vibesync.sync.v1.Participant
+	15, // 12: vibesync.sync.v1.Entity.message:type_name -> vibesync.sync.v1.Message
+	16, // 13: vibesync.sync.v1.Entity.chat_file:type_name -> vibesync.sync.v1.ChatFile
+	18, // 14: vibesync.sync.v1.Entity.join_request:type_name -> vibesync.sync.v1.JoinRequest
+	7,  // 15: vibesync.sync.v1.User.status:type_name -> vibesync.sync.v1.Status
+	50, // 16: vibesync.sync.v1.Status.expires_at:type_name -> google.protobuf.Timestamp
+	50, // 17: vibesync.sync.v1.Status.created_at:type_name -> google.protobuf.Timestamp
+	6,  // 18: vibesync.sync.v1.Connection.from:type_name -> vibesync.sync.v1.User
+	6,  // 19: vibesync.sync.v1.Connection.to:type_name -> vibesync.sync.v1.User
+	50, // 20: vibesync.sync.v1.Connection.created_at:type_name -> google.protobuf.Timestamp
+	50, // 21: vibesync.sync.v1.Connection.accepted_at:type_name -> google.protobuf.Timestamp
+	50, // 22: vibesync.sync.v1.Connection.responded_at:type_name -> google.protobuf.Timestamp
+	50, // 23: vibesync.sync.v1.Notification.created_at:type_name -> google.protobuf.Timestamp
+	50, // 24: vibesync.sync.v1.Follow.created_at:type_name -> google.protobuf.Timestamp
+	50, // 25: vibesync.sync.v1.Block.created_at:type_name -> google.protobuf.Timestamp
+	6,  // 26: vibesync.sync.v1.Chat.creator:type_name -> vibesync.sync.v1.User
+	50, // 27: vibesync.sync.v1.Chat.created_at:type_name -> google.protobuf.Timestamp
+	50, // 28: vibesync.sync.v1.Chat.updated_at:type_name -> google.protobuf.Timestamp
+	6,  // 29: vibesync.sync.v1.Participant.user:type_name -> vibesync.sync.v1.User
+	50, // 30: vibesync.sync.v1.Participant.last_read_at:type_name -> google.protobuf.Timestamp
+	6,  // 31: vibesync.sync.v1.Message.user:type_name -> vibesync.sync.v1.User
+	16, // 32: vibesync.sync.v1.Message.files:type_name -> vibesync.sync.v1.ChatFile
+	50, // 33: vibesync.sync.v1.Message.at:type_name -> google.protobuf.Timestamp
+	17, // 34: vibesync.sync.v1.ChatFile.meta:type_name -> vibesync.sync.v1.FileMeta
+	6,  // 35: vibesync.sync.v1.JoinRequest.user:type_name -> vibesync.sync.v1.User
+	50, // 36: vibesync.sync.v1.JoinRequest.created_at:type_name -> google.protobuf.Timestamp
+	23, // 37: vibesync.sync.v1.PushRequest.mutations:type_name -> vibesync.sync.v1.Mutation
+	22, // 38: vibesync.sync.v1.PushResponse.results:type_name -> vibesync.sync.v1.MutationResult
+	1,  // 39: vibesync.sync.v1.MutationResult.status:type_name -> vibesync.sync.v1.MutationStatus
+	24, // 40: vibesync.sync.v1.Mutation.update_profile:type_name -> vibesync.sync.v1.UpdateProfile
+	25, // 41: vibesync.sync.v1.Mutation.set_status:type_name -> vibesync.sync.v1.SetStatus
+	26, // 42: vibesync.sync.v1.Mutation.follow:type_name -> vibesync.sync.v1.FollowUser
+	27, // 43: vibesync.sync.v1.Mutation.unfollow:type_name -> vibesync.sync.v1.UnfollowUser
+	28, // 44: vibesync.sync.v1.Mutation.block:type_name -> vibesync.sync.v1.BlockUser
+	29, // 45: vibesync.sync.v1.Mutation.unblock:type_name -> vibesync.sync.v1.UnblockUser
+	30, // 46: vibesync.sync.v1.Mutation.create_connection:type_name -> vibesync.sync.v1.CreateConnection
+	31, // 47: vibesync.sync.v1.Mutation.accept_connection:type_name -> vibesync.sync.v1.AcceptConnection
+	32, // 48: vibesync.sync.v1.Mutation.decline_connection:type_name -> vibesync.sync.v1.DeclineConnection
+	33, // 49: vibesync.sync.v1.Mutation.delete_connection:type_name -> vibesync.sync.v1.DeleteConnection
+	34, // 50: vibesync.sync.v1.Mutation.create_chat:type_name -> vibesync.sync.v1.CreateChat
+	35, // 51: vibesync.sync.v1.Mutation.add_participant:type_name -> vibesync.sync.v1.AddParticipant
+	36, // 52: vibesync.sync.v1.Mutation.remove_participant:type_name -> vibesync.sync.v1.RemoveParticipant
+	37, // 53: vibesync.sync.v1.Mutation.grant_admin:type_name -> vibesync.sync.v1.GrantAdmin
+	38, // 54: vibesync.sync.v1.Mutation.revoke_admin:type_name -> vibesync.sync.v1.RevokeAdmin
+	39, // 55: vibesync.sync.v1.Mutation.leave_chat:type_name -> vibesync.sync.v1.LeaveChat
+	40, // 56: vibesync.sync.v1.Mutation.delete_chat:type_name -> vibesync.sync.v1.DeleteChat
+	41, // 57: vibesync.sync.v1.Mutation.send_message:type_name -> vibesync.sync.v1.SendMessage
+	42, // 58: vibesync.sync.v1.Mutation.mark_read:type_name -> vibesync.sync.v1.MarkRead
+	43, // 59: vibesync.sync.v1.Mutation.delete_message:type_name -> vibesync.sync.v1.DeleteMessage
+	44, // 60: vibesync.sync.v1.Mutation.request_to_join:type_name -> vibesync.sync.v1.RequestToJoin
+	45, // 61: vibesync.sync.v1.Mutation.accept_join_request:type_name -> vibesync.sync.v1.AcceptJoinRequest
+	46, // 62: vibesync.sync.v1.Mutation.reject_join_request:type_name -> vibesync.sync.v1.RejectJoinRequest
+	47, // 63: vibesync.sync.v1.Mutation.mark_notification_read:type_name -> vibesync.sync.v1.MarkNotificationRead
+	2,  // 64: vibesync.sync.v1.SyncService.Pull:input_type -> vibesync.sync.v1.PullRequest
+	20, // 65: vibesync.sync.v1.SyncService.Push:input_type -> vibesync.sync.v1.PushRequest
+	48, // 66: vibesync.sync.v1.SyncService.Subscribe:input_type -> vibesync.sync.v1.SubscribeRequest
+	3,  // 67: vibesync.sync.v1.SyncService.Pull:output_type -> vibesync.sync.v1.PullResponse
+	21, // 68: vibesync.sync.v1.SyncService.Push:output_type -> vibesync.sync.v1.PushResponse
+	49, // 69: vibesync.sync.v1.SyncService.Subscribe:output_type -> vibesync.sync.v1.SubscribeResponse
+	67, // [67:70] is the sub-list for method output_type
+	64, // [64:67] is the sub-list for method input_type
+	64, // [64:64] is the sub-list for extension type_name
+	64, // [64:64] is the sub-list for extension extendee
+	0,  // [0:64] is the sub-list for field type_name
 }
 
 func init() { file_vibesync_sync_v1_sync_proto_init() }
@@ -2774,7 +4294,20 @@ func file_vibesync_sync_v1_sync_proto_init() {
 	if File_vibesync_sync_v1_sync_proto != nil {
 		return
 	}
-	file_vibesync_sync_v1_sync_proto_msgTypes[7].OneofWrappers = []any{
+	file_vibesync_sync_v1_sync_proto_msgTypes[3].OneofWrappers = []any{
+		(*Entity_User)(nil),
+		(*Entity_Connection)(nil),
+		(*Entity_Notification)(nil),
+		(*Entity_Score)(nil),
+		(*Entity_Follow)(nil),
+		(*Entity_Block)(nil),
+		(*Entity_Chat)(nil),
+		(*Entity_Participant)(nil),
+		(*Entity_Message)(nil),
+		(*Entity_ChatFile)(nil),
+		(*Entity_JoinRequest)(nil),
+	}
+	file_vibesync_sync_v1_sync_proto_msgTypes[21].OneofWrappers = []any{
 		(*Mutation_UpdateProfile)(nil),
 		(*Mutation_SetStatus)(nil),
 		(*Mutation_Follow)(nil),
@@ -2800,14 +4333,14 @@ func file_vibesync_sync_v1_sync_proto_init() {
 		(*Mutation_RejectJoinRequest)(nil),
 		(*Mutation_MarkNotificationRead)(nil),
 	}
-	file_vibesync_sync_v1_sync_proto_msgTypes[8].OneofWrappers = []any{}
+	file_vibesync_sync_v1_sync_proto_msgTypes[22].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vibesync_sync_v1_sync_proto_rawDesc), len(file_vibesync_sync_v1_sync_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   34,
+			NumMessages:   48,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

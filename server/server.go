@@ -117,6 +117,7 @@ type Server struct {
 	cfg     Config
 	db      *store.DB
 	social  *social.Service
+	rpc     *rpc.Services
 	handler http.Handler
 }
 
@@ -158,8 +159,9 @@ func build(ctx context.Context, cfg Config, db *store.DB) (*Server, error) {
 	api := rest.New(rest.Config{Social: svc, Tokens: tokens, Log: cfg.Log, Ready: db.Ready})
 	mux := http.NewServeMux()
 	api.Register(mux)
-	rpc.New(rpc.Config{Social: svc, Tokens: tokens, Log: cfg.Log}).Register(mux)
-	return &Server{cfg: cfg, db: db, social: svc, handler: api.Middleware(mux)}, nil
+	streams := rpc.New(rpc.Config{Social: svc, Tokens: tokens, Log: cfg.Log})
+	streams.Register(mux)
+	return &Server{cfg: cfg, db: db, social: svc, rpc: streams, handler: api.Middleware(mux)}, nil
 }
 
 // tokenSecret returns the configured secret, or the one kept in the
@@ -214,6 +216,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.cfg.Log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	hs.RegisterOnShutdown(s.rpc.Shutdown)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	pctx, stopPrune := context.WithCancel(ctx)

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"sync"
 
 	"connectrpc.com/connect"
 	"connectrpc.com/grpcreflect"
@@ -34,9 +35,11 @@ type Config struct {
 
 // Services are the Connect handlers.
 type Services struct {
-	svc    *social.Service
-	tokens *auth.Tokens
-	log    *slog.Logger
+	svc      *social.Service
+	tokens   *auth.Tokens
+	log      *slog.Logger
+	done     chan struct{} // closed by Shutdown
+	shutdown sync.Once
 }
 
 // New returns the services; mount them with Register.
@@ -45,7 +48,13 @@ func New(cfg Config) *Services {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Services{svc: cfg.Social, tokens: cfg.Tokens, log: log}
+	return &Services{svc: cfg.Social, tokens: cfg.Tokens, log: log, done: make(chan struct{})}
+}
+
+// Shutdown ends every open Subscribe stream (clients reconnect to another
+// instance or later) so a graceful shutdown does not wait for them.
+func (s *Services) Shutdown() {
+	s.shutdown.Do(func() { close(s.done) })
 }
 
 // Register mounts the sync service and gRPC reflection (v1 and v1alpha) on mux.

@@ -104,6 +104,15 @@ func (h *syncHandler) Subscribe(ctx context.Context, req *connect.Request[syncv1
 	if err := checkVersion(req.Msg.GetProtocolVersion()); err != nil {
 		return err
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-h.s.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	user := caller(ctx).UserID
 	pos, err := h.s.svc.FeedPosition(ctx, user)
 	if err != nil {

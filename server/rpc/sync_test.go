@@ -810,3 +810,38 @@ func TestPullTyped(t *testing.T) {
 		}
 	})
 }
+
+func TestSubscribeEndsOnShutdown(t *testing.T) {
+	env := servertest.New(t)
+	amy := env.Register("Amy")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- env.Server.Serve(ctx, ln) }()
+	c := syncv1connect.NewSyncServiceClient(http.DefaultClient, "http://"+ln.Addr().String())
+	req := connect.NewRequest(&syncv1.SubscribeRequest{ProtocolVersion: 1})
+	req.Header().Set("Authorization", "Bearer "+amy.Token)
+	stream, err := c.Subscribe(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Close()
+	if !stream.Receive() {
+		t.Fatalf("no first position: %v", stream.Err())
+	}
+	stop()
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Fatalf("serve: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("shutdown waits for the open Subscribe stream")
+	}
+	if stream.Receive() {
+		t.Fatal("stream still delivering after shutdown")
+	}
+}

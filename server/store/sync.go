@@ -26,20 +26,26 @@ type PullFilter struct {
 	Limit int
 }
 
-// pullQuery reads a page of a pull: membership is read in the query, and
-// each branch is a range scan of changes_bucket_seq per readable bucket.
+// pullQuery reads a page of a pull: membership is read in the query; the
+// page's seqs are chosen from the covering index changes_bucket_seq alone
+// (a range per readable bucket, sorted and cut without touching the rows),
+// then only those rows are read by primary key.
 const pullQuery = `
 	WITH readable(bucket) AS (
 		SELECT bucket FROM bucket_members WHERE user_id = ?
-		UNION ALL SELECT ?)
-	SELECT seq, bucket, entity, entity_id, op, data, at FROM changes
-	 WHERE seq > ? AND seq <= ? AND bucket IN readable
-	   AND bucket IN (SELECT value FROM json_each(?))
-	UNION ALL
-	SELECT seq, bucket, entity, entity_id, op, data, at FROM changes
-	 WHERE seq > ? AND seq <= ? AND bucket IN readable
-	   AND bucket IN (SELECT value FROM json_each(?))
-	ORDER BY 1 LIMIT ?`
+		UNION ALL SELECT ?),
+	page(seq) AS (
+		SELECT seq FROM changes
+		 WHERE seq > ? AND seq <= ? AND bucket IN readable
+		   AND bucket IN (SELECT value FROM json_each(?))
+		UNION ALL
+		SELECT seq FROM changes
+		 WHERE seq > ? AND seq <= ? AND bucket IN readable
+		   AND bucket IN (SELECT value FROM json_each(?))
+		ORDER BY 1 LIMIT ?)
+	SELECT c.seq, c.bucket, c.entity, c.entity_id, c.op, c.data, c.at
+	  FROM page JOIN changes c ON c.seq = page.seq
+	 ORDER BY c.seq`
 
 // PullChanges reads one page of a pull in seq order with one indexed query
 // across every bucket: changes of readable buckets (the user's own bucket

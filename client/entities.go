@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -14,13 +15,24 @@ import (
 // camelCase, RFC 3339 times). Fields the server adds that a type does not
 // name are kept in the replica and ignored here.
 
-// User is a profile.
+// User is a profile, or a reference to one (the feed may hold a bare id).
 type User struct {
 	ID       string `json:"_id"`
 	Name     string `json:"name"`
 	Username string `json:"username"`
 	Photo    string `json:"photo,omitempty"`
 	Bio      string `json:"bio,omitempty"`
+}
+
+// UnmarshalJSON accepts the object form and a bare id.
+func (u *User) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '"' {
+		*u = User{}
+		return json.Unmarshal(b, &u.ID)
+	}
+	type plain User
+	return json.Unmarshal(b, (*plain)(u))
 }
 
 // Connection is a connection or a pending request between two users.
@@ -63,7 +75,8 @@ type Chat struct {
 	Name         string        `json:"name"`
 	Photo        string        `json:"photo,omitempty"`
 	Category     string        `json:"category,omitempty"`
-	Group        bool          `json:"group,omitempty"`
+	IsGroup      bool          `json:"isGroup"`
+	Restricted   bool          `json:"restricted,omitempty"`
 	Creator      User          `json:"creator"`
 	CreatedAt    wire.Time     `json:"createdAt"`
 	UpdatedAt    wire.Time     `json:"updatedAt"`
@@ -77,7 +90,6 @@ type JoinRequest struct {
 	ID        string    `json:"_id"`
 	Chat      string    `json:"chat"`
 	User      User      `json:"user"`
-	Message   string    `json:"message,omitempty"`
 	Status    string    `json:"status"`
 	CreatedAt wire.Time `json:"createdAt"`
 }
@@ -259,7 +271,7 @@ func activity(ch Chat) wire.Time {
 // Requests lists join requests the replica holds: the user's own, and
 // those pending in chats they administer.
 func (c *Client) Requests(ctx context.Context) ([]JoinRequest, error) {
-	es, err := c.entities(ctx, "join_request", "")
+	es, err := c.entities(ctx, "request", "")
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/vibesync/vibesync/server/auth"
+	"github.com/vibesync/vibesync/server/media"
+	"github.com/vibesync/vibesync/server/push"
 	"github.com/vibesync/vibesync/server/rest"
 	"github.com/vibesync/vibesync/server/rpc"
 	"github.com/vibesync/vibesync/server/social"
@@ -44,6 +46,10 @@ type Config struct {
 	PublicURL string
 	// Password sets the argon2id cost (default auth.DefaultPasswordParams).
 	Password auth.PasswordParams
+	// FCMServiceAccountFile is a Google service-account key file; when set,
+	// push notifications go out through FCM HTTP v1, otherwise they are
+	// only logged.
+	FCMServiceAccountFile string
 	// ShutdownTimeout bounds graceful shutdown (default 10s).
 	ShutdownTimeout time.Duration
 	// Log receives structured logs (default: discarded).
@@ -119,6 +125,7 @@ type Server struct {
 	social  *social.Service
 	rpc     *rpc.Services
 	handler http.Handler
+	pusher  *push.Worker
 }
 
 // New validates cfg, opens and migrates the database, and wires the
@@ -152,16 +159,31 @@ func build(ctx context.Context, cfg Config, db *store.DB) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc, err := social.New(social.Config{DB: db, Tokens: tokens, Password: cfg.Password, Log: cfg.Log})
+	var sender push.Sender = push.LogSender{Log: cfg.Log}
+	if cfg.FCMServiceAccountFile != "" {
+		sa, err := push.ReadServiceAccount(cfg.FCMServiceAccountFile)
+		if err != nil {
+			return nil, err
+		}
+		if sender, err = push.NewFCM(sa); err != nil {
+			return nil, err
+		}
+	}
+	files, err := media.NewDir(filepath.Join(cfg.DataDir, "media"), cfg.PublicURL)
 	if err != nil {
 		return nil, err
 	}
-	api := rest.New(rest.Config{Social: svc, Tokens: tokens, Log: cfg.Log, Ready: db.Ready})
+	svc, err := social.New(social.Config{DB: db, Tokens: tokens, Password: cfg.Password, Log: cfg.Log, Media: files})
+	if err != nil {
+		return nil, err
+	}
+	api := rest.New(rest.Config{Social: svc, Tokens: tokens, Log: cfg.Log, Ready: db.Ready, Media: files.Handler()})
 	mux := http.NewServeMux()
 	api.Register(mux)
 	streams := rpc.New(rpc.Config{Social: svc, Tokens: tokens, Log: cfg.Log})
 	streams.Register(mux)
-	return &Server{cfg: cfg, db: db, social: svc, rpc: streams, handler: api.Middleware(mux)}, nil
+	pusher := &push.Worker{DB: db, Sender: sender, Log: cfg.Log}
+	return &Server{cfg: cfg, db: db, social: svc, rpc: streams, handler: api.Middleware(mux), pusher: pusher}, nil
 }
 
 // tokenSecret returns the configured secret, or the one kept in the
@@ -219,9 +241,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs.RegisterOnShutdown(s.rpc.Shutdown)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	pctx, stopPrune := context.WithCancel(ctx)
-	defer stopPrune()
-	go s.pruneFeed(pctx)
+	pctx, stopBackground := context.WithCancel(ctx)
+	pushDone := make(chan struct{})
+	go func() { defer close(pushDone); s.pusher.Run(pctx) }()
+	pruneDone := make(chan struct{})
+	go func() { defer close(pruneDone); s.pruneFeed(pctx) }()
+	defer func() { stopBackground(); <-pushDone; <-pruneDone }()
 	s.cfg.Log.Info("serving", "addr", ln.Addr().String(), "database", redact(s.cfg.DatabaseURL))
 	select {
 	case err := <-errc:

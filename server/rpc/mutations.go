@@ -20,7 +20,12 @@ const codeUnimplemented apperr.Code = "unimplemented"
 // client-proposed connection_id only names the optimistic row);
 // delete_connection cancels or declines a pending request and removes an
 // accepted connection; set_status with empty text clears the status, and
-// its expiry is rounded down to whole minutes.
+// its expiry is rounded down to whole minutes; create_chat makes a group
+// with participant_ids when group is set, else a one-to-one chat with the
+// first of participant_ids (the server assigns the chat's id; chat_id is
+// not used); send_message keeps the client-proposed message_id, so the
+// optimistic message and the server's are the same row; leave_chat is
+// remove_participant of oneself; request_to_join's message is not stored.
 func (s *Services) apply(ctx context.Context, c social.Caller, m *syncv1.Mutation) error {
 	svc := s.svc
 	switch k := m.GetKind().(type) {
@@ -60,6 +65,48 @@ func (s *Services) apply(ctx context.Context, c social.Caller, m *syncv1.Mutatio
 		if e, ok := apperr.As(err); ok && e.Reason == "connection_accepted" {
 			return svc.RemoveConnection(ctx, c, social.ByUser(with))
 		}
+		return err
+	case *syncv1.Mutation_CreateChat:
+		in := k.CreateChat
+		nc := social.NewChat{IsGroup: in.GetGroup(), Name: in.GetName(), Category: in.GetCategory()}
+		if in.GetGroup() {
+			ids := in.GetParticipantIds()
+			nc.Participants = &ids
+		} else if len(in.GetParticipantIds()) > 0 {
+			nc.User = in.GetParticipantIds()[0]
+		}
+		_, _, err := svc.CreateChat(ctx, c, nc)
+		return err
+	case *syncv1.Mutation_AddParticipant:
+		_, err := svc.AddParticipants(ctx, c, k.AddParticipant.GetChatId(), []string{k.AddParticipant.GetUserId()})
+		return err
+	case *syncv1.Mutation_RemoveParticipant:
+		return svc.RemoveParticipant(ctx, c, k.RemoveParticipant.GetChatId(), k.RemoveParticipant.GetUserId())
+	case *syncv1.Mutation_LeaveChat:
+		return svc.RemoveParticipant(ctx, c, k.LeaveChat.GetChatId(), c.UserID)
+	case *syncv1.Mutation_GrantAdmin:
+		_, err := svc.SetAdmin(ctx, c, k.GrantAdmin.GetChatId(), k.GrantAdmin.GetUserId(), true)
+		return err
+	case *syncv1.Mutation_RevokeAdmin:
+		_, err := svc.SetAdmin(ctx, c, k.RevokeAdmin.GetChatId(), k.RevokeAdmin.GetUserId(), false)
+		return err
+	case *syncv1.Mutation_DeleteChat:
+		return svc.DeleteChat(ctx, c, k.DeleteChat.GetChatId())
+	case *syncv1.Mutation_SendMessage:
+		_, _, err := svc.SendMessage(ctx, c, k.SendMessage.GetChatId(), social.NewMessage{
+			ID: k.SendMessage.GetMessageId(), Text: k.SendMessage.GetText()})
+		return err
+	case *syncv1.Mutation_MarkRead:
+		_, err := svc.MarkRead(ctx, c, k.MarkRead.GetChatId())
+		return err
+	case *syncv1.Mutation_RequestToJoin:
+		_, err := svc.CreateRequest(ctx, c, k.RequestToJoin.GetChatId())
+		return err
+	case *syncv1.Mutation_AcceptJoinRequest:
+		_, err := svc.AnswerRequest(ctx, c, k.AcceptJoinRequest.GetRequestId(), social.RequestAccepted)
+		return err
+	case *syncv1.Mutation_RejectJoinRequest:
+		_, err := svc.AnswerRequest(ctx, c, k.RejectJoinRequest.GetRequestId(), social.RequestRejected)
 		return err
 	case *syncv1.Mutation_MarkNotificationRead:
 		_, err := svc.ReadNotification(ctx, c, social.NotificationRef{ID: k.MarkNotificationRead.GetNotificationId()})

@@ -549,7 +549,7 @@ func TestPush(t *testing.T) {
 		h := newHarness(t)
 		amy := h.env.Register("Amy")
 		res := push(t, h.client(amy), clientA,
-			&syncv1.Mutation{Id: 1, Kind: &syncv1.Mutation_SendMessage{SendMessage: &syncv1.SendMessage{ChatId: oid.New(), Text: "hi"}}}, bio(2, "x"))
+			&syncv1.Mutation{Id: 1, Kind: &syncv1.Mutation_DeleteMessage{DeleteMessage: &syncv1.DeleteMessage{ChatId: oid.New(), MessageId: oid.New()}}}, bio(2, "x"))
 		if r := res.Results[0]; r.Status != syncv1.MutationStatus_MUTATION_STATUS_REJECTED || r.Code != "unimplemented" {
 			t.Fatalf("result %v", r)
 		}

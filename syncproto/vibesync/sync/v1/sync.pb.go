@@ -350,8 +350,9 @@ type Change struct {
 	Seq int64 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
 	// "user:<id>" or "chat:<id>".
 	Bucket string `protobuf:"bytes,2,opt,name=bucket,proto3" json:"bucket,omitempty"`
-	// Entity kind: "user", "connection", "chat", "participant", "message",
-	// "chat_file", "join_request", "notification", "score", ….
+	// Entity kind: "user", "connection", "notification", "score", "follow",
+	// "block", "chat", "participant", "message", "file", "request",
+	// "membership", "reel", ….
 	Entity string `protobuf:"bytes,3,opt,name=entity,proto3" json:"entity,omitempty"`
 	// The entity's id.
 	EntityId string `protobuf:"bytes,4,opt,name=entity_id,json=entityId,proto3" json:"entity_id,omitempty"`
@@ -449,7 +450,9 @@ func (x *Change) GetTyped() *Entity {
 
 // Entity is a replicated entity as a typed message. The field names are
 // the feed's entity names; each message mirrors the JSON form (json_name
-// "_id" for ids), so the JSON in Change.data decodes into it.
+// "_id" for ids), so the JSON in Change.data decodes into it. A user
+// reference the feed holds as a bare id (not an object) does not fit User;
+// such a change keeps its JSON.
 type Entity struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The entity.
@@ -465,8 +468,10 @@ type Entity struct {
 	//	*Entity_Chat
 	//	*Entity_Participant
 	//	*Entity_Message
-	//	*Entity_ChatFile
-	//	*Entity_JoinRequest
+	//	*Entity_File
+	//	*Entity_Request
+	//	*Entity_Membership
+	//	*Entity_Reel
 	Kind          isEntity_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -590,19 +595,37 @@ func (x *Entity) GetMessage() *Message {
 	return nil
 }
 
-func (x *Entity) GetChatFile() *ChatFile {
+func (x *Entity) GetFile() *ChatFile {
 	if x != nil {
-		if x, ok := x.Kind.(*Entity_ChatFile); ok {
-			return x.ChatFile
+		if x, ok := x.Kind.(*Entity_File); ok {
+			return x.File
 		}
 	}
 	return nil
 }
 
-func (x *Entity) GetJoinRequest() *JoinRequest {
+func (x *Entity) GetRequest() *JoinRequest {
 	if x != nil {
-		if x, ok := x.Kind.(*Entity_JoinRequest); ok {
-			return x.JoinRequest
+		if x, ok := x.Kind.(*Entity_Request); ok {
+			return x.Request
+		}
+	}
+	return nil
+}
+
+func (x *Entity) GetMembership() *Membership {
+	if x != nil {
+		if x, ok := x.Kind.(*Entity_Membership); ok {
+			return x.Membership
+		}
+	}
+	return nil
+}
+
+func (x *Entity) GetReel() *Reel {
+	if x != nil {
+		if x, ok := x.Kind.(*Entity_Reel); ok {
+			return x.Reel
 		}
 	}
 	return nil
@@ -648,12 +671,20 @@ type Entity_Message struct {
 	Message *Message `protobuf:"bytes,9,opt,name=message,proto3,oneof"`
 }
 
-type Entity_ChatFile struct {
-	ChatFile *ChatFile `protobuf:"bytes,10,opt,name=chat_file,json=chatFile,proto3,oneof"`
+type Entity_File struct {
+	File *ChatFile `protobuf:"bytes,10,opt,name=file,proto3,oneof"`
 }
 
-type Entity_JoinRequest struct {
-	JoinRequest *JoinRequest `protobuf:"bytes,11,opt,name=join_request,json=joinRequest,proto3,oneof"`
+type Entity_Request struct {
+	Request *JoinRequest `protobuf:"bytes,11,opt,name=request,proto3,oneof"`
+}
+
+type Entity_Membership struct {
+	Membership *Membership `protobuf:"bytes,12,opt,name=membership,proto3,oneof"`
+}
+
+type Entity_Reel struct {
+	Reel *Reel `protobuf:"bytes,13,opt,name=reel,proto3,oneof"`
 }
 
 func (*Entity_User) isEntity_Kind() {}
@@ -674,9 +705,13 @@ func (*Entity_Participant) isEntity_Kind() {}
 
 func (*Entity_Message) isEntity_Kind() {}
 
-func (*Entity_ChatFile) isEntity_Kind() {}
+func (*Entity_File) isEntity_Kind() {}
 
-func (*Entity_JoinRequest) isEntity_Kind() {}
+func (*Entity_Request) isEntity_Kind() {}
+
+func (*Entity_Membership) isEntity_Kind() {}
+
+func (*Entity_Reel) isEntity_Kind() {}
 
 // User is a public profile.
 type User struct {
@@ -1298,15 +1333,21 @@ func (x *Block) GetCreatedAt() *timestamppb.Timestamp {
 
 // Chat is a one-to-one or group chat.
 type Chat struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,json=_id,proto3" json:"id,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	Photo         string                 `protobuf:"bytes,3,opt,name=photo,proto3" json:"photo,omitempty"`
-	Category      string                 `protobuf:"bytes,4,opt,name=category,proto3" json:"category,omitempty"`
-	IsGroup       bool                   `protobuf:"varint,5,opt,name=is_group,json=group,proto3" json:"is_group,omitempty"`
-	Creator       *User                  `protobuf:"bytes,6,opt,name=creator,proto3" json:"creator,omitempty"`
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Id              string                 `protobuf:"bytes,1,opt,name=id,json=_id,proto3" json:"id,omitempty"`
+	Name            string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Photo           string                 `protobuf:"bytes,3,opt,name=photo,proto3" json:"photo,omitempty"`
+	Category        string                 `protobuf:"bytes,4,opt,name=category,proto3" json:"category,omitempty"`
+	IsGroup         bool                   `protobuf:"varint,5,opt,name=is_group,json=isGroup,proto3" json:"is_group,omitempty"`
+	Creator         *User                  `protobuf:"bytes,6,opt,name=creator,proto3" json:"creator,omitempty"`
+	CreatedAt       *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	UpdatedAt       *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	Restricted      bool                   `protobuf:"varint,9,opt,name=restricted,proto3" json:"restricted,omitempty"`
+	AllowPublicPost bool                   `protobuf:"varint,10,opt,name=allow_public_post,json=allowPublicPost,proto3" json:"allow_public_post,omitempty"`
+	Tags            []*Tag                 `protobuf:"bytes,11,rep,name=tags,proto3" json:"tags,omitempty"`
+	// The meet-me status a one-to-one chat started from.
+	MeetMe        string     `protobuf:"bytes,12,opt,name=meet_me,json=meetMe,proto3" json:"meet_me,omitempty"`
+	Event         *ChatEvent `protobuf:"bytes,13,opt,name=event,proto3" json:"event,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1397,6 +1438,171 @@ func (x *Chat) GetUpdatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Chat) GetRestricted() bool {
+	if x != nil {
+		return x.Restricted
+	}
+	return false
+}
+
+func (x *Chat) GetAllowPublicPost() bool {
+	if x != nil {
+		return x.AllowPublicPost
+	}
+	return false
+}
+
+func (x *Chat) GetTags() []*Tag {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+func (x *Chat) GetMeetMe() string {
+	if x != nil {
+		return x.MeetMe
+	}
+	return ""
+}
+
+func (x *Chat) GetEvent() *ChatEvent {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+// Tag labels a group chat.
+type Tag struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Tag           string                 `protobuf:"bytes,1,opt,name=tag,proto3" json:"tag,omitempty"`
+	Label         string                 `protobuf:"bytes,2,opt,name=label,proto3" json:"label,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Tag) Reset() {
+	*x = Tag{}
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Tag) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Tag) ProtoMessage() {}
+
+func (x *Tag) ProtoReflect() protoreflect.Message {
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Tag.ProtoReflect.Descriptor instead.
+func (*Tag) Descriptor() ([]byte, []int) {
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *Tag) GetTag() string {
+	if x != nil {
+		return x.Tag
+	}
+	return ""
+}
+
+func (x *Tag) GetLabel() string {
+	if x != nil {
+		return x.Label
+	}
+	return ""
+}
+
+// ChatEvent is the event of an Event-category group chat.
+type ChatEvent struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,json=_id,proto3" json:"id,omitempty"`
+	StartsAt      *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=starts_at,json=startsAt,proto3" json:"starts_at,omitempty"`
+	EndsAt        *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=ends_at,json=endsAt,proto3" json:"ends_at,omitempty"`
+	Location      string                 `protobuf:"bytes,4,opt,name=location,proto3" json:"location,omitempty"`
+	IsActive      bool                   `protobuf:"varint,5,opt,name=is_active,json=isActive,proto3" json:"is_active,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChatEvent) Reset() {
+	*x = ChatEvent{}
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChatEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChatEvent) ProtoMessage() {}
+
+func (x *ChatEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChatEvent.ProtoReflect.Descriptor instead.
+func (*ChatEvent) Descriptor() ([]byte, []int) {
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ChatEvent) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ChatEvent) GetStartsAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartsAt
+	}
+	return nil
+}
+
+func (x *ChatEvent) GetEndsAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndsAt
+	}
+	return nil
+}
+
+func (x *ChatEvent) GetLocation() string {
+	if x != nil {
+		return x.Location
+	}
+	return ""
+}
+
+func (x *ChatEvent) GetIsActive() bool {
+	if x != nil {
+		return x.IsActive
+	}
+	return false
+}
+
 // Participant is a member of a chat.
 type Participant struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1404,14 +1610,15 @@ type Participant struct {
 	Chat          string                 `protobuf:"bytes,2,opt,name=chat,proto3" json:"chat,omitempty"`
 	User          *User                  `protobuf:"bytes,3,opt,name=user,proto3" json:"user,omitempty"`
 	IsAdmin       bool                   `protobuf:"varint,4,opt,name=is_admin,json=isAdmin,proto3" json:"is_admin,omitempty"`
-	LastReadAt    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=last_read_at,json=lastReadAt,proto3" json:"last_read_at,omitempty"`
+	Status        string                 `protobuf:"bytes,5,opt,name=status,proto3" json:"status,omitempty"`
+	LastReadAt    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=last_read_at,json=lastReadAt,proto3" json:"last_read_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Participant) Reset() {
 	*x = Participant{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[12]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1423,7 +1630,7 @@ func (x *Participant) String() string {
 func (*Participant) ProtoMessage() {}
 
 func (x *Participant) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[12]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1436,7 +1643,7 @@ func (x *Participant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Participant.ProtoReflect.Descriptor instead.
 func (*Participant) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{12}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Participant) GetId() string {
@@ -1467,11 +1674,88 @@ func (x *Participant) GetIsAdmin() bool {
 	return false
 }
 
+func (x *Participant) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
 func (x *Participant) GetLastReadAt() *timestamppb.Timestamp {
 	if x != nil {
 		return x.LastReadAt
 	}
 	return nil
+}
+
+// Membership, in a user's bucket, says they take part in a chat (its
+// entity id is the chat's id).
+type Membership struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Chat          string                 `protobuf:"bytes,1,opt,name=chat,proto3" json:"chat,omitempty"`
+	Participant   string                 `protobuf:"bytes,2,opt,name=participant,proto3" json:"participant,omitempty"`
+	IsAdmin       bool                   `protobuf:"varint,3,opt,name=is_admin,json=isAdmin,proto3" json:"is_admin,omitempty"`
+	Status        string                 `protobuf:"bytes,4,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Membership) Reset() {
+	*x = Membership{}
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Membership) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Membership) ProtoMessage() {}
+
+func (x *Membership) ProtoReflect() protoreflect.Message {
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Membership.ProtoReflect.Descriptor instead.
+func (*Membership) Descriptor() ([]byte, []int) {
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *Membership) GetChat() string {
+	if x != nil {
+		return x.Chat
+	}
+	return ""
+}
+
+func (x *Membership) GetParticipant() string {
+	if x != nil {
+		return x.Participant
+	}
+	return ""
+}
+
+func (x *Membership) GetIsAdmin() bool {
+	if x != nil {
+		return x.IsAdmin
+	}
+	return false
+}
+
+func (x *Membership) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
 }
 
 // Message is a chat message.
@@ -1481,15 +1765,16 @@ type Message struct {
 	Chat          string                 `protobuf:"bytes,2,opt,name=chat,proto3" json:"chat,omitempty"`
 	User          *User                  `protobuf:"bytes,3,opt,name=user,proto3" json:"user,omitempty"`
 	Text          string                 `protobuf:"bytes,4,opt,name=text,proto3" json:"text,omitempty"`
-	Files         []*ChatFile            `protobuf:"bytes,5,rep,name=files,proto3" json:"files,omitempty"`
-	At            *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=at,proto3" json:"at,omitempty"`
+	Tag           string                 `protobuf:"bytes,5,opt,name=tag,proto3" json:"tag,omitempty"`
+	Files         []*File                `protobuf:"bytes,6,rep,name=files,proto3" json:"files,omitempty"`
+	At            *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=at,proto3" json:"at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Message) Reset() {
 	*x = Message{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[13]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1501,7 +1786,7 @@ func (x *Message) String() string {
 func (*Message) ProtoMessage() {}
 
 func (x *Message) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[13]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1514,7 +1799,7 @@ func (x *Message) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Message.ProtoReflect.Descriptor instead.
 func (*Message) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{13}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Message) GetId() string {
@@ -1545,7 +1830,14 @@ func (x *Message) GetText() string {
 	return ""
 }
 
-func (x *Message) GetFiles() []*ChatFile {
+func (x *Message) GetTag() string {
+	if x != nil {
+		return x.Tag
+	}
+	return ""
+}
+
+func (x *Message) GetFiles() []*File {
 	if x != nil {
 		return x.Files
 	}
@@ -1559,31 +1851,32 @@ func (x *Message) GetAt() *timestamppb.Timestamp {
 	return nil
 }
 
-// ChatFile is a file posted to a chat.
-type ChatFile struct {
+// File is one file of a message.
+type File struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,json=_id,proto3" json:"id,omitempty"`
 	Url           string                 `protobuf:"bytes,2,opt,name=url,proto3" json:"url,omitempty"`
-	Meta          *FileMeta              `protobuf:"bytes,3,opt,name=meta,proto3" json:"meta,omitempty"`
+	Cover         string                 `protobuf:"bytes,3,opt,name=cover,proto3" json:"cover,omitempty"`
+	Meta          *FileMeta              `protobuf:"bytes,4,opt,name=meta,proto3" json:"meta,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *ChatFile) Reset() {
-	*x = ChatFile{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[14]
+func (x *File) Reset() {
+	*x = File{}
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *ChatFile) String() string {
+func (x *File) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*ChatFile) ProtoMessage() {}
+func (*File) ProtoMessage() {}
 
-func (x *ChatFile) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[14]
+func (x *File) ProtoReflect() protoreflect.Message {
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1594,33 +1887,40 @@ func (x *ChatFile) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use ChatFile.ProtoReflect.Descriptor instead.
-func (*ChatFile) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{14}
+// Deprecated: Use File.ProtoReflect.Descriptor instead.
+func (*File) Descriptor() ([]byte, []int) {
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{17}
 }
 
-func (x *ChatFile) GetId() string {
+func (x *File) GetId() string {
 	if x != nil {
 		return x.Id
 	}
 	return ""
 }
 
-func (x *ChatFile) GetUrl() string {
+func (x *File) GetUrl() string {
 	if x != nil {
 		return x.Url
 	}
 	return ""
 }
 
-func (x *ChatFile) GetMeta() *FileMeta {
+func (x *File) GetCover() string {
+	if x != nil {
+		return x.Cover
+	}
+	return ""
+}
+
+func (x *File) GetMeta() *FileMeta {
 	if x != nil {
 		return x.Meta
 	}
 	return nil
 }
 
-// FileMeta describes a chat file.
+// FileMeta describes a file.
 type FileMeta struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	MediaType     string                 `protobuf:"bytes,1,opt,name=media_type,json=mediaType,proto3" json:"media_type,omitempty"`
@@ -1633,7 +1933,7 @@ type FileMeta struct {
 
 func (x *FileMeta) Reset() {
 	*x = FileMeta{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[15]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1645,7 +1945,7 @@ func (x *FileMeta) String() string {
 func (*FileMeta) ProtoMessage() {}
 
 func (x *FileMeta) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[15]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1658,7 +1958,7 @@ func (x *FileMeta) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileMeta.ProtoReflect.Descriptor instead.
 func (*FileMeta) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{15}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *FileMeta) GetMediaType() string {
@@ -1689,22 +1989,122 @@ func (x *FileMeta) GetDuration() float64 {
 	return 0
 }
 
+// ChatFile is a file posted to a chat, as the chat's file list shows it.
+type ChatFile struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,json=_id,proto3" json:"id,omitempty"`
+	User          string                 `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
+	Chat          string                 `protobuf:"bytes,3,opt,name=chat,proto3" json:"chat,omitempty"`
+	At            *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=at,proto3" json:"at,omitempty"`
+	Message       string                 `protobuf:"bytes,5,opt,name=message,proto3" json:"message,omitempty"`
+	Type          string                 `protobuf:"bytes,6,opt,name=type,proto3" json:"type,omitempty"`
+	Tag           string                 `protobuf:"bytes,7,opt,name=tag,proto3" json:"tag,omitempty"`
+	File          *File                  `protobuf:"bytes,8,opt,name=file,proto3" json:"file,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChatFile) Reset() {
+	*x = ChatFile{}
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChatFile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChatFile) ProtoMessage() {}
+
+func (x *ChatFile) ProtoReflect() protoreflect.Message {
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChatFile.ProtoReflect.Descriptor instead.
+func (*ChatFile) Descriptor() ([]byte, []int) {
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ChatFile) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ChatFile) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *ChatFile) GetChat() string {
+	if x != nil {
+		return x.Chat
+	}
+	return ""
+}
+
+func (x *ChatFile) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *ChatFile) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+func (x *ChatFile) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *ChatFile) GetTag() string {
+	if x != nil {
+		return x.Tag
+	}
+	return ""
+}
+
+func (x *ChatFile) GetFile() *File {
+	if x != nil {
+		return x.File
+	}
+	return nil
+}
+
 // JoinRequest is a request to join a restricted chat.
 type JoinRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,json=_id,proto3" json:"id,omitempty"`
 	Chat          string                 `protobuf:"bytes,2,opt,name=chat,proto3" json:"chat,omitempty"`
 	User          *User                  `protobuf:"bytes,3,opt,name=user,proto3" json:"user,omitempty"`
-	Message       string                 `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
-	Status        string                 `protobuf:"bytes,5,opt,name=status,proto3" json:"status,omitempty"`
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	Status        string                 `protobuf:"bytes,4,opt,name=status,proto3" json:"status,omitempty"`
+	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *JoinRequest) Reset() {
 	*x = JoinRequest{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[16]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1716,7 +2116,7 @@ func (x *JoinRequest) String() string {
 func (*JoinRequest) ProtoMessage() {}
 
 func (x *JoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[16]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1729,7 +2129,7 @@ func (x *JoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinRequest.ProtoReflect.Descriptor instead.
 func (*JoinRequest) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{16}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *JoinRequest) GetId() string {
@@ -1753,13 +2153,6 @@ func (x *JoinRequest) GetUser() *User {
 	return nil
 }
 
-func (x *JoinRequest) GetMessage() string {
-	if x != nil {
-		return x.Message
-	}
-	return ""
-}
-
 func (x *JoinRequest) GetStatus() string {
 	if x != nil {
 		return x.Status
@@ -1772,6 +2165,155 @@ func (x *JoinRequest) GetCreatedAt() *timestamppb.Timestamp {
 		return x.CreatedAt
 	}
 	return nil
+}
+
+// Reel is a short video posted to a chat.
+type Reel struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,json=_id,proto3" json:"id,omitempty"`
+	User          *User                  `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
+	Chat          string                 `protobuf:"bytes,3,opt,name=chat,proto3" json:"chat,omitempty"`
+	Description   string                 `protobuf:"bytes,4,opt,name=description,proto3" json:"description,omitempty"`
+	Tag           string                 `protobuf:"bytes,5,opt,name=tag,proto3" json:"tag,omitempty"`
+	Video         string                 `protobuf:"bytes,6,opt,name=video,proto3" json:"video,omitempty"`
+	Hashtags      []string               `protobuf:"bytes,7,rep,name=hashtags,proto3" json:"hashtags,omitempty"`
+	IsAnonymous   bool                   `protobuf:"varint,8,opt,name=is_anonymous,json=isAnonymous,proto3" json:"is_anonymous,omitempty"`
+	Views         int64                  `protobuf:"varint,9,opt,name=views,proto3" json:"views,omitempty"`
+	Likes         int64                  `protobuf:"varint,10,opt,name=likes,proto3" json:"likes,omitempty"`
+	SuperLikes    int64                  `protobuf:"varint,11,opt,name=super_likes,json=superLikes,proto3" json:"super_likes,omitempty"`
+	Favorites     int64                  `protobuf:"varint,12,opt,name=favorites,proto3" json:"favorites,omitempty"`
+	Shares        int64                  `protobuf:"varint,13,opt,name=shares,proto3" json:"shares,omitempty"`
+	Comments      int64                  `protobuf:"varint,14,opt,name=comments,proto3" json:"comments,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Reel) Reset() {
+	*x = Reel{}
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Reel) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Reel) ProtoMessage() {}
+
+func (x *Reel) ProtoReflect() protoreflect.Message {
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Reel.ProtoReflect.Descriptor instead.
+func (*Reel) Descriptor() ([]byte, []int) {
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *Reel) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Reel) GetUser() *User {
+	if x != nil {
+		return x.User
+	}
+	return nil
+}
+
+func (x *Reel) GetChat() string {
+	if x != nil {
+		return x.Chat
+	}
+	return ""
+}
+
+func (x *Reel) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *Reel) GetTag() string {
+	if x != nil {
+		return x.Tag
+	}
+	return ""
+}
+
+func (x *Reel) GetVideo() string {
+	if x != nil {
+		return x.Video
+	}
+	return ""
+}
+
+func (x *Reel) GetHashtags() []string {
+	if x != nil {
+		return x.Hashtags
+	}
+	return nil
+}
+
+func (x *Reel) GetIsAnonymous() bool {
+	if x != nil {
+		return x.IsAnonymous
+	}
+	return false
+}
+
+func (x *Reel) GetViews() int64 {
+	if x != nil {
+		return x.Views
+	}
+	return 0
+}
+
+func (x *Reel) GetLikes() int64 {
+	if x != nil {
+		return x.Likes
+	}
+	return 0
+}
+
+func (x *Reel) GetSuperLikes() int64 {
+	if x != nil {
+		return x.SuperLikes
+	}
+	return 0
+}
+
+func (x *Reel) GetFavorites() int64 {
+	if x != nil {
+		return x.Favorites
+	}
+	return 0
+}
+
+func (x *Reel) GetShares() int64 {
+	if x != nil {
+		return x.Shares
+	}
+	return 0
+}
+
+func (x *Reel) GetComments() int64 {
+	if x != nil {
+		return x.Comments
+	}
+	return 0
 }
 
 // BucketChecksum lets a client verify one bucket of its replica. sum is the
@@ -1791,7 +2333,7 @@ type BucketChecksum struct {
 
 func (x *BucketChecksum) Reset() {
 	*x = BucketChecksum{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[17]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1803,7 +2345,7 @@ func (x *BucketChecksum) String() string {
 func (*BucketChecksum) ProtoMessage() {}
 
 func (x *BucketChecksum) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[17]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1816,7 +2358,7 @@ func (x *BucketChecksum) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BucketChecksum.ProtoReflect.Descriptor instead.
 func (*BucketChecksum) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{17}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *BucketChecksum) GetBucket() string {
@@ -1856,7 +2398,7 @@ type PushRequest struct {
 
 func (x *PushRequest) Reset() {
 	*x = PushRequest{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[18]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1868,7 +2410,7 @@ func (x *PushRequest) String() string {
 func (*PushRequest) ProtoMessage() {}
 
 func (x *PushRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[18]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1881,7 +2423,7 @@ func (x *PushRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushRequest.ProtoReflect.Descriptor instead.
 func (*PushRequest) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{18}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *PushRequest) GetProtocolVersion() uint32 {
@@ -1923,7 +2465,7 @@ type PushResponse struct {
 
 func (x *PushResponse) Reset() {
 	*x = PushResponse{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[19]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1935,7 +2477,7 @@ func (x *PushResponse) String() string {
 func (*PushResponse) ProtoMessage() {}
 
 func (x *PushResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[19]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1948,7 +2490,7 @@ func (x *PushResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushResponse.ProtoReflect.Descriptor instead.
 func (*PushResponse) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{19}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *PushResponse) GetResults() []*MutationResult {
@@ -1998,7 +2540,7 @@ type MutationResult struct {
 
 func (x *MutationResult) Reset() {
 	*x = MutationResult{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[20]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2010,7 +2552,7 @@ func (x *MutationResult) String() string {
 func (*MutationResult) ProtoMessage() {}
 
 func (x *MutationResult) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[20]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2023,7 +2565,7 @@ func (x *MutationResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MutationResult.ProtoReflect.Descriptor instead.
 func (*MutationResult) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{20}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *MutationResult) GetId() int64 {
@@ -2115,7 +2657,7 @@ type Mutation struct {
 
 func (x *Mutation) Reset() {
 	*x = Mutation{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[21]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2127,7 +2669,7 @@ func (x *Mutation) String() string {
 func (*Mutation) ProtoMessage() {}
 
 func (x *Mutation) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[21]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2140,7 +2682,7 @@ func (x *Mutation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Mutation.ProtoReflect.Descriptor instead.
 func (*Mutation) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{21}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Mutation) GetId() int64 {
@@ -2533,7 +3075,7 @@ type UpdateProfile struct {
 
 func (x *UpdateProfile) Reset() {
 	*x = UpdateProfile{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[22]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2545,7 +3087,7 @@ func (x *UpdateProfile) String() string {
 func (*UpdateProfile) ProtoMessage() {}
 
 func (x *UpdateProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[22]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2558,7 +3100,7 @@ func (x *UpdateProfile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateProfile.ProtoReflect.Descriptor instead.
 func (*UpdateProfile) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{22}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *UpdateProfile) GetName() string {
@@ -2594,7 +3136,7 @@ type SetStatus struct {
 
 func (x *SetStatus) Reset() {
 	*x = SetStatus{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[23]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2606,7 +3148,7 @@ func (x *SetStatus) String() string {
 func (*SetStatus) ProtoMessage() {}
 
 func (x *SetStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[23]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2619,7 +3161,7 @@ func (x *SetStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetStatus.ProtoReflect.Descriptor instead.
 func (*SetStatus) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{23}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *SetStatus) GetText() string {
@@ -2646,7 +3188,7 @@ type FollowUser struct {
 
 func (x *FollowUser) Reset() {
 	*x = FollowUser{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[24]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2658,7 +3200,7 @@ func (x *FollowUser) String() string {
 func (*FollowUser) ProtoMessage() {}
 
 func (x *FollowUser) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[24]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2671,7 +3213,7 @@ func (x *FollowUser) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FollowUser.ProtoReflect.Descriptor instead.
 func (*FollowUser) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{24}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *FollowUser) GetUserId() string {
@@ -2691,7 +3233,7 @@ type UnfollowUser struct {
 
 func (x *UnfollowUser) Reset() {
 	*x = UnfollowUser{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[25]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2703,7 +3245,7 @@ func (x *UnfollowUser) String() string {
 func (*UnfollowUser) ProtoMessage() {}
 
 func (x *UnfollowUser) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[25]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2716,7 +3258,7 @@ func (x *UnfollowUser) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnfollowUser.ProtoReflect.Descriptor instead.
 func (*UnfollowUser) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{25}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *UnfollowUser) GetUserId() string {
@@ -2736,7 +3278,7 @@ type BlockUser struct {
 
 func (x *BlockUser) Reset() {
 	*x = BlockUser{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[26]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2748,7 +3290,7 @@ func (x *BlockUser) String() string {
 func (*BlockUser) ProtoMessage() {}
 
 func (x *BlockUser) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[26]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2761,7 +3303,7 @@ func (x *BlockUser) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockUser.ProtoReflect.Descriptor instead.
 func (*BlockUser) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{26}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *BlockUser) GetUserId() string {
@@ -2781,7 +3323,7 @@ type UnblockUser struct {
 
 func (x *UnblockUser) Reset() {
 	*x = UnblockUser{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[27]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2793,7 +3335,7 @@ func (x *UnblockUser) String() string {
 func (*UnblockUser) ProtoMessage() {}
 
 func (x *UnblockUser) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[27]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2806,7 +3348,7 @@ func (x *UnblockUser) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnblockUser.ProtoReflect.Descriptor instead.
 func (*UnblockUser) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{27}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *UnblockUser) GetUserId() string {
@@ -2829,7 +3371,7 @@ type CreateConnection struct {
 
 func (x *CreateConnection) Reset() {
 	*x = CreateConnection{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[28]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2841,7 +3383,7 @@ func (x *CreateConnection) String() string {
 func (*CreateConnection) ProtoMessage() {}
 
 func (x *CreateConnection) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[28]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2854,7 +3396,7 @@ func (x *CreateConnection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateConnection.ProtoReflect.Descriptor instead.
 func (*CreateConnection) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{28}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *CreateConnection) GetConnectionId() string {
@@ -2888,7 +3430,7 @@ type AcceptConnection struct {
 
 func (x *AcceptConnection) Reset() {
 	*x = AcceptConnection{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[29]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2900,7 +3442,7 @@ func (x *AcceptConnection) String() string {
 func (*AcceptConnection) ProtoMessage() {}
 
 func (x *AcceptConnection) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[29]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2913,7 +3455,7 @@ func (x *AcceptConnection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcceptConnection.ProtoReflect.Descriptor instead.
 func (*AcceptConnection) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{29}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *AcceptConnection) GetUserId() string {
@@ -2933,7 +3475,7 @@ type DeclineConnection struct {
 
 func (x *DeclineConnection) Reset() {
 	*x = DeclineConnection{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[30]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2945,7 +3487,7 @@ func (x *DeclineConnection) String() string {
 func (*DeclineConnection) ProtoMessage() {}
 
 func (x *DeclineConnection) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[30]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2958,7 +3500,7 @@ func (x *DeclineConnection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeclineConnection.ProtoReflect.Descriptor instead.
 func (*DeclineConnection) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{30}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *DeclineConnection) GetUserId() string {
@@ -2978,7 +3520,7 @@ type DeleteConnection struct {
 
 func (x *DeleteConnection) Reset() {
 	*x = DeleteConnection{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[31]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2990,7 +3532,7 @@ func (x *DeleteConnection) String() string {
 func (*DeleteConnection) ProtoMessage() {}
 
 func (x *DeleteConnection) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[31]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3003,7 +3545,7 @@ func (x *DeleteConnection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteConnection.ProtoReflect.Descriptor instead.
 func (*DeleteConnection) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{31}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *DeleteConnection) GetUserId() string {
@@ -3028,7 +3570,7 @@ type CreateChat struct {
 
 func (x *CreateChat) Reset() {
 	*x = CreateChat{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[32]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3040,7 +3582,7 @@ func (x *CreateChat) String() string {
 func (*CreateChat) ProtoMessage() {}
 
 func (x *CreateChat) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[32]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3053,7 +3595,7 @@ func (x *CreateChat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateChat.ProtoReflect.Descriptor instead.
 func (*CreateChat) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{32}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *CreateChat) GetChatId() string {
@@ -3102,7 +3644,7 @@ type AddParticipant struct {
 
 func (x *AddParticipant) Reset() {
 	*x = AddParticipant{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[33]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3114,7 +3656,7 @@ func (x *AddParticipant) String() string {
 func (*AddParticipant) ProtoMessage() {}
 
 func (x *AddParticipant) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[33]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3127,7 +3669,7 @@ func (x *AddParticipant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddParticipant.ProtoReflect.Descriptor instead.
 func (*AddParticipant) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{33}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *AddParticipant) GetChatId() string {
@@ -3155,7 +3697,7 @@ type RemoveParticipant struct {
 
 func (x *RemoveParticipant) Reset() {
 	*x = RemoveParticipant{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[34]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3167,7 +3709,7 @@ func (x *RemoveParticipant) String() string {
 func (*RemoveParticipant) ProtoMessage() {}
 
 func (x *RemoveParticipant) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[34]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3180,7 +3722,7 @@ func (x *RemoveParticipant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveParticipant.ProtoReflect.Descriptor instead.
 func (*RemoveParticipant) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{34}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *RemoveParticipant) GetChatId() string {
@@ -3208,7 +3750,7 @@ type GrantAdmin struct {
 
 func (x *GrantAdmin) Reset() {
 	*x = GrantAdmin{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[35]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3220,7 +3762,7 @@ func (x *GrantAdmin) String() string {
 func (*GrantAdmin) ProtoMessage() {}
 
 func (x *GrantAdmin) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[35]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3233,7 +3775,7 @@ func (x *GrantAdmin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GrantAdmin.ProtoReflect.Descriptor instead.
 func (*GrantAdmin) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{35}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *GrantAdmin) GetChatId() string {
@@ -3261,7 +3803,7 @@ type RevokeAdmin struct {
 
 func (x *RevokeAdmin) Reset() {
 	*x = RevokeAdmin{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[36]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3273,7 +3815,7 @@ func (x *RevokeAdmin) String() string {
 func (*RevokeAdmin) ProtoMessage() {}
 
 func (x *RevokeAdmin) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[36]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3286,7 +3828,7 @@ func (x *RevokeAdmin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeAdmin.ProtoReflect.Descriptor instead.
 func (*RevokeAdmin) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{36}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *RevokeAdmin) GetChatId() string {
@@ -3313,7 +3855,7 @@ type LeaveChat struct {
 
 func (x *LeaveChat) Reset() {
 	*x = LeaveChat{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[37]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3325,7 +3867,7 @@ func (x *LeaveChat) String() string {
 func (*LeaveChat) ProtoMessage() {}
 
 func (x *LeaveChat) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[37]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3338,7 +3880,7 @@ func (x *LeaveChat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveChat.ProtoReflect.Descriptor instead.
 func (*LeaveChat) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{37}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *LeaveChat) GetChatId() string {
@@ -3358,7 +3900,7 @@ type DeleteChat struct {
 
 func (x *DeleteChat) Reset() {
 	*x = DeleteChat{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[38]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3370,7 +3912,7 @@ func (x *DeleteChat) String() string {
 func (*DeleteChat) ProtoMessage() {}
 
 func (x *DeleteChat) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[38]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3383,7 +3925,7 @@ func (x *DeleteChat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteChat.ProtoReflect.Descriptor instead.
 func (*DeleteChat) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{38}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *DeleteChat) GetChatId() string {
@@ -3407,7 +3949,7 @@ type SendMessage struct {
 
 func (x *SendMessage) Reset() {
 	*x = SendMessage{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[39]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3419,7 +3961,7 @@ func (x *SendMessage) String() string {
 func (*SendMessage) ProtoMessage() {}
 
 func (x *SendMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[39]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3432,7 +3974,7 @@ func (x *SendMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendMessage.ProtoReflect.Descriptor instead.
 func (*SendMessage) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{39}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *SendMessage) GetMessageId() string {
@@ -3466,7 +4008,7 @@ type MarkRead struct {
 
 func (x *MarkRead) Reset() {
 	*x = MarkRead{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[40]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3478,7 +4020,7 @@ func (x *MarkRead) String() string {
 func (*MarkRead) ProtoMessage() {}
 
 func (x *MarkRead) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[40]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3491,7 +4033,7 @@ func (x *MarkRead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkRead.ProtoReflect.Descriptor instead.
 func (*MarkRead) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{40}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *MarkRead) GetChatId() string {
@@ -3512,7 +4054,7 @@ type DeleteMessage struct {
 
 func (x *DeleteMessage) Reset() {
 	*x = DeleteMessage{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[41]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3524,7 +4066,7 @@ func (x *DeleteMessage) String() string {
 func (*DeleteMessage) ProtoMessage() {}
 
 func (x *DeleteMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[41]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3537,7 +4079,7 @@ func (x *DeleteMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteMessage.ProtoReflect.Descriptor instead.
 func (*DeleteMessage) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{41}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *DeleteMessage) GetChatId() string {
@@ -3567,7 +4109,7 @@ type RequestToJoin struct {
 
 func (x *RequestToJoin) Reset() {
 	*x = RequestToJoin{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[42]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3579,7 +4121,7 @@ func (x *RequestToJoin) String() string {
 func (*RequestToJoin) ProtoMessage() {}
 
 func (x *RequestToJoin) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[42]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3592,7 +4134,7 @@ func (x *RequestToJoin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestToJoin.ProtoReflect.Descriptor instead.
 func (*RequestToJoin) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{42}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *RequestToJoin) GetRequestId() string {
@@ -3626,7 +4168,7 @@ type AcceptJoinRequest struct {
 
 func (x *AcceptJoinRequest) Reset() {
 	*x = AcceptJoinRequest{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[43]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3638,7 +4180,7 @@ func (x *AcceptJoinRequest) String() string {
 func (*AcceptJoinRequest) ProtoMessage() {}
 
 func (x *AcceptJoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[43]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3651,7 +4193,7 @@ func (x *AcceptJoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcceptJoinRequest.ProtoReflect.Descriptor instead.
 func (*AcceptJoinRequest) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{43}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *AcceptJoinRequest) GetRequestId() string {
@@ -3671,7 +4213,7 @@ type RejectJoinRequest struct {
 
 func (x *RejectJoinRequest) Reset() {
 	*x = RejectJoinRequest{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[44]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3683,7 +4225,7 @@ func (x *RejectJoinRequest) String() string {
 func (*RejectJoinRequest) ProtoMessage() {}
 
 func (x *RejectJoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[44]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3696,7 +4238,7 @@ func (x *RejectJoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectJoinRequest.ProtoReflect.Descriptor instead.
 func (*RejectJoinRequest) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{44}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *RejectJoinRequest) GetRequestId() string {
@@ -3716,7 +4258,7 @@ type MarkNotificationRead struct {
 
 func (x *MarkNotificationRead) Reset() {
 	*x = MarkNotificationRead{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[45]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3728,7 +4270,7 @@ func (x *MarkNotificationRead) String() string {
 func (*MarkNotificationRead) ProtoMessage() {}
 
 func (x *MarkNotificationRead) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[45]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3741,7 +4283,7 @@ func (x *MarkNotificationRead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkNotificationRead.ProtoReflect.Descriptor instead.
 func (*MarkNotificationRead) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{45}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *MarkNotificationRead) GetNotificationId() string {
@@ -3762,7 +4304,7 @@ type SubscribeRequest struct {
 
 func (x *SubscribeRequest) Reset() {
 	*x = SubscribeRequest{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[46]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3774,7 +4316,7 @@ func (x *SubscribeRequest) String() string {
 func (*SubscribeRequest) ProtoMessage() {}
 
 func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[46]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3787,7 +4329,7 @@ func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeRequest.ProtoReflect.Descriptor instead.
 func (*SubscribeRequest) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{46}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *SubscribeRequest) GetProtocolVersion() uint32 {
@@ -3808,7 +4350,7 @@ type SubscribeResponse struct {
 
 func (x *SubscribeResponse) Reset() {
 	*x = SubscribeResponse{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[47]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3820,7 +4362,7 @@ func (x *SubscribeResponse) String() string {
 func (*SubscribeResponse) ProtoMessage() {}
 
 func (x *SubscribeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[47]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3833,7 +4375,7 @@ func (x *SubscribeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeResponse.ProtoReflect.Descriptor instead.
 func (*SubscribeResponse) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{47}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *SubscribeResponse) GetPosition() int64 {
@@ -3874,7 +4416,7 @@ const file_vibesync_sync_v1_sync_proto_rawDesc = "" +
 	"\tentity_id\x18\x04 \x01(\tR\bentityId\x12$\n" +
 	"\x02op\x18\x05 \x01(\x0e2\x14.vibesync.sync.v1.OpR\x02op\x12\x12\n" +
 	"\x04data\x18\x06 \x01(\fR\x04data\x12.\n" +
-	"\x05typed\x18\a \x01(\v2\x18.vibesync.sync.v1.EntityR\x05typed\"\x81\x05\n" +
+	"\x05typed\x18\a \x01(\v2\x18.vibesync.sync.v1.EntityR\x05typed\"\xdd\x05\n" +
 	"\x06Entity\x12,\n" +
 	"\x04user\x18\x01 \x01(\v2\x16.vibesync.sync.v1.UserH\x00R\x04user\x12>\n" +
 	"\n" +
@@ -3886,10 +4428,14 @@ const file_vibesync_sync_v1_sync_proto_rawDesc = "" +
 	"\x05block\x18\x06 \x01(\v2\x17.vibesync.sync.v1.BlockH\x00R\x05block\x12,\n" +
 	"\x04chat\x18\a \x01(\v2\x16.vibesync.sync.v1.ChatH\x00R\x04chat\x12A\n" +
 	"\vparticipant\x18\b \x01(\v2\x1d.vibesync.sync.v1.ParticipantH\x00R\vparticipant\x125\n" +
-	"\amessage\x18\t \x01(\v2\x19.vibesync.sync.v1.MessageH\x00R\amessage\x129\n" +
-	"\tchat_file\x18\n" +
-	" \x01(\v2\x1a.vibesync.sync.v1.ChatFileH\x00R\bchatFile\x12B\n" +
-	"\fjoin_request\x18\v \x01(\v2\x1d.vibesync.sync.v1.JoinRequestH\x00R\vjoinRequestB\x06\n" +
+	"\amessage\x18\t \x01(\v2\x19.vibesync.sync.v1.MessageH\x00R\amessage\x120\n" +
+	"\x04file\x18\n" +
+	" \x01(\v2\x1a.vibesync.sync.v1.ChatFileH\x00R\x04file\x129\n" +
+	"\arequest\x18\v \x01(\v2\x1d.vibesync.sync.v1.JoinRequestH\x00R\arequest\x12>\n" +
+	"\n" +
+	"membership\x18\f \x01(\v2\x1c.vibesync.sync.v1.MembershipH\x00R\n" +
+	"membership\x12,\n" +
+	"\x04reel\x18\r \x01(\v2\x16.vibesync.sync.v1.ReelH\x00R\x04reelB\x06\n" +
 	"\x04kind\"\xa1\x01\n" +
 	"\x04User\x12\x0f\n" +
 	"\x02id\x18\x01 \x01(\tR\x03_id\x12\x12\n" +
@@ -3951,50 +4497,101 @@ const file_vibesync_sync_v1_sync_proto_rawDesc = "" +
 	"\ablocker\x18\x02 \x01(\tR\ablocker\x12\x18\n" +
 	"\ablocked\x18\x03 \x01(\tR\ablocked\x129\n" +
 	"\n" +
-	"created_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\x9e\x02\n" +
+	"created_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xe3\x03\n" +
 	"\x04Chat\x12\x0f\n" +
 	"\x02id\x18\x01 \x01(\tR\x03_id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
 	"\x05photo\x18\x03 \x01(\tR\x05photo\x12\x1a\n" +
-	"\bcategory\x18\x04 \x01(\tR\bcategory\x12\x17\n" +
-	"\bis_group\x18\x05 \x01(\bR\x05group\x120\n" +
+	"\bcategory\x18\x04 \x01(\tR\bcategory\x12\x19\n" +
+	"\bis_group\x18\x05 \x01(\bR\aisGroup\x120\n" +
 	"\acreator\x18\x06 \x01(\v2\x16.vibesync.sync.v1.UserR\acreator\x129\n" +
 	"\n" +
 	"created_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
-	"updated_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\xb7\x01\n" +
+	"updated_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12\x1e\n" +
+	"\n" +
+	"restricted\x18\t \x01(\bR\n" +
+	"restricted\x12*\n" +
+	"\x11allow_public_post\x18\n" +
+	" \x01(\bR\x0fallowPublicPost\x12)\n" +
+	"\x04tags\x18\v \x03(\v2\x15.vibesync.sync.v1.TagR\x04tags\x12\x17\n" +
+	"\ameet_me\x18\f \x01(\tR\x06meetMe\x121\n" +
+	"\x05event\x18\r \x01(\v2\x1b.vibesync.sync.v1.ChatEventR\x05event\"-\n" +
+	"\x03Tag\x12\x10\n" +
+	"\x03tag\x18\x01 \x01(\tR\x03tag\x12\x14\n" +
+	"\x05label\x18\x02 \x01(\tR\x05label\"\xc3\x01\n" +
+	"\tChatEvent\x12\x0f\n" +
+	"\x02id\x18\x01 \x01(\tR\x03_id\x127\n" +
+	"\tstarts_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\bstartsAt\x123\n" +
+	"\aends_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x06endsAt\x12\x1a\n" +
+	"\blocation\x18\x04 \x01(\tR\blocation\x12\x1b\n" +
+	"\tis_active\x18\x05 \x01(\bR\bisActive\"\xcf\x01\n" +
 	"\vParticipant\x12\x0f\n" +
 	"\x02id\x18\x01 \x01(\tR\x03_id\x12\x12\n" +
 	"\x04chat\x18\x02 \x01(\tR\x04chat\x12*\n" +
 	"\x04user\x18\x03 \x01(\v2\x16.vibesync.sync.v1.UserR\x04user\x12\x19\n" +
-	"\bis_admin\x18\x04 \x01(\bR\aisAdmin\x12<\n" +
-	"\flast_read_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"lastReadAt\"\xcc\x01\n" +
+	"\bis_admin\x18\x04 \x01(\bR\aisAdmin\x12\x16\n" +
+	"\x06status\x18\x05 \x01(\tR\x06status\x12<\n" +
+	"\flast_read_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"lastReadAt\"u\n" +
+	"\n" +
+	"Membership\x12\x12\n" +
+	"\x04chat\x18\x01 \x01(\tR\x04chat\x12 \n" +
+	"\vparticipant\x18\x02 \x01(\tR\vparticipant\x12\x19\n" +
+	"\bis_admin\x18\x03 \x01(\bR\aisAdmin\x12\x16\n" +
+	"\x06status\x18\x04 \x01(\tR\x06status\"\xda\x01\n" +
 	"\aMessage\x12\x0f\n" +
 	"\x02id\x18\x01 \x01(\tR\x03_id\x12\x12\n" +
 	"\x04chat\x18\x02 \x01(\tR\x04chat\x12*\n" +
 	"\x04user\x18\x03 \x01(\v2\x16.vibesync.sync.v1.UserR\x04user\x12\x12\n" +
-	"\x04text\x18\x04 \x01(\tR\x04text\x120\n" +
-	"\x05files\x18\x05 \x03(\v2\x1a.vibesync.sync.v1.ChatFileR\x05files\x12*\n" +
-	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"]\n" +
-	"\bChatFile\x12\x0f\n" +
+	"\x04text\x18\x04 \x01(\tR\x04text\x12\x10\n" +
+	"\x03tag\x18\x05 \x01(\tR\x03tag\x12,\n" +
+	"\x05files\x18\x06 \x03(\v2\x16.vibesync.sync.v1.FileR\x05files\x12*\n" +
+	"\x02at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"o\n" +
+	"\x04File\x12\x0f\n" +
 	"\x02id\x18\x01 \x01(\tR\x03_id\x12\x10\n" +
-	"\x03url\x18\x02 \x01(\tR\x03url\x12.\n" +
-	"\x04meta\x18\x03 \x01(\v2\x1a.vibesync.sync.v1.FileMetaR\x04meta\"\x7f\n" +
+	"\x03url\x18\x02 \x01(\tR\x03url\x12\x14\n" +
+	"\x05cover\x18\x03 \x01(\tR\x05cover\x12.\n" +
+	"\x04meta\x18\x04 \x01(\v2\x1a.vibesync.sync.v1.FileMetaR\x04meta\"\x7f\n" +
 	"\bFileMeta\x12\x1d\n" +
 	"\n" +
 	"media_type\x18\x01 \x01(\tR\tmediaType\x12\x1b\n" +
 	"\tfile_name\x18\x02 \x01(\tR\bfileName\x12\x1b\n" +
 	"\tfile_size\x18\x03 \x01(\x03R\bfileSize\x12\x1a\n" +
-	"\bduration\x18\x04 \x01(\x01R\bduration\"\xcb\x01\n" +
+	"\bduration\x18\x04 \x01(\x01R\bduration\"\xdb\x01\n" +
+	"\bChatFile\x12\x0f\n" +
+	"\x02id\x18\x01 \x01(\tR\x03_id\x12\x12\n" +
+	"\x04user\x18\x02 \x01(\tR\x04user\x12\x12\n" +
+	"\x04chat\x18\x03 \x01(\tR\x04chat\x12*\n" +
+	"\x02at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x18\n" +
+	"\amessage\x18\x05 \x01(\tR\amessage\x12\x12\n" +
+	"\x04type\x18\x06 \x01(\tR\x04type\x12\x10\n" +
+	"\x03tag\x18\a \x01(\tR\x03tag\x12*\n" +
+	"\x04file\x18\b \x01(\v2\x16.vibesync.sync.v1.FileR\x04file\"\xb1\x01\n" +
 	"\vJoinRequest\x12\x0f\n" +
 	"\x02id\x18\x01 \x01(\tR\x03_id\x12\x12\n" +
 	"\x04chat\x18\x02 \x01(\tR\x04chat\x12*\n" +
-	"\x04user\x18\x03 \x01(\v2\x16.vibesync.sync.v1.UserR\x04user\x12\x18\n" +
-	"\amessage\x18\x04 \x01(\tR\amessage\x12\x16\n" +
-	"\x06status\x18\x05 \x01(\tR\x06status\x129\n" +
+	"\x04user\x18\x03 \x01(\v2\x16.vibesync.sync.v1.UserR\x04user\x12\x16\n" +
+	"\x06status\x18\x04 \x01(\tR\x06status\x129\n" +
 	"\n" +
-	"created_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"P\n" +
+	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xff\x02\n" +
+	"\x04Reel\x12\x0f\n" +
+	"\x02id\x18\x01 \x01(\tR\x03_id\x12*\n" +
+	"\x04user\x18\x02 \x01(\v2\x16.vibesync.sync.v1.UserR\x04user\x12\x12\n" +
+	"\x04chat\x18\x03 \x01(\tR\x04chat\x12 \n" +
+	"\vdescription\x18\x04 \x01(\tR\vdescription\x12\x10\n" +
+	"\x03tag\x18\x05 \x01(\tR\x03tag\x12\x14\n" +
+	"\x05video\x18\x06 \x01(\tR\x05video\x12\x1a\n" +
+	"\bhashtags\x18\a \x03(\tR\bhashtags\x12!\n" +
+	"\fis_anonymous\x18\b \x01(\bR\visAnonymous\x12\x14\n" +
+	"\x05views\x18\t \x01(\x03R\x05views\x12\x14\n" +
+	"\x05likes\x18\n" +
+	" \x01(\x03R\x05likes\x12\x1f\n" +
+	"\vsuper_likes\x18\v \x01(\x03R\n" +
+	"superLikes\x12\x1c\n" +
+	"\tfavorites\x18\f \x01(\x03R\tfavorites\x12\x16\n" +
+	"\x06shares\x18\r \x01(\x03R\x06shares\x12\x1a\n" +
+	"\bcomments\x18\x0e \x01(\x03R\bcomments\"P\n" +
 	"\x0eBucketChecksum\x12\x16\n" +
 	"\x06bucket\x18\x01 \x01(\tR\x06bucket\x12\x10\n" +
 	"\x03sum\x18\x02 \x01(\x04R\x03sum\x12\x14\n" +
@@ -4157,7 +4754,7 @@ func file_vibesync_sync_v1_sync_proto_rawDescGZIP() []byte {
 }
 
 var file_vibesync_sync_v1_sync_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_vibesync_sync_v1_sync_proto_msgTypes = make([]protoimpl.MessageInfo, 48)
+var file_vibesync_sync_v1_sync_proto_msgTypes = make([]protoimpl.MessageInfo, 53)
 var file_vibesync_sync_v1_sync_proto_goTypes = []any{
 	(Op)(0),                       // 0: vibesync.sync.v1.Op
 	(MutationStatus)(0),           // 1: vibesync.sync.v1.MutationStatus
@@ -4173,47 +4770,52 @@ var file_vibesync_sync_v1_sync_proto_goTypes = []any{
 	(*Follow)(nil),                // 11: vibesync.sync.v1.Follow
 	(*Block)(nil),                 // 12: vibesync.sync.v1.Block
 	(*Chat)(nil),                  // 13: vibesync.sync.v1.Chat
-	(*Participant)(nil),           // 14: vibesync.sync.v1.Participant
-	(*Message)(nil),               // 15: vibesync.sync.v1.Message
-	(*ChatFile)(nil),              // 16: vibesync.sync.v1.ChatFile
-	(*FileMeta)(nil),              // 17: vibesync.sync.v1.FileMeta
-	(*JoinRequest)(nil),           // 18: vibesync.sync.v1.JoinRequest
-	(*BucketChecksum)(nil),        // 19: vibesync.sync.v1.BucketChecksum
-	(*PushRequest)(nil),           // 20: vibesync.sync.v1.PushRequest
-	(*PushResponse)(nil),          // 21: vibesync.sync.v1.PushResponse
-	(*MutationResult)(nil),        // 22: vibesync.sync.v1.MutationResult
-	(*Mutation)(nil),              // 23: vibesync.sync.v1.Mutation
-	(*UpdateProfile)(nil),         // 24: vibesync.sync.v1.UpdateProfile
-	(*SetStatus)(nil),             // 25: vibesync.sync.v1.SetStatus
-	(*FollowUser)(nil),            // 26: vibesync.sync.v1.FollowUser
-	(*UnfollowUser)(nil),          // 27: vibesync.sync.v1.UnfollowUser
-	(*BlockUser)(nil),             // 28: vibesync.sync.v1.BlockUser
-	(*UnblockUser)(nil),           // 29: vibesync.sync.v1.UnblockUser
-	(*CreateConnection)(nil),      // 30: vibesync.sync.v1.CreateConnection
-	(*AcceptConnection)(nil),      // 31: vibesync.sync.v1.AcceptConnection
-	(*DeclineConnection)(nil),     // 32: vibesync.sync.v1.DeclineConnection
-	(*DeleteConnection)(nil),      // 33: vibesync.sync.v1.DeleteConnection
-	(*CreateChat)(nil),            // 34: vibesync.sync.v1.CreateChat
-	(*AddParticipant)(nil),        // 35: vibesync.sync.v1.AddParticipant
-	(*RemoveParticipant)(nil),     // 36: vibesync.sync.v1.RemoveParticipant
-	(*GrantAdmin)(nil),            // 37: vibesync.sync.v1.GrantAdmin
-	(*RevokeAdmin)(nil),           // 38: vibesync.sync.v1.RevokeAdmin
-	(*LeaveChat)(nil),             // 39: vibesync.sync.v1.LeaveChat
-	(*DeleteChat)(nil),            // 40: vibesync.sync.v1.DeleteChat
-	(*SendMessage)(nil),           // 41: vibesync.sync.v1.SendMessage
-	(*MarkRead)(nil),              // 42: vibesync.sync.v1.MarkRead
-	(*DeleteMessage)(nil),         // 43: vibesync.sync.v1.DeleteMessage
-	(*RequestToJoin)(nil),         // 44: vibesync.sync.v1.RequestToJoin
-	(*AcceptJoinRequest)(nil),     // 45: vibesync.sync.v1.AcceptJoinRequest
-	(*RejectJoinRequest)(nil),     // 46: vibesync.sync.v1.RejectJoinRequest
-	(*MarkNotificationRead)(nil),  // 47: vibesync.sync.v1.MarkNotificationRead
-	(*SubscribeRequest)(nil),      // 48: vibesync.sync.v1.SubscribeRequest
-	(*SubscribeResponse)(nil),     // 49: vibesync.sync.v1.SubscribeResponse
-	(*timestamppb.Timestamp)(nil), // 50: google.protobuf.Timestamp
+	(*Tag)(nil),                   // 14: vibesync.sync.v1.Tag
+	(*ChatEvent)(nil),             // 15: vibesync.sync.v1.ChatEvent
+	(*Participant)(nil),           // 16: vibesync.sync.v1.Participant
+	(*Membership)(nil),            // 17: vibesync.sync.v1.Membership
+	(*Message)(nil),               // 18: vibesync.sync.v1.Message
+	(*File)(nil),                  // 19: vibesync.sync.v1.File
+	(*FileMeta)(nil),              // 20: vibesync.sync.v1.FileMeta
+	(*ChatFile)(nil),              // 21: vibesync.sync.v1.ChatFile
+	(*JoinRequest)(nil),           // 22: vibesync.sync.v1.JoinRequest
+	(*Reel)(nil),                  // 23: vibesync.sync.v1.Reel
+	(*BucketChecksum)(nil),        // 24: vibesync.sync.v1.BucketChecksum
+	(*PushRequest)(nil),           // 25: vibesync.sync.v1.PushRequest
+	(*PushResponse)(nil),          // 26: vibesync.sync.v1.PushResponse
+	(*MutationResult)(nil),        // 27: vibesync.sync.v1.MutationResult
+	(*Mutation)(nil),              // 28: vibesync.sync.v1.Mutation
+	(*UpdateProfile)(nil),         // 29: vibesync.sync.v1.UpdateProfile
+	(*SetStatus)(nil),             // 30: vibesync.sync.v1.SetStatus
+	(*FollowUser)(nil),            // 31: vibesync.sync.v1.FollowUser
+	(*UnfollowUser)(nil),          // 32: vibesync.sync.v1.UnfollowUser
+	(*BlockUser)(nil),             // 33: vibesync.sync.v1.BlockUser
+	(*UnblockUser)(nil),           // 34: vibesync.sync.v1.UnblockUser
+	(*CreateConnection)(nil),      // 35: vibesync.sync.v1.CreateConnection
+	(*AcceptConnection)(nil),      // 36: vibesync.sync.v1.AcceptConnection
+	(*DeclineConnection)(nil),     // 37: vibesync.sync.v1.DeclineConnection
+	(*DeleteConnection)(nil),      // 38: vibesync.sync.v1.DeleteConnection
+	(*CreateChat)(nil),            // 39: vibesync.sync.v1.CreateChat
+	(*AddParticipant)(nil),        // 40: vibesync.sync.v1.AddParticipant
+	(*RemoveParticipant)(nil),     // 41: vibesync.sync.v1.RemoveParticipant
+	(*GrantAdmin)(nil),            // 42: vibesync.sync.v1.GrantAdmin
+	(*RevokeAdmin)(nil),           // 43: vibesync.sync.v1.RevokeAdmin
+	(*LeaveChat)(nil),             // 44: vibesync.sync.v1.LeaveChat
+	(*DeleteChat)(nil),            // 45: vibesync.sync.v1.DeleteChat
+	(*SendMessage)(nil),           // 46: vibesync.sync.v1.SendMessage
+	(*MarkRead)(nil),              // 47: vibesync.sync.v1.MarkRead
+	(*DeleteMessage)(nil),         // 48: vibesync.sync.v1.DeleteMessage
+	(*RequestToJoin)(nil),         // 49: vibesync.sync.v1.RequestToJoin
+	(*AcceptJoinRequest)(nil),     // 50: vibesync.sync.v1.AcceptJoinRequest
+	(*RejectJoinRequest)(nil),     // 51: vibesync.sync.v1.RejectJoinRequest
+	(*MarkNotificationRead)(nil),  // 52: vibesync.sync.v1.MarkNotificationRead
+	(*SubscribeRequest)(nil),      // 53: vibesync.sync.v1.SubscribeRequest
+	(*SubscribeResponse)(nil),     // 54: vibesync.sync.v1.SubscribeResponse
+	(*timestamppb.Timestamp)(nil), // 55: google.protobuf.Timestamp
 }
 var file_vibesync_sync_v1_sync_proto_depIdxs = []int32{
 	4,  // 0: vibesync.sync.v1.PullResponse.changes:type_name -> vibesync.sync.v1.Change
-	19, // 1: vibesync.sync.v1.PullResponse.checksums:type_name -> vibesync.sync.v1.BucketChecksum
+	24, // 1: vibesync.sync.v1.PullResponse.checksums:type_name -> vibesync.sync.v1.BucketChecksum
 	0,  // 2: vibesync.sync.v1.Change.op:type_name -> vibesync.sync.v1.Op
 	5,  // 3: vibesync.sync.v1.Change.typed:type_name -> vibesync.sync.v1.Entity
 	6,  // 4: vibesync.sync.v1.Entity.user:type_name -> vibesync.sync.v1.User
@@ -4223,70 +4825,79 @@ var file_vibesync_sync_v1_sync_proto_depIdxs = []int32{
 	11, // 8: vibesync.sync.v1.Entity.follow:type_name -> vibesync.sync.v1.Follow
 	12, // 9: vibesync.sync.v1.Entity.block:type_name -> vibesync.sync.v1.Block
 	13, // 10: vibesync.sync.v1.Entity.chat:type_name -> vibesync.sync.v1.Chat
-	14, // 11: vibesync.sync.v1.Entity.participant:type_name -> vibesync.sync.v1.Participant
-	15, // 12: vibesync.sync.v1.Entity.message:type_name -> vibesync.sync.v1.Message
-	16, // 13: vibesync.sync.v1.Entity.chat_file:type_name -> vibesync.sync.v1.ChatFile
-	18, // 14: vibesync.sync.v1.Entity.join_request:type_name -> vibesync.sync.v1.JoinRequest
-	7,  // 15: vibesync.sync.v1.User.status:type_name -> vibesync.sync.v1.Status
-	50, // 16: vibesync.sync.v1.Status.expires_at:type_name -> google.protobuf.Timestamp
-	50, // 17: vibesync.sync.v1.Status.created_at:type_name -> google.protobuf.Timestamp
-	6,  // 18: vibesync.sync.v1.Connection.from:type_name -> vibesync.sync.v1.User
-	6,  // 19: vibesync.sync.v1.Connection.to:type_name -> vibesync.sync.v1.User
-	50, // 20: vibesync.sync.v1.Connection.created_at:type_name -> google.protobuf.Timestamp
-	50, // 21: vibesync.sync.v1.Connection.accepted_at:type_name -> google.protobuf.Timestamp
-	50, // 22: vibesync.sync.v1.Connection.responded_at:type_name -> google.protobuf.Timestamp
-	50, // 23: vibesync.sync.v1.Notification.created_at:type_name -> google.protobuf.Timestamp
-	50, // 24: vibesync.sync.v1.Follow.created_at:type_name -> google.protobuf.Timestamp
-	50, // 25: vibesync.sync.v1.Block.created_at:type_name -> google.protobuf.Timestamp
-	6,  // 26: vibesync.sync.v1.Chat.creator:type_name -> vibesync.sync.v1.User
-	50, // 27: vibesync.sync.v1.Chat.created_at:type_name -> google.protobuf.Timestamp
-	50, // 28: vibesync.sync.v1.Chat.updated_at:type_name -> google.protobuf.Timestamp
-	6,  // 29: vibesync.sync.v1.Participant.user:type_name -> vibesync.sync.v1.User
-	50, // 30: vibesync.sync.v1.Participant.last_read_at:type_name -> google.protobuf.Timestamp
-	6,  // 31: vibesync.sync.v1.Message.user:type_name -> vibesync.sync.v1.User
-	16, // 32: vibesync.sync.v1.Message.files:type_name -> vibesync.sync.v1.ChatFile
-	50, // 33: vibesync.sync.v1.Message.at:type_name -> google.protobuf.Timestamp
-	17, // 34: vibesync.sync.v1.ChatFile.meta:type_name -> vibesync.sync.v1.FileMeta
-	6,  // 35: vibesync.sync.v1.JoinRequest.user:type_name -> vibesync.sync.v1.User
-	50, // 36: vibesync.sync.v1.JoinRequest.created_at:type_name -> google.protobuf.Timestamp
-	23, // 37: vibesync.sync.v1.PushRequest.mutations:type_name -> vibesync.sync.v1.Mutation
-	22, // 38: vibesync.sync.v1.PushResponse.results:type_name -> vibesync.sync.v1.MutationResult
-	1,  // 39: vibesync.sync.v1.MutationResult.status:type_name -> vibesync.sync.v1.MutationStatus
-	24, // 40: vibesync.sync.v1.Mutation.update_profile:type_name -> vibesync.sync.v1.UpdateProfile
-	25, // 41: vibesync.sync.v1.Mutation.set_status:type_name -> vibesync.sync.v1.SetStatus
-	26, // 42: vibesync.sync.v1.Mutation.follow:type_name -> vibesync.sync.v1.FollowUser
-	27, // 43: vibesync.sync.v1.Mutation.unfollow:type_name -> vibesync.sync.v1.UnfollowUser
-	28, // 44: vibesync.sync.v1.Mutation.block:type_name -> vibesync.sync.v1.BlockUser
-	29, // 45: vibesync.sync.v1.Mutation.unblock:type_name -> vibesync.sync.v1.UnblockUser
-	30, // 46: vibesync.sync.v1.Mutation.create_connection:type_name -> vibesync.sync.v1.CreateConnection
-	31, // 47: vibesync.sync.v1.Mutation.accept_connection:type_name -> vibesync.sync.v1.AcceptConnection
-	32, // 48: vibesync.sync.v1.Mutation.decline_connection:type_name -> vibesync.sync.v1.DeclineConnection
-	33, // 49: vibesync.sync.v1.Mutation.delete_connection:type_name -> vibesync.sync.v1.DeleteConnection
-	34, // 50: vibesync.sync.v1.Mutation.create_chat:type_name -> vibesync.sync.v1.CreateChat
-	35, // 51: vibesync.sync.v1.Mutation.add_participant:type_name -> vibesync.sync.v1.AddParticipant
-	36, // 52: vibesync.sync.v1.Mutation.remove_participant:type_name -> vibesync.sync.v1.RemoveParticipant
-	37, // 53: vibesync.sync.v1.Mutation.grant_admin:type_name -> vibesync.sync.v1.GrantAdmin
-	38, // 54: vibesync.sync.v1.Mutation.revoke_admin:type_name -> vibesync.sync.v1.RevokeAdmin
-	39, // 55: vibesync.sync.v1.Mutation.leave_chat:type_name -> vibesync.sync.v1.LeaveChat
-	40, // 56: vibesync.sync.v1.Mutation.delete_chat:type_name -> vibesync.sync.v1.DeleteChat
-	41, // 57: vibesync.sync.v1.Mutation.send_message:type_name -> vibesync.sync.v1.SendMessage
-	42, // 58: vibesync.sync.v1.Mutation.mark_read:type_name -> vibesync.sync.v1.MarkRead
-	43, // 59: vibesync.sync.v1.Mutation.delete_message:type_name -> vibesync.sync.v1.DeleteMessage
-	44, // 60: vibesync.sync.v1.Mutation.request_to_join:type_name -> vibesync.sync.v1.RequestToJoin
-	45, // 61: vibesync.sync.v1.Mutation.accept_join_request:type_name -> vibesync.sync.v1.AcceptJoinRequest
-	46, // 62: vibesync.sync.v1.Mutation.reject_join_request:type_name -> vibesync.sync.v1.RejectJoinRequest
-	47, // 63: vibesync.sync.v1.Mutation.mark_notification_read:type_name -> vibesync.sync.v1.MarkNotificationRead
-	2,  // 64: vibesync.sync.v1.SyncService.Pull:input_type -> vibesync.sync.v1.PullRequest
-	20, // 65: vibesync.sync.v1.SyncService.Push:input_type -> vibesync.sync.v1.PushRequest
-	48, // 66: vibesync.sync.v1.SyncService.Subscribe:input_type -> vibesync.sync.v1.SubscribeRequest
-	3,  // 67: vibesync.sync.v1.SyncService.Pull:output_type -> vibesync.sync.v1.PullResponse
-	21, // 68: vibesync.sync.v1.SyncService.Push:output_type -> vibesync.sync.v1.PushResponse
-	49, // 69: vibesync.sync.v1.SyncService.Subscribe:output_type -> vibesync.sync.v1.SubscribeResponse
-	67, // [67:70] is the sub-list for method output_type
-	64, // [64:67] is the sub-list for method input_type
-	64, // [64:64] is the sub-list for extension type_name
-	64, // [64:64] is the sub-list for extension extendee
-	0,  // [0:64] is the sub-list for field type_name
+	16, // 11: vibesync.sync.v1.Entity.participant:type_name -> vibesync.sync.v1.Participant
+	18, // 12: vibesync.sync.v1.Entity.message:type_name -> vibesync.sync.v1.Message
+	21, // 13: vibesync.sync.v1.Entity.file:type_name -> vibesync.sync.v1.ChatFile
+	22, // 14: vibesync.sync.v1.Entity.request:type_name -> vibesync.sync.v1.JoinRequest
+	17, // 15: vibesync.sync.v1.Entity.membership:type_name -> vibesync.sync.v1.Membership
+	23, // 16: vibesync.sync.v1.Entity.reel:type_name -> vibesync.sync.v1.Reel
+	7,  // 17: vibesync.sync.v1.User.status:type_name -> vibesync.sync.v1.Status
+	55, // 18: vibesync.sync.v1.Status.expires_at:type_name -> google.protobuf.Timestamp
+	55, // 19: vibesync.sync.v1.Status.created_at:type_name -> google.protobuf.Timestamp
+	6,  // 20: vibesync.sync.v1.Connection.from:type_name -> vibesync.sync.v1.User
+	6,  // 21: vibesync.sync.v1.Connection.to:type_name -> vibesync.sync.v1.User
+	55, // 22: vibesync.sync.v1.Connection.created_at:type_name -> google.protobuf.Timestamp
+	55, // 23: vibesync.sync.v1.Connection.accepted_at:type_name -> google.protobuf.Timestamp
+	55, // 24: vibesync.sync.v1.Connection.responded_at:type_name -> google.protobuf.Timestamp
+	55, // 25: vibesync.sync.v1.Notification.created_at:type_name -> google.protobuf.Timestamp
+	55, // 26: vibesync.sync.v1.Follow.created_at:type_name -> google.protobuf.Timestamp
+	55, // 27: vibesync.sync.v1.Block.created_at:type_name -> google.protobuf.Timestamp
+	6,  // 28: vibesync.sync.v1.Chat.creator:type_name -> vibesync.sync.v1.User
+	55, // 29: vibesync.sync.v1.Chat.created_at:type_name -> google.protobuf.Timestamp
+	55, // 30: vibesync.sync.v1.Chat.updated_at:type_name -> google.protobuf.Timestamp
+	14, // 31: vibesync.sync.v1.Chat.tags:type_name -> vibesync.sync.v1.Tag
+	15, // 32: vibesync.sync.v1.Chat.event:type_name -> vibesync.sync.v1.ChatEvent
+	55, // 33: vibesync.sync.v1.ChatEvent.starts_at:type_name -> google.protobuf.Timestamp
+	55, // 34: vibesync.sync.v1.ChatEvent.ends_at:type_name -> google.protobuf.Timestamp
+	6,  // 35: vibesync.sync.v1.Participant.user:type_name -> vibesync.sync.v1.User
+	55, // 36: vibesync.sync.v1.Participant.last_read_at:type_name -> google.protobuf.Timestamp
+	6,  // 37: vibesync.sync.v1.Message.user:type_name -> vibesync.sync.v1.User
+	19, // 38: vibesync.sync.v1.Message.files:type_name -> vibesync.sync.v1.File
+	55, // 39: vibesync.sync.v1.Message.at:type_name -> google.protobuf.Timestamp
+	20, // 40: vibesync.sync.v1.File.meta:type_name -> vibesync.sync.v1.FileMeta
+	55, // 41: vibesync.sync.v1.ChatFile.at:type_name -> google.protobuf.Timestamp
+	19, // 42: vibesync.sync.v1.ChatFile.file:type_name -> vibesync.sync.v1.File
+	6,  // 43: vibesync.sync.v1.JoinRequest.user:type_name -> vibesync.sync.v1.User
+	55, // 44: vibesync.sync.v1.JoinRequest.created_at:type_name -> google.protobuf.Timestamp
+	6,  // 45: vibesync.sync.v1.Reel.user:type_name -> vibesync.sync.v1.User
+	28, // 46: vibesync.sync.v1.PushRequest.mutations:type_name -> vibesync.sync.v1.Mutation
+	27, // 47: vibesync.sync.v1.PushResponse.results:type_name -> vibesync.sync.v1.MutationResult
+	1,  // 48: vibesync.sync.v1.MutationResult.status:type_name -> vibesync.sync.v1.MutationStatus
+	29, // 49: vibesync.sync.v1.Mutation.update_profile:type_name -> vibesync.sync.v1.UpdateProfile
+	30, // 50: vibesync.sync.v1.Mutation.set_status:type_name -> vibesync.sync.v1.SetStatus
+	31, // 51: vibesync.sync.v1.Mutation.follow:type_name -> vibesync.sync.v1.FollowUser
+	32, // 52: vibesync.sync.v1.Mutation.unfollow:type_name -> vibesync.sync.v1.UnfollowUser
+	33, // 53: vibesync.sync.v1.Mutation.block:type_name -> vibesync.sync.v1.BlockUser
+	34, // 54: vibesync.sync.v1.Mutation.unblock:type_name -> vibesync.sync.v1.UnblockUser
+	35, // 55: vibesync.sync.v1.Mutation.create_connection:type_name -> vibesync.sync.v1.CreateConnection
+	36, // 56: vibesync.sync.v1.Mutation.accept_connection:type_name -> vibesync.sync.v1.AcceptConnection
+	37, // 57: vibesync.sync.v1.Mutation.decline_connection:type_name -> vibesync.sync.v1.DeclineConnection
+	38, // 58: vibesync.sync.v1.Mutation.delete_connection:type_name -> vibesync.sync.v1.DeleteConnection
+	39, // 59: vibesync.sync.v1.Mutation.create_chat:type_name -> vibesync.sync.v1.CreateChat
+	40, // 60: vibesync.sync.v1.Mutation.add_participant:type_name -> vibesync.sync.v1.AddParticipant
+	41, // 61: vibesync.sync.v1.Mutation.remove_participant:type_name -> vibesync.sync.v1.RemoveParticipant
+	42, // 62: vibesync.sync.v1.Mutation.grant_admin:type_name -> vibesync.sync.v1.GrantAdmin
+	43, // 63: vibesync.sync.v1.Mutation.revoke_admin:type_name -> vibesync.sync.v1.RevokeAdmin
+	44, // 64: vibesync.sync.v1.Mutation.leave_chat:type_name -> vibesync.sync.v1.LeaveChat
+	45, // 65: vibesync.sync.v1.Mutation.delete_chat:type_name -> vibesync.sync.v1.DeleteChat
+	46, // 66: vibesync.sync.v1.Mutation.send_message:type_name -> vibesync.sync.v1.SendMessage
+	47, // 67: vibesync.sync.v1.Mutation.mark_read:type_name -> vibesync.sync.v1.MarkRead
+	48, // 68: vibesync.sync.v1.Mutation.delete_message:type_name -> vibesync.sync.v1.DeleteMessage
+	49, // 69: vibesync.sync.v1.Mutation.request_to_join:type_name -> vibesync.sync.v1.RequestToJoin
+	50, // 70: vibesync.sync.v1.Mutation.accept_join_request:type_name -> vibesync.sync.v1.AcceptJoinRequest
+	51, // 71: vibesync.sync.v1.Mutation.reject_join_request:type_name -> vibesync.sync.v1.RejectJoinRequest
+	52, // 72: vibesync.sync.v1.Mutation.mark_notification_read:type_name -> vibesync.sync.v1.MarkNotificationRead
+	2,  // 73: vibesync.sync.v1.SyncService.Pull:input_type -> vibesync.sync.v1.PullRequest
+	25, // 74: vibesync.sync.v1.SyncService.Push:input_type -> vibesync.sync.v1.PushRequest
+	53, // 75: vibesync.sync.v1.SyncService.Subscribe:input_type -> vibesync.sync.v1.SubscribeRequest
+	3,  // 76: vibesync.sync.v1.SyncService.Pull:output_type -> vibesync.sync.v1.PullResponse
+	26, // 77: vibesync.sync.v1.SyncService.Push:output_type -> vibesync.sync.v1.PushResponse
+	54, // 78: vibesync.sync.v1.SyncService.Subscribe:output_type -> vibesync.sync.v1.SubscribeResponse
+	76, // [76:79] is the sub-list for method output_type
+	73, // [73:76] is the sub-list for method input_type
+	73, // [73:73] is the sub-list for extension type_name
+	73, // [73:73] is the sub-list for extension extendee
+	0,  // [0:73] is the sub-list for field type_name
 }
 
 func init() { file_vibesync_sync_v1_sync_proto_init() }
@@ -4304,10 +4915,12 @@ func file_vibesync_sync_v1_sync_proto_init() {
 		(*Entity_Chat)(nil),
 		(*Entity_Participant)(nil),
 		(*Entity_Message)(nil),
-		(*Entity_ChatFile)(nil),
-		(*Entity_JoinRequest)(nil),
+		(*Entity_File)(nil),
+		(*Entity_Request)(nil),
+		(*Entity_Membership)(nil),
+		(*Entity_Reel)(nil),
 	}
-	file_vibesync_sync_v1_sync_proto_msgTypes[21].OneofWrappers = []any{
+	file_vibesync_sync_v1_sync_proto_msgTypes[26].OneofWrappers = []any{
 		(*Mutation_UpdateProfile)(nil),
 		(*Mutation_SetStatus)(nil),
 		(*Mutation_Follow)(nil),
@@ -4333,14 +4946,14 @@ func file_vibesync_sync_v1_sync_proto_init() {
 		(*Mutation_RejectJoinRequest)(nil),
 		(*Mutation_MarkNotificationRead)(nil),
 	}
-	file_vibesync_sync_v1_sync_proto_msgTypes[22].OneofWrappers = []any{}
+	file_vibesync_sync_v1_sync_proto_msgTypes[27].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vibesync_sync_v1_sync_proto_rawDesc), len(file_vibesync_sync_v1_sync_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   48,
+			NumMessages:   53,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"slices"
 	"testing"
 	"time"
 
@@ -844,4 +845,105 @@ func TestSubscribeEndsOnShutdown(t *testing.T) {
 	if stream.Receive() {
 		t.Fatal("stream still delivering after shutdown")
 	}
+}
+
+func createGroup(id int64, name string, members ...string) *syncv1.Mutation {
+	return &syncv1.Mutation{Id: id, Kind: &syncv1.Mutation_CreateChat{CreateChat: &syncv1.CreateChat{Group: true, Name: name, Category: "Outdoors", ParticipantIds: members}}}
+}
+
+func send(id int64, chat, msgID, text string) *syncv1.Mutation {
+	return &syncv1.Mutation{Id: id, Kind: &syncv1.Mutation_SendMessage{SendMessage: &syncv1.SendMessage{ChatId: chat, MessageId: msgID, Text: text}}}
+}
+
+func wantApplied(t *testing.T, res *syncv1.PushResponse) {
+	t.Helper()
+	for _, r := range res.Results {
+		if r.Status != syncv1.MutationStatus_MUTATION_STATUS_APPLIED {
+			t.Fatalf("mutation %d: %v", r.Id, r)
+		}
+	}
+}
+
+// chatOf finds the id of the chat entity among changes.
+func chatOf(t *testing.T, changes []*syncv1.Change) string {
+	t.Helper()
+	for _, ch := range changes {
+		if ch.Entity == "chat" && ch.Op == syncv1.Op_OP_UPSERT {
+			return ch.EntityId
+		}
+	}
+	t.Fatalf("no chat among %d changes", len(changes))
+	return ""
+}
+
+func TestPushChats(t *testing.T) {
+	setup := func(t *testing.T) (*harness, servertest.User, servertest.User, string) {
+		h := newHarness(t)
+		amy, bob := h.env.Register("Amy"), h.env.Register("Bob")
+		follow := &syncv1.Mutation{Id: 1, Kind: &syncv1.Mutation_Follow{Follow: &syncv1.FollowUser{UserId: bob.ID}}}
+		wantApplied(t, push(t, h.client(amy), clientA, follow, createGroup(2, "Hikers", bob.ID)))
+		ra := newReplica()
+		return h, amy, bob, chatOf(t, changesOf(ra.pull(t, h.client(amy), 0)))
+	}
+	t.Run("group_replicates_to_its_members", func(t *testing.T) {
+		h, amy, bob, chat := setup(t)
+		msgID := oid.New()
+		wantApplied(t, push(t, h.client(amy), clientA, send(3, chat, msgID, "trail at 9?")))
+		rb := newReplica()
+		changes := changesOf(rb.pull(t, h.client(bob), 0))
+		var gotMsg, gotMembership bool
+		for _, ch := range changes {
+			gotMsg = gotMsg || ch.Entity == "message" && ch.EntityId == msgID && strings.Contains(string(ch.Data), "trail at 9?")
+			gotMembership = gotMembership || ch.Entity == "membership" && ch.Bucket == "user:"+bob.ID
+		}
+		if !gotMsg || !gotMembership {
+			t.Fatalf("bob's pull: message %v, membership %v", gotMsg, gotMembership)
+		}
+		if !slices.Contains(rb.buckets, social.ChatBucket(chat)) {
+			t.Fatalf("bob does not hold the chat: %v", rb.buckets)
+		}
+	})
+	t.Run("two_admins_removing_each_other", func(t *testing.T) {
+		h, amy, bob, chat := setup(t)
+		wantApplied(t, push(t, h.client(amy), clientA, &syncv1.Mutation{Id: 3, Kind: &syncv1.Mutation_GrantAdmin{GrantAdmin: &syncv1.GrantAdmin{ChatId: chat, UserId: bob.ID}}}))
+		rb := newReplica()
+		rb.pull(t, h.client(bob), 0)
+		// Both, offline, remove the other; Amy's push lands first.
+		wantApplied(t, push(t, h.client(amy), clientA, &syncv1.Mutation{Id: 4, Kind: &syncv1.Mutation_RemoveParticipant{RemoveParticipant: &syncv1.RemoveParticipant{ChatId: chat, UserId: bob.ID}}}))
+		res := push(t, h.client(bob), clientB, &syncv1.Mutation{Id: 1, Kind: &syncv1.Mutation_RemoveParticipant{RemoveParticipant: &syncv1.RemoveParticipant{ChatId: chat, UserId: amy.ID}}})
+		if r := res.Results[0]; r.Status != syncv1.MutationStatus_MUTATION_STATUS_REJECTED {
+			t.Fatalf("bob removing amy after being removed: %v", r)
+		}
+		pages := rb.pull(t, h.client(bob), 0)
+		if lost := pages[len(pages)-1].LostBuckets; !slices.Contains(lost, social.ChatBucket(chat)) {
+			t.Fatalf("bob's pull does not report the chat lost: %v", lost)
+		}
+	})
+	t.Run("message_to_a_chat_one_was_just_removed_from", func(t *testing.T) {
+		h, amy, bob, chat := setup(t)
+		wantApplied(t, push(t, h.client(amy), clientA, &syncv1.Mutation{Id: 3, Kind: &syncv1.Mutation_RemoveParticipant{RemoveParticipant: &syncv1.RemoveParticipant{ChatId: chat, UserId: bob.ID}}}))
+		msgID := oid.New()
+		res := push(t, h.client(bob), clientB, send(1, chat, msgID, "still here?"))
+		if r := res.Results[0]; r.Status != syncv1.MutationStatus_MUTATION_STATUS_REJECTED || r.Message == "" {
+			t.Fatalf("message after removal: %v", r)
+		}
+		ra := newReplica()
+		for _, ch := range changesOf(ra.pull(t, h.client(amy), 0)) {
+			if ch.EntityId == msgID {
+				t.Fatal("the rejected message reached the chat")
+			}
+		}
+	})
+	t.Run("mark_read_and_leave", func(t *testing.T) {
+		h, _, bob, chat := setup(t)
+		wantApplied(t, push(t, h.client(bob), clientB,
+			&syncv1.Mutation{Id: 1, Kind: &syncv1.Mutation_MarkRead{MarkRead: &syncv1.MarkRead{ChatId: chat}}},
+			&syncv1.Mutation{Id: 2, Kind: &syncv1.Mutation_LeaveChat{LeaveChat: &syncv1.LeaveChat{ChatId: chat}}}))
+		rb := newReplica()
+		for _, ch := range changesOf(rb.pull(t, h.client(bob), 0)) {
+			if ch.Bucket == social.ChatBucket(chat) {
+				t.Fatalf("bob still reads the chat he left: %v", ch)
+			}
+		}
+	})
 }

@@ -202,3 +202,20 @@ func (c *Client) Disconnect(ctx context.Context, userID string) error {
 	_, err = c.enqueue(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_DeleteConnection{DeleteConnection: &syncv1.DeleteConnection{UserId: userID}}}, effects...)
 	return err
 }
+
+// NewChat describes a chat to create.
+type NewChat struct {
+	Group    bool
+	Name     string // groups
+	Category string // groups
+	// Users are the other participants: exactly one for a one-to-one chat.
+	Users []string
+}
+
+// CreateChat queues the creation of a chat. The server assigns its id, so
+// it shows in Chats after the next Sync.
+func (c *Client) CreateChat(ctx context.Context, in NewChat) error {
+	_, err := c.enqueue(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_CreateChat{CreateChat: &syncv1.CreateChat{
+		Group: in.Group, Name: in.Name, Category: in.Category, ParticipantIds: in.Users}}})
+	return err
+}

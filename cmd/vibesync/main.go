@@ -13,12 +13,14 @@
 //	connections [pending|accepted]     your connections and requests
 //	connect USER [MESSAGE]             send a connection request
 //	accept USER                        accept a request
+//	chat USER                          start a one-to-one chat
 //	chats [SEARCH]                     your chats, with unread counts
 //	messages CHAT                      a chat's messages
 //	send CHAT TEXT                     send a message
 //	watch                              keep syncing and print what arrives
 //
-// USER is a user id or a username; CHAT is a chat id or a chat name.
+// USER is a user id or a username; CHAT is a chat id, a chat name, or for
+// a one-to-one chat the other user's username.
 // --server and --data default to $VIBESYNC_SERVER (else
 // http://127.0.0.1:8080) and $VIBESYNC_DATA (else ~/.vibesync).
 package main
@@ -57,7 +59,7 @@ const usage = `usage: vibesync [--server URL] [--data DIR] COMMAND [ARGS]
 
 commands: register USERNAME PASSWORD [NAME] | login USERNAME PASSWORD |
   sync [--verify] | status | me | connections [pending|accepted] |
-  connect USER [MESSAGE] | accept USER | chats [SEARCH] | messages CHAT |
+  connect USER [MESSAGE] | accept USER | chat USER | chats [SEARCH] | messages CHAT |
   send CHAT TEXT | watch`
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -201,6 +203,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		return sh.deliver(ctx)
+	case "chat":
+		if err := need(1, "USER"); err != nil {
+			return err
+		}
+		id, err := sh.user(ctx, args[0])
+		if err != nil {
+			return err
+		}
+		if err := c.CreateChat(ctx, client.NewChat{Users: []string{id}}); err != nil {
+			return err
+		}
+		return sh.deliver(ctx)
 	case "chats":
 		chats, err := c.Chats(ctx, strings.Join(args, " "))
 		if err != nil {
@@ -330,12 +344,24 @@ func (s *shell) chat(ctx context.Context, arg string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	name := strings.TrimPrefix(arg, "@")
 	for _, ch := range chats {
-		if strings.EqualFold(ch.Name, arg) {
+		if strings.EqualFold(ch.Name, name) {
 			return ch.ID, nil
 		}
 	}
-	return "", fmt.Errorf("no chat named %q in the replica (sync first, or give its id)", arg)
+	me := s.c.UserID(ctx)
+	for _, ch := range chats {
+		if ch.IsGroup {
+			continue
+		}
+		for _, p := range ch.Participants {
+			if p.User.ID != me && strings.EqualFold(p.User.Username, name) {
+				return ch.ID, nil
+			}
+		}
+	}
+	return "", fmt.Errorf("no chat %q in the replica (sync first, or give its id)", arg)
 }
 
 func or(a, b string) string {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vibesync/vibesync/server/servertest"
 )
@@ -99,4 +100,51 @@ func TestCLI(t *testing.T) {
 			t.Fatal("unknown chat accepted")
 		}
 	})
+}
+
+func TestCLIChat(t *testing.T) {
+	env := servertest.New(t)
+	amy := cli{t, env.URL, t.TempDir()}
+	bob := cli{t, env.URL, t.TempDir()}
+	amy.run("register", "amy_chat", "correct horse battery", "Amy")
+	bob.run("register", "bob_chat", "correct horse battery", "Bob")
+	amy.run("connect", "bob_chat")
+	bob.run("sync")
+	bob.run("accept", "amy_chat")
+	if out := amy.run("chat", "bob_chat"); !strings.Contains(out, "synced") {
+		t.Fatalf("chat: %s", out)
+	}
+	env.Clock.Advance(time.Second) // unread counts messages after the last read, strictly
+	amy.run("send", "bob_chat", "hi Bob")
+	bob.run("sync")
+	if out := bob.run("messages", "amy_chat"); !strings.Contains(out, "@amy_chat: hi Bob") {
+		t.Fatalf("bob's messages: %s", out)
+	}
+	if out := bob.run("chats"); !strings.Contains(out, "1 unread") {
+		t.Fatalf("bob's chats: %s", out)
+	}
+
+	// The server goes away; both keep writing.
+	amyOff, bobOff := amy.offline(), bob.offline()
+	amyOff.run("send", "bob_chat", "are you there?")
+	bobOff.run("send", "amy_chat", "on a train, no signal")
+	if out := bobOff.run("messages", "amy_chat"); !strings.Contains(out, "no signal (queued)") {
+		t.Fatalf("bob's offline view: %s", out)
+	}
+	// It comes back: both converge, nothing lost or doubled.
+	amy.run("sync")
+	bob.run("sync")
+	amy.run("sync")
+	a, b := amy.run("messages", "bob_chat"), bob.run("messages", "amy_chat")
+	for _, text := range []string{"hi Bob", "are you there?", "on a train, no signal"} {
+		if strings.Count(a, text) != 1 || strings.Count(b, text) != 1 {
+			t.Fatalf("%q not exactly once:\namy:\n%s\nbob:\n%s", text, a, b)
+		}
+	}
+	if strings.Contains(a, "queued") || strings.Contains(b, "queued") {
+		t.Fatalf("still queued:\n%s\n%s", a, b)
+	}
+	if a != b {
+		t.Fatalf("replicas differ:\namy:\n%s\nbob:\n%s", a, b)
+	}
 }

@@ -53,8 +53,9 @@ type replicaUnderTest struct {
 
 // TestConvergence: several users on several devices make random changes
 // (profile edits, conflicting username claims, connection requests,
-// answers and cancellations racing each other, messages to chats that do
-// not accept them) while going offline at random, losing push answers,
+// answers and cancellations racing each other, messages to real group
+// chats and to chats that refuse them, members and admins of those groups
+// added, removed, promoted and demoted by each other concurrently) while going offline at random, losing push answers,
 // and while the server's side moves (chat membership gained and lost,
 // rows written and deleted, tombstones pruned so stale replicas reset).
 // At the end every replica equals the server's view for its user, every
@@ -114,6 +115,37 @@ func TestConvergence(t *testing.T) {
 			return err
 		})
 	}
+	// Real group chats, made through the chat rules: everyone follows
+	// everyone (so anyone may add anyone), and the first user creates two
+	// groups with all of them.
+	for _, r := range rs {
+		for _, other := range accounts {
+			if other.ID != r.user.ID {
+				if _, err := r.c.Mutate(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_Follow{Follow: &syncv1.FollowUser{UserId: other.ID}}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if _, err := r.c.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var everyone []string
+	for _, a := range accounts[1:] {
+		everyone = append(everyone, a.ID)
+	}
+	for _, name := range []string{"Hikers", "Climbers"} {
+		if err := rs[0].c.CreateChat(ctx, NewChat{Group: true, Name: name, Category: "Outdoors", Users: everyone}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := rs[0].c.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	groups, err := rs[0].c.Chats(ctx, "")
+	if err != nil || len(groups) != 2 {
+		t.Fatalf("groups %+v %v", groups, err)
+	}
 	var messages []struct{ chat, id string }
 	var stats struct{ syncs, pulled, resets, rejected, rows, lost int }
 	names := []string{"taken_a", "taken_b", "taken_c"}
@@ -132,11 +164,37 @@ func TestConvergence(t *testing.T) {
 			if _, err := r.c.UpdateProfile(ctx, ProfileUpdate{Username: &names[rng.IntN(len(names))]}); err != nil {
 				t.Fatal(err)
 			}
-		case op < 31: // a message the server rejects (unimplemented, or not a member)
+		case op < 31: // a message the server rejects: the chat exists only in the feed
 			if _, err := r.c.SendMessage(ctx, chats[rng.IntN(len(chats))], "hi"); err != nil {
 				t.Fatal(err)
 			}
-		case op < 43: // connections: requests, answers and cancellations that race
+		case op < 36: // a message to a real group (rejected if one was removed meanwhile)
+			if _, err := r.c.SendMessage(ctx, groups[rng.IntN(len(groups))].ID, fmt.Sprintf("msg %d", step)); err != nil {
+				t.Fatal(err)
+			}
+		case op < 40: // group membership and admin rights, racing each other
+			g, other := groups[rng.IntN(len(groups))].ID, accounts[rng.IntN(len(accounts))].ID
+			var m *syncv1.Mutation
+			switch rng.IntN(5) {
+			case 0:
+				m = &syncv1.Mutation{Kind: &syncv1.Mutation_AddParticipant{AddParticipant: &syncv1.AddParticipant{ChatId: g, UserId: other}}}
+			case 1:
+				m = &syncv1.Mutation{Kind: &syncv1.Mutation_RemoveParticipant{RemoveParticipant: &syncv1.RemoveParticipant{ChatId: g, UserId: other}}}
+			case 2:
+				m = &syncv1.Mutation{Kind: &syncv1.Mutation_GrantAdmin{GrantAdmin: &syncv1.GrantAdmin{ChatId: g, UserId: other}}}
+			case 3:
+				m = &syncv1.Mutation{Kind: &syncv1.Mutation_RevokeAdmin{RevokeAdmin: &syncv1.RevokeAdmin{ChatId: g, UserId: other}}}
+			default:
+				if err := r.c.MarkRead(ctx, g); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if m != nil {
+				if _, err := r.c.Mutate(ctx, m); err != nil {
+					t.Fatal(err)
+				}
+			}
+		case op < 46: // connections: requests, answers and cancellations that race
 			other := accounts[rng.IntN(len(accounts))]
 			var err error
 			switch rng.IntN(4) {
@@ -152,7 +210,7 @@ func TestConvergence(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-		case op < 55:
+		case op < 62:
 			res, err := r.c.Sync(ctx)
 			if err != nil && !errors.Is(err, ErrOffline) { // a lost push answer looks offline too
 				t.Fatalf("sync: %v", err)
@@ -165,17 +223,17 @@ func TestConvergence(t *testing.T) {
 				}
 				stats.lost += len(res.Lost)
 			}
-		case op < 62:
+		case op < 68:
 			r.net.down.Store(!r.net.down.Load())
-		case op < 65:
+		case op < 71:
 			r.net.losePush.Store(true)
-		case op < 73: // someone joins a chat
+		case op < 77: // someone joins a chat
 			u, ch := accounts[rng.IntN(len(accounts))], chats[rng.IntN(len(chats))]
 			write(func(tx *store.Tx) error { return tx.AddBucketMember(ctx, "chat:"+ch, u.ID) })
-		case op < 78: // someone leaves a chat
+		case op < 81: // someone leaves a chat
 			u, ch := accounts[rng.IntN(len(accounts))], chats[rng.IntN(len(chats))]
 			write(func(tx *store.Tx) error { return tx.RemoveBucketMember(ctx, "chat:"+ch, u.ID) })
-		case op < 90: // a message is posted
+		case op < 92: // a message is posted
 			ch, id := chats[rng.IntN(len(chats))], oid.New()
 			messages = append(messages, struct{ chat, id string }{ch, id})
 			write(func(tx *store.Tx) error {

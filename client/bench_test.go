@@ -173,3 +173,23 @@ func BenchmarkPush(b *testing.B) {
 	}
 	b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "mutations/s")
 }
+
+// BenchmarkChatList: the chat list (unread counts and last messages) of a
+// replica holding 100 chats × 1,000 messages.
+func BenchmarkChatList(b *testing.B) {
+	env := servertest.New(b)
+	u := env.Register("Bench")
+	seedChats(b, env, u, 100, 1000)
+	ctx := context.Background()
+	c := benchClient(b, env, u, http.DefaultTransport)
+	if _, err := c.Sync(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		chats, err := c.Chats(ctx, "")
+		if err != nil || len(chats) != 100 {
+			b.Fatalf("%d chats, %v", len(chats), err)
+		}
+	}
+}

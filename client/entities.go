@@ -3,7 +3,9 @@ package client
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -242,23 +244,60 @@ func (c *Client) Chats(ctx context.Context, search string) ([]Chat, error) {
 				lastRead = p.LastReadAt
 			}
 		}
-		ms, err := c.Messages(ctx, ch.ID)
-		if err != nil {
+		if err := c.timeline(ctx, &ch, me, lastRead); err != nil {
 			return nil, err
-		}
-		ch.Unread = 0
-		for i := range ms {
-			if ms[i].User.ID != me && ms[i].At.After(lastRead.Time) {
-				ch.Unread++
-			}
-		}
-		if len(ms) > 0 {
-			ch.LastMessage = &ms[len(ms)-1]
 		}
 		out = append(out, ch)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return activity(out[i]).After(activity(out[j]).Time) })
 	return out, nil
+}
+
+// timeline sets a chat's unread count and last message: from the pulled
+// rows with two indexed queries, then the queued messages of the overlay
+// (the user's own: they never count as unread).
+func (c *Client) timeline(ctx context.Context, ch *Chat, me string, lastRead wire.Time) error {
+	bucket := "chat:" + ch.ID
+	var last []byte
+	err := c.db.QueryRowContext(ctx, `SELECT data FROM rows WHERE bucket = ? AND entity = 'message' ORDER BY at DESC, id DESC LIMIT 1`, bucket).Scan(&last)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("client: last message: %w", err)
+	}
+	ch.LastMessage = nil
+	if last != nil {
+		var m Message
+		if err := json.Unmarshal(last, &m); err != nil {
+			return fmt.Errorf("client: decode message: %w", err)
+		}
+		ch.LastMessage = &m
+	}
+	var readMS int64 = -1 << 62
+	if !lastRead.IsZero() {
+		readMS = lastRead.UnixMilli()
+	}
+	if err := c.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM rows WHERE bucket = ? AND entity = 'message' AND at > ? AND author <> ?`,
+		bucket, readMS, me).Scan(&ch.Unread); err != nil {
+		return fmt.Errorf("client: unread: %w", err)
+	}
+	rows, err := c.db.QueryContext(ctx, `SELECT data FROM overlay WHERE bucket = ? AND entity = 'message' AND op = 'upsert'`, bucket)
+	if err != nil {
+		return fmt.Errorf("client: queued messages: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var data []byte
+		if err := rows.Scan(&data); err != nil {
+			return err
+		}
+		var m Message
+		if err := json.Unmarshal(data, &m); err != nil {
+			return fmt.Errorf("client: decode queued message: %w", err)
+		}
+		if ch.LastMessage == nil || messageBefore(*ch.LastMessage, m) {
+			ch.LastMessage = &m
+		}
+	}
+	return rows.Err()
 }
 
 func activity(ch Chat) wire.Time {

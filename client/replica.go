@@ -28,9 +28,12 @@ CREATE TABLE IF NOT EXISTS rows (
     id     TEXT NOT NULL,
     seq    INTEGER NOT NULL,
     data   BLOB NOT NULL,
+    at     INTEGER NOT NULL DEFAULT 0,  -- messages: "at" in unix ms, for the chat list
+    author TEXT NOT NULL DEFAULT '',    -- messages: the sender's id
     PRIMARY KEY (bucket, entity, id)
 ) STRICT;
 CREATE INDEX IF NOT EXISTS rows_entity ON rows(entity, bucket);
+CREATE INDEX IF NOT EXISTS rows_timeline ON rows(bucket, entity, at, id, author);
 CREATE TABLE IF NOT EXISTS outbox (
     id         INTEGER PRIMARY KEY AUTOINCREMENT, -- the mutation id
     kind       TEXT NOT NULL,
@@ -156,8 +159,11 @@ type entity struct {
 // bucket, when given): pulled rows (the newest seq wins when an entity is
 // in several buckets), then the overlay of queued mutations in order.
 func (c *Client) entities(ctx context.Context, kind, bucket string) ([]entity, error) {
-	q := `SELECT bucket, id, data FROM rows WHERE entity = ? AND (? = '' OR bucket = ?) ORDER BY seq`
-	rows, err := c.db.QueryContext(ctx, q, kind, bucket, bucket)
+	q, args := `SELECT bucket, id, data FROM rows WHERE entity = ? ORDER BY seq`, []any{kind}
+	if bucket != "" {
+		q, args = `SELECT bucket, id, data FROM rows WHERE entity = ? AND bucket = ? ORDER BY seq`, []any{kind, bucket}
+	}
+	rows, err := c.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("client: read %s: %w", kind, err)
 	}

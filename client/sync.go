@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -257,7 +258,7 @@ func applyChanges(ctx context.Context, tx *sql.Tx, changes []*syncv1.Change) err
 	if len(changes) == 0 {
 		return nil
 	}
-	up, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO rows (bucket, entity, id, seq, data) VALUES (?, ?, ?, ?, ?)`)
+	up, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO rows (bucket, entity, id, seq, data, at, author) VALUES (?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return err
 	}
@@ -271,7 +272,15 @@ func applyChanges(ctx context.Context, tx *sql.Tx, changes []*syncv1.Change) err
 		if ch.Op == syncv1.Op_OP_DELETE {
 			_, err = del.ExecContext(ctx, ch.Bucket, ch.Entity, ch.EntityId)
 		} else {
-			_, err = up.ExecContext(ctx, ch.Bucket, ch.Entity, ch.EntityId, ch.Seq, ch.Data)
+			var at int64
+			var author string
+			if ch.Entity == "message" {
+				var m Message
+				if json.Unmarshal(ch.Data, &m) == nil {
+					at, author = m.At.UnixMilli(), m.User.ID
+				}
+			}
+			_, err = up.ExecContext(ctx, ch.Bucket, ch.Entity, ch.EntityId, ch.Seq, ch.Data, at, author)
 		}
 		if err != nil {
 			return err

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"strings"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 

@@ -5,7 +5,7 @@ UNIT_PKGS  = $(shell $(GO) list ./... | grep -v /integration)
 
 BUF       ?= $(GO) run github.com/bufbuild/buf/cmd/buf@v1.75.0
 
-.PHONY: run build test unit integration lint vet fmt-check bench generate generate-check buf-lint
+.PHONY: run build test unit integration lint vet fmt-check bench bench-live generate generate-check buf-lint
 
 ## run: serve on 127.0.0.1:8080 with the embedded database under ./data
 run:
@@ -37,6 +37,10 @@ integration:
 ## bench: measure this machine; prints `metric value unit` lines and writes bench.json
 bench:
 	$(GO) run ./cmd/vibesync-bench -out bench.json $(BENCHFLAGS)
+
+## bench-live: WebSocket fan-out to 100- and 1,000-member chats (p50/p99) and memory per socket
+bench-live:
+	$(GO) test ./server/live -run '^$$' -bench . -benchtime 200x -timeout 10m
 
 ## lint: formatting, vet and buf lint of the protos
 lint: fmt-check vet buf-lint

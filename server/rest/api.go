@@ -27,6 +27,8 @@ type Config struct {
 	Ready func(context.Context) error
 	// Media serves uploaded files at /media/ (none when nil).
 	Media http.Handler
+	// Live serves GET /ws; when nil the route is not mounted.
+	Live Live
 }
 
 // API is the REST handler set.
@@ -36,6 +38,7 @@ type API struct {
 	log    *slog.Logger
 	ready  func(context.Context) error
 	media  http.Handler
+	live   Live
 }
 
 // New returns the API. Mount it with Register.
@@ -48,7 +51,7 @@ func New(cfg Config) *API {
 	if ready == nil {
 		ready = func(context.Context) error { return nil }
 	}
-	return &API{svc: cfg.Social, tokens: cfg.Tokens, log: log, ready: ready, media: cfg.Media}
+	return &API{svc: cfg.Social, tokens: cfg.Tokens, log: log, ready: ready, media: cfg.Media, live: cfg.Live}
 }
 
 // handlerFunc is an HTTP handler that returns its error for one place to write.
@@ -64,15 +67,32 @@ func (a *API) public(fn handlerFunc) http.Handler {
 }
 
 // authed adapts a 🔒 handler: 401 unless the request carries a valid,
-// unrevoked access token.
+// unrevoked access token; 400 for a malformed SocketHeader.
 func (a *API) authed(fn handlerFunc) http.Handler {
-	return auth.Middleware(a.tokens, a.svc.CheckSession, a.writeError)(a.public(fn))
+	return auth.Middleware(a.tokens, a.svc.CheckSession, a.writeError)(a.public(checkSocket(fn)))
 }
 
-// caller is the authenticated user of r (authed routes only).
+// SocketHeader carries the socket id of the caller's live connection, if
+// they have one: live events caused by the request are not sent back to
+// that socket (the caller's other devices still get them).
+const SocketHeader = "X-Socket-Id"
+
+// checkSocket answers 400 invalid_socket before fn runs when the request
+// carries a malformed SocketHeader, so caller(r) can trust it.
+func checkSocket(fn handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if err := caller(r).Validate(); err != nil {
+			return err
+		}
+		return fn(w, r)
+	}
+}
+
+// caller is the authenticated user of r (authed routes only), with the
+// socket id of SocketHeader.
 func caller(r *http.Request) social.Caller {
 	c, _ := auth.FromContext(r.Context())
-	return social.Caller{UserID: c.UserID}
+	return social.Caller{UserID: c.UserID, Socket: r.Header.Get(SocketHeader)}
 }
 
 // Middleware wraps the whole mux: request ids, access log, panic recovery,

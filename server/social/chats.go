@@ -654,7 +654,7 @@ func (s *Service) UpdateChat(ctx context.Context, c Caller, chatID string, upd C
 	if err != nil {
 		return Chat{}, err
 	}
-	var newKey, oldKey string
+	var newKey string
 	if photo != nil {
 		newKey = "chats/" + chatID + "/" + oid.New() + photo.ext
 		if err := s.media.Put(ctx, newKey, photo.data); err != nil {
@@ -668,7 +668,10 @@ func (s *Service) UpdateChat(ctx context.Context, c Caller, chatID string, upd C
 		if err != nil {
 			return err
 		}
-		oldKey = ch.Photo
+		if newKey != "" {
+			// The replaced photo goes only once the new one is committed.
+			s.deleteMediaAfterCommit(ctx, tx, ch.Photo)
+		}
 		cat := ch.Category
 		if su.Category != nil {
 			cat = *su.Category
@@ -709,9 +712,6 @@ func (s *Service) UpdateChat(ctx context.Context, c Caller, chatID string, upd C
 		}
 		return Chat{}, err
 	}
-	if newKey != "" && oldKey != "" {
-		s.deleteMedia(ctx, oldKey)
-	}
 	return out, nil
 }
 
@@ -723,11 +723,10 @@ func (s *Service) deleteMedia(ctx context.Context, key string) {
 
 // DeleteChat deletes a group chat (admins only) with its messages, files,
 // event, join requests and reels; its photo and the files kept in our
-// media storage are deleted after the commit. Every participant (and the
-// caller's other devices) gets chat-deleted; every participant loses the
-// chat's bucket. Files are not transactional: joined into a caller's
-// transaction (WithinTx), they go when this write succeeds, even if the
-// outer transaction later rolls back.
+// media storage are deleted once the transaction commits (joined into a
+// caller's transaction with WithinTx, only when that one commits: a
+// rollback keeps them). Every participant (and the caller's other
+// devices) gets chat-deleted; every participant loses the chat's bucket.
 func (s *Service) DeleteChat(ctx context.Context, c Caller, chatID string) error {
 	if err := c.valid(); err != nil {
 		return err
@@ -735,8 +734,7 @@ func (s *Service) DeleteChat(ctx context.Context, c Caller, chatID string) error
 	if err := ValidID("id", chatID); err != nil {
 		return err
 	}
-	var keys []string
-	err := s.write(ctx, func(tx *store.Tx) error {
+	return s.write(ctx, func(tx *store.Tx) error {
 		ch, _, err := adminOf(ctx, tx, chatID, c.UserID)
 		if err != nil {
 			return err
@@ -749,6 +747,7 @@ func (s *Service) DeleteChat(ctx context.Context, c Caller, chatID string) error
 		if err != nil {
 			return err
 		}
+		var keys []string
 		for _, u := range urls {
 			if k, ok := s.media.KeyOf(u); ok {
 				keys = append(keys, k)
@@ -779,15 +778,27 @@ func (s *Service) DeleteChat(ctx context.Context, c Caller, chatID string) error
 		if err := deleteNotifications(ctx, tx, store.NotificationMatch{SubjectID: chatID}); err != nil {
 			return err
 		}
-		return emit(ctx, tx, c, EventChatDeleted, map[string]string{"chat": chatID}, targets...)
+		if err := emit(ctx, tx, c, EventChatDeleted, map[string]string{"chat": chatID}, targets...); err != nil {
+			return err
+		}
+		s.deleteMediaAfterCommit(ctx, tx, keys...)
+		return nil
 	})
-	if err != nil {
-		return err
+}
+
+// deleteMediaAfterCommit deletes stored files once tx commits, so a
+// rollback never leaves rows that point at deleted files.
+func (s *Service) deleteMediaAfterCommit(ctx context.Context, tx *store.Tx, keys ...string) {
+	keys = slices.DeleteFunc(keys, func(k string) bool { return k == "" })
+	if len(keys) == 0 {
+		return
 	}
-	for _, k := range keys {
-		s.deleteMedia(ctx, k)
-	}
-	return nil
+	ctx = context.WithoutCancel(ctx)
+	tx.AfterCommit(func() {
+		for _, k := range keys {
+			s.deleteMedia(ctx, k)
+		}
+	})
 }
 
 // dropRequestsOf tombstones a chat's join requests in their senders' and

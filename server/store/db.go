@@ -279,17 +279,30 @@ type Tx struct {
 	Now      time.Time
 	feedSeq  int64
 	eventSeq int64
+	// after holds what AfterCommit registered, in order.
+	after []func()
 }
+
+// AfterCommit registers fn to run once tx has committed: for side effects
+// outside the database (deleting stored files) that must not happen if the
+// write is undone. fn is dropped when tx rolls back, and when the savepoint
+// it was registered in rolls back (see Savepoint). Write runs the
+// registered functions in order, after the commit and after releasing the
+// writer, before the OnCommit hooks; fn must not block for long.
+func (tx *Tx) AfterCommit(fn func()) { tx.after = append(tx.after, fn) }
 
 // Write runs fn in a write transaction (BEGIN IMMEDIATE on the single writer
 // connection) and commits if fn returns nil. Driver errors are translated
 // (see translate); a busy database comes back as apperr.Unavailable.
 func (db *DB) Write(ctx context.Context, fn func(*Tx) error) error {
 	db.wmu.Lock()
-	commit, err := db.run(ctx, db.w, fn)
+	commit, after, err := db.run(ctx, db.w, fn)
 	db.wmu.Unlock()
 	if err != nil {
 		return err
+	}
+	for _, f := range after {
+		f()
 	}
 	if commit.FeedSeq != 0 || commit.EventSeq != 0 {
 		db.hookMu.RLock()
@@ -303,28 +316,38 @@ func (db *DB) Write(ctx context.Context, fn func(*Tx) error) error {
 }
 
 // Read runs fn in a read-only transaction on the reader pool: one consistent
-// snapshot for everything fn reads.
+// snapshot for everything fn reads. Functions fn registers with
+// AfterCommit run when it returns nil.
 func (db *DB) Read(ctx context.Context, fn func(*Tx) error) error {
-	_, err := db.run(ctx, db.r, fn)
-	return err
+	_, after, err := db.run(ctx, db.r, fn)
+	if err != nil {
+		return err
+	}
+	for _, f := range after {
+		f()
+	}
+	return nil
 }
 
-func (db *DB) run(ctx context.Context, pool *sql.DB, fn func(*Tx) error) (Commit, error) {
+// run runs fn in a transaction of pool and commits it; it returns what the
+// transaction appended and what it registered with AfterCommit (nothing
+// when it rolled back).
+func (db *DB) run(ctx context.Context, pool *sql.DB, fn func(*Tx) error) (Commit, []func(), error) {
 	sqlTx, err := pool.BeginTx(ctx, nil)
 	if err != nil {
-		return Commit{}, fmt.Errorf("store: begin: %w", translate(err))
+		return Commit{}, nil, fmt.Errorf("store: begin: %w", translate(err))
 	}
 	tx := &Tx{tx: sqlTx, queries: &db.queries, Now: db.now().UTC()}
 	if err := fn(tx); err != nil {
 		if rbErr := sqlTx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
-			return Commit{}, errors.Join(err, fmt.Errorf("store: rollback: %w", rbErr))
+			return Commit{}, nil, errors.Join(err, fmt.Errorf("store: rollback: %w", rbErr))
 		}
-		return Commit{}, err
+		return Commit{}, nil, err
 	}
 	if err := sqlTx.Commit(); err != nil {
-		return Commit{}, fmt.Errorf("store: commit: %w", translate(err))
+		return Commit{}, nil, fmt.Errorf("store: commit: %w", translate(err))
 	}
-	return Commit{FeedSeq: tx.feedSeq, EventSeq: tx.eventSeq}, nil
+	return Commit{FeedSeq: tx.feedSeq, EventSeq: tx.eventSeq}, tx.after, nil
 }
 
 // QueryCount returns how many statements transactions have run so far. It
@@ -396,14 +419,17 @@ func notFound(err error, reason, what string) error {
 // Savepoint runs fn inside a SAVEPOINT of tx: if fn fails, everything it
 // wrote is rolled back while the rest of tx stays, so a batch can record
 // the failure of one step in the same transaction. Feed and event
-// positions fn produced are forgotten with it.
+// positions fn produced, and what it registered with AfterCommit, are
+// forgotten with it.
 func (tx *Tx) Savepoint(ctx context.Context, fn func(*Tx) error) error {
-	feed, events := tx.feedSeq, tx.eventSeq
+	feed, events, after := tx.feedSeq, tx.eventSeq, len(tx.after)
 	if _, err := tx.exec(ctx, `SAVEPOINT step`); err != nil {
 		return fmt.Errorf("store: savepoint: %w", err)
 	}
 	if err := fn(tx); err != nil {
 		tx.feedSeq, tx.eventSeq = feed, events
+		clear(tx.after[after:])
+		tx.after = tx.after[:after]
 		if _, rbErr := tx.exec(ctx, `ROLLBACK TO step`); rbErr != nil {
 			return errors.Join(err, fmt.Errorf("store: rollback to savepoint: %w", rbErr))
 		}

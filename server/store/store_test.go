@@ -370,3 +370,68 @@ func TestSavepointUndoesOnlyTheFailedStep(t *testing.T) {
 		t.Fatalf("after a failed and a good savepoint the feed holds %+v", got)
 	}
 }
+
+func TestAfterCommit(t *testing.T) {
+	ctx := context.Background()
+	boom := errors.New("rule violated")
+	t.Run("runs_after_a_commit_in_order", func(t *testing.T) {
+		db := mustOpen(t)
+		var ran []string
+		write(t, db, func(tx *store.Tx) error {
+			tx.AfterCommit(func() { ran = append(ran, "a") })
+			tx.AfterCommit(func() { ran = append(ran, "b") })
+			if len(ran) != 0 {
+				t.Errorf("ran before the commit: %v", ran)
+			}
+			return nil
+		})
+		if len(ran) != 2 || ran[0] != "a" || ran[1] != "b" {
+			t.Fatalf("ran %v, want [a b]", ran)
+		}
+	})
+	t.Run("dropped_on_rollback", func(t *testing.T) {
+		db := mustOpen(t)
+		ran := false
+		err := db.Write(ctx, func(tx *store.Tx) error {
+			tx.AfterCommit(func() { ran = true })
+			return boom
+		})
+		if !errors.Is(err, boom) || ran {
+			t.Fatalf("Write = %v, ran = %v; want the error and nothing run", err, ran)
+		}
+	})
+	t.Run("dropped_with_a_rolled_back_savepoint_only", func(t *testing.T) {
+		db := mustOpen(t)
+		var ran []string
+		write(t, db, func(tx *store.Tx) error {
+			tx.AfterCommit(func() { ran = append(ran, "outer") })
+			_ = tx.Savepoint(ctx, func(tx *store.Tx) error {
+				tx.AfterCommit(func() { ran = append(ran, "failed step") })
+				return boom
+			})
+			return tx.Savepoint(ctx, func(tx *store.Tx) error {
+				tx.AfterCommit(func() { ran = append(ran, "good step") })
+				return nil
+			})
+		})
+		if len(ran) != 2 || ran[0] != "outer" || ran[1] != "good step" {
+			t.Fatalf("ran %v, want [outer, good step]", ran)
+		}
+	})
+	t.Run("a_good_savepoint_is_dropped_when_the_outer_transaction_rolls_back", func(t *testing.T) {
+		db := mustOpen(t)
+		ran := false
+		err := db.Write(ctx, func(tx *store.Tx) error {
+			if err := tx.Savepoint(ctx, func(tx *store.Tx) error {
+				tx.AfterCommit(func() { ran = true })
+				return nil
+			}); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) || ran {
+			t.Fatalf("Write = %v, ran = %v; want the error and nothing run", err, ran)
+		}
+	})
+}

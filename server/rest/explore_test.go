@@ -226,3 +226,33 @@ func TestReels(t *testing.T) {
 		}
 	})
 }
+
+func TestExploreShape(t *testing.T) {
+	t.Run("creator_populated_participants_as_ids", func(t *testing.T) {
+		env := servertest.New(t)
+		amy, ben := env.Register("Amy"), env.Register("Ben")
+		group(t, env, amy, "Pool Party", nil)
+		var body struct {
+			Chats []map[string]any `json:"chats"`
+			Count int              `json:"count"`
+		}
+		env.Do("GET", "/chats/explore/communities?search=pool", ben.Token, nil).Want(200).Decode(&body)
+		if body.Count != 1 || len(body.Chats) != 1 {
+			t.Fatalf("%+v", body)
+		}
+		c := body.Chats[0]
+		creator, ok := c["creator"].(map[string]any)
+		if !ok || creator["_id"] != amy.ID || creator["name"] != "Amy" || creator["username"] != amy.Username {
+			t.Fatalf("creator %v, want Amy populated", c["creator"])
+		}
+		parts := c["participants"].([]any)
+		if len(parts) != 1 || parts[0].(map[string]any)["user"] != amy.ID {
+			t.Fatalf("participants %v, want user ids", parts)
+		}
+		for _, k := range []string{"reels", "reelsCount", "isJoined", "areYouAdmin", "participantsCount", "isGroup", "restricted", "allowPublicPost"} {
+			if _, ok := c[k]; !ok {
+				t.Errorf("explore chat lacks %s: %v", k, c)
+			}
+		}
+	})
+}

@@ -277,7 +277,7 @@ func messageFrom(m store.Message, u UserRef) (Message, error) {
 
 // viewOpts selects the extras of chatViews.
 type viewOpts struct {
-	populate   bool // users as objects (participants and creator)
+	populate   bool // participants' users as objects (the creator always is)
 	reelsLimit int  // explore: reels per chat (0: no reels)
 	explore    bool // explore: reels, reelsCount and the viewer's pending request
 }
@@ -348,7 +348,9 @@ func (s *Service) chatViews(ctx context.Context, tx *store.Tx, viewer string, ch
 			ev = &e
 		}
 		v := ChatView{Chat: s.chatFrom(c, ev, nil, tx.Now), Unread: unread[c.ID], ParticipantsCount: len(parts[c.ID])}
-		v.Creator = userRef(c.CreatorID)
+		// Every read answer of the spec shows the creator populated, even
+		// explore, whose participants are ids.
+		v.Creator = ppl.ref(c.CreatorID)
 		v.Participants = []Participant{}
 		for _, p := range parts[c.ID] {
 			v.Participants = append(v.Participants, participantFrom(p, userRef(p.UserID)))

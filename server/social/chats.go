@@ -584,7 +584,10 @@ func (s *Service) MarkRead(ctx context.Context, c Caller, chatID string) (Partic
 		if err != nil {
 			return err
 		}
-		now := tx.Now
+		now, err := readTime(ctx, tx, chatID)
+		if err != nil {
+			return err
+		}
 		if err := tx.UpdateParticipant(ctx, p.ID, store.ParticipantUpdate{LastReadAt: &now}); err != nil {
 			return err
 		}

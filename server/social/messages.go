@@ -8,6 +8,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/vibesync/vibesync/oid"
@@ -29,6 +30,10 @@ import (
 //     otherwise it follows the URL's extension (see fileTypeOf).
 //   - Sending does not move the sender's lastReadAt; unread never counts
 //     the reader's own messages anyway.
+//   - unread counts messages of others after the reader's lastReadAt. A
+//     message is stamped after every participant's lastReadAt, and marking
+//     read reaches the newest message, so two writes within one
+//     millisecond still order correctly (see messageTime).
 
 // Limits on messages.
 const (
@@ -158,9 +163,13 @@ func (s *Service) SendMessage(ctx context.Context, c Caller, chatID string, in N
 		if tag != "" && tag != DefaultFileTag && !slices.ContainsFunc(decodeTags(ch.Tags), func(t Tag) bool { return t.Tag == tag }) {
 			return apperr.InvalidField("tag", "tag must be one of the chat's tags")
 		}
+		at, err := messageTime(ctx, tx, chatID)
+		if err != nil {
+			return err
+		}
 		id := in.ID
 		if id == "" {
-			id = oid.NewAt(tx.Now)
+			id = oid.NewAt(at)
 		}
 		fileTag := tag
 		if fileTag == "" {
@@ -173,16 +182,16 @@ func (s *Service) SendMessage(ctx context.Context, c Caller, chatID string, in N
 			if len(bytes.TrimSpace(f.Meta)) > 0 && string(bytes.TrimSpace(f.Meta)) != "null" {
 				meta = f.Meta
 			}
-			fid := oid.NewAt(tx.Now)
+			fid := oid.NewAt(at)
 			files = append(files, File{ID: fid, URL: f.URL, Cover: f.Cover, Meta: meta})
 			rows = append(rows, store.ChatFile{ID: fid, ChatID: chatID, MessageID: id, UserID: c.UserID, Type: fileTypeOf(f.URL, meta),
-				Tag: fileTag, URL: f.URL, Cover: f.Cover, Meta: string(meta), CreatedAt: tx.Now})
+				Tag: fileTag, URL: f.URL, Cover: f.Cover, Meta: string(meta), CreatedAt: at})
 		}
 		filesJSON, err := encode(files)
 		if err != nil {
 			return err
 		}
-		m := store.Message{ID: id, ChatID: chatID, UserID: c.UserID, Text: text, Tag: tag, Files: string(filesJSON), CreatedAt: tx.Now}
+		m := store.Message{ID: id, ChatID: chatID, UserID: c.UserID, Text: text, Tag: tag, Files: string(filesJSON), CreatedAt: at}
 		if err := tx.InsertMessage(ctx, m); err != nil {
 			if apperr.Is(err, apperr.Conflict) {
 				return apperr.Conflictf("message_id_taken", "That message id is already taken")
@@ -197,7 +206,7 @@ func (s *Service) SendMessage(ctx context.Context, c Caller, chatID string, in N
 				return err
 			}
 		}
-		if err := tx.TouchChat(ctx, chatID, tx.Now); err != nil {
+		if err := tx.TouchChat(ctx, chatID, at); err != nil {
 			return err
 		}
 		sender, err := s.personRef(ctx, tx, nil, c.UserID)
@@ -217,6 +226,35 @@ func (s *Service) SendMessage(ctx context.Context, c Caller, chatID string, in N
 		return nil
 	})
 	return out, created, err
+}
+
+// messageTime is the time of a new message in chat: the transaction's,
+// but always after every participant's lastReadAt, so a message sent in
+// the same millisecond as someone marked the chat read (or joined it)
+// still counts as unread for them. Times are kept in milliseconds.
+func messageTime(ctx context.Context, tx *store.Tx, chatID string) (time.Time, error) {
+	lastRead, _, err := tx.ReadMarks(ctx, chatID)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if !tx.Now.After(lastRead) {
+		return lastRead.Add(time.Millisecond), nil
+	}
+	return tx.Now, nil
+}
+
+// readTime is the lastReadAt that marks every message of chat read: the
+// transaction's time, or the newest message's if that is later (see
+// messageTime).
+func readTime(ctx context.Context, tx *store.Tx, chatID string) (time.Time, error) {
+	_, newest, err := tx.ReadMarks(ctx, chatID)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if newest.After(tx.Now) {
+		return newest, nil
+	}
+	return tx.Now, nil
 }
 
 // checkDirectNotBlocked answers 403 blocked when either user of a

@@ -210,3 +210,22 @@ func (tx *Tx) ChatFiles(ctx context.Context, f ChatFileFilter) ([]ChatFile, int,
 func (tx *Tx) ChatFileURLs(ctx context.Context, chatID string) ([]string, error) {
 	return tx.strings(ctx, `SELECT url FROM chat_files WHERE chat_id = ? UNION SELECT cover FROM chat_files WHERE chat_id = ? AND cover <> ''`, chatID, chatID)
 }
+
+// ReadMarks returns the latest last-read time of a chat's participants
+// and the time of its newest message (zero times when there are none).
+// One query.
+func (tx *Tx) ReadMarks(ctx context.Context, chatID string) (lastRead, newest time.Time, err error) {
+	var r, n int64
+	err = tx.queryRow(ctx, `SELECT (SELECT coalesce(max(last_read_at), 0) FROM chat_participants WHERE chat_id = ?),
+		(SELECT coalesce(max(created_at), 0) FROM messages WHERE chat_id = ?)`, chatID, chatID).Scan(&r, &n)
+	if err != nil {
+		return time.Time{}, time.Time{}, fmt.Errorf("store: read marks: %w", translate(err))
+	}
+	if r > 0 {
+		lastRead = fromMS(r)
+	}
+	if n > 0 {
+		newest = fromMS(n)
+	}
+	return lastRead, newest, nil
+}

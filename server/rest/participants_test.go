@@ -185,10 +185,17 @@ func TestRemoveParticipant(t *testing.T) {
 	t.Run("participant_id_or_user_id_both_work", func(t *testing.T) {
 		env, amy, ben, _, c := setup(t)
 		env.Do("DELETE", "/chats/"+c.ID+"/participants/"+pid(t, c, ben), amy.Token, nil).Want(204)
+		env.Do("GET", "/chats/"+c.ID, ben.Token, nil).WantError(403, "not_participant")
+		if got := wantBucketIsParticipants(t, env, c.ID); len(got) != 2 {
+			t.Fatalf("participants after removing ben by participant id: %v", got)
+		}
 	})
 	t.Run("removing_others_needs_admin", func(t *testing.T) {
 		env, _, ben, cat, c := setup(t)
 		env.Do("DELETE", "/chats/"+c.ID+"/participants/"+cat.ID, ben.Token, nil).WantError(403, "not_admin")
+		if got := wantBucketIsParticipants(t, env, c.ID); len(got) != 3 {
+			t.Fatalf("a refused removal changed the participants: %v", got)
+		}
 	})
 	t.Run("user_and_participant_must_belong_to_the_chat", func(t *testing.T) {
 		env, amy, _, _, c := setup(t)
@@ -202,8 +209,18 @@ func TestRemoveParticipant(t *testing.T) {
 		env.Do("DELETE", "/chats/"+d.ID+"/participants/"+ben.ID, amy.Token, nil).WantError(409, "not_group_chat")
 	})
 	t.Run("at_least_one_admin_remains", func(t *testing.T) {
-		env, amy, _, _, c := setup(t)
+		env, amy, ben, _, c := setup(t)
 		env.Do("DELETE", "/chats/"+c.ID+"/participants/"+amy.ID, amy.Token, nil).WantError(409, "last_admin")
+		if got := decodeChat(t, env.Do("GET", "/chats/"+c.ID, amy.Token, nil).Want(200)); !got.AreYouAdmin || got.ParticipantsCount != 3 {
+			t.Fatalf("after a refused departure: admin %v, %d participants", got.AreYouAdmin, got.ParticipantsCount)
+		}
+		// With a second admin, the first may leave, and then the second is the last.
+		env.Do("POST", "/chats/"+c.ID+"/participants/"+ben.ID+"/admin", amy.Token, nil).Want(200)
+		env.Do("DELETE", "/chats/"+c.ID+"/participants/"+amy.ID, amy.Token, nil).Want(204)
+		env.Do("DELETE", "/chats/"+c.ID+"/participants/"+ben.ID, ben.Token, nil).WantError(409, "last_admin")
+		if n := adminCount(t, env, c.ID); n != 1 {
+			t.Fatalf("%d admins", n)
+		}
 	})
 	t.Run("removed_by_an_admin_gets_chat_access_removed_by_push", func(t *testing.T) {
 		env, amy, ben, cat, c := setup(t)

@@ -137,6 +137,24 @@ func TestAnswerRequest(t *testing.T) {
 			t.Fatalf("notifications = %v", ns)
 		}
 	})
+	t.Run("accepting_dismisses_every_admins_join_request_notification", func(t *testing.T) {
+		env := servertest.New(t)
+		amy, ben, cy := env.Register("Amy"), env.Register("Ben"), env.Register("Cy")
+		c := group(t, env, amy, "Closed", map[string]any{"restricted": true}, cy)
+		env.Do("POST", "/chats/"+c.ID+"/participants/"+cy.ID+"/admin", amy.Token, nil).Want(200)
+		r := askToJoin(t, env, ben, c.ID)
+		for _, admin := range []servertest.User{amy, cy} {
+			if ns := notifications(t, env, admin, social.EventChatJoinRequest); len(ns) != 1 || ns[0]["dismissed"] == true {
+				t.Fatalf("%s before: %v", admin.Name, ns)
+			}
+		}
+		env.Do("PATCH", "/requests/"+r.ID, cy.Token, map[string]any{"status": "accepted"}).Want(200)
+		for _, admin := range []servertest.User{amy, cy} {
+			if ns := notifications(t, env, admin, social.EventChatJoinRequest); len(ns) != 1 || ns[0]["dismissed"] != true {
+				t.Fatalf("%s after: %v", admin.Name, ns)
+			}
+		}
+	})
 	t.Run("accepted_updates_join_group_chat_score", func(t *testing.T) {
 		env, amy, ben, _, r := setup(t)
 		env.Do("PATCH", "/requests/"+r.ID, amy.Token, map[string]any{"status": "accepted"}).Want(200)

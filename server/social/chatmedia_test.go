@@ -150,3 +150,31 @@ func TestChatMediaGoesOnlyAfterCommit(t *testing.T) {
 		}
 	})
 }
+
+func TestUpdateChatSeesTheCallersTransaction(t *testing.T) {
+	ctx := context.Background()
+	svc, db, root := mediaService(t)
+	reg, err := svc.Register(ctx, social.Registration{Name: "Amy", Username: "amy", Password: "password1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	amy := social.Caller{UserID: reg.User.ID}
+	name := "Renamed"
+	var got social.Chat
+	err = db.Write(ctx, func(tx *store.Tx) error {
+		in := social.WithinTx(ctx, tx)
+		ch, _, err := svc.CreateChat(in, amy, social.NewChat{IsGroup: true, Name: "G", Category: "Study", Participants: &[]string{}})
+		if err != nil {
+			return err
+		}
+		// The chat exists only in this transaction so far.
+		got, err = svc.UpdateChat(in, amy, ch.ID, social.ChatUpdate{Name: &name, Photo: &social.Upload{Data: pngBytes}})
+		return err
+	})
+	if err != nil {
+		t.Fatalf("create then update in one transaction: %v", err)
+	}
+	if got.Name != name || !exists(photoFile(t, root, got.Photo)) {
+		t.Fatalf("updated chat %+v", got)
+	}
+}

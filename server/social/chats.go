@@ -649,16 +649,24 @@ func (s *Service) UpdateChat(ctx context.Context, c Caller, chatID string, upd C
 		}
 		photo = &p
 	}
-	// Authorize before touching storage, so a stranger cannot write files.
-	err := s.db.Read(ctx, func(tx *store.Tx) error {
-		_, _, err := adminOf(ctx, tx, chatID, c.UserID)
-		return err
-	})
-	if err != nil {
-		return Chat{}, err
-	}
 	var newKey string
 	if photo != nil {
+		// Authorize before touching storage, so a stranger cannot write
+		// files. Inside a caller's transaction, check against it: it may
+		// hold the chat's latest state.
+		check := func(tx *store.Tx) error {
+			_, _, err := adminOf(ctx, tx, chatID, c.UserID)
+			return err
+		}
+		var err error
+		if tx, ok := ctx.Value(txKey{}).(*store.Tx); ok {
+			err = check(tx)
+		} else {
+			err = s.db.Read(ctx, check)
+		}
+		if err != nil {
+			return Chat{}, err
+		}
 		newKey = "chats/" + chatID + "/" + oid.New() + photo.ext
 		if err := s.media.Put(ctx, newKey, photo.data); err != nil {
 			return Chat{}, err
@@ -666,7 +674,7 @@ func (s *Service) UpdateChat(ctx context.Context, c Caller, chatID string, upd C
 		su.Photo = &newKey
 	}
 	var out Chat
-	err = s.write(ctx, func(tx *store.Tx) error {
+	err := s.write(ctx, func(tx *store.Tx) error {
 		ch, _, err := adminOf(ctx, tx, chatID, c.UserID)
 		if err != nil {
 			return err

@@ -19,6 +19,9 @@ import (
 // Messages.
 //
 // Decisions where the documents are loose:
+//   - Messages are ordered by the time the server stored them (then id),
+//     not by the time inside their ids: a client-proposed id carries the
+//     device's clock, which may be wrong or from when it was offline.
 //   - A client may propose `_id` (a valid id). Re-posting an `_id` the same
 //     user already used in the same chat returns the stored message with
 //     200 and writes nothing; an `_id` taken by anything else is 409
@@ -231,16 +234,22 @@ func (s *Service) SendMessage(ctx context.Context, c Caller, chatID string, in N
 // messageTime is the time of a new message in chat: the transaction's,
 // but always after every participant's lastReadAt, so a message sent in
 // the same millisecond as someone marked the chat read (or joined it)
-// still counts as unread for them. Times are kept in milliseconds.
+// still counts as unread for them, and never before the chat's newest
+// message, so message order is arrival order even if the clock steps
+// back. Times are kept in milliseconds.
 func messageTime(ctx context.Context, tx *store.Tx, chatID string) (time.Time, error) {
-	lastRead, _, err := tx.ReadMarks(ctx, chatID)
+	lastRead, newest, err := tx.ReadMarks(ctx, chatID)
 	if err != nil {
 		return time.Time{}, err
 	}
-	if !tx.Now.After(lastRead) {
-		return lastRead.Add(time.Millisecond), nil
+	at := tx.Now
+	if !at.After(lastRead) {
+		at = lastRead.Add(time.Millisecond)
 	}
-	return tx.Now, nil
+	if at.Before(newest) {
+		at = newest
+	}
+	return at, nil
 }
 
 // readTime is the lastReadAt that marks every message of chat read: the
@@ -279,10 +288,13 @@ func (s *Service) checkDirectNotBlocked(ctx context.Context, tx *store.Tx, ch st
 	return nil
 }
 
-// MessageFilter pages through a chat's messages by id: those older than
-// Before and/or newer than After, at most Limit, newest first. With After,
-// the Limit messages right after it are answered (catching up forward
-// leaves no gap); otherwise the newest ones.
+// MessageFilter pages through a chat's messages with message ids as
+// cursors: those older than Before and/or newer than After, at most Limit,
+// newest first. With After, the Limit messages right after it are
+// answered (catching up forward leaves no gap); otherwise the newest
+// ones. Older and newer follow the order the server stored them in, never
+// the time inside a client-proposed id. A cursor that is not a message of
+// the chat is 404 message_not_found.
 type MessageFilter struct {
 	Before string
 	After  string

@@ -346,6 +346,53 @@ func TestGetChats(t *testing.T) {
 		env.Do("GET", "/chats?limit=0", amy.Token, nil).WantError(400, "invalid_limit")
 	})
 
+	t.Run("filter_combinations_and_their_counts", func(t *testing.T) {
+		env := servertest.New(t)
+		amy, ben, cat, dan := env.Register("Amy"), env.Register("Ben Club"), env.Register("Cat"), env.Register("Dan")
+		group(t, env, amy, "Club One", nil)
+		group(t, env, amy, "Club Two", nil)
+		group(t, env, amy, "Other", nil)
+		env.Do("POST", "/chats", amy.Token, map[string]any{"user": ben.ID}).Want(201)
+		env.Do("POST", "/chats", amy.Token, map[string]any{"user": cat.ID, "meetMe": connect(t, env, cat, amy)}).Want(201)
+		env.Do("POST", "/chats", amy.Token, map[string]any{"user": dan.ID, "meetMe": connect(t, env, dan, amy)}).Want(201)
+		// Someone else's chat never shows.
+		group(t, env, ben, "Club Three", nil)
+		for q, want := range map[string]int{
+			"":                                    6,
+			"?search=club":                        3, // two groups and Ben Club
+			"?search=CLUB&group=true":             2,
+			"?search=club&group=false":            1,
+			"?meetMeOnly=true":                    2,
+			"?meetMeOnly=true&group=false":        2,
+			"?meetMeOnly=false&group=false":       3,
+			"?meetMeOnly=true&group=true":         3,
+			"?meetMeOnly=true&search=cat":         1,
+			"?meetMeOnly=true&search=ben":         0,
+			"?search=nothing":                     0,
+			"?group=true&limit=2&page=2":          3,
+			"?meetMeOnly=true&limit=1&page=2":     2,
+			"?search=%25":                         0, // LIKE wildcards are literal
+			"?search=_":                           0,
+			"?search=club&group=true&limit=1":     2,
+			"?search=club&group=true&page=9":      2,
+			"?meetMeOnly=true&group=false&page=3": 2,
+		} {
+			chats, n := listChats(t, env, amy, q)
+			if n != want {
+				t.Errorf("%s: count %d, want %d", q, n, want)
+			}
+			if len(chats) > n {
+				t.Errorf("%s: %d chats for a count of %d", q, len(chats), n)
+			}
+		}
+		if chats, _ := listChats(t, env, amy, "?group=true&limit=2&page=2"); len(chats) != 1 {
+			t.Fatalf("page 2 of 3 groups by 2: %d chats", len(chats))
+		}
+		if chats, _ := listChats(t, env, amy, "?search=club&group=true&page=9"); len(chats) != 0 {
+			t.Fatalf("a page past the end: %d chats", len(chats))
+		}
+	})
+
 	t.Run("paginates_most_recent_activity_first", func(t *testing.T) {
 		env := servertest.New(t)
 		amy := env.Register("Amy")

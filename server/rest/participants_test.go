@@ -75,6 +75,32 @@ func TestJoinChat(t *testing.T) {
 		}
 	})
 
+	t.Run("join_group_chat_scores_once_per_chat", func(t *testing.T) {
+		env := servertest.New(t)
+		amy, ben := env.Register("Amy"), env.Register("Ben")
+		c := group(t, env, amy, "Open", nil)
+		other := group(t, env, amy, "Other", nil)
+		for range 3 {
+			env.Do("POST", "/chats/"+c.ID+"/participants", ben.Token, nil).Want(201)
+			env.Do("DELETE", "/chats/"+c.ID+"/participants/"+ben.ID, ben.Token, nil).Want(204)
+		}
+		one := social.ScorePoints[social.ActionJoinGroupChat]
+		if got := score(t, env, ben); got != one {
+			t.Fatalf("score after joining one chat three times = %d, want %d", got, one)
+		}
+		env.Do("POST", "/chats/"+other.ID+"/participants", ben.Token, nil).Want(201)
+		if got := score(t, env, ben); got != 2*one {
+			t.Fatalf("score after joining a second chat = %d, want %d", got, 2*one)
+		}
+		// Joining again by an accepted request earns nothing either.
+		putChat(t, env, amy, c.ID, map[string]string{"restricted": "true"}, nil).Want(200)
+		r := askToJoin(t, env, ben, c.ID)
+		env.Do("PATCH", "/requests/"+r.ID, amy.Token, map[string]any{"status": "accepted"}).Want(200)
+		if got := score(t, env, ben); got != 2*one {
+			t.Fatalf("score after rejoining by request = %d, want %d", got, 2*one)
+		}
+	})
+
 	t.Run("chat_should_not_be_restricted", func(t *testing.T) {
 		env := servertest.New(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")

@@ -20,6 +20,9 @@ import (
 //     own_admin_access.
 //   - Participant status (event chats) is `accepted` or `rejected`; the
 //     participant gets a notification, a live event and a push.
+//   - join-group-chat is scored once per user and chat, whether they
+//     joined directly or by an accepted request: leaving and joining again
+//     earns nothing.
 
 // Notification type of event participation.
 const NotificationParticipantStatus = "chat-participant-status"
@@ -53,10 +56,20 @@ func (s *Service) Join(ctx context.Context, c Caller, chatID string) (Participan
 		if err := emit(ctx, tx, c, EventChatJoined, out, ChatBucket(chatID)); err != nil {
 			return err
 		}
-		_, err = addScore(ctx, tx, c, c.UserID, ActionJoinGroupChat, chatID)
-		return err
+		return scoreJoin(ctx, tx, c, c.UserID, chatID)
 	})
 	return out, err
+}
+
+// scoreJoin scores join-group-chat for user joining chat, once per chat:
+// leaving and joining again earns nothing more.
+func scoreJoin(ctx context.Context, tx *store.Tx, c Caller, userID, chatID string) error {
+	done, err := tx.HasScoreAction(ctx, userID, string(ActionJoinGroupChat), chatID)
+	if err != nil || done {
+		return err
+	}
+	_, err = addScore(ctx, tx, c, userID, ActionJoinGroupChat, chatID)
+	return err
 }
 
 // AddParticipants adds the listed users (people the admin follows or is

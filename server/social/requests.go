@@ -349,8 +349,7 @@ func (s *Service) AnswerRequest(ctx context.Context, c Caller, id, status string
 			map[string]string{"chat": r.ChatID, "request": r.ID}); err != nil {
 			return err
 		}
-		_, err = addScore(ctx, tx, c, r.UserID, ActionJoinGroupChat, r.ChatID)
-		return err
+		return scoreJoin(ctx, tx, c, r.UserID, r.ChatID)
 	})
 	return out, err
 }

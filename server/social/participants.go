@@ -186,6 +186,11 @@ func (s *Service) RemoveParticipant(ctx context.Context, c Caller, chatID, parti
 		if err := s.removeMember(ctx, tx, target); err != nil {
 			return err
 		}
+		if target.IsAdmin {
+			if err := s.shareRequests(ctx, tx, chatID, target.UserID, false); err != nil {
+				return err
+			}
+		}
 		// The chat's audience no longer includes the removed user; someone
 		// who left hears it on their own bucket (their other devices).
 		removed := participantFrom(target, ref(target.UserID))
@@ -246,6 +251,9 @@ func (s *Service) SetAdmin(ctx context.Context, c Caller, chatID, participantRef
 		}
 		target.IsAdmin = admin
 		if err := s.putMember(ctx, tx, target, nil); err != nil {
+			return err
+		}
+		if err := s.shareRequests(ctx, tx, chatID, target.UserID, admin); err != nil {
 			return err
 		}
 		out = participantFrom(target, ref(target.UserID))

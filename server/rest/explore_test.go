@@ -256,3 +256,20 @@ func TestExploreShape(t *testing.T) {
 		}
 	})
 }
+
+func TestExploreUnread(t *testing.T) {
+	t.Run("populates_the_unread_count_of_joined_chats", func(t *testing.T) {
+		env := servertest.New(t)
+		amy, ben := env.Register("Amy"), env.Register("Ben")
+		c := group(t, env, amy, "Pool Party", nil, ben)
+		sendText(t, env, ben, c.ID, "one")
+		sendText(t, env, ben, c.ID, "two")
+		sendText(t, env, amy, c.ID, "mine")
+		if chats, _ := explore(t, env, amy, "?search=pool"); len(chats) != 1 || chats[0].Unread != 2 {
+			t.Fatalf("amy explores %+v, want 2 unread", chats)
+		}
+		if chats, _ := explore(t, env, env.Register("Cy"), "?search=pool"); chats[0].Unread != 0 || chats[0].IsJoined {
+			t.Fatalf("an outsider sees %+v", chats[0])
+		}
+	})
+}

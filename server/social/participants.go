@@ -56,20 +56,10 @@ func (s *Service) Join(ctx context.Context, c Caller, chatID string) (Participan
 		if err := emit(ctx, tx, c, EventChatJoined, out, ChatBucket(chatID)); err != nil {
 			return err
 		}
-		return scoreJoin(ctx, tx, c, c.UserID, chatID)
+		_, err = addScoreOnce(ctx, tx, c, c.UserID, ActionJoinGroupChat, chatID)
+		return err
 	})
 	return out, err
-}
-
-// scoreJoin scores join-group-chat for user joining chat, once per chat:
-// leaving and joining again earns nothing more.
-func scoreJoin(ctx context.Context, tx *store.Tx, c Caller, userID, chatID string) error {
-	done, err := tx.HasScoreAction(ctx, userID, string(ActionJoinGroupChat), chatID)
-	if err != nil || done {
-		return err
-	}
-	_, err = addScore(ctx, tx, c, userID, ActionJoinGroupChat, chatID)
-	return err
 }
 
 // AddParticipants adds the listed users (people the admin follows or is

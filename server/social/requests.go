@@ -380,7 +380,8 @@ func (s *Service) AnswerRequest(ctx context.Context, c Caller, id, status string
 			map[string]string{"chat": r.ChatID, "request": r.ID}); err != nil {
 			return err
 		}
-		return scoreJoin(ctx, tx, c, r.UserID, r.ChatID)
+		_, err = addScoreOnce(ctx, tx, c, r.UserID, ActionJoinGroupChat, r.ChatID)
+		return err
 	})
 	return out, err
 }

@@ -123,13 +123,14 @@ func (tx *Tx) AddScore(ctx context.Context, a ScoreAction) (int, error) {
 	return total, nil
 }
 
-// HasScoreAction reports whether user was ever scored action for subject.
+// HasScoreAction reports whether userID has already been credited action
+// about subjectID.
 func (tx *Tx) HasScoreAction(ctx context.Context, userID, action, subjectID string) (bool, error) {
 	var n int
 	err := tx.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM score_actions WHERE user_id = ? AND action = ? AND subject_id = ?)`,
 		userID, action, subjectID).Scan(&n)
 	if err != nil {
-		return false, fmt.Errorf("store: score action: %w", translate(err))
+		return false, fmt.Errorf("store: has score action: %w", translate(err))
 	}
 	return n == 1, nil
 }

@@ -138,6 +138,10 @@ func TestChatMediaGoesOnlyAfterCommit(t *testing.T) {
 		if !exists(photoFile(t, root, ch.Photo)) {
 			t.Fatal("the chat's photo was deleted although the replacement rolled back")
 		}
+		entries, err := os.ReadDir(filepath.Dir(photoFile(t, root, ch.Photo)))
+		if err != nil || len(entries) != 1 {
+			t.Fatalf("after the rollback the chat's folder holds %d files (%v); want only the kept photo", len(entries), err)
+		}
 	})
 	t.Run("replacing_the_photo_deletes_the_old_one", func(t *testing.T) {
 		svc, _, root, amy, ch := setup(t)

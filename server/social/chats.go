@@ -675,6 +675,11 @@ func (s *Service) UpdateChat(ctx context.Context, c Caller, chatID string, upd C
 	}
 	var out Chat
 	err := s.write(ctx, func(tx *store.Tx) error {
+		if newKey != "" {
+			// Joined into a caller's transaction, this write may still be
+			// undone after it returns: the new photo goes with it.
+			tx.AfterRollback(func() { s.deleteMedia(context.WithoutCancel(ctx), newKey) })
+		}
 		ch, _, err := adminOf(ctx, tx, chatID, c.UserID)
 		if err != nil {
 			return err
@@ -719,7 +724,7 @@ func (s *Service) UpdateChat(ctx context.Context, c Caller, chatID string, upd C
 	})
 	if err != nil {
 		if newKey != "" {
-			s.deleteMedia(ctx, newKey)
+			s.deleteMedia(ctx, newKey) // also when the write failed before it began
 		}
 		return Chat{}, err
 	}

@@ -279,8 +279,9 @@ type Tx struct {
 	Now      time.Time
 	feedSeq  int64
 	eventSeq int64
-	// after holds what AfterCommit registered, in order.
-	after []func()
+	// after holds what AfterCommit registered, in order; undo what
+	// AfterRollback did.
+	after, undo []func()
 }
 
 // AfterCommit registers fn to run once tx has committed: for side effects
@@ -290,6 +291,21 @@ type Tx struct {
 // registered functions in order, after the commit and after releasing the
 // writer, before the OnCommit hooks; fn must not block for long.
 func (tx *Tx) AfterCommit(fn func()) { tx.after = append(tx.after, fn) }
+
+// AfterRollback registers fn to run if tx rolls back, or if the savepoint
+// it was registered in rolls back: to undo side effects outside the
+// database made for this write (a file stored before the row that names
+// it). Registered functions run newest first; they are dropped on commit.
+func (tx *Tx) AfterRollback(fn func()) { tx.undo = append(tx.undo, fn) }
+
+// rollBack runs and drops what AfterRollback registered after the first n.
+func (tx *Tx) rollBack(n int) {
+	for i := len(tx.undo) - 1; i >= n; i-- {
+		tx.undo[i]()
+	}
+	clear(tx.undo[n:])
+	tx.undo = tx.undo[:n]
+}
 
 // Write runs fn in a write transaction (BEGIN IMMEDIATE on the single writer
 // connection) and commits if fn returns nil. Driver errors are translated
@@ -339,12 +355,15 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, fn func(*Tx) error) (Commit
 	}
 	tx := &Tx{tx: sqlTx, queries: &db.queries, Now: db.now().UTC()}
 	if err := fn(tx); err != nil {
-		if rbErr := sqlTx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
+		rbErr := sqlTx.Rollback()
+		tx.rollBack(0)
+		if rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
 			return Commit{}, nil, errors.Join(err, fmt.Errorf("store: rollback: %w", rbErr))
 		}
 		return Commit{}, nil, err
 	}
 	if err := sqlTx.Commit(); err != nil {
+		tx.rollBack(0)
 		return Commit{}, nil, fmt.Errorf("store: commit: %w", translate(err))
 	}
 	return Commit{FeedSeq: tx.feedSeq, EventSeq: tx.eventSeq}, tx.after, nil
@@ -420,9 +439,9 @@ func notFound(err error, reason, what string) error {
 // wrote is rolled back while the rest of tx stays, so a batch can record
 // the failure of one step in the same transaction. Feed and event
 // positions fn produced, and what it registered with AfterCommit, are
-// forgotten with it.
+// forgotten with it; what it registered with AfterRollback runs.
 func (tx *Tx) Savepoint(ctx context.Context, fn func(*Tx) error) error {
-	feed, events, after := tx.feedSeq, tx.eventSeq, len(tx.after)
+	feed, events, after, undo := tx.feedSeq, tx.eventSeq, len(tx.after), len(tx.undo)
 	if _, err := tx.exec(ctx, `SAVEPOINT step`); err != nil {
 		return fmt.Errorf("store: savepoint: %w", err)
 	}
@@ -430,6 +449,7 @@ func (tx *Tx) Savepoint(ctx context.Context, fn func(*Tx) error) error {
 		tx.feedSeq, tx.eventSeq = feed, events
 		clear(tx.after[after:])
 		tx.after = tx.after[:after]
+		tx.rollBack(undo)
 		if _, rbErr := tx.exec(ctx, `ROLLBACK TO step`); rbErr != nil {
 			return errors.Join(err, fmt.Errorf("store: rollback to savepoint: %w", rbErr))
 		}

@@ -3,6 +3,7 @@ package rest_test
 import (
 	"fmt"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -438,6 +439,45 @@ func TestGetChats(t *testing.T) {
 		}
 		if large > 15 {
 			t.Fatalf("GET /chats ran %d queries", large)
+		}
+	})
+}
+
+func TestChatPresence(t *testing.T) {
+	t.Run("isOnline_comes_from_live_presence", func(t *testing.T) {
+		env := servertest.New(t)
+		amy, ben := env.Register("Amy"), env.Register("Ben")
+		d := decodeChat(t, env.Do("POST", "/chats", amy.Token, map[string]any{"user": ben.ID}).Want(201))
+		if got := decodeChat(t, env.Do("GET", "/chats/"+d.ID, amy.Token, nil).Want(200)); got.User == nil || got.User.IsOnline {
+			t.Fatalf("ben is offline, chat shows %+v", got.User)
+		}
+		env.Dial(ben.Token)
+		got := decodeChat(t, env.Do("GET", "/chats/"+d.ID, amy.Token, nil).Want(200))
+		if got.User == nil || !got.User.IsOnline {
+			t.Fatalf("ben holds a socket, chat shows %+v", got.User)
+		}
+		online := map[string]bool{}
+		for _, p := range got.Participants {
+			var u struct {
+				ID       string `json:"_id"`
+				IsOnline bool   `json:"isOnline"`
+			}
+			jsonUnmarshal(p.User, &u)
+			online[u.ID] = u.IsOnline
+		}
+		if !online[ben.ID] || online[amy.ID] {
+			t.Fatalf("participants' presence %v", online)
+		}
+		if chats, _ := listChats(t, env, amy, ""); chats[0].User == nil || !chats[0].User.IsOnline {
+			t.Fatalf("GET /chats shows %+v", chats[0].User)
+		}
+		// Replicated rows are snapshots: presence is not replicated.
+		sendText(t, env, ben, d.ID, "hi")
+		env.Do("POST", "/chats/"+d.ID+"/read", ben.Token, nil).Want(200)
+		for k, c := range feed(t, env, "chat:"+d.ID) {
+			if strings.Contains(string(c.Data), `"isOnline":true`) {
+				t.Fatalf("replicated %s carries presence: %s", k, c.Data)
+			}
 		}
 	})
 }

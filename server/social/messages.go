@@ -335,7 +335,7 @@ func (s *Service) Messages(ctx context.Context, c Caller, chatID string, f Messa
 		for i, m := range rows {
 			ids[i] = m.UserID
 		}
-		ppl, err := s.loadPeople(ctx, tx, ids)
+		ppl, err := s.loadPeopleOnline(ctx, tx, ids)
 		if err != nil {
 			return err
 		}

@@ -252,7 +252,7 @@ func (s *Service) requestViews(ctx context.Context, tx *store.Tx, viewer string,
 	if err != nil {
 		return nil, err
 	}
-	ppl, err := s.loadPeople(ctx, tx, userIDs)
+	ppl, err := s.loadPeopleOnline(ctx, tx, userIDs)
 	if err != nil {
 		return nil, err
 	}

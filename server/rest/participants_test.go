@@ -388,3 +388,32 @@ func TestDeleteChat(t *testing.T) {
 		env.Do("DELETE", "/chats/0123456789abcdef01234567", amy.Token, nil).WantError(404, "chat_not_found")
 	})
 }
+
+func TestChatJoinedPayload(t *testing.T) {
+	t.Run("one_shape_for_every_way_of_joining", func(t *testing.T) {
+		env := servertest.New(t)
+		amy, ben, cat, dan := env.Register("Amy"), env.Register("Ben"), env.Register("Cat"), env.Register("Dan")
+		open := group(t, env, amy, "Open", nil)
+		closed := group(t, env, amy, "Closed", map[string]any{"restricted": true})
+		env.Do("POST", "/chats/"+open.ID+"/participants", ben.Token, nil).Want(201)
+		follow(t, env, amy, cat)
+		env.Do("POST", "/chats/"+open.ID+"/participants/multiple", amy.Token, map[string]any{"participants": []string{cat.ID}}).Want(201)
+		r := askToJoin(t, env, dan, closed.ID)
+		env.Do("PATCH", "/requests/"+r.ID, amy.Token, map[string]any{"status": "accepted"}).Want(200)
+		check := func(chatID string, want ...servertest.User) {
+			t.Helper()
+			evs := eventsNamed(t, env, social.EventChatJoined, "chat:"+chatID)
+			if len(evs) != len(want) {
+				t.Fatalf("chat %s: %d chat-joined events, want %d", chatID, len(evs), len(want))
+			}
+			for i, e := range evs {
+				parts, _ := e["participants"].([]any)
+				if e["chat"] != chatID || len(parts) != 1 || parts[0].(map[string]any)["user"] != want[i].ID {
+					t.Fatalf("chat-joined payload %v, want {chat, participants: [%s]}", e, want[i].Name)
+				}
+			}
+		}
+		check(open.ID, ben, cat)
+		check(closed.ID, dan)
+	})
+}

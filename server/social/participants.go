@@ -27,6 +27,14 @@ import (
 // Notification type of event participation.
 const NotificationParticipantStatus = "chat-participant-status"
 
+// ChatJoined is the payload of chat-joined, whichever way people joined
+// (by themselves, added by an admin, or by an accepted request): the chat
+// and the new participants.
+type ChatJoined struct {
+	Chat         string        `json:"chat"`
+	Participants []Participant `json:"participants"`
+}
+
 // Join adds the caller to an open group chat and scores join-group-chat.
 func (s *Service) Join(ctx context.Context, c Caller, chatID string) (Participant, error) {
 	if err := c.valid(); err != nil {
@@ -53,7 +61,7 @@ func (s *Service) Join(ctx context.Context, c Caller, chatID string) (Participan
 		}
 		out = participantFrom(p, ref(p.UserID))
 		// The chat's audience includes the joiner (and their other devices).
-		if err := emit(ctx, tx, c, EventChatJoined, out, ChatBucket(chatID)); err != nil {
+		if err := emit(ctx, tx, c, EventChatJoined, ChatJoined{Chat: chatID, Participants: []Participant{out}}, ChatBucket(chatID)); err != nil {
 			return err
 		}
 		_, err = addScoreOnce(ctx, tx, c, c.UserID, ActionJoinGroupChat, chatID)
@@ -121,7 +129,7 @@ func (s *Service) AddParticipants(ctx context.Context, c Caller, chatID string, 
 			return nil
 		}
 		// The chat's audience now includes everyone added.
-		if err := emit(ctx, tx, c, EventChatJoined, map[string]any{"chat": chatID, "participants": out}, ChatBucket(chatID)); err != nil {
+		if err := emit(ctx, tx, c, EventChatJoined, ChatJoined{Chat: chatID, Participants: out}, ChatBucket(chatID)); err != nil {
 			return err
 		}
 		return s.pushTo(ctx, tx, added, EventChatJoined, "New group", "You were added to "+ch.Name, map[string]string{"chat": chatID})

@@ -363,7 +363,7 @@ func (s *Service) AnswerRequest(ctx context.Context, c Caller, id, status string
 				return err
 			}
 			joined := participantFrom(p, ref(p.UserID))
-			if err := emit(ctx, tx, c, EventChatJoined, joined, ChatBucket(r.ChatID)); err != nil {
+			if err := emit(ctx, tx, c, EventChatJoined, ChatJoined{Chat: r.ChatID, Participants: []Participant{joined}}, ChatBucket(r.ChatID)); err != nil {
 				return err
 			}
 		} else if err != nil {

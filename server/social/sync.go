@@ -297,4 +297,3 @@ func (s *Service) PruneFeed(ctx context.Context, window time.Duration) error {
 		return err
 	})
 }
-

@@ -43,13 +43,14 @@ func (db *DB) groupWrite(ctx context.Context, fn func(*Tx) error) error {
 		db.queue = append(db.queue[:0], db.queue[n:]...)
 		db.qmu.Unlock()
 		var commit Commit
+		var after []func()
 		if len(batch) > 0 {
-			commit = db.runBatch(batch)
+			commit, after = db.runBatch(batch)
 			db.wstmts.prepareWanted(ctx)
 		}
 		db.wmu.Unlock()
 		if len(batch) > 0 {
-			db.fireHooks(commit)
+			db.fireHooks(commit, after)
 			for _, r := range batch {
 				close(r.done)
 			}
@@ -57,15 +58,17 @@ func (db *DB) groupWrite(ctx context.Context, fn func(*Tx) error) error {
 	}
 }
 
-// runBatch runs batch in one write transaction and sets each request's err.
-func (db *DB) runBatch(batch []*writeReq) Commit {
+// runBatch runs batch in one write transaction and sets each request's
+// err. It returns what the transaction appended and what its writes
+// registered with AfterCommit.
+func (db *DB) runBatch(batch []*writeReq) (Commit, []func()) {
 	if len(batch) == 1 {
 		r := batch[0]
-		commit, err := db.runCounting(r.ctx, db.w, db.wstmts, r.fn, &db.queries)
+		commit, after, err := db.runCounting(r.ctx, db.w, db.wstmts, r.fn, &db.queries)
 		r.err = err
-		return commit
+		return commit, after
 	}
-	commit, err := db.runCounting(context.WithoutCancel(batch[0].ctx), db.w, db.wstmts, func(tx *Tx) error {
+	commit, after, err := db.runCounting(context.WithoutCancel(batch[0].ctx), db.w, db.wstmts, func(tx *Tx) error {
 		for _, r := range batch {
 			if err := r.ctx.Err(); err != nil {
 				r.err = err
@@ -85,21 +88,25 @@ func (db *DB) runBatch(batch []*writeReq) Commit {
 				r.err = err
 			}
 		}
-		return Commit{}
+		return Commit{}, nil
 	}
-	return commit
+	return commit, after
 }
 
-// batchStep runs fn in a savepoint of tx. err is fn's own failure (its
-// writes undone); fatal means the transaction itself can no longer be
+// batchStep runs fn in a savepoint of tx, like Savepoint. err is fn's own
+// failure (its writes and AfterCommit functions dropped, its AfterRollback
+// functions run); fatal means the transaction itself can no longer be
 // trusted and the whole batch must roll back.
 func (tx *Tx) batchStep(ctx context.Context, fn func(*Tx) error) (err, fatal error) {
-	feed, events := tx.feedSeq, tx.eventSeq
+	feed, events, after, undo := tx.feedSeq, tx.eventSeq, len(tx.after), len(tx.undo)
 	if _, err := tx.exec(ctx, `SAVEPOINT batch_step`); err != nil {
 		return nil, fmt.Errorf("store: savepoint: %w", err)
 	}
 	if err := fn(tx); err != nil {
 		tx.feedSeq, tx.eventSeq = feed, events
+		clear(tx.after[after:])
+		tx.after = tx.after[:after]
+		tx.rollBack(undo)
 		bg := context.WithoutCancel(ctx)
 		if _, rbErr := tx.exec(bg, `ROLLBACK TO batch_step`); rbErr != nil {
 			return err, errors.Join(err, fmt.Errorf("store: rollback to savepoint: %w", rbErr))
@@ -115,9 +122,12 @@ func (tx *Tx) batchStep(ctx context.Context, fn func(*Tx) error) (err, fatal err
 	return nil, nil
 }
 
-// fireHooks runs the commit hooks for a commit that wrote feed rows or
-// live events.
-func (db *DB) fireHooks(commit Commit) {
+// fireHooks runs what a committed transaction registered with
+// AfterCommit, then the commit hooks if it wrote feed rows or live events.
+func (db *DB) fireHooks(commit Commit, after []func()) {
+	for _, f := range after {
+		f()
+	}
 	if commit.FeedSeq == 0 && commit.EventSeq == 0 {
 		return
 	}

@@ -352,10 +352,3 @@ func holdSocketsChild(ctx context.Context, args []string, stdout io.Writer) erro
 	}
 	return nil
 }
-
-// benchSync reports why the sync figures are missing when the sync
-// protocol is not part of this build.
-func benchSync(ctx context.Context, b *bench) error {
-	fmt.Fprintln(b.out, "# sync: the sync protocol and client are not in this build; initial sync, pull and push are not measured")
-	return nil
-}

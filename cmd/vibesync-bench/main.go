@@ -41,16 +41,18 @@ func main() {
 
 // options are the bench's knobs.
 type options struct {
-	concurrency int
-	duration    time.Duration
-	users       int
-	out         string
-	only        *regexp.Regexp
-	synchronous string
-	seed        seedOptions
-	sockets     int
-	live        []int
-	liveRounds  int
+	concurrency  int
+	duration     time.Duration
+	users        int
+	out          string
+	only         *regexp.Regexp
+	synchronous  string
+	seed         seedOptions
+	sockets      int
+	syncChats    int
+	syncMessages int
+	live         []int
+	liveRounds   int
 }
 
 // metric is one reported figure.
@@ -96,6 +98,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&o.seed.chats, "seed-chats", 200, "group chats seeded")
 	fs.IntVar(&o.seed.members, "seed-members", 20, "members of each seeded chat")
 	fs.IntVar(&o.seed.messages, "seed-messages", 20, "messages seeded in each chat")
+	fs.IntVar(&o.syncChats, "sync-chats", 100, "chats of the syncing user")
+	fs.IntVar(&o.syncMessages, "sync-messages", 1000, "messages in each of them")
 	fs.IntVar(&o.sockets, "sockets", 10000, "idle sockets held on one instance in the sockets scenario")
 	var live, cpuprofile string
 	fs.BoolVar(&keepData, "keep", false, "keep the temporary databases (their folders are printed on stderr)")

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/vibesync/vibesync/client"
+	"github.com/vibesync/vibesync/server/social"
+	"github.com/vibesync/vibesync/server/store"
+)
+
+// countingTransport counts response body bytes as they arrive.
+type countingTransport struct {
+	base http.RoundTripper
+	n    atomic.Int64
+}
+
+func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	res, err := t.base.RoundTrip(r)
+	if err == nil {
+		res.Body = &countingBody{ReadCloser: res.Body, n: &t.n}
+	}
+	return res, err
+}
+
+type countingBody struct {
+	io.ReadCloser
+	n *atomic.Int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n.Add(int64(n))
+	return n, err
+}
+
+// benchSync seeds one user in b.opts.syncChats group chats of
+// b.opts.syncMessages messages each (real messages, through the rule
+// layer, one transaction per chat), then measures with the client package:
+// an initial sync into an empty replica (time, bytes, rows/s) against the
+// same messages read page by page as REST JSON; incremental pull latency
+// after one new message; and push throughput of messages queued offline.
+func benchSync(ctx context.Context, b *bench) error {
+	inst, err := startServer(ctx, b.opts.synchronous, nil)
+	if err != nil {
+		return err
+	}
+	defer inst.stop()
+	svc := inst.srv.Social()
+	reg := func(name string) (seededUser, error) {
+		out, err := svc.Register(ctx, social.Registration{Name: name, Username: name, Password: "bench password"})
+		return seededUser{ID: out.User.ID, Username: name, Token: out.AccessToken}, err
+	}
+	me, err := reg("sync.reader")
+	if err != nil {
+		return err
+	}
+	other, err := reg("sync.writer")
+	if err != nil {
+		return err
+	}
+	t0 := time.Now()
+	open := false
+	chats := make([]string, b.opts.syncChats)
+	for k := range chats {
+		ch, _, err := svc.CreateChat(ctx, social.Caller{UserID: other.ID}, social.NewChat{IsGroup: true,
+			Name: fmt.Sprintf("Sync group %d", k), Category: "Friends", Participants: &[]string{}, Restricted: &open})
+		if err != nil {
+			return err
+		}
+		chats[k] = ch.ID
+		if _, err := svc.Join(ctx, social.Caller{UserID: me.ID}, ch.ID); err != nil {
+			return err
+		}
+		// One transaction per chat: each message in its own savepoint.
+		err = inst.srv.DB().Write(ctx, func(tx *store.Tx) error {
+			wctx := social.WithinTx(ctx, tx)
+			for i := range b.opts.syncMessages {
+				from := other
+				if i%3 == 0 {
+					from = me
+				}
+				if _, _, err := svc.SendMessage(wctx, social.Caller{UserID: from.ID}, ch.ID,
+					social.NewMessage{Text: fmt.Sprintf("message %d of a fairly ordinary conversation in chat %d", i, k)}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	b.report("sync.seed_time", time.Since(t0).Seconds(), "s")
+	b.report("sync.seed_messages", float64(len(chats)*b.opts.syncMessages), "messages")
+
+	dir, err := os.MkdirTemp("", "vibesync-bench-replica-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	tr := &countingTransport{base: &http.Transport{MaxIdleConnsPerHost: 4}}
+	c, err := client.Open(ctx, client.Options{Server: inst.url, Dir: dir, HTTPClient: &http.Client{Transport: tr}})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if _, err := c.Login(ctx, me.Username, "bench password"); err != nil {
+		return err
+	}
+	tr.n.Store(0)
+	t0 = time.Now()
+	res, err := c.Sync(ctx)
+	if err != nil {
+		return err
+	}
+	took := time.Since(t0)
+	syncBytes := tr.n.Load()
+	b.report("sync.initial.time", took.Seconds(), "s")
+	b.report("sync.initial.rows", float64(res.Pulled), "rows")
+	b.report("sync.initial.rows_per_s", float64(res.Pulled)/took.Seconds(), "rows/s")
+	b.report("sync.initial.bytes", float64(syncBytes)/(1<<20), "MiB")
+
+	// The same messages as REST JSON: every page of GET /chats/:id/messages.
+	rest := &countingTransport{base: &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 4}}
+	rc := &http.Client{Transport: rest}
+	t0 = time.Now()
+	for _, id := range chats {
+		for page := 1; (page-1)*100 < b.opts.syncMessages; page++ {
+			req, err := authed("GET", fmt.Sprintf("%s/chats/%s/messages?limit=100&page=%d", inst.url, id, page), me.Token, nil)
+			if err != nil {
+				return err
+			}
+			r, err := rc.Do(req)
+			if err != nil {
+				return err
+			}
+			io.Copy(io.Discard, r.Body)
+			r.Body.Close()
+			if r.StatusCode != http.StatusOK {
+				return fmt.Errorf("GET messages: %d", r.StatusCode)
+			}
+		}
+	}
+	b.report("sync.rest_messages.time", time.Since(t0).Seconds(), "s")
+	b.report("sync.rest_messages.bytes", float64(rest.n.Load())/(1<<20), "MiB")
+	b.report("sync.initial.bytes_vs_rest", 100*float64(syncBytes)/float64(rest.n.Load()), "%")
+
+	// Incremental pull: one new message from someone else, then a Sync.
+	var lat []time.Duration
+	for i := range b.opts.liveRounds {
+		if _, _, err := svc.SendMessage(ctx, social.Caller{UserID: other.ID}, chats[i%len(chats)], social.NewMessage{Text: "one more"}); err != nil {
+			return err
+		}
+		t0 := time.Now()
+		res, err := c.Sync(ctx)
+		if err != nil {
+			return err
+		}
+		if res.Pulled == 0 {
+			return fmt.Errorf("incremental pull got nothing")
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	slices.Sort(lat)
+	b.report("sync.pull.p50", float64(percentile(lat, 50).Microseconds())/1000, "ms")
+	b.report("sync.pull.p99", float64(percentile(lat, 99).Microseconds())/1000, "ms")
+
+	// Push: messages queued offline, then one Sync pushes them (and pulls
+	// their results back).
+	const batch = 200
+	var pushed int
+	var pushTime time.Duration
+	for round := range 5 {
+		for j := range batch {
+			if _, err := c.SendMessage(ctx, chats[(round*batch+j)%len(chats)], fmt.Sprintf("queued %d/%d", round, j)); err != nil {
+				return err
+			}
+		}
+		t0 := time.Now()
+		res, err := c.Sync(ctx)
+		if err != nil {
+			return err
+		}
+		pushTime += time.Since(t0)
+		if res.Pushed != batch {
+			return fmt.Errorf("push: %d of %d applied (%d rejected)", res.Pushed, batch, len(res.Rejected))
+		}
+		pushed += res.Pushed
+	}
+	b.report("sync.push.rate", float64(pushed)/pushTime.Seconds(), "mutations/s")
+	return nil
+}

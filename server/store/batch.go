@@ -11,11 +11,15 @@ const maxBatch = 128
 
 // writeReq is one Write waiting for the writer.
 type writeReq struct {
-	ctx  context.Context
-	fn   func(*Tx) error
-	err  error
-	done chan struct{}
+	ctx      context.Context
+	fn       func(*Tx) error
+	err      error
+	panicked any // what fn panicked with, re-raised in the caller's goroutine
+	done     chan struct{}
 }
+
+// errPanicked stands for a panicking fn while its writes are rolled back.
+var errPanicked = errors.New("store: write panicked")
 
 // groupWrite is Write for an embedded database: group commit. Each call
 // queues its fn; whichever caller holds the writer takes everything queued
@@ -24,15 +28,27 @@ type writeReq struct {
 // together: one commit (one WAL append, one fsync under synchronous=FULL)
 // for many writes. A batch of one runs exactly as a lone transaction (no
 // savepoint). Every fn of a batch sees the same tx.Now. Each caller returns
-// after the batch's commit and its commit hooks.
+// after the batch's commit and its commit hooks. A fn that panics is rolled
+// back alone and its panic is raised again in its own caller's goroutine.
 func (db *DB) groupWrite(ctx context.Context, fn func(*Tx) error) error {
-	req := &writeReq{ctx: ctx, fn: fn, done: make(chan struct{})}
+	req := &writeReq{ctx: ctx, done: make(chan struct{})}
+	req.fn = func(tx *Tx) (err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				req.panicked, err = p, errPanicked
+			}
+		}()
+		return fn(tx)
+	}
 	db.qmu.Lock()
 	db.queue = append(db.queue, req)
 	db.qmu.Unlock()
 	for {
 		select {
 		case <-req.done:
+			if req.panicked != nil {
+				panic(req.panicked)
+			}
 			return req.err
 		default:
 		}

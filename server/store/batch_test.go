@@ -119,3 +119,46 @@ func TestGroupCommitCancelledWhileQueued(t *testing.T) {
 		t.Errorf("errors %v, want one context.Canceled", errs)
 	}
 }
+
+// A write that panics is rolled back alone, its panic reaches its own
+// caller, and the writer stays usable.
+func TestGroupCommitPanic(t *testing.T) {
+	db := mustOpen(t)
+	ctx := context.Background()
+	release := db.HoldWriterForTest(2)
+	recovered := make(chan any, 1)
+	okErr := make(chan error, 1)
+	go func() {
+		defer func() { recovered <- recover() }()
+		_ = db.Write(ctx, func(tx *store.Tx) error {
+			if _, err := tx.SetSettingIfAbsent(ctx, "panicky", "v"); err != nil {
+				return err
+			}
+			panic("boom")
+		})
+	}()
+	go func() {
+		okErr <- db.Write(ctx, func(tx *store.Tx) error {
+			_, err := tx.SetSettingIfAbsent(ctx, "fine", "v")
+			return err
+		})
+	}()
+	release()
+	if p := <-recovered; p != "boom" {
+		t.Errorf("caller recovered %v, want its own panic", p)
+	}
+	if err := <-okErr; err != nil {
+		t.Errorf("the other write: %v", err)
+	}
+	err := db.Read(ctx, func(tx *store.Tx) error {
+		if _, err := tx.Setting(ctx, "panicky"); !apperr.Is(err, apperr.NotFound) {
+			return fmt.Errorf("the panicking write's row: %v, want none", err)
+		}
+		_, err := tx.Setting(ctx, "fine")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, db, func(tx *store.Tx) error { _, err := tx.SetSettingIfAbsent(ctx, "after", "v"); return err })
+}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -21,6 +22,27 @@ type loadResult struct {
 	Errors   int64
 	Elapsed  time.Duration
 	P50, P99 time.Duration
+	// CPU is the CPU time this whole process (server and load generator
+	// together) spent during the measured window: per request it is a
+	// figure that other programs competing for the cores barely move.
+	CPU time.Duration
+}
+
+// CPUPerRequest is CPU / Requests.
+func (r loadResult) CPUPerRequest() time.Duration {
+	if r.Requests == 0 {
+		return 0
+	}
+	return r.CPU / time.Duration(r.Requests)
+}
+
+// processCPU is the user plus system CPU time this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func (r loadResult) RPS() float64 { return float64(r.Requests) / r.Elapsed.Seconds() }
@@ -37,6 +59,9 @@ func runLoad(ctx context.Context, hc *http.Client, workers int, d time.Duration,
 	var count, errs atomic.Int64
 	var firstErr atomic.Value
 	lat := make([][]time.Duration, workers)
+	var cpu0 atomic.Int64
+	cpuTimer := time.AfterFunc(warm, func() { cpu0.Store(int64(processCPU())) })
+	defer cpuTimer.Stop()
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
@@ -76,7 +101,7 @@ func runLoad(ctx context.Context, hc *http.Client, workers int, d time.Duration,
 	wg.Wait()
 	all := slices.Concat(lat...)
 	slices.Sort(all)
-	res := loadResult{Requests: count.Load(), Errors: errs.Load(), Elapsed: time.Since(measureFrom)}
+	res := loadResult{Requests: count.Load(), Errors: errs.Load(), Elapsed: time.Since(measureFrom), CPU: processCPU() - time.Duration(cpu0.Load())}
 	if len(all) > 0 {
 		res.P50 = all[len(all)/2]
 		res.P99 = all[len(all)*99/100]

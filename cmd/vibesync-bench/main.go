@@ -70,6 +70,8 @@ type bench struct {
 	hc      *http.Client
 	// helloRPS is the baseline's requests/s once it ran.
 	helloRPS float64
+	// helloCPU is the baseline's CPU time per request.
+	helloCPU time.Duration
 }
 
 func (b *bench) report(name string, value float64, unit string) {
@@ -81,6 +83,7 @@ func (b *bench) reportLoad(prefix string, r loadResult) {
 	b.report(prefix+".rps", r.RPS(), "req/s")
 	b.report(prefix+".p50", float64(r.P50.Microseconds())/1000, "ms")
 	b.report(prefix+".p99", float64(r.P99.Microseconds())/1000, "ms")
+	b.report(prefix+".cpu_per_req", float64(r.CPUPerRequest().Nanoseconds())/1000, "us")
 }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {

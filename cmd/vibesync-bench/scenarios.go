@@ -41,7 +41,7 @@ func benchHello(ctx context.Context, b *bench) error {
 		return err
 	}
 	b.reportLoad("hello.get", res)
-	b.helloRPS = res.RPS()
+	b.helloRPS, b.helloCPU = res.RPS(), res.CPUPerRequest()
 	return nil
 }
 

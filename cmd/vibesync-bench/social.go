@@ -72,4 +72,7 @@ func (b *bench) reportRatio(prefix string, r loadResult) {
 	if b.helloRPS > 0 {
 		b.report(prefix+".vs_hello", 100*r.RPS()/b.helloRPS, "%")
 	}
+	if b.helloCPU > 0 && r.CPUPerRequest() > 0 {
+		b.report(prefix+".vs_hello_cpu", 100*float64(b.helloCPU)/float64(r.CPUPerRequest()), "%")
+	}
 }

@@ -68,7 +68,11 @@ type pullToken struct {
 	After  int64    `json:"a"`
 	Upto   int64    `json:"u"`
 	Fresh  []string `json:"f,omitempty"`
-	Reset  bool     `json:"r,omitempty"`
+	// Gone are buckets of the pull the user could not read on some page:
+	// that page skipped their changes, so the final page reports them lost
+	// even if the user may read them again by then.
+	Gone  []string `json:"g,omitempty"`
+	Reset bool     `json:"r,omitempty"`
 }
 
 // Pull reads one page of the changes userID may see, as one consistent
@@ -98,9 +102,13 @@ func (s *Service) Pull(ctx context.Context, userID string, req PullRequest) (Pul
 	}
 	var out PullPage
 	err := s.db.Read(ctx, func(tx *store.Tx) error {
-		readable, err := tx.ReadableBuckets(ctx, userID)
+		list, err := tx.ReadableBuckets(ctx, userID)
 		if err != nil {
 			return err
+		}
+		readable := make(map[string]bool, len(list))
+		for _, b := range list {
+			readable[b] = true
 		}
 		if len(req.PageToken) == 0 {
 			head, err := tx.FeedHead(ctx)
@@ -115,14 +123,21 @@ func (s *Service) Pull(ctx context.Context, userID string, req PullRequest) (Pul
 			if req.Cursor > 0 && (req.Cursor < horizon || req.Cursor > head) {
 				tok.Cursor, tok.Reset = 0, true
 			}
-			held := heldBuckets(req.Buckets, tok.Reset)
-			for _, b := range readable {
-				if !slices.Contains(held, b) {
+			held := setOf(heldBuckets(req.Buckets, tok.Reset))
+			for _, b := range list {
+				if !held[b] {
 					tok.Fresh = append(tok.Fresh, b)
 				}
 			}
 		}
 		held := heldBuckets(req.Buckets, tok.Reset)
+		gone := setOf(tok.Gone)
+		for _, b := range slices.Concat(held, tok.Fresh) {
+			if !readable[b] && !gone[b] {
+				gone[b] = true
+				tok.Gone = append(tok.Gone, b)
+			}
+		}
 		changes, err := tx.PullChanges(ctx, store.PullFilter{
 			UserID: userID, Held: held, Cursor: tok.Cursor, Fresh: tok.Fresh,
 			After: tok.After, Upto: tok.Upto, Limit: size + 1,
@@ -143,13 +158,21 @@ func (s *Service) Pull(ctx context.Context, userID string, req PullRequest) (Pul
 		}
 		out.Changes = changes
 		out.Checkpoint = tok.Upto
-		for _, b := range append(held, tok.Fresh...) {
-			if slices.Contains(readable, b) {
+		seen := map[string]bool{}
+		for _, b := range slices.Concat(held, tok.Fresh) {
+			if !gone[b] && !seen[b] {
+				seen[b] = true
 				out.Buckets = append(out.Buckets, b)
 			}
 		}
-		for _, b := range req.Buckets {
-			if !slices.Contains(readable, b) {
+		// Lost: held buckets the user may no longer read, and buckets of
+		// this pull that were unreadable on some page (the client drops
+		// their rows, also those staged from earlier pages; a bucket
+		// readable again is read from 0 by the next pull).
+		lost := map[string]bool{}
+		for _, b := range slices.Concat(req.Buckets, tok.Gone) {
+			if (!readable[b] || gone[b]) && !lost[b] {
+				lost[b] = true
 				out.Lost = append(out.Lost, b)
 			}
 		}
@@ -159,6 +182,14 @@ func (s *Service) Pull(ctx context.Context, userID string, req PullRequest) (Pul
 		return err
 	})
 	return out, err
+}
+
+func setOf(list []string) map[string]bool {
+	m := make(map[string]bool, len(list))
+	for _, b := range list {
+		m[b] = true
+	}
+	return m
 }
 
 // heldBuckets is the set a pull treats as held: none after a reset.

@@ -108,8 +108,9 @@ func (c *Client) push(ctx context.Context, res *SyncResult) error {
 			return err
 		}
 		var rejected []Rejection
+		var applied int
 		err = c.tx(ctx, func(tx *sql.Tx) error {
-			rejected = nil
+			rejected, applied = nil, 0
 			for i, r := range out.Msg.Results {
 				if i >= len(batch) || r.Id != batch[i].id {
 					return fmt.Errorf("client: push answered mutation %d out of order", r.Id)
@@ -118,14 +119,23 @@ func (c *Client) push(ctx context.Context, res *SyncResult) error {
 					if _, err := tx.ExecContext(ctx, `UPDATE outbox SET acked_at = ? WHERE id = ?`, out.Msg.WriteCheckpoint, r.Id); err != nil {
 						return err
 					}
+					applied++
+					continue
+				}
+				gone, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE id = ?`, r.Id) // its overlay rows go with it
+				if err != nil {
+					return err
+				}
+				if n, err := gone.RowsAffected(); err != nil {
+					return err
+				} else if n == 0 {
+					// Another process sharing the data folder pushed it
+					// too and has reported it already.
 					continue
 				}
 				rej := Rejection{MutationID: r.Id, Kind: batch[i].kind, Code: r.Code, Reason: r.Reason, Message: r.Message, Field: r.Field, At: c.opts.Now().UTC()}
 				if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO rejections (mutation_id, kind, code, reason, message, field, at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 					rej.MutationID, rej.Kind, rej.Code, rej.Reason, rej.Message, rej.Field, rej.At.UnixMilli()); err != nil {
-					return err
-				}
-				if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE id = ?`, r.Id); err != nil { // its overlay rows go with it
 					return err
 				}
 				rejected = append(rejected, rej)
@@ -135,7 +145,7 @@ func (c *Client) push(ctx context.Context, res *SyncResult) error {
 		if err != nil {
 			return fmt.Errorf("client: record push results: %w", err)
 		}
-		res.Pushed += len(out.Msg.Results) - len(rejected)
+		res.Pushed += applied
 		res.Rejected = append(res.Rejected, rejected...)
 		for _, r := range rejected {
 			if c.opts.OnRejected != nil {
@@ -204,20 +214,37 @@ func (c *Client) pull(ctx context.Context, verify bool, res *SyncResult) ([]stri
 		token = page.Msg.NextPageToken
 	}
 	var drifted []string
+	moved := false
 	err = c.tx(ctx, func(tx *sql.Tx) error {
 		drifted = nil
+		// The answer extends the replica at the checkpoint it was asked
+		// from; another process sharing the data folder may have moved it
+		// meanwhile, and then this answer is dropped whole.
+		now, err := getMetaInt(ctx, tx, "cursor")
+		if err != nil {
+			return err
+		}
+		var nowBuckets []string
+		if err := getMetaJSON(ctx, tx, "buckets", &nowBuckets); err != nil {
+			return err
+		}
+		if moved = now != cursor || !slices.Equal(nowBuckets, buckets); moved {
+			return nil
+		}
 		if last.Reset_ {
 			if err := wipe(ctx, tx, false); err != nil {
 				return err
 			}
 		}
+		if err := applyChanges(ctx, tx, staged); err != nil {
+			return err
+		}
+		// Lost buckets go after the staged changes: earlier pages may
+		// have carried rows of a bucket lost before the last one.
 		for _, b := range last.LostBuckets {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM rows WHERE bucket = ?`, b); err != nil {
 				return err
 			}
-		}
-		if err := applyChanges(ctx, tx, staged); err != nil {
-			return err
 		}
 		held := last.Buckets
 		for _, sum := range last.Checksums {
@@ -241,11 +268,15 @@ func (c *Client) pull(ctx context.Context, verify bool, res *SyncResult) ([]stri
 		}
 		// The server's state now includes every mutation acknowledged at or
 		// before the checkpoint: its optimistic rows have done their job.
-		_, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE acked_at IS NOT NULL AND acked_at <= ?`, last.Checkpoint)
+		_, err = tx.ExecContext(ctx, `DELETE FROM outbox WHERE acked_at IS NOT NULL AND acked_at <= ?`, last.Checkpoint)
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("client: apply pull: %w", err)
+	}
+	if moved {
+		res.Cursor = cursor
+		return nil, nil
 	}
 	res.Pulled += len(staged)
 	res.Cursor = last.Checkpoint

@@ -1,0 +1,266 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"testing"
+
+	"github.com/vibesync/vibesync/oid"
+	"github.com/vibesync/vibesync/server/servertest"
+	"github.com/vibesync/vibesync/server/store"
+)
+
+// hookNet is a transport that runs hooks around requests: before(path, n)
+// before the n-th request to path is sent, after(path, n) once its answer
+// arrived. down makes every request fail as if offline.
+type hookNet struct {
+	mu            sync.Mutex
+	calls         map[string]int
+	down          bool
+	before, after func(path string, n int)
+}
+
+func (h *hookNet) RoundTrip(r *http.Request) (*http.Response, error) {
+	h.mu.Lock()
+	h.calls[r.URL.Path]++
+	n, down, before, after := h.calls[r.URL.Path], h.down, h.before, h.after
+	h.mu.Unlock()
+	if down {
+		return nil, errors.New("network is down")
+	}
+	if before != nil {
+		before(r.URL.Path, n)
+	}
+	res, err := http.DefaultTransport.RoundTrip(r)
+	if err == nil && after != nil {
+		after(r.URL.Path, n)
+	}
+	return res, err
+}
+
+func (h *hookNet) set(fn func(*hookNet)) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	fn(h)
+}
+
+const (
+	pullPath = "/vibesync.sync.v1.SyncService/Pull"
+	pushPath = "/vibesync.sync.v1.SyncService/Push"
+)
+
+func openHooked(t *testing.T, env *servertest.Env, dir string, pageSize int, onRejected func(Rejection)) (*Client, *hookNet) {
+	t.Helper()
+	net := &hookNet{calls: map[string]int{}}
+	c, err := Open(context.Background(), Options{Server: env.URL, Dir: dir, HTTPClient: &http.Client{Transport: net},
+		Now: env.Clock.Now, PageSize: pageSize, OnRejected: onRejected})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c, net
+}
+
+func addMessages(t *testing.T, env *servertest.Env, chat string, n int) {
+	t.Helper()
+	err := env.Server.DB().Write(context.Background(), func(tx *store.Tx) error {
+		for range n {
+			id := oid.New()
+			if _, err := tx.Put(context.Background(), "chat:"+chat, "message", id, []byte(`{"_id":"`+id+`","chat":"`+chat+`","text":"x"}`)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func rowsOf(t *testing.T, c *Client, bucket string) int {
+	t.Helper()
+	var n int
+	if err := c.db.QueryRow(`SELECT COUNT(*) FROM rows WHERE bucket = ?`, bucket).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestPullProtocol(t *testing.T) {
+	ctx := context.Background()
+	t.Run("cancelled_mid_pull_keeps_the_previous_checkpoint", func(t *testing.T) {
+		env := servertest.New(t)
+		amy, bob := env.Register("Amy"), env.Register("Bob")
+		chat, _ := seedChat(t, env, amy, bob, env.Clock.Now(), nil)
+		c, net := openHooked(t, env, t.TempDir(), 2, nil)
+		if _, err := c.Login(ctx, amy.Username, amy.Password); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		before, _ := c.Status(ctx)
+		addMessages(t, env, chat, 5)
+		sctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		first := net.calls[pullPath] + 1
+		net.set(func(h *hookNet) {
+			h.after = func(path string, n int) {
+				if path == pullPath && n == first+1 { // the second page has arrived
+					cancel()
+				}
+			}
+		})
+		if _, err := c.Sync(sctx); err == nil {
+			t.Fatal("a cancelled sync succeeded")
+		}
+		after, _ := c.Status(ctx)
+		if after.Cursor != before.Cursor || after.Rows != before.Rows {
+			t.Fatalf("cancelled pull changed the replica: before %+v, after %+v", before, after)
+		}
+		if ms, _ := c.Messages(ctx, chat); len(ms) != 0 {
+			t.Fatalf("%d messages of an unfinished pull", len(ms))
+		}
+		net.set(func(h *hookNet) { h.after = nil })
+		if _, err := c.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if ms, _ := c.Messages(ctx, chat); len(ms) != 5 {
+			t.Fatalf("%d messages after the next sync, want 5", len(ms))
+		}
+	})
+	t.Run("bucket_lost_mid_pull_is_dropped_with_its_staged_rows", func(t *testing.T) {
+		env := servertest.New(t)
+		amy, bob := env.Register("Amy"), env.Register("Bob")
+		chat, _ := seedChat(t, env, amy, bob, env.Clock.Now(), nil)
+		c, net := openHooked(t, env, t.TempDir(), 2, nil)
+		if _, err := c.Login(ctx, amy.Username, amy.Password); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		addMessages(t, env, chat, 5)
+		first := net.calls[pullPath] + 1
+		net.set(func(h *hookNet) {
+			h.after = func(path string, n int) {
+				if path == pullPath && n == first {
+					err := env.Server.DB().Write(ctx, func(tx *store.Tx) error {
+						return tx.RemoveBucketMember(ctx, "chat:"+chat, amy.ID)
+					})
+					if err != nil {
+						t.Error(err)
+					}
+				}
+			}
+		})
+		res, err := c.Sync(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Lost) != 1 || res.Lost[0] != "chat:"+chat {
+			t.Fatalf("lost %v", res.Lost)
+		}
+		if n := rowsOf(t, c, "chat:"+chat); n != 0 {
+			t.Fatalf("%d rows of the lost chat stay in the replica", n)
+		}
+		if chats, _ := c.Chats(ctx, ""); len(chats) != 0 {
+			t.Fatalf("chats %+v", chats)
+		}
+	})
+}
+
+func TestOutbox(t *testing.T) {
+	ctx := context.Background()
+	t.Run("survives_a_restart", func(t *testing.T) {
+		env := servertest.New(t)
+		amy := env.Register("Amy")
+		dir := t.TempDir()
+		c, net := openHooked(t, env, dir, 0, nil)
+		if _, err := c.Login(ctx, amy.Username, amy.Password); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		net.set(func(h *hookNet) { h.down = true })
+		bio := "written offline"
+		if _, err := c.UpdateProfile(ctx, ProfileUpdate{Bio: &bio}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Sync(ctx); !errors.Is(err, ErrOffline) {
+			t.Fatalf("offline sync: %v", err)
+		}
+		c.Close()
+		c, _ = openHooked(t, env, dir, 0, nil)
+		if me, _ := c.Me(ctx); me.Bio != bio {
+			t.Fatalf("reopened replica shows bio %q", me.Bio)
+		}
+		res, err := c.Sync(ctx)
+		if err != nil || res.Pushed != 1 {
+			t.Fatalf("sync after restart: %+v %v", res, err)
+		}
+		if res, _ := c.Sync(ctx); res.Pushed != 0 {
+			t.Fatalf("pushed again: %+v", res)
+		}
+		if st, _ := c.Status(ctx); st.Outbox != 0 || st.Awaiting != 0 {
+			t.Fatalf("status %+v", st)
+		}
+		if me, _ := c.Me(ctx); me.Bio != bio {
+			t.Fatalf("bio %q after sync", me.Bio)
+		}
+	})
+	t.Run("rejection_is_reported_once_by_processes_sharing_a_folder", func(t *testing.T) {
+		env := servertest.New(t)
+		amy, bob := env.Register("Amy"), env.Register("Bob")
+		dir := t.TempDir()
+		var mu sync.Mutex
+		var reports []Rejection
+		report := func(r Rejection) {
+			mu.Lock()
+			reports = append(reports, r)
+			mu.Unlock()
+		}
+		a, _ := openHooked(t, env, dir, 0, report)
+		if _, err := a.Login(ctx, amy.Username, amy.Password); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		b, bnet := openHooked(t, env, dir, 0, report)
+		taken := bob.Username
+		if _, err := a.UpdateProfile(ctx, ProfileUpdate{Username: &taken}); err != nil {
+			t.Fatal(err)
+		}
+		// b sends its push; a pushes the same mutation and records the
+		// rejection before b's answer arrives.
+		bnet.set(func(h *hookNet) {
+			h.before = func(path string, n int) {
+				if path == pushPath && n == 1 {
+					if _, err := a.Sync(ctx); err != nil {
+						t.Error(err)
+					}
+				}
+			}
+		})
+		res, err := b.Sync(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Rejected) != 0 || res.Pushed != 0 {
+			t.Fatalf("b reports a mutation a already reported: %+v", res)
+		}
+		if len(reports) != 1 {
+			t.Fatalf("%d reports of one rejection: %+v", len(reports), reports)
+		}
+		if rs, _ := a.Rejections(ctx); len(rs) != 1 {
+			t.Fatalf("stored rejections %+v", rs)
+		}
+		if me, _ := b.Me(ctx); me.Username != amy.Username {
+			t.Fatalf("rejected username shown: %q", me.Username)
+		}
+	})
+}

@@ -242,8 +242,11 @@ func Transient(err error) bool {
 // back with Duplicate set. A mutation failing for good (any error but a
 // transient one) has its writes rolled back to a savepoint and is recorded
 // as processed with its public error in the same transaction, so it never
-// blocks the ones behind it. A transient failure records nothing and is
-// returned as the error, as is a client id bound to another user.
+// blocks the ones behind it. A transient failure (also any failure once ctx
+// is done) records nothing and is returned as the error, as is a client id
+// bound to another user. An id at or below the client's last processed one
+// without a recorded outcome is rejected as mutation_out_of_order, without
+// running it or recording anything.
 func (s *Service) ApplyMutation(ctx context.Context, c Caller, clientID string, id int64, fn func(ctx context.Context) error) (MutationOutcome, error) {
 	if id <= 0 {
 		return MutationOutcome{}, apperr.InvalidField("mutations.id", "mutation ids must be positive")
@@ -259,6 +262,11 @@ func (s *Service) ApplyMutation(ctx context.Context, c Caller, clientID string, 
 		}
 		if Transient(failed) {
 			return failed
+		}
+		if ctx.Err() != nil {
+			// A cut-short request may fail with a driver error that does
+			// not say so ("interrupted"): it is retried, never recorded.
+			return errors.Join(ctx.Err(), failed)
 		}
 		pub := apperr.Public(failed)
 		if pub.Code == apperr.Internal {
@@ -287,16 +295,24 @@ func (s *Service) processed(ctx context.Context, tx *store.Tx, c Caller, clientI
 	if id > cl.LastMutationID {
 		return false, nil
 	}
-	*out = MutationOutcome{Duplicate: true}
 	rec, err := tx.MutationRecordOf(ctx, clientID, id)
 	switch {
-	case apperr.Is(err, apperr.NotFound): // processed long ago; its record was pruned
+	case apperr.Is(err, apperr.NotFound):
+		// An id below the client's last with no outcome on record: the
+		// client skipped it and sends it late (ids must increase), or it
+		// ran longer ago than records are kept. Neither may run it now,
+		// and claiming it applied could lose it silently: it is rejected,
+		// without a record (nothing happened), and the replica shows the
+		// server's state.
+		*out = MutationOutcome{Err: apperr.Conflictf("mutation_out_of_order",
+			"Mutation %d is not above this client's last processed mutation %d and has no recorded outcome: it was not run. Mutation ids must increase; queue the change again",
+			id, cl.LastMutationID)}
 		out.Checkpoint, err = tx.FeedHead(ctx)
 		return true, err
 	case err != nil:
 		return false, err
 	}
-	out.Checkpoint = rec.Checkpoint
+	*out = MutationOutcome{Duplicate: true, Checkpoint: rec.Checkpoint}
 	if rec.Code != "" {
 		out.Err = &apperr.Error{Code: apperr.Code(rec.Code), Reason: rec.Reason, Message: rec.Message, Field: rec.Field}
 	}

@@ -1,0 +1,141 @@
+package rpc_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"connectrpc.com/connect"
+
+	"github.com/vibesync/vibesync/server/social"
+	syncv1 "github.com/vibesync/vibesync/syncproto/vibesync/sync/v1"
+)
+
+func TestPushIdempotency(t *testing.T) {
+	t.Run("concurrent_retries_apply_once", func(t *testing.T) {
+		h := newHarness(t)
+		amy, bob := h.env.Register("Amy"), h.env.Register("Bob")
+		for round := range 4 {
+			client := fmt.Sprintf("client-concurrent-%04d", round)
+			// Mutation 1 cannot run twice: a second request to Bob is a conflict.
+			ms := []*syncv1.Mutation{connectTo(1, bob.ID)}
+			if round > 0 {
+				ms = []*syncv1.Mutation{bio(1, "first")}
+			}
+			for i := int64(2); i <= 30; i++ {
+				ms = append(ms, bio(i, fmt.Sprint(i)))
+			}
+			var wg sync.WaitGroup
+			answers := make([]*syncv1.PushResponse, 2)
+			errs := make([]error, 2)
+			for k := range answers {
+				wg.Add(1)
+				go func() { // two connections of their own
+					defer wg.Done()
+					res, err := h.client(amy).Push(context.Background(), connect.NewRequest(&syncv1.PushRequest{ProtocolVersion: 1, ClientId: client, Mutations: ms}))
+					if err == nil {
+						answers[k] = res.Msg
+					}
+					errs[k] = err
+				}()
+			}
+			wg.Wait()
+			for _, err := range errs {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			for i := range ms {
+				fresh := 0
+				for _, a := range answers {
+					if len(a.Results) != len(ms) {
+						t.Fatalf("round %d: %d results", round, len(a.Results))
+					}
+					r := a.Results[i]
+					if r.Status != syncv1.MutationStatus_MUTATION_STATUS_APPLIED {
+						t.Fatalf("round %d: mutation %d: %v", round, r.Id, r)
+					}
+					if !r.Duplicate {
+						fresh++
+					}
+				}
+				if fresh != 1 {
+					t.Fatalf("round %d: mutation %d applied by %d pushes", round, ms[i].Id, fresh)
+				}
+			}
+		}
+		if me := meOf(h, amy); me["bio"] != "30" {
+			t.Fatalf("bio %v", me["bio"])
+		}
+	})
+	t.Run("lower_id_never_seen_is_rejected_not_run", func(t *testing.T) {
+		h := newHarness(t)
+		amy := h.env.Register("Amy")
+		c := h.client(amy)
+		push(t, c, clientA, bio(5, "five"))
+		for range 2 {
+			r := push(t, c, clientA, bio(3, "three")).Results[0]
+			if r.Status != syncv1.MutationStatus_MUTATION_STATUS_REJECTED || r.Reason != "mutation_out_of_order" || r.Duplicate || r.Message == "" {
+				t.Fatalf("late mutation 3: %v", r)
+			}
+		}
+		if me := meOf(h, amy); me["bio"] != "five" {
+			t.Fatalf("a late mutation ran: bio %v", me["bio"])
+		}
+		if r := push(t, c, clientA, bio(6, "six")).Results[0]; r.Status != syncv1.MutationStatus_MUTATION_STATUS_APPLIED || r.Duplicate {
+			t.Fatalf("mutation 6 after a late one: %v", r)
+		}
+	})
+	t.Run("non_positive_id_runs_nothing", func(t *testing.T) {
+		h := newHarness(t)
+		amy := h.env.Register("Amy")
+		_, err := h.client(amy).Push(context.Background(), connect.NewRequest(&syncv1.PushRequest{ProtocolVersion: 1, ClientId: clientA,
+			Mutations: []*syncv1.Mutation{bio(0, "zero"), bio(1, "one")}}))
+		wantCode(t, err, connect.CodeInvalidArgument, "invalid_mutations")
+		if me := meOf(h, amy); me["bio"] == "one" || me["bio"] == "zero" {
+			t.Fatalf("bio %v", me["bio"])
+		}
+	})
+	t.Run("cancelled_request_is_retried_not_recorded", func(t *testing.T) {
+		h := newHarness(t)
+		amy := h.env.Register("Amy")
+		svc := h.env.Server.Social()
+		caller := social.Caller{UserID: amy.ID}
+		ctx, cancel := context.WithCancel(context.Background())
+		_, err := svc.ApplyMutation(ctx, caller, clientA, 1, func(ctx context.Context) error {
+			cancel()
+			return errors.New("interrupted (9)") // what the driver says, without context.Canceled
+		})
+		if !social.Transient(err) {
+			t.Fatalf("err %v", err)
+		}
+		if r := push(t, h.client(amy), clientA, bio(1, "retried")).Results[0]; r.Duplicate || r.Status != syncv1.MutationStatus_MUTATION_STATUS_APPLIED {
+			t.Fatalf("retry after a cancelled push: %v", r)
+		}
+	})
+	t.Run("another_users_client_id_touches_nothing", func(t *testing.T) {
+		h := newHarness(t)
+		amy, bob := h.env.Register("Amy"), h.env.Register("Bob")
+		first := push(t, h.client(amy), clientA, username(1, bob.Username)).Results[0]
+		for _, id := range []int64{1, 2} {
+			_, err := h.client(bob).Push(context.Background(), connect.NewRequest(&syncv1.PushRequest{ProtocolVersion: 1, ClientId: clientA,
+				Mutations: []*syncv1.Mutation{bio(id, "bob's")}}))
+			wantCode(t, err, connect.CodePermissionDenied, "client_id_taken")
+			if ce := new(connect.Error); errors.As(err, &ce) && ce.Message() == first.Message {
+				t.Fatal("bob sees amy's recorded outcome")
+			}
+		}
+		if me := meOf(h, bob); me["bio"] == "bob's" {
+			t.Fatal("bob's mutation ran")
+		}
+		res := push(t, h.client(amy), clientA, username(1, bob.Username), bio(2, "amy's"))
+		if r := res.Results[0]; !r.Duplicate || r.Reason != first.Reason {
+			t.Fatalf("amy's record changed: %v", r)
+		}
+		if r := res.Results[1]; r.Duplicate || r.Status != syncv1.MutationStatus_MUTATION_STATUS_APPLIED {
+			t.Fatalf("amy's next mutation: %v", r)
+		}
+	})
+}

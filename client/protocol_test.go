@@ -264,3 +264,75 @@ func TestOutbox(t *testing.T) {
 		}
 	})
 }
+
+func TestVerify(t *testing.T) {
+	ctx := context.Background()
+	t.Run("a_bucket_written_mid_pull_is_not_a_drift", func(t *testing.T) {
+		env := servertest.New(t)
+		amy, bob := env.Register("Amy"), env.Register("Bob")
+		chat, _ := seedChat(t, env, amy, bob, env.Clock.Now(), nil)
+		c, net := openHooked(t, env, t.TempDir(), 2, nil)
+		if _, err := c.Login(ctx, amy.Username, amy.Password); err != nil {
+			t.Fatal(err)
+		}
+		addMessages(t, env, chat, 5)
+		first := net.calls[pullPath] + 1
+		net.set(func(h *hookNet) {
+			h.after = func(path string, n int) {
+				if path == pullPath && n == first {
+					addMessages(t, env, chat, 1)
+				}
+			}
+		})
+		res, err := c.Verify(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Drifted) != 0 {
+			t.Fatalf("a chat written during the pull counts as drifted: %v", res.Drifted)
+		}
+		net.set(func(h *hookNet) { h.after = nil })
+		if res, err := c.Verify(ctx); err != nil || len(res.Drifted) != 0 {
+			t.Fatalf("verify after catching up: %+v %v", res, err)
+		}
+		if ms, _ := c.Messages(ctx, chat); len(ms) != 6 {
+			t.Fatalf("%d messages, want 6", len(ms))
+		}
+	})
+	t.Run("only_the_drifted_bucket_is_read_again", func(t *testing.T) {
+		env := servertest.New(t)
+		amy, bob := env.Register("Amy"), env.Register("Bob")
+		drift, _ := seedChat(t, env, amy, bob, env.Clock.Now(), nil)
+		fine, _ := seedChat(t, env, amy, bob, env.Clock.Now(), nil)
+		addMessages(t, env, drift, 3)
+		addMessages(t, env, fine, 3)
+		c, _ := openHooked(t, env, t.TempDir(), 0, nil)
+		if _, err := c.Login(ctx, amy.Username, amy.Password); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.db.ExecContext(ctx, `UPDATE rows SET seq = seq - 1 WHERE bucket = ? AND entity = 'message'`, "chat:"+drift); err != nil {
+			t.Fatal(err)
+		}
+		pulledBefore := rowsOf(t, c, "chat:"+fine)
+		res, err := c.Verify(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Drifted) != 1 || res.Drifted[0] != "chat:"+drift {
+			t.Fatalf("drifted %v", res.Drifted)
+		}
+		// The repair pull carries the drifted chat's rows only.
+		if res.Pulled != rowsOf(t, c, "chat:"+drift) {
+			t.Fatalf("pulled %d changes to repair a bucket of %d rows", res.Pulled, rowsOf(t, c, "chat:"+drift))
+		}
+		if rowsOf(t, c, "chat:"+fine) != pulledBefore {
+			t.Fatal("the intact chat changed")
+		}
+		if res, _ := c.Verify(ctx); len(res.Drifted) != 0 {
+			t.Fatalf("still drifted: %v", res.Drifted)
+		}
+	})
+}

@@ -51,7 +51,8 @@ type PullRequest struct {
 }
 
 // PullPage is one page of a pull. Checkpoint, Buckets, Lost and Checksums
-// are set on the final page only (NextPageToken empty).
+// are set on the final page only (NextPageToken empty). Checksums leave out
+// buckets written since the pull's first page (not comparable yet).
 type PullPage struct {
 	Changes       []store.Change
 	NextPageToken []byte
@@ -176,10 +177,24 @@ func (s *Service) Pull(ctx context.Context, userID string, req PullRequest) (Pul
 				out.Lost = append(out.Lost, b)
 			}
 		}
-		if req.WantChecksums {
-			out.Checksums, err = tx.BucketChecksums(ctx, out.Buckets)
+		if !req.WantChecksums {
+			return nil
 		}
-		return err
+		// A bucket written after the pull's first page holds rows newer
+		// than the checkpoint (or lacks rows rewritten past it): the
+		// replica cannot match it yet, so it gets no checksum this time
+		// rather than a false drift.
+		sums, err := tx.BucketChecksums(ctx, out.Buckets)
+		if err != nil {
+			return err
+		}
+		for b, sum := range sums {
+			if sum.Latest > tok.Upto {
+				delete(sums, b)
+			}
+		}
+		out.Checksums = sums
+		return nil
 	})
 	return out, err
 }

@@ -310,3 +310,20 @@ func TestPullIsOneQueryWhateverTheBuckets(t *testing.T) {
 		t.Fatalf("incremental pull of 2,000 chats: %d statements, want %d", incremental, one)
 	}
 }
+
+func TestOversizedRequestIsRefused(t *testing.T) {
+	h := newHarness(t)
+	amy := h.env.Register("Amy")
+	buckets := make([]string, 400_000) // about 11 MB of bucket names
+	for i := range buckets {
+		buckets[i] = "chat:" + oid.New()
+	}
+	_, err := h.client(amy).Pull(context.Background(), connect.NewRequest(&syncv1.PullRequest{ProtocolVersion: 1, Buckets: buckets}))
+	if connect.CodeOf(err) != connect.CodeResourceExhausted {
+		t.Fatalf("oversized pull: %v", err)
+	}
+	buckets = buckets[:2000]
+	if _, err := h.client(amy).Pull(context.Background(), connect.NewRequest(&syncv1.PullRequest{ProtocolVersion: 1, Buckets: buckets})); err != nil {
+		t.Fatalf("a pull listing 2,000 buckets: %v", err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/vibesync/vibesync/oid"
 	"github.com/vibesync/vibesync/server/servertest"
@@ -335,4 +336,80 @@ func TestVerify(t *testing.T) {
 			t.Fatalf("still drifted: %v", res.Drifted)
 		}
 	})
+}
+
+func TestTokens(t *testing.T) {
+	ctx := context.Background()
+	t.Run("a_slow_refresh_blocks_no_read_or_write", func(t *testing.T) {
+		env := servertest.New(t)
+		amy := env.Register("Amy")
+		dir := t.TempDir()
+		a, anet := openHooked(t, env, dir, 0, nil)
+		if _, err := a.Login(ctx, amy.Username, amy.Password); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		b, bnet := openHooked(t, env, dir, 0, nil) // another process on the same folder
+		env.Clock.Advance(time.Hour)               // the access token has expired
+		arrived, release := make(chan struct{}), make(chan struct{})
+		anet.set(func(h *hookNet) {
+			h.before = func(path string, n int) {
+				if path == "/auth/refresh" {
+					close(arrived)
+					<-release // the network hangs
+				}
+			}
+		})
+		synced := make(chan error, 2)
+		go func() { _, err := a.Sync(ctx); synced <- err }()
+		<-arrived
+		done := make(chan error, 1)
+		go func() {
+			bio := "written during a refresh"
+			if _, err := a.UpdateProfile(ctx, ProfileUpdate{Bio: &bio}); err != nil {
+				done <- err
+				return
+			}
+			_, err := b.Me(ctx)
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("a write waited for the refresh's network call")
+		}
+		go func() { _, err := b.Sync(ctx); synced <- err }() // waits for a's refresh, not a second one
+		close(release)
+		for range 2 {
+			if err := <-synced; err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := anet.calls["/auth/refresh"] + bnet.calls["/auth/refresh"]; n != 1 {
+			t.Fatalf("%d refreshes for one expired token", n)
+		}
+		if got := serverBio(t, env, amy); got != "written during a refresh" {
+			t.Fatalf("server bio %q", got)
+		}
+	})
+}
+
+func serverBio(t *testing.T, env *servertest.Env, u servertest.User) string {
+	t.Helper()
+	var a struct {
+		AccessToken string `json:"accessToken"`
+	}
+	env.Do("POST", "/auth/login", "", map[string]string{"username": u.Username, "password": u.Password}).Want(200).Decode(&a)
+	var body struct {
+		User struct {
+			Bio string `json:"bio"`
+		} `json:"user"`
+	}
+	env.Do("GET", "/users/me", a.AccessToken, nil).Want(200).Decode(&body)
+	return body.User.Bio
 }

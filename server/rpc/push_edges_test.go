@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
 	"connectrpc.com/connect"
+
+	"github.com/vibesync/vibesync/oid"
 
 	"github.com/vibesync/vibesync/server/social"
 	syncv1 "github.com/vibesync/vibesync/syncproto/vibesync/sync/v1"
@@ -138,4 +141,60 @@ func TestPushIdempotency(t *testing.T) {
 			t.Fatalf("amy's next mutation: %v", r)
 		}
 	})
+}
+
+// TestMalformedMutationsAreRejectedNotFailed: bad bodies of every kind are
+// recorded rejections with a client error, never an internal one, and never
+// stop the push.
+func TestMalformedMutationsAreRejectedNotFailed(t *testing.T) {
+	h := newHarness(t)
+	amy := h.env.Register("Amy")
+	missing := oid.New()
+	huge := strings.Repeat("x", 100_000)
+	bodies := []*syncv1.Mutation{
+		{},
+		{Kind: &syncv1.Mutation_SetStatus{SetStatus: &syncv1.SetStatus{Text: "here"}}},
+		{Kind: &syncv1.Mutation_SetStatus{SetStatus: &syncv1.SetStatus{Text: "here", ExpiresInSeconds: -60}}},
+		{Kind: &syncv1.Mutation_SetStatus{SetStatus: &syncv1.SetStatus{Text: "here", ExpiresInSeconds: 1 << 62}}},
+		{Kind: &syncv1.Mutation_Follow{Follow: &syncv1.FollowUser{UserId: "not-an-id"}}},
+		{Kind: &syncv1.Mutation_Follow{Follow: &syncv1.FollowUser{UserId: missing}}},
+		{Kind: &syncv1.Mutation_Block{Block: &syncv1.BlockUser{UserId: amy.ID}}},
+		{Kind: &syncv1.Mutation_CreateConnection{CreateConnection: &syncv1.CreateConnection{UserId: amy.ID}}},
+		{Kind: &syncv1.Mutation_AcceptConnection{AcceptConnection: &syncv1.AcceptConnection{UserId: missing}}},
+		{Kind: &syncv1.Mutation_DeleteConnection{DeleteConnection: &syncv1.DeleteConnection{UserId: ""}}},
+		{Kind: &syncv1.Mutation_CreateChat{CreateChat: &syncv1.CreateChat{}}},
+		{Kind: &syncv1.Mutation_CreateChat{CreateChat: &syncv1.CreateChat{Group: true, Name: huge}}},
+		{Kind: &syncv1.Mutation_AddParticipant{AddParticipant: &syncv1.AddParticipant{ChatId: missing, UserId: amy.ID}}},
+		{Kind: &syncv1.Mutation_RemoveParticipant{RemoveParticipant: &syncv1.RemoveParticipant{ChatId: "x"}}},
+		{Kind: &syncv1.Mutation_GrantAdmin{GrantAdmin: &syncv1.GrantAdmin{ChatId: missing, UserId: missing}}},
+		{Kind: &syncv1.Mutation_LeaveChat{LeaveChat: &syncv1.LeaveChat{ChatId: missing}}},
+		{Kind: &syncv1.Mutation_DeleteChat{DeleteChat: &syncv1.DeleteChat{ChatId: ""}}},
+		{Kind: &syncv1.Mutation_SendMessage{SendMessage: &syncv1.SendMessage{ChatId: missing, MessageId: oid.New(), Text: "hi"}}},
+		{Kind: &syncv1.Mutation_SendMessage{SendMessage: &syncv1.SendMessage{ChatId: missing, MessageId: "zz", Text: huge}}},
+		{Kind: &syncv1.Mutation_MarkRead{MarkRead: &syncv1.MarkRead{ChatId: "../x"}}},
+		{Kind: &syncv1.Mutation_RequestToJoin{RequestToJoin: &syncv1.RequestToJoin{ChatId: missing}}},
+		{Kind: &syncv1.Mutation_AcceptJoinRequest{AcceptJoinRequest: &syncv1.AcceptJoinRequest{RequestId: missing}}},
+		{Kind: &syncv1.Mutation_RejectJoinRequest{RejectJoinRequest: &syncv1.RejectJoinRequest{RequestId: "bad"}}},
+		{Kind: &syncv1.Mutation_MarkNotificationRead{MarkNotificationRead: &syncv1.MarkNotificationRead{NotificationId: missing}}},
+	}
+	for i, m := range bodies {
+		m.Id = int64(i + 1)
+	}
+	res := push(t, h.client(amy), clientA, append(bodies, bio(int64(len(bodies)+1), "after all that"))...)
+	if len(res.Results) != len(bodies)+1 {
+		t.Fatalf("%d results", len(res.Results))
+	}
+	for i, r := range res.Results[:len(bodies)] {
+		if r.Status != syncv1.MutationStatus_MUTATION_STATUS_REJECTED || r.Code == "internal" || r.Code == "" || r.Message == "" {
+			t.Errorf("mutation %d (%T): %v", i+1, bodies[i].GetKind(), r)
+		}
+	}
+	for _, r := range res.Results[1:4] { // set_status names the field the client sent
+		if r.Field != "expiresInSeconds" {
+			t.Errorf("set_status rejection names field %q", r.Field)
+		}
+	}
+	if r := res.Results[len(bodies)]; r.Status != syncv1.MutationStatus_MUTATION_STATUS_APPLIED {
+		t.Fatalf("mutation after the bad ones: %v", r)
+	}
 }

@@ -455,11 +455,20 @@ func rpcError(err error) error {
 		return fmt.Errorf("%w: %v", ErrSessionEnded, err)
 	case connect.CodeFailedPrecondition:
 		var ce *connect.Error
-		if errors.As(err, &ce) && ce.Meta().Get("vibesync-reason") == "protocol_version_unsupported" {
+		if errors.As(err, &ce) && reason(err) == "protocol_version_unsupported" {
 			return fmt.Errorf("%w: %s", ErrIncompatible, ce.Message())
 		}
 	}
 	return err
+}
+
+// reason is the machine-readable reason of an RPC error ("" if none).
+func reason(err error) string {
+	var ce *connect.Error
+	if errors.As(err, &ce) {
+		return ce.Meta().Get("vibesync-reason")
+	}
+	return ""
 }
 
 // SearchUsers asks the server (online only) for users whose name or

@@ -413,3 +413,55 @@ func serverBio(t *testing.T, env *servertest.Env, u servertest.User) string {
 	env.Do("GET", "/users/me", a.AccessToken, nil).Want(200).Decode(&body)
 	return body.User.Bio
 }
+
+func TestPullRestartsWhenPrunedMidPull(t *testing.T) {
+	ctx := context.Background()
+	env := servertest.New(t)
+	amy, bob := env.Register("Amy"), env.Register("Bob")
+	chat, ids := seedChat(t, env, amy, bob, env.Clock.Now(), []struct {
+		by  servertest.User
+		off time.Duration
+	}{{bob, time.Second}})
+	c, net := openHooked(t, env, t.TempDir(), 2, nil)
+	if _, err := c.Login(ctx, amy.Username, amy.Password); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	addMessages(t, env, chat, 4)
+	err := env.Server.DB().Write(ctx, func(tx *store.Tx) error { // a deletion on the pull's last page
+		_, err := tx.Tombstone(ctx, "chat:"+chat, "message", ids[0])
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Clock.Advance(time.Hour)
+	first := net.calls[pullPath] + 1
+	net.set(func(h *hookNet) {
+		h.after = func(path string, n int) {
+			if path == pullPath && n == first { // the hourly prune runs mid-pull
+				if err := env.Server.Social().PruneFeed(ctx, time.Minute); err != nil {
+					t.Error(err)
+				}
+			}
+		}
+	})
+	res, err := c.Sync(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Reset {
+		t.Fatalf("no reset after a prune past the cursor: %+v", res)
+	}
+	ms, _ := c.Messages(ctx, chat)
+	for _, m := range ms {
+		if m.ID == ids[0] {
+			t.Fatal("a deleted message survived the prune")
+		}
+	}
+	if len(ms) != 4 {
+		t.Fatalf("%d messages, want 4", len(ms))
+	}
+}

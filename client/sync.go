@@ -197,12 +197,20 @@ func (c *Client) pull(ctx context.Context, verify bool, res *SyncResult) ([]stri
 	var staged []*syncv1.Change
 	var token []byte
 	var last *syncv1.PullResponse
+	restarts := 0
 	for {
 		req := &syncv1.PullRequest{ProtocolVersion: ProtocolVersion, Cursor: cursor, Buckets: buckets,
 			PageToken: token, PageSize: int32(c.opts.PageSize), WantChecksums: verify}
 		page, err := call(ctx, c, func(ctx context.Context) (*connect.Response[syncv1.PullResponse], error) {
 			return c.rpc.Pull(ctx, connect.NewRequest(req))
 		})
+		if reason(err) == "pull_restart" && restarts < 3 {
+			// The server pruned its feed past our cursor mid-pull: the
+			// staged pages may miss deletions; start again.
+			restarts++
+			staged, token = nil, nil
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}

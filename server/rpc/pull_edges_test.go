@@ -5,7 +5,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
 
@@ -325,5 +327,46 @@ func TestOversizedRequestIsRefused(t *testing.T) {
 	buckets = buckets[:2000]
 	if _, err := h.client(amy).Pull(context.Background(), connect.NewRequest(&syncv1.PullRequest{ProtocolVersion: 1, Buckets: buckets})); err != nil {
 		t.Fatalf("a pull listing 2,000 buckets: %v", err)
+	}
+}
+
+func TestPullRestartsWhenPrunedMidPull(t *testing.T) {
+	h := newHarness(t)
+	amy := h.env.Register("Amy")
+	chat := h.chat(2, amy.ID)
+	r := newReplica()
+	r.pull(t, h.client(amy), 0)
+	var gone string
+	for key := range r.rows[social.ChatBucket(chat)] {
+		if strings.HasPrefix(key, "message/") {
+			gone = strings.TrimPrefix(key, "message/")
+		}
+	}
+	h.messages(chat, 4)
+	h.write(func(ctx context.Context, tx *store.Tx) error { // on the pull's last page
+		_, err := tx.Tombstone(ctx, social.ChatBucket(chat), "message", gone)
+		return err
+	})
+	h.env.Clock.Advance(time.Minute)
+	c := h.client(amy)
+	first, err := c.Pull(context.Background(), connect.NewRequest(&syncv1.PullRequest{ProtocolVersion: 1, Cursor: r.cursor, Buckets: r.buckets, PageSize: 2}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first.Msg.NextPageToken) == 0 {
+		t.Fatal("setup: one page")
+	}
+	if err := h.env.Server.Social().PruneFeed(context.Background(), 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Pull(context.Background(), connect.NewRequest(&syncv1.PullRequest{ProtocolVersion: 1, Cursor: r.cursor, Buckets: r.buckets,
+		PageSize: 2, PageToken: first.Msg.NextPageToken}))
+	wantCode(t, err, connect.CodeAborted, "pull_restart")
+	pages := r.pull(t, c, 2)
+	if !pages[0].Reset_ {
+		t.Fatal("the restarted pull is no reset")
+	}
+	if _, ok := r.rows[social.ChatBucket(chat)]["message/"+gone]; ok {
+		t.Fatal("the deleted message survived")
 	}
 }

@@ -111,6 +111,17 @@ func (s *Service) Pull(ctx context.Context, userID string, req PullRequest) (Pul
 		for _, b := range list {
 			readable[b] = true
 		}
+		if len(req.PageToken) > 0 && !tok.Reset && tok.Cursor > 0 {
+			// Tombstones after the cursor pruned since the first page
+			// would be missed: the pull starts again (and then resets).
+			horizon, err := tx.TombstoneHorizon(ctx)
+			if err != nil {
+				return err
+			}
+			if horizon > tok.Cursor {
+				return apperr.Conflictf("pull_restart", "The feed was compacted during this pull; start it again from the cursor")
+			}
+		}
 		if len(req.PageToken) == 0 {
 			head, err := tx.FeedHead(ctx)
 			if err != nil {

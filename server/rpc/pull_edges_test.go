@@ -165,6 +165,30 @@ func TestPullMembershipChanges(t *testing.T) {
 			t.Fatalf("after rejoining: %d rows, server has %d", got, want)
 		}
 	})
+	t.Run("held_buckets_continue_from_the_cursor_while_a_new_one_starts_at_zero", func(t *testing.T) {
+		h := newHarness(t)
+		amy, bob := h.env.Register("Amy"), h.env.Register("Bob")
+		held := h.chat(3, amy.ID)
+		joined := h.chat(3, bob.ID) // older than Amy's cursor
+		r := newReplica()
+		r.pull(t, h.client(amy), 0)
+		h.messages(held, 1)
+		h.member(joined, amy.ID, true)
+		var fromHeld, fromJoined, other int
+		for _, ch := range changesOf(r.pull(t, h.client(amy), 2)) {
+			switch ch.Bucket {
+			case social.ChatBucket(held):
+				fromHeld++
+			case social.ChatBucket(joined):
+				fromJoined++
+			default:
+				other++
+			}
+		}
+		if fromHeld != 1 || fromJoined != 4 || other != 0 {
+			t.Fatalf("held chat gave %d changes (want the 1 new), joined chat %d (want all 4), others %d", fromHeld, fromJoined, other)
+		}
+	})
 	t.Run("rejoined_bucket_is_read_from_zero", func(t *testing.T) {
 		h := newHarness(t)
 		amy := h.env.Register("Amy")

@@ -103,7 +103,15 @@ func (s *Service) putRequest(ctx context.Context, tx *store.Tx, r store.JoinRequ
 		return err
 	}
 	row.User = u
-	return put(ctx, tx, EntityRequest, r.ID, row, buckets...)
+	if err := put(ctx, tx, EntityRequest, r.ID, row, buckets...); err != nil {
+		return err
+	}
+	for _, a := range admins {
+		if err := settleProfile(ctx, tx, a, r.UserID); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // shareRequests replicates every request of chat to userID's bucket
@@ -122,6 +130,9 @@ func (s *Service) shareRequests(ctx context.Context, tx *store.Tx, chatID, userI
 			if err := drop(ctx, tx, EntityRequest, r.ID, UserBucket(userID)); err != nil {
 				return err
 			}
+			if err := settleProfile(ctx, tx, userID, r.UserID); err != nil {
+				return err
+			}
 			continue
 		}
 		row := requestFrom(r)
@@ -129,6 +140,9 @@ func (s *Service) shareRequests(ctx context.Context, tx *store.Tx, chatID, userI
 			return err
 		}
 		if err := put(ctx, tx, EntityRequest, r.ID, row, UserBucket(userID)); err != nil {
+			return err
+		}
+		if err := settleProfile(ctx, tx, userID, r.UserID); err != nil {
 			return err
 		}
 	}

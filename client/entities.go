@@ -117,6 +117,38 @@ func decodeAll[T any](es []entity) ([]T, error) {
 	return out, nil
 }
 
+// profiles holds the replica's `user` rows by id: the current profiles of
+// the users its other rows mention. The server replicates a user's profile
+// into each bucket that mentions them and re-puts it there when it changes,
+// so these are fresher than the snapshots embedded in chats, participants,
+// messages, connections and requests, which fill in only for a user whose
+// row the replica does not hold (hidden by a block, or written before
+// profiles were replicated).
+type profiles map[string]User
+
+func (c *Client) profiles(ctx context.Context) (profiles, error) {
+	es, err := c.entities(ctx, "user", "")
+	if err != nil {
+		return nil, err
+	}
+	us, err := decodeAll[User](es)
+	if err != nil {
+		return nil, err
+	}
+	out := make(profiles, len(us))
+	for _, u := range us {
+		out[u.ID] = u
+	}
+	return out, nil
+}
+
+// resolve replaces *u with the replicated profile of its id, if any.
+func (ps profiles) resolve(u *User) {
+	if p, ok := ps[u.ID]; ok && u.ID != "" {
+		*u = p
+	}
+}
+
 func (c *Client) me(ctx context.Context) (string, error) {
 	id := c.UserID(ctx)
 	if id == "" {
@@ -163,11 +195,17 @@ func (c *Client) Connections(ctx context.Context, status string) ([]Connection, 
 	if err != nil {
 		return nil, err
 	}
+	ps, err := c.profiles(ctx)
+	if err != nil {
+		return nil, err
+	}
 	out := all[:0]
 	for _, cn := range all {
 		if status != "" && cn.Status != status {
 			continue
 		}
+		ps.resolve(&cn.From)
+		ps.resolve(&cn.To)
 		cn.User = cn.To
 		if cn.To.ID == me {
 			cn.User = cn.From
@@ -187,6 +225,13 @@ func (c *Client) Messages(ctx context.Context, chatID string) ([]Message, error)
 	ms, err := decodeAll[Message](es)
 	if err != nil {
 		return nil, err
+	}
+	ps, err := c.profiles(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range ms {
+		ps.resolve(&ms[i].User)
 	}
 	sort.SliceStable(ms, func(i, j int) bool { return messageBefore(ms[i], ms[j]) })
 	return ms, nil
@@ -224,8 +269,13 @@ func (c *Client) Chats(ctx context.Context, search string) ([]Chat, error) {
 	if err != nil {
 		return nil, err
 	}
+	ps, err := c.profiles(ctx)
+	if err != nil {
+		return nil, err
+	}
 	byChat := map[string][]Participant{}
 	for i, p := range parts {
+		ps.resolve(&p.User)
 		chat := p.Chat
 		if chat == "" {
 			chat = strings.TrimPrefix(pes[i].Bucket, "chat:")
@@ -238,6 +288,7 @@ func (c *Client) Chats(ctx context.Context, search string) ([]Chat, error) {
 			continue
 		}
 		ch.Participants = byChat[ch.ID]
+		ps.resolve(&ch.Creator)
 		var lastRead wire.Time
 		for _, p := range ch.Participants {
 			if p.User.ID == me {
@@ -246,6 +297,9 @@ func (c *Client) Chats(ctx context.Context, search string) ([]Chat, error) {
 		}
 		if err := c.timeline(ctx, &ch, me, lastRead); err != nil {
 			return nil, err
+		}
+		if ch.LastMessage != nil {
+			ps.resolve(&ch.LastMessage.User)
 		}
 		out = append(out, ch)
 	}
@@ -314,7 +368,18 @@ func (c *Client) Requests(ctx context.Context) ([]JoinRequest, error) {
 	if err != nil {
 		return nil, err
 	}
-	return decodeAll[JoinRequest](es)
+	rs, err := decodeAll[JoinRequest](es)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := c.profiles(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range rs {
+		ps.resolve(&rs[i].User)
+	}
+	return rs, nil
 }
 
 // Notifications lists the user's notifications, newest first.

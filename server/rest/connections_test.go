@@ -589,4 +589,12 @@ func TestProfileChangeReachesConnectionRecords(t *testing.T) {
 	if m := env.Do("GET", "/connections?status=accepted", bob.Token, nil).Want(200).JSON(); m["connections"].([]any)[0].(map[string]any)["user"].(map[string]any)["name"] != "Amelia" {
 		t.Fatalf("bob's list = %v", m)
 	}
+	// Unblocking shows the record again, and with it the current profile.
+	env.Do("DELETE", "/users/"+amy.ID+"/block", dan.Token, nil).Want(200)
+	if u := feedData(t, env, "user:"+dan.ID, "user/"+amy.ID); u["name"] != "Amelia" {
+		t.Fatalf("after unblocking, dan's bucket holds Amy as %v", u)
+	}
+	if u := feedData(t, env, "user:"+amy.ID, "user/"+dan.ID); u["name"] != "Dan" {
+		t.Fatalf("after unblocking, amy's bucket holds Dan as %v", u)
+	}
 }

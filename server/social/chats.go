@@ -387,7 +387,8 @@ func (s *Service) insertChat(ctx context.Context, tx *store.Tx, c Caller, ch sto
 }
 
 // addMember makes user a participant of chat: the row, bucket membership,
-// the participant's feed row and the membership row in the user's bucket.
+// the user's profile in the chat's bucket (if not there yet), the
+// participant's feed row and the membership row in the user's bucket.
 // ppl may hold the user already (nil: looked up).
 func (s *Service) addMember(ctx context.Context, tx *store.Tx, chatID, userID string, admin bool, ppl *people) (store.Participant, error) {
 	p := store.Participant{ID: oid.NewAt(tx.Now), ChatID: chatID, UserID: userID, IsAdmin: admin, LastReadAt: tx.Now, JoinedAt: tx.Now}

@@ -26,6 +26,9 @@ import (
 //   - Requests replicate to the requester's bucket and each admin's
 //     bucket; someone who becomes an admin receives the chat's requests,
 //     someone who stops being one (revoked, left or removed) loses them.
+//     The requester's profile goes with them into each admin's bucket
+//     (unless a block stands between the two) and leaves when nothing
+//     there mentions them any more (see profiles.go).
 
 // Request statuses.
 const (

@@ -126,8 +126,12 @@ func decodeAll[T any](es []entity) ([]T, error) {
 // profiles were replicated).
 type profiles map[string]User
 
-func (c *Client) profiles(ctx context.Context) (profiles, error) {
-	es, err := c.entities(ctx, "user", "")
+// profiles reads the profiles held in bucket ("" for every bucket). Each
+// copy of a profile is re-put with every change, so one bucket's copies
+// are as fresh as any; for a chat's bucket the user's own profile comes
+// from their bucket, where their queued edits show.
+func (c *Client) profiles(ctx context.Context, bucket string) (profiles, error) {
+	es, err := c.entities(ctx, "user", bucket)
 	if err != nil {
 		return nil, err
 	}
@@ -135,9 +139,18 @@ func (c *Client) profiles(ctx context.Context) (profiles, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make(profiles, len(us))
+	out := make(profiles, len(us)+1)
 	for _, u := range us {
 		out[u.ID] = u
+	}
+	if strings.HasPrefix(bucket, "chat:") {
+		me, err := c.Me(ctx)
+		if err != nil && !errors.Is(err, ErrNotLoggedIn) {
+			return nil, err
+		}
+		if me.Name != "" || me.Username != "" {
+			out[me.ID] = me
+		}
 	}
 	return out, nil
 }
@@ -195,7 +208,7 @@ func (c *Client) Connections(ctx context.Context, status string) ([]Connection, 
 	if err != nil {
 		return nil, err
 	}
-	ps, err := c.profiles(ctx)
+	ps, err := c.profiles(ctx, "user:"+me)
 	if err != nil {
 		return nil, err
 	}
@@ -226,7 +239,7 @@ func (c *Client) Messages(ctx context.Context, chatID string) ([]Message, error)
 	if err != nil {
 		return nil, err
 	}
-	ps, err := c.profiles(ctx)
+	ps, err := c.profiles(ctx, "chat:"+chatID)
 	if err != nil {
 		return nil, err
 	}
@@ -269,7 +282,7 @@ func (c *Client) Chats(ctx context.Context, search string) ([]Chat, error) {
 	if err != nil {
 		return nil, err
 	}
-	ps, err := c.profiles(ctx)
+	ps, err := c.profiles(ctx, "")
 	if err != nil {
 		return nil, err
 	}
@@ -364,6 +377,10 @@ func activity(ch Chat) wire.Time {
 // Requests lists join requests the replica holds: the user's own, and
 // those pending in chats they administer.
 func (c *Client) Requests(ctx context.Context) ([]JoinRequest, error) {
+	me, err := c.me(ctx)
+	if err != nil {
+		return nil, err
+	}
 	es, err := c.entities(ctx, "request", "")
 	if err != nil {
 		return nil, err
@@ -372,7 +389,7 @@ func (c *Client) Requests(ctx context.Context) ([]JoinRequest, error) {
 	if err != nil {
 		return nil, err
 	}
-	ps, err := c.profiles(ctx)
+	ps, err := c.profiles(ctx, "user:"+me)
 	if err != nil {
 		return nil, err
 	}

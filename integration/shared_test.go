@@ -1,0 +1,104 @@
+package integration
+
+import (
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+)
+
+// TestSharedDatabase runs two server containers on one database volume,
+// started at the same moment on an empty database (both migrate it and
+// both generate a token secret; they must end up agreeing). A user
+// registered through one logs in through the other, tokens work on both,
+// concurrent writes through both all succeed and are visible through
+// both, and one instance restarting does not disturb the other.
+func TestSharedDatabase(t *testing.T) {
+	needDocker(t)
+	vol := newVolume(t)
+	a := createServer(t, serverOptions{volume: vol})
+	b := createServer(t, serverOptions{volume: vol})
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, s := range []*server{a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = pool.Client.StartContainer(s.id, nil)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatalf("start: %v", err)
+		}
+	}
+	a.waitReady(t)
+	b.waitReady(t)
+
+	amy := a.register(t, "Amy Shared", "amy.shared")
+	t.Run("register_on_one_login_on_other", func(t *testing.T) {
+		login := amy
+		b.login(t, &login)
+		if me := a.me(t, login.Token); me.ID != amy.ID {
+			t.Fatalf("token from B read on A: %+v", me)
+		}
+		if me := b.me(t, amy.Token); me.ID != amy.ID {
+			t.Fatalf("token from A read on B: %+v", me)
+		}
+	})
+
+	t.Run("edit_on_one_read_on_other", func(t *testing.T) {
+		b.do(t, "PATCH", "/users/me", amy.Token, map[string]string{"bio": "written through B"}).want(http.StatusOK)
+		if me := a.me(t, amy.Token); me.Bio != "written through B" {
+			t.Fatalf("A reads bio %q after the edit through B", me.Bio)
+		}
+	})
+
+	t.Run("concurrent_writes_through_both", func(t *testing.T) {
+		const perWriter = 4
+		var mu sync.Mutex
+		var made []account
+		var wg sync.WaitGroup
+		for i, s := range []*server{a, b, a, b} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for k := range perWriter {
+					u := fmt.Sprintf("both.w%d.%d", i, k)
+					status, body, err := s.call(t.Context(), "POST", "/auth/register", "",
+						map[string]string{"name": "Both " + u, "username": u, "password": "both password"})
+					if err != nil || status != http.StatusCreated {
+						t.Errorf("register %s through %s: %d %s %v", u, s.name, status, body, err)
+						return
+					}
+					mu.Lock()
+					made = append(made, account{Username: u, Password: "both password"})
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		if t.Failed() {
+			return
+		}
+		for _, s := range []*server{a, b} {
+			var list struct{ Count int }
+			s.do(t, "GET", "/users?search=both.w&limit=1", amy.Token, nil).want(http.StatusOK).decode(&list)
+			if list.Count != len(made) {
+				t.Errorf("%s finds %d users, want %d", s.name, list.Count, len(made))
+			}
+		}
+	})
+
+	t.Run("one_restarts_other_serves", func(t *testing.T) {
+		a.stop(t)
+		cleo := b.register(t, "Cleo Shared", "cleo.shared")
+		a.start(t)
+		login := cleo
+		a.login(t, &login)
+		if me := a.me(t, login.Token); me.ID != cleo.ID {
+			t.Fatalf("A after restart: %+v", me)
+		}
+	})
+}

@@ -1,0 +1,95 @@
+package integration
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+)
+
+// TestServerCutOff cuts the server off in the two ways the offline-first
+// scenario uses — its container paused, and its container disconnected
+// from its network — and checks what a client sees: requests fail (time
+// out, or find no port) while it is cut off, a request sent into a paused
+// server completes once it resumes, and after reconnecting (on a new host
+// port) everything written before is there and writes work again.
+//
+// Client convergence (a client queueing mutations offline and converging
+// after reconnecting, nothing duplicated or lost) needs the client package
+// and the sync protocol; it is the client_converges subtest, skipped until
+// they exist.
+func TestServerCutOff(t *testing.T) {
+	needDocker(t)
+	net := newNetwork(t)
+	srv := startServer(t, serverOptions{volume: newVolume(t), network: net})
+	amy := srv.register(t, "Amy Offline", "amy.offline")
+
+	t.Run("paused", func(t *testing.T) {
+		srv.pause(t)
+		paused := true
+		defer func() {
+			if paused {
+				srv.unpause(t)
+			}
+		}()
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		_, _, err := srv.call(ctx, "GET", "/users/me", amy.Token, nil)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("request to a paused server: err %v, want a timeout", err)
+		}
+		// A write sent now waits in the kernel's queue and lands on resume.
+		done := make(chan error, 1)
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			status, body, err := srv.call(ctx, "PATCH", "/users/me", amy.Token, map[string]string{"bio": "sent while paused"})
+			if err == nil && status != http.StatusOK {
+				err = errors.New(string(body))
+			}
+			done <- err
+		}()
+		time.Sleep(300 * time.Millisecond)
+		select {
+		case err := <-done:
+			t.Fatalf("a paused server answered: %v", err)
+		default:
+		}
+		srv.unpause(t)
+		paused = false
+		if err := <-done; err != nil {
+			t.Fatalf("write sent while paused: %v", err)
+		}
+		if me := srv.me(t, amy.Token); me.Bio != "sent while paused" {
+			t.Fatalf("after resume: %+v", me)
+		}
+	})
+
+	t.Run("disconnected", func(t *testing.T) {
+		old := srv.URL
+		srv.disconnect(t, net)
+		if srv.URL != "" {
+			t.Fatalf("still published at %s while disconnected", srv.URL)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		cut := &server{name: srv.name, URL: old, client: &http.Client{}}
+		if _, _, err := cut.call(ctx, "GET", "/healthz", "", nil); err == nil {
+			t.Fatalf("the old address %s still answers while disconnected", old)
+		}
+		srv.connect(t, net)
+		t.Logf("reconnected: %s → %s", old, srv.URL)
+		login := amy
+		srv.login(t, &login)
+		if me := srv.me(t, login.Token); me.Bio != "sent while paused" {
+			t.Fatalf("after reconnecting: %+v", me)
+		}
+		srv.do(t, "PATCH", "/users/me", login.Token, map[string]string{"bio": "back online"}).want(http.StatusOK)
+	})
+
+	t.Run("client_converges", func(t *testing.T) {
+		t.Skip("needs the client package (local replica, outbox, sync loop): " +
+			"clients queue mutations while the server is paused or disconnected and converge after, nothing duplicated or lost")
+	})
+}

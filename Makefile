@@ -3,7 +3,7 @@ GO        ?= go
 BIN       ?= bin
 UNIT_PKGS  = $(shell $(GO) list ./... | grep -v /integration)
 
-.PHONY: run build test unit integration lint vet fmt-check
+.PHONY: run build test unit integration lint vet fmt-check bench
 
 ## run: serve on 127.0.0.1:8080 with the embedded database under ./data
 run:
@@ -31,6 +31,10 @@ unit:
 integration:
 	@if [ -d integration ]; then $(GO) test -count=1 -timeout 12m ./integration/...; \
 	else echo "integration: no suites yet"; fi
+
+## bench: measure this machine; prints `metric value unit` lines and writes bench.json
+bench:
+	$(GO) run ./cmd/vibesync-bench -out bench.json $(BENCHFLAGS)
 
 ## lint: formatting and vet
 lint: fmt-check vet

@@ -47,6 +47,12 @@ func StatusOf(err error) int {
 // writeError answers err as JSON. Errors that are not *apperr.Error are
 // logged here, once, with the request id, and shown only as "internal".
 func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	a.writeErrorTitled(w, r, err, http.StatusText)
+}
+
+// writeErrorTitled is writeError with the "error" title of each status
+// chosen by title (the v1 API words some differently).
+func (a *API) writeErrorTitled(w http.ResponseWriter, r *http.Request, err error, title func(int) string) {
 	status := StatusOf(err)
 	pub := apperr.Public(err)
 	if status >= 500 {
@@ -56,7 +62,7 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="vibesync"`)
 	}
-	writeJSON(w, status, errorBody{Error: http.StatusText(status), Message: pub.Message, Code: pub.Reason, Field: pub.Field})
+	writeJSON(w, status, errorBody{Error: title(status), Message: pub.Message, Code: pub.Reason, Field: pub.Field})
 }
 
 // writeJSON encodes v with status.

@@ -19,4 +19,43 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("GET /users/me", a.authed(a.getMe))
 	mux.Handle("PATCH /users/me", a.authed(a.patchMe))
 	mux.Handle("GET /users/{id}", a.authed(a.getUser))
+
+	// Social graph, meet-me status, connections, notifications, score.
+	mux.Handle("POST /users/{id}/follow", a.authed(a.follow))
+	mux.Handle("DELETE /users/{id}/follow", a.authed(a.unfollow))
+	mux.Handle("POST /users/{id}/block", a.authed(a.block))
+	mux.Handle("DELETE /users/{id}/block", a.authed(a.unblock))
+	mux.Handle("GET /users/me/following", a.authed(a.following))
+	mux.Handle("GET /users/me/followers", a.authed(a.followers))
+	mux.Handle("GET /users/me/blocked", a.authed(a.blocked))
+	mux.Handle("PUT /users/me/status", a.authed(a.putStatus))
+	mux.Handle("DELETE /users/me/status", a.authed(a.deleteStatus))
+
+	// Connections, spec/1.
+	mux.Handle("GET /connections", a.authed(a.listConnections))
+	mux.Handle("POST /connections/{userId}", a.authed(a.createConnection))
+	mux.Handle("POST /connections/{userId}/accept", a.authed(a.acceptConnection))
+	mux.Handle("DELETE /connections/{userId}", a.authed(a.deleteConnection))
+
+	// Connection shapes, spec/4.
+	mux.Handle("GET /connections/{userId}/status", a.authed(a.connectionStatus))
+	mux.Handle("GET /connections/established", a.authed(a.establishedConnections))
+	mux.Handle("GET /connections/pending", a.authed(a.pendingConnections))
+
+	// Connections, v1 (spec/5).
+	mux.Handle("POST /v1/connections/{user_id}/request", a.authedV1(a.v1Request))
+	mux.Handle("POST /v1/connections/{user_id}/accept/{request_id}", a.authedV1(a.v1Accept))
+	mux.Handle("POST /v1/connections/{user_id}/decline/{request_id}", a.authedV1(a.v1Decline))
+	mux.Handle("GET /v1/connections/{user_id}/sent", a.authedV1(a.v1Sent))
+	mux.Handle("GET /v1/connections/{user_id}/received", a.authedV1(a.v1Received))
+	mux.Handle("GET /v1/connections/{user_id}/active", a.authedV1(a.v1Active))
+	mux.Handle("GET /v1/connections/{user_id}/notifications", a.authedV1(a.v1Notifications))
+	mux.Handle("POST /v1/connections/{user_id}/notifications/{notification_id}/read", a.authedV1(a.v1ReadNotification))
+	mux.Handle("DELETE /v1/connections/{user_id}/{connection_id}", a.authedV1(a.v1Remove))
+
+	// Notifications and vibe score.
+	mux.Handle("GET /notifications", a.authed(a.listNotifications))
+	mux.Handle("POST /notifications/read-all", a.authed(a.readAllNotifications))
+	mux.Handle("POST /notifications/{id}/read", a.authed(a.readNotification))
+	mux.Handle("GET /users/{id}/score", a.authed(a.userScore))
 }

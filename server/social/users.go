@@ -17,6 +17,9 @@ type User struct {
 	Username string `json:"username"`
 	Photo    string `json:"photo,omitempty"`
 	Bio      string `json:"bio,omitempty"`
+	// Status is the user's meet-me status while it is active; absent
+	// otherwise (an expired status counts as none).
+	Status *Status `json:"status,omitempty"`
 }
 
 func userFrom(u store.User) User {
@@ -86,20 +89,62 @@ func (s *Service) Me(ctx context.Context, userID string) (User, error) {
 	return s.User(ctx, userID, userID)
 }
 
-// User returns the profile of user id as seen by viewer.
+// User returns the profile of user id as seen by viewer, with their active
+// meet-me status. A user hidden from viewer by a block either way is not
+// found.
 func (s *Service) User(ctx context.Context, viewer, id string) (User, error) {
 	if err := ValidID("id", id); err != nil {
 		return User{}, err
 	}
-	var u store.User
-	err := s.db.Read(ctx, func(tx *store.Tx) (err error) {
-		u, err = tx.User(ctx, id)
-		return err
+	var out User
+	err := s.db.Read(ctx, func(tx *store.Tx) error {
+		u, err := visibleUser(ctx, tx, viewer, id)
+		if err != nil {
+			return err
+		}
+		us, err := withStatuses(ctx, tx, []store.User{u})
+		if err != nil {
+			return err
+		}
+		out = us[0]
+		return nil
 	})
+	return out, err
+}
+
+// replicateUser records user id's current profile (with its active status)
+// in their bucket and returns it.
+func replicateUser(ctx context.Context, tx *store.Tx, id string) (User, error) {
+	u, err := tx.User(ctx, id)
 	if err != nil {
 		return User{}, err
 	}
-	return userFrom(u), nil
+	us, err := withStatuses(ctx, tx, []store.User{u})
+	if err != nil {
+		return User{}, err
+	}
+	return us[0], put(ctx, tx, EntityUser, id, us[0], UserBucket(id))
+}
+
+// withStatuses turns rows into profiles carrying their active meet-me
+// statuses (one query for all).
+func withStatuses(ctx context.Context, tx *store.Tx, rows []store.User) ([]User, error) {
+	ids := make([]string, len(rows))
+	for i, u := range rows {
+		ids[i] = u.ID
+	}
+	st, err := tx.ActiveStatuses(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]User, len(rows))
+	for i, u := range rows {
+		out[i] = userFrom(u)
+		if v, ok := st[u.ID]; ok {
+			out[i].Status = statusFrom(v)
+		}
+	}
+	return out, nil
 }
 
 // ProfileUpdate changes the non-nil fields of the caller's profile.
@@ -134,39 +179,38 @@ func (s *Service) UpdateProfile(ctx context.Context, c Caller, upd ProfileUpdate
 		su.Bio = &b
 	}
 	var out User
-	err := s.db.Write(ctx, func(tx *store.Tx) error {
+	err := s.write(ctx, func(tx *store.Tx) error {
 		if err := tx.UpdateUser(ctx, c.UserID, su); err != nil {
 			return err
 		}
-		u, err := tx.User(ctx, c.UserID)
-		if err != nil {
-			return err
-		}
-		out = userFrom(u)
-		return put(ctx, tx, EntityUser, u.ID, out, UserBucket(u.ID))
+		var err error
+		out, err = replicateUser(ctx, tx, c.UserID)
+		return err
 	})
 	return out, err
 }
 
 // SearchUsers lists users whose name or username contains search (any user
-// when search is empty), ordered by username. The viewer is left out.
+// when search is empty), ordered by username. The viewer is left out, and
+// so is everyone hidden from them by a block either way.
 func (s *Service) SearchUsers(ctx context.Context, viewer, search string, p Page) ([]User, int, error) {
 	search = strings.TrimSpace(search)
 	if utf8.RuneCountInString(search) > MaxNameLen {
 		return nil, 0, apperr.InvalidField("search", "search must be at most %d characters", MaxNameLen)
 	}
 	var rows []store.User
+	var out []User
 	var total int
 	err := s.db.Read(ctx, func(tx *store.Tx) (err error) {
-		rows, total, err = tx.FindUsers(ctx, store.UserFilter{Search: search, Exclude: []string{viewer}, Offset: p.Offset, Limit: p.Limit})
+		rows, total, err = tx.FindUsers(ctx, store.UserFilter{Search: search, Exclude: []string{viewer}, HiddenFor: viewer, Offset: p.Offset, Limit: p.Limit})
+		if err != nil {
+			return err
+		}
+		out, err = withStatuses(ctx, tx, rows)
 		return err
 	})
 	if err != nil {
 		return nil, 0, err
-	}
-	out := make([]User, len(rows))
-	for i, u := range rows {
-		out[i] = userFrom(u)
 	}
 	return out, total, nil
 }

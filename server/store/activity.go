@@ -177,3 +177,24 @@ func (tx *Tx) strings(ctx context.Context, q string, args ...any) ([]string, err
 	}
 	return out, rows.Err()
 }
+
+// ScoreActions returns one page of userID's score actions, newest first.
+func (tx *Tx) ScoreActions(ctx context.Context, userID string, offset, limit int) ([]ScoreAction, error) {
+	rows, err := tx.query(ctx, `SELECT id, user_id, action, points, subject_id, created_at FROM score_actions
+		WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`, userID, limit, offset)
+	if err != nil {
+		return nil, fmt.Errorf("store: score actions: %w", err)
+	}
+	defer rows.Close()
+	var out []ScoreAction
+	for rows.Next() {
+		var a ScoreAction
+		var created int64
+		if err := rows.Scan(&a.ID, &a.UserID, &a.Action, &a.Points, &a.SubjectID, &created); err != nil {
+			return nil, fmt.Errorf("store: scan score action: %w", err)
+		}
+		a.CreatedAt = fromMS(created)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}

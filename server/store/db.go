@@ -380,3 +380,28 @@ func notFound(err error, reason, what string) error {
 	}
 	return translate(err)
 }
+
+// Savepoint runs fn inside a SAVEPOINT of tx: if fn fails, everything it
+// wrote is rolled back while the rest of tx stays, so a batch can record
+// the failure of one step in the same transaction. Feed and event
+// positions fn produced are forgotten with it.
+func (tx *Tx) Savepoint(ctx context.Context, fn func(*Tx) error) error {
+	feed, events := tx.feedSeq, tx.eventSeq
+	if _, err := tx.exec(ctx, `SAVEPOINT step`); err != nil {
+		return fmt.Errorf("store: savepoint: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.feedSeq, tx.eventSeq = feed, events
+		if _, rbErr := tx.exec(ctx, `ROLLBACK TO step`); rbErr != nil {
+			return errors.Join(err, fmt.Errorf("store: rollback to savepoint: %w", rbErr))
+		}
+		if _, rErr := tx.exec(ctx, `RELEASE step`); rErr != nil {
+			return errors.Join(err, fmt.Errorf("store: release savepoint: %w", rErr))
+		}
+		return err
+	}
+	if _, err := tx.exec(ctx, `RELEASE step`); err != nil {
+		return fmt.Errorf("store: release savepoint: %w", err)
+	}
+	return nil
+}

@@ -1,7 +1,9 @@
 package store
 
 import (
+	"database/sql"
 	"encoding/json"
+	"fmt"
 	"strings"
 
 	"github.com/vibesync/vibesync/server/apperr"
@@ -24,4 +26,23 @@ func escapeLike(s string) string {
 
 func conflict(reason, msg string) error {
 	return &apperr.Error{Code: apperr.Conflict, Reason: reason, Message: msg}
+}
+
+// prefixed qualifies each name of a comma-separated column list: ("u.",
+// "id, name") is "u.id, u.name".
+func prefixed(prefix, columns string) string {
+	parts := strings.Split(columns, ", ")
+	for i, p := range parts {
+		parts[i] = prefix + p
+	}
+	return strings.Join(parts, ", ")
+}
+
+// affected reports whether a statement changed at least one row.
+func affected(res sql.Result) (bool, error) {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("store: rows affected: %w", err)
+	}
+	return n > 0, nil
 }

@@ -119,13 +119,15 @@ func (tx *Tx) UpdateUser(ctx context.Context, id string, upd UserUpdate) error {
 }
 
 // UserFilter selects users for search. Search matches name or username
-// (case-insensitive substring); Exclude removes ids (the caller, people
-// hidden by blocking).
+// (case-insensitive substring); Exclude removes ids (the caller);
+// HiddenFor, when set, removes everyone who blocks that user or is blocked
+// by them.
 type UserFilter struct {
-	Search  string
-	Exclude []string
-	Offset  int
-	Limit   int
+	Search    string
+	Exclude   []string
+	HiddenFor string
+	Offset    int
+	Limit     int
 }
 
 // FindUsers returns one page of matching users ordered by username, and the
@@ -133,6 +135,10 @@ type UserFilter struct {
 func (tx *Tx) FindUsers(ctx context.Context, f UserFilter) ([]User, int, error) {
 	where := `WHERE id NOT IN (SELECT value FROM json_each(?))`
 	args := []any{jsonStrings(f.Exclude)}
+	if f.HiddenFor != "" {
+		where += ` AND NOT EXISTS (SELECT 1 FROM blocks b WHERE (b.blocker_id = ? AND b.blocked_id = users.id) OR (b.blocked_id = ? AND b.blocker_id = users.id))`
+		args = append(args, f.HiddenFor, f.HiddenFor)
+	}
 	if f.Search != "" {
 		pat := "%" + escapeLike(strings.ToLower(f.Search)) + "%"
 		where += ` AND (username_key LIKE ? ESCAPE '\' OR lower(name) LIKE ? ESCAPE '\')`

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// request builds the i-th request of worker w.
+type request func(w, i int) (*http.Request, error)
+
+// loadResult is what one closed-loop load run measured.
+type loadResult struct {
+	Requests int64
+	Errors   int64
+	Elapsed  time.Duration
+	P50, P99 time.Duration
+}
+
+func (r loadResult) RPS() float64 { return float64(r.Requests) / r.Elapsed.Seconds() }
+
+// runLoad drives workers concurrent closed loops for d (after a short
+// warm-up) and records each request's latency. A response outside 2xx is
+// an error; the first one is reported.
+func runLoad(ctx context.Context, hc *http.Client, workers int, d time.Duration, build request) (loadResult, error) {
+	warm := d / 5
+	ctx, cancel := context.WithTimeout(ctx, warm+d)
+	defer cancel()
+	start := time.Now()
+	measureFrom := start.Add(warm)
+	var count, errs atomic.Int64
+	var firstErr atomic.Value
+	lat := make([][]time.Duration, workers)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; ctx.Err() == nil; i++ {
+				req, err := build(w, i)
+				if err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					errs.Add(1)
+					return
+				}
+				t0 := time.Now()
+				res, err := hc.Do(req.WithContext(ctx))
+				if err != nil {
+					if ctx.Err() == nil {
+						errs.Add(1)
+						firstErr.CompareAndSwap(nil, err)
+					}
+					continue
+				}
+				body, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				took := time.Since(t0)
+				if res.StatusCode/100 != 2 {
+					errs.Add(1)
+					firstErr.CompareAndSwap(nil, fmt.Errorf("%s %s: %d %s", req.Method, req.URL.Path, res.StatusCode, bytes.TrimSpace(body)))
+					continue
+				}
+				if t0.After(measureFrom) {
+					count.Add(1)
+					lat[w] = append(lat[w], took)
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	all := slices.Concat(lat...)
+	slices.Sort(all)
+	res := loadResult{Requests: count.Load(), Errors: errs.Load(), Elapsed: time.Since(measureFrom)}
+	if len(all) > 0 {
+		res.P50 = all[len(all)/2]
+		res.P99 = all[len(all)*99/100]
+	}
+	if e, ok := firstErr.Load().(error); ok && res.Errors > res.Requests/100 {
+		return res, fmt.Errorf("%d errors (first: %w)", res.Errors, e)
+	}
+	return res, nil
+}
+
+// percentile returns the p-th percentile (0–100) of sorted durations.
+func percentile(sorted []time.Duration, p int) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := len(sorted) * p / 100
+	if i >= len(sorted) {
+		i = len(sorted) - 1
+	}
+	return sorted[i]
+}

@@ -1,0 +1,159 @@
+// Command vibesync-bench measures vibesync on this machine: it starts a
+// server on a temporary database, seeds it, drives it with concurrent
+// clients from the same process, and prints one `metric value unit` line
+// per figure plus a JSON file with all of them. A plain net/http
+// hello-world server is measured in the same run as the baseline for
+// ratios. Nothing here asserts: it reports.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"regexp"
+	"runtime"
+	"time"
+
+	"github.com/vibesync/vibesync/server"
+	"github.com/vibesync/vibesync/server/auth"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	err := run(ctx, os.Args[1:], os.Stdout)
+	stop()
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "vibesync-bench:", err)
+		os.Exit(1)
+	}
+}
+
+// options are the bench's knobs.
+type options struct {
+	concurrency int
+	duration    time.Duration
+	users       int
+	out         string
+	only        *regexp.Regexp
+	synchronous string
+}
+
+// metric is one reported figure.
+type metric struct {
+	Name  string  `json:"name"`
+	Value float64 `json:"value"`
+	Unit  string  `json:"unit"`
+}
+
+// bench holds a run's shared state.
+type bench struct {
+	opts    options
+	out     io.Writer
+	metrics []metric
+	hc      *http.Client
+}
+
+func (b *bench) report(name string, value float64, unit string) {
+	b.metrics = append(b.metrics, metric{name, value, unit})
+	fmt.Fprintf(b.out, "%s %.6g %s\n", name, value, unit)
+}
+
+func (b *bench) reportLoad(prefix string, r loadResult) {
+	b.report(prefix+".rps", r.RPS(), "req/s")
+	b.report(prefix+".p50", float64(r.P50.Microseconds())/1000, "ms")
+	b.report(prefix+".p99", float64(r.P99.Microseconds())/1000, "ms")
+}
+
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("vibesync-bench", flag.ContinueOnError)
+	var o options
+	var only string
+	fs.IntVar(&o.concurrency, "c", 64, "concurrent clients")
+	fs.DurationVar(&o.duration, "d", 5*time.Second, "measured duration of each load scenario")
+	fs.IntVar(&o.users, "users", 200, "users to seed")
+	fs.StringVar(&o.out, "out", "bench.json", "where to write the figures as JSON")
+	fs.StringVar(&only, "only", "", "run only scenarios whose name matches this regexp")
+	fs.StringVar(&o.synchronous, "synchronous", "NORMAL", "SQLite synchronous setting for the main run (NORMAL or FULL)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var err error
+	if o.only, err = regexp.Compile(only); err != nil {
+		return fmt.Errorf("-only: %w", err)
+	}
+	b := &bench{opts: o, out: stdout, hc: &http.Client{Transport: &http.Transport{
+		MaxIdleConns: o.concurrency * 2, MaxIdleConnsPerHost: o.concurrency * 2, IdleConnTimeout: time.Minute,
+	}}}
+	fmt.Fprintf(stdout, "# vibesync-bench: %d cores, GOMAXPROCS %d, %d clients, %s per scenario\n",
+		runtime.NumCPU(), runtime.GOMAXPROCS(0), o.concurrency, o.duration)
+	for _, sc := range scenarios {
+		if !o.only.MatchString(sc.name) {
+			continue
+		}
+		if err := sc.run(ctx, b); err != nil {
+			return fmt.Errorf("%s: %w", sc.name, err)
+		}
+	}
+	data, err := json.MarshalIndent(map[string]any{
+		"cores": runtime.NumCPU(), "concurrency": o.concurrency, "duration": o.duration.String(), "metrics": b.metrics,
+	}, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(o.out, data, 0o644)
+}
+
+// scenario is one named measurement.
+type scenario struct {
+	name string
+	run  func(context.Context, *bench) error
+}
+
+// instance is a vibesync server started for the bench.
+type instance struct {
+	url  string
+	srv  *server.Server
+	stop func()
+}
+
+// startServer runs a server on a fresh temp database with the given SQLite
+// synchronous mode.
+func startServer(ctx context.Context, synchronous string) (*instance, error) {
+	dir, err := os.MkdirTemp("", "vibesync-bench-")
+	if err != nil {
+		return nil, err
+	}
+	srv, err := server.New(ctx, server.Config{
+		DataDir:     dir,
+		DatabaseURL: "file:" + dir + "/bench.db?_synchronous=" + synchronous,
+		Password:    auth.PasswordParams{Memory: 1024, Time: 1, Threads: 1},
+		Log:         slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		srv.Close()
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { srv.Serve(sctx, ln); close(done) }()
+	return &instance{url: "http://" + ln.Addr().String(), srv: srv, stop: func() {
+		cancel()
+		<-done
+		srv.Close()
+		os.RemoveAll(dir)
+	}}, nil
+}

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func noenv(string) string { return "" }
+
+func TestMigrateStatusAndUp(t *testing.T) {
+	dir := t.TempDir()
+	var out bytes.Buffer
+	ctx := context.Background()
+	if err := run(ctx, []string{"migrate", "status", "-data", dir}, noenv, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "pending") {
+		t.Fatalf("fresh database status shows nothing pending:\n%s", out.String())
+	}
+	out.Reset()
+	if err := run(ctx, []string{"migrate", "up", "-data", dir}, noenv, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "pending") || !strings.Contains(out.String(), "applied") {
+		t.Fatalf("after up:\n%s", out.String())
+	}
+}
+
+func TestBadArgumentsAreErrors(t *testing.T) {
+	ctx := context.Background()
+	var out bytes.Buffer
+	for _, args := range [][]string{
+		{"migrate"},
+		{"migrate", "sideways"},
+		{"frobnicate"},
+		{"-log-level", "loud"},
+		{"-log-format", "xml"},
+		{"-token-secret", "short"},
+		{"serve", "extra"},
+	} {
+		if err := run(ctx, append(args, "-data", t.TempDir()), noenv, &out, &out); err == nil {
+			t.Errorf("run(%q) succeeded", args)
+		}
+	}
+}
+
+func TestEnvironmentConfiguresAndServeStopsOnCancel(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	dir := t.TempDir()
+	env := map[string]string{
+		"VIBESYNC_LISTEN":       addr,
+		"VIBESYNC_DATABASE_URL": "file:" + filepath.Join(dir, "env.db"),
+		"VIBESYNC_LOG_FORMAT":   "json",
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var logs bytes.Buffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, &logs, &logs) }()
+	var up bool
+	for i := 0; i < 100 && !up; i++ {
+		if res, err := http.Get("http://" + addr + "/readyz"); err == nil {
+			res.Body.Close()
+			up = res.StatusCode == http.StatusOK
+		}
+		if !up {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	if !up {
+		t.Fatalf("server from environment never became ready; logs:\n%s", logs.String())
+	}
+	if !strings.Contains(logs.String(), `"msg":"serving"`) {
+		t.Fatalf("log format from environment not used:\n%s", logs.String())
+	}
+}

@@ -1,0 +1,63 @@
+package auth
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vibesync/vibesync/server/apperr"
+)
+
+var cheap = PasswordParams{Memory: 1024, Time: 1, Threads: 1}
+
+func TestPasswordHashRoundTrip(t *testing.T) {
+	h, err := HashPassword("correct horse", cheap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(h, "$argon2id$v=19$m=1024,t=1,p=1$") {
+		t.Fatalf("hash %q is not a PHC argon2id string", h)
+	}
+	if ok, err := CheckPassword("correct horse", h); err != nil || !ok {
+		t.Fatalf("right password: ok=%v err=%v", ok, err)
+	}
+	if ok, _ := CheckPassword("wrong horse", h); ok {
+		t.Fatal("wrong password accepted")
+	}
+	h2, _ := HashPassword("correct horse", cheap)
+	if h == h2 {
+		t.Fatal("two hashes of one password are equal: no salt")
+	}
+	for _, bad := range []string{"", "$bcrypt$x", "$argon2id$v=18$m=1,t=1,p=1$AA$AA", "$argon2id$v=19$m=x$AA$AA"} {
+		if _, err := CheckPassword("x", bad); err == nil {
+			t.Errorf("CheckPassword accepted malformed hash %q", bad)
+		}
+	}
+}
+
+func TestTokens(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	tk, err := NewTokens([]byte(strings.Repeat("k", 32)), 0, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, exp, err := tk.Issue("user1", "sess1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !exp.Equal(now.Add(AccessTTL)) {
+		t.Fatalf("expiry %v, want 15 minutes on", exp)
+	}
+	c, err := tk.Verify(s)
+	if err != nil || c.UserID != "user1" || c.SessionID != "sess1" {
+		t.Fatalf("Verify = %+v, %v", c, err)
+	}
+	now = now.Add(AccessTTL + time.Second)
+	if _, err := tk.Verify(s); apperr.CodeOf(err) != apperr.Unauthenticated || !strings.Contains(err.Error(), "token_expired") {
+		t.Fatalf("expired token: %v", err)
+	}
+	if _, err := NewTokens([]byte("short"), 0, nil); err == nil {
+		t.Fatal("short secret accepted")
+	}
+}

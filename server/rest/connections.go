@@ -1,0 +1,102 @@
+package rest
+
+import (
+	"net/http"
+
+	"github.com/vibesync/vibesync/server/apperr"
+	"github.com/vibesync/vibesync/server/social"
+	"github.com/vibesync/vibesync/wire"
+)
+
+// The spec/1 connection API: /connections. Thin views over the social
+// connection methods; the rules live there.
+
+// connectionBody is a record with bare user ids, as POST answers it.
+type connectionBody struct {
+	ID         string    `json:"_id"`
+	From       string    `json:"from"`
+	To         string    `json:"to"`
+	Status     string    `json:"status"`
+	CreatedAt  wire.Time `json:"createdAt"`
+	AcceptedAt wire.Time `json:"acceptedAt,omitzero"`
+}
+
+func connectionBodyOf(c social.Connection) connectionBody {
+	return connectionBody{ID: c.ID, From: c.From.ID, To: c.To.ID, Status: c.Status, CreatedAt: c.CreatedAt, AcceptedAt: c.AcceptedAt}
+}
+
+// connectionItem is a record in GET /connections: both users populated,
+// and user = the other party.
+type connectionItem struct {
+	ID         string      `json:"_id"`
+	From       social.User `json:"from"`
+	To         social.User `json:"to"`
+	Status     string      `json:"status"`
+	CreatedAt  wire.Time   `json:"createdAt"`
+	AcceptedAt wire.Time   `json:"acceptedAt,omitzero"`
+	User       social.User `json:"user"`
+}
+
+func (a *API) listConnections(w http.ResponseWriter, r *http.Request) error {
+	p, err := pageOf(r)
+	if err != nil {
+		return err
+	}
+	q := social.ConnectionQuery{Statuses: []string{social.ConnectionPending, social.ConnectionAccepted}}
+	switch s := r.URL.Query().Get("status"); s {
+	case "":
+	case social.ConnectionPending, social.ConnectionAccepted:
+		q.Statuses = []string{s}
+	default:
+		return apperr.InvalidField("status", "status must be pending or accepted")
+	}
+	me := caller(r)
+	conns, total, err := a.svc.Connections(r.Context(), me, q, p)
+	if err != nil {
+		return err
+	}
+	items := make([]connectionItem, len(conns))
+	for i, c := range conns {
+		items[i] = connectionItem{ID: c.ID, From: c.From, To: c.To, Status: c.Status, CreatedAt: c.CreatedAt, AcceptedAt: c.AcceptedAt, User: c.Other(me.UserID)}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"connections": items, "count": total})
+	return nil
+}
+
+func (a *API) createConnection(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Message string `json:"message"`
+	}
+	if err := decode(w, r, &in, true); err != nil {
+		return err
+	}
+	c, fresh, err := a.svc.RequestConnection(r.Context(), caller(r), social.ConnectionRequest{
+		To: r.PathValue("userId"), Message: in.Message, AnswerStatus: true,
+	})
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if fresh {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, map[string]any{"connection": connectionBodyOf(c)})
+	return nil
+}
+
+func (a *API) acceptConnection(w http.ResponseWriter, r *http.Request) error {
+	c, err := a.svc.AcceptConnection(r.Context(), caller(r), social.ByUser(r.PathValue("userId")))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"connection": connectionBodyOf(c)})
+	return nil
+}
+
+func (a *API) deleteConnection(w http.ResponseWriter, r *http.Request) error {
+	if _, _, err := a.svc.DeleteConnection(r.Context(), caller(r), r.PathValue("userId")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,109 @@
+package rest_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/vibesync/vibesync/server/servertest"
+)
+
+func TestNotifications(t *testing.T) {
+	env := servertest.New(t)
+	amy, bob, cat, dan := env.Register("Amy"), env.Register("Bob"), env.Register("Cat"), env.Register("Dan")
+	request(t, env, bob, amy)
+	request(t, env, cat, amy)
+	request(t, env, dan, amy)
+	env.Do("POST", "/connections/"+dan.ID+"/accept", amy.Token, nil).Want(200) // dismisses dan's request notification
+
+	var list struct {
+		Notifications []map[string]any `json:"notifications"`
+		Count         int              `json:"count"`
+		UnreadCount   int              `json:"unreadCount"`
+	}
+	t.Run("lists_undismissed_newest_first", func(t *testing.T) {
+		env.Do("GET", "/notifications", amy.Token, nil).Want(200).Decode(&list)
+		if list.Count != 2 || list.UnreadCount != 2 || len(list.Notifications) != 2 {
+			t.Fatalf("list = %+v", list)
+		}
+		n := list.Notifications[0]
+		if n["type"] != "connection-request" || n["actor"] != cat.ID || n["read"] != false || n["subjectType"] != "connection" {
+			t.Fatalf("newest = %v", n)
+		}
+	})
+	t.Run("paging", func(t *testing.T) {
+		m := env.Do("GET", "/notifications?limit=1&page=2", amy.Token, nil).Want(200).JSON()
+		if l := m["notifications"].([]any); len(l) != 1 || l[0].(map[string]any)["actor"] != bob.ID || m["count"] != 2.0 {
+			t.Fatalf("page 2 = %v", m)
+		}
+	})
+	t.Run("read_one", func(t *testing.T) {
+		id := list.Notifications[0]["_id"].(string)
+		m := env.Do("POST", "/notifications/"+id+"/read", amy.Token, nil).Want(200).JSON()
+		if m["notification"].(map[string]any)["read"] != true {
+			t.Fatalf("read = %v", m)
+		}
+		if c := feedData(t, env, "user:"+amy.ID, "notification/"+id); c["read"] != true {
+			t.Fatalf("replicated notification = %v", c)
+		}
+		m = env.Do("GET", "/notifications?unread=true", amy.Token, nil).Want(200).JSON()
+		if l := m["notifications"].([]any); len(l) != 1 || m["count"] != 1.0 || m["unreadCount"] != 1.0 {
+			t.Fatalf("unread = %v", m)
+		}
+		env.Do("POST", "/notifications/"+id+"/read", amy.Token, nil).Want(200) // twice is fine
+	})
+	t.Run("read_someone_elses", func(t *testing.T) {
+		id := list.Notifications[0]["_id"].(string)
+		env.Do("POST", "/notifications/"+id+"/read", bob.Token, nil).WantError(404, "notification_not_found")
+		env.Do("POST", "/notifications/0123456789abcdef01234567/read", amy.Token, nil).WantError(404, "notification_not_found")
+		env.Do("POST", "/notifications/nope/read", amy.Token, nil).WantError(400, "invalid_id")
+	})
+	t.Run("read_all", func(t *testing.T) {
+		m := env.Do("POST", "/notifications/read-all", amy.Token, nil).Want(200).JSON()
+		if m["updated"] != 1.0 {
+			t.Fatalf("read-all = %v", m)
+		}
+		if m := env.Do("GET", "/notifications", amy.Token, nil).Want(200).JSON(); m["unreadCount"] != 0.0 {
+			t.Fatalf("after read-all = %v", m)
+		}
+	})
+	t.Run("bad_query", func(t *testing.T) {
+		env.Do("GET", "/notifications?unread=maybe", amy.Token, nil).WantError(400, "invalid_unread")
+		env.Do("GET", "/notifications", "", nil).WantError(401, "")
+	})
+}
+
+func TestUserScore(t *testing.T) {
+	env := servertest.New(t)
+	amy, bob, cat := env.Register("Amy"), env.Register("Bob"), env.Register("Cat")
+	connect(t, env, amy, bob)
+
+	t.Run("score_and_actions", func(t *testing.T) {
+		var sc struct {
+			Score   int              `json:"score"`
+			Actions []map[string]any `json:"actions"`
+		}
+		env.Do("GET", "/users/"+amy.ID+"/score", bob.Token, nil).Want(200).Decode(&sc)
+		if sc.Score != 12 || len(sc.Actions) != 2 {
+			t.Fatalf("amy's score = %+v", sc)
+		}
+		var seen = map[string]float64{}
+		for _, a := range sc.Actions {
+			seen[a["action"].(string)] = a["points"].(float64)
+		}
+		if seen["create-meetme-request"] != 2 || seen["add-new-friend"] != 10 {
+			t.Fatalf("actions = %v", sc.Actions)
+		}
+	})
+	t.Run("none_yet", func(t *testing.T) {
+		m := env.Do("GET", "/users/me/score", cat.Token, nil).Want(200).JSON()
+		if m["score"] != 0.0 || len(m["actions"].([]any)) != 0 {
+			t.Fatalf("cat's score = %v", m)
+		}
+	})
+	t.Run("errors", func(t *testing.T) {
+		env.Do("GET", "/users/nope/score", amy.Token, nil).WantError(400, "invalid_id")
+		env.Do("GET", "/users/0123456789abcdef01234567/score", amy.Token, nil).WantError(404, "user_not_found")
+		env.Do("POST", "/users/"+cat.ID+"/block", amy.Token, nil).Want(http.StatusOK)
+		env.Do("GET", "/users/"+amy.ID+"/score", cat.Token, nil).WantError(404, "user_not_found")
+	})
+}

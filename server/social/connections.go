@@ -1,0 +1,528 @@
+package social
+
+import (
+	"context"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/vibesync/vibesync/oid"
+	"github.com/vibesync/vibesync/server/apperr"
+	"github.com/vibesync/vibesync/server/store"
+	"github.com/vibesync/vibesync/wire"
+)
+
+// Connections: one model behind three REST surfaces.
+//
+// Each pair of users has at most one connection record, whichever way the
+// request went. spec/1 (/connections), spec/4 (/connections/... shapes)
+// and the v1 API (/v1/connections) are views over the methods in this
+// file; the integer ids of v1 are the records' Num.
+//
+// Decisions where the documents are loose:
+//
+//   - statusDetail is the id of the target's meet-me status that a spec/1
+//     request answers. The spec/1 request needs the target to have an
+//     active status (409 no_active_status otherwise; an expired status
+//     counts as none). A v1 request needs none and answers no status.
+//   - Requesting again while your own request is pending: with a different
+//     active status of the target the record is updated (new statusDetail,
+//     message and createdAt, a fresh notification replacing the old one,
+//     no new score); with the same status, or through v1, it is a 409
+//     request_exists.
+//   - Requesting someone whose request to you is pending is a 409
+//     request_received: accept theirs instead.
+//   - Re-requesting after a decline: the user who declined may send a
+//     request of their own at any time (the record turns around and is
+//     pending again). The user who was declined may ask again only by
+//     answering a newer meet-me status of the target; otherwise 409
+//     request_processed ("Request already processed"). A declined request
+//     stays on record as declined until then.
+//   - DELETE /connections/:userId on a pending request cancels it for the
+//     sender (the record and the recipient's notification are deleted) and
+//     declines it for the recipient (the record stays, declined). It
+//     refuses an accepted connection (409 connection_accepted; v1's DELETE
+//     removes those) and a declined one (409 request_processed).
+//   - v1 DELETE /v1/connections/{user_id}/{id} removes accepted
+//     connections only (409 connection_not_active otherwise).
+//   - Score: create-meetme-request goes to the sender when a request is
+//     created (or a declined one reopened); add-new-friend goes to both
+//     users when a request is accepted. Each change sends score-updated.
+//   - Accept and decline answer 403 not_recipient to the sender, 409
+//     already_connected for an accepted record and 409 request_processed
+//     for a declined one. A record the caller is not part of, or one with a
+//     user hidden by a block, is a 404.
+//   - Live events: connection-request to the recipient; connection-accepted
+//     and connection-declined to both users; connection-removed to both
+//     when a record is deleted. The caller's own socket is skipped.
+//   - GET /connections without status lists pending and accepted records;
+//     declined ones show only through the status endpoint and v1 lists.
+//   - "Also delete both user profile status field if expired": accepting
+//     and deleting remove the expired meet-me statuses of both users.
+//   - A user id that is malformed, or the caller's own, is a 400; a
+//     missing user or one hidden by a block either way is a 404.
+
+// EntityConnection is the feed entity of a connection record.
+const EntityConnection = "connection"
+
+// Live events of connections.
+const (
+	EventConnectionRequest  = "connection-request"
+	EventConnectionAccepted = "connection-accepted"
+	EventConnectionDeclined = "connection-declined"
+	EventConnectionRemoved  = "connection-removed"
+)
+
+// Notification types of connections.
+const (
+	NotifyConnectionRequest  = "connection-request"
+	NotifyConnectionAccepted = "connection-accepted"
+	NotifyConnectionDeclined = "connection-declined"
+)
+
+// MaxConnectionMessageLen bounds the optional message of a request.
+const MaxConnectionMessageLen = 500
+
+// Connection statuses.
+const (
+	ConnectionPending  = store.ConnPending
+	ConnectionAccepted = store.ConnAccepted
+	ConnectionDeclined = store.ConnDeclined
+)
+
+// Connection is a connection record with both users populated: its
+// replicated form (in both users' buckets) and the payload of its live
+// events. The REST surfaces render their own shapes from it.
+type Connection struct {
+	ID           string    `json:"_id"`
+	Num          int64     `json:"num"`
+	From         User      `json:"from"`
+	To           User      `json:"to"`
+	Status       string    `json:"status"`
+	Message      string    `json:"message,omitempty"`
+	StatusDetail string    `json:"statusDetail,omitempty"`
+	CreatedAt    wire.Time `json:"createdAt"`
+	AcceptedAt   wire.Time `json:"acceptedAt,omitzero"`
+	RespondedAt  wire.Time `json:"respondedAt,omitzero"`
+}
+
+// Other is the user of c who is not userID.
+func (c Connection) Other(userID string) User {
+	if c.From.ID == userID {
+		return c.To
+	}
+	return c.From
+}
+
+// Side is "sent" when userID sent the request, "received" otherwise.
+func (c Connection) Side(userID string) string {
+	if c.From.ID == userID {
+		return store.RoleSent
+	}
+	return store.RoleReceived
+}
+
+// ConnectionEvent is the payload of the connection live events.
+type ConnectionEvent struct {
+	Connection Connection `json:"connection"`
+}
+
+func connectionsFrom(ctx context.Context, tx *store.Tx, rows []store.Connection) ([]Connection, error) {
+	ids := make([]string, 0, 2*len(rows))
+	for _, r := range rows {
+		ids = append(ids, r.FromID, r.ToID)
+	}
+	users, err := tx.UsersByID(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Connection, len(rows))
+	for i, r := range rows {
+		out[i] = Connection{
+			ID: r.ID, Num: r.Num, From: userFrom(users[r.FromID]), To: userFrom(users[r.ToID]),
+			Status: r.Status, Message: r.Message, StatusDetail: r.StatusDetail,
+			CreatedAt: wire.T(r.CreatedAt), AcceptedAt: wire.T(r.AcceptedAt), RespondedAt: wire.T(r.RespondedAt),
+		}
+	}
+	return out, nil
+}
+
+// replicateConnection records conn's current form in both users' buckets.
+func replicateConnection(ctx context.Context, tx *store.Tx, conn store.Connection) (Connection, error) {
+	cs, err := connectionsFrom(ctx, tx, []store.Connection{conn})
+	if err != nil {
+		return Connection{}, err
+	}
+	return cs[0], put(ctx, tx, EntityConnection, conn.ID, cs[0], UserBucket(conn.FromID), UserBucket(conn.ToID))
+}
+
+// removeConnection deletes conn, tombstones it in both buckets, tells both
+// users, and (for a pending request) deletes the recipient's notification.
+func removeConnection(ctx context.Context, tx *store.Tx, c Caller, conn store.Connection, dropNotice bool) error {
+	if err := tx.DeleteConnection(ctx, conn.Num); err != nil {
+		return err
+	}
+	if err := drop(ctx, tx, EntityConnection, conn.ID, UserBucket(conn.FromID), UserBucket(conn.ToID)); err != nil {
+		return err
+	}
+	if dropNotice {
+		if err := deleteNotifications(ctx, tx, store.NotificationMatch{SubjectID: conn.ID, Type: NotifyConnectionRequest}); err != nil {
+			return err
+		}
+	}
+	return emit(ctx, tx, c, EventConnectionRemoved, map[string]any{"_id": conn.ID, "num": conn.Num},
+		UserBucket(conn.FromID), UserBucket(conn.ToID))
+}
+
+// ConnectionRequest is the input of RequestConnection.
+type ConnectionRequest struct {
+	To      string // the user asked
+	Field   string // the input field naming To, for errors (default "userId")
+	Message string // optional, at most MaxConnectionMessageLen characters
+	// AnswerStatus makes the request answer the target's active meet-me
+	// status (spec/1); without it no status is needed (v1).
+	AnswerStatus bool
+}
+
+// RequestConnection sends a connection request from the caller to in.To
+// and reports whether a new request was made (false when an existing
+// pending request was updated to answer a newer status). See the
+// package-level notes on EntityConnection for the rules.
+func (s *Service) RequestConnection(ctx context.Context, c Caller, in ConnectionRequest) (Connection, bool, error) {
+	if in.Field == "" {
+		in.Field = "userId"
+	}
+	msg := strings.TrimSpace(in.Message)
+	if utf8.RuneCountInString(msg) > MaxConnectionMessageLen {
+		return Connection{}, false, apperr.InvalidField("message", "message must be at most %d characters", MaxConnectionMessageLen)
+	}
+	var out Connection
+	var fresh bool
+	err := s.write(ctx, func(tx *store.Tx) error {
+		if _, err := otherUser(ctx, tx, c, in.Field, in.To); err != nil {
+			return err
+		}
+		detail := ""
+		if in.AnswerStatus {
+			st, err := tx.ActiveStatuses(ctx, []string{in.To})
+			if err != nil {
+				return err
+			}
+			active, ok := st[in.To]
+			if !ok {
+				return apperr.Conflictf("no_active_status", "This user has no active status to answer")
+			}
+			detail = active.ID
+		}
+		conn, err := tx.ConnectionBetween(ctx, c.UserID, in.To)
+		switch {
+		case apperr.Is(err, apperr.NotFound):
+			fresh = true
+			conn, err = tx.InsertConnection(ctx, store.Connection{
+				ID: oid.NewAt(tx.Now), FromID: c.UserID, ToID: in.To, Status: store.ConnPending,
+				Message: msg, StatusDetail: detail, CreatedAt: tx.Now,
+			})
+			if err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		case conn.Status == store.ConnAccepted:
+			return alreadyConnected()
+		case conn.Status == store.ConnPending && conn.FromID != c.UserID:
+			return apperr.Conflictf("request_received", "This user already sent you a connection request; accept it instead")
+		case conn.Status == store.ConnPending && (!in.AnswerStatus || conn.StatusDetail == detail):
+			return apperr.Conflictf("request_exists", "Connection request already sent")
+		case conn.Status == store.ConnDeclined && conn.FromID == c.UserID && (!in.AnswerStatus || conn.StatusDetail == detail):
+			return requestProcessed()
+		default: // a newer status answered, or a declined record reopened
+			fresh = conn.Status == store.ConnDeclined
+			if err := deleteNotifications(ctx, tx, store.NotificationMatch{SubjectID: conn.ID, Type: NotifyConnectionRequest}); err != nil {
+				return err
+			}
+			conn.FromID, conn.ToID, conn.Status = c.UserID, in.To, store.ConnPending
+			conn.Message, conn.StatusDetail, conn.CreatedAt = msg, detail, tx.Now
+			conn.AcceptedAt, conn.RespondedAt = time.Time{}, time.Time{}
+			if conn, err = tx.UpdateConnection(ctx, conn); err != nil {
+				return err
+			}
+		}
+		me, err := tx.User(ctx, c.UserID)
+		if err != nil {
+			return err
+		}
+		text := msg
+		if text == "" {
+			text = me.Name + " wants to connect with you"
+		}
+		if _, err := notify(ctx, tx, store.Notification{UserID: in.To, Type: NotifyConnectionRequest, ActorID: c.UserID,
+			SubjectType: EntityConnection, SubjectID: conn.ID, Message: text}); err != nil {
+			return err
+		}
+		if out, err = replicateConnection(ctx, tx, conn); err != nil {
+			return err
+		}
+		if err := emit(ctx, tx, c, EventConnectionRequest, ConnectionEvent{out}, UserBucket(in.To)); err != nil {
+			return err
+		}
+		if fresh {
+			_, err = addScore(ctx, tx, c, c.UserID, ActionCreateMeetMeRequest, conn.ID)
+		}
+		return err
+	})
+	return out, fresh, err
+}
+
+func alreadyConnected() error {
+	return apperr.Conflictf("already_connected", "Users are already connected")
+}
+
+func requestProcessed() error {
+	return apperr.Conflictf("request_processed", "Request already processed")
+}
+
+// ConnectionRef names a connection record from the caller's side: by the
+// other user's id (the documented API) or by its integer id (v1). Exactly
+// one is set.
+type ConnectionRef struct {
+	With string
+	Num  int64
+}
+
+// ByUser refers to the caller's record with user id.
+func ByUser(id string) ConnectionRef { return ConnectionRef{With: id} }
+
+// ByNum refers to the record with integer id num.
+func ByNum(num int64) ConnectionRef { return ConnectionRef{Num: num} }
+
+// findConnection resolves ref for the caller inside tx: a 404 when there
+// is no such record, the caller is not part of it, or a block hides the
+// other user.
+func findConnection(ctx context.Context, tx *store.Tx, c Caller, ref ConnectionRef) (store.Connection, error) {
+	if ref.Num != 0 || ref.With == "" {
+		missing := apperr.NotFoundf("connection_not_found", "Connection request with ID '%d' does not exist", ref.Num)
+		conn, err := tx.ConnectionByNum(ctx, ref.Num)
+		if apperr.Is(err, apperr.NotFound) {
+			return store.Connection{}, missing
+		} else if err != nil {
+			return store.Connection{}, err
+		}
+		if conn.FromID != c.UserID && conn.ToID != c.UserID {
+			return store.Connection{}, missing
+		}
+		if blocked, err := tx.Blocked(ctx, conn.FromID, conn.ToID); err != nil {
+			return store.Connection{}, err
+		} else if blocked {
+			return store.Connection{}, missing
+		}
+		return conn, nil
+	}
+	if _, err := otherUser(ctx, tx, c, "userId", ref.With); err != nil {
+		return store.Connection{}, err
+	}
+	conn, err := tx.ConnectionBetween(ctx, c.UserID, ref.With)
+	if apperr.Is(err, apperr.NotFound) {
+		return store.Connection{}, apperr.NotFoundf("connection_not_found", "There is no connection with this user")
+	}
+	return conn, err
+}
+
+// AcceptConnection accepts the pending request ref names. Only its
+// recipient may (403 not_recipient); an accepted record is a 409
+// already_connected, a declined one a 409 request_processed. Accepting
+// notifies the sender, dismisses the recipient's request notification,
+// removes both users' expired statuses, gives both add-new-friend points
+// and sends connection-accepted to both.
+func (s *Service) AcceptConnection(ctx context.Context, c Caller, ref ConnectionRef) (Connection, error) {
+	var out Connection
+	err := s.write(ctx, func(tx *store.Tx) error {
+		conn, err := findConnection(ctx, tx, c, ref)
+		if err != nil {
+			return err
+		}
+		if conn.ToID != c.UserID {
+			return apperr.Forbiddenf("not_recipient", "Not authorized to accept this request")
+		}
+		if err := pendingOnly(conn); err != nil {
+			return err
+		}
+		conn.Status, conn.AcceptedAt, conn.RespondedAt = store.ConnAccepted, tx.Now, tx.Now
+		if conn, err = tx.UpdateConnection(ctx, conn); err != nil {
+			return err
+		}
+		if err := dropExpiredStatuses(ctx, tx, conn.FromID, conn.ToID); err != nil {
+			return err
+		}
+		if err := s.answered(ctx, tx, conn, NotifyConnectionAccepted, "Your connection request was accepted!"); err != nil {
+			return err
+		}
+		if out, err = replicateConnection(ctx, tx, conn); err != nil {
+			return err
+		}
+		if err := emit(ctx, tx, c, EventConnectionAccepted, ConnectionEvent{out}, UserBucket(conn.FromID), UserBucket(conn.ToID)); err != nil {
+			return err
+		}
+		for _, id := range []string{conn.FromID, conn.ToID} {
+			if _, err := addScore(ctx, tx, c, id, ActionAddNewFriend, conn.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+func pendingOnly(conn store.Connection) error {
+	switch conn.Status {
+	case store.ConnAccepted:
+		return alreadyConnected()
+	case store.ConnDeclined:
+		return requestProcessed()
+	}
+	return nil
+}
+
+// answered dismisses the recipient's request notification and notifies the
+// sender of the answer.
+func (s *Service) answered(ctx context.Context, tx *store.Tx, conn store.Connection, kind, text string) error {
+	if err := dismissNotifications(ctx, tx, store.NotificationMatch{SubjectID: conn.ID, Type: NotifyConnectionRequest, UserID: conn.ToID}); err != nil {
+		return err
+	}
+	_, err := notify(ctx, tx, store.Notification{UserID: conn.FromID, Type: kind, ActorID: conn.ToID,
+		SubjectType: EntityConnection, SubjectID: conn.ID, Message: text})
+	return err
+}
+
+// DeclineConnection declines the pending request ref names; the same
+// errors as AcceptConnection. The record stays, declined; the sender is
+// notified and both get connection-declined.
+func (s *Service) DeclineConnection(ctx context.Context, c Caller, ref ConnectionRef) (Connection, error) {
+	var out Connection
+	err := s.write(ctx, func(tx *store.Tx) error {
+		conn, err := findConnection(ctx, tx, c, ref)
+		if err != nil {
+			return err
+		}
+		if conn.ToID != c.UserID {
+			return apperr.Forbiddenf("not_recipient", "Not authorized to decline this request")
+		}
+		if err := pendingOnly(conn); err != nil {
+			return err
+		}
+		out, err = s.decline(ctx, tx, c, conn)
+		return err
+	})
+	return out, err
+}
+
+func (s *Service) decline(ctx context.Context, tx *store.Tx, c Caller, conn store.Connection) (Connection, error) {
+	conn.Status, conn.RespondedAt = store.ConnDeclined, tx.Now
+	conn, err := tx.UpdateConnection(ctx, conn)
+	if err != nil {
+		return Connection{}, err
+	}
+	if err := s.answered(ctx, tx, conn, NotifyConnectionDeclined, "Your connection request was declined"); err != nil {
+		return Connection{}, err
+	}
+	out, err := replicateConnection(ctx, tx, conn)
+	if err != nil {
+		return Connection{}, err
+	}
+	return out, emit(ctx, tx, c, EventConnectionDeclined, ConnectionEvent{out}, UserBucket(conn.FromID), UserBucket(conn.ToID))
+}
+
+// DeleteConnection is spec/1's DELETE /connections/:userId: on a pending
+// request it cancels it for the sender (record and the recipient's
+// notification deleted; cancelled is true) and declines it for the
+// recipient. An accepted connection is a 409 connection_accepted, a
+// declined one a 409 request_processed. Expired statuses of both users are
+// removed.
+func (s *Service) DeleteConnection(ctx context.Context, c Caller, with string) (out Connection, cancelled bool, err error) {
+	err = s.write(ctx, func(tx *store.Tx) error {
+		conn, err := findConnection(ctx, tx, c, ByUser(with))
+		if err != nil {
+			return err
+		}
+		switch conn.Status {
+		case store.ConnAccepted:
+			return apperr.Conflictf("connection_accepted", "An accepted connection cannot be deleted")
+		case store.ConnDeclined:
+			return requestProcessed()
+		}
+		if err := dropExpiredStatuses(ctx, tx, conn.FromID, conn.ToID); err != nil {
+			return err
+		}
+		if conn.FromID == c.UserID {
+			cs, err := connectionsFrom(ctx, tx, []store.Connection{conn})
+			if err != nil {
+				return err
+			}
+			out, cancelled = cs[0], true
+			return removeConnection(ctx, tx, c, conn, true)
+		}
+		out, err = s.decline(ctx, tx, c, conn)
+		return err
+	})
+	return out, cancelled, err
+}
+
+// RemoveConnection is v1's DELETE: it removes an accepted connection
+// either user is part of (409 connection_not_active for any other status).
+func (s *Service) RemoveConnection(ctx context.Context, c Caller, ref ConnectionRef) error {
+	return s.write(ctx, func(tx *store.Tx) error {
+		conn, err := findConnection(ctx, tx, c, ref)
+		if err != nil {
+			return err
+		}
+		if conn.Status != store.ConnAccepted {
+			return apperr.Conflictf("connection_not_active", "Connection is not active")
+		}
+		return removeConnection(ctx, tx, c, conn, false)
+	})
+}
+
+// ConnectionWith returns the caller's record with user id, or nil when
+// there is none. 400 for a malformed or own id, 404 for a missing or
+// hidden user.
+func (s *Service) ConnectionWith(ctx context.Context, c Caller, id string) (*Connection, error) {
+	var out *Connection
+	err := s.db.Read(ctx, func(tx *store.Tx) error {
+		conn, err := findConnection(ctx, tx, c, ByUser(id))
+		if apperr.Is(err, apperr.NotFound) && apperr.Public(err).Reason == "connection_not_found" {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		cs, err := connectionsFrom(ctx, tx, []store.Connection{conn})
+		if err != nil {
+			return err
+		}
+		out = &cs[0]
+		return nil
+	})
+	return out, err
+}
+
+// ConnectionQuery filters the caller's connection records: Role is "" (any),
+// "sent" or "received"; Statuses empty means any status.
+type ConnectionQuery struct {
+	Role     string
+	Statuses []string
+}
+
+// Connections lists one page of the caller's records matching q, most
+// recent first, leaving out users hidden by a block; and the total.
+func (s *Service) Connections(ctx context.Context, c Caller, q ConnectionQuery, p Page) ([]Connection, int, error) {
+	var out []Connection
+	var total int
+	err := s.db.Read(ctx, func(tx *store.Tx) error {
+		rows, n, err := tx.Connections(ctx, store.ConnectionFilter{UserID: c.UserID, Role: q.Role, Statuses: q.Statuses, Offset: p.Offset, Limit: p.Limit})
+		if err != nil {
+			return err
+		}
+		total = n
+		out, err = connectionsFrom(ctx, tx, rows)
+		return err
+	})
+	return out, total, err
+}

@@ -1,0 +1,171 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Connection statuses.
+const (
+	ConnPending  = "pending"
+	ConnAccepted = "accepted"
+	ConnDeclined = "declined"
+)
+
+// Connection is a connections row: the one record of a pair of users.
+type Connection struct {
+	Num          int64 // integer id (v1 API)
+	ID           string
+	FromID       string // who sent the request
+	ToID         string // who received it
+	Status       string // ConnPending, ConnAccepted or ConnDeclined
+	Message      string
+	StatusDetail string // the meet-me status id the request answers
+	CreatedAt    time.Time
+	AcceptedAt   time.Time // zero unless accepted
+	RespondedAt  time.Time // zero until accepted or declined
+	UpdatedAt    time.Time
+}
+
+const connectionColumns = `num, id, from_id, to_id, status, message, status_detail, created_at, accepted_at, responded_at, updated_at`
+
+func scanConnection(s interface{ Scan(...any) error }) (Connection, error) {
+	var c Connection
+	var created, updated int64
+	var accepted, responded sql.NullInt64
+	err := s.Scan(&c.Num, &c.ID, &c.FromID, &c.ToID, &c.Status, &c.Message, &c.StatusDetail, &created, &accepted, &responded, &updated)
+	c.CreatedAt, c.UpdatedAt = fromMS(created), fromMS(updated)
+	c.AcceptedAt, c.RespondedAt = nullTime(accepted), nullTime(responded)
+	return c, err
+}
+
+func nullMS(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return ms(t)
+}
+
+// InsertConnection stores c (Num is assigned, UpdatedAt set to tx.Now) and
+// returns it. A second record for the same pair is a conflict.
+func (tx *Tx) InsertConnection(ctx context.Context, c Connection) (Connection, error) {
+	c.UpdatedAt = tx.Now
+	err := tx.queryRow(ctx, `INSERT INTO connections (id, from_id, to_id, pair_key, status, message, status_detail, created_at, accepted_at, responded_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING num`,
+		c.ID, c.FromID, c.ToID, PairKey(c.FromID, c.ToID), c.Status, c.Message, c.StatusDetail,
+		ms(c.CreatedAt), nullMS(c.AcceptedAt), nullMS(c.RespondedAt), ms(c.UpdatedAt)).Scan(&c.Num)
+	if err != nil {
+		return Connection{}, fmt.Errorf("store: insert connection: %w", translate(err))
+	}
+	return c, nil
+}
+
+// UpdateConnection writes every field of c (found by Num), stamping
+// UpdatedAt with tx.Now, and returns it as stored.
+func (tx *Tx) UpdateConnection(ctx context.Context, c Connection) (Connection, error) {
+	c.UpdatedAt = tx.Now
+	res, err := tx.exec(ctx, `UPDATE connections SET from_id = ?, to_id = ?, status = ?, message = ?, status_detail = ?,
+		created_at = ?, accepted_at = ?, responded_at = ?, updated_at = ? WHERE num = ?`,
+		c.FromID, c.ToID, c.Status, c.Message, c.StatusDetail, ms(c.CreatedAt), nullMS(c.AcceptedAt), nullMS(c.RespondedAt), ms(c.UpdatedAt), c.Num)
+	if err != nil {
+		return Connection{}, fmt.Errorf("store: update connection: %w", err)
+	}
+	if ok, err := affected(res); err != nil || !ok {
+		return Connection{}, notFound(sql.ErrNoRows, "connection_not_found", "Connection")
+	}
+	return c, nil
+}
+
+// DeleteConnection removes the connection with integer id num.
+func (tx *Tx) DeleteConnection(ctx context.Context, num int64) error {
+	if _, err := tx.exec(ctx, `DELETE FROM connections WHERE num = ?`, num); err != nil {
+		return fmt.Errorf("store: delete connection: %w", err)
+	}
+	return nil
+}
+
+// ConnectionBetween returns the record of users a and b, whichever way it
+// was sent, or a not-found error.
+func (tx *Tx) ConnectionBetween(ctx context.Context, a, b string) (Connection, error) {
+	c, err := scanConnection(tx.queryRow(ctx, `SELECT `+connectionColumns+` FROM connections WHERE pair_key = ?`, PairKey(a, b)))
+	if err != nil {
+		return Connection{}, notFound(err, "connection_not_found", "Connection")
+	}
+	return c, nil
+}
+
+// ConnectionByNum returns the connection with integer id num, or a
+// not-found error.
+func (tx *Tx) ConnectionByNum(ctx context.Context, num int64) (Connection, error) {
+	c, err := scanConnection(tx.queryRow(ctx, `SELECT `+connectionColumns+` FROM connections WHERE num = ?`, num))
+	if err != nil {
+		return Connection{}, notFound(err, "connection_not_found", "Connection")
+	}
+	return c, nil
+}
+
+// connectionsQuery runs q and scans its connection rows.
+func (tx *Tx) connectionsQuery(ctx context.Context, q string, args ...any) ([]Connection, error) {
+	rows, err := tx.query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: connections: %w", err)
+	}
+	defer rows.Close()
+	var out []Connection
+	for rows.Next() {
+		c, err := scanConnection(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: scan connection: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// Connection list roles: which side of the record the user is on.
+const (
+	RoleAny      = ""
+	RoleSent     = "sent"
+	RoleReceived = "received"
+)
+
+// ConnectionFilter selects one page of a user's connection records. Role
+// is RoleAny, RoleSent or RoleReceived; Statuses empty means any status.
+// Records with someone either side blocks are always left out.
+type ConnectionFilter struct {
+	UserID   string
+	Role     string
+	Statuses []string
+	Offset   int
+	Limit    int
+}
+
+// Connections returns one page of f's records, most recent first (accepted
+// ones by acceptance time, others by request time), and the total.
+func (tx *Tx) Connections(ctx context.Context, f ConnectionFilter) ([]Connection, int, error) {
+	var where []string
+	var args []any
+	switch f.Role {
+	case RoleSent:
+		where, args = append(where, `from_id = ?`), append(args, f.UserID)
+	case RoleReceived:
+		where, args = append(where, `to_id = ?`), append(args, f.UserID)
+	default:
+		where, args = append(where, `(from_id = ? OR to_id = ?)`), append(args, f.UserID, f.UserID)
+	}
+	if len(f.Statuses) > 0 {
+		where, args = append(where, `status IN (SELECT value FROM json_each(?))`), append(args, jsonStrings(f.Statuses))
+	}
+	where = append(where, `NOT EXISTS (SELECT 1 FROM blocks b WHERE (b.blocker_id = from_id AND b.blocked_id = to_id) OR (b.blocker_id = to_id AND b.blocked_id = from_id))`)
+	w := ` FROM connections WHERE ` + strings.Join(where, ` AND `)
+	var total int
+	if err := tx.queryRow(ctx, `SELECT count(*)`+w, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("store: count connections: %w", translate(err))
+	}
+	out, err := tx.connectionsQuery(ctx, `SELECT `+connectionColumns+w+` ORDER BY COALESCE(accepted_at, created_at) DESC, num DESC LIMIT ? OFFSET ?`,
+		append(args, f.Limit, f.Offset)...)
+	return out, total, err
+}

@@ -65,11 +65,12 @@ func TestCrashSafety(t *testing.T) {
 			if l.acked == 0 {
 				t.Fatalf("no write was acknowledged in %s before the kill", killAfter)
 			}
-			head = checkDisk(t, srv.copyData(t), led, head)
+			var lostCommitted int
+			head, lostCommitted = checkDisk(t, srv.copyData(t), led, head)
 			srv.start(t)
 			checkServed(t, srv, led, round)
-			t.Logf("killed after %s: %d writes acknowledged, %d answers lost; feed head %d, %d users",
-				killAfter, l.acked, l.lost, head, len(led.users))
+			t.Logf("killed after %s: %d writes acknowledged, %d answers lost (%d of those committed); feed head %d, %d users",
+				killAfter, l.acked, l.lost, lostCommitted, head, len(led.users))
 		})
 		if !ok {
 			break
@@ -214,8 +215,9 @@ func (l *load) wait() {
 
 // checkDisk opens the database the killed server left behind (a copy of
 // its volume) with the store package and checks it against the ledger. It
-// returns the feed head.
-func checkDisk(t *testing.T, dir string, led *ledger, prevHead int64) int64 {
+// returns the feed head and how many writes whose answer was lost had
+// committed.
+func checkDisk(t *testing.T, dir string, led *ledger, prevHead int64) (int64, int) {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, store.Config{URL: "file:" + filepath.ToSlash(filepath.Join(dir, "vibesync.db"))})
@@ -249,6 +251,7 @@ func checkDisk(t *testing.T, dir string, led *ledger, prevHead int64) int64 {
 
 	led.mu.Lock()
 	defer led.mu.Unlock()
+	lostCommitted := 0
 	onDisk := make(map[string]store.User, len(users))
 	for _, u := range users {
 		onDisk[u.Username] = u
@@ -264,6 +267,7 @@ func checkDisk(t *testing.T, dir string, led *ledger, prevHead int64) int64 {
 			t.Errorf("%s has id %s on disk, %s was acknowledged", tr.username, u.ID, tr.id)
 		case ok && !tr.known:
 			tr.id, tr.known = u.ID, true // committed, answer lost: a whole write
+			lostCommitted++
 		}
 	}
 	var committed int64
@@ -285,6 +289,9 @@ func checkDisk(t *testing.T, dir string, led *ledger, prevHead int64) int64 {
 		// acknowledged and at most the last sent.
 		if edits < tr.acked || edits > tr.sent {
 			t.Errorf("%s has edit %d on disk; %d was acknowledged, %d sent", u.Username, edits, tr.acked, tr.sent)
+		}
+		if edits > tr.acked {
+			lostCommitted++
 		}
 		tr.acked, tr.sent = edits, edits // what is durable now; later rounds must keep it
 		committed += 1 + int64(edits)
@@ -323,7 +330,7 @@ func checkDisk(t *testing.T, dir string, led *ledger, prevHead int64) int64 {
 	if head < prevHead {
 		t.Errorf("feed head went back from %d to %d across the crash", prevHead, head)
 	}
-	return head
+	return head, lostCommitted
 }
 
 // checkServed checks what the restarted server answers: tokens issued

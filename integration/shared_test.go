@@ -1,8 +1,10 @@
 package integration
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -88,6 +90,32 @@ func TestSharedDatabase(t *testing.T) {
 			if list.Count != len(made) {
 				t.Errorf("%s finds %d users, want %d", s.name, list.Count, len(made))
 			}
+		}
+	})
+
+	t.Run("live_event_across_instances", func(t *testing.T) {
+		bob := b.register(t, "Bob Shared", "bob.shared")
+		bobSock, err := b.dial(t, bob.Token)
+		if errors.Is(err, errNoLive) {
+			t.Skip(err.Error())
+		}
+		if err != nil {
+			t.Fatalf("Bob dials B: %v", err)
+		}
+		amySock, err := a.dial(t, amy.Token)
+		if err != nil {
+			t.Fatalf("Amy dials A: %v", err)
+		}
+		// Amy's request goes through A; Bob's socket is on B.
+		b.do(t, "PUT", "/users/me/status", bob.Token, map[string]any{"text": "around", "durationMinutes": 30}).want(http.StatusOK)
+		a.do(t, "POST", "/connections/"+bob.ID, amy.Token, nil).want(http.StatusCreated)
+		if f := bobSock.await(t, "connection-request"); !strings.Contains(string(f.Data), amy.ID) {
+			t.Fatalf("Bob's connection-request event does not name Amy: %s", f.Data)
+		}
+		// Bob accepts through B; Amy's socket is on A.
+		b.do(t, "POST", "/connections/"+amy.ID+"/accept", bob.Token, nil).want(http.StatusOK)
+		if f := amySock.await(t, "connection-accepted"); !strings.Contains(string(f.Data), bob.ID) {
+			t.Fatalf("Amy's connection-accepted event does not name Bob: %s", f.Data)
 		}
 	})
 

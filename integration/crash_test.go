@@ -57,7 +57,7 @@ func TestCrashSafety(t *testing.T) {
 	for round := 1; round <= rounds; round++ {
 		killAfter := crashMinKill + time.Duration(rng.Int64N(int64(crashMaxKill-crashMinKill)))
 		ok := t.Run(fmt.Sprintf("round_%02d", round), func(t *testing.T) {
-			l := startLoad(srv.URL, round, led)
+			l := startLoad(srv.URL(), round, led)
 			select {
 			case <-l.firstAck:
 			case <-time.After(30 * time.Second):

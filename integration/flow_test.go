@@ -145,9 +145,9 @@ func TestFoundationFlow(t *testing.T) {
 	})
 
 	t.Run("restart_keeps_everything", func(t *testing.T) {
-		before := srv.URL
+		before := srv.URL()
 		srv.restart(t)
-		t.Logf("restarted: %s → %s", before, srv.URL)
+		t.Logf("restarted: %s → %s", before, srv.URL())
 		// Access tokens issued before the restart still verify: the
 		// generated token secret lives in the database.
 		if me := srv.me(t, amy.Token); me.Name != "Amelia Pond" || me.Bio != "raggedy" {

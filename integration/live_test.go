@@ -31,7 +31,7 @@ var errNoLive = errors.New("the server has no live channel (GET /ws answers 404)
 func (s *server) dial(t testing.TB, token string) (*socket, error) {
 	t.Helper()
 	h := http.Header{"Authorization": {"Bearer " + token}}
-	conn, res, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(s.URL, "http")+"/ws", h)
+	conn, res, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(s.URL(), "http")+"/ws", h)
 	if res != nil && res.StatusCode == http.StatusNotFound {
 		return nil, errNoLive
 	}

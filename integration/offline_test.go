@@ -13,7 +13,10 @@ import (
 // from its network — and checks what a client sees: requests fail (time
 // out, or find no port) while it is cut off, a request sent into a paused
 // server completes once it resumes, and after reconnecting (on a new host
-// port) everything written before is there and writes work again.
+// port) everything written before is there and writes work again; a
+// front door (a stable local address forwarding to the current port, as a
+// balancer would) refuses while the server is cut off and serves again
+// after, without the client changing its address.
 //
 // Client convergence (a client queueing mutations offline and converging
 // after reconnecting, nothing duplicated or lost) needs the client package
@@ -66,20 +69,28 @@ func TestServerCutOff(t *testing.T) {
 		}
 	})
 
+	fd := newFrontDoor(t, srv)
+	door := &server{name: "front door", url: fd.URL, client: &http.Client{Timeout: 10 * time.Second}}
 	t.Run("disconnected", func(t *testing.T) {
-		old := srv.URL
+		door.do(t, "GET", "/healthz", "", nil).want(http.StatusOK)
+		old := srv.URL()
 		srv.disconnect(t, net)
-		if srv.URL != "" {
-			t.Fatalf("still published at %s while disconnected", srv.URL)
+		fd.drop()
+		if srv.URL() != "" {
+			t.Fatalf("still published at %s while disconnected", srv.URL())
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		cut := &server{name: srv.name, URL: old, client: &http.Client{}}
+		cut := &server{name: srv.name, url: old, client: &http.Client{}}
 		if _, _, err := cut.call(ctx, "GET", "/healthz", "", nil); err == nil {
 			t.Fatalf("the old address %s still answers while disconnected", old)
 		}
+		if _, _, err := door.call(ctx, "GET", "/healthz", "", nil); err == nil {
+			t.Fatal("the front door answers while the server is disconnected")
+		}
 		srv.connect(t, net)
-		t.Logf("reconnected: %s → %s", old, srv.URL)
+		t.Logf("reconnected: %s → %s (front door %s throughout)", old, srv.URL(), fd.URL)
+		door.do(t, "GET", "/healthz", "", nil).want(http.StatusOK)
 		login := amy
 		srv.login(t, &login)
 		if me := srv.me(t, login.Token); me.Bio != "sent while paused" {

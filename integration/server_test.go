@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,13 +27,15 @@ type serverOptions struct {
 }
 
 // server is one vibesyncd container. Its port is published on 127.0.0.1
-// only, on a host port Docker picks; URL is re-read from the engine after
-// every start, restart, kill or network change because that port changes.
+// only, on a host port Docker picks; its URL is re-read from the engine
+// after every start, restart, kill or network change because that port
+// changes.
 type server struct {
 	name   string
 	id     string
 	volume string
-	URL    string // http://127.0.0.1:<port>, "" while unreachable
+	mu     sync.Mutex
+	url    string // http://127.0.0.1:<port>, "" while unreachable
 	client *http.Client
 }
 
@@ -194,7 +197,7 @@ func (s *server) refresh(t testing.TB) {
 	}
 	for _, b := range c.NetworkSettings.Ports[containerPort] {
 		if b.HostIP == "127.0.0.1" && b.HostPort != "" {
-			s.URL = "http://127.0.0.1:" + b.HostPort
+			s.setURL("http://127.0.0.1:" + b.HostPort)
 			return
 		}
 		if b.HostIP != "127.0.0.1" {
@@ -203,9 +206,23 @@ func (s *server) refresh(t testing.TB) {
 	}
 }
 
+// URL is the server's current base URL, http://127.0.0.1:<port>, or ""
+// while it is stopped or cut off. Safe to call from any goroutine.
+func (s *server) URL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.url
+}
+
+func (s *server) setURL(u string) {
+	s.mu.Lock()
+	s.url = u
+	s.mu.Unlock()
+}
+
 // forget drops the address and pooled connections of a server that went away.
 func (s *server) forget() {
-	s.URL = ""
+	s.setURL("")
 	s.client.CloseIdleConnections()
 }
 
@@ -220,10 +237,10 @@ func (s *server) waitReady(t testing.TB) {
 		if !c.State.Running {
 			t.Fatalf("%s exited (status %d) before it was ready; logs:\n%s", s.name, c.State.ExitCode, s.logs(40))
 		}
-		if s.URL == "" {
+		if s.URL() == "" {
 			s.refresh(t)
 		}
-		if s.URL != "" {
+		if s.URL() != "" {
 			ctx, cancel := withTimeout(2 * time.Second)
 			status, body, err := s.call(ctx, "GET", "/readyz", "", nil)
 			cancel()
@@ -295,7 +312,7 @@ func (s *server) upload(t testing.TB, files map[string][]byte) {
 // call sends one request; a transport failure comes back as err (used by
 // load generators, which must not stop the test from a goroutine).
 func (s *server) call(ctx context.Context, method, path, token string, body any) (int, []byte, error) {
-	url := s.URL
+	url := s.URL()
 	if url == "" {
 		return 0, nil, fmt.Errorf("%s is not reachable", s.name)
 	}

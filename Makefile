@@ -26,6 +26,10 @@ unit:
 integration:
 	$(GO) test -count=1 -timeout 12m -v ./integration/...
 
+## bench: measure this machine; prints `metric value unit` lines and writes bench.json
+bench:
+	$(GO) run ./cmd/vibesync-bench -out bench.json $(BENCHFLAGS)
+
 ## lint: formatting and vet
 lint: fmt-check vet
 

@@ -17,6 +17,7 @@ import (
 // once, as a balancer with no backend would.
 type frontDoor struct {
 	URL   string
+	addr  string
 	ln    net.Listener
 	srv   *server
 	mu    sync.Mutex
@@ -31,21 +32,54 @@ func newFrontDoor(t testing.TB, s *server) *frontDoor {
 	if err != nil {
 		t.Fatalf("front door: %v", err)
 	}
-	fd := &frontDoor{URL: "http://" + ln.Addr().String(), ln: ln, srv: s, conns: map[net.Conn]struct{}{}}
+	fd := &frontDoor{URL: "http://" + ln.Addr().String(), addr: ln.Addr().String(), ln: ln, srv: s, conns: map[net.Conn]struct{}{}}
 	fd.wg.Add(1)
-	go fd.serve()
+	go fd.serve(ln)
 	t.Cleanup(func() {
-		ln.Close()
+		fd.mu.Lock()
+		ln := fd.ln
+		fd.mu.Unlock()
+		if ln != nil {
+			ln.Close()
+		}
 		fd.drop()
 		fd.wg.Wait()
 	})
 	return fd
 }
 
-func (fd *frontDoor) serve() {
+// close stops listening: connecting is refused, as for a device with no
+// network. reopen listens on the same address again.
+func (fd *frontDoor) close(t testing.TB) {
+	t.Helper()
+	fd.mu.Lock()
+	ln := fd.ln
+	fd.ln = nil
+	fd.mu.Unlock()
+	if ln != nil {
+		ln.Close()
+	}
+	fd.drop()
+}
+
+// reopen listens again on the front door's address after close.
+func (fd *frontDoor) reopen(t testing.TB) {
+	t.Helper()
+	ln, err := net.Listen("tcp", fd.addr)
+	if err != nil {
+		t.Fatalf("reopen front door on %s: %v", fd.addr, err)
+	}
+	fd.mu.Lock()
+	fd.ln = ln
+	fd.mu.Unlock()
+	fd.wg.Add(1)
+	go fd.serve(ln)
+}
+
+func (fd *frontDoor) serve(ln net.Listener) {
 	defer fd.wg.Done()
 	for {
-		c, err := fd.ln.Accept()
+		c, err := ln.Accept()
 		if err != nil {
 			return
 		}

@@ -61,7 +61,9 @@ func runSuite(m *testing.M) int {
 
 	p, err := dockertest.NewPool("")
 	if err == nil {
-		err = p.Client.Ping()
+		ctx, cancel := withTimeout(10 * time.Second)
+		err = p.Client.PingWithContext(ctx)
+		cancel()
 	}
 	if err != nil {
 		skipReason = fmt.Sprintf("no Docker engine answers (%v)", err)

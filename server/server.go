@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/vibesync/vibesync/server/auth"
+	"github.com/vibesync/vibesync/server/media"
+	"github.com/vibesync/vibesync/server/push"
 	"github.com/vibesync/vibesync/server/rest"
 	"github.com/vibesync/vibesync/server/social"
 	"github.com/vibesync/vibesync/server/store"
@@ -43,6 +45,10 @@ type Config struct {
 	PublicURL string
 	// Password sets the argon2id cost (default auth.DefaultPasswordParams).
 	Password auth.PasswordParams
+	// FCMServiceAccountFile is a Google service-account key file; when set,
+	// push notifications go out through FCM HTTP v1, otherwise they are
+	// only logged.
+	FCMServiceAccountFile string
 	// ShutdownTimeout bounds graceful shutdown (default 10s).
 	ShutdownTimeout time.Duration
 	// Log receives structured logs (default: discarded).
@@ -111,6 +117,7 @@ type Server struct {
 	db      *store.DB
 	social  *social.Service
 	handler http.Handler
+	pusher  *push.Worker
 }
 
 // New validates cfg, opens and migrates the database, and wires the
@@ -144,14 +151,29 @@ func build(ctx context.Context, cfg Config, db *store.DB) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc, err := social.New(social.Config{DB: db, Tokens: tokens, Password: cfg.Password, Log: cfg.Log})
+	var sender push.Sender = push.LogSender{Log: cfg.Log}
+	if cfg.FCMServiceAccountFile != "" {
+		sa, err := push.ReadServiceAccount(cfg.FCMServiceAccountFile)
+		if err != nil {
+			return nil, err
+		}
+		if sender, err = push.NewFCM(sa); err != nil {
+			return nil, err
+		}
+	}
+	files, err := media.NewDir(filepath.Join(cfg.DataDir, "media"), cfg.PublicURL)
 	if err != nil {
 		return nil, err
 	}
-	api := rest.New(rest.Config{Social: svc, Tokens: tokens, Log: cfg.Log, Ready: db.Ready})
+	svc, err := social.New(social.Config{DB: db, Tokens: tokens, Password: cfg.Password, Log: cfg.Log, Media: files})
+	if err != nil {
+		return nil, err
+	}
+	api := rest.New(rest.Config{Social: svc, Tokens: tokens, Log: cfg.Log, Ready: db.Ready, Media: files.Handler()})
 	mux := http.NewServeMux()
 	api.Register(mux)
-	return &Server{cfg: cfg, db: db, social: svc, handler: api.Middleware(mux)}, nil
+	pusher := &push.Worker{DB: db, Sender: sender, Log: cfg.Log}
+	return &Server{cfg: cfg, db: db, social: svc, handler: api.Middleware(mux), pusher: pusher}, nil
 }
 
 // tokenSecret returns the configured secret, or the one kept in the
@@ -208,6 +230,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	pctx, stopPush := context.WithCancel(ctx)
+	pushDone := make(chan struct{})
+	go func() { defer close(pushDone); s.pusher.Run(pctx) }()
+	defer func() { stopPush(); <-pushDone }()
 	s.cfg.Log.Info("serving", "addr", ln.Addr().String(), "database", redact(s.cfg.DatabaseURL))
 	select {
 	case err := <-errc:

@@ -25,6 +25,8 @@ type Config struct {
 	// Ready reports whether the instance can serve (database reachable,
 	// migrations applied); /readyz answers 503 while it returns an error.
 	Ready func(context.Context) error
+	// Media serves uploaded files at /media/ (none when nil).
+	Media http.Handler
 }
 
 // API is the REST handler set.
@@ -33,6 +35,7 @@ type API struct {
 	tokens *auth.Tokens
 	log    *slog.Logger
 	ready  func(context.Context) error
+	media  http.Handler
 }
 
 // New returns the API. Mount it with Register.
@@ -45,7 +48,7 @@ func New(cfg Config) *API {
 	if ready == nil {
 		ready = func(context.Context) error { return nil }
 	}
-	return &API{svc: cfg.Social, tokens: cfg.Tokens, log: log, ready: ready}
+	return &API{svc: cfg.Social, tokens: cfg.Tokens, log: log, ready: ready, media: cfg.Media}
 }
 
 // handlerFunc is an HTTP handler that returns its error for one place to write.

@@ -24,6 +24,8 @@ type Config struct {
 	// RefreshTTL is how long a refresh token stays valid (default 30 days).
 	RefreshTTL time.Duration
 	Log        *slog.Logger
+	// Media stores uploaded photos (default: uploads refused).
+	Media Storage
 }
 
 // Service is the rule layer. Safe for concurrent use.
@@ -33,6 +35,7 @@ type Service struct {
 	password   auth.PasswordParams
 	refreshTTL time.Duration
 	log        *slog.Logger
+	media      Storage
 	dummyHash  string
 }
 
@@ -50,6 +53,9 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Media == nil {
+		cfg.Media = noStorage{}
+	}
 	// A login for an unknown username still pays for one hash check, so
 	// timing does not reveal which usernames exist.
 	dummy, err := auth.HashPassword("not a real password", cfg.Password)
@@ -58,7 +64,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	return &Service{
 		db: cfg.DB, tokens: cfg.Tokens, password: cfg.Password,
-		refreshTTL: cfg.RefreshTTL, log: cfg.Log, dummyHash: dummy,
+		refreshTTL: cfg.RefreshTTL, log: cfg.Log, media: cfg.Media, dummyHash: dummy,
 	}, nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -47,6 +48,9 @@ type DB struct {
 	wmu    sync.Mutex // one writer per process; BEGIN IMMEDIATE orders processes
 	hookMu sync.RWMutex
 	hooks  []func(Commit)
+	// queries counts statements run through any Tx, so tests can check
+	// that a list costs a bounded number of queries.
+	queries atomic.Int64
 }
 
 // Commit describes a committed write transaction that appended to the feed or
@@ -271,6 +275,7 @@ func (db *DB) Ready(ctx context.Context) error {
 // writes carries the same timestamp.
 type Tx struct {
 	tx       *sql.Tx
+	queries  *atomic.Int64
 	Now      time.Time
 	feedSeq  int64
 	eventSeq int64
@@ -309,7 +314,7 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, fn func(*Tx) error) (Commit
 	if err != nil {
 		return Commit{}, fmt.Errorf("store: begin: %w", translate(err))
 	}
-	tx := &Tx{tx: sqlTx, Now: db.now().UTC()}
+	tx := &Tx{tx: sqlTx, queries: &db.queries, Now: db.now().UTC()}
 	if err := fn(tx); err != nil {
 		if rbErr := sqlTx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
 			return Commit{}, errors.Join(err, fmt.Errorf("store: rollback: %w", rbErr))
@@ -322,17 +327,24 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, fn func(*Tx) error) (Commit
 	return Commit{FeedSeq: tx.feedSeq, EventSeq: tx.eventSeq}, nil
 }
 
+// QueryCount returns how many statements transactions have run so far. It
+// only grows; compare two readings around an operation.
+func (db *DB) QueryCount() int64 { return db.queries.Load() }
+
 func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	tx.queries.Add(1)
 	res, err := tx.tx.ExecContext(ctx, query, args...)
 	return res, translate(err)
 }
 
 func (tx *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	tx.queries.Add(1)
 	rows, err := tx.tx.QueryContext(ctx, query, args...)
 	return rows, translate(err)
 }
 
 func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	tx.queries.Add(1)
 	return tx.tx.QueryRowContext(ctx, query, args...)
 }
 

@@ -1,0 +1,186 @@
+// Package push delivers the push notifications that writes queue in the
+// push outbox (store.Push rows, written in the same transaction as the
+// write that caused them). A Worker claims due rows, hands each to a
+// Sender, and records success or schedules a retry with backoff; several
+// instances may drain one outbox, since claiming leases the rows.
+package push
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/vibesync/vibesync/server/store"
+)
+
+// Message is one notification for one user, with their device tokens.
+type Message struct {
+	UserID string
+	Event  string
+	Title  string
+	Body   string
+	Data   map[string]string
+	Tokens []string
+}
+
+// Sender delivers a message to the user's devices. A returned error means
+// "try again later"; Gone reports tokens the push service says are dead.
+type Sender interface {
+	Send(ctx context.Context, m Message) (Result, error)
+}
+
+// Result is what a delivery learned.
+type Result struct {
+	// Gone lists device tokens the push service no longer knows; they are
+	// forgotten.
+	Gone []string
+}
+
+// LogSender is the default Sender: it logs each message and delivers
+// nothing. Useful in development and where no push service is configured.
+type LogSender struct {
+	Log *slog.Logger
+}
+
+// Send logs m.
+func (s LogSender) Send(ctx context.Context, m Message) (Result, error) {
+	if s.Log != nil {
+		s.Log.InfoContext(ctx, "push", "user", m.UserID, "event", m.Event, "title", m.Title, "body", m.Body, "devices", len(m.Tokens))
+	}
+	return Result{}, nil
+}
+
+// Worker drains the outbox.
+type Worker struct {
+	DB     *store.DB
+	Sender Sender
+	Log    *slog.Logger
+	// MaxAttempts is how many deliveries are tried before giving up
+	// (default 5).
+	MaxAttempts int
+	// Backoff is the wait after the first failure; it doubles per attempt
+	// up to an hour (default 30s).
+	Backoff time.Duration
+	// Interval is how often Run polls (default 5s).
+	Interval time.Duration
+	// Batch is how many rows one pass claims (default 50).
+	Batch int
+	// Lease is how long a claimed row is hidden from other workers while
+	// it is being sent (default 2m).
+	Lease time.Duration
+}
+
+func (w *Worker) defaults() {
+	if w.MaxAttempts <= 0 {
+		w.MaxAttempts = 5
+	}
+	if w.Backoff <= 0 {
+		w.Backoff = 30 * time.Second
+	}
+	if w.Interval <= 0 {
+		w.Interval = 5 * time.Second
+	}
+	if w.Batch <= 0 {
+		w.Batch = 50
+	}
+	if w.Lease <= 0 {
+		w.Lease = 2 * time.Minute
+	}
+	if w.Log == nil {
+		w.Log = slog.New(slog.DiscardHandler)
+	}
+	if w.Sender == nil {
+		w.Sender = LogSender{Log: w.Log}
+	}
+}
+
+// Run drains the outbox every Interval until ctx ends.
+func (w *Worker) Run(ctx context.Context) {
+	w.defaults()
+	t := time.NewTicker(w.Interval)
+	defer t.Stop()
+	for {
+		if _, err := w.RunOnce(ctx); err != nil && ctx.Err() == nil {
+			w.Log.WarnContext(ctx, "push outbox", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// RunOnce claims the due rows once and tries each; it returns how many
+// were delivered.
+func (w *Worker) RunOnce(ctx context.Context) (int, error) {
+	w.defaults()
+	var waiting bool
+	if err := w.DB.Read(ctx, func(tx *store.Tx) (err error) { waiting, err = tx.HasDuePushes(ctx); return err }); err != nil || !waiting {
+		return 0, err
+	}
+	var due []store.Push
+	err := w.DB.Write(ctx, func(tx *store.Tx) (err error) {
+		due, err = tx.ClaimPushes(ctx, w.Batch, w.Lease)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	sent := 0
+	for _, p := range due {
+		ok, err := w.deliver(ctx, p)
+		if err != nil {
+			return sent, err
+		}
+		if ok {
+			sent++
+		}
+	}
+	return sent, nil
+}
+
+func (w *Worker) deliver(ctx context.Context, p store.Push) (bool, error) {
+	m := Message{UserID: p.UserID, Event: p.Event, Title: p.Title, Body: p.Body, Data: map[string]string{}}
+	if err := json.Unmarshal([]byte(p.Data), &m.Data); err != nil {
+		return false, w.fail(ctx, p, fmt.Errorf("bad data: %w", err), true)
+	}
+	err := w.DB.Read(ctx, func(tx *store.Tx) (err error) {
+		m.Tokens, err = tx.PushDevices(ctx, p.UserID)
+		return err
+	})
+	if err != nil {
+		return false, err
+	}
+	res, sendErr := w.Sender.Send(ctx, m)
+	return sendErr == nil, w.DB.Write(ctx, func(tx *store.Tx) error {
+		for _, tok := range res.Gone {
+			if err := tx.RemovePushDevice(ctx, tok); err != nil {
+				return err
+			}
+		}
+		if sendErr != nil {
+			giveUp := p.Attempts+1 >= w.MaxAttempts
+			w.Log.WarnContext(ctx, "push failed", "push", p.ID, "attempt", p.Attempts+1, "give_up", giveUp, "err", sendErr)
+			return tx.MarkPushFailed(ctx, p.ID, sendErr.Error(), tx.Now.Add(w.backoff(p.Attempts)), giveUp)
+		}
+		return tx.MarkPushSent(ctx, p.ID)
+	})
+}
+
+func (w *Worker) fail(ctx context.Context, p store.Push, err error, giveUp bool) error {
+	return w.DB.Write(ctx, func(tx *store.Tx) error {
+		return tx.MarkPushFailed(ctx, p.ID, err.Error(), tx.Now.Add(w.backoff(p.Attempts)), giveUp)
+	})
+}
+
+// backoff is the wait after the given number of earlier attempts.
+func (w *Worker) backoff(attempts int) time.Duration {
+	d := w.Backoff
+	for i := 0; i < attempts && d < time.Hour; i++ {
+		d *= 2
+	}
+	return min(d, time.Hour)
+}

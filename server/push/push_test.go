@@ -1,0 +1,317 @@
+package push_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/vibesync/vibesync/oid"
+	"github.com/vibesync/vibesync/server/push"
+	"github.com/vibesync/vibesync/server/store"
+)
+
+var ctx = context.Background()
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func mustOpen(t *testing.T) (*store.DB, *clock) {
+	t.Helper()
+	c := &clock{t: time.Now().UTC().Truncate(time.Millisecond)}
+	db, err := store.Open(ctx, store.Config{URL: "file:" + filepath.Join(t.TempDir(), "push.db"), Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return db, c
+}
+
+// queue creates a user with the given device tokens and one queued push.
+func queue(t *testing.T, db *store.DB, tokens ...string) (userID string, pushID int64) {
+	t.Helper()
+	userID = oid.New()
+	err := db.Write(ctx, func(tx *store.Tx) error {
+		if err := tx.CreateUser(ctx, store.User{ID: userID, Name: "U", Username: "u" + userID[16:], PasswordHash: "x", CreatedAt: tx.Now, UpdatedAt: tx.Now}); err != nil {
+			return err
+		}
+		for _, tok := range tokens {
+			if err := tx.AddPushDevice(ctx, userID, tok); err != nil {
+				return err
+			}
+		}
+		return tx.EnqueuePush(ctx, store.Push{UserID: userID, Event: "chat-joined", Title: "T", Body: "B", Data: `{"chat":"c1"}`})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Read(ctx, func(tx *store.Tx) error {
+		ps, err := tx.PushesOf(ctx, userID)
+		if err == nil {
+			pushID = ps[0].ID
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return userID, pushID
+}
+
+func state(t *testing.T, db *store.DB, id int64) store.PushState {
+	t.Helper()
+	var st store.PushState
+	if err := db.Read(ctx, func(tx *store.Tx) (err error) { st, err = tx.PushStateOf(ctx, id); return err }); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+type recorder struct {
+	mu   sync.Mutex
+	msgs []push.Message
+	err  error
+}
+
+func (r *recorder) Send(_ context.Context, m push.Message) (push.Result, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.msgs = append(r.msgs, m)
+	return push.Result{}, r.err
+}
+
+func TestWorker(t *testing.T) {
+	t.Run("delivers_queued_pushes_once", func(t *testing.T) {
+		db, _ := mustOpen(t)
+		user, id := queue(t, db, "tok1")
+		rec := &recorder{}
+		w := &push.Worker{DB: db, Sender: rec}
+		if n, err := w.RunOnce(ctx); err != nil || n != 1 {
+			t.Fatalf("sent %d, %v", n, err)
+		}
+		if n, _ := w.RunOnce(ctx); n != 0 {
+			t.Fatal("sent twice")
+		}
+		if len(rec.msgs) != 1 || rec.msgs[0].UserID != user || rec.msgs[0].Data["chat"] != "c1" || rec.msgs[0].Tokens[0] != "tok1" {
+			t.Fatalf("%+v", rec.msgs)
+		}
+		if st := state(t, db, id); !st.Sent || st.Attempts != 1 {
+			t.Fatalf("%+v", st)
+		}
+	})
+	t.Run("failures_are_retried_with_backoff_then_given_up", func(t *testing.T) {
+		db, clk := mustOpen(t)
+		_, id := queue(t, db)
+		rec := &recorder{err: errors.New("service down")}
+		w := &push.Worker{DB: db, Sender: rec, MaxAttempts: 3, Backoff: time.Minute}
+		w.RunOnce(ctx)
+		if st := state(t, db, id); st.Sent || st.Failed || st.Attempts != 1 || st.LastError != "service down" {
+			t.Fatalf("after 1: %+v", st)
+		}
+		w.RunOnce(ctx)
+		if len(rec.msgs) != 1 {
+			t.Fatal("retried before the backoff")
+		}
+		clk.Advance(time.Minute)
+		w.RunOnce(ctx)
+		clk.Advance(2 * time.Minute)
+		w.RunOnce(ctx)
+		if st := state(t, db, id); !st.Failed || st.Attempts != 3 {
+			t.Fatalf("after 3: %+v", st)
+		}
+		clk.Advance(time.Hour)
+		w.RunOnce(ctx)
+		if len(rec.msgs) != 3 {
+			t.Fatalf("attempts %d", len(rec.msgs))
+		}
+	})
+	t.Run("a_claimed_push_is_leased_from_other_workers", func(t *testing.T) {
+		db, clk := mustOpen(t)
+		queue(t, db)
+		var claimed []store.Push
+		db.Write(ctx, func(tx *store.Tx) (err error) { claimed, err = tx.ClaimPushes(ctx, 10, time.Minute); return err })
+		if len(claimed) != 1 {
+			t.Fatal("nothing claimed")
+		}
+		rec := &recorder{}
+		(&push.Worker{DB: db, Sender: rec}).RunOnce(ctx)
+		if len(rec.msgs) != 0 {
+			t.Fatal("a leased push was sent by another worker")
+		}
+		clk.Advance(2 * time.Minute)
+		(&push.Worker{DB: db, Sender: rec}).RunOnce(ctx)
+		if len(rec.msgs) != 1 {
+			t.Fatal("an expired lease was not taken over")
+		}
+	})
+}
+
+// fakeFCM is a local stand-in for Google's token endpoint and the FCM API.
+type fakeFCM struct {
+	t      *testing.T
+	key    *rsa.PrivateKey
+	srv    *httptest.Server
+	mu     sync.Mutex
+	tokens int
+	sent   []map[string]any
+	status map[string]int // device token → answer status
+}
+
+func newFakeFCM(t *testing.T) *fakeFCM {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeFCM{t: t, key: key, status: map[string]int{}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		if r.Form.Get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer" {
+			http.Error(w, "bad grant", 400)
+			return
+		}
+		claims := jwt.MapClaims{}
+		_, err := jwt.ParseWithClaims(r.Form.Get("assertion"), claims, func(*jwt.Token) (any, error) { return &key.PublicKey, nil },
+			jwt.WithValidMethods([]string{"RS256"}))
+		if err != nil || claims["iss"] != "svc@proj.iam" || claims["scope"] != push.FCMScope || claims["aud"] != f.srv.URL+"/token" {
+			http.Error(w, "bad assertion", 401)
+			return
+		}
+		f.mu.Lock()
+		f.tokens++
+		f.mu.Unlock()
+		json.NewEncoder(w).Encode(map[string]any{"access_token": "at-1", "expires_in": 3600, "token_type": "Bearer"})
+	})
+	mux.HandleFunc("POST /v1/projects/proj/messages:send", func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer at-1" {
+			http.Error(w, "no auth", 401)
+			return
+		}
+		var body map[string]any
+		b, _ := io.ReadAll(r.Body)
+		json.Unmarshal(b, &body)
+		msg, _ := body["message"].(map[string]any)
+		device, _ := msg["token"].(string)
+		f.mu.Lock()
+		st := f.status[device]
+		f.sent = append(f.sent, msg)
+		f.mu.Unlock()
+		if st == 0 {
+			st = 200
+		}
+		w.WriteHeader(st)
+		if st == 404 {
+			w.Write([]byte(`{"error":{"status":"NOT_FOUND","details":[{"errorCode":"UNREGISTERED"}]}}`))
+			return
+		}
+		w.Write([]byte(`{"name":"projects/proj/messages/1"}`))
+	})
+	f.srv = httptest.NewServer(mux)
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+// serviceAccountFile writes a key file for the fake and returns its path.
+func (f *fakeFCM) serviceAccountFile(t *testing.T) string {
+	pemKey := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(f.key)})
+	b, _ := json.Marshal(map[string]string{"type": "service_account", "project_id": "proj", "client_email": "svc@proj.iam",
+		"private_key": string(pemKey), "token_uri": f.srv.URL + "/token"})
+	p := filepath.Join(t.TempDir(), "sa.json")
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestFCM(t *testing.T) {
+	setup := func(t *testing.T) (*fakeFCM, *push.FCM) {
+		fake := newFakeFCM(t)
+		sa, err := push.ReadServiceAccount(fake.serviceAccountFile(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := push.NewFCM(sa, push.WithEndpoint(fake.srv.URL))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fake, s
+	}
+	t.Run("sends_to_every_device_with_an_oauth_token", func(t *testing.T) {
+		fake, s := setup(t)
+		db, _ := mustOpen(t)
+		_, id := queue(t, db, "dev-a", "dev-b")
+		queue(t, db, "dev-c")
+		if n, err := (&push.Worker{DB: db, Sender: s}).RunOnce(ctx); err != nil || n != 2 {
+			t.Fatalf("sent %d, %v", n, err)
+		}
+		if len(fake.sent) != 3 || fake.tokens != 1 {
+			t.Fatalf("sent %d messages with %d token requests", len(fake.sent), fake.tokens)
+		}
+		n := fake.sent[0]["notification"].(map[string]any)
+		d := fake.sent[0]["data"].(map[string]any)
+		if n["title"] != "T" || n["body"] != "B" || d["chat"] != "c1" {
+			t.Fatalf("message %+v", fake.sent[0])
+		}
+		if !state(t, db, id).Sent {
+			t.Fatal("not marked sent")
+		}
+	})
+	t.Run("unregistered_devices_are_forgotten", func(t *testing.T) {
+		fake, s := setup(t)
+		fake.status["dead"] = 404
+		db, _ := mustOpen(t)
+		user, id := queue(t, db, "dead", "alive")
+		(&push.Worker{DB: db, Sender: s}).RunOnce(ctx)
+		var left []string
+		db.Read(ctx, func(tx *store.Tx) (err error) { left, err = tx.PushDevices(ctx, user); return err })
+		if len(left) != 1 || left[0] != "alive" || !state(t, db, id).Sent {
+			t.Fatalf("devices %v, state %+v", left, state(t, db, id))
+		}
+	})
+	t.Run("server_errors_are_retried", func(t *testing.T) {
+		fake, s := setup(t)
+		fake.status["flaky"] = 503
+		db, _ := mustOpen(t)
+		_, id := queue(t, db, "flaky")
+		(&push.Worker{DB: db, Sender: s}).RunOnce(ctx)
+		if st := state(t, db, id); st.Sent || st.Failed || st.Attempts != 1 || !strings.Contains(st.LastError, "503") {
+			t.Fatalf("%+v", st)
+		}
+	})
+	t.Run("service_account_file_is_checked", func(t *testing.T) {
+		p := filepath.Join(t.TempDir(), "bad.json")
+		os.WriteFile(p, []byte(`{"project_id":"p"}`), 0o600)
+		if _, err := push.ReadServiceAccount(p); err == nil || !strings.Contains(err.Error(), "private_key") {
+			t.Fatalf("err = %v", err)
+		}
+		if _, err := push.NewFCM(push.ServiceAccount{PrivateKey: "nope"}); err == nil {
+			t.Fatal("bad key accepted")
+		}
+	})
+}

@@ -1,0 +1,162 @@
+package rest_test
+
+import (
+	"bytes"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vibesync/vibesync/server/servertest"
+	"github.com/vibesync/vibesync/server/social"
+)
+
+var (
+	pngBytes  = append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), make([]byte, 64)...)
+	avifBytes = append([]byte("\x00\x00\x00\x1cftypavif\x00\x00\x00\x00"), make([]byte, 64)...)
+)
+
+// putChat sends PUT /chats/:id as multipart form data.
+func putChat(t *testing.T, env *servertest.Env, u servertest.User, chatID string, fields map[string]string, photo []byte) *servertest.Response {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for k, v := range fields {
+		if err := mw.WriteField(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if photo != nil {
+		fw, err := mw.CreateFormFile("photo", "upload.txt") // the name and claimed type do not matter
+		if err != nil {
+			t.Fatal(err)
+		}
+		fw.Write(photo)
+	}
+	mw.Close()
+	req, _ := http.NewRequest("PUT", env.URL+"/chats/"+chatID, &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+u.Token)
+	res, err := env.HTTP.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return &servertest.Response{T: t, Status: res.StatusCode, Header: res.Header, Body: body}
+}
+
+func mediaPath(t *testing.T, photoURL string) string {
+	t.Helper()
+	p, ok := strings.CutPrefix(photoURL, "http://vibesync.test/media/")
+	if !ok {
+		t.Fatalf("photo URL %q is not an absolute media URL", photoURL)
+	}
+	return p
+}
+
+func TestUpdateChat(t *testing.T) {
+	setup := func(t *testing.T) (*servertest.Env, servertest.User, servertest.User, chatJSON) {
+		env := servertest.New(t)
+		amy, ben := env.Register("Amy"), env.Register("Ben")
+		return env, amy, ben, group(t, env, amy, "G", nil, ben)
+	}
+	t.Run("updates_the_chat_details", func(t *testing.T) {
+		env, amy, ben, c := setup(t)
+		got := decodeChat(t, putChat(t, env, amy, c.ID, map[string]string{"name": "New", "category": "Music", "restricted": "true",
+			"allowPublicPost": "false", "socket": socketA}, nil).Want(200))
+		if got.Name != "New" || got.Category != "Music" || !got.Restricted || got.AllowPublicPost {
+			t.Fatalf("%+v", got)
+		}
+		if !hasEvent(t, env, social.EventChatUpdated, "chat:"+c.ID) {
+			t.Fatal("no chat-updated")
+		}
+		if seen := decodeChat(t, env.Do("GET", "/chats/"+c.ID, ben.Token, nil).Want(200)); seen.Name != "New" {
+			t.Fatal("not stored")
+		}
+	})
+	t.Run("courses_category_is_never_restricted", func(t *testing.T) {
+		env, amy, _, c := setup(t)
+		got := decodeChat(t, putChat(t, env, amy, c.ID, map[string]string{"category": "Courses", "restricted": "true"}, nil).Want(200))
+		if got.Restricted {
+			t.Fatal("restricted Courses chat")
+		}
+		got = decodeChat(t, putChat(t, env, amy, c.ID, map[string]string{"restricted": "true"}, nil).Want(200))
+		if got.Restricted {
+			t.Fatal("restricted Courses chat")
+		}
+	})
+	t.Run("photo_is_checked_by_content_stored_and_served", func(t *testing.T) {
+		env, amy, _, c := setup(t)
+		got := decodeChat(t, putChat(t, env, amy, c.ID, nil, pngBytes).Want(200))
+		key := mediaPath(t, got.Photo)
+		if !strings.HasSuffix(key, ".png") || !strings.HasPrefix(key, "chats/"+c.ID+"/") {
+			t.Fatalf("key %q", key)
+		}
+		res, err := http.Get(env.URL + "/media/" + key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || !bytes.Equal(body, pngBytes) {
+			t.Fatalf("served %d, %d bytes", res.StatusCode, len(body))
+		}
+		again := decodeChat(t, putChat(t, env, amy, c.ID, nil, avifBytes).Want(200))
+		if !strings.HasSuffix(again.Photo, ".avif") {
+			t.Fatalf("avif photo %q", again.Photo)
+		}
+		if _, err := os.Stat(filepath.Join(env.Dir, "media", filepath.FromSlash(key))); !os.IsNotExist(err) {
+			t.Fatalf("old photo kept: %v", err)
+		}
+		env.Do("GET", "/media/chats/", "", nil).WantError(404, "media_not_found")
+		env.Do("GET", "/media/"+key, "", nil).WantError(404, "media_not_found")
+		env.Do("GET", "/media/../vibesync.db", "", nil).Want(404)
+	})
+	t.Run("photo_must_be_an_image", func(t *testing.T) {
+		env, amy, _, c := setup(t)
+		putChat(t, env, amy, c.ID, nil, []byte("<html>not a photo</html>")).WantError(400, "invalid_photo")
+		putChat(t, env, amy, c.ID, nil, []byte{}).WantError(400, "invalid_photo")
+	})
+	t.Run("photo_is_at_most_10_MiB", func(t *testing.T) {
+		env, amy, _, c := setup(t)
+		big := append(append([]byte{}, pngBytes...), make([]byte, social.MaxPhotoBytes)...)
+		putChat(t, env, amy, c.ID, nil, big).WantError(413, "")
+		exact := append(append([]byte{}, pngBytes...), make([]byte, social.MaxPhotoBytes-len(pngBytes))...)
+		putChat(t, env, amy, c.ID, nil, exact).Want(200)
+	})
+	t.Run("chat_must_be_a_group_and_user_its_admin", func(t *testing.T) {
+		env, amy, ben, c := setup(t)
+		putChat(t, env, ben, c.ID, map[string]string{"name": "x"}, pngBytes).WantError(403, "not_admin")
+		putChat(t, env, env.Register("Cy"), c.ID, map[string]string{"name": "x"}, nil).WantError(403, "not_participant")
+		d := decodeChat(t, env.Do("POST", "/chats", amy.Token, map[string]any{"user": ben.ID}).Want(201))
+		putChat(t, env, amy, d.ID, map[string]string{"name": "x"}, nil).WantError(409, "not_group_chat")
+		putChat(t, env, amy, "0123456789abcdef01234567", map[string]string{"name": "x"}, nil).WantError(404, "chat_not_found")
+		entries, _ := os.ReadDir(filepath.Join(env.Dir, "media", "chats", c.ID))
+		if len(entries) != 0 {
+			t.Fatal("a refused upload left a file")
+		}
+	})
+	t.Run("bad_form", func(t *testing.T) {
+		env, amy, _, c := setup(t)
+		env.Do("PUT", "/chats/"+c.ID, amy.Token, map[string]any{"name": "x"}).WantError(400, "multipart_required")
+		putChat(t, env, amy, c.ID, map[string]string{"restricted": "yes"}, nil).WantError(400, "invalid_restricted")
+		putChat(t, env, amy, c.ID, map[string]string{"name": " "}, nil).WantError(400, "invalid_name")
+		putChat(t, env, amy, c.ID, map[string]string{"category": "Event"}, nil).WantError(400, "invalid_category")
+	})
+	t.Run("deleting_the_chat_deletes_its_photo", func(t *testing.T) {
+		env, amy, _, c := setup(t)
+		got := decodeChat(t, putChat(t, env, amy, c.ID, nil, pngBytes).Want(200))
+		file := filepath.Join(env.Dir, "media", filepath.FromSlash(mediaPath(t, got.Photo)))
+		if _, err := os.Stat(file); err != nil {
+			t.Fatal(err)
+		}
+		env.Do("DELETE", "/chats/"+c.ID, amy.Token, nil).Want(204)
+		if _, err := os.Stat(file); !os.IsNotExist(err) {
+			t.Fatalf("photo kept: %v", err)
+		}
+	})
+}

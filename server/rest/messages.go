@@ -1,0 +1,54 @@
+package rest
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/vibesync/vibesync/server/social"
+)
+
+func (a *API) sendMessage(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		ID    string `json:"_id"`
+		Text  string `json:"text"`
+		Tag   string `json:"tag"`
+		Files []struct {
+			URL   string          `json:"url"`
+			Cover string          `json:"cover"`
+			Meta  json.RawMessage `json:"meta"`
+		} `json:"files"`
+		Socket string `json:"socket"`
+	}
+	if err := decode(w, r, &in, false); err != nil {
+		return err
+	}
+	nm := social.NewMessage{ID: in.ID, Text: in.Text, Tag: in.Tag}
+	for _, f := range in.Files {
+		nm.Files = append(nm.Files, social.NewFile{URL: f.URL, Cover: f.Cover, Meta: f.Meta})
+	}
+	m, created, err := a.svc.SendMessage(r.Context(), withSocket(r, in.Socket), r.PathValue("id"), nm)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, map[string]any{"message": m})
+	return nil
+}
+
+func (a *API) listMessages(w http.ResponseWriter, r *http.Request) error {
+	p, err := pageParams(r, "limit", social.DefaultMessages, MaxLimit)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	msgs, total, err := a.svc.Messages(r.Context(), caller(r), r.PathValue("id"),
+		social.MessageFilter{Before: q.Get("before"), After: q.Get("after"), Limit: p.Limit})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"messages": msgs, "count": total})
+	return nil
+}

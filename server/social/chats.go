@@ -1,0 +1,867 @@
+package social
+
+import (
+	"context"
+	"encoding/json"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/vibesync/vibesync/oid"
+	"github.com/vibesync/vibesync/server/apperr"
+	"github.com/vibesync/vibesync/server/store"
+	"github.com/vibesync/vibesync/wire"
+)
+
+// Chats: one-to-one and group chats, their participants and settings.
+//
+// Where the documented API is loose, these are the decisions:
+//
+//   - A one-to-one chat needs `user`; `meetMe` is optional. When given it
+//     must be an accepted connection between the caller and `user`, made in
+//     answer to a meet-me status that still exists (not expired) and belongs
+//     to one of the two. Such chats are the "meet me" chats of meetMeOnly.
+//   - Blocking: a one-to-one chat with someone either side blocks cannot be
+//     created (404 user_not_found, as if they did not exist), and nobody can
+//     post in one while a block stands (403 blocked).
+//   - A group needs `name`, `category` and the `participants` field (an
+//     empty list is allowed: a group may start with only its creator).
+//     `tags` ([{tag, label}]) and `allowPublicPost` (default true) are
+//     accepted too. Category `Event` needs `event {startsAt, endsAt,
+//     location?}`; other categories may not carry one.
+//   - Operations that only make sense on a group answer 409 not_group_chat
+//     on a one-to-one chat; a caller who is not a participant gets 403
+//     not_participant, a participant who is not an admin 403 not_admin.
+//   - :participantId in the participant routes is the participant's `_id`
+//     or the participant's user id; both work.
+//   - Write answers (POST, PUT) show users as ids, as the spec's examples
+//     do; read answers populate them. The event is always an object
+//     {_id, startsAt, endsAt, location, isActive}.
+//   - GET /chats orders by latest activity (newest message, or creation).
+//   - POST /chats/:id/read answers 200 {participant}.
+
+// Chat categories with rules of their own.
+const (
+	CategoryEvent   = "Event"
+	CategoryCourses = "Courses"
+)
+
+// Limits on chat fields.
+const (
+	MaxChatNameLen     = 100
+	MaxCategoryLen     = 50
+	MaxTags            = 20
+	MaxGroupInvitees   = 500
+	TrendingWindow     = 7 * 24 * time.Hour
+	DefaultReelsLimit  = 5
+	MaxReelsLimit      = 20
+	MinExploreSearch   = 3
+	MaxSearchLen       = 100
+	chatNotFoundReason = "chat_not_found"
+)
+
+// Live events of chats.
+const (
+	EventChatCreated            = "chat-created"
+	EventChatUpdated            = "chat-updated"
+	EventChatDeleted            = "chat-deleted"
+	EventChatJoined             = "chat-joined"
+	EventChatParticipantRemoved = "chat-participant-removed"
+	EventChatAccessRemoved      = "chat-access-removed"
+	EventChatAdminGranted       = "chat-admin-access-granted"
+	EventChatAdminRemoved       = "chat-admin-access-removed"
+	EventParticipantStatus      = "chat-participant-status"
+	EventMessageCreated         = "message-created"
+)
+
+var socketRE = regexp.MustCompile(`^[A-Za-z0-9\-_]{16,25}$`)
+
+// validSocket checks a socket id (empty means none): 400 invalid_socket.
+func validSocket(socket string) error {
+	if socket != "" && !socketRE.MatchString(socket) {
+		return apperr.InvalidField("socket", "socket must be 16 to 25 letters, digits, '-' or '_'")
+	}
+	return nil
+}
+
+func (c Caller) valid() error { return validSocket(c.Socket) }
+
+// NewEvent is the event given when creating an Event chat.
+type NewEvent struct {
+	StartsAt wire.Time
+	EndsAt   wire.Time
+	Location string
+}
+
+// NewChat is the input of CreateChat.
+type NewChat struct {
+	IsGroup bool
+	// One-to-one.
+	User   string
+	MeetMe string
+	// Group.
+	Name            string
+	Category        string
+	Participants    *[]string
+	Restricted      *bool
+	AllowPublicPost *bool
+	Tags            []Tag
+	Event           *NewEvent
+}
+
+// CreateChat creates a chat with its participants and tells each of them
+// (and the caller's other devices) with chat-created. A one-to-one chat
+// that already exists for the pair is returned with created=false.
+func (s *Service) CreateChat(ctx context.Context, c Caller, in NewChat) (Chat, bool, error) {
+	if err := c.valid(); err != nil {
+		return Chat{}, false, err
+	}
+	if in.IsGroup {
+		return s.createGroup(ctx, c, in)
+	}
+	return s.createDirect(ctx, c, in)
+}
+
+func (s *Service) createDirect(ctx context.Context, c Caller, in NewChat) (Chat, bool, error) {
+	if in.User == "" {
+		return Chat{}, false, apperr.InvalidField("user", "user is required for a one-to-one chat")
+	}
+	if err := ValidID("user", in.User); err != nil {
+		return Chat{}, false, err
+	}
+	if in.User == c.UserID {
+		return Chat{}, false, apperr.InvalidField("user", "user cannot be yourself")
+	}
+	if in.MeetMe != "" {
+		if err := ValidID("meetMe", in.MeetMe); err != nil {
+			return Chat{}, false, err
+		}
+	}
+	var out Chat
+	created := false
+	err := s.write(ctx, func(tx *store.Tx) error {
+		other, err := tx.User(ctx, in.User)
+		if err != nil {
+			return err
+		}
+		if blocked, err := tx.Blocked(ctx, c.UserID, in.User); err != nil {
+			return err
+		} else if blocked {
+			return apperr.NotFoundf("user_not_found", "User not found")
+		}
+		pair := store.PairKey(c.UserID, in.User)
+		if in.MeetMe != "" {
+			link, err := tx.MeetMeLinkByID(ctx, in.MeetMe)
+			if err != nil {
+				return err
+			}
+			if link.PairKey != pair {
+				return apperr.NotFoundf("connection_not_found", "Connection not found")
+			}
+			if link.Status != "accepted" {
+				return apperr.Conflictf("connection_not_accepted", "The connection is not accepted")
+			}
+			if link.StatusID == "" {
+				return apperr.Conflictf("not_meet_me", "The connection was not made through a meet-me status")
+			}
+			owner, err := tx.LiveStatusOwner(ctx, link.StatusID)
+			if err != nil {
+				return err
+			}
+			if owner != c.UserID && owner != in.User {
+				return apperr.NotFoundf("status_not_found", "Meet-me status not found")
+			}
+		}
+		existing, err := tx.ChatByPair(ctx, pair)
+		switch {
+		case err == nil:
+			out, err = s.chatWithParts(ctx, tx, existing)
+		case apperr.Is(err, apperr.NotFound):
+			ch := store.Chat{ID: oid.NewAt(tx.Now), CreatorID: c.UserID, MeetMeID: in.MeetMe, PairKey: pair, AllowPublicPost: true,
+				LastActivityAt: tx.Now, CreatedAt: tx.Now, UpdatedAt: tx.Now}
+			out, err = s.insertChat(ctx, tx, c, ch, nil, []string{in.User})
+			created = true
+		}
+		// The answer names the chat after the other user, as reads do.
+		out.Name, out.Photo = other.Name, other.Photo
+		return err
+	})
+	if err != nil {
+		return Chat{}, false, err
+	}
+	return out, created, nil
+}
+
+func validChatName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return "", apperr.InvalidField("name", "name is required for a group chat")
+	}
+	if utf8.RuneCountInString(name) > MaxChatNameLen {
+		return "", apperr.InvalidField("name", "name must be at most %d characters", MaxChatNameLen)
+	}
+	return name, nil
+}
+
+func validCategory(cat string) (string, error) {
+	cat = strings.TrimSpace(cat)
+	if cat == "" {
+		return "", apperr.InvalidField("category", "category is required for a group chat")
+	}
+	if utf8.RuneCountInString(cat) > MaxCategoryLen {
+		return "", apperr.InvalidField("category", "category must be at most %d characters", MaxCategoryLen)
+	}
+	return cat, nil
+}
+
+func validTags(tags []Tag) ([]Tag, error) {
+	if len(tags) > MaxTags {
+		return nil, apperr.InvalidField("tags", "at most %d tags", MaxTags)
+	}
+	out := make([]Tag, 0, len(tags))
+	seen := map[string]bool{}
+	for _, t := range tags {
+		t.Tag, t.Label = strings.TrimSpace(t.Tag), strings.TrimSpace(t.Label)
+		if t.Tag == "" || t.Label == "" || len(t.Tag) > MaxCategoryLen || utf8.RuneCountInString(t.Label) > MaxChatNameLen {
+			return nil, apperr.InvalidField("tags", "each tag needs a tag (at most %d bytes) and a label (at most %d characters)", MaxCategoryLen, MaxChatNameLen)
+		}
+		if t.Tag == DefaultFileTag || seen[t.Tag] {
+			return nil, apperr.InvalidField("tags", "tag %q is reserved or repeated", t.Tag)
+		}
+		seen[t.Tag] = true
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+func validInvitees(field string, ids []string, self string) ([]string, error) {
+	if len(ids) > MaxGroupInvitees {
+		return nil, apperr.InvalidField(field, "at most %d participants at once", MaxGroupInvitees)
+	}
+	var out []string
+	for _, id := range ids {
+		if err := ValidID(field, id); err != nil {
+			return nil, err
+		}
+		if id != self && !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+// checkReachable answers 403 participant_not_allowed unless every id is a
+// user the caller follows or is connected to (and no block stands).
+func checkReachable(ctx context.Context, tx *store.Tx, caller string, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	ok, err := tx.Reachable(ctx, caller, ids)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if !ok[id] {
+			return apperr.Forbiddenf("participant_not_allowed", "Participants must be people you follow or are connected with")
+		}
+	}
+	return nil
+}
+
+func (s *Service) createGroup(ctx context.Context, c Caller, in NewChat) (Chat, bool, error) {
+	name, err := validChatName(in.Name)
+	if err != nil {
+		return Chat{}, false, err
+	}
+	cat, err := validCategory(in.Category)
+	if err != nil {
+		return Chat{}, false, err
+	}
+	if in.Participants == nil {
+		return Chat{}, false, apperr.InvalidField("participants", "participants is required for a group chat")
+	}
+	invitees, err := validInvitees("participants", *in.Participants, c.UserID)
+	if err != nil {
+		return Chat{}, false, err
+	}
+	tags, err := validTags(in.Tags)
+	if err != nil {
+		return Chat{}, false, err
+	}
+	var ev *store.ChatEvent
+	switch {
+	case cat == CategoryEvent && in.Event == nil:
+		return Chat{}, false, apperr.InvalidField("event", "event is required for an Event chat")
+	case cat != CategoryEvent && in.Event != nil:
+		return Chat{}, false, apperr.InvalidField("event", "only an Event chat carries an event")
+	case in.Event != nil:
+		if in.Event.StartsAt.IsZero() || in.Event.EndsAt.IsZero() {
+			return Chat{}, false, apperr.InvalidField("event", "event needs startsAt and endsAt")
+		}
+		if !in.Event.EndsAt.After(in.Event.StartsAt.Time) {
+			return Chat{}, false, apperr.InvalidField("event", "event must end after it starts")
+		}
+		if utf8.RuneCountInString(in.Event.Location) > MaxChatNameLen*2 {
+			return Chat{}, false, apperr.InvalidField("event", "event location must be at most %d characters", MaxChatNameLen*2)
+		}
+		ev = &store.ChatEvent{StartsAt: in.Event.StartsAt.Time, EndsAt: in.Event.EndsAt.Time, Location: strings.TrimSpace(in.Event.Location)}
+	}
+	restricted := in.Restricted != nil && *in.Restricted
+	if cat == CategoryCourses {
+		restricted = false
+	}
+	allow := in.AllowPublicPost == nil || *in.AllowPublicPost
+	tagsJSON, err := encode(tags)
+	if err != nil {
+		return Chat{}, false, err
+	}
+	var out Chat
+	err = s.write(ctx, func(tx *store.Tx) error {
+		users, err := tx.UsersByID(ctx, invitees)
+		if err != nil {
+			return err
+		}
+		for _, id := range invitees {
+			if _, ok := users[id]; !ok {
+				return apperr.NotFoundf("user_not_found", "User %s not found", id)
+			}
+		}
+		if err := checkReachable(ctx, tx, c.UserID, invitees); err != nil {
+			return err
+		}
+		ch := store.Chat{ID: oid.NewAt(tx.Now), CreatorID: c.UserID, IsGroup: true, Name: name, Category: cat, Restricted: restricted,
+			AllowPublicPost: allow, Tags: string(tagsJSON), LastActivityAt: tx.Now, CreatedAt: tx.Now, UpdatedAt: tx.Now}
+		out, err = s.insertChat(ctx, tx, c, ch, ev, invitees)
+		return err
+	})
+	return out, err == nil, err
+}
+
+// insertChat writes a new chat with the caller (admin of a group) and the
+// others as participants, the event if any, feed rows, chat-created to
+// everyone and a push to the others of a group.
+func (s *Service) insertChat(ctx context.Context, tx *store.Tx, c Caller, ch store.Chat, ev *store.ChatEvent, others []string) (Chat, error) {
+	if err := tx.CreateChat(ctx, ch); err != nil {
+		return Chat{}, err
+	}
+	if ev != nil {
+		ev.ID, ev.ChatID, ev.CreatedAt = oid.NewAt(tx.Now), ch.ID, tx.Now
+		if err := tx.CreateEvent(ctx, *ev); err != nil {
+			return Chat{}, err
+		}
+	}
+	everyone := append([]string{c.UserID}, others...)
+	ppl, err := s.loadPeople(ctx, tx, everyone)
+	if err != nil {
+		return Chat{}, err
+	}
+	parts := make([]store.Participant, 0, len(everyone))
+	for i, id := range everyone {
+		p, err := s.addMember(ctx, tx, ch.ID, id, ch.IsGroup && i == 0, &ppl)
+		if err != nil {
+			return Chat{}, err
+		}
+		parts = append(parts, p)
+	}
+	row := s.chatFrom(ch, ev, nil, tx.Now)
+	row.Creator = ppl.ref(ch.CreatorID)
+	if err := put(ctx, tx, EntityChat, ch.ID, row, ChatBucket(ch.ID)); err != nil {
+		return Chat{}, err
+	}
+	out := s.chatFrom(ch, ev, parts, tx.Now)
+	targets := make([]string, len(parts))
+	for i, p := range parts {
+		targets[i] = UserBucket(p.UserID)
+	}
+	if err := emit(ctx, tx, c, EventChatCreated, out, targets...); err != nil {
+		return Chat{}, err
+	}
+	if ch.IsGroup {
+		if err := s.pushTo(ctx, tx, others, EventChatCreated, "New group", "You were added to "+ch.Name, map[string]string{"chat": ch.ID}); err != nil {
+			return Chat{}, err
+		}
+	}
+	return out, nil
+}
+
+// addMember makes user a participant of chat: the row, bucket membership,
+// the participant's feed row and the membership row in the user's bucket.
+// ppl may hold the user already (nil: looked up).
+func (s *Service) addMember(ctx context.Context, tx *store.Tx, chatID, userID string, admin bool, ppl *people) (store.Participant, error) {
+	p := store.Participant{ID: oid.NewAt(tx.Now), ChatID: chatID, UserID: userID, IsAdmin: admin, LastReadAt: tx.Now, JoinedAt: tx.Now}
+	if err := tx.AddParticipant(ctx, p); err != nil {
+		return store.Participant{}, err
+	}
+	if err := tx.AddBucketMember(ctx, ChatBucket(chatID), userID); err != nil {
+		return store.Participant{}, err
+	}
+	return p, s.putMember(ctx, tx, p, ppl)
+}
+
+// putMember replicates p's current state to the chat and to its user. The
+// replicated participant carries its user populated (a snapshot of the
+// profile at the time of the write); ppl may hold that user already.
+func (s *Service) putMember(ctx context.Context, tx *store.Tx, p store.Participant, ppl *people) error {
+	u, err := s.personRef(ctx, tx, ppl, p.UserID)
+	if err != nil {
+		return err
+	}
+	if err := put(ctx, tx, EntityParticipant, p.ID, participantFrom(p, u), ChatBucket(p.ChatID)); err != nil {
+		return err
+	}
+	return put(ctx, tx, EntityMembership, p.ChatID, Membership{Chat: p.ChatID, Participant: p.ID, IsAdmin: p.IsAdmin, Status: p.Status}, UserBucket(p.UserID))
+}
+
+// removeMember undoes addMember.
+func (s *Service) removeMember(ctx context.Context, tx *store.Tx, p store.Participant) error {
+	if err := tx.RemoveParticipant(ctx, p.ID); err != nil {
+		return err
+	}
+	if err := tx.RemoveBucketMember(ctx, ChatBucket(p.ChatID), p.UserID); err != nil {
+		return err
+	}
+	if err := drop(ctx, tx, EntityParticipant, p.ID, ChatBucket(p.ChatID)); err != nil {
+		return err
+	}
+	return drop(ctx, tx, EntityMembership, p.ChatID, UserBucket(p.UserID))
+}
+
+func (s *Service) chatWithParts(ctx context.Context, tx *store.Tx, ch store.Chat) (Chat, error) {
+	parts, err := tx.ParticipantsOf(ctx, []string{ch.ID})
+	if err != nil {
+		return Chat{}, err
+	}
+	events, err := tx.EventsOf(ctx, []string{ch.ID})
+	if err != nil {
+		return Chat{}, err
+	}
+	var ev *store.ChatEvent
+	if e, ok := events[ch.ID]; ok {
+		ev = &e
+	}
+	return s.chatFrom(ch, ev, parts[ch.ID], tx.Now), nil
+}
+
+// memberOf loads a chat and the caller's participant row: 404
+// chat_not_found, or 403 not_participant.
+func memberOf(ctx context.Context, tx *store.Tx, chatID, userID string) (store.Chat, store.Participant, error) {
+	ch, err := tx.Chat(ctx, chatID)
+	if err != nil {
+		return store.Chat{}, store.Participant{}, err
+	}
+	p, err := tx.ParticipantOf(ctx, chatID, userID)
+	if apperr.Is(err, apperr.NotFound) {
+		return store.Chat{}, store.Participant{}, apperr.Forbiddenf("not_participant", "You are not a participant of this chat")
+	}
+	return ch, p, err
+}
+
+// adminOf is memberOf for group-admin operations: also 409 not_group_chat
+// and 403 not_admin.
+func adminOf(ctx context.Context, tx *store.Tx, chatID, userID string) (store.Chat, store.Participant, error) {
+	ch, p, err := memberOf(ctx, tx, chatID, userID)
+	if err != nil {
+		return ch, p, err
+	}
+	if err := requireGroup(ch); err != nil {
+		return ch, p, err
+	}
+	if !p.IsAdmin {
+		return ch, p, apperr.Forbiddenf("not_admin", "Only an admin of this chat may do that")
+	}
+	return ch, p, nil
+}
+
+func requireGroup(ch store.Chat) error {
+	if !ch.IsGroup {
+		return apperr.Conflictf("not_group_chat", "This is not a group chat")
+	}
+	return nil
+}
+
+// Chat returns chat id as the caller (a participant) sees it.
+func (s *Service) Chat(ctx context.Context, c Caller, id string) (ChatView, error) {
+	if err := ValidID("id", id); err != nil {
+		return ChatView{}, err
+	}
+	var out ChatView
+	err := s.db.Read(ctx, func(tx *store.Tx) error {
+		ch, _, err := memberOf(ctx, tx, id, c.UserID)
+		if err != nil {
+			return err
+		}
+		views, err := s.chatViews(ctx, tx, c.UserID, []store.Chat{ch}, viewOpts{populate: true})
+		if err != nil {
+			return err
+		}
+		out = views[0]
+		return nil
+	})
+	return out, err
+}
+
+// ChatFilter selects the caller's chats (see store.ChatFilter).
+type ChatFilter struct {
+	Search     string
+	Group      *bool
+	MeetMeOnly bool
+}
+
+// Chats lists the caller's chats, most recent activity first, each with
+// its participants, newest message and unread count. The number of
+// queries does not depend on the page size.
+func (s *Service) Chats(ctx context.Context, c Caller, f ChatFilter, p Page) ([]ChatView, int, error) {
+	search := strings.TrimSpace(f.Search)
+	if utf8.RuneCountInString(search) > MaxSearchLen {
+		return nil, 0, apperr.InvalidField("search", "search must be at most %d characters", MaxSearchLen)
+	}
+	meetMe := f.MeetMeOnly && (f.Group == nil || !*f.Group)
+	var out []ChatView
+	var total int
+	err := s.db.Read(ctx, func(tx *store.Tx) error {
+		chats, n, err := tx.FindChats(ctx, store.ChatFilter{UserID: c.UserID, Search: search, Group: f.Group, MeetMeOnly: meetMe, Offset: p.Offset, Limit: p.Limit})
+		if err != nil {
+			return err
+		}
+		total = n
+		out, err = s.chatViews(ctx, tx, c.UserID, chats, viewOpts{populate: true})
+		return err
+	})
+	return out, total, err
+}
+
+// ExploreFilter selects communities to discover.
+type ExploreFilter struct {
+	Search     string
+	Category   string
+	ReelsLimit int
+}
+
+// Explore lists group chats whose name contains Search (at least 3
+// characters), trending first.
+//
+// Trending: a chat's trend is the number of messages sent in it plus the
+// number of participants who joined it within the last TrendingWindow (7
+// days); ties go to the chat with more participants, then the one with the
+// most recent activity. Every group is listed, restricted or not, joined or
+// not; restricted ones show the caller's pending join request.
+func (s *Service) Explore(ctx context.Context, c Caller, f ExploreFilter, p Page) ([]ChatView, int, error) {
+	search := strings.TrimSpace(f.Search)
+	if utf8.RuneCountInString(search) < MinExploreSearch {
+		return nil, 0, apperr.InvalidField("search", "search is required, at least %d characters", MinExploreSearch)
+	}
+	if utf8.RuneCountInString(search) > MaxSearchLen {
+		return nil, 0, apperr.InvalidField("search", "search must be at most %d characters", MaxSearchLen)
+	}
+	if f.ReelsLimit < 0 || f.ReelsLimit > MaxReelsLimit {
+		return nil, 0, apperr.InvalidField("reelsLimit", "reelsLimit must be from 0 to %d", MaxReelsLimit)
+	}
+	var out []ChatView
+	var total int
+	err := s.db.Read(ctx, func(tx *store.Tx) error {
+		chats, n, err := tx.ExploreChats(ctx, store.ExploreFilter{Search: search, Category: strings.TrimSpace(f.Category),
+			Since: tx.Now.Add(-TrendingWindow), Offset: p.Offset, Limit: p.Limit})
+		if err != nil {
+			return err
+		}
+		total = n
+		out, err = s.chatViews(ctx, tx, c.UserID, chats, viewOpts{populate: false, explore: true, reelsLimit: f.ReelsLimit})
+		return err
+	})
+	return out, total, err
+}
+
+// MarkRead marks every message of the chat read for the caller.
+func (s *Service) MarkRead(ctx context.Context, c Caller, chatID string) (Participant, error) {
+	if err := ValidID("id", chatID); err != nil {
+		return Participant{}, err
+	}
+	var out Participant
+	err := s.write(ctx, func(tx *store.Tx) error {
+		_, p, err := memberOf(ctx, tx, chatID, c.UserID)
+		if err != nil {
+			return err
+		}
+		now := tx.Now
+		if err := tx.UpdateParticipant(ctx, p.ID, store.ParticipantUpdate{LastReadAt: &now}); err != nil {
+			return err
+		}
+		p.LastReadAt = now
+		out = participantFrom(p, ref(p.UserID))
+		return s.putMember(ctx, tx, p, nil)
+	})
+	return out, err
+}
+
+// Upload is an uploaded file's bytes.
+type Upload struct {
+	Data []byte
+}
+
+// ChatUpdate changes the non-nil fields of a group chat.
+type ChatUpdate struct {
+	Name            *string
+	Category        *string
+	Restricted      *bool
+	AllowPublicPost *bool
+	Photo           *Upload
+}
+
+// UpdateChat changes a group chat's settings and photo (admins only). A
+// chat whose category is Courses is never restricted; a chat cannot become
+// or stop being an Event chat (400 invalid_category). The photo must be
+// JPEG, PNG, WebP, GIF or AVIF by content (400 invalid_photo) and at most
+// MaxPhotoBytes (413 photo_too_large); it replaces the previous one, which
+// is deleted from storage.
+func (s *Service) UpdateChat(ctx context.Context, c Caller, chatID string, upd ChatUpdate) (Chat, error) {
+	if err := c.valid(); err != nil {
+		return Chat{}, err
+	}
+	if err := ValidID("id", chatID); err != nil {
+		return Chat{}, err
+	}
+	var su store.ChatUpdate
+	if upd.Name != nil {
+		n, err := validChatName(*upd.Name)
+		if err != nil {
+			return Chat{}, err
+		}
+		su.Name = &n
+	}
+	if upd.Category != nil {
+		cat, err := validCategory(*upd.Category)
+		if err != nil {
+			return Chat{}, err
+		}
+		su.Category = &cat
+	}
+	su.Restricted, su.AllowPublicPost = upd.Restricted, upd.AllowPublicPost
+	var photo *photoFile
+	if upd.Photo != nil {
+		p, err := sniffPhoto(upd.Photo.Data)
+		if err != nil {
+			return Chat{}, err
+		}
+		photo = &p
+	}
+	// Authorize before touching storage, so a stranger cannot write files.
+	err := s.db.Read(ctx, func(tx *store.Tx) error {
+		_, _, err := adminOf(ctx, tx, chatID, c.UserID)
+		return err
+	})
+	if err != nil {
+		return Chat{}, err
+	}
+	var newKey, oldKey string
+	if photo != nil {
+		newKey = "chats/" + chatID + "/" + oid.New() + photo.ext
+		if err := s.media.Put(ctx, newKey, photo.data); err != nil {
+			return Chat{}, err
+		}
+		su.Photo = &newKey
+	}
+	var out Chat
+	err = s.write(ctx, func(tx *store.Tx) error {
+		ch, _, err := adminOf(ctx, tx, chatID, c.UserID)
+		if err != nil {
+			return err
+		}
+		oldKey = ch.Photo
+		cat := ch.Category
+		if su.Category != nil {
+			cat = *su.Category
+		}
+		if (cat == CategoryEvent) != (ch.Category == CategoryEvent) {
+			// An Event chat's event is given at creation; the category
+			// cannot move in or out of Event afterwards.
+			return apperr.InvalidField("category", "the Event category is fixed when the chat is created")
+		}
+		if cat == CategoryCourses {
+			f := false
+			su.Restricted = &f
+		}
+		if err := tx.UpdateChat(ctx, chatID, su); err != nil {
+			return err
+		}
+		ch, err = tx.Chat(ctx, chatID)
+		if err != nil {
+			return err
+		}
+		out, err = s.chatWithParts(ctx, tx, ch)
+		if err != nil {
+			return err
+		}
+		row := out
+		row.Participants = nil
+		if row.Creator, err = s.personRef(ctx, tx, nil, ch.CreatorID); err != nil {
+			return err
+		}
+		if err := put(ctx, tx, EntityChat, ch.ID, row, ChatBucket(ch.ID)); err != nil {
+			return err
+		}
+		return emit(ctx, tx, c, EventChatUpdated, row, ChatBucket(ch.ID))
+	})
+	if err != nil {
+		if newKey != "" {
+			s.deleteMedia(ctx, newKey)
+		}
+		return Chat{}, err
+	}
+	if newKey != "" && oldKey != "" {
+		s.deleteMedia(ctx, oldKey)
+	}
+	return out, nil
+}
+
+func (s *Service) deleteMedia(ctx context.Context, key string) {
+	if err := s.media.Delete(ctx, key); err != nil {
+		s.log.WarnContext(ctx, "delete media", "key", key, "err", err)
+	}
+}
+
+// DeleteChat deletes a group chat (admins only) with its messages, files,
+// event, join requests and reels; its photo and the files kept in our
+// media storage are deleted after the commit. Every participant (and the
+// caller's other devices) gets chat-deleted; every participant loses the
+// chat's bucket. Files are not transactional: joined into a caller's
+// transaction (WithinTx), they go when this write succeeds, even if the
+// outer transaction later rolls back.
+func (s *Service) DeleteChat(ctx context.Context, c Caller, chatID string) error {
+	if err := c.valid(); err != nil {
+		return err
+	}
+	if err := ValidID("id", chatID); err != nil {
+		return err
+	}
+	var keys []string
+	err := s.write(ctx, func(tx *store.Tx) error {
+		ch, _, err := adminOf(ctx, tx, chatID, c.UserID)
+		if err != nil {
+			return err
+		}
+		parts, err := tx.ParticipantsOf(ctx, []string{chatID})
+		if err != nil {
+			return err
+		}
+		urls, err := tx.ChatFileURLs(ctx, chatID)
+		if err != nil {
+			return err
+		}
+		for _, u := range urls {
+			if k, ok := s.media.KeyOf(u); ok {
+				keys = append(keys, k)
+			}
+		}
+		if ch.Photo != "" {
+			keys = append(keys, ch.Photo)
+		}
+		if err := dropRequestsOf(ctx, tx, chatID, parts[chatID]); err != nil {
+			return err
+		}
+		if err := tx.DeleteChat(ctx, chatID); err != nil {
+			return err
+		}
+		if err := drop(ctx, tx, EntityChat, chatID, ChatBucket(chatID)); err != nil {
+			return err
+		}
+		targets := make([]string, 0, len(parts[chatID]))
+		for _, p := range parts[chatID] {
+			if err := tx.RemoveBucketMember(ctx, ChatBucket(chatID), p.UserID); err != nil {
+				return err
+			}
+			if err := drop(ctx, tx, EntityMembership, chatID, UserBucket(p.UserID)); err != nil {
+				return err
+			}
+			targets = append(targets, UserBucket(p.UserID))
+		}
+		if err := deleteNotifications(ctx, tx, store.NotificationMatch{SubjectID: chatID}); err != nil {
+			return err
+		}
+		return emit(ctx, tx, c, EventChatDeleted, map[string]string{"chat": chatID}, targets...)
+	})
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		s.deleteMedia(ctx, k)
+	}
+	return nil
+}
+
+// dropRequestsOf tombstones a chat's join requests in their senders' and
+// the admins' buckets and deletes the notifications about them, before
+// the chat (and with it the requests) is deleted.
+func dropRequestsOf(ctx context.Context, tx *store.Tx, chatID string, parts []store.Participant) error {
+	reqs, err := tx.RequestsOfChat(ctx, chatID)
+	if err != nil {
+		return err
+	}
+	var admins []string
+	for _, p := range parts {
+		if p.IsAdmin {
+			admins = append(admins, UserBucket(p.UserID))
+		}
+	}
+	for _, r := range reqs {
+		if err := drop(ctx, tx, EntityRequest, r.ID, append([]string{UserBucket(r.UserID)}, admins...)...); err != nil {
+			return err
+		}
+		if err := deleteNotifications(ctx, tx, store.NotificationMatch{SubjectID: r.ID}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// File types of GET /chats/:id/files.
+var fileTypes = []string{"video", "audio", "image", "document", "other"}
+
+// Defaults of the files list.
+const (
+	DefaultFileType = "video"
+	DefaultFileTag  = "others"
+)
+
+// ChatFiles lists a chat's files of one type (default video) and tag
+// (default others), newest first. Participants only.
+func (s *Service) ChatFiles(ctx context.Context, c Caller, chatID, typ, tag string, p Page) ([]ChatFile, int, error) {
+	if err := ValidID("id", chatID); err != nil {
+		return nil, 0, err
+	}
+	if typ == "" {
+		typ = DefaultFileType
+	}
+	if !slices.Contains(fileTypes, typ) {
+		return nil, 0, apperr.InvalidField("type", "type must be one of %s", strings.Join(fileTypes, ", "))
+	}
+	if tag == "" {
+		tag = DefaultFileTag
+	}
+	var out []ChatFile
+	var total int
+	err := s.db.Read(ctx, func(tx *store.Tx) error {
+		if _, _, err := memberOf(ctx, tx, chatID, c.UserID); err != nil {
+			return err
+		}
+		rows, n, err := tx.ChatFiles(ctx, store.ChatFileFilter{ChatID: chatID, Type: typ, Tag: tag, Offset: p.Offset, Limit: p.Limit})
+		total = n
+		for _, r := range rows {
+			out = append(out, chatFileFrom(r))
+		}
+		return err
+	})
+	if out == nil {
+		out = []ChatFile{}
+	}
+	return out, total, err
+}
+
+func chatFileFrom(r store.ChatFile) ChatFile {
+	f := File{ID: r.ID, URL: r.URL, Cover: r.Cover}
+	if r.Meta != "" {
+		f.Meta = json.RawMessage(r.Meta)
+	}
+	return ChatFile{ID: r.ID, User: r.UserID, Chat: r.ChatID, At: wire.T(r.CreatedAt), Message: r.MessageID, Type: r.Type, Tag: r.Tag, File: f}
+}

@@ -1,0 +1,384 @@
+package social
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/vibesync/vibesync/server/store"
+	"github.com/vibesync/vibesync/wire"
+)
+
+// UserRef is a user as other documents mention them: populated (an object
+// with _id, name, username, photo and isOnline) in read answers and in
+// replicated rows (there a snapshot of the profile at the time of the
+// write, isOnline always false: presence is live, not replicated), or just
+// the id string in write answers, as the spec's examples show them.
+type UserRef struct {
+	ID       string
+	Name     string
+	Username string
+	Photo    string
+	IsOnline bool
+	// Populated selects the object form.
+	Populated bool
+}
+
+type userRefObject struct {
+	ID       string `json:"_id"`
+	Name     string `json:"name"`
+	Username string `json:"username"`
+	Photo    string `json:"photo,omitempty"`
+	IsOnline bool   `json:"isOnline"`
+}
+
+// MarshalJSON writes the object form when populated, the id otherwise.
+func (u UserRef) MarshalJSON() ([]byte, error) {
+	if !u.Populated {
+		return json.Marshal(u.ID)
+	}
+	return json.Marshal(userRefObject{ID: u.ID, Name: u.Name, Username: u.Username, Photo: u.Photo, IsOnline: u.IsOnline})
+}
+
+// UnmarshalJSON accepts either form.
+func (u *UserRef) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '"' {
+		*u = UserRef{}
+		return json.Unmarshal(b, &u.ID)
+	}
+	var o userRefObject
+	if err := json.Unmarshal(b, &o); err != nil {
+		return err
+	}
+	*u = UserRef{ID: o.ID, Name: o.Name, Username: o.Username, Photo: o.Photo, IsOnline: o.IsOnline, Populated: true}
+	return nil
+}
+
+func ref(id string) UserRef { return UserRef{ID: id} }
+
+// people resolves user ids to populated refs for one answer: one users
+// query and one presence look-up whatever the number of ids.
+type people struct {
+	users  map[string]store.User
+	online map[string]bool
+}
+
+func (s *Service) loadPeople(ctx context.Context, tx *store.Tx, ids []string) (people, error) {
+	seen := make(map[string]bool, len(ids))
+	uniq := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if id != "" && !seen[id] {
+			seen[id] = true
+			uniq = append(uniq, id)
+		}
+	}
+	users, err := tx.UsersByID(ctx, uniq)
+	if err != nil {
+		return people{}, err
+	}
+	online, err := s.onlineUsers(ctx, tx, uniq)
+	if err != nil {
+		return people{}, err
+	}
+	return people{users: users, online: online}, nil
+}
+
+// personRef returns the populated ref of id, from ppl when it holds them.
+func (s *Service) personRef(ctx context.Context, tx *store.Tx, ppl *people, id string) (UserRef, error) {
+	if ppl != nil {
+		if _, ok := ppl.users[id]; ok {
+			return ppl.ref(id), nil
+		}
+	}
+	one, err := s.loadPeople(ctx, tx, []string{id})
+	if err != nil {
+		return UserRef{}, err
+	}
+	return one.ref(id), nil
+}
+
+// ref returns the populated ref of id (just the id for an unknown user).
+func (p people) ref(id string) UserRef {
+	u, ok := p.users[id]
+	if !ok {
+		return UserRef{ID: id}
+	}
+	return UserRef{ID: u.ID, Name: u.Name, Username: u.Username, Photo: u.Photo, IsOnline: p.online[id], Populated: true}
+}
+
+// onlineUsers reports which of ids have a live socket, inside the answer's
+// transaction. This is the one place presence enters chat answers; until
+// the live channel tracks presence nobody is reported online.
+func (s *Service) onlineUsers(ctx context.Context, tx *store.Tx, ids []string) (map[string]bool, error) {
+	return map[string]bool{}, nil
+}
+
+// Tag is one of a group chat's file tags.
+type Tag struct {
+	Tag   string `json:"tag"`
+	Label string `json:"label"`
+}
+
+// Event is the event an Event-category group chat carries. It is active
+// from StartsAt (inclusive) to EndsAt (exclusive).
+type Event struct {
+	ID       string    `json:"_id"`
+	StartsAt wire.Time `json:"startsAt"`
+	EndsAt   wire.Time `json:"endsAt"`
+	Location string    `json:"location,omitempty"`
+	IsActive bool      `json:"isActive"`
+}
+
+// Participant is a member of a chat.
+type Participant struct {
+	ID         string    `json:"_id"`
+	Chat       string    `json:"chat,omitempty"`
+	User       UserRef   `json:"user"`
+	IsAdmin    bool      `json:"isAdmin,omitempty"`
+	Status     string    `json:"status,omitempty"`
+	LastReadAt wire.Time `json:"lastReadAt"`
+}
+
+// Chat is a chat in the API's write-answer form: users as ids.
+type Chat struct {
+	ID              string        `json:"_id"`
+	Creator         UserRef       `json:"creator"`
+	IsGroup         bool          `json:"isGroup"`
+	Category        string        `json:"category,omitempty"`
+	Name            string        `json:"name"`
+	Photo           string        `json:"photo,omitempty"`
+	AllowPublicPost bool          `json:"allowPublicPost"`
+	Restricted      bool          `json:"restricted"`
+	Tags            []Tag         `json:"tags"`
+	MeetMe          string        `json:"meetMe,omitempty"`
+	Event           *Event        `json:"event,omitempty"`
+	Participants    []Participant `json:"participants,omitempty"`
+	CreatedAt       wire.Time     `json:"createdAt"`
+	UpdatedAt       wire.Time     `json:"updatedAt"`
+}
+
+// ChatView is a chat as one viewer reads it: users populated, the other
+// user of a one-to-one chat, the newest message, the viewer's unread count
+// and role. Explore answers add reels and the viewer's pending request.
+type ChatView struct {
+	Chat
+	User              *UserRef     `json:"user,omitempty"`
+	LastMessage       *Message     `json:"lastMessage"`
+	Unread            int          `json:"unread"`
+	IsJoined          bool         `json:"isJoined"`
+	AreYouAdmin       bool         `json:"areYouAdmin"`
+	ParticipantsCount int          `json:"participantsCount"`
+	Reels             []Reel       `json:"reels,omitzero"`
+	ReelsCount        *int         `json:"reelsCount,omitempty"`
+	Request           *JoinRequest `json:"request,omitempty"`
+}
+
+// File is one file of a message.
+type File struct {
+	ID    string          `json:"_id"`
+	URL   string          `json:"url"`
+	Cover string          `json:"cover,omitempty"`
+	Meta  json.RawMessage `json:"meta,omitempty"`
+}
+
+// Message is a chat message.
+type Message struct {
+	ID    string    `json:"_id"`
+	User  UserRef   `json:"user"`
+	Chat  string    `json:"chat"`
+	Text  string    `json:"text,omitempty"`
+	Tag   string    `json:"tag,omitempty"`
+	Files []File    `json:"files"`
+	At    wire.Time `json:"at"`
+}
+
+// ChatFile is a file as GET /chats/:id/files lists it.
+type ChatFile struct {
+	ID      string    `json:"_id"`
+	User    string    `json:"user"`
+	Chat    string    `json:"chat"`
+	At      wire.Time `json:"at"`
+	Message string    `json:"message"`
+	Type    string    `json:"type"`
+	Tag     string    `json:"tag"`
+	File    File      `json:"file"`
+}
+
+// Membership is the row in a user's bucket that says they take part in a
+// chat; its tombstone says they left.
+type Membership struct {
+	Chat        string `json:"chat"`
+	Participant string `json:"participant"`
+	IsAdmin     bool   `json:"isAdmin"`
+	Status      string `json:"status,omitempty"`
+}
+
+// Feed entity names of chats.
+const (
+	EntityChat        = "chat"
+	EntityParticipant = "participant"
+	EntityMessage     = "message"
+	EntityFile        = "file"
+	EntityMembership  = "membership"
+)
+
+func (s *Service) mediaURL(key string) string {
+	if key == "" {
+		return ""
+	}
+	return s.media.URL(key)
+}
+
+func decodeTags(raw string) []Tag {
+	tags := []Tag{}
+	if raw != "" {
+		_ = json.Unmarshal([]byte(raw), &tags) // written by encode; a bad row shows no tags rather than failing the list
+	}
+	return tags
+}
+
+func eventFrom(e store.ChatEvent, now interface{ UnixMilli() int64 }) *Event {
+	n := now.UnixMilli()
+	return &Event{
+		ID: e.ID, StartsAt: wire.T(e.StartsAt), EndsAt: wire.T(e.EndsAt), Location: e.Location,
+		IsActive: e.StartsAt.UnixMilli() <= n && n < e.EndsAt.UnixMilli(),
+	}
+}
+
+func participantFrom(p store.Participant, u UserRef) Participant {
+	return Participant{ID: p.ID, Chat: p.ChatID, User: u, IsAdmin: p.IsAdmin, Status: p.Status, LastReadAt: wire.T(p.LastReadAt)}
+}
+
+// chatFrom is the write-answer form of c (the replicated row when parts is nil).
+func (s *Service) chatFrom(c store.Chat, ev *store.ChatEvent, parts []store.Participant, now interface{ UnixMilli() int64 }) Chat {
+	out := Chat{
+		ID: c.ID, Creator: ref(c.CreatorID), IsGroup: c.IsGroup, Category: c.Category, Name: c.Name, Photo: s.mediaURL(c.Photo),
+		AllowPublicPost: c.AllowPublicPost, Restricted: c.Restricted, Tags: decodeTags(c.Tags), MeetMe: c.MeetMeID,
+		CreatedAt: wire.T(c.CreatedAt), UpdatedAt: wire.T(c.UpdatedAt),
+	}
+	if ev != nil {
+		out.Event = eventFrom(*ev, now)
+	}
+	for _, p := range parts {
+		out.Participants = append(out.Participants, participantFrom(p, ref(p.UserID)))
+	}
+	return out
+}
+
+func messageFrom(m store.Message, u UserRef) (Message, error) {
+	out := Message{ID: m.ID, User: u, Chat: m.ChatID, Text: m.Text, Tag: m.Tag, At: wire.T(m.CreatedAt), Files: []File{}}
+	if err := json.Unmarshal([]byte(m.Files), &out.Files); err != nil {
+		return Message{}, fmt.Errorf("social: decode files of message %s: %w", m.ID, err)
+	}
+	return out, nil
+}
+
+// viewOpts selects the extras of chatViews.
+type viewOpts struct {
+	populate   bool // users as objects (participants and creator)
+	reelsLimit int  // explore: reels per chat (0: no reels)
+	explore    bool // explore: reels, reelsCount and the viewer's pending request
+}
+
+// chatViews renders chats for viewer with a fixed number of queries per
+// call, whatever the number of chats: participants, events, last messages,
+// unread counts and users each come in one query (explore adds reels,
+// reel counts, reactions and requests, one query each).
+func (s *Service) chatViews(ctx context.Context, tx *store.Tx, viewer string, chats []store.Chat, o viewOpts) ([]ChatView, error) {
+	out := make([]ChatView, 0, len(chats))
+	if len(chats) == 0 {
+		return out, nil
+	}
+	ids := make([]string, len(chats))
+	for i, c := range chats {
+		ids[i] = c.ID
+	}
+	parts, err := tx.ParticipantsOf(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	events, err := tx.EventsOf(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	last, err := tx.LastMessages(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	unread, err := tx.UnreadCounts(ctx, viewer, ids)
+	if err != nil {
+		return nil, err
+	}
+	var reels map[string][]Reel
+	var reelCounts map[string]int
+	var requests map[string]store.JoinRequest
+	if o.explore {
+		if reels, reelCounts, err = s.reelsOf(ctx, tx, viewer, ids, o.reelsLimit); err != nil {
+			return nil, err
+		}
+		if requests, err = tx.PendingRequestsOf(ctx, viewer, ids); err != nil {
+			return nil, err
+		}
+	}
+	userIDs := []string{viewer}
+	for _, c := range chats {
+		userIDs = append(userIDs, c.CreatorID)
+		for _, p := range parts[c.ID] {
+			userIDs = append(userIDs, p.UserID)
+		}
+		if m, ok := last[c.ID]; ok {
+			userIDs = append(userIDs, m.UserID)
+		}
+	}
+	ppl, err := s.loadPeople(ctx, tx, userIDs)
+	if err != nil {
+		return nil, err
+	}
+	userRef := func(id string) UserRef {
+		if o.populate {
+			return ppl.ref(id)
+		}
+		return ref(id)
+	}
+	for _, c := range chats {
+		var ev *store.ChatEvent
+		if e, ok := events[c.ID]; ok {
+			ev = &e
+		}
+		v := ChatView{Chat: s.chatFrom(c, ev, nil, tx.Now), Unread: unread[c.ID], ParticipantsCount: len(parts[c.ID])}
+		v.Creator = userRef(c.CreatorID)
+		v.Participants = []Participant{}
+		for _, p := range parts[c.ID] {
+			v.Participants = append(v.Participants, participantFrom(p, userRef(p.UserID)))
+			if p.UserID == viewer {
+				v.IsJoined, v.AreYouAdmin = true, p.IsAdmin
+			} else if !c.IsGroup {
+				u := ppl.ref(p.UserID)
+				v.User, v.Name, v.Photo = &u, u.Name, u.Photo
+			}
+		}
+		if m, ok := last[c.ID]; ok {
+			msg, err := messageFrom(m, ppl.ref(m.UserID))
+			if err != nil {
+				return nil, err
+			}
+			v.LastMessage = &msg
+		}
+		if o.explore {
+			v.Reels = reels[c.ID]
+			if v.Reels == nil {
+				v.Reels = []Reel{}
+			}
+			n := reelCounts[c.ID]
+			v.ReelsCount = &n
+			if r, ok := requests[c.ID]; ok {
+				jr := requestFrom(r)
+				v.Request = &jr
+			}
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}

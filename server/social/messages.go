@@ -1,0 +1,302 @@
+package social
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/url"
+	"path"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/vibesync/vibesync/oid"
+	"github.com/vibesync/vibesync/server/apperr"
+	"github.com/vibesync/vibesync/server/store"
+)
+
+// Messages.
+//
+// Decisions where the documents are loose:
+//   - A client may propose `_id` (a valid id). Re-posting an `_id` the same
+//     user already used in the same chat returns the stored message with
+//     200 and writes nothing; an `_id` taken by anything else is 409
+//     message_id_taken.
+//   - A message may carry `tag`, one of the chat's tags; its files are
+//     listed under that tag by GET /chats/:id/files, otherwise under
+//     "others".
+//   - A file's type is meta.mediaType when that names a known type,
+//     otherwise it follows the URL's extension (see fileTypeOf).
+//   - Sending does not move the sender's lastReadAt; unread never counts
+//     the reader's own messages anyway.
+
+// Limits on messages.
+const (
+	MaxMessageLen   = 4000
+	MaxMessageFiles = 20
+	MaxFileMetaLen  = 8 << 10
+	DefaultMessages = 20
+)
+
+// NewFile is one file of a new message.
+type NewFile struct {
+	URL   string
+	Cover string
+	Meta  json.RawMessage
+}
+
+// NewMessage is the input of SendMessage.
+type NewMessage struct {
+	ID    string // proposed by the client, optional
+	Text  string
+	Tag   string
+	Files []NewFile
+}
+
+func validFileURL(field, v string) error {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return apperr.InvalidField(field, "%s must be an absolute http(s) URL", field)
+	}
+	return nil
+}
+
+var extTypes = map[string]string{
+	".mp4": "video", ".mov": "video", ".webm": "video", ".mkv": "video", ".avi": "video", ".m4v": "video", ".3gp": "video",
+	".mp3": "audio", ".wav": "audio", ".m4a": "audio", ".aac": "audio", ".ogg": "audio", ".oga": "audio", ".flac": "audio", ".opus": "audio",
+	".jpg": "image", ".jpeg": "image", ".png": "image", ".gif": "image", ".webp": "image", ".avif": "image", ".heic": "image", ".bmp": "image", ".svg": "image",
+	".pdf": "document", ".doc": "document", ".docx": "document", ".xls": "document", ".xlsx": "document", ".ppt": "document",
+	".pptx": "document", ".txt": "document", ".csv": "document", ".rtf": "document", ".odt": "document", ".ods": "document",
+	".odp": "document", ".md": "document", ".epub": "document",
+}
+
+// fileTypeOf is a file's type: meta.mediaType when it names one of the
+// types, else by the URL path's extension, else "other".
+func fileTypeOf(rawURL string, meta json.RawMessage) string {
+	if len(meta) > 0 {
+		var m struct {
+			MediaType string `json:"mediaType"`
+		}
+		if json.Unmarshal(meta, &m) == nil && slices.Contains(fileTypes, m.MediaType) {
+			return m.MediaType
+		}
+	}
+	if u, err := url.Parse(rawURL); err == nil {
+		if t, ok := extTypes[strings.ToLower(path.Ext(u.Path))]; ok {
+			return t
+		}
+	}
+	return "other"
+}
+
+// SendMessage posts a message to a chat the caller takes part in. It
+// answers created=false when the proposed id was already posted by the
+// caller in this chat (the stored message, nothing written).
+func (s *Service) SendMessage(ctx context.Context, c Caller, chatID string, in NewMessage) (Message, bool, error) {
+	if err := c.valid(); err != nil {
+		return Message{}, false, err
+	}
+	if err := ValidID("id", chatID); err != nil {
+		return Message{}, false, err
+	}
+	if in.ID != "" {
+		if err := ValidID("_id", in.ID); err != nil {
+			return Message{}, false, &apperr.Error{Code: apperr.Invalid, Reason: "invalid_id", Message: "_id must be a 24-character hex id", Field: "_id"}
+		}
+	}
+	text := strings.TrimSpace(in.Text)
+	if utf8.RuneCountInString(text) > MaxMessageLen {
+		return Message{}, false, apperr.InvalidField("text", "text must be at most %d characters", MaxMessageLen)
+	}
+	if text == "" && len(in.Files) == 0 {
+		return Message{}, false, apperr.Invalidf("empty_message", "A message needs text or at least one file")
+	}
+	if len(in.Files) > MaxMessageFiles {
+		return Message{}, false, apperr.InvalidField("files", "at most %d files", MaxMessageFiles)
+	}
+	for _, f := range in.Files {
+		if err := validFileURL("files.url", f.URL); err != nil {
+			return Message{}, false, err
+		}
+		if f.Cover != "" {
+			if err := validFileURL("files.cover", f.Cover); err != nil {
+				return Message{}, false, err
+			}
+		}
+		if len(f.Meta) > MaxFileMetaLen {
+			return Message{}, false, apperr.InvalidField("files.meta", "meta must be at most %d bytes", MaxFileMetaLen)
+		}
+	}
+	var out Message
+	created := false
+	err := s.write(ctx, func(tx *store.Tx) error {
+		ch, _, err := memberOf(ctx, tx, chatID, c.UserID)
+		if err != nil {
+			return err
+		}
+		if in.ID != "" {
+			if m, err := tx.Message(ctx, in.ID); err == nil {
+				if m.ChatID != chatID || m.UserID != c.UserID {
+					return apperr.Conflictf("message_id_taken", "That message id is already taken")
+				}
+				ppl, err := s.loadPeople(ctx, tx, []string{m.UserID})
+				if err != nil {
+					return err
+				}
+				out, err = messageFrom(m, ppl.ref(m.UserID))
+				return err
+			} else if !apperr.Is(err, apperr.NotFound) {
+				return err
+			}
+		}
+		if !ch.IsGroup {
+			if err := s.checkDirectNotBlocked(ctx, tx, ch, c.UserID); err != nil {
+				return err
+			}
+		}
+		tag := strings.TrimSpace(in.Tag)
+		if tag != "" && tag != DefaultFileTag && !slices.ContainsFunc(decodeTags(ch.Tags), func(t Tag) bool { return t.Tag == tag }) {
+			return apperr.InvalidField("tag", "tag must be one of the chat's tags")
+		}
+		id := in.ID
+		if id == "" {
+			id = oid.NewAt(tx.Now)
+		}
+		fileTag := tag
+		if fileTag == "" {
+			fileTag = DefaultFileTag
+		}
+		files := make([]File, 0, len(in.Files))
+		rows := make([]store.ChatFile, 0, len(in.Files))
+		for _, f := range in.Files {
+			var meta json.RawMessage
+			if len(bytes.TrimSpace(f.Meta)) > 0 && string(bytes.TrimSpace(f.Meta)) != "null" {
+				meta = f.Meta
+			}
+			fid := oid.NewAt(tx.Now)
+			files = append(files, File{ID: fid, URL: f.URL, Cover: f.Cover, Meta: meta})
+			rows = append(rows, store.ChatFile{ID: fid, ChatID: chatID, MessageID: id, UserID: c.UserID, Type: fileTypeOf(f.URL, meta),
+				Tag: fileTag, URL: f.URL, Cover: f.Cover, Meta: string(meta), CreatedAt: tx.Now})
+		}
+		filesJSON, err := encode(files)
+		if err != nil {
+			return err
+		}
+		m := store.Message{ID: id, ChatID: chatID, UserID: c.UserID, Text: text, Tag: tag, Files: string(filesJSON), CreatedAt: tx.Now}
+		if err := tx.InsertMessage(ctx, m); err != nil {
+			if apperr.Is(err, apperr.Conflict) {
+				return apperr.Conflictf("message_id_taken", "That message id is already taken")
+			}
+			return err
+		}
+		for _, r := range rows {
+			if err := tx.InsertChatFile(ctx, r); err != nil {
+				return err
+			}
+			if err := put(ctx, tx, EntityFile, r.ID, chatFileFrom(r), ChatBucket(chatID)); err != nil {
+				return err
+			}
+		}
+		if err := tx.TouchChat(ctx, chatID, tx.Now); err != nil {
+			return err
+		}
+		sender, err := s.personRef(ctx, tx, nil, c.UserID)
+		if err != nil {
+			return err
+		}
+		if out, err = messageFrom(m, sender); err != nil {
+			return err
+		}
+		if err := put(ctx, tx, EntityMessage, m.ID, out, ChatBucket(chatID)); err != nil {
+			return err
+		}
+		if err := emit(ctx, tx, c, EventMessageCreated, out, ChatBucket(chatID)); err != nil {
+			return err
+		}
+		created = true
+		return nil
+	})
+	return out, created, err
+}
+
+// checkDirectNotBlocked answers 403 blocked when either user of a
+// one-to-one chat blocks the other.
+func (s *Service) checkDirectNotBlocked(ctx context.Context, tx *store.Tx, ch store.Chat, me string) error {
+	parts, err := tx.ParticipantsOf(ctx, []string{ch.ID})
+	if err != nil {
+		return err
+	}
+	for _, p := range parts[ch.ID] {
+		if p.UserID == me {
+			continue
+		}
+		blocked, err := tx.Blocked(ctx, me, p.UserID)
+		if err != nil {
+			return err
+		}
+		if blocked {
+			return apperr.Forbiddenf("blocked", "You cannot message this user")
+		}
+	}
+	return nil
+}
+
+// MessageFilter pages through a chat's messages by id: those older than
+// Before and/or newer than After, at most Limit, newest first. With After,
+// the Limit messages right after it are answered (catching up forward
+// leaves no gap); otherwise the newest ones.
+type MessageFilter struct {
+	Before string
+	After  string
+	Limit  int
+}
+
+// Messages lists a chat's messages for a participant, newest first, and
+// the chat's total number of messages.
+func (s *Service) Messages(ctx context.Context, c Caller, chatID string, f MessageFilter) ([]Message, int, error) {
+	if err := ValidID("id", chatID); err != nil {
+		return nil, 0, err
+	}
+	if f.Before != "" {
+		if err := ValidID("before", f.Before); err != nil {
+			return nil, 0, err
+		}
+	}
+	if f.After != "" {
+		if err := ValidID("after", f.After); err != nil {
+			return nil, 0, err
+		}
+	}
+	if f.Limit <= 0 {
+		f.Limit = DefaultMessages
+	}
+	out := []Message{}
+	var total int
+	err := s.db.Read(ctx, func(tx *store.Tx) error {
+		if _, _, err := memberOf(ctx, tx, chatID, c.UserID); err != nil {
+			return err
+		}
+		rows, n, err := tx.Messages(ctx, store.MessageFilter{ChatID: chatID, Before: f.Before, After: f.After, Limit: f.Limit})
+		if err != nil {
+			return err
+		}
+		total = n
+		ids := make([]string, len(rows))
+		for i, m := range rows {
+			ids[i] = m.UserID
+		}
+		ppl, err := s.loadPeople(ctx, tx, ids)
+		if err != nil {
+			return err
+		}
+		for _, m := range rows {
+			v, err := messageFrom(m, ppl.ref(m.UserID))
+			if err != nil {
+				return err
+			}
+			out = append(out, v)
+		}
+		return nil
+	})
+	return out, total, err
+}

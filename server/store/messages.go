@@ -1,0 +1,212 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Message is a messages row. Files is the JSON array of the message's
+// files as replicated.
+type Message struct {
+	ID        string
+	ChatID    string
+	UserID    string
+	Text      string
+	Tag       string
+	Files     string
+	CreatedAt time.Time
+}
+
+const messageColumns = `id, chat_id, user_id, text, tag, files, created_at`
+
+func scanMessage(s interface{ Scan(...any) error }) (Message, error) {
+	var m Message
+	var created int64
+	err := s.Scan(&m.ID, &m.ChatID, &m.UserID, &m.Text, &m.Tag, &m.Files, &created)
+	m.CreatedAt = fromMS(created)
+	return m, err
+}
+
+// InsertMessage stores m. An id already taken is a conflict "duplicate".
+func (tx *Tx) InsertMessage(ctx context.Context, m Message) error {
+	if m.Files == "" {
+		m.Files = "[]"
+	}
+	if _, err := tx.exec(ctx, `INSERT INTO messages (`+messageColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		m.ID, m.ChatID, m.UserID, m.Text, m.Tag, m.Files, ms(m.CreatedAt)); err != nil {
+		return fmt.Errorf("store: insert message: %w", err)
+	}
+	return nil
+}
+
+// Message returns the message with id, or a not-found "message_not_found".
+func (tx *Tx) Message(ctx context.Context, id string) (Message, error) {
+	m, err := scanMessage(tx.queryRow(ctx, `SELECT `+messageColumns+` FROM messages WHERE id = ?`, id))
+	if err != nil {
+		return Message{}, notFound(err, "message_not_found", "Message")
+	}
+	return m, nil
+}
+
+// MessageFilter selects a chat's messages: ids below Before and above
+// After (either may be empty), at most Limit, answered newest first. With
+// After set, the Limit messages right after it are taken (so paging forward
+// from a known message leaves no gap); otherwise the newest ones.
+type MessageFilter struct {
+	ChatID string
+	Before string
+	After  string
+	Limit  int
+}
+
+// Messages returns messages newest first and the chat's total message count.
+func (tx *Tx) Messages(ctx context.Context, f MessageFilter) ([]Message, int, error) {
+	var total int
+	if err := tx.queryRow(ctx, `SELECT count(*) FROM messages WHERE chat_id = ?`, f.ChatID).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("store: count messages: %w", translate(err))
+	}
+	where, args := `WHERE chat_id = ?`, []any{f.ChatID}
+	if f.Before != "" {
+		where, args = where+` AND id < ?`, append(args, f.Before)
+	}
+	if f.After != "" {
+		where, args = where+` AND id > ?`, append(args, f.After)
+	}
+	order := `DESC`
+	if f.After != "" {
+		order = `ASC`
+	}
+	ms, err := tx.messages(ctx, `SELECT `+messageColumns+` FROM messages `+where+` ORDER BY id `+order+` LIMIT ?`, append(args, f.Limit)...)
+	if f.After != "" {
+		slices.Reverse(ms)
+	}
+	return ms, total, err
+}
+
+// LastMessages returns the newest message of each chat that has one, keyed
+// by chat id. One query.
+func (tx *Tx) LastMessages(ctx context.Context, chatIDs []string) (map[string]Message, error) {
+	list, err := tx.messages(ctx, `SELECT `+messageColumns+` FROM messages WHERE id IN (
+		SELECT (SELECT m.id FROM messages m WHERE m.chat_id = c.value ORDER BY m.id DESC LIMIT 1) FROM json_each(?) c)`,
+		jsonStrings(chatIDs))
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]Message, len(list))
+	for _, m := range list {
+		out[m.ChatID] = m
+	}
+	return out, nil
+}
+
+// UnreadCounts returns, per chat, how many messages others sent after the
+// user's last read time. Chats with none are absent. One query.
+func (tx *Tx) UnreadCounts(ctx context.Context, userID string, chatIDs []string) (map[string]int, error) {
+	rows, err := tx.query(ctx, `SELECT p.chat_id, count(*) FROM chat_participants p
+		JOIN messages m ON m.chat_id = p.chat_id AND m.created_at > p.last_read_at AND m.user_id <> p.user_id
+		WHERE p.user_id = ? AND p.chat_id IN (SELECT value FROM json_each(?))
+		GROUP BY p.chat_id`, userID, jsonStrings(chatIDs))
+	if err != nil {
+		return nil, fmt.Errorf("store: unread counts: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string]int)
+	for rows.Next() {
+		var id string
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, fmt.Errorf("store: scan unread: %w", err)
+		}
+		out[id] = n
+	}
+	return out, rows.Err()
+}
+
+func (tx *Tx) messages(ctx context.Context, q string, args ...any) ([]Message, error) {
+	rows, err := tx.query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: messages: %w", err)
+	}
+	defer rows.Close()
+	var out []Message
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: scan message: %w", err)
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// ChatFile is a chat_files row: one file of one message.
+type ChatFile struct {
+	ID        string
+	ChatID    string
+	MessageID string
+	UserID    string
+	Type      string // video, audio, image, document, other
+	Tag       string
+	URL       string
+	Cover     string
+	Meta      string // JSON, "" when the client sent none
+	CreatedAt time.Time
+}
+
+// InsertChatFile stores f.
+func (tx *Tx) InsertChatFile(ctx context.Context, f ChatFile) error {
+	var meta any
+	if f.Meta != "" {
+		meta = f.Meta
+	}
+	if _, err := tx.exec(ctx, `INSERT INTO chat_files (id, chat_id, message_id, user_id, type, tag, url, cover, meta, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		f.ID, f.ChatID, f.MessageID, f.UserID, f.Type, f.Tag, f.URL, f.Cover, meta, ms(f.CreatedAt)); err != nil {
+		return fmt.Errorf("store: insert chat file: %w", err)
+	}
+	return nil
+}
+
+// ChatFileFilter selects one page of a chat's files of one type and tag.
+type ChatFileFilter struct {
+	ChatID string
+	Type   string
+	Tag    string
+	Offset int
+	Limit  int
+}
+
+// ChatFiles returns one page of files, newest first, and the total.
+func (tx *Tx) ChatFiles(ctx context.Context, f ChatFileFilter) ([]ChatFile, int, error) {
+	args := []any{f.ChatID, f.Type, f.Tag}
+	var total int
+	if err := tx.queryRow(ctx, `SELECT count(*) FROM chat_files WHERE chat_id = ? AND type = ? AND tag = ?`, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("store: count chat files: %w", translate(err))
+	}
+	rows, err := tx.query(ctx, `SELECT id, chat_id, message_id, user_id, type, tag, url, cover, meta, created_at FROM chat_files
+		WHERE chat_id = ? AND type = ? AND tag = ? ORDER BY id DESC LIMIT ? OFFSET ?`, append(args, f.Limit, f.Offset)...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: chat files: %w", err)
+	}
+	defer rows.Close()
+	var out []ChatFile
+	for rows.Next() {
+		var c ChatFile
+		var meta sql.NullString
+		var created int64
+		if err := rows.Scan(&c.ID, &c.ChatID, &c.MessageID, &c.UserID, &c.Type, &c.Tag, &c.URL, &c.Cover, &meta, &created); err != nil {
+			return nil, 0, fmt.Errorf("store: scan chat file: %w", err)
+		}
+		c.Meta, c.CreatedAt = meta.String, fromMS(created)
+		out = append(out, c)
+	}
+	return out, total, rows.Err()
+}
+
+// ChatFileURLs lists the URLs (and covers) of a chat's files.
+func (tx *Tx) ChatFileURLs(ctx context.Context, chatID string) ([]string, error) {
+	return tx.strings(ctx, `SELECT url FROM chat_files WHERE chat_id = ? UNION SELECT cover FROM chat_files WHERE chat_id = ? AND cover <> ''`, chatID, chatID)
+}

@@ -120,6 +120,7 @@ type load struct {
 	wg       sync.WaitGroup
 	cancel   context.CancelFunc
 	firstAck chan struct{} // closed at the first acknowledged write
+	client   *http.Client
 	mu       sync.Mutex
 	acked    int
 	lost     int
@@ -130,8 +131,8 @@ type load struct {
 // (the server died) or after 20s, whichever comes first.
 func startLoad(base string, round int, led *ledger) *load {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	l := &load{cancel: cancel, firstAck: make(chan struct{})}
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: crashEditors + crashRegistrars}}
+	l := &load{cancel: cancel, firstAck: make(chan struct{}), client: client}
 	post := func(method, path, token string, body any) (int, error) {
 		b, _ := json.Marshal(body)
 		req, err := http.NewRequestWithContext(ctx, method, base+path, bytes.NewReader(b))
@@ -220,6 +221,7 @@ func startLoad(base string, round int, led *ledger) *load {
 func (l *load) wait() {
 	l.wg.Wait()
 	l.cancel()
+	l.client.CloseIdleConnections()
 }
 
 // checkDisk opens the database the killed server left behind (a copy of

@@ -64,15 +64,32 @@ func (a *API) public(fn handlerFunc) http.Handler {
 }
 
 // authed adapts a 🔒 handler: 401 unless the request carries a valid,
-// unrevoked access token.
+// unrevoked access token; 400 for a malformed SocketHeader.
 func (a *API) authed(fn handlerFunc) http.Handler {
-	return auth.Middleware(a.tokens, a.svc.CheckSession, a.writeError)(a.public(fn))
+	return auth.Middleware(a.tokens, a.svc.CheckSession, a.writeError)(a.public(checkSocket(fn)))
 }
 
-// caller is the authenticated user of r (authed routes only).
+// SocketHeader carries the socket id of the caller's live connection, if
+// they have one: live events caused by the request are not sent back to
+// that socket (the caller's other devices still get them).
+const SocketHeader = "X-Socket-Id"
+
+// checkSocket answers 400 invalid_socket before fn runs when the request
+// carries a malformed SocketHeader, so caller(r) can trust it.
+func checkSocket(fn handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if err := caller(r).Validate(); err != nil {
+			return err
+		}
+		return fn(w, r)
+	}
+}
+
+// caller is the authenticated user of r (authed routes only), with the
+// socket id of SocketHeader.
 func caller(r *http.Request) social.Caller {
 	c, _ := auth.FromContext(r.Context())
-	return social.Caller{UserID: c.UserID}
+	return social.Caller{UserID: c.UserID, Socket: r.Header.Get(SocketHeader)}
 }
 
 // Middleware wraps the whole mux: request ids, access log, panic recovery,

@@ -2,6 +2,7 @@ package rest_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"sort"
 	"strings"
@@ -96,6 +97,9 @@ func TestCreateConnection(t *testing.T) {
 		if len(evs) != 1 || evs[0]["connection"].(map[string]any)["from"].(map[string]any)["_id"] != amy.ID {
 			t.Fatalf("connection-request events = %v", evs)
 		}
+		if evs := eventsNamed(t, env, "connection-request", "user:"+amy.ID); len(evs) != 0 {
+			t.Fatalf("connection-request sent to the sender: %v", evs)
+		}
 		var n int
 		for k, c := range feed(t, env, "user:"+bob.ID) {
 			if strings.HasPrefix(k, "notification/") && strings.Contains(string(c.Data), `"connection-request"`) {
@@ -166,7 +170,15 @@ func TestCreateConnection(t *testing.T) {
 		env.Do("POST", "/connections/"+fay.ID, amy.Token, nil).WantError(409, "already_connected")
 		env.Do("POST", "/connections/"+amy.ID, fay.Token, nil).WantError(409, "already_connected")
 	})
+	t.Run("already_connected_wins_over_a_missing_status", func(t *testing.T) {
+		gus := env.Register("Gus")
+		connect(t, env, amy, gus)
+		env.Do("DELETE", "/users/me/status", gus.Token, nil).Want(http.StatusNoContent)
+		env.Do("POST", "/connections/"+gus.ID, amy.Token, nil).WantError(409, "already_connected")
+	})
 	t.Run("request_from_the_target_is_pending", func(t *testing.T) {
+		env.Do("POST", "/connections/"+amy.ID, bob.Token, nil).WantError(409, "request_received")
+		env.Do("DELETE", "/users/me/status", amy.Token, nil).Want(http.StatusNoContent)
 		env.Do("POST", "/connections/"+amy.ID, bob.Token, nil).WantError(409, "request_received")
 	})
 	t.Run("bad_input", func(t *testing.T) {
@@ -220,7 +232,7 @@ func TestAcceptConnection(t *testing.T) {
 	t.Run("user_id_should_not_be_the_current_user", func(t *testing.T) {
 		env.Do("POST", "/connections/"+bob.ID+"/accept", bob.Token, nil).WantError(400, "self_reference")
 	})
-	t.Run("delete_expired_statuses_of_both_users", func(t *testing.T) {
+	t.Run("accepts_and_deletes_expired_statuses_of_both_users", func(t *testing.T) {
 		env.Do("PUT", "/users/me/status", amy.Token, map[string]any{"text": "a", "durationMinutes": 1}).Want(200)
 		env.Do("PUT", "/users/me/status", bob.Token, map[string]any{"text": "b", "durationMinutes": 1}).Want(200)
 		env.Clock.Advance(time.Minute)
@@ -241,8 +253,28 @@ func TestAcceptConnection(t *testing.T) {
 		}
 	})
 	t.Run("notify_user_with_event_connection_accepted", func(t *testing.T) {
-		if evs := eventsNamed(t, env, "connection-accepted", "user:"+amy.ID); len(evs) != 1 {
-			t.Fatalf("connection-accepted to the sender = %v", evs)
+		for _, u := range []string{amy.ID, bob.ID} {
+			evs := eventsNamed(t, env, "connection-accepted", "user:"+u)
+			if len(evs) != 1 || evs[0]["connection"].(map[string]any)["status"] != "accepted" {
+				t.Fatalf("connection-accepted to user:%s = %v", u, evs)
+			}
+			if rec := feedData(t, env, "user:"+u, "connection/"+id); rec["status"] != "accepted" || rec["acceptedAt"] == nil {
+				t.Fatalf("replicated record in user:%s = %v", u, rec)
+			}
+		}
+		var accepted, dismissed int
+		for k, c := range feed(t, env, "user:"+amy.ID) {
+			if strings.HasPrefix(k, "notification/") && strings.Contains(string(c.Data), `"connection-accepted"`) {
+				accepted++
+			}
+		}
+		for k, c := range feed(t, env, "user:"+bob.ID) {
+			if strings.HasPrefix(k, "notification/") && strings.Contains(string(c.Data), `"dismissed":true`) {
+				dismissed++
+			}
+		}
+		if accepted != 1 || dismissed != 1 {
+			t.Fatalf("sender has %d accepted notifications, recipient %d dismissed requests; want 1 and 1", accepted, dismissed)
 		}
 	})
 	t.Run("update_add_new_friend_score_of_both", func(t *testing.T) {
@@ -305,15 +337,31 @@ func TestDeleteConnection(t *testing.T) {
 		if got := env.Do("GET", "/connections", bob.Token, nil).Want(200).JSON()["count"]; got != 0.0 {
 			t.Fatalf("bob's connections after cancel = %v", got)
 		}
+		for _, u := range []string{amy.ID, bob.ID} {
+			if evs := eventsNamed(t, env, "connection-removed", "user:"+u); len(evs) != 1 || evs[0]["_id"] != id {
+				t.Fatalf("connection-removed to user:%s = %v", u, evs)
+			}
+		}
 	})
 	t.Run("recipient_declines_pending", func(t *testing.T) {
 		id := request(t, env, amy, bob)
 		env.Do("DELETE", "/connections/"+amy.ID, bob.Token, nil).Want(http.StatusNoContent)
-		if rec := feedData(t, env, "user:"+amy.ID, "connection/"+id); rec["status"] != "declined" {
-			t.Fatalf("record after recipient's delete = %v", rec)
+		for _, u := range []string{amy.ID, bob.ID} {
+			if rec := feedData(t, env, "user:"+u, "connection/"+id); rec["status"] != "declined" || rec["respondedAt"] == nil {
+				t.Fatalf("record in user:%s after recipient's delete = %v", u, rec)
+			}
+			if evs := eventsNamed(t, env, "connection-declined", "user:"+u); len(evs) != 1 {
+				t.Fatalf("connection-declined events to user:%s = %v", u, evs)
+			}
 		}
-		if evs := eventsNamed(t, env, "connection-declined", "user:"+amy.ID); len(evs) != 1 {
-			t.Fatalf("connection-declined events = %v", evs)
+		var declined int
+		for k, c := range feed(t, env, "user:"+amy.ID) {
+			if strings.HasPrefix(k, "notification/") && strings.Contains(string(c.Data), `"connection-declined"`) {
+				declined++
+			}
+		}
+		if declined != 1 {
+			t.Fatalf("sender has %d declined notifications, want 1", declined)
 		}
 		env.Do("DELETE", "/connections/"+amy.ID, bob.Token, nil).WantError(409, "request_processed")
 	})
@@ -433,5 +481,110 @@ func TestBlockRemovesPendingConnection(t *testing.T) {
 		if strings.HasPrefix(k, "notification/") && c.Op != "delete" {
 			t.Fatalf("request notification survived the block: %s", c.Data)
 		}
+	}
+}
+
+func TestConnectionScoreCountsOncePerPair(t *testing.T) {
+	env := servertest.New(t)
+	amy, bob := env.Register("Amy"), env.Register("Bob")
+
+	t.Run("cancel_and_request_again_scores_once", func(t *testing.T) {
+		for i := 0; i < 3; i++ {
+			request(t, env, amy, bob)
+			env.Do("DELETE", "/connections/"+bob.ID, amy.Token, nil).Want(http.StatusNoContent)
+		}
+		if got := scoreOf(t, env, amy); got != 2 {
+			t.Fatalf("amy's score after three request/cancel rounds = %v, want 2", got)
+		}
+		if evs := eventsNamed(t, env, "score-updated", "user:"+amy.ID); len(evs) != 1 {
+			t.Fatalf("score-updated events = %v, want one", evs)
+		}
+	})
+	t.Run("remove_and_connect_again_scores_once", func(t *testing.T) {
+		for i := 0; i < 3; i++ {
+			num := v1Request(t, env, amy, bob, "")
+			env.Do("POST", v1(bob, fmt.Sprintf("/accept/%d", num)), bob.Token, nil).Want(200)
+			env.Do("DELETE", v1(amy, fmt.Sprintf("/%d", num)), amy.Token, nil).Want(200)
+		}
+		if a, b := scoreOf(t, env, amy), scoreOf(t, env, bob); a != 12 || b != 10 {
+			t.Fatalf("scores after three connect/remove rounds: amy %v bob %v, want 12 and 10", a, b)
+		}
+		var sc struct {
+			Actions []map[string]any `json:"actions"`
+		}
+		env.Do("GET", "/users/me/score", amy.Token, nil).Want(200).Decode(&sc)
+		if len(sc.Actions) != 2 || sc.Actions[0]["subject"] != bob.ID {
+			t.Fatalf("amy's actions = %v, want two with bob as subject", sc.Actions)
+		}
+	})
+	t.Run("another_pair_scores_again", func(t *testing.T) {
+		connect(t, env, amy, env.Register("Cat"))
+		if got := scoreOf(t, env, amy); got != 24 {
+			t.Fatalf("amy's score after a new friend = %v, want 24", got)
+		}
+	})
+}
+
+func TestConnectionListDefaults(t *testing.T) {
+	env := servertest.New(t)
+	amy := env.Register("Amy")
+	for i := 0; i < 11; i++ {
+		v1Request(t, env, env.Register(fmt.Sprintf("Fan %d", i)), amy, "")
+		env.Clock.Advance(time.Second)
+	}
+	t.Run("limit_defaults_to_10_and_page_to_1", func(t *testing.T) {
+		first := env.Do("GET", "/connections", amy.Token, nil).Want(200).JSON()
+		if len(first["connections"].([]any)) != 10 || first["count"] != 11.0 {
+			t.Fatalf("default page = %d items of %v", len(first["connections"].([]any)), first["count"])
+		}
+		page1 := env.Do("GET", "/connections?page=1&limit=10", amy.Token, nil).Want(200).JSON()
+		if a, b := ids(first["connections"], "_id"), ids(page1["connections"], "_id"); strings.Join(a, ",") != strings.Join(b, ",") {
+			t.Fatalf("default page differs from page 1")
+		}
+		if last := env.Do("GET", "/connections?page=2", amy.Token, nil).Want(200).JSON(); len(last["connections"].([]any)) != 1 {
+			t.Fatalf("page 2 = %v", last)
+		}
+	})
+	t.Run("spec4_lists_default_to_limit_10", func(t *testing.T) {
+		p := env.Do("GET", "/connections/pending", amy.Token, nil).Want(200).JSON()["pagination"].(map[string]any)
+		if p["limit"] != 10.0 || p["currentPage"] != 1.0 || p["totalPages"] != 2.0 || p["hasNextPage"] != true {
+			t.Fatalf("pagination = %v", p)
+		}
+	})
+	t.Run("a_page_past_the_end_is_empty", func(t *testing.T) {
+		m := env.Do("GET", "/connections/pending?page=1000000&limit=100", amy.Token, nil).Want(200).JSON()
+		if p := m["pagination"].(map[string]any); len(m["connections"].([]any)) != 0 || p["totalCount"] != 11.0 || p["hasNextPage"] != false {
+			t.Fatalf("page past the end = %v", m)
+		}
+		env.Do("GET", "/connections?page=1000001", amy.Token, nil).WantError(400, "invalid_page")
+	})
+}
+
+func TestProfileChangeReachesConnectionRecords(t *testing.T) {
+	env := servertest.New(t)
+	amy, bob, cat, dan := env.Register("Amy"), env.Register("Bob"), env.Register("Cat"), env.Register("Dan")
+	accepted := connect(t, env, amy, bob)
+	pending := request(t, env, cat, amy)
+	hidden := connect(t, env, dan, amy)
+	env.Do("POST", "/users/"+amy.ID+"/block", dan.Token, nil).Want(200)
+
+	env.Do("PATCH", "/users/me", amy.Token, map[string]string{"name": "Amelia", "bio": "Coffee first"}).Want(200)
+	for _, c := range []struct {
+		bucket, id, side string
+	}{
+		{"user:" + bob.ID, accepted, "from"},
+		{"user:" + amy.ID, accepted, "from"},
+		{"user:" + cat.ID, pending, "to"},
+	} {
+		rec := feedData(t, env, c.bucket, "connection/"+c.id)
+		if u := rec[c.side].(map[string]any); u["name"] != "Amelia" || u["bio"] != "Coffee first" {
+			t.Fatalf("%s's copy of connection %s has %s = %v, want the new profile", c.bucket, c.id, c.side, u)
+		}
+	}
+	if row := feed(t, env, "user:"+dan.ID)["connection/"+hidden]; row.Op != "delete" {
+		t.Fatalf("a record hidden by a block came back in the blocker's bucket: %s", row.Data)
+	}
+	if m := env.Do("GET", "/connections?status=accepted", bob.Token, nil).Want(200).JSON(); m["connections"].([]any)[0].(map[string]any)["user"].(map[string]any)["name"] != "Amelia" {
+		t.Fatalf("bob's list = %v", m)
 	}
 }

@@ -19,8 +19,9 @@ import (
 // Each notification item carries its own integer "id", the
 // {notification_id} its read endpoint takes (connection_request_id is the
 // connection's). GET .../notifications pages with page/per_page like the
-// other v1 lists and answers unread_count over all of the caller's
-// connection notifications.
+// other v1 lists and, beyond the documented fields, answers the same
+// pagination object, so a client can tell that there is more than one
+// page; unread_count is over all of the caller's connection notifications.
 
 // v1 paging: per_page default 10, at most 50.
 const (
@@ -31,7 +32,7 @@ const (
 // authedV1 is authed with the v1 error wording.
 func (a *API) authedV1(fn handlerFunc) http.Handler {
 	return auth.Middleware(a.tokens, a.svc.CheckSession, a.writeV1Error)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := fn(w, r); err != nil {
+		if err := checkSocket(fn)(w, r); err != nil {
 			a.writeV1Error(w, r, err)
 		}
 	}))
@@ -265,7 +266,7 @@ func (a *API) v1Notifications(w http.ResponseWriter, r *http.Request) error {
 			items[i].OtherUser = &v
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"notifications": items, "unread_count": list.Unread})
+	writeJSON(w, http.StatusOK, map[string]any{"notifications": items, "unread_count": list.Unread, "pagination": v1PaginationOf(p, list.Total)})
 	return nil
 }
 

@@ -41,6 +41,12 @@ func TestV1Connections(t *testing.T) {
 	var id int64
 	t.Run("send_connection_request_needs_no_status", func(t *testing.T) {
 		id = v1Request(t, env, a, b, "Hi! Want to connect?")
+		if evs := eventsNamed(t, env, "connection-request", "user:"+b.ID); len(evs) != 1 || evs[0]["connection"].(map[string]any)["num"] != float64(id) {
+			t.Fatalf("connection-request events = %v", evs)
+		}
+		if got := scoreOf(t, env, a); got != 2 {
+			t.Fatalf("sender's score = %v, want create-meetme-request (2)", got)
+		}
 	})
 	t.Run("get_received_connection_requests", func(t *testing.T) {
 		var body struct {
@@ -108,6 +114,11 @@ func TestV1Connections(t *testing.T) {
 		if m["message"] != "Connection request declined successfully" {
 			t.Fatalf("decline = %v", m)
 		}
+		for _, u := range []servertest.User{b, c} {
+			if evs := eventsNamed(t, env, "connection-declined", "user:"+u.ID); len(evs) != 1 || evs[0]["connection"].(map[string]any)["status"] != "declined" {
+				t.Fatalf("connection-declined to %s = %v", u.Name, evs)
+			}
+		}
 		wantV1Error(t, env.Do("POST", v1(b, fmt.Sprintf("/decline/%d", declined)), b.Token, nil), 409, "Conflict", "Request already processed")
 		wantV1Error(t, env.Do("POST", v1(b, fmt.Sprintf("/accept/%d", declined)), b.Token, nil), 409, "Conflict", "Request already processed")
 		wantV1Error(t, env.Do("POST", v1(c, "/request"), c.Token, map[string]string{"receiver_id": b.ID}), 409, "Conflict", "Request already processed")
@@ -146,6 +157,11 @@ func TestV1Connections(t *testing.T) {
 		if len(list) != 2 || list[0].(map[string]any)["type"] != "new_request" || list[0].(map[string]any)["message"] != "Let's connect!" {
 			t.Fatalf("b's notifications = %v", m)
 		}
+		m = env.Do("GET", v1(b, "/notifications?per_page=1&page=2"), b.Token, nil).Want(200).JSON()
+		p := m["pagination"].(map[string]any)
+		if len(m["notifications"].([]any)) != 1 || p["total_items"] != 2.0 || p["total_pages"] != 2.0 || p["current_page"] != 2.0 || p["per_page"] != 1.0 {
+			t.Fatalf("b's notifications, page 2 of 1 = %v", m)
+		}
 	})
 	t.Run("mark_notification_as_read", func(t *testing.T) {
 		n := env.Do("GET", v1(a, "/notifications"), a.Token, nil).Want(200).JSON()["notifications"].([]any)[0].(map[string]any)
@@ -169,6 +185,15 @@ func TestV1Connections(t *testing.T) {
 		}
 		if m := env.Do("GET", v1(b, "/active"), b.Token, nil).Want(200).JSON(); len(m["connections"].([]any)) != 0 {
 			t.Fatalf("active after remove = %v", m)
+		}
+		for _, u := range []servertest.User{a, b} {
+			evs := eventsNamed(t, env, "connection-removed", "user:"+u.ID)
+			if len(evs) != 1 || evs[0]["num"] != float64(id) {
+				t.Fatalf("connection-removed to %s = %v", u.Name, evs)
+			}
+			if row, ok := feed(t, env, "user:"+u.ID)["connection/"+evs[0]["_id"].(string)]; !ok || row.Op != "delete" {
+				t.Fatalf("connection row in %s's bucket = %+v, want a tombstone", u.Name, row)
+			}
 		}
 		wantV1Error(t, env.Do("DELETE", v1(a, fmt.Sprintf("/%d", id)), a.Token, nil), 404, "Resource not found",
 			fmt.Sprintf("Connection request with ID '%d' does not exist", id))

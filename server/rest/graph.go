@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/vibesync/vibesync/server/apperr"
 	"github.com/vibesync/vibesync/server/social"
 )
 
@@ -72,14 +73,22 @@ func (a *API) userList(w http.ResponseWriter, r *http.Request,
 
 func (a *API) putStatus(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
-		Text            string     `json:"text"`
-		ExpiresAt       *time.Time `json:"expiresAt"`
-		DurationMinutes *int       `json:"durationMinutes"`
+		Text            string  `json:"text"`
+		ExpiresAt       *string `json:"expiresAt"`
+		DurationMinutes *int    `json:"durationMinutes"`
 	}
 	if err := decode(w, r, &in, false); err != nil {
 		return err
 	}
-	st, err := a.svc.SetStatus(r.Context(), caller(r), social.StatusInput{Text: in.Text, ExpiresAt: in.ExpiresAt, DurationMinutes: in.DurationMinutes})
+	var exp *time.Time
+	if in.ExpiresAt != nil {
+		t, err := time.Parse(time.RFC3339Nano, *in.ExpiresAt)
+		if err != nil {
+			return apperr.InvalidField("expiresAt", "expiresAt must be an RFC 3339 time such as 2025-09-10T09:55:18.000Z")
+		}
+		exp = &t
+	}
+	st, err := a.svc.SetStatus(r.Context(), caller(r), social.StatusInput{Text: in.Text, ExpiresAt: exp, DurationMinutes: in.DurationMinutes})
 	if err != nil {
 		return err
 	}

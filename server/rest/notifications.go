@@ -7,8 +7,9 @@ import (
 )
 
 // GET /notifications?page&limit&unread=true answers {notifications, count,
-// unreadCount}: dismissed notifications (requests already answered) are
-// left out; count matches the filter, unreadCount is over all of them.
+// unreadCount}: dismissed notifications (requests already answered), and
+// those caused by a user hidden by a block, are left out; count matches
+// the filter, unreadCount is over all of them.
 func (a *API) listNotifications(w http.ResponseWriter, r *http.Request) error {
 	p, err := pageOf(r)
 	if err != nil {

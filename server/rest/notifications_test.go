@@ -1,7 +1,9 @@
 package rest_test
 
 import (
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/vibesync/vibesync/server/servertest"
@@ -64,6 +66,61 @@ func TestNotifications(t *testing.T) {
 		}
 		if m := env.Do("GET", "/notifications", amy.Token, nil).Want(200).JSON(); m["unreadCount"] != 0.0 {
 			t.Fatalf("after read-all = %v", m)
+		}
+		for k, c := range feed(t, env, "user:"+amy.ID) {
+			if strings.HasPrefix(k, "notification/") && c.Op == "upsert" && !strings.Contains(string(c.Data), `"read":true`) {
+				t.Fatalf("replicated notification still unread after read-all: %s", c.Data)
+			}
+		}
+		if m := env.Do("POST", "/notifications/read-all", amy.Token, nil).Want(200).JSON(); m["updated"] != 0.0 {
+			t.Fatalf("second read-all = %v", m)
+		}
+	})
+	t.Run("hidden_while_a_block_lasts", func(t *testing.T) {
+		// amy accepted dan's request: dan holds a connection-accepted
+		// notification caused by amy.
+		m := env.Do("GET", v1(dan, "/notifications"), dan.Token, nil).Want(200).JSON()
+		list := m["notifications"].([]any)
+		if len(list) != 1 || m["unread_count"] != 1.0 {
+			t.Fatalf("dan's notifications = %v", m)
+		}
+		num := int64(list[0].(map[string]any)["id"].(float64))
+		env.Do("POST", "/users/"+dan.ID+"/block", amy.Token, nil).Want(200)
+		for _, path := range []string{v1(dan, "/notifications"), "/notifications"} {
+			m := env.Do("GET", path, dan.Token, nil).Want(200).JSON()
+			if len(m["notifications"].([]any)) != 0 || m["unread_count"] != nil && m["unread_count"] != 0.0 || m["unreadCount"] != nil && m["unreadCount"] != 0.0 {
+				t.Fatalf("%s while amy blocks dan = %v", path, m)
+			}
+		}
+		env.Do("POST", v1(dan, fmt.Sprintf("/notifications/%d/read", num)), dan.Token, nil).WantError(404, "notification_not_found")
+		replicated := func() (live, gone int) {
+			for k, c := range feed(t, env, "user:"+dan.ID) {
+				if strings.HasPrefix(k, "notification/") {
+					if c.Op == "delete" {
+						gone++
+					} else if strings.Contains(string(c.Data), `"actor":"`+amy.ID+`"`) {
+						live++
+					}
+				}
+			}
+			return live, gone
+		}
+		if live, gone := replicated(); live != 0 || gone != 1 {
+			t.Fatalf("dan's replica while blocked: %d notifications from amy, %d tombstones; want 0 and 1", live, gone)
+		}
+		if m := env.Do("POST", "/notifications/read-all", dan.Token, nil).Want(200).JSON(); m["updated"] != 0.0 {
+			t.Fatalf("read-all touched a hidden notification: %v", m)
+		}
+		if live, gone := replicated(); live != 0 || gone != 1 {
+			t.Fatalf("read-all brought a hidden notification back into dan's replica (%d live, %d tombstones)", live, gone)
+		}
+		env.Do("DELETE", "/users/"+dan.ID+"/block", amy.Token, nil).Want(200)
+		if live, gone := replicated(); live != 1 || gone != 0 {
+			t.Fatalf("dan's replica after unblock: %d notifications from amy, %d tombstones; want 1 and 0", live, gone)
+		}
+		n := env.Do("GET", v1(dan, "/notifications"), dan.Token, nil).Want(200).JSON()["notifications"].([]any)[0].(map[string]any)
+		if n["other_user"].(map[string]any)["client_user_id"] != amy.ID || n["connection_request_id"] == nil || n["read"] != false {
+			t.Fatalf("after unblock = %v", n)
 		}
 	})
 	t.Run("bad_query", func(t *testing.T) {

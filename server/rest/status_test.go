@@ -73,6 +73,9 @@ func TestMeetMeStatus(t *testing.T) {
 		if st := statusOf(t, env.Do("GET", "/users/me", amy.Token, nil).Want(200)); st != nil {
 			t.Fatalf("status after delete: %v", st)
 		}
+		if row := feed(t, env, "user:"+amy.ID)["user/"+amy.ID]; strings.Contains(string(row.Data), `"status"`) {
+			t.Fatalf("replicated profile keeps the cleared status: %s", row.Data)
+		}
 		env.Do("DELETE", "/users/me/status", amy.Token, nil).Want(http.StatusNoContent)
 	})
 	t.Run("invalid_input", func(t *testing.T) {
@@ -93,6 +96,11 @@ func TestMeetMeStatus(t *testing.T) {
 			{"past_expiry", map[string]any{"text": "x", "expiresAt": past}, "invalid_expires_at"},
 			{"far_expiry", map[string]any{"text": "x", "expiresAt": far}, "invalid_expires_at"},
 			{"wrong_type", `{"text": "x", "durationMinutes": "5"}`, "invalid_duration_minutes"},
+			{"fractional_minutes", `{"text": "x", "durationMinutes": 1.5}`, "invalid_duration_minutes"},
+			{"huge_minutes", `{"text": "x", "durationMinutes": 1e30}`, "invalid_duration_minutes"},
+			{"expiry_not_a_time", `{"text": "x", "expiresAt": "tomorrow"}`, "invalid_expires_at"},
+			{"expiry_not_a_string", `{"text": "x", "expiresAt": 1757497518}`, "invalid_expires_at"},
+			{"text_not_a_string", `{"text": ["x"], "durationMinutes": 5}`, "invalid_text"},
 			{"empty_body", "", "empty_body"},
 		} {
 			t.Run(c.name, func(t *testing.T) {

@@ -31,7 +31,9 @@ import (
 //     no new score); with the same status, or through v1, it is a 409
 //     request_exists.
 //   - Requesting someone whose request to you is pending is a 409
-//     request_received: accept theirs instead.
+//     request_received: accept theirs instead. This and already_connected
+//     are checked before the target's status, so they answer even when the
+//     target has no active status.
 //   - Re-requesting after a decline: the user who declined may send a
 //     request of their own at any time (the record turns around and is
 //     pending again). The user who was declined may ask again only by
@@ -47,7 +49,11 @@ import (
 //     connections only (409 connection_not_active otherwise).
 //   - Score: create-meetme-request goes to the sender when a request is
 //     created (or a declined one reopened); add-new-friend goes to both
-//     users when a request is accepted. Each change sends score-updated.
+//     users when a request is accepted. Each counts once per pair of
+//     users (the action's subject is the other user): cancelling and
+//     re-sending a request, or removing and re-making a connection, earns
+//     nothing more, so the score cannot be farmed. Each change sends
+//     score-updated.
 //   - Accept and decline answer 403 not_recipient to the sender, 409
 //     already_connected for an accepted record and 409 request_processed
 //     for a declined one. A record the caller is not part of, or one with a
@@ -156,6 +162,27 @@ func replicateConnection(ctx context.Context, tx *store.Tx, conn store.Connectio
 	return cs[0], put(ctx, tx, EntityConnection, conn.ID, cs[0], UserBucket(conn.FromID), UserBucket(conn.ToID))
 }
 
+// replicateConnectionsOf records again every connection record of userID
+// that no block hides, so the profiles embedded in them (from, to) stay
+// current in both users' buckets after userID's profile changed. One read
+// for all records, then a feed row per record and bucket.
+func replicateConnectionsOf(ctx context.Context, tx *store.Tx, userID string) error {
+	rows, _, err := tx.Connections(ctx, store.ConnectionFilter{UserID: userID, Limit: -1})
+	if err != nil {
+		return err
+	}
+	cs, err := connectionsFrom(ctx, tx, rows)
+	if err != nil {
+		return err
+	}
+	for i, c := range cs {
+		if err := put(ctx, tx, EntityConnection, c.ID, c, UserBucket(rows[i].FromID), UserBucket(rows[i].ToID)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // removeConnection deletes conn, tombstones it in both buckets, tells both
 // users, and (for a pending request) deletes the recipient's notification.
 func removeConnection(ctx context.Context, tx *store.Tx, c Caller, conn store.Connection, dropNotice bool) error {
@@ -202,6 +229,19 @@ func (s *Service) RequestConnection(ctx context.Context, c Caller, in Connection
 		if _, err := otherUser(ctx, tx, c, in.Field, in.To); err != nil {
 			return err
 		}
+		conn, err := tx.ConnectionBetween(ctx, c.UserID, in.To)
+		exists := err == nil
+		if err != nil && !apperr.Is(err, apperr.NotFound) {
+			return err
+		}
+		// The state of the pair decides before the target's status does:
+		// connected users are told so even when the target has no status.
+		switch {
+		case exists && conn.Status == store.ConnAccepted:
+			return alreadyConnected()
+		case exists && conn.Status == store.ConnPending && conn.FromID != c.UserID:
+			return apperr.Conflictf("request_received", "This user already sent you a connection request; accept it instead")
+		}
 		detail := ""
 		if in.AnswerStatus {
 			st, err := tx.ActiveStatuses(ctx, []string{in.To})
@@ -214,9 +254,8 @@ func (s *Service) RequestConnection(ctx context.Context, c Caller, in Connection
 			}
 			detail = active.ID
 		}
-		conn, err := tx.ConnectionBetween(ctx, c.UserID, in.To)
 		switch {
-		case apperr.Is(err, apperr.NotFound):
+		case !exists:
 			fresh = true
 			conn, err = tx.InsertConnection(ctx, store.Connection{
 				ID: oid.NewAt(tx.Now), FromID: c.UserID, ToID: in.To, Status: store.ConnPending,
@@ -225,12 +264,6 @@ func (s *Service) RequestConnection(ctx context.Context, c Caller, in Connection
 			if err != nil {
 				return err
 			}
-		case err != nil:
-			return err
-		case conn.Status == store.ConnAccepted:
-			return alreadyConnected()
-		case conn.Status == store.ConnPending && conn.FromID != c.UserID:
-			return apperr.Conflictf("request_received", "This user already sent you a connection request; accept it instead")
 		case conn.Status == store.ConnPending && (!in.AnswerStatus || conn.StatusDetail == detail):
 			return apperr.Conflictf("request_exists", "Connection request already sent")
 		case conn.Status == store.ConnDeclined && conn.FromID == c.UserID && (!in.AnswerStatus || conn.StatusDetail == detail):
@@ -266,7 +299,7 @@ func (s *Service) RequestConnection(ctx context.Context, c Caller, in Connection
 			return err
 		}
 		if fresh {
-			_, err = addScore(ctx, tx, c, c.UserID, ActionCreateMeetMeRequest, conn.ID)
+			_, err = addScoreOnce(ctx, tx, c, c.UserID, ActionCreateMeetMeRequest, in.To)
 		}
 		return err
 	})
@@ -363,7 +396,7 @@ func (s *Service) AcceptConnection(ctx context.Context, c Caller, ref Connection
 			return err
 		}
 		for _, id := range []string{conn.FromID, conn.ToID} {
-			if _, err := addScore(ctx, tx, c, id, ActionAddNewFriend, conn.ID); err != nil {
+			if _, err := addScoreOnce(ctx, tx, c, id, ActionAddNewFriend, out.Other(id).ID); err != nil {
 				return err
 			}
 		}

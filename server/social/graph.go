@@ -112,9 +112,9 @@ func unfollow(ctx context.Context, tx *store.Tx, follower, followee string) erro
 // each other: profile, search, lists and connection calls answer as if the
 // other did not exist. Blocking also ends follows both ways, removes a
 // pending connection request between them (and its notification), and
-// hides an accepted or declined connection record until the block is
-// lifted. Blocking works even when id already blocks the caller; blocking
-// twice is not an error.
+// hides an accepted or declined connection record, and the notifications
+// either caused the other, until the block is lifted. Blocking works even
+// when id already blocks the caller; blocking twice is not an error.
 func (s *Service) BlockUser(ctx context.Context, c Caller, id string) error {
 	if err := ValidID("id", id); err != nil {
 		return err
@@ -142,6 +142,9 @@ func (s *Service) BlockUser(ctx context.Context, c Caller, id string) error {
 		if err := unfollow(ctx, tx, id, c.UserID); err != nil {
 			return err
 		}
+		if err := hideNotificationsBetween(ctx, tx, c.UserID, id); err != nil {
+			return err
+		}
 		conn, err := tx.ConnectionBetween(ctx, c.UserID, id)
 		if apperr.Is(err, apperr.NotFound) {
 			return nil
@@ -156,8 +159,9 @@ func (s *Service) BlockUser(ctx context.Context, c Caller, id string) error {
 }
 
 // UnblockUser lifts the caller's block of id (not blocking is not an
-// error). Once neither blocks the other, a connection record hidden by the
-// block shows again; follows ended by the block stay ended.
+// error). Once neither blocks the other, the connection record and
+// notifications hidden by the block show again; follows ended by the block
+// stay ended.
 func (s *Service) UnblockUser(ctx context.Context, c Caller, id string) error {
 	if err := ValidID("id", id); err != nil {
 		return err
@@ -179,6 +183,9 @@ func (s *Service) UnblockUser(ctx context.Context, c Caller, id string) error {
 			return err
 		}
 		if still, err := tx.Blocked(ctx, c.UserID, id); err != nil || still {
+			return err
+		}
+		if err := showNotificationsBetween(ctx, tx, c.UserID, id); err != nil {
 			return err
 		}
 		conn, err := tx.ConnectionBetween(ctx, c.UserID, id)

@@ -75,3 +75,33 @@ func deleteNotifications(ctx context.Context, tx *store.Tx, m store.Notification
 	}
 	return nil
 }
+
+// hideNotificationsBetween tombstones, in each user's bucket, the
+// notifications the other caused: a block hides them (lists leave them out
+// too) until showNotificationsBetween records them again.
+func hideNotificationsBetween(ctx context.Context, tx *store.Tx, a, b string) error {
+	ns, err := tx.NotificationsBetween(ctx, a, b)
+	if err != nil {
+		return err
+	}
+	for _, n := range ns {
+		if err := drop(ctx, tx, EntityNotification, n.ID, UserBucket(n.UserID)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// showNotificationsBetween records again what hideNotificationsBetween hid.
+func showNotificationsBetween(ctx context.Context, tx *store.Tx, a, b string) error {
+	ns, err := tx.NotificationsBetween(ctx, a, b)
+	if err != nil {
+		return err
+	}
+	for _, n := range ns {
+		if err := put(ctx, tx, EntityNotification, n.ID, notificationFrom(n), UserBucket(n.UserID)); err != nil {
+			return err
+		}
+	}
+	return nil
+}

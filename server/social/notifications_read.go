@@ -13,7 +13,8 @@ var ConnectionNotificationTypes = []string{NotifyConnectionRequest, NotifyConnec
 
 // NotificationQuery filters the caller's notifications. Types empty means
 // any; dismissed notifications (a request already answered, …) are left
-// out unless WithDismissed.
+// out unless WithDismissed. Notifications caused by a user hidden by a
+// block (either way) are left out while the block lasts.
 type NotificationQuery struct {
 	Types         []string
 	UnreadOnly    bool
@@ -24,7 +25,7 @@ type NotificationQuery struct {
 // users who caused them.
 type NotificationList struct {
 	Items  []Notification
-	Actors map[string]User // by user id; a user hidden by a block is absent
+	Actors map[string]User // by user id
 	// SubjectNums maps connection ids to their integer ids (v1), for the
 	// connections that still exist.
 	SubjectNums map[string]int64
@@ -59,11 +60,7 @@ func (s *Service) Notifications(ctx context.Context, c Caller, q NotificationQue
 		}
 		out.Actors = make(map[string]User, len(users))
 		for id, u := range users {
-			if blocked, err := tx.Blocked(ctx, c.UserID, id); err != nil {
-				return err
-			} else if !blocked {
-				out.Actors[id] = userFrom(u)
-			}
+			out.Actors[id] = userFrom(u)
 		}
 		out.SubjectNums, err = tx.ConnectionNums(ctx, subjects)
 		return err
@@ -81,7 +78,7 @@ type NotificationRef struct {
 
 // ReadNotification marks one of the caller's notifications read (reading
 // it twice is not an error) and returns it. Someone else's notification,
-// or one outside ref.Types, is a 404.
+// one outside ref.Types, or one caused by a user hidden by a block is a 404.
 func (s *Service) ReadNotification(ctx context.Context, c Caller, ref NotificationRef) (Notification, error) {
 	if ref.Num == 0 {
 		if err := ValidID("id", ref.ID); err != nil {
@@ -100,8 +97,16 @@ func (s *Service) ReadNotification(ctx context.Context, c Caller, ref Notificati
 		if err != nil && !apperr.Is(err, apperr.NotFound) {
 			return err
 		}
+		missing := apperr.NotFoundf("notification_not_found", "Notification not found")
 		if err != nil || n.UserID != c.UserID || len(ref.Types) > 0 && !containsString(ref.Types, n.Type) {
-			return apperr.NotFoundf("notification_not_found", "Notification not found")
+			return missing
+		}
+		if n.ActorID != "" {
+			if hidden, err := tx.Blocked(ctx, c.UserID, n.ActorID); err != nil {
+				return err
+			} else if hidden {
+				return missing
+			}
 		}
 		if n.ReadAt.IsZero() {
 			changed, err := tx.MarkNotificationsRead(ctx, c.UserID, []string{n.ID})

@@ -60,3 +60,17 @@ func addScore(ctx context.Context, tx *store.Tx, c Caller, userID string, action
 	}
 	return sc, emit(ctx, tx, from, EventScoreUpdated, sc, UserBucket(userID))
 }
+
+// addScoreOnce is addScore for an action that counts once per user and
+// subject: when userID was already credited action about subjectID it
+// records nothing and reports false. Connection actions use it with the
+// other user as subject, so cancelling and re-sending a request, or
+// removing and re-making a connection, earns nothing more.
+func addScoreOnce(ctx context.Context, tx *store.Tx, c Caller, userID string, action ScoreAction, subjectID string) (bool, error) {
+	done, err := tx.HasScoreAction(ctx, userID, string(action), subjectID)
+	if err != nil || done {
+		return false, err
+	}
+	_, err = addScore(ctx, tx, c, userID, action, subjectID)
+	return err == nil, err
+}

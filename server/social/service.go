@@ -75,6 +75,11 @@ type Caller struct {
 	Socket string
 }
 
+// Validate checks the format of c's socket id (empty means none): 400
+// invalid_socket. Transports call it on a socket id taken from a request
+// header before anything runs.
+func (c Caller) Validate() error { return c.valid() }
+
 // Page asks for one page of a list. Offset and Limit come from the
 // transport's own paging parameters.
 type Page struct {

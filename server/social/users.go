@@ -184,8 +184,10 @@ func (s *Service) UpdateProfile(ctx context.Context, c Caller, upd ProfileUpdate
 			return err
 		}
 		var err error
-		out, err = replicateUser(ctx, tx, c.UserID)
-		return err
+		if out, err = replicateUser(ctx, tx, c.UserID); err != nil {
+			return err
+		}
+		return replicateConnectionsOf(ctx, tx, c.UserID)
 	})
 	return out, err
 }

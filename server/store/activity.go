@@ -123,6 +123,18 @@ func (tx *Tx) AddScore(ctx context.Context, a ScoreAction) (int, error) {
 	return total, nil
 }
 
+// HasScoreAction reports whether userID has already been credited action
+// about subjectID.
+func (tx *Tx) HasScoreAction(ctx context.Context, userID, action, subjectID string) (bool, error) {
+	var n int
+	err := tx.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM score_actions WHERE user_id = ? AND action = ? AND subject_id = ?)`,
+		userID, action, subjectID).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("store: has score action: %w", translate(err))
+	}
+	return n == 1, nil
+}
+
 // Score returns a user's total (0 when they have none yet).
 func (tx *Tx) Score(ctx context.Context, userID string) (int, error) {
 	var total int

@@ -133,8 +133,9 @@ const (
 )
 
 // ConnectionFilter selects one page of a user's connection records. Role
-// is RoleAny, RoleSent or RoleReceived; Statuses empty means any status.
-// Records with someone either side blocks are always left out.
+// is RoleAny, RoleSent or RoleReceived; Statuses empty means any status;
+// a negative Limit means no limit. Records with someone either side
+// blocks are always left out.
 type ConnectionFilter struct {
 	UserID   string
 	Role     string

@@ -160,3 +160,44 @@ func TestNotificationCounts(t *testing.T) {
 		return nil
 	})
 }
+
+func TestQueryCountCountsEveryQuery(t *testing.T) {
+	db := mustOpen(t)
+	ctx := context.Background()
+	u := mustUsers(t, db, 3)
+	before := db.QueryCount()
+	_ = db.Read(ctx, func(tx *store.Tx) error {
+		_, err := tx.UsersByID(ctx, u)
+		return err
+	})
+	if got := db.QueryCount() - before; got != 1 {
+		t.Fatalf("UsersByID of %d users ran %d statements, want 1", len(u), got)
+	}
+}
+
+func TestNotificationsLeaveOutBlockedActors(t *testing.T) {
+	db := mustOpen(t)
+	ctx := context.Background()
+	u := mustUsers(t, db, 3)
+	write(t, db, func(tx *store.Tx) error {
+		for i, actor := range []string{u[1], u[2], ""} {
+			if _, err := tx.InsertNotification(ctx, store.Notification{ID: fmt.Sprintf("n%d", i), UserID: u[0], Type: "t", ActorID: actor, SubjectID: "s", CreatedAt: tx.Now}); err != nil {
+				return err
+			}
+		}
+		_, err := tx.Block(ctx, u[2], u[0]) // blocked by the actor counts too
+		return err
+	})
+	_ = db.Read(ctx, func(tx *store.Tx) error {
+		list, total, unread, err := tx.Notifications(ctx, store.NotificationFilter{UserID: u[0], Limit: 10})
+		if err != nil || len(list) != 2 || total != 2 || unread != 2 {
+			t.Fatalf("notifications = %v total %d unread %d, %v: want the blocked actor's left out", list, total, unread, err)
+		}
+		for _, n := range list {
+			if n.ActorID == u[2] {
+				t.Fatalf("notification of a blocked actor listed: %+v", n)
+			}
+		}
+		return nil
+	})
+}

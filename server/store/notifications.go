@@ -8,6 +8,7 @@ import (
 
 // NotificationFilter selects one page of a user's notifications. Types
 // empty means any type; dismissed ones are left out unless WithDismissed.
+// Notifications caused by someone either side blocks are always left out.
 type NotificationFilter struct {
 	UserID        string
 	Types         []string
@@ -28,6 +29,7 @@ func (tx *Tx) Notifications(ctx context.Context, f NotificationFilter) (list []N
 	if !f.WithDismissed {
 		where = append(where, `dismissed_at IS NULL`)
 	}
+	where = append(where, notBlockedActor)
 	w := ` FROM notifications WHERE ` + strings.Join(where, ` AND `)
 	if err := tx.queryRow(ctx, `SELECT count(*)`+w+` AND read_at IS NULL`, args...).Scan(&unread); err != nil {
 		return nil, 0, 0, fmt.Errorf("store: count unread notifications: %w", translate(err))
@@ -41,6 +43,13 @@ func (tx *Tx) Notifications(ctx context.Context, f NotificationFilter) (list []N
 	list, err = tx.notificationsQuery(ctx, `SELECT `+notificationColumns+w+` ORDER BY created_at DESC, num DESC LIMIT ? OFFSET ?`,
 		append(args, f.Limit, f.Offset)...)
 	return list, total, unread, err
+}
+
+// NotificationsBetween returns the notifications one of a and b holds
+// that the other caused.
+func (tx *Tx) NotificationsBetween(ctx context.Context, a, b string) ([]Notification, error) {
+	return tx.notificationsQuery(ctx, `SELECT `+notificationColumns+` FROM notifications
+		WHERE (user_id = ?1 AND actor_id = ?2) OR (user_id = ?2 AND actor_id = ?1)`, a, b)
 }
 
 // NotificationByNum returns the notification with integer id num, or a
@@ -62,11 +71,15 @@ func (tx *Tx) NotificationByID(ctx context.Context, id string) (Notification, er
 	return n, nil
 }
 
+// notBlockedActor is a condition on a notifications row: neither its
+// recipient nor its actor blocks the other.
+const notBlockedActor = `NOT EXISTS (SELECT 1 FROM blocks b WHERE (b.blocker_id = user_id AND b.blocked_id = actor_id) OR (b.blocker_id = actor_id AND b.blocked_id = user_id))`
+
 // MarkNotificationsRead marks userID's unread notifications read — those
 // with the given ids, or all of them when ids is nil — and returns the
-// ones it changed.
+// ones it changed. Notifications hidden by a block are left alone.
 func (tx *Tx) MarkNotificationsRead(ctx context.Context, userID string, ids []string) ([]Notification, error) {
-	q, args := `UPDATE notifications SET read_at = ? WHERE user_id = ? AND read_at IS NULL`, []any{ms(tx.Now), userID}
+	q, args := `UPDATE notifications SET read_at = ? WHERE user_id = ? AND read_at IS NULL AND `+notBlockedActor, []any{ms(tx.Now), userID}
 	if ids != nil {
 		q, args = q+` AND id IN (SELECT value FROM json_each(?))`, append(args, jsonStrings(ids))
 	}

@@ -14,7 +14,8 @@ import (
 // both generate a token secret; they must end up agreeing). A user
 // registered through one logs in through the other, tokens work on both,
 // concurrent writes through both all succeed and are visible through
-// both, and one instance restarting does not disturb the other.
+// both, requests racing each other through the two instances leave one
+// record per pair, and one instance restarting does not disturb the other.
 func TestSharedDatabase(t *testing.T) {
 	needDocker(t)
 	vol := newVolume(t)
@@ -89,6 +90,48 @@ func TestSharedDatabase(t *testing.T) {
 			s.do(t, "GET", "/users?search=both.w&limit=1", amy.Token, nil).want(http.StatusOK).decode(&list)
 			if list.Count != len(made) {
 				t.Errorf("%s finds %d users, want %d", s.name, list.Count, len(made))
+			}
+		}
+	})
+
+	t.Run("racing_requests_through_both", func(t *testing.T) {
+		// Each pair asks the other at the same moment, one through A and one
+		// through B: exactly one record per pair, whichever wins.
+		const pairs = 6
+		type pair struct{ p, q account }
+		ps := make([]pair, pairs)
+		for i := range ps {
+			ps[i] = pair{a.register(t, "Racer P", fmt.Sprintf("race.p%d", i)), b.register(t, "Racer Q", fmt.Sprintf("race.q%d", i))}
+		}
+		var wg sync.WaitGroup
+		won := make([]int, pairs)
+		var mu sync.Mutex
+		ask := func(s *server, from, to account, i int) {
+			defer wg.Done()
+			status, body, err := s.call(t.Context(), "POST", "/v1/connections/"+from.ID+"/request", from.Token,
+				map[string]string{"receiver_id": to.ID, "message": "race"})
+			switch {
+			case err != nil:
+				t.Errorf("pair %d through %s: %v", i, s.name, err)
+			case status == http.StatusCreated:
+				mu.Lock()
+				won[i]++
+				mu.Unlock()
+			case status != http.StatusConflict:
+				t.Errorf("pair %d through %s: %d %s", i, s.name, status, body)
+			}
+		}
+		for i, pr := range ps {
+			wg.Add(2)
+			go ask(a, pr.p, pr.q, i)
+			go ask(b, pr.q, pr.p, i)
+		}
+		wg.Wait()
+		for i, pr := range ps {
+			var list struct{ Count int }
+			a.do(t, "GET", "/connections", pr.p.Token, nil).want(http.StatusOK).decode(&list)
+			if won[i] != 1 || list.Count != 1 {
+				t.Errorf("pair %d: %d requests created, %d records; want one of each", i, won[i], list.Count)
 			}
 		}
 	})

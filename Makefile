@@ -3,7 +3,7 @@ GO        ?= go
 BIN       ?= bin
 UNIT_PKGS  = $(shell $(GO) list ./... | grep -v /integration)
 
-.PHONY: run build test unit integration lint vet fmt-check bench
+.PHONY: run build test unit integration lint vet fmt-check bench bench-live
 
 ## run: serve on 127.0.0.1:8080 with the embedded database under ./data
 run:
@@ -29,6 +29,10 @@ integration:
 ## bench: measure this machine; prints `metric value unit` lines and writes bench.json
 bench:
 	$(GO) run ./cmd/vibesync-bench -out bench.json $(BENCHFLAGS)
+
+## bench-live: WebSocket fan-out to 100- and 1,000-member chats (p50/p99) and memory per socket
+bench-live:
+	$(GO) test ./server/live -run '^$$' -bench . -benchtime 200x -timeout 10m
 
 ## lint: formatting and vet
 lint: fmt-check vet

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/vibesync/vibesync/server/auth"
+	"github.com/vibesync/vibesync/server/live"
 	"github.com/vibesync/vibesync/server/media"
 	"github.com/vibesync/vibesync/server/push"
 	"github.com/vibesync/vibesync/server/rest"
@@ -55,6 +56,14 @@ type Config struct {
 	Log *slog.Logger
 	// Now is the clock (default time.Now); tests move it.
 	Now func() time.Time
+	// AllowedOrigins are browser origins (e.g. "https://app.example.com")
+	// allowed to open the live WebSocket besides the server's own origin;
+	// clients that send no Origin are always allowed. "*" allows any.
+	AllowedOrigins []string
+	// Live tunes the WebSocket hub (limits, heartbeats, polling); zero
+	// values take live.Options' defaults. Its AllowedOrigins is replaced by
+	// the field above.
+	Live live.Options
 }
 
 // Defaults returns c with every unset field given its default.
@@ -108,6 +117,11 @@ func (c Config) Validate() error {
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, fmt.Errorf("public URL %q must be an absolute http(s) URL", c.PublicURL))
 	}
+	for _, o := range c.AllowedOrigins {
+		if u, err := url.Parse(o); o != "*" && (err != nil || u.Scheme == "" || u.Host == "" || strings.Trim(u.Path, "/") != "") {
+			errs = append(errs, fmt.Errorf("allowed origin %q must be scheme://host[:port] or *", o))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -116,6 +130,7 @@ type Server struct {
 	cfg     Config
 	db      *store.DB
 	social  *social.Service
+	hub     *live.Hub
 	handler http.Handler
 	pusher  *push.Worker
 }
@@ -169,11 +184,17 @@ func build(ctx context.Context, cfg Config, db *store.DB) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	api := rest.New(rest.Config{Social: svc, Tokens: tokens, Log: cfg.Log, Ready: db.Ready, Media: files.Handler()})
+	opts := cfg.Live
+	opts.AllowedOrigins = cfg.AllowedOrigins
+	hub, err := live.New(ctx, live.Config{DB: db, Log: cfg.Log, Now: cfg.Now, Options: opts})
+	if err != nil {
+		return nil, err
+	}
+	api := rest.New(rest.Config{Social: svc, Tokens: tokens, Log: cfg.Log, Ready: db.Ready, Media: files.Handler(), Live: hub})
 	mux := http.NewServeMux()
 	api.Register(mux)
 	pusher := &push.Worker{DB: db, Sender: sender, Log: cfg.Log}
-	return &Server{cfg: cfg, db: db, social: svc, handler: api.Middleware(mux), pusher: pusher}, nil
+	return &Server{cfg: cfg, db: db, social: svc, hub: hub, handler: api.Middleware(mux), pusher: pusher}, nil
 }
 
 // tokenSecret returns the configured secret, or the one kept in the
@@ -203,6 +224,12 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // DB is the server's database (for tools and tests in this module).
 func (s *Server) DB() *store.DB { return s.db }
 
+// Social is the server's rule layer (for tests in this module).
+func (s *Server) Social() *social.Service { return s.social }
+
+// Hub is the server's live WebSocket hub (for tests and benchmarks).
+func (s *Server) Hub() *live.Hub { return s.hub }
+
 // Run listens on cfg.Listen and serves until ctx ends, then shuts down
 // gracefully.
 func (s *Server) Run(ctx context.Context) error {
@@ -214,8 +241,9 @@ func (s *Server) Run(ctx context.Context) error {
 }
 
 // Serve serves HTTP/1.1 and cleartext HTTP/2 (h2c) on ln until ctx ends,
-// then stops accepting, lets requests in flight finish (up to
-// ShutdownTimeout) and returns. It does not close the database; Close does.
+// then closes live sockets with 1001, stops accepting, lets requests in
+// flight finish (up to ShutdownTimeout) and returns. It does not close the
+// database; Close does.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
@@ -243,6 +271,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.cfg.Log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
+	// Hijacked WebSocket connections are invisible to hs.Shutdown: the hub
+	// closes them itself.
+	if err := s.hub.Shutdown(sctx); err != nil {
+		s.cfg.Log.Warn("live shutdown", "err", err)
+	}
 	if err := hs.Shutdown(sctx); err != nil {
 		hs.Close()
 		return fmt.Errorf("shutdown: %w", err)
@@ -250,8 +283,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// Close releases the database.
-func (s *Server) Close() error { return s.db.Close() }
+// Close closes the live sockets (if Serve has not) and releases the
+// database.
+func (s *Server) Close() error {
+	return errors.Join(s.hub.Close(), s.db.Close())
+}
 
 func redact(raw string) string {
 	u, err := url.Parse(raw)

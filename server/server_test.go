@@ -50,15 +50,16 @@ func TestConfiguredTokenSecretIsUsed(t *testing.T) {
 
 func TestConfigValidateReportsEveryProblem(t *testing.T) {
 	err := server.Config{
-		Listen:      "nonsense",
-		DatabaseURL: "ftp://db",
-		TokenSecret: "short",
-		PublicURL:   "not a url",
+		Listen:         "nonsense",
+		DatabaseURL:    "ftp://db",
+		TokenSecret:    "short",
+		PublicURL:      "not a url",
+		AllowedOrigins: []string{"app.example.com"},
 	}.Validate()
 	if err == nil {
 		t.Fatal("bad config validated")
 	}
-	for _, want := range []string{"listen", "database URL", "token secret", "public URL"} {
+	for _, want := range []string{"listen", "database URL", "token secret", "public URL", "allowed origin"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %s", err, want)
 		}

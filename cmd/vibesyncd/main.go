@@ -94,6 +94,7 @@ func parseFlags(cmd string, args []string, getenv func(string) string, stderr io
 	fs.StringVar(&o.cfg.TokenSecret, "token-secret", env("VIBESYNC_TOKEN_SECRET", ""), "access-token signing secret, ≥32 bytes; generated and kept in the database when empty (VIBESYNC_TOKEN_SECRET)")
 	fs.StringVar(&o.cfg.PublicURL, "public-url", env("VIBESYNC_PUBLIC_URL", ""), "public base URL for absolute media URLs (VIBESYNC_PUBLIC_URL; default http://<listen>)")
 	fs.StringVar(&o.cfg.FCMServiceAccountFile, "fcm-service-account", env("VIBESYNC_FCM_SERVICE_ACCOUNT", ""), "Google service-account key file for FCM push; pushes are only logged when empty (VIBESYNC_FCM_SERVICE_ACCOUNT)")
+	origins := fs.String("allowed-origins", env("VIBESYNC_ALLOWED_ORIGINS", ""), "comma-separated browser origins allowed to open the live WebSocket besides the server's own; * for any (VIBESYNC_ALLOWED_ORIGINS)")
 	fs.StringVar(&o.logFormat, "log-format", env("VIBESYNC_LOG_FORMAT", "text"), "log format: text or json (VIBESYNC_LOG_FORMAT)")
 	fs.StringVar(&o.logLevel, "log-level", env("VIBESYNC_LOG_LEVEL", "info"), "log level: debug, info, warn, error (VIBESYNC_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
@@ -101,6 +102,11 @@ func parseFlags(cmd string, args []string, getenv func(string) string, stderr io
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	for _, origin := range strings.Split(*origins, ",") {
+		if origin = strings.TrimSpace(origin); origin != "" {
+			o.cfg.AllowedOrigins = append(o.cfg.AllowedOrigins, origin)
+		}
 	}
 	return o, o.cfg.Validate()
 }

@@ -42,6 +42,7 @@ func TestBadArgumentsAreErrors(t *testing.T) {
 		{"-log-level", "loud"},
 		{"-log-format", "xml"},
 		{"-token-secret", "short"},
+		{"-allowed-origins", "https://ok.example.com, no-scheme.example.com"},
 		{"serve", "extra"},
 	} {
 		if err := run(ctx, append(args, "-data", t.TempDir()), noenv, &out, &out); err == nil {

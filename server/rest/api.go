@@ -27,6 +27,8 @@ type Config struct {
 	Ready func(context.Context) error
 	// Media serves uploaded files at /media/ (none when nil).
 	Media http.Handler
+	// Live serves GET /ws; when nil the route is not mounted.
+	Live Live
 }
 
 // API is the REST handler set.
@@ -36,6 +38,7 @@ type API struct {
 	log    *slog.Logger
 	ready  func(context.Context) error
 	media  http.Handler
+	live   Live
 }
 
 // New returns the API. Mount it with Register.
@@ -48,7 +51,7 @@ func New(cfg Config) *API {
 	if ready == nil {
 		ready = func(context.Context) error { return nil }
 	}
-	return &API{svc: cfg.Social, tokens: cfg.Tokens, log: log, ready: ready, media: cfg.Media}
+	return &API{svc: cfg.Social, tokens: cfg.Tokens, log: log, ready: ready, media: cfg.Media, live: cfg.Live}
 }
 
 // handlerFunc is an HTTP handler that returns its error for one place to write.

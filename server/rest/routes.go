@@ -101,4 +101,9 @@ func (a *API) Register(mux *http.ServeMux) {
 	if a.media != nil {
 		mux.Handle("GET /media/", a.mediaFiles())
 	}
+
+	// Live channel: WebSocket upgrade, authenticated before it (Bearer or ?token=).
+	if a.live != nil {
+		mux.Handle("GET /ws", a.public(a.socket))
+	}
 }

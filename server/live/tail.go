@@ -1,0 +1,327 @@
+package live
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/vibesync/vibesync/server/store"
+)
+
+// Page sizes of one tailer read.
+const (
+	eventPage  = 500
+	movePage   = 1000
+	memberPage = 1000
+)
+
+// tail delivers new events and feed positions whenever this process
+// commits, and every PollInterval for other instances' commits.
+func (h *Hub) tail() {
+	defer h.loops.Done()
+	t := time.NewTicker(h.opts.PollInterval)
+	defer t.Stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-h.done
+		cancel()
+	}()
+	failing := false
+	for {
+		select {
+		case <-h.done:
+			return
+		case <-h.wake:
+		case <-t.C:
+		}
+		err := h.catchUp(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil && !failing:
+			h.log.Error("live: tail", "err", err) // logged once per outage
+			failing = true
+		case err == nil && failing:
+			h.log.Info("live: tail recovered")
+			failing = false
+		}
+	}
+}
+
+// catchUp reads, in one snapshot, the membership changes, live events and
+// moved buckets since the last round, and hands them to local sockets.
+func (h *Hub) catchUp(ctx context.Context) error {
+	return h.db.ReadUncounted(ctx, func(tx *store.Tx) error {
+		for {
+			changes, err := tx.MemberChanges(ctx, h.memberSeq, memberPage)
+			if err != nil {
+				return err
+			}
+			for _, c := range changes {
+				delete(h.audience, c.Bucket)
+				h.memberSeq = c.Seq
+			}
+			if len(changes) < memberPage {
+				break
+			}
+		}
+		for {
+			events, err := tx.Events(ctx, h.eventSeq, eventPage)
+			if err != nil {
+				return err
+			}
+			for _, e := range events {
+				if err := h.fanOut(ctx, tx, e); err != nil {
+					return err
+				}
+				h.eventSeq = e.Seq
+			}
+			if len(events) < eventPage {
+				break
+			}
+		}
+		for {
+			moves, err := tx.MovedBuckets(ctx, h.feedSeq, movePage)
+			if err != nil {
+				return err
+			}
+			if len(moves) == 0 {
+				return nil
+			}
+			for _, m := range moves {
+				if err := h.notifyMove(ctx, tx, m); err != nil {
+					return err
+				}
+			}
+			h.feedSeq = moves[len(moves)-1].Seq
+		}
+	})
+}
+
+// members is the audience of bucket: its user for "user:<id>", else the
+// bucket's members, cached until the bucket's membership changes.
+func (h *Hub) members(ctx context.Context, tx *store.Tx, bucket string) ([]string, error) {
+	if id, ok := strings.CutPrefix(bucket, "user:"); ok {
+		return []string{id}, nil
+	}
+	if m, ok := h.audience[bucket]; ok {
+		return m, nil
+	}
+	m, err := tx.BucketMembers(ctx, bucket)
+	if err != nil {
+		return nil, err
+	}
+	if len(h.audience) >= h.opts.AudienceCache {
+		for k := range h.audience { // evict one at random
+			delete(h.audience, k)
+			break
+		}
+	}
+	h.audience[bucket] = m
+	return m, nil
+}
+
+// fanOut queues event e to every local socket of its audience except the
+// socket that caused it. The frame is encoded once.
+func (h *Hub) fanOut(ctx context.Context, tx *store.Tx, e store.Event) error {
+	h.mu.Lock()
+	idle := h.count == 0
+	h.mu.Unlock()
+	if idle {
+		return nil
+	}
+	users, err := h.members(ctx, tx, e.Target)
+	if err != nil {
+		return err
+	}
+	var msg *websocket.PreparedMessage
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, u := range users {
+		for s := range h.users[u] {
+			if s.id == e.Socket {
+				continue
+			}
+			if msg == nil {
+				if msg, err = frame(e.Name, e.Data); err != nil {
+					h.log.Error("live: encode event", "seq", e.Seq, "event", e.Name, "err", err)
+					return nil
+				}
+			}
+			h.deliver(s, msg)
+		}
+	}
+	return nil
+}
+
+// notifyMove tells the sync sockets and subscribers of m's audience that
+// their feed moved to m.Seq.
+func (h *Hub) notifyMove(ctx context.Context, tx *store.Tx, m store.BucketMove) error {
+	h.mu.Lock()
+	idle := h.count == 0 && len(h.subs) == 0
+	h.mu.Unlock()
+	if idle {
+		return nil
+	}
+	users, err := h.members(ctx, tx, m.Bucket)
+	if err != nil {
+		return err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, u := range users {
+		for s := range h.users[u] {
+			if s.sync {
+				offer(s.syncC, m.Seq)
+			}
+		}
+		for sub := range h.subs[u] {
+			offer(sub.c, m.Seq)
+		}
+	}
+	return nil
+}
+
+// Subscription tells one consumer (a Connect Subscribe stream) that a
+// user's buckets moved. C yields the newest feed position; positions not
+// yet taken are replaced by newer ones, so a slow consumer never blocks the
+// hub and never misses that something moved. C is closed when the hub shuts
+// down.
+type Subscription struct {
+	C    <-chan int64
+	c    chan int64
+	hub  *Hub
+	user string
+}
+
+// Subscribe returns a Subscription for userID's buckets. Call Close when
+// done. After shutdown it returns a subscription whose C is closed.
+func (h *Hub) Subscribe(userID string) *Subscription {
+	c := make(chan int64, 1)
+	sub := &Subscription{C: c, c: c, hub: h, user: userID}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closing {
+		close(c)
+		return sub
+	}
+	set := h.subs[userID]
+	if set == nil {
+		set = map[*Subscription]struct{}{}
+		h.subs[userID] = set
+	}
+	set[sub] = struct{}{}
+	return sub
+}
+
+// Close stops the subscription (idempotent).
+func (s *Subscription) Close() {
+	h := s.hub
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	set, ok := h.subs[s.user]
+	if _, in := set[s]; !ok || !in {
+		return
+	}
+	delete(set, s)
+	if len(set) == 0 {
+		delete(h.subs, s.user)
+	}
+	s.close()
+}
+
+func (s *Subscription) close() { close(s.c) }
+
+// maintain refreshes this instance's presence rows and prunes old rows.
+func (h *Hub) maintain() {
+	defer h.loops.Done()
+	beat := time.NewTicker(h.opts.PresenceTTL / 3)
+	defer beat.Stop()
+	prune := time.NewTicker(h.opts.PruneInterval)
+	defer prune.Stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for {
+		select {
+		case <-h.done:
+			return
+		case <-beat.C:
+			if err := h.Heartbeat(ctx); err != nil {
+				h.log.Warn("live: presence heartbeat", "err", err)
+			}
+		case <-prune.C:
+			if err := h.Prune(ctx); err != nil {
+				h.log.Warn("live: prune", "err", err)
+			}
+		}
+	}
+}
+
+// Heartbeat extends this instance's presence rows by PresenceTTL, retries
+// removing rows of sockets that closed while the database was unavailable,
+// and closes (1008) sockets whose login session has ended (logout, or a
+// reused refresh token). The hub calls it every PresenceTTL/3.
+func (h *Hub) Heartbeat(ctx context.Context) error {
+	h.mu.Lock()
+	orphans := h.orphans
+	h.orphans = nil
+	sessions := map[string][]*socket{}
+	for _, set := range h.users {
+		for s := range set {
+			if s.session != "" {
+				sessions[s.session] = append(sessions[s.session], s)
+			}
+		}
+	}
+	h.mu.Unlock()
+	if len(orphans) == 0 && len(sessions) == 0 && h.Stats().Sockets == 0 {
+		return nil // nothing of this instance to refresh
+	}
+	ids := make([]string, 0, len(sessions))
+	for id := range sessions {
+		ids = append(ids, id)
+	}
+	var ended []string
+	err := h.db.Write(ctx, func(tx *store.Tx) (err error) {
+		for _, id := range orphans {
+			if err := tx.RemovePresence(ctx, id); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.TouchPresence(ctx, h.instance, tx.Now.Add(h.opts.PresenceTTL)); err != nil {
+			return err
+		}
+		ended, err = tx.EndedSessions(ctx, ids)
+		return err
+	})
+	if err != nil {
+		h.mu.Lock()
+		h.orphans = append(h.orphans, orphans...)
+		h.mu.Unlock()
+		return err
+	}
+	for _, id := range ended {
+		for _, s := range sessions[id] {
+			s.kick(CloseSessionEnded, "session ended; log in again")
+		}
+	}
+	return nil
+}
+
+// Prune deletes live events and membership changes older than
+// EventRetention and presence rows that expired. The hub calls it every
+// PruneInterval; any instance may.
+func (h *Hub) Prune(ctx context.Context) error {
+	return h.db.Write(ctx, func(tx *store.Tx) error {
+		cutoff := tx.Now.Add(-h.opts.EventRetention)
+		if _, err := tx.PruneEvents(ctx, cutoff); err != nil {
+			return err
+		}
+		if _, err := tx.PruneMemberChanges(ctx, cutoff); err != nil {
+			return err
+		}
+		_, err := tx.PrunePresence(ctx)
+		return err
+	})
+}

@@ -1,0 +1,202 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Presence is one open live socket: who holds it, on which instance, and
+// until when it counts as online unless the instance refreshes it.
+type Presence struct {
+	Socket    string
+	UserID    string
+	Instance  string
+	ExpiresAt time.Time
+}
+
+// AddPresence records an open socket.
+func (tx *Tx) AddPresence(ctx context.Context, p Presence) error {
+	if _, err := tx.exec(ctx, `INSERT INTO presence (socket, user_id, instance, expires_at) VALUES (?, ?, ?, ?)`,
+		p.Socket, p.UserID, p.Instance, ms(p.ExpiresAt)); err != nil {
+		return fmt.Errorf("store: add presence: %w", err)
+	}
+	return nil
+}
+
+// RemovePresence forgets a socket (idempotent).
+func (tx *Tx) RemovePresence(ctx context.Context, socket string) error {
+	if _, err := tx.exec(ctx, `DELETE FROM presence WHERE socket = ?`, socket); err != nil {
+		return fmt.Errorf("store: remove presence: %w", err)
+	}
+	return nil
+}
+
+// TouchPresence extends every socket of instance until expires and returns
+// how many rows it kept alive.
+func (tx *Tx) TouchPresence(ctx context.Context, instance string, expires time.Time) (int64, error) {
+	res, err := tx.exec(ctx, `UPDATE presence SET expires_at = ? WHERE instance = ?`, ms(expires), instance)
+	if err != nil {
+		return 0, fmt.Errorf("store: touch presence: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// DropPresence forgets every socket of instance (its orderly shutdown).
+func (tx *Tx) DropPresence(ctx context.Context, instance string) error {
+	if _, err := tx.exec(ctx, `DELETE FROM presence WHERE instance = ?`, instance); err != nil {
+		return fmt.Errorf("store: drop presence: %w", err)
+	}
+	return nil
+}
+
+// PrunePresence deletes rows that expired at or before tx.Now (their
+// instance stopped refreshing them) and returns how many went.
+func (tx *Tx) PrunePresence(ctx context.Context) (int64, error) {
+	res, err := tx.exec(ctx, `DELETE FROM presence WHERE expires_at <= ?`, ms(tx.Now))
+	if err != nil {
+		return 0, fmt.Errorf("store: prune presence: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// Online reports, in one query, which of userIDs hold at least one
+// unexpired socket on any instance at tx.Now. Every id is a key of the
+// answer; unknown ids are false.
+func (tx *Tx) Online(ctx context.Context, userIDs []string) (map[string]bool, error) {
+	out := make(map[string]bool, len(userIDs))
+	if len(userIDs) == 0 {
+		return out, nil
+	}
+	args := make([]any, 0, len(userIDs)+1)
+	for _, id := range userIDs {
+		out[id] = false
+		args = append(args, id)
+	}
+	args = append(args, ms(tx.Now))
+	online, err := tx.strings(ctx, `SELECT DISTINCT user_id FROM presence
+		WHERE user_id IN (?`+strings.Repeat(", ?", len(userIDs)-1)+`) AND expires_at > ?`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: online: %w", err)
+	}
+	for _, id := range online {
+		out[id] = true
+	}
+	return out, nil
+}
+
+// BucketMove says that bucket's feed moved to Seq (its newest row).
+type BucketMove struct {
+	Bucket string
+	Seq    int64
+}
+
+// MovedBuckets lists the buckets whose feed rows have seq > after, each
+// with its highest seq, in seq order of that newest row, at most limit
+// (default 1000). The compacted feed keeps only each row's latest seq, so
+// this is exactly "what moved since after".
+func (tx *Tx) MovedBuckets(ctx context.Context, after int64, limit int) ([]BucketMove, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	rows, err := tx.query(ctx, `SELECT bucket, MAX(seq) AS top FROM
+		(SELECT bucket, seq FROM changes WHERE seq > ? ORDER BY seq LIMIT ?)
+		GROUP BY bucket ORDER BY top`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: moved buckets: %w", err)
+	}
+	defer rows.Close()
+	var out []BucketMove
+	for rows.Next() {
+		var m BucketMove
+		if err := rows.Scan(&m.Bucket, &m.Seq); err != nil {
+			return nil, fmt.Errorf("store: scan moved bucket: %w", err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: moved buckets: %w", err)
+	}
+	return out, nil
+}
+
+// MemberChange says that bucket's membership changed at Seq (a position in
+// bucket_member_changes, not the feed).
+type MemberChange struct {
+	Seq    int64
+	Bucket string
+}
+
+// MemberChanges lists membership changes with seq > after in order, at most
+// limit (default 1000).
+func (tx *Tx) MemberChanges(ctx context.Context, after int64, limit int) ([]MemberChange, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	rows, err := tx.query(ctx, `SELECT seq, bucket FROM bucket_member_changes WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: member changes: %w", err)
+	}
+	defer rows.Close()
+	var out []MemberChange
+	for rows.Next() {
+		var c MemberChange
+		if err := rows.Scan(&c.Seq, &c.Bucket); err != nil {
+			return nil, fmt.Errorf("store: scan member change: %w", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: member changes: %w", err)
+	}
+	return out, nil
+}
+
+// MemberChangeHead returns the highest membership-change seq ever written.
+func (tx *Tx) MemberChangeHead(ctx context.Context) (int64, error) {
+	var seq int64
+	err := tx.queryRow(ctx, `SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'bucket_member_changes'), 0)`).Scan(&seq)
+	if err != nil {
+		return 0, fmt.Errorf("store: member change head: %w", translate(err))
+	}
+	return seq, nil
+}
+
+// PruneMemberChanges deletes membership changes older than cutoff.
+func (tx *Tx) PruneMemberChanges(ctx context.Context, cutoff time.Time) (int64, error) {
+	res, err := tx.exec(ctx, `DELETE FROM bucket_member_changes WHERE at < ?`, ms(cutoff))
+	if err != nil {
+		return 0, fmt.Errorf("store: prune member changes: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// EndedSessions returns those of ids whose session was revoked or no longer
+// exists, so the live sockets opened with them can be closed.
+func (tx *Tx) EndedSessions(ctx context.Context, ids []string) ([]string, error) {
+	active := make(map[string]bool, len(ids))
+	const chunk = 500
+	for i := 0; i < len(ids); i += chunk {
+		part := ids[i:min(i+chunk, len(ids))]
+		args := make([]any, len(part))
+		for j, id := range part {
+			args[j] = id
+		}
+		found, err := tx.strings(ctx, `SELECT id FROM sessions WHERE revoked_at IS NULL AND id IN (?`+
+			strings.Repeat(", ?", len(part)-1)+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("store: ended sessions: %w", err)
+		}
+		for _, id := range found {
+			active[id] = true
+		}
+	}
+	var ended []string
+	for _, id := range ids {
+		if !active[id] {
+			ended = append(ended, id)
+		}
+	}
+	return ended, nil
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -67,22 +68,22 @@ func (s *socket) next(wait time.Duration) (frame, error) {
 	return f, json.Unmarshal(data, &f)
 }
 
-// await reads frames until one named event arrives and returns it; other
-// events (score updates, sync positions) are passed over.
-func (s *socket) await(t testing.TB, event string) frame {
+// await reads frames until one of the named events arrives and returns it;
+// other events (score updates, sync positions) are passed over.
+func (s *socket) await(t testing.TB, events ...string) frame {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	var seen []string
 	for time.Now().Before(deadline) {
 		f, err := s.next(time.Until(deadline))
 		if err != nil {
-			t.Fatalf("waiting for %q (saw %v): %v", event, seen, err)
+			t.Fatalf("waiting for %q (saw %v): %v", events, seen, err)
 		}
-		if f.Event == event {
+		if slices.Contains(events, f.Event) {
 			return f
 		}
 		seen = append(seen, f.Event)
 	}
-	t.Fatalf("no %q event (saw %v)", event, seen)
+	t.Fatalf("no %q event (saw %v)", events, seen)
 	return frame{}
 }

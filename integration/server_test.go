@@ -312,6 +312,11 @@ func (s *server) upload(t testing.TB, files map[string][]byte) {
 // call sends one request; a transport failure comes back as err (used by
 // load generators, which must not stop the test from a goroutine).
 func (s *server) call(ctx context.Context, method, path, token string, body any) (int, []byte, error) {
+	return s.callHeader(ctx, method, path, token, nil, body)
+}
+
+// callHeader is call with extra request headers.
+func (s *server) callHeader(ctx context.Context, method, path, token string, h http.Header, body any) (int, []byte, error) {
 	url := s.URL()
 	if url == "" {
 		return 0, nil, fmt.Errorf("%s is not reachable", s.name)
@@ -339,6 +344,9 @@ func (s *server) call(ctx context.Context, method, path, token string, body any)
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, vs := range h {
+		req.Header[k] = vs
 	}
 	res, err := s.client.Do(req)
 	if err != nil {

@@ -155,10 +155,30 @@ func TestSharedDatabase(t *testing.T) {
 		if f := bobSock.await(t, "connection-request"); !strings.Contains(string(f.Data), amy.ID) {
 			t.Fatalf("Bob's connection-request event does not name Amy: %s", f.Data)
 		}
-		// Bob accepts through B; Amy's socket is on A.
-		b.do(t, "POST", "/connections/"+amy.ID+"/accept", bob.Token, nil).want(http.StatusOK)
+		// Bob accepts through B from his socket there; Amy's socket is on A,
+		// and so is Bob's second socket. The socket that caused the write
+		// is skipped, his other one is not.
+		bobSockA, err := a.dial(t, bob.Token)
+		if err != nil {
+			t.Fatalf("Bob dials A: %v", err)
+		}
+		status, body, err := b.callHeader(t.Context(), "POST", "/connections/"+amy.ID+"/accept", bob.Token,
+			http.Header{"X-Socket-Id": {bobSock.ID}}, nil)
+		if err != nil || status != http.StatusOK {
+			t.Fatalf("accept through B: %d %s %v", status, body, err)
+		}
 		if f := amySock.await(t, "connection-accepted"); !strings.Contains(string(f.Data), bob.ID) {
 			t.Fatalf("Amy's connection-accepted event does not name Bob: %s", f.Data)
+		}
+		bobSockA.await(t, "connection-accepted")
+		// A later event reaches Bob's B socket; events arrive in order, so
+		// seeing it without connection-accepted first shows that one was
+		// skipped.
+		cleo := a.register(t, "Cleo Shared", "cleo.live")
+		a.do(t, "POST", "/v1/connections/"+cleo.ID+"/request", cleo.Token,
+			map[string]string{"receiver_id": bob.ID, "message": "hi"}).want(http.StatusCreated)
+		if f := bobSock.await(t, "connection-accepted", "connection-request"); f.Event != "connection-request" {
+			t.Fatalf("Bob's socket that caused the accept got %s", f.Event)
 		}
 	})
 

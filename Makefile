@@ -3,7 +3,9 @@ GO        ?= go
 BIN       ?= bin
 UNIT_PKGS  = $(shell $(GO) list ./... | grep -v /integration)
 
-.PHONY: run build test unit integration lint vet fmt-check bench bench-live
+BUF       ?= $(GO) run github.com/bufbuild/buf/cmd/buf@v1.75.0
+
+.PHONY: run build test unit integration lint vet fmt-check bench bench-live generate generate-check buf-lint
 
 ## run: serve on 127.0.0.1:8080 with the embedded database under ./data
 run:
@@ -16,7 +18,7 @@ build:
 
 ## test: unit tests, then the Docker integration suite; without a Docker
 ## engine the suite says SKIPPED (under CI=true it fails instead)
-test: lint unit integration
+test: lint generate-check unit integration
 
 unit:
 	$(GO) test -count=1 -timeout 10m $(UNIT_PKGS)
@@ -34,8 +36,26 @@ bench:
 bench-live:
 	$(GO) test ./server/live -run '^$$' -bench . -benchtime 200x -timeout 10m
 
-## lint: formatting and vet
-lint: fmt-check vet
+## lint: formatting, vet and buf lint of the protos
+lint: fmt-check vet buf-lint
+
+buf-lint:
+	$(BUF) lint
+
+## generate: regenerate the Go code of syncproto/ (committed)
+generate:
+	$(BUF) generate
+
+## generate-check: fail when the committed generated code is stale
+generate-check:
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(BUF) generate --output "$$tmp" && \
+	for f in $$(cd "$$tmp" && find . -name '*.go'); do \
+		cmp -s "$$tmp/$$f" "$$f" || { echo "generated code is stale: $$f (run make generate)" >&2; exit 1; }; \
+	done; \
+	for f in $$(find syncproto -name '*.go'); do \
+		[ -f "$$tmp/$$f" ] || { echo "generated file without a source: $$f" >&2; exit 1; }; \
+	done
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$')); \

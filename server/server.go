@@ -21,6 +21,7 @@ import (
 	"github.com/vibesync/vibesync/server/media"
 	"github.com/vibesync/vibesync/server/push"
 	"github.com/vibesync/vibesync/server/rest"
+	"github.com/vibesync/vibesync/server/rpc"
 	"github.com/vibesync/vibesync/server/social"
 	"github.com/vibesync/vibesync/server/store"
 )
@@ -64,6 +65,9 @@ type Config struct {
 	// values take live.Options' defaults. Its AllowedOrigins is replaced by
 	// the field above.
 	Live live.Options
+	// TombstoneWindow is how long deletions stay in the change feed (default
+	// 30 days). A sync client whose cursor is older gets a reset.
+	TombstoneWindow time.Duration
 }
 
 // Defaults returns c with every unset field given its default.
@@ -91,6 +95,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.TombstoneWindow <= 0 {
+		c.TombstoneWindow = 30 * 24 * time.Hour
 	}
 	return c
 }
@@ -130,6 +137,7 @@ type Server struct {
 	cfg     Config
 	db      *store.DB
 	social  *social.Service
+	rpc     *rpc.Services
 	hub     *live.Hub
 	handler http.Handler
 	pusher  *push.Worker
@@ -193,8 +201,10 @@ func build(ctx context.Context, cfg Config, db *store.DB) (*Server, error) {
 	api := rest.New(rest.Config{Social: svc, Tokens: tokens, Log: cfg.Log, Ready: db.Ready, Media: files.Handler(), Live: hub})
 	mux := http.NewServeMux()
 	api.Register(mux)
+	streams := rpc.New(rpc.Config{Social: svc, Tokens: tokens, Log: cfg.Log})
+	streams.Register(mux)
 	pusher := &push.Worker{DB: db, Sender: sender, Log: cfg.Log}
-	return &Server{cfg: cfg, db: db, social: svc, hub: hub, handler: api.Middleware(mux), pusher: pusher}, nil
+	return &Server{cfg: cfg, db: db, social: svc, rpc: streams, hub: hub, handler: api.Middleware(mux), pusher: pusher}, nil
 }
 
 // tokenSecret returns the configured secret, or the one kept in the
@@ -256,12 +266,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.cfg.Log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	hs.RegisterOnShutdown(s.rpc.Shutdown)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	pctx, stopPush := context.WithCancel(ctx)
+	pctx, stopBackground := context.WithCancel(ctx)
 	pushDone := make(chan struct{})
 	go func() { defer close(pushDone); s.pusher.Run(pctx) }()
-	defer func() { stopPush(); <-pushDone }()
+	pruneDone := make(chan struct{})
+	go func() { defer close(pruneDone); s.pruneFeed(pctx) }()
+	defer func() { stopBackground(); <-pushDone; <-pruneDone }()
 	s.cfg.Log.Info("serving", "addr", ln.Addr().String(), "database", redact(s.cfg.DatabaseURL))
 	select {
 	case err := <-errc:
@@ -281,6 +294,22 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// pruneFeed drops tombstones older than the window, hourly, until ctx ends.
+func (s *Server) pruneFeed(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if err := s.social.PruneFeed(ctx, s.cfg.TombstoneWindow); err != nil && ctx.Err() == nil {
+			s.cfg.Log.Warn("prune feed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Close closes the live sockets (if Serve has not) and releases the

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"syscall"
 	"text/tabwriter"
+	"time"
 
 	"github.com/vibesync/vibesync/server"
 	"github.com/vibesync/vibesync/server/store"
@@ -93,6 +94,8 @@ func parseFlags(cmd string, args []string, getenv func(string) string, stderr io
 	fs.StringVar(&o.cfg.DataDir, "data", env("VIBESYNC_DATA_DIR", "./data"), "data directory for the embedded database and media (VIBESYNC_DATA_DIR)")
 	fs.StringVar(&o.cfg.TokenSecret, "token-secret", env("VIBESYNC_TOKEN_SECRET", ""), "access-token signing secret, ≥32 bytes; generated and kept in the database when empty (VIBESYNC_TOKEN_SECRET)")
 	fs.StringVar(&o.cfg.PublicURL, "public-url", env("VIBESYNC_PUBLIC_URL", ""), "public base URL for absolute media URLs (VIBESYNC_PUBLIC_URL; default http://<listen>)")
+	window := env("VIBESYNC_TOMBSTONE_WINDOW", "720h")
+	fs.StringVar(&window, "tombstone-window", window, "how long deletions stay in the sync feed; older sync cursors reset (VIBESYNC_TOMBSTONE_WINDOW)")
 	fs.StringVar(&o.cfg.FCMServiceAccountFile, "fcm-service-account", env("VIBESYNC_FCM_SERVICE_ACCOUNT", ""), "Google service-account key file for FCM push; pushes are only logged when empty (VIBESYNC_FCM_SERVICE_ACCOUNT)")
 	origins := fs.String("allowed-origins", env("VIBESYNC_ALLOWED_ORIGINS", ""), "comma-separated browser origins allowed to open the live WebSocket besides the server's own; * for any (VIBESYNC_ALLOWED_ORIGINS)")
 	fs.StringVar(&o.logFormat, "log-format", env("VIBESYNC_LOG_FORMAT", "text"), "log format: text or json (VIBESYNC_LOG_FORMAT)")
@@ -108,6 +111,11 @@ func parseFlags(cmd string, args []string, getenv func(string) string, stderr io
 			o.cfg.AllowedOrigins = append(o.cfg.AllowedOrigins, origin)
 		}
 	}
+	d, err := time.ParseDuration(window)
+	if err != nil || d <= 0 {
+		return o, fmt.Errorf("tombstone window %q: want a positive duration such as 720h", window)
+	}
+	o.cfg.TombstoneWindow = d
 	return o, o.cfg.Validate()
 }
 

@@ -166,6 +166,14 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 	return n, err
 }
 
+// Flush sends buffered data now (server streams of the Connect services).
+func (s *statusRecorder) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		s.wrote = true
+		f.Flush()
+	}
+}
+
 // Unwrap lets http.ResponseController reach the underlying writer
 // (WebSocket hijacking, flushing streams).
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }

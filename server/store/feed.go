@@ -111,11 +111,23 @@ func (tx *Tx) FeedHead(ctx context.Context) (int64, error) {
 }
 
 // PruneTombstones deletes tombstones written before cutoff and returns how
-// many went.
+// many went. It raises the tombstone horizon (see TombstoneHorizon) to the
+// highest seq it deleted, so clients whose cursor is older get a reset.
 func (tx *Tx) PruneTombstones(ctx context.Context, cutoff time.Time) (int64, error) {
+	var through int64
+	err := tx.queryRow(ctx, `SELECT COALESCE(MAX(seq), 0) FROM changes WHERE op = 'delete' AND at < ?`, ms(cutoff)).Scan(&through)
+	if err != nil {
+		return 0, fmt.Errorf("store: prune tombstones: %w", translate(err))
+	}
+	if through == 0 {
+		return 0, nil
+	}
 	res, err := tx.exec(ctx, `DELETE FROM changes WHERE op = 'delete' AND at < ?`, ms(cutoff))
 	if err != nil {
 		return 0, fmt.Errorf("store: prune tombstones: %w", err)
+	}
+	if _, err := tx.exec(ctx, `UPDATE feed_horizon SET tombstones_through = MAX(tombstones_through, ?) WHERE id = 1`, through); err != nil {
+		return 0, fmt.Errorf("store: raise tombstone horizon: %w", err)
 	}
 	return res.RowsAffected()
 }

@@ -1,0 +1,430 @@
+// Package client is the offline-first Go client of vibesync: a local
+// SQLite replica of everything the user may read, kept current by the sync
+// protocol (vibesync.sync.v1.SyncService), with mutations applied
+// optimistically and queued in an outbox until the server has them.
+//
+// Reads (Me, Connections, Chats, Messages, …) come from the replica and
+// work offline. Writes (SendMessage, UpdateProfile, …) change the replica
+// and queue the mutation in one local transaction; Sync pushes the outbox
+// and pulls the feed; Run keeps doing so, woken by the server's Subscribe
+// stream, backing off while the server is unreachable. A mutation the
+// server rejects is reported (Options.OnRejected, Rejections) and its
+// optimistic effects disappear.
+//
+// Several processes may share one data folder (a CLI command while
+// `vibesync watch` runs): the replica is one SQLite file, token refreshes
+// are serialized through it, and a mutation pushed twice is applied once.
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"connectrpc.com/connect"
+
+	"github.com/vibesync/vibesync/syncproto/vibesync/sync/v1/syncv1connect"
+)
+
+// ProtocolVersion is the sync protocol version this client speaks.
+const ProtocolVersion = 1
+
+// Errors callers can test with errors.Is.
+var (
+	// ErrNotLoggedIn: no session in the data folder; Register or Login.
+	ErrNotLoggedIn = errors.New("client: not logged in")
+	// ErrSessionEnded: the server refused the refresh token (expired,
+	// revoked, reused); log in again. Queued mutations are kept.
+	ErrSessionEnded = errors.New("client: session ended; log in again")
+	// ErrOffline: the server could not be reached; queued work is kept.
+	ErrOffline = errors.New("client: server unreachable")
+	// ErrIncompatible: the server does not speak this client's protocol.
+	ErrIncompatible = errors.New("client: server speaks another sync protocol version; upgrade the client")
+)
+
+// Options configures Open.
+type Options struct {
+	// Server is the server's base URL, e.g. "http://127.0.0.1:8080".
+	Server string
+	// Dir is the data folder: it holds replica.db (the replica, the outbox,
+	// the session tokens). Created if missing.
+	Dir string
+	// HTTPClient makes the requests (default: a client with a 30s timeout
+	// for unary calls; Subscribe streams are not bounded).
+	HTTPClient *http.Client
+	// OnRejected is told about each mutation the server rejected, once,
+	// after its optimistic effects were removed. Called from Sync.
+	OnRejected func(Rejection)
+	// OnSync is told after every successful Sync.
+	OnSync func(SyncResult)
+	// PageSize is the pull page size (default: the server's).
+	PageSize int
+	// Now is the clock for display timestamps (default time.Now).
+	Now func() time.Time
+	// Log receives diagnostics (default: discarded).
+	Log *slog.Logger
+}
+
+// Client is an open replica. Safe for concurrent use.
+type Client struct {
+	opts   Options
+	db     *sql.DB
+	http   *http.Client
+	stream *http.Client
+	rpc    syncv1connect.SyncServiceClient
+	live   syncv1connect.SyncServiceClient
+	syncMu sync.Mutex    // one Sync at a time per process
+	kick   chan struct{} // a local write or a poke wakes Run
+}
+
+// Open opens (or creates) the replica in opts.Dir.
+func Open(ctx context.Context, opts Options) (*Client, error) {
+	if opts.Server == "" || opts.Dir == "" {
+		return nil, errors.New("client: Server and Dir are required")
+	}
+	opts.Server = strings.TrimRight(opts.Server, "/")
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("client: data folder: %w", err)
+	}
+	db, err := openReplica(ctx, filepath.Join(opts.Dir, "replica.db"))
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{opts: opts, db: db, kick: make(chan struct{}, 1)}
+	c.http = opts.HTTPClient
+	c.stream = opts.HTTPClient
+	if c.http == nil {
+		c.http = &http.Client{Timeout: 30 * time.Second}
+		c.stream = &http.Client{}
+	}
+	c.rpc = syncv1connect.NewSyncServiceClient(c.http, opts.Server, connect.WithInterceptors(c.bearer()))
+	c.live = syncv1connect.NewSyncServiceClient(c.stream, opts.Server)
+	if err := c.tx(ctx, func(tx *sql.Tx) error {
+		id, err := getMeta(ctx, tx, "client_id")
+		if err != nil || id != "" {
+			return err
+		}
+		b := make([]byte, 16)
+		if _, err := rand.Read(b); err != nil {
+			return err
+		}
+		return setMeta(ctx, tx, "client_id", hex.EncodeToString(b))
+	}); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// Close closes the replica.
+func (c *Client) Close() error { return c.db.Close() }
+
+// session is what the data folder keeps of a login.
+type session struct {
+	Server       string    `json:"server"`
+	UserID       string    `json:"userId"`
+	AccessToken  string    `json:"accessToken"`
+	RefreshToken string    `json:"refreshToken"`
+	ExpiresAt    time.Time `json:"expiresAt"`
+}
+
+func (c *Client) session(ctx context.Context, q querier) (session, error) {
+	var s session
+	if err := getMetaJSON(ctx, q, "session", &s); err != nil {
+		return session{}, err
+	}
+	if s.RefreshToken == "" {
+		return session{}, ErrNotLoggedIn
+	}
+	return s, nil
+}
+
+// UserID is the logged-in user's id ("" when logged out).
+func (c *Client) UserID(ctx context.Context) string {
+	s, err := c.session(ctx, c.db)
+	if err != nil {
+		return ""
+	}
+	return s.UserID
+}
+
+type authAnswer struct {
+	User         User   `json:"user"`
+	AccessToken  string `json:"accessToken"`
+	RefreshToken string `json:"refreshToken"`
+}
+
+// APIError is an error answer of the REST API.
+type APIError struct {
+	Status  int
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (e *APIError) Error() string { return fmt.Sprintf("%s (%d %s)", e.Message, e.Status, e.Code) }
+
+// rest calls a JSON endpoint of the REST API.
+func (c *Client) rest(ctx context.Context, method, path, token string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.opts.Server+path, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrOffline, err)
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(res.Body, 4<<20))
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrOffline, err)
+	}
+	if res.StatusCode >= 300 {
+		e := &APIError{Status: res.StatusCode}
+		if json.Unmarshal(data, e) != nil || e.Message == "" {
+			e.Message = http.StatusText(res.StatusCode)
+		}
+		return e
+	}
+	if out != nil {
+		return json.Unmarshal(data, out)
+	}
+	return nil
+}
+
+// Register creates an account and logs this replica in as it.
+func (c *Client) Register(ctx context.Context, name, username, password string) (User, error) {
+	var a authAnswer
+	if err := c.rest(ctx, "POST", "/auth/register", "", map[string]string{"name": name, "username": username, "password": password}, &a); err != nil {
+		return User{}, err
+	}
+	return a.User, c.saveLogin(ctx, a)
+}
+
+// Login logs this replica in. Logging in as another user than the
+// replica's previous one starts from an empty replica and outbox.
+func (c *Client) Login(ctx context.Context, username, password string) (User, error) {
+	var a authAnswer
+	if err := c.rest(ctx, "POST", "/auth/login", "", map[string]string{"username": username, "password": password}, &a); err != nil {
+		return User{}, err
+	}
+	return a.User, c.saveLogin(ctx, a)
+}
+
+func (c *Client) saveLogin(ctx context.Context, a authAnswer) error {
+	return c.tx(ctx, func(tx *sql.Tx) error {
+		var prev session
+		if err := getMetaJSON(ctx, tx, "session", &prev); err != nil {
+			return err
+		}
+		if prev.UserID != a.User.ID || prev.Server != c.opts.Server {
+			if err := wipe(ctx, tx, true); err != nil {
+				return err
+			}
+		}
+		return setMetaJSON(ctx, tx, "session", session{Server: c.opts.Server, UserID: a.User.ID,
+			AccessToken: a.AccessToken, RefreshToken: a.RefreshToken, ExpiresAt: c.opts.Now().Add(14 * time.Minute)})
+	})
+}
+
+// wipe empties the replica (and, for another user, the outbox and the
+// client id too: mutations belong to the user who made them).
+func wipe(ctx context.Context, tx *sql.Tx, everything bool) error {
+	stmts := []string{`DELETE FROM rows`, `DELETE FROM meta WHERE key IN ('cursor', 'buckets')`}
+	if everything {
+		stmts = append(stmts, `DELETE FROM overlay`, `DELETE FROM outbox`, `DELETE FROM rejections`, `DELETE FROM meta WHERE key = 'last_sync'`)
+	}
+	for _, s := range stmts {
+		if _, err := tx.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("client: wipe: %w", err)
+		}
+	}
+	if everything {
+		b := make([]byte, 16)
+		if _, err := rand.Read(b); err != nil {
+			return err
+		}
+		return setMeta(ctx, tx, "client_id", hex.EncodeToString(b))
+	}
+	return nil
+}
+
+// Logout forgets the session (the replica and outbox stay for the next
+// login of the same user).
+func (c *Client) Logout(ctx context.Context) error {
+	s, err := c.session(ctx, c.db)
+	if err != nil {
+		return err
+	}
+	_ = c.rest(ctx, "POST", "/auth/logout", s.AccessToken, nil, nil) // best effort: the tokens are forgotten anyway
+	return c.tx(ctx, func(tx *sql.Tx) error {
+		s.AccessToken, s.RefreshToken = "", ""
+		return setMetaJSON(ctx, tx, "session", s)
+	})
+}
+
+// accessToken returns a usable access token, refreshing it first when it
+// has expired (or force is set because the server refused it). A refresh
+// happens inside a replica transaction that re-reads the session first, so
+// processes sharing the data folder never both spend one refresh token
+// (which the server would treat as theft and end the session).
+func (c *Client) accessToken(ctx context.Context, force string) (string, error) {
+	s, err := c.session(ctx, c.db)
+	if err != nil {
+		return "", err
+	}
+	if force == "" && s.AccessToken != "" && c.opts.Now().Before(s.ExpiresAt) {
+		return s.AccessToken, nil
+	}
+	var token string
+	err = c.tx(ctx, func(tx *sql.Tx) error {
+		s, err := c.session(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if s.AccessToken != force && s.AccessToken != "" && c.opts.Now().Before(s.ExpiresAt) {
+			token = s.AccessToken // another process refreshed meanwhile
+			return nil
+		}
+		var a authAnswer
+		err = c.rest(ctx, "POST", "/auth/refresh", "", map[string]string{"refreshToken": s.RefreshToken}, &a)
+		var api *APIError
+		if errors.As(err, &api) && (api.Status == http.StatusUnauthorized || api.Status == http.StatusBadRequest) {
+			s.AccessToken, s.RefreshToken = "", ""
+			if err := setMetaJSON(ctx, tx, "session", s); err != nil {
+				return err
+			}
+			return errSessionEnded{api}
+		}
+		if err != nil {
+			return err
+		}
+		s.AccessToken, s.RefreshToken, s.ExpiresAt = a.AccessToken, a.RefreshToken, c.opts.Now().Add(14*time.Minute)
+		token = s.AccessToken
+		return setMetaJSON(ctx, tx, "session", s)
+	})
+	var ended errSessionEnded
+	if errors.As(err, &ended) {
+		// The transaction was rolled back; forget the dead tokens for real.
+		_ = c.tx(ctx, func(tx *sql.Tx) error {
+			s, err := c.session(ctx, tx)
+			if err != nil {
+				return err
+			}
+			s.AccessToken, s.RefreshToken = "", ""
+			return setMetaJSON(ctx, tx, "session", s)
+		})
+		return "", fmt.Errorf("%w: %s", ErrSessionEnded, ended.api.Message)
+	}
+	return token, err
+}
+
+type errSessionEnded struct{ api *APIError }
+
+func (e errSessionEnded) Error() string { return e.api.Error() }
+
+type tokenKey struct{}
+
+// bearer sets the access token on unary calls.
+func (c *Client) bearer() connect.UnaryInterceptorFunc {
+	return func(next connect.UnaryFunc) connect.UnaryFunc {
+		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+			if tok, _ := ctx.Value(tokenKey{}).(string); tok != "" {
+				req.Header().Set("Authorization", "Bearer "+tok)
+			}
+			return next(ctx, req)
+		}
+	}
+}
+
+// call runs an RPC with a valid access token; a 401 triggers exactly one
+// refresh and one retry, never a loop.
+func call[T any](ctx context.Context, c *Client, fn func(ctx context.Context) (T, error)) (T, error) {
+	var zero T
+	tok, err := c.accessToken(ctx, "")
+	if err != nil {
+		return zero, err
+	}
+	out, err := fn(context.WithValue(ctx, tokenKey{}, tok))
+	if connect.CodeOf(err) == connect.CodeUnauthenticated {
+		if tok, err = c.accessToken(ctx, tok); err != nil {
+			return zero, err
+		}
+		out, err = fn(context.WithValue(ctx, tokenKey{}, tok))
+	}
+	return out, rpcError(err)
+}
+
+// rpcError classifies transport failures.
+func rpcError(err error) error {
+	if err == nil {
+		return nil
+	}
+	switch connect.CodeOf(err) {
+	case connect.CodeUnavailable, connect.CodeDeadlineExceeded:
+		return fmt.Errorf("%w: %v", ErrOffline, err)
+	case connect.CodeUnauthenticated:
+		return fmt.Errorf("%w: %v", ErrSessionEnded, err)
+	case connect.CodeFailedPrecondition:
+		var ce *connect.Error
+		if errors.As(err, &ce) && ce.Meta().Get("vibesync-reason") == "protocol_version_unsupported" {
+			return fmt.Errorf("%w: %s", ErrIncompatible, ce.Message())
+		}
+	}
+	return err
+}
+
+// SearchUsers asks the server (online only) for users whose name or
+// username contains query.
+func (c *Client) SearchUsers(ctx context.Context, query string) ([]User, error) {
+	var out struct {
+		Users []User `json:"users"`
+	}
+	get := func(tok string) error {
+		return c.rest(ctx, "GET", "/users?limit=100&search="+url.QueryEscape(query), tok, nil, &out)
+	}
+	tok, err := c.accessToken(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	err = get(tok)
+	var api *APIError
+	if errors.As(err, &api) && api.Status == http.StatusUnauthorized {
+		if tok, err = c.accessToken(ctx, tok); err != nil {
+			return nil, err
+		}
+		err = get(tok)
+	}
+	return out.Users, err
+}

@@ -1,0 +1,415 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/vibesync/vibesync/oid"
+	"github.com/vibesync/vibesync/server/apperr"
+	"github.com/vibesync/vibesync/server/servertest"
+	"github.com/vibesync/vibesync/server/store"
+	syncv1 "github.com/vibesync/vibesync/syncproto/vibesync/sync/v1"
+)
+
+var (
+	convergeLarge = flag.Bool("converge.large", false, "run the convergence property test at a larger size")
+	convergeSeed  = flag.Uint64("converge.seed", 0, "seed of the convergence property test (0: random)")
+)
+
+// flaky is a transport that can be offline and can lose the answer of the
+// next push after the server processed it.
+type flaky struct {
+	down     atomic.Bool
+	losePush atomic.Bool
+}
+
+func (f *flaky) RoundTrip(r *http.Request) (*http.Response, error) {
+	if f.down.Load() {
+		return nil, errors.New("offline")
+	}
+	res, err := http.DefaultTransport.RoundTrip(r)
+	if err == nil && r.URL.Path == "/vibesync.sync.v1.SyncService/Push" && f.losePush.CompareAndSwap(true, false) {
+		res.Body.Close()
+		return nil, errors.New("answer lost")
+	}
+	return res, err
+}
+
+type replicaUnderTest struct {
+	c        *Client
+	net      *flaky
+	user     servertest.User
+	mutation map[int64]string // id → bio it set ("" for other kinds)
+	rejected map[int64]Rejection
+}
+
+// TestConvergence: several users on several devices make random changes
+// (profile edits, conflicting username claims, connection requests,
+// answers and cancellations racing each other, messages to real group
+// chats and to chats that refuse them, members and admins of those groups
+// added, removed, promoted and demoted by each other concurrently) while going offline at random, losing push answers,
+// and while the server's side moves (chat membership gained and lost,
+// rows written and deleted, tombstones pruned so stale replicas reset).
+// At the end every replica equals the server's view for its user, every
+// rejected mutation was reported, and no mutation was applied twice.
+func TestConvergence(t *testing.T) {
+	users, devices, steps := 4, 2, 1500
+	if *convergeLarge {
+		users, devices, steps = 8, 3, 3000
+	}
+	seed := *convergeSeed
+	if seed == 0 {
+		seed = rand.Uint64()
+	}
+	t.Logf("seed %d (rerun with -converge.seed=%d)", seed, seed)
+	rng := rand.New(rand.NewPCG(seed, seed))
+	ctx := context.Background()
+	env := servertest.New(t)
+	db := env.Server.DB()
+	write := func(fn func(tx *store.Tx) error) {
+		t.Helper()
+		if err := db.Write(ctx, fn); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	var rs []*replicaUnderTest
+	var accounts []servertest.User
+	for u := 0; u < users; u++ {
+		acct := env.Register(fmt.Sprintf("User %d", u))
+		accounts = append(accounts, acct)
+		for d := 0; d < devices; d++ {
+			r := &replicaUnderTest{net: &flaky{}, user: acct, mutation: map[int64]string{}, rejected: map[int64]Rejection{}}
+			c, err := Open(ctx, Options{Server: env.URL, Dir: t.TempDir(), HTTPClient: &http.Client{Transport: r.net}, Now: env.Clock.Now, PageSize: 7,
+				OnRejected: func(rj Rejection) {
+					if _, dup := r.rejected[rj.MutationID]; dup {
+						t.Errorf("mutation %d reported rejected twice", rj.MutationID)
+					}
+					r.rejected[rj.MutationID] = rj
+				}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { c.Close() })
+			if _, err := c.Login(ctx, acct.Username, acct.Password); err != nil {
+				t.Fatal(err)
+			}
+			r.c = c
+			rs = append(rs, r)
+		}
+	}
+	chats := make([]string, 4)
+	for i := range chats {
+		chats[i] = oid.New()
+		id := chats[i]
+		write(func(tx *store.Tx) error {
+			_, err := tx.Put(ctx, "chat:"+id, "chat", id, []byte(`{"_id":"`+id+`","name":"chat `+fmt.Sprint(i)+`"}`))
+			return err
+		})
+	}
+	// Real group chats, made through the chat rules: everyone follows
+	// everyone (so anyone may add anyone), and the first user creates two
+	// groups with all of them.
+	for _, r := range rs {
+		for _, other := range accounts {
+			if other.ID != r.user.ID {
+				if _, err := r.c.Mutate(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_Follow{Follow: &syncv1.FollowUser{UserId: other.ID}}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if _, err := r.c.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var everyone []string
+	for _, a := range accounts[1:] {
+		everyone = append(everyone, a.ID)
+	}
+	for _, name := range []string{"Hikers", "Climbers"} {
+		if err := rs[0].c.CreateChat(ctx, NewChat{Group: true, Name: name, Category: "Outdoors", Users: everyone}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := rs[0].c.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	groups, err := rs[0].c.Chats(ctx, "")
+	if err != nil || len(groups) != 2 {
+		t.Fatalf("groups %+v %v", groups, err)
+	}
+	var messages []struct{ chat, id string }
+	var stats struct{ syncs, pulled, resets, rejected, rows, lost int }
+	names := []string{"taken_a", "taken_b", "taken_c"}
+
+	for step := 0; step < steps; step++ {
+		r := rs[rng.IntN(len(rs))]
+		switch op := rng.IntN(100); {
+		case op < 20: // edit the profile
+			bio := fmt.Sprintf("bio %d", step)
+			id, err := r.c.Mutate(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_UpdateProfile{UpdateProfile: &syncv1.UpdateProfile{Bio: &bio}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.mutation[id] = bio
+		case op < 27: // claim a username others may claim too
+			if _, err := r.c.UpdateProfile(ctx, ProfileUpdate{Username: &names[rng.IntN(len(names))]}); err != nil {
+				t.Fatal(err)
+			}
+		case op < 31: // a message the server rejects: the chat exists only in the feed
+			if _, err := r.c.SendMessage(ctx, chats[rng.IntN(len(chats))], "hi"); err != nil {
+				t.Fatal(err)
+			}
+		case op < 36: // a message to a real group (rejected if one was removed meanwhile)
+			if _, err := r.c.SendMessage(ctx, groups[rng.IntN(len(groups))].ID, fmt.Sprintf("msg %d", step)); err != nil {
+				t.Fatal(err)
+			}
+		case op < 40: // group membership and admin rights, racing each other
+			g, other := groups[rng.IntN(len(groups))].ID, accounts[rng.IntN(len(accounts))].ID
+			var m *syncv1.Mutation
+			switch rng.IntN(5) {
+			case 0:
+				m = &syncv1.Mutation{Kind: &syncv1.Mutation_AddParticipant{AddParticipant: &syncv1.AddParticipant{ChatId: g, UserId: other}}}
+			case 1:
+				m = &syncv1.Mutation{Kind: &syncv1.Mutation_RemoveParticipant{RemoveParticipant: &syncv1.RemoveParticipant{ChatId: g, UserId: other}}}
+			case 2:
+				m = &syncv1.Mutation{Kind: &syncv1.Mutation_GrantAdmin{GrantAdmin: &syncv1.GrantAdmin{ChatId: g, UserId: other}}}
+			case 3:
+				m = &syncv1.Mutation{Kind: &syncv1.Mutation_RevokeAdmin{RevokeAdmin: &syncv1.RevokeAdmin{ChatId: g, UserId: other}}}
+			default:
+				if err := r.c.MarkRead(ctx, g); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if m != nil {
+				if _, err := r.c.Mutate(ctx, m); err != nil {
+					t.Fatal(err)
+				}
+			}
+		case op < 46: // connections: requests, answers and cancellations that race
+			other := accounts[rng.IntN(len(accounts))]
+			var err error
+			switch rng.IntN(4) {
+			case 0:
+				_, err = r.c.Connect(ctx, other.ID, "hello")
+			case 1:
+				err = r.c.Accept(ctx, other.ID)
+			case 2:
+				err = r.c.Decline(ctx, other.ID)
+			default:
+				err = r.c.Disconnect(ctx, other.ID)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		case op < 62:
+			res, err := r.c.Sync(ctx)
+			if err != nil && !errors.Is(err, ErrOffline) { // a lost push answer looks offline too
+				t.Fatalf("sync: %v", err)
+			}
+			if err == nil {
+				stats.syncs++
+				stats.pulled += res.Pulled
+				if res.Reset {
+					stats.resets++
+				}
+				stats.lost += len(res.Lost)
+			}
+		case op < 68:
+			r.net.down.Store(!r.net.down.Load())
+		case op < 71:
+			r.net.losePush.Store(true)
+		case op < 77: // someone joins a chat
+			u, ch := accounts[rng.IntN(len(accounts))], chats[rng.IntN(len(chats))]
+			write(func(tx *store.Tx) error { return tx.AddBucketMember(ctx, "chat:"+ch, u.ID) })
+		case op < 81: // someone leaves a chat
+			u, ch := accounts[rng.IntN(len(accounts))], chats[rng.IntN(len(chats))]
+			write(func(tx *store.Tx) error { return tx.RemoveBucketMember(ctx, "chat:"+ch, u.ID) })
+		case op < 92: // a message is posted
+			ch, id := chats[rng.IntN(len(chats))], oid.New()
+			messages = append(messages, struct{ chat, id string }{ch, id})
+			write(func(tx *store.Tx) error {
+				_, err := tx.Put(ctx, "chat:"+ch, "message", id, []byte(`{"_id":"`+id+`","chat":"`+ch+`","text":"m"}`))
+				return err
+			})
+		case op < 99: // a message is deleted
+			if len(messages) > 0 {
+				i := rng.IntN(len(messages))
+				m := messages[i]
+				messages = slices.Delete(messages, i, i+1)
+				write(func(tx *store.Tx) error {
+					_, err := tx.Tombstone(ctx, "chat:"+m.chat, "message", m.id)
+					return err
+				})
+			}
+		default: // time passes; old tombstones are pruned (stale replicas must reset)
+			env.Clock.Advance(40 * time.Minute)
+			write(func(tx *store.Tx) error {
+				_, err := tx.PruneTombstones(ctx, tx.Now.Add(-30*time.Minute))
+				return err
+			})
+		}
+	}
+
+	// Some leave a chat while their devices are away, then everyone comes
+	// back online and syncs until quiet.
+	for _, acct := range accounts {
+		ch := chats[rng.IntN(len(chats))]
+		write(func(tx *store.Tx) error { return tx.RemoveBucketMember(ctx, "chat:"+ch, acct.ID) })
+	}
+	for _, r := range rs {
+		r.net.down.Store(false)
+		r.net.losePush.Store(false)
+	}
+	for round := 0; round < 2; round++ {
+		for _, r := range rs {
+			if _, err := r.c.Sync(ctx); err != nil {
+				t.Fatalf("final sync: %v", err)
+			}
+		}
+	}
+	for _, r := range rs {
+		res, err := r.c.Verify(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Drifted) > 0 {
+			t.Errorf("%s: buckets drifted: %v", r.user.Username, res.Drifted)
+		}
+	}
+
+	for i, r := range rs {
+		name := fmt.Sprintf("device %d of %s", i, r.user.Username)
+		st, err := r.c.Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Outbox != 0 || st.Awaiting != 0 {
+			t.Errorf("%s: outbox not drained: %+v", name, st)
+		}
+		var overlay int
+		if err := r.c.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM overlay`).Scan(&overlay); err != nil {
+			t.Fatal(err)
+		}
+		if overlay != 0 {
+			t.Errorf("%s: %d optimistic rows left", name, overlay)
+		}
+		// The replica equals the server's view for its user.
+		want := map[string]string{}
+		var readable []string
+		if err := db.Read(ctx, func(tx *store.Tx) error {
+			var err error
+			if readable, err = tx.ReadableBuckets(ctx, r.user.ID); err != nil {
+				return err
+			}
+			ch, err := tx.Changes(ctx, store.ChangeFilter{Buckets: readable, Limit: 1 << 30})
+			for _, c := range ch {
+				if c.Op == store.OpUpsert {
+					want[c.Bucket+"|"+c.Entity+"|"+c.EntityID] = string(c.Data)
+				}
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		rows, err := r.c.db.QueryContext(ctx, `SELECT bucket, entity, id, data FROM rows`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var b, e, id, data string
+			if err := rows.Scan(&b, &e, &id, &data); err != nil {
+				t.Fatal(err)
+			}
+			got[b+"|"+e+"|"+id] = data
+		}
+		rows.Close()
+		stats.rows += len(want)
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("%s: row %s: replica %q, server %q", name, k, got[k], v)
+			}
+		}
+		for k := range got {
+			if _, ok := want[k]; !ok {
+				t.Errorf("%s: row %s is not in the server's view", name, k)
+			}
+		}
+		slices.Sort(readable)
+		held := slices.Clone(st.Buckets)
+		slices.Sort(held)
+		if !slices.Equal(held, readable) {
+			t.Errorf("%s: holds %v, may read %v", name, held, readable)
+		}
+		// Every mutation was processed once: applied, or rejected and reported.
+		for id := int64(1); ; id++ {
+			var rec store.MutationRecord
+			err := db.Read(ctx, func(tx *store.Tx) (err error) {
+				rec, err = tx.MutationRecordOf(ctx, st.ClientID, id)
+				return err
+			})
+			if apperr.Is(err, apperr.NotFound) {
+				break
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			rj, reported := r.rejected[id]
+			if (rec.Code != "") != reported {
+				t.Errorf("%s: mutation %d: server code %q, reported %v", name, id, rec.Code, reported)
+			}
+			if reported && rj.Code != rec.Code {
+				t.Errorf("%s: mutation %d: reported %q, recorded %q", name, id, rj.Code, rec.Code)
+			}
+		}
+	}
+	for _, r := range rs {
+		stats.rejected += len(r.rejected)
+	}
+	t.Logf("%d successful syncs pulled %d changes, %d resets, %d lost buckets, %d rejections, %d replica rows compared",
+		stats.syncs, stats.pulled, stats.resets, stats.lost, stats.rejected, stats.rows)
+	// No mutation was applied twice: each user's bio is the one set by the
+	// applied bio mutation with the latest checkpoint; a replayed older one
+	// would have overwritten it later.
+	for _, acct := range accounts {
+		var wantBio string
+		var best int64 = -1
+		for _, r := range rs {
+			if r.user.ID != acct.ID {
+				continue
+			}
+			st, _ := r.c.Status(ctx)
+			for id, bio := range r.mutation {
+				var rec store.MutationRecord
+				if err := db.Read(ctx, func(tx *store.Tx) (err error) {
+					rec, err = tx.MutationRecordOf(ctx, st.ClientID, id)
+					return err
+				}); err != nil {
+					t.Fatalf("mutation %d of %s never processed: %v", id, acct.Username, err)
+				}
+				if rec.Code == "" && rec.Checkpoint > best {
+					best, wantBio = rec.Checkpoint, bio
+				}
+			}
+		}
+		var gotBio string
+		if err := db.Read(ctx, func(tx *store.Tx) error {
+			u, err := tx.User(ctx, acct.ID)
+			gotBio = u.Bio
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if best >= 0 && gotBio != wantBio {
+			t.Errorf("%s: server bio %q, want %q from the last applied mutation", acct.Username, gotBio, wantBio)
+		}
+	}
+}

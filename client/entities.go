@@ -1,0 +1,332 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/vibesync/vibesync/wire"
+)
+
+// The replicated forms below follow the documented REST shapes ("_id",
+// camelCase, RFC 3339 times). Fields the server adds that a type does not
+// name are kept in the replica and ignored here.
+
+// User is a profile, or a reference to one (the feed may hold a bare id).
+type User struct {
+	ID       string `json:"_id"`
+	Name     string `json:"name"`
+	Username string `json:"username"`
+	Photo    string `json:"photo,omitempty"`
+	Bio      string `json:"bio,omitempty"`
+}
+
+// UnmarshalJSON accepts the object form and a bare id.
+func (u *User) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '"' {
+		*u = User{}
+		return json.Unmarshal(b, &u.ID)
+	}
+	type plain User
+	return json.Unmarshal(b, (*plain)(u))
+}
+
+// Connection is a connection or a pending request between two users.
+type Connection struct {
+	ID         string    `json:"_id"`
+	From       User      `json:"from"`
+	To         User      `json:"to"`
+	Status     string    `json:"status"` // pending, accepted, declined
+	Message    string    `json:"message,omitempty"`
+	CreatedAt  wire.Time `json:"createdAt"`
+	AcceptedAt wire.Time `json:"acceptedAt"`
+	// User is the other side, as seen by the replica's user.
+	User User `json:"user"`
+}
+
+// Participant is a member of a chat.
+type Participant struct {
+	ID         string    `json:"_id"`
+	Chat       string    `json:"chat"`
+	User       User      `json:"user"`
+	IsAdmin    bool      `json:"isAdmin,omitempty"`
+	LastReadAt wire.Time `json:"lastReadAt"`
+}
+
+// Message is a chat message.
+type Message struct {
+	ID   string    `json:"_id"`
+	Chat string    `json:"chat"`
+	User User      `json:"user"`
+	Text string    `json:"text"`
+	At   wire.Time `json:"at"`
+	// Pending is set while the message waits in the outbox.
+	Pending bool `json:"pending,omitempty"`
+}
+
+// Chat is a chat with what the REST list computes: participants, the
+// caller's unread count and the last message.
+type Chat struct {
+	ID           string        `json:"_id"`
+	Name         string        `json:"name"`
+	Photo        string        `json:"photo,omitempty"`
+	Category     string        `json:"category,omitempty"`
+	IsGroup      bool          `json:"isGroup"`
+	Restricted   bool          `json:"restricted,omitempty"`
+	Creator      User          `json:"creator"`
+	CreatedAt    wire.Time     `json:"createdAt"`
+	UpdatedAt    wire.Time     `json:"updatedAt"`
+	Participants []Participant `json:"participants"`
+	Unread       int           `json:"unread"`
+	LastMessage  *Message      `json:"lastMessage"`
+}
+
+// JoinRequest is a request to join a restricted chat.
+type JoinRequest struct {
+	ID        string    `json:"_id"`
+	Chat      string    `json:"chat"`
+	User      User      `json:"user"`
+	Status    string    `json:"status"`
+	CreatedAt wire.Time `json:"createdAt"`
+}
+
+// Notification is one of the user's notifications.
+type Notification struct {
+	ID        string    `json:"_id"`
+	Type      string    `json:"type"`
+	Message   string    `json:"message,omitempty"`
+	Read      bool      `json:"read,omitempty"`
+	CreatedAt wire.Time `json:"createdAt"`
+}
+
+func decodeAll[T any](es []entity) ([]T, error) {
+	out := make([]T, 0, len(es))
+	for _, e := range es {
+		var v T
+		if err := json.Unmarshal(e.Data, &v); err != nil {
+			return nil, fmt.Errorf("client: decode %s: %w", e.ID, err)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func (c *Client) me(ctx context.Context) (string, error) {
+	id := c.UserID(ctx)
+	if id == "" {
+		return "", ErrNotLoggedIn
+	}
+	return id, nil
+}
+
+// Me returns the user's own profile from the replica (as edited offline).
+func (c *Client) Me(ctx context.Context) (User, error) {
+	id, err := c.me(ctx)
+	if err != nil {
+		return User{}, err
+	}
+	es, err := c.entities(ctx, "user", "user:"+id)
+	if err != nil {
+		return User{}, err
+	}
+	users, err := decodeAll[User](es)
+	if err != nil {
+		return User{}, err
+	}
+	for _, u := range users {
+		if u.ID == id {
+			return u, nil
+		}
+	}
+	return User{ID: id}, nil
+}
+
+// Connections lists the user's connections and requests (status "" for
+// all, or "pending", "accepted"), newest first, each with User set to the
+// other side.
+func (c *Client) Connections(ctx context.Context, status string) ([]Connection, error) {
+	me, err := c.me(ctx)
+	if err != nil {
+		return nil, err
+	}
+	es, err := c.entities(ctx, "connection", "")
+	if err != nil {
+		return nil, err
+	}
+	all, err := decodeAll[Connection](es)
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	for _, cn := range all {
+		if status != "" && cn.Status != status {
+			continue
+		}
+		cn.User = cn.To
+		if cn.To.ID == me {
+			cn.User = cn.From
+		}
+		out = append(out, cn)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].CreatedAt.After(out[j].CreatedAt.Time) })
+	return out, nil
+}
+
+// Messages lists a chat's messages, oldest first (queued ones included).
+func (c *Client) Messages(ctx context.Context, chatID string) ([]Message, error) {
+	es, err := c.entities(ctx, "message", "chat:"+chatID)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := decodeAll[Message](es)
+	if err != nil {
+		return nil, err
+	}
+	sort.SliceStable(ms, func(i, j int) bool { return messageBefore(ms[i], ms[j]) })
+	return ms, nil
+}
+
+func messageBefore(a, b Message) bool {
+	if !a.At.Equal(b.At.Time) {
+		return a.At.Before(b.At.Time)
+	}
+	return a.ID < b.ID
+}
+
+// Chats lists the user's chats, most recently active first, with
+// participants, lastMessage and unread (messages by others after the
+// user's lastReadAt) computed from the replica as the REST API does.
+// search filters by name, ignoring case.
+func (c *Client) Chats(ctx context.Context, search string) ([]Chat, error) {
+	me, err := c.me(ctx)
+	if err != nil {
+		return nil, err
+	}
+	es, err := c.entities(ctx, "chat", "")
+	if err != nil {
+		return nil, err
+	}
+	chats, err := decodeAll[Chat](es)
+	if err != nil {
+		return nil, err
+	}
+	pes, err := c.entities(ctx, "participant", "")
+	if err != nil {
+		return nil, err
+	}
+	parts, err := decodeAll[Participant](pes)
+	if err != nil {
+		return nil, err
+	}
+	byChat := map[string][]Participant{}
+	for i, p := range parts {
+		chat := p.Chat
+		if chat == "" {
+			chat = strings.TrimPrefix(pes[i].Bucket, "chat:")
+		}
+		byChat[chat] = append(byChat[chat], p)
+	}
+	out := chats[:0]
+	for _, ch := range chats {
+		if search != "" && !strings.Contains(strings.ToLower(ch.Name), strings.ToLower(search)) {
+			continue
+		}
+		ch.Participants = byChat[ch.ID]
+		var lastRead wire.Time
+		for _, p := range ch.Participants {
+			if p.User.ID == me {
+				lastRead = p.LastReadAt
+			}
+		}
+		if err := c.timeline(ctx, &ch, me, lastRead); err != nil {
+			return nil, err
+		}
+		out = append(out, ch)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return activity(out[i]).After(activity(out[j]).Time) })
+	return out, nil
+}
+
+// timeline sets a chat's unread count and last message: from the pulled
+// rows with two indexed queries, then the queued messages of the overlay
+// (the user's own: they never count as unread).
+func (c *Client) timeline(ctx context.Context, ch *Chat, me string, lastRead wire.Time) error {
+	bucket := "chat:" + ch.ID
+	var last []byte
+	err := c.db.QueryRowContext(ctx, `SELECT data FROM rows WHERE bucket = ? AND entity = 'message' ORDER BY at DESC, id DESC LIMIT 1`, bucket).Scan(&last)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("client: last message: %w", err)
+	}
+	ch.LastMessage = nil
+	if last != nil {
+		var m Message
+		if err := json.Unmarshal(last, &m); err != nil {
+			return fmt.Errorf("client: decode message: %w", err)
+		}
+		ch.LastMessage = &m
+	}
+	var readMS int64 = -1 << 62
+	if !lastRead.IsZero() {
+		readMS = lastRead.UnixMilli()
+	}
+	if err := c.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM rows WHERE bucket = ? AND entity = 'message' AND at > ? AND author <> ?`,
+		bucket, readMS, me).Scan(&ch.Unread); err != nil {
+		return fmt.Errorf("client: unread: %w", err)
+	}
+	rows, err := c.db.QueryContext(ctx, `SELECT data FROM overlay WHERE bucket = ? AND entity = 'message' AND op = 'upsert'`, bucket)
+	if err != nil {
+		return fmt.Errorf("client: queued messages: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var data []byte
+		if err := rows.Scan(&data); err != nil {
+			return err
+		}
+		var m Message
+		if err := json.Unmarshal(data, &m); err != nil {
+			return fmt.Errorf("client: decode queued message: %w", err)
+		}
+		if ch.LastMessage == nil || messageBefore(*ch.LastMessage, m) {
+			ch.LastMessage = &m
+		}
+	}
+	return rows.Err()
+}
+
+func activity(ch Chat) wire.Time {
+	if ch.LastMessage != nil && ch.LastMessage.At.After(ch.UpdatedAt.Time) {
+		return ch.LastMessage.At
+	}
+	return ch.UpdatedAt
+}
+
+// Requests lists join requests the replica holds: the user's own, and
+// those pending in chats they administer.
+func (c *Client) Requests(ctx context.Context) ([]JoinRequest, error) {
+	es, err := c.entities(ctx, "request", "")
+	if err != nil {
+		return nil, err
+	}
+	return decodeAll[JoinRequest](es)
+}
+
+// Notifications lists the user's notifications, newest first.
+func (c *Client) Notifications(ctx context.Context) ([]Notification, error) {
+	es, err := c.entities(ctx, "notification", "")
+	if err != nil {
+		return nil, err
+	}
+	ns, err := decodeAll[Notification](es)
+	if err != nil {
+		return nil, err
+	}
+	sort.SliceStable(ns, func(i, j int) bool { return ns[i].CreatedAt.After(ns[j].CreatedAt.Time) })
+	return ns, nil
+}

@@ -1,0 +1,447 @@
+package client
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"connectrpc.com/connect"
+	"google.golang.org/protobuf/proto"
+
+	syncv1 "github.com/vibesync/vibesync/syncproto/vibesync/sync/v1"
+)
+
+// Rejection is a mutation the server refused for good. Its optimistic
+// effects are gone from the replica by the time it is reported.
+type Rejection struct {
+	MutationID int64
+	Kind       string // e.g. "send_message"
+	Code       string // "invalid", "forbidden", "not_found", "conflict", "unimplemented", …
+	Reason     string // machine-readable, as the REST API's "code"
+	Message    string
+	Field      string
+	At         time.Time
+}
+
+// SyncResult says what one Sync did.
+type SyncResult struct {
+	Pushed   int         // mutations the server applied
+	Rejected []Rejection // mutations it refused
+	Pending  int         // mutations still queued (transient failure)
+	Pulled   int         // changes applied
+	Cursor   int64       // the replica's feed position
+	Reset    bool        // the replica was rebuilt from scratch
+	Drifted  []string    // buckets whose checksum differed; re-read
+	Lost     []string    // buckets the user may no longer read; dropped
+}
+
+// Sync pushes the outbox, then pulls until the replica is current. With
+// verify set, the pull asks for checksums and re-reads every bucket that
+// drifted. Offline it returns an error wrapping ErrOffline and keeps
+// everything queued.
+func (c *Client) Sync(ctx context.Context) (SyncResult, error) {
+	return c.sync(ctx, false)
+}
+
+// Verify is Sync with checksums: buckets of the replica that differ from
+// the server's are dropped and read again.
+func (c *Client) Verify(ctx context.Context) (SyncResult, error) {
+	return c.sync(ctx, true)
+}
+
+func (c *Client) sync(ctx context.Context, verify bool) (SyncResult, error) {
+	c.syncMu.Lock()
+	defer c.syncMu.Unlock()
+	var res SyncResult
+	if err := c.push(ctx, &res); err != nil {
+		return res, err
+	}
+	for range 3 {
+		drifted, err := c.pull(ctx, verify, &res)
+		if err != nil {
+			return res, err
+		}
+		if len(drifted) == 0 {
+			break
+		}
+		res.Drifted = append(res.Drifted, drifted...)
+	}
+	if err := setMeta(ctx, c.db, "last_sync", c.opts.Now().UTC().Format(time.RFC3339Nano)); err != nil {
+		return res, err
+	}
+	if c.opts.OnSync != nil {
+		c.opts.OnSync(res)
+	}
+	return res, nil
+}
+
+type queued struct {
+	id   int64
+	kind string
+	m    *syncv1.Mutation
+}
+
+// push sends the unacknowledged outbox in order, in batches.
+func (c *Client) push(ctx context.Context, res *SyncResult) error {
+	clientID, err := getMeta(ctx, c.db, "client_id")
+	if err != nil {
+		return err
+	}
+	for {
+		batch, err := c.unacked(ctx, 200)
+		if err != nil || len(batch) == 0 {
+			return err
+		}
+		req := &syncv1.PushRequest{ProtocolVersion: ProtocolVersion, ClientId: clientID}
+		for _, q := range batch {
+			req.Mutations = append(req.Mutations, q.m)
+		}
+		out, err := call(ctx, c, func(ctx context.Context) (*connect.Response[syncv1.PushResponse], error) {
+			return c.rpc.Push(ctx, connect.NewRequest(req))
+		})
+		if err != nil {
+			return err
+		}
+		var rejected []Rejection
+		err = c.tx(ctx, func(tx *sql.Tx) error {
+			rejected = nil
+			for i, r := range out.Msg.Results {
+				if i >= len(batch) || r.Id != batch[i].id {
+					return fmt.Errorf("client: push answered mutation %d out of order", r.Id)
+				}
+				if r.Status == syncv1.MutationStatus_MUTATION_STATUS_APPLIED {
+					if _, err := tx.ExecContext(ctx, `UPDATE outbox SET acked_at = ? WHERE id = ?`, out.Msg.WriteCheckpoint, r.Id); err != nil {
+						return err
+					}
+					continue
+				}
+				rej := Rejection{MutationID: r.Id, Kind: batch[i].kind, Code: r.Code, Reason: r.Reason, Message: r.Message, Field: r.Field, At: c.opts.Now().UTC()}
+				if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO rejections (mutation_id, kind, code, reason, message, field, at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+					rej.MutationID, rej.Kind, rej.Code, rej.Reason, rej.Message, rej.Field, rej.At.UnixMilli()); err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE id = ?`, r.Id); err != nil { // its overlay rows go with it
+					return err
+				}
+				rejected = append(rejected, rej)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("client: record push results: %w", err)
+		}
+		res.Pushed += len(out.Msg.Results) - len(rejected)
+		res.Rejected = append(res.Rejected, rejected...)
+		for _, r := range rejected {
+			if c.opts.OnRejected != nil {
+				c.opts.OnRejected(r)
+			}
+		}
+		if out.Msg.RetryLater || len(out.Msg.Results) < len(batch) {
+			res.Pending = len(batch) - len(out.Msg.Results)
+			return nil
+		}
+	}
+}
+
+func (c *Client) unacked(ctx context.Context, limit int) ([]queued, error) {
+	rows, err := c.db.QueryContext(ctx, `SELECT id, kind, body FROM outbox WHERE acked_at IS NULL ORDER BY id LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("client: read outbox: %w", err)
+	}
+	defer rows.Close()
+	var out []queued
+	for rows.Next() {
+		var q queued
+		var body []byte
+		if err := rows.Scan(&q.id, &q.kind, &body); err != nil {
+			return nil, err
+		}
+		q.m = &syncv1.Mutation{}
+		if err := proto.Unmarshal(body, q.m); err != nil {
+			return nil, fmt.Errorf("client: outbox mutation %d: %w", q.id, err)
+		}
+		q.m.Id = q.id
+		out = append(out, q)
+	}
+	return out, rows.Err()
+}
+
+// pull reads every page up to the checkpoint, then applies them in one
+// local transaction. It returns the buckets whose checksum differed (they
+// are dropped so the next pull reads them from 0).
+func (c *Client) pull(ctx context.Context, verify bool, res *SyncResult) ([]string, error) {
+	cursor, err := getMetaInt(ctx, c.db, "cursor")
+	if err != nil {
+		return nil, err
+	}
+	var buckets []string
+	if err := getMetaJSON(ctx, c.db, "buckets", &buckets); err != nil {
+		return nil, err
+	}
+	var staged []*syncv1.Change
+	var token []byte
+	var last *syncv1.PullResponse
+	for {
+		req := &syncv1.PullRequest{ProtocolVersion: ProtocolVersion, Cursor: cursor, Buckets: buckets,
+			PageToken: token, PageSize: int32(c.opts.PageSize), WantChecksums: verify}
+		page, err := call(ctx, c, func(ctx context.Context) (*connect.Response[syncv1.PullResponse], error) {
+			return c.rpc.Pull(ctx, connect.NewRequest(req))
+		})
+		if err != nil {
+			return nil, err
+		}
+		staged = append(staged, page.Msg.Changes...)
+		if len(page.Msg.NextPageToken) == 0 {
+			last = page.Msg
+			break
+		}
+		token = page.Msg.NextPageToken
+	}
+	var drifted []string
+	err = c.tx(ctx, func(tx *sql.Tx) error {
+		drifted = nil
+		if last.Reset_ {
+			if err := wipe(ctx, tx, false); err != nil {
+				return err
+			}
+		}
+		for _, b := range last.LostBuckets {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM rows WHERE bucket = ?`, b); err != nil {
+				return err
+			}
+		}
+		if err := applyChanges(ctx, tx, staged); err != nil {
+			return err
+		}
+		held := last.Buckets
+		for _, sum := range last.Checksums {
+			got, n, err := checksum(ctx, tx, sum.Bucket)
+			if err != nil {
+				return err
+			}
+			if got != sum.Sum || n != sum.Count {
+				drifted = append(drifted, sum.Bucket)
+				if _, err := tx.ExecContext(ctx, `DELETE FROM rows WHERE bucket = ?`, sum.Bucket); err != nil {
+					return err
+				}
+				held = slices.DeleteFunc(held, func(b string) bool { return b == sum.Bucket })
+			}
+		}
+		if err := setMeta(ctx, tx, "cursor", strconv.FormatInt(last.Checkpoint, 10)); err != nil {
+			return err
+		}
+		if err := setMetaJSON(ctx, tx, "buckets", held); err != nil {
+			return err
+		}
+		// The server's state now includes every mutation acknowledged at or
+		// before the checkpoint: its optimistic rows have done their job.
+		_, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE acked_at IS NOT NULL AND acked_at <= ?`, last.Checkpoint)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("client: apply pull: %w", err)
+	}
+	res.Pulled += len(staged)
+	res.Cursor = last.Checkpoint
+	res.Reset = res.Reset || last.Reset_
+	res.Lost = append(res.Lost, last.LostBuckets...)
+	return drifted, nil
+}
+
+func applyChanges(ctx context.Context, tx *sql.Tx, changes []*syncv1.Change) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	up, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO rows (bucket, entity, id, seq, data, at, author) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer up.Close()
+	del, err := tx.PrepareContext(ctx, `DELETE FROM rows WHERE bucket = ? AND entity = ? AND id = ?`)
+	if err != nil {
+		return err
+	}
+	defer del.Close()
+	for _, ch := range changes {
+		if ch.Op == syncv1.Op_OP_DELETE {
+			_, err = del.ExecContext(ctx, ch.Bucket, ch.Entity, ch.EntityId)
+		} else {
+			var at int64
+			var author string
+			if ch.Entity == "message" {
+				var m Message
+				if json.Unmarshal(ch.Data, &m) == nil {
+					at, author = m.At.UnixMilli(), m.User.ID
+				}
+			}
+			_, err = up.ExecContext(ctx, ch.Bucket, ch.Entity, ch.EntityId, ch.Seq, ch.Data, at, author)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Status is the replica's bookkeeping.
+type Status struct {
+	UserID   string
+	ClientID string
+	Outbox   int // mutations not yet acknowledged
+	Awaiting int // acknowledged, waiting for a pull to cover them
+	LastSync time.Time
+	Cursor   int64
+	Buckets  []string
+	Rows     int
+}
+
+// Status reports the outbox size, the last sync and the cursors.
+func (c *Client) Status(ctx context.Context) (Status, error) {
+	var s Status
+	s.UserID = c.UserID(ctx)
+	var err error
+	if s.ClientID, err = getMeta(ctx, c.db, "client_id"); err != nil {
+		return s, err
+	}
+	if s.Cursor, err = getMetaInt(ctx, c.db, "cursor"); err != nil {
+		return s, err
+	}
+	if err := getMetaJSON(ctx, c.db, "buckets", &s.Buckets); err != nil {
+		return s, err
+	}
+	if last, err := getMeta(ctx, c.db, "last_sync"); err != nil {
+		return s, err
+	} else if last != "" {
+		s.LastSync, _ = time.Parse(time.RFC3339Nano, last)
+	}
+	err = c.db.QueryRowContext(ctx, `SELECT
+		(SELECT COUNT(*) FROM outbox WHERE acked_at IS NULL),
+		(SELECT COUNT(*) FROM outbox WHERE acked_at IS NOT NULL),
+		(SELECT COUNT(*) FROM rows)`).Scan(&s.Outbox, &s.Awaiting, &s.Rows)
+	return s, err
+}
+
+// Rejections lists the mutations the server refused, newest first.
+func (c *Client) Rejections(ctx context.Context) ([]Rejection, error) {
+	rows, err := c.db.QueryContext(ctx, `SELECT mutation_id, kind, code, reason, message, field, at FROM rejections ORDER BY mutation_id DESC`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Rejection
+	for rows.Next() {
+		var r Rejection
+		var at int64
+		if err := rows.Scan(&r.MutationID, &r.Kind, &r.Code, &r.Reason, &r.Message, &r.Field, &at); err != nil {
+			return nil, err
+		}
+		r.At = time.UnixMilli(at).UTC()
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Run keeps the replica in sync until ctx ends: it syncs, then waits for
+// a poke from the server's Subscribe stream (its buckets moved), a local
+// write, or a minute, and syncs again. While the server is unreachable it
+// retries with exponential backoff (1s doubling to 30s). It returns
+// ErrSessionEnded or ErrIncompatible, which retrying cannot fix, and nil
+// when ctx ends.
+func (c *Client) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go c.listen(ctx)
+	backoff := time.Second
+	for {
+		_, err := c.Sync(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		wait := time.Minute
+		switch {
+		case errors.Is(err, ErrSessionEnded), errors.Is(err, ErrNotLoggedIn), errors.Is(err, ErrIncompatible):
+			return err
+		case err != nil:
+			c.opts.Log.Warn("sync failed; retrying", "err", err, "in", backoff)
+			wait, backoff = backoff, min(2*backoff, 30*time.Second)
+		default:
+			backoff = time.Second
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-c.kick:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// poke wakes Run.
+func (c *Client) poke() {
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+// listen holds a Subscribe stream open and pokes Run whenever the server's
+// position passes the replica's cursor; it reconnects with backoff.
+func (c *Client) listen(ctx context.Context) {
+	backoff := time.Second
+	for ctx.Err() == nil {
+		err := c.subscribe(ctx, func() { backoff = time.Second })
+		if ctx.Err() != nil {
+			return
+		}
+		c.opts.Log.Debug("subscribe ended", "err", err)
+		if errors.Is(err, ErrSessionEnded) || errors.Is(err, ErrNotLoggedIn) {
+			return
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+		backoff = min(2*backoff, 30*time.Second)
+		c.poke() // reconnected: catch up on what the stream missed
+	}
+}
+
+func (c *Client) subscribe(ctx context.Context, connected func()) error {
+	tok, err := c.accessToken(ctx, "")
+	if err != nil {
+		return err
+	}
+	req := connect.NewRequest(&syncv1.SubscribeRequest{ProtocolVersion: ProtocolVersion})
+	req.Header().Set("Authorization", "Bearer "+tok)
+	stream, err := c.live.Subscribe(ctx, req)
+	if err != nil {
+		return rpcError(err)
+	}
+	defer stream.Close()
+	for stream.Receive() {
+		connected()
+		cursor, err := getMetaInt(ctx, c.db, "cursor")
+		if err != nil {
+			return err
+		}
+		if stream.Msg().Position > cursor {
+			c.poke()
+		}
+	}
+	if connect.CodeOf(stream.Err()) == connect.CodeUnauthenticated {
+		_, err := c.accessToken(ctx, tok)
+		return err
+	}
+	return rpcError(stream.Err())
+}

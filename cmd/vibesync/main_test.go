@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vibesync/vibesync/server/servertest"
+)
+
+func noenv(string) string { return "" }
+
+type cli struct {
+	t      *testing.T
+	server string
+	data   string
+}
+
+func (c cli) run(args ...string) string {
+	c.t.Helper()
+	out, err := c.try(args...)
+	if err != nil {
+		c.t.Fatalf("vibesync %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+func (c cli) try(args ...string) (string, error) {
+	var out bytes.Buffer
+	err := run(context.Background(), append([]string{"--server", c.server, "--data", c.data}, args...), noenv, &out, &out)
+	return out.String(), err
+}
+
+func (c cli) offline() cli { c.server = "http://127.0.0.1:1"; return c }
+
+func TestCLI(t *testing.T) {
+	env := servertest.New(t)
+	amy := cli{t, env.URL, t.TempDir()}
+	bob := cli{t, env.URL, t.TempDir()}
+	amy.run("register", "amy_cli", "correct horse battery", "Amy")
+	bob.run("register", "bob_cli", "correct horse battery", "Bob")
+	if out := amy.run("me"); !strings.Contains(out, "@amy_cli") {
+		t.Fatalf("me: %s", out)
+	}
+	if out := amy.run("connect", "bob_cli", "hello"); !strings.Contains(out, "synced") {
+		t.Fatalf("connect: %s", out)
+	}
+	bob.run("sync")
+	if out := bob.run("connections"); !strings.Contains(out, "pending") || !strings.Contains(out, "@amy_cli") {
+		t.Fatalf("bob's connections: %s", out)
+	}
+
+	t.Run("offline_write_queues_and_the_next_sync_delivers_it_once", func(t *testing.T) {
+		off := bob.offline()
+		if out := off.run("accept", "amy_cli"); !strings.Contains(out, "queued") {
+			t.Fatalf("offline accept: %s", out)
+		}
+		if out := off.run("connections"); !strings.Contains(out, "accepted") {
+			t.Fatalf("optimistic accept not shown: %s", out)
+		}
+		if out := bob.run("status"); !strings.Contains(out, "outbox:    1 queued") {
+			t.Fatalf("status: %s", out)
+		}
+		if _, err := off.try("sync"); err == nil {
+			t.Fatal("sync against a dead server succeeded")
+		}
+		if out := bob.run("sync"); !strings.Contains(out, "pushed 1, rejected 0") {
+			t.Fatalf("sync: %s", out)
+		}
+		if out := bob.run("sync"); !strings.Contains(out, "pushed 0") {
+			t.Fatalf("second sync pushed again: %s", out)
+		}
+		amy.run("sync")
+		if out := amy.run("connections"); strings.Count(out, "accepted") != 1 || strings.Contains(out, "pending") {
+			t.Fatalf("amy's connections: %s", out)
+		}
+		if out := bob.run("status"); !strings.Contains(out, "outbox:    0 queued, 0 awaiting") {
+			t.Fatalf("status: %s", out)
+		}
+	})
+	t.Run("rejection_is_reported", func(t *testing.T) {
+		out, err := amy.try("accept", "bob_cli")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out, "rejected by the server: accept_connection") {
+			t.Fatalf("accepting an accepted connection: %s", out)
+		}
+	})
+	t.Run("usage_errors", func(t *testing.T) {
+		if _, err := amy.try("send", "only-chat"); err == nil || !strings.Contains(err.Error(), "usage") {
+			t.Fatalf("send without text: %v", err)
+		}
+		if _, err := amy.try("fly"); err == nil {
+			t.Fatal("unknown command accepted")
+		}
+		if _, err := amy.try("messages", "no such chat"); err == nil {
+			t.Fatal("unknown chat accepted")
+		}
+	})
+}
+
+func TestCLIChat(t *testing.T) {
+	env := servertest.New(t)
+	amy := cli{t, env.URL, t.TempDir()}
+	bob := cli{t, env.URL, t.TempDir()}
+	amy.run("register", "amy_chat", "correct horse battery", "Amy")
+	bob.run("register", "bob_chat", "correct horse battery", "Bob")
+	amy.run("connect", "bob_chat")
+	bob.run("sync")
+	bob.run("accept", "amy_chat")
+	if out := amy.run("chat", "bob_chat"); !strings.Contains(out, "synced") {
+		t.Fatalf("chat: %s", out)
+	}
+	env.Clock.Advance(time.Second) // unread counts messages after the last read, strictly
+	amy.run("send", "bob_chat", "hi Bob")
+	bob.run("sync")
+	if out := bob.run("messages", "amy_chat"); !strings.Contains(out, "@amy_chat: hi Bob") {
+		t.Fatalf("bob's messages: %s", out)
+	}
+	if out := bob.run("chats"); !strings.Contains(out, "1 unread") {
+		t.Fatalf("bob's chats: %s", out)
+	}
+
+	// The server goes away; both keep writing.
+	amyOff, bobOff := amy.offline(), bob.offline()
+	amyOff.run("send", "bob_chat", "are you there?")
+	bobOff.run("send", "amy_chat", "on a train, no signal")
+	if out := bobOff.run("messages", "amy_chat"); !strings.Contains(out, "no signal (queued)") {
+		t.Fatalf("bob's offline view: %s", out)
+	}
+	// It comes back: both converge, nothing lost or doubled.
+	amy.run("sync")
+	bob.run("sync")
+	amy.run("sync")
+	a, b := amy.run("messages", "bob_chat"), bob.run("messages", "amy_chat")
+	for _, text := range []string{"hi Bob", "are you there?", "on a train, no signal"} {
+		if strings.Count(a, text) != 1 || strings.Count(b, text) != 1 {
+			t.Fatalf("%q not exactly once:\namy:\n%s\nbob:\n%s", text, a, b)
+		}
+	}
+	if strings.Contains(a, "queued") || strings.Contains(b, "queued") {
+		t.Fatalf("still queued:\n%s\n%s", a, b)
+	}
+	if a != b {
+		t.Fatalf("replicas differ:\namy:\n%s\nbob:\n%s", a, b)
+	}
+}

@@ -1,0 +1,208 @@
+// Package rpc serves vibesync's Connect-RPC services (the sync protocol,
+// vibesync.sync.v1.SyncService) on the same mux as REST: Connect, gRPC and
+// gRPC-Web over HTTP/1.1 and h2c, with gRPC reflection so grpcurl and
+// `buf curl` can list and call them. Handlers are thin: check the protocol
+// version, decode, call server/social, encode.
+package rpc
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+
+	"connectrpc.com/connect"
+	"connectrpc.com/grpcreflect"
+
+	"github.com/vibesync/vibesync/server/apperr"
+	"github.com/vibesync/vibesync/server/auth"
+	"github.com/vibesync/vibesync/server/social"
+	"github.com/vibesync/vibesync/syncproto/vibesync/sync/v1/syncv1connect"
+)
+
+// ProtocolVersion is the sync protocol version this server speaks. Every
+// request carries the client's; any other is refused with
+// FAILED_PRECONDITION, reason "protocol_version_unsupported".
+const ProtocolVersion = 1
+
+// Config wires the services.
+type Config struct {
+	Social *social.Service
+	Tokens *auth.Tokens
+	Log    *slog.Logger
+}
+
+// Services are the Connect handlers.
+type Services struct {
+	svc      *social.Service
+	tokens   *auth.Tokens
+	log      *slog.Logger
+	done     chan struct{} // closed by Shutdown
+	shutdown sync.Once
+}
+
+// New returns the services; mount them with Register.
+func New(cfg Config) *Services {
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Services{svc: cfg.Social, tokens: cfg.Tokens, log: log, done: make(chan struct{})}
+}
+
+// Shutdown ends every open Subscribe stream (clients reconnect to another
+// instance or later) so a graceful shutdown does not wait for them.
+func (s *Services) Shutdown() {
+	s.shutdown.Do(func() { close(s.done) })
+}
+
+// Register mounts the sync service and gRPC reflection (v1 and v1alpha) on mux.
+func (s *Services) Register(mux *http.ServeMux) {
+	opts := connect.WithInterceptors(s.authInterceptor(), s.errorInterceptor())
+	mux.Handle(syncv1connect.NewSyncServiceHandler(&syncHandler{s: s}, opts))
+	reflector := grpcreflect.NewStaticReflector(syncv1connect.SyncServiceName)
+	mux.Handle(grpcreflect.NewHandlerV1(reflector))
+	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
+}
+
+// codeOf is the one table from error codes to Connect codes.
+var codeOf = map[apperr.Code]connect.Code{
+	apperr.Invalid:         connect.CodeInvalidArgument,
+	apperr.Unauthenticated: connect.CodeUnauthenticated,
+	apperr.Forbidden:       connect.CodePermissionDenied,
+	apperr.NotFound:        connect.CodeNotFound,
+	apperr.Conflict:        connect.CodeAborted,
+	apperr.TooLarge:        connect.CodeResourceExhausted,
+	apperr.RateLimited:     connect.CodeResourceExhausted,
+	apperr.Unavailable:     connect.CodeUnavailable,
+	apperr.Internal:        connect.CodeInternal,
+}
+
+// reasonKey is the metadata key carrying the machine-readable reason
+// (the REST API's "code") of an error.
+const reasonKey = "vibesync-reason"
+
+// toConnect turns err into a *connect.Error: an *apperr.Error keeps its
+// message and carries its reason in the "vibesync-reason" trailer; anything
+// else is logged once here and shown as "internal".
+func (s *Services) toConnect(ctx context.Context, procedure string, err error) error {
+	var ce *connect.Error
+	if errors.As(err, &ce) {
+		return ce
+	}
+	if errors.Is(err, context.Canceled) {
+		return connect.NewError(connect.CodeCanceled, err)
+	}
+	pub := apperr.Public(err)
+	code, ok := codeOf[pub.Code]
+	if !ok {
+		code = connect.CodeInternal
+	}
+	if code == connect.CodeInternal {
+		s.log.ErrorContext(ctx, "rpc failed", "procedure", procedure, "err", err)
+	}
+	out := connect.NewError(code, errors.New(pub.Message))
+	if pub.Reason != "" {
+		out.Meta().Set(reasonKey, pub.Reason)
+	}
+	return out
+}
+
+// errorInterceptor maps every handler error through toConnect.
+func (s *Services) errorInterceptor() connect.Interceptor {
+	return errorInterceptor{s}
+}
+
+type errorInterceptor struct{ s *Services }
+
+func (i errorInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		res, err := next(ctx, req)
+		if err != nil {
+			return nil, i.s.toConnect(ctx, req.Spec().Procedure, err)
+		}
+		return res, nil
+	}
+}
+
+func (i errorInterceptor) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return next
+}
+
+func (i errorInterceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
+		if err := next(ctx, conn); err != nil {
+			return i.s.toConnect(ctx, conn.Spec().Procedure, err)
+		}
+		return nil
+	}
+}
+
+// authInterceptor admits only calls with a valid, unrevoked bearer access
+// token and puts its claims in the context (auth.FromContext).
+func (s *Services) authInterceptor() connect.Interceptor {
+	return authInterceptor{s}
+}
+
+type authInterceptor struct{ s *Services }
+
+func (i authInterceptor) authenticate(ctx context.Context, h http.Header) (context.Context, error) {
+	r := &http.Request{Header: h}
+	c, err := auth.Authenticate(r.WithContext(ctx), i.s.tokens, i.s.svc.CheckSession, false)
+	if err != nil {
+		ce := i.s.toConnect(ctx, "", err).(*connect.Error)
+		ce.Meta().Set("WWW-Authenticate", `Bearer realm="vibesync"`)
+		return nil, ce
+	}
+	return auth.WithClaims(ctx, c), nil
+}
+
+func (i authInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		ctx, err := i.authenticate(ctx, req.Header())
+		if err != nil {
+			return nil, err
+		}
+		return next(ctx, req)
+	}
+}
+
+func (i authInterceptor) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return next
+}
+
+func (i authInterceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
+		ctx, err := i.authenticate(ctx, conn.RequestHeader())
+		if err != nil {
+			return err
+		}
+		return next(ctx, conn)
+	}
+}
+
+// caller is the authenticated user of ctx.
+func caller(ctx context.Context) social.Caller {
+	c, _ := auth.FromContext(ctx)
+	return social.Caller{UserID: c.UserID}
+}
+
+// checkVersion refuses requests of another protocol version.
+func checkVersion(v uint32) error {
+	if v == ProtocolVersion {
+		return nil
+	}
+	msg := "this server speaks sync protocol version 1; "
+	switch {
+	case v == 0:
+		msg += "the request carries no protocol_version: set it"
+	case v > ProtocolVersion:
+		msg += "the client is newer than the server: use a client for protocol 1"
+	default:
+		msg += "upgrade the client and reset its replica"
+	}
+	err := connect.NewError(connect.CodeFailedPrecondition, errors.New(msg))
+	err.Meta().Set(reasonKey, "protocol_version_unsupported")
+	return err
+}

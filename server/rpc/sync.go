@@ -1,0 +1,144 @@
+package rpc
+
+import (
+	"context"
+
+	"connectrpc.com/connect"
+
+	"github.com/vibesync/vibesync/server/social"
+	"github.com/vibesync/vibesync/server/store"
+	syncv1 "github.com/vibesync/vibesync/syncproto/vibesync/sync/v1"
+	"github.com/vibesync/vibesync/syncproto/vibesync/sync/v1/syncv1connect"
+)
+
+// MaxPushMutations bounds one push; send more in several.
+const MaxPushMutations = 500
+
+type syncHandler struct {
+	syncv1connect.UnimplementedSyncServiceHandler
+	s *Services
+}
+
+func (h *syncHandler) Pull(ctx context.Context, req *connect.Request[syncv1.PullRequest]) (*connect.Response[syncv1.PullResponse], error) {
+	in := req.Msg
+	if err := checkVersion(in.GetProtocolVersion()); err != nil {
+		return nil, err
+	}
+	page, err := h.s.svc.Pull(ctx, caller(ctx).UserID, social.PullRequest{
+		Cursor: in.GetCursor(), Buckets: in.GetBuckets(), PageToken: in.GetPageToken(),
+		PageSize: int(in.GetPageSize()), WantChecksums: in.GetWantChecksums(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := &syncv1.PullResponse{
+		Changes:       make([]*syncv1.Change, len(page.Changes)),
+		NextPageToken: page.NextPageToken,
+		Checkpoint:    page.Checkpoint,
+		Buckets:       page.Buckets,
+		LostBuckets:   page.Lost,
+		Reset_:        page.Reset,
+	}
+	for i, c := range page.Changes {
+		op := syncv1.Op_OP_UPSERT
+		if c.Op == store.OpDelete {
+			op = syncv1.Op_OP_DELETE
+		}
+		ch := &syncv1.Change{Seq: c.Seq, Bucket: c.Bucket, Entity: c.Entity, EntityId: c.EntityID, Op: op, Data: c.Data}
+		if in.GetTyped() && op == syncv1.Op_OP_UPSERT {
+			if e, ok := typed(c.Entity, c.Data); ok {
+				ch.Typed, ch.Data = e, nil
+			}
+		}
+		out.Changes[i] = ch
+	}
+	for _, b := range page.Buckets {
+		if sum, ok := page.Checksums[b]; ok {
+			out.Checksums = append(out.Checksums, &syncv1.BucketChecksum{Bucket: b, Sum: sum.Sum, Count: sum.Count})
+		}
+	}
+	return connect.NewResponse(out), nil
+}
+
+func (h *syncHandler) Push(ctx context.Context, req *connect.Request[syncv1.PushRequest]) (*connect.Response[syncv1.PushResponse], error) {
+	in := req.Msg
+	if err := checkVersion(in.GetProtocolVersion()); err != nil {
+		return nil, err
+	}
+	if err := validClientID(in.GetClientId()); err != nil {
+		return nil, err
+	}
+	if len(in.GetMutations()) > MaxPushMutations {
+		return nil, invalid("mutations", "push at most %d mutations at once", MaxPushMutations)
+	}
+	for i, m := range in.GetMutations() {
+		if i > 0 && m.GetId() <= in.GetMutations()[i-1].GetId() {
+			return nil, invalid("mutations", "mutation ids must be strictly increasing")
+		}
+	}
+	c := caller(ctx)
+	out := &syncv1.PushResponse{}
+	for _, m := range in.GetMutations() {
+		res, err := h.s.svc.ApplyMutation(ctx, c, in.GetClientId(), m.GetId(), func(ctx context.Context) error {
+			return h.s.apply(ctx, c, m)
+		})
+		if social.Transient(err) {
+			out.RetryLater = true
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		r := &syncv1.MutationResult{Id: m.GetId(), Status: syncv1.MutationStatus_MUTATION_STATUS_APPLIED, Duplicate: res.Duplicate}
+		if res.Err != nil {
+			r.Status = syncv1.MutationStatus_MUTATION_STATUS_REJECTED
+			r.Code, r.Reason, r.Message, r.Field = string(res.Err.Code), res.Err.Reason, res.Err.Message, res.Err.Field
+		}
+		out.Results = append(out.Results, r)
+		out.WriteCheckpoint = max(out.WriteCheckpoint, res.Checkpoint)
+	}
+	return connect.NewResponse(out), nil
+}
+
+func (h *syncHandler) Subscribe(ctx context.Context, req *connect.Request[syncv1.SubscribeRequest], stream *connect.ServerStream[syncv1.SubscribeResponse]) error {
+	if err := checkVersion(req.Msg.GetProtocolVersion()); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-h.s.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	user := caller(ctx).UserID
+	pos, err := h.s.svc.FeedPosition(ctx, user)
+	if err != nil {
+		return err
+	}
+	if err := stream.Send(&syncv1.SubscribeResponse{Position: pos}); err != nil {
+		return err
+	}
+	head := pos
+	for {
+		head, err = h.s.svc.WaitFeed(ctx, head)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil // the client went away
+			}
+			return err
+		}
+		p, err := h.s.svc.FeedPosition(ctx, user)
+		if err != nil {
+			return err
+		}
+		if p != pos {
+			pos = p
+			if err := stream.Send(&syncv1.SubscribeResponse{Position: pos}); err != nil {
+				return err
+			}
+		}
+	}
+}

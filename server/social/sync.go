@@ -1,0 +1,385 @@
+package social
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/vibesync/vibesync/server/apperr"
+	"github.com/vibesync/vibesync/server/store"
+)
+
+// Sync: the rules of the pull/push protocol, transport-free. See "The
+// change feed" in ARCHITECTURE.md.
+//
+// Cursors. A client holds a set of buckets complete up to one global feed
+// position (its cursor, the checkpoint of its last complete pull). A pull
+// reads, in one query, the changes after the cursor of the held buckets the
+// user may still read, and every change of readable buckets the client does
+// not hold yet (new buckets are read from 0). Held buckets the user may no
+// longer read are reported as lost.
+//
+// Pages. The first page fixes the pull's upper bound (the feed head then)
+// and the set of new buckets; both travel in the page token, so a bucket
+// the user joins mid-pull waits for the next pull instead of arriving half
+// read. The final page carries the checkpoint (that upper bound). A row
+// rewritten between two pages leaves the pull's range and arrives, newer,
+// with the next pull: the replica converges, it is never left with a stale
+// row past its checkpoint.
+//
+// Tombstones are pruned after the retention window; the highest pruned seq
+// is the horizon. A cursor below it (or beyond the feed head: the server's
+// database was replaced) gets a reset: every readable bucket is read from 0
+// and the client replaces its replica at the checkpoint.
+
+// Pull paging limits.
+const (
+	DefaultPullPage = 1000
+	MaxPullPage     = 5000
+)
+
+// PullRequest is one page request of a pull (see the sync protocol).
+type PullRequest struct {
+	Cursor        int64
+	Buckets       []string
+	PageToken     []byte
+	PageSize      int
+	WantChecksums bool
+}
+
+// PullPage is one page of a pull. Checkpoint, Buckets, Lost and Checksums
+// are set on the final page only (NextPageToken empty).
+type PullPage struct {
+	Changes       []store.Change
+	NextPageToken []byte
+	Checkpoint    int64
+	Buckets       []string
+	Lost          []string
+	Reset         bool
+	Checksums     map[string]store.BucketChecksum
+}
+
+// pullToken is the state of a pull between pages.
+type pullToken struct {
+	Cursor int64    `json:"c"`
+	After  int64    `json:"a"`
+	Upto   int64    `json:"u"`
+	Fresh  []string `json:"f,omitempty"`
+	Reset  bool     `json:"r,omitempty"`
+}
+
+// Pull reads one page of the changes userID may see, as one consistent
+// snapshot.
+func (s *Service) Pull(ctx context.Context, userID string, req PullRequest) (PullPage, error) {
+	size := req.PageSize
+	switch {
+	case size == 0:
+		size = DefaultPullPage
+	case size < 0 || size > MaxPullPage:
+		return PullPage{}, apperr.InvalidField("pageSize", "pageSize must be 1 to %d", MaxPullPage)
+	}
+	if req.Cursor < 0 {
+		return PullPage{}, apperr.InvalidField("cursor", "cursor must not be negative")
+	}
+	for _, b := range req.Buckets {
+		if !validBucket(b) {
+			return PullPage{}, apperr.InvalidField("buckets", "%q is not a bucket name", b)
+		}
+	}
+	var tok pullToken
+	if len(req.PageToken) > 0 {
+		raw, err := base64.RawURLEncoding.DecodeString(string(req.PageToken))
+		if err != nil || json.Unmarshal(raw, &tok) != nil || tok.After > tok.Upto || (!tok.Reset && tok.Cursor != req.Cursor) {
+			return PullPage{}, apperr.InvalidField("pageToken", "pageToken is not from a pull with this cursor; start the pull again")
+		}
+	}
+	var out PullPage
+	err := s.db.Read(ctx, func(tx *store.Tx) error {
+		readable, err := tx.ReadableBuckets(ctx, userID)
+		if err != nil {
+			return err
+		}
+		if len(req.PageToken) == 0 {
+			head, err := tx.FeedHead(ctx)
+			if err != nil {
+				return err
+			}
+			horizon, err := tx.TombstoneHorizon(ctx)
+			if err != nil {
+				return err
+			}
+			tok = pullToken{Cursor: req.Cursor, Upto: head}
+			if req.Cursor > 0 && (req.Cursor < horizon || req.Cursor > head) {
+				tok.Cursor, tok.Reset = 0, true
+			}
+			held := heldBuckets(req.Buckets, tok.Reset)
+			for _, b := range readable {
+				if !slices.Contains(held, b) {
+					tok.Fresh = append(tok.Fresh, b)
+				}
+			}
+		}
+		held := heldBuckets(req.Buckets, tok.Reset)
+		changes, err := tx.PullChanges(ctx, store.PullFilter{
+			UserID: userID, Held: held, Cursor: tok.Cursor, Fresh: tok.Fresh,
+			After: tok.After, Upto: tok.Upto, Limit: size + 1,
+		})
+		if err != nil {
+			return err
+		}
+		out.Reset = tok.Reset
+		if len(changes) > size {
+			out.Changes = changes[:size]
+			tok.After = out.Changes[size-1].Seq
+			raw, err := json.Marshal(tok)
+			if err != nil {
+				return err
+			}
+			out.NextPageToken = []byte(base64.RawURLEncoding.EncodeToString(raw))
+			return nil
+		}
+		out.Changes = changes
+		out.Checkpoint = tok.Upto
+		for _, b := range append(held, tok.Fresh...) {
+			if slices.Contains(readable, b) {
+				out.Buckets = append(out.Buckets, b)
+			}
+		}
+		for _, b := range req.Buckets {
+			if !slices.Contains(readable, b) {
+				out.Lost = append(out.Lost, b)
+			}
+		}
+		if req.WantChecksums {
+			out.Checksums, err = tx.BucketChecksums(ctx, out.Buckets)
+		}
+		return err
+	})
+	return out, err
+}
+
+// heldBuckets is the set a pull treats as held: none after a reset.
+func heldBuckets(buckets []string, reset bool) []string {
+	if reset {
+		return nil
+	}
+	return buckets
+}
+
+func validBucket(b string) bool {
+	for _, p := range []string{"user:", "chat:"} {
+		if len(b) > len(p) && b[:len(p)] == p {
+			return ValidID("bucket", b[len(p):]) == nil
+		}
+	}
+	return false
+}
+
+// FeedPosition is the highest feed seq among the buckets userID may read.
+func (s *Service) FeedPosition(ctx context.Context, userID string) (int64, error) {
+	var pos int64
+	err := s.db.Read(ctx, func(tx *store.Tx) (err error) {
+		pos, err = tx.FeedPosition(ctx, userID)
+		return err
+	})
+	return pos, err
+}
+
+// MutationOutcome is what became of one pushed mutation. Err is nil when it
+// was applied; Checkpoint is a feed position that includes its writes.
+type MutationOutcome struct {
+	Err        *apperr.Error
+	Duplicate  bool
+	Checkpoint int64
+}
+
+// Transient reports whether err is worth retrying later (the database was
+// busy or unreachable, or the request was cut short): such a mutation is not
+// recorded and must be pushed again.
+func Transient(err error) bool {
+	return apperr.Is(err, apperr.Unavailable) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// ApplyMutation runs mutation id of client clientID exactly once. fn makes
+// the change by calling Service methods with the context it is given: they
+// join (through WithinTx) one transaction that also records the mutation
+// as processed, so a crash or a retried push can never apply it twice. A
+// mutation already processed is not run again; its recorded outcome comes
+// back with Duplicate set. A mutation failing for good (any error but a
+// transient one) has its writes rolled back to a savepoint and is recorded
+// as processed with its public error in the same transaction, so it never
+// blocks the ones behind it. A transient failure records nothing and is
+// returned as the error, as is a client id bound to another user.
+func (s *Service) ApplyMutation(ctx context.Context, c Caller, clientID string, id int64, fn func(ctx context.Context) error) (MutationOutcome, error) {
+	if id <= 0 {
+		return MutationOutcome{}, apperr.InvalidField("mutations.id", "mutation ids must be positive")
+	}
+	var out MutationOutcome
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		if done, err := s.processed(ctx, tx, c, clientID, id, &out); done || err != nil {
+			return err
+		}
+		failed := tx.Savepoint(ctx, func(tx *store.Tx) error { return fn(WithinTx(ctx, tx)) })
+		if failed == nil {
+			return s.record(ctx, tx, c, clientID, id, nil, &out)
+		}
+		if Transient(failed) {
+			return failed
+		}
+		pub := apperr.Public(failed)
+		if pub.Code == apperr.Internal {
+			s.log.ErrorContext(ctx, "mutation failed", "err", failed, "client", clientID, "mutation", id, "user", c.UserID)
+		}
+		return s.record(ctx, tx, c, clientID, id, pub, &out)
+	})
+	if err != nil {
+		return MutationOutcome{}, err
+	}
+	return out, nil
+}
+
+// processed reports whether mutation id of the client was already
+// processed, filling out with its recorded outcome.
+func (s *Service) processed(ctx context.Context, tx *store.Tx, c Caller, clientID string, id int64, out *MutationOutcome) (bool, error) {
+	cl, err := tx.SyncClient(ctx, clientID)
+	if apperr.Is(err, apperr.NotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	if cl.UserID != c.UserID {
+		return false, apperr.Forbiddenf("client_id_taken", "This client id belongs to another user; use a new one")
+	}
+	if id > cl.LastMutationID {
+		return false, nil
+	}
+	*out = MutationOutcome{Duplicate: true}
+	rec, err := tx.MutationRecordOf(ctx, clientID, id)
+	switch {
+	case apperr.Is(err, apperr.NotFound): // processed long ago; its record was pruned
+		out.Checkpoint, err = tx.FeedHead(ctx)
+		return true, err
+	case err != nil:
+		return false, err
+	}
+	out.Checkpoint = rec.Checkpoint
+	if rec.Code != "" {
+		out.Err = &apperr.Error{Code: apperr.Code(rec.Code), Reason: rec.Reason, Message: rec.Message, Field: rec.Field}
+	}
+	return true, nil
+}
+
+func (s *Service) record(ctx context.Context, tx *store.Tx, c Caller, clientID string, id int64, pub *apperr.Error, out *MutationOutcome) error {
+	head, err := tx.FeedHead(ctx)
+	if err != nil {
+		return err
+	}
+	rec := store.MutationRecord{ClientID: clientID, UserID: c.UserID, MutationID: id, Checkpoint: head}
+	if pub != nil {
+		rec.Code, rec.Reason, rec.Message, rec.Field = string(pub.Code), pub.Reason, pub.Message, pub.Field
+	}
+	*out = MutationOutcome{Err: pub, Checkpoint: head}
+	return tx.RecordMutation(ctx, rec)
+}
+
+// PruneFeed deletes tombstones and mutation records older than window
+// (tombstones then reach nobody whose cursor is older: they get a reset).
+func (s *Service) PruneFeed(ctx context.Context, window time.Duration) error {
+	return s.db.Write(ctx, func(tx *store.Tx) error {
+		cutoff := tx.Now.Add(-window)
+		if _, err := tx.PruneTombstones(ctx, cutoff); err != nil {
+			return err
+		}
+		_, err := tx.PruneMutationRecords(ctx, cutoff)
+		return err
+	})
+}
+
+// feedWatch wakes waiters when the feed head moves: at once for commits of
+// this process (store.DB.OnCommit), and by polling the head for commits of
+// other processes sharing the database, while anyone waits.
+type feedWatch struct {
+	mu      sync.Mutex
+	head    int64
+	changed chan struct{} // closed and replaced when head moves
+	waiters int
+	stop    chan struct{}
+}
+
+func newFeedWatch(db *store.DB) *feedWatch {
+	w := &feedWatch{changed: make(chan struct{})}
+	db.OnCommit(func(c store.Commit) {
+		if c.FeedSeq != 0 {
+			w.advance(c.FeedSeq)
+		}
+	})
+	return w
+}
+
+func (w *feedWatch) advance(head int64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if head > w.head {
+		w.head = head
+		close(w.changed)
+		w.changed = make(chan struct{})
+	}
+}
+
+// WaitFeed blocks until the feed head passes after (or ctx ends) and
+// returns the new head.
+func (s *Service) WaitFeed(ctx context.Context, after int64) (int64, error) {
+	w := s.watch
+	w.mu.Lock()
+	w.waiters++
+	if w.waiters == 1 {
+		w.stop = make(chan struct{})
+		go s.pollFeed(w.stop)
+	}
+	w.mu.Unlock()
+	defer func() {
+		w.mu.Lock()
+		w.waiters--
+		if w.waiters == 0 {
+			close(w.stop)
+		}
+		w.mu.Unlock()
+	}()
+	for {
+		w.mu.Lock()
+		head, ch := w.head, w.changed
+		w.mu.Unlock()
+		if head > after {
+			return head, nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	}
+}
+
+func (s *Service) pollFeed(stop chan struct{}) {
+	t := time.NewTicker(s.feedPoll)
+	defer t.Stop()
+	for {
+		var head int64
+		err := s.db.Read(context.Background(), func(tx *store.Tx) (err error) {
+			head, err = tx.FeedHead(context.Background())
+			return err
+		})
+		if err == nil {
+			s.watch.advance(head)
+		}
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+	}
+}

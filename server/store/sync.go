@@ -1,0 +1,235 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/vibesync/vibesync/wire"
+)
+
+// PullFilter selects one page of a pull for a user. Buckets the user may
+// not read now are never returned, whatever the lists say.
+type PullFilter struct {
+	UserID string
+	// Held are the buckets the client holds up to Cursor: read after Cursor.
+	Held   []string
+	Cursor int64
+	// Fresh are the buckets new to the client: read from the beginning.
+	Fresh []string
+	// After and Upto bound the page: After < seq <= Upto.
+	After int64
+	Upto  int64
+	Limit int
+}
+
+// pullQuery reads a page of a pull: membership is read in the query; the
+// page's seqs are chosen from the covering index changes_bucket_seq alone
+// (a range per readable bucket, sorted and cut without touching the rows),
+// then only those rows are read by primary key.
+const pullQuery = `
+	WITH readable(bucket) AS (
+		SELECT bucket FROM bucket_members WHERE user_id = ?
+		UNION ALL SELECT ?),
+	page(seq) AS (
+		SELECT seq FROM changes
+		 WHERE seq > ? AND seq <= ? AND bucket IN readable
+		   AND bucket IN (SELECT value FROM json_each(?))
+		UNION ALL
+		SELECT seq FROM changes
+		 WHERE seq > ? AND seq <= ? AND bucket IN readable
+		   AND bucket IN (SELECT value FROM json_each(?))
+		ORDER BY 1 LIMIT ?)
+	SELECT c.seq, c.bucket, c.entity, c.entity_id, c.op, c.data, c.at
+	  FROM page JOIN changes c ON c.seq = page.seq
+	 ORDER BY c.seq`
+
+// PullChanges reads one page of a pull in seq order with one indexed query
+// across every bucket: changes of readable buckets (the user's own bucket
+// plus their bucket_members rows, checked now) that are held and newer than
+// Cursor, or fresh and at most Cursor (the part of a fresh bucket a held
+// bucket's reader already skipped).
+func (tx *Tx) PullChanges(ctx context.Context, f PullFilter) ([]Change, error) {
+	if f.Limit <= 0 {
+		f.Limit = 1000
+	}
+	scope, err := json.Marshal(append(append([]string{}, f.Held...), f.Fresh...))
+	if err != nil {
+		return nil, fmt.Errorf("store: pull scope: %w", err)
+	}
+	fresh, err := json.Marshal(append([]string{}, f.Fresh...))
+	if err != nil {
+		return nil, fmt.Errorf("store: pull scope: %w", err)
+	}
+	own := "user:" + f.UserID
+	lo := max(f.Cursor, f.After)
+	hi := min(f.Cursor, f.Upto)
+	rows, err := tx.query(ctx, pullQuery, f.UserID, own, lo, f.Upto, string(scope), f.After, hi, string(fresh), f.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: pull: %w", err)
+	}
+	defer rows.Close()
+	var out []Change
+	for rows.Next() {
+		var c Change
+		var op string
+		var at int64
+		if err := rows.Scan(&c.Seq, &c.Bucket, &c.Entity, &c.EntityID, &op, &c.Data, &at); err != nil {
+			return nil, fmt.Errorf("store: scan change: %w", err)
+		}
+		c.Op, c.At = Op(op), fromMS(at)
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: pull: %w", translate(err))
+	}
+	return out, nil
+}
+
+// ReadableBuckets lists every bucket user may read now: their own bucket
+// first, then their shared buckets.
+func (tx *Tx) ReadableBuckets(ctx context.Context, userID string) ([]string, error) {
+	shared, err := tx.BucketsOf(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	return append([]string{"user:" + userID}, shared...), nil
+}
+
+// FeedPosition returns the highest seq among the buckets user may read now
+// (0 when they are empty).
+func (tx *Tx) FeedPosition(ctx context.Context, userID string) (int64, error) {
+	var seq int64
+	err := tx.queryRow(ctx, `SELECT COALESCE(MAX(m), 0) FROM (
+			SELECT MAX(c.seq) AS m FROM bucket_members b JOIN changes c ON c.bucket = b.bucket WHERE b.user_id = ?
+			UNION ALL SELECT MAX(seq) FROM changes WHERE bucket = ?)`,
+		userID, "user:"+userID).Scan(&seq)
+	if err != nil {
+		return 0, fmt.Errorf("store: feed position: %w", translate(err))
+	}
+	return seq, nil
+}
+
+// TombstoneHorizon returns the highest seq of any pruned tombstone: a reader
+// whose cursor is below it may have missed deletions.
+func (tx *Tx) TombstoneHorizon(ctx context.Context) (int64, error) {
+	var seq int64
+	err := tx.queryRow(ctx, `SELECT COALESCE((SELECT tombstones_through FROM feed_horizon WHERE id = 1), 0)`).Scan(&seq)
+	if err != nil {
+		return 0, fmt.Errorf("store: tombstone horizon: %w", translate(err))
+	}
+	return seq, nil
+}
+
+// BucketChecksum is the checksum of one bucket's live rows (see
+// wire.RowHash).
+type BucketChecksum struct {
+	Sum   uint64
+	Count int64
+}
+
+// BucketChecksums computes the checksum of each bucket (buckets without
+// live rows get a zero checksum).
+func (tx *Tx) BucketChecksums(ctx context.Context, buckets []string) (map[string]BucketChecksum, error) {
+	list, err := json.Marshal(buckets)
+	if err != nil {
+		return nil, fmt.Errorf("store: checksum buckets: %w", err)
+	}
+	rows, err := tx.query(ctx, `SELECT bucket, entity, entity_id, seq FROM changes
+		WHERE op = 'upsert' AND bucket IN (SELECT value FROM json_each(?))`, string(list))
+	if err != nil {
+		return nil, fmt.Errorf("store: checksums: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string]BucketChecksum, len(buckets))
+	for _, b := range buckets {
+		out[b] = BucketChecksum{}
+	}
+	for rows.Next() {
+		var b, entity, id string
+		var seq int64
+		if err := rows.Scan(&b, &entity, &id, &seq); err != nil {
+			return nil, fmt.Errorf("store: scan checksum row: %w", err)
+		}
+		c := out[b]
+		c.Sum += wire.RowHash(entity, id, seq)
+		c.Count++
+		out[b] = c
+	}
+	return out, rows.Err()
+}
+
+// SyncClient is a client replica known to push.
+type SyncClient struct {
+	ClientID       string
+	UserID         string
+	LastMutationID int64
+}
+
+// SyncClient returns the client's row; not found when it never pushed.
+func (tx *Tx) SyncClient(ctx context.Context, clientID string) (SyncClient, error) {
+	c := SyncClient{ClientID: clientID}
+	err := tx.queryRow(ctx, `SELECT user_id, last_mutation_id FROM sync_clients WHERE client_id = ?`, clientID).
+		Scan(&c.UserID, &c.LastMutationID)
+	if err != nil {
+		return SyncClient{}, notFound(err, "client_not_found", "Client")
+	}
+	return c, nil
+}
+
+// MutationRecord is the recorded outcome of one processed mutation. Code
+// is empty when it was applied.
+type MutationRecord struct {
+	ClientID   string
+	UserID     string
+	MutationID int64
+	Code       string
+	Reason     string
+	Message    string
+	Field      string
+	Checkpoint int64
+}
+
+// RecordMutation marks mutation r.MutationID of the client processed (with
+// its outcome) and raises the client's last_mutation_id to it.
+func (tx *Tx) RecordMutation(ctx context.Context, r MutationRecord) error {
+	if _, err := tx.exec(ctx, `INSERT INTO sync_clients (client_id, user_id, last_mutation_id, updated_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (client_id) DO UPDATE SET last_mutation_id = MAX(last_mutation_id, excluded.last_mutation_id), updated_at = excluded.updated_at`,
+		r.ClientID, r.UserID, r.MutationID, ms(tx.Now)); err != nil {
+		return fmt.Errorf("store: record client: %w", err)
+	}
+	if _, err := tx.exec(ctx, `INSERT INTO sync_mutations (client_id, mutation_id, code, reason, message, field, checkpoint, at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.ClientID, r.MutationID, r.Code, r.Reason, r.Message, r.Field, r.Checkpoint, ms(tx.Now)); err != nil {
+		return fmt.Errorf("store: record mutation: %w", err)
+	}
+	return nil
+}
+
+// MutationRecordOf returns the recorded outcome of a processed mutation;
+// not found when it was never processed or its record was pruned.
+func (tx *Tx) MutationRecordOf(ctx context.Context, clientID string, id int64) (MutationRecord, error) {
+	r := MutationRecord{ClientID: clientID, MutationID: id}
+	err := tx.queryRow(ctx, `SELECT code, reason, message, field, checkpoint FROM sync_mutations WHERE client_id = ? AND mutation_id = ?`,
+		clientID, id).Scan(&r.Code, &r.Reason, &r.Message, &r.Field, &r.Checkpoint)
+	if errors.Is(err, sql.ErrNoRows) {
+		return MutationRecord{}, notFound(err, "mutation_not_found", "Mutation")
+	}
+	if err != nil {
+		return MutationRecord{}, fmt.Errorf("store: mutation record: %w", translate(err))
+	}
+	return r, nil
+}
+
+// PruneMutationRecords deletes mutation outcomes recorded before cutoff
+// (last_mutation_id still makes their retries no-ops).
+func (tx *Tx) PruneMutationRecords(ctx context.Context, cutoff time.Time) (int64, error) {
+	res, err := tx.exec(ctx, `DELETE FROM sync_mutations WHERE at < ?`, ms(cutoff))
+	if err != nil {
+		return 0, fmt.Errorf("store: prune mutation records: %w", err)
+	}
+	return res.RowsAffected()
+}

@@ -18,10 +18,8 @@ import (
 // balancer would) refuses while the server is cut off and serves again
 // after, without the client changing its address.
 //
-// Client convergence (a client queueing mutations offline and converging
-// after reconnecting, nothing duplicated or lost) needs the client package
-// and the sync protocol; it is the client_converges subtest, skipped until
-// they exist.
+// TestOfflineFirst runs clients of the client package through the same
+// cuts.
 func TestServerCutOff(t *testing.T) {
 	needDocker(t)
 	net := newNetwork(t)
@@ -97,10 +95,5 @@ func TestServerCutOff(t *testing.T) {
 			t.Fatalf("after reconnecting: %+v", me)
 		}
 		srv.do(t, "PATCH", "/users/me", login.Token, map[string]string{"bio": "back online"}).want(http.StatusOK)
-	})
-
-	t.Run("client_converges", func(t *testing.T) {
-		t.Skip("needs the client package (local replica, outbox, sync loop): " +
-			"clients queue mutations while the server is paused or disconnected and converge after, nothing duplicated or lost")
 	})
 }

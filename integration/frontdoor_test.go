@@ -5,6 +5,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -23,6 +24,7 @@ type frontDoor struct {
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
 	wg    sync.WaitGroup
+	mute  atomic.Bool // drop what the server answers
 }
 
 // newFrontDoor opens a front door to s, closed when t ends.
@@ -108,8 +110,26 @@ func (fd *frontDoor) forward(c net.Conn) {
 	defer fd.untrack(c, b)
 	done := make(chan struct{}, 2)
 	go func() { io.Copy(b, c); done <- struct{}{} }()
-	go func() { io.Copy(c, b); done <- struct{}{} }()
+	go func() { io.Copy(answers{c, &fd.mute}, b); done <- struct{}{} }()
 	<-done // either side ending ends both
+}
+
+// loseAnswers makes the front door drop everything servers answer while on
+// is set: requests arrive and are applied, their answers never reach the
+// client (a response lost in a dead zone).
+func (fd *frontDoor) loseAnswers(on bool) { fd.mute.Store(on) }
+
+// answers writes to the client unless mute is set.
+type answers struct {
+	w    io.Writer
+	mute *atomic.Bool
+}
+
+func (a answers) Write(p []byte) (int, error) {
+	if a.mute.Load() {
+		return len(p), nil
+	}
+	return a.w.Write(p)
 }
 
 func (fd *frontDoor) track(cs ...net.Conn) bool {

@@ -15,9 +15,9 @@ import (
 // server off — paused, then disconnected from its network and back on a
 // new port — and checks that the clients keep working offline (reads from
 // the replica, writes queued with their effects visible at once), that a
-// push sent into a paused server and given up on is not applied twice,
-// and that after reconnecting both replicas and the server converge with
-// nothing duplicated, lost or rejected.
+// push applied by the server whose answer was lost is not applied again
+// when the client retries it, and that after reconnecting both replicas
+// and the server converge with nothing duplicated, lost or rejected.
 func TestOfflineFirst(t *testing.T) {
 	needDocker(t)
 	ctx := t.Context()
@@ -98,6 +98,42 @@ func TestOfflineFirst(t *testing.T) {
 		}
 	})
 
+	t.Run("answer_lost", func(t *testing.T) {
+		// The push reaches the server and is applied; its answer is lost.
+		// The client retries it: it must apply once (a second connection
+		// request to the same user would be rejected as request_exists).
+		cleo := rest.register(t, "Cleo Offline", "cleo.offline")
+		bio := "pushed twice, applied once"
+		if _, err := bob.UpdateProfile(ctx, client.ProfileUpdate{Bio: &bio}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := bob.Connect(ctx, cleo.ID, "hi Cleo"); err != nil {
+			t.Fatal(err)
+		}
+		fd.loseAnswers(true)
+		sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		_, err := bob.Sync(sctx)
+		cancel()
+		fd.loseAnswers(false)
+		if err == nil {
+			t.Fatal("Sync succeeded though every answer was lost")
+		}
+		var me struct{ User userJSON }
+		srv.do(t, "GET", "/users/me", bobToken, nil).want(http.StatusOK).decode(&me)
+		if me.User.Bio != bio {
+			t.Fatalf("the push whose answer was lost did not land: bio %q", me.User.Bio)
+		}
+		if st, err := bob.Status(ctx); err != nil || st.Outbox == 0 {
+			t.Fatalf("Bob's outbox after a lost answer: %+v %v", st, err)
+		}
+		converge(t, amy, bob)
+		var pending struct{ Count int }
+		srv.do(t, "GET", "/connections?status=pending", cleo.Token, nil).want(http.StatusOK).decode(&pending)
+		if pending.Count != 1 {
+			t.Fatalf("Cleo has %d pending requests, want Bob's one", pending.Count)
+		}
+	})
+
 	t.Run("disconnected", func(t *testing.T) {
 		srv.disconnect(t, net)
 		fd.close(t) // the device has no network either: connecting is refused
@@ -140,9 +176,9 @@ func TestOfflineFirst(t *testing.T) {
 			t.Fatalf("server has Amy's bio %q, want %q", me.User.Bio, bio)
 		}
 		for _, c := range []*client.Client{amy, bob} {
-			cs, err := c.Connections(ctx, "")
-			if err != nil || len(cs) != 1 || cs[0].Status != "accepted" {
-				t.Fatalf("replica connections after reconnecting: %+v %v", cs, err)
+			cs, err := c.Connections(ctx, "accepted")
+			if err != nil || len(cs) != 1 || cs[0].From.ID != amyUser.ID || cs[0].To.ID != bobUser.ID {
+				t.Fatalf("replica's accepted connections after reconnecting: %+v %v", cs, err)
 			}
 		}
 	})

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vibesync/vibesync/client"
 	"github.com/vibesync/vibesync/server/social"
 	"github.com/vibesync/vibesync/server/store"
 )
@@ -54,10 +55,24 @@ func TestCrashSafety(t *testing.T) {
 	srv := startServer(t, serverOptions{volume: newVolume(t)})
 	led := &ledger{users: map[string]*tracked{}}
 	var head int64
+
+	// The observer is a user whose bio one writer edits in every round and
+	// whose client (the client package, through a front door that follows
+	// the server's port) syncs after every restart.
+	oa := srv.register(t, "Crash Observer", "crash.observer")
+	observer := &tracked{id: oa.ID, username: oa.Username, password: oa.Password, token: oa.Token, editor: true, known: true}
+	led.add(observer)
+	obs := openClient(t, newFrontDoor(t, srv).URL)
+	if _, err := obs.Login(t.Context(), oa.Username, oa.Password); err != nil {
+		t.Fatalf("observer login: %v", err)
+	}
+	var cursor int64
+	syncObserver(t, obs, observer, &cursor)
+
 	for round := 1; round <= rounds; round++ {
 		killAfter := crashMinKill + time.Duration(rng.Int64N(int64(crashMaxKill-crashMinKill)))
 		ok := t.Run(fmt.Sprintf("round_%02d", round), func(t *testing.T) {
-			l := startLoad(srv.URL(), round, led)
+			l := startLoad(srv.URL(), round, led, observer)
 			select {
 			case <-l.firstAck:
 			case <-time.After(30 * time.Second):
@@ -75,6 +90,7 @@ func TestCrashSafety(t *testing.T) {
 			head, lostCommitted = checkDisk(t, srv.copyData(t), led, head)
 			srv.start(t)
 			checkServed(t, srv, led, round)
+			syncObserver(t, obs, observer, &cursor)
 			t.Logf("killed after %s: %d writes acknowledged, %d answers lost (%d of those committed); feed head %d, %d users",
 				killAfter, l.acked, l.lost, lostCommitted, head, len(led.users))
 		})
@@ -129,7 +145,7 @@ type load struct {
 
 // startLoad starts the writers; they stop at their first transport error
 // (the server died) or after 20s, whichever comes first.
-func startLoad(base string, round int, led *ledger) *load {
+func startLoad(base string, round int, led *ledger, observer *tracked) *load {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: crashEditors + crashRegistrars}}
 	l := &load{cancel: cancel, firstAck: make(chan struct{}), client: client}
@@ -185,24 +201,34 @@ func startLoad(base string, round int, led *ledger) *load {
 		status, err := post("POST", "/auth/register", "", map[string]string{"name": "Crash " + u.username, "username": u.username, "password": u.password})
 		return result("register "+u.username, status, http.StatusCreated, err)
 	}
+	// edit edits u's bio in sequence, after the last edit u has durably.
+	edit := func(u *tracked) {
+		var n int
+		led.update(func() { n = u.acked })
+		for n++; ctx.Err() == nil; n++ {
+			led.update(func() { u.sent = n })
+			status, err := post("PATCH", "/users/me", u.token, map[string]string{"bio": "edit " + strconv.Itoa(n)})
+			if !result("edit "+u.username, status, http.StatusOK, err) {
+				return
+			}
+			led.update(func() { u.acked = n })
+		}
+	}
 	for i := range crashEditors {
 		l.wg.Add(1)
 		go func() {
 			defer l.wg.Done()
 			u := &tracked{round: round, username: fmt.Sprintf("crash.r%02d.e%d", round, i), password: "crash password", editor: true}
-			if !register(u) {
-				return
-			}
-			for n := 1; ctx.Err() == nil; n++ {
-				led.update(func() { u.sent = n })
-				status, err := post("PATCH", "/users/me", u.token, map[string]string{"bio": "edit " + strconv.Itoa(n)})
-				if !result("edit "+u.username, status, http.StatusOK, err) {
-					return
-				}
-				led.update(func() { u.acked = n })
+			if register(u) {
+				edit(u)
 			}
 		}()
 	}
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		edit(observer)
+	}()
 	for i := range crashRegistrars {
 		l.wg.Add(1)
 		go func() {
@@ -393,4 +419,29 @@ func bioOf(tr *tracked) string {
 		return ""
 	}
 	return "edit " + strconv.Itoa(tr.acked)
+}
+
+// syncObserver syncs the observer's client and checks it against what the
+// server holds durably: the replica shows the observer's last durable bio,
+// and the feed position it reached never goes back across crashes.
+func syncObserver(t *testing.T, obs *client.Client, observer *tracked, cursor *int64) {
+	t.Helper()
+	res, err := obs.Sync(t.Context())
+	if err != nil {
+		t.Fatalf("observer sync: %v", err)
+	}
+	if res.Reset {
+		t.Errorf("observer's replica was reset after the restart")
+	}
+	if res.Cursor < *cursor {
+		t.Errorf("observer's feed position went back from %d to %d", *cursor, res.Cursor)
+	}
+	*cursor = res.Cursor
+	me, err := obs.Me(t.Context())
+	if err != nil {
+		t.Fatalf("observer replica: %v", err)
+	}
+	if want := bioOf(observer); me.Bio != want {
+		t.Errorf("observer's replica has bio %q, the server %q", me.Bio, want)
+	}
 }

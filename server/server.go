@@ -201,7 +201,7 @@ func build(ctx context.Context, cfg Config, db *store.DB) (*Server, error) {
 	api := rest.New(rest.Config{Social: svc, Tokens: tokens, Log: cfg.Log, Ready: db.Ready, Media: files.Handler(), Live: hub})
 	mux := http.NewServeMux()
 	api.Register(mux)
-	streams := rpc.New(rpc.Config{Social: svc, Tokens: tokens, Log: cfg.Log})
+	streams := rpc.New(rpc.Config{Social: svc, Tokens: tokens, Log: cfg.Log, Feed: hub})
 	streams.Register(mux)
 	pusher := &push.Worker{DB: db, Sender: sender, Log: cfg.Log}
 	return &Server{cfg: cfg, db: db, social: svc, rpc: streams, hub: hub, handler: api.Middleware(mux), pusher: pusher}, nil

@@ -215,6 +215,12 @@ func (h *Hub) Subscribe(userID string) *Subscription {
 	return sub
 }
 
+// Watch is Subscribe in the shape rpc.Watcher wants.
+func (h *Hub) Watch(userID string) (<-chan int64, func()) {
+	sub := h.Subscribe(userID)
+	return sub.C, sub.Close
+}
+
 // Close stops the subscription (idempotent).
 func (s *Subscription) Close() {
 	h := s.hub

@@ -3,6 +3,7 @@ package rest_test
 import (
 	"fmt"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -346,6 +347,53 @@ func TestGetChats(t *testing.T) {
 		env.Do("GET", "/chats?limit=0", amy.Token, nil).WantError(400, "invalid_limit")
 	})
 
+	t.Run("filter_combinations_and_their_counts", func(t *testing.T) {
+		env := servertest.New(t)
+		amy, ben, cat, dan := env.Register("Amy"), env.Register("Ben Club"), env.Register("Cat"), env.Register("Dan")
+		group(t, env, amy, "Club One", nil)
+		group(t, env, amy, "Club Two", nil)
+		group(t, env, amy, "Other", nil)
+		env.Do("POST", "/chats", amy.Token, map[string]any{"user": ben.ID}).Want(201)
+		env.Do("POST", "/chats", amy.Token, map[string]any{"user": cat.ID, "meetMe": connect(t, env, cat, amy)}).Want(201)
+		env.Do("POST", "/chats", amy.Token, map[string]any{"user": dan.ID, "meetMe": connect(t, env, dan, amy)}).Want(201)
+		// Someone else's chat never shows.
+		group(t, env, ben, "Club Three", nil)
+		for q, want := range map[string]int{
+			"":                                    6,
+			"?search=club":                        3, // two groups and Ben Club
+			"?search=CLUB&group=true":             2,
+			"?search=club&group=false":            1,
+			"?meetMeOnly=true":                    2,
+			"?meetMeOnly=true&group=false":        2,
+			"?meetMeOnly=false&group=false":       3,
+			"?meetMeOnly=true&group=true":         3,
+			"?meetMeOnly=true&search=cat":         1,
+			"?meetMeOnly=true&search=ben":         0,
+			"?search=nothing":                     0,
+			"?group=true&limit=2&page=2":          3,
+			"?meetMeOnly=true&limit=1&page=2":     2,
+			"?search=%25":                         0, // LIKE wildcards are literal
+			"?search=_":                           0,
+			"?search=club&group=true&limit=1":     2,
+			"?search=club&group=true&page=9":      2,
+			"?meetMeOnly=true&group=false&page=3": 2,
+		} {
+			chats, n := listChats(t, env, amy, q)
+			if n != want {
+				t.Errorf("%s: count %d, want %d", q, n, want)
+			}
+			if len(chats) > n {
+				t.Errorf("%s: %d chats for a count of %d", q, len(chats), n)
+			}
+		}
+		if chats, _ := listChats(t, env, amy, "?group=true&limit=2&page=2"); len(chats) != 1 {
+			t.Fatalf("page 2 of 3 groups by 2: %d chats", len(chats))
+		}
+		if chats, _ := listChats(t, env, amy, "?search=club&group=true&page=9"); len(chats) != 0 {
+			t.Fatalf("a page past the end: %d chats", len(chats))
+		}
+	})
+
 	t.Run("paginates_most_recent_activity_first", func(t *testing.T) {
 		env := servertest.New(t)
 		amy := env.Register("Amy")
@@ -391,6 +439,45 @@ func TestGetChats(t *testing.T) {
 		}
 		if large > 15 {
 			t.Fatalf("GET /chats ran %d queries", large)
+		}
+	})
+}
+
+func TestChatPresence(t *testing.T) {
+	t.Run("isOnline_comes_from_live_presence", func(t *testing.T) {
+		env := servertest.New(t)
+		amy, ben := env.Register("Amy"), env.Register("Ben")
+		d := decodeChat(t, env.Do("POST", "/chats", amy.Token, map[string]any{"user": ben.ID}).Want(201))
+		if got := decodeChat(t, env.Do("GET", "/chats/"+d.ID, amy.Token, nil).Want(200)); got.User == nil || got.User.IsOnline {
+			t.Fatalf("ben is offline, chat shows %+v", got.User)
+		}
+		env.Dial(ben.Token)
+		got := decodeChat(t, env.Do("GET", "/chats/"+d.ID, amy.Token, nil).Want(200))
+		if got.User == nil || !got.User.IsOnline {
+			t.Fatalf("ben holds a socket, chat shows %+v", got.User)
+		}
+		online := map[string]bool{}
+		for _, p := range got.Participants {
+			var u struct {
+				ID       string `json:"_id"`
+				IsOnline bool   `json:"isOnline"`
+			}
+			jsonUnmarshal(p.User, &u)
+			online[u.ID] = u.IsOnline
+		}
+		if !online[ben.ID] || online[amy.ID] {
+			t.Fatalf("participants' presence %v", online)
+		}
+		if chats, _ := listChats(t, env, amy, ""); chats[0].User == nil || !chats[0].User.IsOnline {
+			t.Fatalf("GET /chats shows %+v", chats[0].User)
+		}
+		// Replicated rows are snapshots: presence is not replicated.
+		sendText(t, env, ben, d.ID, "hi")
+		env.Do("POST", "/chats/"+d.ID+"/read", ben.Token, nil).Want(200)
+		for k, c := range feed(t, env, "chat:"+d.ID) {
+			if strings.Contains(string(c.Data), `"isOnline":true`) {
+				t.Fatalf("replicated %s carries presence: %s", k, c.Data)
+			}
 		}
 	})
 }

@@ -30,6 +30,9 @@ func TestParticipantStatus(t *testing.T) {
 			t.Fatalf("event during: %+v", got.Event)
 		}
 		env.Clock.Advance(2 * time.Minute)
+		if got := decodeChat(t, env.Do("GET", "/chats/"+c.ID, amy.Token, nil).Want(200)); got.Event == nil || got.Event.IsActive {
+			t.Fatalf("event after its end: %+v", got.Event)
+		}
 	})
 	t.Run("updates_the_participant_status_and_notifies_them", func(t *testing.T) {
 		env, amy, ben, c := setup(t)
@@ -45,6 +48,19 @@ func TestParticipantStatus(t *testing.T) {
 			t.Fatal("participant not notified")
 		}
 		status(env, amy, c, ben, "rejected").Want(200)
+		if !hasPush(t, env, ben, social.EventParticipantStatus) {
+			t.Fatal("participant not pushed")
+		}
+		if got := decodeChat(t, env.Do("GET", "/chats/"+c.ID, amy.Token, nil).Want(200)); func() string {
+			for _, p := range got.Participants {
+				if userID(t, p.User) == ben.ID {
+					return p.Status
+				}
+			}
+			return ""
+		}() != "rejected" {
+			t.Fatal("status not stored")
+		}
 	})
 	t.Run("event_must_be_active", func(t *testing.T) {
 		env, amy, ben, c := setup(t)

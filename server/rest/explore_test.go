@@ -226,3 +226,50 @@ func TestReels(t *testing.T) {
 		}
 	})
 }
+
+func TestExploreShape(t *testing.T) {
+	t.Run("creator_populated_participants_as_ids", func(t *testing.T) {
+		env := servertest.New(t)
+		amy, ben := env.Register("Amy"), env.Register("Ben")
+		group(t, env, amy, "Pool Party", nil)
+		var body struct {
+			Chats []map[string]any `json:"chats"`
+			Count int              `json:"count"`
+		}
+		env.Do("GET", "/chats/explore/communities?search=pool", ben.Token, nil).Want(200).Decode(&body)
+		if body.Count != 1 || len(body.Chats) != 1 {
+			t.Fatalf("%+v", body)
+		}
+		c := body.Chats[0]
+		creator, ok := c["creator"].(map[string]any)
+		if !ok || creator["_id"] != amy.ID || creator["name"] != "Amy" || creator["username"] != amy.Username {
+			t.Fatalf("creator %v, want Amy populated", c["creator"])
+		}
+		parts := c["participants"].([]any)
+		if len(parts) != 1 || parts[0].(map[string]any)["user"] != amy.ID {
+			t.Fatalf("participants %v, want user ids", parts)
+		}
+		for _, k := range []string{"reels", "reelsCount", "isJoined", "areYouAdmin", "participantsCount", "isGroup", "restricted", "allowPublicPost"} {
+			if _, ok := c[k]; !ok {
+				t.Errorf("explore chat lacks %s: %v", k, c)
+			}
+		}
+	})
+}
+
+func TestExploreUnread(t *testing.T) {
+	t.Run("populates_the_unread_count_of_joined_chats", func(t *testing.T) {
+		env := servertest.New(t)
+		amy, ben := env.Register("Amy"), env.Register("Ben")
+		c := group(t, env, amy, "Pool Party", nil, ben)
+		sendText(t, env, ben, c.ID, "one")
+		sendText(t, env, ben, c.ID, "two")
+		sendText(t, env, amy, c.ID, "mine")
+		if chats, _ := explore(t, env, amy, "?search=pool"); len(chats) != 1 || chats[0].Unread != 2 {
+			t.Fatalf("amy explores %+v, want 2 unread", chats)
+		}
+		if chats, _ := explore(t, env, env.Register("Cy"), "?search=pool"); chats[0].Unread != 0 || chats[0].IsJoined {
+			t.Fatalf("an outsider sees %+v", chats[0])
+		}
+	})
+}

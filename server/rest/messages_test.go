@@ -230,3 +230,87 @@ func TestMarkRead(t *testing.T) {
 		env.Do("POST", "/chats/0123456789abcdef01234567/read", ben.Token, nil).WantError(404, "chat_not_found")
 	})
 }
+
+func TestUnread(t *testing.T) {
+	// The test clock stands still: every write below happens in the same
+	// millisecond, the hard case for "after lastReadAt".
+	t.Run("counts_messages_of_others_after_lastReadAt", func(t *testing.T) {
+		env := servertest.New(t)
+		amy, ben := env.Register("Amy"), env.Register("Ben")
+		c := group(t, env, amy, "G", nil, ben)
+		unread := func(u servertest.User) int {
+			t.Helper()
+			chats, _ := listChats(t, env, u, "")
+			one := decodeChat(t, env.Do("GET", "/chats/"+c.ID, u.Token, nil).Want(200))
+			if chats[0].Unread != one.Unread {
+				t.Fatalf("GET /chats says %d unread, GET /chats/:id %d", chats[0].Unread, one.Unread)
+			}
+			return one.Unread
+		}
+		sendText(t, env, amy, c.ID, "1")
+		sendText(t, env, amy, c.ID, "2")
+		if n := unread(ben); n != 2 {
+			t.Fatalf("ben: %d unread, want 2", n)
+		}
+		if n := unread(amy); n != 0 {
+			t.Fatalf("amy: %d unread of her own messages", n)
+		}
+		env.Do("POST", "/chats/"+c.ID+"/read", ben.Token, nil).Want(200)
+		if n := unread(ben); n != 0 {
+			t.Fatalf("after reading: %d unread", n)
+		}
+		sendText(t, env, amy, c.ID, "3")
+		sendText(t, env, ben, c.ID, "mine")
+		if n := unread(ben); n != 1 {
+			t.Fatalf("a message after the read: %d unread, want 1", n)
+		}
+		if n := unread(amy); n != 1 {
+			t.Fatalf("amy: %d unread, want ben's one", n)
+		}
+		env.Do("POST", "/chats/"+c.ID+"/read", ben.Token, nil).Want(200)
+		if n := unread(ben); n != 0 {
+			t.Fatalf("after reading again: %d unread", n)
+		}
+	})
+}
+
+func TestMessageOrder(t *testing.T) {
+	t.Run("proposed_ids_do_not_decide_the_order", func(t *testing.T) {
+		env := servertest.New(t)
+		amy, ben := env.Register("Amy"), env.Register("Ben")
+		c := group(t, env, amy, "G", nil, ben)
+		now := env.Clock.Now()
+		post := func(u servertest.User, id, text string) {
+			env.Do("POST", "/chats/"+c.ID+"/messages", u.Token, map[string]any{"_id": id, "text": text}).Want(201)
+			env.Clock.Advance(time.Second)
+		}
+		// A device with a clock years ahead, then one that was offline.
+		post(amy, oid.NewAt(now.AddDate(5, 0, 0)), "first")
+		post(ben, oid.NewAt(now.AddDate(-1, 0, 0)), "second")
+		post(amy, oid.NewAt(now.Add(time.Minute)), "third")
+		var body struct {
+			Messages []messageJSON `json:"messages"`
+		}
+		env.Do("GET", "/chats/"+c.ID+"/messages", amy.Token, nil).Want(200).Decode(&body)
+		var texts []string
+		for _, m := range body.Messages {
+			texts = append(texts, m.Text)
+		}
+		if strings.Join(texts, ",") != "third,second,first" {
+			t.Fatalf("order %v, want arrival order newest first", texts)
+		}
+		if got := decodeChat(t, env.Do("GET", "/chats/"+c.ID, ben.Token, nil).Want(200)); got.LastMessage == nil || got.LastMessage.Text != "third" {
+			t.Fatalf("lastMessage %+v, want the last one stored", got.LastMessage)
+		}
+		second := body.Messages[1].ID
+		env.Do("GET", "/chats/"+c.ID+"/messages?before="+second, amy.Token, nil).Want(200).Decode(&body)
+		if len(body.Messages) != 1 || body.Messages[0].Text != "first" {
+			t.Fatalf("before the second: %+v", body.Messages)
+		}
+		env.Do("GET", "/chats/"+c.ID+"/messages?after="+second, amy.Token, nil).Want(200).Decode(&body)
+		if len(body.Messages) != 1 || body.Messages[0].Text != "third" {
+			t.Fatalf("after the second: %+v", body.Messages)
+		}
+		env.Do("GET", "/chats/"+c.ID+"/messages?before=0123456789abcdef01234567", amy.Token, nil).WantError(404, "message_not_found")
+	})
+}

@@ -75,6 +75,32 @@ func TestJoinChat(t *testing.T) {
 		}
 	})
 
+	t.Run("join_group_chat_scores_once_per_chat", func(t *testing.T) {
+		env := servertest.New(t)
+		amy, ben := env.Register("Amy"), env.Register("Ben")
+		c := group(t, env, amy, "Open", nil)
+		other := group(t, env, amy, "Other", nil)
+		for range 3 {
+			env.Do("POST", "/chats/"+c.ID+"/participants", ben.Token, nil).Want(201)
+			env.Do("DELETE", "/chats/"+c.ID+"/participants/"+ben.ID, ben.Token, nil).Want(204)
+		}
+		one := social.ScorePoints[social.ActionJoinGroupChat]
+		if got := score(t, env, ben); got != one {
+			t.Fatalf("score after joining one chat three times = %d, want %d", got, one)
+		}
+		env.Do("POST", "/chats/"+other.ID+"/participants", ben.Token, nil).Want(201)
+		if got := score(t, env, ben); got != 2*one {
+			t.Fatalf("score after joining a second chat = %d, want %d", got, 2*one)
+		}
+		// Joining again by an accepted request earns nothing either.
+		putChat(t, env, amy, c.ID, map[string]string{"restricted": "true"}, nil).Want(200)
+		r := askToJoin(t, env, ben, c.ID)
+		env.Do("PATCH", "/requests/"+r.ID, amy.Token, map[string]any{"status": "accepted"}).Want(200)
+		if got := score(t, env, ben); got != 2*one {
+			t.Fatalf("score after rejoining by request = %d, want %d", got, 2*one)
+		}
+	})
+
 	t.Run("chat_should_not_be_restricted", func(t *testing.T) {
 		env := servertest.New(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
@@ -185,10 +211,17 @@ func TestRemoveParticipant(t *testing.T) {
 	t.Run("participant_id_or_user_id_both_work", func(t *testing.T) {
 		env, amy, ben, _, c := setup(t)
 		env.Do("DELETE", "/chats/"+c.ID+"/participants/"+pid(t, c, ben), amy.Token, nil).Want(204)
+		env.Do("GET", "/chats/"+c.ID, ben.Token, nil).WantError(403, "not_participant")
+		if got := wantBucketIsParticipants(t, env, c.ID); len(got) != 2 {
+			t.Fatalf("participants after removing ben by participant id: %v", got)
+		}
 	})
 	t.Run("removing_others_needs_admin", func(t *testing.T) {
 		env, _, ben, cat, c := setup(t)
 		env.Do("DELETE", "/chats/"+c.ID+"/participants/"+cat.ID, ben.Token, nil).WantError(403, "not_admin")
+		if got := wantBucketIsParticipants(t, env, c.ID); len(got) != 3 {
+			t.Fatalf("a refused removal changed the participants: %v", got)
+		}
 	})
 	t.Run("user_and_participant_must_belong_to_the_chat", func(t *testing.T) {
 		env, amy, _, _, c := setup(t)
@@ -202,8 +235,18 @@ func TestRemoveParticipant(t *testing.T) {
 		env.Do("DELETE", "/chats/"+d.ID+"/participants/"+ben.ID, amy.Token, nil).WantError(409, "not_group_chat")
 	})
 	t.Run("at_least_one_admin_remains", func(t *testing.T) {
-		env, amy, _, _, c := setup(t)
+		env, amy, ben, _, c := setup(t)
 		env.Do("DELETE", "/chats/"+c.ID+"/participants/"+amy.ID, amy.Token, nil).WantError(409, "last_admin")
+		if got := decodeChat(t, env.Do("GET", "/chats/"+c.ID, amy.Token, nil).Want(200)); !got.AreYouAdmin || got.ParticipantsCount != 3 {
+			t.Fatalf("after a refused departure: admin %v, %d participants", got.AreYouAdmin, got.ParticipantsCount)
+		}
+		// With a second admin, the first may leave, and then the second is the last.
+		env.Do("POST", "/chats/"+c.ID+"/participants/"+ben.ID+"/admin", amy.Token, nil).Want(200)
+		env.Do("DELETE", "/chats/"+c.ID+"/participants/"+amy.ID, amy.Token, nil).Want(204)
+		env.Do("DELETE", "/chats/"+c.ID+"/participants/"+ben.ID, ben.Token, nil).WantError(409, "last_admin")
+		if n := adminCount(t, env, c.ID); n != 1 {
+			t.Fatalf("%d admins", n)
+		}
 	})
 	t.Run("removed_by_an_admin_gets_chat_access_removed_by_push", func(t *testing.T) {
 		env, amy, ben, cat, c := setup(t)
@@ -343,5 +386,34 @@ func TestDeleteChat(t *testing.T) {
 		d := decodeChat(t, env.Do("POST", "/chats", amy.Token, map[string]any{"user": ben.ID}).Want(201))
 		env.Do("DELETE", "/chats/"+d.ID, amy.Token, nil).WantError(409, "not_group_chat")
 		env.Do("DELETE", "/chats/0123456789abcdef01234567", amy.Token, nil).WantError(404, "chat_not_found")
+	})
+}
+
+func TestChatJoinedPayload(t *testing.T) {
+	t.Run("one_shape_for_every_way_of_joining", func(t *testing.T) {
+		env := servertest.New(t)
+		amy, ben, cat, dan := env.Register("Amy"), env.Register("Ben"), env.Register("Cat"), env.Register("Dan")
+		open := group(t, env, amy, "Open", nil)
+		closed := group(t, env, amy, "Closed", map[string]any{"restricted": true})
+		env.Do("POST", "/chats/"+open.ID+"/participants", ben.Token, nil).Want(201)
+		follow(t, env, amy, cat)
+		env.Do("POST", "/chats/"+open.ID+"/participants/multiple", amy.Token, map[string]any{"participants": []string{cat.ID}}).Want(201)
+		r := askToJoin(t, env, dan, closed.ID)
+		env.Do("PATCH", "/requests/"+r.ID, amy.Token, map[string]any{"status": "accepted"}).Want(200)
+		check := func(chatID string, want ...servertest.User) {
+			t.Helper()
+			evs := eventsNamed(t, env, social.EventChatJoined, "chat:"+chatID)
+			if len(evs) != len(want) {
+				t.Fatalf("chat %s: %d chat-joined events, want %d", chatID, len(evs), len(want))
+			}
+			for i, e := range evs {
+				parts, _ := e["participants"].([]any)
+				if e["chat"] != chatID || len(parts) != 1 || parts[0].(map[string]any)["user"] != want[i].ID {
+					t.Fatalf("chat-joined payload %v, want {chat, participants: [%s]}", e, want[i].Name)
+				}
+			}
+		}
+		check(open.ID, ben, cat)
+		check(closed.ID, dan)
 	})
 }

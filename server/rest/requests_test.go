@@ -137,6 +137,24 @@ func TestAnswerRequest(t *testing.T) {
 			t.Fatalf("notifications = %v", ns)
 		}
 	})
+	t.Run("accepting_dismisses_every_admins_join_request_notification", func(t *testing.T) {
+		env := servertest.New(t)
+		amy, ben, cy := env.Register("Amy"), env.Register("Ben"), env.Register("Cy")
+		c := group(t, env, amy, "Closed", map[string]any{"restricted": true}, cy)
+		env.Do("POST", "/chats/"+c.ID+"/participants/"+cy.ID+"/admin", amy.Token, nil).Want(200)
+		r := askToJoin(t, env, ben, c.ID)
+		for _, admin := range []servertest.User{amy, cy} {
+			if ns := notifications(t, env, admin, social.EventChatJoinRequest); len(ns) != 1 || ns[0]["dismissed"] == true {
+				t.Fatalf("%s before: %v", admin.Name, ns)
+			}
+		}
+		env.Do("PATCH", "/requests/"+r.ID, cy.Token, map[string]any{"status": "accepted"}).Want(200)
+		for _, admin := range []servertest.User{amy, cy} {
+			if ns := notifications(t, env, admin, social.EventChatJoinRequest); len(ns) != 1 || ns[0]["dismissed"] != true {
+				t.Fatalf("%s after: %v", admin.Name, ns)
+			}
+		}
+	})
 	t.Run("accepted_updates_join_group_chat_score", func(t *testing.T) {
 		env, amy, ben, _, r := setup(t)
 		env.Do("PATCH", "/requests/"+r.ID, amy.Token, map[string]any{"status": "accepted"}).Want(200)
@@ -242,5 +260,48 @@ func TestGetRequests(t *testing.T) {
 		}
 		env.Do("GET", "/requests/"+toAmy.ID, cy.Token, nil).WantError(404, "request_not_found")
 		env.Do("GET", "/requests/x", cy.Token, nil).WantError(400, "invalid_id")
+	})
+}
+
+func TestRequestsFollowAdminAccess(t *testing.T) {
+	t.Run("a_new_admin_receives_the_chats_requests_and_a_former_one_loses_them", func(t *testing.T) {
+		env := servertest.New(t)
+		amy, ben, cy := env.Register("Amy"), env.Register("Ben"), env.Register("Cy")
+		c := group(t, env, amy, "Closed", map[string]any{"restricted": true}, ben)
+		r := askToJoin(t, env, cy, c.ID)
+		row := func() (string, string) {
+			t.Helper()
+			ch, ok := feed(t, env, "user:"+ben.ID)["request/"+r.ID]
+			if !ok {
+				return "", ""
+			}
+			var body struct {
+				User struct {
+					Name string `json:"name"`
+				} `json:"user"`
+			}
+			jsonUnmarshal(ch.Data, &body)
+			return string(ch.Op), body.User.Name
+		}
+		if op, _ := row(); op != "" {
+			t.Fatalf("a participant who is not an admin holds the request (%s)", op)
+		}
+		env.Do("POST", "/chats/"+c.ID+"/participants/"+ben.ID+"/admin", amy.Token, nil).Want(200)
+		if op, name := row(); op != "upsert" || name != "Cy" {
+			t.Fatalf("new admin: request row %q, user %q", op, name)
+		}
+		env.Do("DELETE", "/chats/"+c.ID+"/participants/"+ben.ID+"/admin", amy.Token, nil).Want(200)
+		if op, _ := row(); op != "delete" {
+			t.Fatalf("revoked admin: request row %q", op)
+		}
+		env.Do("POST", "/chats/"+c.ID+"/participants/"+ben.ID+"/admin", amy.Token, nil).Want(200)
+		env.Do("DELETE", "/chats/"+c.ID+"/participants/"+ben.ID, ben.Token, nil).Want(204)
+		if op, _ := row(); op != "delete" {
+			t.Fatalf("admin who left: request row %q", op)
+		}
+		// The requester keeps theirs throughout.
+		if ch := feed(t, env, "user:"+cy.ID)["request/"+r.ID]; ch.Op != "upsert" {
+			t.Fatalf("requester's row %q", ch.Op)
+		}
 	})
 }

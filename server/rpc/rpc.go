@@ -31,11 +31,23 @@ type Config struct {
 	Social *social.Service
 	Tokens *auth.Tokens
 	Log    *slog.Logger
+	// Feed tells Subscribe when a user's buckets move. The server passes
+	// the live hub, so Subscribe streams and WebSockets share one tail of
+	// the database (and see other instances' writes).
+	Feed Watcher
+}
+
+// Watcher reports feed positions at which a user's buckets moved. The
+// channel holds only the newest position not yet taken, and is closed when
+// the watcher shuts down; stop releases the watch.
+type Watcher interface {
+	Watch(userID string) (positions <-chan int64, stop func())
 }
 
 // Services are the Connect handlers.
 type Services struct {
 	svc      *social.Service
+	feed     Watcher
 	tokens   *auth.Tokens
 	log      *slog.Logger
 	done     chan struct{} // closed by Shutdown
@@ -48,7 +60,7 @@ func New(cfg Config) *Services {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Services{svc: cfg.Social, tokens: cfg.Tokens, log: log, done: make(chan struct{})}
+	return &Services{svc: cfg.Social, feed: cfg.Feed, tokens: cfg.Tokens, log: log, done: make(chan struct{})}
 }
 
 // Shutdown ends every open Subscribe stream (clients reconnect to another

@@ -100,20 +100,18 @@ func (h *syncHandler) Push(ctx context.Context, req *connect.Request[syncv1.Push
 	return connect.NewResponse(out), nil
 }
 
+// Subscribe sends the caller's feed position at once and then whenever
+// their buckets move; it carries positions, never data, so the client
+// pulls. It ends when the client goes away or the server shuts down.
 func (h *syncHandler) Subscribe(ctx context.Context, req *connect.Request[syncv1.SubscribeRequest], stream *connect.ServerStream[syncv1.SubscribeResponse]) error {
 	if err := checkVersion(req.Msg.GetProtocolVersion()); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		select {
-		case <-h.s.done:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	user := caller(ctx).UserID
+	// Watch before reading the position, so nothing committed in between
+	// is missed.
+	moved, stop := h.s.feed.Watch(user)
+	defer stop()
 	pos, err := h.s.svc.FeedPosition(ctx, user)
 	if err != nil {
 		return err
@@ -121,20 +119,19 @@ func (h *syncHandler) Subscribe(ctx context.Context, req *connect.Request[syncv1
 	if err := stream.Send(&syncv1.SubscribeResponse{Position: pos}); err != nil {
 		return err
 	}
-	head := pos
 	for {
-		head, err = h.s.svc.WaitFeed(ctx, head)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil // the client went away
+		select {
+		case <-ctx.Done():
+			return nil // the client went away
+		case <-h.s.done:
+			return nil // shutting down: the client reconnects
+		case p, ok := <-moved:
+			if !ok {
+				return nil
 			}
-			return err
-		}
-		p, err := h.s.svc.FeedPosition(ctx, user)
-		if err != nil {
-			return err
-		}
-		if p != pos {
+			if p <= pos {
+				continue
+			}
 			pos = p
 			if err := stream.Send(&syncv1.SubscribeResponse{Position: pos}); err != nil {
 				return err

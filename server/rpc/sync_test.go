@@ -947,3 +947,33 @@ func TestPushChats(t *testing.T) {
 		}
 	})
 }
+
+// Subscribe rides the live hub's tail of the database, so a write made
+// through another server process on the same database wakes it too.
+func TestSubscribeSeesWritesOfAnotherInstance(t *testing.T) {
+	dir := t.TempDir()
+	a := servertest.Start(t, dir)
+	b := servertest.Start(t, dir)
+	amy := a.Register("Amy")
+	c := syncv1connect.NewSyncServiceClient(a.HTTP.Client(), a.URL)
+	req := connect.NewRequest(&syncv1.SubscribeRequest{ProtocolVersion: 1})
+	req.Header().Set("Authorization", "Bearer "+amy.Token)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	stream, err := c.Subscribe(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Close()
+	if !stream.Receive() {
+		t.Fatalf("no first position: %v", stream.Err())
+	}
+	first := stream.Msg().Position
+	b.Do("PATCH", "/users/me", amy.Token, map[string]string{"bio": "written elsewhere"}).Want(200)
+	if !stream.Receive() {
+		t.Fatalf("no position after a write on the other instance: %v", stream.Err())
+	}
+	if got := stream.Msg().Position; got <= first {
+		t.Fatalf("position %d did not move past %d", got, first)
+	}
+}

@@ -584,7 +584,10 @@ func (s *Service) MarkRead(ctx context.Context, c Caller, chatID string) (Partic
 		if err != nil {
 			return err
 		}
-		now := tx.Now
+		now, err := readTime(ctx, tx, chatID)
+		if err != nil {
+			return err
+		}
 		if err := tx.UpdateParticipant(ctx, p.ID, store.ParticipantUpdate{LastReadAt: &now}); err != nil {
 			return err
 		}
@@ -646,16 +649,24 @@ func (s *Service) UpdateChat(ctx context.Context, c Caller, chatID string, upd C
 		}
 		photo = &p
 	}
-	// Authorize before touching storage, so a stranger cannot write files.
-	err := s.db.Read(ctx, func(tx *store.Tx) error {
-		_, _, err := adminOf(ctx, tx, chatID, c.UserID)
-		return err
-	})
-	if err != nil {
-		return Chat{}, err
-	}
-	var newKey, oldKey string
+	var newKey string
 	if photo != nil {
+		// Authorize before touching storage, so a stranger cannot write
+		// files. Inside a caller's transaction, check against it: it may
+		// hold the chat's latest state.
+		check := func(tx *store.Tx) error {
+			_, _, err := adminOf(ctx, tx, chatID, c.UserID)
+			return err
+		}
+		var err error
+		if tx, ok := ctx.Value(txKey{}).(*store.Tx); ok {
+			err = check(tx)
+		} else {
+			err = s.db.Read(ctx, check)
+		}
+		if err != nil {
+			return Chat{}, err
+		}
 		newKey = "chats/" + chatID + "/" + oid.New() + photo.ext
 		if err := s.media.Put(ctx, newKey, photo.data); err != nil {
 			return Chat{}, err
@@ -663,12 +674,20 @@ func (s *Service) UpdateChat(ctx context.Context, c Caller, chatID string, upd C
 		su.Photo = &newKey
 	}
 	var out Chat
-	err = s.write(ctx, func(tx *store.Tx) error {
+	err := s.write(ctx, func(tx *store.Tx) error {
+		if newKey != "" {
+			// Joined into a caller's transaction, this write may still be
+			// undone after it returns: the new photo goes with it.
+			tx.AfterRollback(func() { s.deleteMedia(context.WithoutCancel(ctx), newKey) })
+		}
 		ch, _, err := adminOf(ctx, tx, chatID, c.UserID)
 		if err != nil {
 			return err
 		}
-		oldKey = ch.Photo
+		if newKey != "" {
+			// The replaced photo goes only once the new one is committed.
+			s.deleteMediaAfterCommit(ctx, tx, ch.Photo)
+		}
 		cat := ch.Category
 		if su.Category != nil {
 			cat = *su.Category
@@ -705,12 +724,9 @@ func (s *Service) UpdateChat(ctx context.Context, c Caller, chatID string, upd C
 	})
 	if err != nil {
 		if newKey != "" {
-			s.deleteMedia(ctx, newKey)
+			s.deleteMedia(ctx, newKey) // also when the write failed before it began
 		}
 		return Chat{}, err
-	}
-	if newKey != "" && oldKey != "" {
-		s.deleteMedia(ctx, oldKey)
 	}
 	return out, nil
 }
@@ -723,11 +739,10 @@ func (s *Service) deleteMedia(ctx context.Context, key string) {
 
 // DeleteChat deletes a group chat (admins only) with its messages, files,
 // event, join requests and reels; its photo and the files kept in our
-// media storage are deleted after the commit. Every participant (and the
-// caller's other devices) gets chat-deleted; every participant loses the
-// chat's bucket. Files are not transactional: joined into a caller's
-// transaction (WithinTx), they go when this write succeeds, even if the
-// outer transaction later rolls back.
+// media storage are deleted once the transaction commits (joined into a
+// caller's transaction with WithinTx, only when that one commits: a
+// rollback keeps them). Every participant (and the caller's other
+// devices) gets chat-deleted; every participant loses the chat's bucket.
 func (s *Service) DeleteChat(ctx context.Context, c Caller, chatID string) error {
 	if err := c.valid(); err != nil {
 		return err
@@ -735,8 +750,7 @@ func (s *Service) DeleteChat(ctx context.Context, c Caller, chatID string) error
 	if err := ValidID("id", chatID); err != nil {
 		return err
 	}
-	var keys []string
-	err := s.write(ctx, func(tx *store.Tx) error {
+	return s.write(ctx, func(tx *store.Tx) error {
 		ch, _, err := adminOf(ctx, tx, chatID, c.UserID)
 		if err != nil {
 			return err
@@ -749,6 +763,7 @@ func (s *Service) DeleteChat(ctx context.Context, c Caller, chatID string) error
 		if err != nil {
 			return err
 		}
+		var keys []string
 		for _, u := range urls {
 			if k, ok := s.media.KeyOf(u); ok {
 				keys = append(keys, k)
@@ -779,15 +794,27 @@ func (s *Service) DeleteChat(ctx context.Context, c Caller, chatID string) error
 		if err := deleteNotifications(ctx, tx, store.NotificationMatch{SubjectID: chatID}); err != nil {
 			return err
 		}
-		return emit(ctx, tx, c, EventChatDeleted, map[string]string{"chat": chatID}, targets...)
+		if err := emit(ctx, tx, c, EventChatDeleted, map[string]string{"chat": chatID}, targets...); err != nil {
+			return err
+		}
+		s.deleteMediaAfterCommit(ctx, tx, keys...)
+		return nil
 	})
-	if err != nil {
-		return err
+}
+
+// deleteMediaAfterCommit deletes stored files once tx commits, so a
+// rollback never leaves rows that point at deleted files.
+func (s *Service) deleteMediaAfterCommit(ctx context.Context, tx *store.Tx, keys ...string) {
+	keys = slices.DeleteFunc(keys, func(k string) bool { return k == "" })
+	if len(keys) == 0 {
+		return
 	}
-	for _, k := range keys {
-		s.deleteMedia(ctx, k)
-	}
-	return nil
+	ctx = context.WithoutCancel(ctx)
+	tx.AfterCommit(func() {
+		for _, k := range keys {
+			s.deleteMedia(ctx, k)
+		}
+	})
 }
 
 // dropRequestsOf tombstones a chat's join requests in their senders' and

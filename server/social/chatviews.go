@@ -59,13 +59,27 @@ func (u *UserRef) UnmarshalJSON(b []byte) error {
 func ref(id string) UserRef { return UserRef{ID: id} }
 
 // people resolves user ids to populated refs for one answer: one users
-// query and one presence look-up whatever the number of ids.
+// query (and, for read answers, one presence query) whatever the number
+// of ids.
 type people struct {
 	users  map[string]store.User
 	online map[string]bool
 }
 
+// loadPeople resolves ids without presence: for replicated rows (a
+// snapshot of the profile, isOnline false: presence is live, not
+// replicated) and write answers.
 func (s *Service) loadPeople(ctx context.Context, tx *store.Tx, ids []string) (people, error) {
+	return s.resolvePeople(ctx, tx, ids, false)
+}
+
+// loadPeopleOnline resolves ids with isOnline from live presence, inside
+// the answer's transaction: for read answers.
+func (s *Service) loadPeopleOnline(ctx context.Context, tx *store.Tx, ids []string) (people, error) {
+	return s.resolvePeople(ctx, tx, ids, true)
+}
+
+func (s *Service) resolvePeople(ctx context.Context, tx *store.Tx, ids []string, presence bool) (people, error) {
 	seen := make(map[string]bool, len(ids))
 	uniq := make([]string, 0, len(ids))
 	for _, id := range ids {
@@ -78,14 +92,17 @@ func (s *Service) loadPeople(ctx context.Context, tx *store.Tx, ids []string) (p
 	if err != nil {
 		return people{}, err
 	}
-	online, err := s.onlineUsers(ctx, tx, uniq)
-	if err != nil {
-		return people{}, err
+	online := map[string]bool{}
+	if presence {
+		if online, err = tx.Online(ctx, uniq); err != nil {
+			return people{}, err
+		}
 	}
 	return people{users: users, online: online}, nil
 }
 
-// personRef returns the populated ref of id, from ppl when it holds them.
+// personRef returns the populated ref of id (without presence), from ppl
+// when it holds them.
 func (s *Service) personRef(ctx context.Context, tx *store.Tx, ppl *people, id string) (UserRef, error) {
 	if ppl != nil {
 		if _, ok := ppl.users[id]; ok {
@@ -106,13 +123,6 @@ func (p people) ref(id string) UserRef {
 		return UserRef{ID: id}
 	}
 	return UserRef{ID: u.ID, Name: u.Name, Username: u.Username, Photo: u.Photo, IsOnline: p.online[id], Populated: true}
-}
-
-// onlineUsers reports which of ids have a live socket, inside the answer's
-// transaction. This is the one place presence enters chat answers; until
-// the live channel tracks presence nobody is reported online.
-func (s *Service) onlineUsers(ctx context.Context, tx *store.Tx, ids []string) (map[string]bool, error) {
-	return map[string]bool{}, nil
 }
 
 // Tag is one of a group chat's file tags.
@@ -277,7 +287,7 @@ func messageFrom(m store.Message, u UserRef) (Message, error) {
 
 // viewOpts selects the extras of chatViews.
 type viewOpts struct {
-	populate   bool // users as objects (participants and creator)
+	populate   bool // participants' users as objects (the creator always is)
 	reelsLimit int  // explore: reels per chat (0: no reels)
 	explore    bool // explore: reels, reelsCount and the viewer's pending request
 }
@@ -332,7 +342,7 @@ func (s *Service) chatViews(ctx context.Context, tx *store.Tx, viewer string, ch
 			userIDs = append(userIDs, m.UserID)
 		}
 	}
-	ppl, err := s.loadPeople(ctx, tx, userIDs)
+	ppl, err := s.loadPeopleOnline(ctx, tx, userIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -348,7 +358,9 @@ func (s *Service) chatViews(ctx context.Context, tx *store.Tx, viewer string, ch
 			ev = &e
 		}
 		v := ChatView{Chat: s.chatFrom(c, ev, nil, tx.Now), Unread: unread[c.ID], ParticipantsCount: len(parts[c.ID])}
-		v.Creator = userRef(c.CreatorID)
+		// Every read answer of the spec shows the creator populated, even
+		// explore, whose participants are ids.
+		v.Creator = ppl.ref(c.CreatorID)
 		v.Participants = []Participant{}
 		for _, p := range parts[c.ID] {
 			v.Participants = append(v.Participants, participantFrom(p, userRef(p.UserID)))

@@ -8,6 +8,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/vibesync/vibesync/oid"
@@ -18,6 +19,9 @@ import (
 // Messages.
 //
 // Decisions where the documents are loose:
+//   - Messages are ordered by the time the server stored them (then id),
+//     not by the time inside their ids: a client-proposed id carries the
+//     device's clock, which may be wrong or from when it was offline.
 //   - A client may propose `_id` (a valid id). Re-posting an `_id` the same
 //     user already used in the same chat returns the stored message with
 //     200 and writes nothing; an `_id` taken by anything else is 409
@@ -29,6 +33,10 @@ import (
 //     otherwise it follows the URL's extension (see fileTypeOf).
 //   - Sending does not move the sender's lastReadAt; unread never counts
 //     the reader's own messages anyway.
+//   - unread counts messages of others after the reader's lastReadAt. A
+//     message is stamped after every participant's lastReadAt, and marking
+//     read reaches the newest message, so two writes within one
+//     millisecond still order correctly (see messageTime).
 
 // Limits on messages.
 const (
@@ -158,9 +166,13 @@ func (s *Service) SendMessage(ctx context.Context, c Caller, chatID string, in N
 		if tag != "" && tag != DefaultFileTag && !slices.ContainsFunc(decodeTags(ch.Tags), func(t Tag) bool { return t.Tag == tag }) {
 			return apperr.InvalidField("tag", "tag must be one of the chat's tags")
 		}
+		at, err := messageTime(ctx, tx, chatID)
+		if err != nil {
+			return err
+		}
 		id := in.ID
 		if id == "" {
-			id = oid.NewAt(tx.Now)
+			id = oid.NewAt(at)
 		}
 		fileTag := tag
 		if fileTag == "" {
@@ -173,16 +185,16 @@ func (s *Service) SendMessage(ctx context.Context, c Caller, chatID string, in N
 			if len(bytes.TrimSpace(f.Meta)) > 0 && string(bytes.TrimSpace(f.Meta)) != "null" {
 				meta = f.Meta
 			}
-			fid := oid.NewAt(tx.Now)
+			fid := oid.NewAt(at)
 			files = append(files, File{ID: fid, URL: f.URL, Cover: f.Cover, Meta: meta})
 			rows = append(rows, store.ChatFile{ID: fid, ChatID: chatID, MessageID: id, UserID: c.UserID, Type: fileTypeOf(f.URL, meta),
-				Tag: fileTag, URL: f.URL, Cover: f.Cover, Meta: string(meta), CreatedAt: tx.Now})
+				Tag: fileTag, URL: f.URL, Cover: f.Cover, Meta: string(meta), CreatedAt: at})
 		}
 		filesJSON, err := encode(files)
 		if err != nil {
 			return err
 		}
-		m := store.Message{ID: id, ChatID: chatID, UserID: c.UserID, Text: text, Tag: tag, Files: string(filesJSON), CreatedAt: tx.Now}
+		m := store.Message{ID: id, ChatID: chatID, UserID: c.UserID, Text: text, Tag: tag, Files: string(filesJSON), CreatedAt: at}
 		if err := tx.InsertMessage(ctx, m); err != nil {
 			if apperr.Is(err, apperr.Conflict) {
 				return apperr.Conflictf("message_id_taken", "That message id is already taken")
@@ -197,7 +209,7 @@ func (s *Service) SendMessage(ctx context.Context, c Caller, chatID string, in N
 				return err
 			}
 		}
-		if err := tx.TouchChat(ctx, chatID, tx.Now); err != nil {
+		if err := tx.TouchChat(ctx, chatID, at); err != nil {
 			return err
 		}
 		sender, err := s.personRef(ctx, tx, nil, c.UserID)
@@ -217,6 +229,41 @@ func (s *Service) SendMessage(ctx context.Context, c Caller, chatID string, in N
 		return nil
 	})
 	return out, created, err
+}
+
+// messageTime is the time of a new message in chat: the transaction's,
+// but always after every participant's lastReadAt, so a message sent in
+// the same millisecond as someone marked the chat read (or joined it)
+// still counts as unread for them, and never before the chat's newest
+// message, so message order is arrival order even if the clock steps
+// back. Times are kept in milliseconds.
+func messageTime(ctx context.Context, tx *store.Tx, chatID string) (time.Time, error) {
+	lastRead, newest, err := tx.ReadMarks(ctx, chatID)
+	if err != nil {
+		return time.Time{}, err
+	}
+	at := tx.Now
+	if !at.After(lastRead) {
+		at = lastRead.Add(time.Millisecond)
+	}
+	if at.Before(newest) {
+		at = newest
+	}
+	return at, nil
+}
+
+// readTime is the lastReadAt that marks every message of chat read: the
+// transaction's time, or the newest message's if that is later (see
+// messageTime).
+func readTime(ctx context.Context, tx *store.Tx, chatID string) (time.Time, error) {
+	_, newest, err := tx.ReadMarks(ctx, chatID)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if newest.After(tx.Now) {
+		return newest, nil
+	}
+	return tx.Now, nil
 }
 
 // checkDirectNotBlocked answers 403 blocked when either user of a
@@ -241,10 +288,13 @@ func (s *Service) checkDirectNotBlocked(ctx context.Context, tx *store.Tx, ch st
 	return nil
 }
 
-// MessageFilter pages through a chat's messages by id: those older than
-// Before and/or newer than After, at most Limit, newest first. With After,
-// the Limit messages right after it are answered (catching up forward
-// leaves no gap); otherwise the newest ones.
+// MessageFilter pages through a chat's messages with message ids as
+// cursors: those older than Before and/or newer than After, at most Limit,
+// newest first. With After, the Limit messages right after it are
+// answered (catching up forward leaves no gap); otherwise the newest
+// ones. Older and newer follow the order the server stored them in, never
+// the time inside a client-proposed id. A cursor that is not a message of
+// the chat is 404 message_not_found.
 type MessageFilter struct {
 	Before string
 	After  string
@@ -285,7 +335,7 @@ func (s *Service) Messages(ctx context.Context, c Caller, chatID string, f Messa
 		for i, m := range rows {
 			ids[i] = m.UserID
 		}
-		ppl, err := s.loadPeople(ctx, tx, ids)
+		ppl, err := s.loadPeopleOnline(ctx, tx, ids)
 		if err != nil {
 			return err
 		}

@@ -20,9 +20,20 @@ import (
 //     own_admin_access.
 //   - Participant status (event chats) is `accepted` or `rejected`; the
 //     participant gets a notification, a live event and a push.
+//   - join-group-chat is scored once per user and chat, whether they
+//     joined directly or by an accepted request: leaving and joining again
+//     earns nothing.
 
 // Notification type of event participation.
 const NotificationParticipantStatus = "chat-participant-status"
+
+// ChatJoined is the payload of chat-joined, whichever way people joined
+// (by themselves, added by an admin, or by an accepted request): the chat
+// and the new participants.
+type ChatJoined struct {
+	Chat         string        `json:"chat"`
+	Participants []Participant `json:"participants"`
+}
 
 // Join adds the caller to an open group chat and scores join-group-chat.
 func (s *Service) Join(ctx context.Context, c Caller, chatID string) (Participant, error) {
@@ -50,10 +61,10 @@ func (s *Service) Join(ctx context.Context, c Caller, chatID string) (Participan
 		}
 		out = participantFrom(p, ref(p.UserID))
 		// The chat's audience includes the joiner (and their other devices).
-		if err := emit(ctx, tx, c, EventChatJoined, out, ChatBucket(chatID)); err != nil {
+		if err := emit(ctx, tx, c, EventChatJoined, ChatJoined{Chat: chatID, Participants: []Participant{out}}, ChatBucket(chatID)); err != nil {
 			return err
 		}
-		_, err = addScore(ctx, tx, c, c.UserID, ActionJoinGroupChat, chatID)
+		_, err = addScoreOnce(ctx, tx, c, c.UserID, ActionJoinGroupChat, chatID)
 		return err
 	})
 	return out, err
@@ -118,7 +129,7 @@ func (s *Service) AddParticipants(ctx context.Context, c Caller, chatID string, 
 			return nil
 		}
 		// The chat's audience now includes everyone added.
-		if err := emit(ctx, tx, c, EventChatJoined, map[string]any{"chat": chatID, "participants": out}, ChatBucket(chatID)); err != nil {
+		if err := emit(ctx, tx, c, EventChatJoined, ChatJoined{Chat: chatID, Participants: out}, ChatBucket(chatID)); err != nil {
 			return err
 		}
 		return s.pushTo(ctx, tx, added, EventChatJoined, "New group", "You were added to "+ch.Name, map[string]string{"chat": chatID})
@@ -172,6 +183,11 @@ func (s *Service) RemoveParticipant(ctx context.Context, c Caller, chatID, parti
 		}
 		if err := s.removeMember(ctx, tx, target); err != nil {
 			return err
+		}
+		if target.IsAdmin {
+			if err := s.shareRequests(ctx, tx, chatID, target.UserID, false); err != nil {
+				return err
+			}
 		}
 		// The chat's audience no longer includes the removed user; someone
 		// who left hears it on their own bucket (their other devices).
@@ -233,6 +249,9 @@ func (s *Service) SetAdmin(ctx context.Context, c Caller, chatID, participantRef
 		}
 		target.IsAdmin = admin
 		if err := s.putMember(ctx, tx, target, nil); err != nil {
+			return err
+		}
+		if err := s.shareRequests(ctx, tx, chatID, target.UserID, admin); err != nil {
 			return err
 		}
 		out = participantFrom(target, ref(target.UserID))

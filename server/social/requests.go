@@ -23,7 +23,9 @@ import (
 //     requester, adds them and scores join-group-chat.
 //   - A request whose sender joined the chat meanwhile can still be
 //     accepted; it just does not add them twice.
-//   - Requests replicate to the requester's bucket and each admin's bucket.
+//   - Requests replicate to the requester's bucket and each admin's
+//     bucket; someone who becomes an admin receives the chat's requests,
+//     someone who stops being one (revoked, left or removed) loses them.
 
 // Request statuses.
 const (
@@ -102,6 +104,35 @@ func (s *Service) putRequest(ctx context.Context, tx *store.Tx, r store.JoinRequ
 	}
 	row.User = u
 	return put(ctx, tx, EntityRequest, r.ID, row, buckets...)
+}
+
+// shareRequests replicates every request of chat to userID's bucket
+// (admin=true: they became an admin) or tombstones them there (they no
+// longer are), except the requests userID sent, which stay theirs.
+func (s *Service) shareRequests(ctx context.Context, tx *store.Tx, chatID, userID string, admin bool) error {
+	reqs, err := tx.RequestsOfChat(ctx, chatID)
+	if err != nil {
+		return err
+	}
+	for _, r := range reqs {
+		if r.UserID == userID {
+			continue
+		}
+		if !admin {
+			if err := drop(ctx, tx, EntityRequest, r.ID, UserBucket(userID)); err != nil {
+				return err
+			}
+			continue
+		}
+		row := requestFrom(r)
+		if row.User, err = s.personRef(ctx, tx, nil, r.UserID); err != nil {
+			return err
+		}
+		if err := put(ctx, tx, EntityRequest, r.ID, row, UserBucket(userID)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // CreateRequest asks to join a restricted group chat and notifies its
@@ -221,7 +252,7 @@ func (s *Service) requestViews(ctx context.Context, tx *store.Tx, viewer string,
 	if err != nil {
 		return nil, err
 	}
-	ppl, err := s.loadPeople(ctx, tx, userIDs)
+	ppl, err := s.loadPeopleOnline(ctx, tx, userIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -332,7 +363,7 @@ func (s *Service) AnswerRequest(ctx context.Context, c Caller, id, status string
 				return err
 			}
 			joined := participantFrom(p, ref(p.UserID))
-			if err := emit(ctx, tx, c, EventChatJoined, joined, ChatBucket(r.ChatID)); err != nil {
+			if err := emit(ctx, tx, c, EventChatJoined, ChatJoined{Chat: r.ChatID, Participants: []Participant{joined}}, ChatBucket(r.ChatID)); err != nil {
 				return err
 			}
 		} else if err != nil {
@@ -349,7 +380,7 @@ func (s *Service) AnswerRequest(ctx context.Context, c Caller, id, status string
 			map[string]string{"chat": r.ChatID, "request": r.ID}); err != nil {
 			return err
 		}
-		_, err = addScore(ctx, tx, c, r.UserID, ActionJoinGroupChat, r.ChatID)
+		_, err = addScoreOnce(ctx, tx, c, r.UserID, ActionJoinGroupChat, r.ChatID)
 		return err
 	})
 	return out, err

@@ -26,10 +26,6 @@ type Config struct {
 	Log        *slog.Logger
 	// Media stores uploaded photos (default: uploads refused).
 	Media Storage
-	// FeedPoll is how often the feed head is read while someone waits for
-	// it (WaitFeed), so writes by other server processes sharing the
-	// database wake subscribers too (default 1s).
-	FeedPoll time.Duration
 }
 
 // Service is the rule layer. Safe for concurrent use.
@@ -41,8 +37,6 @@ type Service struct {
 	log        *slog.Logger
 	media      Storage
 	dummyHash  string
-	watch      *feedWatch
-	feedPoll   time.Duration
 }
 
 // New returns a Service over cfg.DB.
@@ -55,9 +49,6 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.RefreshTTL <= 0 {
 		cfg.RefreshTTL = 30 * 24 * time.Hour
-	}
-	if cfg.FeedPoll <= 0 {
-		cfg.FeedPoll = time.Second
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
@@ -74,7 +65,6 @@ func New(cfg Config) (*Service, error) {
 	return &Service{
 		db: cfg.DB, tokens: cfg.Tokens, password: cfg.Password,
 		refreshTTL: cfg.RefreshTTL, log: cfg.Log, media: cfg.Media, dummyHash: dummy,
-		watch: newFeedWatch(cfg.DB), feedPoll: cfg.FeedPoll,
 	}, nil
 }
 

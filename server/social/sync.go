@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/vibesync/vibesync/server/apperr"
@@ -297,89 +296,4 @@ func (s *Service) PruneFeed(ctx context.Context, window time.Duration) error {
 		_, err := tx.PruneMutationRecords(ctx, cutoff)
 		return err
 	})
-}
-
-// feedWatch wakes waiters when the feed head moves: at once for commits of
-// this process (store.DB.OnCommit), and by polling the head for commits of
-// other processes sharing the database, while anyone waits.
-type feedWatch struct {
-	mu      sync.Mutex
-	head    int64
-	changed chan struct{} // closed and replaced when head moves
-	waiters int
-	stop    chan struct{}
-}
-
-func newFeedWatch(db *store.DB) *feedWatch {
-	w := &feedWatch{changed: make(chan struct{})}
-	db.OnCommit(func(c store.Commit) {
-		if c.FeedSeq != 0 {
-			w.advance(c.FeedSeq)
-		}
-	})
-	return w
-}
-
-func (w *feedWatch) advance(head int64) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if head > w.head {
-		w.head = head
-		close(w.changed)
-		w.changed = make(chan struct{})
-	}
-}
-
-// WaitFeed blocks until the feed head passes after (or ctx ends) and
-// returns the new head.
-func (s *Service) WaitFeed(ctx context.Context, after int64) (int64, error) {
-	w := s.watch
-	w.mu.Lock()
-	w.waiters++
-	if w.waiters == 1 {
-		w.stop = make(chan struct{})
-		go s.pollFeed(w.stop)
-	}
-	w.mu.Unlock()
-	defer func() {
-		w.mu.Lock()
-		w.waiters--
-		if w.waiters == 0 {
-			close(w.stop)
-		}
-		w.mu.Unlock()
-	}()
-	for {
-		w.mu.Lock()
-		head, ch := w.head, w.changed
-		w.mu.Unlock()
-		if head > after {
-			return head, nil
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return 0, ctx.Err()
-		}
-	}
-}
-
-func (s *Service) pollFeed(stop chan struct{}) {
-	t := time.NewTicker(s.feedPoll)
-	defer t.Stop()
-	for {
-		var head int64
-		err := s.db.Read(context.Background(), func(tx *store.Tx) (err error) {
-			head, err = tx.FeedHead(context.Background())
-			return err
-		})
-		if err == nil {
-			s.watch.advance(head)
-		}
-		select {
-		case <-stop:
-			return
-		case <-t.C:
-		}
-	}
 }

@@ -285,6 +285,32 @@ type Tx struct {
 	Now      time.Time
 	feedSeq  int64
 	eventSeq int64
+	// after holds what AfterCommit registered, in order; undo what
+	// AfterRollback did.
+	after, undo []func()
+}
+
+// AfterCommit registers fn to run once tx has committed: for side effects
+// outside the database (deleting stored files) that must not happen if the
+// write is undone. fn is dropped when tx rolls back, and when the savepoint
+// it was registered in rolls back (see Savepoint). Write runs the
+// registered functions in order, after the commit and after releasing the
+// writer, before the OnCommit hooks; fn must not block for long.
+func (tx *Tx) AfterCommit(fn func()) { tx.after = append(tx.after, fn) }
+
+// AfterRollback registers fn to run if tx rolls back, or if the savepoint
+// it was registered in rolls back: to undo side effects outside the
+// database made for this write (a file stored before the row that names
+// it). Registered functions run newest first; they are dropped on commit.
+func (tx *Tx) AfterRollback(fn func()) { tx.undo = append(tx.undo, fn) }
+
+// rollBack runs and drops what AfterRollback registered after the first n.
+func (tx *Tx) rollBack(n int) {
+	for i := len(tx.undo) - 1; i >= n; i-- {
+		tx.undo[i]()
+	}
+	clear(tx.undo[n:])
+	tx.undo = tx.undo[:n]
 }
 
 // Write runs fn in a write transaction (BEGIN IMMEDIATE on the single writer
@@ -292,10 +318,13 @@ type Tx struct {
 // (see translate); a busy database comes back as apperr.Unavailable.
 func (db *DB) Write(ctx context.Context, fn func(*Tx) error) error {
 	db.wmu.Lock()
-	commit, err := db.run(ctx, db.w, fn)
+	commit, after, err := db.run(ctx, db.w, fn)
 	db.wmu.Unlock()
 	if err != nil {
 		return err
+	}
+	for _, f := range after {
+		f()
 	}
 	if commit.FeedSeq != 0 || commit.EventSeq != 0 {
 		db.hookMu.RLock()
@@ -309,10 +338,17 @@ func (db *DB) Write(ctx context.Context, fn func(*Tx) error) error {
 }
 
 // Read runs fn in a read-only transaction on the reader pool: one consistent
-// snapshot for everything fn reads.
+// snapshot for everything fn reads. Functions fn registers with
+// AfterCommit run when it returns nil.
 func (db *DB) Read(ctx context.Context, fn func(*Tx) error) error {
-	_, err := db.run(ctx, db.r, fn)
-	return err
+	_, after, err := db.run(ctx, db.r, fn)
+	if err != nil {
+		return err
+	}
+	for _, f := range after {
+		f()
+	}
+	return nil
 }
 
 // ReadUncounted is Read for background loops (the live tailer's polls):
@@ -320,30 +356,42 @@ func (db *DB) Read(ctx context.Context, fn func(*Tx) error) error {
 // request's queries does not also count a poll that ran meanwhile.
 func (db *DB) ReadUncounted(ctx context.Context, fn func(*Tx) error) error {
 	var uncounted atomic.Int64
-	_, err := db.runCounting(ctx, db.r, fn, &uncounted)
-	return err
+	_, after, err := db.runCounting(ctx, db.r, fn, &uncounted)
+	if err != nil {
+		return err
+	}
+	for _, f := range after {
+		f()
+	}
+	return nil
 }
 
-func (db *DB) run(ctx context.Context, pool *sql.DB, fn func(*Tx) error) (Commit, error) {
+// run runs fn in a transaction of pool and commits it; it returns what the
+// transaction appended and what it registered with AfterCommit (nothing
+// when it rolled back).
+func (db *DB) run(ctx context.Context, pool *sql.DB, fn func(*Tx) error) (Commit, []func(), error) {
 	return db.runCounting(ctx, pool, fn, &db.queries)
 }
 
-func (db *DB) runCounting(ctx context.Context, pool *sql.DB, fn func(*Tx) error, queries *atomic.Int64) (Commit, error) {
+func (db *DB) runCounting(ctx context.Context, pool *sql.DB, fn func(*Tx) error, queries *atomic.Int64) (Commit, []func(), error) {
 	sqlTx, err := pool.BeginTx(ctx, nil)
 	if err != nil {
-		return Commit{}, fmt.Errorf("store: begin: %w", translate(err))
+		return Commit{}, nil, fmt.Errorf("store: begin: %w", translate(err))
 	}
 	tx := &Tx{tx: sqlTx, queries: queries, Now: db.now().UTC()}
 	if err := fn(tx); err != nil {
-		if rbErr := sqlTx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
-			return Commit{}, errors.Join(err, fmt.Errorf("store: rollback: %w", rbErr))
+		rbErr := sqlTx.Rollback()
+		tx.rollBack(0)
+		if rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
+			return Commit{}, nil, errors.Join(err, fmt.Errorf("store: rollback: %w", rbErr))
 		}
-		return Commit{}, err
+		return Commit{}, nil, err
 	}
 	if err := sqlTx.Commit(); err != nil {
-		return Commit{}, fmt.Errorf("store: commit: %w", translate(err))
+		tx.rollBack(0)
+		return Commit{}, nil, fmt.Errorf("store: commit: %w", translate(err))
 	}
-	return Commit{FeedSeq: tx.feedSeq, EventSeq: tx.eventSeq}, nil
+	return Commit{FeedSeq: tx.feedSeq, EventSeq: tx.eventSeq}, tx.after, nil
 }
 
 // QueryCount returns how many statements transactions have run so far. It
@@ -415,14 +463,18 @@ func notFound(err error, reason, what string) error {
 // Savepoint runs fn inside a SAVEPOINT of tx: if fn fails, everything it
 // wrote is rolled back while the rest of tx stays, so a batch can record
 // the failure of one step in the same transaction. Feed and event
-// positions fn produced are forgotten with it.
+// positions fn produced, and what it registered with AfterCommit, are
+// forgotten with it; what it registered with AfterRollback runs.
 func (tx *Tx) Savepoint(ctx context.Context, fn func(*Tx) error) error {
-	feed, events := tx.feedSeq, tx.eventSeq
+	feed, events, after, undo := tx.feedSeq, tx.eventSeq, len(tx.after), len(tx.undo)
 	if _, err := tx.exec(ctx, `SAVEPOINT step`); err != nil {
 		return fmt.Errorf("store: savepoint: %w", err)
 	}
 	if err := fn(tx); err != nil {
 		tx.feedSeq, tx.eventSeq = feed, events
+		clear(tx.after[after:])
+		tx.after = tx.after[:after]
+		tx.rollBack(undo)
 		if _, rbErr := tx.exec(ctx, `ROLLBACK TO step`); rbErr != nil {
 			return errors.Join(err, fmt.Errorf("store: rollback to savepoint: %w", rbErr))
 		}

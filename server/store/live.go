@@ -69,14 +69,13 @@ func (tx *Tx) Online(ctx context.Context, userIDs []string) (map[string]bool, er
 	if len(userIDs) == 0 {
 		return out, nil
 	}
-	args := make([]any, 0, len(userIDs)+1)
 	for _, id := range userIDs {
 		out[id] = false
-		args = append(args, id)
 	}
-	args = append(args, ms(tx.Now))
+	// json_each rather than one parameter per id: a page of chats may name
+	// more users than SQLite allows parameters.
 	online, err := tx.strings(ctx, `SELECT DISTINCT user_id FROM presence
-		WHERE user_id IN (?`+strings.Repeat(", ?", len(userIDs)-1)+`) AND expires_at > ?`, args...)
+		WHERE user_id IN (SELECT value FROM json_each(?)) AND expires_at > ?`, jsonStrings(userIDs), ms(tx.Now))
 	if err != nil {
 		return nil, fmt.Errorf("store: online: %w", err)
 	}

@@ -51,10 +51,15 @@ func (tx *Tx) Message(ctx context.Context, id string) (Message, error) {
 	return m, nil
 }
 
-// MessageFilter selects a chat's messages: ids below Before and above
-// After (either may be empty), at most Limit, answered newest first. With
-// After set, the Limit messages right after it are taken (so paging forward
-// from a known message leaves no gap); otherwise the newest ones.
+// MessageFilter selects a chat's messages: those before the message
+// Before and after the message After (either may be empty), at most
+// Limit, answered newest first. With After set, the Limit messages right
+// after it are taken (so paging forward from a known message leaves no
+// gap); otherwise the newest ones.
+//
+// Order is the server's: created_at (the time the server stored the
+// message), then id. Ids may be proposed by clients, so their embedded
+// time is the device's clock and never decides the order.
 type MessageFilter struct {
 	ChatID string
 	Before string
@@ -62,35 +67,43 @@ type MessageFilter struct {
 	Limit  int
 }
 
-// Messages returns messages newest first and the chat's total message count.
+// Messages returns messages newest first and the chat's total message
+// count. A cursor that is not a message of the chat is a not-found
+// "message_not_found".
 func (tx *Tx) Messages(ctx context.Context, f MessageFilter) ([]Message, int, error) {
 	var total int
 	if err := tx.queryRow(ctx, `SELECT count(*) FROM messages WHERE chat_id = ?`, f.ChatID).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("store: count messages: %w", translate(err))
 	}
 	where, args := `WHERE chat_id = ?`, []any{f.ChatID}
-	if f.Before != "" {
-		where, args = where+` AND id < ?`, append(args, f.Before)
-	}
-	if f.After != "" {
-		where, args = where+` AND id > ?`, append(args, f.After)
+	for _, c := range []struct{ id, op string }{{f.Before, "<"}, {f.After, ">"}} {
+		if c.id == "" {
+			continue
+		}
+		var at int64
+		if err := tx.queryRow(ctx, `SELECT created_at FROM messages WHERE id = ? AND chat_id = ?`, c.id, f.ChatID).Scan(&at); err != nil {
+			return nil, 0, notFound(err, "message_not_found", "Message")
+		}
+		where += ` AND (created_at ` + c.op + ` ? OR (created_at = ? AND id ` + c.op + ` ?))`
+		args = append(args, at, at, c.id)
 	}
 	order := `DESC`
 	if f.After != "" {
 		order = `ASC`
 	}
-	ms, err := tx.messages(ctx, `SELECT `+messageColumns+` FROM messages `+where+` ORDER BY id `+order+` LIMIT ?`, append(args, f.Limit)...)
+	ms, err := tx.messages(ctx, `SELECT `+messageColumns+` FROM messages `+where+` ORDER BY created_at `+order+`, id `+order+` LIMIT ?`,
+		append(args, f.Limit)...)
 	if f.After != "" {
 		slices.Reverse(ms)
 	}
 	return ms, total, err
 }
 
-// LastMessages returns the newest message of each chat that has one, keyed
-// by chat id. One query.
+// LastMessages returns the newest message (in the order of Messages) of
+// each chat that has one, keyed by chat id. One query.
 func (tx *Tx) LastMessages(ctx context.Context, chatIDs []string) (map[string]Message, error) {
 	list, err := tx.messages(ctx, `SELECT `+messageColumns+` FROM messages WHERE id IN (
-		SELECT (SELECT m.id FROM messages m WHERE m.chat_id = c.value ORDER BY m.id DESC LIMIT 1) FROM json_each(?) c)`,
+		SELECT (SELECT m.id FROM messages m WHERE m.chat_id = c.value ORDER BY m.created_at DESC, m.id DESC LIMIT 1) FROM json_each(?) c)`,
 		jsonStrings(chatIDs))
 	if err != nil {
 		return nil, err
@@ -209,4 +222,23 @@ func (tx *Tx) ChatFiles(ctx context.Context, f ChatFileFilter) ([]ChatFile, int,
 // ChatFileURLs lists the URLs (and covers) of a chat's files.
 func (tx *Tx) ChatFileURLs(ctx context.Context, chatID string) ([]string, error) {
 	return tx.strings(ctx, `SELECT url FROM chat_files WHERE chat_id = ? UNION SELECT cover FROM chat_files WHERE chat_id = ? AND cover <> ''`, chatID, chatID)
+}
+
+// ReadMarks returns the latest last-read time of a chat's participants
+// and the time of its newest message (zero times when there are none).
+// One query.
+func (tx *Tx) ReadMarks(ctx context.Context, chatID string) (lastRead, newest time.Time, err error) {
+	var r, n int64
+	err = tx.queryRow(ctx, `SELECT (SELECT coalesce(max(last_read_at), 0) FROM chat_participants WHERE chat_id = ?),
+		(SELECT coalesce(max(created_at), 0) FROM messages WHERE chat_id = ?)`, chatID, chatID).Scan(&r, &n)
+	if err != nil {
+		return time.Time{}, time.Time{}, fmt.Errorf("store: read marks: %w", translate(err))
+	}
+	if r > 0 {
+		lastRead = fromMS(r)
+	}
+	if n > 0 {
+		newest = fromMS(n)
+	}
+	return lastRead, newest, nil
 }

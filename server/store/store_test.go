@@ -370,3 +370,130 @@ func TestSavepointUndoesOnlyTheFailedStep(t *testing.T) {
 		t.Fatalf("after a failed and a good savepoint the feed holds %+v", got)
 	}
 }
+
+func TestAfterCommit(t *testing.T) {
+	ctx := context.Background()
+	boom := errors.New("rule violated")
+	t.Run("runs_after_a_commit_in_order", func(t *testing.T) {
+		db := mustOpen(t)
+		var ran []string
+		write(t, db, func(tx *store.Tx) error {
+			tx.AfterCommit(func() { ran = append(ran, "a") })
+			tx.AfterCommit(func() { ran = append(ran, "b") })
+			if len(ran) != 0 {
+				t.Errorf("ran before the commit: %v", ran)
+			}
+			return nil
+		})
+		if len(ran) != 2 || ran[0] != "a" || ran[1] != "b" {
+			t.Fatalf("ran %v, want [a b]", ran)
+		}
+	})
+	t.Run("dropped_on_rollback", func(t *testing.T) {
+		db := mustOpen(t)
+		ran := false
+		err := db.Write(ctx, func(tx *store.Tx) error {
+			tx.AfterCommit(func() { ran = true })
+			return boom
+		})
+		if !errors.Is(err, boom) || ran {
+			t.Fatalf("Write = %v, ran = %v; want the error and nothing run", err, ran)
+		}
+	})
+	t.Run("dropped_with_a_rolled_back_savepoint_only", func(t *testing.T) {
+		db := mustOpen(t)
+		var ran []string
+		write(t, db, func(tx *store.Tx) error {
+			tx.AfterCommit(func() { ran = append(ran, "outer") })
+			_ = tx.Savepoint(ctx, func(tx *store.Tx) error {
+				tx.AfterCommit(func() { ran = append(ran, "failed step") })
+				return boom
+			})
+			return tx.Savepoint(ctx, func(tx *store.Tx) error {
+				tx.AfterCommit(func() { ran = append(ran, "good step") })
+				return nil
+			})
+		})
+		if len(ran) != 2 || ran[0] != "outer" || ran[1] != "good step" {
+			t.Fatalf("ran %v, want [outer, good step]", ran)
+		}
+	})
+	t.Run("a_good_savepoint_is_dropped_when_the_outer_transaction_rolls_back", func(t *testing.T) {
+		db := mustOpen(t)
+		ran := false
+		err := db.Write(ctx, func(tx *store.Tx) error {
+			if err := tx.Savepoint(ctx, func(tx *store.Tx) error {
+				tx.AfterCommit(func() { ran = true })
+				return nil
+			}); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) || ran {
+			t.Fatalf("Write = %v, ran = %v; want the error and nothing run", err, ran)
+		}
+	})
+}
+
+func TestAfterRollback(t *testing.T) {
+	ctx := context.Background()
+	boom := errors.New("rule violated")
+	t.Run("runs_on_rollback_newest_first", func(t *testing.T) {
+		db := mustOpen(t)
+		var ran []string
+		err := db.Write(ctx, func(tx *store.Tx) error {
+			tx.AfterRollback(func() { ran = append(ran, "a") })
+			tx.AfterRollback(func() { ran = append(ran, "b") })
+			return boom
+		})
+		if !errors.Is(err, boom) || len(ran) != 2 || ran[0] != "b" || ran[1] != "a" {
+			t.Fatalf("Write = %v, ran %v; want [b a]", err, ran)
+		}
+	})
+	t.Run("dropped_on_commit", func(t *testing.T) {
+		db := mustOpen(t)
+		ran := false
+		write(t, db, func(tx *store.Tx) error {
+			tx.AfterRollback(func() { ran = true })
+			return nil
+		})
+		if ran {
+			t.Fatal("ran after a commit")
+		}
+	})
+	t.Run("a_failed_savepoint_runs_only_its_own", func(t *testing.T) {
+		db := mustOpen(t)
+		var ran []string
+		write(t, db, func(tx *store.Tx) error {
+			tx.AfterRollback(func() { ran = append(ran, "outer") })
+			_ = tx.Savepoint(ctx, func(tx *store.Tx) error {
+				tx.AfterRollback(func() { ran = append(ran, "failed step") })
+				return boom
+			})
+			if len(ran) != 1 || ran[0] != "failed step" {
+				t.Errorf("after the failed step ran %v", ran)
+			}
+			return nil
+		})
+		if len(ran) != 1 {
+			t.Fatalf("ran %v after the commit", ran)
+		}
+	})
+	t.Run("a_good_savepoint_runs_when_the_outer_transaction_rolls_back", func(t *testing.T) {
+		db := mustOpen(t)
+		ran := false
+		_ = db.Write(ctx, func(tx *store.Tx) error {
+			if err := tx.Savepoint(ctx, func(tx *store.Tx) error {
+				tx.AfterRollback(func() { ran = true })
+				return nil
+			}); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !ran {
+			t.Fatal("not run when the outer transaction rolled back")
+		}
+	})
+}

@@ -1,0 +1,184 @@
+package social_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vibesync/vibesync/server/auth"
+	"github.com/vibesync/vibesync/server/media"
+	"github.com/vibesync/vibesync/server/social"
+	"github.com/vibesync/vibesync/server/store"
+)
+
+var pngBytes = append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), make([]byte, 64)...)
+
+// mediaService is mustService with chat photos stored in a real folder.
+func mediaService(t *testing.T) (*social.Service, *store.DB, string) {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, err := store.Open(ctx, store.Config{URL: "file:" + filepath.Join(dir, "s.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := auth.NewTokens([]byte(strings.Repeat("k", 32)), 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(dir, "media")
+	files, err := media.NewDir(root, "http://vibesync.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := social.New(social.Config{DB: db, Tokens: tokens, Media: files,
+		Password: auth.PasswordParams{Memory: 1024, Time: 1, Threads: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc, db, root
+}
+
+// photoFile is where the photo behind url is stored under root.
+func photoFile(t *testing.T, root, url string) string {
+	t.Helper()
+	key, ok := strings.CutPrefix(url, "http://vibesync.test"+media.Prefix)
+	if !ok {
+		t.Fatalf("photo URL %q is not a media URL", url)
+	}
+	return filepath.Join(root, filepath.FromSlash(key))
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// TestChatMediaGoesOnlyAfterCommit checks that stored files of a chat are
+// deleted only once the write that drops them commits, also when that
+// write joins a caller's transaction (sync push) that may still roll back.
+func TestChatMediaGoesOnlyAfterCommit(t *testing.T) {
+	ctx := context.Background()
+	boom := errors.New("a later step of the batch failed")
+	setup := func(t *testing.T) (*social.Service, *store.DB, string, social.Caller, social.Chat) {
+		svc, db, root := mediaService(t)
+		reg, err := svc.Register(ctx, social.Registration{Name: "Amy", Username: "amy", Password: "password1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		amy := social.Caller{UserID: reg.User.ID}
+		ch, _, err := svc.CreateChat(ctx, amy, social.NewChat{IsGroup: true, Name: "G", Category: "Study", Participants: &[]string{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ch, err = svc.UpdateChat(ctx, amy, ch.ID, social.ChatUpdate{Photo: &social.Upload{Data: pngBytes}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !exists(photoFile(t, root, ch.Photo)) {
+			t.Fatal("uploaded photo not stored")
+		}
+		return svc, db, root, amy, ch
+	}
+	t.Run("delete_chat_in_a_rolled_back_transaction_keeps_the_photo", func(t *testing.T) {
+		svc, db, root, amy, ch := setup(t)
+		err := db.Write(ctx, func(tx *store.Tx) error {
+			if err := svc.DeleteChat(social.WithinTx(ctx, tx), amy, ch.ID); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("outer transaction: %v", err)
+		}
+		if !exists(photoFile(t, root, ch.Photo)) {
+			t.Fatal("the photo was deleted although the chat deletion rolled back")
+		}
+		if _, err := svc.Chat(ctx, amy, ch.ID); err != nil {
+			t.Fatalf("chat gone after rollback: %v", err)
+		}
+	})
+	t.Run("delete_chat_deletes_the_photo_after_the_commit", func(t *testing.T) {
+		svc, db, root, amy, ch := setup(t)
+		path := photoFile(t, root, ch.Photo)
+		err := db.Write(ctx, func(tx *store.Tx) error {
+			if err := svc.DeleteChat(social.WithinTx(ctx, tx), amy, ch.ID); err != nil {
+				return err
+			}
+			if !exists(path) {
+				t.Error("the photo was deleted before the commit")
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if exists(path) {
+			t.Fatal("the photo outlived its chat")
+		}
+	})
+	t.Run("replacing_the_photo_in_a_rolled_back_transaction_keeps_the_old_one", func(t *testing.T) {
+		svc, db, root, amy, ch := setup(t)
+		err := db.Write(ctx, func(tx *store.Tx) error {
+			if _, err := svc.UpdateChat(social.WithinTx(ctx, tx), amy, ch.ID, social.ChatUpdate{Photo: &social.Upload{Data: pngBytes}}); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("outer transaction: %v", err)
+		}
+		if !exists(photoFile(t, root, ch.Photo)) {
+			t.Fatal("the chat's photo was deleted although the replacement rolled back")
+		}
+		entries, err := os.ReadDir(filepath.Dir(photoFile(t, root, ch.Photo)))
+		if err != nil || len(entries) != 1 {
+			t.Fatalf("after the rollback the chat's folder holds %d files (%v); want only the kept photo", len(entries), err)
+		}
+	})
+	t.Run("replacing_the_photo_deletes_the_old_one", func(t *testing.T) {
+		svc, _, root, amy, ch := setup(t)
+		got, err := svc.UpdateChat(ctx, amy, ch.ID, social.ChatUpdate{Photo: &social.Upload{Data: pngBytes}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if exists(photoFile(t, root, ch.Photo)) || !exists(photoFile(t, root, got.Photo)) {
+			t.Fatal("want the old photo gone and the new one stored")
+		}
+	})
+}
+
+func TestUpdateChatSeesTheCallersTransaction(t *testing.T) {
+	ctx := context.Background()
+	svc, db, root := mediaService(t)
+	reg, err := svc.Register(ctx, social.Registration{Name: "Amy", Username: "amy", Password: "password1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	amy := social.Caller{UserID: reg.User.ID}
+	name := "Renamed"
+	var got social.Chat
+	err = db.Write(ctx, func(tx *store.Tx) error {
+		in := social.WithinTx(ctx, tx)
+		ch, _, err := svc.CreateChat(in, amy, social.NewChat{IsGroup: true, Name: "G", Category: "Study", Participants: &[]string{}})
+		if err != nil {
+			return err
+		}
+		// The chat exists only in this transaction so far.
+		got, err = svc.UpdateChat(in, amy, ch.ID, social.ChatUpdate{Name: &name, Photo: &social.Upload{Data: pngBytes}})
+		return err
+	})
+	if err != nil {
+		t.Fatalf("create then update in one transaction: %v", err)
+	}
+	if got.Name != name || !exists(photoFile(t, root, got.Photo)) {
+		t.Fatalf("updated chat %+v", got)
+	}
+}

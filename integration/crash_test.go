@@ -356,8 +356,11 @@ func checkDisk(t *testing.T, dir string, led *ledger, prevHead int64) (int64, in
 			t.Errorf("%s: feed row %+v, users row %+v", u.Username, got, want)
 		}
 	}
-	// Each committed registration and edit drew exactly one feed position,
-	// so the sequence equals their count: no position lost, none reused.
+	// Each committed registration and edit drew exactly one feed position
+	// (a registration writes the user's row; an edit re-writes it, and these
+	// users have no connections whose rows embed the profile), so the
+	// sequence equals their count: no position lost, none reused. A change
+	// that makes these writes touch more feed rows must update this count.
 	if head != committed {
 		t.Errorf("feed head %d, but %d feed writes committed", head, committed)
 	}

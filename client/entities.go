@@ -259,7 +259,8 @@ func messageBefore(a, b Message) bool {
 
 // Chats lists the user's chats, most recently active first, with
 // participants, lastMessage and unread (messages by others after the
-// user's lastReadAt) computed from the replica as the REST API does.
+// user's lastReadAt) computed from the replica as the REST API does; a
+// one-to-one chat is named after the other user's current profile.
 // search filters by name, ignoring case.
 func (c *Client) Chats(ctx context.Context, search string) ([]Chat, error) {
 	me, err := c.me(ctx)
@@ -297,17 +298,21 @@ func (c *Client) Chats(ctx context.Context, search string) ([]Chat, error) {
 	}
 	out := chats[:0]
 	for _, ch := range chats {
-		if search != "" && !strings.Contains(strings.ToLower(ch.Name), strings.ToLower(search)) {
-			continue
-		}
 		ch.Participants = byChat[ch.ID]
-		ps.resolve(&ch.Creator)
 		var lastRead wire.Time
 		for _, p := range ch.Participants {
 			if p.User.ID == me {
 				lastRead = p.LastReadAt
+			} else if !ch.IsGroup && ch.Name == "" {
+				// A one-to-one chat is named after the other user, as
+				// the REST reads name it.
+				ch.Name, ch.Photo = p.User.Name, p.User.Photo
 			}
 		}
+		if search != "" && !strings.Contains(strings.ToLower(ch.Name), strings.ToLower(search)) {
+			continue
+		}
+		ps.resolve(&ch.Creator)
 		if err := c.timeline(ctx, &ch, me, lastRead); err != nil {
 			return nil, err
 		}

@@ -69,6 +69,7 @@ func TestProfileRenameReachesReplica(t *testing.T) {
 	mustSync(t, amy)
 	chat := groupWith(t, env, bobU, "Book club", false, amyU)
 	env.Do("POST", "/chats/"+chat+"/messages", bobU.Token, map[string]any{"text": "hello"}).Want(201)
+	env.Do("POST", "/chats", bobU.Token, map[string]any{"user": amyU.ID}).Want(201)
 	closed := groupWith(t, env, amyU, "Closed", true)
 	env.Do("POST", "/requests", bobU.Token, map[string]any{"chat": closed}).Want(201)
 	mustSync(t, amy)
@@ -101,6 +102,9 @@ func TestProfileRenameReachesReplica(t *testing.T) {
 	}
 	if !seen {
 		t.Errorf("bob is not among the participants %+v", ch.Participants)
+	}
+	if direct, err := amy.Chats(ctx, "Robert"); err != nil || len(direct) != 1 || direct[0].IsGroup {
+		t.Errorf("the one-to-one chat is not named after Bob's new name: %+v, %v", direct, err)
 	}
 	msgs, err := amy.Messages(ctx, chat)
 	if err != nil || len(msgs) != 1 || msgs[0].User.Name != "Robert" {

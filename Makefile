@@ -9,7 +9,9 @@ BUF       ?= $(GO) run github.com/bufbuild/buf/cmd/buf@v1.75.0
 
 ## run: serve on 127.0.0.1:8080 with the embedded database under ./data
 run:
-	$(GO) run ./cmd/vibesyncd serve
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/vibesyncd ./cmd/vibesyncd
+	exec ./$(BIN)/vibesyncd serve
 
 ## build: the server and client binaries into ./bin
 build:

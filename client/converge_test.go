@@ -189,9 +189,14 @@ func TestConvergence(t *testing.T) {
 	for step := 0; step < steps; step++ {
 		r := rs[rng.IntN(len(rs))]
 		switch op := rng.IntN(100); {
-		case op < 20: // edit the profile
+		case op < 20: // edit the profile, renaming oneself half the time
 			bio := fmt.Sprintf("bio %d", step)
-			id, err := r.c.Mutate(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_UpdateProfile{UpdateProfile: &syncv1.UpdateProfile{Bio: &bio}}})
+			upd := &syncv1.UpdateProfile{Bio: &bio}
+			if rng.IntN(2) == 0 {
+				name := fmt.Sprintf("Name %d", step)
+				upd.Name = &name
+			}
+			id, err := r.c.Mutate(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_UpdateProfile{UpdateProfile: upd}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -418,6 +423,54 @@ func TestConvergence(t *testing.T) {
 			if reported && rj.Code != rec.Code {
 				t.Errorf("%s: mutation %d: reported %q, recorded %q", name, id, rj.Code, rec.Code)
 			}
+		}
+	}
+	// Every replica shows each user it mentions under their current name:
+	// in its chats' participants and creators, its groups' messages and
+	// its connections.
+	current := map[string]string{}
+	for _, acct := range accounts {
+		if err := db.Read(ctx, func(tx *store.Tx) error {
+			u, err := tx.User(ctx, acct.ID)
+			current[acct.ID] = u.Name
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, r := range rs {
+		name := fmt.Sprintf("device %d of %s", i, r.user.Username)
+		check := func(what string, u User) {
+			if want, ok := current[u.ID]; ok && u.Name != want {
+				t.Errorf("%s: %s shows %s as %q, want %q", name, what, u.ID, u.Name, want)
+			}
+		}
+		cs, err := r.c.Chats(ctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ch := range cs {
+			check("chat creator", ch.Creator)
+			for _, p := range ch.Participants {
+				check("participant", p.User)
+			}
+			ms, err := r.c.Messages(ctx, ch.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range ms {
+				if m.User.ID != "" {
+					check("message sender", m.User)
+				}
+			}
+		}
+		conns, err := r.c.Connections(ctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, cn := range conns {
+			check("connection", cn.From)
+			check("connection", cn.To)
 		}
 	}
 	for _, r := range rs {

@@ -222,7 +222,7 @@ func (c *Client) pull(ctx context.Context, verify bool, res *SyncResult) ([]stri
 		token = page.Msg.NextPageToken
 	}
 	var drifted []string
-	moved := false
+	moved, current := false, cursor
 	err = c.tx(ctx, func(tx *sql.Tx) error {
 		drifted = nil
 		// The answer extends the replica at the checkpoint it was asked
@@ -237,6 +237,7 @@ func (c *Client) pull(ctx context.Context, verify bool, res *SyncResult) ([]stri
 			return err
 		}
 		if moved = now != cursor || !slices.Equal(nowBuckets, buckets); moved {
+			current = now
 			return nil
 		}
 		if last.Reset_ {
@@ -283,7 +284,7 @@ func (c *Client) pull(ctx context.Context, verify bool, res *SyncResult) ([]stri
 		return nil, fmt.Errorf("client: apply pull: %w", err)
 	}
 	if moved {
-		res.Cursor = cursor
+		res.Cursor = current
 		return nil, nil
 	}
 	res.Pulled += len(staged)

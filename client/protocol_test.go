@@ -465,3 +465,42 @@ func TestPullRestartsWhenPrunedMidPull(t *testing.T) {
 		t.Fatalf("%d messages, want 4", len(ms))
 	}
 }
+
+func TestPullAnswerOfAnotherProcessWins(t *testing.T) {
+	ctx := context.Background()
+	env := servertest.New(t)
+	amy, bob := env.Register("Amy"), env.Register("Bob")
+	chat, _ := seedChat(t, env, amy, bob, env.Clock.Now(), nil)
+	dir := t.TempDir()
+	a, anet := openHooked(t, env, dir, 2, nil)
+	if _, err := a.Login(ctx, amy.Username, amy.Password); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := openHooked(t, env, dir, 2, nil)
+	addMessages(t, env, chat, 3)
+	first := anet.calls[pullPath] + 1
+	anet.set(func(h *hookNet) {
+		h.after = func(path string, n int) {
+			if path == pullPath && n == first { // b completes a newer pull meanwhile
+				addMessages(t, env, chat, 1)
+				if _, err := b.Sync(ctx); err != nil {
+					t.Error(err)
+				}
+			}
+		}
+	})
+	res, err := a.Sync(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := b.Status(ctx)
+	if res.Pulled != 0 || res.Cursor != st.Cursor {
+		t.Fatalf("a applied its older answer over b's: %+v, replica at %d", res, st.Cursor)
+	}
+	if ms, _ := a.Messages(ctx, chat); len(ms) != 4 {
+		t.Fatalf("%d messages, want 4", len(ms))
+	}
+}

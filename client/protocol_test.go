@@ -2,13 +2,16 @@ package client
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/vibesync/vibesync/oid"
+	"github.com/vibesync/vibesync/server"
 	"github.com/vibesync/vibesync/server/servertest"
 	"github.com/vibesync/vibesync/server/store"
 )
@@ -502,5 +505,110 @@ func TestPullAnswerOfAnotherProcessWins(t *testing.T) {
 	}
 	if ms, _ := a.Messages(ctx, chat); len(ms) != 4 {
 		t.Fatalf("%d messages, want 4", len(ms))
+	}
+}
+
+func TestBusyServerKeepsTheOutbox(t *testing.T) {
+	ctx := context.Background()
+	env := servertest.New(t, func(cfg *server.Config) { cfg.DatabaseURL += "?_busy_timeout=50" })
+	amy := env.Register("Amy")
+	c, _ := openHooked(t, env, t.TempDir(), 0, nil)
+	if _, err := c.Login(ctx, amy.Username, amy.Password); err != nil {
+		t.Fatal(err)
+	}
+	other, err := sql.Open("sqlite", filepath.Join(env.Dir, "vibesync.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	conn, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, bio := range []string{"one", "two"} {
+		if _, err := c.UpdateProfile(ctx, ProfileUpdate{Bio: &bio}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Sync(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Pending != 2 || res.Pushed != 0 || len(res.Rejected) != 0 {
+		t.Fatalf("sync against a busy server: %+v", res)
+	}
+	if me, _ := c.Me(ctx); me.Bio != "two" {
+		t.Fatalf("optimistic bio %q", me.Bio)
+	}
+	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := c.Sync(ctx); err != nil || res.Pushed != 2 {
+		t.Fatalf("sync once the server is free: %+v %v", res, err)
+	}
+	if st, _ := c.Status(ctx); st.Outbox != 0 || st.Awaiting != 0 {
+		t.Fatalf("status %+v", st)
+	}
+}
+
+func TestRunRetriesSoonAfterABusyServer(t *testing.T) {
+	ctx := context.Background()
+	env := servertest.New(t, func(cfg *server.Config) { cfg.DatabaseURL += "?_busy_timeout=50" })
+	amy := env.Register("Amy")
+	other, err := sql.Open("sqlite", filepath.Join(env.Dir, "vibesync.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	conn, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	idle := make(chan struct{})
+	var first, busy sync.Once
+	c, err := Open(ctx, Options{Server: env.URL, Dir: t.TempDir(), HTTPClient: http.DefaultClient, Now: env.Clock.Now,
+		OnSync: func(res SyncResult) {
+			first.Do(func() { close(idle) })
+			if res.Pending > 0 { // the busy answer came: the lock goes
+				busy.Do(func() {
+					if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Login(ctx, amy.Username, amy.Password); err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- c.Run(rctx) }()
+	defer func() { cancel(); <-done }()
+	<-idle // Run synced once and waits
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	bio := "delivered after a busy spell"
+	if _, err := c.UpdateProfile(ctx, ProfileUpdate{Bio: &bio}); err != nil { // wakes Run
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second) // far below Run's idle minute
+	for {
+		if st, _ := c.Status(ctx); st.Outbox == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Run left the outbox waiting after a busy answer")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -389,8 +389,9 @@ func (c *Client) Rejections(ctx context.Context) ([]Rejection, error) {
 
 // Run keeps the replica in sync until ctx ends: it syncs, then waits for
 // a poke from the server's Subscribe stream (its buckets moved), a local
-// write, or a minute, and syncs again. While the server is unreachable it
-// retries with exponential backoff (1s doubling to 30s). It returns
+// write, or a minute, and syncs again. While the server is unreachable, or
+// too busy to take the whole outbox, it retries with exponential backoff
+// (1s doubling to 30s). It returns
 // ErrSessionEnded or ErrIncompatible, which retrying cannot fix, and nil
 // when ctx ends.
 func (c *Client) Run(ctx context.Context) error {
@@ -399,7 +400,7 @@ func (c *Client) Run(ctx context.Context) error {
 	go c.listen(ctx)
 	backoff := time.Second
 	for {
-		_, err := c.Sync(ctx)
+		res, err := c.Sync(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -409,6 +410,8 @@ func (c *Client) Run(ctx context.Context) error {
 			return err
 		case err != nil:
 			c.opts.Log.Warn("sync failed; retrying", "err", err, "in", backoff)
+			wait, backoff = backoff, min(2*backoff, 30*time.Second)
+		case res.Pending > 0: // the server was busy: retry soon, backing off
 			wait, backoff = backoff, min(2*backoff, 30*time.Second)
 		default:
 			backoff = time.Second

@@ -2,8 +2,10 @@ package rpc_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +13,8 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/vibesync/vibesync/oid"
+	"github.com/vibesync/vibesync/server"
+	"github.com/vibesync/vibesync/server/servertest"
 
 	"github.com/vibesync/vibesync/server/social"
 	syncv1 "github.com/vibesync/vibesync/syncproto/vibesync/sync/v1"
@@ -196,5 +200,46 @@ func TestMalformedMutationsAreRejectedNotFailed(t *testing.T) {
 	}
 	if r := res.Results[len(bodies)]; r.Status != syncv1.MutationStatus_MUTATION_STATUS_APPLIED {
 		t.Fatalf("mutation after the bad ones: %v", r)
+	}
+}
+
+// TestBusyDatabaseIsRetriedNotRecorded: while another process holds the
+// database's write lock, a push answers retry_later with nothing recorded;
+// once it is free, the same mutations apply, as new.
+func TestBusyDatabaseIsRetriedNotRecorded(t *testing.T) {
+	env := servertest.New(t, func(cfg *server.Config) { cfg.DatabaseURL += "?_busy_timeout=50" })
+	h := &harness{t: t, env: env}
+	amy := env.Register("Amy")
+	other, err := sql.Open("sqlite", filepath.Join(env.Dir, "vibesync.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	conn, err := other.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	res := push(t, h.client(amy), clientA, bio(1, "one"), bio(2, "two"))
+	if !res.RetryLater || len(res.Results) != 0 {
+		t.Fatalf("push against a locked database: %v", res)
+	}
+	if _, err := conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	res = push(t, h.client(amy), clientA, bio(1, "one"), bio(2, "two"))
+	if res.RetryLater || len(res.Results) != 2 {
+		t.Fatalf("push once the lock is gone: %v", res)
+	}
+	for _, r := range res.Results {
+		if r.Duplicate || r.Status != syncv1.MutationStatus_MUTATION_STATUS_APPLIED {
+			t.Fatalf("result %v", r)
+		}
+	}
+	if me := meOf(h, amy); me["bio"] != "two" {
+		t.Fatalf("bio %v", me["bio"])
 	}
 }

@@ -54,7 +54,7 @@ var (
 	// ErrOffline: the server could not be reached; queued work is kept.
 	ErrOffline = errors.New("client: server unreachable")
 	// ErrIncompatible: the server does not speak this client's protocol.
-	ErrIncompatible = errors.New("client: server speaks another sync protocol version; upgrade the client")
+	ErrIncompatible = errors.New("client: the server speaks another sync protocol version")
 )
 
 // Options configures Open.

@@ -5,15 +5,22 @@ import (
 	"database/sql"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"connectrpc.com/connect"
 
 	"github.com/vibesync/vibesync/oid"
 	"github.com/vibesync/vibesync/server"
 	"github.com/vibesync/vibesync/server/servertest"
 	"github.com/vibesync/vibesync/server/store"
+	syncv1 "github.com/vibesync/vibesync/syncproto/vibesync/sync/v1"
+	"github.com/vibesync/vibesync/syncproto/vibesync/sync/v1/syncv1connect"
 )
 
 // hookNet is a transport that runs hooks around requests: before(path, n)
@@ -610,5 +617,46 @@ func TestRunRetriesSoonAfterABusyServer(t *testing.T) {
 			t.Fatal("Run left the outbox waiting after a busy answer")
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// oldServer speaks another protocol version.
+type oldServer struct {
+	syncv1connect.UnimplementedSyncServiceHandler
+	pulls atomic.Int64
+}
+
+func (s *oldServer) Pull(context.Context, *connect.Request[syncv1.PullRequest]) (*connect.Response[syncv1.PullResponse], error) {
+	s.pulls.Add(1)
+	err := connect.NewError(connect.CodeFailedPrecondition, errors.New("this server speaks sync protocol version 2; upgrade the client and reset its replica"))
+	err.Meta().Set("vibesync-reason", "protocol_version_unsupported")
+	return nil, err
+}
+
+func TestIncompatibleServer(t *testing.T) {
+	ctx := context.Background()
+	old := &oldServer{}
+	mux := http.NewServeMux()
+	mux.Handle(syncv1connect.NewSyncServiceHandler(old))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	c, err := Open(ctx, Options{Server: srv.URL, Dir: t.TempDir(), HTTPClient: srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := setMetaJSON(ctx, c.db, "session", session{Server: srv.URL, UserID: oid.New(), AccessToken: "a", RefreshToken: "r",
+		ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Sync(ctx)
+	if !errors.Is(err, ErrIncompatible) || !strings.Contains(err.Error(), "version 2; upgrade the client") {
+		t.Fatalf("sync against another protocol: %v", err)
+	}
+	if err := c.Run(ctx); !errors.Is(err, ErrIncompatible) {
+		t.Fatalf("Run against another protocol: %v", err)
+	}
+	if n := old.pulls.Load(); n != 2 {
+		t.Fatalf("%d pulls; a refused version is not retried", n)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -392,5 +393,37 @@ func TestPullRestartsWhenPrunedMidPull(t *testing.T) {
 	}
 	if _, ok := r.rows[social.ChatBucket(chat)]["message/"+gone]; ok {
 		t.Fatal("the deleted message survived")
+	}
+}
+
+func TestGarbageBodiesAreClientErrors(t *testing.T) {
+	h := newHarness(t)
+	amy := h.env.Register("Amy")
+	for _, method := range []string{"Pull", "Push", "Subscribe"} {
+		for _, body := range []struct{ contentType, data string }{
+			{"application/proto", "\xff\xff\xff\xff garbage"},
+			{"application/json", `{"protocolVersion": "one", "buckets": 7}`},
+			{"application/json", `{"protocolVersion": 1, "pageToken": "%%%"}`},
+			{"application/json", `[`},
+			{"text/plain", "hello"},
+		} {
+			req, err := http.NewRequest("POST", h.env.URL+"/vibesync.sync.v1.SyncService/"+method, strings.NewReader(body.data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", body.contentType)
+			if method == "Subscribe" {
+				req.Header.Set("Content-Type", strings.Replace(body.contentType, "application/", "application/connect+", 1))
+			}
+			req.Header.Set("Authorization", "Bearer "+amy.Token)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode >= 500 {
+				t.Errorf("%s with %s %q: status %d", method, body.contentType, body.data, res.StatusCode)
+			}
+		}
 	}
 }

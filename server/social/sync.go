@@ -331,7 +331,7 @@ func (s *Service) processed(ctx context.Context, tx *store.Tx, c Caller, clientI
 		// without a record (nothing happened), and the replica shows the
 		// server's state.
 		*out = MutationOutcome{Err: apperr.Conflictf("mutation_out_of_order",
-			"Mutation %d is not above this client's last processed mutation %d and has no recorded outcome: it was not run. Mutation ids must increase; queue the change again",
+			"Mutation %d is not above this client's last processed mutation %d and has no recorded outcome (it was skipped, or processed too long ago to remember): it is not run now. Mutation ids must increase; queue the change again if it is still wanted",
 			id, cl.LastMutationID)}
 		out.Checkpoint, err = tx.FeedHead(ctx)
 		return true, err

@@ -31,6 +31,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -53,7 +54,7 @@ var (
 	// ErrOffline: the server could not be reached; queued work is kept.
 	ErrOffline = errors.New("client: server unreachable")
 	// ErrIncompatible: the server does not speak this client's protocol.
-	ErrIncompatible = errors.New("client: server speaks another sync protocol version; upgrade the client")
+	ErrIncompatible = errors.New("client: the server speaks another sync protocol version")
 )
 
 // Options configures Open.
@@ -253,6 +254,9 @@ func (c *Client) saveLogin(ctx context.Context, a authAnswer) error {
 				return err
 			}
 		}
+		if err := setMeta(ctx, tx, "refresh_lease", "0"); err != nil {
+			return err
+		}
 		return setMetaJSON(ctx, tx, "session", session{Server: c.opts.Server, UserID: a.User.ID,
 			AccessToken: a.AccessToken, RefreshToken: a.RefreshToken, ExpiresAt: c.opts.Now().Add(14 * time.Minute)})
 	})
@@ -294,11 +298,18 @@ func (c *Client) Logout(ctx context.Context) error {
 	})
 }
 
+// refreshLease is how long a process may take to refresh the session
+// before another one sharing the data folder may try: longer than the
+// default request timeout.
+const refreshLease = 45 * time.Second
+
 // accessToken returns a usable access token, refreshing it first when it
-// has expired (or force is set because the server refused it). A refresh
-// happens inside a replica transaction that re-reads the session first, so
-// processes sharing the data folder never both spend one refresh token
-// (which the server would treat as theft and end the session).
+// has expired (or force is set because the server refused it). Processes
+// sharing the data folder never both spend one refresh token (which the
+// server would treat as theft and end the session): a refresh first takes
+// a lease in the replica, and the network call runs outside any replica
+// transaction, so reads and queued writes never wait for it, however slow
+// or unreachable the server is.
 func (c *Client) accessToken(ctx context.Context, force string) (string, error) {
 	s, err := c.session(ctx, c.db)
 	if err != nil {
@@ -307,52 +318,98 @@ func (c *Client) accessToken(ctx context.Context, force string) (string, error) 
 	if force == "" && s.AccessToken != "" && c.opts.Now().Before(s.ExpiresAt) {
 		return s.AccessToken, nil
 	}
-	var token string
-	err = c.tx(ctx, func(tx *sql.Tx) error {
-		s, err := c.session(ctx, tx)
-		if err != nil {
-			return err
-		}
-		if s.AccessToken != force && s.AccessToken != "" && c.opts.Now().Before(s.ExpiresAt) {
-			token = s.AccessToken // another process refreshed meanwhile
-			return nil
-		}
-		var a authAnswer
-		err = c.rest(ctx, "POST", "/auth/refresh", "", map[string]string{"refreshToken": s.RefreshToken}, &a)
-		var api *APIError
-		if errors.As(err, &api) && (api.Status == http.StatusUnauthorized || api.Status == http.StatusBadRequest) {
-			s.AccessToken, s.RefreshToken = "", ""
-			if err := setMetaJSON(ctx, tx, "session", s); err != nil {
-				return err
-			}
-			return errSessionEnded{api}
-		}
-		if err != nil {
-			return err
-		}
-		s.AccessToken, s.RefreshToken, s.ExpiresAt = a.AccessToken, a.RefreshToken, c.opts.Now().Add(14*time.Minute)
-		token = s.AccessToken
-		return setMetaJSON(ctx, tx, "session", s)
-	})
-	var ended errSessionEnded
-	if errors.As(err, &ended) {
-		// The transaction was rolled back; forget the dead tokens for real.
-		_ = c.tx(ctx, func(tx *sql.Tx) error {
+	for {
+		var token string
+		var claim session
+		claimed := false
+		err := c.tx(ctx, func(tx *sql.Tx) error {
 			s, err := c.session(ctx, tx)
 			if err != nil {
 				return err
 			}
-			s.AccessToken, s.RefreshToken = "", ""
-			return setMetaJSON(ctx, tx, "session", s)
+			if s.AccessToken != force && s.AccessToken != "" && c.opts.Now().Before(s.ExpiresAt) {
+				token = s.AccessToken // another process refreshed meanwhile
+				return nil
+			}
+			lease, err := getMetaInt(ctx, tx, "refresh_lease")
+			if err != nil {
+				return err
+			}
+			if now := time.Now(); now.UnixMilli() >= lease {
+				claim, claimed = s, true
+				return setMeta(ctx, tx, "refresh_lease", strconv.FormatInt(now.Add(refreshLease).UnixMilli(), 10))
+			}
+			return nil
 		})
-		return "", fmt.Errorf("%w: %s", ErrSessionEnded, ended.api.Message)
+		switch {
+		case err != nil:
+			return "", err
+		case token != "":
+			return token, nil
+		case claimed:
+			return c.refresh(ctx, claim)
+		}
+		// Another process is refreshing: wait for its tokens.
+		t := time.NewTimer(100 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return "", ctx.Err()
+		case <-t.C:
+		}
 	}
-	return token, err
 }
 
-type errSessionEnded struct{ api *APIError }
-
-func (e errSessionEnded) Error() string { return e.api.Error() }
+// refresh spends the claimed session's refresh token, stores what it got
+// (unless the session changed meanwhile: a new login wins) and releases
+// the lease.
+func (c *Client) refresh(ctx context.Context, claim session) (string, error) {
+	var a authAnswer
+	callErr := c.rest(ctx, "POST", "/auth/refresh", "", map[string]string{"refreshToken": claim.RefreshToken}, &a)
+	var api *APIError
+	refused := errors.As(callErr, &api) && (api.Status == http.StatusUnauthorized || api.Status == http.StatusBadRequest)
+	var token string
+	changed := false
+	// Released and stored even when ctx has ended: tokens the server
+	// rotated must not be lost.
+	wctx := context.WithoutCancel(ctx)
+	txErr := c.tx(wctx, func(tx *sql.Tx) error {
+		if err := setMeta(wctx, tx, "refresh_lease", "0"); err != nil {
+			return err
+		}
+		var s session
+		if err := getMetaJSON(wctx, tx, "session", &s); err != nil {
+			return err
+		}
+		if s.RefreshToken != claim.RefreshToken || s.UserID != claim.UserID {
+			token, changed = s.AccessToken, true // logged out or in again meanwhile
+			return nil
+		}
+		switch {
+		case refused:
+			s.AccessToken, s.RefreshToken = "", ""
+		case callErr == nil:
+			s.AccessToken, s.RefreshToken, s.ExpiresAt = a.AccessToken, a.RefreshToken, c.opts.Now().Add(14*time.Minute)
+			token = s.AccessToken
+		default:
+			return nil
+		}
+		return setMetaJSON(wctx, tx, "session", s)
+	})
+	switch {
+	case txErr != nil:
+		return "", txErr
+	case changed && token == "":
+		return "", ErrNotLoggedIn
+	case changed:
+		return token, nil
+	case refused:
+		return "", fmt.Errorf("%w: %s", ErrSessionEnded, api.Message)
+	case callErr != nil:
+		return "", callErr
+	}
+	return token, nil
+}
 
 type tokenKey struct{}
 
@@ -398,11 +455,20 @@ func rpcError(err error) error {
 		return fmt.Errorf("%w: %v", ErrSessionEnded, err)
 	case connect.CodeFailedPrecondition:
 		var ce *connect.Error
-		if errors.As(err, &ce) && ce.Meta().Get("vibesync-reason") == "protocol_version_unsupported" {
+		if errors.As(err, &ce) && reason(err) == "protocol_version_unsupported" {
 			return fmt.Errorf("%w: %s", ErrIncompatible, ce.Message())
 		}
 	}
 	return err
+}
+
+// reason is the machine-readable reason of an RPC error ("" if none).
+func reason(err error) string {
+	var ce *connect.Error
+	if errors.As(err, &ce) {
+		return ce.Meta().Get("vibesync-reason")
+	}
+	return ""
 }
 
 // SearchUsers asks the server (online only) for users whose name or

@@ -1,16 +1,20 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"google.golang.org/protobuf/proto"
 
 	"github.com/vibesync/vibesync/oid"
 	"github.com/vibesync/vibesync/server/apperr"
@@ -24,16 +28,33 @@ var (
 	convergeSeed  = flag.Uint64("converge.seed", 0, "seed of the convergence property test (0: random)")
 )
 
-// flaky is a transport that can be offline and can lose the answer of the
-// next push after the server processed it.
+// flaky is a transport that can be offline, can lose the answer of the
+// next push after the server processed it, and can run a change of the
+// server's state between two pages of a pull.
 type flaky struct {
 	down     atomic.Bool
 	losePush atomic.Bool
+	midPull  atomic.Pointer[func()]
+	midPulls atomic.Int64 // how many ran between pages
 }
 
 func (f *flaky) RoundTrip(r *http.Request) (*http.Response, error) {
 	if f.down.Load() {
 		return nil, errors.New("offline")
+	}
+	if r.URL.Path == "/vibesync.sync.v1.SyncService/Pull" && f.midPull.Load() != nil {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return nil, err
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		var req syncv1.PullRequest
+		if proto.Unmarshal(body, &req) == nil && len(req.PageToken) > 0 { // a later page
+			if fn := f.midPull.Swap(nil); fn != nil {
+				f.midPulls.Add(1)
+				(*fn)()
+			}
+		}
 	}
 	res, err := http.DefaultTransport.RoundTrip(r)
 	if err == nil && r.URL.Path == "/vibesync.sync.v1.SyncService/Push" && f.losePush.CompareAndSwap(true, false) {
@@ -57,7 +78,8 @@ type replicaUnderTest struct {
 // chats and to chats that refuse them, members and admins of those groups
 // added, removed, promoted and demoted by each other concurrently) while going offline at random, losing push answers,
 // and while the server's side moves (chat membership gained and lost,
-// rows written and deleted, tombstones pruned so stale replicas reset).
+// rows written and deleted, tombstones pruned so stale replicas reset;
+// a third of these happen between two pages of some device's pull).
 // At the end every replica equals the server's view for its user, every
 // rejected mutation was reported, and no mutation was applied twice.
 func TestConvergence(t *testing.T) {
@@ -146,6 +168,20 @@ func TestConvergence(t *testing.T) {
 	if err != nil || len(groups) != 2 {
 		t.Fatalf("groups %+v %v", groups, err)
 	}
+	// move changes the server's state now for a random user, or (one
+	// time in three) for the user of some device in the middle of its
+	// next pull.
+	move := func(fn func(u servertest.User)) {
+		if rng.IntN(3) > 0 {
+			fn(accounts[rng.IntN(len(accounts))])
+			return
+		}
+		r := rs[rng.IntN(len(rs))]
+		later := func() { fn(r.user) }
+		if old := r.net.midPull.Swap(&later); old != nil {
+			(*old)()
+		}
+	}
 	var messages []struct{ chat, id string }
 	var stats struct{ syncs, pulled, resets, rejected, rows, lost int }
 	names := []string{"taken_a", "taken_b", "taken_c"}
@@ -153,9 +189,14 @@ func TestConvergence(t *testing.T) {
 	for step := 0; step < steps; step++ {
 		r := rs[rng.IntN(len(rs))]
 		switch op := rng.IntN(100); {
-		case op < 20: // edit the profile
+		case op < 20: // edit the profile, renaming oneself half the time
 			bio := fmt.Sprintf("bio %d", step)
-			id, err := r.c.Mutate(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_UpdateProfile{UpdateProfile: &syncv1.UpdateProfile{Bio: &bio}}})
+			upd := &syncv1.UpdateProfile{Bio: &bio}
+			if rng.IntN(2) == 0 {
+				name := fmt.Sprintf("Name %d", step)
+				upd.Name = &name
+			}
+			id, err := r.c.Mutate(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_UpdateProfile{UpdateProfile: upd}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -228,33 +269,43 @@ func TestConvergence(t *testing.T) {
 		case op < 71:
 			r.net.losePush.Store(true)
 		case op < 77: // someone joins a chat
-			u, ch := accounts[rng.IntN(len(accounts))], chats[rng.IntN(len(chats))]
-			write(func(tx *store.Tx) error { return tx.AddBucketMember(ctx, "chat:"+ch, u.ID) })
+			ch := chats[rng.IntN(len(chats))]
+			move(func(u servertest.User) {
+				write(func(tx *store.Tx) error { return tx.AddBucketMember(ctx, "chat:"+ch, u.ID) })
+			})
 		case op < 81: // someone leaves a chat
-			u, ch := accounts[rng.IntN(len(accounts))], chats[rng.IntN(len(chats))]
-			write(func(tx *store.Tx) error { return tx.RemoveBucketMember(ctx, "chat:"+ch, u.ID) })
+			ch := chats[rng.IntN(len(chats))]
+			move(func(u servertest.User) {
+				write(func(tx *store.Tx) error { return tx.RemoveBucketMember(ctx, "chat:"+ch, u.ID) })
+			})
 		case op < 92: // a message is posted
 			ch, id := chats[rng.IntN(len(chats))], oid.New()
 			messages = append(messages, struct{ chat, id string }{ch, id})
-			write(func(tx *store.Tx) error {
-				_, err := tx.Put(ctx, "chat:"+ch, "message", id, []byte(`{"_id":"`+id+`","chat":"`+ch+`","text":"m"}`))
-				return err
+			move(func(servertest.User) {
+				write(func(tx *store.Tx) error {
+					_, err := tx.Put(ctx, "chat:"+ch, "message", id, []byte(`{"_id":"`+id+`","chat":"`+ch+`","text":"m"}`))
+					return err
+				})
 			})
 		case op < 99: // a message is deleted
 			if len(messages) > 0 {
 				i := rng.IntN(len(messages))
 				m := messages[i]
 				messages = slices.Delete(messages, i, i+1)
-				write(func(tx *store.Tx) error {
-					_, err := tx.Tombstone(ctx, "chat:"+m.chat, "message", m.id)
-					return err
+				move(func(servertest.User) {
+					write(func(tx *store.Tx) error {
+						_, err := tx.Tombstone(ctx, "chat:"+m.chat, "message", m.id)
+						return err
+					})
 				})
 			}
 		default: // time passes; old tombstones are pruned (stale replicas must reset)
 			env.Clock.Advance(40 * time.Minute)
-			write(func(tx *store.Tx) error {
-				_, err := tx.PruneTombstones(ctx, tx.Now.Add(-30*time.Minute))
-				return err
+			move(func(servertest.User) {
+				write(func(tx *store.Tx) error {
+					_, err := tx.PruneTombstones(ctx, tx.Now.Add(-30*time.Minute))
+					return err
+				})
 			})
 		}
 	}
@@ -268,6 +319,9 @@ func TestConvergence(t *testing.T) {
 	for _, r := range rs {
 		r.net.down.Store(false)
 		r.net.losePush.Store(false)
+		if fn := r.net.midPull.Swap(nil); fn != nil {
+			(*fn)()
+		}
 	}
 	for round := 0; round < 2; round++ {
 		for _, r := range rs {
@@ -371,11 +425,63 @@ func TestConvergence(t *testing.T) {
 			}
 		}
 	}
+	// Every replica shows each user it mentions under their current name:
+	// in its chats' participants and creators, its groups' messages and
+	// its connections.
+	current := map[string]string{}
+	for _, acct := range accounts {
+		if err := db.Read(ctx, func(tx *store.Tx) error {
+			u, err := tx.User(ctx, acct.ID)
+			current[acct.ID] = u.Name
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, r := range rs {
+		name := fmt.Sprintf("device %d of %s", i, r.user.Username)
+		check := func(what string, u User) {
+			if want, ok := current[u.ID]; ok && u.Name != want {
+				t.Errorf("%s: %s shows %s as %q, want %q", name, what, u.ID, u.Name, want)
+			}
+		}
+		cs, err := r.c.Chats(ctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ch := range cs {
+			check("chat creator", ch.Creator)
+			for _, p := range ch.Participants {
+				check("participant", p.User)
+			}
+			ms, err := r.c.Messages(ctx, ch.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range ms {
+				if m.User.ID != "" {
+					check("message sender", m.User)
+				}
+			}
+		}
+		conns, err := r.c.Connections(ctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, cn := range conns {
+			check("connection", cn.From)
+			check("connection", cn.To)
+		}
+	}
 	for _, r := range rs {
 		stats.rejected += len(r.rejected)
 	}
-	t.Logf("%d successful syncs pulled %d changes, %d resets, %d lost buckets, %d rejections, %d replica rows compared",
-		stats.syncs, stats.pulled, stats.resets, stats.lost, stats.rejected, stats.rows)
+	var midPulls int64
+	for _, r := range rs {
+		midPulls += r.net.midPulls.Load()
+	}
+	t.Logf("%d successful syncs pulled %d changes, %d resets, %d lost buckets, %d rejections, %d replica rows compared, %d server changes between pages",
+		stats.syncs, stats.pulled, stats.resets, stats.lost, stats.rejected, stats.rows, midPulls)
 	// No mutation was applied twice: each user's bio is the one set by the
 	// applied bio mutation with the latest checkpoint; a replayed older one
 	// would have overwritten it later.

@@ -117,6 +117,51 @@ func decodeAll[T any](es []entity) ([]T, error) {
 	return out, nil
 }
 
+// profiles holds the replica's `user` rows by id: the current profiles of
+// the users its other rows mention. The server replicates a user's profile
+// into each bucket that mentions them and re-puts it there when it changes,
+// so these are fresher than the snapshots embedded in chats, participants,
+// messages, connections and requests, which fill in only for a user whose
+// row the replica does not hold (hidden by a block, or written before
+// profiles were replicated).
+type profiles map[string]User
+
+// profiles reads the profiles held in bucket ("" for every bucket). Each
+// copy of a profile is re-put with every change, so one bucket's copies
+// are as fresh as any; for a chat's bucket the user's own profile comes
+// from their bucket, where their queued edits show.
+func (c *Client) profiles(ctx context.Context, bucket string) (profiles, error) {
+	es, err := c.entities(ctx, "user", bucket)
+	if err != nil {
+		return nil, err
+	}
+	us, err := decodeAll[User](es)
+	if err != nil {
+		return nil, err
+	}
+	out := make(profiles, len(us)+1)
+	for _, u := range us {
+		out[u.ID] = u
+	}
+	if strings.HasPrefix(bucket, "chat:") {
+		me, err := c.Me(ctx)
+		if err != nil && !errors.Is(err, ErrNotLoggedIn) {
+			return nil, err
+		}
+		if me.Name != "" || me.Username != "" {
+			out[me.ID] = me
+		}
+	}
+	return out, nil
+}
+
+// resolve replaces *u with the replicated profile of its id, if any.
+func (ps profiles) resolve(u *User) {
+	if p, ok := ps[u.ID]; ok && u.ID != "" {
+		*u = p
+	}
+}
+
 func (c *Client) me(ctx context.Context) (string, error) {
 	id := c.UserID(ctx)
 	if id == "" {
@@ -163,11 +208,17 @@ func (c *Client) Connections(ctx context.Context, status string) ([]Connection, 
 	if err != nil {
 		return nil, err
 	}
+	ps, err := c.profiles(ctx, "user:"+me)
+	if err != nil {
+		return nil, err
+	}
 	out := all[:0]
 	for _, cn := range all {
 		if status != "" && cn.Status != status {
 			continue
 		}
+		ps.resolve(&cn.From)
+		ps.resolve(&cn.To)
 		cn.User = cn.To
 		if cn.To.ID == me {
 			cn.User = cn.From
@@ -188,6 +239,13 @@ func (c *Client) Messages(ctx context.Context, chatID string) ([]Message, error)
 	if err != nil {
 		return nil, err
 	}
+	ps, err := c.profiles(ctx, "chat:"+chatID)
+	if err != nil {
+		return nil, err
+	}
+	for i := range ms {
+		ps.resolve(&ms[i].User)
+	}
 	sort.SliceStable(ms, func(i, j int) bool { return messageBefore(ms[i], ms[j]) })
 	return ms, nil
 }
@@ -201,7 +259,8 @@ func messageBefore(a, b Message) bool {
 
 // Chats lists the user's chats, most recently active first, with
 // participants, lastMessage and unread (messages by others after the
-// user's lastReadAt) computed from the replica as the REST API does.
+// user's lastReadAt) computed from the replica as the REST API does; a
+// one-to-one chat is named after the other user's current profile.
 // search filters by name, ignoring case.
 func (c *Client) Chats(ctx context.Context, search string) ([]Chat, error) {
 	me, err := c.me(ctx)
@@ -224,8 +283,13 @@ func (c *Client) Chats(ctx context.Context, search string) ([]Chat, error) {
 	if err != nil {
 		return nil, err
 	}
+	ps, err := c.profiles(ctx, "")
+	if err != nil {
+		return nil, err
+	}
 	byChat := map[string][]Participant{}
 	for i, p := range parts {
+		ps.resolve(&p.User)
 		chat := p.Chat
 		if chat == "" {
 			chat = strings.TrimPrefix(pes[i].Bucket, "chat:")
@@ -234,18 +298,26 @@ func (c *Client) Chats(ctx context.Context, search string) ([]Chat, error) {
 	}
 	out := chats[:0]
 	for _, ch := range chats {
-		if search != "" && !strings.Contains(strings.ToLower(ch.Name), strings.ToLower(search)) {
-			continue
-		}
 		ch.Participants = byChat[ch.ID]
 		var lastRead wire.Time
 		for _, p := range ch.Participants {
 			if p.User.ID == me {
 				lastRead = p.LastReadAt
+			} else if !ch.IsGroup && ch.Name == "" {
+				// A one-to-one chat is named after the other user, as
+				// the REST reads name it.
+				ch.Name, ch.Photo = p.User.Name, p.User.Photo
 			}
 		}
+		if search != "" && !strings.Contains(strings.ToLower(ch.Name), strings.ToLower(search)) {
+			continue
+		}
+		ps.resolve(&ch.Creator)
 		if err := c.timeline(ctx, &ch, me, lastRead); err != nil {
 			return nil, err
+		}
+		if ch.LastMessage != nil {
+			ps.resolve(&ch.LastMessage.User)
 		}
 		out = append(out, ch)
 	}
@@ -310,11 +382,26 @@ func activity(ch Chat) wire.Time {
 // Requests lists join requests the replica holds: the user's own, and
 // those pending in chats they administer.
 func (c *Client) Requests(ctx context.Context) ([]JoinRequest, error) {
+	me, err := c.me(ctx)
+	if err != nil {
+		return nil, err
+	}
 	es, err := c.entities(ctx, "request", "")
 	if err != nil {
 		return nil, err
 	}
-	return decodeAll[JoinRequest](es)
+	rs, err := decodeAll[JoinRequest](es)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := c.profiles(ctx, "user:"+me)
+	if err != nil {
+		return nil, err
+	}
+	for i := range rs {
+		ps.resolve(&rs[i].User)
+	}
+	return rs, nil
 }
 
 // Notifications lists the user's notifications, newest first.

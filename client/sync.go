@@ -108,8 +108,9 @@ func (c *Client) push(ctx context.Context, res *SyncResult) error {
 			return err
 		}
 		var rejected []Rejection
+		var applied int
 		err = c.tx(ctx, func(tx *sql.Tx) error {
-			rejected = nil
+			rejected, applied = nil, 0
 			for i, r := range out.Msg.Results {
 				if i >= len(batch) || r.Id != batch[i].id {
 					return fmt.Errorf("client: push answered mutation %d out of order", r.Id)
@@ -118,14 +119,23 @@ func (c *Client) push(ctx context.Context, res *SyncResult) error {
 					if _, err := tx.ExecContext(ctx, `UPDATE outbox SET acked_at = ? WHERE id = ?`, out.Msg.WriteCheckpoint, r.Id); err != nil {
 						return err
 					}
+					applied++
+					continue
+				}
+				gone, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE id = ?`, r.Id) // its overlay rows go with it
+				if err != nil {
+					return err
+				}
+				if n, err := gone.RowsAffected(); err != nil {
+					return err
+				} else if n == 0 {
+					// Another process sharing the data folder pushed it
+					// too and has reported it already.
 					continue
 				}
 				rej := Rejection{MutationID: r.Id, Kind: batch[i].kind, Code: r.Code, Reason: r.Reason, Message: r.Message, Field: r.Field, At: c.opts.Now().UTC()}
 				if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO rejections (mutation_id, kind, code, reason, message, field, at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 					rej.MutationID, rej.Kind, rej.Code, rej.Reason, rej.Message, rej.Field, rej.At.UnixMilli()); err != nil {
-					return err
-				}
-				if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE id = ?`, r.Id); err != nil { // its overlay rows go with it
 					return err
 				}
 				rejected = append(rejected, rej)
@@ -135,7 +145,7 @@ func (c *Client) push(ctx context.Context, res *SyncResult) error {
 		if err != nil {
 			return fmt.Errorf("client: record push results: %w", err)
 		}
-		res.Pushed += len(out.Msg.Results) - len(rejected)
+		res.Pushed += applied
 		res.Rejected = append(res.Rejected, rejected...)
 		for _, r := range rejected {
 			if c.opts.OnRejected != nil {
@@ -187,12 +197,20 @@ func (c *Client) pull(ctx context.Context, verify bool, res *SyncResult) ([]stri
 	var staged []*syncv1.Change
 	var token []byte
 	var last *syncv1.PullResponse
+	restarts := 0
 	for {
 		req := &syncv1.PullRequest{ProtocolVersion: ProtocolVersion, Cursor: cursor, Buckets: buckets,
 			PageToken: token, PageSize: int32(c.opts.PageSize), WantChecksums: verify}
 		page, err := call(ctx, c, func(ctx context.Context) (*connect.Response[syncv1.PullResponse], error) {
 			return c.rpc.Pull(ctx, connect.NewRequest(req))
 		})
+		if reason(err) == "pull_restart" && restarts < 3 {
+			// The server pruned its feed past our cursor mid-pull: the
+			// staged pages may miss deletions; start again.
+			restarts++
+			staged, token = nil, nil
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -204,20 +222,38 @@ func (c *Client) pull(ctx context.Context, verify bool, res *SyncResult) ([]stri
 		token = page.Msg.NextPageToken
 	}
 	var drifted []string
+	moved, current := false, cursor
 	err = c.tx(ctx, func(tx *sql.Tx) error {
 		drifted = nil
+		// The answer extends the replica at the checkpoint it was asked
+		// from; another process sharing the data folder may have moved it
+		// meanwhile, and then this answer is dropped whole.
+		now, err := getMetaInt(ctx, tx, "cursor")
+		if err != nil {
+			return err
+		}
+		var nowBuckets []string
+		if err := getMetaJSON(ctx, tx, "buckets", &nowBuckets); err != nil {
+			return err
+		}
+		if moved = now != cursor || !slices.Equal(nowBuckets, buckets); moved {
+			current = now
+			return nil
+		}
 		if last.Reset_ {
 			if err := wipe(ctx, tx, false); err != nil {
 				return err
 			}
 		}
+		if err := applyChanges(ctx, tx, staged); err != nil {
+			return err
+		}
+		// Lost buckets go after the staged changes: earlier pages may
+		// have carried rows of a bucket lost before the last one.
 		for _, b := range last.LostBuckets {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM rows WHERE bucket = ?`, b); err != nil {
 				return err
 			}
-		}
-		if err := applyChanges(ctx, tx, staged); err != nil {
-			return err
 		}
 		held := last.Buckets
 		for _, sum := range last.Checksums {
@@ -241,11 +277,15 @@ func (c *Client) pull(ctx context.Context, verify bool, res *SyncResult) ([]stri
 		}
 		// The server's state now includes every mutation acknowledged at or
 		// before the checkpoint: its optimistic rows have done their job.
-		_, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE acked_at IS NOT NULL AND acked_at <= ?`, last.Checkpoint)
+		_, err = tx.ExecContext(ctx, `DELETE FROM outbox WHERE acked_at IS NOT NULL AND acked_at <= ?`, last.Checkpoint)
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("client: apply pull: %w", err)
+	}
+	if moved {
+		res.Cursor = current
+		return nil, nil
 	}
 	res.Pulled += len(staged)
 	res.Cursor = last.Checkpoint
@@ -349,8 +389,9 @@ func (c *Client) Rejections(ctx context.Context) ([]Rejection, error) {
 
 // Run keeps the replica in sync until ctx ends: it syncs, then waits for
 // a poke from the server's Subscribe stream (its buckets moved), a local
-// write, or a minute, and syncs again. While the server is unreachable it
-// retries with exponential backoff (1s doubling to 30s). It returns
+// write, or a minute, and syncs again. While the server is unreachable, or
+// too busy to take the whole outbox, it retries with exponential backoff
+// (1s doubling to 30s). It returns
 // ErrSessionEnded or ErrIncompatible, which retrying cannot fix, and nil
 // when ctx ends.
 func (c *Client) Run(ctx context.Context) error {
@@ -359,7 +400,7 @@ func (c *Client) Run(ctx context.Context) error {
 	go c.listen(ctx)
 	backoff := time.Second
 	for {
-		_, err := c.Sync(ctx)
+		res, err := c.Sync(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -369,6 +410,8 @@ func (c *Client) Run(ctx context.Context) error {
 			return err
 		case err != nil:
 			c.opts.Log.Warn("sync failed; retrying", "err", err, "in", backoff)
+			wait, backoff = backoff, min(2*backoff, 30*time.Second)
+		case res.Pending > 0: // the server was busy: retry soon, backing off
 			wait, backoff = backoff, min(2*backoff, 30*time.Second)
 		default:
 			backoff = time.Second

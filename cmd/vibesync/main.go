@@ -294,6 +294,8 @@ func (s *shell) deliver(ctx context.Context) error {
 		return nil
 	}
 	if err != nil {
+		// The write is in the outbox whatever went wrong; say so.
+		fmt.Fprintln(s.out, "queued, not delivered yet")
 		return err
 	}
 	fmt.Fprintln(s.out, "synced")

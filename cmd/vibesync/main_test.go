@@ -148,3 +148,26 @@ func TestCLIChat(t *testing.T) {
 		t.Fatalf("replicas differ:\namy:\n%s\nbob:\n%s", a, b)
 	}
 }
+
+func TestCLISessionEnded(t *testing.T) {
+	env := servertest.New(t)
+	amy := cli{t, env.URL, t.TempDir()}
+	bob := cli{t, env.URL, t.TempDir()}
+	amy.run("register", "amy_s", "correct horse battery", "Amy")
+	bob.run("register", "bob_s", "correct horse battery", "Bob")
+	amy.run("connect", "bob_s")
+	bob.run("sync")
+	env.Clock.Advance(31 * 24 * time.Hour) // both of bob's tokens are dead
+	out, err := bob.try("accept", "amy_s")
+	if err == nil || !strings.Contains(err.Error(), "log in again") || !strings.Contains(out, "queued, not delivered yet") {
+		t.Fatalf("accept with a dead session: %v\n%s", err, out)
+	}
+	if out := bob.run("status"); !strings.Contains(out, "outbox:    1 queued") {
+		t.Fatalf("status: %s", out)
+	}
+	bob.run("login", "bob_s", "correct horse battery") // delivers what was queued
+	amy.run("login", "amy_s", "correct horse battery")
+	if out := amy.run("connections"); !strings.Contains(out, "accepted") {
+		t.Fatalf("amy's connections: %s", out)
+	}
+}

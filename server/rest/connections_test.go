@@ -564,27 +564,37 @@ func TestProfileChangeReachesConnectionRecords(t *testing.T) {
 	env := servertest.New(t)
 	amy, bob, cat, dan := env.Register("Amy"), env.Register("Bob"), env.Register("Cat"), env.Register("Dan")
 	accepted := connect(t, env, amy, bob)
-	pending := request(t, env, cat, amy)
+	request(t, env, cat, amy)
 	hidden := connect(t, env, dan, amy)
 	env.Do("POST", "/users/"+amy.ID+"/block", dan.Token, nil).Want(200)
 
 	env.Do("PATCH", "/users/me", amy.Token, map[string]string{"name": "Amelia", "bio": "Coffee first"}).Want(200)
-	for _, c := range []struct {
-		bucket, id, side string
-	}{
-		{"user:" + bob.ID, accepted, "from"},
-		{"user:" + amy.ID, accepted, "from"},
-		{"user:" + cat.ID, pending, "to"},
-	} {
-		rec := feedData(t, env, c.bucket, "connection/"+c.id)
-		if u := rec[c.side].(map[string]any); u["name"] != "Amelia" || u["bio"] != "Coffee first" {
-			t.Fatalf("%s's copy of connection %s has %s = %v, want the new profile", c.bucket, c.id, c.side, u)
+	// The profile travels as its own user row in each bucket that mentions
+	// Amy; the connection records are not rewritten.
+	for _, bucket := range []string{"user:" + amy.ID, "user:" + bob.ID, "user:" + cat.ID} {
+		if u := feedData(t, env, bucket, "user/"+amy.ID); u["name"] != "Amelia" || u["bio"] != "Coffee first" {
+			t.Fatalf("%s holds Amy's profile as %v, want the new one", bucket, u)
 		}
 	}
-	if row := feed(t, env, "user:"+dan.ID)["connection/"+hidden]; row.Op != "delete" {
+	if rec := feedData(t, env, "user:"+bob.ID, "connection/"+accepted); rec["from"].(map[string]any)["name"] != "Amy" {
+		t.Fatalf("the connection record was rewritten: %v", rec)
+	}
+	rows := feed(t, env, "user:"+dan.ID)
+	if row := rows["user/"+amy.ID]; row.Op != "delete" {
+		t.Fatalf("a profile hidden by a block is in the blocker's bucket: %s", row.Data)
+	}
+	if row := rows["connection/"+hidden]; row.Op != "delete" {
 		t.Fatalf("a record hidden by a block came back in the blocker's bucket: %s", row.Data)
 	}
 	if m := env.Do("GET", "/connections?status=accepted", bob.Token, nil).Want(200).JSON(); m["connections"].([]any)[0].(map[string]any)["user"].(map[string]any)["name"] != "Amelia" {
 		t.Fatalf("bob's list = %v", m)
+	}
+	// Unblocking shows the record again, and with it the current profile.
+	env.Do("DELETE", "/users/"+amy.ID+"/block", dan.Token, nil).Want(200)
+	if u := feedData(t, env, "user:"+dan.ID, "user/"+amy.ID); u["name"] != "Amelia" {
+		t.Fatalf("after unblocking, dan's bucket holds Amy as %v", u)
+	}
+	if u := feedData(t, env, "user:"+amy.ID, "user/"+dan.ID); u["name"] != "Dan" {
+		t.Fatalf("after unblocking, amy's bucket holds Dan as %v", u)
 	}
 }

@@ -305,3 +305,43 @@ func TestRequestsFollowAdminAccess(t *testing.T) {
 		}
 	})
 }
+
+// TestJoinRequestProfiles: a join request brings its sender's profile into
+// each admin's bucket; it leaves with the admin rights, and comes with new
+// ones; renames reach it; and a deleted chat takes it away.
+func TestJoinRequestProfiles(t *testing.T) {
+	env := servertest.New(t)
+	amy, cal, ben := env.Register("Amy"), env.Register("Cal"), env.Register("Ben")
+	c := group(t, env, amy, "Closed", map[string]any{"restricted": true}, cal)
+	askToJoin(t, env, ben, c.ID)
+	liveOf := func(bucket, id string) bool {
+		row, ok := feed(t, env, bucket)["user/"+id]
+		return ok && row.Op == "upsert"
+	}
+	live := func(bucket string) bool { return liveOf(bucket, ben.ID) }
+	if !live("user:"+amy.ID) || live("user:"+cal.ID) {
+		t.Fatalf("ben's profile: in amy's bucket %v, in cal's %v; want only amy's", live("user:"+amy.ID), live("user:"+cal.ID))
+	}
+	env.Do("POST", "/chats/"+c.ID+"/participants/"+cal.ID+"/admin", amy.Token, nil).Want(200)
+	if !live("user:" + cal.ID) {
+		t.Fatal("a new admin did not get the requester's profile")
+	}
+	env.Do("PATCH", "/users/me", ben.Token, map[string]string{"name": "Benjamin"}).Want(200)
+	if u := feedData(t, env, "user:"+cal.ID, "user/"+ben.ID); u["name"] != "Benjamin" {
+		t.Fatalf("cal's bucket holds ben as %v", u)
+	}
+	env.Do("DELETE", "/chats/"+c.ID+"/participants/"+cal.ID+"/admin", amy.Token, nil).Want(200)
+	if live("user:" + cal.ID) {
+		t.Fatal("a revoked admin kept the requester's profile")
+	}
+	if !liveOf("chat:"+c.ID, amy.ID) || !liveOf("chat:"+c.ID, cal.ID) {
+		t.Fatal("the chat's bucket lacks its participants' profiles")
+	}
+	env.Do("DELETE", "/chats/"+c.ID, amy.Token, nil).Want(204)
+	if live("user:" + amy.ID) {
+		t.Fatal("the requester's profile outlived the chat's requests")
+	}
+	if liveOf("chat:"+c.ID, amy.ID) || liveOf("chat:"+c.ID, cal.ID) {
+		t.Fatal("a deleted chat's bucket still holds profiles")
+	}
+}

@@ -38,7 +38,11 @@ func (s *Services) apply(ctx context.Context, c social.Caller, m *syncv1.Mutatio
 		if k.SetStatus.GetText() == "" {
 			return svc.ClearStatus(ctx, c)
 		}
-		minutes := int(k.SetStatus.GetExpiresInSeconds() / 60)
+		secs := k.SetStatus.GetExpiresInSeconds()
+		if secs < 60 || secs > 24*60*60 {
+			return apperr.InvalidField("expiresInSeconds", "expiresInSeconds must be from 60 to 86400")
+		}
+		minutes := int(secs / 60)
 		_, err := svc.SetStatus(ctx, c, social.StatusInput{Text: k.SetStatus.GetText(), DurationMinutes: &minutes})
 		return err
 	case *syncv1.Mutation_Follow:

@@ -26,6 +26,11 @@ import (
 // FAILED_PRECONDITION, reason "protocol_version_unsupported".
 const ProtocolVersion = 1
 
+// MaxRequestBytes bounds a request message (decompressed): a pull
+// listing a hundred thousand buckets, or a full push, fits; anything
+// larger is refused with RESOURCE_EXHAUSTED before it is decoded.
+const MaxRequestBytes = 8 << 20
+
 // Config wires the services.
 type Config struct {
 	Social *social.Service
@@ -71,7 +76,9 @@ func (s *Services) Shutdown() {
 
 // Register mounts the sync service and gRPC reflection (v1 and v1alpha) on mux.
 func (s *Services) Register(mux *http.ServeMux) {
-	opts := connect.WithInterceptors(s.authInterceptor(), s.errorInterceptor())
+	opts := connect.WithHandlerOptions(
+		connect.WithInterceptors(s.authInterceptor(), s.errorInterceptor()),
+		connect.WithReadMaxBytes(MaxRequestBytes))
 	mux.Handle(syncv1connect.NewSyncServiceHandler(&syncHandler{s: s}, opts))
 	reflector := grpcreflect.NewStaticReflector(syncv1connect.SyncServiceName)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))

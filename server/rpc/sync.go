@@ -72,6 +72,9 @@ func (h *syncHandler) Push(ctx context.Context, req *connect.Request[syncv1.Push
 		return nil, invalid("mutations", "push at most %d mutations at once", MaxPushMutations)
 	}
 	for i, m := range in.GetMutations() {
+		if m.GetId() <= 0 {
+			return nil, invalid("mutations", "mutation ids must be positive")
+		}
 		if i > 0 && m.GetId() <= in.GetMutations()[i-1].GetId() {
 			return nil, invalid("mutations", "mutation ids must be strictly increasing")
 		}

@@ -771,7 +771,7 @@ func TestPullTyped(t *testing.T) {
 		if len(ch.Data) != 0 {
 			t.Errorf("%s carries both typed and JSON forms", ch.Entity)
 		}
-		if u := ch.Typed.GetUser(); u != nil {
+		if u := ch.Typed.GetUser(); u.GetId() == amy.ID {
 			user = u
 		}
 		if c := ch.Typed.GetConnection(); c != nil {

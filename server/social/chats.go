@@ -387,7 +387,8 @@ func (s *Service) insertChat(ctx context.Context, tx *store.Tx, c Caller, ch sto
 }
 
 // addMember makes user a participant of chat: the row, bucket membership,
-// the participant's feed row and the membership row in the user's bucket.
+// the user's profile in the chat's bucket (if not there yet), the
+// participant's feed row and the membership row in the user's bucket.
 // ppl may hold the user already (nil: looked up).
 func (s *Service) addMember(ctx context.Context, tx *store.Tx, chatID, userID string, admin bool, ppl *people) (store.Participant, error) {
 	p := store.Participant{ID: oid.NewAt(tx.Now), ChatID: chatID, UserID: userID, IsAdmin: admin, LastReadAt: tx.Now, JoinedAt: tx.Now}
@@ -395,6 +396,9 @@ func (s *Service) addMember(ctx context.Context, tx *store.Tx, chatID, userID st
 		return store.Participant{}, err
 	}
 	if err := tx.AddBucketMember(ctx, ChatBucket(chatID), userID); err != nil {
+		return store.Participant{}, err
+	}
+	if err := shareUser(ctx, tx, userID, ChatBucket(chatID)); err != nil {
 		return store.Participant{}, err
 	}
 	return p, s.putMember(ctx, tx, p, ppl)
@@ -772,7 +776,8 @@ func (s *Service) DeleteChat(ctx context.Context, c Caller, chatID string) error
 		if ch.Photo != "" {
 			keys = append(keys, ch.Photo)
 		}
-		if err := dropRequestsOf(ctx, tx, chatID, parts[chatID]); err != nil {
+		senders, err := dropRequestsOf(ctx, tx, chatID, parts[chatID])
+		if err != nil {
 			return err
 		}
 		if err := tx.DeleteChat(ctx, chatID); err != nil {
@@ -780,6 +785,19 @@ func (s *Service) DeleteChat(ctx context.Context, c Caller, chatID string) error
 		}
 		if err := drop(ctx, tx, EntityChat, chatID, ChatBucket(chatID)); err != nil {
 			return err
+		}
+		if err := dropChatProfiles(ctx, tx, chatID); err != nil {
+			return err
+		}
+		for _, p := range parts[chatID] {
+			if !p.IsAdmin {
+				continue
+			}
+			for _, id := range senders {
+				if err := settleProfile(ctx, tx, p.UserID, id); err != nil {
+					return err
+				}
+			}
 		}
 		targets := make([]string, 0, len(parts[chatID]))
 		for _, p := range parts[chatID] {
@@ -819,11 +837,11 @@ func (s *Service) deleteMediaAfterCommit(ctx context.Context, tx *store.Tx, keys
 
 // dropRequestsOf tombstones a chat's join requests in their senders' and
 // the admins' buckets and deletes the notifications about them, before
-// the chat (and with it the requests) is deleted.
-func dropRequestsOf(ctx context.Context, tx *store.Tx, chatID string, parts []store.Participant) error {
+// the chat (and with it the requests) is deleted. It returns the senders.
+func dropRequestsOf(ctx context.Context, tx *store.Tx, chatID string, parts []store.Participant) ([]string, error) {
 	reqs, err := tx.RequestsOfChat(ctx, chatID)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var admins []string
 	for _, p := range parts {
@@ -831,15 +849,17 @@ func dropRequestsOf(ctx context.Context, tx *store.Tx, chatID string, parts []st
 			admins = append(admins, UserBucket(p.UserID))
 		}
 	}
+	senders := make([]string, 0, len(reqs))
 	for _, r := range reqs {
 		if err := drop(ctx, tx, EntityRequest, r.ID, append([]string{UserBucket(r.UserID)}, admins...)...); err != nil {
-			return err
+			return nil, err
 		}
 		if err := deleteNotifications(ctx, tx, store.NotificationMatch{SubjectID: r.ID}); err != nil {
-			return err
+			return nil, err
 		}
+		senders = append(senders, r.UserID)
 	}
-	return nil
+	return senders, nil
 }
 
 // File types of GET /chats/:id/files.

@@ -13,8 +13,9 @@ import (
 // UserRef is a user as other documents mention them: populated (an object
 // with _id, name, username, photo and isOnline) in read answers and in
 // replicated rows (there a snapshot of the profile at the time of the
-// write, isOnline always false: presence is live, not replicated), or just
-// the id string in write answers, as the spec's examples show them.
+// write, isOnline always false: presence is live, not replicated; replicas
+// prefer the user's own `user` row, see profiles.go), or just the id
+// string in write answers, as the spec's examples show them.
 type UserRef struct {
 	ID       string
 	Name     string

@@ -159,28 +159,10 @@ func replicateConnection(ctx context.Context, tx *store.Tx, conn store.Connectio
 	if err != nil {
 		return Connection{}, err
 	}
-	return cs[0], put(ctx, tx, EntityConnection, conn.ID, cs[0], UserBucket(conn.FromID), UserBucket(conn.ToID))
-}
-
-// replicateConnectionsOf records again every connection record of userID
-// that no block hides, so the profiles embedded in them (from, to) stay
-// current in both users' buckets after userID's profile changed. One read
-// for all records, then a feed row per record and bucket.
-func replicateConnectionsOf(ctx context.Context, tx *store.Tx, userID string) error {
-	rows, _, err := tx.Connections(ctx, store.ConnectionFilter{UserID: userID, Limit: -1})
-	if err != nil {
-		return err
+	if err := put(ctx, tx, EntityConnection, conn.ID, cs[0], UserBucket(conn.FromID), UserBucket(conn.ToID)); err != nil {
+		return Connection{}, err
 	}
-	cs, err := connectionsFrom(ctx, tx, rows)
-	if err != nil {
-		return err
-	}
-	for i, c := range cs {
-		if err := put(ctx, tx, EntityConnection, c.ID, c, UserBucket(rows[i].FromID), UserBucket(rows[i].ToID)); err != nil {
-			return err
-		}
-	}
-	return nil
+	return cs[0], settleProfiles(ctx, tx, conn.FromID, conn.ToID)
 }
 
 // removeConnection deletes conn, tombstones it in both buckets, tells both
@@ -190,6 +172,9 @@ func removeConnection(ctx context.Context, tx *store.Tx, c Caller, conn store.Co
 		return err
 	}
 	if err := drop(ctx, tx, EntityConnection, conn.ID, UserBucket(conn.FromID), UserBucket(conn.ToID)); err != nil {
+		return err
+	}
+	if err := settleProfiles(ctx, tx, conn.FromID, conn.ToID); err != nil {
 		return err
 	}
 	if dropNotice {

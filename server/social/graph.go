@@ -136,6 +136,9 @@ func (s *Service) BlockUser(ctx context.Context, c Caller, id string) error {
 		if err := put(ctx, tx, EntityBlock, b.ID, b, UserBucket(c.UserID)); err != nil {
 			return err
 		}
+		if err := settleProfiles(ctx, tx, c.UserID, id); err != nil {
+			return err
+		}
 		if err := unfollow(ctx, tx, c.UserID, id); err != nil {
 			return err
 		}
@@ -183,6 +186,9 @@ func (s *Service) UnblockUser(ctx context.Context, c Caller, id string) error {
 			return err
 		}
 		if still, err := tx.Blocked(ctx, c.UserID, id); err != nil || still {
+			return err
+		}
+		if err := settleProfiles(ctx, tx, c.UserID, id); err != nil {
 			return err
 		}
 		if err := showNotificationsBetween(ctx, tx, c.UserID, id); err != nil {

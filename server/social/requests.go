@@ -26,6 +26,9 @@ import (
 //   - Requests replicate to the requester's bucket and each admin's
 //     bucket; someone who becomes an admin receives the chat's requests,
 //     someone who stops being one (revoked, left or removed) loses them.
+//     The requester's profile goes with them into each admin's bucket
+//     (unless a block stands between the two) and leaves when nothing
+//     there mentions them any more (see profiles.go).
 
 // Request statuses.
 const (
@@ -103,7 +106,15 @@ func (s *Service) putRequest(ctx context.Context, tx *store.Tx, r store.JoinRequ
 		return err
 	}
 	row.User = u
-	return put(ctx, tx, EntityRequest, r.ID, row, buckets...)
+	if err := put(ctx, tx, EntityRequest, r.ID, row, buckets...); err != nil {
+		return err
+	}
+	for _, a := range admins {
+		if err := settleProfile(ctx, tx, a, r.UserID); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // shareRequests replicates every request of chat to userID's bucket
@@ -122,6 +133,9 @@ func (s *Service) shareRequests(ctx context.Context, tx *store.Tx, chatID, userI
 			if err := drop(ctx, tx, EntityRequest, r.ID, UserBucket(userID)); err != nil {
 				return err
 			}
+			if err := settleProfile(ctx, tx, userID, r.UserID); err != nil {
+				return err
+			}
 			continue
 		}
 		row := requestFrom(r)
@@ -129,6 +143,9 @@ func (s *Service) shareRequests(ctx context.Context, tx *store.Tx, chatID, userI
 			return err
 		}
 		if err := put(ctx, tx, EntityRequest, r.ID, row, UserBucket(userID)); err != nil {
+			return err
+		}
+		if err := settleProfile(ctx, tx, userID, r.UserID); err != nil {
 			return err
 		}
 	}

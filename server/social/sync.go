@@ -51,7 +51,8 @@ type PullRequest struct {
 }
 
 // PullPage is one page of a pull. Checkpoint, Buckets, Lost and Checksums
-// are set on the final page only (NextPageToken empty).
+// are set on the final page only (NextPageToken empty). Checksums leave out
+// buckets written since the pull's first page (not comparable yet).
 type PullPage struct {
 	Changes       []store.Change
 	NextPageToken []byte
@@ -68,7 +69,11 @@ type pullToken struct {
 	After  int64    `json:"a"`
 	Upto   int64    `json:"u"`
 	Fresh  []string `json:"f,omitempty"`
-	Reset  bool     `json:"r,omitempty"`
+	// Gone are buckets of the pull the user could not read on some page:
+	// that page skipped their changes, so the final page reports them lost
+	// even if the user may read them again by then.
+	Gone  []string `json:"g,omitempty"`
+	Reset bool     `json:"r,omitempty"`
 }
 
 // Pull reads one page of the changes userID may see, as one consistent
@@ -98,9 +103,24 @@ func (s *Service) Pull(ctx context.Context, userID string, req PullRequest) (Pul
 	}
 	var out PullPage
 	err := s.db.Read(ctx, func(tx *store.Tx) error {
-		readable, err := tx.ReadableBuckets(ctx, userID)
+		list, err := tx.ReadableBuckets(ctx, userID)
 		if err != nil {
 			return err
+		}
+		readable := make(map[string]bool, len(list))
+		for _, b := range list {
+			readable[b] = true
+		}
+		if len(req.PageToken) > 0 && !tok.Reset && tok.Cursor > 0 {
+			// Tombstones after the cursor pruned since the first page
+			// would be missed: the pull starts again (and then resets).
+			horizon, err := tx.TombstoneHorizon(ctx)
+			if err != nil {
+				return err
+			}
+			if horizon > tok.Cursor {
+				return apperr.Conflictf("pull_restart", "The feed was compacted during this pull; start it again from the cursor")
+			}
 		}
 		if len(req.PageToken) == 0 {
 			head, err := tx.FeedHead(ctx)
@@ -115,14 +135,21 @@ func (s *Service) Pull(ctx context.Context, userID string, req PullRequest) (Pul
 			if req.Cursor > 0 && (req.Cursor < horizon || req.Cursor > head) {
 				tok.Cursor, tok.Reset = 0, true
 			}
-			held := heldBuckets(req.Buckets, tok.Reset)
-			for _, b := range readable {
-				if !slices.Contains(held, b) {
+			held := setOf(heldBuckets(req.Buckets, tok.Reset))
+			for _, b := range list {
+				if !held[b] {
 					tok.Fresh = append(tok.Fresh, b)
 				}
 			}
 		}
 		held := heldBuckets(req.Buckets, tok.Reset)
+		gone := setOf(tok.Gone)
+		for _, b := range slices.Concat(held, tok.Fresh) {
+			if !readable[b] && !gone[b] {
+				gone[b] = true
+				tok.Gone = append(tok.Gone, b)
+			}
+		}
 		changes, err := tx.PullChanges(ctx, store.PullFilter{
 			UserID: userID, Held: held, Cursor: tok.Cursor, Fresh: tok.Fresh,
 			After: tok.After, Upto: tok.Upto, Limit: size + 1,
@@ -143,22 +170,52 @@ func (s *Service) Pull(ctx context.Context, userID string, req PullRequest) (Pul
 		}
 		out.Changes = changes
 		out.Checkpoint = tok.Upto
-		for _, b := range append(held, tok.Fresh...) {
-			if slices.Contains(readable, b) {
+		seen := map[string]bool{}
+		for _, b := range slices.Concat(held, tok.Fresh) {
+			if !gone[b] && !seen[b] {
+				seen[b] = true
 				out.Buckets = append(out.Buckets, b)
 			}
 		}
-		for _, b := range req.Buckets {
-			if !slices.Contains(readable, b) {
+		// Lost: held buckets the user may no longer read, and buckets of
+		// this pull that were unreadable on some page (the client drops
+		// their rows, also those staged from earlier pages; a bucket
+		// readable again is read from 0 by the next pull).
+		lost := map[string]bool{}
+		for _, b := range slices.Concat(req.Buckets, tok.Gone) {
+			if (!readable[b] || gone[b]) && !lost[b] {
+				lost[b] = true
 				out.Lost = append(out.Lost, b)
 			}
 		}
-		if req.WantChecksums {
-			out.Checksums, err = tx.BucketChecksums(ctx, out.Buckets)
+		if !req.WantChecksums {
+			return nil
 		}
-		return err
+		// A bucket written after the pull's first page holds rows newer
+		// than the checkpoint (or lacks rows rewritten past it): the
+		// replica cannot match it yet, so it gets no checksum this time
+		// rather than a false drift.
+		sums, err := tx.BucketChecksums(ctx, out.Buckets)
+		if err != nil {
+			return err
+		}
+		for b, sum := range sums {
+			if sum.Latest > tok.Upto {
+				delete(sums, b)
+			}
+		}
+		out.Checksums = sums
+		return nil
 	})
 	return out, err
+}
+
+func setOf(list []string) map[string]bool {
+	m := make(map[string]bool, len(list))
+	for _, b := range list {
+		m[b] = true
+	}
+	return m
 }
 
 // heldBuckets is the set a pull treats as held: none after a reset.
@@ -211,8 +268,11 @@ func Transient(err error) bool {
 // back with Duplicate set. A mutation failing for good (any error but a
 // transient one) has its writes rolled back to a savepoint and is recorded
 // as processed with its public error in the same transaction, so it never
-// blocks the ones behind it. A transient failure records nothing and is
-// returned as the error, as is a client id bound to another user.
+// blocks the ones behind it. A transient failure (also any failure once ctx
+// is done) records nothing and is returned as the error, as is a client id
+// bound to another user. An id at or below the client's last processed one
+// without a recorded outcome is rejected as mutation_out_of_order, without
+// running it or recording anything.
 func (s *Service) ApplyMutation(ctx context.Context, c Caller, clientID string, id int64, fn func(ctx context.Context) error) (MutationOutcome, error) {
 	if id <= 0 {
 		return MutationOutcome{}, apperr.InvalidField("mutations.id", "mutation ids must be positive")
@@ -228,6 +288,11 @@ func (s *Service) ApplyMutation(ctx context.Context, c Caller, clientID string, 
 		}
 		if Transient(failed) {
 			return failed
+		}
+		if ctx.Err() != nil {
+			// A cut-short request may fail with a driver error that does
+			// not say so ("interrupted"): it is retried, never recorded.
+			return errors.Join(ctx.Err(), failed)
 		}
 		pub := apperr.Public(failed)
 		if pub.Code == apperr.Internal {
@@ -256,16 +321,24 @@ func (s *Service) processed(ctx context.Context, tx *store.Tx, c Caller, clientI
 	if id > cl.LastMutationID {
 		return false, nil
 	}
-	*out = MutationOutcome{Duplicate: true}
 	rec, err := tx.MutationRecordOf(ctx, clientID, id)
 	switch {
-	case apperr.Is(err, apperr.NotFound): // processed long ago; its record was pruned
+	case apperr.Is(err, apperr.NotFound):
+		// An id below the client's last with no outcome on record: the
+		// client skipped it and sends it late (ids must increase), or it
+		// ran longer ago than records are kept. Neither may run it now,
+		// and claiming it applied could lose it silently: it is rejected,
+		// without a record (nothing happened), and the replica shows the
+		// server's state.
+		*out = MutationOutcome{Err: apperr.Conflictf("mutation_out_of_order",
+			"Mutation %d is not above this client's last processed mutation %d and has no recorded outcome (it was skipped, or processed too long ago to remember): it is not run now. Mutation ids must increase; queue the change again if it is still wanted",
+			id, cl.LastMutationID)}
 		out.Checkpoint, err = tx.FeedHead(ctx)
 		return true, err
 	case err != nil:
 		return false, err
 	}
-	out.Checkpoint = rec.Checkpoint
+	*out = MutationOutcome{Duplicate: true, Checkpoint: rec.Checkpoint}
 	if rec.Code != "" {
 		out.Err = &apperr.Error{Code: apperr.Code(rec.Code), Reason: rec.Reason, Message: rec.Message, Field: rec.Field}
 	}

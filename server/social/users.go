@@ -112,20 +112,6 @@ func (s *Service) User(ctx context.Context, viewer, id string) (User, error) {
 	return out, err
 }
 
-// replicateUser records user id's current profile (with its active status)
-// in their bucket and returns it.
-func replicateUser(ctx context.Context, tx *store.Tx, id string) (User, error) {
-	u, err := tx.User(ctx, id)
-	if err != nil {
-		return User{}, err
-	}
-	us, err := withStatuses(ctx, tx, []store.User{u})
-	if err != nil {
-		return User{}, err
-	}
-	return us[0], put(ctx, tx, EntityUser, id, us[0], UserBucket(id))
-}
-
 // withStatuses turns rows into profiles carrying their active meet-me
 // statuses (one query for all).
 func withStatuses(ctx context.Context, tx *store.Tx, rows []store.User) ([]User, error) {
@@ -184,10 +170,8 @@ func (s *Service) UpdateProfile(ctx context.Context, c Caller, upd ProfileUpdate
 			return err
 		}
 		var err error
-		if out, err = replicateUser(ctx, tx, c.UserID); err != nil {
-			return err
-		}
-		return replicateConnectionsOf(ctx, tx, c.UserID)
+		out, err = replicateUser(ctx, tx, c.UserID)
+		return err
 	})
 	return out, err
 }

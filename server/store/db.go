@@ -207,7 +207,8 @@ func (db *DB) provider() (*goose.Provider, error) {
 	return goose.NewProvider(dialect, db.w, migrations.FS)
 }
 
-// Migrate applies every pending migration.
+// Migrate applies every pending migration. Processes sharing the database
+// take turns (see withSchemaLock), so instances may start together.
 func (db *DB) Migrate(ctx context.Context) error {
 	p, err := db.provider()
 	if err != nil {
@@ -215,13 +216,16 @@ func (db *DB) Migrate(ctx context.Context) error {
 	}
 	db.wmu.Lock()
 	defer db.wmu.Unlock()
-	if _, err := p.Up(ctx); err != nil {
-		return fmt.Errorf("store: migrate up: %w", err)
-	}
-	return nil
+	return db.withSchemaLock(ctx, func() error {
+		if _, err := p.Up(ctx); err != nil {
+			return fmt.Errorf("store: migrate up: %w", err)
+		}
+		return nil
+	})
 }
 
-// MigrateTo applies pending migrations up to and including version.
+// MigrateTo applies pending migrations up to and including version, taking
+// turns with other processes like Migrate.
 func (db *DB) MigrateTo(ctx context.Context, version int64) error {
 	p, err := db.provider()
 	if err != nil {
@@ -229,10 +233,12 @@ func (db *DB) MigrateTo(ctx context.Context, version int64) error {
 	}
 	db.wmu.Lock()
 	defer db.wmu.Unlock()
-	if _, err := p.UpTo(ctx, version); err != nil {
-		return fmt.Errorf("store: migrate up to %d: %w", version, err)
-	}
-	return nil
+	return db.withSchemaLock(ctx, func() error {
+		if _, err := p.UpTo(ctx, version); err != nil {
+			return fmt.Errorf("store: migrate up to %d: %w", version, err)
+		}
+		return nil
+	})
 }
 
 // Migration is one migration's state.

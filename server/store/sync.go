@@ -129,6 +129,9 @@ func (tx *Tx) TombstoneHorizon(ctx context.Context) (int64, error) {
 type BucketChecksum struct {
 	Sum   uint64
 	Count int64
+	// Latest is the highest seq of the bucket's rows, tombstones included:
+	// a replica at a checkpoint below it cannot match yet.
+	Latest int64
 }
 
 // BucketChecksums computes the checksum of each bucket (buckets without
@@ -138,8 +141,8 @@ func (tx *Tx) BucketChecksums(ctx context.Context, buckets []string) (map[string
 	if err != nil {
 		return nil, fmt.Errorf("store: checksum buckets: %w", err)
 	}
-	rows, err := tx.query(ctx, `SELECT bucket, entity, entity_id, seq FROM changes
-		WHERE op = 'upsert' AND bucket IN (SELECT value FROM json_each(?))`, string(list))
+	rows, err := tx.query(ctx, `SELECT bucket, entity, entity_id, seq, op FROM changes
+		WHERE bucket IN (SELECT value FROM json_each(?))`, string(list))
 	if err != nil {
 		return nil, fmt.Errorf("store: checksums: %w", err)
 	}
@@ -149,14 +152,17 @@ func (tx *Tx) BucketChecksums(ctx context.Context, buckets []string) (map[string
 		out[b] = BucketChecksum{}
 	}
 	for rows.Next() {
-		var b, entity, id string
+		var b, entity, id, op string
 		var seq int64
-		if err := rows.Scan(&b, &entity, &id, &seq); err != nil {
+		if err := rows.Scan(&b, &entity, &id, &seq, &op); err != nil {
 			return nil, fmt.Errorf("store: scan checksum row: %w", err)
 		}
 		c := out[b]
-		c.Sum += wire.RowHash(entity, id, seq)
-		c.Count++
+		c.Latest = max(c.Latest, seq)
+		if Op(op) == OpUpsert {
+			c.Sum += wire.RowHash(entity, id, seq)
+			c.Count++
+		}
 		out[b] = c
 	}
 	return out, rows.Err()

@@ -3128,7 +3128,7 @@ func (x *UpdateProfile) GetBio() string {
 type SetStatus struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Text  string                 `protobuf:"bytes,1,opt,name=text,proto3" json:"text,omitempty"`
-	// Seconds until the status expires (0: never).
+	// Seconds until the status expires: 60 to 86400, counted in whole minutes.
 	ExpiresInSeconds int64 `protobuf:"varint,2,opt,name=expires_in_seconds,json=expiresInSeconds,proto3" json:"expires_in_seconds,omitempty"`
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache

@@ -2,6 +2,10 @@ package rpc
 
 import (
 	"context"
+	"crypto/sha256"
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
 
 	"connectrpc.com/connect"
 
@@ -82,7 +86,11 @@ func (h *syncHandler) Push(ctx context.Context, req *connect.Request[syncv1.Push
 	c := caller(ctx)
 	out := &syncv1.PushResponse{}
 	for _, m := range in.GetMutations() {
-		res, err := h.s.svc.ApplyMutation(ctx, c, in.GetClientId(), m.GetId(), func(ctx context.Context) error {
+		fp, err := fingerprint(m)
+		if err != nil {
+			return nil, err
+		}
+		res, err := h.s.svc.ApplyMutation(ctx, c, in.GetClientId(), m.GetId(), fp, func(ctx context.Context) error {
 			return h.s.apply(ctx, c, m)
 		})
 		if social.Transient(err) {
@@ -99,8 +107,24 @@ func (h *syncHandler) Push(ctx context.Context, req *connect.Request[syncv1.Push
 		}
 		out.Results = append(out.Results, r)
 		out.WriteCheckpoint = max(out.WriteCheckpoint, res.Checkpoint)
+		if res.Reused {
+			// The client pushes this one and those behind it again under
+			// a new client id, in order.
+			break
+		}
 	}
 	return connect.NewResponse(out), nil
+}
+
+// fingerprint identifies a mutation's content: SHA-256 of its
+// deterministic protobuf encoding (the id included; unknown fields kept).
+func fingerprint(m *syncv1.Mutation) ([]byte, error) {
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("rpc: fingerprint mutation %d: %w", m.GetId(), err)
+	}
+	sum := sha256.Sum256(b)
+	return sum[:], nil
 }
 
 // Subscribe sends the caller's feed position at once and then whenever

@@ -9,6 +9,8 @@ import (
 
 	"connectrpc.com/connect"
 
+	"github.com/vibesync/vibesync/server/apperr"
+	"github.com/vibesync/vibesync/server/auth"
 	"github.com/vibesync/vibesync/server/social"
 	"github.com/vibesync/vibesync/server/store"
 	syncv1 "github.com/vibesync/vibesync/syncproto/vibesync/sync/v1"
@@ -129,15 +131,19 @@ func fingerprint(m *syncv1.Mutation) ([]byte, error) {
 
 // Subscribe sends the caller's feed position at once and then whenever
 // their buckets move; it carries positions, never data, so the client
-// pulls. It ends when the client goes away or the server shuts down.
+// pulls. It ends when the client goes away or the server shuts down, and
+// with UNAUTHENTICATED (reason token_revoked) once the login session it was
+// opened with has ended: the live hub re-checks the sessions of open
+// streams along with its WebSockets', every PresenceTTL/3.
 func (h *syncHandler) Subscribe(ctx context.Context, req *connect.Request[syncv1.SubscribeRequest], stream *connect.ServerStream[syncv1.SubscribeResponse]) error {
 	if err := checkVersion(req.Msg.GetProtocolVersion()); err != nil {
 		return err
 	}
-	user := caller(ctx).UserID
+	claims, _ := auth.FromContext(ctx)
+	user := claims.UserID
 	// Watch before reading the position, so nothing committed in between
 	// is missed.
-	moved, stop := h.s.feed.Watch(user)
+	moved, ended, stop := h.s.feed.Watch(user, claims.SessionID)
 	defer stop()
 	pos, err := h.s.svc.FeedPosition(ctx, user)
 	if err != nil {
@@ -152,6 +158,8 @@ func (h *syncHandler) Subscribe(ctx context.Context, req *connect.Request[syncv1
 			return nil // the client went away
 		case <-h.s.done:
 			return nil // shutting down: the client reconnects
+		case <-ended:
+			return apperr.Unauthenticatedf("token_revoked", "This session has ended; log in again")
 		case p, ok := <-moved:
 			if !ok {
 				return nil

@@ -181,3 +181,41 @@ func TestReusedIDsDoNotLoop(t *testing.T) {
 		t.Fatalf("optimistic bio %q", me.Bio)
 	}
 }
+
+// TestSubscribeEndsWithTheSession: when the replica's login is revoked
+// elsewhere (here: logged out with its token), the server ends the
+// Subscribe stream at its next session check, and the client's listener
+// stops with ErrSessionEnded instead of reconnecting.
+func TestSubscribeEndsWithTheSession(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	env := servertest.New(t)
+	amy := env.Register("Amy")
+	c := openLoggedIn(t, env, amy)
+	connected := make(chan struct{}, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- c.subscribe(ctx, func() {
+			select {
+			case connected <- struct{}{}:
+			default:
+			}
+		})
+	}()
+	select {
+	case <-connected:
+	case err := <-done:
+		t.Fatalf("stream ended at once: %v", err)
+	}
+	s, err := c.session(ctx, c.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.Do("POST", "/auth/logout", s.AccessToken, nil).Want(http.StatusNoContent)
+	if err := env.Server.Hub().Heartbeat(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; !errors.Is(err, ErrSessionEnded) {
+		t.Fatalf("subscribe ended with %v, want ErrSessionEnded", err)
+	}
+}

@@ -55,6 +55,9 @@ var (
 	ErrOffline = errors.New("client: server unreachable")
 	// ErrIncompatible: the server does not speak this client's protocol.
 	ErrIncompatible = errors.New("client: the server speaks another sync protocol version")
+	// ErrMutationIDReused: the server refused this replica's mutation ids
+	// as already used even after the replica took a new client id.
+	ErrMutationIDReused = errors.New("client: mutation ids refused as reused")
 )
 
 // Options configures Open.
@@ -70,6 +73,12 @@ type Options struct {
 	// OnRejected is told about each mutation the server rejected, once,
 	// after its optimistic effects were removed. Called from Sync.
 	OnRejected func(Rejection)
+	// OnRekeyed is told when the server had already seen this replica's
+	// mutation ids with other content (the data folder was restored from
+	// a backup or copied to another device) and the replica took a new
+	// client id; the queued mutations are pushed again, nothing is lost.
+	// Called from Sync.
+	OnRekeyed func()
 	// OnSync is told after every successful Sync.
 	OnSync func(SyncResult)
 	// PageSize is the pull page size (default: the server's).
@@ -125,11 +134,7 @@ func Open(ctx context.Context, opts Options) (*Client, error) {
 		if err != nil || id != "" {
 			return err
 		}
-		b := make([]byte, 16)
-		if _, err := rand.Read(b); err != nil {
-			return err
-		}
-		return setMeta(ctx, tx, "client_id", hex.EncodeToString(b))
+		return setMeta(ctx, tx, "client_id", newClientID())
 	}); err != nil {
 		db.Close()
 		return nil, err
@@ -275,13 +280,17 @@ func wipe(ctx context.Context, tx *sql.Tx, everything bool) error {
 		}
 	}
 	if everything {
-		b := make([]byte, 16)
-		if _, err := rand.Read(b); err != nil {
-			return err
-		}
-		return setMeta(ctx, tx, "client_id", hex.EncodeToString(b))
+		return setMeta(ctx, tx, "client_id", newClientID())
 	}
 	return nil
+}
+
+// newClientID is a random client id (128 bits, hex). crypto/rand.Read
+// never fails (it crashes the program instead).
+func newClientID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // Logout forgets the session (the replica and outbox stay for the next

@@ -408,7 +408,7 @@ func TestConvergence(t *testing.T) {
 		for id := int64(1); ; id++ {
 			var rec store.MutationRecord
 			err := db.Read(ctx, func(tx *store.Tx) (err error) {
-				rec, err = tx.MutationRecordOf(ctx, st.ClientID, id)
+				rec, err = tx.MutationRecordOf(ctx, r.user.ID, st.ClientID, id)
 				return err
 			})
 			if apperr.Is(err, apperr.NotFound) {
@@ -496,7 +496,7 @@ func TestConvergence(t *testing.T) {
 			for id, bio := range r.mutation {
 				var rec store.MutationRecord
 				if err := db.Read(ctx, func(tx *store.Tx) (err error) {
-					rec, err = tx.MutationRecordOf(ctx, st.ClientID, id)
+					rec, err = tx.MutationRecordOf(ctx, r.user.ID, st.ClientID, id)
 					return err
 				}); err != nil {
 					t.Fatalf("mutation %d of %s never processed: %v", id, acct.Username, err)

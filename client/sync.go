@@ -38,6 +38,10 @@ type SyncResult struct {
 	Reset    bool        // the replica was rebuilt from scratch
 	Drifted  []string    // buckets whose checksum differed; re-read
 	Lost     []string    // buckets the user may no longer read; dropped
+	// Rekeyed: the server had seen this replica's mutation ids with other
+	// content (the data folder was restored or copied), so the replica took
+	// a new client id and pushed its queued mutations again under it.
+	Rekeyed bool
 }
 
 // Sync pushes the outbox, then pulls until the replica is current. With
@@ -86,12 +90,19 @@ type queued struct {
 	m    *syncv1.Mutation
 }
 
-// push sends the unacknowledged outbox in order, in batches.
+// reasonMutationIDReused answers a mutation whose id this client id
+// already used for other content.
+const reasonMutationIDReused = "mutation_id_reused"
+
+// push sends the unacknowledged outbox in order, in batches. A
+// mutation_id_reused answer re-keys the replica (see rekey) and pushes the
+// rest of the outbox again under the new client id, once per push.
 func (c *Client) push(ctx context.Context, res *SyncResult) error {
 	clientID, err := getMeta(ctx, c.db, "client_id")
 	if err != nil {
 		return err
 	}
+	rekeyed := false
 	for {
 		batch, err := c.unacked(ctx, 200)
 		if err != nil || len(batch) == 0 {
@@ -109,11 +120,18 @@ func (c *Client) push(ctx context.Context, res *SyncResult) error {
 		}
 		var rejected []Rejection
 		var applied int
+		var reused bool
 		err = c.tx(ctx, func(tx *sql.Tx) error {
-			rejected, applied = nil, 0
+			rejected, applied, reused = nil, 0, false
 			for i, r := range out.Msg.Results {
 				if i >= len(batch) || r.Id != batch[i].id {
 					return fmt.Errorf("client: push answered mutation %d out of order", r.Id)
+				}
+				if r.Status == syncv1.MutationStatus_MUTATION_STATUS_REJECTED && r.Reason == reasonMutationIDReused {
+					// Not the user's mistake and not lost: it stays queued
+					// and goes again under a new client id.
+					reused = true
+					return rekey(ctx, tx, clientID)
 				}
 				if r.Status == syncv1.MutationStatus_MUTATION_STATUS_APPLIED {
 					if _, err := tx.ExecContext(ctx, `UPDATE outbox SET acked_at = ? WHERE id = ?`, out.Msg.WriteCheckpoint, r.Id); err != nil {
@@ -152,11 +170,38 @@ func (c *Client) push(ctx context.Context, res *SyncResult) error {
 				c.opts.OnRejected(r)
 			}
 		}
+		if reused {
+			if rekeyed {
+				return fmt.Errorf("%w: again under client id %s", ErrMutationIDReused, clientID)
+			}
+			rekeyed, res.Rekeyed = true, true
+			c.opts.Log.Warn("client: mutation ids already used by a copy of this data folder; pushing again under a new client id", "old_client_id", clientID)
+			if c.opts.OnRekeyed != nil {
+				c.opts.OnRekeyed()
+			}
+			if clientID, err = getMeta(ctx, c.db, "client_id"); err != nil {
+				return err
+			}
+			continue
+		}
 		if out.Msg.RetryLater || len(out.Msg.Results) < len(batch) {
 			res.Pending = len(batch) - len(out.Msg.Results)
 			return nil
 		}
 	}
+}
+
+// rekey gives the replica a new client id when it still has old: another
+// copy of the data folder used old's mutation ids for other mutations. The
+// outbox and overlay stay as they are; the server sees the queued
+// mutations as new ones of the new id. A process sharing the folder that
+// re-keyed first already did it.
+func rekey(ctx context.Context, tx *sql.Tx, old string) error {
+	cur, err := getMeta(ctx, tx, "client_id")
+	if err != nil || cur != old {
+		return err
+	}
+	return setMeta(ctx, tx, "client_id", newClientID())
 }
 
 func (c *Client) unacked(ctx context.Context, limit int) ([]queued, error) {
@@ -391,9 +436,8 @@ func (c *Client) Rejections(ctx context.Context) ([]Rejection, error) {
 // a poke from the server's Subscribe stream (its buckets moved), a local
 // write, or a minute, and syncs again. While the server is unreachable, or
 // too busy to take the whole outbox, it retries with exponential backoff
-// (1s doubling to 30s). It returns
-// ErrSessionEnded or ErrIncompatible, which retrying cannot fix, and nil
-// when ctx ends.
+// (1s doubling to 30s). It returns ErrSessionEnded, ErrIncompatible or
+// ErrMutationIDReused, which retrying cannot fix, and nil when ctx ends.
 func (c *Client) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -406,7 +450,8 @@ func (c *Client) Run(ctx context.Context) error {
 		}
 		wait := time.Minute
 		switch {
-		case errors.Is(err, ErrSessionEnded), errors.Is(err, ErrNotLoggedIn), errors.Is(err, ErrIncompatible):
+		case errors.Is(err, ErrSessionEnded), errors.Is(err, ErrNotLoggedIn), errors.Is(err, ErrIncompatible),
+			errors.Is(err, ErrMutationIDReused):
 			return err
 		case err != nil:
 			c.opts.Log.Warn("sync failed; retrying", "err", err, "in", backoff)

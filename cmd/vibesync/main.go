@@ -146,6 +146,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if len(res.Drifted) > 0 {
 			fmt.Fprintf(stdout, "; repaired %s", strings.Join(res.Drifted, ", "))
 		}
+		if res.Rekeyed {
+			fmt.Fprint(stdout, "; another copy of this data folder had used its mutation ids: took a new client id and pushed again")
+		}
 		fmt.Fprintln(stdout)
 		return nil
 	case "status":

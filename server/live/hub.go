@@ -33,7 +33,8 @@
 //
 // Auth is checked at the upgrade. A socket outlives its access token (the
 // token only opened it) but not its login: the heartbeat closes sockets of
-// revoked sessions with 1008 within PresenceTTL/3.
+// revoked sessions with 1008, and ends Subscribe streams opened with them
+// (Subscription.Ended), within PresenceTTL/3.
 //
 // Presence: each socket has a row in the presence table, refreshed by its
 // instance's heartbeat and deleted when it closes; a crashed instance's rows

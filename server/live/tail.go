@@ -3,6 +3,7 @@ package live
 import (
 	"context"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -187,19 +188,33 @@ func (h *Hub) notifyMove(ctx context.Context, tx *store.Tx, m store.BucketMove) 
 // user's buckets moved. C yields the newest feed position; positions not
 // yet taken are replaced by newer ones, so a slow consumer never blocks the
 // hub and never misses that something moved. C is closed when the hub shuts
-// down.
+// down. Ended is closed when the login session the subscription was opened
+// with has ended (logout, or a reused refresh token): the heartbeat checks
+// it with the sockets' sessions, every PresenceTTL/3.
 type Subscription struct {
-	C    <-chan int64
-	c    chan int64
-	hub  *Hub
-	user string
+	C       <-chan int64
+	Ended   <-chan struct{}
+	c       chan int64
+	ended   chan struct{}
+	endOnce sync.Once
+	hub     *Hub
+	user    string
+	session string
 }
 
-// Subscribe returns a Subscription for userID's buckets. Call Close when
-// done. After shutdown it returns a subscription whose C is closed.
+// Subscribe returns a Subscription for userID's buckets, without a
+// session to watch. Call Close when done. After shutdown it returns a
+// subscription whose C is closed.
 func (h *Hub) Subscribe(userID string) *Subscription {
+	return h.SubscribeSession(userID, "")
+}
+
+// SubscribeSession is Subscribe for a consumer authenticated by login
+// session sessionID: its Ended closes when that session ends.
+func (h *Hub) SubscribeSession(userID, sessionID string) *Subscription {
 	c := make(chan int64, 1)
-	sub := &Subscription{C: c, c: c, hub: h, user: userID}
+	ended := make(chan struct{})
+	sub := &Subscription{C: c, c: c, Ended: ended, ended: ended, hub: h, user: userID, session: sessionID}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closing {
@@ -215,10 +230,10 @@ func (h *Hub) Subscribe(userID string) *Subscription {
 	return sub
 }
 
-// Watch is Subscribe in the shape rpc.Watcher wants.
-func (h *Hub) Watch(userID string) (<-chan int64, func()) {
-	sub := h.Subscribe(userID)
-	return sub.C, sub.Close
+// Watch is SubscribeSession in the shape rpc.Watcher wants.
+func (h *Hub) Watch(userID, sessionID string) (<-chan int64, <-chan struct{}, func()) {
+	sub := h.SubscribeSession(userID, sessionID)
+	return sub.C, sub.Ended, sub.Close
 }
 
 // Close stops the subscription (idempotent).
@@ -238,6 +253,9 @@ func (s *Subscription) Close() {
 }
 
 func (s *Subscription) close() { close(s.c) }
+
+// end tells the consumer its session ended (idempotent).
+func (s *Subscription) end() { s.endOnce.Do(func() { close(s.ended) }) }
 
 // maintain refreshes this instance's presence rows and prunes old rows.
 func (h *Hub) maintain() {
@@ -267,7 +285,8 @@ func (h *Hub) maintain() {
 // Heartbeat extends this instance's presence rows by PresenceTTL, retries
 // removing rows of sockets that closed while the database was unavailable,
 // and closes (1008) sockets whose login session has ended (logout, or a
-// reused refresh token). The hub calls it every PresenceTTL/3.
+// reused refresh token) and ends the subscriptions of such sessions. The
+// hub calls it every PresenceTTL/3.
 func (h *Hub) Heartbeat(ctx context.Context) error {
 	h.mu.Lock()
 	orphans := h.orphans
@@ -280,13 +299,26 @@ func (h *Hub) Heartbeat(ctx context.Context) error {
 			}
 		}
 	}
+	subs := map[string][]*Subscription{}
+	for _, set := range h.subs {
+		for sub := range set {
+			if sub.session != "" {
+				subs[sub.session] = append(subs[sub.session], sub)
+			}
+		}
+	}
 	h.mu.Unlock()
-	if len(orphans) == 0 && len(sessions) == 0 && h.Stats().Sockets == 0 {
+	if len(orphans) == 0 && len(sessions) == 0 && len(subs) == 0 && h.Stats().Sockets == 0 {
 		return nil // nothing of this instance to refresh
 	}
-	ids := make([]string, 0, len(sessions))
+	ids := make([]string, 0, len(sessions)+len(subs))
 	for id := range sessions {
 		ids = append(ids, id)
+	}
+	for id := range subs {
+		if _, dup := sessions[id]; !dup {
+			ids = append(ids, id)
+		}
 	}
 	var ended []string
 	err := h.db.Write(ctx, func(tx *store.Tx) (err error) {
@@ -310,6 +342,9 @@ func (h *Hub) Heartbeat(ctx context.Context) error {
 	for _, id := range ended {
 		for _, s := range sessions[id] {
 			s.kick(CloseSessionEnded, "session ended; log in again")
+		}
+		for _, sub := range subs[id] {
+			sub.end()
 		}
 	}
 	return nil

@@ -111,7 +111,7 @@ func TestPushIdempotency(t *testing.T) {
 		svc := h.env.Server.Social()
 		caller := social.Caller{UserID: amy.ID}
 		ctx, cancel := context.WithCancel(context.Background())
-		_, err := svc.ApplyMutation(ctx, caller, clientA, 1, func(ctx context.Context) error {
+		_, err := svc.ApplyMutation(ctx, caller, clientA, 1, nil, func(ctx context.Context) error {
 			cancel()
 			return errors.New("interrupted (9)") // what the driver says, without context.Canceled
 		})
@@ -122,27 +122,77 @@ func TestPushIdempotency(t *testing.T) {
 			t.Fatalf("retry after a cancelled push: %v", r)
 		}
 	})
-	t.Run("another_users_client_id_touches_nothing", func(t *testing.T) {
+	t.Run("another_users_client_id_is_another_client", func(t *testing.T) {
 		h := newHarness(t)
 		amy, bob := h.env.Register("Amy"), h.env.Register("Bob")
 		first := push(t, h.client(amy), clientA, username(1, bob.Username)).Results[0]
-		for _, id := range []int64{1, 2} {
-			_, err := h.client(bob).Push(context.Background(), connect.NewRequest(&syncv1.PushRequest{ProtocolVersion: 1, ClientId: clientA,
-				Mutations: []*syncv1.Mutation{bio(id, "bob's")}}))
-			wantCode(t, err, connect.CodePermissionDenied, "client_id_taken")
-			if ce := new(connect.Error); errors.As(err, &ce) && ce.Message() == first.Message {
-				t.Fatal("bob sees amy's recorded outcome")
-			}
+		if first.Status != syncv1.MutationStatus_MUTATION_STATUS_REJECTED {
+			t.Fatalf("amy's first %v", first)
 		}
-		if me := meOf(h, bob); me["bio"] == "bob's" {
-			t.Fatal("bob's mutation ran")
+		// Bob's mutation 1 under the same id is his own, not amy's outcome.
+		r := push(t, h.client(bob), clientA, bio(1, "bob's")).Results[0]
+		if r.Duplicate || r.Status != syncv1.MutationStatus_MUTATION_STATUS_APPLIED || r.Message == first.Message {
+			t.Fatalf("bob's mutation 1: %v", r)
 		}
+		if me := meOf(h, bob); me["bio"] != "bob's" {
+			t.Fatalf("bob's bio %v", me["bio"])
+		}
+		// Amy's client is untouched: her retry is still her recorded
+		// outcome, and her next id runs.
 		res := push(t, h.client(amy), clientA, username(1, bob.Username), bio(2, "amy's"))
-		if r := res.Results[0]; !r.Duplicate || r.Reason != first.Reason {
-			t.Fatalf("amy's record changed: %v", r)
+		if r := res.Results[0]; !r.Duplicate || r.Status != syncv1.MutationStatus_MUTATION_STATUS_REJECTED || r.Reason != first.Reason {
+			t.Fatalf("amy's retry %v", r)
 		}
 		if r := res.Results[1]; r.Duplicate || r.Status != syncv1.MutationStatus_MUTATION_STATUS_APPLIED {
-			t.Fatalf("amy's next mutation: %v", r)
+			t.Fatalf("amy's mutation 2 %v", r)
+		}
+		if me := meOf(h, amy); me["bio"] != "amy's" {
+			t.Fatalf("amy's bio %v", me["bio"])
+		}
+		// Bob going far ahead on that id does not block amy's next one.
+		push(t, h.client(bob), clientA, bio(100, "bob far"))
+		if r := push(t, h.client(amy), clientA, bio(3, "amy 3")).Results[0]; r.Status != syncv1.MutationStatus_MUTATION_STATUS_APPLIED || r.Duplicate {
+			t.Fatalf("amy's mutation 3 %v", r)
+		}
+	})
+	t.Run("reused_id_with_other_content_is_rejected", func(t *testing.T) {
+		h := newHarness(t)
+		amy := h.env.Register("Amy")
+		push(t, h.client(amy), clientA, bio(1, "original"))
+		if r := push(t, h.client(amy), clientA, bio(1, "original")).Results[0]; !r.Duplicate || r.Status != syncv1.MutationStatus_MUTATION_STATUS_APPLIED {
+			t.Fatalf("same content again: %v", r)
+		}
+		for range 2 { // not recorded: the answer stays the same
+			res := push(t, h.client(amy), clientA, bio(1, "restored copy"), bio(2, "behind it"))
+			if len(res.Results) != 1 {
+				t.Fatalf("results %v: the push must stop at the reused id", res.Results)
+			}
+			r := res.Results[0]
+			if r.Duplicate || r.Status != syncv1.MutationStatus_MUTATION_STATUS_REJECTED || r.Code != "conflict" || r.Reason != "mutation_id_reused" {
+				t.Fatalf("reused id: %v", r)
+			}
+			if me := meOf(h, amy); me["bio"] != "original" {
+				t.Fatalf("bio %v", me["bio"])
+			}
+		}
+		// The same mutations under a new client id run, in order.
+		res := push(t, h.client(amy), clientB, bio(1, "restored copy"), bio(2, "behind it"))
+		for _, r := range res.Results {
+			if r.Status != syncv1.MutationStatus_MUTATION_STATUS_APPLIED || r.Duplicate {
+				t.Fatalf("under a new client id: %v", r)
+			}
+		}
+		if me := meOf(h, amy); me["bio"] != "behind it" {
+			t.Fatalf("bio %v", me["bio"])
+		}
+	})
+	t.Run("reused_id_of_a_rejected_mutation", func(t *testing.T) {
+		h := newHarness(t)
+		amy, bob := h.env.Register("Amy"), h.env.Register("Bob")
+		push(t, h.client(amy), clientA, username(1, bob.Username))
+		r := push(t, h.client(amy), clientA, bio(1, "other")).Results[0]
+		if r.Reason != "mutation_id_reused" {
+			t.Fatalf("reused id of a rejection: %v", r)
 		}
 	})
 }

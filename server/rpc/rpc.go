@@ -43,10 +43,12 @@ type Config struct {
 }
 
 // Watcher reports feed positions at which a user's buckets moved. The
-// channel holds only the newest position not yet taken, and is closed when
-// the watcher shuts down; stop releases the watch.
+// positions channel holds only the newest position not yet taken, and is
+// closed when the watcher shuts down; ended is closed when login session
+// sessionID has ended (the watcher re-checks it periodically); stop
+// releases the watch.
 type Watcher interface {
-	Watch(userID string) (positions <-chan int64, stop func())
+	Watch(userID, sessionID string) (positions <-chan int64, ended <-chan struct{}, stop func())
 }
 
 // Services are the Connect handlers.

@@ -2,9 +2,15 @@ package rpc
 
 import (
 	"context"
+	"crypto/sha256"
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
 
 	"connectrpc.com/connect"
 
+	"github.com/vibesync/vibesync/server/apperr"
+	"github.com/vibesync/vibesync/server/auth"
 	"github.com/vibesync/vibesync/server/social"
 	"github.com/vibesync/vibesync/server/store"
 	syncv1 "github.com/vibesync/vibesync/syncproto/vibesync/sync/v1"
@@ -82,7 +88,11 @@ func (h *syncHandler) Push(ctx context.Context, req *connect.Request[syncv1.Push
 	c := caller(ctx)
 	out := &syncv1.PushResponse{}
 	for _, m := range in.GetMutations() {
-		res, err := h.s.svc.ApplyMutation(ctx, c, in.GetClientId(), m.GetId(), func(ctx context.Context) error {
+		fp, err := fingerprint(m)
+		if err != nil {
+			return nil, err
+		}
+		res, err := h.s.svc.ApplyMutation(ctx, c, in.GetClientId(), m.GetId(), fp, func(ctx context.Context) error {
 			return h.s.apply(ctx, c, m)
 		})
 		if social.Transient(err) {
@@ -99,21 +109,41 @@ func (h *syncHandler) Push(ctx context.Context, req *connect.Request[syncv1.Push
 		}
 		out.Results = append(out.Results, r)
 		out.WriteCheckpoint = max(out.WriteCheckpoint, res.Checkpoint)
+		if res.Reused {
+			// The client pushes this one and those behind it again under
+			// a new client id, in order.
+			break
+		}
 	}
 	return connect.NewResponse(out), nil
 }
 
+// fingerprint identifies a mutation's content: SHA-256 of its
+// deterministic protobuf encoding (the id included; unknown fields kept).
+func fingerprint(m *syncv1.Mutation) ([]byte, error) {
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("rpc: fingerprint mutation %d: %w", m.GetId(), err)
+	}
+	sum := sha256.Sum256(b)
+	return sum[:], nil
+}
+
 // Subscribe sends the caller's feed position at once and then whenever
 // their buckets move; it carries positions, never data, so the client
-// pulls. It ends when the client goes away or the server shuts down.
+// pulls. It ends when the client goes away or the server shuts down, and
+// with UNAUTHENTICATED (reason token_revoked) once the login session it was
+// opened with has ended: the live hub re-checks the sessions of open
+// streams along with its WebSockets', every PresenceTTL/3.
 func (h *syncHandler) Subscribe(ctx context.Context, req *connect.Request[syncv1.SubscribeRequest], stream *connect.ServerStream[syncv1.SubscribeResponse]) error {
 	if err := checkVersion(req.Msg.GetProtocolVersion()); err != nil {
 		return err
 	}
-	user := caller(ctx).UserID
+	claims, _ := auth.FromContext(ctx)
+	user := claims.UserID
 	// Watch before reading the position, so nothing committed in between
 	// is missed.
-	moved, stop := h.s.feed.Watch(user)
+	moved, ended, stop := h.s.feed.Watch(user, claims.SessionID)
 	defer stop()
 	pos, err := h.s.svc.FeedPosition(ctx, user)
 	if err != nil {
@@ -128,6 +158,8 @@ func (h *syncHandler) Subscribe(ctx context.Context, req *connect.Request[syncv1
 			return nil // the client went away
 		case <-h.s.done:
 			return nil // shutting down: the client reconnects
+		case <-ended:
+			return apperr.Unauthenticatedf("token_revoked", "This session has ended; log in again")
 		case p, ok := <-moved:
 			if !ok {
 				return nil

@@ -563,7 +563,7 @@ func TestPush(t *testing.T) {
 		amy := h.env.Register("Amy")
 		svc := h.env.Server.Social()
 		caller := social.Caller{UserID: amy.ID}
-		_, err := svc.ApplyMutation(context.Background(), caller, clientA, 1, func(ctx context.Context) error {
+		_, err := svc.ApplyMutation(context.Background(), caller, clientA, 1, nil, func(ctx context.Context) error {
 			if _, err := svc.UpdateProfile(ctx, caller, social.ProfileUpdate{Bio: ptr("half")}); err != nil {
 				return err
 			}
@@ -584,8 +584,13 @@ func TestPush(t *testing.T) {
 		h := newHarness(t)
 		amy, bob := h.env.Register("Amy"), h.env.Register("Bob")
 		push(t, h.client(amy), clientA, bio(1, "x"))
-		_, err := h.client(bob).Push(context.Background(), connect.NewRequest(&syncv1.PushRequest{ProtocolVersion: 1, ClientId: clientA, Mutations: []*syncv1.Mutation{bio(2, "y")}}))
-		wantCode(t, err, connect.CodePermissionDenied, "client_id_taken")
+		r := push(t, h.client(bob), clientA, bio(2, "y")).Results[0]
+		if r.Status != syncv1.MutationStatus_MUTATION_STATUS_APPLIED || r.Duplicate {
+			t.Fatalf("bob's push with amy's client id: %v", r)
+		}
+		if me := meOf(h, bob); me["bio"] != "y" {
+			t.Fatalf("bob's bio %v", me["bio"])
+		}
 	})
 	t.Run("ids_must_increase", func(t *testing.T) {
 		h := newHarness(t)

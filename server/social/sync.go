@@ -1,6 +1,7 @@
 package social
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -247,11 +248,21 @@ func (s *Service) FeedPosition(ctx context.Context, userID string) (int64, error
 
 // MutationOutcome is what became of one pushed mutation. Err is nil when it
 // was applied; Checkpoint is a feed position that includes its writes.
+// Reused is set when the id was already processed with different content
+// (Err then has reason ReasonMutationIDReused): nothing was run or
+// recorded, and the push stops there.
 type MutationOutcome struct {
 	Err        *apperr.Error
 	Duplicate  bool
+	Reused     bool
 	Checkpoint int64
 }
+
+// ReasonMutationIDReused rejects a mutation whose id this client already
+// used for a mutation with other content (its data folder was restored
+// from a backup or copied to another device): the client must push it
+// again under a new client id.
+const ReasonMutationIDReused = "mutation_id_reused"
 
 // Transient reports whether err is worth retrying later (the database was
 // busy or unreachable, or the request was cut short): such a mutation is not
@@ -269,22 +280,28 @@ func Transient(err error) bool {
 // transient one) has its writes rolled back to a savepoint and is recorded
 // as processed with its public error in the same transaction, so it never
 // blocks the ones behind it. A transient failure (also any failure once ctx
-// is done) records nothing and is returned as the error, as is a client id
-// bound to another user. An id at or below the client's last processed one
-// without a recorded outcome is rejected as mutation_out_of_order, without
-// running it or recording anything.
-func (s *Service) ApplyMutation(ctx context.Context, c Caller, clientID string, id int64, fn func(ctx context.Context) error) (MutationOutcome, error) {
+// is done) records nothing and is returned as the error. An id at or below
+// the client's last processed one without a recorded outcome is rejected
+// as mutation_out_of_order, without running it or recording anything.
+//
+// Client ids are per user: the client is (c.UserID, clientID), so users
+// never share or block one another's ids. fingerprint identifies the
+// mutation's content and is recorded with it: a processed id pushed again
+// with another fingerprint is not a retry but a reuse, rejected with
+// ReasonMutationIDReused (Reused set), without running or recording it. A
+// record without a fingerprint (made before they were kept) matches any.
+func (s *Service) ApplyMutation(ctx context.Context, c Caller, clientID string, id int64, fingerprint []byte, fn func(ctx context.Context) error) (MutationOutcome, error) {
 	if id <= 0 {
 		return MutationOutcome{}, apperr.InvalidField("mutations.id", "mutation ids must be positive")
 	}
 	var out MutationOutcome
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		if done, err := s.processed(ctx, tx, c, clientID, id, &out); done || err != nil {
+		if done, err := s.processed(ctx, tx, c, clientID, id, fingerprint, &out); done || err != nil {
 			return err
 		}
 		failed := tx.Savepoint(ctx, func(tx *store.Tx) error { return fn(WithinTx(ctx, tx)) })
 		if failed == nil {
-			return s.record(ctx, tx, c, clientID, id, nil, &out)
+			return s.record(ctx, tx, c, clientID, id, fingerprint, nil, &out)
 		}
 		if Transient(failed) {
 			return failed
@@ -298,7 +315,7 @@ func (s *Service) ApplyMutation(ctx context.Context, c Caller, clientID string, 
 		if pub.Code == apperr.Internal {
 			s.log.ErrorContext(ctx, "mutation failed", "err", failed, "client", clientID, "mutation", id, "user", c.UserID)
 		}
-		return s.record(ctx, tx, c, clientID, id, pub, &out)
+		return s.record(ctx, tx, c, clientID, id, fingerprint, pub, &out)
 	})
 	if err != nil {
 		return MutationOutcome{}, err
@@ -308,20 +325,17 @@ func (s *Service) ApplyMutation(ctx context.Context, c Caller, clientID string, 
 
 // processed reports whether mutation id of the client was already
 // processed, filling out with its recorded outcome.
-func (s *Service) processed(ctx context.Context, tx *store.Tx, c Caller, clientID string, id int64, out *MutationOutcome) (bool, error) {
-	cl, err := tx.SyncClient(ctx, clientID)
+func (s *Service) processed(ctx context.Context, tx *store.Tx, c Caller, clientID string, id int64, fingerprint []byte, out *MutationOutcome) (bool, error) {
+	cl, err := tx.SyncClient(ctx, c.UserID, clientID)
 	if apperr.Is(err, apperr.NotFound) {
 		return false, nil
 	} else if err != nil {
 		return false, err
 	}
-	if cl.UserID != c.UserID {
-		return false, apperr.Forbiddenf("client_id_taken", "This client id belongs to another user; use a new one")
-	}
 	if id > cl.LastMutationID {
 		return false, nil
 	}
-	rec, err := tx.MutationRecordOf(ctx, clientID, id)
+	rec, err := tx.MutationRecordOf(ctx, c.UserID, clientID, id)
 	switch {
 	case apperr.Is(err, apperr.NotFound):
 		// An id below the client's last with no outcome on record: the
@@ -338,6 +352,13 @@ func (s *Service) processed(ctx context.Context, tx *store.Tx, c Caller, clientI
 	case err != nil:
 		return false, err
 	}
+	if len(rec.Fingerprint) > 0 && !bytes.Equal(rec.Fingerprint, fingerprint) {
+		*out = MutationOutcome{Reused: true, Err: apperr.Conflictf(ReasonMutationIDReused,
+			"Mutation %d of this client was already processed with different content (the data folder was restored or copied): it is not run. Push it again under a new client id",
+			id)}
+		out.Checkpoint, err = tx.FeedHead(ctx)
+		return true, err
+	}
 	*out = MutationOutcome{Duplicate: true, Checkpoint: rec.Checkpoint}
 	if rec.Code != "" {
 		out.Err = &apperr.Error{Code: apperr.Code(rec.Code), Reason: rec.Reason, Message: rec.Message, Field: rec.Field}
@@ -345,12 +366,12 @@ func (s *Service) processed(ctx context.Context, tx *store.Tx, c Caller, clientI
 	return true, nil
 }
 
-func (s *Service) record(ctx context.Context, tx *store.Tx, c Caller, clientID string, id int64, pub *apperr.Error, out *MutationOutcome) error {
+func (s *Service) record(ctx context.Context, tx *store.Tx, c Caller, clientID string, id int64, fingerprint []byte, pub *apperr.Error, out *MutationOutcome) error {
 	head, err := tx.FeedHead(ctx)
 	if err != nil {
 		return err
 	}
-	rec := store.MutationRecord{ClientID: clientID, UserID: c.UserID, MutationID: id, Checkpoint: head}
+	rec := store.MutationRecord{UserID: c.UserID, ClientID: clientID, MutationID: id, Fingerprint: fingerprint, Checkpoint: head}
 	if pub != nil {
 		rec.Code, rec.Reason, rec.Message, rec.Field = string(pub.Code), pub.Reason, pub.Message, pub.Field
 	}

@@ -168,18 +168,19 @@ func (tx *Tx) BucketChecksums(ctx context.Context, buckets []string) (map[string
 	return out, rows.Err()
 }
 
-// SyncClient is a client replica known to push.
+// SyncClient is a client replica known to push. Client ids are per user:
+// two users pushing with one id are two clients.
 type SyncClient struct {
-	ClientID       string
 	UserID         string
+	ClientID       string
 	LastMutationID int64
 }
 
-// SyncClient returns the client's row; not found when it never pushed.
-func (tx *Tx) SyncClient(ctx context.Context, clientID string) (SyncClient, error) {
-	c := SyncClient{ClientID: clientID}
-	err := tx.queryRow(ctx, `SELECT user_id, last_mutation_id FROM sync_clients WHERE client_id = ?`, clientID).
-		Scan(&c.UserID, &c.LastMutationID)
+// SyncClient returns the user's client row; not found when it never pushed.
+func (tx *Tx) SyncClient(ctx context.Context, userID, clientID string) (SyncClient, error) {
+	c := SyncClient{UserID: userID, ClientID: clientID}
+	err := tx.queryRow(ctx, `SELECT last_mutation_id FROM sync_clients WHERE user_id = ? AND client_id = ?`, userID, clientID).
+		Scan(&c.LastMutationID)
 	if err != nil {
 		return SyncClient{}, notFound(err, "client_not_found", "Client")
 	}
@@ -187,40 +188,49 @@ func (tx *Tx) SyncClient(ctx context.Context, clientID string) (SyncClient, erro
 }
 
 // MutationRecord is the recorded outcome of one processed mutation. Code
-// is empty when it was applied.
+// is empty when it was applied. Fingerprint identifies the mutation's
+// content (empty for mutations recorded before fingerprints were kept).
 type MutationRecord struct {
-	ClientID   string
-	UserID     string
-	MutationID int64
-	Code       string
-	Reason     string
-	Message    string
-	Field      string
-	Checkpoint int64
+	UserID      string
+	ClientID    string
+	MutationID  int64
+	Fingerprint []byte
+	Code        string
+	Reason      string
+	Message     string
+	Field       string
+	Checkpoint  int64
 }
 
-// RecordMutation marks mutation r.MutationID of the client processed (with
-// its outcome) and raises the client's last_mutation_id to it.
+// RecordMutation marks mutation r.MutationID of the user's client
+// processed (with its outcome and fingerprint) and raises the client's
+// last_mutation_id to it.
 func (tx *Tx) RecordMutation(ctx context.Context, r MutationRecord) error {
-	if _, err := tx.exec(ctx, `INSERT INTO sync_clients (client_id, user_id, last_mutation_id, updated_at) VALUES (?, ?, ?, ?)
-		ON CONFLICT (client_id) DO UPDATE SET last_mutation_id = MAX(last_mutation_id, excluded.last_mutation_id), updated_at = excluded.updated_at`,
-		r.ClientID, r.UserID, r.MutationID, ms(tx.Now)); err != nil {
+	if _, err := tx.exec(ctx, `INSERT INTO sync_clients (user_id, client_id, last_mutation_id, updated_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (user_id, client_id) DO UPDATE SET last_mutation_id = MAX(last_mutation_id, excluded.last_mutation_id), updated_at = excluded.updated_at`,
+		r.UserID, r.ClientID, r.MutationID, ms(tx.Now)); err != nil {
 		return fmt.Errorf("store: record client: %w", err)
 	}
-	if _, err := tx.exec(ctx, `INSERT INTO sync_mutations (client_id, mutation_id, code, reason, message, field, checkpoint, at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.ClientID, r.MutationID, r.Code, r.Reason, r.Message, r.Field, r.Checkpoint, ms(tx.Now)); err != nil {
+	fp := r.Fingerprint
+	if fp == nil {
+		fp = []byte{}
+	}
+	if _, err := tx.exec(ctx, `INSERT INTO sync_mutations (user_id, client_id, mutation_id, fingerprint, code, reason, message, field, checkpoint, at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.UserID, r.ClientID, r.MutationID, fp, r.Code, r.Reason, r.Message, r.Field, r.Checkpoint, ms(tx.Now)); err != nil {
 		return fmt.Errorf("store: record mutation: %w", err)
 	}
 	return nil
 }
 
-// MutationRecordOf returns the recorded outcome of a processed mutation;
-// not found when it was never processed or its record was pruned.
-func (tx *Tx) MutationRecordOf(ctx context.Context, clientID string, id int64) (MutationRecord, error) {
-	r := MutationRecord{ClientID: clientID, MutationID: id}
-	err := tx.queryRow(ctx, `SELECT code, reason, message, field, checkpoint FROM sync_mutations WHERE client_id = ? AND mutation_id = ?`,
-		clientID, id).Scan(&r.Code, &r.Reason, &r.Message, &r.Field, &r.Checkpoint)
+// MutationRecordOf returns the recorded outcome of a processed mutation of
+// the user's client; not found when it was never processed or its record
+// was pruned.
+func (tx *Tx) MutationRecordOf(ctx context.Context, userID, clientID string, id int64) (MutationRecord, error) {
+	r := MutationRecord{UserID: userID, ClientID: clientID, MutationID: id}
+	err := tx.queryRow(ctx, `SELECT fingerprint, code, reason, message, field, checkpoint FROM sync_mutations
+		WHERE user_id = ? AND client_id = ? AND mutation_id = ?`,
+		userID, clientID, id).Scan(&r.Fingerprint, &r.Code, &r.Reason, &r.Message, &r.Field, &r.Checkpoint)
 	if errors.Is(err, sql.ErrNoRows) {
 		return MutationRecord{}, notFound(err, "mutation_not_found", "Mutation")
 	}

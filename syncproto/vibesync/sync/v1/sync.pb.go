@@ -2387,8 +2387,8 @@ type PushRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The protocol version the client speaks (currently 1).
 	ProtocolVersion uint32 `protobuf:"varint,1,opt,name=protocol_version,json=protocolVersion,proto3" json:"protocol_version,omitempty"`
-	// A random id of the client's replica (16 to 64 characters of [A-Za-z0-9_-]),
-	// bound to the first user who pushes with it.
+	// A random id of the client's replica (16 to 64 characters of [A-Za-z0-9_-]).
+	// Ids are per user: another user pushing with the same id is another client.
 	ClientId string `protobuf:"bytes,2,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
 	// Mutations in the order the client made them; ids strictly increasing.
 	Mutations     []*Mutation `protobuf:"bytes,3,rep,name=mutations,proto3" json:"mutations,omitempty"`
@@ -2451,7 +2451,10 @@ func (x *PushRequest) GetMutations() []*Mutation {
 type PushResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// One result per processed mutation, in order. Mutations after the last
-	// result were not processed (a transient failure): push them again later.
+	// result were not processed: after a transient failure (retry_later),
+	// push them again later; after a result with reason "mutation_id_reused"
+	// (the id was used before for other content: the data folder was
+	// restored or copied), push that one and them again under a new client id.
 	Results []*MutationResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
 	// A feed position that includes the writes of every processed mutation:
 	// once a pull's checkpoint reaches it, the replica shows their effects.

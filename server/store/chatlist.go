@@ -43,8 +43,8 @@ func onlineSQL(col string) string {
 	return `EXISTS (SELECT 1 FROM presence pr WHERE pr.user_id = ` + col + ` AND pr.expires_at > ?)`
 }
 
-// ChatList returns one page of f.UserID's chats exactly as FindChats
-// selects and orders them, each with its event, creator, newest message
+// ChatList returns one page of f.UserID's chats, most recent activity
+// first, and the total, each with its event, creator, newest message
 // (with its author) and the user's unread count: messages others sent
 // after the user's last read time. Two queries (the count and the page),
 // whatever the page size; the extras are looked up for the page's rows

@@ -71,14 +71,18 @@ func (tx *Tx) ChatList(ctx context.Context, f ChatFilter) ([]ChatListRow, int, e
 	}
 	now := ms(tx.Now)
 	// The page is chosen first (LIMIT in the inner select), so the
-	// correlated lookups run for its rows only.
+	// correlated lookups run for its rows only. LIMIT and OFFSET go through
+	// CAST: SQLite looks at the value bound to a bare "LIMIT ?" while
+	// planning and then re-prepares the statement on every execution
+	// (sqlite3Reprepare showed in the profile); an expression it does not
+	// read while planning keeps the prepared plan.
 	q := `SELECT ` + chatColumns + `,
 		e.id, e.starts_at, e.ends_at, e.location, e.created_at,
 		cu.id, cu.name, cu.username, cu.photo, ` + onlineSQL("cu.id") + `,
 		m.id, m.user_id, m.text, m.tag, m.files, m.created_at,
 		mu.id, mu.name, mu.username, mu.photo, ` + onlineSQL("mu.id") + `,
 		(SELECT count(*) FROM messages um WHERE um.chat_id = c.id AND um.created_at > me.last_read_at AND um.user_id <> me.user_id)
-	FROM (SELECT c.* FROM chats c ` + where + ` ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ? OFFSET ?) c
+	FROM (SELECT c.* FROM chats c ` + where + ` ORDER BY c.last_activity_at DESC, c.id DESC LIMIT CAST(? AS INTEGER) OFFSET CAST(? AS INTEGER)) c
 	JOIN chat_participants me ON me.chat_id = c.id AND me.user_id = ?
 	LEFT JOIN chat_events e ON e.chat_id = c.id
 	LEFT JOIN users cu ON cu.id = c.creator_id
@@ -139,7 +143,7 @@ func (tx *Tx) ParticipantPeople(ctx context.Context, chatIDs []string) (map[stri
 	// Ordered here rather than in SQL: a handful of rows per chat sort
 	// faster in Go than through SQLite's sorter.
 	rows, err := tx.query(ctx, `SELECT p.id, p.chat_id, p.user_id, p.is_admin, p.status, p.last_read_at, p.joined_at,
-		u.id, u.name, u.username, u.photo, `+onlineSQL("p.user_id")+`
+		u.name, u.username, u.photo, `+onlineSQL("p.user_id")+`
 		FROM chat_participants p LEFT JOIN users u ON u.id = p.user_id
 		WHERE p.chat_id IN (SELECT value FROM json_each(?))`, ms(tx.Now), jsonStrings(chatIDs))
 	if err != nil {
@@ -150,15 +154,15 @@ func (tx *Tx) ParticipantPeople(ctx context.Context, chatIDs []string) (map[stri
 	for rows.Next() {
 		var p ParticipantPerson
 		var read, joined int64
-		var uID, uName, uUser, uPhoto sql.NullString
+		var uName, uUser, uPhoto sql.NullString
 		var online bool
 		if err := rows.Scan(&p.ID, &p.ChatID, &p.UserID, &p.IsAdmin, &p.Status, &read, &joined,
-			&uID, &uName, &uUser, &uPhoto, &online); err != nil {
+			&uName, &uUser, &uPhoto, &online); err != nil {
 			return nil, fmt.Errorf("store: scan participant person: %w", err)
 		}
 		p.LastReadAt, p.JoinedAt = fromMS(read), fromMS(joined)
-		if uID.Valid {
-			p.User = &Person{ID: uID.String, Name: uName.String, Username: uUser.String, Photo: uPhoto.String, Online: online}
+		if uName.Valid { // NOT NULL in users: NULL here means no user row
+			p.User = &Person{ID: p.UserID, Name: uName.String, Username: uUser.String, Photo: uPhoto.String, Online: online}
 		}
 		out[p.ChatID] = append(out[p.ChatID], p)
 	}

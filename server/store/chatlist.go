@@ -85,9 +85,9 @@ func (tx *Tx) ChatList(ctx context.Context, f ChatFilter) ([]ChatListRow, int, e
 	FROM (SELECT c.* FROM chats c ` + where + ` ORDER BY c.last_activity_at DESC, c.id DESC LIMIT CAST(? AS INTEGER) OFFSET CAST(? AS INTEGER)) c
 	JOIN chat_participants me ON me.chat_id = c.id AND me.user_id = ?
 	LEFT JOIN chat_events e ON e.chat_id = c.id
-	LEFT JOIN users cu ON cu.id = c.creator_id
+	LEFT JOIN users cu INDEXED BY users_card ON cu.id = c.creator_id
 	LEFT JOIN messages m ON m.id = (SELECT lm.id FROM messages lm WHERE lm.chat_id = c.id ORDER BY lm.created_at DESC, lm.id DESC LIMIT 1)
-	LEFT JOIN users mu ON mu.id = m.user_id
+	LEFT JOIN users mu INDEXED BY users_card ON mu.id = m.user_id
 	ORDER BY c.last_activity_at DESC, c.id DESC`
 	all := make([]any, 0, len(args)+5)
 	all = append(all, now, now)
@@ -136,6 +136,10 @@ func (tx *Tx) ChatList(ctx context.Context, f ChatFilter) ([]ChatListRow, int, e
 	return out, total, rows.Err()
 }
 
+// Users are joined INDEXED BY users_card (migration 00012), which covers
+// the columns a list shows: SQLite otherwise picks the primary key's index
+// and reads each table row besides.
+
 // ParticipantPeople returns the participants of each chat with their
 // users' profiles and presence, keyed by chat id, in joining order. One
 // query.
@@ -144,7 +148,7 @@ func (tx *Tx) ParticipantPeople(ctx context.Context, chatIDs []string) (map[stri
 	// faster in Go than through SQLite's sorter.
 	rows, err := tx.query(ctx, `SELECT p.id, p.chat_id, p.user_id, p.is_admin, p.status, p.last_read_at, p.joined_at,
 		u.name, u.username, u.photo, `+onlineSQL("p.user_id")+`
-		FROM chat_participants p LEFT JOIN users u ON u.id = p.user_id
+		FROM chat_participants p LEFT JOIN users u INDEXED BY users_card ON u.id = p.user_id
 		WHERE p.chat_id IN (SELECT value FROM json_each(?))`, ms(tx.Now), jsonStrings(chatIDs))
 	if err != nil {
 		return nil, fmt.Errorf("store: participant people: %w", err)

@@ -525,12 +525,8 @@ func (s *Service) Chats(ctx context.Context, c Caller, f ChatFilter, p Page) ([]
 	var out []ChatView
 	var total int
 	err := s.db.Read(ctx, func(tx *store.Tx) error {
-		chats, n, err := tx.FindChats(ctx, store.ChatFilter{UserID: c.UserID, Search: search, Group: f.Group, MeetMeOnly: meetMe, Offset: p.Offset, Limit: p.Limit})
-		if err != nil {
-			return err
-		}
-		total = n
-		out, err = s.chatViews(ctx, tx, c.UserID, chats, viewOpts{populate: true})
+		var err error
+		out, total, err = s.chatListViews(ctx, tx, store.ChatFilter{UserID: c.UserID, Search: search, Group: f.Group, MeetMeOnly: meetMe, Offset: p.Offset, Limit: p.Limit})
 		return err
 	})
 	return out, total, err

@@ -347,6 +347,28 @@ func (s *Service) chatViews(ctx context.Context, tx *store.Tx, viewer string, ch
 	if err != nil {
 		return nil, err
 	}
+	x := chatExtras{parts: parts, events: events, last: last, unread: unread, ppl: ppl,
+		reels: reels, reelCounts: reelCounts, requests: requests}
+	return s.renderChatViews(viewer, chats, x, o, tx.Now)
+}
+
+// chatExtras is what chatViews shows beside each chat, keyed by chat id.
+type chatExtras struct {
+	parts      map[string][]store.Participant
+	events     map[string]store.ChatEvent
+	last       map[string]store.Message
+	unread     map[string]int
+	ppl        people
+	reels      map[string][]Reel
+	reelCounts map[string]int
+	requests   map[string]store.JoinRequest
+}
+
+// renderChatViews builds the views of chats from what was loaded for them.
+func (s *Service) renderChatViews(viewer string, chats []store.Chat, x chatExtras, o viewOpts, now interface{ UnixMilli() int64 }) ([]ChatView, error) {
+	out := make([]ChatView, 0, len(chats))
+	parts, events, last, unread, ppl := x.parts, x.events, x.last, x.unread, x.ppl
+	reels, reelCounts, requests := x.reels, x.reelCounts, x.requests
 	userRef := func(id string) UserRef {
 		if o.populate {
 			return ppl.ref(id)
@@ -358,7 +380,7 @@ func (s *Service) chatViews(ctx context.Context, tx *store.Tx, viewer string, ch
 		if e, ok := events[c.ID]; ok {
 			ev = &e
 		}
-		v := ChatView{Chat: s.chatFrom(c, ev, nil, tx.Now), Unread: unread[c.ID], ParticipantsCount: len(parts[c.ID])}
+		v := ChatView{Chat: s.chatFrom(c, ev, nil, now), Unread: unread[c.ID], ParticipantsCount: len(parts[c.ID])}
 		// Every read answer of the spec shows the creator populated, even
 		// explore, whose participants are ids.
 		v.Creator = ppl.ref(c.CreatorID)
@@ -394,4 +416,62 @@ func (s *Service) chatViews(ctx context.Context, tx *store.Tx, viewer string, ch
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// chatListViews reads one page of the caller's chat list and renders it
+// as chatViews does with populate set, in three queries whatever the page
+// size: the count, the page with each chat's event, creator, newest message
+// and unread count, and the participants with their profiles and presence.
+func (s *Service) chatListViews(ctx context.Context, tx *store.Tx, f store.ChatFilter) ([]ChatView, int, error) {
+	rows, total, err := tx.ChatList(ctx, f)
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(rows) == 0 {
+		return []ChatView{}, total, nil
+	}
+	chats := make([]store.Chat, len(rows))
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		chats[i], ids[i] = r.Chat, r.Chat.ID
+	}
+	pp, err := tx.ParticipantPeople(ctx, ids)
+	if err != nil {
+		return nil, 0, err
+	}
+	x := chatExtras{
+		parts:  make(map[string][]store.Participant, len(rows)),
+		events: make(map[string]store.ChatEvent),
+		last:   make(map[string]store.Message, len(rows)),
+		unread: make(map[string]int, len(rows)),
+		ppl:    people{users: make(map[string]store.User, 8*len(rows)), online: make(map[string]bool, 8*len(rows))},
+	}
+	know := func(p *store.Person) {
+		if p != nil {
+			x.ppl.users[p.ID] = store.User{ID: p.ID, Name: p.Name, Username: p.Username, Photo: p.Photo}
+			x.ppl.online[p.ID] = p.Online
+		}
+	}
+	for _, r := range rows {
+		id := r.Chat.ID
+		if r.Event != nil {
+			x.events[id] = *r.Event
+		}
+		if r.LastMessage != nil {
+			x.last[id] = *r.LastMessage
+		}
+		if r.Unread > 0 {
+			x.unread[id] = r.Unread
+		}
+		know(r.Creator)
+		know(r.LastAuthor)
+		list := make([]store.Participant, len(pp[id]))
+		for i, p := range pp[id] {
+			list[i] = p.Participant
+			know(p.User)
+		}
+		x.parts[id] = list
+	}
+	out, err := s.renderChatViews(f.UserID, chats, x, viewOpts{populate: true}, tx.Now)
+	return out, total, err
 }

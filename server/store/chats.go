@@ -98,33 +98,6 @@ type ChatFilter struct {
 	Limit      int
 }
 
-// FindChats returns one page of the user's chats, most recent activity
-// first, and the total. Two queries whatever the page size.
-func (tx *Tx) FindChats(ctx context.Context, f ChatFilter) ([]Chat, int, error) {
-	where := `WHERE c.id IN (SELECT chat_id FROM chat_participants WHERE user_id = ?)`
-	args := []any{f.UserID}
-	if f.Group != nil {
-		where, args = where+` AND c.is_group = ?`, append(args, *f.Group)
-	}
-	if f.MeetMeOnly {
-		where += ` AND c.is_group = 0 AND c.meet_me_id <> ''`
-	}
-	if f.Search != "" {
-		pat := "%" + escapeLike(strings.ToLower(f.Search)) + "%"
-		where += ` AND (c.name_key LIKE ? ESCAPE '\' OR (c.is_group = 0 AND EXISTS (
-			SELECT 1 FROM chat_participants o JOIN users u ON u.id = o.user_id
-			WHERE o.chat_id = c.id AND o.user_id <> ? AND (u.username_key LIKE ? ESCAPE '\' OR lower(u.name) LIKE ? ESCAPE '\'))))`
-		args = append(args, pat, f.UserID, pat, pat)
-	}
-	var total int
-	if err := tx.queryRow(ctx, `SELECT count(*) FROM chats c `+where, args...).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("store: count chats: %w", translate(err))
-	}
-	chats, err := tx.chats(ctx, `SELECT `+chatColumns+` FROM chats c `+where+` ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ? OFFSET ?`,
-		append(args, f.Limit, f.Offset)...)
-	return chats, total, err
-}
-
 // ExploreFilter selects group chats to discover. Search (required by the
 // rules) matches the name; Category, when set, must match exactly.
 type ExploreFilter struct {

@@ -242,3 +242,49 @@ func (tx *Tx) ReadMarks(ctx context.Context, chatID string) (lastRead, newest ti
 	}
 	return lastRead, newest, nil
 }
+
+// SendContext is what sending a message reads before writing it: the
+// chat, whether the sender takes part in it, the chat's read marks (see
+// ReadMarks) and the sender's user row.
+type SendContext struct {
+	Chat        Chat
+	Participant bool
+	LastRead    time.Time // latest lastReadAt of the chat's participants; zero when none
+	Newest      time.Time // time of the chat's newest message; zero when none
+	Sender      User
+	SenderFound bool
+}
+
+// SendContext reads chat, userID's participation in it, the chat's read
+// marks and the user userID in one query. A missing chat is a not-found
+// "chat_not_found" (as Chat).
+func (tx *Tx) SendContext(ctx context.Context, chatID, userID string) (SendContext, error) {
+	var out SendContext
+	var act, created, updated, lastRead, newest int64
+	var uid, name, username, photo sql.NullString
+	c := &out.Chat
+	err := tx.queryRow(ctx, `SELECT `+chatColumns+`,
+		EXISTS (SELECT 1 FROM chat_participants WHERE chat_id = c.id AND user_id = ?),
+		(SELECT coalesce(max(last_read_at), 0) FROM chat_participants WHERE chat_id = c.id),
+		(SELECT coalesce(max(created_at), 0) FROM messages WHERE chat_id = c.id),
+		u.id, u.name, u.username, u.photo
+		FROM chats c LEFT JOIN users u ON u.id = ? WHERE c.id = ?`, userID, userID, chatID).Scan(
+		&c.ID, &c.CreatorID, &c.IsGroup, &c.Name, &c.Category, &c.Restricted, &c.AllowPublicPost, &c.Photo, &c.Tags,
+		&c.MeetMeID, &c.PairKey, &act, &created, &updated,
+		&out.Participant, &lastRead, &newest, &uid, &name, &username, &photo)
+	if err != nil {
+		return SendContext{}, notFound(err, "chat_not_found", "Chat")
+	}
+	c.LastActivityAt, c.CreatedAt, c.UpdatedAt = fromMS(act), fromMS(created), fromMS(updated)
+	if lastRead > 0 {
+		out.LastRead = fromMS(lastRead)
+	}
+	if newest > 0 {
+		out.Newest = fromMS(newest)
+	}
+	if uid.Valid {
+		out.SenderFound = true
+		out.Sender = User{ID: uid.String, Name: name.String, Username: username.String, Photo: photo.String}
+	}
+	return out, nil
+}

@@ -77,7 +77,7 @@ func (tx *Tx) Changes(ctx context.Context, f ChangeFilter) ([]Change, error) {
 	args = append(args, f.Limit)
 	q := `SELECT seq, bucket, entity, entity_id, op, data, at FROM changes
 		WHERE seq > ? AND bucket IN (?` + strings.Repeat(", ?", len(f.Buckets)-1) + `)
-		ORDER BY seq LIMIT ?`
+		ORDER BY seq LIMIT CAST(? AS INTEGER)`
 	rows, err := tx.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: read changes: %w", err)
@@ -161,7 +161,7 @@ func (tx *Tx) Events(ctx context.Context, after int64, limit int) ([]Event, erro
 		limit = 500
 	}
 	rows, err := tx.query(ctx,
-		`SELECT seq, target, event, data, socket, at FROM live_events WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
+		`SELECT seq, target, event, data, socket, at FROM live_events WHERE seq > ? ORDER BY seq LIMIT CAST(? AS INTEGER)`, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: read events: %w", err)
 	}

@@ -91,7 +91,7 @@ func (tx *Tx) Messages(ctx context.Context, f MessageFilter) ([]Message, int, er
 	if f.After != "" {
 		order = `ASC`
 	}
-	ms, err := tx.messages(ctx, `SELECT `+messageColumns+` FROM messages `+where+` ORDER BY created_at `+order+`, id `+order+` LIMIT ?`,
+	ms, err := tx.messages(ctx, `SELECT `+messageColumns+` FROM messages `+where+` ORDER BY created_at `+order+`, id `+order+` LIMIT CAST(? AS INTEGER)`,
 		append(args, f.Limit)...)
 	if f.After != "" {
 		slices.Reverse(ms)
@@ -200,7 +200,7 @@ func (tx *Tx) ChatFiles(ctx context.Context, f ChatFileFilter) ([]ChatFile, int,
 		return nil, 0, fmt.Errorf("store: count chat files: %w", translate(err))
 	}
 	rows, err := tx.query(ctx, `SELECT id, chat_id, message_id, user_id, type, tag, url, cover, meta, created_at FROM chat_files
-		WHERE chat_id = ? AND type = ? AND tag = ? ORDER BY id DESC LIMIT ? OFFSET ?`, append(args, f.Limit, f.Offset)...)
+		WHERE chat_id = ? AND type = ? AND tag = ? ORDER BY id DESC LIMIT CAST(? AS INTEGER) OFFSET CAST(? AS INTEGER)`, append(args, f.Limit, f.Offset)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: chat files: %w", err)
 	}

@@ -26,7 +26,7 @@ func (a *API) sendMessage(w http.ResponseWriter, r *http.Request) error {
 	for _, f := range in.Files {
 		nm.Files = append(nm.Files, social.NewFile{URL: f.URL, Cover: f.Cover, Meta: f.Meta})
 	}
-	m, created, err := a.svc.SendMessage(r.Context(), withSocket(r, in.Socket), r.PathValue("id"), nm)
+	m, data, created, err := a.svc.SendMessageJSON(r.Context(), withSocket(r, in.Socket), r.PathValue("id"), nm)
 	if err != nil {
 		return err
 	}
@@ -34,7 +34,7 @@ func (a *API) sendMessage(w http.ResponseWriter, r *http.Request) error {
 	if created {
 		status = http.StatusCreated
 	}
-	writeJSON(w, status, map[string]any{"message": m})
+	writeWrapped(w, status, "message", data, m)
 	return nil
 }
 

@@ -2,6 +2,7 @@ package rest_test
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -60,6 +61,43 @@ func TestSendMessage(t *testing.T) {
 		}
 		if s := eventSocket(t, env, social.EventMessageCreated, "chat:"+c.ID); s != socketA {
 			t.Fatalf("event socket %q", s)
+		}
+	})
+
+	t.Run("the_answer_feed_row_and_event_carry_the_same_message", func(t *testing.T) {
+		env := servertest.New(t)
+		amy, ben := env.Register("Amy"), env.Register("Ben")
+		c := group(t, env, amy, "G", nil, ben)
+		for _, text := range []string{"plain words", "<b>bold</b> & \u2028 \"quoted\""} {
+			res := env.Do("POST", "/chats/"+c.ID+"/messages", amy.Token, map[string]any{"text": text,
+				"files": []map[string]any{{"url": "https://cdn.example/a.jpg", "meta": map[string]any{"w": 1}}}}).Want(201)
+			if strings.Contains(string(res.Body), `\u003c`) {
+				t.Fatalf("answer escapes HTML: %s", res.Body)
+			}
+			var body struct {
+				Message json.RawMessage `json:"message"`
+			}
+			if err := json.Unmarshal(res.Body, &body); err != nil {
+				t.Fatalf("answer %s: %v", res.Body, err)
+			}
+			var answer map[string]any
+			if err := json.Unmarshal(body.Message, &answer); err != nil || answer["text"] != text {
+				t.Fatalf("answer message %s (err %v), want text %q", body.Message, err, text)
+			}
+			id, _ := answer["_id"].(string)
+			var row, event map[string]any
+			if err := json.Unmarshal(feed(t, env, "chat:"+c.ID)["message/"+id].Data, &row); err != nil {
+				t.Fatalf("feed row: %v", err)
+			}
+			for _, e := range liveEvents(t, env) {
+				var m map[string]any
+				if e.Name == social.EventMessageCreated && json.Unmarshal(e.Data, &m) == nil && m["_id"] == id {
+					event = m
+				}
+			}
+			if !reflect.DeepEqual(answer, row) || !reflect.DeepEqual(answer, event) {
+				t.Fatalf("answer %v\nfeed row %v\nevent %v", answer, row, event)
+			}
 		}
 	})
 

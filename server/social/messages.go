@@ -14,6 +14,7 @@ import (
 	"github.com/vibesync/vibesync/oid"
 	"github.com/vibesync/vibesync/server/apperr"
 	"github.com/vibesync/vibesync/server/store"
+	"github.com/vibesync/vibesync/wire"
 )
 
 // Messages.
@@ -101,47 +102,65 @@ func fileTypeOf(rawURL string, meta json.RawMessage) string {
 // answers created=false when the proposed id was already posted by the
 // caller in this chat (the stored message, nothing written).
 func (s *Service) SendMessage(ctx context.Context, c Caller, chatID string, in NewMessage) (Message, bool, error) {
+	m, _, created, err := s.SendMessageJSON(ctx, c, chatID, in)
+	return m, created, err
+}
+
+// SendMessageJSON is SendMessage that also answers the message's JSON
+// encoding, the bytes its feed row and message-created event carry (nil
+// when the message already existed and nothing was written).
+//
+// One query reads the chat, the sender's participation, the read marks and
+// the sender's profile (see store.SendContext); the message is encoded once
+// for the feed row, the live event and the caller's answer.
+func (s *Service) SendMessageJSON(ctx context.Context, c Caller, chatID string, in NewMessage) (Message, []byte, bool, error) {
 	if err := c.valid(); err != nil {
-		return Message{}, false, err
+		return Message{}, nil, false, err
 	}
 	if err := ValidID("id", chatID); err != nil {
-		return Message{}, false, err
+		return Message{}, nil, false, err
 	}
 	if in.ID != "" {
 		if err := ValidID("_id", in.ID); err != nil {
-			return Message{}, false, &apperr.Error{Code: apperr.Invalid, Reason: "invalid_id", Message: "_id must be a 24-character hex id", Field: "_id"}
+			return Message{}, nil, false, &apperr.Error{Code: apperr.Invalid, Reason: "invalid_id", Message: "_id must be a 24-character hex id", Field: "_id"}
 		}
 	}
 	text := strings.TrimSpace(in.Text)
 	if utf8.RuneCountInString(text) > MaxMessageLen {
-		return Message{}, false, apperr.InvalidField("text", "text must be at most %d characters", MaxMessageLen)
+		return Message{}, nil, false, apperr.InvalidField("text", "text must be at most %d characters", MaxMessageLen)
 	}
 	if text == "" && len(in.Files) == 0 {
-		return Message{}, false, apperr.Invalidf("empty_message", "A message needs text or at least one file")
+		return Message{}, nil, false, apperr.Invalidf("empty_message", "A message needs text or at least one file")
 	}
 	if len(in.Files) > MaxMessageFiles {
-		return Message{}, false, apperr.InvalidField("files", "at most %d files", MaxMessageFiles)
+		return Message{}, nil, false, apperr.InvalidField("files", "at most %d files", MaxMessageFiles)
 	}
 	for _, f := range in.Files {
 		if err := validFileURL("files.url", f.URL); err != nil {
-			return Message{}, false, err
+			return Message{}, nil, false, err
 		}
 		if f.Cover != "" {
 			if err := validFileURL("files.cover", f.Cover); err != nil {
-				return Message{}, false, err
+				return Message{}, nil, false, err
 			}
 		}
 		if len(f.Meta) > MaxFileMetaLen {
-			return Message{}, false, apperr.InvalidField("files.meta", "meta must be at most %d bytes", MaxFileMetaLen)
+			return Message{}, nil, false, apperr.InvalidField("files.meta", "meta must be at most %d bytes", MaxFileMetaLen)
 		}
 	}
 	var out Message
+	var data []byte
 	created := false
 	err := s.write(ctx, func(tx *store.Tx) error {
-		ch, _, err := memberOf(ctx, tx, chatID, c.UserID)
+		data, created = nil, false
+		sc, err := tx.SendContext(ctx, chatID, c.UserID)
 		if err != nil {
 			return err
 		}
+		if !sc.Participant {
+			return apperr.Forbiddenf("not_participant", "You are not a participant of this chat")
+		}
+		ch := sc.Chat
 		if in.ID != "" {
 			if m, err := tx.Message(ctx, in.ID); err == nil {
 				if m.ChatID != chatID || m.UserID != c.UserID {
@@ -166,10 +185,7 @@ func (s *Service) SendMessage(ctx context.Context, c Caller, chatID string, in N
 		if tag != "" && tag != DefaultFileTag && !slices.ContainsFunc(decodeTags(ch.Tags), func(t Tag) bool { return t.Tag == tag }) {
 			return apperr.InvalidField("tag", "tag must be one of the chat's tags")
 		}
-		at, err := messageTime(ctx, tx, chatID)
-		if err != nil {
-			return err
-		}
+		at := nextMessageTime(tx.Now, sc.LastRead, sc.Newest)
 		id := in.ID
 		if id == "" {
 			id = oid.NewAt(at)
@@ -190,9 +206,11 @@ func (s *Service) SendMessage(ctx context.Context, c Caller, chatID string, in N
 			rows = append(rows, store.ChatFile{ID: fid, ChatID: chatID, MessageID: id, UserID: c.UserID, Type: fileTypeOf(f.URL, meta),
 				Tag: fileTag, URL: f.URL, Cover: f.Cover, Meta: string(meta), CreatedAt: at})
 		}
-		filesJSON, err := encode(files)
-		if err != nil {
-			return err
+		filesJSON := []byte("[]")
+		if len(files) > 0 {
+			if filesJSON, err = encode(files); err != nil {
+				return err
+			}
 		}
 		m := store.Message{ID: id, ChatID: chatID, UserID: c.UserID, Text: text, Tag: tag, Files: string(filesJSON), CreatedAt: at}
 		if err := tx.InsertMessage(ctx, m); err != nil {
@@ -212,23 +230,29 @@ func (s *Service) SendMessage(ctx context.Context, c Caller, chatID string, in N
 		if err := tx.TouchChat(ctx, chatID, at); err != nil {
 			return err
 		}
-		sender, err := s.personRef(ctx, tx, nil, c.UserID)
+		sender := UserRef{ID: c.UserID}
+		if u := sc.Sender; sc.SenderFound {
+			sender = UserRef{ID: u.ID, Name: u.Name, Username: u.Username, Photo: u.Photo, Populated: true}
+		}
+		out = Message{ID: m.ID, User: sender, Chat: chatID, Text: text, Tag: tag, At: wire.T(at), Files: files}
+		// The feed row and the live event carry the same form: encoded once.
+		b, err := encode(out)
 		if err != nil {
 			return err
 		}
-		if out, err = messageFrom(m, sender); err != nil {
+		if _, err := tx.Put(ctx, ChatBucket(chatID), EntityMessage, m.ID, b); err != nil {
 			return err
 		}
-		if err := put(ctx, tx, EntityMessage, m.ID, out, ChatBucket(chatID)); err != nil {
+		if _, err := tx.AppendEvent(ctx, ChatBucket(chatID), EventMessageCreated, b, c.Socket); err != nil {
 			return err
 		}
-		if err := emit(ctx, tx, c, EventMessageCreated, out, ChatBucket(chatID)); err != nil {
-			return err
-		}
-		created = true
+		data, created = b, true
 		return nil
 	})
-	return out, created, err
+	if err != nil {
+		return Message{}, nil, false, err
+	}
+	return out, data, created, nil
 }
 
 // messageTime is the time of a new message in chat: the transaction's,
@@ -242,14 +266,19 @@ func messageTime(ctx context.Context, tx *store.Tx, chatID string) (time.Time, e
 	if err != nil {
 		return time.Time{}, err
 	}
-	at := tx.Now
+	return nextMessageTime(tx.Now, lastRead, newest), nil
+}
+
+// nextMessageTime is messageTime from the chat's read marks.
+func nextMessageTime(now, lastRead, newest time.Time) time.Time {
+	at := now
 	if !at.After(lastRead) {
 		at = lastRead.Add(time.Millisecond)
 	}
 	if at.Before(newest) {
 		at = newest
 	}
-	return at, nil
+	return at
 }
 
 // readTime is the lastReadAt that marks every message of chat read: the

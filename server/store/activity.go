@@ -193,7 +193,7 @@ func (tx *Tx) strings(ctx context.Context, q string, args ...any) ([]string, err
 // ScoreActions returns one page of userID's score actions, newest first.
 func (tx *Tx) ScoreActions(ctx context.Context, userID string, offset, limit int) ([]ScoreAction, error) {
 	rows, err := tx.query(ctx, `SELECT id, user_id, action, points, subject_id, created_at FROM score_actions
-		WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`, userID, limit, offset)
+		WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT CAST(? AS INTEGER) OFFSET CAST(? AS INTEGER)`, userID, limit, offset)
 	if err != nil {
 		return nil, fmt.Errorf("store: score actions: %w", err)
 	}

@@ -166,7 +166,7 @@ func (tx *Tx) Connections(ctx context.Context, f ConnectionFilter) ([]Connection
 	if err := tx.queryRow(ctx, `SELECT count(*)`+w, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("store: count connections: %w", translate(err))
 	}
-	out, err := tx.connectionsQuery(ctx, `SELECT `+connectionColumns+w+` ORDER BY COALESCE(accepted_at, created_at) DESC, num DESC LIMIT ? OFFSET ?`,
+	out, err := tx.connectionsQuery(ctx, `SELECT `+connectionColumns+w+` ORDER BY COALESCE(accepted_at, created_at) DESC, num DESC LIMIT CAST(? AS INTEGER) OFFSET CAST(? AS INTEGER)`,
 		append(args, f.Limit, f.Offset)...)
 	return out, total, err
 }

@@ -41,12 +41,17 @@ func (tx *Tx) Tombstone(ctx context.Context, bucket, entity, id string) (int64, 
 }
 
 func (tx *Tx) appendChange(ctx context.Context, bucket, entity, id string, op Op, data []byte) (int64, error) {
-	var seq int64
-	err := tx.queryRow(ctx,
-		`INSERT OR REPLACE INTO changes (bucket, entity, entity_id, op, data, at) VALUES (?, ?, ?, ?, ?, ?) RETURNING seq`,
-		bucket, entity, id, string(op), data, ms(tx.Now)).Scan(&seq)
+	// seq is the rowid: last_insert_rowid answers it without the cost of
+	// RETURNING (about 20 µs a row here).
+	res, err := tx.exec(ctx,
+		`INSERT OR REPLACE INTO changes (bucket, entity, entity_id, op, data, at) VALUES (?, ?, ?, ?, ?, ?)`,
+		bucket, entity, id, string(op), data, ms(tx.Now))
 	if err != nil {
-		return 0, fmt.Errorf("store: append change %s/%s/%s: %w", bucket, entity, id, translate(err))
+		return 0, fmt.Errorf("store: append change %s/%s/%s: %w", bucket, entity, id, err)
+	}
+	seq, err := res.LastInsertId()
+	if err != nil {
+		return 0, fmt.Errorf("store: append change %s/%s/%s: %w", bucket, entity, id, err)
 	}
 	tx.feedSeq = seq
 	return seq, nil
@@ -77,7 +82,7 @@ func (tx *Tx) Changes(ctx context.Context, f ChangeFilter) ([]Change, error) {
 	args = append(args, f.Limit)
 	q := `SELECT seq, bucket, entity, entity_id, op, data, at FROM changes
 		WHERE seq > ? AND bucket IN (?` + strings.Repeat(", ?", len(f.Buckets)-1) + `)
-		ORDER BY seq LIMIT ?`
+		ORDER BY seq LIMIT CAST(? AS INTEGER)`
 	rows, err := tx.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: read changes: %w", err)
@@ -144,12 +149,14 @@ type Event struct {
 
 // AppendEvent records a live event in the current write transaction.
 func (tx *Tx) AppendEvent(ctx context.Context, target, name string, data []byte, socket string) (int64, error) {
-	var seq int64
-	err := tx.queryRow(ctx,
-		`INSERT INTO live_events (target, event, data, socket, at) VALUES (?, ?, ?, ?, ?) RETURNING seq`,
-		target, name, data, socket, ms(tx.Now)).Scan(&seq)
+	res, err := tx.exec(ctx, `INSERT INTO live_events (target, event, data, socket, at) VALUES (?, ?, ?, ?, ?)`,
+		target, name, data, socket, ms(tx.Now))
 	if err != nil {
-		return 0, fmt.Errorf("store: append event %s to %s: %w", name, target, translate(err))
+		return 0, fmt.Errorf("store: append event %s to %s: %w", name, target, err)
+	}
+	seq, err := res.LastInsertId() // the rowid, as in appendChange
+	if err != nil {
+		return 0, fmt.Errorf("store: append event %s to %s: %w", name, target, err)
 	}
 	tx.eventSeq = seq
 	return seq, nil
@@ -161,7 +168,7 @@ func (tx *Tx) Events(ctx context.Context, after int64, limit int) ([]Event, erro
 		limit = 500
 	}
 	rows, err := tx.query(ctx,
-		`SELECT seq, target, event, data, socket, at FROM live_events WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
+		`SELECT seq, target, event, data, socket, at FROM live_events WHERE seq > ? ORDER BY seq LIMIT CAST(? AS INTEGER)`, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: read events: %w", err)
 	}

@@ -151,7 +151,7 @@ func (tx *Tx) userPage(ctx context.Context, from, order string, f GraphFilter, a
 	if err := tx.queryRow(ctx, `SELECT count(*) `+from, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("store: count users: %w", translate(err))
 	}
-	rows, err := tx.query(ctx, `SELECT `+prefixed("u.", userColumns)+` `+from+` ORDER BY `+order+` LIMIT ? OFFSET ?`,
+	rows, err := tx.query(ctx, `SELECT `+prefixed("u.", userColumns)+` `+from+` ORDER BY `+order+` LIMIT CAST(? AS INTEGER) OFFSET CAST(? AS INTEGER)`,
 		append(args, f.Limit, f.Offset)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: list users: %w", err)

@@ -100,7 +100,7 @@ func (tx *Tx) MovedBuckets(ctx context.Context, after int64, limit int) ([]Bucke
 		limit = 1000
 	}
 	rows, err := tx.query(ctx, `SELECT bucket, MAX(seq) AS top FROM
-		(SELECT bucket, seq FROM changes WHERE seq > ? ORDER BY seq LIMIT ?)
+		(SELECT bucket, seq FROM changes WHERE seq > ? ORDER BY seq LIMIT CAST(? AS INTEGER))
 		GROUP BY bucket ORDER BY top`, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: moved buckets: %w", err)
@@ -133,7 +133,7 @@ func (tx *Tx) MemberChanges(ctx context.Context, after int64, limit int) ([]Memb
 	if limit <= 0 {
 		limit = 1000
 	}
-	rows, err := tx.query(ctx, `SELECT seq, bucket FROM bucket_member_changes WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
+	rows, err := tx.query(ctx, `SELECT seq, bucket FROM bucket_member_changes WHERE seq > ? ORDER BY seq LIMIT CAST(? AS INTEGER)`, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: member changes: %w", err)
 	}

@@ -91,7 +91,7 @@ func (tx *Tx) Messages(ctx context.Context, f MessageFilter) ([]Message, int, er
 	if f.After != "" {
 		order = `ASC`
 	}
-	ms, err := tx.messages(ctx, `SELECT `+messageColumns+` FROM messages `+where+` ORDER BY created_at `+order+`, id `+order+` LIMIT ?`,
+	ms, err := tx.messages(ctx, `SELECT `+messageColumns+` FROM messages `+where+` ORDER BY created_at `+order+`, id `+order+` LIMIT CAST(? AS INTEGER)`,
 		append(args, f.Limit)...)
 	if f.After != "" {
 		slices.Reverse(ms)
@@ -200,7 +200,7 @@ func (tx *Tx) ChatFiles(ctx context.Context, f ChatFileFilter) ([]ChatFile, int,
 		return nil, 0, fmt.Errorf("store: count chat files: %w", translate(err))
 	}
 	rows, err := tx.query(ctx, `SELECT id, chat_id, message_id, user_id, type, tag, url, cover, meta, created_at FROM chat_files
-		WHERE chat_id = ? AND type = ? AND tag = ? ORDER BY id DESC LIMIT ? OFFSET ?`, append(args, f.Limit, f.Offset)...)
+		WHERE chat_id = ? AND type = ? AND tag = ? ORDER BY id DESC LIMIT CAST(? AS INTEGER) OFFSET CAST(? AS INTEGER)`, append(args, f.Limit, f.Offset)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: chat files: %w", err)
 	}
@@ -241,4 +241,50 @@ func (tx *Tx) ReadMarks(ctx context.Context, chatID string) (lastRead, newest ti
 		newest = fromMS(n)
 	}
 	return lastRead, newest, nil
+}
+
+// SendContext is what sending a message reads before writing it: the
+// chat, whether the sender takes part in it, the chat's read marks (see
+// ReadMarks) and the sender's user row.
+type SendContext struct {
+	Chat        Chat
+	Participant bool
+	LastRead    time.Time // latest lastReadAt of the chat's participants; zero when none
+	Newest      time.Time // time of the chat's newest message; zero when none
+	Sender      User
+	SenderFound bool
+}
+
+// SendContext reads chat, userID's participation in it, the chat's read
+// marks and the user userID in one query. A missing chat is a not-found
+// "chat_not_found" (as Chat).
+func (tx *Tx) SendContext(ctx context.Context, chatID, userID string) (SendContext, error) {
+	var out SendContext
+	var act, created, updated, lastRead, newest int64
+	var uid, name, username, photo sql.NullString
+	c := &out.Chat
+	err := tx.queryRow(ctx, `SELECT `+chatColumns+`,
+		EXISTS (SELECT 1 FROM chat_participants WHERE chat_id = c.id AND user_id = ?),
+		(SELECT coalesce(max(last_read_at), 0) FROM chat_participants WHERE chat_id = c.id),
+		(SELECT coalesce(max(created_at), 0) FROM messages WHERE chat_id = c.id),
+		u.id, u.name, u.username, u.photo
+		FROM chats c LEFT JOIN users u ON u.id = ? WHERE c.id = ?`, userID, userID, chatID).Scan(
+		&c.ID, &c.CreatorID, &c.IsGroup, &c.Name, &c.Category, &c.Restricted, &c.AllowPublicPost, &c.Photo, &c.Tags,
+		&c.MeetMeID, &c.PairKey, &act, &created, &updated,
+		&out.Participant, &lastRead, &newest, &uid, &name, &username, &photo)
+	if err != nil {
+		return SendContext{}, notFound(err, "chat_not_found", "Chat")
+	}
+	c.LastActivityAt, c.CreatedAt, c.UpdatedAt = fromMS(act), fromMS(created), fromMS(updated)
+	if lastRead > 0 {
+		out.LastRead = fromMS(lastRead)
+	}
+	if newest > 0 {
+		out.Newest = fromMS(newest)
+	}
+	if uid.Valid {
+		out.SenderFound = true
+		out.Sender = User{ID: uid.String, Name: name.String, Username: username.String, Photo: photo.String}
+	}
+	return out, nil
 }

@@ -40,7 +40,7 @@ func (tx *Tx) Notifications(ctx context.Context, f NotificationFilter) (list []N
 	if err := tx.queryRow(ctx, `SELECT count(*)`+w, args...).Scan(&total); err != nil {
 		return nil, 0, 0, fmt.Errorf("store: count notifications: %w", translate(err))
 	}
-	list, err = tx.notificationsQuery(ctx, `SELECT `+notificationColumns+w+` ORDER BY created_at DESC, num DESC LIMIT ? OFFSET ?`,
+	list, err = tx.notificationsQuery(ctx, `SELECT `+notificationColumns+w+` ORDER BY created_at DESC, num DESC LIMIT CAST(? AS INTEGER) OFFSET CAST(? AS INTEGER)`,
 		append(args, f.Limit, f.Offset)...)
 	return list, total, unread, err
 }

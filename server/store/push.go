@@ -41,7 +41,7 @@ func (tx *Tx) EnqueuePush(ctx context.Context, p Push) error {
 func (tx *Tx) ClaimPushes(ctx context.Context, limit int, lease time.Duration) ([]Push, error) {
 	rows, err := tx.query(ctx, `UPDATE push_outbox SET next_attempt_at = ?
 		WHERE id IN (SELECT id FROM push_outbox WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?
-		             ORDER BY next_attempt_at, id LIMIT ?)
+		             ORDER BY next_attempt_at, id LIMIT CAST(? AS INTEGER))
 		RETURNING id, user_id, event, title, body, data, attempts, next_attempt_at, created_at`,
 		ms(tx.Now.Add(lease)), ms(tx.Now), limit)
 	if err != nil {

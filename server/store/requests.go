@@ -91,7 +91,7 @@ func (tx *Tx) Requests(ctx context.Context, f RequestFilter) ([]JoinRequest, int
 	if err := tx.queryRow(ctx, `SELECT count(*) FROM join_requests r `+where, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("store: count requests: %w", translate(err))
 	}
-	rows, err := tx.query(ctx, `SELECT `+requestColumns+` FROM join_requests r `+where+` ORDER BY r.id DESC LIMIT ? OFFSET ?`,
+	rows, err := tx.query(ctx, `SELECT `+requestColumns+` FROM join_requests r `+where+` ORDER BY r.id DESC LIMIT CAST(? AS INTEGER) OFFSET CAST(? AS INTEGER)`,
 		append(args, f.Limit, f.Offset)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: requests: %w", err)

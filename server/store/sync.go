@@ -42,7 +42,7 @@ const pullQuery = `
 		SELECT seq FROM changes
 		 WHERE seq > ? AND seq <= ? AND bucket IN readable
 		   AND bucket IN (SELECT value FROM json_each(?))
-		ORDER BY 1 LIMIT ?)
+		ORDER BY 1 LIMIT CAST(? AS INTEGER))
 	SELECT c.seq, c.bucket, c.entity, c.entity_id, c.op, c.data, c.at
 	  FROM page JOIN changes c ON c.seq = page.seq
 	 ORDER BY c.seq`

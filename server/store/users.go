@@ -148,7 +148,7 @@ func (tx *Tx) FindUsers(ctx context.Context, f UserFilter) ([]User, int, error) 
 	if err := tx.queryRow(ctx, `SELECT count(*) FROM users `+where, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("store: count users: %w", translate(err))
 	}
-	rows, err := tx.query(ctx, `SELECT `+userColumns+` FROM users `+where+` ORDER BY username_key LIMIT ? OFFSET ?`,
+	rows, err := tx.query(ctx, `SELECT `+userColumns+` FROM users `+where+` ORDER BY username_key LIMIT CAST(? AS INTEGER) OFFSET CAST(? AS INTEGER)`,
 		append(args, f.Limit, f.Offset)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: find users: %w", err)

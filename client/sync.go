@@ -373,7 +373,7 @@ func applyChanges(ctx context.Context, tx *sql.Tx, changes []*syncv1.Change) err
 			if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA cache_size = %d`, bulkLoadCacheKiB)); err != nil {
 				return err
 			}
-			defer tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA cache_size = %d`, cache))
+			defer tx.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`PRAGMA cache_size = %d`, cache))
 			if _, err := tx.ExecContext(ctx, dropRowIndexes); err != nil {
 				return err
 			}

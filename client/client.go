@@ -60,6 +60,12 @@ var (
 	ErrMutationIDReused = errors.New("client: mutation ids refused as reused")
 )
 
+// DefaultPageSize is the pull page size unless Options says otherwise:
+// the most the server answers in one page. Pages are staged and applied
+// in one local transaction at the checkpoint, so fewer, larger pages cost
+// the server fewer queries and the replica nothing more.
+const DefaultPageSize = 5000
+
 // Options configures Open.
 type Options struct {
 	// Server is the server's base URL, e.g. "http://127.0.0.1:8080".
@@ -81,7 +87,7 @@ type Options struct {
 	OnRekeyed func()
 	// OnSync is told after every successful Sync.
 	OnSync func(SyncResult)
-	// PageSize is the pull page size (default: the server's).
+	// PageSize is the pull page size (default DefaultPageSize).
 	PageSize int
 	// Now is the clock for display timestamps (default time.Now).
 	Now func() time.Time
@@ -107,6 +113,9 @@ func Open(ctx context.Context, opts Options) (*Client, error) {
 		return nil, errors.New("client: Server and Dir are required")
 	}
 	opts.Server = strings.TrimRight(opts.Server, "/")
+	if opts.PageSize == 0 {
+		opts.PageSize = DefaultPageSize
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}

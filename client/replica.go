@@ -32,8 +32,7 @@ CREATE TABLE IF NOT EXISTS rows (
     author TEXT NOT NULL DEFAULT '',    -- messages: the sender's id
     PRIMARY KEY (bucket, entity, id)
 ) STRICT;
-CREATE INDEX IF NOT EXISTS rows_entity ON rows(entity, bucket);
-CREATE INDEX IF NOT EXISTS rows_timeline ON rows(bucket, entity, at, id, author);
+` + rowIndexes + `
 CREATE TABLE IF NOT EXISTS outbox (
     id         INTEGER PRIMARY KEY AUTOINCREMENT, -- the mutation id
     kind       TEXT NOT NULL,
@@ -63,8 +62,20 @@ CREATE TABLE IF NOT EXISTS rejections (
 ) STRICT;
 `
 
+// rowIndexes are the secondary indexes of rows; applyChanges drops them
+// (dropRowIndexes) while it fills an empty table and builds them after.
+const rowIndexes = `
+CREATE INDEX IF NOT EXISTS rows_entity ON rows(entity, bucket);
+CREATE INDEX IF NOT EXISTS rows_timeline ON rows(bucket, entity, at, id, author);
+`
+
+const dropRowIndexes = `
+DROP INDEX IF EXISTS rows_entity;
+DROP INDEX IF EXISTS rows_timeline;
+`
+
 func openReplica(ctx context.Context, path string) (*sql.DB, error) {
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=page_size(16384)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("client: open replica: %w", err)
 	}

@@ -3,11 +3,11 @@ package client
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"connectrpc.com/connect"
@@ -339,39 +339,129 @@ func (c *Client) pull(ctx context.Context, verify bool, res *SyncResult) ([]stri
 	return drifted, nil
 }
 
+// insertBatch is how many rows one INSERT statement writes: one
+// statement runs per batch instead of one per row (7 values a row, well
+// under SQLite's limit of 32,766 variables).
+const insertBatch = 128
+
+const insertRows = `INSERT OR REPLACE INTO rows (bucket, entity, id, seq, data, at, author) VALUES `
+
+// applyChanges writes a pull's changes in order. Consecutive upserts go in
+// multi-row INSERTs (a later row of the same key replaces an earlier one,
+// as one statement per row would). Into an empty table (a first pull, or
+// one after a reset) the secondary indexes are dropped first and built
+// once at the end, in the same transaction: sorting them once is cheaper
+// than maintaining them row by row.
 func applyChanges(ctx context.Context, tx *sql.Tx, changes []*syncv1.Change) error {
 	if len(changes) == 0 {
 		return nil
 	}
-	up, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO rows (bucket, entity, id, seq, data, at, author) VALUES (?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return err
+	if len(changes) >= bulkLoadMin {
+		var nonEmpty int
+		err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM rows)`).Scan(&nonEmpty)
+		if err != nil {
+			return err
+		}
+		if nonEmpty == 0 {
+			// Room for the load's dirty pages and the index sorts in
+			// memory (spilling them is most of the time otherwise); the
+			// cache shrinks back after the load.
+			var cache int64
+			if err := tx.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&cache); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA cache_size = %d`, bulkLoadCacheKiB)); err != nil {
+				return err
+			}
+			defer tx.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`PRAGMA cache_size = %d`, cache))
+			if _, err := tx.ExecContext(ctx, dropRowIndexes); err != nil {
+				return err
+			}
+			if err := writeChanges(ctx, tx, changes); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, rowIndexes)
+			return err
+		}
 	}
-	defer up.Close()
+	return writeChanges(ctx, tx, changes)
+}
+
+// bulkLoadMin is the pull size from which an empty replica is loaded
+// without its secondary indexes.
+const bulkLoadMin = 1000
+
+// bulkLoadCacheKiB is the page cache while an empty replica is loaded, as
+// SQLite's cache_size (negative: KiB).
+const bulkLoadCacheKiB = -256 << 10
+
+func writeChanges(ctx context.Context, tx *sql.Tx, changes []*syncv1.Change) error {
+	var full *sql.Stmt
+	defer func() {
+		if full != nil {
+			full.Close()
+		}
+	}()
 	del, err := tx.PrepareContext(ctx, `DELETE FROM rows WHERE bucket = ? AND entity = ? AND id = ?`)
 	if err != nil {
 		return err
 	}
 	defer del.Close()
-	for _, ch := range changes {
-		if ch.Op == syncv1.Op_OP_DELETE {
-			_, err = del.ExecContext(ctx, ch.Bucket, ch.Entity, ch.EntityId)
-		} else {
-			var at int64
-			var author string
-			if ch.Entity == "message" {
-				var m Message
-				if json.Unmarshal(ch.Data, &m) == nil {
-					at, author = m.At.UnixMilli(), m.User.ID
+	args := make([]any, 0, 7*insertBatch)
+	flush := func() error {
+		n := len(args) / 7
+		if n == 0 {
+			return nil
+		}
+		var err error
+		if n == insertBatch {
+			if full == nil {
+				if full, err = tx.PrepareContext(ctx, insertSQL(insertBatch)); err != nil {
+					return err
 				}
 			}
-			_, err = up.ExecContext(ctx, ch.Bucket, ch.Entity, ch.EntityId, ch.Seq, ch.Data, at, author)
+			_, err = full.ExecContext(ctx, args...)
+		} else {
+			_, err = tx.ExecContext(ctx, insertSQL(n), args...)
 		}
-		if err != nil {
-			return err
+		args = args[:0]
+		return err
+	}
+	for _, ch := range changes {
+		if ch.Op == syncv1.Op_OP_DELETE {
+			if err := flush(); err != nil {
+				return err
+			}
+			if _, err := del.ExecContext(ctx, ch.Bucket, ch.Entity, ch.EntityId); err != nil {
+				return err
+			}
+			continue
+		}
+		var at int64
+		var author string
+		if ch.Entity == "message" {
+			at, author = messageKeys(ch.Data)
+		}
+		args = append(args, ch.Bucket, ch.Entity, ch.EntityId, ch.Seq, ch.Data, at, author)
+		if len(args) == 7*insertBatch {
+			if err := flush(); err != nil {
+				return err
+			}
 		}
 	}
-	return nil
+	return flush()
+}
+
+func insertSQL(n int) string {
+	var b strings.Builder
+	b.WriteString(insertRows)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("(?,?,?,?,?,?,?)")
+	}
+	return b.String()
 }
 
 // Status is the replica's bookkeeping.

@@ -273,8 +273,13 @@ func benchSockets(ctx context.Context, b *bench) error {
 	b.report("sockets.connect_rate", float64(held)/time.Since(t0).Seconds(), "sockets/s")
 	b.report("sockets.held", float64(inst.srv.Hub().Stats().Sockets), "sockets")
 	b.report("sockets.rss", float64(rss)/(1<<20), "MiB")
-	b.report("sockets.rss_per_1000", float64(rss-rss0)/float64(held)*1000/(1<<20), "MiB")
-	b.report("sockets.go_mem_per_1000", float64(gomem-go0)/float64(held)*1000/(1<<20), "MiB")
+	// Signed differences: with few sockets the runtime may have returned
+	// more memory than the sockets took, and the growth is then negative.
+	perThousand := func(now, before uint64) float64 {
+		return (float64(now) - float64(before)) / float64(held) * 1000 / (1 << 20)
+	}
+	b.report("sockets.rss_per_1000", perThousand(rss, rss0), "MiB")
+	b.report("sockets.go_mem_per_1000", perThousand(gomem, go0), "MiB")
 	return nil
 }
 

@@ -64,13 +64,36 @@ func visibleUser(ctx context.Context, tx *store.Tx, viewer, id string) (store.Us
 // otherUser validates the path id of another user: a 400 for a malformed
 // id or the caller's own, a 404 for a missing or hidden user.
 func otherUser(ctx context.Context, tx *store.Tx, c Caller, field, id string) (store.User, error) {
-	if err := ValidID(field, id); err != nil {
+	if err := notSelf(c, field, id); err != nil {
 		return store.User{}, err
 	}
-	if id == c.UserID {
-		return store.User{}, apperr.New(apperr.Invalid, "self_reference", "%s cannot be your own id", field)
-	}
 	return visibleUser(ctx, tx, c.UserID, id)
+}
+
+// notSelf checks that id is a well-formed id other than the caller's own.
+func notSelf(c Caller, field, id string) error {
+	if err := ValidID(field, id); err != nil {
+		return err
+	}
+	if id == c.UserID {
+		return apperr.New(apperr.Invalid, "self_reference", "%s cannot be your own id", field)
+	}
+	return nil
+}
+
+// existingOther is otherUser without the block check, for blocking and
+// unblocking, which must reach a user hidden by a block: 400 for a
+// malformed id or the caller's own, 404 for a missing user.
+func existingOther(ctx context.Context, tx *store.Tx, c Caller, id string) error {
+	if err := notSelf(c, "id", id); err != nil {
+		return err
+	}
+	if _, err := tx.User(ctx, id); apperr.Is(err, apperr.NotFound) {
+		return userNotFound(id)
+	} else if err != nil {
+		return err
+	}
+	return nil
 }
 
 // FollowUser makes the caller follow id. Following someone already
@@ -116,16 +139,8 @@ func unfollow(ctx context.Context, tx *store.Tx, follower, followee string) erro
 // either caused the other, until the block is lifted. Blocking works even
 // when id already blocks the caller; blocking twice is not an error.
 func (s *Service) BlockUser(ctx context.Context, c Caller, id string) error {
-	if err := ValidID("id", id); err != nil {
-		return err
-	}
-	if id == c.UserID {
-		return apperr.New(apperr.Invalid, "self_reference", "id cannot be your own id")
-	}
 	return s.write(ctx, func(tx *store.Tx) error {
-		if _, err := tx.User(ctx, id); apperr.Is(err, apperr.NotFound) {
-			return userNotFound(id)
-		} else if err != nil {
+		if err := existingOther(ctx, tx, c, id); err != nil {
 			return err
 		}
 		created, err := tx.Block(ctx, c.UserID, id)
@@ -166,16 +181,8 @@ func (s *Service) BlockUser(ctx context.Context, c Caller, id string) error {
 // notifications hidden by the block show again; follows ended by the block
 // stay ended.
 func (s *Service) UnblockUser(ctx context.Context, c Caller, id string) error {
-	if err := ValidID("id", id); err != nil {
-		return err
-	}
-	if id == c.UserID {
-		return apperr.New(apperr.Invalid, "self_reference", "id cannot be your own id")
-	}
 	return s.write(ctx, func(tx *store.Tx) error {
-		if _, err := tx.User(ctx, id); apperr.Is(err, apperr.NotFound) {
-			return userNotFound(id)
-		} else if err != nil {
+		if err := existingOther(ctx, tx, c, id); err != nil {
 			return err
 		}
 		gone, err := tx.Unblock(ctx, c.UserID, id)

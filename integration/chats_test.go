@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/vibesync/vibesync/server/servertest"
 )
 
 // publicURL is the base URL the chats scenario's server hands out.
@@ -34,10 +36,10 @@ func TestChatsFlow(t *testing.T) {
 	}
 	var c chat
 	t.Run("spec3_group_and_messages", func(t *testing.T) {
-		srv.do(t, "POST", "/users/"+bob.ID+"/follow", amy.Token, nil).want(http.StatusOK)
+		srv.do(t, "POST", "/users/"+bob.ID+"/follow", amy.Token, nil).Want(http.StatusOK)
 		var made struct{ Chat chat }
 		srv.do(t, "POST", "/chats", amy.Token, map[string]any{"isGroup": true, "name": "Book Club", "category": "Study",
-			"restricted": true, "participants": []string{bob.ID}}).want(http.StatusCreated).decode(&made)
+			"restricted": true, "participants": []string{bob.ID}}).Want(http.StatusCreated).Decode(&made)
 		c = made.Chat
 		if c.ID == "" || c.Name != "Book Club" || !c.Restricted {
 			t.Fatalf("created chat %+v", c)
@@ -46,14 +48,14 @@ func TestChatsFlow(t *testing.T) {
 			Chats []chat
 			Count int
 		}
-		srv.do(t, "GET", "/chats", bob.Token, nil).want(http.StatusOK).decode(&list)
+		srv.do(t, "GET", "/chats", bob.Token, nil).Want(http.StatusOK).Decode(&list)
 		if list.Count != 1 || list.Chats[0].ID != c.ID {
 			t.Fatalf("Bob's chats: %+v", list)
 		}
-		srv.do(t, "POST", "/chats/"+c.ID+"/messages", bob.Token, map[string]any{"text": "hello club"}).want(http.StatusCreated)
-		srv.do(t, "POST", "/chats/"+c.ID+"/messages", cleo.Token, map[string]any{"text": "let me in"}).want(http.StatusForbidden)
+		srv.do(t, "POST", "/chats/"+c.ID+"/messages", bob.Token, map[string]any{"text": "hello club"}).Want(http.StatusCreated)
+		srv.do(t, "POST", "/chats/"+c.ID+"/messages", cleo.Token, map[string]any{"text": "let me in"}).Want(http.StatusForbidden)
 		wantMessages(t, srv, amy.Token, c.ID, "hello club")
-		srv.do(t, "POST", "/chats/"+c.ID+"/read", amy.Token, nil).want(http.StatusOK)
+		srv.do(t, "POST", "/chats/"+c.ID+"/read", amy.Token, nil).Want(http.StatusOK)
 	})
 
 	t.Run("spec2_join_request", func(t *testing.T) {
@@ -63,26 +65,26 @@ func TestChatsFlow(t *testing.T) {
 				Status string `json:"status"`
 			}
 		}
-		srv.do(t, "POST", "/requests", cleo.Token, map[string]any{"chat": c.ID}).want(http.StatusCreated).decode(&req)
+		srv.do(t, "POST", "/requests", cleo.Token, map[string]any{"chat": c.ID}).Want(http.StatusCreated).Decode(&req)
 		if req.Request.Status != "pending" {
 			t.Fatalf("join request %+v", req.Request)
 		}
-		srv.do(t, "POST", "/requests", cleo.Token, map[string]any{"chat": c.ID}).wantError(http.StatusConflict, "request_exists")
-		srv.do(t, "PATCH", "/requests/"+req.Request.ID, bob.Token, map[string]any{"status": "accepted"}).want(http.StatusForbidden)
-		srv.do(t, "PATCH", "/requests/"+req.Request.ID, amy.Token, map[string]any{"status": "accepted"}).want(http.StatusOK)
+		srv.do(t, "POST", "/requests", cleo.Token, map[string]any{"chat": c.ID}).WantError(http.StatusConflict, "request_exists")
+		srv.do(t, "PATCH", "/requests/"+req.Request.ID, bob.Token, map[string]any{"status": "accepted"}).Want(http.StatusForbidden)
+		srv.do(t, "PATCH", "/requests/"+req.Request.ID, amy.Token, map[string]any{"status": "accepted"}).Want(http.StatusOK)
 		var got struct{ Chat chat }
-		srv.do(t, "GET", "/chats/"+c.ID, cleo.Token, nil).want(http.StatusOK).decode(&got)
+		srv.do(t, "GET", "/chats/"+c.ID, cleo.Token, nil).Want(http.StatusOK).Decode(&got)
 		if !got.Chat.IsJoined || got.Chat.ParticipantsCount != 3 {
 			t.Fatalf("Cleo's view after acceptance: %+v", got.Chat)
 		}
-		srv.do(t, "POST", "/chats/"+c.ID+"/messages", cleo.Token, map[string]any{"text": "thanks"}).want(http.StatusCreated)
+		srv.do(t, "POST", "/chats/"+c.ID+"/messages", cleo.Token, map[string]any{"text": "thanks"}).Want(http.StatusCreated)
 	})
 
 	photo := append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), bytes.Repeat([]byte{7}, 256)...)
 	var photoPath string
 	t.Run("chat_photo_on_the_volume", func(t *testing.T) {
 		var got struct{ Chat chat }
-		putPhoto(t, srv, amy.Token, c.ID, photo).want(http.StatusOK).decode(&got)
+		putPhoto(t, srv, amy.Token, c.ID, photo).Want(http.StatusOK).Decode(&got)
 		p, ok := strings.CutPrefix(got.Chat.Photo, publicURL+"/media/")
 		if !ok {
 			t.Fatalf("photo URL %q is not under %s/media/", got.Chat.Photo, publicURL)
@@ -95,11 +97,11 @@ func TestChatsFlow(t *testing.T) {
 		srv.restart(t)
 		wantMessages(t, srv, cleo.Token, c.ID, "hello club", "thanks")
 		wantFile(t, srv, photoPath, photo)
-		srv.do(t, "DELETE", "/chats/"+c.ID, bob.Token, nil).want(http.StatusForbidden)
-		srv.do(t, "DELETE", "/chats/"+c.ID, amy.Token, nil).want(http.StatusNoContent)
-		srv.do(t, "GET", "/chats/"+c.ID, bob.Token, nil).want(http.StatusNotFound)
-		srv.do(t, "GET", "/chats/"+c.ID+"/messages", amy.Token, nil).want(http.StatusNotFound)
-		srv.do(t, "GET", photoPath, "", nil).want(http.StatusNotFound) // the photo went with the chat
+		srv.do(t, "DELETE", "/chats/"+c.ID, bob.Token, nil).Want(http.StatusForbidden)
+		srv.do(t, "DELETE", "/chats/"+c.ID, amy.Token, nil).Want(http.StatusNoContent)
+		srv.do(t, "GET", "/chats/"+c.ID, bob.Token, nil).Want(http.StatusNotFound)
+		srv.do(t, "GET", "/chats/"+c.ID+"/messages", amy.Token, nil).Want(http.StatusNotFound)
+		srv.do(t, "GET", photoPath, "", nil).Want(http.StatusNotFound) // the photo went with the chat
 	})
 }
 
@@ -110,7 +112,7 @@ func wantMessages(t *testing.T, srv *server, token, chatID string, texts ...stri
 		Messages []struct{ Text string }
 		Count    int
 	}
-	srv.do(t, "GET", "/chats/"+chatID+"/messages", token, nil).want(http.StatusOK).decode(&body)
+	srv.do(t, "GET", "/chats/"+chatID+"/messages", token, nil).Want(http.StatusOK).Decode(&body)
 	got := map[string]bool{}
 	for _, m := range body.Messages {
 		got[m.Text] = true
@@ -126,7 +128,7 @@ func wantMessages(t *testing.T, srv *server, token, chatID string, texts ...stri
 }
 
 // putPhoto sends PUT /chats/:id as multipart form data with a photo.
-func putPhoto(t *testing.T, srv *server, token, chatID string, photo []byte) *response {
+func putPhoto(t *testing.T, srv *server, token, chatID string, photo []byte) *servertest.Response {
 	t.Helper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
@@ -151,13 +153,13 @@ func putPhoto(t *testing.T, srv *server, token, chatID string, photo []byte) *re
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &response{t: t, req: "PUT /chats/" + chatID, Status: res.StatusCode, Body: body}
+	return servertest.NewResponse(t, "PUT /chats/"+chatID, res.StatusCode, res.Header, body)
 }
 
 // wantFile checks that GET path serves exactly data.
 func wantFile(t *testing.T, srv *server, path string, data []byte) {
 	t.Helper()
-	r := srv.do(t, "GET", path, "", nil).want(http.StatusOK)
+	r := srv.do(t, "GET", path, "", nil).Want(http.StatusOK)
 	if !bytes.Equal(r.Body, data) {
 		t.Fatalf("GET %s: %d bytes, want the %d uploaded", path, len(r.Body), len(data))
 	}

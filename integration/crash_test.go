@@ -409,7 +409,7 @@ func checkServed(t *testing.T, srv *server, led *ledger, round int) {
 		}
 	}
 	var list struct{ Count int }
-	srv.do(t, "GET", "/users?search=crash.&limit=1", viewer, nil).want(http.StatusOK).decode(&list)
+	srv.do(t, "GET", "/users?search=crash.&limit=1", viewer, nil).Want(http.StatusOK).Decode(&list)
 	if list.Count != total-1 {
 		t.Errorf("search finds %d other users, want %d", list.Count, total-1)
 	}

@@ -19,11 +19,11 @@ func TestFoundationFlow(t *testing.T) {
 
 	t.Run("health", func(t *testing.T) {
 		var h struct{ Status string }
-		srv.do(t, "GET", "/healthz", "", nil).want(http.StatusOK).decode(&h)
+		srv.do(t, "GET", "/healthz", "", nil).Want(http.StatusOK).Decode(&h)
 		if h.Status != "ok" {
 			t.Fatalf("healthz status %q, want ok", h.Status)
 		}
-		srv.do(t, "GET", "/readyz", "", nil).want(http.StatusOK).decode(&h)
+		srv.do(t, "GET", "/readyz", "", nil).Want(http.StatusOK).Decode(&h)
 		if h.Status != "ready" {
 			t.Fatalf("readyz status %q, want ready", h.Status)
 		}
@@ -34,16 +34,16 @@ func TestFoundationFlow(t *testing.T) {
 
 	t.Run("register_and_login", func(t *testing.T) {
 		srv.do(t, "POST", "/auth/register", "", map[string]string{"name": "Other Amy", "username": "AMY.POND", "password": "long enough pw"}).
-			wantError(http.StatusConflict, "username_taken")
+			WantError(http.StatusConflict, "username_taken")
 		login := amy
 		srv.login(t, &login)
 		if login.Token == amy.Token {
 			t.Fatal("login returned the registration's access token")
 		}
 		srv.do(t, "POST", "/auth/login", "", map[string]string{"username": "amy.pond", "password": "wrong password"}).
-			wantError(http.StatusUnauthorized, "invalid_credentials")
+			WantError(http.StatusUnauthorized, "invalid_credentials")
 		srv.do(t, "POST", "/auth/login", "", map[string]string{"username": "nobody.here", "password": "wrong password"}).
-			wantError(http.StatusUnauthorized, "invalid_credentials")
+			WantError(http.StatusUnauthorized, "invalid_credentials")
 	})
 
 	t.Run("read_and_edit_me", func(t *testing.T) {
@@ -52,7 +52,7 @@ func TestFoundationFlow(t *testing.T) {
 		}
 		var body struct{ User userJSON }
 		srv.do(t, "PATCH", "/users/me", amy.Token, map[string]string{"name": "Amelia Pond", "bio": "raggedy"}).
-			want(http.StatusOK).decode(&body)
+			Want(http.StatusOK).Decode(&body)
 		if body.User.Name != "Amelia Pond" || body.User.Bio != "raggedy" || body.User.Username != "amy.pond" {
 			t.Fatalf("PATCH /users/me answered %+v", body.User)
 		}
@@ -60,7 +60,7 @@ func TestFoundationFlow(t *testing.T) {
 			t.Fatalf("GET /users/me after PATCH = %+v", me)
 		}
 		srv.do(t, "PATCH", "/users/me", bob.Token, map[string]string{"username": "Amy.Pond"}).
-			wantError(http.StatusConflict, "username_taken")
+			WantError(http.StatusConflict, "username_taken")
 	})
 
 	t.Run("find_each_other", func(t *testing.T) {
@@ -68,31 +68,31 @@ func TestFoundationFlow(t *testing.T) {
 			Users []userJSON
 			Count int
 		}
-		srv.do(t, "GET", "/users?search=stone", amy.Token, nil).want(http.StatusOK).decode(&list)
+		srv.do(t, "GET", "/users?search=stone", amy.Token, nil).Want(http.StatusOK).Decode(&list)
 		if list.Count != 1 || len(list.Users) != 1 || list.Users[0].ID != bob.ID {
 			t.Fatalf("Amy searching \"stone\" got %+v, want Bob only", list)
 		}
-		srv.do(t, "GET", "/users?search=AMELIA", bob.Token, nil).want(http.StatusOK).decode(&list)
+		srv.do(t, "GET", "/users?search=AMELIA", bob.Token, nil).Want(http.StatusOK).Decode(&list)
 		if list.Count != 1 || len(list.Users) != 1 || list.Users[0].ID != amy.ID || list.Users[0].Bio != "raggedy" {
 			t.Fatalf("Bob searching \"AMELIA\" got %+v, want Amy with her new bio", list)
 		}
-		srv.do(t, "GET", "/users", bob.Token, nil).want(http.StatusOK).decode(&list)
+		srv.do(t, "GET", "/users", bob.Token, nil).Want(http.StatusOK).Decode(&list)
 		if list.Count != 1 || list.Users[0].ID != amy.ID {
 			t.Fatalf("Bob listing users got %+v, want Amy (never himself)", list)
 		}
 		var one struct{ User userJSON }
-		srv.do(t, "GET", "/users/"+bob.ID, amy.Token, nil).want(http.StatusOK).decode(&one)
+		srv.do(t, "GET", "/users/"+bob.ID, amy.Token, nil).Want(http.StatusOK).Decode(&one)
 		if one.User.Username != "bob_stone" {
 			t.Fatalf("GET /users/%s = %+v", bob.ID, one.User)
 		}
-		srv.do(t, "GET", "/users/ffffffffffffffffffffffff", amy.Token, nil).want(http.StatusNotFound)
-		srv.do(t, "GET", "/users?limit=101", amy.Token, nil).want(http.StatusBadRequest)
-		srv.do(t, "GET", "/users?page=0", amy.Token, nil).want(http.StatusBadRequest)
+		srv.do(t, "GET", "/users/ffffffffffffffffffffffff", amy.Token, nil).Want(http.StatusNotFound)
+		srv.do(t, "GET", "/users?limit=101", amy.Token, nil).Want(http.StatusBadRequest)
+		srv.do(t, "GET", "/users?page=0", amy.Token, nil).Want(http.StatusBadRequest)
 	})
 
 	t.Run("bad_tokens", func(t *testing.T) {
-		srv.do(t, "GET", "/users/me", "", nil).wantError(http.StatusUnauthorized, "token_missing")
-		srv.do(t, "GET", "/users/me", "not-a-jwt", nil).wantError(http.StatusUnauthorized, "token_invalid")
+		srv.do(t, "GET", "/users/me", "", nil).WantError(http.StatusUnauthorized, "token_missing")
+		srv.do(t, "GET", "/users/me", "not-a-jwt", nil).WantError(http.StatusUnauthorized, "token_invalid")
 		forger, err := auth.NewTokens([]byte(strings.Repeat("k", 32)), auth.AccessTTL, time.Now)
 		if err != nil {
 			t.Fatal(err)
@@ -101,43 +101,43 @@ func TestFoundationFlow(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv.do(t, "GET", "/users/me", forged, nil).wantError(http.StatusUnauthorized, "token_invalid")
+		srv.do(t, "GET", "/users/me", forged, nil).WantError(http.StatusUnauthorized, "token_invalid")
 		tampered := amy.Token[:len(amy.Token)-2] + flip(amy.Token[len(amy.Token)-2:])
-		srv.do(t, "GET", "/users/me", tampered, nil).wantError(http.StatusUnauthorized, "token_invalid")
+		srv.do(t, "GET", "/users/me", tampered, nil).WantError(http.StatusUnauthorized, "token_invalid")
 
 		// Logging out revokes the session's access and refresh tokens.
 		gone := amy
 		srv.login(t, &gone)
-		srv.do(t, "POST", "/auth/logout", gone.Token, nil).want(http.StatusNoContent)
-		srv.do(t, "GET", "/users/me", gone.Token, nil).wantError(http.StatusUnauthorized, "token_revoked")
+		srv.do(t, "POST", "/auth/logout", gone.Token, nil).Want(http.StatusNoContent)
+		srv.do(t, "GET", "/users/me", gone.Token, nil).WantError(http.StatusUnauthorized, "token_revoked")
 		srv.do(t, "POST", "/auth/refresh", "", map[string]string{"refreshToken": gone.Refresh}).
-			wantError(http.StatusUnauthorized, "session_revoked")
+			WantError(http.StatusUnauthorized, "session_revoked")
 
 		// Refresh tokens rotate; presenting a used one ends the session.
 		rot := bob
 		srv.login(t, &rot)
 		var pair authBody
-		srv.do(t, "POST", "/auth/refresh", "", map[string]string{"refreshToken": rot.Refresh}).want(http.StatusOK).decode(&pair)
+		srv.do(t, "POST", "/auth/refresh", "", map[string]string{"refreshToken": rot.Refresh}).Want(http.StatusOK).Decode(&pair)
 		if pair.RefreshToken == rot.Refresh || pair.User.ID != bob.ID {
 			t.Fatalf("refresh answered %+v", pair)
 		}
 		srv.do(t, "POST", "/auth/refresh", "", map[string]string{"refreshToken": rot.Refresh}).
-			wantError(http.StatusUnauthorized, "refresh_token_reused")
-		srv.do(t, "GET", "/users/me", pair.AccessToken, nil).wantError(http.StatusUnauthorized, "token_revoked")
+			WantError(http.StatusUnauthorized, "refresh_token_reused")
+		srv.do(t, "GET", "/users/me", pair.AccessToken, nil).WantError(http.StatusUnauthorized, "token_revoked")
 	})
 
 	t.Run("bad_bodies", func(t *testing.T) {
-		srv.do(t, "POST", "/auth/register", "", `{"name": "x",`).wantError(http.StatusBadRequest, "malformed_json")
-		srv.do(t, "POST", "/auth/register", "", "").wantError(http.StatusBadRequest, "empty_body")
+		srv.do(t, "POST", "/auth/register", "", `{"name": "x",`).WantError(http.StatusBadRequest, "malformed_json")
+		srv.do(t, "POST", "/auth/register", "", "").WantError(http.StatusBadRequest, "empty_body")
 		srv.do(t, "POST", "/auth/register", "", `{"name": 7, "username": "seven", "password": "long enough pw"}`).
-			wantError(http.StatusBadRequest, "invalid_name")
+			WantError(http.StatusBadRequest, "invalid_name")
 		srv.do(t, "POST", "/auth/register", "", map[string]string{"name": "Shorty", "username": "shorty", "password": "short"}).
-			wantError(http.StatusBadRequest, "invalid_password")
+			WantError(http.StatusBadRequest, "invalid_password")
 		srv.do(t, "POST", "/auth/register", "", map[string]string{"name": "Bad", "username": "no spaces", "password": "long enough pw"}).
-			wantError(http.StatusBadRequest, "invalid_username")
-		srv.do(t, "PATCH", "/users/me", bob.Token, `{"bio": ["a list"]}`).wantError(http.StatusBadRequest, "invalid_bio")
+			WantError(http.StatusBadRequest, "invalid_username")
+		srv.do(t, "PATCH", "/users/me", bob.Token, `{"bio": ["a list"]}`).WantError(http.StatusBadRequest, "invalid_bio")
 		huge := `{"bio": "` + strings.Repeat("x", 1<<20) + `"}`
-		srv.do(t, "PATCH", "/users/me", bob.Token, huge).wantError(http.StatusRequestEntityTooLarge, "body_too_large")
+		srv.do(t, "PATCH", "/users/me", bob.Token, huge).WantError(http.StatusRequestEntityTooLarge, "body_too_large")
 		// None of that changed Bob.
 		if me := srv.me(t, bob.Token); me.Bio != "" || me.Username != "bob_stone" {
 			t.Fatalf("rejected edits changed Bob: %+v", me)
@@ -160,7 +160,7 @@ func TestFoundationFlow(t *testing.T) {
 			Users []userJSON
 			Count int
 		}
-		srv.do(t, "GET", "/users?search=pond", b.Token, nil).want(http.StatusOK).decode(&list)
+		srv.do(t, "GET", "/users?search=pond", b.Token, nil).Want(http.StatusOK).Decode(&list)
 		if list.Count != 1 || list.Users[0].ID != amy.ID || list.Users[0].Bio != "raggedy" {
 			t.Fatalf("after restart Bob searching \"pond\" got %+v", list)
 		}

@@ -70,12 +70,12 @@ func TestOfflineFirst(t *testing.T) {
 		}
 		srv.unpause(t)
 		var early struct{ User userJSON }
-		rest.do(t, "GET", "/users/me", amyToken, nil).want(http.StatusOK).decode(&early)
+		rest.do(t, "GET", "/users/me", amyToken, nil).Want(http.StatusOK).Decode(&early)
 		t.Logf("the push given up on was applied by the resumed server: %v (either way it must apply once)", early.User.Bio == bio)
 		converge(t, amy, bob)
 
 		var me struct{ User userJSON }
-		rest.do(t, "GET", "/users/me", amyToken, nil).want(http.StatusOK).decode(&me)
+		rest.do(t, "GET", "/users/me", amyToken, nil).Want(http.StatusOK).Decode(&me)
 		if me.User.Bio != bio {
 			t.Fatalf("server has Amy's bio %q, want %q", me.User.Bio, bio)
 		}
@@ -83,7 +83,7 @@ func TestOfflineFirst(t *testing.T) {
 			Connections []map[string]any
 			Count       int
 		}
-		rest.do(t, "GET", "/connections?status=pending", bobToken, nil).want(http.StatusOK).decode(&pending)
+		rest.do(t, "GET", "/connections?status=pending", bobToken, nil).Want(http.StatusOK).Decode(&pending)
 		if pending.Count != 1 {
 			t.Fatalf("server has %d pending connections for Bob, want 1: %+v", pending.Count, pending.Connections)
 		}
@@ -119,7 +119,7 @@ func TestOfflineFirst(t *testing.T) {
 			t.Fatal("Sync succeeded though every answer was lost")
 		}
 		var me struct{ User userJSON }
-		srv.do(t, "GET", "/users/me", bobToken, nil).want(http.StatusOK).decode(&me)
+		srv.do(t, "GET", "/users/me", bobToken, nil).Want(http.StatusOK).Decode(&me)
 		if me.User.Bio != bio {
 			t.Fatalf("the push whose answer was lost did not land: bio %q", me.User.Bio)
 		}
@@ -128,7 +128,7 @@ func TestOfflineFirst(t *testing.T) {
 		}
 		converge(t, amy, bob)
 		var pending struct{ Count int }
-		srv.do(t, "GET", "/connections?status=pending", cleo.Token, nil).want(http.StatusOK).decode(&pending)
+		srv.do(t, "GET", "/connections?status=pending", cleo.Token, nil).Want(http.StatusOK).Decode(&pending)
 		if pending.Count != 1 {
 			t.Fatalf("Cleo has %d pending requests, want Bob's one", pending.Count)
 		}
@@ -166,12 +166,12 @@ func TestOfflineFirst(t *testing.T) {
 		converge(t, amy, bob)
 
 		var st map[string]any
-		rest.do(t, "GET", "/connections/"+bobUser.ID+"/status", amyToken, nil).want(http.StatusOK).decode(&st)
+		rest.do(t, "GET", "/connections/"+bobUser.ID+"/status", amyToken, nil).Want(http.StatusOK).Decode(&st)
 		if st["status"] != "connected" {
 			t.Fatalf("server: Amy→Bob %v", st)
 		}
 		var me struct{ User userJSON }
-		rest.do(t, "GET", "/users/me", amyToken, nil).want(http.StatusOK).decode(&me)
+		rest.do(t, "GET", "/users/me", amyToken, nil).Want(http.StatusOK).Decode(&me)
 		if me.User.Bio != bio {
 			t.Fatalf("server has Amy's bio %q, want %q", me.User.Bio, bio)
 		}

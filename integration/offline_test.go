@@ -70,7 +70,7 @@ func TestServerCutOff(t *testing.T) {
 	fd := newFrontDoor(t, srv)
 	door := &server{name: "front door", url: fd.URL, client: &http.Client{Timeout: 10 * time.Second}}
 	t.Run("disconnected", func(t *testing.T) {
-		door.do(t, "GET", "/healthz", "", nil).want(http.StatusOK)
+		door.do(t, "GET", "/healthz", "", nil).Want(http.StatusOK)
 		old := srv.URL()
 		srv.disconnect(t, net)
 		fd.drop()
@@ -88,12 +88,12 @@ func TestServerCutOff(t *testing.T) {
 		}
 		srv.connect(t, net)
 		t.Logf("reconnected: %s → %s (front door %s throughout)", old, srv.URL(), fd.URL)
-		door.do(t, "GET", "/healthz", "", nil).want(http.StatusOK)
+		door.do(t, "GET", "/healthz", "", nil).Want(http.StatusOK)
 		login := amy
 		srv.login(t, &login)
 		if me := srv.me(t, login.Token); me.Bio != "sent while paused" {
 			t.Fatalf("after reconnecting: %+v", me)
 		}
-		srv.do(t, "PATCH", "/users/me", login.Token, map[string]string{"bio": "back online"}).want(http.StatusOK)
+		srv.do(t, "PATCH", "/users/me", login.Token, map[string]string{"bio": "back online"}).Want(http.StatusOK)
 	})
 }

@@ -3,16 +3,16 @@ package integration
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	dc "github.com/ory/dockertest/v3/docker"
+
+	"github.com/vibesync/vibesync/server/servertest"
 )
 
 // containerPort is where vibesyncd listens inside the container.
@@ -321,29 +321,9 @@ func (s *server) callHeader(ctx context.Context, method, path, token string, h h
 	if url == "" {
 		return 0, nil, fmt.Errorf("%s is not reachable", s.name)
 	}
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	case []byte:
-		rd = bytes.NewReader(b)
-	default:
-		j, err := json.Marshal(b)
-		if err != nil {
-			return 0, nil, err
-		}
-		rd = bytes.NewReader(j)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, url+path, rd)
+	req, err := servertest.NewRequest(ctx, method, url+path, token, body)
 	if err != nil {
 		return 0, nil, err
-	}
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	for k, vs := range h {
 		req.Header[k] = vs
@@ -358,58 +338,13 @@ func (s *server) callHeader(ctx context.Context, method, path, token string, h h
 }
 
 // do sends a request and fails the test on a transport error.
-func (s *server) do(t testing.TB, method, path, token string, body any) *response {
+func (s *server) do(t testing.TB, method, path, token string, body any) *servertest.Response {
 	t.Helper()
 	status, data, err := s.call(context.Background(), method, path, token, body)
 	if err != nil {
 		t.Fatalf("%s %s on %s: %v", method, path, s.name, err)
 	}
-	return &response{t: t, req: method + " " + path, Status: status, Body: data}
-}
-
-// response is a finished HTTP exchange.
-type response struct {
-	t      testing.TB
-	req    string
-	Status int
-	Body   []byte
-}
-
-// want fails the test unless the status is want.
-func (r *response) want(want int) *response {
-	r.t.Helper()
-	if r.Status != want {
-		r.t.Fatalf("%s: status %d, want %d; body: %s", r.req, r.Status, want, r.Body)
-	}
-	return r
-}
-
-// wantError fails the test unless the answer is the JSON error body
-// ({"error", "message", "code"}) with this status and code.
-func (r *response) wantError(status int, code string) *response {
-	r.t.Helper()
-	r.want(status)
-	var e struct {
-		Error   string `json:"error"`
-		Message string `json:"message"`
-		Code    string `json:"code"`
-	}
-	if err := json.Unmarshal(r.Body, &e); err != nil {
-		r.t.Fatalf("%s: error body is not JSON: %v; body: %s", r.req, err, r.Body)
-	}
-	if e.Error != http.StatusText(status) || e.Message == "" || e.Code != code {
-		r.t.Fatalf("%s: error body %s, want error %q, a message and code %q", r.req, r.Body, http.StatusText(status), code)
-	}
-	return r
-}
-
-// decode unmarshals the JSON body into v.
-func (r *response) decode(v any) *response {
-	r.t.Helper()
-	if err := json.Unmarshal(r.Body, v); err != nil {
-		r.t.Fatalf("%s: decode %s: %v", r.req, r.Body, err)
-	}
-	return r
+	return servertest.NewResponse(t, method+" "+path, status, nil, data)
 }
 
 // account is a registered user as a client holds it.
@@ -439,7 +374,7 @@ func (s *server) register(t testing.TB, name, username string) account {
 	a := account{Name: name, Username: username, Password: "correct horse " + username}
 	var body authBody
 	s.do(t, "POST", "/auth/register", "", map[string]string{"name": name, "username": username, "password": a.Password}).
-		want(http.StatusCreated).decode(&body)
+		Want(http.StatusCreated).Decode(&body)
 	if body.User.ID == "" || body.AccessToken == "" || body.RefreshToken == "" || body.User.Username != username {
 		t.Fatalf("register %s: incomplete answer %+v", username, body)
 	}
@@ -452,7 +387,7 @@ func (s *server) login(t testing.TB, a *account) {
 	t.Helper()
 	var body authBody
 	s.do(t, "POST", "/auth/login", "", map[string]string{"username": a.Username, "password": a.Password}).
-		want(http.StatusOK).decode(&body)
+		Want(http.StatusOK).Decode(&body)
 	if body.User.ID != a.ID || body.AccessToken == "" {
 		t.Fatalf("login %s through %s: got user %q, want %q", a.Username, s.name, body.User.ID, a.ID)
 	}
@@ -474,6 +409,6 @@ func (s *server) me(t testing.TB, token string) userJSON {
 	var body struct {
 		User userJSON `json:"user"`
 	}
-	s.do(t, "GET", "/users/me", token, nil).want(http.StatusOK).decode(&body)
+	s.do(t, "GET", "/users/me", token, nil).Want(http.StatusOK).Decode(&body)
 	return body.User
 }

@@ -52,7 +52,7 @@ func TestSharedDatabase(t *testing.T) {
 	})
 
 	t.Run("edit_on_one_read_on_other", func(t *testing.T) {
-		b.do(t, "PATCH", "/users/me", amy.Token, map[string]string{"bio": "written through B"}).want(http.StatusOK)
+		b.do(t, "PATCH", "/users/me", amy.Token, map[string]string{"bio": "written through B"}).Want(http.StatusOK)
 		if me := a.me(t, amy.Token); me.Bio != "written through B" {
 			t.Fatalf("A reads bio %q after the edit through B", me.Bio)
 		}
@@ -87,7 +87,7 @@ func TestSharedDatabase(t *testing.T) {
 		}
 		for _, s := range []*server{a, b} {
 			var list struct{ Count int }
-			s.do(t, "GET", "/users?search=both.w&limit=1", amy.Token, nil).want(http.StatusOK).decode(&list)
+			s.do(t, "GET", "/users?search=both.w&limit=1", amy.Token, nil).Want(http.StatusOK).Decode(&list)
 			if list.Count != len(made) {
 				t.Errorf("%s finds %d users, want %d", s.name, list.Count, len(made))
 			}
@@ -129,7 +129,7 @@ func TestSharedDatabase(t *testing.T) {
 		wg.Wait()
 		for i, pr := range ps {
 			var list struct{ Count int }
-			a.do(t, "GET", "/connections", pr.p.Token, nil).want(http.StatusOK).decode(&list)
+			a.do(t, "GET", "/connections", pr.p.Token, nil).Want(http.StatusOK).Decode(&list)
 			if won[i] != 1 || list.Count != 1 {
 				t.Errorf("pair %d: %d requests created, %d records; want one of each", i, won[i], list.Count)
 			}
@@ -150,8 +150,8 @@ func TestSharedDatabase(t *testing.T) {
 			t.Fatalf("Amy dials A: %v", err)
 		}
 		// Amy's request goes through A; Bob's socket is on B.
-		b.do(t, "PUT", "/users/me/status", bob.Token, map[string]any{"text": "around", "durationMinutes": 30}).want(http.StatusOK)
-		a.do(t, "POST", "/connections/"+bob.ID, amy.Token, nil).want(http.StatusCreated)
+		b.do(t, "PUT", "/users/me/status", bob.Token, map[string]any{"text": "around", "durationMinutes": 30}).Want(http.StatusOK)
+		a.do(t, "POST", "/connections/"+bob.ID, amy.Token, nil).Want(http.StatusCreated)
 		if f := bobSock.await(t, "connection-request"); !strings.Contains(string(f.Data), amy.ID) {
 			t.Fatalf("Bob's connection-request event does not name Amy: %s", f.Data)
 		}
@@ -176,7 +176,7 @@ func TestSharedDatabase(t *testing.T) {
 		// skipped.
 		cleo := a.register(t, "Cleo Shared", "cleo.live")
 		a.do(t, "POST", "/v1/connections/"+cleo.ID+"/request", cleo.Token,
-			map[string]string{"receiver_id": bob.ID, "message": "hi"}).want(http.StatusCreated)
+			map[string]string{"receiver_id": bob.ID, "message": "hi"}).Want(http.StatusCreated)
 		if f := bobSock.await(t, "connection-accepted", "connection-request"); f.Event != "connection-request" {
 			t.Fatalf("Bob's socket that caused the accept got %s", f.Event)
 		}

@@ -52,7 +52,7 @@ func TestMigrationUpgrade(t *testing.T) {
 			t.Fatalf("old user after upgrade: %+v", me)
 		}
 		var pair authBody
-		srv.do(t, "POST", "/auth/refresh", "", map[string]string{"refreshToken": old.Refresh}).want(http.StatusOK).decode(&pair)
+		srv.do(t, "POST", "/auth/refresh", "", map[string]string{"refreshToken": old.Refresh}).Want(http.StatusOK).Decode(&pair)
 		if pair.User.ID != old.ID {
 			t.Fatalf("refresh of the old session answered %+v", pair)
 		}
@@ -61,7 +61,7 @@ func TestMigrationUpgrade(t *testing.T) {
 			Users []userJSON
 			Count int
 		}
-		srv.do(t, "GET", "/users?search=first.schema", fresh.Token, nil).want(http.StatusOK).decode(&list)
+		srv.do(t, "GET", "/users?search=first.schema", fresh.Token, nil).Want(http.StatusOK).Decode(&list)
 		if list.Count != 1 || list.Users[0].ID != old.ID {
 			t.Fatalf("search for the old user: %+v", list)
 		}

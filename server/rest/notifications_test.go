@@ -92,7 +92,7 @@ func TestNotifications(t *testing.T) {
 				t.Fatalf("%s while amy blocks dan = %v", path, m)
 			}
 		}
-		env.Do("POST", v1(dan, fmt.Sprintf("/notifications/%d/read", num)), dan.Token, nil).WantError(404, "notification_not_found")
+		env.Do("POST", v1(dan, fmt.Sprintf("/notifications/%d/read", num)), dan.Token, nil).WantErrorTitled(404, "Resource not found", "notification_not_found")
 		replicated := func() (live, gone int) {
 			for k, c := range feed(t, env, "user:"+dan.ID) {
 				if strings.HasPrefix(k, "notification/") {

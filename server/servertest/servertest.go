@@ -146,29 +146,9 @@ type Response struct {
 // []byte is sent as is, anything else as JSON, nil as no body.
 func (e *Env) Do(method, path, token string, body any) *Response {
 	e.T.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	case []byte:
-		rd = bytes.NewReader(b)
-	default:
-		j, err := json.Marshal(b)
-		if err != nil {
-			e.T.Fatalf("encode body: %v", err)
-		}
-		rd = bytes.NewReader(j)
-	}
-	req, err := http.NewRequest(method, e.URL+path, rd)
+	req, err := NewRequest(context.Background(), method, e.URL+path, token, body)
 	if err != nil {
-		e.T.Fatalf("new request: %v", err)
-	}
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+		e.T.Fatalf("%s %s: %v", method, path, err)
 	}
 	res, err := e.HTTP.Client().Do(req)
 	if err != nil {
@@ -179,7 +159,44 @@ func (e *Env) Do(method, path, token string, body any) *Response {
 	if err != nil {
 		e.T.Fatalf("%s %s: read body: %v", method, path, err)
 	}
-	return &Response{T: e.T, Status: res.StatusCode, Header: res.Header, Body: data, req: method + " " + path}
+	return NewResponse(e.T, method+" "+path, res.StatusCode, res.Header, data)
+}
+
+// NewRequest builds an API request: a bearer token when token is set, and
+// body sent as is when it is a string or []byte, as JSON otherwise, none
+// when nil.
+func NewRequest(ctx context.Context, method, url, token string, body any) (*http.Request, error) {
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			return nil, fmt.Errorf("encode body: %w", err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	if err != nil {
+		return nil, err
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return req, nil
+}
+
+// NewResponse wraps a finished exchange (described by req, e.g. "GET
+// /users/me") for the Want… and Decode checks.
+func NewResponse(t testing.TB, req string, status int, header http.Header, body []byte) *Response {
+	return &Response{T: t, Status: status, Header: header, Body: body, req: req}
 }
 
 // Want fails the test unless the status is want.
@@ -195,6 +212,13 @@ func (r *Response) Want(want int) *Response {
 // given status and machine-readable code.
 func (r *Response) WantError(status int, code string) *Response {
 	r.T.Helper()
+	return r.WantErrorTitled(status, http.StatusText(status), code)
+}
+
+// WantErrorTitled is WantError for an API whose "error" titles are its
+// own (the v1 API says "Resource not found").
+func (r *Response) WantErrorTitled(status int, title, code string) *Response {
+	r.T.Helper()
 	r.Want(status)
 	var e struct {
 		Error   string `json:"error"`
@@ -204,8 +228,8 @@ func (r *Response) WantError(status int, code string) *Response {
 	if err := json.Unmarshal(r.Body, &e); err != nil {
 		r.T.Fatalf("%s: error body is not JSON: %s", r.req, r.Body)
 	}
-	if e.Error == "" || e.Message == "" {
-		r.T.Fatalf("%s: error body lacks error/message: %s", r.req, r.Body)
+	if e.Error != title || e.Message == "" {
+		r.T.Fatalf("%s: error body %s, want error %q and a message", r.req, r.Body, title)
 	}
 	if code != "" && e.Code != code {
 		r.T.Fatalf("%s: error code %q, want %q; body: %s", r.req, e.Code, code, r.Body)
@@ -214,11 +238,12 @@ func (r *Response) WantError(status int, code string) *Response {
 }
 
 // Decode unmarshals the JSON body into v.
-func (r *Response) Decode(v any) {
+func (r *Response) Decode(v any) *Response {
 	r.T.Helper()
 	if err := json.Unmarshal(r.Body, v); err != nil {
 		r.T.Fatalf("%s: decode %s: %v", r.req, r.Body, err)
 	}
+	return r
 }
 
 // JSON returns the body as a generic JSON object.

@@ -58,6 +58,16 @@ func v1Caller(r *http.Request) (social.Caller, error) {
 	return c, nil
 }
 
+// v1CallerAnd is v1Caller plus the integer id in path parameter name.
+func v1CallerAnd(r *http.Request, name string) (social.Caller, int64, error) {
+	c, err := v1Caller(r)
+	if err != nil {
+		return social.Caller{}, 0, err
+	}
+	num, err := numParam(r, name)
+	return c, num, err
+}
+
 func numParam(r *http.Request, name string) (int64, error) {
 	v, err := strconv.ParseInt(r.PathValue(name), 10, 64)
 	if err != nil || v < 1 {
@@ -119,11 +129,7 @@ func (a *API) v1Decline(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) v1Answer(w http.ResponseWriter, r *http.Request,
 	answer func(ctx context.Context, c social.Caller, ref social.ConnectionRef) (social.Connection, error), done string) error {
-	c, err := v1Caller(r)
-	if err != nil {
-		return err
-	}
-	num, err := numParam(r, "request_id")
+	c, num, err := v1CallerAnd(r, "request_id")
 	if err != nil {
 		return err
 	}
@@ -135,11 +141,7 @@ func (a *API) v1Answer(w http.ResponseWriter, r *http.Request,
 }
 
 func (a *API) v1Remove(w http.ResponseWriter, r *http.Request) error {
-	c, err := v1Caller(r)
-	if err != nil {
-		return err
-	}
-	num, err := numParam(r, "connection_id")
+	c, num, err := v1CallerAnd(r, "connection_id")
 	if err != nil {
 		return err
 	}
@@ -271,11 +273,7 @@ func (a *API) v1Notifications(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (a *API) v1ReadNotification(w http.ResponseWriter, r *http.Request) error {
-	c, err := v1Caller(r)
-	if err != nil {
-		return err
-	}
-	num, err := numParam(r, "notification_id")
+	c, num, err := v1CallerAnd(r, "notification_id")
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -87,6 +88,12 @@ func (tx *Tx) Changes(ctx context.Context, f ChangeFilter) ([]Change, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: read changes: %w", err)
 	}
+	return scanChanges(rows)
+}
+
+// scanChanges reads rows of (seq, bucket, entity, entity_id, op, data, at)
+// and closes them.
+func scanChanges(rows *sql.Rows) ([]Change, error) {
 	defer rows.Close()
 	var out []Change
 	for rows.Next() {
@@ -100,7 +107,7 @@ func (tx *Tx) Changes(ctx context.Context, f ChangeFilter) ([]Change, error) {
 		out = append(out, c)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: read changes: %w", err)
+		return nil, fmt.Errorf("store: read changes: %w", translate(err))
 	}
 	return out, nil
 }

@@ -71,20 +71,9 @@ func (tx *Tx) PullChanges(ctx context.Context, f PullFilter) ([]Change, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: pull: %w", err)
 	}
-	defer rows.Close()
-	var out []Change
-	for rows.Next() {
-		var c Change
-		var op string
-		var at int64
-		if err := rows.Scan(&c.Seq, &c.Bucket, &c.Entity, &c.EntityID, &op, &c.Data, &at); err != nil {
-			return nil, fmt.Errorf("store: scan change: %w", err)
-		}
-		c.Op, c.At = Op(op), fromMS(at)
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: pull: %w", translate(err))
+	out, err := scanChanges(rows)
+	if err != nil {
+		return nil, fmt.Errorf("store: pull: %w", err)
 	}
 	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/vibesync/vibesync/server/apperr"
 	"github.com/vibesync/vibesync/server/auth"
+	"github.com/vibesync/vibesync/server/ratelimit"
 	"github.com/vibesync/vibesync/server/social"
 	"github.com/vibesync/vibesync/server/store"
 	syncv1 "github.com/vibesync/vibesync/syncproto/vibesync/sync/v1"
@@ -87,7 +89,15 @@ func (h *syncHandler) Push(ctx context.Context, req *connect.Request[syncv1.Push
 	}
 	c := caller(ctx)
 	out := &syncv1.PushResponse{}
+	var wait time.Duration // set when the write budget ran out
 	for _, m := range in.GetMutations() {
+		if d, ok := h.s.writes.Allow(c.UserID); !ok {
+			if len(out.Results) == 0 {
+				return nil, ratelimit.Err("rate_limited", d)
+			}
+			out.RetryLater, wait = true, d
+			break
+		}
 		fp, err := fingerprint(m)
 		if err != nil {
 			return nil, err
@@ -115,7 +125,11 @@ func (h *syncHandler) Push(ctx context.Context, req *connect.Request[syncv1.Push
 			break
 		}
 	}
-	return connect.NewResponse(out), nil
+	res := connect.NewResponse(out)
+	if wait > 0 {
+		res.Header().Set("Retry-After", ratelimit.RetryAfterSeconds(wait))
+	}
+	return res, nil
 }
 
 // fingerprint identifies a mutation's content: SHA-256 of its

@@ -62,8 +62,9 @@ type Config struct {
 	// Now is the clock (default time.Now); tests move it.
 	Now func() time.Time
 	// AllowedOrigins are browser origins (e.g. "https://app.example.com")
-	// allowed to open the live WebSocket besides the server's own origin;
-	// clients that send no Origin are always allowed. "*" allows any.
+	// allowed to call the REST API and the Connect services (CORS, see
+	// cors.go) and to open the live WebSocket, besides the server's own
+	// origin; clients that send no Origin are always allowed. "*" allows any.
 	AllowedOrigins []string
 	// Live tunes the WebSocket hub (limits, heartbeats, polling); zero
 	// values take live.Options' defaults. Its AllowedOrigins is replaced by
@@ -224,7 +225,7 @@ func build(ctx context.Context, cfg Config, db *store.DB) (*Server, error) {
 		mux.Handle("GET /metrics", met.Handler())
 	}
 	pusher := &push.Worker{DB: db, Sender: sender, Log: cfg.Log, Observer: met}
-	handler := met.InstrumentHTTP(mux, api.Middleware(mux))
+	handler := met.InstrumentHTTP(mux, withCORS(api.Middleware(mux), cfg.AllowedOrigins))
 	return &Server{cfg: cfg, db: db, social: svc, rpc: streams, hub: hub, handler: handler, pusher: pusher, metrics: met}, nil
 }
 

@@ -85,7 +85,7 @@ func TestCreateChat(t *testing.T) {
 				t.Fatalf("no chat-created to %s", u.Name)
 			}
 		}
-		if s := eventSocket(t, env, social.EventChatCreated, "user:"+amy.ID); s != socketA {
+		if s := eventSocket(t, env, social.EventChatCreated, "user:"+amy.ID); s != amy.ID+":"+socketA {
 			t.Fatalf("caller's socket not excluded: %q", s)
 		}
 	})

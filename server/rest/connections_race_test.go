@@ -48,6 +48,9 @@ func race(env *servertest.Env, calls []call) []answer {
 				return
 			}
 			req.Header.Set("Authorization", "Bearer "+c.token)
+			if rd != nil {
+				req.Header.Set("Content-Type", "application/json")
+			}
 			res, err := env.HTTP.Client().Do(req)
 			if err != nil {
 				out[i].err = err

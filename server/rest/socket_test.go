@@ -28,6 +28,9 @@ func doWithSocket(t *testing.T, env *servertest.Env, method, path, token, socket
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("X-Socket-Id", socket)
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	res, err := env.HTTP.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -86,6 +86,14 @@ func Start(t testing.TB, dir string, opts ...Option) *Env {
 		t.Fatalf("start server: %v", err)
 	}
 	hs := httptest.NewServer(srv.Handler())
+	// Every exchange through the test client is checked against the
+	// OpenAPI document.
+	contract, err := LoadContract()
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	client := hs.Client()
+	client.Transport = contract.CheckedTransport(client.Transport, func(err error) { t.Errorf("%v", err) })
 	e := &Env{T: t, Server: srv, HTTP: hs, URL: hs.URL, Clock: clock, Dir: dir}
 	t.Cleanup(e.Stop)
 	return e

@@ -490,12 +490,12 @@ type Chat struct {
 	// MeetMe A 24-character lower-case hex id.
 	//
 	// Examples: 68c14b067a0f59ec129e61e8
-	MeetMe       *ObjectID      `json:"meetMe,omitempty"`
-	Name         string         `json:"name"`
-	Participants *[]Participant `json:"participants,omitempty"`
-	Photo        *string        `json:"photo,omitempty"`
-	Restricted   bool           `json:"restricted"`
-	Tags         []Tag          `json:"tags"`
+	MeetMe       *ObjectID     `json:"meetMe,omitempty"`
+	Name         string        `json:"name"`
+	Participants []Participant `json:"participants"`
+	Photo        *string       `json:"photo,omitempty"`
+	Restricted   bool          `json:"restricted"`
+	Tags         []Tag         `json:"tags"`
 
 	// UpdatedAt UTC RFC 3339 with milliseconds.
 	//
@@ -524,9 +524,9 @@ type ChatFile struct {
 	// Message A 24-character lower-case hex id.
 	//
 	// Examples: 68c14b067a0f59ec129e61e8
-	Message ObjectID     `json:"message"`
-	Tag     string       `json:"tag"`
-	Type    ChatFileType `json:"type"`
+	Message ObjectID      `json:"message"`
+	Tag     *string       `json:"tag,omitempty"`
+	Type    *ChatFileType `json:"type,omitempty"`
 
 	// User A 24-character lower-case hex id.
 	//
@@ -543,8 +543,8 @@ type ChatView struct {
 	//
 	// Examples: 68c14b067a0f59ec129e61e8
 	UnderscoreId    ObjectID `json:"_id"`
-	AllowPublicPost bool     `json:"allowPublicPost"`
-	AreYouAdmin     bool     `json:"areYouAdmin"`
+	AllowPublicPost *bool    `json:"allowPublicPost,omitempty"`
+	AreYouAdmin     *bool    `json:"areYouAdmin,omitempty"`
 	Category        *string  `json:"category,omitempty"`
 
 	// CreatedAt UTC RFC 3339 with milliseconds.
@@ -555,24 +555,24 @@ type ChatView struct {
 	// Creator A user populated in read answers, or just the id in write answers.
 	Creator     UserRef  `json:"creator"`
 	Event       *Event   `json:"event,omitempty"`
-	IsGroup     bool     `json:"isGroup"`
-	IsJoined    bool     `json:"isJoined"`
-	LastMessage *Message `json:"lastMessage"`
+	IsGroup     *bool    `json:"isGroup,omitempty"`
+	IsJoined    *bool    `json:"isJoined,omitempty"`
+	LastMessage *Message `json:"lastMessage,omitempty"`
 
 	// MeetMe A 24-character lower-case hex id.
 	//
 	// Examples: 68c14b067a0f59ec129e61e8
-	MeetMe            *ObjectID      `json:"meetMe,omitempty"`
-	Name              string         `json:"name"`
-	Participants      *[]Participant `json:"participants,omitempty"`
-	ParticipantsCount int            `json:"participantsCount"`
-	Photo             *string        `json:"photo,omitempty"`
-	Reels             *[]Reel        `json:"reels,omitempty"`
-	ReelsCount        *int           `json:"reelsCount,omitempty"`
-	Request           *JoinRequest   `json:"request,omitempty"`
-	Restricted        bool           `json:"restricted"`
-	Tags              []Tag          `json:"tags"`
-	Unread            int            `json:"unread"`
+	MeetMe            *ObjectID     `json:"meetMe,omitempty"`
+	Name              string        `json:"name"`
+	Participants      []Participant `json:"participants"`
+	ParticipantsCount int           `json:"participantsCount"`
+	Photo             *string       `json:"photo,omitempty"`
+	Reels             *[]Reel       `json:"reels,omitempty"`
+	ReelsCount        *int          `json:"reelsCount,omitempty"`
+	Request           *JoinRequest  `json:"request,omitempty"`
+	Restricted        *bool         `json:"restricted,omitempty"`
+	Tags              []Tag         `json:"tags"`
+	Unread            *int          `json:"unread,omitempty"`
 
 	// UpdatedAt UTC RFC 3339 with milliseconds.
 	//
@@ -952,7 +952,7 @@ type Reel struct {
 	// Examples: 2025-09-10T09:55:18.000Z
 	CreatedAt    Time     `json:"createdAt"`
 	Description  string   `json:"description"`
-	Favorites    int      `json:"favorites"`
+	Favorites    *int     `json:"favorites,omitempty"`
 	Hashtags     []string `json:"hashtags"`
 	IsAnonymous  bool     `json:"isAnonymous"`
 	IsFavorite   bool     `json:"isFavorite"`
@@ -989,7 +989,7 @@ type RequestChat struct {
 	//
 	// Examples: 68c14b067a0f59ec129e61e8
 	UnderscoreId    ObjectID `json:"_id"`
-	AllowPublicPost bool     `json:"allowPublicPost"`
+	AllowPublicPost *bool    `json:"allowPublicPost,omitempty"`
 	AreYouAdmin     bool     `json:"areYouAdmin"`
 	Category        *string  `json:"category,omitempty"`
 
@@ -1006,12 +1006,12 @@ type RequestChat struct {
 	// MeetMe A 24-character lower-case hex id.
 	//
 	// Examples: 68c14b067a0f59ec129e61e8
-	MeetMe       *ObjectID      `json:"meetMe,omitempty"`
-	Name         string         `json:"name"`
-	Participants *[]Participant `json:"participants,omitempty"`
-	Photo        *string        `json:"photo,omitempty"`
-	Restricted   bool           `json:"restricted"`
-	Tags         []Tag          `json:"tags"`
+	MeetMe       *ObjectID     `json:"meetMe,omitempty"`
+	Name         string        `json:"name"`
+	Participants []Participant `json:"participants"`
+	Photo        *string       `json:"photo,omitempty"`
+	Restricted   bool          `json:"restricted"`
+	Tags         *[]Tag        `json:"tags,omitempty"`
 
 	// UpdatedAt UTC RFC 3339 with milliseconds.
 	//
@@ -1086,7 +1086,7 @@ type UserSummary struct {
 	//
 	// Examples: 68c14b067a0f59ec129e61e8
 	UnderscoreId ObjectID `json:"_id"`
-	IsOnline     bool     `json:"isOnline"`
+	IsOnline     *bool    `json:"isOnline,omitempty"`
 	Name         string   `json:"name"`
 	Photo        *string  `json:"photo,omitempty"`
 	Username     string   `json:"username"`

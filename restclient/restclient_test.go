@@ -118,7 +118,7 @@ func TestGeneratedClientDrivesTheServer(t *testing.T) {
 		t.Fatalf("list chats: %v %s", err, chats.Body)
 	}
 	got := chats.JSON200.Chats[0]
-	if got.UnderscoreId != chat.JSON201.Chat.UnderscoreId || got.Unread != 1 || got.LastMessage == nil ||
+	if got.UnderscoreId != chat.JSON201.Chat.UnderscoreId || got.Unread == nil || *got.Unread != 1 || got.LastMessage == nil ||
 		got.LastMessage.Text == nil || *got.LastMessage.Text != "hello from a generated client" {
 		t.Fatalf("listed chat: %s", chats.Body)
 	}

@@ -36,7 +36,13 @@ func routesGo(t *testing.T) []string {
 		if !ok || (sel.Sel.Name != "Handle" && sel.Sel.Name != "HandleFunc") {
 			return true
 		}
-		lit, ok := call.Args[0].(*ast.BasicLit)
+		// The pattern is a string literal, or the first argument of a
+		// call that returns it with its handler (mux.Handle(a.upload(...))).
+		arg := call.Args[0]
+		if inner, ok := arg.(*ast.CallExpr); ok && len(inner.Args) > 0 {
+			arg = inner.Args[0]
+		}
+		lit, ok := arg.(*ast.BasicLit)
 		if !ok || lit.Kind != token.STRING {
 			t.Fatalf("routes.go: a route pattern that is not a string literal at %v", call.Pos())
 		}

@@ -37,13 +37,13 @@ func TestJSONRoutesRefuseOtherContentTypes(t *testing.T) {
 	env := servertest.New(t)
 	amy := env.Register("Amy")
 	login := `{"username":"` + amy.Username + `","password":"` + amy.Password + `"}`
-	for _, ct := range []string{"", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/jsonp", "nonsense/"} {
+	for _, ct := range []string{"", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/jsonp", "application/vnd.vibesync+json", "nonsense/"} {
 		t.Run("415 for "+ct, func(t *testing.T) {
 			rawPost(t, env, "/auth/login", "", ct, login).WantError(http.StatusUnsupportedMediaType, "unsupported_media_type")
 			rawPost(t, env, "/requests", amy.Token, ct, `{"chat":"0123456789abcdef01234567"}`).WantError(http.StatusUnsupportedMediaType, "unsupported_media_type")
 		})
 	}
-	for _, ct := range []string{"application/json", "application/json; charset=utf-8", "Application/JSON", "application/vnd.vibesync+json"} {
+	for _, ct := range []string{"application/json", "application/json; charset=utf-8", "Application/JSON"} {
 		t.Run("accepted: "+ct, func(t *testing.T) {
 			rawPost(t, env, "/auth/login", "", ct, login).Want(http.StatusOK)
 		})
@@ -61,7 +61,11 @@ func TestHeaderLimits(t *testing.T) {
 	send := func(size int) (*http.Response, []byte) {
 		req, _ := http.NewRequest("GET", env.URL+"/healthz", nil)
 		req.Header.Set("X-Padding", strings.Repeat("a", size))
-		res, err := env.HTTP.Client().Do(req)
+		hc := env.HTTP.Client()
+		if size > 1<<20 { // net/http's own answer, outside the document: a plain client
+			hc = &http.Client{}
+		}
+		res, err := hc.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

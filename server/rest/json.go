@@ -10,7 +10,6 @@ import (
 	"os"
 	"reflect"
 	"strconv"
-	"strings"
 
 	"github.com/vibesync/vibesync/server/apperr"
 	"github.com/vibesync/vibesync/server/ratelimit"
@@ -86,12 +85,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // requireJSON answers 415 unsupported_media_type unless r says its body is
-// JSON (application/json, or a type ending in +json). Refusing other types
+// JSON (application/json, any parameters). Refusing other types
 // also keeps browsers' cross-site form posts (which cannot send a JSON
 // type without a CORS preflight) from reaching a handler.
 func requireJSON(r *http.Request) error {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json")) {
+	if err == nil && mt == "application/json" {
 		return nil
 	}
 	return apperr.New(apperr.UnsupportedMedia, "unsupported_media_type", "The request body must be JSON (Content-Type: application/json)")

@@ -1227,6 +1227,9 @@ type FollowingResponse struct {
 // Forbidden defines model for Forbidden.
 type Forbidden = Error
 
+// HeadersTooLarge defines model for HeadersTooLarge.
+type HeadersTooLarge = Error
+
 // MessageResponse defines model for MessageResponse.
 type MessageResponse struct {
 	Message Message `json:"message"`
@@ -1264,6 +1267,9 @@ type Unauthorized = Error
 
 // Unavailable defines model for Unavailable.
 type Unavailable = Error
+
+// UnsupportedMediaType defines model for UnsupportedMediaType.
+type UnsupportedMediaType = Error
 
 // UserListResponse defines model for UserListResponse.
 type UserListResponse struct {
@@ -8369,8 +8375,12 @@ type LoginResponse struct {
 	JSON408 *RequestTimeout
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *TooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *Unavailable
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -8406,9 +8416,19 @@ func (r LoginResponse) GetJSON413() *TooLarge {
 	return r.JSON413
 }
 
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r LoginResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r LoginResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r LoginResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
@@ -8464,6 +8484,8 @@ type LogoutResponse struct {
 	JSON401 *Unauthorized
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *LogoutResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -8483,6 +8505,11 @@ func (r LogoutResponse) GetJSON401() *Unauthorized {
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r LogoutResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r LogoutResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -8537,8 +8564,12 @@ type RefreshResponse struct {
 	JSON408 *RequestTimeout
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *TooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *RefreshResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -8570,9 +8601,19 @@ func (r RefreshResponse) GetJSON413() *TooLarge {
 	return r.JSON413
 }
 
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r RefreshResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r RefreshResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r RefreshResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -8627,8 +8668,12 @@ type RegisterResponse struct {
 	JSON409 *Conflict
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *TooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *Unavailable
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -8662,9 +8707,19 @@ func (r RegisterResponse) GetJSON413() *TooLarge {
 	return r.JSON413
 }
 
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r RegisterResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r RegisterResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r RegisterResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
@@ -8718,6 +8773,8 @@ type ListChatsResponse struct {
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ListChatsResponse401Headers
 }
@@ -8738,6 +8795,11 @@ func (r ListChatsResponse) GetJSON400() *BadRequest {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r ListChatsResponse) GetJSON401() *Unauthorized {
 	return r.JSON401
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r ListChatsResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -8800,8 +8862,12 @@ type CreateChatResponse struct {
 	JSON409 *Conflict
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *TooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *CreateChatResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -8853,9 +8919,19 @@ func (r CreateChatResponse) GetJSON413() *TooLarge {
 	return r.JSON413
 }
 
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r CreateChatResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r CreateChatResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r CreateChatResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -8904,6 +8980,8 @@ type ExploreCommunitiesResponse struct {
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ExploreCommunitiesResponse401Headers
 }
@@ -8924,6 +9002,11 @@ func (r ExploreCommunitiesResponse) GetJSON400() *BadRequest {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r ExploreCommunitiesResponse) GetJSON401() *Unauthorized {
 	return r.JSON401
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r ExploreCommunitiesResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -8982,8 +9065,12 @@ type DeleteChatResponse struct {
 	JSON409 *Conflict
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *TooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *DeleteChatResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -9025,9 +9112,19 @@ func (r DeleteChatResponse) GetJSON413() *TooLarge {
 	return r.JSON413
 }
 
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r DeleteChatResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r DeleteChatResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r DeleteChatResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -9077,6 +9174,8 @@ type GetChatResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *GetChatResponse401Headers
 }
@@ -9104,6 +9203,11 @@ func (r GetChatResponse) GetJSON403() *Forbidden {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r GetChatResponse) GetJSON404() *NotFound {
 	return r.JSON404
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r GetChatResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -9166,6 +9270,8 @@ type UpdateChatResponse struct {
 	JSON413 *TooLarge
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *UpdateChatResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -9215,6 +9321,11 @@ func (r UpdateChatResponse) GetJSON413() *TooLarge {
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r UpdateChatResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r UpdateChatResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -9267,6 +9378,8 @@ type ChatFilesResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ChatFilesResponse401Headers
 }
@@ -9297,6 +9410,11 @@ func (r ChatFilesResponse) GetJSON403() *Forbidden {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r ChatFilesResponse) GetJSON404() *NotFound {
 	return r.JSON404
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r ChatFilesResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -9349,6 +9467,8 @@ type ListMessagesResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ListMessagesResponse401Headers
 }
@@ -9379,6 +9499,11 @@ func (r ListMessagesResponse) GetJSON403() *Forbidden {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r ListMessagesResponse) GetJSON404() *NotFound {
 	return r.JSON404
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r ListMessagesResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -9441,8 +9566,12 @@ type SendMessageResponse struct {
 	JSON409 *Conflict
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *TooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *SendMessageResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -9494,9 +9623,19 @@ func (r SendMessageResponse) GetJSON413() *TooLarge {
 	return r.JSON413
 }
 
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r SendMessageResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r SendMessageResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r SendMessageResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -9557,8 +9696,12 @@ type JoinChatResponse struct {
 	JSON409 *Conflict
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *TooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *JoinChatResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -9605,9 +9748,19 @@ func (r JoinChatResponse) GetJSON413() *TooLarge {
 	return r.JSON413
 }
 
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r JoinChatResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r JoinChatResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r JoinChatResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -9670,8 +9823,12 @@ type AddParticipantsResponse struct {
 	JSON409 *Conflict
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *TooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *AddParticipantsResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -9720,9 +9877,19 @@ func (r AddParticipantsResponse) GetJSON413() *TooLarge {
 	return r.JSON413
 }
 
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r AddParticipantsResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r AddParticipantsResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r AddParticipantsResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -9781,8 +9948,12 @@ type RemoveParticipantResponse struct {
 	JSON409 *Conflict
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *TooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *RemoveParticipantResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -9824,9 +9995,19 @@ func (r RemoveParticipantResponse) GetJSON413() *TooLarge {
 	return r.JSON413
 }
 
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r RemoveParticipantResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r RemoveParticipantResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r RemoveParticipantResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -9887,8 +10068,12 @@ type RevokeAdminResponse struct {
 	JSON409 *Conflict
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *TooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *RevokeAdminResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -9935,9 +10120,19 @@ func (r RevokeAdminResponse) GetJSON413() *TooLarge {
 	return r.JSON413
 }
 
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r RevokeAdminResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r RevokeAdminResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r RevokeAdminResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -9998,8 +10193,12 @@ type GrantAdminResponse struct {
 	JSON409 *Conflict
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *TooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *GrantAdminResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -10046,9 +10245,19 @@ func (r GrantAdminResponse) GetJSON413() *TooLarge {
 	return r.JSON413
 }
 
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r GrantAdminResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r GrantAdminResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r GrantAdminResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -10109,8 +10318,12 @@ type ParticipantStatusResponse struct {
 	JSON409 *Conflict
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *TooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ParticipantStatusResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -10157,9 +10370,19 @@ func (r ParticipantStatusResponse) GetJSON413() *TooLarge {
 	return r.JSON413
 }
 
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r ParticipantStatusResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r ParticipantStatusResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r ParticipantStatusResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -10216,6 +10439,8 @@ type ReadChatResponse struct {
 	JSON404 *NotFound
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ReadChatResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -10250,6 +10475,11 @@ func (r ReadChatResponse) GetJSON404() *NotFound {
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r ReadChatResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r ReadChatResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -10298,6 +10528,8 @@ type ListConnectionsResponse struct {
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ListConnectionsResponse401Headers
 }
@@ -10318,6 +10550,11 @@ func (r ListConnectionsResponse) GetJSON400() *BadRequest {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r ListConnectionsResponse) GetJSON401() *Unauthorized {
 	return r.JSON401
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r ListConnectionsResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -10366,6 +10603,8 @@ type EstablishedConnectionsResponse struct {
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *EstablishedConnectionsResponse401Headers
 }
@@ -10386,6 +10625,11 @@ func (r EstablishedConnectionsResponse) GetJSON400() *BadRequest {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r EstablishedConnectionsResponse) GetJSON401() *Unauthorized {
 	return r.JSON401
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r EstablishedConnectionsResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -10434,6 +10678,8 @@ type PendingConnectionsResponse struct {
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *PendingConnectionsResponse401Headers
 }
@@ -10454,6 +10700,11 @@ func (r PendingConnectionsResponse) GetJSON400() *BadRequest {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r PendingConnectionsResponse) GetJSON401() *Unauthorized {
 	return r.JSON401
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r PendingConnectionsResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -10508,6 +10759,8 @@ type DeleteConnectionResponse struct {
 	JSON409 *Conflict
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *DeleteConnectionResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -10537,6 +10790,11 @@ func (r DeleteConnectionResponse) GetJSON409() *Conflict {
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r DeleteConnectionResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r DeleteConnectionResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -10597,8 +10855,12 @@ type CreateConnectionResponse struct {
 	JSON409 *Conflict
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *TooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *CreateConnectionResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -10645,9 +10907,19 @@ func (r CreateConnectionResponse) GetJSON413() *TooLarge {
 	return r.JSON413
 }
 
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r CreateConnectionResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r CreateConnectionResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r CreateConnectionResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -10706,6 +10978,8 @@ type AcceptConnectionResponse struct {
 	JSON409 *Conflict
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *AcceptConnectionResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -10745,6 +11019,11 @@ func (r AcceptConnectionResponse) GetJSON409() *Conflict {
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r AcceptConnectionResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r AcceptConnectionResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -10792,6 +11071,8 @@ type ConnectionStatusResponse struct {
 	JSON401 *Unauthorized
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ConnectionStatusResponse401Headers
 }
@@ -10814,6 +11095,11 @@ func (r ConnectionStatusResponse) GetJSON401() *Unauthorized {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r ConnectionStatusResponse) GetJSON404() *NotFound {
 	return r.JSON404
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r ConnectionStatusResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -10852,6 +11138,8 @@ type HealthzResponse struct {
 	JSON200 *struct {
 		Status interface{} `json:"status"`
 	}
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
@@ -10859,6 +11147,11 @@ func (r HealthzResponse) GetJSON200() *struct {
 	Status interface{} `json:"status"`
 } {
 	return r.JSON200
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r HealthzResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -10895,11 +11188,18 @@ type GetMediaResponse struct {
 	HTTPResponse *http.Response
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 }
 
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r GetMediaResponse) GetJSON404() *NotFound {
 	return r.JSON404
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r GetMediaResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -10949,6 +11249,8 @@ type ListNotificationsResponse struct {
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ListNotificationsResponse401Headers
 }
@@ -10970,6 +11272,11 @@ func (r ListNotificationsResponse) GetJSON400() *BadRequest {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r ListNotificationsResponse) GetJSON401() *Unauthorized {
 	return r.JSON401
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r ListNotificationsResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -11024,6 +11331,8 @@ type ReadAllNotificationsResponse struct {
 	JSON401 *Unauthorized
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ReadAllNotificationsResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -11050,6 +11359,11 @@ func (r ReadAllNotificationsResponse) GetJSON401() *Unauthorized {
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r ReadAllNotificationsResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r ReadAllNotificationsResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -11106,6 +11420,8 @@ type ReadNotificationResponse struct {
 	JSON404 *NotFound
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ReadNotificationResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -11137,6 +11453,11 @@ func (r ReadNotificationResponse) GetJSON404() *NotFound {
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r ReadNotificationResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r ReadNotificationResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -11173,11 +11494,18 @@ type OpenapiJSONResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *map[string]interface{}
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 }
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r OpenapiJSONResponse) GetJSON200() *map[string]interface{} {
 	return r.JSON200
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r OpenapiJSONResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -11212,6 +11540,13 @@ func (r OpenapiJSONResponse) ContentType() string {
 type OpenapiYAMLResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r OpenapiYAMLResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -11264,8 +11599,12 @@ type AddPushDeviceResponse struct {
 	JSON408 *RequestTimeout
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *TooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *AddPushDeviceResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -11292,9 +11631,19 @@ func (r AddPushDeviceResponse) GetJSON413() *TooLarge {
 	return r.JSON413
 }
 
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r AddPushDeviceResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r AddPushDeviceResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r AddPushDeviceResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -11345,6 +11694,8 @@ type RemovePushDeviceResponse struct {
 	JSON401 *Unauthorized
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *RemovePushDeviceResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -11364,6 +11715,11 @@ func (r RemovePushDeviceResponse) GetJSON401() *Unauthorized {
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r RemovePushDeviceResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r RemovePushDeviceResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -11407,6 +11763,8 @@ type ReadyzResponse struct {
 	JSON200 *struct {
 		Status interface{} `json:"status"`
 	}
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *Unavailable
 	// Headers503 the parsed response headers for an HTTP 503 response
@@ -11418,6 +11776,11 @@ func (r ReadyzResponse) GetJSON200() *struct {
 	Status interface{} `json:"status"`
 } {
 	return r.JSON200
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r ReadyzResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
@@ -11483,8 +11846,12 @@ type CreateReelResponse struct {
 	JSON409 *Conflict
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *TooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *CreateReelResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -11531,9 +11898,19 @@ func (r CreateReelResponse) GetJSON413() *TooLarge {
 	return r.JSON413
 }
 
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r CreateReelResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r CreateReelResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r CreateReelResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -11588,6 +11965,8 @@ type FavoriteReelResponse struct {
 	JSON404 *NotFound
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *FavoriteReelResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -11617,6 +11996,11 @@ func (r FavoriteReelResponse) GetJSON404() *NotFound {
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r FavoriteReelResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r FavoriteReelResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -11671,6 +12055,8 @@ type LikeReelResponse struct {
 	JSON404 *NotFound
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *LikeReelResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -11700,6 +12086,11 @@ func (r LikeReelResponse) GetJSON404() *NotFound {
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r LikeReelResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r LikeReelResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -11754,6 +12145,8 @@ type SuperlikeReelResponse struct {
 	JSON404 *NotFound
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *SuperlikeReelResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -11783,6 +12176,11 @@ func (r SuperlikeReelResponse) GetJSON404() *NotFound {
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r SuperlikeReelResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r SuperlikeReelResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -11831,6 +12229,8 @@ type ListRequestsResponse struct {
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ListRequestsResponse401Headers
 }
@@ -11851,6 +12251,11 @@ func (r ListRequestsResponse) GetJSON400() *BadRequest {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r ListRequestsResponse) GetJSON401() *Unauthorized {
 	return r.JSON401
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r ListRequestsResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -11911,8 +12316,12 @@ type CreateRequestResponse struct {
 	JSON409 *Conflict
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *TooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *CreateRequestResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -11959,9 +12368,19 @@ func (r CreateRequestResponse) GetJSON413() *TooLarge {
 	return r.JSON413
 }
 
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r CreateRequestResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r CreateRequestResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r CreateRequestResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -12011,6 +12430,8 @@ type GetRequestResponse struct {
 	JSON403 *Forbidden
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *GetRequestResponse401Headers
 }
@@ -12038,6 +12459,11 @@ func (r GetRequestResponse) GetJSON403() *Forbidden {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r GetRequestResponse) GetJSON404() *NotFound {
 	return r.JSON404
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r GetRequestResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -12098,8 +12524,12 @@ type AnswerRequestResponse struct {
 	JSON409 *Conflict
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *TooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *AnswerRequestResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -12146,9 +12576,19 @@ func (r AnswerRequestResponse) GetJSON413() *TooLarge {
 	return r.JSON413
 }
 
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r AnswerRequestResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r AnswerRequestResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r AnswerRequestResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -12194,6 +12634,8 @@ type ListUsersResponse struct {
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ListUsersResponse401Headers
 }
@@ -12211,6 +12653,11 @@ func (r ListUsersResponse) GetJSON400() *BadRequest {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r ListUsersResponse) GetJSON401() *Unauthorized {
 	return r.JSON401
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r ListUsersResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -12256,6 +12703,8 @@ type GetMeResponse struct {
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *GetMeResponse401Headers
 }
@@ -12273,6 +12722,11 @@ func (r GetMeResponse) GetJSON400() *BadRequest {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r GetMeResponse) GetJSON401() *Unauthorized {
 	return r.JSON401
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r GetMeResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -12329,8 +12783,12 @@ type PatchMeResponse struct {
 	JSON409 *Conflict
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *TooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *PatchMeResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -12367,9 +12825,19 @@ func (r PatchMeResponse) GetJSON413() *TooLarge {
 	return r.JSON413
 }
 
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r PatchMeResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r PatchMeResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r PatchMeResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -12415,6 +12883,8 @@ type ListBlockedResponse struct {
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ListBlockedResponse401Headers
 }
@@ -12432,6 +12902,11 @@ func (r ListBlockedResponse) GetJSON400() *BadRequest {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r ListBlockedResponse) GetJSON401() *Unauthorized {
 	return r.JSON401
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r ListBlockedResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -12477,6 +12952,8 @@ type ListFollowersResponse struct {
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ListFollowersResponse401Headers
 }
@@ -12494,6 +12971,11 @@ func (r ListFollowersResponse) GetJSON400() *BadRequest {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r ListFollowersResponse) GetJSON401() *Unauthorized {
 	return r.JSON401
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r ListFollowersResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -12539,6 +13021,8 @@ type ListFollowingResponse struct {
 	JSON400 *BadRequest
 	// JSON401 the response for an HTTP 401 `application/json` response
 	JSON401 *Unauthorized
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *ListFollowingResponse401Headers
 }
@@ -12556,6 +13040,11 @@ func (r ListFollowingResponse) GetJSON400() *BadRequest {
 // GetJSON401 returns the response for an HTTP 401 `application/json` response
 func (r ListFollowingResponse) GetJSON401() *Unauthorized {
 	return r.JSON401
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r ListFollowingResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -12606,6 +13095,8 @@ type DeleteStatusResponse struct {
 	JSON401 *Unauthorized
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *DeleteStatusResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -12625,6 +13116,11 @@ func (r DeleteStatusResponse) GetJSON401() *Unauthorized {
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r DeleteStatusResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r DeleteStatusResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -12681,8 +13177,12 @@ type PutStatusResponse struct {
 	JSON408 *RequestTimeout
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *TooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *PutStatusResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -12716,9 +13216,19 @@ func (r PutStatusResponse) GetJSON413() *TooLarge {
 	return r.JSON413
 }
 
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r PutStatusResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r PutStatusResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r PutStatusResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -12766,6 +13276,8 @@ type GetUserResponse struct {
 	JSON401 *Unauthorized
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *GetUserResponse401Headers
 }
@@ -12788,6 +13300,11 @@ func (r GetUserResponse) GetJSON401() *Unauthorized {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r GetUserResponse) GetJSON404() *NotFound {
 	return r.JSON404
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r GetUserResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -12842,6 +13359,8 @@ type UnblockResponse struct {
 	JSON404 *NotFound
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *UnblockResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -12871,6 +13390,11 @@ func (r UnblockResponse) GetJSON404() *NotFound {
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r UnblockResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r UnblockResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -12925,6 +13449,8 @@ type BlockResponse struct {
 	JSON404 *NotFound
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *BlockResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -12954,6 +13480,11 @@ func (r BlockResponse) GetJSON404() *NotFound {
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r BlockResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r BlockResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -13008,6 +13539,8 @@ type UnfollowResponse struct {
 	JSON404 *NotFound
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *UnfollowResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -13037,6 +13570,11 @@ func (r UnfollowResponse) GetJSON404() *NotFound {
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r UnfollowResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r UnfollowResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -13091,6 +13629,8 @@ type FollowResponse struct {
 	JSON404 *NotFound
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *FollowResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -13120,6 +13660,11 @@ func (r FollowResponse) GetJSON404() *NotFound {
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r FollowResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r FollowResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -13180,6 +13725,8 @@ type UserScoreResponse struct {
 	JSON401 *Unauthorized
 	// JSON404 the response for an HTTP 404 `application/json` response
 	JSON404 *NotFound
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *UserScoreResponse401Headers
 }
@@ -13215,6 +13762,11 @@ func (r UserScoreResponse) GetJSON401() *Unauthorized {
 // GetJSON404 returns the response for an HTTP 404 `application/json` response
 func (r UserScoreResponse) GetJSON404() *NotFound {
 	return r.JSON404
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r UserScoreResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -13273,6 +13825,8 @@ type V1AcceptResponse struct {
 	JSON409 *Conflict
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *V1AcceptResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -13312,6 +13866,11 @@ func (r V1AcceptResponse) GetJSON409() *Conflict {
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r V1AcceptResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r V1AcceptResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -13369,6 +13928,8 @@ type V1ActiveResponse struct {
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *V1ActiveResponse401Headers
 }
@@ -13401,6 +13962,11 @@ func (r V1ActiveResponse) GetJSON401() *Unauthorized {
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
 func (r V1ActiveResponse) GetJSON403() *Forbidden {
 	return r.JSON403
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r V1ActiveResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -13459,6 +14025,8 @@ type V1DeclineResponse struct {
 	JSON409 *Conflict
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *V1DeclineResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -13498,6 +14066,11 @@ func (r V1DeclineResponse) GetJSON409() *Conflict {
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r V1DeclineResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r V1DeclineResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -13549,6 +14122,8 @@ type V1NotificationsResponse struct {
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *V1NotificationsResponse401Headers
 }
@@ -13575,6 +14150,11 @@ func (r V1NotificationsResponse) GetJSON401() *Unauthorized {
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
 func (r V1NotificationsResponse) GetJSON403() *Forbidden {
 	return r.JSON403
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r V1NotificationsResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -13631,6 +14211,8 @@ type V1ReadNotificationResponse struct {
 	JSON404 *NotFound
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *V1ReadNotificationResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -13665,6 +14247,11 @@ func (r V1ReadNotificationResponse) GetJSON404() *NotFound {
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r V1ReadNotificationResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r V1ReadNotificationResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -13712,6 +14299,8 @@ type V1ReceivedResponse struct {
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *V1ReceivedResponse401Headers
 }
@@ -13734,6 +14323,11 @@ func (r V1ReceivedResponse) GetJSON401() *Unauthorized {
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
 func (r V1ReceivedResponse) GetJSON403() *Forbidden {
 	return r.JSON403
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r V1ReceivedResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -13797,8 +14391,12 @@ type V1RequestResponse struct {
 	JSON409 *Conflict
 	// JSON413 the response for an HTTP 413 `application/json` response
 	JSON413 *TooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *V1RequestResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -13848,9 +14446,19 @@ func (r V1RequestResponse) GetJSON413() *TooLarge {
 	return r.JSON413
 }
 
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r V1RequestResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r V1RequestResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r V1RequestResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -13898,6 +14506,8 @@ type V1SentResponse struct {
 	JSON401 *Unauthorized
 	// JSON403 the response for an HTTP 403 `application/json` response
 	JSON403 *Forbidden
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *V1SentResponse401Headers
 }
@@ -13920,6 +14530,11 @@ func (r V1SentResponse) GetJSON401() *Unauthorized {
 // GetJSON403 returns the response for an HTTP 403 `application/json` response
 func (r V1SentResponse) GetJSON403() *Forbidden {
 	return r.JSON403
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r V1SentResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -13978,6 +14593,8 @@ type V1RemoveResponse struct {
 	JSON409 *Conflict
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// Headers401 the parsed response headers for an HTTP 401 response
 	Headers401 *V1RemoveResponse401Headers
 	// Headers429 the parsed response headers for an HTTP 429 response
@@ -14017,6 +14634,11 @@ func (r V1RemoveResponse) GetJSON409() *Conflict {
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r V1RemoveResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r V1RemoveResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetBody returns the raw response body bytes
@@ -14074,6 +14696,8 @@ type SocketResponse struct {
 	JSON403 *Forbidden
 	// JSON429 the response for an HTTP 429 `application/json` response
 	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
 	// JSON503 the response for an HTTP 503 `application/json` response
 	JSON503 *Unavailable
 	// Headers401 the parsed response headers for an HTTP 401 response
@@ -14102,6 +14726,11 @@ func (r SocketResponse) GetJSON403() *Forbidden {
 // GetJSON429 returns the response for an HTTP 429 `application/json` response
 func (r SocketResponse) GetJSON429() *TooManyRequests {
 	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r SocketResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
 }
 
 // GetJSON503 returns the response for an HTTP 503 `application/json` response
@@ -15431,12 +16060,26 @@ func ParseLoginResponse(rsp *http.Response) (*LoginResponse, error) {
 		}
 		response.JSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Unavailable
@@ -15521,6 +16164,13 @@ func ParseLogoutResponse(rsp *http.Response) (*LogoutResponse, error) {
 		}
 		response.JSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
+
 	}
 
 	switch {
@@ -15598,12 +16248,26 @@ func ParseRefreshResponse(rsp *http.Response) (*RefreshResponse, error) {
 		}
 		response.JSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
 
 	}
 
@@ -15682,12 +16346,26 @@ func ParseRegisterResponse(rsp *http.Response) (*RegisterResponse, error) {
 		}
 		response.JSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Unavailable
@@ -15761,6 +16439,13 @@ func ParseListChatsResponse(rsp *http.Response) (*ListChatsResponse, error) {
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
 
 	}
 
@@ -15857,12 +16542,26 @@ func ParseCreateChatResponse(rsp *http.Response) (*CreateChatResponse, error) {
 		}
 		response.JSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
 
 	}
 
@@ -15929,6 +16628,13 @@ func ParseExploreCommunitiesResponse(rsp *http.Response) (*ExploreCommunitiesRes
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
 
 	}
 
@@ -16014,12 +16720,26 @@ func ParseDeleteChatResponse(rsp *http.Response) (*DeleteChatResponse, error) {
 		}
 		response.JSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
 
 	}
 
@@ -16097,6 +16817,13 @@ func ParseGetChatResponse(rsp *http.Response) (*GetChatResponse, error) {
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
 
 	}
 
@@ -16193,6 +16920,13 @@ func ParseUpdateChatResponse(rsp *http.Response) (*UpdateChatResponse, error) {
 		}
 		response.JSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
+
 	}
 
 	switch {
@@ -16273,6 +17007,13 @@ func ParseChatFilesResponse(rsp *http.Response) (*ChatFilesResponse, error) {
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
+
 	}
 
 	switch {
@@ -16342,6 +17083,13 @@ func ParseListMessagesResponse(rsp *http.Response) (*ListMessagesResponse, error
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
 
 	}
 
@@ -16438,12 +17186,26 @@ func ParseSendMessageResponse(rsp *http.Response) (*SendMessageResponse, error) 
 		}
 		response.JSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
 
 	}
 
@@ -16543,12 +17305,26 @@ func ParseJoinChatResponse(rsp *http.Response) (*JoinChatResponse, error) {
 		}
 		response.JSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
 
 	}
 
@@ -16650,12 +17426,26 @@ func ParseAddParticipantsResponse(rsp *http.Response) (*AddParticipantsResponse,
 		}
 		response.JSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
 
 	}
 
@@ -16751,12 +17541,26 @@ func ParseRemoveParticipantResponse(rsp *http.Response) (*RemoveParticipantRespo
 		}
 		response.JSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
 
 	}
 
@@ -16856,12 +17660,26 @@ func ParseRevokeAdminResponse(rsp *http.Response) (*RevokeAdminResponse, error) 
 		}
 		response.JSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
 
 	}
 
@@ -16961,12 +17779,26 @@ func ParseGrantAdminResponse(rsp *http.Response) (*GrantAdminResponse, error) {
 		}
 		response.JSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
 
 	}
 
@@ -17066,12 +17898,26 @@ func ParseParticipantStatusResponse(rsp *http.Response) (*ParticipantStatusRespo
 		}
 		response.JSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
 
 	}
 
@@ -17157,6 +18003,13 @@ func ParseReadChatResponse(rsp *http.Response) (*ReadChatResponse, error) {
 		}
 		response.JSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
+
 	}
 
 	switch {
@@ -17223,6 +18076,13 @@ func ParseListConnectionsResponse(rsp *http.Response) (*ListConnectionsResponse,
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
+
 	}
 
 	switch {
@@ -17279,6 +18139,13 @@ func ParseEstablishedConnectionsResponse(rsp *http.Response) (*EstablishedConnec
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
+
 	}
 
 	switch {
@@ -17334,6 +18201,13 @@ func ParsePendingConnectionsResponse(rsp *http.Response) (*PendingConnectionsRes
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
 
 	}
 
@@ -17404,6 +18278,13 @@ func ParseDeleteConnectionResponse(rsp *http.Response) (*DeleteConnectionRespons
 			return nil, err
 		}
 		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
 
 	}
 
@@ -17503,12 +18384,26 @@ func ParseCreateConnectionResponse(rsp *http.Response) (*CreateConnectionRespons
 		}
 		response.JSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
 
 	}
 
@@ -17601,6 +18496,13 @@ func ParseAcceptConnectionResponse(rsp *http.Response) (*AcceptConnectionRespons
 		}
 		response.JSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
+
 	}
 
 	switch {
@@ -17671,6 +18573,13 @@ func ParseConnectionStatusResponse(rsp *http.Response) (*ConnectionStatusRespons
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
+
 	}
 
 	switch {
@@ -17712,6 +18621,13 @@ func ParseHealthzResponse(rsp *http.Response) (*HealthzResponse, error) {
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
+
 	}
 
 	return response, nil
@@ -17737,6 +18653,13 @@ func ParseGetMediaResponse(rsp *http.Response) (*GetMediaResponse, error) {
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
 
 	}
 
@@ -17781,6 +18704,13 @@ func ParseListNotificationsResponse(rsp *http.Response) (*ListNotificationsRespo
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
 
 	}
 
@@ -17843,6 +18773,13 @@ func ParseReadAllNotificationsResponse(rsp *http.Response) (*ReadAllNotification
 			return nil, err
 		}
 		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
 
 	}
 
@@ -17923,6 +18860,13 @@ func ParseReadNotificationResponse(rsp *http.Response) (*ReadNotificationRespons
 		}
 		response.JSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
+
 	}
 
 	switch {
@@ -17972,6 +18916,13 @@ func ParseOpenapiJSONResponse(rsp *http.Response) (*OpenapiJSONResponse, error) 
 		}
 		response.JSON200 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
+
 	}
 
 	return response, nil
@@ -17988,6 +18939,16 @@ func ParseOpenapiYAMLResponse(rsp *http.Response) (*OpenapiYAMLResponse, error) 
 	response := &OpenapiYAMLResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
+
 	}
 
 	return response, nil
@@ -18038,12 +18999,26 @@ func ParseAddPushDeviceResponse(rsp *http.Response) (*AddPushDeviceResponse, err
 		}
 		response.JSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
 
 	}
 
@@ -18111,6 +19086,13 @@ func ParseRemovePushDeviceResponse(rsp *http.Response) (*RemovePushDeviceRespons
 		}
 		response.JSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
+
 	}
 
 	switch {
@@ -18161,6 +19143,13 @@ func ParseReadyzResponse(rsp *http.Response) (*ReadyzResponse, error) {
 			return nil, err
 		}
 		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Unavailable
@@ -18257,12 +19246,26 @@ func ParseCreateReelResponse(rsp *http.Response) (*CreateReelResponse, error) {
 		}
 		response.JSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
 
 	}
 
@@ -18341,6 +19344,13 @@ func ParseFavoriteReelResponse(rsp *http.Response) (*FavoriteReelResponse, error
 		}
 		response.JSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
+
 	}
 
 	switch {
@@ -18417,6 +19427,13 @@ func ParseLikeReelResponse(rsp *http.Response) (*LikeReelResponse, error) {
 			return nil, err
 		}
 		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
 
 	}
 
@@ -18495,6 +19512,13 @@ func ParseSuperlikeReelResponse(rsp *http.Response) (*SuperlikeReelResponse, err
 		}
 		response.JSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
+
 	}
 
 	switch {
@@ -18560,6 +19584,13 @@ func ParseListRequestsResponse(rsp *http.Response) (*ListRequestsResponse, error
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
 
 	}
 
@@ -18649,12 +19680,26 @@ func ParseCreateRequestResponse(rsp *http.Response) (*CreateRequestResponse, err
 		}
 		response.JSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
 
 	}
 
@@ -18732,6 +19777,13 @@ func ParseGetRequestResponse(rsp *http.Response) (*GetRequestResponse, error) {
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
 
 	}
 
@@ -18821,12 +19873,26 @@ func ParseAnswerRequestResponse(rsp *http.Response) (*AnswerRequestResponse, err
 		}
 		response.JSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
 
 	}
 
@@ -18891,6 +19957,13 @@ func ParseListUsersResponse(rsp *http.Response) (*ListUsersResponse, error) {
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
+
 	}
 
 	switch {
@@ -18943,6 +20016,13 @@ func ParseGetMeResponse(rsp *http.Response) (*GetMeResponse, error) {
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
 
 	}
 
@@ -19018,12 +20098,26 @@ func ParsePatchMeResponse(rsp *http.Response) (*PatchMeResponse, error) {
 		}
 		response.JSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
 
 	}
 
@@ -19088,6 +20182,13 @@ func ParseListBlockedResponse(rsp *http.Response) (*ListBlockedResponse, error) 
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
+
 	}
 
 	switch {
@@ -19141,6 +20242,13 @@ func ParseListFollowersResponse(rsp *http.Response) (*ListFollowersResponse, err
 		}
 		response.JSON401 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
+
 	}
 
 	switch {
@@ -19193,6 +20301,13 @@ func ParseListFollowingResponse(rsp *http.Response) (*ListFollowingResponse, err
 			return nil, err
 		}
 		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
 
 	}
 
@@ -19249,6 +20364,13 @@ func ParseDeleteStatusResponse(rsp *http.Response) (*DeleteStatusResponse, error
 			return nil, err
 		}
 		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
 
 	}
 
@@ -19329,12 +20451,26 @@ func ParsePutStatusResponse(rsp *http.Response) (*PutStatusResponse, error) {
 		}
 		response.JSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
 
 	}
 
@@ -19406,6 +20542,13 @@ func ParseGetUserResponse(rsp *http.Response) (*GetUserResponse, error) {
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
+
 	}
 
 	switch {
@@ -19472,6 +20615,13 @@ func ParseUnblockResponse(rsp *http.Response) (*UnblockResponse, error) {
 			return nil, err
 		}
 		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
 
 	}
 
@@ -19550,6 +20700,13 @@ func ParseBlockResponse(rsp *http.Response) (*BlockResponse, error) {
 		}
 		response.JSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
+
 	}
 
 	switch {
@@ -19627,6 +20784,13 @@ func ParseUnfollowResponse(rsp *http.Response) (*UnfollowResponse, error) {
 		}
 		response.JSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
+
 	}
 
 	switch {
@@ -19703,6 +20867,13 @@ func ParseFollowResponse(rsp *http.Response) (*FollowResponse, error) {
 			return nil, err
 		}
 		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
 
 	}
 
@@ -19787,6 +20958,13 @@ func ParseUserScoreResponse(rsp *http.Response) (*UserScoreResponse, error) {
 		}
 		response.JSON404 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
+
 	}
 
 	switch {
@@ -19868,6 +21046,13 @@ func ParseV1AcceptResponse(rsp *http.Response) (*V1AcceptResponse, error) {
 		}
 		response.JSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
+
 	}
 
 	switch {
@@ -19947,6 +21132,13 @@ func ParseV1ActiveResponse(rsp *http.Response) (*V1ActiveResponse, error) {
 			return nil, err
 		}
 		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
 
 	}
 
@@ -20029,6 +21221,13 @@ func ParseV1DeclineResponse(rsp *http.Response) (*V1DeclineResponse, error) {
 		}
 		response.JSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
+
 	}
 
 	switch {
@@ -20102,6 +21301,13 @@ func ParseV1NotificationsResponse(rsp *http.Response) (*V1NotificationsResponse,
 			return nil, err
 		}
 		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
 
 	}
 
@@ -20177,6 +21383,13 @@ func ParseV1ReadNotificationResponse(rsp *http.Response) (*V1ReadNotificationRes
 		}
 		response.JSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
+
 	}
 
 	switch {
@@ -20246,6 +21459,13 @@ func ParseV1ReceivedResponse(rsp *http.Response) (*V1ReceivedResponse, error) {
 			return nil, err
 		}
 		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
 
 	}
 
@@ -20338,12 +21558,26 @@ func ParseV1RequestResponse(rsp *http.Response) (*V1RequestResponse, error) {
 		}
 		response.JSON413 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
 		var dest TooManyRequests
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
 		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
 
 	}
 
@@ -20414,6 +21648,13 @@ func ParseV1SentResponse(rsp *http.Response) (*V1SentResponse, error) {
 			return nil, err
 		}
 		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
 
 	}
 
@@ -20496,6 +21737,13 @@ func ParseV1RemoveResponse(rsp *http.Response) (*V1RemoveResponse, error) {
 		}
 		response.JSON429 = &dest
 
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
+
 	}
 
 	switch {
@@ -20568,6 +21816,13 @@ func ParseSocketResponse(rsp *http.Response) (*SocketResponse, error) {
 			return nil, err
 		}
 		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
 		var dest Unavailable

@@ -61,6 +61,9 @@ type Config struct {
 	BusyTimeout time.Duration
 	// AuthToken, when set, is required as `Authorization: Bearer <token>`.
 	AuthToken string
+	// Trace, when set, is told the SQL of every pipeline request, one
+	// string per request (statements separated by " ‖ ").
+	Trace func(string)
 }
 
 // Server serves Hrana over HTTP. Create it with New; Close it when done.
@@ -408,6 +411,9 @@ func (s *Server) pipeline(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	stats := s.count(r, &req)
+	if s.cfg.Trace != nil {
+		s.cfg.Trace(describe(&req))
+	}
 	st, err := s.streamFor(r.Context(), req.Baton)
 	if err != nil {
 		var e *Error
@@ -844,4 +850,29 @@ func sqlError(err error) *Error {
 		code = "SQLITE_CONSTRAINT"
 	}
 	return &Error{Message: msg, Code: code}
+}
+
+// describe lists the statements of a pipeline request for Config.Trace.
+func describe(req *pipelineReq) string {
+	var parts []string
+	for _, q := range req.Requests {
+		switch {
+		case q.Stmt != nil && q.Stmt.SQL != nil:
+			parts = append(parts, strings.Join(strings.Fields(*q.Stmt.SQL), " "))
+		case q.Batch != nil:
+			for _, st := range q.Batch.Steps {
+				if st.Stmt.SQL != nil {
+					parts = append(parts, strings.Join(strings.Fields(*st.Stmt.SQL), " "))
+				}
+			}
+		default:
+			parts = append(parts, q.Type)
+		}
+	}
+	for i, p := range parts {
+		if len(p) > 60 {
+			parts[i] = p[:60] + "…"
+		}
+	}
+	return strings.Join(parts, " ‖ ")
 }

@@ -201,7 +201,7 @@ func (tx *Tx) UpdateChat(ctx context.Context, id string, upd ChatUpdate) error {
 
 // TouchChat moves a chat's last activity to at (never backwards).
 func (tx *Tx) TouchChat(ctx context.Context, id string, at time.Time) error {
-	if _, err := tx.exec(ctx, `UPDATE chats SET last_activity_at = max(last_activity_at, ?) WHERE id = ?`, ms(at), id); err != nil {
+	if err := tx.execLater(ctx, nil, `UPDATE chats SET last_activity_at = max(last_activity_at, ?) WHERE id = ?`, ms(at), id); err != nil {
 		return fmt.Errorf("store: touch chat: %w", err)
 	}
 	return nil

@@ -104,6 +104,7 @@ func (h *Hub) catchUp(ctx context.Context) error {
 				return err
 			}
 		}
+		h.tailSeq.Store(h.feedSeq)
 		return nil
 	})
 }

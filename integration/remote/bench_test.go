@@ -25,14 +25,17 @@ func TestMessageThroughputOverTheWire(t *testing.T) {
 	db, env := startRemote(t)
 	const senders = 64
 	ss := make([][2]string, senders) // token, chat
+	peer := env.Register("bench.peer")
 	for i := range ss {
 		u := env.Register(fmt.Sprintf("sender%02d", i))
+		env.Do("POST", "/users/"+peer.ID+"/follow", u.Token, nil).Want(http.StatusOK)
 		var made struct {
 			Chat struct {
 				ID string `json:"_id"`
 			}
 		}
-		env.Do("POST", "/chats", u.Token, map[string]any{"isGroup": true, "name": fmt.Sprint("Bench ", i), "category": "Study"}).
+		env.Do("POST", "/chats", u.Token, map[string]any{"isGroup": true, "name": fmt.Sprint("Bench ", i), "category": "Study",
+			"participants": []string{peer.ID}}).
 			Want(http.StatusCreated).Decode(&made)
 		ss[i] = [2]string{u.Token, made.Chat.ID}
 	}

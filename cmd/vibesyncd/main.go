@@ -98,6 +98,8 @@ func parseFlags(cmd string, args []string, getenv func(string) string, stderr io
 	fs.StringVar(&window, "tombstone-window", window, "how long deletions stay in the sync feed; older sync cursors reset (VIBESYNC_TOMBSTONE_WINDOW)")
 	fs.StringVar(&o.cfg.FCMServiceAccountFile, "fcm-service-account", env("VIBESYNC_FCM_SERVICE_ACCOUNT", ""), "Google service-account key file for FCM push; pushes are only logged when empty (VIBESYNC_FCM_SERVICE_ACCOUNT)")
 	fs.StringVar(&o.cfg.MetricsListen, "metrics-listen", env("VIBESYNC_METRICS_LISTEN", ""), "serve GET /metrics on this address only (e.g. 127.0.0.1:9090) instead of on -listen (VIBESYNC_METRICS_LISTEN)")
+	poll := env("VIBESYNC_LIVE_POLL", "25ms")
+	fs.StringVar(&poll, "live-poll", poll, "how often an instance reads the database for other instances' writes: live events and sync pokes arrive up to this much later across instances, and an idle instance sends one read per interval (VIBESYNC_LIVE_POLL)")
 	origins := fs.String("allowed-origins", env("VIBESYNC_ALLOWED_ORIGINS", ""), "comma-separated browser origins allowed to call the API (CORS) and open the live WebSocket besides the server's own; * for any (VIBESYNC_ALLOWED_ORIGINS)")
 	fs.StringVar(&o.logFormat, "log-format", env("VIBESYNC_LOG_FORMAT", "text"), "log format: text or json (VIBESYNC_LOG_FORMAT)")
 	fs.StringVar(&o.logLevel, "log-level", env("VIBESYNC_LOG_LEVEL", "info"), "log level: debug, info, warn, error (VIBESYNC_LOG_LEVEL)")
@@ -117,6 +119,9 @@ func parseFlags(cmd string, args []string, getenv func(string) string, stderr io
 		return o, fmt.Errorf("tombstone window %q: want a positive duration such as 720h", window)
 	}
 	o.cfg.TombstoneWindow = d
+	if o.cfg.Live.PollInterval, err = time.ParseDuration(poll); err != nil || o.cfg.Live.PollInterval <= 0 {
+		return o, fmt.Errorf("live poll interval %q: want a positive duration such as 25ms", poll)
+	}
 	return o, o.cfg.Validate()
 }
 

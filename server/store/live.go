@@ -294,3 +294,27 @@ func (tx *Tx) EndedSessions(ctx context.Context, ids []string) ([]string, error)
 	}
 	return ended, nil
 }
+
+// Heads are the highest positions ever written to the tables an instance
+// tails: membership changes, live events and the change feed.
+type Heads struct {
+	Members, Events, Feed int64
+}
+
+// Heads reads the three tails' heads with one statement outside any
+// transaction: on a libSQL server one short request, which a tailer polls
+// before reading what moved. Counted with BackgroundRoundTrips.
+func (db *DB) Heads(ctx context.Context) (Heads, error) {
+	var h Heads
+	if !db.local {
+		db.backgroundTrips.Add(1)
+	}
+	err := db.r.QueryRowContext(ctx, `SELECT
+		coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'bucket_member_changes'), 0),
+		coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'live_events'), 0),
+		coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0)`).Scan(&h.Members, &h.Events, &h.Feed)
+	if err != nil {
+		return Heads{}, fmt.Errorf("store: heads: %w", translate(err))
+	}
+	return h, nil
+}

@@ -118,7 +118,7 @@ func TestRoundTripsPerWrite(t *testing.T) {
 		{"POST /chats/:id/read", 6, func() {
 			env.Do("POST", "/chats/"+chatID+"/read", amy.Token, nil).Want(http.StatusOK)
 		}},
-		{"POST /requests", 13, func() {
+		{"POST /requests", 14, func() {
 			var req struct {
 				Request struct {
 					ID string `json:"_id"`

@@ -553,3 +553,21 @@ func (c *Client) CreateReel(ctx context.Context, in NewReel) (string, error) {
 		ReelId: id, ChatId: in.Chat, Description: in.Description, Tag: in.Tag, Video: in.Video, Hashtags: in.Hashtags, IsAnonymous: in.Anonymous}}})
 	return id, err
 }
+
+// React toggles a reaction ("like", "superlike", "favorite") to a reel.
+func (c *Client) React(ctx context.Context, reelID, reaction string) error {
+	_, err := c.enqueue(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_ReactToReel{ReactToReel: &syncv1.ReactToReel{ReelId: reelID, Reaction: reaction}}})
+	return err
+}
+
+// AddPushDevice registers this device's push token for the user.
+func (c *Client) AddPushDevice(ctx context.Context, token string) error {
+	_, err := c.enqueue(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_AddPushDevice{AddPushDevice: &syncv1.AddPushDevice{Token: token}}})
+	return err
+}
+
+// RemovePushDevice forgets a push token of the user.
+func (c *Client) RemovePushDevice(ctx context.Context, token string) error {
+	_, err := c.enqueue(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_RemovePushDevice{RemovePushDevice: &syncv1.RemovePushDevice{Token: token}}})
+	return err
+}

@@ -72,6 +72,7 @@ func (c *Client) enqueue(ctx context.Context, m *syncv1.Mutation, effects ...eff
 // ProfileUpdate changes the non-nil fields of the profile.
 type ProfileUpdate struct {
 	Name, Username, Bio *string
+	Photo               *string // an absolute http(s) URL; "" removes it
 }
 
 // UpdateProfile edits the profile now (in the replica) and queues the
@@ -90,8 +91,11 @@ func (c *Client) UpdateProfile(ctx context.Context, upd ProfileUpdate) (User, er
 	if upd.Bio != nil {
 		me.Bio = *upd.Bio
 	}
+	if upd.Photo != nil {
+		me.Photo = *upd.Photo
+	}
 	_, err = c.enqueue(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_UpdateProfile{UpdateProfile: &syncv1.UpdateProfile{
-		Name: upd.Name, Username: upd.Username, Bio: upd.Bio}}},
+		Name: upd.Name, Username: upd.Username, Bio: upd.Bio, Photo: upd.Photo}}},
 		effect{bucket: "user:" + me.ID, entity: "user", id: me.ID, value: me})
 	return me, err
 }

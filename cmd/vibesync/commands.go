@@ -36,7 +36,8 @@ var commands = []command{
 	{name: "status", args: "", summary: "the session, outbox size, last sync, cursors", max: 0, run: status},
 	{name: "watch", args: "", summary: "keep syncing and print what arrives (Ctrl-C stops)", max: 0, run: watch},
 	{name: "me", args: "", summary: "your profile", max: 0, run: me},
-	{name: "profile", args: "[--name NAME] [--username USERNAME] [--bio BIO]", summary: "show your profile, or edit it", max: -1, run: profile},
+	{name: "profile", args: "[--name NAME] [--username USERNAME] [--bio BIO] [--photo URL]", summary: "show your profile, or edit it", max: -1, run: profile,
+		doc: "--photo takes the URL of a photo already hosted; an empty URL removes it."},
 	{name: "connections", args: "[pending|accepted]", summary: "your connections and requests", max: 1, run: connections},
 	{name: "connect", args: "USER [MESSAGE]", summary: "send a connection request", min: 1, max: -1, run: connect},
 	{name: "accept", args: "USER", summary: "accept USER's connection request", min: 1, max: 1, run: accept},
@@ -235,6 +236,9 @@ func me(ctx context.Context, s *shell, _ []string) error {
 	if u.Bio != "" {
 		fmt.Fprintln(s.stdout, u.Bio)
 	}
+	if u.Photo != "" {
+		fmt.Fprintln(s.stdout, "photo:", u.Photo)
+	}
 	return nil
 }
 
@@ -245,8 +249,9 @@ func profile(ctx context.Context, s *shell, args []string) error {
 	fs.Func("name", "display name", func(v string) error { upd.Name = &v; return nil })
 	fs.Func("username", "username", func(v string) error { upd.Username = &v; return nil })
 	fs.Func("bio", "bio", func(v string) error { upd.Bio = &v; return nil })
+	fs.Func("photo", "photo URL", func(v string) error { upd.Photo = &v; return nil })
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		return errors.New("usage: vibesync profile [--name NAME] [--username USERNAME] [--bio BIO]")
+		return errors.New("usage: vibesync profile [--name NAME] [--username USERNAME] [--bio BIO] [--photo URL]")
 	}
 	if upd == (client.ProfileUpdate{}) {
 		return me(ctx, s, nil)

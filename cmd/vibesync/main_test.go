@@ -291,6 +291,12 @@ func TestCLIPasswordSources(t *testing.T) {
 	if _, err := wrong.try("login", "amy_pw"); err == nil {
 		t.Fatal("login with a wrong password from standard input succeeded")
 	}
+	if out := fromEnv.run("profile", "--photo", "https://img.example/amy.jpg", "--bio", "hi"); !strings.Contains(out, "photo: https://img.example/amy.jpg") || !strings.Contains(out, "synced") {
+		t.Fatalf("profile edit: %s", out)
+	}
+	if out := fromEnv.run("profile"); !strings.Contains(out, "photo: https://img.example/amy.jpg") || !strings.Contains(out, "hi") {
+		t.Fatalf("profile: %s", out)
+	}
 	none := amy
 	none.stdin = "\n"
 	if _, err := none.try("login", "amy_pw"); err == nil || !strings.Contains(err.Error(), "no password") {

@@ -14,7 +14,7 @@ import (
 func mutationOf(m *syncv1.Mutation) social.Mutation {
 	switch k := m.GetKind().(type) {
 	case *syncv1.Mutation_UpdateProfile:
-		return social.UpdateProfileMutation{Name: k.UpdateProfile.Name, Username: k.UpdateProfile.Username, Bio: k.UpdateProfile.Bio}
+		return social.UpdateProfileMutation{Name: k.UpdateProfile.Name, Username: k.UpdateProfile.Username, Bio: k.UpdateProfile.Bio, Photo: k.UpdateProfile.Photo}
 	case *syncv1.Mutation_SetStatus:
 		return social.SetStatusMutation{Text: k.SetStatus.GetText(), ExpiresIn: seconds(k.SetStatus.GetExpiresInSeconds())}
 	case *syncv1.Mutation_Follow:

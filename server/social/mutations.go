@@ -51,7 +51,7 @@ const CodeUnimplemented apperr.Code = "unimplemented"
 // UpdateProfileMutation changes the non-nil fields of the caller's profile
 // (UpdateProfile).
 type UpdateProfileMutation struct {
-	Name, Username, Bio *string
+	Name, Username, Bio, Photo *string
 }
 
 // SetStatusMutation sets the caller's meet-me status for ExpiresIn (from
@@ -196,7 +196,7 @@ type RemovePushDeviceMutation struct{ Token string }
 type UnsupportedMutation struct{ Kind string }
 
 func (m UpdateProfileMutation) apply(ctx context.Context, s *Service, tx *store.Tx, c Caller) error {
-	_, err := s.updateProfile(ctx, tx, c, ProfileUpdate{Name: m.Name, Username: m.Username, Bio: m.Bio})
+	_, err := s.updateProfile(ctx, tx, c, ProfileUpdate{Name: m.Name, Username: m.Username, Bio: m.Bio, Photo: m.Photo})
 	return err
 }
 

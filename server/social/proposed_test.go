@@ -242,6 +242,15 @@ func TestNewMutationKinds(t *testing.T) {
 			t.Fatalf("unread after reading all: %+v", n)
 		}
 	}
+	photo, bad := "https://img.example/amy.jpg", "ftp://img.example/amy.jpg"
+	apply(t, svc, amy, social.UpdateProfileMutation{Photo: &photo})
+	if me, err := svc.Me(ctx, amy.UserID); err != nil || me.Photo != photo {
+		t.Fatalf("photo %q %v", me.Photo, err)
+	}
+	err = svc.Apply(ctx, amy, social.UpdateProfileMutation{Photo: &bad})
+	if e, ok := apperr.As(err); !ok || e.Field != "photo" {
+		t.Fatalf("a photo that is no http(s) URL: %v", err)
+	}
 	apply(t, svc, amy, social.AddPushDeviceMutation{Token: "device-token-0123456789"})
 	apply(t, svc, amy, social.RemovePushDeviceMutation{Token: "device-token-0123456789"})
 	err = svc.Apply(ctx, amy, social.AddPushDeviceMutation{Token: ""})

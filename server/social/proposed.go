@@ -6,6 +6,7 @@ import (
 	"github.com/vibesync/vibesync/oid"
 	"github.com/vibesync/vibesync/server/apperr"
 	"github.com/vibesync/vibesync/server/store"
+	syncv1 "github.com/vibesync/vibesync/syncproto/vibesync/sync/v1"
 )
 
 // Client-proposed ids. A device creating something offline names it (a
@@ -23,7 +24,7 @@ import (
 // land in the existing chat. See docs/sync.md.
 
 // ReasonIDTaken rejects a client-proposed id something already uses.
-const ReasonIDTaken = "id_taken"
+const ReasonIDTaken = syncv1.ReasonIDTaken
 
 func idTaken(field string) error {
 	return &apperr.Error{Code: apperr.Conflict, Reason: ReasonIDTaken, Field: field,

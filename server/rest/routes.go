@@ -17,6 +17,10 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("POST /auth/login", a.public(a.login))
 	mux.Handle("POST /auth/refresh", a.public(a.refresh))
 	mux.Handle("POST /auth/logout", a.authed(a.logout))
+	mux.Handle("POST /auth/password", a.authed(a.changePassword))
+	mux.Handle("GET /auth/sessions", a.authed(a.listSessions))
+	mux.Handle("DELETE /auth/sessions", a.authed(a.endOtherSessions))
+	mux.Handle("DELETE /auth/sessions/{id}", a.authed(a.endSession))
 
 	// Users.
 	mux.Handle("GET /users", a.authed(a.listUsers))

@@ -26,6 +26,14 @@ type Config struct {
 	Log        *slog.Logger
 	// Media stores uploaded photos (default: uploads refused).
 	Media Storage
+	// PasswordLimiter bounds password changes and account deletions per
+	// user (default PasswordAttempts); ExportLimiter bounds data exports
+	// per user (default ExportAttempts).
+	PasswordLimiter Limiter
+	ExportLimiter   Limiter
+	// UsernameGrace is how long a deleted account's username stays
+	// reserved (default 30 days).
+	UsernameGrace time.Duration
 }
 
 // Service is the rule layer. Safe for concurrent use.
@@ -38,6 +46,9 @@ type Service struct {
 	media      Storage
 	dummyHash  string
 	sessions   *sessionCache
+	pwLimit    Limiter
+	exportLim  Limiter
+	grace      time.Duration
 }
 
 // New returns a Service over cfg.DB.
@@ -57,6 +68,15 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Media == nil {
 		cfg.Media = noStorage{}
 	}
+	if cfg.PasswordLimiter == nil {
+		cfg.PasswordLimiter = NewKeyedLimiter(PasswordAttempts, cfg.DB.Now)
+	}
+	if cfg.ExportLimiter == nil {
+		cfg.ExportLimiter = NewKeyedLimiter(ExportAttempts, cfg.DB.Now)
+	}
+	if cfg.UsernameGrace <= 0 {
+		cfg.UsernameGrace = DefaultUsernameGrace
+	}
 	// A login for an unknown username still pays for one hash check, so
 	// timing does not reveal which usernames exist.
 	dummy, err := auth.HashPassword("not a real password", cfg.Password)
@@ -67,6 +87,7 @@ func New(cfg Config) (*Service, error) {
 		db: cfg.DB, tokens: cfg.Tokens, password: cfg.Password,
 		refreshTTL: cfg.RefreshTTL, log: cfg.Log, media: cfg.Media, dummyHash: dummy,
 		sessions: newSessionCache(2*auth.AccessTTL, cfg.DB.Now),
+		pwLimit:  cfg.PasswordLimiter, exportLim: cfg.ExportLimiter, grace: cfg.UsernameGrace,
 	}, nil
 }
 

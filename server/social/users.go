@@ -166,6 +166,11 @@ func (s *Service) UpdateProfile(ctx context.Context, c Caller, upd ProfileUpdate
 	}
 	var out User
 	err := s.write(ctx, func(tx *store.Tx) error {
+		if su.Username != nil {
+			if err := s.releaseUsername(ctx, tx, *su.Username); err != nil {
+				return err
+			}
+		}
 		if err := tx.UpdateUser(ctx, c.UserID, su); err != nil {
 			return err
 		}

@@ -1,0 +1,62 @@
+package rest
+
+import (
+	"net/http"
+
+	"github.com/vibesync/vibesync/server/auth"
+	"github.com/vibesync/vibesync/server/social"
+)
+
+// sessionOf is the login session of r's access token (authed routes only).
+func sessionOf(r *http.Request) string {
+	c, _ := auth.FromContext(r.Context())
+	return c.SessionID
+}
+
+func (a *API) changePassword(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		CurrentPassword string `json:"currentPassword"`
+		NewPassword     string `json:"newPassword"`
+	}
+	if err := decode(w, r, &in, false); err != nil {
+		return err
+	}
+	err := a.svc.ChangePassword(r.Context(), caller(r).UserID, sessionOf(r),
+		social.PasswordChange{Current: in.CurrentPassword, New: in.NewPassword})
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (a *API) listSessions(w http.ResponseWriter, r *http.Request) error {
+	list, err := a.svc.Sessions(r.Context(), caller(r).UserID, sessionOf(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Sessions []social.Session `json:"sessions"`
+		Count    int              `json:"count"`
+	}{list, len(list)})
+	return nil
+}
+
+func (a *API) endSession(w http.ResponseWriter, r *http.Request) error {
+	if err := a.svc.EndSession(r.Context(), caller(r).UserID, r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (a *API) endOtherSessions(w http.ResponseWriter, r *http.Request) error {
+	n, err := a.svc.EndOtherSessions(r.Context(), caller(r).UserID, sessionOf(r))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Ended int `json:"ended"`
+	}{n})
+	return nil
+}

@@ -58,8 +58,9 @@ type Config struct {
 	// Now is the clock (default time.Now); tests move it.
 	Now func() time.Time
 	// AllowedOrigins are browser origins (e.g. "https://app.example.com")
-	// allowed to open the live WebSocket besides the server's own origin;
-	// clients that send no Origin are always allowed. "*" allows any.
+	// allowed to call the REST API and the Connect services (CORS, see
+	// cors.go) and to open the live WebSocket, besides the server's own
+	// origin; clients that send no Origin are always allowed. "*" allows any.
 	AllowedOrigins []string
 	// Live tunes the WebSocket hub (limits, heartbeats, polling); zero
 	// values take live.Options' defaults. Its AllowedOrigins is replaced by
@@ -204,7 +205,7 @@ func build(ctx context.Context, cfg Config, db *store.DB) (*Server, error) {
 	streams := rpc.New(rpc.Config{Social: svc, Tokens: tokens, Log: cfg.Log, Feed: hub})
 	streams.Register(mux)
 	pusher := &push.Worker{DB: db, Sender: sender, Log: cfg.Log}
-	return &Server{cfg: cfg, db: db, social: svc, rpc: streams, hub: hub, handler: api.Middleware(mux), pusher: pusher}, nil
+	return &Server{cfg: cfg, db: db, social: svc, rpc: streams, hub: hub, handler: withCORS(api.Middleware(mux), cfg.AllowedOrigins), pusher: pusher}, nil
 }
 
 // tokenSecret returns the configured secret, or the one kept in the

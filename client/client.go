@@ -421,6 +421,11 @@ func (c *Client) refresh(ctx context.Context, claim session) (string, error) {
 		return "", ErrNotLoggedIn
 	case changed:
 		return token, nil
+	case refused && api.Code == "account_deleted":
+		if err := c.forgetAccount(ctx); err != nil {
+			return "", err
+		}
+		return "", fmt.Errorf("%w: %w", ErrAccountDeleted, ErrSessionEnded)
 	case refused:
 		return "", fmt.Errorf("%w: %s", ErrSessionEnded, api.Message)
 	case callErr != nil:

@@ -24,6 +24,8 @@ type User struct {
 	Username string `json:"username"`
 	Photo    string `json:"photo,omitempty"`
 	Bio      string `json:"bio,omitempty"`
+	// Deleted marks a deleted account ("Deleted user", no username).
+	Deleted bool `json:"deleted,omitempty"`
 }
 
 // UnmarshalJSON accepts the object form and a bare id.

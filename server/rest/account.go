@@ -60,3 +60,17 @@ func (a *API) endOtherSessions(w http.ResponseWriter, r *http.Request) error {
 	}{n})
 	return nil
 }
+
+func (a *API) deleteMe(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Password string `json:"password"`
+	}
+	if err := decode(w, r, &in, false); err != nil {
+		return err
+	}
+	if err := a.svc.DeleteAccount(r.Context(), caller(r), in.Password); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -146,6 +146,9 @@ func (s *Service) createDirect(ctx context.Context, c Caller, in NewChat) (Chat,
 		if err != nil {
 			return err
 		}
+		if !other.DeletedAt.IsZero() {
+			return apperr.NotFoundf("user_not_found", "User not found")
+		}
 		if blocked, err := tx.Blocked(ctx, c.UserID, in.User); err != nil {
 			return err
 		} else if blocked {
@@ -755,65 +758,73 @@ func (s *Service) DeleteChat(ctx context.Context, c Caller, chatID string) error
 		if err != nil {
 			return err
 		}
-		parts, err := tx.ParticipantsOf(ctx, []string{chatID})
-		if err != nil {
-			return err
-		}
-		urls, err := tx.ChatFileURLs(ctx, chatID)
-		if err != nil {
-			return err
-		}
-		var keys []string
-		for _, u := range urls {
-			if k, ok := s.media.KeyOf(u); ok {
-				keys = append(keys, k)
-			}
-		}
-		if ch.Photo != "" {
-			keys = append(keys, ch.Photo)
-		}
-		senders, err := dropRequestsOf(ctx, tx, chatID, parts[chatID])
-		if err != nil {
-			return err
-		}
-		if err := tx.DeleteChat(ctx, chatID); err != nil {
-			return err
-		}
-		if err := drop(ctx, tx, EntityChat, chatID, ChatBucket(chatID)); err != nil {
-			return err
-		}
-		if err := dropChatProfiles(ctx, tx, chatID); err != nil {
-			return err
-		}
-		for _, p := range parts[chatID] {
-			if !p.IsAdmin {
-				continue
-			}
-			for _, id := range senders {
-				if err := settleProfile(ctx, tx, p.UserID, id); err != nil {
-					return err
-				}
-			}
-		}
-		targets := make([]string, 0, len(parts[chatID]))
-		for _, p := range parts[chatID] {
-			if err := tx.RemoveBucketMember(ctx, ChatBucket(chatID), p.UserID); err != nil {
-				return err
-			}
-			if err := drop(ctx, tx, EntityMembership, chatID, UserBucket(p.UserID)); err != nil {
-				return err
-			}
-			targets = append(targets, UserBucket(p.UserID))
-		}
-		if err := deleteNotifications(ctx, tx, store.NotificationMatch{SubjectID: chatID}); err != nil {
-			return err
-		}
-		if err := emit(ctx, tx, c, EventChatDeleted, map[string]string{"chat": chatID}, targets...); err != nil {
-			return err
-		}
-		s.deleteMediaAfterCommit(ctx, tx, keys...)
-		return nil
+		return s.deleteChat(ctx, tx, c, ch)
 	})
+}
+
+// deleteChat deletes chat ch with everything in it: its rows leave every
+// replica (tombstones), its members hear chat-deleted on their own
+// buckets, and its files are deleted from storage after commit.
+func (s *Service) deleteChat(ctx context.Context, tx *store.Tx, c Caller, ch store.Chat) error {
+	chatID := ch.ID
+	parts, err := tx.ParticipantsOf(ctx, []string{chatID})
+	if err != nil {
+		return err
+	}
+	urls, err := tx.ChatFileURLs(ctx, chatID)
+	if err != nil {
+		return err
+	}
+	var keys []string
+	for _, u := range urls {
+		if k, ok := s.media.KeyOf(u); ok {
+			keys = append(keys, k)
+		}
+	}
+	if ch.Photo != "" {
+		keys = append(keys, ch.Photo)
+	}
+	senders, err := dropRequestsOf(ctx, tx, chatID, parts[chatID])
+	if err != nil {
+		return err
+	}
+	if err := tx.DeleteChat(ctx, chatID); err != nil {
+		return err
+	}
+	if err := drop(ctx, tx, EntityChat, chatID, ChatBucket(chatID)); err != nil {
+		return err
+	}
+	if err := dropChatProfiles(ctx, tx, chatID); err != nil {
+		return err
+	}
+	for _, p := range parts[chatID] {
+		if !p.IsAdmin {
+			continue
+		}
+		for _, id := range senders {
+			if err := settleProfile(ctx, tx, p.UserID, id); err != nil {
+				return err
+			}
+		}
+	}
+	targets := make([]string, 0, len(parts[chatID]))
+	for _, p := range parts[chatID] {
+		if err := tx.RemoveBucketMember(ctx, ChatBucket(chatID), p.UserID); err != nil {
+			return err
+		}
+		if err := drop(ctx, tx, EntityMembership, chatID, UserBucket(p.UserID)); err != nil {
+			return err
+		}
+		targets = append(targets, UserBucket(p.UserID))
+	}
+	if err := deleteNotifications(ctx, tx, store.NotificationMatch{SubjectID: chatID}); err != nil {
+		return err
+	}
+	if err := emit(ctx, tx, c, EventChatDeleted, map[string]string{"chat": chatID}, targets...); err != nil {
+		return err
+	}
+	s.deleteMediaAfterCommit(ctx, tx, keys...)
+	return nil
 }
 
 // deleteMediaAfterCommit deletes stored files once tx commits, so a

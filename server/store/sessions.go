@@ -108,14 +108,6 @@ func (tx *Tx) RevokeSessionsOf(ctx context.Context, userID, keep, reason string)
 	return ids, nil
 }
 
-// DeleteRefreshTokensOf deletes the refresh tokens of every session of user.
-func (tx *Tx) DeleteRefreshTokensOf(ctx context.Context, userID string) error {
-	if _, err := tx.exec(ctx, `DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE user_id = ?)`, userID); err != nil {
-		return fmt.Errorf("store: delete refresh tokens: %w", err)
-	}
-	return nil
-}
-
 // InsertRefreshToken stores a new refresh token.
 func (tx *Tx) InsertRefreshToken(ctx context.Context, t RefreshToken) error {
 	if _, err := tx.exec(ctx, `INSERT INTO refresh_tokens (hash, session_id, expires_at) VALUES (?, ?, ?)`,

@@ -83,7 +83,7 @@ func (s *Service) EndSession(ctx context.Context, userID, sessionID string) erro
 		return err
 	}
 	s.sessions.revoke(sessionID)
-	err := s.write(ctx, func(tx *store.Tx) error {
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
 		sess, err := tx.Session(ctx, sessionID)
 		if err != nil && !apperr.Is(err, apperr.NotFound) {
 			return err
@@ -105,7 +105,7 @@ func (s *Service) EndSession(ctx context.Context, userID, sessionID string) erro
 // returns how many it ended.
 func (s *Service) EndOtherSessions(ctx context.Context, userID, current string) (int, error) {
 	var ended []string
-	err := s.write(ctx, func(tx *store.Tx) (err error) {
+	err := s.db.Write(ctx, func(tx *store.Tx) (err error) {
 		ended, err = s.endSessions(ctx, tx, userID, current, "")
 		return err
 	})
@@ -151,7 +151,7 @@ func (s *Service) ChangePassword(ctx context.Context, userID, current string, in
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *store.Tx) error {
+	return s.db.Write(ctx, func(tx *store.Tx) error {
 		if err := tx.SetPasswordHash(ctx, userID, hash); err != nil {
 			return err
 		}

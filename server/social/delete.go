@@ -57,7 +57,7 @@ func (s *Service) DeleteAccount(ctx context.Context, c Caller, password string) 
 	if _, err := s.checkPassword(ctx, c.UserID, password); err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *store.Tx) error { return s.deleteAccount(ctx, tx, c) })
+	return s.db.Write(ctx, func(tx *store.Tx) error { return s.deleteAccount(ctx, tx, c) })
 }
 
 func (s *Service) deleteAccount(ctx context.Context, tx *store.Tx, c Caller) error {
@@ -265,7 +265,7 @@ func (s *Service) leaveChats(ctx context.Context, tx *store.Tx, c Caller, keys *
 		}
 		switch {
 		case len(others) == 0:
-			if err := s.deleteChat(ctx, tx, c, ch); err != nil {
+			if err := s.removeChat(ctx, tx, c, ch); err != nil {
 				return nil, err
 			}
 			continue

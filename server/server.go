@@ -73,6 +73,11 @@ type Config struct {
 	// TombstoneWindow is how long deletions stay in the change feed (default
 	// 30 days). A sync client whose cursor is older gets a reset.
 	TombstoneWindow time.Duration
+	// PasswordLimit and ExportLimit bound password checks (password change,
+	// account deletion) and data exports per user (zero: the defaults,
+	// social.PasswordAttempts and social.ExportAttempts).
+	PasswordLimit social.Limit
+	ExportLimit   social.Limit
 	// MetricsListen, when set, serves GET /metrics on its own address
 	// (e.g. "127.0.0.1:9090", for deployments that keep it private) and
 	// not on Listen. Empty: GET /metrics on the main listener.
@@ -205,7 +210,14 @@ func build(ctx context.Context, cfg Config, db *store.DB) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc, err := social.New(social.Config{DB: db, Tokens: tokens, Password: cfg.Password, Log: cfg.Log, Media: files})
+	scfg := social.Config{DB: db, Tokens: tokens, Password: cfg.Password, Log: cfg.Log, Media: files}
+	if cfg.PasswordLimit != (social.Limit{}) {
+		scfg.PasswordLimiter = social.NewKeyedLimiter(cfg.PasswordLimit, db.Now)
+	}
+	if cfg.ExportLimit != (social.Limit{}) {
+		scfg.ExportLimiter = social.NewKeyedLimiter(cfg.ExportLimit, db.Now)
+	}
+	svc, err := social.New(scfg)
 	if err != nil {
 		return nil, err
 	}

@@ -74,3 +74,25 @@ func (a *API) deleteMe(w http.ResponseWriter, r *http.Request) error {
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
+
+// exportMe streams the caller's data archive. Errors found before the
+// first byte (rate limit, auth) are ordinary JSON errors; a failure
+// mid-stream aborts the connection, so the download fails instead of
+// ending in a short file that looks complete.
+func (a *API) exportMe(w http.ResponseWriter, r *http.Request) error {
+	exp, err := a.svc.StartExport(r.Context(), caller(r))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+exp.Filename()+`"`)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	if err := exp.WriteTo(r.Context(), w); err != nil {
+		if r.Context().Err() == nil {
+			a.log.ErrorContext(r.Context(), "export failed", "err", err, "request_id", requestID(r.Context()))
+		}
+		panic(http.ErrAbortHandler)
+	}
+	return nil
+}

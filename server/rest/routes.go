@@ -27,6 +27,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("GET /users/me", a.authed(a.getMe))
 	mux.Handle("PATCH /users/me", a.authed(a.patchMe))
 	mux.Handle("DELETE /users/me", a.authed(a.deleteMe))
+	mux.Handle("GET /users/me/export", a.authed(a.exportMe))
 	mux.Handle("GET /users/{id}", a.authed(a.getUser))
 
 	// Social graph, meet-me status, connections, notifications, score.

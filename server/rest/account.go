@@ -3,6 +3,7 @@ package rest
 import (
 	"net/http"
 
+	"github.com/vibesync/vibesync/server/apperr"
 	"github.com/vibesync/vibesync/server/auth"
 	"github.com/vibesync/vibesync/server/social"
 )
@@ -13,6 +14,24 @@ func sessionOf(r *http.Request) string {
 	return c.SessionID
 }
 
+// withPassword runs fn, which checks the caller's password, within the
+// sign-in budgets: refused before the check when the caller's wrong
+// passwords used them up (429), a wrong password counted.
+func (a *API) withPassword(r *http.Request, password string, fn func() error) error {
+	if a.limits == nil || password == "" {
+		return fn()
+	}
+	user, addr := caller(r).UserID, a.clientAddr(r)
+	if err := a.limits.PasswordAllowed(user, addr); err != nil {
+		return err
+	}
+	err := fn()
+	if e, ok := apperr.As(err); ok && e.Reason == "wrong_password" {
+		a.limits.PasswordFailed(user, addr)
+	}
+	return err
+}
+
 func (a *API) changePassword(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		CurrentPassword string `json:"currentPassword"`
@@ -21,8 +40,10 @@ func (a *API) changePassword(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &in, false); err != nil {
 		return err
 	}
-	err := a.svc.ChangePassword(r.Context(), caller(r).UserID, sessionOf(r),
-		social.PasswordChange{Current: in.CurrentPassword, New: in.NewPassword})
+	err := a.withPassword(r, in.CurrentPassword, func() error {
+		return a.svc.ChangePassword(r.Context(), caller(r).UserID, sessionOf(r),
+			social.PasswordChange{Current: in.CurrentPassword, New: in.NewPassword})
+	})
 	if err != nil {
 		return err
 	}
@@ -68,7 +89,8 @@ func (a *API) deleteMe(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &in, false); err != nil {
 		return err
 	}
-	if err := a.svc.DeleteAccount(r.Context(), caller(r), in.Password); err != nil {
+	err := a.withPassword(r, in.Password, func() error { return a.svc.DeleteAccount(r.Context(), caller(r), in.Password) })
+	if err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -80,6 +102,11 @@ func (a *API) deleteMe(w http.ResponseWriter, r *http.Request) error {
 // mid-stream aborts the connection, so the download fails instead of
 // ending in a short file that looks complete.
 func (a *API) exportMe(w http.ResponseWriter, r *http.Request) error {
+	if a.limits != nil {
+		if err := a.limits.Export(caller(r).UserID); err != nil {
+			return err
+		}
+	}
 	exp, err := a.svc.StartExport(r.Context(), caller(r))
 	if err != nil {
 		return err

@@ -14,9 +14,8 @@ import (
 	"time"
 
 	"github.com/vibesync/vibesync/oid"
-	"github.com/vibesync/vibesync/server"
+	"github.com/vibesync/vibesync/server/ratelimit"
 	"github.com/vibesync/vibesync/server/servertest"
-	"github.com/vibesync/vibesync/server/social"
 	"github.com/vibesync/vibesync/server/store"
 )
 
@@ -41,7 +40,7 @@ type exportDoc struct {
 
 func TestExport(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t)
+	env := servertest.New(t, servertest.WithRateLimits(ratelimit.Config{Exports: ratelimit.Limit{Every: 10 * time.Minute, Burst: 3}}))
 	amy, bob, cat := env.Register("Amy"), env.Register("Bob"), env.Register("Cat")
 	meetMe(t, env, bob)
 	env.Do("POST", "/connections/"+bob.ID, amy.Token, nil).Want(201)
@@ -125,9 +124,7 @@ func seedMessages(tb testing.TB, env *servertest.Env, u servertest.User, chatID 
 func BenchmarkExport(b *testing.B) {
 	for _, n := range []int{2_000, 20_000} {
 		b.Run(fmt.Sprintf("messages=%d", n), func(b *testing.B) {
-			env := servertest.New(b, func(c *server.Config) {
-				c.ExportLimit = social.Limit{Every: time.Nanosecond, Burst: 1 << 30}
-			})
+			env := servertest.New(b)
 			amy := env.Register("Amy")
 			var chat struct {
 				Chat struct {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vibesync/vibesync/server/ratelimit"
 	"github.com/vibesync/vibesync/server/servertest"
 )
 
@@ -184,20 +185,26 @@ func TestChangePassword(t *testing.T) {
 		env.Do("POST", "/auth/password", "", map[string]string{"currentPassword": "x", "newPassword": "a brand new secret"}).
 			WantError(http.StatusUnauthorized, "token_missing")
 	})
-	t.Run("rate_limited_after_5_attempts_a_minute", func(t *testing.T) {
-		amy := env.Register("Amy")
-		wrong := map[string]string{"currentPassword": "not it at all", "newPassword": "a brand new secret"}
-		for range 5 {
-			env.Do("POST", "/auth/password", amy.Token, wrong).WantError(http.StatusForbidden, "wrong_password")
-		}
-		// Over the budget even the right password is not checked.
-		right := map[string]string{"currentPassword": amy.Password, "newPassword": "a brand new secret"}
-		env.Do("POST", "/auth/password", amy.Token, right).WantError(http.StatusTooManyRequests, "rate_limited")
-		// Another user has their own budget.
-		bob := env.Register("Bob")
-		env.Do("POST", "/auth/password", bob.Token, map[string]string{"currentPassword": bob.Password, "newPassword": "a brand new secret"}).
-			Want(http.StatusNoContent)
-		env.Clock.Advance(12 * time.Second)
-		env.Do("POST", "/auth/password", amy.Token, right).Want(http.StatusNoContent)
-	})
+}
+
+// TestPasswordChecksAreBudgetedLikeSignIn: wrong current passwords spend
+// the sign-in budget of wrong passwords (here 5, then one per 6 minutes,
+// per user and address); over it the password is not checked at all.
+func TestPasswordChecksAreBudgetedLikeSignIn(t *testing.T) {
+	t.Parallel()
+	env := servertest.New(t, servertest.WithRateLimits(ratelimit.Config{LoginFailures: ratelimit.Limit{Every: 6 * time.Minute, Burst: 5}}))
+	amy, bob := env.Register("Amy"), env.Register("Bob")
+	wrong := map[string]string{"currentPassword": "not it at all", "newPassword": "a brand new secret"}
+	for range 5 {
+		env.Do("POST", "/auth/password", amy.Token, wrong).WantError(http.StatusForbidden, "wrong_password")
+	}
+	right := map[string]string{"currentPassword": amy.Password, "newPassword": "a brand new secret"}
+	env.Do("POST", "/auth/password", amy.Token, right).WantError(http.StatusTooManyRequests, "too_many_failed_logins")
+	env.Do("DELETE", "/users/me", amy.Token, map[string]string{"password": amy.Password}).WantError(http.StatusTooManyRequests, "too_many_failed_logins")
+	// Another user has their own budget, and amy's login is not drained.
+	env.Do("POST", "/auth/password", bob.Token, map[string]string{"currentPassword": bob.Password, "newPassword": "a brand new secret"}).
+		Want(http.StatusNoContent)
+	env.Do("POST", "/auth/login", "", map[string]string{"username": amy.Username, "password": amy.Password}).Want(http.StatusOK)
+	env.Clock.Advance(6 * time.Minute)
+	env.Do("POST", "/auth/password", amy.Token, right).Want(http.StatusNoContent)
 }

@@ -8,7 +8,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/vibesync/vibesync/server/apperr"
-	"github.com/vibesync/vibesync/server/auth"
 	"github.com/vibesync/vibesync/server/store"
 	"github.com/vibesync/vibesync/wire"
 )
@@ -28,8 +27,8 @@ import (
 //     live hub's heartbeat closes its sockets and sync streams.
 //   - A wrong current password is 403 wrong_password (not 401: the
 //     caller's token is fine, and a 401 would send clients to refresh).
-//   - Password checks of the account routes are rate limited per user
-//     (PasswordAttempts); over the limit is 429 rate_limited, and the
+//   - Password checks of the account routes are budgeted like sign-in
+//     (the transport's rate limits): over the budget is 429, and the
 //     password is not even checked.
 
 // MaxClientLen bounds a session's client label.
@@ -147,7 +146,7 @@ func (s *Service) ChangePassword(ctx context.Context, userID, current string, in
 	if _, err := s.checkPassword(ctx, userID, in.Current); err != nil {
 		return err
 	}
-	hash, err := auth.HashPassword(in.New, s.password)
+	hash, err := s.passwords.Hash(ctx, in.New)
 	if err != nil {
 		return err
 	}
@@ -160,13 +159,10 @@ func (s *Service) ChangePassword(ctx context.Context, userID, current string, in
 	})
 }
 
-// checkPassword takes one attempt of userID's password budget and checks
-// password against their stored hash: 429 rate_limited over the budget,
-// 403 wrong_password when it does not match.
+// checkPassword checks password against userID's stored hash: 403
+// wrong_password when it does not match. Transports budget the attempts
+// (REST: like sign-in, ratelimit.Set.PasswordAllowed).
 func (s *Service) checkPassword(ctx context.Context, userID, password string) (store.User, error) {
-	if !s.pwLimit.Allow(userID) {
-		return store.User{}, rateLimited("password attempts")
-	}
 	if len(password) > 4*MaxPasswordLen {
 		return store.User{}, wrongPassword()
 	}
@@ -181,7 +177,7 @@ func (s *Service) checkPassword(ctx context.Context, userID, password string) (s
 	if !u.DeletedAt.IsZero() {
 		return store.User{}, accountDeleted()
 	}
-	ok, err := auth.CheckPassword(password, u.PasswordHash)
+	ok, err := s.passwords.Check(ctx, password, u.PasswordHash)
 	if err != nil {
 		return store.User{}, fmt.Errorf("social: check password of %s: %w", userID, err)
 	}

@@ -40,13 +40,10 @@ type Export struct {
 	at      time.Time
 }
 
-// StartExport checks the caller's export budget (ExportAttempts per user:
-// 429 rate_limited) and reads their profile. Nothing is written yet, so a
-// transport can still answer an error normally.
+// StartExport reads the caller's profile. Nothing is written yet, so a
+// transport can still answer an error normally. Transports budget
+// exports (REST: ratelimit.Set.Export).
 func (s *Service) StartExport(ctx context.Context, c Caller) (*Export, error) {
-	if !s.exportLim.Allow(c.UserID) {
-		return nil, rateLimited("exports")
-	}
 	u, err := s.Me(ctx, c.UserID)
 	if err != nil {
 		return nil, err

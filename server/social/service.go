@@ -21,16 +21,15 @@ type Config struct {
 	DB       *store.DB
 	Tokens   *auth.Tokens
 	Password auth.PasswordParams // default auth.DefaultPasswordParams
+	// Passwords bounds concurrent password hashing (default: a Hasher
+	// with Password as its cost and auth.HasherConfig's defaults). Every
+	// hash and check goes through it.
+	Passwords *auth.Hasher
 	// RefreshTTL is how long a refresh token stays valid (default 30 days).
 	RefreshTTL time.Duration
 	Log        *slog.Logger
 	// Media stores uploaded photos (default: uploads refused).
 	Media Storage
-	// PasswordLimiter bounds password changes and account deletions per
-	// user (default PasswordAttempts); ExportLimiter bounds data exports
-	// per user (default ExportAttempts).
-	PasswordLimiter Limiter
-	ExportLimiter   Limiter
 	// UsernameGrace is how long a deleted account's username stays
 	// reserved (default 30 days).
 	UsernameGrace time.Duration
@@ -40,14 +39,12 @@ type Config struct {
 type Service struct {
 	db         *store.DB
 	tokens     *auth.Tokens
-	password   auth.PasswordParams
+	passwords  *auth.Hasher
 	refreshTTL time.Duration
 	log        *slog.Logger
 	media      Storage
 	dummyHash  string
 	sessions   *sessionCache
-	pwLimit    Limiter
-	exportLim  Limiter
 	grace      time.Duration
 }
 
@@ -68,26 +65,23 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Media == nil {
 		cfg.Media = noStorage{}
 	}
-	if cfg.PasswordLimiter == nil {
-		cfg.PasswordLimiter = NewKeyedLimiter(PasswordAttempts, cfg.DB.Now)
-	}
-	if cfg.ExportLimiter == nil {
-		cfg.ExportLimiter = NewKeyedLimiter(ExportAttempts, cfg.DB.Now)
-	}
 	if cfg.UsernameGrace <= 0 {
 		cfg.UsernameGrace = DefaultUsernameGrace
 	}
 	// A login for an unknown username still pays for one hash check, so
 	// timing does not reveal which usernames exist.
-	dummy, err := auth.HashPassword("not a real password", cfg.Password)
+	if cfg.Passwords == nil {
+		cfg.Passwords = auth.NewHasher(auth.HasherConfig{Params: cfg.Password})
+	}
+	dummy, err := auth.HashPassword("not a real password", cfg.Passwords.Params())
 	if err != nil {
 		return nil, err
 	}
 	return &Service{
-		db: cfg.DB, tokens: cfg.Tokens, password: cfg.Password,
+		db: cfg.DB, tokens: cfg.Tokens, passwords: cfg.Passwords,
 		refreshTTL: cfg.RefreshTTL, log: cfg.Log, media: cfg.Media, dummyHash: dummy,
 		sessions: newSessionCache(2*auth.AccessTTL, cfg.DB.Now),
-		pwLimit:  cfg.PasswordLimiter, exportLim: cfg.ExportLimiter, grace: cfg.UsernameGrace,
+		grace:    cfg.UsernameGrace,
 	}, nil
 }
 

@@ -53,7 +53,7 @@ func (s *Service) Register(ctx context.Context, in Registration) (Tokens, error)
 	if err != nil {
 		return Tokens{}, err
 	}
-	hash, err := auth.HashPassword(in.Password, s.password)
+	hash, err := s.passwords.Hash(ctx, in.Password)
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -108,7 +108,10 @@ func (s *Service) LoginWith(ctx context.Context, in Credentials) (Tokens, error)
 	} else if err != nil {
 		return Tokens{}, err
 	}
-	ok, cerr := auth.CheckPassword(password, hash)
+	ok, cerr := s.passwords.Check(ctx, password, hash)
+	if _, busy := apperr.As(cerr); busy || cerr != nil && ctx.Err() != nil {
+		return Tokens{}, cerr // every slot busy, or the caller left while waiting
+	}
 	if cerr != nil {
 		return Tokens{}, fmt.Errorf("social: check password of %s: %w", u.ID, cerr)
 	}

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	syncv1 "github.com/vibesync/vibesync/syncproto/vibesync/sync/v1"
 )
 
 // ErrAccountDeleted: the account was deleted (from this device or
@@ -136,7 +138,7 @@ func (c *Client) forgetAccount(ctx context.Context) error {
 			return err
 		}
 		for rows.Next() {
-			r := Rejection{Code: "unauthenticated", Reason: "account_deleted", Message: "This account has been deleted", At: c.opts.Now().UTC()}
+			r := Rejection{Code: "unauthenticated", Reason: syncv1.ReasonAccountDeleted, Message: "This account has been deleted", At: c.opts.Now().UTC()}
 			if err := rows.Scan(&r.MutationID, &r.Kind); err != nil {
 				rows.Close()
 				return err

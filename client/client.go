@@ -39,6 +39,7 @@ import (
 
 	"connectrpc.com/connect"
 
+	syncv1 "github.com/vibesync/vibesync/syncproto/vibesync/sync/v1"
 	"github.com/vibesync/vibesync/syncproto/vibesync/sync/v1/syncv1connect"
 )
 
@@ -548,7 +549,7 @@ func (c *Client) refresh(ctx context.Context, claim session) (string, error) {
 		return "", ErrNotLoggedIn
 	case changed:
 		return token, nil
-	case refused && api.Code == "account_deleted":
+	case refused && api.Code == syncv1.ReasonAccountDeleted:
 		if err := c.forgetAccount(ctx); err != nil {
 			return "", err
 		}
@@ -610,7 +611,7 @@ func rpcError(err error) error {
 		return fmt.Errorf("%w: %v", ErrSessionEnded, err)
 	case connect.CodeFailedPrecondition:
 		var ce *connect.Error
-		if errors.As(err, &ce) && reason(err) == "protocol_version_unsupported" {
+		if errors.As(err, &ce) && reason(err) == syncv1.ReasonProtocolVersionUnsupported {
 			return fmt.Errorf("%w: %s", ErrIncompatible, ce.Message())
 		}
 	}
@@ -621,7 +622,7 @@ func rpcError(err error) error {
 func reason(err error) string {
 	var ce *connect.Error
 	if errors.As(err, &ce) {
-		return ce.Meta().Get("vibesync-reason")
+		return ce.Meta().Get(syncv1.ReasonKey)
 	}
 	return ""
 }

@@ -156,7 +156,7 @@ func (h *syncHandler) Subscribe(ctx context.Context, req *connect.Request[syncv1
 			if err := h.s.svc.CheckSession(ctx, claims); apperr.Is(err, apperr.Unauthenticated) {
 				return err
 			}
-			return apperr.Unauthenticatedf("token_revoked", "This session has ended; log in again")
+			return apperr.Unauthenticatedf(syncv1.ReasonTokenRevoked, "This session has ended; log in again")
 		case p, ok := <-moved:
 			if !ok {
 				return nil

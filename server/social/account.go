@@ -9,6 +9,7 @@ import (
 
 	"github.com/vibesync/vibesync/server/apperr"
 	"github.com/vibesync/vibesync/server/store"
+	syncv1 "github.com/vibesync/vibesync/syncproto/vibesync/sync/v1"
 	"github.com/vibesync/vibesync/wire"
 )
 
@@ -43,7 +44,7 @@ func validClient(label string) (string, error) {
 }
 
 func accountDeleted() error {
-	return apperr.Unauthenticatedf("account_deleted", "This account has been deleted")
+	return apperr.Unauthenticatedf(syncv1.ReasonAccountDeleted, "This account has been deleted")
 }
 
 // Session is one login as GET /auth/sessions lists it.

@@ -1,9 +1,14 @@
 package client_test
 
 import (
+	"bytes"
 	"context"
+	"database/sql"
+	"encoding/json"
 	"errors"
+	"mime/multipart"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -34,6 +39,66 @@ func waitFor(t *testing.T, s *servertest.Socket, want ...string) map[string][]se
 		delete(missing, f.Event)
 	}
 	return got
+}
+
+// uploadChatPhoto sets a PNG as the photo of chatID and returns its
+// media key.
+func uploadChatPhoto(t *testing.T, env *servertest.Env, u servertest.User, chatID string) string {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	fw, err := mw.CreateFormFile("photo", "p.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw.Write(append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), make([]byte, 64)...))
+	mw.Close()
+	req, _ := http.NewRequest("PUT", env.URL+"/chats/"+chatID, &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+u.Token)
+	res, err := env.HTTP.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var body struct {
+		Chat struct {
+			Photo string `json:"photo"`
+		} `json:"chat"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&body); err != nil || res.StatusCode != 200 {
+		t.Fatalf("upload photo: %d %v", res.StatusCode, err)
+	}
+	key, ok := strings.CutPrefix(body.Chat.Photo, "http://vibesync.test/media/")
+	if !ok {
+		t.Fatalf("photo URL %q", body.Chat.Photo)
+	}
+	return key
+}
+
+// replicaRows returns the data of d's replica rows of entity whose id
+// contains part, in any bucket.
+func replicaRows(t *testing.T, d *device, entity, part string) []string {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(d.dir, "replica.db")+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT data FROM rows WHERE entity = ? AND instr(id, ?) > 0`, entity, part)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, string(b))
+	}
+	return out
 }
 
 type chatBody struct {
@@ -93,6 +158,10 @@ func TestDeleteAccount(t *testing.T) {
 	// Group "Solo": amy is the only member.
 	var solo chatBody
 	do("POST", "/chats", amy.Token, map[string]any{"isGroup": true, "name": "Solo", "category": "Study", "participants": []string{}}).Want(201).Decode(&solo)
+	soloPhoto := uploadChatPhoto(t, env, amy, solo.Chat.ID)
+	if res, err := http.Get(env.URL + "/media/" + soloPhoto); err != nil || res.StatusCode != 200 {
+		t.Fatalf("solo photo before: %v %v", res, err)
+	}
 	// One-to-one chat of amy and bob.
 	var direct chatBody
 	do("POST", "/chats", bob.Token, map[string]any{"user": amy.ID}).Want(201).Decode(&direct)
@@ -104,11 +173,17 @@ func TestDeleteAccount(t *testing.T) {
 	do("POST", "/push/devices", amy.Token, map[string]any{"token": "amy-device-token-0123456789"})
 
 	// bob's and cat's replicas, synced before the deletion.
-	bobDev, catDev := openDevice(t, env, ""), openDevice(t, env, "")
+	bobDev, catDev, danDev := openDevice(t, env, ""), openDevice(t, env, ""), openDevice(t, env, "")
 	login(t, env, bobDev, bob)
 	login(t, env, catDev, cat)
+	login(t, env, danDev, dan)
 	mustSync(t, bobDev)
 	mustSync(t, catDev)
+	mustSync(t, danDev)
+	if len(replicaRows(t, bobDev, "follow", amy.ID)) != 1 || len(replicaRows(t, catDev, "follow", amy.ID)) != 1 ||
+		len(replicaRows(t, danDev, "block", amy.ID)) != 1 || len(replicaRows(t, bobDev, "notification", "")) == 0 {
+		t.Fatal("replicas before: want bob's and cat's follow rows, dan's block row, bob's notifications")
+	}
 	if cs, _ := catDev.Connections(ctx, "pending"); len(cs) != 1 {
 		t.Fatalf("cat's replica before: %d pending connections, want 1", len(cs))
 	}
@@ -216,6 +291,14 @@ func TestDeleteAccount(t *testing.T) {
 		if !apperr.Is(err, apperr.NotFound) {
 			t.Fatalf("solo chat: %v, want not found", err)
 		}
+		res, err := http.Get(env.URL + "/media/" + soloPhoto)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != 404 {
+			t.Fatalf("the photo amy uploaded answers %d after the deletion, want 404", res.StatusCode)
+		}
 	})
 	t.Run("rest_one_to_one_chat_stays_for_the_other_person", func(t *testing.T) {
 		var got chatBody
@@ -245,6 +328,25 @@ func TestDeleteAccount(t *testing.T) {
 	t.Run("replica_of_others_shows_the_documented_result", func(t *testing.T) {
 		mustSync(t, bobDev)
 		mustSync(t, catDev)
+		mustSync(t, danDev)
+		if f, c, b := replicaRows(t, bobDev, "follow", amy.ID), replicaRows(t, catDev, "follow", amy.ID), replicaRows(t, danDev, "block", amy.ID); len(f)+len(c)+len(b) != 0 {
+			t.Fatalf("follow and block rows left: bob %v cat %v dan %v", f, c, b)
+		}
+		if len(replicaRows(t, bobDev, "user", amy.ID)) == 0 {
+			t.Fatal("bob's replica has no profile row for amy: the chats they share should show the deleted identity")
+		}
+		for _, d := range []*device{bobDev, catDev, danDev} {
+			for _, row := range replicaRows(t, d, "user", amy.ID) {
+				if !strings.Contains(row, `"deleted":true`) || strings.Contains(row, "Amy") || strings.Contains(row, amy.Username) {
+					t.Fatalf("a replica keeps amy's profile: %s", row)
+				}
+			}
+			for _, row := range replicaRows(t, d, "message", "") {
+				if strings.Contains(row, amy.Username) || strings.Contains(row, `"Amy"`) {
+					t.Fatalf("a replica keeps amy's name in a message: %s", row)
+				}
+			}
+		}
 		for _, d := range []*device{bobDev, catDev} {
 			if cs, err := d.Connections(ctx, ""); err != nil || len(cs) != 0 {
 				t.Fatalf("replica connections %+v (%v), want none", cs, err)

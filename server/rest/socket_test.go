@@ -1,8 +1,7 @@
 package rest_test
 
 import (
-	"bytes"
-	"encoding/json"
+	"context"
 	"io"
 	"net/http"
 	"testing"
@@ -14,19 +13,10 @@ import (
 // doWithSocket is env.Do with an X-Socket-Id header.
 func doWithSocket(t *testing.T, env *servertest.Env, method, path, token, socket string, body any) *servertest.Response {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, env.URL+path, rd)
+	req, err := servertest.NewRequest(context.Background(), method, env.URL+path, token, body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("X-Socket-Id", socket)
 	res, err := env.HTTP.Client().Do(req)
 	if err != nil {

@@ -37,6 +37,7 @@ type Export struct {
 	s       *Service
 	c       Caller
 	profile User
+	created time.Time
 	at      time.Time
 }
 
@@ -48,7 +49,15 @@ func (s *Service) StartExport(ctx context.Context, c Caller) (*Export, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Export{s: s, c: c, profile: u, at: s.db.Now()}, nil
+	var row store.User
+	err = s.db.Read(ctx, func(tx *store.Tx) (err error) {
+		row, err = tx.User(ctx, c.UserID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Export{s: s, c: c, profile: u, created: row.CreatedAt, at: s.db.Now()}, nil
 }
 
 // Filename is a download name for the export.
@@ -70,7 +79,7 @@ func (e *Export) WriteTo(ctx context.Context, w io.Writer) error {
 	j.value(struct {
 		User
 		CreatedAt wire.Time `json:"createdAt"`
-	}{e.profile, wire.T(e.createdAt(ctx))})
+	}{e.profile, wire.T(e.created)})
 	sessions, err := e.s.Sessions(ctx, e.c.UserID, "")
 	if err != nil {
 		return err
@@ -119,18 +128,6 @@ func (e *Export) WriteTo(ctx context.Context, w io.Writer) error {
 		return j.err
 	}
 	return bw.Flush()
-}
-
-func (e *Export) createdAt(ctx context.Context) time.Time {
-	var u store.User
-	err := e.s.db.Read(ctx, func(tx *store.Tx) (err error) {
-		u, err = tx.User(ctx, e.c.UserID)
-		return err
-	})
-	if err != nil {
-		return time.Time{}
-	}
-	return u.CreatedAt
 }
 
 // messages writes the caller's messages, by id, a keyset page at a time.

@@ -18,6 +18,7 @@ package client
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -69,6 +70,10 @@ const DefaultPageSize = 5000
 // Options configures Open.
 type Options struct {
 	// Server is the server's base URL, e.g. "http://127.0.0.1:8080".
+	// Empty: the server the data folder was last logged in to, else
+	// DefaultServer. A data folder logged in to one server never sends its
+	// tokens to another: authenticated calls answer *OtherServerError
+	// (reads from the replica and queued writes still work).
 	Server string
 	// Dir is the data folder: it holds replica.db (the replica, the outbox,
 	// the session tokens). Created if missing.
@@ -109,8 +114,8 @@ type Client struct {
 
 // Open opens (or creates) the replica in opts.Dir.
 func Open(ctx context.Context, opts Options) (*Client, error) {
-	if opts.Server == "" || opts.Dir == "" {
-		return nil, errors.New("client: Server and Dir are required")
+	if opts.Dir == "" {
+		return nil, errors.New("client: Dir is required")
 	}
 	opts.Server = strings.TrimRight(opts.Server, "/")
 	if opts.PageSize == 0 {
@@ -130,15 +135,14 @@ func Open(ctx context.Context, opts Options) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{opts: opts, db: db, kick: make(chan struct{}, 1)}
-	c.http = opts.HTTPClient
-	c.stream = opts.HTTPClient
-	if c.http == nil {
-		c.http = &http.Client{Timeout: 30 * time.Second}
-		c.stream = &http.Client{}
-	}
-	c.rpc = syncv1connect.NewSyncServiceClient(c.http, opts.Server, connect.WithInterceptors(c.bearer()))
-	c.live = syncv1connect.NewSyncServiceClient(c.stream, opts.Server)
 	if err := c.tx(ctx, func(tx *sql.Tx) error {
+		if c.opts.Server == "" {
+			var s session
+			if err := getMetaJSON(ctx, tx, "session", &s); err != nil {
+				return err
+			}
+			c.opts.Server = cmp.Or(s.Server, DefaultServer)
+		}
 		id, err := getMeta(ctx, tx, "client_id")
 		if err != nil || id != "" {
 			return err
@@ -148,7 +152,49 @@ func Open(ctx context.Context, opts Options) (*Client, error) {
 		db.Close()
 		return nil, err
 	}
+	c.http = opts.HTTPClient
+	c.stream = opts.HTTPClient
+	if c.http == nil {
+		c.http = &http.Client{Timeout: 30 * time.Second}
+		c.stream = &http.Client{}
+	}
+	c.rpc = syncv1connect.NewSyncServiceClient(c.http, c.opts.Server, connect.WithInterceptors(c.bearer()))
+	c.live = syncv1connect.NewSyncServiceClient(c.stream, c.opts.Server)
 	return c, nil
+}
+
+// DefaultServer is the server of a data folder never logged in, when
+// Options.Server is empty: the server's default address.
+const DefaultServer = "http://127.0.0.1:8080"
+
+// Server is the server this client talks to.
+func (c *Client) Server() string { return c.opts.Server }
+
+// Account says who the data folder is logged in as, and where.
+type Account struct {
+	Server   string // the server of the last login ("" if never)
+	UserID   string
+	LoggedIn bool // false after Logout or a refused refresh
+}
+
+// Account reads the data folder's login.
+func (c *Client) Account(ctx context.Context) (Account, error) {
+	var s session
+	if err := getMetaJSON(ctx, c.db, "session", &s); err != nil {
+		return Account{}, err
+	}
+	return Account{Server: s.Server, UserID: s.UserID, LoggedIn: s.RefreshToken != ""}, nil
+}
+
+// OtherServerError answers an authenticated call made through a client
+// whose server is not the one the data folder is logged in to.
+type OtherServerError struct {
+	Server   string // this client's server
+	LoggedIn string // the login's server
+}
+
+func (e *OtherServerError) Error() string {
+	return fmt.Sprintf("client: this data folder is logged in to %s, not %s; its tokens are not sent elsewhere", e.LoggedIn, e.Server)
 }
 
 // Close closes the replica.
@@ -171,13 +217,16 @@ func (c *Client) session(ctx context.Context, q querier) (session, error) {
 	if s.RefreshToken == "" {
 		return session{}, ErrNotLoggedIn
 	}
+	if s.Server != c.opts.Server {
+		return session{}, &OtherServerError{Server: c.opts.Server, LoggedIn: s.Server}
+	}
 	return s, nil
 }
 
 // UserID is the logged-in user's id ("" when logged out).
 func (c *Client) UserID(ctx context.Context) string {
-	s, err := c.session(ctx, c.db)
-	if err != nil {
+	var s session
+	if err := getMetaJSON(ctx, c.db, "session", &s); err != nil || s.RefreshToken == "" {
 		return ""
 	}
 	return s.UserID

@@ -157,7 +157,7 @@ func TestConvergence(t *testing.T) {
 		everyone = append(everyone, a.ID)
 	}
 	for _, name := range []string{"Hikers", "Climbers"} {
-		if err := rs[0].c.CreateChat(ctx, NewChat{Group: true, Name: name, Category: "Outdoors", Users: everyone}); err != nil {
+		if _, err := rs[0].c.CreateChat(ctx, NewChat{Group: true, Name: name, Category: "Outdoors", Users: everyone}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -331,7 +331,7 @@ func (c *Client) Chats(ctx context.Context, search string) ([]Chat, error) {
 func (c *Client) timeline(ctx context.Context, ch *Chat, me string, lastRead wire.Time) error {
 	bucket := "chat:" + ch.ID
 	var last []byte
-	err := c.db.QueryRowContext(ctx, `SELECT data FROM rows WHERE bucket = ? AND entity = 'message' ORDER BY at DESC, id DESC LIMIT 1`, bucket).Scan(&last)
+	err := c.db.QueryRowContext(ctx, `SELECT data FROM rows WHERE bucket = ? AND entity = 'message'`+notDeleted+` ORDER BY at DESC, id DESC LIMIT 1`, bucket).Scan(&last)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("client: last message: %w", err)
 	}
@@ -347,7 +347,7 @@ func (c *Client) timeline(ctx context.Context, ch *Chat, me string, lastRead wir
 	if !lastRead.IsZero() {
 		readMS = lastRead.UnixMilli()
 	}
-	if err := c.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM rows WHERE bucket = ? AND entity = 'message' AND at > ? AND author <> ?`,
+	if err := c.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM rows WHERE bucket = ? AND entity = 'message' AND at > ? AND author <> ?`+notDeleted,
 		bucket, readMS, me).Scan(&ch.Unread); err != nil {
 		return fmt.Errorf("client: unread: %w", err)
 	}
@@ -371,6 +371,9 @@ func (c *Client) timeline(ctx context.Context, ch *Chat, me string, lastRead wir
 	}
 	return rows.Err()
 }
+
+// notDeleted leaves out pulled messages a queued mutation deletes.
+const notDeleted = ` AND NOT EXISTS (SELECT 1 FROM overlay o WHERE o.entity = 'message' AND o.bucket = rows.bucket AND o.id = rows.id AND o.op = 'delete')`
 
 func activity(ch Chat) wire.Time {
 	if ch.LastMessage != nil && ch.LastMessage.At.After(ch.UpdatedAt.Time) {
@@ -416,4 +419,40 @@ func (c *Client) Notifications(ctx context.Context) ([]Notification, error) {
 	}
 	sort.SliceStable(ns, func(i, j int) bool { return ns[i].CreatedAt.After(ns[j].CreatedAt.Time) })
 	return ns, nil
+}
+
+// UserByUsername finds a user the replica knows by username, ignoring
+// case and a leading "@": from the replicated profiles, then from the
+// users its connections, chats and requests mention. It works offline;
+// ok is false when the replica has never seen the user (then ask the
+// server, SearchUsers, or use the user's id).
+func (c *Client) UserByUsername(ctx context.Context, username string) (u User, ok bool, err error) {
+	username = strings.TrimPrefix(username, "@")
+	ps, err := c.profiles(ctx, "")
+	if err != nil {
+		return User{}, false, err
+	}
+	for _, p := range ps {
+		if strings.EqualFold(p.Username, username) {
+			return p, true, nil
+		}
+	}
+	for _, kind := range []string{"connection", "participant", "request"} {
+		es, err := c.entities(ctx, kind, "")
+		if err != nil {
+			return User{}, false, err
+		}
+		for _, e := range es {
+			var refs struct{ From, To, User User }
+			if json.Unmarshal(e.Data, &refs) != nil {
+				continue
+			}
+			for _, r := range []User{refs.From, refs.To, refs.User} {
+				if r.ID != "" && r.Username != "" && strings.EqualFold(r.Username, username) {
+					return r, true, nil
+				}
+			}
+		}
+	}
+	return User{}, false, nil
 }

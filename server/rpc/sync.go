@@ -17,9 +17,6 @@ import (
 	"github.com/vibesync/vibesync/syncproto/vibesync/sync/v1/syncv1connect"
 )
 
-// MaxPushMutations bounds one push; send more in several.
-const MaxPushMutations = 500
-
 type syncHandler struct {
 	syncv1connect.UnimplementedSyncServiceHandler
 	s *Services
@@ -71,49 +68,26 @@ func (h *syncHandler) Push(ctx context.Context, req *connect.Request[syncv1.Push
 	if err := checkVersion(in.GetProtocolVersion()); err != nil {
 		return nil, err
 	}
-	if err := validClientID(in.GetClientId()); err != nil {
-		return nil, err
-	}
-	if len(in.GetMutations()) > MaxPushMutations {
-		return nil, invalid("mutations", "push at most %d mutations at once", MaxPushMutations)
-	}
+	p := social.Push{ClientID: in.GetClientId(), Mutations: make([]social.PushedMutation, len(in.GetMutations()))}
 	for i, m := range in.GetMutations() {
-		if m.GetId() <= 0 {
-			return nil, invalid("mutations", "mutation ids must be positive")
-		}
-		if i > 0 && m.GetId() <= in.GetMutations()[i-1].GetId() {
-			return nil, invalid("mutations", "mutation ids must be strictly increasing")
-		}
-	}
-	c := caller(ctx)
-	out := &syncv1.PushResponse{}
-	for _, m := range in.GetMutations() {
 		fp, err := fingerprint(m)
 		if err != nil {
 			return nil, err
 		}
-		res, err := h.s.svc.ApplyMutation(ctx, c, in.GetClientId(), m.GetId(), fp, func(ctx context.Context) error {
-			return h.s.apply(ctx, c, m)
-		})
-		if social.Transient(err) {
-			out.RetryLater = true
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		r := &syncv1.MutationResult{Id: m.GetId(), Status: syncv1.MutationStatus_MUTATION_STATUS_APPLIED, Duplicate: res.Duplicate}
-		if res.Err != nil {
+		p.Mutations[i] = social.PushedMutation{ID: m.GetId(), Fingerprint: fp, Mutation: mutationOf(m)}
+	}
+	res, err := h.s.svc.ApplyPush(ctx, caller(ctx), p)
+	if err != nil {
+		return nil, err
+	}
+	out := &syncv1.PushResponse{WriteCheckpoint: res.WriteCheckpoint, RetryLater: res.RetryLater}
+	for _, o := range res.Results {
+		r := &syncv1.MutationResult{Id: o.ID, Status: syncv1.MutationStatus_MUTATION_STATUS_APPLIED, Duplicate: o.Duplicate}
+		if o.Err != nil {
 			r.Status = syncv1.MutationStatus_MUTATION_STATUS_REJECTED
-			r.Code, r.Reason, r.Message, r.Field = string(res.Err.Code), res.Err.Reason, res.Err.Message, res.Err.Field
+			r.Code, r.Reason, r.Message, r.Field = string(o.Err.Code), o.Err.Reason, o.Err.Message, o.Err.Field
 		}
 		out.Results = append(out.Results, r)
-		out.WriteCheckpoint = max(out.WriteCheckpoint, res.Checkpoint)
-		if res.Reused {
-			// The client pushes this one and those behind it again under
-			// a new client id, in order.
-			break
-		}
 	}
 	return connect.NewResponse(out), nil
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -70,6 +71,13 @@ func New(t testing.TB, opts ...Option) *Env {
 // Start starts a server whose data lives in dir (reuse dir to test restarts).
 func Start(t testing.TB, dir string, opts ...Option) *Env {
 	t.Helper()
+	return StartOn(t, dir, "", opts...)
+}
+
+// StartOn is Start listening on addr ("": any free port of 127.0.0.1), so
+// that a stopped server can come back at the same URL.
+func StartOn(t testing.TB, dir, addr string, opts ...Option) *Env {
+	t.Helper()
 	clock := &Clock{t: time.Now().UTC().Truncate(time.Millisecond)}
 	cfg := server.Config{
 		DataDir:     dir,
@@ -85,7 +93,17 @@ func Start(t testing.TB, dir string, opts ...Option) *Env {
 	if err != nil {
 		t.Fatalf("start server: %v", err)
 	}
-	hs := httptest.NewServer(srv.Handler())
+	hs := httptest.NewUnstartedServer(srv.Handler())
+	if addr != "" {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			srv.Close()
+			t.Fatalf("listen on %s: %v", addr, err)
+		}
+		hs.Listener.Close()
+		hs.Listener = l
+	}
+	hs.Start()
 	e := &Env{T: t, Server: srv, HTTP: hs, URL: hs.URL, Clock: clock, Dir: dir}
 	t.Cleanup(e.Stop)
 	return e

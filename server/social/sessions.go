@@ -44,7 +44,7 @@ func (s *Service) Register(ctx context.Context, in Registration) (Tokens, error)
 		return Tokens{}, err
 	}
 	var out Tokens
-	err = s.write(ctx, func(tx *store.Tx) error {
+	err = s.db.Write(ctx, func(tx *store.Tx) error {
 		u := store.User{ID: oid.NewAt(tx.Now), Name: name, Username: in.Username, PasswordHash: hash, CreatedAt: tx.Now, UpdatedAt: tx.Now}
 		if err := tx.CreateUser(ctx, u); err != nil {
 			return err
@@ -90,7 +90,7 @@ func (s *Service) Login(ctx context.Context, username, password string) (Tokens,
 	}
 	var out Tokens
 	out.User = userFrom(u)
-	err = s.write(ctx, func(tx *store.Tx) error { return s.startSession(ctx, tx, u.ID, &out) })
+	err = s.db.Write(ctx, func(tx *store.Tx) error { return s.startSession(ctx, tx, u.ID, &out) })
 	return out, err
 }
 
@@ -131,7 +131,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 	}
 	var out Tokens
 	var reused bool
-	err := s.write(ctx, func(tx *store.Tx) error {
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
 		rt, err := tx.RefreshTokenByHash(ctx, auth.HashRefreshToken(refreshToken))
 		if apperr.Is(err, apperr.NotFound) {
 			return apperr.Unauthenticatedf("refresh_token_invalid", "The refresh token is not valid")
@@ -172,7 +172,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 // refresh tokens stop working at once.
 func (s *Service) Logout(ctx context.Context, sessionID string) error {
 	s.sessions.revoke(sessionID)
-	err := s.write(ctx, func(tx *store.Tx) error { return tx.RevokeSession(ctx, sessionID) })
+	err := s.db.Write(ctx, func(tx *store.Tx) error { return tx.RevokeSession(ctx, sessionID) })
 	if err != nil {
 		s.sessions.unrevoke(sessionID)
 	}

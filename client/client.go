@@ -243,25 +243,99 @@ type APIError struct {
 	Status  int
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// RetryAfter is the server's Retry-After (429 rate limited, 503
+	// busy): how long to wait before trying again; zero when not given.
+	RetryAfter time.Duration `json:"-"`
 }
 
-func (e *APIError) Error() string { return fmt.Sprintf("%s (%d %s)", e.Message, e.Status, e.Code) }
+func (e *APIError) Error() string {
+	if e.RetryAfter > 0 {
+		return fmt.Sprintf("%s (%d %s; retry after %s)", e.Message, e.Status, e.Code, e.RetryAfter)
+	}
+	return fmt.Sprintf("%s (%d %s)", e.Message, e.Status, e.Code)
+}
 
-// rest calls a JSON endpoint of the REST API.
+// MaxRetryWait is the longest Retry-After the client waits out by itself
+// (up to twice per call) before answering; a longer one comes back as the
+// error (an *APIError with RetryAfter, or an RPC error RetryAfterOf reads)
+// and Run waits it out before syncing again.
+const MaxRetryWait = 10 * time.Second
+
+// RetryAfterOf is the wait the server asked for with err (Retry-After on
+// a 429 or 503, REST or RPC), or zero.
+func RetryAfterOf(err error) time.Duration {
+	var api *APIError
+	if errors.As(err, &api) {
+		return api.RetryAfter
+	}
+	var ce *connect.Error
+	if errors.As(err, &ce) {
+		return parseRetryAfter(ce.Meta().Get("Retry-After"))
+	}
+	return 0
+}
+
+// parseRetryAfter reads a Retry-After in seconds (the server's form) or
+// as an HTTP date; zero when absent or unreadable.
+func parseRetryAfter(v string) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil && s > 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(time.Until(t), 0)
+	}
+	return 0
+}
+
+// honourRetryAfter runs attempt, and while it fails with a Retry-After
+// of at most MaxRetryWait, waits that long (or until ctx ends) and runs
+// it again, twice at most.
+func honourRetryAfter(ctx context.Context, attempt func() error) error {
+	for tries := 0; ; tries++ {
+		err := attempt()
+		wait := RetryAfterOf(err)
+		if err == nil || wait <= 0 || wait > MaxRetryWait || tries == 2 {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
+}
+
+// rest calls a JSON endpoint of the REST API, waiting out a short
+// Retry-After.
 func (c *Client) rest(ctx context.Context, method, path, token string, in, out any) error {
-	var body io.Reader
+	var body []byte
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
 			return err
 		}
-		body = bytes.NewReader(b)
+		body = b
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.opts.Server+path, body)
+	return honourRetryAfter(ctx, func() error { return c.restOnce(ctx, method, path, token, body, in != nil, out) })
+}
+
+func (c *Client) restOnce(ctx context.Context, method, path, token string, body []byte, hasBody bool, out any) error {
+	var rd io.Reader
+	if hasBody {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.opts.Server+path, rd)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "application/json")
+	if hasBody {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -275,7 +349,7 @@ func (c *Client) rest(ctx context.Context, method, path, token string, in, out a
 		return fmt.Errorf("%w: %v", ErrOffline, err)
 	}
 	if res.StatusCode >= 300 {
-		e := &APIError{Status: res.StatusCode}
+		e := &APIError{Status: res.StatusCode, RetryAfter: parseRetryAfter(res.Header.Get("Retry-After"))}
 		if json.Unmarshal(data, e) != nil || e.Message == "" {
 			e.Message = http.StatusText(res.StatusCode)
 		}
@@ -500,12 +574,17 @@ func call[T any](ctx context.Context, c *Client, fn func(ctx context.Context) (T
 	if err != nil {
 		return zero, err
 	}
-	out, err := fn(context.WithValue(ctx, tokenKey{}, tok))
+	var out T
+	attempt := func() (err error) {
+		out, err = fn(context.WithValue(ctx, tokenKey{}, tok))
+		return err
+	}
+	err = honourRetryAfter(ctx, attempt)
 	if connect.CodeOf(err) == connect.CodeUnauthenticated {
 		if tok, err = c.accessToken(ctx, tok); err != nil {
 			return zero, err
 		}
-		out, err = fn(context.WithValue(ctx, tokenKey{}, tok))
+		err = honourRetryAfter(ctx, attempt)
 	}
 	return out, rpcError(err)
 }
@@ -517,7 +596,7 @@ func rpcError(err error) error {
 	}
 	switch connect.CodeOf(err) {
 	case connect.CodeUnavailable, connect.CodeDeadlineExceeded:
-		return fmt.Errorf("%w: %v", ErrOffline, err)
+		return fmt.Errorf("%w: %w", ErrOffline, err)
 	case connect.CodeUnauthenticated:
 		return fmt.Errorf("%w: %v", ErrSessionEnded, err)
 	case connect.CodeFailedPrecondition:

@@ -33,11 +33,14 @@ type SyncResult struct {
 	Pushed   int         // mutations the server applied
 	Rejected []Rejection // mutations it refused
 	Pending  int         // mutations still queued (transient failure)
-	Pulled   int         // changes applied
-	Cursor   int64       // the replica's feed position
-	Reset    bool        // the replica was rebuilt from scratch
-	Drifted  []string    // buckets whose checksum differed; re-read
-	Lost     []string    // buckets the user may no longer read; dropped
+	// RetryAfter is how long the server asked the client to wait before
+	// pushing the Pending ones (its write budget ran out); Run waits it.
+	RetryAfter time.Duration
+	Pulled     int      // changes applied
+	Cursor     int64    // the replica's feed position
+	Reset      bool     // the replica was rebuilt from scratch
+	Drifted    []string // buckets whose checksum differed; re-read
+	Lost       []string // buckets the user may no longer read; dropped
 	// Rekeyed: the server had seen this replica's mutation ids with other
 	// content (the data folder was restored or copied), so the replica took
 	// a new client id and pushed its queued mutations again under it.
@@ -186,6 +189,7 @@ func (c *Client) push(ctx context.Context, res *SyncResult) error {
 		}
 		if out.Msg.RetryLater || len(out.Msg.Results) < len(batch) {
 			res.Pending = len(batch) - len(out.Msg.Results)
+			res.RetryAfter = parseRetryAfter(out.Header().Get("Retry-After"))
 			return nil
 		}
 	}
@@ -526,7 +530,7 @@ func (c *Client) Rejections(ctx context.Context) ([]Rejection, error) {
 // a poke from the server's Subscribe stream (its buckets moved), a local
 // write, or a minute, and syncs again. While the server is unreachable, or
 // too busy to take the whole outbox, it retries with exponential backoff
-// (1s doubling to 30s). It returns ErrSessionEnded, ErrIncompatible or
+// (1s doubling to 30s), never sooner than a Retry-After the server sent. It returns ErrSessionEnded, ErrIncompatible or
 // ErrMutationIDReused, which retrying cannot fix, and nil when ctx ends.
 func (c *Client) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
@@ -539,15 +543,25 @@ func (c *Client) Run(ctx context.Context) error {
 			return nil
 		}
 		wait := time.Minute
+		kick := c.kick // a local write or a poke ends the wait, unless the server asked for it
 		switch {
 		case errors.Is(err, ErrSessionEnded), errors.Is(err, ErrNotLoggedIn), errors.Is(err, ErrIncompatible),
 			errors.Is(err, ErrMutationIDReused):
 			return err
 		case err != nil:
-			c.opts.Log.Warn("sync failed; retrying", "err", err, "in", backoff)
-			wait, backoff = backoff, min(2*backoff, 30*time.Second)
-		case res.Pending > 0: // the server was busy: retry soon, backing off
-			wait, backoff = backoff, min(2*backoff, 30*time.Second)
+			if after := RetryAfterOf(err); after > 0 {
+				kick = nil
+				wait = max(backoff, after)
+			} else {
+				wait = backoff
+			}
+			backoff = min(2*backoff, 30*time.Second)
+			c.opts.Log.Warn("sync failed; retrying", "err", err, "in", wait)
+		case res.Pending > 0: // the server was busy: retry soon, backing off, never before its Retry-After
+			if res.RetryAfter > 0 {
+				kick = nil
+			}
+			wait, backoff = max(backoff, res.RetryAfter), min(2*backoff, 30*time.Second)
 		default:
 			backoff = time.Second
 		}
@@ -556,7 +570,7 @@ func (c *Client) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			t.Stop()
 			return nil
-		case <-c.kick:
+		case <-kick:
 		case <-t.C:
 		}
 		t.Stop()

@@ -17,6 +17,7 @@ import (
 
 	"github.com/vibesync/vibesync/server/apperr"
 	"github.com/vibesync/vibesync/server/auth"
+	"github.com/vibesync/vibesync/server/ratelimit"
 	"github.com/vibesync/vibesync/server/social"
 	"github.com/vibesync/vibesync/syncproto/vibesync/sync/v1/syncv1connect"
 )
@@ -40,6 +41,9 @@ type Config struct {
 	// the live hub, so Subscribe streams and WebSockets share one tail of
 	// the database (and see other instances' writes).
 	Feed Watcher
+	// Writes is each user's write budget, shared with REST: every pushed
+	// mutation takes a token (nil: unlimited).
+	Writes *ratelimit.Keyed
 	// Interceptors run around every call, outside the service's own (auth,
 	// error mapping), so they see the codes clients get (metrics).
 	Interceptors []connect.Interceptor
@@ -60,6 +64,7 @@ type Services struct {
 	feed     Watcher
 	tokens   *auth.Tokens
 	log      *slog.Logger
+	writes   *ratelimit.Keyed
 	outer    []connect.Interceptor
 	done     chan struct{} // closed by Shutdown
 	shutdown sync.Once
@@ -71,7 +76,7 @@ func New(cfg Config) *Services {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Services{svc: cfg.Social, feed: cfg.Feed, tokens: cfg.Tokens, log: log, outer: cfg.Interceptors, done: make(chan struct{})}
+	return &Services{svc: cfg.Social, feed: cfg.Feed, tokens: cfg.Tokens, log: log, writes: cfg.Writes, outer: cfg.Interceptors, done: make(chan struct{})}
 }
 
 // Shutdown ends every open Subscribe stream (clients reconnect to another
@@ -131,6 +136,9 @@ func (s *Services) toConnect(ctx context.Context, procedure string, err error) e
 	out := connect.NewError(code, errors.New(pub.Message))
 	if pub.Reason != "" {
 		out.Meta().Set(reasonKey, pub.Reason)
+	}
+	if pub.RetryAfter > 0 {
+		out.Meta().Set("Retry-After", ratelimit.RetryAfterSeconds(pub.RetryAfter))
 	}
 	return out
 }

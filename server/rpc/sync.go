@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/vibesync/vibesync/server/apperr"
 	"github.com/vibesync/vibesync/server/auth"
+	"github.com/vibesync/vibesync/server/ratelimit"
 	"github.com/vibesync/vibesync/server/social"
 	"github.com/vibesync/vibesync/server/store"
 	syncv1 "github.com/vibesync/vibesync/syncproto/vibesync/sync/v1"
@@ -76,11 +78,24 @@ func (h *syncHandler) Push(ctx context.Context, req *connect.Request[syncv1.Push
 		}
 		p.Mutations[i] = social.PushedMutation{ID: m.GetId(), Fingerprint: fp, Mutation: mutationOf(m)}
 	}
-	res, err := h.s.svc.ApplyPush(ctx, caller(ctx), p)
+	// Each mutation takes a token of the caller's write budget; those
+	// beyond it stay on the client, told when to push them again.
+	c := caller(ctx)
+	var wait time.Duration
+	for i := range p.Mutations {
+		if d, ok := h.s.writes.Allow(c.UserID); !ok {
+			if i == 0 {
+				return nil, ratelimit.Err("rate_limited", d)
+			}
+			p.Mutations, wait = p.Mutations[:i], d
+			break
+		}
+	}
+	res, err := h.s.svc.ApplyPush(ctx, c, p)
 	if err != nil {
 		return nil, err
 	}
-	out := &syncv1.PushResponse{WriteCheckpoint: res.WriteCheckpoint, RetryLater: res.RetryLater}
+	out := &syncv1.PushResponse{WriteCheckpoint: res.WriteCheckpoint, RetryLater: res.RetryLater || wait > 0}
 	for _, o := range res.Results {
 		r := &syncv1.MutationResult{Id: o.ID, Status: syncv1.MutationStatus_MUTATION_STATUS_APPLIED, Duplicate: o.Duplicate}
 		if o.Err != nil {
@@ -89,7 +104,11 @@ func (h *syncHandler) Push(ctx context.Context, req *connect.Request[syncv1.Push
 		}
 		out.Results = append(out.Results, r)
 	}
-	return connect.NewResponse(out), nil
+	answer := connect.NewResponse(out)
+	if wait > 0 {
+		answer.Header().Set("Retry-After", ratelimit.RetryAfterSeconds(wait))
+	}
+	return answer, nil
 }
 
 // fingerprint identifies a mutation's content: SHA-256 of its

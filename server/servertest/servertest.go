@@ -21,7 +21,17 @@ import (
 
 	"github.com/vibesync/vibesync/server"
 	"github.com/vibesync/vibesync/server/auth"
+	"github.com/vibesync/vibesync/server/ratelimit"
 )
+
+// noLimits: tests register many users from one address; the tests of
+// the budgets set their own (WithRateLimits).
+var noLimits = ratelimit.Off()
+
+// WithRateLimits runs the server with the given budgets.
+func WithRateLimits(c ratelimit.Config) Option {
+	return func(cfg *server.Config) { cfg.RateLimits = &c }
+}
 
 // FastPasswords keeps argon2id real but cheap, so tests can register many users.
 var FastPasswords = auth.PasswordParams{Memory: 1024, Time: 1, Threads: 1}
@@ -83,6 +93,7 @@ func StartOn(t testing.TB, dir, addr string, opts ...Option) *Env {
 		DataDir:     dir,
 		DatabaseURL: "file:" + filepath.ToSlash(filepath.Join(dir, "vibesync.db")),
 		Password:    FastPasswords,
+		RateLimits:  &noLimits,
 		Now:         clock.Now,
 		PublicURL:   "http://vibesync.test",
 	}

@@ -39,7 +39,7 @@ func (s *Service) Register(ctx context.Context, in Registration) (Tokens, error)
 	if err := validPassword(in.Password); err != nil {
 		return Tokens{}, err
 	}
-	hash, err := auth.HashPassword(in.Password, s.password)
+	hash, err := s.passwords.Hash(ctx, in.Password)
 	if err != nil {
 		return Tokens{}, err
 	}
@@ -81,7 +81,10 @@ func (s *Service) Login(ctx context.Context, username, password string) (Tokens,
 	} else if err != nil {
 		return Tokens{}, err
 	}
-	ok, cerr := auth.CheckPassword(password, hash)
+	ok, cerr := s.passwords.Check(ctx, password, hash)
+	if _, busy := apperr.As(cerr); busy || cerr != nil && ctx.Err() != nil {
+		return Tokens{}, cerr // every slot busy, or the caller left while waiting
+	}
 	if cerr != nil {
 		return Tokens{}, fmt.Errorf("social: check password of %s: %w", u.ID, cerr)
 	}

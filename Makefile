@@ -44,11 +44,16 @@ lint: fmt-check vet buf-lint
 buf-lint:
 	$(BUF) lint
 
-## generate: regenerate the Go code of syncproto/ (committed)
+## generate: regenerate the Go code of syncproto/ and the REST client
+## restclient/ from docs/openapi.yaml (both committed; a restclient test
+## fails when it is stale)
 generate:
 	$(BUF) generate
+	$(GO) tool oapi-codegen -config restclient/oapi-codegen.yaml docs/openapi.yaml
 
-## generate-check: fail when the committed generated code is stale
+## generate-check: fail when the committed generated code is stale (files
+## without a "Code generated" first line, like syncproto's contract.go, are
+## written by hand)
 generate-check:
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	$(BUF) generate --output "$$tmp" && \
@@ -56,6 +61,7 @@ generate-check:
 		cmp -s "$$tmp/$$f" "$$f" || { echo "generated code is stale: $$f (run make generate)" >&2; exit 1; }; \
 	done; \
 	for f in $$(find syncproto -name '*.go'); do \
+		head -n 1 "$$f" | grep -q '^// Code generated' || continue; \
 		[ -f "$$tmp/$$f" ] || { echo "generated file without a source: $$f" >&2; exit 1; }; \
 	done
 

@@ -39,6 +39,7 @@ import (
 
 	"connectrpc.com/connect"
 
+	syncv1 "github.com/vibesync/vibesync/syncproto/vibesync/sync/v1"
 	"github.com/vibesync/vibesync/syncproto/vibesync/sync/v1/syncv1connect"
 )
 
@@ -601,7 +602,7 @@ func rpcError(err error) error {
 		return fmt.Errorf("%w: %v", ErrSessionEnded, err)
 	case connect.CodeFailedPrecondition:
 		var ce *connect.Error
-		if errors.As(err, &ce) && reason(err) == "protocol_version_unsupported" {
+		if errors.As(err, &ce) && reason(err) == syncv1.ReasonProtocolVersionUnsupported {
 			return fmt.Errorf("%w: %s", ErrIncompatible, ce.Message())
 		}
 	}
@@ -612,7 +613,7 @@ func rpcError(err error) error {
 func reason(err error) string {
 	var ce *connect.Error
 	if errors.As(err, &ce) {
-		return ce.Meta().Get("vibesync-reason")
+		return ce.Meta().Get(syncv1.ReasonKey)
 	}
 	return ""
 }

@@ -93,10 +93,6 @@ type queued struct {
 	m    *syncv1.Mutation
 }
 
-// reasonMutationIDReused answers a mutation whose id this client id
-// already used for other content.
-const reasonMutationIDReused = "mutation_id_reused"
-
 // push sends the unacknowledged outbox in order, in batches. A
 // mutation_id_reused answer re-keys the replica (see rekey) and pushes the
 // rest of the outbox again under the new client id, once per push.
@@ -130,7 +126,7 @@ func (c *Client) push(ctx context.Context, res *SyncResult) error {
 				if i >= len(batch) || r.Id != batch[i].id {
 					return fmt.Errorf("client: push answered mutation %d out of order", r.Id)
 				}
-				if r.Status == syncv1.MutationStatus_MUTATION_STATUS_REJECTED && r.Reason == reasonMutationIDReused {
+				if r.Status == syncv1.MutationStatus_MUTATION_STATUS_REJECTED && r.Reason == syncv1.ReasonMutationIDReused {
 					// Not the user's mistake and not lost: it stays queued
 					// and goes again under a new client id.
 					reused = true
@@ -253,7 +249,7 @@ func (c *Client) pull(ctx context.Context, verify bool, res *SyncResult) ([]stri
 		page, err := call(ctx, c, func(ctx context.Context) (*connect.Response[syncv1.PullResponse], error) {
 			return c.rpc.Pull(ctx, connect.NewRequest(req))
 		})
-		if reason(err) == "pull_restart" && restarts < 3 {
+		if reason(err) == syncv1.ReasonPullRestart && restarts < 3 {
 			// The server pruned its feed past our cursor mid-pull: the
 			// staged pages may miss deletions; start again.
 			restarts++

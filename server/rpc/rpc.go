@@ -19,6 +19,7 @@ import (
 	"github.com/vibesync/vibesync/server/auth"
 	"github.com/vibesync/vibesync/server/ratelimit"
 	"github.com/vibesync/vibesync/server/social"
+	syncv1 "github.com/vibesync/vibesync/syncproto/vibesync/sync/v1"
 	"github.com/vibesync/vibesync/syncproto/vibesync/sync/v1/syncv1connect"
 )
 
@@ -110,10 +111,6 @@ var codeOf = map[apperr.Code]connect.Code{
 	apperr.Internal:        connect.CodeInternal,
 }
 
-// reasonKey is the metadata key carrying the machine-readable reason
-// (the REST API's "code") of an error.
-const reasonKey = "vibesync-reason"
-
 // toConnect turns err into a *connect.Error: an *apperr.Error keeps its
 // message and carries its reason in the "vibesync-reason" trailer; anything
 // else is logged once here and shown as "internal".
@@ -135,7 +132,7 @@ func (s *Services) toConnect(ctx context.Context, procedure string, err error) e
 	}
 	out := connect.NewError(code, errors.New(pub.Message))
 	if pub.Reason != "" {
-		out.Meta().Set(reasonKey, pub.Reason)
+		out.Meta().Set(syncv1.ReasonKey, pub.Reason)
 	}
 	if pub.RetryAfter > 0 {
 		out.Meta().Set("Retry-After", ratelimit.RetryAfterSeconds(pub.RetryAfter))
@@ -237,6 +234,6 @@ func checkVersion(v uint32) error {
 		msg += "upgrade the client and reset its replica"
 	}
 	err := connect.NewError(connect.CodeFailedPrecondition, errors.New(msg))
-	err.Meta().Set(reasonKey, "protocol_version_unsupported")
+	err.Meta().Set(syncv1.ReasonKey, syncv1.ReasonProtocolVersionUnsupported)
 	return err
 }

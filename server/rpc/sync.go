@@ -152,7 +152,7 @@ func (h *syncHandler) Subscribe(ctx context.Context, req *connect.Request[syncv1
 		case <-h.s.done:
 			return nil // shutting down: the client reconnects
 		case <-ended:
-			return apperr.Unauthenticatedf("token_revoked", "This session has ended; log in again")
+			return apperr.Unauthenticatedf(syncv1.ReasonTokenRevoked, "This session has ended; log in again")
 		case p, ok := <-moved:
 			if !ok {
 				return nil

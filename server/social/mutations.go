@@ -6,6 +6,7 @@ import (
 
 	"github.com/vibesync/vibesync/server/apperr"
 	"github.com/vibesync/vibesync/server/store"
+	syncv1 "github.com/vibesync/vibesync/syncproto/vibesync/sync/v1"
 )
 
 // Mutations: the writes a client may queue offline and push through sync,
@@ -40,7 +41,7 @@ type Mutation interface {
 }
 
 // CodeUnimplemented rejects a mutation kind this server does not run.
-const CodeUnimplemented apperr.Code = "unimplemented"
+const CodeUnimplemented apperr.Code = syncv1.CodeUnimplemented
 
 // UpdateProfileMutation changes the non-nil fields of the caller's profile
 // (UpdateProfile).
@@ -271,9 +272,9 @@ func (m MarkNotificationReadMutation) apply(ctx context.Context, s *Service, tx 
 
 func (m UnsupportedMutation) apply(context.Context, *Service, *store.Tx, Caller) error {
 	if m.Kind == "" {
-		return apperr.Invalidf("mutation_empty", "The mutation has no body")
+		return apperr.Invalidf(syncv1.ReasonMutationEmpty, "The mutation has no body")
 	}
-	return &apperr.Error{Code: CodeUnimplemented, Reason: "mutation_unimplemented",
+	return &apperr.Error{Code: CodeUnimplemented, Reason: syncv1.ReasonMutationUnimplemented,
 		Message: "This server does not implement this mutation yet"}
 }
 

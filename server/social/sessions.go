@@ -9,6 +9,7 @@ import (
 	"github.com/vibesync/vibesync/server/apperr"
 	"github.com/vibesync/vibesync/server/auth"
 	"github.com/vibesync/vibesync/server/store"
+	syncv1 "github.com/vibesync/vibesync/syncproto/vibesync/sync/v1"
 )
 
 // Tokens is what register, login and refresh answer.
@@ -189,7 +190,7 @@ func (s *Service) Logout(ctx context.Context, sessionID string) error {
 func (s *Service) CheckSession(ctx context.Context, c auth.Claims) error {
 	revoked, active := s.sessions.lookup(c.SessionID, c.UserID)
 	if revoked {
-		return apperr.Unauthenticatedf("token_revoked", "This session has ended; log in again")
+		return apperr.Unauthenticatedf(syncv1.ReasonTokenRevoked, "This session has ended; log in again")
 	}
 	if active {
 		return nil
@@ -201,7 +202,7 @@ func (s *Service) CheckSession(ctx context.Context, c auth.Claims) error {
 		return err
 	})
 	if apperr.Is(err, apperr.NotFound) || err == nil && (sess.UserID != c.UserID || !sess.RevokedAt.IsZero()) {
-		return apperr.Unauthenticatedf("token_revoked", "This session has ended; log in again")
+		return apperr.Unauthenticatedf(syncv1.ReasonTokenRevoked, "This session has ended; log in again")
 	}
 	if err == nil {
 		s.sessions.remember(c.SessionID, c.UserID, checked)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/vibesync/vibesync/server/apperr"
 	"github.com/vibesync/vibesync/server/store"
+	syncv1 "github.com/vibesync/vibesync/syncproto/vibesync/sync/v1"
 )
 
 // Sync: the rules of the pull/push protocol, transport-free. See "The
@@ -120,7 +121,7 @@ func (s *Service) Pull(ctx context.Context, userID string, req PullRequest) (Pul
 				return err
 			}
 			if horizon > tok.Cursor {
-				return apperr.Conflictf("pull_restart", "The feed was compacted during this pull; start it again from the cursor")
+				return apperr.Conflictf(syncv1.ReasonPullRestart, "The feed was compacted during this pull; start it again from the cursor")
 			}
 		}
 		if len(req.PageToken) == 0 {
@@ -262,7 +263,7 @@ type MutationOutcome struct {
 // used for a mutation with other content (its data folder was restored
 // from a backup or copied to another device): the client must push it
 // again under a new client id.
-const ReasonMutationIDReused = "mutation_id_reused"
+const ReasonMutationIDReused = syncv1.ReasonMutationIDReused
 
 // Transient reports whether err is worth retrying later (the database was
 // busy or unreachable, or the request was cut short): such a mutation is not
@@ -436,7 +437,7 @@ func (s *Service) processed(ctx context.Context, tx *store.Tx, c Caller, clientI
 		// and claiming it applied could lose it silently: it is rejected,
 		// without a record (nothing happened), and the replica shows the
 		// server's state.
-		*out = MutationOutcome{Err: apperr.Conflictf("mutation_out_of_order",
+		*out = MutationOutcome{Err: apperr.Conflictf(syncv1.ReasonMutationOutOfOrder,
 			"Mutation %d is not above this client's last processed mutation %d and has no recorded outcome (it was skipped, or processed too long ago to remember): it is not run now. Mutation ids must increase; queue the change again if it is still wanted",
 			id, cl.LastMutationID)}
 		out.Checkpoint, err = tx.FeedHead(ctx)

@@ -81,7 +81,7 @@ func (tx *Tx) UpdateConnection(ctx context.Context, c Connection) (Connection, e
 
 // DeleteConnection removes the connection with integer id num.
 func (tx *Tx) DeleteConnection(ctx context.Context, num int64) error {
-	if _, err := tx.exec(ctx, `DELETE FROM connections WHERE num = ?`, num); err != nil {
+	if err := tx.execLater(ctx, nil, `DELETE FROM connections WHERE num = ?`, num); err != nil {
 		return fmt.Errorf("store: delete connection: %w", err)
 	}
 	return nil

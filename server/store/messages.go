@@ -30,12 +30,16 @@ func scanMessage(s interface{ Scan(...any) error }) (Message, error) {
 	return m, err
 }
 
-// InsertMessage stores m. An id already taken is a conflict "duplicate".
+// InsertMessage stores m. An id already taken is a conflict
+// "message_id_taken"; on a libSQL server it is reported by the round trip
+// that carries the insert (at the latest the commit), so callers check a
+// client-proposed id with Message first.
 func (tx *Tx) InsertMessage(ctx context.Context, m Message) error {
 	if m.Files == "" {
 		m.Files = "[]"
 	}
-	if _, err := tx.exec(ctx, `INSERT INTO messages (`+messageColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	if err := tx.execLater(ctx, conflict("message_id_taken", "That message id is already taken"),
+		`INSERT INTO messages (`+messageColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		m.ID, m.ChatID, m.UserID, m.Text, m.Tag, m.Files, ms(m.CreatedAt)); err != nil {
 		return fmt.Errorf("store: insert message: %w", err)
 	}
@@ -175,7 +179,7 @@ func (tx *Tx) InsertChatFile(ctx context.Context, f ChatFile) error {
 	if f.Meta != "" {
 		meta = f.Meta
 	}
-	if _, err := tx.exec(ctx, `INSERT INTO chat_files (id, chat_id, message_id, user_id, type, tag, url, cover, meta, created_at)
+	if err := tx.execLater(ctx, nil, `INSERT INTO chat_files (id, chat_id, message_id, user_id, type, tag, url, cover, meta, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		f.ID, f.ChatID, f.MessageID, f.UserID, f.Type, f.Tag, f.URL, f.Cover, meta, ms(f.CreatedAt)); err != nil {
 		return fmt.Errorf("store: insert chat file: %w", err)

@@ -722,7 +722,12 @@ type User struct {
 	Photo    string                 `protobuf:"bytes,4,opt,name=photo,proto3" json:"photo,omitempty"`
 	Bio      string                 `protobuf:"bytes,5,opt,name=bio,proto3" json:"bio,omitempty"`
 	// The active meet-me status, if any.
-	Status        *Status `protobuf:"bytes,6,opt,name=status,proto3" json:"status,omitempty"`
+	Status *Status `protobuf:"bytes,6,opt,name=status,proto3" json:"status,omitempty"`
+	// Presence, in a reference rendered with it (always false in the feed:
+	// presence comes from live sockets, not from replicated rows).
+	IsOnline bool `protobuf:"varint,7,opt,name=is_online,json=isOnline,proto3" json:"is_online,omitempty"`
+	// In a reel's author: whether the viewer follows them (false in the feed).
+	IsFollowed    bool `protobuf:"varint,8,opt,name=is_followed,json=isFollowed,proto3" json:"is_followed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -797,6 +802,20 @@ func (x *User) GetStatus() *Status {
 		return x.Status
 	}
 	return nil
+}
+
+func (x *User) GetIsOnline() bool {
+	if x != nil {
+		return x.IsOnline
+	}
+	return false
+}
+
+func (x *User) GetIsFollowed() bool {
+	if x != nil {
+		return x.IsFollowed
+	}
+	return false
 }
 
 // Status is a meet-me status.
@@ -2169,21 +2188,27 @@ func (x *JoinRequest) GetCreatedAt() *timestamppb.Timestamp {
 
 // Reel is a short video posted to a chat.
 type Reel struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,json=_id,proto3" json:"id,omitempty"`
-	User          *User                  `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
-	Chat          string                 `protobuf:"bytes,3,opt,name=chat,proto3" json:"chat,omitempty"`
-	Description   string                 `protobuf:"bytes,4,opt,name=description,proto3" json:"description,omitempty"`
-	Tag           string                 `protobuf:"bytes,5,opt,name=tag,proto3" json:"tag,omitempty"`
-	Video         string                 `protobuf:"bytes,6,opt,name=video,proto3" json:"video,omitempty"`
-	Hashtags      []string               `protobuf:"bytes,7,rep,name=hashtags,proto3" json:"hashtags,omitempty"`
-	IsAnonymous   bool                   `protobuf:"varint,8,opt,name=is_anonymous,json=isAnonymous,proto3" json:"is_anonymous,omitempty"`
-	Views         int64                  `protobuf:"varint,9,opt,name=views,proto3" json:"views,omitempty"`
-	Likes         int64                  `protobuf:"varint,10,opt,name=likes,proto3" json:"likes,omitempty"`
-	SuperLikes    int64                  `protobuf:"varint,11,opt,name=super_likes,json=superLikes,proto3" json:"super_likes,omitempty"`
-	Favorites     int64                  `protobuf:"varint,12,opt,name=favorites,proto3" json:"favorites,omitempty"`
-	Shares        int64                  `protobuf:"varint,13,opt,name=shares,proto3" json:"shares,omitempty"`
-	Comments      int64                  `protobuf:"varint,14,opt,name=comments,proto3" json:"comments,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Id          string                 `protobuf:"bytes,1,opt,name=id,json=_id,proto3" json:"id,omitempty"`
+	User        *User                  `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
+	Chat        string                 `protobuf:"bytes,3,opt,name=chat,proto3" json:"chat,omitempty"`
+	Description string                 `protobuf:"bytes,4,opt,name=description,proto3" json:"description,omitempty"`
+	Tag         string                 `protobuf:"bytes,5,opt,name=tag,proto3" json:"tag,omitempty"`
+	Video       string                 `protobuf:"bytes,6,opt,name=video,proto3" json:"video,omitempty"`
+	Hashtags    []string               `protobuf:"bytes,7,rep,name=hashtags,proto3" json:"hashtags,omitempty"`
+	IsAnonymous bool                   `protobuf:"varint,8,opt,name=is_anonymous,json=isAnonymous,proto3" json:"is_anonymous,omitempty"`
+	Views       int64                  `protobuf:"varint,9,opt,name=views,proto3" json:"views,omitempty"`
+	Likes       int64                  `protobuf:"varint,10,opt,name=likes,proto3" json:"likes,omitempty"`
+	SuperLikes  int64                  `protobuf:"varint,11,opt,name=super_likes,json=superLikes,proto3" json:"super_likes,omitempty"`
+	Favorites   int64                  `protobuf:"varint,12,opt,name=favorites,proto3" json:"favorites,omitempty"`
+	Shares      int64                  `protobuf:"varint,13,opt,name=shares,proto3" json:"shares,omitempty"`
+	Comments    int64                  `protobuf:"varint,14,opt,name=comments,proto3" json:"comments,omitempty"`
+	CreatedAt   *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	UpdatedAt   *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	// The viewer's own reactions (false in the feed).
+	IsLiked       bool `protobuf:"varint,17,opt,name=is_liked,json=isLiked,proto3" json:"is_liked,omitempty"`
+	IsSuperLiked  bool `protobuf:"varint,18,opt,name=is_super_liked,json=isSuperLiked,proto3" json:"is_super_liked,omitempty"`
+	IsFavorite    bool `protobuf:"varint,19,opt,name=is_favorite,json=isFavorite,proto3" json:"is_favorite,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2314,6 +2339,41 @@ func (x *Reel) GetComments() int64 {
 		return x.Comments
 	}
 	return 0
+}
+
+func (x *Reel) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *Reel) GetUpdatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdatedAt
+	}
+	return nil
+}
+
+func (x *Reel) GetIsLiked() bool {
+	if x != nil {
+		return x.IsLiked
+	}
+	return false
+}
+
+func (x *Reel) GetIsSuperLiked() bool {
+	if x != nil {
+		return x.IsSuperLiked
+	}
+	return false
+}
+
+func (x *Reel) GetIsFavorite() bool {
+	if x != nil {
+		return x.IsFavorite
+	}
+	return false
 }
 
 // BucketChecksum lets a client verify one bucket of its replica. sum is the
@@ -5090,14 +5150,17 @@ const file_vibesync_sync_v1_sync_proto_rawDesc = "" +
 	"membership\x18\f \x01(\v2\x1c.vibesync.sync.v1.MembershipH\x00R\n" +
 	"membership\x12,\n" +
 	"\x04reel\x18\r \x01(\v2\x16.vibesync.sync.v1.ReelH\x00R\x04reelB\x06\n" +
-	"\x04kind\"\xa1\x01\n" +
+	"\x04kind\"\xdf\x01\n" +
 	"\x04User\x12\x0f\n" +
 	"\x02id\x18\x01 \x01(\tR\x03_id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1a\n" +
 	"\busername\x18\x03 \x01(\tR\busername\x12\x14\n" +
 	"\x05photo\x18\x04 \x01(\tR\x05photo\x12\x10\n" +
 	"\x03bio\x18\x05 \x01(\tR\x03bio\x120\n" +
-	"\x06status\x18\x06 \x01(\v2\x18.vibesync.sync.v1.StatusR\x06status\"\xa3\x01\n" +
+	"\x06status\x18\x06 \x01(\v2\x18.vibesync.sync.v1.StatusR\x06status\x12\x1b\n" +
+	"\tis_online\x18\a \x01(\bR\bisOnline\x12\x1f\n" +
+	"\vis_followed\x18\b \x01(\bR\n" +
+	"isFollowed\"\xa3\x01\n" +
 	"\x06Status\x12\x0f\n" +
 	"\x02id\x18\x01 \x01(\tR\x03_id\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x129\n" +
@@ -5228,7 +5291,7 @@ const file_vibesync_sync_v1_sync_proto_rawDesc = "" +
 	"\x04user\x18\x03 \x01(\v2\x16.vibesync.sync.v1.UserR\x04user\x12\x16\n" +
 	"\x06status\x18\x04 \x01(\tR\x06status\x129\n" +
 	"\n" +
-	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xff\x02\n" +
+	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xd7\x04\n" +
 	"\x04Reel\x12\x0f\n" +
 	"\x02id\x18\x01 \x01(\tR\x03_id\x12*\n" +
 	"\x04user\x18\x02 \x01(\v2\x16.vibesync.sync.v1.UserR\x04user\x12\x12\n" +
@@ -5245,7 +5308,15 @@ const file_vibesync_sync_v1_sync_proto_rawDesc = "" +
 	"superLikes\x12\x1c\n" +
 	"\tfavorites\x18\f \x01(\x03R\tfavorites\x12\x16\n" +
 	"\x06shares\x18\r \x01(\x03R\x06shares\x12\x1a\n" +
-	"\bcomments\x18\x0e \x01(\x03R\bcomments\"P\n" +
+	"\bcomments\x18\x0e \x01(\x03R\bcomments\x129\n" +
+	"\n" +
+	"created_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
+	"\n" +
+	"updated_at\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12\x19\n" +
+	"\bis_liked\x18\x11 \x01(\bR\aisLiked\x12$\n" +
+	"\x0eis_super_liked\x18\x12 \x01(\bR\fisSuperLiked\x12\x1f\n" +
+	"\vis_favorite\x18\x13 \x01(\bR\n" +
+	"isFavorite\"P\n" +
 	"\x0eBucketChecksum\x12\x16\n" +
 	"\x06bucket\x18\x01 \x01(\tR\x06bucket\x12\x10\n" +
 	"\x03sum\x18\x02 \x01(\x04R\x03sum\x12\x14\n" +
@@ -5572,53 +5643,55 @@ var file_vibesync_sync_v1_sync_proto_depIdxs = []int32{
 	6,  // 43: vibesync.sync.v1.JoinRequest.user:type_name -> vibesync.sync.v1.User
 	64, // 44: vibesync.sync.v1.JoinRequest.created_at:type_name -> google.protobuf.Timestamp
 	6,  // 45: vibesync.sync.v1.Reel.user:type_name -> vibesync.sync.v1.User
-	28, // 46: vibesync.sync.v1.PushRequest.mutations:type_name -> vibesync.sync.v1.Mutation
-	27, // 47: vibesync.sync.v1.PushResponse.results:type_name -> vibesync.sync.v1.MutationResult
-	1,  // 48: vibesync.sync.v1.MutationResult.status:type_name -> vibesync.sync.v1.MutationStatus
-	29, // 49: vibesync.sync.v1.Mutation.update_profile:type_name -> vibesync.sync.v1.UpdateProfile
-	30, // 50: vibesync.sync.v1.Mutation.set_status:type_name -> vibesync.sync.v1.SetStatus
-	31, // 51: vibesync.sync.v1.Mutation.follow:type_name -> vibesync.sync.v1.FollowUser
-	32, // 52: vibesync.sync.v1.Mutation.unfollow:type_name -> vibesync.sync.v1.UnfollowUser
-	33, // 53: vibesync.sync.v1.Mutation.block:type_name -> vibesync.sync.v1.BlockUser
-	34, // 54: vibesync.sync.v1.Mutation.unblock:type_name -> vibesync.sync.v1.UnblockUser
-	35, // 55: vibesync.sync.v1.Mutation.create_connection:type_name -> vibesync.sync.v1.CreateConnection
-	36, // 56: vibesync.sync.v1.Mutation.accept_connection:type_name -> vibesync.sync.v1.AcceptConnection
-	37, // 57: vibesync.sync.v1.Mutation.decline_connection:type_name -> vibesync.sync.v1.DeclineConnection
-	38, // 58: vibesync.sync.v1.Mutation.delete_connection:type_name -> vibesync.sync.v1.DeleteConnection
-	39, // 59: vibesync.sync.v1.Mutation.remove_connection:type_name -> vibesync.sync.v1.RemoveConnection
-	40, // 60: vibesync.sync.v1.Mutation.create_chat:type_name -> vibesync.sync.v1.CreateChat
-	41, // 61: vibesync.sync.v1.Mutation.add_participant:type_name -> vibesync.sync.v1.AddParticipant
-	42, // 62: vibesync.sync.v1.Mutation.remove_participant:type_name -> vibesync.sync.v1.RemoveParticipant
-	43, // 63: vibesync.sync.v1.Mutation.grant_admin:type_name -> vibesync.sync.v1.GrantAdmin
-	44, // 64: vibesync.sync.v1.Mutation.revoke_admin:type_name -> vibesync.sync.v1.RevokeAdmin
-	45, // 65: vibesync.sync.v1.Mutation.leave_chat:type_name -> vibesync.sync.v1.LeaveChat
-	46, // 66: vibesync.sync.v1.Mutation.delete_chat:type_name -> vibesync.sync.v1.DeleteChat
-	47, // 67: vibesync.sync.v1.Mutation.update_chat:type_name -> vibesync.sync.v1.UpdateChat
-	48, // 68: vibesync.sync.v1.Mutation.join_chat:type_name -> vibesync.sync.v1.JoinChat
-	49, // 69: vibesync.sync.v1.Mutation.set_participant_status:type_name -> vibesync.sync.v1.SetParticipantStatus
-	50, // 70: vibesync.sync.v1.Mutation.send_message:type_name -> vibesync.sync.v1.SendMessage
-	51, // 71: vibesync.sync.v1.Mutation.mark_read:type_name -> vibesync.sync.v1.MarkRead
-	52, // 72: vibesync.sync.v1.Mutation.delete_message:type_name -> vibesync.sync.v1.DeleteMessage
-	53, // 73: vibesync.sync.v1.Mutation.request_to_join:type_name -> vibesync.sync.v1.RequestToJoin
-	54, // 74: vibesync.sync.v1.Mutation.accept_join_request:type_name -> vibesync.sync.v1.AcceptJoinRequest
-	55, // 75: vibesync.sync.v1.Mutation.reject_join_request:type_name -> vibesync.sync.v1.RejectJoinRequest
-	56, // 76: vibesync.sync.v1.Mutation.mark_notification_read:type_name -> vibesync.sync.v1.MarkNotificationRead
-	57, // 77: vibesync.sync.v1.Mutation.mark_all_notifications_read:type_name -> vibesync.sync.v1.MarkAllNotificationsRead
-	58, // 78: vibesync.sync.v1.Mutation.create_reel:type_name -> vibesync.sync.v1.CreateReel
-	59, // 79: vibesync.sync.v1.Mutation.react_to_reel:type_name -> vibesync.sync.v1.ReactToReel
-	60, // 80: vibesync.sync.v1.Mutation.add_push_device:type_name -> vibesync.sync.v1.AddPushDevice
-	61, // 81: vibesync.sync.v1.Mutation.remove_push_device:type_name -> vibesync.sync.v1.RemovePushDevice
-	2,  // 82: vibesync.sync.v1.SyncService.Pull:input_type -> vibesync.sync.v1.PullRequest
-	25, // 83: vibesync.sync.v1.SyncService.Push:input_type -> vibesync.sync.v1.PushRequest
-	62, // 84: vibesync.sync.v1.SyncService.Subscribe:input_type -> vibesync.sync.v1.SubscribeRequest
-	3,  // 85: vibesync.sync.v1.SyncService.Pull:output_type -> vibesync.sync.v1.PullResponse
-	26, // 86: vibesync.sync.v1.SyncService.Push:output_type -> vibesync.sync.v1.PushResponse
-	63, // 87: vibesync.sync.v1.SyncService.Subscribe:output_type -> vibesync.sync.v1.SubscribeResponse
-	85, // [85:88] is the sub-list for method output_type
-	82, // [82:85] is the sub-list for method input_type
-	82, // [82:82] is the sub-list for extension type_name
-	82, // [82:82] is the sub-list for extension extendee
-	0,  // [0:82] is the sub-list for field type_name
+	64, // 46: vibesync.sync.v1.Reel.created_at:type_name -> google.protobuf.Timestamp
+	64, // 47: vibesync.sync.v1.Reel.updated_at:type_name -> google.protobuf.Timestamp
+	28, // 48: vibesync.sync.v1.PushRequest.mutations:type_name -> vibesync.sync.v1.Mutation
+	27, // 49: vibesync.sync.v1.PushResponse.results:type_name -> vibesync.sync.v1.MutationResult
+	1,  // 50: vibesync.sync.v1.MutationResult.status:type_name -> vibesync.sync.v1.MutationStatus
+	29, // 51: vibesync.sync.v1.Mutation.update_profile:type_name -> vibesync.sync.v1.UpdateProfile
+	30, // 52: vibesync.sync.v1.Mutation.set_status:type_name -> vibesync.sync.v1.SetStatus
+	31, // 53: vibesync.sync.v1.Mutation.follow:type_name -> vibesync.sync.v1.FollowUser
+	32, // 54: vibesync.sync.v1.Mutation.unfollow:type_name -> vibesync.sync.v1.UnfollowUser
+	33, // 55: vibesync.sync.v1.Mutation.block:type_name -> vibesync.sync.v1.BlockUser
+	34, // 56: vibesync.sync.v1.Mutation.unblock:type_name -> vibesync.sync.v1.UnblockUser
+	35, // 57: vibesync.sync.v1.Mutation.create_connection:type_name -> vibesync.sync.v1.CreateConnection
+	36, // 58: vibesync.sync.v1.Mutation.accept_connection:type_name -> vibesync.sync.v1.AcceptConnection
+	37, // 59: vibesync.sync.v1.Mutation.decline_connection:type_name -> vibesync.sync.v1.DeclineConnection
+	38, // 60: vibesync.sync.v1.Mutation.delete_connection:type_name -> vibesync.sync.v1.DeleteConnection
+	39, // 61: vibesync.sync.v1.Mutation.remove_connection:type_name -> vibesync.sync.v1.RemoveConnection
+	40, // 62: vibesync.sync.v1.Mutation.create_chat:type_name -> vibesync.sync.v1.CreateChat
+	41, // 63: vibesync.sync.v1.Mutation.add_participant:type_name -> vibesync.sync.v1.AddParticipant
+	42, // 64: vibesync.sync.v1.Mutation.remove_participant:type_name -> vibesync.sync.v1.RemoveParticipant
+	43, // 65: vibesync.sync.v1.Mutation.grant_admin:type_name -> vibesync.sync.v1.GrantAdmin
+	44, // 66: vibesync.sync.v1.Mutation.revoke_admin:type_name -> vibesync.sync.v1.RevokeAdmin
+	45, // 67: vibesync.sync.v1.Mutation.leave_chat:type_name -> vibesync.sync.v1.LeaveChat
+	46, // 68: vibesync.sync.v1.Mutation.delete_chat:type_name -> vibesync.sync.v1.DeleteChat
+	47, // 69: vibesync.sync.v1.Mutation.update_chat:type_name -> vibesync.sync.v1.UpdateChat
+	48, // 70: vibesync.sync.v1.Mutation.join_chat:type_name -> vibesync.sync.v1.JoinChat
+	49, // 71: vibesync.sync.v1.Mutation.set_participant_status:type_name -> vibesync.sync.v1.SetParticipantStatus
+	50, // 72: vibesync.sync.v1.Mutation.send_message:type_name -> vibesync.sync.v1.SendMessage
+	51, // 73: vibesync.sync.v1.Mutation.mark_read:type_name -> vibesync.sync.v1.MarkRead
+	52, // 74: vibesync.sync.v1.Mutation.delete_message:type_name -> vibesync.sync.v1.DeleteMessage
+	53, // 75: vibesync.sync.v1.Mutation.request_to_join:type_name -> vibesync.sync.v1.RequestToJoin
+	54, // 76: vibesync.sync.v1.Mutation.accept_join_request:type_name -> vibesync.sync.v1.AcceptJoinRequest
+	55, // 77: vibesync.sync.v1.Mutation.reject_join_request:type_name -> vibesync.sync.v1.RejectJoinRequest
+	56, // 78: vibesync.sync.v1.Mutation.mark_notification_read:type_name -> vibesync.sync.v1.MarkNotificationRead
+	57, // 79: vibesync.sync.v1.Mutation.mark_all_notifications_read:type_name -> vibesync.sync.v1.MarkAllNotificationsRead
+	58, // 80: vibesync.sync.v1.Mutation.create_reel:type_name -> vibesync.sync.v1.CreateReel
+	59, // 81: vibesync.sync.v1.Mutation.react_to_reel:type_name -> vibesync.sync.v1.ReactToReel
+	60, // 82: vibesync.sync.v1.Mutation.add_push_device:type_name -> vibesync.sync.v1.AddPushDevice
+	61, // 83: vibesync.sync.v1.Mutation.remove_push_device:type_name -> vibesync.sync.v1.RemovePushDevice
+	2,  // 84: vibesync.sync.v1.SyncService.Pull:input_type -> vibesync.sync.v1.PullRequest
+	25, // 85: vibesync.sync.v1.SyncService.Push:input_type -> vibesync.sync.v1.PushRequest
+	62, // 86: vibesync.sync.v1.SyncService.Subscribe:input_type -> vibesync.sync.v1.SubscribeRequest
+	3,  // 87: vibesync.sync.v1.SyncService.Pull:output_type -> vibesync.sync.v1.PullResponse
+	26, // 88: vibesync.sync.v1.SyncService.Push:output_type -> vibesync.sync.v1.PushResponse
+	63, // 89: vibesync.sync.v1.SyncService.Subscribe:output_type -> vibesync.sync.v1.SubscribeResponse
+	87, // [87:90] is the sub-list for method output_type
+	84, // [84:87] is the sub-list for method input_type
+	84, // [84:84] is the sub-list for extension type_name
+	84, // [84:84] is the sub-list for extension extendee
+	0,  // [0:84] is the sub-list for field type_name
 }
 
 func init() { file_vibesync_sync_v1_sync_proto_init() }

@@ -292,3 +292,33 @@ func (tx *Tx) SendContext(ctx context.Context, chatID, userID string) (SendConte
 	}
 	return out, nil
 }
+
+// DeleteMessage deletes a message and its chat files (foreign keys
+// cascade), and returns the ids of those files.
+func (tx *Tx) DeleteMessage(ctx context.Context, id string) ([]string, error) {
+	rows, err := tx.query(ctx, `SELECT id FROM chat_files WHERE message_id = ?`, id)
+	if err != nil {
+		return nil, fmt.Errorf("store: files of message: %w", err)
+	}
+	var files []string
+	for rows.Next() {
+		var f string
+		if err := rows.Scan(&f); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		files = append(files, f)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	res, err := tx.exec(ctx, `DELETE FROM messages WHERE id = ?`, id)
+	if err != nil {
+		return nil, fmt.Errorf("store: delete message: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil, notFound(sql.ErrNoRows, "message_not_found", "Message")
+	}
+	return files, nil
+}

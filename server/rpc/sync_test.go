@@ -545,6 +545,19 @@ func TestPush(t *testing.T) {
 			t.Fatalf("result %v", r)
 		}
 	})
+	t.Run("rejections_name_the_mutations_own_fields", func(t *testing.T) {
+		h := newHarness(t)
+		amy := h.env.Register("Amy")
+		res := push(t, h.client(amy), clientA,
+			&syncv1.Mutation{Id: 1, Kind: &syncv1.Mutation_CreateConnection{CreateConnection: &syncv1.CreateConnection{UserId: "nope"}}},
+			&syncv1.Mutation{Id: 2, Kind: &syncv1.Mutation_AcceptConnection{AcceptConnection: &syncv1.AcceptConnection{UserId: amy.ID}}})
+		if r := res.Results[0]; r.Field != "userId" || r.Reason != "invalid_user_id" || !strings.HasPrefix(r.Message, "userId ") {
+			t.Fatalf("bad user id: %v", r)
+		}
+		if r := res.Results[1]; r.Reason != "self_reference" || !strings.HasPrefix(r.Message, "userId ") {
+			t.Fatalf("own id: %v", r)
+		}
+	})
 	t.Run("unimplemented_mutation_is_rejected", func(t *testing.T) {
 		h := newHarness(t)
 		amy := h.env.Register("Amy")

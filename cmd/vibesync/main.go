@@ -105,7 +105,11 @@ func run(ctx context.Context, args []string, e env) error {
 			fmt.Fprintf(e.stderr, "rejected by the server: %s #%d: %s (%s)\n", r.Kind, r.MutationID, r.Message, or(r.Reason, r.Code))
 		}
 	}()
-	return cmd.run(ctx, sh, args)
+	err = cmd.run(ctx, sh, args)
+	if errors.Is(err, client.ErrOffline) && !cmd.offline {
+		return fmt.Errorf("%s needs the server, and %s is unreachable; try again once online (%w)", cmd.name, c.Server(), err)
+	}
+	return err
 }
 
 // checkServer refuses a --server other than the login's: the data

@@ -12,6 +12,10 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("GET /healthz", a.public(a.healthz))
 	mux.Handle("GET /readyz", a.public(a.readyz))
 
+	// This API's contract, docs/openapi.yaml.
+	mux.Handle("GET /openapi.yaml", a.public(a.openapiYAML))
+	mux.Handle("GET /openapi.json", a.public(a.openapiJSON))
+
 	// Auth.
 	mux.Handle("POST /auth/register", a.public(a.limitAddr("register", a.register)))
 	mux.Handle("POST /auth/login", a.public(a.limitAddr("login", a.login)))
@@ -74,6 +78,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("POST /chats/{id}/read", a.authed(a.readChat))
 	mux.Handle("POST /chats/{id}/messages", a.authed(a.sendMessage))
 	mux.Handle("GET /chats/{id}/messages", a.authed(a.listMessages))
+	mux.Handle("DELETE /chats/{id}/messages/{messageId}", a.authed(a.deleteMessage))
 	mux.Handle("POST /chats/{id}/participants", a.authed(a.joinChat))
 	mux.Handle("POST /chats/{id}/participants/multiple", a.authed(a.addParticipants))
 	mux.Handle("DELETE /chats/{id}/participants/{participantId}", a.authed(a.removeParticipant))

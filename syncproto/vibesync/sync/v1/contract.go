@@ -38,6 +38,11 @@ const (
 	// ReasonMutationUnimplemented (a rejected mutation, code
 	// CodeUnimplemented): this server does not run this kind.
 	ReasonMutationUnimplemented = "mutation_unimplemented"
+	// ReasonIDTaken (a rejected creation, code "conflict"): the id the
+	// client proposed for what it created (chat_id, connection_id,
+	// request_id, reel_id) is used by something else; it was not renamed.
+	// The client's later mutations naming the id fail too.
+	ReasonIDTaken = "id_taken"
 )
 
 // CodeUnimplemented is the MutationResult code of a mutation kind the

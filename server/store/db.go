@@ -60,6 +60,8 @@ type DB struct {
 	wstmts, rstmts *stmtCache
 	// observer is told about every write batch (see Observe).
 	observer atomic.Pointer[WriteObserver]
+	// unlock releases the database file's shared lock (see lockFile).
+	unlock func()
 }
 
 // WriteObserver is told how writes go through the single writer: how many
@@ -174,6 +176,13 @@ func (db *DB) openFile(u *url.URL) error {
 			return fmt.Errorf("store: create database folder: %w", err)
 		}
 	}
+	// Shared with other servers and backups; a restore takes it
+	// exclusively, so it never replaces the file under a running server.
+	unlock, err := lockFile(path, false)
+	if err != nil {
+		return fmt.Errorf("store: open %s: %w", path, err)
+	}
+	db.unlock = unlock
 	q := u.Query()
 	for _, kv := range fileDefaults {
 		if q.Get(kv[0]) == "" {
@@ -195,12 +204,13 @@ func (db *DB) openFile(u *url.URL) error {
 		d.SetConnMaxLifetime(0)
 		return d, nil
 	}
-	var err error
 	if db.w, err = open(wq, 1); err != nil {
+		db.unlock()
 		return err
 	}
 	if db.r, err = open(rq, 8); err != nil {
 		db.w.Close()
+		db.unlock()
 		return err
 	}
 	return nil
@@ -224,6 +234,10 @@ func (db *DB) Close() error {
 	}
 	if db.r != nil {
 		errs = append(errs, db.r.Close())
+	}
+	if db.unlock != nil {
+		db.unlock()
+		db.unlock = nil
 	}
 	return errors.Join(errs...)
 }
@@ -370,24 +384,20 @@ func (tx *Tx) rollBack(n int) {
 // connection) and commits if fn returns nil. Driver errors are translated
 // (see translate); a busy database comes back as apperr.Unavailable.
 //
-// On an embedded database, concurrent Writes are committed in groups (see
-// groupWrite): fn runs in a savepoint of a transaction shared with other
-// writers, so it must not assume it is alone in the transaction beyond what
-// it wrote itself, and tx.Now is shared by the group.
+// Concurrent Writes are committed in groups (see groupWrite): fn runs in a
+// savepoint of a transaction shared with other writers, so it must not
+// assume it is alone in the transaction beyond what it wrote itself, and
+// tx.Now is shared by the group.
 func (db *DB) Write(ctx context.Context, fn func(*Tx) error) error {
+	return db.groupWrite(ctx, fn)
+}
+
+// runWrite runs fn in one write transaction on the writer connection.
+func (db *DB) runWrite(ctx context.Context, fn func(*Tx) error) (Commit, []func(), error) {
 	if db.local {
-		return db.groupWrite(ctx, fn)
+		return db.runCounting(ctx, db.w, db.wstmts, fn, &db.queries)
 	}
-	queued := time.Now()
-	db.wmu.Lock()
-	db.observeBatch(queued)
-	commit, after, err := db.runRemote(ctx, db.w, true, fn, &db.queries)
-	db.wmu.Unlock()
-	if err != nil {
-		return err
-	}
-	db.fireHooks(commit, after)
-	return nil
+	return db.runRemote(ctx, db.w, true, fn, &db.queries)
 }
 
 // Read runs fn in a read-only transaction on the reader pool: one consistent
@@ -578,7 +588,11 @@ func notFound(err error, reason, what string) error {
 // forgotten with it; what it registered with AfterRollback runs.
 func (tx *Tx) Savepoint(ctx context.Context, fn func(*Tx) error) error {
 	if tx.rt != nil {
-		return tx.remoteSavepoint(ctx, fn)
+		err, fatal := tx.remoteSavepoint(ctx, "step", fn)
+		if fatal != nil {
+			return errors.Join(err, fatal)
+		}
+		return err
 	}
 	feed, events, after, undo := tx.feedSeq, tx.eventSeq, len(tx.after), len(tx.undo)
 	if _, err := tx.exec(ctx, `SAVEPOINT step`); err != nil {

@@ -153,6 +153,10 @@ func (h *syncHandler) Subscribe(ctx context.Context, req *connect.Request[syncv1
 		case <-h.s.done:
 			return nil // shutting down: the client reconnects
 		case <-ended:
+			// The session check names why (token_revoked, account_deleted).
+			if err := h.s.svc.CheckSession(ctx, claims); apperr.Is(err, apperr.Unauthenticated) {
+				return err
+			}
 			return apperr.Unauthenticatedf(syncv1.ReasonTokenRevoked, "This session has ended; log in again")
 		case p, ok := <-moved:
 			if !ok {

@@ -18,6 +18,7 @@ import (
 // session check ends the stream with UNAUTHENTICATED; streams of other
 // logins stay open.
 func TestSubscribeEndsWithItsSession(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	// A stream that is never ended fails the test at this deadline
 	// instead of hanging it.

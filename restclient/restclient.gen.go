@@ -420,6 +420,21 @@ func (e AnswerRequestJSONBodyStatus) Valid() bool {
 	}
 }
 
+// Defines values for ExportMe200JSONResponseBodyFormat.
+const (
+	VibesyncExport1 ExportMe200JSONResponseBodyFormat = "vibesync-export/1"
+)
+
+// Valid indicates whether the value is a known member of the ExportMe200JSONResponseBodyFormat enum.
+func (e ExportMe200JSONResponseBodyFormat) Valid() bool {
+	switch e {
+	case VibesyncExport1:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for V1ReceivedParamsStatus.
 const (
 	V1ReceivedParamsStatusAccepted V1ReceivedParamsStatus = "accepted"
@@ -1019,6 +1034,30 @@ type RequestChat struct {
 	UpdatedAt Time `json:"updatedAt"`
 }
 
+// Session defines model for Session.
+type Session struct {
+	// UnderscoreId A 24-character lower-case hex id.
+	//
+	// Examples: 68c14b067a0f59ec129e61e8
+	UnderscoreId ObjectID `json:"_id"`
+
+	// Client The label the device sent at login; may be empty.
+	Client string `json:"client"`
+
+	// CreatedAt UTC RFC 3339 with milliseconds.
+	//
+	// Examples: 2025-09-10T09:55:18.000Z
+	CreatedAt Time `json:"createdAt"`
+
+	// Current The session of the request's own token.
+	Current bool `json:"current"`
+
+	// LastUsedAt UTC RFC 3339 with milliseconds.
+	//
+	// Examples: 2025-09-10T09:55:18.000Z
+	LastUsedAt Time `json:"lastUsedAt"`
+}
+
 // SocketBody defines model for SocketBody.
 type SocketBody struct {
 	// Socket The id of the caller's WebSocket (its `connected` frame), which then does not receive this write's events.
@@ -1069,10 +1108,13 @@ type User struct {
 	// Examples: 68c14b067a0f59ec129e61e8
 	UnderscoreId ObjectID `json:"_id"`
 	Bio          *string  `json:"bio,omitempty"`
-	Name         string   `json:"name"`
-	Photo        *string  `json:"photo,omitempty"`
-	Status       *Status  `json:"status,omitempty"`
-	Username     string   `json:"username"`
+
+	// Deleted A deleted account: named "Deleted user", empty username.
+	Deleted  *bool   `json:"deleted,omitempty"`
+	Name     string  `json:"name"`
+	Photo    *string `json:"photo,omitempty"`
+	Status   *Status `json:"status,omitempty"`
+	Username string  `json:"username"`
 }
 
 // UserRef A user populated in read answers, or just the id in write answers.
@@ -1173,6 +1215,11 @@ type Page = int
 //
 // Examples: 68c14b067a0f59ec129e61e8
 type ParticipantID = ObjectID
+
+// SocketHeader The id of the caller's WebSocket (its `connected` frame), which then does not receive this write's events.
+//
+// Examples: u3C2x9asfB9vE5y8A6AD
+type SocketHeader = SocketID
 
 // UserID A 24-character lower-case hex id.
 //
@@ -1290,8 +1337,22 @@ type V1RequestsResponse struct {
 
 // LoginJSONBody defines parameters for Login.
 type LoginJSONBody struct {
-	Password string `json:"password"`
-	Username string `json:"username"`
+	// Client Labels this device in GET /auth/sessions, e.g. "Pixel 8 / vibesync 1.4".
+	Client   *string `json:"client,omitempty"`
+	Password string  `json:"password"`
+	Username string  `json:"username"`
+}
+
+// LogoutParams defines parameters for Logout.
+type LogoutParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// ChangePasswordJSONBody defines parameters for ChangePassword.
+type ChangePasswordJSONBody struct {
+	CurrentPassword string   `json:"currentPassword"`
+	NewPassword     Password `json:"newPassword"`
 }
 
 // RefreshJSONBody defines parameters for Refresh.
@@ -1301,6 +1362,8 @@ type RefreshJSONBody struct {
 
 // RegisterJSONBody defines parameters for Register.
 type RegisterJSONBody struct {
+	// Client Labels this device in GET /auth/sessions.
+	Client   *string  `json:"client,omitempty"`
 	Name     string   `json:"name"`
 	Password Password `json:"password"`
 
@@ -1324,6 +1387,9 @@ type ListChatsParams struct {
 
 	// MeetMeOnly Only meet-me chats (one-to-one chats made from a meet-me connection).
 	MeetMeOnly *bool `form:"meetMeOnly,omitempty" json:"meetMeOnly,omitempty"`
+
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
 }
 
 // CreateChatJSONBody defines parameters for CreateChat.
@@ -1357,6 +1423,12 @@ type CreateChatJSONBody struct {
 	User *ObjectID `json:"user,omitempty"`
 }
 
+// CreateChatParams defines parameters for CreateChat.
+type CreateChatParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
 // ExploreCommunitiesParams defines parameters for ExploreCommunities.
 type ExploreCommunitiesParams struct {
 	// Limit Items per page.
@@ -1367,6 +1439,21 @@ type ExploreCommunitiesParams struct {
 	Search     string  `form:"search" json:"search"`
 	Category   *string `form:"category,omitempty" json:"category,omitempty"`
 	ReelsLimit *int    `form:"reelsLimit,omitempty" json:"reelsLimit,omitempty"`
+
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// DeleteChatParams defines parameters for DeleteChat.
+type DeleteChatParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// GetChatParams defines parameters for GetChat.
+type GetChatParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
 }
 
 // UpdateChatMultipartBody defines parameters for UpdateChat.
@@ -1377,6 +1464,12 @@ type UpdateChatMultipartBody struct {
 	Photo           *openapi_types.File                     `json:"photo,omitempty"`
 	Restricted      *UpdateChatMultipartBodyRestricted      `json:"restricted,omitempty"`
 	Socket          *string                                 `json:"socket,omitempty"`
+}
+
+// UpdateChatParams defines parameters for UpdateChat.
+type UpdateChatParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
 }
 
 // UpdateChatMultipartBodyAllowPublicPost defines parameters for UpdateChat.
@@ -1394,6 +1487,9 @@ type ChatFilesParams struct {
 	Page *Page                `form:"page,omitempty" json:"page,omitempty"`
 	Type *ChatFilesParamsType `form:"type,omitempty" json:"type,omitempty"`
 	Tag  *string              `form:"tag,omitempty" json:"tag,omitempty"`
+
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
 }
 
 // ChatFilesParamsType defines parameters for ChatFiles.
@@ -1405,6 +1501,9 @@ type ListMessagesParams struct {
 	Page   *int      `form:"page,omitempty" json:"page,omitempty"`
 	Before *ObjectID `form:"before,omitempty" json:"before,omitempty"`
 	After  *ObjectID `form:"after,omitempty" json:"after,omitempty"`
+
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
 }
 
 // SendMessageJSONBody defines parameters for SendMessage.
@@ -1429,6 +1528,24 @@ type SendMessageJSONBody struct {
 	Text   *string   `json:"text,omitempty"`
 }
 
+// SendMessageParams defines parameters for SendMessage.
+type SendMessageParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// DeleteMessageParams defines parameters for DeleteMessage.
+type DeleteMessageParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// JoinChatParams defines parameters for JoinChat.
+type JoinChatParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
 // AddParticipantsJSONBody defines parameters for AddParticipants.
 type AddParticipantsJSONBody struct {
 	Participants []string `json:"participants"`
@@ -1437,6 +1554,30 @@ type AddParticipantsJSONBody struct {
 	//
 	// Examples: u3C2x9asfB9vE5y8A6AD
 	Socket *SocketID `json:"socket,omitempty"`
+}
+
+// AddParticipantsParams defines parameters for AddParticipants.
+type AddParticipantsParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// RemoveParticipantParams defines parameters for RemoveParticipant.
+type RemoveParticipantParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// RevokeAdminParams defines parameters for RevokeAdmin.
+type RevokeAdminParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// GrantAdminParams defines parameters for GrantAdmin.
+type GrantAdminParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
 }
 
 // ParticipantStatusJSONBody defines parameters for ParticipantStatus.
@@ -1448,8 +1589,20 @@ type ParticipantStatusJSONBody struct {
 	Status ParticipantStatusJSONBodyStatus `json:"status"`
 }
 
+// ParticipantStatusParams defines parameters for ParticipantStatus.
+type ParticipantStatusParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
 // ParticipantStatusJSONBodyStatus defines parameters for ParticipantStatus.
 type ParticipantStatusJSONBodyStatus string
+
+// ReadChatParams defines parameters for ReadChat.
+type ReadChatParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
 
 // ListConnectionsParams defines parameters for ListConnections.
 type ListConnectionsParams struct {
@@ -1461,6 +1614,9 @@ type ListConnectionsParams struct {
 
 	// Status Only connections with this status.
 	Status *ListConnectionsParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
 }
 
 // ListConnectionsParamsStatus defines parameters for ListConnections.
@@ -1473,6 +1629,9 @@ type EstablishedConnectionsParams struct {
 
 	// Page The page, from 1.
 	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
 }
 
 // PendingConnectionsParams defines parameters for PendingConnections.
@@ -1485,14 +1644,41 @@ type PendingConnectionsParams struct {
 
 	// Type Only requests the caller sent or received.
 	Type *PendingConnectionsParamsType `form:"type,omitempty" json:"type,omitempty"`
+
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
 }
 
 // PendingConnectionsParamsType defines parameters for PendingConnections.
 type PendingConnectionsParamsType string
 
+// DeleteConnectionParams defines parameters for DeleteConnection.
+type DeleteConnectionParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
 // CreateConnectionJSONBody defines parameters for CreateConnection.
 type CreateConnectionJSONBody struct {
 	Message *string `json:"message,omitempty"`
+}
+
+// CreateConnectionParams defines parameters for CreateConnection.
+type CreateConnectionParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// AcceptConnectionParams defines parameters for AcceptConnection.
+type AcceptConnectionParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// ConnectionStatusParams defines parameters for ConnectionStatus.
+type ConnectionStatusParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
 }
 
 // ListNotificationsParams defines parameters for ListNotifications.
@@ -1505,11 +1691,38 @@ type ListNotificationsParams struct {
 
 	// Unread Only unread notifications.
 	Unread *bool `form:"unread,omitempty" json:"unread,omitempty"`
+
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// ReadAllNotificationsParams defines parameters for ReadAllNotifications.
+type ReadAllNotificationsParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// ReadNotificationParams defines parameters for ReadNotification.
+type ReadNotificationParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
 }
 
 // AddPushDeviceJSONBody defines parameters for AddPushDevice.
 type AddPushDeviceJSONBody struct {
 	Token string `json:"token"`
+}
+
+// AddPushDeviceParams defines parameters for AddPushDevice.
+type AddPushDeviceParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// RemovePushDeviceParams defines parameters for RemovePushDevice.
+type RemovePushDeviceParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
 }
 
 // CreateReelJSONBody defines parameters for CreateReel.
@@ -1524,6 +1737,30 @@ type CreateReelJSONBody struct {
 	Video string `json:"video"`
 }
 
+// CreateReelParams defines parameters for CreateReel.
+type CreateReelParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// FavoriteReelParams defines parameters for FavoriteReel.
+type FavoriteReelParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// LikeReelParams defines parameters for LikeReel.
+type LikeReelParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// SuperlikeReelParams defines parameters for SuperlikeReel.
+type SuperlikeReelParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
 // ListRequestsParams defines parameters for ListRequests.
 type ListRequestsParams struct {
 	// Limit Items per page.
@@ -1535,6 +1772,9 @@ type ListRequestsParams struct {
 
 	// Type Only requests the caller sent, or only those to chats they administer.
 	Type *ListRequestsParamsType `form:"type,omitempty" json:"type,omitempty"`
+
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
 }
 
 // ListRequestsParamsStatus defines parameters for ListRequests.
@@ -1556,6 +1796,18 @@ type CreateRequestJSONBody struct {
 	Socket *SocketID `json:"socket,omitempty"`
 }
 
+// CreateRequestParams defines parameters for CreateRequest.
+type CreateRequestParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// GetRequestParams defines parameters for GetRequest.
+type GetRequestParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
 // AnswerRequestJSONBody defines parameters for AnswerRequest.
 type AnswerRequestJSONBody struct {
 	// Socket The id of the caller's WebSocket (its `connected` frame), which then does not receive this write's events.
@@ -1563,6 +1815,12 @@ type AnswerRequestJSONBody struct {
 	// Examples: u3C2x9asfB9vE5y8A6AD
 	Socket *SocketID                   `json:"socket,omitempty"`
 	Status AnswerRequestJSONBodyStatus `json:"status"`
+}
+
+// AnswerRequestParams defines parameters for AnswerRequest.
+type AnswerRequestParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
 }
 
 // AnswerRequestJSONBodyStatus defines parameters for AnswerRequest.
@@ -1576,6 +1834,20 @@ type ListUsersParams struct {
 	// Page The page, from 1.
 	Page   *Page   `form:"page,omitempty" json:"page,omitempty"`
 	Search *string `form:"search,omitempty" json:"search,omitempty"`
+
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// DeleteMeJSONBody defines parameters for DeleteMe.
+type DeleteMeJSONBody struct {
+	Password string `json:"password"`
+}
+
+// GetMeParams defines parameters for GetMe.
+type GetMeParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
 }
 
 // PatchMeJSONBody defines parameters for PatchMe.
@@ -1586,6 +1858,12 @@ type PatchMeJSONBody struct {
 	Username *string `json:"username,omitempty"`
 }
 
+// PatchMeParams defines parameters for PatchMe.
+type PatchMeParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
 // ListBlockedParams defines parameters for ListBlocked.
 type ListBlockedParams struct {
 	// Limit Items per page.
@@ -1593,7 +1871,13 @@ type ListBlockedParams struct {
 
 	// Page The page, from 1.
 	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
 }
+
+// ExportMe200JSONResponseBodyFormat defines parameters for ExportMe.
+type ExportMe200JSONResponseBodyFormat string
 
 // ListFollowersParams defines parameters for ListFollowers.
 type ListFollowersParams struct {
@@ -1602,6 +1886,9 @@ type ListFollowersParams struct {
 
 	// Page The page, from 1.
 	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
 }
 
 // ListFollowingParams defines parameters for ListFollowing.
@@ -1611,6 +1898,15 @@ type ListFollowingParams struct {
 
 	// Page The page, from 1.
 	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// DeleteStatusParams defines parameters for DeleteStatus.
+type DeleteStatusParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
 }
 
 // PutStatusJSONBody defines parameters for PutStatus.
@@ -1620,6 +1916,42 @@ type PutStatusJSONBody struct {
 	Text            string     `json:"text"`
 }
 
+// PutStatusParams defines parameters for PutStatus.
+type PutStatusParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// GetUserParams defines parameters for GetUser.
+type GetUserParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// UnblockParams defines parameters for Unblock.
+type UnblockParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// BlockParams defines parameters for Block.
+type BlockParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// UnfollowParams defines parameters for Unfollow.
+type UnfollowParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// FollowParams defines parameters for Follow.
+type FollowParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
 // UserScoreParams defines parameters for UserScore.
 type UserScoreParams struct {
 	// Limit Items per page.
@@ -1627,21 +1959,48 @@ type UserScoreParams struct {
 
 	// Page The page, from 1.
 	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
 }
 
 // UserScoreParamsId1 defines parameters for UserScore.
 type UserScoreParamsId1 = interface{}
 
+// V1AcceptParams defines parameters for V1Accept.
+type V1AcceptParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
 // V1ActiveParams defines parameters for V1Active.
 type V1ActiveParams struct {
 	Page    *V1Page    `form:"page,omitempty" json:"page,omitempty"`
 	PerPage *V1PerPage `form:"per_page,omitempty" json:"per_page,omitempty"`
+
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// V1DeclineParams defines parameters for V1Decline.
+type V1DeclineParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
 }
 
 // V1NotificationsParams defines parameters for V1Notifications.
 type V1NotificationsParams struct {
 	Page    *V1Page    `form:"page,omitempty" json:"page,omitempty"`
 	PerPage *V1PerPage `form:"per_page,omitempty" json:"per_page,omitempty"`
+
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// V1ReadNotificationParams defines parameters for V1ReadNotification.
+type V1ReadNotificationParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
 }
 
 // V1ReceivedParams defines parameters for V1Received.
@@ -1651,6 +2010,9 @@ type V1ReceivedParams struct {
 
 	// Status Empty is the same as `all`.
 	Status *V1ReceivedParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
 }
 
 // V1ReceivedParamsStatus defines parameters for V1Received.
@@ -1662,6 +2024,12 @@ type V1RequestJSONBody struct {
 	ReceiverId string  `json:"receiver_id"`
 }
 
+// V1RequestParams defines parameters for V1Request.
+type V1RequestParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
 // V1SentParams defines parameters for V1Sent.
 type V1SentParams struct {
 	Page    *V1Page    `form:"page,omitempty" json:"page,omitempty"`
@@ -1669,10 +2037,19 @@ type V1SentParams struct {
 
 	// Status Empty is the same as `all`.
 	Status *V1SentParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
 }
 
 // V1SentParamsStatus defines parameters for V1Sent.
 type V1SentParamsStatus string
+
+// V1RemoveParams defines parameters for V1Remove.
+type V1RemoveParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
 
 // SocketParams defines parameters for Socket.
 type SocketParams struct {
@@ -1685,6 +2062,9 @@ type SocketParams struct {
 
 // LoginJSONRequestBody defines body for Login for application/json ContentType.
 type LoginJSONRequestBody LoginJSONBody
+
+// ChangePasswordJSONRequestBody defines body for ChangePassword for application/json ContentType.
+type ChangePasswordJSONRequestBody ChangePasswordJSONBody
 
 // RefreshJSONRequestBody defines body for Refresh for application/json ContentType.
 type RefreshJSONRequestBody RefreshJSONBody
@@ -1739,6 +2119,9 @@ type CreateRequestJSONRequestBody CreateRequestJSONBody
 
 // AnswerRequestJSONRequestBody defines body for AnswerRequest for application/json ContentType.
 type AnswerRequestJSONRequestBody AnswerRequestJSONBody
+
+// DeleteMeJSONRequestBody defines body for DeleteMe for application/json ContentType.
+type DeleteMeJSONRequestBody DeleteMeJSONBody
 
 // PatchMeJSONRequestBody defines body for PatchMe for application/json ContentType.
 type PatchMeJSONRequestBody PatchMeJSONBody
@@ -2078,7 +2461,25 @@ type ClientInterface interface {
 	// Logout End the session of the token at once
 	//
 	// Corresponds with POST /auth/logout (the `Logout` operationId).
-	Logout(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	Logout(ctx context.Context, params *LogoutParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ChangePasswordWithBody Change the password; every other session of the caller ends, this one stays
+	//
+	// A wrong current password is 403 wrong_password; wrong passwords spend the sign-in budgets (429 too_many_failed_logins).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /auth/password (the `ChangePassword` operationId).
+	ChangePasswordWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ChangePassword Change the password; every other session of the caller ends, this one stays
+	//
+	// A wrong current password is 403 wrong_password; wrong passwords spend the sign-in budgets (429 too_many_failed_logins).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /auth/password (the `ChangePassword` operationId).
+	ChangePassword(ctx context.Context, body ChangePasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RefreshWithBody Trade a refresh token for new tokens
 	//
@@ -2112,6 +2513,21 @@ type ClientInterface interface {
 	// Corresponds with POST /auth/register (the `Register` operationId).
 	Register(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// EndOtherSessions End every session of the caller but this one
+	//
+	// Corresponds with DELETE /auth/sessions (the `EndOtherSessions` operationId).
+	EndOtherSessions(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListSessions The caller's sessions (logins), most recently used first
+	//
+	// Corresponds with GET /auth/sessions (the `ListSessions` operationId).
+	ListSessions(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EndSession End one of the caller's sessions; its sockets and sync streams close at the next heartbeat
+	//
+	// Corresponds with DELETE /auth/sessions/{id} (the `EndSession` operationId).
+	EndSession(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListChats The caller's chats, most recent activity first (spec/3)
 	//
 	// Corresponds with GET /chats (the `ListChats` operationId).
@@ -2131,7 +2547,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /chats (the `CreateChat` operationId).
-	CreateChatWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateChatWithBody(ctx context.Context, params *CreateChatParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateChat Create a chat (spec/3)
 	//
@@ -2147,7 +2563,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /chats (the `CreateChat` operationId).
-	CreateChat(ctx context.Context, body CreateChatJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateChat(ctx context.Context, params *CreateChatParams, body CreateChatJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ExploreCommunities Trending group chats matching a search (spec/3)
 	//
@@ -2161,19 +2577,19 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with DELETE /chats/{id} (the `DeleteChat` operationId).
-	DeleteChatWithBody(ctx context.Context, id ChatID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	DeleteChatWithBody(ctx context.Context, id ChatID, params *DeleteChatParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteChat Delete a group chat with its messages, files and event (spec/3)
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with DELETE /chats/{id} (the `DeleteChat` operationId).
-	DeleteChat(ctx context.Context, id ChatID, body DeleteChatJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	DeleteChat(ctx context.Context, id ChatID, params *DeleteChatParams, body DeleteChatJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetChat One chat the caller belongs to (spec/3)
 	//
 	// Corresponds with GET /chats/{id} (the `GetChat` operationId).
-	GetChat(ctx context.Context, id ChatID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetChat(ctx context.Context, id ChatID, params *GetChatParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateChatWithBody Update a group chat, photo included (spec/3)
 	//
@@ -2182,7 +2598,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PUT /chats/{id} (the `UpdateChat` operationId).
-	UpdateChatWithBody(ctx context.Context, id ChatID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	UpdateChatWithBody(ctx context.Context, id ChatID, params *UpdateChatParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ChatFiles A chat's files of one type and tag (spec/3)
 	//
@@ -2205,7 +2621,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /chats/{id}/messages (the `SendMessage` operationId).
-	SendMessageWithBody(ctx context.Context, id ChatID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	SendMessageWithBody(ctx context.Context, id ChatID, params *SendMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SendMessage Send a message
 	//
@@ -2214,7 +2630,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /chats/{id}/messages (the `SendMessage` operationId).
-	SendMessage(ctx context.Context, id ChatID, body SendMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	SendMessage(ctx context.Context, id ChatID, params *SendMessageParams, body SendMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteMessageWithBody Delete a message (its sender, or an admin of the group)
 	//
@@ -2223,7 +2639,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with DELETE /chats/{id}/messages/{messageId} (the `DeleteMessage` operationId).
-	DeleteMessageWithBody(ctx context.Context, id ChatID, messageId ObjectID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	DeleteMessageWithBody(ctx context.Context, id ChatID, messageId ObjectID, params *DeleteMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteMessage Delete a message (its sender, or an admin of the group)
 	//
@@ -2232,21 +2648,21 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with DELETE /chats/{id}/messages/{messageId} (the `DeleteMessage` operationId).
-	DeleteMessage(ctx context.Context, id ChatID, messageId ObjectID, body DeleteMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	DeleteMessage(ctx context.Context, id ChatID, messageId ObjectID, params *DeleteMessageParams, body DeleteMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// JoinChatWithBody Join an unrestricted group chat (spec/3)
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /chats/{id}/participants (the `JoinChat` operationId).
-	JoinChatWithBody(ctx context.Context, id ChatID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	JoinChatWithBody(ctx context.Context, id ChatID, params *JoinChatParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// JoinChat Join an unrestricted group chat (spec/3)
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /chats/{id}/participants (the `JoinChat` operationId).
-	JoinChat(ctx context.Context, id ChatID, body JoinChatJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	JoinChat(ctx context.Context, id ChatID, params *JoinChatParams, body JoinChatJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AddParticipantsWithBody Add users the admin follows or is connected to (spec/3)
 	//
@@ -2255,7 +2671,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /chats/{id}/participants/multiple (the `AddParticipants` operationId).
-	AddParticipantsWithBody(ctx context.Context, id ChatID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	AddParticipantsWithBody(ctx context.Context, id ChatID, params *AddParticipantsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AddParticipants Add users the admin follows or is connected to (spec/3)
 	//
@@ -2264,7 +2680,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /chats/{id}/participants/multiple (the `AddParticipants` operationId).
-	AddParticipants(ctx context.Context, id ChatID, body AddParticipantsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	AddParticipants(ctx context.Context, id ChatID, params *AddParticipantsParams, body AddParticipantsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RemoveParticipantWithBody Leave a group chat, or remove a participant as admin (spec/3)
 	//
@@ -2273,7 +2689,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with DELETE /chats/{id}/participants/{participantId} (the `RemoveParticipant` operationId).
-	RemoveParticipantWithBody(ctx context.Context, id ChatID, participantId ParticipantID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RemoveParticipantWithBody(ctx context.Context, id ChatID, participantId ParticipantID, params *RemoveParticipantParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RemoveParticipant Leave a group chat, or remove a participant as admin (spec/3)
 	//
@@ -2282,7 +2698,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with DELETE /chats/{id}/participants/{participantId} (the `RemoveParticipant` operationId).
-	RemoveParticipant(ctx context.Context, id ChatID, participantId ParticipantID, body RemoveParticipantJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RemoveParticipant(ctx context.Context, id ChatID, participantId ParticipantID, params *RemoveParticipantParams, body RemoveParticipantJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RevokeAdminWithBody Take a participant's admin access away (spec/3)
 	//
@@ -2291,7 +2707,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with DELETE /chats/{id}/participants/{participantId}/admin (the `RevokeAdmin` operationId).
-	RevokeAdminWithBody(ctx context.Context, id ChatID, participantId ParticipantID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RevokeAdminWithBody(ctx context.Context, id ChatID, participantId ParticipantID, params *RevokeAdminParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RevokeAdmin Take a participant's admin access away (spec/3)
 	//
@@ -2300,40 +2716,40 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with DELETE /chats/{id}/participants/{participantId}/admin (the `RevokeAdmin` operationId).
-	RevokeAdmin(ctx context.Context, id ChatID, participantId ParticipantID, body RevokeAdminJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RevokeAdmin(ctx context.Context, id ChatID, participantId ParticipantID, params *RevokeAdminParams, body RevokeAdminJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GrantAdminWithBody Make a participant admin (spec/3)
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /chats/{id}/participants/{participantId}/admin (the `GrantAdmin` operationId).
-	GrantAdminWithBody(ctx context.Context, id ChatID, participantId ParticipantID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GrantAdminWithBody(ctx context.Context, id ChatID, participantId ParticipantID, params *GrantAdminParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GrantAdmin Make a participant admin (spec/3)
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /chats/{id}/participants/{participantId}/admin (the `GrantAdmin` operationId).
-	GrantAdmin(ctx context.Context, id ChatID, participantId ParticipantID, body GrantAdminJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GrantAdmin(ctx context.Context, id ChatID, participantId ParticipantID, params *GrantAdminParams, body GrantAdminJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ParticipantStatusWithBody Accept or reject a participant of an active event (spec/3)
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /chats/{id}/participants/{participantId}/status (the `ParticipantStatus` operationId).
-	ParticipantStatusWithBody(ctx context.Context, id ChatID, participantId ParticipantID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ParticipantStatusWithBody(ctx context.Context, id ChatID, participantId ParticipantID, params *ParticipantStatusParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ParticipantStatus Accept or reject a participant of an active event (spec/3)
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /chats/{id}/participants/{participantId}/status (the `ParticipantStatus` operationId).
-	ParticipantStatus(ctx context.Context, id ChatID, participantId ParticipantID, body ParticipantStatusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ParticipantStatus(ctx context.Context, id ChatID, participantId ParticipantID, params *ParticipantStatusParams, body ParticipantStatusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ReadChat Mark every message of the chat read (spec/3)
 	//
 	// Corresponds with POST /chats/{id}/read (the `ReadChat` operationId).
-	ReadChat(ctx context.Context, id ChatID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ReadChat(ctx context.Context, id ChatID, params *ReadChatParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListConnections The caller's connections (spec/1)
 	//
@@ -2357,7 +2773,7 @@ type ClientInterface interface {
 	// Cancels it for the sender and declines it for the recipient; accepted and declined records are refused (409).
 	//
 	// Corresponds with DELETE /connections/{userId} (the `DeleteConnection` operationId).
-	DeleteConnection(ctx context.Context, userId ConnectionUserID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	DeleteConnection(ctx context.Context, userId ConnectionUserID, params *DeleteConnectionParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateConnectionWithBody Ask a user with an active meet-me status to connect (spec/1)
 	//
@@ -2370,7 +2786,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /connections/{userId} (the `CreateConnection` operationId).
-	CreateConnectionWithBody(ctx context.Context, userId ConnectionUserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateConnectionWithBody(ctx context.Context, userId ConnectionUserID, params *CreateConnectionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateConnection Ask a user with an active meet-me status to connect (spec/1)
 	//
@@ -2383,17 +2799,17 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /connections/{userId} (the `CreateConnection` operationId).
-	CreateConnection(ctx context.Context, userId ConnectionUserID, body CreateConnectionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateConnection(ctx context.Context, userId ConnectionUserID, params *CreateConnectionParams, body CreateConnectionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AcceptConnection Accept the pending connection from a user (spec/1)
 	//
 	// Corresponds with POST /connections/{userId}/accept (the `AcceptConnection` operationId).
-	AcceptConnection(ctx context.Context, userId ConnectionUserID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	AcceptConnection(ctx context.Context, userId ConnectionUserID, params *AcceptConnectionParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ConnectionStatus The state of the caller's connection with a user (spec/4 ConnectionStatusResponse)
 	//
 	// Corresponds with GET /connections/{userId}/status (the `ConnectionStatus` operationId).
-	ConnectionStatus(ctx context.Context, userId ConnectionUserID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ConnectionStatus(ctx context.Context, userId ConnectionUserID, params *ConnectionStatusParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Healthz Liveness
 	//
@@ -2417,12 +2833,12 @@ type ClientInterface interface {
 	// ReadAllNotifications Mark every notification read
 	//
 	// Corresponds with POST /notifications/read-all (the `ReadAllNotifications` operationId).
-	ReadAllNotifications(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ReadAllNotifications(ctx context.Context, params *ReadAllNotificationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ReadNotification Mark one notification read
 	//
 	// Corresponds with POST /notifications/{id}/read (the `ReadNotification` operationId).
-	ReadNotification(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ReadNotification(ctx context.Context, id ID, params *ReadNotificationParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// OpenapiJSON This document, as JSON
 	//
@@ -2439,19 +2855,19 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /push/devices (the `AddPushDevice` operationId).
-	AddPushDeviceWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	AddPushDeviceWithBody(ctx context.Context, params *AddPushDeviceParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AddPushDevice Register a device token for push notifications (idempotent)
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /push/devices (the `AddPushDevice` operationId).
-	AddPushDevice(ctx context.Context, body AddPushDeviceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	AddPushDevice(ctx context.Context, params *AddPushDeviceParams, body AddPushDeviceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RemovePushDevice Forget a device token (idempotent)
 	//
 	// Corresponds with DELETE /push/devices/{token} (the `RemovePushDevice` operationId).
-	RemovePushDevice(ctx context.Context, token string, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RemovePushDevice(ctx context.Context, token string, params *RemovePushDeviceParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Readyz Readiness (database reachable, migrations applied)
 	//
@@ -2463,29 +2879,29 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /reels (the `CreateReel` operationId).
-	CreateReelWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateReelWithBody(ctx context.Context, params *CreateReelParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateReel Post a reel to a group chat
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /reels (the `CreateReel` operationId).
-	CreateReel(ctx context.Context, body CreateReelJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateReel(ctx context.Context, params *CreateReelParams, body CreateReelJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// FavoriteReel Toggle the caller's favorite
 	//
 	// Corresponds with POST /reels/{id}/favorite (the `FavoriteReel` operationId).
-	FavoriteReel(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	FavoriteReel(ctx context.Context, id ID, params *FavoriteReelParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// LikeReel Toggle the caller's like
 	//
 	// Corresponds with POST /reels/{id}/like (the `LikeReel` operationId).
-	LikeReel(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	LikeReel(ctx context.Context, id ID, params *LikeReelParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SuperlikeReel Toggle the caller's super-like
 	//
 	// Corresponds with POST /reels/{id}/superlike (the `SuperlikeReel` operationId).
-	SuperlikeReel(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	SuperlikeReel(ctx context.Context, id ID, params *SuperlikeReelParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListRequests Join requests the caller sent and those to chats they administer (spec/2)
 	//
@@ -2497,33 +2913,33 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /requests (the `CreateRequest` operationId).
-	CreateRequestWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateRequestWithBody(ctx context.Context, params *CreateRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateRequest Ask to join a restricted group chat (spec/2)
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /requests (the `CreateRequest` operationId).
-	CreateRequest(ctx context.Context, body CreateRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateRequest(ctx context.Context, params *CreateRequestParams, body CreateRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetRequest One join request (spec/2)
 	//
 	// Corresponds with GET /requests/{id} (the `GetRequest` operationId).
-	GetRequest(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetRequest(ctx context.Context, id ID, params *GetRequestParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AnswerRequestWithBody Accept or reject a pending join request as the chat's admin (spec/2)
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PATCH /requests/{id} (the `AnswerRequest` operationId).
-	AnswerRequestWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	AnswerRequestWithBody(ctx context.Context, id ID, params *AnswerRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AnswerRequest Accept or reject a pending join request as the chat's admin (spec/2)
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /requests/{id} (the `AnswerRequest` operationId).
-	AnswerRequest(ctx context.Context, id ID, body AnswerRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	AnswerRequest(ctx context.Context, id ID, params *AnswerRequestParams, body AnswerRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListUsers Search users by name or username
 	//
@@ -2532,10 +2948,28 @@ type ClientInterface interface {
 	// Corresponds with GET /users (the `ListUsers` operationId).
 	ListUsers(ctx context.Context, params *ListUsersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// DeleteMeWithBody Delete the caller's account (docs/DECISIONS.md, "Account deletion")
+	//
+	// A wrong password is 403 wrong_password; wrong passwords spend the sign-in budgets. Every token of the account fails at once afterwards (401 account_deleted).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with DELETE /users/me (the `DeleteMe` operationId).
+	DeleteMeWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteMe Delete the caller's account (docs/DECISIONS.md, "Account deletion")
+	//
+	// A wrong password is 403 wrong_password; wrong passwords spend the sign-in budgets. Every token of the account fails at once afterwards (401 account_deleted).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with DELETE /users/me (the `DeleteMe` operationId).
+	DeleteMe(ctx context.Context, body DeleteMeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetMe The caller's profile
 	//
 	// Corresponds with GET /users/me (the `GetMe` operationId).
-	GetMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetMe(ctx context.Context, params *GetMeParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PatchMeWithBody Change the caller's name, username, bio or photo
 	//
@@ -2544,7 +2978,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PATCH /users/me (the `PatchMe` operationId).
-	PatchMeWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	PatchMeWithBody(ctx context.Context, params *PatchMeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PatchMe Change the caller's name, username, bio or photo
 	//
@@ -2553,12 +2987,17 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /users/me (the `PatchMe` operationId).
-	PatchMe(ctx context.Context, body PatchMeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	PatchMe(ctx context.Context, params *PatchMeParams, body PatchMeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListBlocked Users the caller blocked
 	//
 	// Corresponds with GET /users/me/blocked (the `ListBlocked` operationId).
 	ListBlocked(ctx context.Context, params *ListBlockedParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ExportMe Everything the caller has, as one streamed JSON document (docs/DECISIONS.md, "Data export")
+	//
+	// Corresponds with GET /users/me/export (the `ExportMe` operationId).
+	ExportMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListFollowers Users who follow the caller
 	//
@@ -2573,7 +3012,7 @@ type ClientInterface interface {
 	// DeleteStatus Clear the caller's meet-me status
 	//
 	// Corresponds with DELETE /users/me/status (the `DeleteStatus` operationId).
-	DeleteStatus(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	DeleteStatus(ctx context.Context, params *DeleteStatusParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PutStatusWithBody Set the caller's meet-me status
 	//
@@ -2582,7 +3021,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PUT /users/me/status (the `PutStatus` operationId).
-	PutStatusWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	PutStatusWithBody(ctx context.Context, params *PutStatusParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PutStatus Set the caller's meet-me status
 	//
@@ -2591,34 +3030,34 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PUT /users/me/status (the `PutStatus` operationId).
-	PutStatus(ctx context.Context, body PutStatusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	PutStatus(ctx context.Context, params *PutStatusParams, body PutStatusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetUser A user's profile
 	//
 	// Corresponds with GET /users/{id} (the `GetUser` operationId).
-	GetUser(ctx context.Context, id UserID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetUser(ctx context.Context, id UserID, params *GetUserParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Unblock Unblock a user
 	//
 	// Corresponds with DELETE /users/{id}/block (the `Unblock` operationId).
-	Unblock(ctx context.Context, id UserID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	Unblock(ctx context.Context, id UserID, params *UnblockParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Block Block a user
 	//
 	// Hides each user from the other everywhere (404), removes a pending connection and its notification, and ends follows.
 	//
 	// Corresponds with POST /users/{id}/block (the `Block` operationId).
-	Block(ctx context.Context, id UserID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	Block(ctx context.Context, id UserID, params *BlockParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Unfollow Stop following a user (idempotent)
 	//
 	// Corresponds with DELETE /users/{id}/follow (the `Unfollow` operationId).
-	Unfollow(ctx context.Context, id UserID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	Unfollow(ctx context.Context, id UserID, params *UnfollowParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Follow Follow a user (idempotent)
 	//
 	// Corresponds with POST /users/{id}/follow (the `Follow` operationId).
-	Follow(ctx context.Context, id UserID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	Follow(ctx context.Context, id UserID, params *FollowParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UserScore A user's vibe score and one page of the actions behind it
 	//
@@ -2630,7 +3069,7 @@ type ClientInterface interface {
 	// V1Accept Accept a pending connection request
 	//
 	// Corresponds with POST /v1/connections/{user_id}/accept/{request_id} (the `V1Accept` operationId).
-	V1Accept(ctx context.Context, userId V1UserID, requestId V1RequestID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	V1Accept(ctx context.Context, userId V1UserID, requestId V1RequestID, params *V1AcceptParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// V1Active Active connections
 	//
@@ -2640,7 +3079,7 @@ type ClientInterface interface {
 	// V1Decline Decline a pending connection request
 	//
 	// Corresponds with POST /v1/connections/{user_id}/decline/{request_id} (the `V1Decline` operationId).
-	V1Decline(ctx context.Context, userId V1UserID, requestId V1RequestID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	V1Decline(ctx context.Context, userId V1UserID, requestId V1RequestID, params *V1DeclineParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// V1Notifications Connection notifications
 	//
@@ -2652,7 +3091,7 @@ type ClientInterface interface {
 	// V1ReadNotification Mark a connection notification as read
 	//
 	// Corresponds with POST /v1/connections/{user_id}/notifications/{notification_id}/read (the `V1ReadNotification` operationId).
-	V1ReadNotification(ctx context.Context, userId V1UserID, notificationId int, reqEditors ...RequestEditorFn) (*http.Response, error)
+	V1ReadNotification(ctx context.Context, userId V1UserID, notificationId int, params *V1ReadNotificationParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// V1Received Connection requests the user received
 	//
@@ -2666,7 +3105,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/connections/{user_id}/request (the `V1Request` operationId).
-	V1RequestWithBody(ctx context.Context, userId V1UserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	V1RequestWithBody(ctx context.Context, userId V1UserID, params *V1RequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// V1Request Send a connection request
 	//
@@ -2675,7 +3114,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/connections/{user_id}/request (the `V1Request` operationId).
-	V1Request(ctx context.Context, userId V1UserID, body V1RequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	V1Request(ctx context.Context, userId V1UserID, params *V1RequestParams, body V1RequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// V1Sent Connection requests the user sent
 	//
@@ -2685,7 +3124,7 @@ type ClientInterface interface {
 	// V1Remove Remove an active connection
 	//
 	// Corresponds with DELETE /v1/connections/{user_id}/{connection_id} (the `V1Remove` operationId).
-	V1Remove(ctx context.Context, userId V1UserID, connectionId int, reqEditors ...RequestEditorFn) (*http.Response, error)
+	V1Remove(ctx context.Context, userId V1UserID, connectionId int, params *V1RemoveParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Socket The live WebSocket
 	//
@@ -2735,8 +3174,46 @@ func (c *Client) Login(ctx context.Context, body LoginJSONRequestBody, reqEditor
 // Logout End the session of the token at once
 //
 // Corresponds with POST /auth/logout (the `Logout` operationId).
-func (c *Client) Logout(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewLogoutRequest(c.Server)
+func (c *Client) Logout(ctx context.Context, params *LogoutParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLogoutRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ChangePasswordWithBody Change the password; every other session of the caller ends, this one stays
+//
+// A wrong current password is 403 wrong_password; wrong passwords spend the sign-in budgets (429 too_many_failed_logins).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /auth/password (the `ChangePassword` operationId).
+func (c *Client) ChangePasswordWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewChangePasswordRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ChangePassword Change the password; every other session of the caller ends, this one stays
+//
+// A wrong current password is 403 wrong_password; wrong passwords spend the sign-in budgets (429 too_many_failed_logins).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /auth/password (the `ChangePassword` operationId).
+func (c *Client) ChangePassword(ctx context.Context, body ChangePasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewChangePasswordRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2819,6 +3296,51 @@ func (c *Client) Register(ctx context.Context, body RegisterJSONRequestBody, req
 	return c.Client.Do(req)
 }
 
+// EndOtherSessions End every session of the caller but this one
+//
+// Corresponds with DELETE /auth/sessions (the `EndOtherSessions` operationId).
+func (c *Client) EndOtherSessions(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEndOtherSessionsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListSessions The caller's sessions (logins), most recently used first
+//
+// Corresponds with GET /auth/sessions (the `ListSessions` operationId).
+func (c *Client) ListSessions(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListSessionsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EndSession End one of the caller's sessions; its sockets and sync streams close at the next heartbeat
+//
+// Corresponds with DELETE /auth/sessions/{id} (the `EndSession` operationId).
+func (c *Client) EndSession(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEndSessionRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListChats The caller's chats, most recent activity first (spec/3)
 //
 // Corresponds with GET /chats (the `ListChats` operationId).
@@ -2848,8 +3370,8 @@ func (c *Client) ListChats(ctx context.Context, params *ListChatsParams, reqEdit
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /chats (the `CreateChat` operationId).
-func (c *Client) CreateChatWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateChatRequestWithBody(c.Server, contentType, body)
+func (c *Client) CreateChatWithBody(ctx context.Context, params *CreateChatParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateChatRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2874,8 +3396,8 @@ func (c *Client) CreateChatWithBody(ctx context.Context, contentType string, bod
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /chats (the `CreateChat` operationId).
-func (c *Client) CreateChat(ctx context.Context, body CreateChatJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateChatRequest(c.Server, body)
+func (c *Client) CreateChat(ctx context.Context, params *CreateChatParams, body CreateChatJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateChatRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2908,8 +3430,8 @@ func (c *Client) ExploreCommunities(ctx context.Context, params *ExploreCommunit
 // Takes any type of body and a specified content type.
 //
 // Corresponds with DELETE /chats/{id} (the `DeleteChat` operationId).
-func (c *Client) DeleteChatWithBody(ctx context.Context, id ChatID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewDeleteChatRequestWithBody(c.Server, id, contentType, body)
+func (c *Client) DeleteChatWithBody(ctx context.Context, id ChatID, params *DeleteChatParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteChatRequestWithBody(c.Server, id, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2925,8 +3447,8 @@ func (c *Client) DeleteChatWithBody(ctx context.Context, id ChatID, contentType 
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with DELETE /chats/{id} (the `DeleteChat` operationId).
-func (c *Client) DeleteChat(ctx context.Context, id ChatID, body DeleteChatJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewDeleteChatRequest(c.Server, id, body)
+func (c *Client) DeleteChat(ctx context.Context, id ChatID, params *DeleteChatParams, body DeleteChatJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteChatRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2940,8 +3462,8 @@ func (c *Client) DeleteChat(ctx context.Context, id ChatID, body DeleteChatJSONR
 // GetChat One chat the caller belongs to (spec/3)
 //
 // Corresponds with GET /chats/{id} (the `GetChat` operationId).
-func (c *Client) GetChat(ctx context.Context, id ChatID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetChatRequest(c.Server, id)
+func (c *Client) GetChat(ctx context.Context, id ChatID, params *GetChatParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetChatRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2959,8 +3481,8 @@ func (c *Client) GetChat(ctx context.Context, id ChatID, reqEditors ...RequestEd
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PUT /chats/{id} (the `UpdateChat` operationId).
-func (c *Client) UpdateChatWithBody(ctx context.Context, id ChatID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewUpdateChatRequestWithBody(c.Server, id, contentType, body)
+func (c *Client) UpdateChatWithBody(ctx context.Context, id ChatID, params *UpdateChatParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateChatRequestWithBody(c.Server, id, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3012,8 +3534,8 @@ func (c *Client) ListMessages(ctx context.Context, id ChatID, params *ListMessag
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /chats/{id}/messages (the `SendMessage` operationId).
-func (c *Client) SendMessageWithBody(ctx context.Context, id ChatID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewSendMessageRequestWithBody(c.Server, id, contentType, body)
+func (c *Client) SendMessageWithBody(ctx context.Context, id ChatID, params *SendMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendMessageRequestWithBody(c.Server, id, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3031,8 +3553,8 @@ func (c *Client) SendMessageWithBody(ctx context.Context, id ChatID, contentType
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /chats/{id}/messages (the `SendMessage` operationId).
-func (c *Client) SendMessage(ctx context.Context, id ChatID, body SendMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewSendMessageRequest(c.Server, id, body)
+func (c *Client) SendMessage(ctx context.Context, id ChatID, params *SendMessageParams, body SendMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendMessageRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3050,8 +3572,8 @@ func (c *Client) SendMessage(ctx context.Context, id ChatID, body SendMessageJSO
 // Takes any type of body and a specified content type.
 //
 // Corresponds with DELETE /chats/{id}/messages/{messageId} (the `DeleteMessage` operationId).
-func (c *Client) DeleteMessageWithBody(ctx context.Context, id ChatID, messageId ObjectID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewDeleteMessageRequestWithBody(c.Server, id, messageId, contentType, body)
+func (c *Client) DeleteMessageWithBody(ctx context.Context, id ChatID, messageId ObjectID, params *DeleteMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteMessageRequestWithBody(c.Server, id, messageId, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3069,8 +3591,8 @@ func (c *Client) DeleteMessageWithBody(ctx context.Context, id ChatID, messageId
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with DELETE /chats/{id}/messages/{messageId} (the `DeleteMessage` operationId).
-func (c *Client) DeleteMessage(ctx context.Context, id ChatID, messageId ObjectID, body DeleteMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewDeleteMessageRequest(c.Server, id, messageId, body)
+func (c *Client) DeleteMessage(ctx context.Context, id ChatID, messageId ObjectID, params *DeleteMessageParams, body DeleteMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteMessageRequest(c.Server, id, messageId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3086,8 +3608,8 @@ func (c *Client) DeleteMessage(ctx context.Context, id ChatID, messageId ObjectI
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /chats/{id}/participants (the `JoinChat` operationId).
-func (c *Client) JoinChatWithBody(ctx context.Context, id ChatID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewJoinChatRequestWithBody(c.Server, id, contentType, body)
+func (c *Client) JoinChatWithBody(ctx context.Context, id ChatID, params *JoinChatParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewJoinChatRequestWithBody(c.Server, id, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3103,8 +3625,8 @@ func (c *Client) JoinChatWithBody(ctx context.Context, id ChatID, contentType st
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /chats/{id}/participants (the `JoinChat` operationId).
-func (c *Client) JoinChat(ctx context.Context, id ChatID, body JoinChatJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewJoinChatRequest(c.Server, id, body)
+func (c *Client) JoinChat(ctx context.Context, id ChatID, params *JoinChatParams, body JoinChatJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewJoinChatRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3122,8 +3644,8 @@ func (c *Client) JoinChat(ctx context.Context, id ChatID, body JoinChatJSONReque
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /chats/{id}/participants/multiple (the `AddParticipants` operationId).
-func (c *Client) AddParticipantsWithBody(ctx context.Context, id ChatID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewAddParticipantsRequestWithBody(c.Server, id, contentType, body)
+func (c *Client) AddParticipantsWithBody(ctx context.Context, id ChatID, params *AddParticipantsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddParticipantsRequestWithBody(c.Server, id, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3141,8 +3663,8 @@ func (c *Client) AddParticipantsWithBody(ctx context.Context, id ChatID, content
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /chats/{id}/participants/multiple (the `AddParticipants` operationId).
-func (c *Client) AddParticipants(ctx context.Context, id ChatID, body AddParticipantsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewAddParticipantsRequest(c.Server, id, body)
+func (c *Client) AddParticipants(ctx context.Context, id ChatID, params *AddParticipantsParams, body AddParticipantsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddParticipantsRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3160,8 +3682,8 @@ func (c *Client) AddParticipants(ctx context.Context, id ChatID, body AddPartici
 // Takes any type of body and a specified content type.
 //
 // Corresponds with DELETE /chats/{id}/participants/{participantId} (the `RemoveParticipant` operationId).
-func (c *Client) RemoveParticipantWithBody(ctx context.Context, id ChatID, participantId ParticipantID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRemoveParticipantRequestWithBody(c.Server, id, participantId, contentType, body)
+func (c *Client) RemoveParticipantWithBody(ctx context.Context, id ChatID, participantId ParticipantID, params *RemoveParticipantParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemoveParticipantRequestWithBody(c.Server, id, participantId, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3179,8 +3701,8 @@ func (c *Client) RemoveParticipantWithBody(ctx context.Context, id ChatID, parti
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with DELETE /chats/{id}/participants/{participantId} (the `RemoveParticipant` operationId).
-func (c *Client) RemoveParticipant(ctx context.Context, id ChatID, participantId ParticipantID, body RemoveParticipantJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRemoveParticipantRequest(c.Server, id, participantId, body)
+func (c *Client) RemoveParticipant(ctx context.Context, id ChatID, participantId ParticipantID, params *RemoveParticipantParams, body RemoveParticipantJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemoveParticipantRequest(c.Server, id, participantId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3198,8 +3720,8 @@ func (c *Client) RemoveParticipant(ctx context.Context, id ChatID, participantId
 // Takes any type of body and a specified content type.
 //
 // Corresponds with DELETE /chats/{id}/participants/{participantId}/admin (the `RevokeAdmin` operationId).
-func (c *Client) RevokeAdminWithBody(ctx context.Context, id ChatID, participantId ParticipantID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRevokeAdminRequestWithBody(c.Server, id, participantId, contentType, body)
+func (c *Client) RevokeAdminWithBody(ctx context.Context, id ChatID, participantId ParticipantID, params *RevokeAdminParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeAdminRequestWithBody(c.Server, id, participantId, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3217,8 +3739,8 @@ func (c *Client) RevokeAdminWithBody(ctx context.Context, id ChatID, participant
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with DELETE /chats/{id}/participants/{participantId}/admin (the `RevokeAdmin` operationId).
-func (c *Client) RevokeAdmin(ctx context.Context, id ChatID, participantId ParticipantID, body RevokeAdminJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRevokeAdminRequest(c.Server, id, participantId, body)
+func (c *Client) RevokeAdmin(ctx context.Context, id ChatID, participantId ParticipantID, params *RevokeAdminParams, body RevokeAdminJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeAdminRequest(c.Server, id, participantId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3234,8 +3756,8 @@ func (c *Client) RevokeAdmin(ctx context.Context, id ChatID, participantId Parti
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /chats/{id}/participants/{participantId}/admin (the `GrantAdmin` operationId).
-func (c *Client) GrantAdminWithBody(ctx context.Context, id ChatID, participantId ParticipantID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGrantAdminRequestWithBody(c.Server, id, participantId, contentType, body)
+func (c *Client) GrantAdminWithBody(ctx context.Context, id ChatID, participantId ParticipantID, params *GrantAdminParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGrantAdminRequestWithBody(c.Server, id, participantId, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3251,8 +3773,8 @@ func (c *Client) GrantAdminWithBody(ctx context.Context, id ChatID, participantI
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /chats/{id}/participants/{participantId}/admin (the `GrantAdmin` operationId).
-func (c *Client) GrantAdmin(ctx context.Context, id ChatID, participantId ParticipantID, body GrantAdminJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGrantAdminRequest(c.Server, id, participantId, body)
+func (c *Client) GrantAdmin(ctx context.Context, id ChatID, participantId ParticipantID, params *GrantAdminParams, body GrantAdminJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGrantAdminRequest(c.Server, id, participantId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3268,8 +3790,8 @@ func (c *Client) GrantAdmin(ctx context.Context, id ChatID, participantId Partic
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /chats/{id}/participants/{participantId}/status (the `ParticipantStatus` operationId).
-func (c *Client) ParticipantStatusWithBody(ctx context.Context, id ChatID, participantId ParticipantID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewParticipantStatusRequestWithBody(c.Server, id, participantId, contentType, body)
+func (c *Client) ParticipantStatusWithBody(ctx context.Context, id ChatID, participantId ParticipantID, params *ParticipantStatusParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewParticipantStatusRequestWithBody(c.Server, id, participantId, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3285,8 +3807,8 @@ func (c *Client) ParticipantStatusWithBody(ctx context.Context, id ChatID, parti
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /chats/{id}/participants/{participantId}/status (the `ParticipantStatus` operationId).
-func (c *Client) ParticipantStatus(ctx context.Context, id ChatID, participantId ParticipantID, body ParticipantStatusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewParticipantStatusRequest(c.Server, id, participantId, body)
+func (c *Client) ParticipantStatus(ctx context.Context, id ChatID, participantId ParticipantID, params *ParticipantStatusParams, body ParticipantStatusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewParticipantStatusRequest(c.Server, id, participantId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3300,8 +3822,8 @@ func (c *Client) ParticipantStatus(ctx context.Context, id ChatID, participantId
 // ReadChat Mark every message of the chat read (spec/3)
 //
 // Corresponds with POST /chats/{id}/read (the `ReadChat` operationId).
-func (c *Client) ReadChat(ctx context.Context, id ChatID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewReadChatRequest(c.Server, id)
+func (c *Client) ReadChat(ctx context.Context, id ChatID, params *ReadChatParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReadChatRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3364,8 +3886,8 @@ func (c *Client) PendingConnections(ctx context.Context, params *PendingConnecti
 // Cancels it for the sender and declines it for the recipient; accepted and declined records are refused (409).
 //
 // Corresponds with DELETE /connections/{userId} (the `DeleteConnection` operationId).
-func (c *Client) DeleteConnection(ctx context.Context, userId ConnectionUserID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewDeleteConnectionRequest(c.Server, userId)
+func (c *Client) DeleteConnection(ctx context.Context, userId ConnectionUserID, params *DeleteConnectionParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteConnectionRequest(c.Server, userId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3387,8 +3909,8 @@ func (c *Client) DeleteConnection(ctx context.Context, userId ConnectionUserID, 
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /connections/{userId} (the `CreateConnection` operationId).
-func (c *Client) CreateConnectionWithBody(ctx context.Context, userId ConnectionUserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateConnectionRequestWithBody(c.Server, userId, contentType, body)
+func (c *Client) CreateConnectionWithBody(ctx context.Context, userId ConnectionUserID, params *CreateConnectionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateConnectionRequestWithBody(c.Server, userId, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3410,8 +3932,8 @@ func (c *Client) CreateConnectionWithBody(ctx context.Context, userId Connection
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /connections/{userId} (the `CreateConnection` operationId).
-func (c *Client) CreateConnection(ctx context.Context, userId ConnectionUserID, body CreateConnectionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateConnectionRequest(c.Server, userId, body)
+func (c *Client) CreateConnection(ctx context.Context, userId ConnectionUserID, params *CreateConnectionParams, body CreateConnectionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateConnectionRequest(c.Server, userId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3425,8 +3947,8 @@ func (c *Client) CreateConnection(ctx context.Context, userId ConnectionUserID, 
 // AcceptConnection Accept the pending connection from a user (spec/1)
 //
 // Corresponds with POST /connections/{userId}/accept (the `AcceptConnection` operationId).
-func (c *Client) AcceptConnection(ctx context.Context, userId ConnectionUserID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewAcceptConnectionRequest(c.Server, userId)
+func (c *Client) AcceptConnection(ctx context.Context, userId ConnectionUserID, params *AcceptConnectionParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAcceptConnectionRequest(c.Server, userId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3440,8 +3962,8 @@ func (c *Client) AcceptConnection(ctx context.Context, userId ConnectionUserID, 
 // ConnectionStatus The state of the caller's connection with a user (spec/4 ConnectionStatusResponse)
 //
 // Corresponds with GET /connections/{userId}/status (the `ConnectionStatus` operationId).
-func (c *Client) ConnectionStatus(ctx context.Context, userId ConnectionUserID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewConnectionStatusRequest(c.Server, userId)
+func (c *Client) ConnectionStatus(ctx context.Context, userId ConnectionUserID, params *ConnectionStatusParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConnectionStatusRequest(c.Server, userId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3504,8 +4026,8 @@ func (c *Client) ListNotifications(ctx context.Context, params *ListNotification
 // ReadAllNotifications Mark every notification read
 //
 // Corresponds with POST /notifications/read-all (the `ReadAllNotifications` operationId).
-func (c *Client) ReadAllNotifications(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewReadAllNotificationsRequest(c.Server)
+func (c *Client) ReadAllNotifications(ctx context.Context, params *ReadAllNotificationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReadAllNotificationsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3519,8 +4041,8 @@ func (c *Client) ReadAllNotifications(ctx context.Context, reqEditors ...Request
 // ReadNotification Mark one notification read
 //
 // Corresponds with POST /notifications/{id}/read (the `ReadNotification` operationId).
-func (c *Client) ReadNotification(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewReadNotificationRequest(c.Server, id)
+func (c *Client) ReadNotification(ctx context.Context, id ID, params *ReadNotificationParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReadNotificationRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3566,8 +4088,8 @@ func (c *Client) OpenapiYAML(ctx context.Context, reqEditors ...RequestEditorFn)
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /push/devices (the `AddPushDevice` operationId).
-func (c *Client) AddPushDeviceWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewAddPushDeviceRequestWithBody(c.Server, contentType, body)
+func (c *Client) AddPushDeviceWithBody(ctx context.Context, params *AddPushDeviceParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddPushDeviceRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3583,8 +4105,8 @@ func (c *Client) AddPushDeviceWithBody(ctx context.Context, contentType string, 
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /push/devices (the `AddPushDevice` operationId).
-func (c *Client) AddPushDevice(ctx context.Context, body AddPushDeviceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewAddPushDeviceRequest(c.Server, body)
+func (c *Client) AddPushDevice(ctx context.Context, params *AddPushDeviceParams, body AddPushDeviceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddPushDeviceRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3598,8 +4120,8 @@ func (c *Client) AddPushDevice(ctx context.Context, body AddPushDeviceJSONReques
 // RemovePushDevice Forget a device token (idempotent)
 //
 // Corresponds with DELETE /push/devices/{token} (the `RemovePushDevice` operationId).
-func (c *Client) RemovePushDevice(ctx context.Context, token string, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRemovePushDeviceRequest(c.Server, token)
+func (c *Client) RemovePushDevice(ctx context.Context, token string, params *RemovePushDeviceParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemovePushDeviceRequest(c.Server, token, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3630,8 +4152,8 @@ func (c *Client) Readyz(ctx context.Context, reqEditors ...RequestEditorFn) (*ht
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /reels (the `CreateReel` operationId).
-func (c *Client) CreateReelWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateReelRequestWithBody(c.Server, contentType, body)
+func (c *Client) CreateReelWithBody(ctx context.Context, params *CreateReelParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateReelRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3647,8 +4169,8 @@ func (c *Client) CreateReelWithBody(ctx context.Context, contentType string, bod
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /reels (the `CreateReel` operationId).
-func (c *Client) CreateReel(ctx context.Context, body CreateReelJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateReelRequest(c.Server, body)
+func (c *Client) CreateReel(ctx context.Context, params *CreateReelParams, body CreateReelJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateReelRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3662,8 +4184,8 @@ func (c *Client) CreateReel(ctx context.Context, body CreateReelJSONRequestBody,
 // FavoriteReel Toggle the caller's favorite
 //
 // Corresponds with POST /reels/{id}/favorite (the `FavoriteReel` operationId).
-func (c *Client) FavoriteReel(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewFavoriteReelRequest(c.Server, id)
+func (c *Client) FavoriteReel(ctx context.Context, id ID, params *FavoriteReelParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFavoriteReelRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3677,8 +4199,8 @@ func (c *Client) FavoriteReel(ctx context.Context, id ID, reqEditors ...RequestE
 // LikeReel Toggle the caller's like
 //
 // Corresponds with POST /reels/{id}/like (the `LikeReel` operationId).
-func (c *Client) LikeReel(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewLikeReelRequest(c.Server, id)
+func (c *Client) LikeReel(ctx context.Context, id ID, params *LikeReelParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLikeReelRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3692,8 +4214,8 @@ func (c *Client) LikeReel(ctx context.Context, id ID, reqEditors ...RequestEdito
 // SuperlikeReel Toggle the caller's super-like
 //
 // Corresponds with POST /reels/{id}/superlike (the `SuperlikeReel` operationId).
-func (c *Client) SuperlikeReel(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewSuperlikeReelRequest(c.Server, id)
+func (c *Client) SuperlikeReel(ctx context.Context, id ID, params *SuperlikeReelParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSuperlikeReelRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3724,8 +4246,8 @@ func (c *Client) ListRequests(ctx context.Context, params *ListRequestsParams, r
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /requests (the `CreateRequest` operationId).
-func (c *Client) CreateRequestWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateRequestRequestWithBody(c.Server, contentType, body)
+func (c *Client) CreateRequestWithBody(ctx context.Context, params *CreateRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateRequestRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3741,8 +4263,8 @@ func (c *Client) CreateRequestWithBody(ctx context.Context, contentType string, 
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /requests (the `CreateRequest` operationId).
-func (c *Client) CreateRequest(ctx context.Context, body CreateRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateRequestRequest(c.Server, body)
+func (c *Client) CreateRequest(ctx context.Context, params *CreateRequestParams, body CreateRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateRequestRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3756,8 +4278,8 @@ func (c *Client) CreateRequest(ctx context.Context, body CreateRequestJSONReques
 // GetRequest One join request (spec/2)
 //
 // Corresponds with GET /requests/{id} (the `GetRequest` operationId).
-func (c *Client) GetRequest(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetRequestRequest(c.Server, id)
+func (c *Client) GetRequest(ctx context.Context, id ID, params *GetRequestParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetRequestRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3773,8 +4295,8 @@ func (c *Client) GetRequest(ctx context.Context, id ID, reqEditors ...RequestEdi
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PATCH /requests/{id} (the `AnswerRequest` operationId).
-func (c *Client) AnswerRequestWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewAnswerRequestRequestWithBody(c.Server, id, contentType, body)
+func (c *Client) AnswerRequestWithBody(ctx context.Context, id ID, params *AnswerRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAnswerRequestRequestWithBody(c.Server, id, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3790,8 +4312,8 @@ func (c *Client) AnswerRequestWithBody(ctx context.Context, id ID, contentType s
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /requests/{id} (the `AnswerRequest` operationId).
-func (c *Client) AnswerRequest(ctx context.Context, id ID, body AnswerRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewAnswerRequestRequest(c.Server, id, body)
+func (c *Client) AnswerRequest(ctx context.Context, id ID, params *AnswerRequestParams, body AnswerRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAnswerRequestRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3819,11 +4341,49 @@ func (c *Client) ListUsers(ctx context.Context, params *ListUsersParams, reqEdit
 	return c.Client.Do(req)
 }
 
+// DeleteMeWithBody Delete the caller's account (docs/DECISIONS.md, "Account deletion")
+//
+// A wrong password is 403 wrong_password; wrong passwords spend the sign-in budgets. Every token of the account fails at once afterwards (401 account_deleted).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with DELETE /users/me (the `DeleteMe` operationId).
+func (c *Client) DeleteMeWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteMeRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteMe Delete the caller's account (docs/DECISIONS.md, "Account deletion")
+//
+// A wrong password is 403 wrong_password; wrong passwords spend the sign-in budgets. Every token of the account fails at once afterwards (401 account_deleted).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with DELETE /users/me (the `DeleteMe` operationId).
+func (c *Client) DeleteMe(ctx context.Context, body DeleteMeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteMeRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetMe The caller's profile
 //
 // Corresponds with GET /users/me (the `GetMe` operationId).
-func (c *Client) GetMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetMeRequest(c.Server)
+func (c *Client) GetMe(ctx context.Context, params *GetMeParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetMeRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3841,8 +4401,8 @@ func (c *Client) GetMe(ctx context.Context, reqEditors ...RequestEditorFn) (*htt
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PATCH /users/me (the `PatchMe` operationId).
-func (c *Client) PatchMeWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPatchMeRequestWithBody(c.Server, contentType, body)
+func (c *Client) PatchMeWithBody(ctx context.Context, params *PatchMeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPatchMeRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3860,8 +4420,8 @@ func (c *Client) PatchMeWithBody(ctx context.Context, contentType string, body i
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /users/me (the `PatchMe` operationId).
-func (c *Client) PatchMe(ctx context.Context, body PatchMeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPatchMeRequest(c.Server, body)
+func (c *Client) PatchMe(ctx context.Context, params *PatchMeParams, body PatchMeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPatchMeRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3877,6 +4437,21 @@ func (c *Client) PatchMe(ctx context.Context, body PatchMeJSONRequestBody, reqEd
 // Corresponds with GET /users/me/blocked (the `ListBlocked` operationId).
 func (c *Client) ListBlocked(ctx context.Context, params *ListBlockedParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListBlockedRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ExportMe Everything the caller has, as one streamed JSON document (docs/DECISIONS.md, "Data export")
+//
+// Corresponds with GET /users/me/export (the `ExportMe` operationId).
+func (c *Client) ExportMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExportMeRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -3920,8 +4495,8 @@ func (c *Client) ListFollowing(ctx context.Context, params *ListFollowingParams,
 // DeleteStatus Clear the caller's meet-me status
 //
 // Corresponds with DELETE /users/me/status (the `DeleteStatus` operationId).
-func (c *Client) DeleteStatus(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewDeleteStatusRequest(c.Server)
+func (c *Client) DeleteStatus(ctx context.Context, params *DeleteStatusParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteStatusRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3939,8 +4514,8 @@ func (c *Client) DeleteStatus(ctx context.Context, reqEditors ...RequestEditorFn
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PUT /users/me/status (the `PutStatus` operationId).
-func (c *Client) PutStatusWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPutStatusRequestWithBody(c.Server, contentType, body)
+func (c *Client) PutStatusWithBody(ctx context.Context, params *PutStatusParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutStatusRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3958,8 +4533,8 @@ func (c *Client) PutStatusWithBody(ctx context.Context, contentType string, body
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PUT /users/me/status (the `PutStatus` operationId).
-func (c *Client) PutStatus(ctx context.Context, body PutStatusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPutStatusRequest(c.Server, body)
+func (c *Client) PutStatus(ctx context.Context, params *PutStatusParams, body PutStatusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutStatusRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3973,8 +4548,8 @@ func (c *Client) PutStatus(ctx context.Context, body PutStatusJSONRequestBody, r
 // GetUser A user's profile
 //
 // Corresponds with GET /users/{id} (the `GetUser` operationId).
-func (c *Client) GetUser(ctx context.Context, id UserID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetUserRequest(c.Server, id)
+func (c *Client) GetUser(ctx context.Context, id UserID, params *GetUserParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetUserRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3988,8 +4563,8 @@ func (c *Client) GetUser(ctx context.Context, id UserID, reqEditors ...RequestEd
 // Unblock Unblock a user
 //
 // Corresponds with DELETE /users/{id}/block (the `Unblock` operationId).
-func (c *Client) Unblock(ctx context.Context, id UserID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewUnblockRequest(c.Server, id)
+func (c *Client) Unblock(ctx context.Context, id UserID, params *UnblockParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUnblockRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -4005,8 +4580,8 @@ func (c *Client) Unblock(ctx context.Context, id UserID, reqEditors ...RequestEd
 // Hides each user from the other everywhere (404), removes a pending connection and its notification, and ends follows.
 //
 // Corresponds with POST /users/{id}/block (the `Block` operationId).
-func (c *Client) Block(ctx context.Context, id UserID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewBlockRequest(c.Server, id)
+func (c *Client) Block(ctx context.Context, id UserID, params *BlockParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBlockRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -4020,8 +4595,8 @@ func (c *Client) Block(ctx context.Context, id UserID, reqEditors ...RequestEdit
 // Unfollow Stop following a user (idempotent)
 //
 // Corresponds with DELETE /users/{id}/follow (the `Unfollow` operationId).
-func (c *Client) Unfollow(ctx context.Context, id UserID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewUnfollowRequest(c.Server, id)
+func (c *Client) Unfollow(ctx context.Context, id UserID, params *UnfollowParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUnfollowRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -4035,8 +4610,8 @@ func (c *Client) Unfollow(ctx context.Context, id UserID, reqEditors ...RequestE
 // Follow Follow a user (idempotent)
 //
 // Corresponds with POST /users/{id}/follow (the `Follow` operationId).
-func (c *Client) Follow(ctx context.Context, id UserID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewFollowRequest(c.Server, id)
+func (c *Client) Follow(ctx context.Context, id UserID, params *FollowParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFollowRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -4067,8 +4642,8 @@ func (c *Client) UserScore(ctx context.Context, id struct {
 // V1Accept Accept a pending connection request
 //
 // Corresponds with POST /v1/connections/{user_id}/accept/{request_id} (the `V1Accept` operationId).
-func (c *Client) V1Accept(ctx context.Context, userId V1UserID, requestId V1RequestID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewV1AcceptRequest(c.Server, userId, requestId)
+func (c *Client) V1Accept(ctx context.Context, userId V1UserID, requestId V1RequestID, params *V1AcceptParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewV1AcceptRequest(c.Server, userId, requestId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -4097,8 +4672,8 @@ func (c *Client) V1Active(ctx context.Context, userId V1UserID, params *V1Active
 // V1Decline Decline a pending connection request
 //
 // Corresponds with POST /v1/connections/{user_id}/decline/{request_id} (the `V1Decline` operationId).
-func (c *Client) V1Decline(ctx context.Context, userId V1UserID, requestId V1RequestID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewV1DeclineRequest(c.Server, userId, requestId)
+func (c *Client) V1Decline(ctx context.Context, userId V1UserID, requestId V1RequestID, params *V1DeclineParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewV1DeclineRequest(c.Server, userId, requestId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -4129,8 +4704,8 @@ func (c *Client) V1Notifications(ctx context.Context, userId V1UserID, params *V
 // V1ReadNotification Mark a connection notification as read
 //
 // Corresponds with POST /v1/connections/{user_id}/notifications/{notification_id}/read (the `V1ReadNotification` operationId).
-func (c *Client) V1ReadNotification(ctx context.Context, userId V1UserID, notificationId int, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewV1ReadNotificationRequest(c.Server, userId, notificationId)
+func (c *Client) V1ReadNotification(ctx context.Context, userId V1UserID, notificationId int, params *V1ReadNotificationParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewV1ReadNotificationRequest(c.Server, userId, notificationId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -4163,8 +4738,8 @@ func (c *Client) V1Received(ctx context.Context, userId V1UserID, params *V1Rece
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/connections/{user_id}/request (the `V1Request` operationId).
-func (c *Client) V1RequestWithBody(ctx context.Context, userId V1UserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewV1RequestRequestWithBody(c.Server, userId, contentType, body)
+func (c *Client) V1RequestWithBody(ctx context.Context, userId V1UserID, params *V1RequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewV1RequestRequestWithBody(c.Server, userId, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4182,8 +4757,8 @@ func (c *Client) V1RequestWithBody(ctx context.Context, userId V1UserID, content
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/connections/{user_id}/request (the `V1Request` operationId).
-func (c *Client) V1Request(ctx context.Context, userId V1UserID, body V1RequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewV1RequestRequest(c.Server, userId, body)
+func (c *Client) V1Request(ctx context.Context, userId V1UserID, params *V1RequestParams, body V1RequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewV1RequestRequest(c.Server, userId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4212,8 +4787,8 @@ func (c *Client) V1Sent(ctx context.Context, userId V1UserID, params *V1SentPara
 // V1Remove Remove an active connection
 //
 // Corresponds with DELETE /v1/connections/{user_id}/{connection_id} (the `V1Remove` operationId).
-func (c *Client) V1Remove(ctx context.Context, userId V1UserID, connectionId int, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewV1RemoveRequest(c.Server, userId, connectionId)
+func (c *Client) V1Remove(ctx context.Context, userId V1UserID, connectionId int, params *V1RemoveParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewV1RemoveRequest(c.Server, userId, connectionId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -4285,7 +4860,7 @@ func NewLoginRequestWithBody(server string, contentType string, body io.Reader) 
 }
 
 // NewLogoutRequest constructs an http.Request for the Logout method
-func NewLogoutRequest(server string) (*http.Request, error) {
+func NewLogoutRequest(server string, params *LogoutParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -4307,6 +4882,61 @@ func NewLogoutRequest(server string) (*http.Request, error) {
 	if err != nil {
 		return nil, err
 	}
+
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewChangePasswordRequest calls the generic ChangePassword builder with application/json body
+func NewChangePasswordRequest(server string, body ChangePasswordJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewChangePasswordRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewChangePasswordRequestWithBody constructs an http.Request for the ChangePassword method, with any body, and a specified content type
+func NewChangePasswordRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/auth/password")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -4387,6 +5017,94 @@ func NewRegisterRequestWithBody(server string, contentType string, body io.Reade
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewEndOtherSessionsRequest constructs an http.Request for the EndOtherSessions method
+func NewEndOtherSessionsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/auth/sessions")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListSessionsRequest constructs an http.Request for the ListSessions method
+func NewListSessionsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/auth/sessions")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewEndSessionRequest constructs an http.Request for the EndSession method
+func NewEndSessionRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/auth/sessions/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -4490,22 +5208,37 @@ func NewListChatsRequest(server string, params *ListChatsParams) (*http.Request,
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewCreateChatRequest calls the generic CreateChat builder with application/json body
-func NewCreateChatRequest(server string, body CreateChatJSONRequestBody) (*http.Request, error) {
+func NewCreateChatRequest(server string, params *CreateChatParams, body CreateChatJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCreateChatRequestWithBody(server, "application/json", bodyReader)
+	return NewCreateChatRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewCreateChatRequestWithBody constructs an http.Request for the CreateChat method, with any body, and a specified content type
-func NewCreateChatRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewCreateChatRequestWithBody(server string, params *CreateChatParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -4529,6 +5262,21 @@ func NewCreateChatRequestWithBody(server string, contentType string, body io.Rea
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -4628,22 +5376,37 @@ func NewExploreCommunitiesRequest(server string, params *ExploreCommunitiesParam
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewDeleteChatRequest calls the generic DeleteChat builder with application/json body
-func NewDeleteChatRequest(server string, id ChatID, body DeleteChatJSONRequestBody) (*http.Request, error) {
+func NewDeleteChatRequest(server string, id ChatID, params *DeleteChatParams, body DeleteChatJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewDeleteChatRequestWithBody(server, id, "application/json", bodyReader)
+	return NewDeleteChatRequestWithBody(server, id, params, "application/json", bodyReader)
 }
 
 // NewDeleteChatRequestWithBody constructs an http.Request for the DeleteChat method, with any body, and a specified content type
-func NewDeleteChatRequestWithBody(server string, id ChatID, contentType string, body io.Reader) (*http.Request, error) {
+func NewDeleteChatRequestWithBody(server string, id ChatID, params *DeleteChatParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -4675,11 +5438,26 @@ func NewDeleteChatRequestWithBody(server string, id ChatID, contentType string, 
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewGetChatRequest constructs an http.Request for the GetChat method
-func NewGetChatRequest(server string, id ChatID) (*http.Request, error) {
+func NewGetChatRequest(server string, id ChatID, params *GetChatParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -4709,11 +5487,26 @@ func NewGetChatRequest(server string, id ChatID) (*http.Request, error) {
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewUpdateChatRequestWithBody constructs an http.Request for the UpdateChat method, with any body, and a specified content type
-func NewUpdateChatRequestWithBody(server string, id ChatID, contentType string, body io.Reader) (*http.Request, error) {
+func NewUpdateChatRequestWithBody(server string, id ChatID, params *UpdateChatParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -4744,6 +5537,21 @@ func NewUpdateChatRequestWithBody(server string, id ChatID, contentType string, 
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -4840,6 +5648,21 @@ func NewChatFilesRequest(server string, id ChatID, params *ChatFilesParams) (*ht
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -4939,22 +5762,37 @@ func NewListMessagesRequest(server string, id ChatID, params *ListMessagesParams
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewSendMessageRequest calls the generic SendMessage builder with application/json body
-func NewSendMessageRequest(server string, id ChatID, body SendMessageJSONRequestBody) (*http.Request, error) {
+func NewSendMessageRequest(server string, id ChatID, params *SendMessageParams, body SendMessageJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewSendMessageRequestWithBody(server, id, "application/json", bodyReader)
+	return NewSendMessageRequestWithBody(server, id, params, "application/json", bodyReader)
 }
 
 // NewSendMessageRequestWithBody constructs an http.Request for the SendMessage method, with any body, and a specified content type
-func NewSendMessageRequestWithBody(server string, id ChatID, contentType string, body io.Reader) (*http.Request, error) {
+func NewSendMessageRequestWithBody(server string, id ChatID, params *SendMessageParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -4986,22 +5824,37 @@ func NewSendMessageRequestWithBody(server string, id ChatID, contentType string,
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewDeleteMessageRequest calls the generic DeleteMessage builder with application/json body
-func NewDeleteMessageRequest(server string, id ChatID, messageId ObjectID, body DeleteMessageJSONRequestBody) (*http.Request, error) {
+func NewDeleteMessageRequest(server string, id ChatID, messageId ObjectID, params *DeleteMessageParams, body DeleteMessageJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewDeleteMessageRequestWithBody(server, id, messageId, "application/json", bodyReader)
+	return NewDeleteMessageRequestWithBody(server, id, messageId, params, "application/json", bodyReader)
 }
 
 // NewDeleteMessageRequestWithBody constructs an http.Request for the DeleteMessage method, with any body, and a specified content type
-func NewDeleteMessageRequestWithBody(server string, id ChatID, messageId ObjectID, contentType string, body io.Reader) (*http.Request, error) {
+func NewDeleteMessageRequestWithBody(server string, id ChatID, messageId ObjectID, params *DeleteMessageParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5040,22 +5893,37 @@ func NewDeleteMessageRequestWithBody(server string, id ChatID, messageId ObjectI
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewJoinChatRequest calls the generic JoinChat builder with application/json body
-func NewJoinChatRequest(server string, id ChatID, body JoinChatJSONRequestBody) (*http.Request, error) {
+func NewJoinChatRequest(server string, id ChatID, params *JoinChatParams, body JoinChatJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewJoinChatRequestWithBody(server, id, "application/json", bodyReader)
+	return NewJoinChatRequestWithBody(server, id, params, "application/json", bodyReader)
 }
 
 // NewJoinChatRequestWithBody constructs an http.Request for the JoinChat method, with any body, and a specified content type
-func NewJoinChatRequestWithBody(server string, id ChatID, contentType string, body io.Reader) (*http.Request, error) {
+func NewJoinChatRequestWithBody(server string, id ChatID, params *JoinChatParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5087,22 +5955,37 @@ func NewJoinChatRequestWithBody(server string, id ChatID, contentType string, bo
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewAddParticipantsRequest calls the generic AddParticipants builder with application/json body
-func NewAddParticipantsRequest(server string, id ChatID, body AddParticipantsJSONRequestBody) (*http.Request, error) {
+func NewAddParticipantsRequest(server string, id ChatID, params *AddParticipantsParams, body AddParticipantsJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewAddParticipantsRequestWithBody(server, id, "application/json", bodyReader)
+	return NewAddParticipantsRequestWithBody(server, id, params, "application/json", bodyReader)
 }
 
 // NewAddParticipantsRequestWithBody constructs an http.Request for the AddParticipants method, with any body, and a specified content type
-func NewAddParticipantsRequestWithBody(server string, id ChatID, contentType string, body io.Reader) (*http.Request, error) {
+func NewAddParticipantsRequestWithBody(server string, id ChatID, params *AddParticipantsParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5134,22 +6017,37 @@ func NewAddParticipantsRequestWithBody(server string, id ChatID, contentType str
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewRemoveParticipantRequest calls the generic RemoveParticipant builder with application/json body
-func NewRemoveParticipantRequest(server string, id ChatID, participantId ParticipantID, body RemoveParticipantJSONRequestBody) (*http.Request, error) {
+func NewRemoveParticipantRequest(server string, id ChatID, participantId ParticipantID, params *RemoveParticipantParams, body RemoveParticipantJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewRemoveParticipantRequestWithBody(server, id, participantId, "application/json", bodyReader)
+	return NewRemoveParticipantRequestWithBody(server, id, participantId, params, "application/json", bodyReader)
 }
 
 // NewRemoveParticipantRequestWithBody constructs an http.Request for the RemoveParticipant method, with any body, and a specified content type
-func NewRemoveParticipantRequestWithBody(server string, id ChatID, participantId ParticipantID, contentType string, body io.Reader) (*http.Request, error) {
+func NewRemoveParticipantRequestWithBody(server string, id ChatID, participantId ParticipantID, params *RemoveParticipantParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5188,22 +6086,37 @@ func NewRemoveParticipantRequestWithBody(server string, id ChatID, participantId
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewRevokeAdminRequest calls the generic RevokeAdmin builder with application/json body
-func NewRevokeAdminRequest(server string, id ChatID, participantId ParticipantID, body RevokeAdminJSONRequestBody) (*http.Request, error) {
+func NewRevokeAdminRequest(server string, id ChatID, participantId ParticipantID, params *RevokeAdminParams, body RevokeAdminJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewRevokeAdminRequestWithBody(server, id, participantId, "application/json", bodyReader)
+	return NewRevokeAdminRequestWithBody(server, id, participantId, params, "application/json", bodyReader)
 }
 
 // NewRevokeAdminRequestWithBody constructs an http.Request for the RevokeAdmin method, with any body, and a specified content type
-func NewRevokeAdminRequestWithBody(server string, id ChatID, participantId ParticipantID, contentType string, body io.Reader) (*http.Request, error) {
+func NewRevokeAdminRequestWithBody(server string, id ChatID, participantId ParticipantID, params *RevokeAdminParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5242,22 +6155,37 @@ func NewRevokeAdminRequestWithBody(server string, id ChatID, participantId Parti
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewGrantAdminRequest calls the generic GrantAdmin builder with application/json body
-func NewGrantAdminRequest(server string, id ChatID, participantId ParticipantID, body GrantAdminJSONRequestBody) (*http.Request, error) {
+func NewGrantAdminRequest(server string, id ChatID, participantId ParticipantID, params *GrantAdminParams, body GrantAdminJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewGrantAdminRequestWithBody(server, id, participantId, "application/json", bodyReader)
+	return NewGrantAdminRequestWithBody(server, id, participantId, params, "application/json", bodyReader)
 }
 
 // NewGrantAdminRequestWithBody constructs an http.Request for the GrantAdmin method, with any body, and a specified content type
-func NewGrantAdminRequestWithBody(server string, id ChatID, participantId ParticipantID, contentType string, body io.Reader) (*http.Request, error) {
+func NewGrantAdminRequestWithBody(server string, id ChatID, participantId ParticipantID, params *GrantAdminParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5296,22 +6224,37 @@ func NewGrantAdminRequestWithBody(server string, id ChatID, participantId Partic
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewParticipantStatusRequest calls the generic ParticipantStatus builder with application/json body
-func NewParticipantStatusRequest(server string, id ChatID, participantId ParticipantID, body ParticipantStatusJSONRequestBody) (*http.Request, error) {
+func NewParticipantStatusRequest(server string, id ChatID, participantId ParticipantID, params *ParticipantStatusParams, body ParticipantStatusJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewParticipantStatusRequestWithBody(server, id, participantId, "application/json", bodyReader)
+	return NewParticipantStatusRequestWithBody(server, id, participantId, params, "application/json", bodyReader)
 }
 
 // NewParticipantStatusRequestWithBody constructs an http.Request for the ParticipantStatus method, with any body, and a specified content type
-func NewParticipantStatusRequestWithBody(server string, id ChatID, participantId ParticipantID, contentType string, body io.Reader) (*http.Request, error) {
+func NewParticipantStatusRequestWithBody(server string, id ChatID, participantId ParticipantID, params *ParticipantStatusParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5350,11 +6293,26 @@ func NewParticipantStatusRequestWithBody(server string, id ChatID, participantId
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewReadChatRequest constructs an http.Request for the ReadChat method
-func NewReadChatRequest(server string, id ChatID) (*http.Request, error) {
+func NewReadChatRequest(server string, id ChatID, params *ReadChatParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5382,6 +6340,21 @@ func NewReadChatRequest(server string, id ChatID) (*http.Request, error) {
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -5462,6 +6435,21 @@ func NewListConnectionsRequest(server string, params *ListConnectionsParams) (*h
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
@@ -5526,6 +6514,21 @@ func NewEstablishedConnectionsRequest(server string, params *EstablishedConnecti
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -5606,11 +6609,26 @@ func NewPendingConnectionsRequest(server string, params *PendingConnectionsParam
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewDeleteConnectionRequest constructs an http.Request for the DeleteConnection method
-func NewDeleteConnectionRequest(server string, userId ConnectionUserID) (*http.Request, error) {
+func NewDeleteConnectionRequest(server string, userId ConnectionUserID, params *DeleteConnectionParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5640,22 +6658,37 @@ func NewDeleteConnectionRequest(server string, userId ConnectionUserID) (*http.R
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewCreateConnectionRequest calls the generic CreateConnection builder with application/json body
-func NewCreateConnectionRequest(server string, userId ConnectionUserID, body CreateConnectionJSONRequestBody) (*http.Request, error) {
+func NewCreateConnectionRequest(server string, userId ConnectionUserID, params *CreateConnectionParams, body CreateConnectionJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCreateConnectionRequestWithBody(server, userId, "application/json", bodyReader)
+	return NewCreateConnectionRequestWithBody(server, userId, params, "application/json", bodyReader)
 }
 
 // NewCreateConnectionRequestWithBody constructs an http.Request for the CreateConnection method, with any body, and a specified content type
-func NewCreateConnectionRequestWithBody(server string, userId ConnectionUserID, contentType string, body io.Reader) (*http.Request, error) {
+func NewCreateConnectionRequestWithBody(server string, userId ConnectionUserID, params *CreateConnectionParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5687,11 +6720,26 @@ func NewCreateConnectionRequestWithBody(server string, userId ConnectionUserID, 
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewAcceptConnectionRequest constructs an http.Request for the AcceptConnection method
-func NewAcceptConnectionRequest(server string, userId ConnectionUserID) (*http.Request, error) {
+func NewAcceptConnectionRequest(server string, userId ConnectionUserID, params *AcceptConnectionParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5721,11 +6769,26 @@ func NewAcceptConnectionRequest(server string, userId ConnectionUserID) (*http.R
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewConnectionStatusRequest constructs an http.Request for the ConnectionStatus method
-func NewConnectionStatusRequest(server string, userId ConnectionUserID) (*http.Request, error) {
+func NewConnectionStatusRequest(server string, userId ConnectionUserID, params *ConnectionStatusParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5753,6 +6816,21 @@ func NewConnectionStatusRequest(server string, userId ConnectionUserID) (*http.R
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -5894,11 +6972,26 @@ func NewListNotificationsRequest(server string, params *ListNotificationsParams)
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewReadAllNotificationsRequest constructs an http.Request for the ReadAllNotifications method
-func NewReadAllNotificationsRequest(server string) (*http.Request, error) {
+func NewReadAllNotificationsRequest(server string, params *ReadAllNotificationsParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -5921,11 +7014,26 @@ func NewReadAllNotificationsRequest(server string) (*http.Request, error) {
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewReadNotificationRequest constructs an http.Request for the ReadNotification method
-func NewReadNotificationRequest(server string, id ID) (*http.Request, error) {
+func NewReadNotificationRequest(server string, id ID, params *ReadNotificationParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5953,6 +7061,21 @@ func NewReadNotificationRequest(server string, id ID) (*http.Request, error) {
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -6013,18 +7136,18 @@ func NewOpenapiYAMLRequest(server string) (*http.Request, error) {
 }
 
 // NewAddPushDeviceRequest calls the generic AddPushDevice builder with application/json body
-func NewAddPushDeviceRequest(server string, body AddPushDeviceJSONRequestBody) (*http.Request, error) {
+func NewAddPushDeviceRequest(server string, params *AddPushDeviceParams, body AddPushDeviceJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewAddPushDeviceRequestWithBody(server, "application/json", bodyReader)
+	return NewAddPushDeviceRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewAddPushDeviceRequestWithBody constructs an http.Request for the AddPushDevice method, with any body, and a specified content type
-func NewAddPushDeviceRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewAddPushDeviceRequestWithBody(server string, params *AddPushDeviceParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -6049,11 +7172,26 @@ func NewAddPushDeviceRequestWithBody(server string, contentType string, body io.
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewRemovePushDeviceRequest constructs an http.Request for the RemovePushDevice method
-func NewRemovePushDeviceRequest(server string, token string) (*http.Request, error) {
+func NewRemovePushDeviceRequest(server string, token string, params *RemovePushDeviceParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -6081,6 +7219,21 @@ func NewRemovePushDeviceRequest(server string, token string) (*http.Request, err
 	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -6114,18 +7267,18 @@ func NewReadyzRequest(server string) (*http.Request, error) {
 }
 
 // NewCreateReelRequest calls the generic CreateReel builder with application/json body
-func NewCreateReelRequest(server string, body CreateReelJSONRequestBody) (*http.Request, error) {
+func NewCreateReelRequest(server string, params *CreateReelParams, body CreateReelJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCreateReelRequestWithBody(server, "application/json", bodyReader)
+	return NewCreateReelRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewCreateReelRequestWithBody constructs an http.Request for the CreateReel method, with any body, and a specified content type
-func NewCreateReelRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewCreateReelRequestWithBody(server string, params *CreateReelParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -6150,11 +7303,26 @@ func NewCreateReelRequestWithBody(server string, contentType string, body io.Rea
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewFavoriteReelRequest constructs an http.Request for the FavoriteReel method
-func NewFavoriteReelRequest(server string, id ID) (*http.Request, error) {
+func NewFavoriteReelRequest(server string, id ID, params *FavoriteReelParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -6184,11 +7352,26 @@ func NewFavoriteReelRequest(server string, id ID) (*http.Request, error) {
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewLikeReelRequest constructs an http.Request for the LikeReel method
-func NewLikeReelRequest(server string, id ID) (*http.Request, error) {
+func NewLikeReelRequest(server string, id ID, params *LikeReelParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -6218,11 +7401,26 @@ func NewLikeReelRequest(server string, id ID) (*http.Request, error) {
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewSuperlikeReelRequest constructs an http.Request for the SuperlikeReel method
-func NewSuperlikeReelRequest(server string, id ID) (*http.Request, error) {
+func NewSuperlikeReelRequest(server string, id ID, params *SuperlikeReelParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -6250,6 +7448,21 @@ func NewSuperlikeReelRequest(server string, id ID) (*http.Request, error) {
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -6342,22 +7555,37 @@ func NewListRequestsRequest(server string, params *ListRequestsParams) (*http.Re
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewCreateRequestRequest calls the generic CreateRequest builder with application/json body
-func NewCreateRequestRequest(server string, body CreateRequestJSONRequestBody) (*http.Request, error) {
+func NewCreateRequestRequest(server string, params *CreateRequestParams, body CreateRequestJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCreateRequestRequestWithBody(server, "application/json", bodyReader)
+	return NewCreateRequestRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewCreateRequestRequestWithBody constructs an http.Request for the CreateRequest method, with any body, and a specified content type
-func NewCreateRequestRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewCreateRequestRequestWithBody(server string, params *CreateRequestParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -6382,11 +7610,26 @@ func NewCreateRequestRequestWithBody(server string, contentType string, body io.
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewGetRequestRequest constructs an http.Request for the GetRequest method
-func NewGetRequestRequest(server string, id ID) (*http.Request, error) {
+func NewGetRequestRequest(server string, id ID, params *GetRequestParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -6416,22 +7659,37 @@ func NewGetRequestRequest(server string, id ID) (*http.Request, error) {
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewAnswerRequestRequest calls the generic AnswerRequest builder with application/json body
-func NewAnswerRequestRequest(server string, id ID, body AnswerRequestJSONRequestBody) (*http.Request, error) {
+func NewAnswerRequestRequest(server string, id ID, params *AnswerRequestParams, body AnswerRequestJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewAnswerRequestRequestWithBody(server, id, "application/json", bodyReader)
+	return NewAnswerRequestRequestWithBody(server, id, params, "application/json", bodyReader)
 }
 
 // NewAnswerRequestRequestWithBody constructs an http.Request for the AnswerRequest method, with any body, and a specified content type
-func NewAnswerRequestRequestWithBody(server string, id ID, contentType string, body io.Reader) (*http.Request, error) {
+func NewAnswerRequestRequestWithBody(server string, id ID, params *AnswerRequestParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -6462,6 +7720,21 @@ func NewAnswerRequestRequestWithBody(server string, id ID, contentType string, b
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -6541,11 +7814,66 @@ func NewListUsersRequest(server string, params *ListUsersParams) (*http.Request,
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewDeleteMeRequest calls the generic DeleteMe builder with application/json body
+func NewDeleteMeRequest(server string, body DeleteMeJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewDeleteMeRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewDeleteMeRequestWithBody constructs an http.Request for the DeleteMe method, with any body, and a specified content type
+func NewDeleteMeRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/users/me")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
 	return req, nil
 }
 
 // NewGetMeRequest constructs an http.Request for the GetMe method
-func NewGetMeRequest(server string) (*http.Request, error) {
+func NewGetMeRequest(server string, params *GetMeParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -6568,22 +7896,37 @@ func NewGetMeRequest(server string) (*http.Request, error) {
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewPatchMeRequest calls the generic PatchMe builder with application/json body
-func NewPatchMeRequest(server string, body PatchMeJSONRequestBody) (*http.Request, error) {
+func NewPatchMeRequest(server string, params *PatchMeParams, body PatchMeJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewPatchMeRequestWithBody(server, "application/json", bodyReader)
+	return NewPatchMeRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewPatchMeRequestWithBody constructs an http.Request for the PatchMe method, with any body, and a specified content type
-func NewPatchMeRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewPatchMeRequestWithBody(server string, params *PatchMeParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -6607,6 +7950,21 @@ func NewPatchMeRequestWithBody(server string, contentType string, body io.Reader
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -6667,6 +8025,48 @@ func NewListBlockedRequest(server string, params *ListBlockedParams) (*http.Requ
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
 		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewExportMeRequest constructs an http.Request for the ExportMe method
+func NewExportMeRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/users/me/export")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -6740,6 +8140,21 @@ func NewListFollowersRequest(server string, params *ListFollowersParams) (*http.
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
@@ -6806,11 +8221,26 @@ func NewListFollowingRequest(server string, params *ListFollowingParams) (*http.
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewDeleteStatusRequest constructs an http.Request for the DeleteStatus method
-func NewDeleteStatusRequest(server string) (*http.Request, error) {
+func NewDeleteStatusRequest(server string, params *DeleteStatusParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -6833,22 +8263,37 @@ func NewDeleteStatusRequest(server string) (*http.Request, error) {
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewPutStatusRequest calls the generic PutStatus builder with application/json body
-func NewPutStatusRequest(server string, body PutStatusJSONRequestBody) (*http.Request, error) {
+func NewPutStatusRequest(server string, params *PutStatusParams, body PutStatusJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewPutStatusRequestWithBody(server, "application/json", bodyReader)
+	return NewPutStatusRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewPutStatusRequestWithBody constructs an http.Request for the PutStatus method, with any body, and a specified content type
-func NewPutStatusRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewPutStatusRequestWithBody(server string, params *PutStatusParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -6873,11 +8318,26 @@ func NewPutStatusRequestWithBody(server string, contentType string, body io.Read
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewGetUserRequest constructs an http.Request for the GetUser method
-func NewGetUserRequest(server string, id UserID) (*http.Request, error) {
+func NewGetUserRequest(server string, id UserID, params *GetUserParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -6907,11 +8367,26 @@ func NewGetUserRequest(server string, id UserID) (*http.Request, error) {
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewUnblockRequest constructs an http.Request for the Unblock method
-func NewUnblockRequest(server string, id UserID) (*http.Request, error) {
+func NewUnblockRequest(server string, id UserID, params *UnblockParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -6939,13 +8414,28 @@ func NewUnblockRequest(server string, id UserID) (*http.Request, error) {
 	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
 	}
 
 	return req, nil
 }
 
 // NewBlockRequest constructs an http.Request for the Block method
-func NewBlockRequest(server string, id UserID) (*http.Request, error) {
+func NewBlockRequest(server string, id UserID, params *BlockParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -6975,11 +8465,26 @@ func NewBlockRequest(server string, id UserID) (*http.Request, error) {
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewUnfollowRequest constructs an http.Request for the Unfollow method
-func NewUnfollowRequest(server string, id UserID) (*http.Request, error) {
+func NewUnfollowRequest(server string, id UserID, params *UnfollowParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -7009,11 +8514,26 @@ func NewUnfollowRequest(server string, id UserID) (*http.Request, error) {
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewFollowRequest constructs an http.Request for the Follow method
-func NewFollowRequest(server string, id UserID) (*http.Request, error) {
+func NewFollowRequest(server string, id UserID, params *FollowParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -7041,6 +8561,21 @@ func NewFollowRequest(server string, id UserID) (*http.Request, error) {
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -7118,11 +8653,26 @@ func NewUserScoreRequest(server string, id struct {
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewV1AcceptRequest constructs an http.Request for the V1Accept method
-func NewV1AcceptRequest(server string, userId V1UserID, requestId V1RequestID) (*http.Request, error) {
+func NewV1AcceptRequest(server string, userId V1UserID, requestId V1RequestID, params *V1AcceptParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -7157,6 +8707,21 @@ func NewV1AcceptRequest(server string, userId V1UserID, requestId V1RequestID) (
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -7232,11 +8797,26 @@ func NewV1ActiveRequest(server string, userId V1UserID, params *V1ActiveParams) 
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewV1DeclineRequest constructs an http.Request for the V1Decline method
-func NewV1DeclineRequest(server string, userId V1UserID, requestId V1RequestID) (*http.Request, error) {
+func NewV1DeclineRequest(server string, userId V1UserID, requestId V1RequestID, params *V1DeclineParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -7271,6 +8851,21 @@ func NewV1DeclineRequest(server string, userId V1UserID, requestId V1RequestID) 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -7346,11 +8941,26 @@ func NewV1NotificationsRequest(server string, userId V1UserID, params *V1Notific
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewV1ReadNotificationRequest constructs an http.Request for the V1ReadNotification method
-func NewV1ReadNotificationRequest(server string, userId V1UserID, notificationId int) (*http.Request, error) {
+func NewV1ReadNotificationRequest(server string, userId V1UserID, notificationId int, params *V1ReadNotificationParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -7385,6 +8995,21 @@ func NewV1ReadNotificationRequest(server string, userId V1UserID, notificationId
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -7472,22 +9097,37 @@ func NewV1ReceivedRequest(server string, userId V1UserID, params *V1ReceivedPara
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewV1RequestRequest calls the generic V1Request builder with application/json body
-func NewV1RequestRequest(server string, userId V1UserID, body V1RequestJSONRequestBody) (*http.Request, error) {
+func NewV1RequestRequest(server string, userId V1UserID, params *V1RequestParams, body V1RequestJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewV1RequestRequestWithBody(server, userId, "application/json", bodyReader)
+	return NewV1RequestRequestWithBody(server, userId, params, "application/json", bodyReader)
 }
 
 // NewV1RequestRequestWithBody constructs an http.Request for the V1Request method, with any body, and a specified content type
-func NewV1RequestRequestWithBody(server string, userId V1UserID, contentType string, body io.Reader) (*http.Request, error) {
+func NewV1RequestRequestWithBody(server string, userId V1UserID, params *V1RequestParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -7518,6 +9158,21 @@ func NewV1RequestRequestWithBody(server string, userId V1UserID, contentType str
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -7604,11 +9259,26 @@ func NewV1SentRequest(server string, userId V1UserID, params *V1SentParams) (*ht
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewV1RemoveRequest constructs an http.Request for the V1Remove method
-func NewV1RemoveRequest(server string, userId V1UserID, connectionId int) (*http.Request, error) {
+func NewV1RemoveRequest(server string, userId V1UserID, connectionId int, params *V1RemoveParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -7643,6 +9313,21 @@ func NewV1RemoveRequest(server string, userId V1UserID, connectionId int) (*http
 	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -7777,7 +9462,25 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /auth/logout (the `Logout` operationId).
-	LogoutWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*LogoutResponse, error)
+	LogoutWithResponse(ctx context.Context, params *LogoutParams, reqEditors ...RequestEditorFn) (*LogoutResponse, error)
+
+	// ChangePasswordWithBodyWithResponse Change the password; every other session of the caller ends, this one stays
+	//
+	// A wrong current password is 403 wrong_password; wrong passwords spend the sign-in budgets (429 too_many_failed_logins).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /auth/password (the `ChangePassword` operationId).
+	ChangePasswordWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ChangePasswordResponse, error)
+
+	// ChangePasswordWithResponse Change the password; every other session of the caller ends, this one stays
+	//
+	// A wrong current password is 403 wrong_password; wrong passwords spend the sign-in budgets (429 too_many_failed_logins).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /auth/password (the `ChangePassword` operationId).
+	ChangePasswordWithResponse(ctx context.Context, body ChangePasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*ChangePasswordResponse, error)
 
 	// RefreshWithBodyWithResponse Trade a refresh token for new tokens
 	//
@@ -7811,6 +9514,27 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /auth/register (the `Register` operationId).
 	RegisterWithResponse(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterResponse, error)
 
+	// EndOtherSessionsWithResponse End every session of the caller but this one
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /auth/sessions (the `EndOtherSessions` operationId).
+	EndOtherSessionsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*EndOtherSessionsResponse, error)
+
+	// ListSessionsWithResponse The caller's sessions (logins), most recently used first
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /auth/sessions (the `ListSessions` operationId).
+	ListSessionsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListSessionsResponse, error)
+
+	// EndSessionWithResponse End one of the caller's sessions; its sockets and sync streams close at the next heartbeat
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /auth/sessions/{id} (the `EndSession` operationId).
+	EndSessionWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*EndSessionResponse, error)
+
 	// ListChatsWithResponse The caller's chats, most recent activity first (spec/3)
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -7832,7 +9556,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /chats (the `CreateChat` operationId).
-	CreateChatWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateChatResponse, error)
+	CreateChatWithBodyWithResponse(ctx context.Context, params *CreateChatParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateChatResponse, error)
 
 	// CreateChatWithResponse Create a chat (spec/3)
 	//
@@ -7848,7 +9572,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /chats (the `CreateChat` operationId).
-	CreateChatWithResponse(ctx context.Context, body CreateChatJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateChatResponse, error)
+	CreateChatWithResponse(ctx context.Context, params *CreateChatParams, body CreateChatJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateChatResponse, error)
 
 	// ExploreCommunitiesWithResponse Trending group chats matching a search (spec/3)
 	//
@@ -7864,21 +9588,21 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /chats/{id} (the `DeleteChat` operationId).
-	DeleteChatWithBodyWithResponse(ctx context.Context, id ChatID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteChatResponse, error)
+	DeleteChatWithBodyWithResponse(ctx context.Context, id ChatID, params *DeleteChatParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteChatResponse, error)
 
 	// DeleteChatWithResponse Delete a group chat with its messages, files and event (spec/3)
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /chats/{id} (the `DeleteChat` operationId).
-	DeleteChatWithResponse(ctx context.Context, id ChatID, body DeleteChatJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteChatResponse, error)
+	DeleteChatWithResponse(ctx context.Context, id ChatID, params *DeleteChatParams, body DeleteChatJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteChatResponse, error)
 
 	// GetChatWithResponse One chat the caller belongs to (spec/3)
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /chats/{id} (the `GetChat` operationId).
-	GetChatWithResponse(ctx context.Context, id ChatID, reqEditors ...RequestEditorFn) (*GetChatResponse, error)
+	GetChatWithResponse(ctx context.Context, id ChatID, params *GetChatParams, reqEditors ...RequestEditorFn) (*GetChatResponse, error)
 
 	// UpdateChatWithBodyWithResponse Update a group chat, photo included (spec/3)
 	//
@@ -7887,7 +9611,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /chats/{id} (the `UpdateChat` operationId).
-	UpdateChatWithBodyWithResponse(ctx context.Context, id ChatID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateChatResponse, error)
+	UpdateChatWithBodyWithResponse(ctx context.Context, id ChatID, params *UpdateChatParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateChatResponse, error)
 
 	// ChatFilesWithResponse A chat's files of one type and tag (spec/3)
 	//
@@ -7914,7 +9638,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /chats/{id}/messages (the `SendMessage` operationId).
-	SendMessageWithBodyWithResponse(ctx context.Context, id ChatID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendMessageResponse, error)
+	SendMessageWithBodyWithResponse(ctx context.Context, id ChatID, params *SendMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendMessageResponse, error)
 
 	// SendMessageWithResponse Send a message
 	//
@@ -7923,7 +9647,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /chats/{id}/messages (the `SendMessage` operationId).
-	SendMessageWithResponse(ctx context.Context, id ChatID, body SendMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*SendMessageResponse, error)
+	SendMessageWithResponse(ctx context.Context, id ChatID, params *SendMessageParams, body SendMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*SendMessageResponse, error)
 
 	// DeleteMessageWithBodyWithResponse Delete a message (its sender, or an admin of the group)
 	//
@@ -7932,7 +9656,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /chats/{id}/messages/{messageId} (the `DeleteMessage` operationId).
-	DeleteMessageWithBodyWithResponse(ctx context.Context, id ChatID, messageId ObjectID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteMessageResponse, error)
+	DeleteMessageWithBodyWithResponse(ctx context.Context, id ChatID, messageId ObjectID, params *DeleteMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteMessageResponse, error)
 
 	// DeleteMessageWithResponse Delete a message (its sender, or an admin of the group)
 	//
@@ -7941,21 +9665,21 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /chats/{id}/messages/{messageId} (the `DeleteMessage` operationId).
-	DeleteMessageWithResponse(ctx context.Context, id ChatID, messageId ObjectID, body DeleteMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteMessageResponse, error)
+	DeleteMessageWithResponse(ctx context.Context, id ChatID, messageId ObjectID, params *DeleteMessageParams, body DeleteMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteMessageResponse, error)
 
 	// JoinChatWithBodyWithResponse Join an unrestricted group chat (spec/3)
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /chats/{id}/participants (the `JoinChat` operationId).
-	JoinChatWithBodyWithResponse(ctx context.Context, id ChatID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*JoinChatResponse, error)
+	JoinChatWithBodyWithResponse(ctx context.Context, id ChatID, params *JoinChatParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*JoinChatResponse, error)
 
 	// JoinChatWithResponse Join an unrestricted group chat (spec/3)
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /chats/{id}/participants (the `JoinChat` operationId).
-	JoinChatWithResponse(ctx context.Context, id ChatID, body JoinChatJSONRequestBody, reqEditors ...RequestEditorFn) (*JoinChatResponse, error)
+	JoinChatWithResponse(ctx context.Context, id ChatID, params *JoinChatParams, body JoinChatJSONRequestBody, reqEditors ...RequestEditorFn) (*JoinChatResponse, error)
 
 	// AddParticipantsWithBodyWithResponse Add users the admin follows or is connected to (spec/3)
 	//
@@ -7964,7 +9688,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /chats/{id}/participants/multiple (the `AddParticipants` operationId).
-	AddParticipantsWithBodyWithResponse(ctx context.Context, id ChatID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddParticipantsResponse, error)
+	AddParticipantsWithBodyWithResponse(ctx context.Context, id ChatID, params *AddParticipantsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddParticipantsResponse, error)
 
 	// AddParticipantsWithResponse Add users the admin follows or is connected to (spec/3)
 	//
@@ -7973,7 +9697,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /chats/{id}/participants/multiple (the `AddParticipants` operationId).
-	AddParticipantsWithResponse(ctx context.Context, id ChatID, body AddParticipantsJSONRequestBody, reqEditors ...RequestEditorFn) (*AddParticipantsResponse, error)
+	AddParticipantsWithResponse(ctx context.Context, id ChatID, params *AddParticipantsParams, body AddParticipantsJSONRequestBody, reqEditors ...RequestEditorFn) (*AddParticipantsResponse, error)
 
 	// RemoveParticipantWithBodyWithResponse Leave a group chat, or remove a participant as admin (spec/3)
 	//
@@ -7982,7 +9706,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /chats/{id}/participants/{participantId} (the `RemoveParticipant` operationId).
-	RemoveParticipantWithBodyWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RemoveParticipantResponse, error)
+	RemoveParticipantWithBodyWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, params *RemoveParticipantParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RemoveParticipantResponse, error)
 
 	// RemoveParticipantWithResponse Leave a group chat, or remove a participant as admin (spec/3)
 	//
@@ -7991,7 +9715,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /chats/{id}/participants/{participantId} (the `RemoveParticipant` operationId).
-	RemoveParticipantWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, body RemoveParticipantJSONRequestBody, reqEditors ...RequestEditorFn) (*RemoveParticipantResponse, error)
+	RemoveParticipantWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, params *RemoveParticipantParams, body RemoveParticipantJSONRequestBody, reqEditors ...RequestEditorFn) (*RemoveParticipantResponse, error)
 
 	// RevokeAdminWithBodyWithResponse Take a participant's admin access away (spec/3)
 	//
@@ -8000,7 +9724,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /chats/{id}/participants/{participantId}/admin (the `RevokeAdmin` operationId).
-	RevokeAdminWithBodyWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RevokeAdminResponse, error)
+	RevokeAdminWithBodyWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, params *RevokeAdminParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RevokeAdminResponse, error)
 
 	// RevokeAdminWithResponse Take a participant's admin access away (spec/3)
 	//
@@ -8009,42 +9733,42 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /chats/{id}/participants/{participantId}/admin (the `RevokeAdmin` operationId).
-	RevokeAdminWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, body RevokeAdminJSONRequestBody, reqEditors ...RequestEditorFn) (*RevokeAdminResponse, error)
+	RevokeAdminWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, params *RevokeAdminParams, body RevokeAdminJSONRequestBody, reqEditors ...RequestEditorFn) (*RevokeAdminResponse, error)
 
 	// GrantAdminWithBodyWithResponse Make a participant admin (spec/3)
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /chats/{id}/participants/{participantId}/admin (the `GrantAdmin` operationId).
-	GrantAdminWithBodyWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*GrantAdminResponse, error)
+	GrantAdminWithBodyWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, params *GrantAdminParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*GrantAdminResponse, error)
 
 	// GrantAdminWithResponse Make a participant admin (spec/3)
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /chats/{id}/participants/{participantId}/admin (the `GrantAdmin` operationId).
-	GrantAdminWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, body GrantAdminJSONRequestBody, reqEditors ...RequestEditorFn) (*GrantAdminResponse, error)
+	GrantAdminWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, params *GrantAdminParams, body GrantAdminJSONRequestBody, reqEditors ...RequestEditorFn) (*GrantAdminResponse, error)
 
 	// ParticipantStatusWithBodyWithResponse Accept or reject a participant of an active event (spec/3)
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /chats/{id}/participants/{participantId}/status (the `ParticipantStatus` operationId).
-	ParticipantStatusWithBodyWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ParticipantStatusResponse, error)
+	ParticipantStatusWithBodyWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, params *ParticipantStatusParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ParticipantStatusResponse, error)
 
 	// ParticipantStatusWithResponse Accept or reject a participant of an active event (spec/3)
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /chats/{id}/participants/{participantId}/status (the `ParticipantStatus` operationId).
-	ParticipantStatusWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, body ParticipantStatusJSONRequestBody, reqEditors ...RequestEditorFn) (*ParticipantStatusResponse, error)
+	ParticipantStatusWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, params *ParticipantStatusParams, body ParticipantStatusJSONRequestBody, reqEditors ...RequestEditorFn) (*ParticipantStatusResponse, error)
 
 	// ReadChatWithResponse Mark every message of the chat read (spec/3)
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /chats/{id}/read (the `ReadChat` operationId).
-	ReadChatWithResponse(ctx context.Context, id ChatID, reqEditors ...RequestEditorFn) (*ReadChatResponse, error)
+	ReadChatWithResponse(ctx context.Context, id ChatID, params *ReadChatParams, reqEditors ...RequestEditorFn) (*ReadChatResponse, error)
 
 	// ListConnectionsWithResponse The caller's connections (spec/1)
 	//
@@ -8076,7 +9800,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /connections/{userId} (the `DeleteConnection` operationId).
-	DeleteConnectionWithResponse(ctx context.Context, userId ConnectionUserID, reqEditors ...RequestEditorFn) (*DeleteConnectionResponse, error)
+	DeleteConnectionWithResponse(ctx context.Context, userId ConnectionUserID, params *DeleteConnectionParams, reqEditors ...RequestEditorFn) (*DeleteConnectionResponse, error)
 
 	// CreateConnectionWithBodyWithResponse Ask a user with an active meet-me status to connect (spec/1)
 	//
@@ -8089,7 +9813,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /connections/{userId} (the `CreateConnection` operationId).
-	CreateConnectionWithBodyWithResponse(ctx context.Context, userId ConnectionUserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateConnectionResponse, error)
+	CreateConnectionWithBodyWithResponse(ctx context.Context, userId ConnectionUserID, params *CreateConnectionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateConnectionResponse, error)
 
 	// CreateConnectionWithResponse Ask a user with an active meet-me status to connect (spec/1)
 	//
@@ -8102,21 +9826,21 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /connections/{userId} (the `CreateConnection` operationId).
-	CreateConnectionWithResponse(ctx context.Context, userId ConnectionUserID, body CreateConnectionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateConnectionResponse, error)
+	CreateConnectionWithResponse(ctx context.Context, userId ConnectionUserID, params *CreateConnectionParams, body CreateConnectionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateConnectionResponse, error)
 
 	// AcceptConnectionWithResponse Accept the pending connection from a user (spec/1)
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /connections/{userId}/accept (the `AcceptConnection` operationId).
-	AcceptConnectionWithResponse(ctx context.Context, userId ConnectionUserID, reqEditors ...RequestEditorFn) (*AcceptConnectionResponse, error)
+	AcceptConnectionWithResponse(ctx context.Context, userId ConnectionUserID, params *AcceptConnectionParams, reqEditors ...RequestEditorFn) (*AcceptConnectionResponse, error)
 
 	// ConnectionStatusWithResponse The state of the caller's connection with a user (spec/4 ConnectionStatusResponse)
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /connections/{userId}/status (the `ConnectionStatus` operationId).
-	ConnectionStatusWithResponse(ctx context.Context, userId ConnectionUserID, reqEditors ...RequestEditorFn) (*ConnectionStatusResponse, error)
+	ConnectionStatusWithResponse(ctx context.Context, userId ConnectionUserID, params *ConnectionStatusParams, reqEditors ...RequestEditorFn) (*ConnectionStatusResponse, error)
 
 	// HealthzWithResponse Liveness
 	//
@@ -8148,14 +9872,14 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /notifications/read-all (the `ReadAllNotifications` operationId).
-	ReadAllNotificationsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ReadAllNotificationsResponse, error)
+	ReadAllNotificationsWithResponse(ctx context.Context, params *ReadAllNotificationsParams, reqEditors ...RequestEditorFn) (*ReadAllNotificationsResponse, error)
 
 	// ReadNotificationWithResponse Mark one notification read
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /notifications/{id}/read (the `ReadNotification` operationId).
-	ReadNotificationWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*ReadNotificationResponse, error)
+	ReadNotificationWithResponse(ctx context.Context, id ID, params *ReadNotificationParams, reqEditors ...RequestEditorFn) (*ReadNotificationResponse, error)
 
 	// OpenapiJSONWithResponse This document, as JSON
 	//
@@ -8176,21 +9900,21 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /push/devices (the `AddPushDevice` operationId).
-	AddPushDeviceWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddPushDeviceResponse, error)
+	AddPushDeviceWithBodyWithResponse(ctx context.Context, params *AddPushDeviceParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddPushDeviceResponse, error)
 
 	// AddPushDeviceWithResponse Register a device token for push notifications (idempotent)
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /push/devices (the `AddPushDevice` operationId).
-	AddPushDeviceWithResponse(ctx context.Context, body AddPushDeviceJSONRequestBody, reqEditors ...RequestEditorFn) (*AddPushDeviceResponse, error)
+	AddPushDeviceWithResponse(ctx context.Context, params *AddPushDeviceParams, body AddPushDeviceJSONRequestBody, reqEditors ...RequestEditorFn) (*AddPushDeviceResponse, error)
 
 	// RemovePushDeviceWithResponse Forget a device token (idempotent)
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /push/devices/{token} (the `RemovePushDevice` operationId).
-	RemovePushDeviceWithResponse(ctx context.Context, token string, reqEditors ...RequestEditorFn) (*RemovePushDeviceResponse, error)
+	RemovePushDeviceWithResponse(ctx context.Context, token string, params *RemovePushDeviceParams, reqEditors ...RequestEditorFn) (*RemovePushDeviceResponse, error)
 
 	// ReadyzWithResponse Readiness (database reachable, migrations applied)
 	//
@@ -8204,35 +9928,35 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /reels (the `CreateReel` operationId).
-	CreateReelWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateReelResponse, error)
+	CreateReelWithBodyWithResponse(ctx context.Context, params *CreateReelParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateReelResponse, error)
 
 	// CreateReelWithResponse Post a reel to a group chat
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /reels (the `CreateReel` operationId).
-	CreateReelWithResponse(ctx context.Context, body CreateReelJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateReelResponse, error)
+	CreateReelWithResponse(ctx context.Context, params *CreateReelParams, body CreateReelJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateReelResponse, error)
 
 	// FavoriteReelWithResponse Toggle the caller's favorite
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /reels/{id}/favorite (the `FavoriteReel` operationId).
-	FavoriteReelWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*FavoriteReelResponse, error)
+	FavoriteReelWithResponse(ctx context.Context, id ID, params *FavoriteReelParams, reqEditors ...RequestEditorFn) (*FavoriteReelResponse, error)
 
 	// LikeReelWithResponse Toggle the caller's like
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /reels/{id}/like (the `LikeReel` operationId).
-	LikeReelWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*LikeReelResponse, error)
+	LikeReelWithResponse(ctx context.Context, id ID, params *LikeReelParams, reqEditors ...RequestEditorFn) (*LikeReelResponse, error)
 
 	// SuperlikeReelWithResponse Toggle the caller's super-like
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /reels/{id}/superlike (the `SuperlikeReel` operationId).
-	SuperlikeReelWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*SuperlikeReelResponse, error)
+	SuperlikeReelWithResponse(ctx context.Context, id ID, params *SuperlikeReelParams, reqEditors ...RequestEditorFn) (*SuperlikeReelResponse, error)
 
 	// ListRequestsWithResponse Join requests the caller sent and those to chats they administer (spec/2)
 	//
@@ -8246,35 +9970,35 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /requests (the `CreateRequest` operationId).
-	CreateRequestWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRequestResponse, error)
+	CreateRequestWithBodyWithResponse(ctx context.Context, params *CreateRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRequestResponse, error)
 
 	// CreateRequestWithResponse Ask to join a restricted group chat (spec/2)
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /requests (the `CreateRequest` operationId).
-	CreateRequestWithResponse(ctx context.Context, body CreateRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRequestResponse, error)
+	CreateRequestWithResponse(ctx context.Context, params *CreateRequestParams, body CreateRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRequestResponse, error)
 
 	// GetRequestWithResponse One join request (spec/2)
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /requests/{id} (the `GetRequest` operationId).
-	GetRequestWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetRequestResponse, error)
+	GetRequestWithResponse(ctx context.Context, id ID, params *GetRequestParams, reqEditors ...RequestEditorFn) (*GetRequestResponse, error)
 
 	// AnswerRequestWithBodyWithResponse Accept or reject a pending join request as the chat's admin (spec/2)
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /requests/{id} (the `AnswerRequest` operationId).
-	AnswerRequestWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AnswerRequestResponse, error)
+	AnswerRequestWithBodyWithResponse(ctx context.Context, id ID, params *AnswerRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AnswerRequestResponse, error)
 
 	// AnswerRequestWithResponse Accept or reject a pending join request as the chat's admin (spec/2)
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /requests/{id} (the `AnswerRequest` operationId).
-	AnswerRequestWithResponse(ctx context.Context, id ID, body AnswerRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*AnswerRequestResponse, error)
+	AnswerRequestWithResponse(ctx context.Context, id ID, params *AnswerRequestParams, body AnswerRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*AnswerRequestResponse, error)
 
 	// ListUsersWithResponse Search users by name or username
 	//
@@ -8285,12 +10009,30 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /users (the `ListUsers` operationId).
 	ListUsersWithResponse(ctx context.Context, params *ListUsersParams, reqEditors ...RequestEditorFn) (*ListUsersResponse, error)
 
+	// DeleteMeWithBodyWithResponse Delete the caller's account (docs/DECISIONS.md, "Account deletion")
+	//
+	// A wrong password is 403 wrong_password; wrong passwords spend the sign-in budgets. Every token of the account fails at once afterwards (401 account_deleted).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /users/me (the `DeleteMe` operationId).
+	DeleteMeWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteMeResponse, error)
+
+	// DeleteMeWithResponse Delete the caller's account (docs/DECISIONS.md, "Account deletion")
+	//
+	// A wrong password is 403 wrong_password; wrong passwords spend the sign-in budgets. Every token of the account fails at once afterwards (401 account_deleted).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /users/me (the `DeleteMe` operationId).
+	DeleteMeWithResponse(ctx context.Context, body DeleteMeJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteMeResponse, error)
+
 	// GetMeWithResponse The caller's profile
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /users/me (the `GetMe` operationId).
-	GetMeWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetMeResponse, error)
+	GetMeWithResponse(ctx context.Context, params *GetMeParams, reqEditors ...RequestEditorFn) (*GetMeResponse, error)
 
 	// PatchMeWithBodyWithResponse Change the caller's name, username, bio or photo
 	//
@@ -8299,7 +10041,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /users/me (the `PatchMe` operationId).
-	PatchMeWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PatchMeResponse, error)
+	PatchMeWithBodyWithResponse(ctx context.Context, params *PatchMeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PatchMeResponse, error)
 
 	// PatchMeWithResponse Change the caller's name, username, bio or photo
 	//
@@ -8308,7 +10050,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /users/me (the `PatchMe` operationId).
-	PatchMeWithResponse(ctx context.Context, body PatchMeJSONRequestBody, reqEditors ...RequestEditorFn) (*PatchMeResponse, error)
+	PatchMeWithResponse(ctx context.Context, params *PatchMeParams, body PatchMeJSONRequestBody, reqEditors ...RequestEditorFn) (*PatchMeResponse, error)
 
 	// ListBlockedWithResponse Users the caller blocked
 	//
@@ -8316,6 +10058,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /users/me/blocked (the `ListBlocked` operationId).
 	ListBlockedWithResponse(ctx context.Context, params *ListBlockedParams, reqEditors ...RequestEditorFn) (*ListBlockedResponse, error)
+
+	// ExportMeWithResponse Everything the caller has, as one streamed JSON document (docs/DECISIONS.md, "Data export")
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /users/me/export (the `ExportMe` operationId).
+	ExportMeWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ExportMeResponse, error)
 
 	// ListFollowersWithResponse Users who follow the caller
 	//
@@ -8336,7 +10085,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /users/me/status (the `DeleteStatus` operationId).
-	DeleteStatusWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*DeleteStatusResponse, error)
+	DeleteStatusWithResponse(ctx context.Context, params *DeleteStatusParams, reqEditors ...RequestEditorFn) (*DeleteStatusResponse, error)
 
 	// PutStatusWithBodyWithResponse Set the caller's meet-me status
 	//
@@ -8345,7 +10094,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /users/me/status (the `PutStatus` operationId).
-	PutStatusWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutStatusResponse, error)
+	PutStatusWithBodyWithResponse(ctx context.Context, params *PutStatusParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutStatusResponse, error)
 
 	// PutStatusWithResponse Set the caller's meet-me status
 	//
@@ -8354,21 +10103,21 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /users/me/status (the `PutStatus` operationId).
-	PutStatusWithResponse(ctx context.Context, body PutStatusJSONRequestBody, reqEditors ...RequestEditorFn) (*PutStatusResponse, error)
+	PutStatusWithResponse(ctx context.Context, params *PutStatusParams, body PutStatusJSONRequestBody, reqEditors ...RequestEditorFn) (*PutStatusResponse, error)
 
 	// GetUserWithResponse A user's profile
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /users/{id} (the `GetUser` operationId).
-	GetUserWithResponse(ctx context.Context, id UserID, reqEditors ...RequestEditorFn) (*GetUserResponse, error)
+	GetUserWithResponse(ctx context.Context, id UserID, params *GetUserParams, reqEditors ...RequestEditorFn) (*GetUserResponse, error)
 
 	// UnblockWithResponse Unblock a user
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /users/{id}/block (the `Unblock` operationId).
-	UnblockWithResponse(ctx context.Context, id UserID, reqEditors ...RequestEditorFn) (*UnblockResponse, error)
+	UnblockWithResponse(ctx context.Context, id UserID, params *UnblockParams, reqEditors ...RequestEditorFn) (*UnblockResponse, error)
 
 	// BlockWithResponse Block a user
 	//
@@ -8377,21 +10126,21 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /users/{id}/block (the `Block` operationId).
-	BlockWithResponse(ctx context.Context, id UserID, reqEditors ...RequestEditorFn) (*BlockResponse, error)
+	BlockWithResponse(ctx context.Context, id UserID, params *BlockParams, reqEditors ...RequestEditorFn) (*BlockResponse, error)
 
 	// UnfollowWithResponse Stop following a user (idempotent)
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /users/{id}/follow (the `Unfollow` operationId).
-	UnfollowWithResponse(ctx context.Context, id UserID, reqEditors ...RequestEditorFn) (*UnfollowResponse, error)
+	UnfollowWithResponse(ctx context.Context, id UserID, params *UnfollowParams, reqEditors ...RequestEditorFn) (*UnfollowResponse, error)
 
 	// FollowWithResponse Follow a user (idempotent)
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /users/{id}/follow (the `Follow` operationId).
-	FollowWithResponse(ctx context.Context, id UserID, reqEditors ...RequestEditorFn) (*FollowResponse, error)
+	FollowWithResponse(ctx context.Context, id UserID, params *FollowParams, reqEditors ...RequestEditorFn) (*FollowResponse, error)
 
 	// UserScoreWithResponse A user's vibe score and one page of the actions behind it
 	//
@@ -8407,7 +10156,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/connections/{user_id}/accept/{request_id} (the `V1Accept` operationId).
-	V1AcceptWithResponse(ctx context.Context, userId V1UserID, requestId V1RequestID, reqEditors ...RequestEditorFn) (*V1AcceptResponse, error)
+	V1AcceptWithResponse(ctx context.Context, userId V1UserID, requestId V1RequestID, params *V1AcceptParams, reqEditors ...RequestEditorFn) (*V1AcceptResponse, error)
 
 	// V1ActiveWithResponse Active connections
 	//
@@ -8421,7 +10170,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/connections/{user_id}/decline/{request_id} (the `V1Decline` operationId).
-	V1DeclineWithResponse(ctx context.Context, userId V1UserID, requestId V1RequestID, reqEditors ...RequestEditorFn) (*V1DeclineResponse, error)
+	V1DeclineWithResponse(ctx context.Context, userId V1UserID, requestId V1RequestID, params *V1DeclineParams, reqEditors ...RequestEditorFn) (*V1DeclineResponse, error)
 
 	// V1NotificationsWithResponse Connection notifications
 	//
@@ -8437,7 +10186,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/connections/{user_id}/notifications/{notification_id}/read (the `V1ReadNotification` operationId).
-	V1ReadNotificationWithResponse(ctx context.Context, userId V1UserID, notificationId int, reqEditors ...RequestEditorFn) (*V1ReadNotificationResponse, error)
+	V1ReadNotificationWithResponse(ctx context.Context, userId V1UserID, notificationId int, params *V1ReadNotificationParams, reqEditors ...RequestEditorFn) (*V1ReadNotificationResponse, error)
 
 	// V1ReceivedWithResponse Connection requests the user received
 	//
@@ -8453,7 +10202,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/connections/{user_id}/request (the `V1Request` operationId).
-	V1RequestWithBodyWithResponse(ctx context.Context, userId V1UserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*V1RequestResponse, error)
+	V1RequestWithBodyWithResponse(ctx context.Context, userId V1UserID, params *V1RequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*V1RequestResponse, error)
 
 	// V1RequestWithResponse Send a connection request
 	//
@@ -8462,7 +10211,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/connections/{user_id}/request (the `V1Request` operationId).
-	V1RequestWithResponse(ctx context.Context, userId V1UserID, body V1RequestJSONRequestBody, reqEditors ...RequestEditorFn) (*V1RequestResponse, error)
+	V1RequestWithResponse(ctx context.Context, userId V1UserID, params *V1RequestParams, body V1RequestJSONRequestBody, reqEditors ...RequestEditorFn) (*V1RequestResponse, error)
 
 	// V1SentWithResponse Connection requests the user sent
 	//
@@ -8476,7 +10225,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /v1/connections/{user_id}/{connection_id} (the `V1Remove` operationId).
-	V1RemoveWithResponse(ctx context.Context, userId V1UserID, connectionId int, reqEditors ...RequestEditorFn) (*V1RemoveResponse, error)
+	V1RemoveWithResponse(ctx context.Context, userId V1UserID, connectionId int, params *V1RemoveParams, reqEditors ...RequestEditorFn) (*V1RemoveResponse, error)
 
 	// SocketWithResponse The live WebSocket
 	//
@@ -8679,6 +10428,124 @@ func (r LogoutResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r LogoutResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ChangePasswordResponse401Headers the declared response headers of an HTTP 401 response for ChangePassword
+type ChangePasswordResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ChangePasswordResponse429Headers the declared response headers of an HTTP 429 response for ChangePassword
+type ChangePasswordResponse429Headers struct {
+	RetryAfter *int
+}
+
+// ChangePasswordResponse503Headers the declared response headers of an HTTP 503 response for ChangePassword
+type ChangePasswordResponse503Headers struct {
+	RetryAfter *int
+}
+
+type ChangePasswordResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *RequestTimeout
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ChangePasswordResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ChangePasswordResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ChangePasswordResponse503Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ChangePasswordResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ChangePasswordResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ChangePasswordResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r ChangePasswordResponse) GetJSON408() *RequestTimeout {
+	return r.JSON408
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ChangePasswordResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r ChangePasswordResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ChangePasswordResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r ChangePasswordResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ChangePasswordResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ChangePasswordResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ChangePasswordResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ChangePasswordResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ChangePasswordResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -8894,6 +10761,251 @@ func (r RegisterResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RegisterResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// EndOtherSessionsResponse401Headers the declared response headers of an HTTP 401 response for EndOtherSessions
+type EndOtherSessionsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// EndOtherSessionsResponse429Headers the declared response headers of an HTTP 429 response for EndOtherSessions
+type EndOtherSessionsResponse429Headers struct {
+	RetryAfter *int
+}
+
+type EndOtherSessionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Ended int `json:"ended"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *EndOtherSessionsResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *EndOtherSessionsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r EndOtherSessionsResponse) GetJSON200() *struct {
+	Ended int `json:"ended"`
+} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r EndOtherSessionsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r EndOtherSessionsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r EndOtherSessionsResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r EndOtherSessionsResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
+}
+
+// GetBody returns the raw response body bytes
+func (r EndOtherSessionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EndOtherSessionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EndOtherSessionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EndOtherSessionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListSessionsResponse401Headers the declared response headers of an HTTP 401 response for ListSessions
+type ListSessionsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type ListSessionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Count    int       `json:"count"`
+		Sessions []Session `json:"sessions"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListSessionsResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListSessionsResponse) GetJSON200() *struct {
+	Count    int       `json:"count"`
+	Sessions []Session `json:"sessions"`
+} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListSessionsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListSessionsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r ListSessionsResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
+}
+
+// GetBody returns the raw response body bytes
+func (r ListSessionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListSessionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListSessionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListSessionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// EndSessionResponse401Headers the declared response headers of an HTTP 401 response for EndSession
+type EndSessionResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// EndSessionResponse429Headers the declared response headers of an HTTP 429 response for EndSession
+type EndSessionResponse429Headers struct {
+	RetryAfter *int
+}
+
+type EndSessionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *EndSessionResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *EndSessionResponse429Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r EndSessionResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r EndSessionResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r EndSessionResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r EndSessionResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r EndSessionResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
+}
+
+// GetBody returns the raw response body bytes
+func (r EndSessionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EndSessionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EndSessionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EndSessionResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -12944,6 +15056,124 @@ func (r ListUsersResponse) ContentType() string {
 	return ""
 }
 
+// DeleteMeResponse401Headers the declared response headers of an HTTP 401 response for DeleteMe
+type DeleteMeResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// DeleteMeResponse429Headers the declared response headers of an HTTP 429 response for DeleteMe
+type DeleteMeResponse429Headers struct {
+	RetryAfter *int
+}
+
+// DeleteMeResponse503Headers the declared response headers of an HTTP 503 response for DeleteMe
+type DeleteMeResponse503Headers struct {
+	RetryAfter *int
+}
+
+type DeleteMeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *RequestTimeout
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON415 the response for an HTTP 415 `application/json` response
+	JSON415 *UnsupportedMediaType
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeleteMeResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DeleteMeResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteMeResponse503Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeleteMeResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteMeResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteMeResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r DeleteMeResponse) GetJSON408() *RequestTimeout {
+	return r.JSON408
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r DeleteMeResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON415 returns the response for an HTTP 415 `application/json` response
+func (r DeleteMeResponse) GetJSON415() *UnsupportedMediaType {
+	return r.JSON415
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r DeleteMeResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r DeleteMeResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r DeleteMeResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteMeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteMeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteMeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteMeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetMeResponse401Headers the declared response headers of an HTTP 401 response for GetMe
 type GetMeResponse401Headers struct {
 	WWWAuthenticate *string
@@ -13187,6 +15417,123 @@ func (r ListBlockedResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ListBlockedResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ExportMeResponse401Headers the declared response headers of an HTTP 401 response for ExportMe
+type ExportMeResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ExportMeResponse429Headers the declared response headers of an HTTP 429 response for ExportMe
+type ExportMeResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ExportMeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Blocked     []map[string]interface{} `json:"blocked"`
+		Chats       []map[string]interface{} `json:"chats"`
+		Connections []map[string]interface{} `json:"connections"`
+
+		// ExportedAt UTC RFC 3339 with milliseconds.
+		//
+		// Examples: 2025-09-10T09:55:18.000Z
+		ExportedAt    Time                              `json:"exportedAt"`
+		Followers     []map[string]interface{}          `json:"followers"`
+		Following     []map[string]interface{}          `json:"following"`
+		Format        ExportMe200JSONResponseBodyFormat `json:"format"`
+		Messages      []map[string]interface{}          `json:"messages"`
+		Notifications []map[string]interface{}          `json:"notifications"`
+		Profile       map[string]interface{}            `json:"profile"`
+		Requests      []map[string]interface{}          `json:"requests"`
+		Sessions      []Session                         `json:"sessions"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON431 the response for an HTTP 431 `application/json` response
+	JSON431 *HeadersTooLarge
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ExportMeResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ExportMeResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ExportMeResponse) GetJSON200() *struct {
+	Blocked     []map[string]interface{} `json:"blocked"`
+	Chats       []map[string]interface{} `json:"chats"`
+	Connections []map[string]interface{} `json:"connections"`
+
+	// ExportedAt UTC RFC 3339 with milliseconds.
+	//
+	// Examples: 2025-09-10T09:55:18.000Z
+	ExportedAt    Time                              `json:"exportedAt"`
+	Followers     []map[string]interface{}          `json:"followers"`
+	Following     []map[string]interface{}          `json:"following"`
+	Format        ExportMe200JSONResponseBodyFormat `json:"format"`
+	Messages      []map[string]interface{}          `json:"messages"`
+	Notifications []map[string]interface{}          `json:"notifications"`
+	Profile       map[string]interface{}            `json:"profile"`
+	Requests      []map[string]interface{}          `json:"requests"`
+	Sessions      []Session                         `json:"sessions"`
+} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ExportMeResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ExportMeResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ExportMeResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON431 returns the response for an HTTP 431 `application/json` response
+func (r ExportMeResponse) GetJSON431() *HeadersTooLarge {
+	return r.JSON431
+}
+
+// GetBody returns the raw response body bytes
+func (r ExportMeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ExportMeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ExportMeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ExportMeResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -15053,12 +17400,42 @@ func (c *ClientWithResponses) LoginWithResponse(ctx context.Context, body LoginJ
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /auth/logout (the `Logout` operationId).
-func (c *ClientWithResponses) LogoutWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*LogoutResponse, error) {
-	rsp, err := c.Logout(ctx, reqEditors...)
+func (c *ClientWithResponses) LogoutWithResponse(ctx context.Context, params *LogoutParams, reqEditors ...RequestEditorFn) (*LogoutResponse, error) {
+	rsp, err := c.Logout(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParseLogoutResponse(rsp)
+}
+
+// ChangePasswordWithBodyWithResponse Change the password; every other session of the caller ends, this one stays
+//
+// A wrong current password is 403 wrong_password; wrong passwords spend the sign-in budgets (429 too_many_failed_logins).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /auth/password (the `ChangePassword` operationId).
+func (c *ClientWithResponses) ChangePasswordWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ChangePasswordResponse, error) {
+	rsp, err := c.ChangePasswordWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseChangePasswordResponse(rsp)
+}
+
+// ChangePasswordWithResponse Change the password; every other session of the caller ends, this one stays
+//
+// A wrong current password is 403 wrong_password; wrong passwords spend the sign-in budgets (429 too_many_failed_logins).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /auth/password (the `ChangePassword` operationId).
+func (c *ClientWithResponses) ChangePasswordWithResponse(ctx context.Context, body ChangePasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*ChangePasswordResponse, error) {
+	rsp, err := c.ChangePassword(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseChangePasswordResponse(rsp)
 }
 
 // RefreshWithBodyWithResponse Trade a refresh token for new tokens
@@ -15117,6 +17494,45 @@ func (c *ClientWithResponses) RegisterWithResponse(ctx context.Context, body Reg
 	return ParseRegisterResponse(rsp)
 }
 
+// EndOtherSessionsWithResponse End every session of the caller but this one
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /auth/sessions (the `EndOtherSessions` operationId).
+func (c *ClientWithResponses) EndOtherSessionsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*EndOtherSessionsResponse, error) {
+	rsp, err := c.EndOtherSessions(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEndOtherSessionsResponse(rsp)
+}
+
+// ListSessionsWithResponse The caller's sessions (logins), most recently used first
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /auth/sessions (the `ListSessions` operationId).
+func (c *ClientWithResponses) ListSessionsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListSessionsResponse, error) {
+	rsp, err := c.ListSessions(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListSessionsResponse(rsp)
+}
+
+// EndSessionWithResponse End one of the caller's sessions; its sockets and sync streams close at the next heartbeat
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /auth/sessions/{id} (the `EndSession` operationId).
+func (c *ClientWithResponses) EndSessionWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*EndSessionResponse, error) {
+	rsp, err := c.EndSession(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEndSessionResponse(rsp)
+}
+
 // ListChatsWithResponse The caller's chats, most recent activity first (spec/3)
 //
 // Returns a wrapper object for the known response body format(s).
@@ -15144,8 +17560,8 @@ func (c *ClientWithResponses) ListChatsWithResponse(ctx context.Context, params 
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /chats (the `CreateChat` operationId).
-func (c *ClientWithResponses) CreateChatWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateChatResponse, error) {
-	rsp, err := c.CreateChatWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) CreateChatWithBodyWithResponse(ctx context.Context, params *CreateChatParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateChatResponse, error) {
+	rsp, err := c.CreateChatWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15166,8 +17582,8 @@ func (c *ClientWithResponses) CreateChatWithBodyWithResponse(ctx context.Context
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /chats (the `CreateChat` operationId).
-func (c *ClientWithResponses) CreateChatWithResponse(ctx context.Context, body CreateChatJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateChatResponse, error) {
-	rsp, err := c.CreateChat(ctx, body, reqEditors...)
+func (c *ClientWithResponses) CreateChatWithResponse(ctx context.Context, params *CreateChatParams, body CreateChatJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateChatResponse, error) {
+	rsp, err := c.CreateChat(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15194,8 +17610,8 @@ func (c *ClientWithResponses) ExploreCommunitiesWithResponse(ctx context.Context
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /chats/{id} (the `DeleteChat` operationId).
-func (c *ClientWithResponses) DeleteChatWithBodyWithResponse(ctx context.Context, id ChatID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteChatResponse, error) {
-	rsp, err := c.DeleteChatWithBody(ctx, id, contentType, body, reqEditors...)
+func (c *ClientWithResponses) DeleteChatWithBodyWithResponse(ctx context.Context, id ChatID, params *DeleteChatParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteChatResponse, error) {
+	rsp, err := c.DeleteChatWithBody(ctx, id, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15207,8 +17623,8 @@ func (c *ClientWithResponses) DeleteChatWithBodyWithResponse(ctx context.Context
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /chats/{id} (the `DeleteChat` operationId).
-func (c *ClientWithResponses) DeleteChatWithResponse(ctx context.Context, id ChatID, body DeleteChatJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteChatResponse, error) {
-	rsp, err := c.DeleteChat(ctx, id, body, reqEditors...)
+func (c *ClientWithResponses) DeleteChatWithResponse(ctx context.Context, id ChatID, params *DeleteChatParams, body DeleteChatJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteChatResponse, error) {
+	rsp, err := c.DeleteChat(ctx, id, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15220,8 +17636,8 @@ func (c *ClientWithResponses) DeleteChatWithResponse(ctx context.Context, id Cha
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /chats/{id} (the `GetChat` operationId).
-func (c *ClientWithResponses) GetChatWithResponse(ctx context.Context, id ChatID, reqEditors ...RequestEditorFn) (*GetChatResponse, error) {
-	rsp, err := c.GetChat(ctx, id, reqEditors...)
+func (c *ClientWithResponses) GetChatWithResponse(ctx context.Context, id ChatID, params *GetChatParams, reqEditors ...RequestEditorFn) (*GetChatResponse, error) {
+	rsp, err := c.GetChat(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15235,8 +17651,8 @@ func (c *ClientWithResponses) GetChatWithResponse(ctx context.Context, id ChatID
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /chats/{id} (the `UpdateChat` operationId).
-func (c *ClientWithResponses) UpdateChatWithBodyWithResponse(ctx context.Context, id ChatID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateChatResponse, error) {
-	rsp, err := c.UpdateChatWithBody(ctx, id, contentType, body, reqEditors...)
+func (c *ClientWithResponses) UpdateChatWithBodyWithResponse(ctx context.Context, id ChatID, params *UpdateChatParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateChatResponse, error) {
+	rsp, err := c.UpdateChatWithBody(ctx, id, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15280,8 +17696,8 @@ func (c *ClientWithResponses) ListMessagesWithResponse(ctx context.Context, id C
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /chats/{id}/messages (the `SendMessage` operationId).
-func (c *ClientWithResponses) SendMessageWithBodyWithResponse(ctx context.Context, id ChatID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendMessageResponse, error) {
-	rsp, err := c.SendMessageWithBody(ctx, id, contentType, body, reqEditors...)
+func (c *ClientWithResponses) SendMessageWithBodyWithResponse(ctx context.Context, id ChatID, params *SendMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendMessageResponse, error) {
+	rsp, err := c.SendMessageWithBody(ctx, id, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15295,8 +17711,8 @@ func (c *ClientWithResponses) SendMessageWithBodyWithResponse(ctx context.Contex
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /chats/{id}/messages (the `SendMessage` operationId).
-func (c *ClientWithResponses) SendMessageWithResponse(ctx context.Context, id ChatID, body SendMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*SendMessageResponse, error) {
-	rsp, err := c.SendMessage(ctx, id, body, reqEditors...)
+func (c *ClientWithResponses) SendMessageWithResponse(ctx context.Context, id ChatID, params *SendMessageParams, body SendMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*SendMessageResponse, error) {
+	rsp, err := c.SendMessage(ctx, id, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15310,8 +17726,8 @@ func (c *ClientWithResponses) SendMessageWithResponse(ctx context.Context, id Ch
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /chats/{id}/messages/{messageId} (the `DeleteMessage` operationId).
-func (c *ClientWithResponses) DeleteMessageWithBodyWithResponse(ctx context.Context, id ChatID, messageId ObjectID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteMessageResponse, error) {
-	rsp, err := c.DeleteMessageWithBody(ctx, id, messageId, contentType, body, reqEditors...)
+func (c *ClientWithResponses) DeleteMessageWithBodyWithResponse(ctx context.Context, id ChatID, messageId ObjectID, params *DeleteMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteMessageResponse, error) {
+	rsp, err := c.DeleteMessageWithBody(ctx, id, messageId, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15325,8 +17741,8 @@ func (c *ClientWithResponses) DeleteMessageWithBodyWithResponse(ctx context.Cont
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /chats/{id}/messages/{messageId} (the `DeleteMessage` operationId).
-func (c *ClientWithResponses) DeleteMessageWithResponse(ctx context.Context, id ChatID, messageId ObjectID, body DeleteMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteMessageResponse, error) {
-	rsp, err := c.DeleteMessage(ctx, id, messageId, body, reqEditors...)
+func (c *ClientWithResponses) DeleteMessageWithResponse(ctx context.Context, id ChatID, messageId ObjectID, params *DeleteMessageParams, body DeleteMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteMessageResponse, error) {
+	rsp, err := c.DeleteMessage(ctx, id, messageId, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15338,8 +17754,8 @@ func (c *ClientWithResponses) DeleteMessageWithResponse(ctx context.Context, id 
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /chats/{id}/participants (the `JoinChat` operationId).
-func (c *ClientWithResponses) JoinChatWithBodyWithResponse(ctx context.Context, id ChatID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*JoinChatResponse, error) {
-	rsp, err := c.JoinChatWithBody(ctx, id, contentType, body, reqEditors...)
+func (c *ClientWithResponses) JoinChatWithBodyWithResponse(ctx context.Context, id ChatID, params *JoinChatParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*JoinChatResponse, error) {
+	rsp, err := c.JoinChatWithBody(ctx, id, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15351,8 +17767,8 @@ func (c *ClientWithResponses) JoinChatWithBodyWithResponse(ctx context.Context, 
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /chats/{id}/participants (the `JoinChat` operationId).
-func (c *ClientWithResponses) JoinChatWithResponse(ctx context.Context, id ChatID, body JoinChatJSONRequestBody, reqEditors ...RequestEditorFn) (*JoinChatResponse, error) {
-	rsp, err := c.JoinChat(ctx, id, body, reqEditors...)
+func (c *ClientWithResponses) JoinChatWithResponse(ctx context.Context, id ChatID, params *JoinChatParams, body JoinChatJSONRequestBody, reqEditors ...RequestEditorFn) (*JoinChatResponse, error) {
+	rsp, err := c.JoinChat(ctx, id, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15366,8 +17782,8 @@ func (c *ClientWithResponses) JoinChatWithResponse(ctx context.Context, id ChatI
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /chats/{id}/participants/multiple (the `AddParticipants` operationId).
-func (c *ClientWithResponses) AddParticipantsWithBodyWithResponse(ctx context.Context, id ChatID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddParticipantsResponse, error) {
-	rsp, err := c.AddParticipantsWithBody(ctx, id, contentType, body, reqEditors...)
+func (c *ClientWithResponses) AddParticipantsWithBodyWithResponse(ctx context.Context, id ChatID, params *AddParticipantsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddParticipantsResponse, error) {
+	rsp, err := c.AddParticipantsWithBody(ctx, id, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15381,8 +17797,8 @@ func (c *ClientWithResponses) AddParticipantsWithBodyWithResponse(ctx context.Co
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /chats/{id}/participants/multiple (the `AddParticipants` operationId).
-func (c *ClientWithResponses) AddParticipantsWithResponse(ctx context.Context, id ChatID, body AddParticipantsJSONRequestBody, reqEditors ...RequestEditorFn) (*AddParticipantsResponse, error) {
-	rsp, err := c.AddParticipants(ctx, id, body, reqEditors...)
+func (c *ClientWithResponses) AddParticipantsWithResponse(ctx context.Context, id ChatID, params *AddParticipantsParams, body AddParticipantsJSONRequestBody, reqEditors ...RequestEditorFn) (*AddParticipantsResponse, error) {
+	rsp, err := c.AddParticipants(ctx, id, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15396,8 +17812,8 @@ func (c *ClientWithResponses) AddParticipantsWithResponse(ctx context.Context, i
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /chats/{id}/participants/{participantId} (the `RemoveParticipant` operationId).
-func (c *ClientWithResponses) RemoveParticipantWithBodyWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RemoveParticipantResponse, error) {
-	rsp, err := c.RemoveParticipantWithBody(ctx, id, participantId, contentType, body, reqEditors...)
+func (c *ClientWithResponses) RemoveParticipantWithBodyWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, params *RemoveParticipantParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RemoveParticipantResponse, error) {
+	rsp, err := c.RemoveParticipantWithBody(ctx, id, participantId, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15411,8 +17827,8 @@ func (c *ClientWithResponses) RemoveParticipantWithBodyWithResponse(ctx context.
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /chats/{id}/participants/{participantId} (the `RemoveParticipant` operationId).
-func (c *ClientWithResponses) RemoveParticipantWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, body RemoveParticipantJSONRequestBody, reqEditors ...RequestEditorFn) (*RemoveParticipantResponse, error) {
-	rsp, err := c.RemoveParticipant(ctx, id, participantId, body, reqEditors...)
+func (c *ClientWithResponses) RemoveParticipantWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, params *RemoveParticipantParams, body RemoveParticipantJSONRequestBody, reqEditors ...RequestEditorFn) (*RemoveParticipantResponse, error) {
+	rsp, err := c.RemoveParticipant(ctx, id, participantId, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15426,8 +17842,8 @@ func (c *ClientWithResponses) RemoveParticipantWithResponse(ctx context.Context,
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /chats/{id}/participants/{participantId}/admin (the `RevokeAdmin` operationId).
-func (c *ClientWithResponses) RevokeAdminWithBodyWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RevokeAdminResponse, error) {
-	rsp, err := c.RevokeAdminWithBody(ctx, id, participantId, contentType, body, reqEditors...)
+func (c *ClientWithResponses) RevokeAdminWithBodyWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, params *RevokeAdminParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RevokeAdminResponse, error) {
+	rsp, err := c.RevokeAdminWithBody(ctx, id, participantId, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15441,8 +17857,8 @@ func (c *ClientWithResponses) RevokeAdminWithBodyWithResponse(ctx context.Contex
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /chats/{id}/participants/{participantId}/admin (the `RevokeAdmin` operationId).
-func (c *ClientWithResponses) RevokeAdminWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, body RevokeAdminJSONRequestBody, reqEditors ...RequestEditorFn) (*RevokeAdminResponse, error) {
-	rsp, err := c.RevokeAdmin(ctx, id, participantId, body, reqEditors...)
+func (c *ClientWithResponses) RevokeAdminWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, params *RevokeAdminParams, body RevokeAdminJSONRequestBody, reqEditors ...RequestEditorFn) (*RevokeAdminResponse, error) {
+	rsp, err := c.RevokeAdmin(ctx, id, participantId, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15454,8 +17870,8 @@ func (c *ClientWithResponses) RevokeAdminWithResponse(ctx context.Context, id Ch
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /chats/{id}/participants/{participantId}/admin (the `GrantAdmin` operationId).
-func (c *ClientWithResponses) GrantAdminWithBodyWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*GrantAdminResponse, error) {
-	rsp, err := c.GrantAdminWithBody(ctx, id, participantId, contentType, body, reqEditors...)
+func (c *ClientWithResponses) GrantAdminWithBodyWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, params *GrantAdminParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*GrantAdminResponse, error) {
+	rsp, err := c.GrantAdminWithBody(ctx, id, participantId, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15467,8 +17883,8 @@ func (c *ClientWithResponses) GrantAdminWithBodyWithResponse(ctx context.Context
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /chats/{id}/participants/{participantId}/admin (the `GrantAdmin` operationId).
-func (c *ClientWithResponses) GrantAdminWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, body GrantAdminJSONRequestBody, reqEditors ...RequestEditorFn) (*GrantAdminResponse, error) {
-	rsp, err := c.GrantAdmin(ctx, id, participantId, body, reqEditors...)
+func (c *ClientWithResponses) GrantAdminWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, params *GrantAdminParams, body GrantAdminJSONRequestBody, reqEditors ...RequestEditorFn) (*GrantAdminResponse, error) {
+	rsp, err := c.GrantAdmin(ctx, id, participantId, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15480,8 +17896,8 @@ func (c *ClientWithResponses) GrantAdminWithResponse(ctx context.Context, id Cha
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /chats/{id}/participants/{participantId}/status (the `ParticipantStatus` operationId).
-func (c *ClientWithResponses) ParticipantStatusWithBodyWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ParticipantStatusResponse, error) {
-	rsp, err := c.ParticipantStatusWithBody(ctx, id, participantId, contentType, body, reqEditors...)
+func (c *ClientWithResponses) ParticipantStatusWithBodyWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, params *ParticipantStatusParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ParticipantStatusResponse, error) {
+	rsp, err := c.ParticipantStatusWithBody(ctx, id, participantId, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15493,8 +17909,8 @@ func (c *ClientWithResponses) ParticipantStatusWithBodyWithResponse(ctx context.
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /chats/{id}/participants/{participantId}/status (the `ParticipantStatus` operationId).
-func (c *ClientWithResponses) ParticipantStatusWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, body ParticipantStatusJSONRequestBody, reqEditors ...RequestEditorFn) (*ParticipantStatusResponse, error) {
-	rsp, err := c.ParticipantStatus(ctx, id, participantId, body, reqEditors...)
+func (c *ClientWithResponses) ParticipantStatusWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, params *ParticipantStatusParams, body ParticipantStatusJSONRequestBody, reqEditors ...RequestEditorFn) (*ParticipantStatusResponse, error) {
+	rsp, err := c.ParticipantStatus(ctx, id, participantId, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15506,8 +17922,8 @@ func (c *ClientWithResponses) ParticipantStatusWithResponse(ctx context.Context,
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /chats/{id}/read (the `ReadChat` operationId).
-func (c *ClientWithResponses) ReadChatWithResponse(ctx context.Context, id ChatID, reqEditors ...RequestEditorFn) (*ReadChatResponse, error) {
-	rsp, err := c.ReadChat(ctx, id, reqEditors...)
+func (c *ClientWithResponses) ReadChatWithResponse(ctx context.Context, id ChatID, params *ReadChatParams, reqEditors ...RequestEditorFn) (*ReadChatResponse, error) {
+	rsp, err := c.ReadChat(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15562,8 +17978,8 @@ func (c *ClientWithResponses) PendingConnectionsWithResponse(ctx context.Context
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /connections/{userId} (the `DeleteConnection` operationId).
-func (c *ClientWithResponses) DeleteConnectionWithResponse(ctx context.Context, userId ConnectionUserID, reqEditors ...RequestEditorFn) (*DeleteConnectionResponse, error) {
-	rsp, err := c.DeleteConnection(ctx, userId, reqEditors...)
+func (c *ClientWithResponses) DeleteConnectionWithResponse(ctx context.Context, userId ConnectionUserID, params *DeleteConnectionParams, reqEditors ...RequestEditorFn) (*DeleteConnectionResponse, error) {
+	rsp, err := c.DeleteConnection(ctx, userId, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15581,8 +17997,8 @@ func (c *ClientWithResponses) DeleteConnectionWithResponse(ctx context.Context, 
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /connections/{userId} (the `CreateConnection` operationId).
-func (c *ClientWithResponses) CreateConnectionWithBodyWithResponse(ctx context.Context, userId ConnectionUserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateConnectionResponse, error) {
-	rsp, err := c.CreateConnectionWithBody(ctx, userId, contentType, body, reqEditors...)
+func (c *ClientWithResponses) CreateConnectionWithBodyWithResponse(ctx context.Context, userId ConnectionUserID, params *CreateConnectionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateConnectionResponse, error) {
+	rsp, err := c.CreateConnectionWithBody(ctx, userId, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15600,8 +18016,8 @@ func (c *ClientWithResponses) CreateConnectionWithBodyWithResponse(ctx context.C
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /connections/{userId} (the `CreateConnection` operationId).
-func (c *ClientWithResponses) CreateConnectionWithResponse(ctx context.Context, userId ConnectionUserID, body CreateConnectionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateConnectionResponse, error) {
-	rsp, err := c.CreateConnection(ctx, userId, body, reqEditors...)
+func (c *ClientWithResponses) CreateConnectionWithResponse(ctx context.Context, userId ConnectionUserID, params *CreateConnectionParams, body CreateConnectionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateConnectionResponse, error) {
+	rsp, err := c.CreateConnection(ctx, userId, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15613,8 +18029,8 @@ func (c *ClientWithResponses) CreateConnectionWithResponse(ctx context.Context, 
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /connections/{userId}/accept (the `AcceptConnection` operationId).
-func (c *ClientWithResponses) AcceptConnectionWithResponse(ctx context.Context, userId ConnectionUserID, reqEditors ...RequestEditorFn) (*AcceptConnectionResponse, error) {
-	rsp, err := c.AcceptConnection(ctx, userId, reqEditors...)
+func (c *ClientWithResponses) AcceptConnectionWithResponse(ctx context.Context, userId ConnectionUserID, params *AcceptConnectionParams, reqEditors ...RequestEditorFn) (*AcceptConnectionResponse, error) {
+	rsp, err := c.AcceptConnection(ctx, userId, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15626,8 +18042,8 @@ func (c *ClientWithResponses) AcceptConnectionWithResponse(ctx context.Context, 
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /connections/{userId}/status (the `ConnectionStatus` operationId).
-func (c *ClientWithResponses) ConnectionStatusWithResponse(ctx context.Context, userId ConnectionUserID, reqEditors ...RequestEditorFn) (*ConnectionStatusResponse, error) {
-	rsp, err := c.ConnectionStatus(ctx, userId, reqEditors...)
+func (c *ClientWithResponses) ConnectionStatusWithResponse(ctx context.Context, userId ConnectionUserID, params *ConnectionStatusParams, reqEditors ...RequestEditorFn) (*ConnectionStatusResponse, error) {
+	rsp, err := c.ConnectionStatus(ctx, userId, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15682,8 +18098,8 @@ func (c *ClientWithResponses) ListNotificationsWithResponse(ctx context.Context,
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /notifications/read-all (the `ReadAllNotifications` operationId).
-func (c *ClientWithResponses) ReadAllNotificationsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ReadAllNotificationsResponse, error) {
-	rsp, err := c.ReadAllNotifications(ctx, reqEditors...)
+func (c *ClientWithResponses) ReadAllNotificationsWithResponse(ctx context.Context, params *ReadAllNotificationsParams, reqEditors ...RequestEditorFn) (*ReadAllNotificationsResponse, error) {
+	rsp, err := c.ReadAllNotifications(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15695,8 +18111,8 @@ func (c *ClientWithResponses) ReadAllNotificationsWithResponse(ctx context.Conte
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /notifications/{id}/read (the `ReadNotification` operationId).
-func (c *ClientWithResponses) ReadNotificationWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*ReadNotificationResponse, error) {
-	rsp, err := c.ReadNotification(ctx, id, reqEditors...)
+func (c *ClientWithResponses) ReadNotificationWithResponse(ctx context.Context, id ID, params *ReadNotificationParams, reqEditors ...RequestEditorFn) (*ReadNotificationResponse, error) {
+	rsp, err := c.ReadNotification(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15734,8 +18150,8 @@ func (c *ClientWithResponses) OpenapiYAMLWithResponse(ctx context.Context, reqEd
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /push/devices (the `AddPushDevice` operationId).
-func (c *ClientWithResponses) AddPushDeviceWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddPushDeviceResponse, error) {
-	rsp, err := c.AddPushDeviceWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) AddPushDeviceWithBodyWithResponse(ctx context.Context, params *AddPushDeviceParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddPushDeviceResponse, error) {
+	rsp, err := c.AddPushDeviceWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15747,8 +18163,8 @@ func (c *ClientWithResponses) AddPushDeviceWithBodyWithResponse(ctx context.Cont
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /push/devices (the `AddPushDevice` operationId).
-func (c *ClientWithResponses) AddPushDeviceWithResponse(ctx context.Context, body AddPushDeviceJSONRequestBody, reqEditors ...RequestEditorFn) (*AddPushDeviceResponse, error) {
-	rsp, err := c.AddPushDevice(ctx, body, reqEditors...)
+func (c *ClientWithResponses) AddPushDeviceWithResponse(ctx context.Context, params *AddPushDeviceParams, body AddPushDeviceJSONRequestBody, reqEditors ...RequestEditorFn) (*AddPushDeviceResponse, error) {
+	rsp, err := c.AddPushDevice(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15760,8 +18176,8 @@ func (c *ClientWithResponses) AddPushDeviceWithResponse(ctx context.Context, bod
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /push/devices/{token} (the `RemovePushDevice` operationId).
-func (c *ClientWithResponses) RemovePushDeviceWithResponse(ctx context.Context, token string, reqEditors ...RequestEditorFn) (*RemovePushDeviceResponse, error) {
-	rsp, err := c.RemovePushDevice(ctx, token, reqEditors...)
+func (c *ClientWithResponses) RemovePushDeviceWithResponse(ctx context.Context, token string, params *RemovePushDeviceParams, reqEditors ...RequestEditorFn) (*RemovePushDeviceResponse, error) {
+	rsp, err := c.RemovePushDevice(ctx, token, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15786,8 +18202,8 @@ func (c *ClientWithResponses) ReadyzWithResponse(ctx context.Context, reqEditors
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /reels (the `CreateReel` operationId).
-func (c *ClientWithResponses) CreateReelWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateReelResponse, error) {
-	rsp, err := c.CreateReelWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) CreateReelWithBodyWithResponse(ctx context.Context, params *CreateReelParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateReelResponse, error) {
+	rsp, err := c.CreateReelWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15799,8 +18215,8 @@ func (c *ClientWithResponses) CreateReelWithBodyWithResponse(ctx context.Context
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /reels (the `CreateReel` operationId).
-func (c *ClientWithResponses) CreateReelWithResponse(ctx context.Context, body CreateReelJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateReelResponse, error) {
-	rsp, err := c.CreateReel(ctx, body, reqEditors...)
+func (c *ClientWithResponses) CreateReelWithResponse(ctx context.Context, params *CreateReelParams, body CreateReelJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateReelResponse, error) {
+	rsp, err := c.CreateReel(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15812,8 +18228,8 @@ func (c *ClientWithResponses) CreateReelWithResponse(ctx context.Context, body C
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /reels/{id}/favorite (the `FavoriteReel` operationId).
-func (c *ClientWithResponses) FavoriteReelWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*FavoriteReelResponse, error) {
-	rsp, err := c.FavoriteReel(ctx, id, reqEditors...)
+func (c *ClientWithResponses) FavoriteReelWithResponse(ctx context.Context, id ID, params *FavoriteReelParams, reqEditors ...RequestEditorFn) (*FavoriteReelResponse, error) {
+	rsp, err := c.FavoriteReel(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15825,8 +18241,8 @@ func (c *ClientWithResponses) FavoriteReelWithResponse(ctx context.Context, id I
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /reels/{id}/like (the `LikeReel` operationId).
-func (c *ClientWithResponses) LikeReelWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*LikeReelResponse, error) {
-	rsp, err := c.LikeReel(ctx, id, reqEditors...)
+func (c *ClientWithResponses) LikeReelWithResponse(ctx context.Context, id ID, params *LikeReelParams, reqEditors ...RequestEditorFn) (*LikeReelResponse, error) {
+	rsp, err := c.LikeReel(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15838,8 +18254,8 @@ func (c *ClientWithResponses) LikeReelWithResponse(ctx context.Context, id ID, r
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /reels/{id}/superlike (the `SuperlikeReel` operationId).
-func (c *ClientWithResponses) SuperlikeReelWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*SuperlikeReelResponse, error) {
-	rsp, err := c.SuperlikeReel(ctx, id, reqEditors...)
+func (c *ClientWithResponses) SuperlikeReelWithResponse(ctx context.Context, id ID, params *SuperlikeReelParams, reqEditors ...RequestEditorFn) (*SuperlikeReelResponse, error) {
+	rsp, err := c.SuperlikeReel(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15864,8 +18280,8 @@ func (c *ClientWithResponses) ListRequestsWithResponse(ctx context.Context, para
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /requests (the `CreateRequest` operationId).
-func (c *ClientWithResponses) CreateRequestWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRequestResponse, error) {
-	rsp, err := c.CreateRequestWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) CreateRequestWithBodyWithResponse(ctx context.Context, params *CreateRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRequestResponse, error) {
+	rsp, err := c.CreateRequestWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15877,8 +18293,8 @@ func (c *ClientWithResponses) CreateRequestWithBodyWithResponse(ctx context.Cont
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /requests (the `CreateRequest` operationId).
-func (c *ClientWithResponses) CreateRequestWithResponse(ctx context.Context, body CreateRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRequestResponse, error) {
-	rsp, err := c.CreateRequest(ctx, body, reqEditors...)
+func (c *ClientWithResponses) CreateRequestWithResponse(ctx context.Context, params *CreateRequestParams, body CreateRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRequestResponse, error) {
+	rsp, err := c.CreateRequest(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15890,8 +18306,8 @@ func (c *ClientWithResponses) CreateRequestWithResponse(ctx context.Context, bod
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /requests/{id} (the `GetRequest` operationId).
-func (c *ClientWithResponses) GetRequestWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetRequestResponse, error) {
-	rsp, err := c.GetRequest(ctx, id, reqEditors...)
+func (c *ClientWithResponses) GetRequestWithResponse(ctx context.Context, id ID, params *GetRequestParams, reqEditors ...RequestEditorFn) (*GetRequestResponse, error) {
+	rsp, err := c.GetRequest(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15903,8 +18319,8 @@ func (c *ClientWithResponses) GetRequestWithResponse(ctx context.Context, id ID,
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /requests/{id} (the `AnswerRequest` operationId).
-func (c *ClientWithResponses) AnswerRequestWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AnswerRequestResponse, error) {
-	rsp, err := c.AnswerRequestWithBody(ctx, id, contentType, body, reqEditors...)
+func (c *ClientWithResponses) AnswerRequestWithBodyWithResponse(ctx context.Context, id ID, params *AnswerRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AnswerRequestResponse, error) {
+	rsp, err := c.AnswerRequestWithBody(ctx, id, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15916,8 +18332,8 @@ func (c *ClientWithResponses) AnswerRequestWithBodyWithResponse(ctx context.Cont
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /requests/{id} (the `AnswerRequest` operationId).
-func (c *ClientWithResponses) AnswerRequestWithResponse(ctx context.Context, id ID, body AnswerRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*AnswerRequestResponse, error) {
-	rsp, err := c.AnswerRequest(ctx, id, body, reqEditors...)
+func (c *ClientWithResponses) AnswerRequestWithResponse(ctx context.Context, id ID, params *AnswerRequestParams, body AnswerRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*AnswerRequestResponse, error) {
+	rsp, err := c.AnswerRequest(ctx, id, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15939,13 +18355,43 @@ func (c *ClientWithResponses) ListUsersWithResponse(ctx context.Context, params 
 	return ParseListUsersResponse(rsp)
 }
 
+// DeleteMeWithBodyWithResponse Delete the caller's account (docs/DECISIONS.md, "Account deletion")
+//
+// A wrong password is 403 wrong_password; wrong passwords spend the sign-in budgets. Every token of the account fails at once afterwards (401 account_deleted).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /users/me (the `DeleteMe` operationId).
+func (c *ClientWithResponses) DeleteMeWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteMeResponse, error) {
+	rsp, err := c.DeleteMeWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteMeResponse(rsp)
+}
+
+// DeleteMeWithResponse Delete the caller's account (docs/DECISIONS.md, "Account deletion")
+//
+// A wrong password is 403 wrong_password; wrong passwords spend the sign-in budgets. Every token of the account fails at once afterwards (401 account_deleted).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /users/me (the `DeleteMe` operationId).
+func (c *ClientWithResponses) DeleteMeWithResponse(ctx context.Context, body DeleteMeJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteMeResponse, error) {
+	rsp, err := c.DeleteMe(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteMeResponse(rsp)
+}
+
 // GetMeWithResponse The caller's profile
 //
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /users/me (the `GetMe` operationId).
-func (c *ClientWithResponses) GetMeWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetMeResponse, error) {
-	rsp, err := c.GetMe(ctx, reqEditors...)
+func (c *ClientWithResponses) GetMeWithResponse(ctx context.Context, params *GetMeParams, reqEditors ...RequestEditorFn) (*GetMeResponse, error) {
+	rsp, err := c.GetMe(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15959,8 +18405,8 @@ func (c *ClientWithResponses) GetMeWithResponse(ctx context.Context, reqEditors 
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /users/me (the `PatchMe` operationId).
-func (c *ClientWithResponses) PatchMeWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PatchMeResponse, error) {
-	rsp, err := c.PatchMeWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) PatchMeWithBodyWithResponse(ctx context.Context, params *PatchMeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PatchMeResponse, error) {
+	rsp, err := c.PatchMeWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15974,8 +18420,8 @@ func (c *ClientWithResponses) PatchMeWithBodyWithResponse(ctx context.Context, c
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /users/me (the `PatchMe` operationId).
-func (c *ClientWithResponses) PatchMeWithResponse(ctx context.Context, body PatchMeJSONRequestBody, reqEditors ...RequestEditorFn) (*PatchMeResponse, error) {
-	rsp, err := c.PatchMe(ctx, body, reqEditors...)
+func (c *ClientWithResponses) PatchMeWithResponse(ctx context.Context, params *PatchMeParams, body PatchMeJSONRequestBody, reqEditors ...RequestEditorFn) (*PatchMeResponse, error) {
+	rsp, err := c.PatchMe(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15993,6 +18439,19 @@ func (c *ClientWithResponses) ListBlockedWithResponse(ctx context.Context, param
 		return nil, err
 	}
 	return ParseListBlockedResponse(rsp)
+}
+
+// ExportMeWithResponse Everything the caller has, as one streamed JSON document (docs/DECISIONS.md, "Data export")
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /users/me/export (the `ExportMe` operationId).
+func (c *ClientWithResponses) ExportMeWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ExportMeResponse, error) {
+	rsp, err := c.ExportMe(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExportMeResponse(rsp)
 }
 
 // ListFollowersWithResponse Users who follow the caller
@@ -16026,8 +18485,8 @@ func (c *ClientWithResponses) ListFollowingWithResponse(ctx context.Context, par
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /users/me/status (the `DeleteStatus` operationId).
-func (c *ClientWithResponses) DeleteStatusWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*DeleteStatusResponse, error) {
-	rsp, err := c.DeleteStatus(ctx, reqEditors...)
+func (c *ClientWithResponses) DeleteStatusWithResponse(ctx context.Context, params *DeleteStatusParams, reqEditors ...RequestEditorFn) (*DeleteStatusResponse, error) {
+	rsp, err := c.DeleteStatus(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16041,8 +18500,8 @@ func (c *ClientWithResponses) DeleteStatusWithResponse(ctx context.Context, reqE
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /users/me/status (the `PutStatus` operationId).
-func (c *ClientWithResponses) PutStatusWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutStatusResponse, error) {
-	rsp, err := c.PutStatusWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) PutStatusWithBodyWithResponse(ctx context.Context, params *PutStatusParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutStatusResponse, error) {
+	rsp, err := c.PutStatusWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16056,8 +18515,8 @@ func (c *ClientWithResponses) PutStatusWithBodyWithResponse(ctx context.Context,
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /users/me/status (the `PutStatus` operationId).
-func (c *ClientWithResponses) PutStatusWithResponse(ctx context.Context, body PutStatusJSONRequestBody, reqEditors ...RequestEditorFn) (*PutStatusResponse, error) {
-	rsp, err := c.PutStatus(ctx, body, reqEditors...)
+func (c *ClientWithResponses) PutStatusWithResponse(ctx context.Context, params *PutStatusParams, body PutStatusJSONRequestBody, reqEditors ...RequestEditorFn) (*PutStatusResponse, error) {
+	rsp, err := c.PutStatus(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16069,8 +18528,8 @@ func (c *ClientWithResponses) PutStatusWithResponse(ctx context.Context, body Pu
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /users/{id} (the `GetUser` operationId).
-func (c *ClientWithResponses) GetUserWithResponse(ctx context.Context, id UserID, reqEditors ...RequestEditorFn) (*GetUserResponse, error) {
-	rsp, err := c.GetUser(ctx, id, reqEditors...)
+func (c *ClientWithResponses) GetUserWithResponse(ctx context.Context, id UserID, params *GetUserParams, reqEditors ...RequestEditorFn) (*GetUserResponse, error) {
+	rsp, err := c.GetUser(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16082,8 +18541,8 @@ func (c *ClientWithResponses) GetUserWithResponse(ctx context.Context, id UserID
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /users/{id}/block (the `Unblock` operationId).
-func (c *ClientWithResponses) UnblockWithResponse(ctx context.Context, id UserID, reqEditors ...RequestEditorFn) (*UnblockResponse, error) {
-	rsp, err := c.Unblock(ctx, id, reqEditors...)
+func (c *ClientWithResponses) UnblockWithResponse(ctx context.Context, id UserID, params *UnblockParams, reqEditors ...RequestEditorFn) (*UnblockResponse, error) {
+	rsp, err := c.Unblock(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16097,8 +18556,8 @@ func (c *ClientWithResponses) UnblockWithResponse(ctx context.Context, id UserID
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /users/{id}/block (the `Block` operationId).
-func (c *ClientWithResponses) BlockWithResponse(ctx context.Context, id UserID, reqEditors ...RequestEditorFn) (*BlockResponse, error) {
-	rsp, err := c.Block(ctx, id, reqEditors...)
+func (c *ClientWithResponses) BlockWithResponse(ctx context.Context, id UserID, params *BlockParams, reqEditors ...RequestEditorFn) (*BlockResponse, error) {
+	rsp, err := c.Block(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16110,8 +18569,8 @@ func (c *ClientWithResponses) BlockWithResponse(ctx context.Context, id UserID, 
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /users/{id}/follow (the `Unfollow` operationId).
-func (c *ClientWithResponses) UnfollowWithResponse(ctx context.Context, id UserID, reqEditors ...RequestEditorFn) (*UnfollowResponse, error) {
-	rsp, err := c.Unfollow(ctx, id, reqEditors...)
+func (c *ClientWithResponses) UnfollowWithResponse(ctx context.Context, id UserID, params *UnfollowParams, reqEditors ...RequestEditorFn) (*UnfollowResponse, error) {
+	rsp, err := c.Unfollow(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16123,8 +18582,8 @@ func (c *ClientWithResponses) UnfollowWithResponse(ctx context.Context, id UserI
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /users/{id}/follow (the `Follow` operationId).
-func (c *ClientWithResponses) FollowWithResponse(ctx context.Context, id UserID, reqEditors ...RequestEditorFn) (*FollowResponse, error) {
-	rsp, err := c.Follow(ctx, id, reqEditors...)
+func (c *ClientWithResponses) FollowWithResponse(ctx context.Context, id UserID, params *FollowParams, reqEditors ...RequestEditorFn) (*FollowResponse, error) {
+	rsp, err := c.Follow(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16151,8 +18610,8 @@ func (c *ClientWithResponses) UserScoreWithResponse(ctx context.Context, id stru
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/connections/{user_id}/accept/{request_id} (the `V1Accept` operationId).
-func (c *ClientWithResponses) V1AcceptWithResponse(ctx context.Context, userId V1UserID, requestId V1RequestID, reqEditors ...RequestEditorFn) (*V1AcceptResponse, error) {
-	rsp, err := c.V1Accept(ctx, userId, requestId, reqEditors...)
+func (c *ClientWithResponses) V1AcceptWithResponse(ctx context.Context, userId V1UserID, requestId V1RequestID, params *V1AcceptParams, reqEditors ...RequestEditorFn) (*V1AcceptResponse, error) {
+	rsp, err := c.V1Accept(ctx, userId, requestId, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16177,8 +18636,8 @@ func (c *ClientWithResponses) V1ActiveWithResponse(ctx context.Context, userId V
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/connections/{user_id}/decline/{request_id} (the `V1Decline` operationId).
-func (c *ClientWithResponses) V1DeclineWithResponse(ctx context.Context, userId V1UserID, requestId V1RequestID, reqEditors ...RequestEditorFn) (*V1DeclineResponse, error) {
-	rsp, err := c.V1Decline(ctx, userId, requestId, reqEditors...)
+func (c *ClientWithResponses) V1DeclineWithResponse(ctx context.Context, userId V1UserID, requestId V1RequestID, params *V1DeclineParams, reqEditors ...RequestEditorFn) (*V1DeclineResponse, error) {
+	rsp, err := c.V1Decline(ctx, userId, requestId, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16205,8 +18664,8 @@ func (c *ClientWithResponses) V1NotificationsWithResponse(ctx context.Context, u
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/connections/{user_id}/notifications/{notification_id}/read (the `V1ReadNotification` operationId).
-func (c *ClientWithResponses) V1ReadNotificationWithResponse(ctx context.Context, userId V1UserID, notificationId int, reqEditors ...RequestEditorFn) (*V1ReadNotificationResponse, error) {
-	rsp, err := c.V1ReadNotification(ctx, userId, notificationId, reqEditors...)
+func (c *ClientWithResponses) V1ReadNotificationWithResponse(ctx context.Context, userId V1UserID, notificationId int, params *V1ReadNotificationParams, reqEditors ...RequestEditorFn) (*V1ReadNotificationResponse, error) {
+	rsp, err := c.V1ReadNotification(ctx, userId, notificationId, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16233,8 +18692,8 @@ func (c *ClientWithResponses) V1ReceivedWithResponse(ctx context.Context, userId
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/connections/{user_id}/request (the `V1Request` operationId).
-func (c *ClientWithResponses) V1RequestWithBodyWithResponse(ctx context.Context, userId V1UserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*V1RequestResponse, error) {
-	rsp, err := c.V1RequestWithBody(ctx, userId, contentType, body, reqEditors...)
+func (c *ClientWithResponses) V1RequestWithBodyWithResponse(ctx context.Context, userId V1UserID, params *V1RequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*V1RequestResponse, error) {
+	rsp, err := c.V1RequestWithBody(ctx, userId, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16248,8 +18707,8 @@ func (c *ClientWithResponses) V1RequestWithBodyWithResponse(ctx context.Context,
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/connections/{user_id}/request (the `V1Request` operationId).
-func (c *ClientWithResponses) V1RequestWithResponse(ctx context.Context, userId V1UserID, body V1RequestJSONRequestBody, reqEditors ...RequestEditorFn) (*V1RequestResponse, error) {
-	rsp, err := c.V1Request(ctx, userId, body, reqEditors...)
+func (c *ClientWithResponses) V1RequestWithResponse(ctx context.Context, userId V1UserID, params *V1RequestParams, body V1RequestJSONRequestBody, reqEditors ...RequestEditorFn) (*V1RequestResponse, error) {
+	rsp, err := c.V1Request(ctx, userId, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16274,8 +18733,8 @@ func (c *ClientWithResponses) V1SentWithResponse(ctx context.Context, userId V1U
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /v1/connections/{user_id}/{connection_id} (the `V1Remove` operationId).
-func (c *ClientWithResponses) V1RemoveWithResponse(ctx context.Context, userId V1UserID, connectionId int, reqEditors ...RequestEditorFn) (*V1RemoveResponse, error) {
-	rsp, err := c.V1Remove(ctx, userId, connectionId, reqEditors...)
+func (c *ClientWithResponses) V1RemoveWithResponse(ctx context.Context, userId V1UserID, connectionId int, params *V1RemoveParams, reqEditors ...RequestEditorFn) (*V1RemoveResponse, error) {
+	rsp, err := c.V1Remove(ctx, userId, connectionId, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16488,6 +18947,124 @@ func ParseLogoutResponse(rsp *http.Response) (*LogoutResponse, error) {
 	return response, nil
 }
 
+// ParseChangePasswordResponse parses an HTTP response from a ChangePasswordWithResponse call
+func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ChangePasswordResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest RequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ChangePasswordResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ChangePasswordResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ChangePasswordResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseRefreshResponse parses an HTTP response from a RefreshWithResponse call
 func ParseRefreshResponse(rsp *http.Response) (*RefreshResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -16686,6 +19263,228 @@ func ParseRegisterResponse(rsp *http.Response) (*RegisterResponse, error) {
 			headers.RetryAfter = &value
 		}
 		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseEndOtherSessionsResponse parses an HTTP response from a EndOtherSessionsWithResponse call
+func ParseEndOtherSessionsResponse(rsp *http.Response) (*EndOtherSessionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EndOtherSessionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Ended int `json:"ended"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers EndOtherSessionsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers EndOtherSessionsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListSessionsResponse parses an HTTP response from a ListSessionsWithResponse call
+func ParseListSessionsResponse(rsp *http.Response) (*ListSessionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListSessionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Count    int       `json:"count"`
+			Sessions []Session `json:"sessions"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListSessionsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseEndSessionResponse parses an HTTP response from a EndSessionWithResponse call
+func ParseEndSessionResponse(rsp *http.Response) (*EndSessionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EndSessionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers EndSessionResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers EndSessionResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -20379,6 +23178,124 @@ func ParseListUsersResponse(rsp *http.Response) (*ListUsersResponse, error) {
 	return response, nil
 }
 
+// ParseDeleteMeResponse parses an HTTP response from a DeleteMeWithResponse call
+func ParseDeleteMeResponse(rsp *http.Response) (*DeleteMeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteMeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest RequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers DeleteMeResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers DeleteMeResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers DeleteMeResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetMeResponse parses an HTTP response from a GetMeWithResponse call
 func ParseGetMeResponse(rsp *http.Response) (*GetMeResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -20599,6 +23516,100 @@ func ParseListBlockedResponse(rsp *http.Response) (*ListBlockedResponse, error) 
 			headers.WWWAuthenticate = &value
 		}
 		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseExportMeResponse parses an HTTP response from a ExportMeWithResponse call
+func ParseExportMeResponse(rsp *http.Response) (*ExportMeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ExportMeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Blocked     []map[string]interface{} `json:"blocked"`
+			Chats       []map[string]interface{} `json:"chats"`
+			Connections []map[string]interface{} `json:"connections"`
+
+			// ExportedAt UTC RFC 3339 with milliseconds.
+			//
+			// Examples: 2025-09-10T09:55:18.000Z
+			ExportedAt    Time                              `json:"exportedAt"`
+			Followers     []map[string]interface{}          `json:"followers"`
+			Following     []map[string]interface{}          `json:"following"`
+			Format        ExportMe200JSONResponseBodyFormat `json:"format"`
+			Messages      []map[string]interface{}          `json:"messages"`
+			Notifications []map[string]interface{}          `json:"notifications"`
+			Profile       map[string]interface{}            `json:"profile"`
+			Requests      []map[string]interface{}          `json:"requests"`
+			Sessions      []Session                         `json:"sessions"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 431:
+		var dest HeadersTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON431 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ExportMeResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ExportMeResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil

@@ -217,7 +217,7 @@ func TestCLIHelp(t *testing.T) {
 	c := cli{t: t, data: t.TempDir()}
 	out := c.run("help")
 	for _, cmd := range []string{"register", "login", "logout", "sync", "status", "watch", "profile", "connections",
-		"connect", "accept", "decline", "disconnect", "chat", "group create", "chats", "messages", "send", "read",
+		"connect", "accept", "decline", "disconnect", "follow", "unfollow", "block", "unblock", "meetme", "chat", "group create", "chats", "messages", "send", "read",
 		"delete", "rename", "add", "remove", "admin", "leave", "join", "request", "requests", "notifications", "help"} {
 		n := 0
 		for _, line := range strings.Split(out, "\n") {
@@ -299,6 +299,12 @@ func TestCLIPasswordSources(t *testing.T) {
 	}
 	if out := fromEnv.run("profile"); !strings.Contains(out, "photo: https://img.example/amy.jpg") || !strings.Contains(out, "hi") {
 		t.Fatalf("profile: %s", out)
+	}
+	if out := fromEnv.run("meetme", "Coffee", "at", "noon?", "30"); !strings.Contains(out, "synced") {
+		t.Fatalf("meetme: %s", out)
+	}
+	if out := fromEnv.run("me"); !strings.Contains(out, "meet me: Coffee at noon?") {
+		t.Fatalf("me after meetme: %s", out)
 	}
 	none := amy
 	none.stdin = "\n"

@@ -149,6 +149,7 @@ func parseFlags(cmd string, args []string, getenv func(string) string, stderr io
 	limit("rate-login-failures", "VIBESYNC_RATE_LOGIN_FAILURES", defaults.LoginFailures, "wrong passwords per account and client address")
 	limit("rate-account-failures", "VIBESYNC_RATE_ACCOUNT_FAILURES", defaults.AccountFailures, "wrong passwords per account from addresses that never signed in to it")
 	limit("rate-writes", "VIBESYNC_RATE_WRITES", defaults.Writes, "writes per user: REST calls other than GET, and pushed mutations")
+	limit("rate-exports", "VIBESYNC_RATE_EXPORTS", defaults.Exports, "data exports per user (GET /users/me/export)")
 	proxies := fs.String("trusted-proxies", env("VIBESYNC_TRUSTED_PROXIES", ""), "comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For is believed (VIBESYNC_TRUSTED_PROXIES)")
 	fs.StringVar(&o.logFormat, "log-format", env("VIBESYNC_LOG_FORMAT", "text"), "log format: text or json (VIBESYNC_LOG_FORMAT)")
 	fs.StringVar(&o.logLevel, "log-level", env("VIBESYNC_LOG_LEVEL", "info"), "log level: debug, info, warn, error (VIBESYNC_LOG_LEVEL)")
@@ -180,7 +181,7 @@ func parseFlags(cmd string, args []string, getenv func(string) string, stderr io
 	}
 	rl := ratelimit.Defaults()
 	setLimit := map[string]*ratelimit.Limit{"rate-auth": &rl.Auth, "rate-login-failures": &rl.LoginFailures,
-		"rate-account-failures": &rl.AccountFailures, "rate-writes": &rl.Writes}
+		"rate-account-failures": &rl.AccountFailures, "rate-writes": &rl.Writes, "rate-exports": &rl.Exports}
 	for name, text := range limits {
 		l, err := ratelimit.Parse(*text)
 		if err != nil {

@@ -24,6 +24,7 @@ import (
 	"github.com/vibesync/vibesync/oid"
 	"github.com/vibesync/vibesync/server/push"
 	"github.com/vibesync/vibesync/server/store"
+	"github.com/vibesync/vibesync/server/store/storetest"
 )
 
 var ctx = context.Background()
@@ -43,15 +44,7 @@ func (c *clock) Advance(d time.Duration) {
 func mustOpen(t *testing.T) (*store.DB, *clock) {
 	t.Helper()
 	c := &clock{t: time.Now().UTC().Truncate(time.Millisecond)}
-	db, err := store.Open(ctx, store.Config{URL: "file:" + filepath.Join(t.TempDir(), "push.db"), Now: c.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return db, c
+	return storetest.Open(t, c.Now), c
 }
 
 // queue creates a user with the given device tokens and one queued push.
@@ -108,6 +101,7 @@ func (r *recorder) Send(_ context.Context, m push.Message) (push.Result, error) 
 }
 
 func TestWorker(t *testing.T) {
+	t.Parallel()
 	t.Run("delivers_queued_pushes_once", func(t *testing.T) {
 		db, _ := mustOpen(t)
 		user, id := queue(t, db, "tok1")
@@ -261,6 +255,7 @@ func (f *fakeFCM) serviceAccountFile(t *testing.T) string {
 }
 
 func TestFCM(t *testing.T) {
+	t.Parallel()
 	setup := func(t *testing.T) (*fakeFCM, *push.FCM) {
 		fake := newFakeFCM(t)
 		s, err := push.NewFCM(ctx, push.FCMConfig{ServiceAccountFile: fake.serviceAccountFile(t), Endpoint: fake.srv.URL})

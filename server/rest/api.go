@@ -67,6 +67,7 @@ type API struct {
 	stream map[string]bool
 	// uploads are the route patterns that take uploads (Timeouts.Upload).
 	uploads map[string]bool
+	routes  []string // mounted by Register
 }
 
 // New returns the API. Mount it with Register.

@@ -6,8 +6,10 @@ import (
 	"github.com/vibesync/vibesync/server/social"
 )
 
-// Register mounts every REST route on mux. This is the whole route table.
-func (a *API) Register(mux *http.ServeMux) {
+// Register mounts every REST route on target. This is the whole route
+// table; Routes lists it afterwards.
+func (a *API) Register(target *http.ServeMux) {
+	mux := &recordingMux{ServeMux: target, routes: &a.routes}
 	// Health.
 	mux.Handle("GET /healthz", a.public(a.healthz))
 	mux.Handle("GET /readyz", a.public(a.readyz))
@@ -118,3 +120,18 @@ func (a *API) Register(mux *http.ServeMux) {
 		mux.Handle("GET /ws", a.public(a.socket))
 	}
 }
+
+// recordingMux remembers the patterns it mounts.
+type recordingMux struct {
+	*http.ServeMux
+	routes *[]string
+}
+
+func (m *recordingMux) Handle(pattern string, h http.Handler) {
+	*m.routes = append(*m.routes, pattern)
+	m.ServeMux.Handle(pattern, h)
+}
+
+// Routes are the patterns Register mounted, in order: the route table the
+// authorization-matrix test walks, so a new route without its rows fails.
+func (a *API) Routes() []string { return append([]string(nil), a.routes...) }

@@ -176,7 +176,12 @@ func login(ctx context.Context, s *shell, args []string) error {
 }
 
 func logout(ctx context.Context, s *shell, _ []string) error {
-	if err := s.c.Logout(ctx); err != nil {
+	err := s.c.Logout(ctx)
+	if errors.Is(err, client.ErrOffline) {
+		fmt.Fprintf(s.stdout, "logged out here; %s is unreachable, so the session there lasts until it expires (vibesync sessions end ID from another device ends it sooner)\n", s.c.Server())
+		return nil
+	}
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(s.stdout, "logged out of %s\n", s.c.Server())

@@ -322,9 +322,15 @@ func TestCLIUnknownUserOffline(t *testing.T) {
 	amy := cli{t: t, server: srv.URL(), data: t.TempDir()}
 	amy.run("register", "amy_unk", "Amy")
 	srv.stop()
+	if out := amy.run("logout"); !strings.Contains(out, "logged out here; "+srv.URL()+" is unreachable") {
+		t.Fatalf("logout offline: %s", out)
+	}
 	if _, err := amy.try("login", "amy_unk"); err == nil || !strings.Contains(err.Error(), "login needs the server, and "+srv.URL()+" is unreachable") {
 		t.Fatalf("login offline: %v", err)
 	}
+	srv.restart()
+	amy.run("login", "amy_unk")
+	srv.stop()
 	_, err := amy.try("connect", "stranger")
 	if err == nil || !strings.Contains(err.Error(), "@stranger is not in this replica and the server is unreachable") ||
 		!strings.Contains(err.Error(), "user id") {

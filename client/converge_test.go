@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -79,7 +80,10 @@ type replicaUnderTest struct {
 // added, removed, promoted and demoted by each other concurrently) while going offline at random, losing push answers,
 // and while the server's side moves (chat membership gained and lost,
 // rows written and deleted, tombstones pruned so stale replicas reset;
-// a third of these happen between two pages of some device's pull).
+// a third of these happen between two pages of some device's pull), and
+// while devices try changes the server would refuse for size or shape
+// (refused on the device) or hold ones queued without the checks that no
+// push can carry (rejected on the device).
 // At the end every replica equals the server's view for its user, every
 // rejected mutation was reported, and no mutation was applied twice.
 func TestConvergence(t *testing.T) {
@@ -186,9 +190,28 @@ func TestConvergence(t *testing.T) {
 	var stats struct{ syncs, pulled, resets, rejected, rows, lost int }
 	names := []string{"taken_a", "taken_b", "taken_c"}
 
+	oversized := 0
 	for step := 0; step < steps; step++ {
 		r := rs[rng.IntN(len(rs))]
-		switch op := rng.IntN(100); {
+		switch op := rng.IntN(103); {
+		case op >= 100 && op < 101: // a change the server would refuse for its size or shape: refused on the device
+			var err error
+			switch rng.IntN(3) {
+			case 0:
+				_, err = r.c.SendMessage(ctx, groups[rng.IntN(len(groups))].ID, strings.Repeat("x", 4001+rng.IntN(100_000)))
+			case 1:
+				_, err = r.c.Mutate(ctx, &syncv1.Mutation{})
+			default:
+				bad := "no spaces allowed"
+				_, err = r.c.UpdateProfile(ctx, ProfileUpdate{Username: &bad})
+			}
+			if !errors.Is(err, ErrRefused) {
+				t.Fatalf("step %d: a change the server would refuse was queued: %v", step, err)
+			}
+		case op >= 101 && op < 102 && oversized < 4: // one queued by a client without the checks: larger than any push may be
+			oversized++
+			queueRaw(t, r.c, groups[rng.IntN(len(groups))].ID, strings.Repeat("x", 9_000_000))
+		case op == 101: // (no more oversized ones)
 		case op < 20: // edit the profile, renaming oneself half the time
 			bio := fmt.Sprintf("bio %d", step)
 			upd := &syncv1.UpdateProfile{Bio: &bio}
@@ -404,15 +427,24 @@ func TestConvergence(t *testing.T) {
 		if !slices.Equal(held, readable) {
 			t.Errorf("%s: holds %v, may read %v", name, held, readable)
 		}
-		// Every mutation was processed once: applied, or rejected and reported.
-		for id := int64(1); ; id++ {
+		// Every mutation was processed once: applied, or rejected and
+		// reported; one that no push could carry was rejected on the
+		// device and reported.
+		var lastID int64
+		if err := r.c.db.QueryRowContext(ctx, `SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0)`).Scan(&lastID); err != nil {
+			t.Fatal(err)
+		}
+		for id := int64(1); id <= lastID; id++ {
 			var rec store.MutationRecord
 			err := db.Read(ctx, func(tx *store.Tx) (err error) {
 				rec, err = tx.MutationRecordOf(ctx, r.user.ID, st.ClientID, id)
 				return err
 			})
 			if apperr.Is(err, apperr.NotFound) {
-				break
+				if rj, ok := r.rejected[id]; !ok || rj.Reason != reasonMutationTooLarge {
+					t.Errorf("%s: mutation %d never reached the server and was not reported (%+v)", name, id, rj)
+				}
+				continue
 			} else if err != nil {
 				t.Fatal(err)
 			}

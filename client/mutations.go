@@ -21,17 +21,22 @@ type effect struct {
 }
 
 // Mutate queues any mutation without optimistic effects (its result shows
-// after the next Sync). It returns the mutation id.
+// after the next Sync). It returns the mutation id. A mutation the server
+// would refuse for its size or shape is not queued (ErrRefused).
 func (c *Client) Mutate(ctx context.Context, m *syncv1.Mutation) (int64, error) {
 	return c.enqueue(ctx, m)
 }
 
 // enqueue writes the mutation to the outbox and its effects to the
-// overlay in one local transaction, then wakes Run.
+// overlay in one local transaction, then wakes Run. What the server would
+// refuse for size or shape is refused here, with nothing queued.
 func (c *Client) enqueue(ctx context.Context, m *syncv1.Mutation, effects ...effect) (int64, error) {
 	kind := "unknown"
 	if f := m.ProtoReflect().WhichOneof(m.ProtoReflect().Descriptor().Oneofs().ByName("kind")); f != nil {
 		kind = string(f.Name())
+	}
+	if err := checkMutation(m); err != nil {
+		return 0, err
 	}
 	var id int64
 	err := c.tx(ctx, func(tx *sql.Tx) error {

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	syncv1 "github.com/vibesync/vibesync/syncproto/vibesync/sync/v1"
+	"github.com/vibesync/vibesync/wire"
 )
 
 // Rejection is a mutation the server refused for good. Its optimistic
@@ -62,18 +64,25 @@ func (c *Client) sync(ctx context.Context, verify bool) (SyncResult, error) {
 	c.syncMu.Lock()
 	defer c.syncMu.Unlock()
 	var res SyncResult
-	if err := c.push(ctx, &res); err != nil {
-		return res, err
+	// A failing push never skips the pull: whatever is wrong with the
+	// outbox, the device still receives. Only failures the pull would
+	// share (offline, logged out, another protocol, cancelled) end here.
+	pushErr := c.push(ctx, &res)
+	if pushErr != nil && !pullAfter(ctx, pushErr) {
+		return res, pushErr
 	}
 	for range 3 {
 		drifted, err := c.pull(ctx, verify, &res)
 		if err != nil {
-			return res, err
+			return res, errors.Join(pushErr, err)
 		}
 		if len(drifted) == 0 {
 			break
 		}
 		res.Drifted = append(res.Drifted, drifted...)
+	}
+	if pushErr != nil {
+		return res, pushErr
 	}
 	if err := setMeta(ctx, c.db, "last_sync", c.opts.Now().UTC().Format(time.RFC3339Nano)); err != nil {
 		return res, err
@@ -82,6 +91,13 @@ func (c *Client) sync(ctx context.Context, verify bool) (SyncResult, error) {
 		c.opts.OnSync(res)
 	}
 	return res, nil
+}
+
+// pullAfter reports whether a pull is worth trying after the push failed
+// with err.
+func pullAfter(ctx context.Context, err error) bool {
+	return ctx.Err() == nil && !errors.Is(err, ErrOffline) && !errors.Is(err, ErrSessionEnded) &&
+		!errors.Is(err, ErrNotLoggedIn) && !errors.Is(err, ErrIncompatible)
 }
 
 type queued struct {
@@ -94,7 +110,26 @@ type queued struct {
 // already used for other content.
 const reasonMutationIDReused = "mutation_id_reused"
 
-// push sends the unacknowledged outbox in order, in batches. A
+// Push batches: at most pushCount mutations and pushBudget bytes of them,
+// well under the server's limits (wire.MaxPushMutations and
+// wire.MaxSyncRequestBytes; the rest of a request is a few bytes).
+const (
+	pushCount  = 200
+	pushBudget = wire.MaxSyncRequestBytes / 2
+)
+
+// Reasons of rejections the client records itself, for a mutation the
+// server refused as part of a whole push, once it was alone in its push.
+const (
+	reasonMutationTooLarge = "mutation_too_large"
+	reasonMutationRefused  = "mutation_refused"
+)
+
+// push sends the unacknowledged outbox in order, in batches bounded by
+// count and bytes. A push the server refuses whole before running any of
+// it (too large, or malformed) is split in halves until the mutation that
+// causes it is alone; that one is recorded rejected and reported, and the
+// rest go through, so one bad change never jams the outbox. A
 // mutation_id_reused answer re-keys the replica (see rekey) and pushes the
 // rest of the outbox again under the new client id, once per push.
 func (c *Client) push(ctx context.Context, res *SyncResult) error {
@@ -103,10 +138,18 @@ func (c *Client) push(ctx context.Context, res *SyncResult) error {
 		return err
 	}
 	rekeyed := false
+	limit := pushCount // halved while a refused push is split
 	for {
-		batch, err := c.unacked(ctx, 200)
+		batch, err := c.unacked(ctx, limit)
 		if err != nil || len(batch) == 0 {
 			return err
+		}
+		size := 0
+		for i, q := range batch {
+			if size += proto.Size(q.m); i > 0 && size > pushBudget {
+				batch = batch[:i]
+				break
+			}
 		}
 		req := &syncv1.PushRequest{ProtocolVersion: ProtocolVersion, ClientId: clientID}
 		for _, q := range batch {
@@ -115,6 +158,17 @@ func (c *Client) push(ctx context.Context, res *SyncResult) error {
 		out, err := call(ctx, c, func(ctx context.Context) (*connect.Response[syncv1.PushResponse], error) {
 			return c.rpc.Push(ctx, connect.NewRequest(req))
 		})
+		if refusedWhole(err) {
+			if len(batch) > 1 {
+				limit = (len(batch) + 1) / 2
+				continue
+			}
+			if err := c.rejectAlone(ctx, batch[0], err, res); err != nil {
+				return err
+			}
+			limit = pushCount
+			continue
+		}
 		if err != nil {
 			return err
 		}
@@ -140,36 +194,20 @@ func (c *Client) push(ctx context.Context, res *SyncResult) error {
 					applied++
 					continue
 				}
-				gone, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE id = ?`, r.Id) // its overlay rows go with it
-				if err != nil {
-					return err
-				}
-				if n, err := gone.RowsAffected(); err != nil {
-					return err
-				} else if n == 0 {
-					// Another process sharing the data folder pushed it
-					// too and has reported it already.
-					continue
-				}
 				rej := Rejection{MutationID: r.Id, Kind: batch[i].kind, Code: r.Code, Reason: r.Reason, Message: r.Message, Field: r.Field, At: c.opts.Now().UTC()}
-				if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO rejections (mutation_id, kind, code, reason, message, field, at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-					rej.MutationID, rej.Kind, rej.Code, rej.Reason, rej.Message, rej.Field, rej.At.UnixMilli()); err != nil {
+				if ok, err := recordRejection(ctx, tx, rej); err != nil {
 					return err
+				} else if ok {
+					rejected = append(rejected, rej)
 				}
-				rejected = append(rejected, rej)
 			}
 			return nil
 		})
 		if err != nil {
 			return fmt.Errorf("client: record push results: %w", err)
 		}
+		c.reportRejected(res, rejected)
 		res.Pushed += applied
-		res.Rejected = append(res.Rejected, rejected...)
-		for _, r := range rejected {
-			if c.opts.OnRejected != nil {
-				c.opts.OnRejected(r)
-			}
-		}
 		if reused {
 			if rekeyed {
 				return fmt.Errorf("%w: again under client id %s", ErrMutationIDReused, clientID)
@@ -187,6 +225,78 @@ func (c *Client) push(ctx context.Context, res *SyncResult) error {
 		if out.Msg.RetryLater || len(out.Msg.Results) < len(batch) {
 			res.Pending = len(batch) - len(out.Msg.Results)
 			return nil
+		}
+	}
+}
+
+// refusedWhole reports whether the server refused a push as a whole
+// before running any of it: the request was larger than it reads
+// (RESOURCE_EXHAUSTED without a reason; a rate limit carries one), or it
+// failed validation (INVALID_ARGUMENT). Other failures (internal errors,
+// a dropped connection) may come after some mutations ran, so they are
+// never blamed on a mutation: the push is retried as it is.
+func refusedWhole(err error) bool {
+	switch connect.CodeOf(err) {
+	case connect.CodeInvalidArgument:
+		return true
+	case connect.CodeResourceExhausted:
+		return reason(err) == ""
+	}
+	return false
+}
+
+// rejectAlone records as rejected a mutation whose push, with it alone,
+// the server refused whole: it can never be delivered as it is.
+func (c *Client) rejectAlone(ctx context.Context, q queued, cause error, res *SyncResult) error {
+	rej := Rejection{MutationID: q.id, Kind: q.kind, Code: "invalid", Reason: reason(cause), At: c.opts.Now().UTC()}
+	var ce *connect.Error
+	msg := cause.Error()
+	if errors.As(cause, &ce) {
+		msg = ce.Message()
+	}
+	if connect.CodeOf(cause) == connect.CodeResourceExhausted {
+		rej.Code, rej.Reason = "too_large", reasonMutationTooLarge
+		rej.Message = fmt.Sprintf("This change is %d bytes, more than the server accepts in one request (%s)", proto.Size(q.m), msg)
+	} else {
+		rej.Reason = cmp.Or(rej.Reason, reasonMutationRefused)
+		rej.Message = "The server refused this change: " + msg
+	}
+	var ok bool
+	err := c.tx(ctx, func(tx *sql.Tx) (err error) {
+		ok, err = recordRejection(ctx, tx, rej)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("client: record rejection: %w", err)
+	}
+	if ok {
+		c.reportRejected(res, []Rejection{rej})
+	}
+	return nil
+}
+
+// recordRejection removes a rejected mutation from the outbox (its
+// optimistic rows go with it) and records the rejection. It reports false
+// when another process sharing the data folder already did (and reports
+// it).
+func recordRejection(ctx context.Context, tx *sql.Tx, rej Rejection) (bool, error) {
+	gone, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE id = ?`, rej.MutationID)
+	if err != nil {
+		return false, err
+	}
+	if n, err := gone.RowsAffected(); err != nil || n == 0 {
+		return false, err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO rejections (mutation_id, kind, code, reason, message, field, at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		rej.MutationID, rej.Kind, rej.Code, rej.Reason, rej.Message, rej.Field, rej.At.UnixMilli())
+	return err == nil, err
+}
+
+func (c *Client) reportRejected(res *SyncResult, rejected []Rejection) {
+	res.Rejected = append(res.Rejected, rejected...)
+	for _, r := range rejected {
+		if c.opts.OnRejected != nil {
+			c.opts.OnRejected(r)
 		}
 	}
 }

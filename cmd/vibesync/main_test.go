@@ -171,3 +171,36 @@ func TestCLISessionEnded(t *testing.T) {
 		t.Fatalf("amy's connections: %s", out)
 	}
 }
+
+// F1 with the CLI alone: a message the server would refuse for its size
+// is refused at once and never queued; what was queued before and after
+// it is delivered by the next sync.
+func TestCLIOversizedMessageIsRefusedAndNothingJams(t *testing.T) {
+	t.Parallel()
+	env := servertest.New(t)
+	amy := cli{t, env.URL, t.TempDir()}
+	bob := cli{t, env.URL, t.TempDir()}
+	amy.run("register", "amy_big", "correct horse battery", "Amy")
+	bob.run("register", "bob_big", "correct horse battery", "Bob")
+	amy.run("connect", "bob_big")
+	bob.run("sync")
+	bob.run("accept", "amy_big")
+	amy.run("chat", "bob_big")
+	off := amy.offline()
+	off.run("send", "bob_big", "before")
+	out, err := off.try("send", "bob_big", strings.Repeat("x", 9_000_000))
+	if err == nil || !strings.Contains(err.Error(), "not queued") || !strings.Contains(err.Error(), "at most 4000") {
+		t.Fatalf("oversized send: %v\n%.200s", err, out)
+	}
+	off.run("send", "bob_big", "after")
+	if out := amy.run("status"); !strings.Contains(out, "2 queued") {
+		t.Fatalf("status: %s", out)
+	}
+	if out := amy.run("sync"); !strings.Contains(out, "pushed 2, rejected 0") {
+		t.Fatalf("sync: %s", out)
+	}
+	bob.run("sync")
+	if out := bob.run("messages", "amy_big"); !strings.Contains(out, "before") || !strings.Contains(out, "after") {
+		t.Fatalf("bob's messages: %s", out)
+	}
+}

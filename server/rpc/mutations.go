@@ -6,6 +6,7 @@ import (
 	"github.com/vibesync/vibesync/server/apperr"
 	"github.com/vibesync/vibesync/server/social"
 	syncv1 "github.com/vibesync/vibesync/syncproto/vibesync/sync/v1"
+	"github.com/vibesync/vibesync/wire"
 )
 
 // codeUnimplemented rejects a mutation kind this server cannot run yet.
@@ -39,7 +40,7 @@ func (s *Services) apply(ctx context.Context, c social.Caller, m *syncv1.Mutatio
 			return svc.ClearStatus(ctx, c)
 		}
 		secs := k.SetStatus.GetExpiresInSeconds()
-		if secs < 60 || secs > 24*60*60 {
+		if secs < wire.MinStatusSeconds || secs > wire.MaxStatusSeconds {
 			return apperr.InvalidField("expiresInSeconds", "expiresInSeconds must be from 60 to 86400")
 		}
 		minutes := int(secs / 60)

@@ -19,6 +19,7 @@ import (
 	"github.com/vibesync/vibesync/server/auth"
 	"github.com/vibesync/vibesync/server/social"
 	"github.com/vibesync/vibesync/syncproto/vibesync/sync/v1/syncv1connect"
+	"github.com/vibesync/vibesync/wire"
 )
 
 // ProtocolVersion is the sync protocol version this server speaks. Every
@@ -29,7 +30,7 @@ const ProtocolVersion = 1
 // MaxRequestBytes bounds a request message (decompressed): a pull
 // listing a hundred thousand buckets, or a full push, fits; anything
 // larger is refused with RESOURCE_EXHAUSTED before it is decoded.
-const MaxRequestBytes = 8 << 20
+const MaxRequestBytes = wire.MaxSyncRequestBytes
 
 // Config wires the services.
 type Config struct {

@@ -15,10 +15,11 @@ import (
 	"github.com/vibesync/vibesync/server/store"
 	syncv1 "github.com/vibesync/vibesync/syncproto/vibesync/sync/v1"
 	"github.com/vibesync/vibesync/syncproto/vibesync/sync/v1/syncv1connect"
+	"github.com/vibesync/vibesync/wire"
 )
 
 // MaxPushMutations bounds one push; send more in several.
-const MaxPushMutations = 500
+const MaxPushMutations = wire.MaxPushMutations
 
 type syncHandler struct {
 	syncv1connect.UnimplementedSyncServiceHandler

@@ -87,7 +87,7 @@ const (
 )
 
 // MaxConnectionMessageLen bounds the optional message of a request.
-const MaxConnectionMessageLen = 500
+const MaxConnectionMessageLen = wire.MaxConnectionMessageLen
 
 // Connection statuses.
 const (

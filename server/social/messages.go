@@ -41,7 +41,7 @@ import (
 
 // Limits on messages.
 const (
-	MaxMessageLen   = 4000
+	MaxMessageLen   = wire.MaxMessageLen
 	MaxMessageFiles = 20
 	MaxFileMetaLen  = 8 << 10
 	DefaultMessages = 20

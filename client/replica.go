@@ -237,7 +237,7 @@ func (c *Client) entities(ctx context.Context, kind, bucket string) ([]entity, e
 // checksum computes a bucket's checksum over the pulled rows (see
 // wire.RowHash), to compare with the server's.
 func checksum(ctx context.Context, q querier, bucket string) (uint64, int64, error) {
-	rows, err := q.QueryContext(ctx, `SELECT entity, id, seq FROM rows WHERE bucket = ?`, bucket)
+	rows, err := q.QueryContext(ctx, `SELECT entity, id, seq, data FROM rows WHERE bucket = ?`, bucket)
 	if err != nil {
 		return 0, 0, fmt.Errorf("client: checksum %s: %w", bucket, err)
 	}
@@ -247,10 +247,11 @@ func checksum(ctx context.Context, q querier, bucket string) (uint64, int64, err
 	for rows.Next() {
 		var e, id string
 		var seq int64
-		if err := rows.Scan(&e, &id, &seq); err != nil {
+		var data []byte
+		if err := rows.Scan(&e, &id, &seq, &data); err != nil {
 			return 0, 0, err
 		}
-		sum += wire.RowHash(e, id, seq)
+		sum += wire.RowHash(e, id, seq, data)
 		n++
 	}
 	return sum, n, rows.Err()

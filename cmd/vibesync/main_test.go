@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -202,5 +204,40 @@ func TestCLIOversizedMessageIsRefusedAndNothingJams(t *testing.T) {
 	bob.run("sync")
 	if out := bob.run("messages", "amy_big"); !strings.Contains(out, "before") || !strings.Contains(out, "after") {
 		t.Fatalf("bob's messages: %s", out)
+	}
+}
+
+// F6 with the CLI alone: `sync --verify` finds a message whose text was
+// changed in the replica without its seq changing, and repairs it.
+func TestCLIVerifyRepairsChangedContent(t *testing.T) {
+	t.Parallel()
+	env := servertest.New(t)
+	amy := cli{t, env.URL, t.TempDir()}
+	bob := cli{t, env.URL, t.TempDir()}
+	amy.run("register", "amy_ver", "correct horse battery", "Amy")
+	bob.run("register", "bob_ver", "correct horse battery", "Bob")
+	amy.run("connect", "bob_ver")
+	bob.run("sync")
+	bob.run("accept", "amy_ver")
+	bob.run("chat", "amy_ver")
+	bob.run("send", "amy_ver", "meet at noon")
+	amy.run("sync")
+	db, err := sql.Open("sqlite", filepath.Join(amy.data, "replica.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.Exec(`UPDATE rows SET data = CAST(replace(CAST(data AS TEXT), 'meet at noon', 'meet at nine') AS BLOB) WHERE entity = 'message'`)
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := amy.run("messages", "bob_ver"); !strings.Contains(out, "meet at nine") {
+		t.Fatalf("setup: %s", out)
+	}
+	if out := amy.run("sync", "--verify"); !strings.Contains(out, "repaired chat:") {
+		t.Fatalf("sync --verify: %s", out)
+	}
+	if out := amy.run("messages", "bob_ver"); !strings.Contains(out, "meet at noon") || strings.Contains(out, "nine") {
+		t.Fatalf("after repair: %s", out)
 	}
 }

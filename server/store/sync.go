@@ -130,7 +130,7 @@ func (tx *Tx) BucketChecksums(ctx context.Context, buckets []string) (map[string
 	if err != nil {
 		return nil, fmt.Errorf("store: checksum buckets: %w", err)
 	}
-	rows, err := tx.query(ctx, `SELECT bucket, entity, entity_id, seq, op FROM changes
+	rows, err := tx.query(ctx, `SELECT bucket, entity, entity_id, seq, op, data FROM changes
 		WHERE bucket IN (SELECT value FROM json_each(?))`, string(list))
 	if err != nil {
 		return nil, fmt.Errorf("store: checksums: %w", err)
@@ -143,13 +143,14 @@ func (tx *Tx) BucketChecksums(ctx context.Context, buckets []string) (map[string
 	for rows.Next() {
 		var b, entity, id, op string
 		var seq int64
-		if err := rows.Scan(&b, &entity, &id, &seq, &op); err != nil {
+		var data []byte
+		if err := rows.Scan(&b, &entity, &id, &seq, &op, &data); err != nil {
 			return nil, fmt.Errorf("store: scan checksum row: %w", err)
 		}
 		c := out[b]
 		c.Latest = max(c.Latest, seq)
 		if Op(op) == OpUpsert {
-			c.Sum += wire.RowHash(entity, id, seq)
+			c.Sum += wire.RowHash(entity, id, seq, data)
 			c.Count++
 		}
 		out[b] = c

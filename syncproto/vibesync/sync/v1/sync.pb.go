@@ -2318,7 +2318,9 @@ func (x *Reel) GetComments() int64 {
 
 // BucketChecksum lets a client verify one bucket of its replica. sum is the
 // sum, modulo 2^64, over the bucket's live (upserted) rows, of the 64-bit
-// FNV-1a hash of entity + "\x00" + entity_id + "\x00" + decimal seq.
+// FNV-1a hash of entity + "\x00" + entity_id + "\x00" + decimal seq +
+// "\x00" + data (the row's replicated JSON, byte for byte as pulled), so a
+// row whose content differs is caught even when its seq matches.
 type BucketChecksum struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The bucket.

@@ -5,6 +5,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -16,9 +17,12 @@ import (
 	"strings"
 	"time"
 
+	"connectrpc.com/connect"
+
 	"github.com/vibesync/vibesync/server/auth"
 	"github.com/vibesync/vibesync/server/live"
 	"github.com/vibesync/vibesync/server/media"
+	"github.com/vibesync/vibesync/server/metrics"
 	"github.com/vibesync/vibesync/server/push"
 	"github.com/vibesync/vibesync/server/rest"
 	"github.com/vibesync/vibesync/server/rpc"
@@ -58,8 +62,9 @@ type Config struct {
 	// Now is the clock (default time.Now); tests move it.
 	Now func() time.Time
 	// AllowedOrigins are browser origins (e.g. "https://app.example.com")
-	// allowed to open the live WebSocket besides the server's own origin;
-	// clients that send no Origin are always allowed. "*" allows any.
+	// allowed to call the REST API and the Connect services (CORS, see
+	// cors.go) and to open the live WebSocket, besides the server's own
+	// origin; clients that send no Origin are always allowed. "*" allows any.
 	AllowedOrigins []string
 	// Live tunes the WebSocket hub (limits, heartbeats, polling); zero
 	// values take live.Options' defaults. Its AllowedOrigins is replaced by
@@ -68,6 +73,10 @@ type Config struct {
 	// TombstoneWindow is how long deletions stay in the change feed (default
 	// 30 days). A sync client whose cursor is older gets a reset.
 	TombstoneWindow time.Duration
+	// MetricsListen, when set, serves GET /metrics on its own address
+	// (e.g. "127.0.0.1:9090", for deployments that keep it private) and
+	// not on Listen. Empty: GET /metrics on the main listener.
+	MetricsListen string
 }
 
 // Defaults returns c with every unset field given its default.
@@ -109,6 +118,13 @@ func (c Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		errs = append(errs, fmt.Errorf("listen address %q: %w", c.Listen, err))
 	}
+	if c.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			errs = append(errs, fmt.Errorf("metrics listen address %q: %w", c.MetricsListen, err))
+		} else if c.MetricsListen == c.Listen {
+			errs = append(errs, fmt.Errorf("metrics listen address %q is the main listen address; leave it empty to serve /metrics there", c.MetricsListen))
+		}
+	}
 	if u, err := url.Parse(c.DatabaseURL); err != nil {
 		errs = append(errs, fmt.Errorf("database URL: %w", err))
 	} else {
@@ -141,6 +157,7 @@ type Server struct {
 	hub     *live.Hub
 	handler http.Handler
 	pusher  *push.Worker
+	metrics *metrics.Metrics
 }
 
 // New validates cfg, opens and migrates the database, and wires the
@@ -198,13 +215,45 @@ func build(ctx context.Context, cfg Config, db *store.DB) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	met := newMetrics(db, hub)
 	api := rest.New(rest.Config{Social: svc, Tokens: tokens, Log: cfg.Log, Ready: db.Ready, Media: files.Handler(), Live: hub})
 	mux := http.NewServeMux()
 	api.Register(mux)
-	streams := rpc.New(rpc.Config{Social: svc, Tokens: tokens, Log: cfg.Log, Feed: hub})
+	streams := rpc.New(rpc.Config{Social: svc, Tokens: tokens, Log: cfg.Log, Feed: hub, Interceptors: []connect.Interceptor{met.Interceptor()}})
 	streams.Register(mux)
-	pusher := &push.Worker{DB: db, Sender: sender, Log: cfg.Log}
-	return &Server{cfg: cfg, db: db, social: svc, rpc: streams, hub: hub, handler: api.Middleware(mux), pusher: pusher}, nil
+	if cfg.MetricsListen == "" {
+		mux.Handle("GET /metrics", met.Handler())
+	}
+	pusher := &push.Worker{DB: db, Sender: sender, Log: cfg.Log, Observer: met}
+	handler := met.InstrumentHTTP(mux, withCORS(api.Middleware(mux), cfg.AllowedOrigins))
+	return &Server{cfg: cfg, db: db, social: svc, rpc: streams, hub: hub, handler: handler, pusher: pusher, metrics: met}, nil
+}
+
+// newMetrics creates the server's metrics and connects them to the
+// database's writer, the live hub and the figures read at scrape time.
+func newMetrics(db *store.DB, hub *live.Hub) *metrics.Metrics {
+	met := metrics.New()
+	db.Observe(met)
+	writer, reader := db.Pools()
+	met.Watch(metrics.Sources{
+		Live: func() metrics.LiveStats {
+			s := hub.Stats()
+			return metrics.LiveStats{Sockets: s.Sockets, Users: s.Users, Subscribers: s.Subscribers,
+				FramesSent: s.Sent, SlowClosed: s.Dropped, TailSeq: s.TailSeq}
+		},
+		DB: func(ctx context.Context) (st metrics.DBState, err error) {
+			err = db.ReadUncounted(ctx, func(tx *store.Tx) (err error) {
+				if st.FeedHead, err = tx.FeedHead(ctx); err != nil {
+					return err
+				}
+				st.OutboxDepth, err = tx.PushOutboxDepth(ctx)
+				return err
+			})
+			return st, err
+		},
+		Pools: map[string]*sql.DB{"writer": writer, "reader": reader},
+	})
+	return met
 }
 
 // tokenSecret returns the configured secret, or the one kept in the
@@ -231,6 +280,10 @@ func tokenSecret(ctx context.Context, db *store.DB, configured string) ([]byte, 
 // Handler is the whole HTTP surface.
 func (s *Server) Handler() http.Handler { return s.handler }
 
+// Metrics is the server's Prometheus instrumentation; its Handler is
+// what GET /metrics serves.
+func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
+
 // DB is the server's database (for tools and tests in this module).
 func (s *Server) DB() *store.DB { return s.db }
 
@@ -239,6 +292,11 @@ func (s *Server) Social() *social.Service { return s.social }
 
 // Hub is the server's live WebSocket hub (for tests and benchmarks).
 func (s *Server) Hub() *live.Hub { return s.hub }
+
+// DeliverPushes runs one pass of the push-notification worker now (Serve
+// runs it every few seconds): for tools and tests. It returns how many
+// pushes were delivered.
+func (s *Server) DeliverPushes(ctx context.Context) (int, error) { return s.pusher.RunOnce(ctx) }
 
 // Run listens on cfg.Listen and serves until ctx ends, then shuts down
 // gracefully.
@@ -267,8 +325,22 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	hs.RegisterOnShutdown(s.rpc.Shutdown)
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- hs.Serve(ln) }()
+	if s.cfg.MetricsListen != "" {
+		mln, err := net.Listen("tcp", s.cfg.MetricsListen)
+		if err != nil {
+			hs.Close()
+			return fmt.Errorf("metrics listen: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", s.metrics.Handler())
+		ms := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog: slog.NewLogLogger(s.cfg.Log.Handler(), slog.LevelWarn)}
+		go func() { errc <- ms.Serve(mln) }()
+		defer ms.Close()
+		s.cfg.Log.Info("serving metrics", "addr", mln.Addr().String())
+	}
 	pctx, stopBackground := context.WithCancel(ctx)
 	pushDone := make(chan struct{})
 	go func() { defer close(pushDone); s.pusher.Run(pctx) }()

@@ -97,7 +97,8 @@ func parseFlags(cmd string, args []string, getenv func(string) string, stderr io
 	window := env("VIBESYNC_TOMBSTONE_WINDOW", "720h")
 	fs.StringVar(&window, "tombstone-window", window, "how long deletions stay in the sync feed; older sync cursors reset (VIBESYNC_TOMBSTONE_WINDOW)")
 	fs.StringVar(&o.cfg.FCMServiceAccountFile, "fcm-service-account", env("VIBESYNC_FCM_SERVICE_ACCOUNT", ""), "Google service-account key file for FCM push; pushes are only logged when empty (VIBESYNC_FCM_SERVICE_ACCOUNT)")
-	origins := fs.String("allowed-origins", env("VIBESYNC_ALLOWED_ORIGINS", ""), "comma-separated browser origins allowed to open the live WebSocket besides the server's own; * for any (VIBESYNC_ALLOWED_ORIGINS)")
+	fs.StringVar(&o.cfg.MetricsListen, "metrics-listen", env("VIBESYNC_METRICS_LISTEN", ""), "serve GET /metrics on this address only (e.g. 127.0.0.1:9090) instead of on -listen (VIBESYNC_METRICS_LISTEN)")
+	origins := fs.String("allowed-origins", env("VIBESYNC_ALLOWED_ORIGINS", ""), "comma-separated browser origins allowed to call the API (CORS) and open the live WebSocket besides the server's own; * for any (VIBESYNC_ALLOWED_ORIGINS)")
 	fs.StringVar(&o.logFormat, "log-format", env("VIBESYNC_LOG_FORMAT", "text"), "log format: text or json (VIBESYNC_LOG_FORMAT)")
 	fs.StringVar(&o.logLevel, "log-level", env("VIBESYNC_LOG_LEVEL", "info"), "log level: debug, info, warn, error (VIBESYNC_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {

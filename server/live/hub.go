@@ -179,6 +179,8 @@ type Hub struct {
 
 	dropped   atomic.Int64
 	delivered atomic.Int64
+	sent      atomic.Int64 // frames written to sockets
+	tailSeq   atomic.Int64 // the tailer's feed position, for monitoring
 }
 
 // New starts a hub at the current head of the live-event table, the change
@@ -222,6 +224,7 @@ func New(ctx context.Context, cfg Config) (*Hub, error) {
 	if err != nil {
 		return nil, fmt.Errorf("live: read heads: %w", err)
 	}
+	h.tailSeq.Store(h.feedSeq)
 	h.db.OnCommit(func(store.Commit) { h.poke() })
 	h.loops.Add(2)
 	go h.tail()
@@ -239,17 +242,27 @@ func (h *Hub) poke() {
 
 // Stats are counters for monitoring and tests.
 type Stats struct {
-	Sockets   int   // open on this instance
-	Delivered int64 // event frames queued to sockets
-	Dropped   int64 // sockets closed with 1013 for falling behind
+	Sockets     int   // open on this instance
+	Users       int   // users with at least one socket open on this instance (online here)
+	Subscribers int   // change-feed Subscribe streams open on this instance
+	Delivered   int64 // event frames queued to sockets
+	Sent        int64 // frames written (or being written) to sockets: events, sync positions, "connected"
+	Dropped     int64 // sockets closed with 1013 for falling behind
+	// TailSeq is the change-feed position this instance's tailer has
+	// delivered up to; the feed head minus TailSeq is how far it lags.
+	TailSeq int64
 }
 
 // Stats reports the hub's counters.
 func (h *Hub) Stats() Stats {
 	h.mu.Lock()
-	n := h.count
+	n, users, subs := h.count, len(h.users), 0
+	for _, set := range h.subs {
+		subs += len(set)
+	}
 	h.mu.Unlock()
-	return Stats{Sockets: n, Delivered: h.delivered.Load(), Dropped: h.dropped.Load()}
+	return Stats{Sockets: n, Users: users, Subscribers: subs, Delivered: h.delivered.Load(),
+		Sent: h.sent.Load(), Dropped: h.dropped.Load(), TailSeq: h.tailSeq.Load()}
 }
 
 // Shutdown closes every socket with 1001, stops the tailer and forgets this

@@ -189,9 +189,11 @@ func (h *Hub) write(s *socket, conn *websocket.Conn, readerDone <-chan struct{})
 			h.closeSocket(s, conn, readerDone)
 			return
 		case m := <-s.send:
+			h.sent.Add(1) // counted before the write, so a client that read it sees it counted
 			_ = conn.SetWriteDeadline(deadline())
 			err = conn.WritePreparedMessage(m)
 		case seq := <-s.syncC:
+			h.sent.Add(1)
 			_ = conn.SetWriteDeadline(deadline())
 			err = conn.WriteMessage(websocket.TextMessage, syncFrame(seq))
 		case <-ping.C:

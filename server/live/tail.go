@@ -88,6 +88,7 @@ func (h *Hub) catchUp(ctx context.Context) error {
 				return err
 			}
 			if len(moves) == 0 {
+				h.tailSeq.Store(h.feedSeq)
 				return nil
 			}
 			for _, m := range moves {

@@ -70,6 +70,25 @@ type Worker struct {
 	// Lease is how long a claimed row is hidden from other workers while
 	// it is being sent (default 2m).
 	Lease time.Duration
+	// Observer is told what became of each delivery attempt (default:
+	// nobody).
+	Observer Observer
+}
+
+// Outcome is what became of one delivery attempt.
+type Outcome string
+
+// Delivery outcomes.
+const (
+	Sent   Outcome = "sent"   // delivered
+	Retry  Outcome = "retry"  // failed; tried again after a backoff
+	Failed Outcome = "failed" // failed for the last time; given up
+)
+
+// Observer is told the outcome of each delivery attempt (metrics). It must
+// be fast.
+type Observer interface {
+	ObservePush(Outcome)
 }
 
 func (w *Worker) defaults() {
@@ -164,15 +183,27 @@ func (w *Worker) deliver(ctx context.Context, p store.Push) (bool, error) {
 		if sendErr != nil {
 			giveUp := p.Attempts+1 >= w.MaxAttempts
 			w.Log.WarnContext(ctx, "push failed", "push", p.ID, "attempt", p.Attempts+1, "give_up", giveUp, "err", sendErr)
-			return tx.MarkPushFailed(ctx, p.ID, sendErr.Error(), tx.Now.Add(w.backoff(p.Attempts)), giveUp)
+			if err := tx.MarkPushFailed(ctx, p.ID, sendErr.Error(), tx.Now.Add(w.backoff(p.Attempts)), giveUp); err != nil {
+				return err
+			}
+			tx.AfterCommit(func() { w.report(failure(giveUp)) })
+			return nil
 		}
-		return tx.MarkPushSent(ctx, p.ID)
+		if err := tx.MarkPushSent(ctx, p.ID); err != nil {
+			return err
+		}
+		tx.AfterCommit(func() { w.report(Sent) })
+		return nil
 	})
 }
 
 func (w *Worker) fail(ctx context.Context, p store.Push, err error, giveUp bool) error {
 	return w.DB.Write(ctx, func(tx *store.Tx) error {
-		return tx.MarkPushFailed(ctx, p.ID, err.Error(), tx.Now.Add(w.backoff(p.Attempts)), giveUp)
+		if err := tx.MarkPushFailed(ctx, p.ID, err.Error(), tx.Now.Add(w.backoff(p.Attempts)), giveUp); err != nil {
+			return err
+		}
+		tx.AfterCommit(func() { w.report(failure(giveUp)) })
+		return nil
 	})
 }
 
@@ -183,4 +214,18 @@ func (w *Worker) backoff(attempts int) time.Duration {
 		d *= 2
 	}
 	return min(d, time.Hour)
+}
+
+// failure is the outcome of a failed attempt.
+func failure(giveUp bool) Outcome {
+	if giveUp {
+		return Failed
+	}
+	return Retry
+}
+
+func (w *Worker) report(o Outcome) {
+	if w.Observer != nil {
+		w.Observer.ObservePush(o)
+	}
 }

@@ -41,6 +41,9 @@ type Config struct {
 	// the live hub, so Subscribe streams and WebSockets share one tail of
 	// the database (and see other instances' writes).
 	Feed Watcher
+	// Interceptors run around every call, outside the service's own (auth,
+	// error mapping), so they see the codes clients get (metrics).
+	Interceptors []connect.Interceptor
 }
 
 // Watcher reports feed positions at which a user's buckets moved. The
@@ -58,6 +61,7 @@ type Services struct {
 	feed     Watcher
 	tokens   *auth.Tokens
 	log      *slog.Logger
+	outer    []connect.Interceptor
 	done     chan struct{} // closed by Shutdown
 	shutdown sync.Once
 }
@@ -68,7 +72,7 @@ func New(cfg Config) *Services {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Services{svc: cfg.Social, feed: cfg.Feed, tokens: cfg.Tokens, log: log, done: make(chan struct{})}
+	return &Services{svc: cfg.Social, feed: cfg.Feed, tokens: cfg.Tokens, log: log, outer: cfg.Interceptors, done: make(chan struct{})}
 }
 
 // Shutdown ends every open Subscribe stream (clients reconnect to another
@@ -79,8 +83,9 @@ func (s *Services) Shutdown() {
 
 // Register mounts the sync service and gRPC reflection (v1 and v1alpha) on mux.
 func (s *Services) Register(mux *http.ServeMux) {
+	interceptors := append(append([]connect.Interceptor(nil), s.outer...), s.authInterceptor(), s.errorInterceptor())
 	opts := connect.WithHandlerOptions(
-		connect.WithInterceptors(s.authInterceptor(), s.errorInterceptor()),
+		connect.WithInterceptors(interceptors...),
 		connect.WithReadMaxBytes(MaxRequestBytes))
 	mux.Handle(syncv1connect.NewSyncServiceHandler(&syncHandler{s: s}, opts))
 	reflector := grpcreflect.NewStaticReflector(syncv1connect.SyncServiceName)

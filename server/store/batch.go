@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // maxBatch bounds how many queued writes one transaction commits together.
@@ -14,7 +15,8 @@ type writeReq struct {
 	ctx      context.Context
 	fn       func(*Tx) error
 	err      error
-	panicked any // what fn panicked with, re-raised in the caller's goroutine
+	queued   time.Time // when it joined the queue
+	panicked any       // what fn panicked with, re-raised in the caller's goroutine
 	done     chan struct{}
 }
 
@@ -31,7 +33,7 @@ var errPanicked = errors.New("store: write panicked")
 // after the batch's commit and its commit hooks. A fn that panics is rolled
 // back alone and its panic is raised again in its own caller's goroutine.
 func (db *DB) groupWrite(ctx context.Context, fn func(*Tx) error) error {
-	req := &writeReq{ctx: ctx, done: make(chan struct{})}
+	req := &writeReq{ctx: ctx, done: make(chan struct{}), queued: time.Now()}
 	req.fn = func(tx *Tx) (err error) {
 		defer func() {
 			if p := recover(); p != nil {
@@ -78,6 +80,13 @@ func (db *DB) groupWrite(ctx context.Context, fn func(*Tx) error) error {
 // err. It returns what the transaction appended and what its writes
 // registered with AfterCommit.
 func (db *DB) runBatch(batch []*writeReq) (Commit, []func()) {
+	if db.observer.Load() != nil {
+		queued := make([]time.Time, len(batch))
+		for i, r := range batch {
+			queued[i] = r.queued
+		}
+		db.observeBatch(queued...)
+	}
 	if len(batch) == 1 {
 		r := batch[0]
 		commit, after, err := db.runCounting(r.ctx, db.w, db.wstmts, r.fn, &db.queries)

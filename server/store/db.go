@@ -56,7 +56,46 @@ type DB struct {
 	// wstmts and rstmts keep each pool's statements prepared (embedded
 	// databases only; nil otherwise).
 	wstmts, rstmts *stmtCache
+	// observer is told about every write batch (see Observe).
+	observer atomic.Pointer[WriteObserver]
 }
+
+// WriteObserver is told how writes go through the single writer: how many
+// writes each transaction commits together (group commit; always 1 on a
+// remote database) and how long each write waited for the writer. It must
+// be fast and must not write to the database.
+type WriteObserver interface {
+	ObserveWriteBatch(size int)
+	ObserveWriterWait(d time.Duration)
+}
+
+// Observe makes o the write observer (nil: none). Safe to call at any time.
+func (db *DB) Observe(o WriteObserver) {
+	if o == nil {
+		db.observer.Store(nil)
+		return
+	}
+	db.observer.Store(&o)
+}
+
+// observeBatch reports one write transaction of n writes, each queued at
+// the given time.
+func (db *DB) observeBatch(queued ...time.Time) {
+	p := db.observer.Load()
+	if p == nil {
+		return
+	}
+	o := *p
+	o.ObserveWriteBatch(len(queued))
+	now := time.Now()
+	for _, t := range queued {
+		o.ObserveWriterWait(now.Sub(t))
+	}
+}
+
+// Pools returns the writer and reader connection pools, for monitoring
+// their statistics (sql.DB.Stats) only.
+func (db *DB) Pools() (writer, reader *sql.DB) { return db.w, db.r }
 
 // Commit describes a committed write transaction that appended to the feed or
 // the live-event table: the highest seq of each it wrote (0 if none).
@@ -336,7 +375,9 @@ func (db *DB) Write(ctx context.Context, fn func(*Tx) error) error {
 	if db.local {
 		return db.groupWrite(ctx, fn)
 	}
+	queued := time.Now()
 	db.wmu.Lock()
+	db.observeBatch(queued)
 	commit, after, err := db.runCounting(ctx, db.w, db.wstmts, fn, &db.queries)
 	db.wmu.Unlock()
 	if err != nil {

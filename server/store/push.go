@@ -171,3 +171,14 @@ func (tx *Tx) HasDuePushes(ctx context.Context) (bool, error) {
 	}
 	return n == 1, nil
 }
+
+// PushOutboxDepth counts the pushes still to deliver (due or waiting for
+// a retry), for monitoring.
+func (tx *Tx) PushOutboxDepth(ctx context.Context) (int64, error) {
+	var n int64
+	err := tx.queryRow(ctx, `SELECT COUNT(*) FROM push_outbox WHERE sent_at IS NULL AND failed_at IS NULL`).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("store: push outbox depth: %w", translate(err))
+	}
+	return n, nil
+}

@@ -87,6 +87,10 @@ type Options struct {
 	OnRekeyed func()
 	// OnSync is told after every successful Sync.
 	OnSync func(SyncResult)
+	// OnStatus is told the sync status each time it changes: a Sync
+	// starts or ends, a push or a pull page completes, a change is
+	// queued. Called synchronously; it must not call Sync.
+	OnStatus func(Status)
 	// PageSize is the pull page size (default DefaultPageSize).
 	PageSize int
 	// Now is the clock for display timestamps (default time.Now).
@@ -105,6 +109,7 @@ type Client struct {
 	live   syncv1connect.SyncServiceClient
 	syncMu sync.Mutex    // one Sync at a time per process
 	kick   chan struct{} // a local write or a poke wakes Run
+	prog   progress      // this process's sync in progress
 }
 
 // Open opens (or creates) the replica in opts.Dir.

@@ -69,6 +69,7 @@ func (c *Client) enqueue(ctx context.Context, m *syncv1.Mutation, effects ...eff
 	})
 	if err == nil {
 		c.poke()
+		c.notify(ctx)
 	}
 	return id, err
 }

@@ -36,6 +36,8 @@ type SyncResult struct {
 	Rejected []Rejection // mutations it refused
 	Pending  int         // mutations still queued (transient failure)
 	Pulled   int         // changes applied
+	// Arrived describes the last (at most 100) changes pulled, for display.
+	Arrived []Arrival
 	Cursor   int64       // the replica's feed position
 	Reset    bool        // the replica was rebuilt from scratch
 	Drifted  []string    // buckets whose checksum differed; re-read
@@ -60,14 +62,19 @@ func (c *Client) Verify(ctx context.Context) (SyncResult, error) {
 	return c.sync(ctx, true)
 }
 
-func (c *Client) sync(ctx context.Context, verify bool) (SyncResult, error) {
+func (c *Client) sync(ctx context.Context, verify bool) (res SyncResult, err error) {
 	c.syncMu.Lock()
 	defer c.syncMu.Unlock()
-	var res SyncResult
+	c.setProgress(ctx, func(p *progress) { p.uploading = true })
+	defer func() {
+		c.recordOutcome(ctx, err)
+		c.setProgress(ctx, func(p *progress) { p.uploading, p.downloading, p.received, p.total = false, false, 0, 0 })
+	}()
 	// A failing push never skips the pull: whatever is wrong with the
 	// outbox, the device still receives. Only failures the pull would
 	// share (offline, logged out, another protocol, cancelled) end here.
 	pushErr := c.push(ctx, &res)
+	c.setProgress(ctx, func(p *progress) { p.uploading = false })
 	if pushErr != nil && !pullAfter(ctx, pushErr) {
 		return res, pushErr
 	}
@@ -353,6 +360,7 @@ func (c *Client) pull(ctx context.Context, verify bool, res *SyncResult) ([]stri
 	var token []byte
 	var last *syncv1.PullResponse
 	restarts := 0
+	c.setProgress(ctx, func(p *progress) { p.downloading, p.received, p.total = true, 0, 0 })
 	for {
 		req := &syncv1.PullRequest{ProtocolVersion: ProtocolVersion, Cursor: cursor, Buckets: buckets,
 			PageToken: token, PageSize: int32(c.opts.PageSize), WantChecksums: verify}
@@ -364,12 +372,20 @@ func (c *Client) pull(ctx context.Context, verify bool, res *SyncResult) ([]stri
 			// staged pages may miss deletions; start again.
 			restarts++
 			staged, token = nil, nil
+			c.setProgress(ctx, func(p *progress) { p.received, p.total = 0, 0 })
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
 		staged = append(staged, page.Msg.Changes...)
+		c.setProgress(ctx, func(p *progress) {
+			if len(token) == 0 {
+				p.total = page.Msg.Total
+			}
+			p.received = int64(len(staged))
+			p.total = max(p.total, p.received)
+		})
 		if len(page.Msg.NextPageToken) == 0 {
 			last = page.Msg
 			break
@@ -443,6 +459,16 @@ func (c *Client) pull(ctx context.Context, verify bool, res *SyncResult) ([]stri
 		return nil, nil
 	}
 	res.Pulled += len(staged)
+	for _, ch := range staged[max(0, len(staged)-maxArrivals):] {
+		a := Arrival{Bucket: ch.Bucket, Entity: ch.Entity, ID: ch.EntityId, Deleted: ch.Op == syncv1.Op_OP_DELETE}
+		if !a.Deleted {
+			a.Summary = summarize(ch.Entity, ch.Data)
+		}
+		res.Arrived = append(res.Arrived, a)
+	}
+	if len(res.Arrived) > maxArrivals {
+		res.Arrived = res.Arrived[len(res.Arrived)-maxArrivals:]
+	}
 	res.Cursor = last.Checkpoint
 	res.Reset = res.Reset || last.Reset_
 	res.Lost = append(res.Lost, last.LostBuckets...)
@@ -572,44 +598,6 @@ func insertSQL(n int) string {
 		b.WriteString("(?,?,?,?,?,?,?)")
 	}
 	return b.String()
-}
-
-// Status is the replica's bookkeeping.
-type Status struct {
-	UserID   string
-	ClientID string
-	Outbox   int // mutations not yet acknowledged
-	Awaiting int // acknowledged, waiting for a pull to cover them
-	LastSync time.Time
-	Cursor   int64
-	Buckets  []string
-	Rows     int
-}
-
-// Status reports the outbox size, the last sync and the cursors.
-func (c *Client) Status(ctx context.Context) (Status, error) {
-	var s Status
-	s.UserID = c.UserID(ctx)
-	var err error
-	if s.ClientID, err = getMeta(ctx, c.db, "client_id"); err != nil {
-		return s, err
-	}
-	if s.Cursor, err = getMetaInt(ctx, c.db, "cursor"); err != nil {
-		return s, err
-	}
-	if err := getMetaJSON(ctx, c.db, "buckets", &s.Buckets); err != nil {
-		return s, err
-	}
-	if last, err := getMeta(ctx, c.db, "last_sync"); err != nil {
-		return s, err
-	} else if last != "" {
-		s.LastSync, _ = time.Parse(time.RFC3339Nano, last)
-	}
-	err = c.db.QueryRowContext(ctx, `SELECT
-		(SELECT COUNT(*) FROM outbox WHERE acked_at IS NULL),
-		(SELECT COUNT(*) FROM outbox WHERE acked_at IS NOT NULL),
-		(SELECT COUNT(*) FROM rows)`).Scan(&s.Outbox, &s.Awaiting, &s.Rows)
-	return s, err
 }
 
 // Rejections lists the mutations the server refused, newest first.

@@ -156,15 +156,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err != nil {
 			return err
 		}
-		last := "never"
-		if !st.LastSync.IsZero() {
-			last = st.LastSync.Local().Format(time.DateTime)
-		}
-		fmt.Fprintf(stdout, "user:      %s\nserver:    %s\nclient id: %s\noutbox:    %d queued, %d awaiting the next pull\nlast sync: %s\ncursor:    %d\nbuckets:   %d (%d rows)\n",
-			or(st.UserID, "(logged out)"), *server, st.ClientID, st.Outbox, st.Awaiting, last, st.Cursor, len(st.Buckets), st.Rows)
-		for _, b := range st.Buckets {
-			fmt.Fprintf(stdout, "  %s\n", b)
-		}
+		printStatus(stdout, *server, st)
 		return nil
 	case "me":
 		u, err := c.Me(ctx)
@@ -273,6 +265,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			if r.Pushed+r.Pulled > 0 || r.Reset {
 				fmt.Fprintf(stdout, "%s synced: pushed %d, pulled %d changes, cursor %d\n", time.Now().Format(time.TimeOnly), r.Pushed, r.Pulled, r.Cursor)
 			}
+			printArrivals(stdout, r)
 		}
 		err := c.Run(ctx)
 		if err == nil || errors.Is(err, context.Canceled) {
@@ -374,4 +367,50 @@ func or(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// printStatus shows the sync status: connection, queue, progress, last
+// sync and error, then the replica's bookkeeping.
+func printStatus(w io.Writer, server string, st client.Status) {
+	last := "never"
+	if !st.LastSync.IsZero() {
+		last = st.LastSync.Local().Format(time.DateTime)
+	}
+	state := "offline (the last sync could not reach the server)"
+	switch {
+	case st.Online:
+		state = "online"
+	case st.LastSync.IsZero() && st.LastError == "":
+		state = "not synced yet"
+	}
+	fmt.Fprintf(w, "user:      %s\nserver:    %s\nstate:     %s\nclient id: %s\noutbox:    %d queued, %d awaiting the next pull\n",
+		or(st.UserID, "(logged out)"), server, state, st.ClientID, st.Outbox, st.Awaiting)
+	if st.Downloading {
+		fmt.Fprintf(w, "download:  %d of %d changes\n", st.Received, st.Total)
+	}
+	fmt.Fprintf(w, "last sync: %s\n", last)
+	if st.LastError != "" {
+		fmt.Fprintf(w, "last error: %s\n", st.LastError)
+	}
+	if st.Rejections > 0 {
+		fmt.Fprintf(w, "rejected:  %d changes the server refused (see: vibesync rejections)\n", st.Rejections)
+	}
+	fmt.Fprintf(w, "cursor:    %d\nbuckets:   %d (%d rows)\n", st.Cursor, len(st.Buckets), st.Rows)
+	for _, b := range st.Buckets {
+		fmt.Fprintf(w, "  %s\n", b)
+	}
+}
+
+// printArrivals shows what a sync brought, one line each.
+func printArrivals(w io.Writer, r client.SyncResult) {
+	for _, a := range r.Arrived {
+		if a.Deleted {
+			fmt.Fprintf(w, "  - %s %s removed\n", a.Entity, a.ID)
+			continue
+		}
+		fmt.Fprintf(w, "  + %s %s\n", a.Entity, or(a.Summary, a.ID))
+	}
+	if more := r.Pulled - len(r.Arrived); more > 0 {
+		fmt.Fprintf(w, "  … and %d earlier changes\n", more)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -239,5 +240,72 @@ func TestCLIVerifyRepairsChangedContent(t *testing.T) {
 	}
 	if out := amy.run("messages", "bob_ver"); !strings.Contains(out, "meet at noon") || strings.Contains(out, "nine") {
 		t.Fatalf("after repair: %s", out)
+	}
+}
+
+// signalWriter collects output and closes found once it contains want.
+type signalWriter struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	want  string
+	found chan struct{}
+}
+
+func (w *signalWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n, err := w.buf.Write(p)
+	if w.found != nil && strings.Contains(w.buf.String(), w.want) {
+		close(w.found)
+		w.found = nil
+	}
+	return n, err
+}
+
+// Item 7 with the CLI: status says online or offline, the queue and the
+// last error; watch prints each arrival with its kind and a summary.
+func TestCLIStatusAndWatch(t *testing.T) {
+	t.Parallel()
+	env := servertest.New(t)
+	amy := cli{t, env.URL, t.TempDir()}
+	bob := cli{t, env.URL, t.TempDir()}
+	amy.run("register", "amy_w", "correct horse battery", "Amy")
+	bob.run("register", "bob_w", "correct horse battery", "Bob")
+	amy.run("connect", "bob_w")
+	bob.run("sync")
+	bob.run("accept", "amy_w")
+	bob.run("chat", "amy_w")
+	amy.run("sync")
+	if out := amy.run("status"); !strings.Contains(out, "state:     online") || strings.Contains(out, "last error") {
+		t.Fatalf("status online: %s", out)
+	}
+	off := amy.offline()
+	off.run("send", "bob_w", "hello?")
+	if out := amy.run("status"); !strings.Contains(out, "state:     offline") || !strings.Contains(out, "last error: client: server unreachable") ||
+		!strings.Contains(out, "outbox:    1 queued") {
+		t.Fatalf("status offline: %s", out)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel) // before the server stops: watch holds a stream open
+	found := make(chan struct{})
+	w := &signalWriter{want: "+ message @bob_w: see you at noon", found: found}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--server", amy.server, "--data", amy.data, "watch"}, noenv, w, w)
+	}()
+	bob.run("send", "amy_w", "see you at noon")
+	select {
+	case <-found:
+	case err := <-done:
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		t.Fatalf("watch ended: %v\n%s", err, w.buf.String())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("watch never printed the message:\n%s", w.buf.String())
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("watch: %v", err)
 	}
 }

@@ -62,6 +62,9 @@ type PullPage struct {
 	Lost          []string
 	Reset         bool
 	Checksums     map[string]store.BucketChecksum
+	// Total, on the first page, is how many changes the whole pull
+	// carries (for progress; rows rewritten between pages leave it).
+	Total int64
 }
 
 // pullToken is the state of a pull between pages.
@@ -151,12 +154,20 @@ func (s *Service) Pull(ctx context.Context, userID string, req PullRequest) (Pul
 				tok.Gone = append(tok.Gone, b)
 			}
 		}
-		changes, err := tx.PullChanges(ctx, store.PullFilter{
+		filter := store.PullFilter{
 			UserID: userID, Held: held, Cursor: tok.Cursor, Fresh: tok.Fresh,
 			After: tok.After, Upto: tok.Upto, Limit: size + 1,
-		})
+		}
+		changes, err := tx.PullChanges(ctx, filter)
 		if err != nil {
 			return err
+		}
+		if len(req.PageToken) == 0 {
+			if len(changes) <= size {
+				out.Total = int64(len(changes))
+			} else if out.Total, err = tx.CountPullChanges(ctx, filter); err != nil {
+				return err
+			}
 		}
 		out.Reset = tok.Reset
 		if len(changes) > size {

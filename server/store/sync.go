@@ -78,6 +78,35 @@ func (tx *Tx) PullChanges(ctx context.Context, f PullFilter) ([]Change, error) {
 	return out, nil
 }
 
+// CountPullChanges counts the changes a whole pull with f's scope carries
+// (f.After and f.Limit are ignored), from the same covering index.
+func (tx *Tx) CountPullChanges(ctx context.Context, f PullFilter) (int64, error) {
+	scope, err := json.Marshal(append(append([]string{}, f.Held...), f.Fresh...))
+	if err != nil {
+		return 0, fmt.Errorf("store: pull scope: %w", err)
+	}
+	fresh, err := json.Marshal(append([]string{}, f.Fresh...))
+	if err != nil {
+		return 0, fmt.Errorf("store: pull scope: %w", err)
+	}
+	var n int64
+	err = tx.queryRow(ctx, `
+	WITH readable(bucket) AS (
+		SELECT bucket FROM bucket_members WHERE user_id = ?
+		UNION ALL SELECT ?)
+	SELECT (SELECT COUNT(*) FROM changes
+		 WHERE seq > ? AND seq <= ? AND bucket IN readable
+		   AND bucket IN (SELECT value FROM json_each(?)))
+	     + (SELECT COUNT(*) FROM changes
+		 WHERE seq <= ? AND bucket IN readable
+		   AND bucket IN (SELECT value FROM json_each(?)))`,
+		f.UserID, "user:"+f.UserID, f.Cursor, f.Upto, string(scope), min(f.Cursor, f.Upto), string(fresh)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("store: count pull: %w", translate(err))
+	}
+	return n, nil
+}
+
 // ReadableBuckets lists every bucket user may read now: their own bucket
 // first, then their shared buckets.
 func (tx *Tx) ReadableBuckets(ctx context.Context, userID string) ([]string, error) {

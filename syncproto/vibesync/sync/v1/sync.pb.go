@@ -259,7 +259,11 @@ type PullResponse struct {
 	// keep only what this pull delivers.
 	Reset_ bool `protobuf:"varint,6,opt,name=reset,proto3" json:"reset,omitempty"`
 	// On the final page, when asked: the checksum of every bucket held.
-	Checksums     []*BucketChecksum `protobuf:"bytes,7,rep,name=checksums,proto3" json:"checksums,omitempty"`
+	Checksums []*BucketChecksum `protobuf:"bytes,7,rep,name=checksums,proto3" json:"checksums,omitempty"`
+	// On the first page: how many changes the whole pull carries, so a
+	// client can show progress (rows received of total). A row rewritten
+	// between two pages leaves the pull, so fewer may arrive.
+	Total         int64 `protobuf:"varint,8,opt,name=total,proto3" json:"total,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -341,6 +345,13 @@ func (x *PullResponse) GetChecksums() []*BucketChecksum {
 		return x.Checksums
 	}
 	return nil
+}
+
+func (x *PullResponse) GetTotal() int64 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
 }
 
 // Change is one row of the compacted feed.
@@ -4403,7 +4414,7 @@ const file_vibesync_sync_v1_sync_proto_rawDesc = "" +
 	"page_token\x18\x04 \x01(\fR\tpageToken\x12\x1b\n" +
 	"\tpage_size\x18\x05 \x01(\x05R\bpageSize\x12%\n" +
 	"\x0ewant_checksums\x18\x06 \x01(\bR\rwantChecksums\x12\x14\n" +
-	"\x05typed\x18\a \x01(\bR\x05typed\"\x9d\x02\n" +
+	"\x05typed\x18\a \x01(\bR\x05typed\"\xb3\x02\n" +
 	"\fPullResponse\x122\n" +
 	"\achanges\x18\x01 \x03(\v2\x18.vibesync.sync.v1.ChangeR\achanges\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\fR\rnextPageToken\x12\x1e\n" +
@@ -4413,7 +4424,8 @@ const file_vibesync_sync_v1_sync_proto_rawDesc = "" +
 	"\abuckets\x18\x04 \x03(\tR\abuckets\x12!\n" +
 	"\flost_buckets\x18\x05 \x03(\tR\vlostBuckets\x12\x14\n" +
 	"\x05reset\x18\x06 \x01(\bR\x05reset\x12>\n" +
-	"\tchecksums\x18\a \x03(\v2 .vibesync.sync.v1.BucketChecksumR\tchecksums\"\xd1\x01\n" +
+	"\tchecksums\x18\a \x03(\v2 .vibesync.sync.v1.BucketChecksumR\tchecksums\x12\x14\n" +
+	"\x05total\x18\b \x01(\x03R\x05total\"\xd1\x01\n" +
 	"\x06Change\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x03R\x03seq\x12\x16\n" +
 	"\x06bucket\x18\x02 \x01(\tR\x06bucket\x12\x16\n" +

@@ -38,10 +38,10 @@ type SyncResult struct {
 	Pulled   int         // changes applied
 	// Arrived describes the last (at most 100) changes pulled, for display.
 	Arrived []Arrival
-	Cursor   int64       // the replica's feed position
-	Reset    bool        // the replica was rebuilt from scratch
-	Drifted  []string    // buckets whose checksum differed; re-read
-	Lost     []string    // buckets the user may no longer read; dropped
+	Cursor  int64    // the replica's feed position
+	Reset   bool     // the replica was rebuilt from scratch
+	Drifted []string // buckets whose checksum differed; re-read
+	Lost    []string // buckets the user may no longer read; dropped
 	// Rekeyed: the server had seen this replica's mutation ids with other
 	// content (the data folder was restored or copied), so the replica took
 	// a new client id and pushed its queued mutations again under it.

@@ -18,6 +18,7 @@ package client
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -38,6 +39,7 @@ import (
 
 	"connectrpc.com/connect"
 
+	syncv1 "github.com/vibesync/vibesync/syncproto/vibesync/sync/v1"
 	"github.com/vibesync/vibesync/syncproto/vibesync/sync/v1/syncv1connect"
 )
 
@@ -69,6 +71,10 @@ const DefaultPageSize = 5000
 // Options configures Open.
 type Options struct {
 	// Server is the server's base URL, e.g. "http://127.0.0.1:8080".
+	// Empty: the server the data folder was last logged in to, else
+	// DefaultServer. A data folder logged in to one server never sends its
+	// tokens to another: authenticated calls answer *OtherServerError
+	// (reads from the replica and queued writes still work).
 	Server string
 	// Dir is the data folder: it holds replica.db (the replica, the outbox,
 	// the session tokens). Created if missing.
@@ -114,8 +120,8 @@ type Client struct {
 
 // Open opens (or creates) the replica in opts.Dir.
 func Open(ctx context.Context, opts Options) (*Client, error) {
-	if opts.Server == "" || opts.Dir == "" {
-		return nil, errors.New("client: Server and Dir are required")
+	if opts.Dir == "" {
+		return nil, errors.New("client: Dir is required")
 	}
 	opts.Server = strings.TrimRight(opts.Server, "/")
 	if opts.PageSize == 0 {
@@ -135,15 +141,14 @@ func Open(ctx context.Context, opts Options) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{opts: opts, db: db, kick: make(chan struct{}, 1)}
-	c.http = opts.HTTPClient
-	c.stream = opts.HTTPClient
-	if c.http == nil {
-		c.http = &http.Client{Timeout: 30 * time.Second}
-		c.stream = &http.Client{}
-	}
-	c.rpc = syncv1connect.NewSyncServiceClient(c.http, opts.Server, connect.WithInterceptors(c.bearer()))
-	c.live = syncv1connect.NewSyncServiceClient(c.stream, opts.Server)
 	if err := c.tx(ctx, func(tx *sql.Tx) error {
+		if c.opts.Server == "" {
+			var s session
+			if err := getMetaJSON(ctx, tx, "session", &s); err != nil {
+				return err
+			}
+			c.opts.Server = cmp.Or(s.Server, DefaultServer)
+		}
 		id, err := getMeta(ctx, tx, "client_id")
 		if err != nil || id != "" {
 			return err
@@ -153,7 +158,49 @@ func Open(ctx context.Context, opts Options) (*Client, error) {
 		db.Close()
 		return nil, err
 	}
+	c.http = opts.HTTPClient
+	c.stream = opts.HTTPClient
+	if c.http == nil {
+		c.http = &http.Client{Timeout: 30 * time.Second}
+		c.stream = &http.Client{}
+	}
+	c.rpc = syncv1connect.NewSyncServiceClient(c.http, c.opts.Server, connect.WithInterceptors(c.bearer()))
+	c.live = syncv1connect.NewSyncServiceClient(c.stream, c.opts.Server)
 	return c, nil
+}
+
+// DefaultServer is the server of a data folder never logged in, when
+// Options.Server is empty: the server's default address.
+const DefaultServer = "http://127.0.0.1:8080"
+
+// Server is the server this client talks to.
+func (c *Client) Server() string { return c.opts.Server }
+
+// Account says who the data folder is logged in as, and where.
+type Account struct {
+	Server   string // the server of the last login ("" if never)
+	UserID   string
+	LoggedIn bool // false after Logout or a refused refresh
+}
+
+// Account reads the data folder's login.
+func (c *Client) Account(ctx context.Context) (Account, error) {
+	var s session
+	if err := getMetaJSON(ctx, c.db, "session", &s); err != nil {
+		return Account{}, err
+	}
+	return Account{Server: s.Server, UserID: s.UserID, LoggedIn: s.RefreshToken != ""}, nil
+}
+
+// OtherServerError answers an authenticated call made through a client
+// whose server is not the one the data folder is logged in to.
+type OtherServerError struct {
+	Server   string // this client's server
+	LoggedIn string // the login's server
+}
+
+func (e *OtherServerError) Error() string {
+	return fmt.Sprintf("client: this data folder is logged in to %s, not %s; its tokens are not sent elsewhere", e.LoggedIn, e.Server)
 }
 
 // Close closes the replica.
@@ -176,13 +223,16 @@ func (c *Client) session(ctx context.Context, q querier) (session, error) {
 	if s.RefreshToken == "" {
 		return session{}, ErrNotLoggedIn
 	}
+	if s.Server != c.opts.Server {
+		return session{}, &OtherServerError{Server: c.opts.Server, LoggedIn: s.Server}
+	}
 	return s, nil
 }
 
 // UserID is the logged-in user's id ("" when logged out).
 func (c *Client) UserID(ctx context.Context) string {
-	s, err := c.session(ctx, c.db)
-	if err != nil {
+	var s session
+	if err := getMetaJSON(ctx, c.db, "session", &s); err != nil || s.RefreshToken == "" {
 		return ""
 	}
 	return s.UserID
@@ -199,25 +249,99 @@ type APIError struct {
 	Status  int
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// RetryAfter is the server's Retry-After (429 rate limited, 503
+	// busy): how long to wait before trying again; zero when not given.
+	RetryAfter time.Duration `json:"-"`
 }
 
-func (e *APIError) Error() string { return fmt.Sprintf("%s (%d %s)", e.Message, e.Status, e.Code) }
+func (e *APIError) Error() string {
+	if e.RetryAfter > 0 {
+		return fmt.Sprintf("%s (%d %s; retry after %s)", e.Message, e.Status, e.Code, e.RetryAfter)
+	}
+	return fmt.Sprintf("%s (%d %s)", e.Message, e.Status, e.Code)
+}
 
-// rest calls a JSON endpoint of the REST API.
+// MaxRetryWait is the longest Retry-After the client waits out by itself
+// (up to twice per call) before answering; a longer one comes back as the
+// error (an *APIError with RetryAfter, or an RPC error RetryAfterOf reads)
+// and Run waits it out before syncing again.
+const MaxRetryWait = 10 * time.Second
+
+// RetryAfterOf is the wait the server asked for with err (Retry-After on
+// a 429 or 503, REST or RPC), or zero.
+func RetryAfterOf(err error) time.Duration {
+	var api *APIError
+	if errors.As(err, &api) {
+		return api.RetryAfter
+	}
+	var ce *connect.Error
+	if errors.As(err, &ce) {
+		return parseRetryAfter(ce.Meta().Get("Retry-After"))
+	}
+	return 0
+}
+
+// parseRetryAfter reads a Retry-After in seconds (the server's form) or
+// as an HTTP date; zero when absent or unreadable.
+func parseRetryAfter(v string) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil && s > 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(time.Until(t), 0)
+	}
+	return 0
+}
+
+// honourRetryAfter runs attempt, and while it fails with a Retry-After
+// of at most MaxRetryWait, waits that long (or until ctx ends) and runs
+// it again, twice at most.
+func honourRetryAfter(ctx context.Context, attempt func() error) error {
+	for tries := 0; ; tries++ {
+		err := attempt()
+		wait := RetryAfterOf(err)
+		if err == nil || wait <= 0 || wait > MaxRetryWait || tries == 2 {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
+}
+
+// rest calls a JSON endpoint of the REST API, waiting out a short
+// Retry-After.
 func (c *Client) rest(ctx context.Context, method, path, token string, in, out any) error {
-	var body io.Reader
+	var body []byte
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
 			return err
 		}
-		body = bytes.NewReader(b)
+		body = b
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.opts.Server+path, body)
+	return honourRetryAfter(ctx, func() error { return c.restOnce(ctx, method, path, token, body, in != nil, out) })
+}
+
+func (c *Client) restOnce(ctx context.Context, method, path, token string, body []byte, hasBody bool, out any) error {
+	var rd io.Reader
+	if hasBody {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.opts.Server+path, rd)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "application/json")
+	if hasBody {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -231,7 +355,7 @@ func (c *Client) rest(ctx context.Context, method, path, token string, in, out a
 		return fmt.Errorf("%w: %v", ErrOffline, err)
 	}
 	if res.StatusCode >= 300 {
-		e := &APIError{Status: res.StatusCode}
+		e := &APIError{Status: res.StatusCode, RetryAfter: parseRetryAfter(res.Header.Get("Retry-After"))}
 		if json.Unmarshal(data, e) != nil || e.Message == "" {
 			e.Message = http.StatusText(res.StatusCode)
 		}
@@ -456,12 +580,17 @@ func call[T any](ctx context.Context, c *Client, fn func(ctx context.Context) (T
 	if err != nil {
 		return zero, err
 	}
-	out, err := fn(context.WithValue(ctx, tokenKey{}, tok))
+	var out T
+	attempt := func() (err error) {
+		out, err = fn(context.WithValue(ctx, tokenKey{}, tok))
+		return err
+	}
+	err = honourRetryAfter(ctx, attempt)
 	if connect.CodeOf(err) == connect.CodeUnauthenticated {
 		if tok, err = c.accessToken(ctx, tok); err != nil {
 			return zero, err
 		}
-		out, err = fn(context.WithValue(ctx, tokenKey{}, tok))
+		err = honourRetryAfter(ctx, attempt)
 	}
 	return out, rpcError(err)
 }
@@ -473,12 +602,12 @@ func rpcError(err error) error {
 	}
 	switch connect.CodeOf(err) {
 	case connect.CodeUnavailable, connect.CodeDeadlineExceeded:
-		return fmt.Errorf("%w: %v", ErrOffline, err)
+		return fmt.Errorf("%w: %w", ErrOffline, err)
 	case connect.CodeUnauthenticated:
 		return fmt.Errorf("%w: %v", ErrSessionEnded, err)
 	case connect.CodeFailedPrecondition:
 		var ce *connect.Error
-		if errors.As(err, &ce) && reason(err) == "protocol_version_unsupported" {
+		if errors.As(err, &ce) && reason(err) == syncv1.ReasonProtocolVersionUnsupported {
 			return fmt.Errorf("%w: %s", ErrIncompatible, ce.Message())
 		}
 	}
@@ -489,7 +618,7 @@ func rpcError(err error) error {
 func reason(err error) string {
 	var ce *connect.Error
 	if errors.As(err, &ce) {
-		return ce.Meta().Get("vibesync-reason")
+		return ce.Meta().Get(syncv1.ReasonKey)
 	}
 	return ""
 }

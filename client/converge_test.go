@@ -161,7 +161,7 @@ func TestConvergence(t *testing.T) {
 		everyone = append(everyone, a.ID)
 	}
 	for _, name := range []string{"Hikers", "Climbers"} {
-		if err := rs[0].c.CreateChat(ctx, NewChat{Group: true, Name: name, Category: "Outdoors", Users: everyone}); err != nil {
+		if _, err := rs[0].c.CreateChat(ctx, NewChat{Group: true, Name: name, Category: "Outdoors", Users: everyone}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -441,7 +441,7 @@ func TestConvergence(t *testing.T) {
 				return err
 			})
 			if apperr.Is(err, apperr.NotFound) {
-				if rj, ok := r.rejected[id]; !ok || rj.Reason != reasonMutationTooLarge {
+				if rj, ok := r.rejected[id]; !ok || rj.Reason != syncv1.ReasonMutationTooLarge {
 					t.Errorf("%s: mutation %d never reached the server and was not reported (%+v)", name, id, rj)
 				}
 				continue

@@ -14,8 +14,10 @@ import (
 )
 
 // The replicated forms below follow the documented REST shapes ("_id",
-// camelCase, RFC 3339 times). Fields the server adds that a type does not
-// name are kept in the replica and ignored here.
+// camelCase, RFC 3339 times). They name every field the server replicates,
+// so a drift between the server's forms and these shows up in a test
+// (TestEveryEntityDecodesStrictly); a field a newer server adds is still
+// kept in the replica, and ignored here.
 
 // User is a profile, or a reference to one (the feed may hold a bare id).
 type User struct {
@@ -24,6 +26,21 @@ type User struct {
 	Username string `json:"username"`
 	Photo    string `json:"photo,omitempty"`
 	Bio      string `json:"bio,omitempty"`
+	// Status is the active meet-me status, if any.
+	Status *MeetMeStatus `json:"status,omitempty"`
+	// IsOnline is set in references the server rendered with presence;
+	// IsFollowed, in a reel's author, when the viewer follows them. Both
+	// are false in the feed.
+	IsOnline   bool `json:"isOnline,omitempty"`
+	IsFollowed bool `json:"isFollowed,omitempty"`
+}
+
+// MeetMeStatus is a meet-me status: what the user is up for, until when.
+type MeetMeStatus struct {
+	ID        string    `json:"_id"`
+	Text      string    `json:"text"`
+	ExpiresAt wire.Time `json:"expiresAt"`
+	CreatedAt wire.Time `json:"createdAt"`
 }
 
 // UnmarshalJSON accepts the object form and a bare id.
@@ -39,13 +56,18 @@ func (u *User) UnmarshalJSON(b []byte) error {
 
 // Connection is a connection or a pending request between two users.
 type Connection struct {
-	ID         string    `json:"_id"`
-	From       User      `json:"from"`
-	To         User      `json:"to"`
-	Status     string    `json:"status"` // pending, accepted, declined
-	Message    string    `json:"message,omitempty"`
-	CreatedAt  wire.Time `json:"createdAt"`
-	AcceptedAt wire.Time `json:"acceptedAt"`
+	ID     string `json:"_id"`
+	Num    int64  `json:"num,omitempty"` // the v1 API's integer id
+	From   User   `json:"from"`
+	To     User   `json:"to"`
+	Status string `json:"status"` // pending, accepted, declined
+	// Message is the request's optional message; StatusDetail the id of
+	// the meet-me status it answered.
+	Message      string    `json:"message,omitempty"`
+	StatusDetail string    `json:"statusDetail,omitempty"`
+	CreatedAt    wire.Time `json:"createdAt"`
+	AcceptedAt   wire.Time `json:"acceptedAt"`
+	RespondedAt  wire.Time `json:"respondedAt,omitzero"`
 	// User is the other side, as seen by the replica's user.
 	User User `json:"user"`
 }
@@ -56,35 +78,89 @@ type Participant struct {
 	Chat       string    `json:"chat"`
 	User       User      `json:"user"`
 	IsAdmin    bool      `json:"isAdmin,omitempty"`
+	Status     string    `json:"status,omitempty"` // an event's attendance: accepted, rejected
 	LastReadAt wire.Time `json:"lastReadAt"`
+}
+
+// Membership, in the user's own bucket, says they take part in a chat.
+type Membership struct {
+	Chat        string `json:"chat"`
+	Participant string `json:"participant"`
+	IsAdmin     bool   `json:"isAdmin"`
+	Status      string `json:"status,omitempty"`
 }
 
 // Message is a chat message.
 type Message struct {
-	ID   string    `json:"_id"`
-	Chat string    `json:"chat"`
-	User User      `json:"user"`
-	Text string    `json:"text"`
-	At   wire.Time `json:"at"`
+	ID    string    `json:"_id"`
+	Chat  string    `json:"chat"`
+	User  User      `json:"user"`
+	Text  string    `json:"text"`
+	Tag   string    `json:"tag,omitempty"`
+	Files []File    `json:"files,omitempty"`
+	At    wire.Time `json:"at"`
 	// Pending is set while the message waits in the outbox.
 	Pending bool `json:"pending,omitempty"`
+}
+
+// File is one file of a message. Meta is what the sender attached
+// (mediaType, fileName, fileSize, duration, …).
+type File struct {
+	ID    string          `json:"_id"`
+	URL   string          `json:"url"`
+	Cover string          `json:"cover,omitempty"`
+	Meta  json.RawMessage `json:"meta,omitempty"`
+}
+
+// ChatFile is a file posted to a chat, as the chat's file list shows it:
+// Type is image, video, audio, document or other; Tag the message's tag.
+type ChatFile struct {
+	ID      string    `json:"_id"`
+	User    string    `json:"user"`
+	Chat    string    `json:"chat"`
+	At      wire.Time `json:"at"`
+	Message string    `json:"message"`
+	Type    string    `json:"type"`
+	Tag     string    `json:"tag"`
+	File    File      `json:"file"`
 }
 
 // Chat is a chat with what the REST list computes: participants, the
 // caller's unread count and the last message.
 type Chat struct {
-	ID           string        `json:"_id"`
-	Name         string        `json:"name"`
-	Photo        string        `json:"photo,omitempty"`
-	Category     string        `json:"category,omitempty"`
-	IsGroup      bool          `json:"isGroup"`
-	Restricted   bool          `json:"restricted,omitempty"`
-	Creator      User          `json:"creator"`
-	CreatedAt    wire.Time     `json:"createdAt"`
-	UpdatedAt    wire.Time     `json:"updatedAt"`
-	Participants []Participant `json:"participants"`
-	Unread       int           `json:"unread"`
-	LastMessage  *Message      `json:"lastMessage"`
+	ID         string `json:"_id"`
+	Name       string `json:"name"`
+	Photo      string `json:"photo,omitempty"`
+	Category   string `json:"category,omitempty"`
+	IsGroup    bool   `json:"isGroup"`
+	Restricted bool   `json:"restricted,omitempty"`
+	// AllowPublicPost, Tags and Event are a group's settings; MeetMe the
+	// meet-me connection a one-to-one chat started from.
+	AllowPublicPost bool          `json:"allowPublicPost,omitempty"`
+	Tags            []Tag         `json:"tags,omitempty"`
+	MeetMe          string        `json:"meetMe,omitempty"`
+	Event           *ChatEvent    `json:"event,omitempty"`
+	Creator         User          `json:"creator"`
+	CreatedAt       wire.Time     `json:"createdAt"`
+	UpdatedAt       wire.Time     `json:"updatedAt"`
+	Participants    []Participant `json:"participants"`
+	Unread          int           `json:"unread"`
+	LastMessage     *Message      `json:"lastMessage"`
+}
+
+// Tag labels a group chat; messages and files may carry one.
+type Tag struct {
+	Tag   string `json:"tag"`
+	Label string `json:"label"`
+}
+
+// ChatEvent is the event of an Event-category group chat.
+type ChatEvent struct {
+	ID       string    `json:"_id"`
+	StartsAt wire.Time `json:"startsAt"`
+	EndsAt   wire.Time `json:"endsAt"`
+	Location string    `json:"location,omitempty"`
+	IsActive bool      `json:"isActive"`
 }
 
 // JoinRequest is a request to join a restricted chat.
@@ -98,11 +174,69 @@ type JoinRequest struct {
 
 // Notification is one of the user's notifications.
 type Notification struct {
+	ID   string `json:"_id"`
+	Num  int64  `json:"num,omitempty"` // the v1 API's integer id
+	Type string `json:"type"`
+	// User is the recipient, Actor who caused it; Subject (of
+	// SubjectType) what it is about, Chat the chat it belongs to.
+	User        string    `json:"user,omitempty"`
+	Actor       string    `json:"actor,omitempty"`
+	SubjectType string    `json:"subjectType,omitempty"`
+	Subject     string    `json:"subject,omitempty"`
+	Chat        string    `json:"chat,omitempty"`
+	Message     string    `json:"message,omitempty"`
+	Read        bool      `json:"read,omitempty"`
+	Dismissed   bool      `json:"dismissed,omitempty"`
+	CreatedAt   wire.Time `json:"createdAt"`
+}
+
+// Score is a user's vibe score, with the action that changed it last.
+type Score struct {
+	User   string `json:"user"`
+	Score  int    `json:"score"`
+	Action string `json:"action,omitempty"`
+	Points int    `json:"points,omitempty"`
+}
+
+// Follow is one user following another.
+type Follow struct {
 	ID        string    `json:"_id"`
-	Type      string    `json:"type"`
-	Message   string    `json:"message,omitempty"`
-	Read      bool      `json:"read,omitempty"`
+	Follower  string    `json:"follower"`
+	Followee  string    `json:"followee"`
 	CreatedAt wire.Time `json:"createdAt"`
+}
+
+// Block is the user blocking another (only the blocker's replica has it).
+type Block struct {
+	ID        string    `json:"_id"`
+	Blocker   string    `json:"blocker"`
+	Blocked   string    `json:"blocked"`
+	CreatedAt wire.Time `json:"createdAt"`
+}
+
+// Reel is a short video posted to a chat. User is nil for an anonymous
+// reel seen by someone else.
+type Reel struct {
+	ID          string    `json:"_id"`
+	User        *User     `json:"user"`
+	Chat        string    `json:"chat"`
+	Description string    `json:"description"`
+	Tag         string    `json:"tag"`
+	Video       string    `json:"video"`
+	Hashtags    []string  `json:"hashtags"`
+	IsAnonymous bool      `json:"isAnonymous"`
+	Views       int       `json:"views"`
+	Likes       int       `json:"likes"`
+	SuperLikes  int       `json:"superLikes"`
+	Favorites   int       `json:"favorites"`
+	Shares      int       `json:"shares"`
+	Comments    int       `json:"comments"`
+	CreatedAt   wire.Time `json:"createdAt"`
+	UpdatedAt   wire.Time `json:"updatedAt"`
+	// The viewer's own reactions (false in the feed).
+	IsLiked      bool `json:"isLiked,omitempty"`
+	IsSuperLiked bool `json:"isSuperLiked,omitempty"`
+	IsFavorite   bool `json:"isFavorite,omitempty"`
 }
 
 func decodeAll[T any](es []entity) ([]T, error) {
@@ -331,7 +465,7 @@ func (c *Client) Chats(ctx context.Context, search string) ([]Chat, error) {
 func (c *Client) timeline(ctx context.Context, ch *Chat, me string, lastRead wire.Time) error {
 	bucket := "chat:" + ch.ID
 	var last []byte
-	err := c.db.QueryRowContext(ctx, `SELECT data FROM rows WHERE bucket = ? AND entity = 'message' ORDER BY at DESC, id DESC LIMIT 1`, bucket).Scan(&last)
+	err := c.db.QueryRowContext(ctx, `SELECT data FROM rows WHERE bucket = ? AND entity = 'message'`+notDeleted+` ORDER BY at DESC, id DESC LIMIT 1`, bucket).Scan(&last)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("client: last message: %w", err)
 	}
@@ -347,7 +481,7 @@ func (c *Client) timeline(ctx context.Context, ch *Chat, me string, lastRead wir
 	if !lastRead.IsZero() {
 		readMS = lastRead.UnixMilli()
 	}
-	if err := c.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM rows WHERE bucket = ? AND entity = 'message' AND at > ? AND author <> ?`,
+	if err := c.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM rows WHERE bucket = ? AND entity = 'message' AND at > ? AND author <> ?`+notDeleted,
 		bucket, readMS, me).Scan(&ch.Unread); err != nil {
 		return fmt.Errorf("client: unread: %w", err)
 	}
@@ -371,6 +505,9 @@ func (c *Client) timeline(ctx context.Context, ch *Chat, me string, lastRead wir
 	}
 	return rows.Err()
 }
+
+// notDeleted leaves out pulled messages a queued mutation deletes.
+const notDeleted = ` AND NOT EXISTS (SELECT 1 FROM overlay o WHERE o.entity = 'message' AND o.bucket = rows.bucket AND o.id = rows.id AND o.op = 'delete')`
 
 func activity(ch Chat) wire.Time {
 	if ch.LastMessage != nil && ch.LastMessage.At.After(ch.UpdatedAt.Time) {
@@ -416,4 +553,40 @@ func (c *Client) Notifications(ctx context.Context) ([]Notification, error) {
 	}
 	sort.SliceStable(ns, func(i, j int) bool { return ns[i].CreatedAt.After(ns[j].CreatedAt.Time) })
 	return ns, nil
+}
+
+// UserByUsername finds a user the replica knows by username, ignoring
+// case and a leading "@": from the replicated profiles, then from the
+// users its connections, chats and requests mention. It works offline;
+// ok is false when the replica has never seen the user (then ask the
+// server, SearchUsers, or use the user's id).
+func (c *Client) UserByUsername(ctx context.Context, username string) (u User, ok bool, err error) {
+	username = strings.TrimPrefix(username, "@")
+	ps, err := c.profiles(ctx, "")
+	if err != nil {
+		return User{}, false, err
+	}
+	for _, p := range ps {
+		if strings.EqualFold(p.Username, username) {
+			return p, true, nil
+		}
+	}
+	for _, kind := range []string{"connection", "participant", "request"} {
+		es, err := c.entities(ctx, kind, "")
+		if err != nil {
+			return User{}, false, err
+		}
+		for _, e := range es {
+			var refs struct{ From, To, User User }
+			if json.Unmarshal(e.Data, &refs) != nil {
+				continue
+			}
+			for _, r := range []User{refs.From, refs.To, refs.User} {
+				if r.ID != "" && r.Username != "" && strings.EqualFold(r.Username, username) {
+					return r, true, nil
+				}
+			}
+		}
+	}
+	return User{}, false, nil
 }

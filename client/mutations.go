@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"google.golang.org/protobuf/proto"
@@ -211,6 +212,8 @@ func (c *Client) Disconnect(ctx context.Context, userID string) error {
 
 // NewChat describes a chat to create.
 type NewChat struct {
+	// ID is the chat's id; empty: the client proposes a new one.
+	ID       string
 	Group    bool
 	Name     string // groups
 	Category string // groups
@@ -218,10 +221,341 @@ type NewChat struct {
 	Users []string
 }
 
-// CreateChat queues the creation of a chat. The server assigns its id, so
-// it shows in Chats after the next Sync.
-func (c *Client) CreateChat(ctx context.Context, in NewChat) error {
-	_, err := c.enqueue(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_CreateChat{CreateChat: &syncv1.CreateChat{
-		Group: in.Group, Name: in.Name, Category: in.Category, ParticipantIds: in.Users}}})
+// CreateChat creates a chat under an id the client proposes: the chat
+// and its participants show in Chats at once, later writes (SendMessage,
+// AddParticipants, UpdateChat, …) may name it while it is still queued,
+// and the server keeps the id (or rejects the creation with reason
+// id_taken; it never renames it). A one-to-one chat the replica already
+// holds for the pair is returned as it is and nothing is queued; see
+// docs/sync.md for two devices creating the same pair's chat offline.
+func (c *Client) CreateChat(ctx context.Context, in NewChat) (Chat, error) {
+	me, err := c.Me(ctx)
+	if err != nil {
+		return Chat{}, err
+	}
+	if !in.Group {
+		if len(in.Users) != 1 {
+			return Chat{}, errors.New("client: a one-to-one chat needs exactly one other user")
+		}
+		if ch, ok, err := c.DirectChat(ctx, in.Users[0]); err != nil || ok {
+			return ch, err
+		}
+	}
+	now := c.opts.Now()
+	id := in.ID
+	if id == "" {
+		id = oid.NewAt(now)
+	} else if !oid.Valid(id) {
+		return Chat{}, fmt.Errorf("client: %q is not a valid chat id", id)
+	}
+	ch := Chat{ID: id, Name: in.Name, Category: in.Category, IsGroup: in.Group, Creator: me,
+		CreatedAt: wire.T(now), UpdatedAt: wire.T(now)}
+	bucket := "chat:" + id
+	effects := []effect{{bucket: bucket, entity: "chat", id: id, value: ch}}
+	ps, err := c.profiles(ctx, "")
+	if err != nil {
+		return Chat{}, err
+	}
+	for i, uid := range append([]string{me.ID}, in.Users...) {
+		u := User{ID: uid}
+		ps.resolve(&u)
+		if i == 0 {
+			u = me
+		}
+		p := Participant{ID: oid.NewAt(now), Chat: id, User: u, IsAdmin: in.Group && i == 0, LastReadAt: wire.T(now)}
+		ch.Participants = append(ch.Participants, p)
+		effects = append(effects, effect{bucket: bucket, entity: "participant", id: p.ID, value: p})
+	}
+	_, err = c.enqueue(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_CreateChat{CreateChat: &syncv1.CreateChat{
+		ChatId: id, Group: in.Group, Name: in.Name, Category: in.Category, ParticipantIds: in.Users}}}, effects...)
+	return ch, err
+}
+
+// DirectChat finds the one-to-one chat with userID in the replica.
+func (c *Client) DirectChat(ctx context.Context, userID string) (Chat, bool, error) {
+	chats, err := c.Chats(ctx, "")
+	if err != nil {
+		return Chat{}, false, err
+	}
+	for _, ch := range chats {
+		if ch.IsGroup {
+			continue
+		}
+		for _, p := range ch.Participants {
+			if p.User.ID == userID {
+				return ch, true, nil
+			}
+		}
+	}
+	return Chat{}, false, nil
+}
+
+// ChatUpdate changes the non-nil settings of a group chat.
+type ChatUpdate struct {
+	Name, Category              *string
+	Restricted, AllowPublicPost *bool
+}
+
+// UpdateChat changes a group's settings (admins only): the replica shows
+// them at once.
+func (c *Client) UpdateChat(ctx context.Context, chatID string, upd ChatUpdate) error {
+	bucket := "chat:" + chatID
+	eff, err := c.patch(ctx, "chat", bucket, chatID, func(m map[string]any) {
+		set := func(k string, v any) { m[k] = v }
+		if upd.Name != nil {
+			set("name", *upd.Name)
+		}
+		if upd.Category != nil {
+			set("category", *upd.Category)
+		}
+		if upd.Restricted != nil {
+			set("restricted", *upd.Restricted)
+		}
+		if upd.AllowPublicPost != nil {
+			set("allowPublicPost", *upd.AllowPublicPost)
+		}
+		m["updatedAt"] = wire.T(c.opts.Now())
+	})
+	if err != nil {
+		return err
+	}
+	_, err = c.enqueue(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_UpdateChat{UpdateChat: &syncv1.UpdateChat{
+		ChatId: chatID, Name: upd.Name, Category: upd.Category, Restricted: upd.Restricted, AllowPublicPost: upd.AllowPublicPost}}}, eff...)
 	return err
+}
+
+// AddParticipants adds users to a group: they show among its
+// participants at once (one queued mutation per user).
+func (c *Client) AddParticipants(ctx context.Context, chatID string, userIDs ...string) error {
+	ps, err := c.profiles(ctx, "")
+	if err != nil {
+		return err
+	}
+	now := c.opts.Now()
+	for _, uid := range userIDs {
+		u := User{ID: uid}
+		ps.resolve(&u)
+		p := Participant{ID: oid.NewAt(now), Chat: chatID, User: u, LastReadAt: wire.T(now)}
+		if _, err := c.enqueue(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_AddParticipant{AddParticipant: &syncv1.AddParticipant{ChatId: chatID, UserId: uid}}},
+			effect{bucket: "chat:" + chatID, entity: "participant", id: p.ID, value: p}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RemoveParticipant removes a user from a group (admins only); removing
+// oneself is LeaveChat.
+func (c *Client) RemoveParticipant(ctx context.Context, chatID, userID string) error {
+	me, err := c.me(ctx)
+	if err != nil {
+		return err
+	}
+	if userID == me {
+		return c.LeaveChat(ctx, chatID)
+	}
+	effects, err := c.participantEffects(ctx, chatID, userID, func(p map[string]any) bool { return false })
+	if err != nil {
+		return err
+	}
+	_, err = c.enqueue(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_RemoveParticipant{RemoveParticipant: &syncv1.RemoveParticipant{ChatId: chatID, UserId: userID}}}, effects...)
+	return err
+}
+
+// LeaveChat leaves a chat: it disappears from Chats at once.
+func (c *Client) LeaveChat(ctx context.Context, chatID string) error {
+	me, err := c.me(ctx)
+	if err != nil {
+		return err
+	}
+	effects, err := c.participantEffects(ctx, chatID, me, func(map[string]any) bool { return false })
+	if err != nil {
+		return err
+	}
+	effects = append(effects, effect{bucket: "chat:" + chatID, entity: "chat", id: chatID, del: true})
+	_, err = c.enqueue(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_LeaveChat{LeaveChat: &syncv1.LeaveChat{ChatId: chatID}}}, effects...)
+	return err
+}
+
+// DeleteChat deletes a chat (its creator or admins): it disappears at once.
+func (c *Client) DeleteChat(ctx context.Context, chatID string) error {
+	_, err := c.enqueue(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_DeleteChat{DeleteChat: &syncv1.DeleteChat{ChatId: chatID}}},
+		effect{bucket: "chat:" + chatID, entity: "chat", id: chatID, del: true})
+	return err
+}
+
+// JoinChat joins an open group. The chat shows after the next Sync (the
+// replica does not hold groups the user is not in).
+func (c *Client) JoinChat(ctx context.Context, chatID string) error {
+	_, err := c.enqueue(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_JoinChat{JoinChat: &syncv1.JoinChat{ChatId: chatID}}})
+	return err
+}
+
+// SetAdmin grants or revokes a participant's admin rights.
+func (c *Client) SetAdmin(ctx context.Context, chatID, userID string, admin bool) error {
+	effects, err := c.participantEffects(ctx, chatID, userID, func(p map[string]any) bool { p["isAdmin"] = admin; return true })
+	if err != nil {
+		return err
+	}
+	m := &syncv1.Mutation{Kind: &syncv1.Mutation_GrantAdmin{GrantAdmin: &syncv1.GrantAdmin{ChatId: chatID, UserId: userID}}}
+	if !admin {
+		m = &syncv1.Mutation{Kind: &syncv1.Mutation_RevokeAdmin{RevokeAdmin: &syncv1.RevokeAdmin{ChatId: chatID, UserId: userID}}}
+	}
+	_, err = c.enqueue(ctx, m, effects...)
+	return err
+}
+
+// SetParticipantStatus records whether a participant of an event chat
+// attends ("accepted") or not ("rejected"); admins only.
+func (c *Client) SetParticipantStatus(ctx context.Context, chatID, userID, status string) error {
+	effects, err := c.participantEffects(ctx, chatID, userID, func(p map[string]any) bool { p["status"] = status; return true })
+	if err != nil {
+		return err
+	}
+	_, err = c.enqueue(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_SetParticipantStatus{SetParticipantStatus: &syncv1.SetParticipantStatus{
+		ChatId: chatID, UserId: userID, Status: status}}}, effects...)
+	return err
+}
+
+// participantEffects edits (keep true) or hides (keep false) the
+// replica's participant rows of userID in a chat.
+func (c *Client) participantEffects(ctx context.Context, chatID, userID string, edit func(map[string]any) bool) ([]effect, error) {
+	bucket := "chat:" + chatID
+	es, err := c.entities(ctx, "participant", bucket)
+	if err != nil {
+		return nil, err
+	}
+	var out []effect
+	for _, e := range es {
+		var p Participant
+		if err := json.Unmarshal(e.Data, &p); err != nil || p.User.ID != userID {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal(e.Data, &m); err != nil {
+			return nil, fmt.Errorf("client: decode participant %s: %w", e.ID, err)
+		}
+		if edit(m) {
+			out = append(out, effect{bucket: bucket, entity: "participant", id: e.ID, value: m})
+		} else {
+			out = append(out, effect{bucket: bucket, entity: "participant", id: e.ID, del: true})
+		}
+	}
+	return out, nil
+}
+
+// patch is the optimistic edit of one replicated row, kept whole (fields
+// the client's types do not name stay as they are). A row the replica
+// does not hold has no effect.
+func (c *Client) patch(ctx context.Context, kind, bucket, id string, edit func(map[string]any)) ([]effect, error) {
+	es, err := c.entities(ctx, kind, bucket)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range es {
+		if e.ID != id {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal(e.Data, &m); err != nil {
+			return nil, fmt.Errorf("client: decode %s %s: %w", kind, id, err)
+		}
+		edit(m)
+		return []effect{{bucket: e.Bucket, entity: kind, id: id, value: m}}, nil
+	}
+	return nil, nil
+}
+
+// DeleteMessage deletes a message (the sender's own, or any in a group
+// the user administers): it disappears at once.
+func (c *Client) DeleteMessage(ctx context.Context, chatID, messageID string) error {
+	_, err := c.enqueue(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_DeleteMessage{DeleteMessage: &syncv1.DeleteMessage{ChatId: chatID, MessageId: messageID}}},
+		effect{bucket: "chat:" + chatID, entity: "message", id: messageID, del: true})
+	return err
+}
+
+// RemoveConnection removes an accepted connection by its id.
+func (c *Client) RemoveConnection(ctx context.Context, connectionID string) error {
+	me, err := c.me(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = c.enqueue(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_RemoveConnection{RemoveConnection: &syncv1.RemoveConnection{ConnectionId: connectionID}}},
+		effect{bucket: "user:" + me, entity: "connection", id: connectionID, del: true})
+	return err
+}
+
+// RequestToJoin asks to join a restricted group under a client-proposed
+// request id; the request shows in Requests at once.
+func (c *Client) RequestToJoin(ctx context.Context, chatID string) (JoinRequest, error) {
+	me, err := c.Me(ctx)
+	if err != nil {
+		return JoinRequest{}, err
+	}
+	now := c.opts.Now()
+	r := JoinRequest{ID: oid.NewAt(now), Chat: chatID, User: me, Status: "pending", CreatedAt: wire.T(now)}
+	_, err = c.enqueue(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_RequestToJoin{RequestToJoin: &syncv1.RequestToJoin{RequestId: r.ID, ChatId: chatID}}},
+		effect{bucket: "user:" + me.ID, entity: "request", id: r.ID, value: r})
+	return r, err
+}
+
+// AnswerJoinRequest accepts or rejects a join request (admins of its chat).
+func (c *Client) AnswerJoinRequest(ctx context.Context, requestID string, accept bool) error {
+	status := "rejected"
+	m := &syncv1.Mutation{Kind: &syncv1.Mutation_RejectJoinRequest{RejectJoinRequest: &syncv1.RejectJoinRequest{RequestId: requestID}}}
+	if accept {
+		status = "accepted"
+		m = &syncv1.Mutation{Kind: &syncv1.Mutation_AcceptJoinRequest{AcceptJoinRequest: &syncv1.AcceptJoinRequest{RequestId: requestID}}}
+	}
+	eff, err := c.patch(ctx, "request", "", requestID, func(r map[string]any) { r["status"] = status })
+	if err != nil {
+		return err
+	}
+	_, err = c.enqueue(ctx, m, eff...)
+	return err
+}
+
+// ReadNotification marks a notification read.
+func (c *Client) ReadNotification(ctx context.Context, id string) error {
+	eff, err := c.patch(ctx, "notification", "", id, func(n map[string]any) { n["read"] = true })
+	if err != nil {
+		return err
+	}
+	_, err = c.enqueue(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_MarkNotificationRead{MarkNotificationRead: &syncv1.MarkNotificationRead{NotificationId: id}}}, eff...)
+	return err
+}
+
+// ReadAllNotifications marks every notification read.
+func (c *Client) ReadAllNotifications(ctx context.Context) error {
+	es, err := c.entities(ctx, "notification", "")
+	if err != nil {
+		return err
+	}
+	var effects []effect
+	for _, e := range es {
+		var n map[string]any
+		if json.Unmarshal(e.Data, &n) != nil || n["read"] == true {
+			continue
+		}
+		n["read"] = true
+		effects = append(effects, effect{bucket: e.Bucket, entity: "notification", id: e.ID, value: n})
+	}
+	_, err = c.enqueue(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_MarkAllNotificationsRead{MarkAllNotificationsRead: &syncv1.MarkAllNotificationsRead{}}}, effects...)
+	return err
+}
+
+// NewReel describes a reel: a video already hosted at Video.
+type NewReel struct {
+	Chat, Description, Tag, Video string
+	Hashtags                      []string
+	Anonymous                     bool
+}
+
+// CreateReel posts a reel to a chat under a client-proposed id and
+// returns the id; the reel shows after the server has it.
+func (c *Client) CreateReel(ctx context.Context, in NewReel) (string, error) {
+	id := oid.NewAt(c.opts.Now())
+	_, err := c.enqueue(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_CreateReel{CreateReel: &syncv1.CreateReel{
+		ReelId: id, ChatId: in.Chat, Description: in.Description, Tag: in.Tag, Video: in.Video, Hashtags: in.Hashtags, IsAnonymous: in.Anonymous}}})
+	return id, err
 }

@@ -35,7 +35,10 @@ type SyncResult struct {
 	Pushed   int         // mutations the server applied
 	Rejected []Rejection // mutations it refused
 	Pending  int         // mutations still queued (transient failure)
-	Pulled   int         // changes applied
+	// RetryAfter is how long the server asked the client to wait before
+	// pushing the Pending ones (its write budget ran out); Run waits it.
+	RetryAfter time.Duration
+	Pulled     int // changes applied
 	// Arrived describes the last (at most 100) changes pulled, for display.
 	Arrived []Arrival
 	Cursor  int64    // the replica's feed position
@@ -113,23 +116,12 @@ type queued struct {
 	m    *syncv1.Mutation
 }
 
-// reasonMutationIDReused answers a mutation whose id this client id
-// already used for other content.
-const reasonMutationIDReused = "mutation_id_reused"
-
 // Push batches: at most pushCount mutations and pushBudget bytes of them,
 // well under the server's limits (wire.MaxPushMutations and
 // wire.MaxSyncRequestBytes; the rest of a request is a few bytes).
 const (
 	pushCount  = 200
 	pushBudget = wire.MaxSyncRequestBytes / 2
-)
-
-// Reasons of rejections the client records itself, for a mutation the
-// server refused as part of a whole push, once it was alone in its push.
-const (
-	reasonMutationTooLarge = "mutation_too_large"
-	reasonMutationRefused  = "mutation_refused"
 )
 
 // push sends the unacknowledged outbox in order, in batches bounded by
@@ -188,7 +180,7 @@ func (c *Client) push(ctx context.Context, res *SyncResult) error {
 				if i >= len(batch) || r.Id != batch[i].id {
 					return fmt.Errorf("client: push answered mutation %d out of order", r.Id)
 				}
-				if r.Status == syncv1.MutationStatus_MUTATION_STATUS_REJECTED && r.Reason == reasonMutationIDReused {
+				if r.Status == syncv1.MutationStatus_MUTATION_STATUS_REJECTED && r.Reason == syncv1.ReasonMutationIDReused {
 					// Not the user's mistake and not lost: it stays queued
 					// and goes again under a new client id.
 					reused = true
@@ -231,6 +223,7 @@ func (c *Client) push(ctx context.Context, res *SyncResult) error {
 		}
 		if out.Msg.RetryLater || len(out.Msg.Results) < len(batch) {
 			res.Pending = len(batch) - len(out.Msg.Results)
+			res.RetryAfter = parseRetryAfter(out.Header().Get("Retry-After"))
 			return nil
 		}
 	}
@@ -262,10 +255,10 @@ func (c *Client) rejectAlone(ctx context.Context, q queued, cause error, res *Sy
 		msg = ce.Message()
 	}
 	if connect.CodeOf(cause) == connect.CodeResourceExhausted {
-		rej.Code, rej.Reason = "too_large", reasonMutationTooLarge
+		rej.Code, rej.Reason = "too_large", syncv1.ReasonMutationTooLarge
 		rej.Message = fmt.Sprintf("This change is %d bytes, more than the server accepts in one request (%s)", proto.Size(q.m), msg)
 	} else {
-		rej.Reason = cmp.Or(rej.Reason, reasonMutationRefused)
+		rej.Reason = cmp.Or(rej.Reason, syncv1.ReasonMutationRefused)
 		rej.Message = "The server refused this change: " + msg
 	}
 	var ok bool
@@ -367,7 +360,7 @@ func (c *Client) pull(ctx context.Context, verify bool, res *SyncResult) ([]stri
 		page, err := call(ctx, c, func(ctx context.Context) (*connect.Response[syncv1.PullResponse], error) {
 			return c.rpc.Pull(ctx, connect.NewRequest(req))
 		})
-		if reason(err) == "pull_restart" && restarts < 3 {
+		if reason(err) == syncv1.ReasonPullRestart && restarts < 3 {
 			// The server pruned its feed past our cursor mid-pull: the
 			// staged pages may miss deletions; start again.
 			restarts++
@@ -624,7 +617,7 @@ func (c *Client) Rejections(ctx context.Context) ([]Rejection, error) {
 // a poke from the server's Subscribe stream (its buckets moved), a local
 // write, or a minute, and syncs again. While the server is unreachable, or
 // too busy to take the whole outbox, it retries with exponential backoff
-// (1s doubling to 30s). It returns ErrSessionEnded, ErrIncompatible or
+// (1s doubling to 30s), never sooner than a Retry-After the server sent. It returns ErrSessionEnded, ErrIncompatible or
 // ErrMutationIDReused, which retrying cannot fix, and nil when ctx ends.
 func (c *Client) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
@@ -637,15 +630,25 @@ func (c *Client) Run(ctx context.Context) error {
 			return nil
 		}
 		wait := time.Minute
+		kick := c.kick // a local write or a poke ends the wait, unless the server asked for it
 		switch {
 		case errors.Is(err, ErrSessionEnded), errors.Is(err, ErrNotLoggedIn), errors.Is(err, ErrIncompatible),
 			errors.Is(err, ErrMutationIDReused):
 			return err
 		case err != nil:
-			c.opts.Log.Warn("sync failed; retrying", "err", err, "in", backoff)
-			wait, backoff = backoff, min(2*backoff, 30*time.Second)
-		case res.Pending > 0: // the server was busy: retry soon, backing off
-			wait, backoff = backoff, min(2*backoff, 30*time.Second)
+			if after := RetryAfterOf(err); after > 0 {
+				kick = nil
+				wait = max(backoff, after)
+			} else {
+				wait = backoff
+			}
+			backoff = min(2*backoff, 30*time.Second)
+			c.opts.Log.Warn("sync failed; retrying", "err", err, "in", wait)
+		case res.Pending > 0: // the server was busy: retry soon, backing off, never before its Retry-After
+			if res.RetryAfter > 0 {
+				kick = nil
+			}
+			wait, backoff = max(backoff, res.RetryAfter), min(2*backoff, 30*time.Second)
 		default:
 			backoff = time.Second
 		}
@@ -654,7 +657,7 @@ func (c *Client) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			t.Stop()
 			return nil
-		case <-c.kick:
+		case <-kick:
 		case <-t.C:
 		}
 		t.Stop()

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -60,7 +62,7 @@ func createServer(t testing.TB, o serverOptions) *server {
 		Config: &dc.Config{
 			Image:        image,
 			Cmd:          o.cmd,
-			Env:          o.env,
+			Env:          withDefaultEnv(o.env),
 			ExposedPorts: map[dc.Port]struct{}{containerPort: {}},
 			Labels:       labels(),
 		},
@@ -411,4 +413,23 @@ func (s *server) me(t testing.TB, token string) userJSON {
 	}
 	s.do(t, "GET", "/users/me", token, nil).Want(http.StatusOK).Decode(&body)
 	return body.User
+}
+
+// unlimitedEnv turns the request budgets off: the suites register many
+// users and send bursts of writes from one address. A suite that tests the
+// budgets sets them itself.
+var unlimitedEnv = []string{"VIBESYNC_RATE_AUTH=off", "VIBESYNC_RATE_LOGIN_FAILURES=off",
+	"VIBESYNC_RATE_ACCOUNT_FAILURES=off", "VIBESYNC_RATE_WRITES=off"}
+
+// withDefaultEnv is env plus each of unlimitedEnv whose variable env does
+// not set.
+func withDefaultEnv(env []string) []string {
+	out := slices.Clone(env)
+	for _, d := range unlimitedEnv {
+		name, _, _ := strings.Cut(d, "=")
+		if !slices.ContainsFunc(env, func(e string) bool { return strings.HasPrefix(e, name+"=") }) {
+			out = append(out, d)
+		}
+	}
+	return out
 }

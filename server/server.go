@@ -24,10 +24,12 @@ import (
 	"github.com/vibesync/vibesync/server/media"
 	"github.com/vibesync/vibesync/server/metrics"
 	"github.com/vibesync/vibesync/server/push"
+	"github.com/vibesync/vibesync/server/ratelimit"
 	"github.com/vibesync/vibesync/server/rest"
 	"github.com/vibesync/vibesync/server/rpc"
 	"github.com/vibesync/vibesync/server/social"
 	"github.com/vibesync/vibesync/server/store"
+	"github.com/vibesync/vibesync/syncproto/vibesync/sync/v1/syncv1connect"
 )
 
 // Config is everything the server needs. Zero values take the defaults
@@ -51,6 +53,20 @@ type Config struct {
 	PublicURL string
 	// Password sets the argon2id cost (default auth.DefaultPasswordParams).
 	Password auth.PasswordParams
+	// PasswordConcurrency is how many password hashes may run at once
+	// (default the number of CPUs); PasswordWait is how long a sign-in
+	// waits for one before it gets 503 with Retry-After (default 2s).
+	PasswordConcurrency int
+	PasswordWait        time.Duration
+	// RateLimits are the request budgets (nil: ratelimit.Defaults()).
+	RateLimits *ratelimit.Config
+	// BodyTimeout is how long a request body may take to arrive (default
+	// 30s); UploadTimeout replaces it on upload routes (default 5m);
+	// WriteTimeout bounds writing an answer, after the body's bound
+	// (default 30s). GET /ws and the Subscribe stream are exempt.
+	BodyTimeout   time.Duration
+	UploadTimeout time.Duration
+	WriteTimeout  time.Duration
 	// FCMServiceAccountFile is a Google service-account key file; when set,
 	// push notifications go out through FCM HTTP v1, otherwise they are
 	// only logged.
@@ -107,6 +123,19 @@ func (c Config) withDefaults() Config {
 	}
 	if c.TombstoneWindow <= 0 {
 		c.TombstoneWindow = 30 * 24 * time.Hour
+	}
+	if c.RateLimits == nil {
+		d := ratelimit.Defaults()
+		c.RateLimits = &d
+	}
+	if c.BodyTimeout <= 0 {
+		c.BodyTimeout = 30 * time.Second
+	}
+	if c.UploadTimeout <= 0 {
+		c.UploadTimeout = 5 * time.Minute
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 30 * time.Second
 	}
 	return c
 }
@@ -205,7 +234,8 @@ func build(ctx context.Context, cfg Config, db *store.DB) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc, err := social.New(social.Config{DB: db, Tokens: tokens, Password: cfg.Password, Log: cfg.Log, Media: files})
+	passwords := auth.NewHasher(auth.HasherConfig{Params: cfg.Password, Concurrency: cfg.PasswordConcurrency, Wait: cfg.PasswordWait})
+	svc, err := social.New(social.Config{DB: db, Tokens: tokens, Passwords: passwords, Log: cfg.Log, Media: files})
 	if err != nil {
 		return nil, err
 	}
@@ -216,10 +246,15 @@ func build(ctx context.Context, cfg Config, db *store.DB) (*Server, error) {
 		return nil, err
 	}
 	met := newMetrics(db, hub)
-	api := rest.New(rest.Config{Social: svc, Tokens: tokens, Log: cfg.Log, Ready: db.Ready, Media: files.Handler(), Live: hub})
+	limits := ratelimit.NewSet(*cfg.RateLimits, cfg.Now)
+	api := rest.New(rest.Config{Social: svc, Tokens: tokens, Log: cfg.Log, Ready: db.Ready, Media: files.Handler(), Live: hub,
+		Limits:    limits,
+		Timeouts:  rest.Timeouts{Body: cfg.BodyTimeout, Upload: cfg.UploadTimeout, Write: cfg.WriteTimeout},
+		Streaming: []string{"/ws", syncv1connect.SyncServiceSubscribeProcedure}})
 	mux := http.NewServeMux()
 	api.Register(mux)
-	streams := rpc.New(rpc.Config{Social: svc, Tokens: tokens, Log: cfg.Log, Feed: hub, Interceptors: []connect.Interceptor{met.Interceptor()}})
+	streams := rpc.New(rpc.Config{Social: svc, Tokens: tokens, Log: cfg.Log, Feed: hub, Writes: limits.WritesLimiter(),
+		Interceptors: []connect.Interceptor{met.Interceptor()}})
 	streams.Register(mux)
 	if cfg.MetricsListen == "" {
 		mux.Handle("GET /metrics", met.Handler())

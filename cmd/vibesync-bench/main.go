@@ -27,6 +27,7 @@ import (
 
 	"github.com/vibesync/vibesync/server"
 	"github.com/vibesync/vibesync/server/auth"
+	"github.com/vibesync/vibesync/server/ratelimit"
 )
 
 func main() {
@@ -166,6 +167,9 @@ type scenario struct {
 	run  func(context.Context, *bench) error
 }
 
+// noLimits: the bench measures throughput, not the request budgets.
+var noLimits = ratelimit.Off()
+
 // keepData leaves the temporary databases behind for inspection.
 var keepData bool
 
@@ -188,6 +192,7 @@ func startServer(ctx context.Context, synchronous string, tune func(*server.Conf
 		DatabaseURL: "file:" + dir + "/bench.db?_synchronous=" + synchronous,
 		Password:    auth.PasswordParams{Memory: 1024, Time: 1, Threads: 1},
 		Log:         slog.New(slog.DiscardHandler),
+		RateLimits:  &noLimits,
 	}
 	if tune != nil {
 		tune(&cfg)

@@ -19,6 +19,7 @@ var scenarios = []scenario{
 	{"sync", benchSync},
 	{"live", benchLive},
 	{"sockets", benchSockets},
+	{"loginflood", benchLoginFlood},
 }
 
 // benchHello measures a plain net/http hello-world server: the baseline.

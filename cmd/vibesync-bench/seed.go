@@ -87,7 +87,7 @@ func seedWorld(ctx context.Context, b *bench, svc *social.Service, o seedOptions
 	err = parallel(8, o.chats, func(k int) error {
 		for i := 0; i < o.messages; i++ {
 			from := w.members[k][i%len(w.members[k])]
-			if _, _, err := svc.SendMessage(ctx, social.Caller{UserID: w.users[from].ID}, w.chats[k],
+			if _, err := svc.SendMessage(ctx, social.Caller{UserID: w.users[from].ID}, w.chats[k],
 				social.NewMessage{Text: fmt.Sprintf("seed message %d of chat %d, a sentence of ordinary length.", i, k)}); err != nil {
 				return err
 			}

@@ -13,12 +13,14 @@ import (
 	"github.com/vibesync/vibesync/server/servertest"
 )
 
-func noenv(string) string { return "" }
+const password = "correct horse battery"
 
 type cli struct {
 	t      *testing.T
-	server string
+	server string // "" leaves --server out
 	data   string
+	env    map[string]string
+	stdin  string
 }
 
 func (c cli) run(args ...string) string {
@@ -32,18 +34,52 @@ func (c cli) run(args ...string) string {
 
 func (c cli) try(args ...string) (string, error) {
 	var out bytes.Buffer
-	err := run(context.Background(), append([]string{"--server", c.server, "--data", c.data}, args...), noenv, &out, &out)
+	flags := []string{"--data", c.data}
+	if c.server != "" {
+		flags = append(flags, "--server", c.server)
+	}
+	stdin := c.stdin
+	if stdin == "" {
+		stdin = password + "\n"
+	}
+	err := run(context.Background(), append(flags, args...), env{
+		getenv: func(k string) string { return c.env[k] },
+		stdin:  strings.NewReader(stdin),
+		stdout: &out, stderr: &out,
+	})
 	return out.String(), err
 }
 
-func (c cli) offline() cli { c.server = "http://127.0.0.1:1"; return c }
+// restartable is a server that can stop and come back at the same URL
+// with the same data.
+type restartable struct {
+	t   *testing.T
+	dir string
+	env *servertest.Env
+}
+
+func newRestartable(t *testing.T) *restartable {
+	r := &restartable{t: t, dir: t.TempDir()}
+	r.env = servertest.StartOn(t, r.dir, "127.0.0.1:0")
+	return r
+}
+
+func (r *restartable) URL() string { return r.env.URL }
+
+func (r *restartable) stop() { r.env.Stop() }
+
+func (r *restartable) restart() {
+	r.t.Helper()
+	r.env = servertest.StartOn(r.t, r.dir, strings.TrimPrefix(r.env.URL, "http://"))
+}
 
 func TestCLI(t *testing.T) {
-	env := servertest.New(t)
-	amy := cli{t, env.URL, t.TempDir()}
-	bob := cli{t, env.URL, t.TempDir()}
-	amy.run("register", "amy_cli", "correct horse battery", "Amy")
-	bob.run("register", "bob_cli", "correct horse battery", "Bob")
+	t.Parallel()
+	srv := newRestartable(t)
+	amy := cli{t: t, server: srv.URL(), data: t.TempDir()}
+	bob := cli{t: t, server: srv.URL(), data: t.TempDir()}
+	amy.run("register", "amy_cli", "Amy")
+	bob.run("register", "bob_cli", "Bob")
 	if out := amy.run("me"); !strings.Contains(out, "@amy_cli") {
 		t.Fatalf("me: %s", out)
 	}
@@ -56,19 +92,20 @@ func TestCLI(t *testing.T) {
 	}
 
 	t.Run("offline_write_queues_and_the_next_sync_delivers_it_once", func(t *testing.T) {
-		off := bob.offline()
-		if out := off.run("accept", "amy_cli"); !strings.Contains(out, "queued") {
+		srv.stop()
+		if out := bob.run("accept", "amy_cli"); !strings.Contains(out, "queued") {
 			t.Fatalf("offline accept: %s", out)
 		}
-		if out := off.run("connections"); !strings.Contains(out, "accepted") {
+		if out := bob.run("connections"); !strings.Contains(out, "accepted") {
 			t.Fatalf("optimistic accept not shown: %s", out)
 		}
 		if out := bob.run("status"); !strings.Contains(out, "outbox:    1 queued") {
 			t.Fatalf("status: %s", out)
 		}
-		if _, err := off.try("sync"); err == nil {
-			t.Fatal("sync against a dead server succeeded")
+		if _, err := bob.try("sync"); err == nil {
+			t.Fatal("sync against a stopped server succeeded")
 		}
+		srv.restart()
 		if out := bob.run("sync"); !strings.Contains(out, "pushed 1, rejected 0") {
 			t.Fatalf("sync: %s", out)
 		}
@@ -93,31 +130,32 @@ func TestCLI(t *testing.T) {
 		}
 	})
 	t.Run("usage_errors", func(t *testing.T) {
-		if _, err := amy.try("send", "only-chat"); err == nil || !strings.Contains(err.Error(), "usage") {
+		if _, err := amy.try("send", "only-chat"); err == nil || !strings.Contains(err.Error(), "usage: vibesync send CHAT TEXT") {
 			t.Fatalf("send without text: %v", err)
 		}
-		if _, err := amy.try("fly"); err == nil {
-			t.Fatal("unknown command accepted")
+		if _, err := amy.try("fly"); err == nil || !strings.Contains(err.Error(), `unknown command "fly"`) {
+			t.Fatalf("unknown command: %v", err)
 		}
-		if _, err := amy.try("messages", "no such chat"); err == nil {
-			t.Fatal("unknown chat accepted")
+		if _, err := amy.try("messages", "no such chat"); err == nil || !strings.Contains(err.Error(), `no chat "no such chat"`) {
+			t.Fatalf("unknown chat: %v", err)
 		}
 	})
 }
 
 func TestCLIChat(t *testing.T) {
-	env := servertest.New(t)
-	amy := cli{t, env.URL, t.TempDir()}
-	bob := cli{t, env.URL, t.TempDir()}
-	amy.run("register", "amy_chat", "correct horse battery", "Amy")
-	bob.run("register", "bob_chat", "correct horse battery", "Bob")
+	t.Parallel()
+	srv := newRestartable(t)
+	amy := cli{t: t, server: srv.URL(), data: t.TempDir()}
+	bob := cli{t: t, server: srv.URL(), data: t.TempDir()}
+	amy.run("register", "amy_chat", "Amy")
+	bob.run("register", "bob_chat", "Bob")
 	amy.run("connect", "bob_chat")
 	bob.run("sync")
 	bob.run("accept", "amy_chat")
 	if out := amy.run("chat", "bob_chat"); !strings.Contains(out, "synced") {
 		t.Fatalf("chat: %s", out)
 	}
-	env.Clock.Advance(time.Second) // unread counts messages after the last read, strictly
+	srv.env.Clock.Advance(time.Second) // unread counts messages after the last read, strictly
 	amy.run("send", "bob_chat", "hi Bob")
 	bob.run("sync")
 	if out := bob.run("messages", "amy_chat"); !strings.Contains(out, "@amy_chat: hi Bob") {
@@ -128,13 +166,14 @@ func TestCLIChat(t *testing.T) {
 	}
 
 	// The server goes away; both keep writing.
-	amyOff, bobOff := amy.offline(), bob.offline()
-	amyOff.run("send", "bob_chat", "are you there?")
-	bobOff.run("send", "amy_chat", "on a train, no signal")
-	if out := bobOff.run("messages", "amy_chat"); !strings.Contains(out, "no signal (queued)") {
+	srv.stop()
+	amy.run("send", "bob_chat", "are you there?")
+	bob.run("send", "amy_chat", "on a train, no signal")
+	if out := bob.run("messages", "amy_chat"); !strings.Contains(out, "no signal (queued)") {
 		t.Fatalf("bob's offline view: %s", out)
 	}
 	// It comes back: both converge, nothing lost or doubled.
+	srv.restart()
 	amy.run("sync")
 	bob.run("sync")
 	amy.run("sync")
@@ -153,11 +192,12 @@ func TestCLIChat(t *testing.T) {
 }
 
 func TestCLISessionEnded(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
-	amy := cli{t, env.URL, t.TempDir()}
-	bob := cli{t, env.URL, t.TempDir()}
-	amy.run("register", "amy_s", "correct horse battery", "Amy")
-	bob.run("register", "bob_s", "correct horse battery", "Bob")
+	amy := cli{t: t, server: env.URL, data: t.TempDir()}
+	bob := cli{t: t, server: env.URL, data: t.TempDir()}
+	amy.run("register", "amy_s", "Amy")
+	bob.run("register", "bob_s", "Bob")
 	amy.run("connect", "bob_s")
 	bob.run("sync")
 	env.Clock.Advance(31 * 24 * time.Hour) // both of bob's tokens are dead
@@ -168,8 +208,8 @@ func TestCLISessionEnded(t *testing.T) {
 	if out := bob.run("status"); !strings.Contains(out, "outbox:    1 queued") {
 		t.Fatalf("status: %s", out)
 	}
-	bob.run("login", "bob_s", "correct horse battery") // delivers what was queued
-	amy.run("login", "amy_s", "correct horse battery")
+	bob.run("login", "bob_s") // delivers what was queued
+	amy.run("login", "amy_s")
 	if out := amy.run("connections"); !strings.Contains(out, "accepted") {
 		t.Fatalf("amy's connections: %s", out)
 	}
@@ -180,22 +220,23 @@ func TestCLISessionEnded(t *testing.T) {
 // it is delivered by the next sync.
 func TestCLIOversizedMessageIsRefusedAndNothingJams(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t)
-	amy := cli{t, env.URL, t.TempDir()}
-	bob := cli{t, env.URL, t.TempDir()}
-	amy.run("register", "amy_big", "correct horse battery", "Amy")
-	bob.run("register", "bob_big", "correct horse battery", "Bob")
+	srv := newRestartable(t)
+	amy := cli{t: t, server: srv.URL(), data: t.TempDir()}
+	bob := cli{t: t, server: srv.URL(), data: t.TempDir()}
+	amy.run("register", "amy_big", "Amy")
+	bob.run("register", "bob_big", "Bob")
 	amy.run("connect", "bob_big")
 	bob.run("sync")
 	bob.run("accept", "amy_big")
 	amy.run("chat", "bob_big")
-	off := amy.offline()
-	off.run("send", "bob_big", "before")
-	out, err := off.try("send", "bob_big", strings.Repeat("x", 9_000_000))
+	srv.stop()
+	amy.run("send", "bob_big", "before")
+	out, err := amy.try("send", "bob_big", strings.Repeat("x", 9_000_000))
 	if err == nil || !strings.Contains(err.Error(), "not queued") || !strings.Contains(err.Error(), "at most 4000") {
 		t.Fatalf("oversized send: %v\n%.200s", err, out)
 	}
-	off.run("send", "bob_big", "after")
+	amy.run("send", "bob_big", "after")
+	srv.restart()
 	if out := amy.run("status"); !strings.Contains(out, "2 queued") {
 		t.Fatalf("status: %s", out)
 	}
@@ -213,10 +254,10 @@ func TestCLIOversizedMessageIsRefusedAndNothingJams(t *testing.T) {
 func TestCLIVerifyRepairsChangedContent(t *testing.T) {
 	t.Parallel()
 	env := servertest.New(t)
-	amy := cli{t, env.URL, t.TempDir()}
-	bob := cli{t, env.URL, t.TempDir()}
-	amy.run("register", "amy_ver", "correct horse battery", "Amy")
-	bob.run("register", "bob_ver", "correct horse battery", "Bob")
+	amy := cli{t: t, server: env.URL, data: t.TempDir()}
+	bob := cli{t: t, server: env.URL, data: t.TempDir()}
+	amy.run("register", "amy_ver", "Amy")
+	bob.run("register", "bob_ver", "Bob")
 	amy.run("connect", "bob_ver")
 	bob.run("sync")
 	bob.run("accept", "amy_ver")
@@ -266,11 +307,11 @@ func (w *signalWriter) Write(p []byte) (int, error) {
 // last error; watch prints each arrival with its kind and a summary.
 func TestCLIStatusAndWatch(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t)
-	amy := cli{t, env.URL, t.TempDir()}
-	bob := cli{t, env.URL, t.TempDir()}
-	amy.run("register", "amy_w", "correct horse battery", "Amy")
-	bob.run("register", "bob_w", "correct horse battery", "Bob")
+	srv := newRestartable(t)
+	amy := cli{t: t, server: srv.URL(), data: t.TempDir()}
+	bob := cli{t: t, server: srv.URL(), data: t.TempDir()}
+	amy.run("register", "amy_w", "Amy")
+	bob.run("register", "bob_w", "Bob")
 	amy.run("connect", "bob_w")
 	bob.run("sync")
 	bob.run("accept", "amy_w")
@@ -279,20 +320,22 @@ func TestCLIStatusAndWatch(t *testing.T) {
 	if out := amy.run("status"); !strings.Contains(out, "state:     online") || strings.Contains(out, "last error") {
 		t.Fatalf("status online: %s", out)
 	}
-	off := amy.offline()
-	off.run("send", "bob_w", "hello?")
+	srv.stop()
+	amy.run("send", "bob_w", "hello?")
 	if out := amy.run("status"); !strings.Contains(out, "state:     offline") || !strings.Contains(out, "last error: client: server unreachable") ||
 		!strings.Contains(out, "outbox:    1 queued") {
 		t.Fatalf("status offline: %s", out)
 	}
 
+	srv.restart()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel) // before the server stops: watch holds a stream open
 	found := make(chan struct{})
 	w := &signalWriter{want: "+ message @bob_w: see you at noon", found: found}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"--server", amy.server, "--data", amy.data, "watch"}, noenv, w, w)
+		done <- run(ctx, []string{"--server", amy.server, "--data", amy.data, "watch"}, env{
+			getenv: func(string) string { return "" }, stdin: strings.NewReader(""), stdout: w, stderr: w})
 	}()
 	bob.run("send", "amy_w", "see you at noon")
 	select {
@@ -302,10 +345,114 @@ func TestCLIStatusAndWatch(t *testing.T) {
 		defer w.mu.Unlock()
 		t.Fatalf("watch ended: %v\n%s", err, w.buf.String())
 	case <-time.After(30 * time.Second):
+		w.mu.Lock()
+		defer w.mu.Unlock()
 		t.Fatalf("watch never printed the message:\n%s", w.buf.String())
 	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("watch: %v", err)
+	}
+}
+
+func TestCLIHelp(t *testing.T) {
+	t.Parallel()
+	c := cli{t: t, data: t.TempDir()}
+	out := c.run("help")
+	for _, cmd := range []string{"register", "login", "logout", "sync", "status", "watch", "profile", "connections",
+		"connect", "accept", "decline", "disconnect", "chat", "group create", "chats", "messages", "send", "read",
+		"delete", "rename", "add", "remove", "admin", "leave", "join", "request", "requests", "notifications", "help"} {
+		n := 0
+		for _, line := range strings.Split(out, "\n") {
+			if strings.HasPrefix(line, "  "+cmd+" ") {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("help lists %q on %d lines:\n%s", cmd, n, out)
+		}
+	}
+	if out := c.run("help", "group"); !strings.Contains(out, "usage: vibesync group create [--category CATEGORY] NAME [USER...]") {
+		t.Fatalf("help group: %s", out)
+	}
+	if _, err := c.try("help", "fly"); err == nil || !strings.Contains(err.Error(), `unknown command "fly"`) {
+		t.Fatalf("help fly: %v", err)
+	}
+	if _, err := c.try("fly"); err == nil {
+		t.Fatal("unknown command accepted")
+	}
+}
+
+func TestCLIRemembersTheServer(t *testing.T) {
+	t.Parallel()
+	x, y := servertest.New(t), servertest.New(t)
+	amy := cli{t: t, server: x.URL, data: t.TempDir()}
+	amy.run("register", "amy_srv", "Amy")
+	later := amy
+	later.server = ""
+	if out := later.run("sync"); !strings.Contains(out, "pushed 0, rejected 0") {
+		t.Fatalf("sync without --server: %s", out)
+	}
+	if out := later.run("status"); !strings.Contains(out, "server:    "+x.URL) {
+		t.Fatalf("status: %s", out)
+	}
+	other := amy
+	other.server = y.URL
+	for _, args := range [][]string{{"sync"}, {"me"}, {"login", "amy_srv"}} {
+		_, err := other.try(args...)
+		if err == nil || !strings.Contains(err.Error(), x.URL) || !strings.Contains(err.Error(), y.URL) {
+			t.Fatalf("%v against another server: %v", args, err)
+		}
+	}
+	// After logging out, the folder may log in elsewhere.
+	if out := later.run("logout"); !strings.Contains(out, "logged out of "+x.URL) {
+		t.Fatalf("logout: %s", out)
+	}
+	if _, err := later.try("sync"); err == nil || !strings.Contains(err.Error(), "not logged in") {
+		t.Fatalf("sync after logout: %v", err)
+	}
+	other.run("register", "amy_srv", "Amy")
+	if out := later.run("status"); !strings.Contains(out, "server:    "+y.URL) {
+		t.Fatalf("status after moving: %s", out)
+	}
+}
+
+func TestCLIPasswordSources(t *testing.T) {
+	t.Parallel()
+	env := servertest.New(t)
+	amy := cli{t: t, server: env.URL, data: t.TempDir()}
+	amy.run("register", "amy_pw", "Amy") // from standard input
+	amy.run("logout")
+	fromEnv := amy
+	fromEnv.env = map[string]string{"VIBESYNC_PASSWORD": password}
+	fromEnv.stdin = "not the password\n"
+	if out := fromEnv.run("login", "amy_pw"); !strings.Contains(out, "logged in as amy_pw") {
+		t.Fatalf("login with $VIBESYNC_PASSWORD: %s", out)
+	}
+	wrong := amy
+	wrong.stdin = "not the password\n"
+	if _, err := wrong.try("login", "amy_pw"); err == nil {
+		t.Fatal("login with a wrong password from standard input succeeded")
+	}
+	none := amy
+	none.stdin = "\n"
+	if _, err := none.try("login", "amy_pw"); err == nil || !strings.Contains(err.Error(), "no password") {
+		t.Fatalf("login without a password: %v", err)
+	}
+	if _, err := amy.try("login", "amy_pw", password); err == nil || !strings.Contains(err.Error(), "usage: vibesync login USERNAME") {
+		t.Fatalf("a password on the command line was accepted: %v", err)
+	}
+}
+
+func TestCLIUnknownUserOffline(t *testing.T) {
+	t.Parallel()
+	srv := newRestartable(t)
+	amy := cli{t: t, server: srv.URL(), data: t.TempDir()}
+	amy.run("register", "amy_unk", "Amy")
+	srv.stop()
+	_, err := amy.try("connect", "stranger")
+	if err == nil || !strings.Contains(err.Error(), "@stranger is not in this replica and the server is unreachable") ||
+		!strings.Contains(err.Error(), "user id") {
+		t.Fatalf("unknown user offline: %v", err)
 	}
 }

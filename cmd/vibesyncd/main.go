@@ -15,12 +15,14 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"github.com/vibesync/vibesync/server"
+	"github.com/vibesync/vibesync/server/ratelimit"
 	"github.com/vibesync/vibesync/server/store"
 )
 
@@ -88,6 +90,7 @@ func parseFlags(cmd string, args []string, getenv func(string) string, stderr io
 		}
 		return def
 	}
+	envInt := func(name string, def int) int { return envIntFrom(getenv, name, def) }
 	fs.StringVar(&o.cfg.Listen, "listen", env("VIBESYNC_LISTEN", "127.0.0.1:8080"), "address to serve on (VIBESYNC_LISTEN)")
 	fs.StringVar(&o.cfg.DatabaseURL, "db", env("VIBESYNC_DATABASE_URL", ""), "database URL: file:PATH, libsql://…, https://… (VIBESYNC_DATABASE_URL; default file:<data>/vibesync.db)")
 	fs.StringVar(&o.cfg.DatabaseAuthToken, "db-auth-token", env("VIBESYNC_DATABASE_AUTH_TOKEN", ""), "auth token for a libSQL server (VIBESYNC_DATABASE_AUTH_TOKEN)")
@@ -99,6 +102,29 @@ func parseFlags(cmd string, args []string, getenv func(string) string, stderr io
 	fs.StringVar(&o.cfg.FCMServiceAccountFile, "fcm-service-account", env("VIBESYNC_FCM_SERVICE_ACCOUNT", ""), "Google service-account key file for FCM push; pushes are only logged when empty (VIBESYNC_FCM_SERVICE_ACCOUNT)")
 	fs.StringVar(&o.cfg.MetricsListen, "metrics-listen", env("VIBESYNC_METRICS_LISTEN", ""), "serve GET /metrics on this address only (e.g. 127.0.0.1:9090) instead of on -listen (VIBESYNC_METRICS_LISTEN)")
 	origins := fs.String("allowed-origins", env("VIBESYNC_ALLOWED_ORIGINS", ""), "comma-separated browser origins allowed to call the API (CORS) and open the live WebSocket besides the server's own; * for any (VIBESYNC_ALLOWED_ORIGINS)")
+	fs.IntVar(&o.cfg.PasswordConcurrency, "password-concurrency", envInt("VIBESYNC_PASSWORD_CONCURRENCY", 0), "password hashes run at once; 0 means one per CPU (VIBESYNC_PASSWORD_CONCURRENCY)")
+	durations := map[string]*string{}
+	duration := func(name, envName, def, help string) {
+		v := env(envName, def)
+		durations[name] = &v
+		fs.StringVar(&v, name, v, help+" ("+envName+")")
+	}
+	duration("password-wait", "VIBESYNC_PASSWORD_WAIT", "2s", "how long a sign-in waits for a free password slot before 503 with Retry-After")
+	duration("body-timeout", "VIBESYNC_BODY_TIMEOUT", "30s", "how long a request body may take to arrive (408 after)")
+	duration("upload-timeout", "VIBESYNC_UPLOAD_TIMEOUT", "5m", "body timeout of upload routes (chat photos)")
+	duration("write-timeout", "VIBESYNC_WRITE_TIMEOUT", "30s", "how long writing an answer may take, after the body's bound")
+	defaults := ratelimit.Defaults()
+	limits := map[string]*string{}
+	limit := func(name, envName string, def ratelimit.Limit, help string) {
+		v := env(envName, def.String())
+		limits[name] = &v
+		fs.StringVar(&v, name, v, help+": N/s, N/m or N/h, with :BURST, or off ("+envName+")")
+	}
+	limit("rate-auth", "VIBESYNC_RATE_AUTH", defaults.Auth, "per client address on each of register, login and refresh")
+	limit("rate-login-failures", "VIBESYNC_RATE_LOGIN_FAILURES", defaults.LoginFailures, "wrong passwords per account and client address")
+	limit("rate-account-failures", "VIBESYNC_RATE_ACCOUNT_FAILURES", defaults.AccountFailures, "wrong passwords per account from addresses that never signed in to it")
+	limit("rate-writes", "VIBESYNC_RATE_WRITES", defaults.Writes, "writes per user: REST calls other than GET, and pushed mutations")
+	proxies := fs.String("trusted-proxies", env("VIBESYNC_TRUSTED_PROXIES", ""), "comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For is believed (VIBESYNC_TRUSTED_PROXIES)")
 	fs.StringVar(&o.logFormat, "log-format", env("VIBESYNC_LOG_FORMAT", "text"), "log format: text or json (VIBESYNC_LOG_FORMAT)")
 	fs.StringVar(&o.logLevel, "log-level", env("VIBESYNC_LOG_LEVEL", "info"), "log level: debug, info, warn, error (VIBESYNC_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
@@ -117,7 +143,43 @@ func parseFlags(cmd string, args []string, getenv func(string) string, stderr io
 		return o, fmt.Errorf("tombstone window %q: want a positive duration such as 720h", window)
 	}
 	o.cfg.TombstoneWindow = d
-	return o, o.cfg.Validate()
+	var errs []error
+	set := map[string]*time.Duration{"password-wait": &o.cfg.PasswordWait, "body-timeout": &o.cfg.BodyTimeout,
+		"upload-timeout": &o.cfg.UploadTimeout, "write-timeout": &o.cfg.WriteTimeout}
+	for name, text := range durations {
+		v, err := time.ParseDuration(*text)
+		if err != nil || v <= 0 {
+			errs = append(errs, fmt.Errorf("-%s %q: want a positive duration such as 30s", name, *text))
+		}
+		*set[name] = v
+	}
+	rl := ratelimit.Defaults()
+	setLimit := map[string]*ratelimit.Limit{"rate-auth": &rl.Auth, "rate-login-failures": &rl.LoginFailures,
+		"rate-account-failures": &rl.AccountFailures, "rate-writes": &rl.Writes}
+	for name, text := range limits {
+		l, err := ratelimit.Parse(*text)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("-%s: %w", name, err))
+		}
+		*setLimit[name] = l
+	}
+	if rl.TrustedProxies, err = ratelimit.ParseProxies(*proxies); err != nil {
+		errs = append(errs, fmt.Errorf("-trusted-proxies: %w", err))
+	}
+	o.cfg.RateLimits = &rl
+	if o.cfg.PasswordConcurrency < 0 {
+		errs = append(errs, errors.New("-password-concurrency must not be negative"))
+	}
+	return o, errors.Join(append(errs, o.cfg.Validate())...)
+}
+
+// envIntFrom is the integer environment variable name, or def when unset or
+// not a number (the flag's own parsing reports a bad value given as a flag).
+func envIntFrom(getenv func(string) string, name string, def int) int {
+	if v, err := strconv.Atoi(getenv(name)); err == nil {
+		return v
+	}
+	return def
 }
 
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {

@@ -7,6 +7,7 @@ package apperr
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Code classifies an error for transports.
@@ -22,6 +23,7 @@ const (
 	TooLarge        Code = "too_large"
 	RateLimited     Code = "rate_limited"
 	Unavailable     Code = "unavailable"
+	TimedOut        Code = "timed_out" // the request (its body) did not arrive in time
 	Internal        Code = "internal"
 )
 
@@ -31,6 +33,10 @@ type Error struct {
 	Reason  string // machine-readable, snake_case, e.g. "already_connected"
 	Message string // for humans
 	Field   string // the offending input field, when there is one
+	// RetryAfter, when set (RateLimited, Unavailable), is how long the
+	// caller should wait before trying again; transports send it as
+	// Retry-After.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -43,6 +49,14 @@ func (e *Error) Error() string {
 // New returns an *Error with the given code, reason and formatted message.
 func New(code Code, reason, format string, args ...any) *Error {
 	return &Error{Code: code, Reason: reason, Message: fmt.Sprintf(format, args...)}
+}
+
+// RetryLater returns an *Error the caller may retry after the given wait
+// (RateLimited or Unavailable).
+func RetryLater(code Code, reason string, after time.Duration, format string, args ...any) *Error {
+	e := New(code, reason, format, args...)
+	e.RetryAfter = after
+	return e
 }
 
 // InvalidField reports bad input in one named field.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/vibesync/vibesync/server/apperr"
 	"github.com/vibesync/vibesync/server/auth"
+	"github.com/vibesync/vibesync/server/ratelimit"
 	"github.com/vibesync/vibesync/server/social"
 )
 
@@ -29,6 +30,28 @@ type Config struct {
 	Media http.Handler
 	// Live serves GET /ws; when nil the route is not mounted.
 	Live Live
+	// Limits are the request budgets (nil: nothing is limited).
+	Limits *ratelimit.Set
+	// Timeouts bound how long a request body may take to arrive and an
+	// answer to be written (zero: unbounded).
+	Timeouts Timeouts
+	// Streaming are paths of long-lived streams (GET /ws, the Connect
+	// Subscribe stream) that Timeouts do not apply to.
+	Streaming []string
+}
+
+// Timeouts bound the time a request may hold its connection, per route.
+// They are set on the connection when the handler starts, after the
+// headers arrived (the server's ReadHeaderTimeout covers those).
+type Timeouts struct {
+	// Body is how long a request body may take to arrive; a slower one
+	// is cut with 408 body_timeout and its connection closed.
+	Body time.Duration
+	// Upload replaces Body on upload routes (multipart photos).
+	Upload time.Duration
+	// Write is how long writing the answer may take, counted after the
+	// body's bound.
+	Write time.Duration
 }
 
 // API is the REST handler set.
@@ -39,6 +62,11 @@ type API struct {
 	ready  func(context.Context) error
 	media  http.Handler
 	live   Live
+	limits *ratelimit.Set
+	times  Timeouts
+	stream map[string]bool
+	// uploads are the route patterns that take uploads (Timeouts.Upload).
+	uploads map[string]bool
 }
 
 // New returns the API. Mount it with Register.
@@ -51,7 +79,12 @@ func New(cfg Config) *API {
 	if ready == nil {
 		ready = func(context.Context) error { return nil }
 	}
-	return &API{svc: cfg.Social, tokens: cfg.Tokens, log: log, ready: ready, media: cfg.Media, live: cfg.Live}
+	stream := map[string]bool{}
+	for _, p := range cfg.Streaming {
+		stream[p] = true
+	}
+	return &API{svc: cfg.Social, tokens: cfg.Tokens, log: log, ready: ready, media: cfg.Media, live: cfg.Live,
+		limits: cfg.Limits, times: cfg.Timeouts, stream: stream, uploads: map[string]bool{}}
 }
 
 // handlerFunc is an HTTP handler that returns its error for one place to write.
@@ -67,9 +100,69 @@ func (a *API) public(fn handlerFunc) http.Handler {
 }
 
 // authed adapts a 🔒 handler: 401 unless the request carries a valid,
-// unrevoked access token; 400 for a malformed SocketHeader.
+// unrevoked access token; 400 for a malformed SocketHeader; 429 when the
+// caller spent their write budget (any method but GET and HEAD).
 func (a *API) authed(fn handlerFunc) http.Handler {
-	return auth.Middleware(a.tokens, a.svc.CheckSession, a.writeError)(a.public(checkSocket(fn)))
+	return auth.Middleware(a.tokens, a.svc.CheckSession, a.writeError)(a.public(checkSocket(a.limitWrites(fn))))
+}
+
+// limitWrites takes one token of the caller's write budget before a write.
+func (a *API) limitWrites(fn handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && a.limits != nil {
+			if err := a.limits.Writes(caller(r).UserID, 1); err != nil {
+				return err
+			}
+		}
+		return fn(w, r)
+	}
+}
+
+// clientAddr is the address r's per-address budgets are kept for.
+func (a *API) clientAddr(r *http.Request) string {
+	if a.limits == nil {
+		return ratelimit.ClientAddr(r, nil)
+	}
+	return ratelimit.ClientAddr(r, a.limits.Config().TrustedProxies)
+}
+
+// limitAddr takes a token of the per-address budget of route before fn.
+func (a *API) limitAddr(route string, fn handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if a.limits != nil {
+			if err := a.limits.Auth(route, a.clientAddr(r)); err != nil {
+				return err
+			}
+		}
+		return fn(w, r)
+	}
+}
+
+// upload marks pattern as an upload route (Timeouts.Upload) and returns h.
+func (a *API) upload(pattern string, h http.Handler) (string, http.Handler) {
+	a.uploads[pattern] = true
+	return pattern, h
+}
+
+// setDeadlines bounds r's body and answer on the connection, per route;
+// streams are exempt. Errors mean the connection cannot take deadlines
+// (a test recorder), and then there is nothing to bound.
+func (a *API) setDeadlines(w http.ResponseWriter, r *http.Request, pattern string) {
+	if a.stream[r.URL.Path] {
+		return
+	}
+	read := a.times.Body
+	if a.uploads[pattern] {
+		read = a.times.Upload
+	}
+	rc := http.NewResponseController(w)
+	now := time.Now()
+	if read > 0 {
+		_ = rc.SetReadDeadline(now.Add(read))
+	}
+	if a.times.Write > 0 {
+		_ = rc.SetWriteDeadline(now.Add(max(read, 0) + a.times.Write))
+	}
 }
 
 // SocketHeader carries the socket id of the caller's live connection, if
@@ -122,7 +215,9 @@ func (a *API) Middleware(mux *http.ServeMux) http.Handler {
 				slog.Int("status", rec.status), slog.Int64("bytes", rec.bytes),
 				slog.Duration("took", time.Since(start)), slog.String("request_id", id))
 		}()
-		if _, pattern := mux.Handler(r); pattern == "" {
+		_, pattern := mux.Handler(r)
+		a.setDeadlines(w, r, pattern)
+		if pattern == "" {
 			a.noRoute(rec, r, mux)
 			return
 		}

@@ -3,6 +3,7 @@ package rest
 import (
 	"net/http"
 
+	"github.com/vibesync/vibesync/server/apperr"
 	"github.com/vibesync/vibesync/server/auth"
 	"github.com/vibesync/vibesync/server/social"
 )
@@ -32,7 +33,20 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &in, false); err != nil {
 		return err
 	}
+	addr := a.clientAddr(r)
+	if a.limits != nil && in.Username != "" && in.Password != "" {
+		if err := a.limits.LoginAllowed(in.Username, addr); err != nil {
+			return err
+		}
+	}
 	out, err := a.svc.Login(r.Context(), in.Username, in.Password)
+	if a.limits != nil {
+		if e, ok := apperr.As(err); ok && e.Reason == "invalid_credentials" {
+			a.limits.LoginFailed(in.Username, addr)
+		} else if err == nil {
+			a.limits.LoginSucceeded(in.Username, addr)
+		}
+	}
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 
@@ -235,6 +236,9 @@ func formError(err error) error {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return apperr.New(apperr.TooLarge, "body_too_large", "The request body must be at most %d bytes", mbe.Limit)
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return errBodyTimeout
 	}
 	return apperr.Invalidf("malformed_form", "Malformed multipart form")
 }

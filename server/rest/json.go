@@ -6,10 +6,12 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"reflect"
 	"strconv"
 
 	"github.com/vibesync/vibesync/server/apperr"
+	"github.com/vibesync/vibesync/server/ratelimit"
 	"github.com/vibesync/vibesync/server/social"
 )
 
@@ -34,6 +36,7 @@ var statusOf = map[apperr.Code]int{
 	apperr.TooLarge:        http.StatusRequestEntityTooLarge,
 	apperr.RateLimited:     http.StatusTooManyRequests,
 	apperr.Unavailable:     http.StatusServiceUnavailable,
+	apperr.TimedOut:        http.StatusRequestTimeout,
 	apperr.Internal:        http.StatusInternalServerError,
 }
 
@@ -62,6 +65,9 @@ func (a *API) writeErrorTitled(w http.ResponseWriter, r *http.Request, err error
 	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="vibesync"`)
+	}
+	if pub.RetryAfter > 0 {
+		w.Header().Set("Retry-After", ratelimit.RetryAfterSeconds(pub.RetryAfter))
 	}
 	writeJSON(w, status, errorBody{Error: title(status), Message: pub.Message, Code: pub.Reason, Field: pub.Field})
 }
@@ -107,6 +113,8 @@ func decodeError(err error) error {
 	switch {
 	case errors.As(err, &mbe):
 		return apperr.New(apperr.TooLarge, "body_too_large", "The request body must be at most %d bytes", mbe.Limit)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return errBodyTimeout
 	case errors.As(err, &ute):
 		if ute.Field == "" {
 			return apperr.Invalidf("malformed_json", "The request body must be a JSON %s", kindName(ute.Type))
@@ -123,6 +131,10 @@ func decodeError(err error) error {
 	}
 	return apperr.Invalidf("malformed_json", "Malformed JSON: %v", err)
 }
+
+// errBodyTimeout answers a body that did not arrive within the route's
+// bound (Timeouts): 408, and the connection is closed after the answer.
+var errBodyTimeout = apperr.New(apperr.TimedOut, "body_timeout", "The request body did not arrive in time")
 
 func kindName(t reflect.Type) string {
 	switch t.Kind() {

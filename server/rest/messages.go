@@ -26,15 +26,15 @@ func (a *API) sendMessage(w http.ResponseWriter, r *http.Request) error {
 	for _, f := range in.Files {
 		nm.Files = append(nm.Files, social.NewFile{URL: f.URL, Cover: f.Cover, Meta: f.Meta})
 	}
-	m, data, created, err := a.svc.SendMessageJSON(r.Context(), withSocket(r, in.Socket), r.PathValue("id"), nm)
+	sent, err := a.svc.SendMessage(r.Context(), withSocket(r, in.Socket), r.PathValue("id"), nm)
 	if err != nil {
 		return err
 	}
 	status := http.StatusOK
-	if created {
+	if sent.Created {
 		status = http.StatusCreated
 	}
-	writeWrapped(w, status, "message", data, m)
+	writeWrapped(w, status, "message", sent.JSON, sent.Message)
 	return nil
 }
 

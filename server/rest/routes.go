@@ -13,9 +13,9 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("GET /readyz", a.public(a.readyz))
 
 	// Auth.
-	mux.Handle("POST /auth/register", a.public(a.register))
-	mux.Handle("POST /auth/login", a.public(a.login))
-	mux.Handle("POST /auth/refresh", a.public(a.refresh))
+	mux.Handle("POST /auth/register", a.public(a.limitAddr("register", a.register)))
+	mux.Handle("POST /auth/login", a.public(a.limitAddr("login", a.login)))
+	mux.Handle("POST /auth/refresh", a.public(a.limitAddr("refresh", a.refresh)))
 	mux.Handle("POST /auth/logout", a.authed(a.logout))
 
 	// Users.
@@ -68,7 +68,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("GET /chats", a.authed(a.listChats))
 	mux.Handle("GET /chats/explore/communities", a.authed(a.exploreCommunities))
 	mux.Handle("GET /chats/{id}", a.authed(a.getChat))
-	mux.Handle("PUT /chats/{id}", a.authed(a.updateChat))
+	mux.Handle(a.upload("PUT /chats/{id}", a.authed(a.updateChat)))
 	mux.Handle("DELETE /chats/{id}", a.authed(a.deleteChat))
 	mux.Handle("GET /chats/{id}/files", a.authed(a.chatFiles))
 	mux.Handle("POST /chats/{id}/read", a.authed(a.readChat))

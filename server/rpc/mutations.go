@@ -1,142 +1,81 @@
 package rpc
 
 import (
-	"context"
+	"time"
 
-	"github.com/vibesync/vibesync/server/apperr"
 	"github.com/vibesync/vibesync/server/social"
 	syncv1 "github.com/vibesync/vibesync/syncproto/vibesync/sync/v1"
-	"github.com/vibesync/vibesync/wire"
 )
 
-// codeUnimplemented rejects a mutation kind this server cannot run yet.
-const codeUnimplemented apperr.Code = "unimplemented"
-
-// apply runs one mutation through the same social method REST calls, with
-// ctx joining the push's transaction. Kinds whose rules do not exist yet
-// are rejected with code "unimplemented".
-//
-// Where a mutation maps onto several REST behaviours: create_connection is
-// the v1 request (no meet-me status needed; the server assigns the id, a
-// client-proposed connection_id only names the optimistic row);
-// delete_connection cancels or declines a pending request and removes an
-// accepted connection; set_status with empty text clears the status, and
-// its expiry is rounded down to whole minutes; create_chat makes a group
-// with participant_ids when group is set, else a one-to-one chat with the
-// first of participant_ids (the server assigns the chat's id; chat_id is
-// not used); send_message keeps the client-proposed message_id, so the
-// optimistic message and the server's are the same row; leave_chat is
-// remove_participant of oneself; request_to_join's message is not stored.
-func (s *Services) apply(ctx context.Context, c social.Caller, m *syncv1.Mutation) error {
-	svc := s.svc
+// mutationOf decodes a pushed mutation into its social.Mutation. The rules
+// of each kind (also where a kind maps onto several REST behaviours) live
+// with the kinds in server/social; a kind social does not know decodes to
+// social.UnsupportedMutation, which is rejected when applied.
+func mutationOf(m *syncv1.Mutation) social.Mutation {
 	switch k := m.GetKind().(type) {
 	case *syncv1.Mutation_UpdateProfile:
-		_, err := svc.UpdateProfile(ctx, c, social.ProfileUpdate{
-			Name: k.UpdateProfile.Name, Username: k.UpdateProfile.Username, Bio: k.UpdateProfile.Bio,
-		})
-		return err
+		return social.UpdateProfileMutation{Name: k.UpdateProfile.Name, Username: k.UpdateProfile.Username, Bio: k.UpdateProfile.Bio}
 	case *syncv1.Mutation_SetStatus:
-		if k.SetStatus.GetText() == "" {
-			return svc.ClearStatus(ctx, c)
-		}
-		secs := k.SetStatus.GetExpiresInSeconds()
-		if secs < wire.MinStatusSeconds || secs > wire.MaxStatusSeconds {
-			return apperr.InvalidField("expiresInSeconds", "expiresInSeconds must be from 60 to 86400")
-		}
-		minutes := int(secs / 60)
-		_, err := svc.SetStatus(ctx, c, social.StatusInput{Text: k.SetStatus.GetText(), DurationMinutes: &minutes})
-		return err
+		return social.SetStatusMutation{Text: k.SetStatus.GetText(), ExpiresIn: seconds(k.SetStatus.GetExpiresInSeconds())}
 	case *syncv1.Mutation_Follow:
-		return svc.FollowUser(ctx, c, k.Follow.GetUserId())
+		return social.FollowMutation{UserID: k.Follow.GetUserId()}
 	case *syncv1.Mutation_Unfollow:
-		return svc.UnfollowUser(ctx, c, k.Unfollow.GetUserId())
+		return social.UnfollowMutation{UserID: k.Unfollow.GetUserId()}
 	case *syncv1.Mutation_Block:
-		return svc.BlockUser(ctx, c, k.Block.GetUserId())
+		return social.BlockMutation{UserID: k.Block.GetUserId()}
 	case *syncv1.Mutation_Unblock:
-		return svc.UnblockUser(ctx, c, k.Unblock.GetUserId())
+		return social.UnblockMutation{UserID: k.Unblock.GetUserId()}
 	case *syncv1.Mutation_CreateConnection:
-		_, _, err := svc.RequestConnection(ctx, c, social.ConnectionRequest{
-			To: k.CreateConnection.GetUserId(), Field: "userId", Message: k.CreateConnection.GetMessage()})
-		return err
+		return social.CreateConnectionMutation{UserID: k.CreateConnection.GetUserId(), Message: k.CreateConnection.GetMessage()}
 	case *syncv1.Mutation_AcceptConnection:
-		_, err := svc.AcceptConnection(ctx, c, social.ByUser(k.AcceptConnection.GetUserId()))
-		return err
+		return social.AcceptConnectionMutation{UserID: k.AcceptConnection.GetUserId()}
 	case *syncv1.Mutation_DeclineConnection:
-		_, err := svc.DeclineConnection(ctx, c, social.ByUser(k.DeclineConnection.GetUserId()))
-		return err
+		return social.DeclineConnectionMutation{UserID: k.DeclineConnection.GetUserId()}
 	case *syncv1.Mutation_DeleteConnection:
-		with := k.DeleteConnection.GetUserId()
-		_, _, err := svc.DeleteConnection(ctx, c, with)
-		if e, ok := apperr.As(err); ok && e.Reason == "connection_accepted" {
-			return svc.RemoveConnection(ctx, c, social.ByUser(with))
-		}
-		return err
+		return social.DeleteConnectionMutation{UserID: k.DeleteConnection.GetUserId()}
 	case *syncv1.Mutation_CreateChat:
 		in := k.CreateChat
-		nc := social.NewChat{IsGroup: in.GetGroup(), Name: in.GetName(), Category: in.GetCategory()}
-		if in.GetGroup() {
-			ids := in.GetParticipantIds()
-			nc.Participants = &ids
-		} else if len(in.GetParticipantIds()) > 0 {
-			nc.User = in.GetParticipantIds()[0]
-		}
-		_, _, err := svc.CreateChat(ctx, c, nc)
-		return err
+		return social.CreateChatMutation{Group: in.GetGroup(), Name: in.GetName(), Category: in.GetCategory(), ParticipantIDs: in.GetParticipantIds()}
 	case *syncv1.Mutation_AddParticipant:
-		_, err := svc.AddParticipants(ctx, c, k.AddParticipant.GetChatId(), []string{k.AddParticipant.GetUserId()})
-		return err
+		return social.AddParticipantMutation{ChatID: k.AddParticipant.GetChatId(), UserID: k.AddParticipant.GetUserId()}
 	case *syncv1.Mutation_RemoveParticipant:
-		return svc.RemoveParticipant(ctx, c, k.RemoveParticipant.GetChatId(), k.RemoveParticipant.GetUserId())
+		return social.RemoveParticipantMutation{ChatID: k.RemoveParticipant.GetChatId(), UserID: k.RemoveParticipant.GetUserId()}
 	case *syncv1.Mutation_LeaveChat:
-		return svc.RemoveParticipant(ctx, c, k.LeaveChat.GetChatId(), c.UserID)
+		return social.LeaveChatMutation{ChatID: k.LeaveChat.GetChatId()}
 	case *syncv1.Mutation_GrantAdmin:
-		_, err := svc.SetAdmin(ctx, c, k.GrantAdmin.GetChatId(), k.GrantAdmin.GetUserId(), true)
-		return err
+		return social.GrantAdminMutation{ChatID: k.GrantAdmin.GetChatId(), UserID: k.GrantAdmin.GetUserId()}
 	case *syncv1.Mutation_RevokeAdmin:
-		_, err := svc.SetAdmin(ctx, c, k.RevokeAdmin.GetChatId(), k.RevokeAdmin.GetUserId(), false)
-		return err
+		return social.RevokeAdminMutation{ChatID: k.RevokeAdmin.GetChatId(), UserID: k.RevokeAdmin.GetUserId()}
 	case *syncv1.Mutation_DeleteChat:
-		return svc.DeleteChat(ctx, c, k.DeleteChat.GetChatId())
+		return social.DeleteChatMutation{ChatID: k.DeleteChat.GetChatId()}
 	case *syncv1.Mutation_SendMessage:
-		_, _, err := svc.SendMessage(ctx, c, k.SendMessage.GetChatId(), social.NewMessage{
-			ID: k.SendMessage.GetMessageId(), Text: k.SendMessage.GetText()})
-		return err
+		return social.SendMessageMutation{ChatID: k.SendMessage.GetChatId(), MessageID: k.SendMessage.GetMessageId(), Text: k.SendMessage.GetText()}
 	case *syncv1.Mutation_MarkRead:
-		_, err := svc.MarkRead(ctx, c, k.MarkRead.GetChatId())
-		return err
+		return social.MarkReadMutation{ChatID: k.MarkRead.GetChatId()}
 	case *syncv1.Mutation_RequestToJoin:
-		_, err := svc.CreateRequest(ctx, c, k.RequestToJoin.GetChatId())
-		return err
+		return social.RequestToJoinMutation{ChatID: k.RequestToJoin.GetChatId()}
 	case *syncv1.Mutation_AcceptJoinRequest:
-		_, err := svc.AnswerRequest(ctx, c, k.AcceptJoinRequest.GetRequestId(), social.RequestAccepted)
-		return err
+		return social.AcceptJoinRequestMutation{RequestID: k.AcceptJoinRequest.GetRequestId()}
 	case *syncv1.Mutation_RejectJoinRequest:
-		_, err := svc.AnswerRequest(ctx, c, k.RejectJoinRequest.GetRequestId(), social.RequestRejected)
-		return err
+		return social.RejectJoinRequestMutation{RequestID: k.RejectJoinRequest.GetRequestId()}
 	case *syncv1.Mutation_MarkNotificationRead:
-		_, err := svc.ReadNotification(ctx, c, social.NotificationRef{ID: k.MarkNotificationRead.GetNotificationId()})
-		return err
+		return social.MarkNotificationReadMutation{NotificationID: k.MarkNotificationRead.GetNotificationId()}
 	case nil:
-		return apperr.Invalidf("mutation_empty", "The mutation has no body")
+		return social.UnsupportedMutation{}
 	default:
-		return &apperr.Error{Code: codeUnimplemented, Reason: "mutation_unimplemented",
-			Message: "This server does not implement this mutation yet"}
+		return social.UnsupportedMutation{Kind: string(m.ProtoReflect().WhichOneof(m.ProtoReflect().Descriptor().Oneofs().ByName("kind")).Name())}
 	}
 }
 
-func invalid(field, format string, args ...any) error {
-	return apperr.InvalidField(field, format, args...)
-}
-
-func validClientID(id string) error {
-	if len(id) < 16 || len(id) > 64 {
-		return invalid("clientId", "clientId must be 16 to 64 characters")
+// seconds converts a wire count of seconds to a duration, saturating
+// instead of overflowing (the rules then reject it as out of range).
+func seconds(n int64) time.Duration {
+	const most = int64(1<<63-1) / int64(time.Second)
+	switch {
+	case n > most:
+		return time.Duration(1<<63 - 1)
+	case n < -most:
+		return time.Duration(-1 << 63)
 	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return invalid("clientId", "clientId may contain only letters, digits, '-' and '_'")
-		}
-	}
-	return nil
+	return time.Duration(n) * time.Second
 }

@@ -17,7 +17,9 @@ import (
 
 	"github.com/vibesync/vibesync/server/apperr"
 	"github.com/vibesync/vibesync/server/auth"
+	"github.com/vibesync/vibesync/server/ratelimit"
 	"github.com/vibesync/vibesync/server/social"
+	syncv1 "github.com/vibesync/vibesync/syncproto/vibesync/sync/v1"
 	"github.com/vibesync/vibesync/syncproto/vibesync/sync/v1/syncv1connect"
 	"github.com/vibesync/vibesync/wire"
 )
@@ -41,6 +43,9 @@ type Config struct {
 	// the live hub, so Subscribe streams and WebSockets share one tail of
 	// the database (and see other instances' writes).
 	Feed Watcher
+	// Writes is each user's write budget, shared with REST: every pushed
+	// mutation takes a token (nil: unlimited).
+	Writes *ratelimit.Keyed
 	// Interceptors run around every call, outside the service's own (auth,
 	// error mapping), so they see the codes clients get (metrics).
 	Interceptors []connect.Interceptor
@@ -61,6 +66,7 @@ type Services struct {
 	feed     Watcher
 	tokens   *auth.Tokens
 	log      *slog.Logger
+	writes   *ratelimit.Keyed
 	outer    []connect.Interceptor
 	done     chan struct{} // closed by Shutdown
 	shutdown sync.Once
@@ -72,7 +78,7 @@ func New(cfg Config) *Services {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Services{svc: cfg.Social, feed: cfg.Feed, tokens: cfg.Tokens, log: log, outer: cfg.Interceptors, done: make(chan struct{})}
+	return &Services{svc: cfg.Social, feed: cfg.Feed, tokens: cfg.Tokens, log: log, writes: cfg.Writes, outer: cfg.Interceptors, done: make(chan struct{})}
 }
 
 // Shutdown ends every open Subscribe stream (clients reconnect to another
@@ -106,10 +112,6 @@ var codeOf = map[apperr.Code]connect.Code{
 	apperr.Internal:        connect.CodeInternal,
 }
 
-// reasonKey is the metadata key carrying the machine-readable reason
-// (the REST API's "code") of an error.
-const reasonKey = "vibesync-reason"
-
 // toConnect turns err into a *connect.Error: an *apperr.Error keeps its
 // message and carries its reason in the "vibesync-reason" trailer; anything
 // else is logged once here and shown as "internal".
@@ -131,7 +133,10 @@ func (s *Services) toConnect(ctx context.Context, procedure string, err error) e
 	}
 	out := connect.NewError(code, errors.New(pub.Message))
 	if pub.Reason != "" {
-		out.Meta().Set(reasonKey, pub.Reason)
+		out.Meta().Set(syncv1.ReasonKey, pub.Reason)
+	}
+	if pub.RetryAfter > 0 {
+		out.Meta().Set("Retry-After", ratelimit.RetryAfterSeconds(pub.RetryAfter))
 	}
 	return out
 }
@@ -230,6 +235,6 @@ func checkVersion(v uint32) error {
 		msg += "upgrade the client and reset its replica"
 	}
 	err := connect.NewError(connect.CodeFailedPrecondition, errors.New(msg))
-	err.Meta().Set(reasonKey, "protocol_version_unsupported")
+	err.Meta().Set(syncv1.ReasonKey, syncv1.ReasonProtocolVersionUnsupported)
 	return err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -11,15 +12,12 @@ import (
 
 	"github.com/vibesync/vibesync/server/apperr"
 	"github.com/vibesync/vibesync/server/auth"
+	"github.com/vibesync/vibesync/server/ratelimit"
 	"github.com/vibesync/vibesync/server/social"
 	"github.com/vibesync/vibesync/server/store"
 	syncv1 "github.com/vibesync/vibesync/syncproto/vibesync/sync/v1"
 	"github.com/vibesync/vibesync/syncproto/vibesync/sync/v1/syncv1connect"
-	"github.com/vibesync/vibesync/wire"
 )
-
-// MaxPushMutations bounds one push; send more in several.
-const MaxPushMutations = wire.MaxPushMutations
 
 type syncHandler struct {
 	syncv1connect.UnimplementedSyncServiceHandler
@@ -73,51 +71,45 @@ func (h *syncHandler) Push(ctx context.Context, req *connect.Request[syncv1.Push
 	if err := checkVersion(in.GetProtocolVersion()); err != nil {
 		return nil, err
 	}
-	if err := validClientID(in.GetClientId()); err != nil {
-		return nil, err
-	}
-	if len(in.GetMutations()) > MaxPushMutations {
-		return nil, invalid("mutations", "push at most %d mutations at once", MaxPushMutations)
-	}
+	p := social.Push{ClientID: in.GetClientId(), Mutations: make([]social.PushedMutation, len(in.GetMutations()))}
 	for i, m := range in.GetMutations() {
-		if m.GetId() <= 0 {
-			return nil, invalid("mutations", "mutation ids must be positive")
-		}
-		if i > 0 && m.GetId() <= in.GetMutations()[i-1].GetId() {
-			return nil, invalid("mutations", "mutation ids must be strictly increasing")
-		}
-	}
-	c := caller(ctx)
-	out := &syncv1.PushResponse{}
-	for _, m := range in.GetMutations() {
 		fp, err := fingerprint(m)
 		if err != nil {
 			return nil, err
 		}
-		res, err := h.s.svc.ApplyMutation(ctx, c, in.GetClientId(), m.GetId(), fp, func(ctx context.Context) error {
-			return h.s.apply(ctx, c, m)
-		})
-		if social.Transient(err) {
-			out.RetryLater = true
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		r := &syncv1.MutationResult{Id: m.GetId(), Status: syncv1.MutationStatus_MUTATION_STATUS_APPLIED, Duplicate: res.Duplicate}
-		if res.Err != nil {
-			r.Status = syncv1.MutationStatus_MUTATION_STATUS_REJECTED
-			r.Code, r.Reason, r.Message, r.Field = string(res.Err.Code), res.Err.Reason, res.Err.Message, res.Err.Field
-		}
-		out.Results = append(out.Results, r)
-		out.WriteCheckpoint = max(out.WriteCheckpoint, res.Checkpoint)
-		if res.Reused {
-			// The client pushes this one and those behind it again under
-			// a new client id, in order.
+		p.Mutations[i] = social.PushedMutation{ID: m.GetId(), Fingerprint: fp, Mutation: mutationOf(m)}
+	}
+	// Each mutation takes a token of the caller's write budget; those
+	// beyond it stay on the client, told when to push them again.
+	c := caller(ctx)
+	var wait time.Duration
+	for i := range p.Mutations {
+		if d, ok := h.s.writes.Allow(c.UserID); !ok {
+			if i == 0 {
+				return nil, ratelimit.Err("rate_limited", d)
+			}
+			p.Mutations, wait = p.Mutations[:i], d
 			break
 		}
 	}
-	return connect.NewResponse(out), nil
+	res, err := h.s.svc.ApplyPush(ctx, c, p)
+	if err != nil {
+		return nil, err
+	}
+	out := &syncv1.PushResponse{WriteCheckpoint: res.WriteCheckpoint, RetryLater: res.RetryLater || wait > 0}
+	for _, o := range res.Results {
+		r := &syncv1.MutationResult{Id: o.ID, Status: syncv1.MutationStatus_MUTATION_STATUS_APPLIED, Duplicate: o.Duplicate}
+		if o.Err != nil {
+			r.Status = syncv1.MutationStatus_MUTATION_STATUS_REJECTED
+			r.Code, r.Reason, r.Message, r.Field = string(o.Err.Code), o.Err.Reason, o.Err.Message, o.Err.Field
+		}
+		out.Results = append(out.Results, r)
+	}
+	answer := connect.NewResponse(out)
+	if wait > 0 {
+		answer.Header().Set("Retry-After", ratelimit.RetryAfterSeconds(wait))
+	}
+	return answer, nil
 }
 
 // fingerprint identifies a mutation's content: SHA-256 of its
@@ -161,7 +153,7 @@ func (h *syncHandler) Subscribe(ctx context.Context, req *connect.Request[syncv1
 		case <-h.s.done:
 			return nil // shutting down: the client reconnects
 		case <-ended:
-			return apperr.Unauthenticatedf("token_revoked", "This session has ended; log in again")
+			return apperr.Unauthenticatedf(syncv1.ReasonTokenRevoked, "This session has ended; log in again")
 		case p, ok := <-moved:
 			if !ok {
 				return nil

@@ -15,7 +15,6 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/vibesync/vibesync/oid"
-	"github.com/vibesync/vibesync/server/apperr"
 	"github.com/vibesync/vibesync/server/servertest"
 	"github.com/vibesync/vibesync/server/social"
 	"github.com/vibesync/vibesync/server/store"
@@ -560,28 +559,6 @@ func TestPush(t *testing.T) {
 		}
 		if res.Results[1].Status != syncv1.MutationStatus_MUTATION_STATUS_APPLIED {
 			t.Fatalf("result %v", res.Results[1])
-		}
-	})
-	t.Run("transient_failure_is_not_recorded", func(t *testing.T) {
-		h := newHarness(t)
-		amy := h.env.Register("Amy")
-		svc := h.env.Server.Social()
-		caller := social.Caller{UserID: amy.ID}
-		_, err := svc.ApplyMutation(context.Background(), caller, clientA, 1, nil, func(ctx context.Context) error {
-			if _, err := svc.UpdateProfile(ctx, caller, social.ProfileUpdate{Bio: ptr("half")}); err != nil {
-				return err
-			}
-			return apperr.New(apperr.Unavailable, "database_busy", "busy")
-		})
-		if !social.Transient(err) {
-			t.Fatalf("err %v", err)
-		}
-		if me := meOf(h, amy); me["bio"] == "half" {
-			t.Fatal("a failed mutation left its writes behind")
-		}
-		res := push(t, h.client(amy), clientA, bio(1, "retried"))
-		if r := res.Results[0]; r.Duplicate || r.Status != syncv1.MutationStatus_MUTATION_STATUS_APPLIED {
-			t.Fatalf("retry after a transient failure: %v", r)
 		}
 	})
 	t.Run("client_id_of_another_user", func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -20,7 +21,17 @@ import (
 
 	"github.com/vibesync/vibesync/server"
 	"github.com/vibesync/vibesync/server/auth"
+	"github.com/vibesync/vibesync/server/ratelimit"
 )
+
+// noLimits: tests register many users from one address; the tests of
+// the budgets set their own (WithRateLimits).
+var noLimits = ratelimit.Off()
+
+// WithRateLimits runs the server with the given budgets.
+func WithRateLimits(c ratelimit.Config) Option {
+	return func(cfg *server.Config) { cfg.RateLimits = &c }
+}
 
 // FastPasswords keeps argon2id real but cheap, so tests can register many users.
 var FastPasswords = auth.PasswordParams{Memory: 1024, Time: 1, Threads: 1}
@@ -70,11 +81,19 @@ func New(t testing.TB, opts ...Option) *Env {
 // Start starts a server whose data lives in dir (reuse dir to test restarts).
 func Start(t testing.TB, dir string, opts ...Option) *Env {
 	t.Helper()
+	return StartOn(t, dir, "", opts...)
+}
+
+// StartOn is Start listening on addr ("": any free port of 127.0.0.1), so
+// that a stopped server can come back at the same URL.
+func StartOn(t testing.TB, dir, addr string, opts ...Option) *Env {
+	t.Helper()
 	clock := &Clock{t: time.Now().UTC().Truncate(time.Millisecond)}
 	cfg := server.Config{
 		DataDir:     dir,
 		DatabaseURL: "file:" + filepath.ToSlash(filepath.Join(dir, "vibesync.db")),
 		Password:    FastPasswords,
+		RateLimits:  &noLimits,
 		Now:         clock.Now,
 		PublicURL:   "http://vibesync.test",
 	}
@@ -85,7 +104,17 @@ func Start(t testing.TB, dir string, opts ...Option) *Env {
 	if err != nil {
 		t.Fatalf("start server: %v", err)
 	}
-	hs := httptest.NewServer(srv.Handler())
+	hs := httptest.NewUnstartedServer(srv.Handler())
+	if addr != "" {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			srv.Close()
+			t.Fatalf("listen on %s: %v", addr, err)
+		}
+		hs.Listener.Close()
+		hs.Listener = l
+	}
+	hs.Start()
 	e := &Env{T: t, Server: srv, HTTP: hs, URL: hs.URL, Clock: clock, Dir: dir}
 	t.Cleanup(e.Stop)
 	return e

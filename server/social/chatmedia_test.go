@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vibesync/vibesync/server/apperr"
 	"github.com/vibesync/vibesync/server/auth"
 	"github.com/vibesync/vibesync/server/media"
 	"github.com/vibesync/vibesync/server/social"
@@ -62,8 +63,9 @@ func exists(path string) bool {
 }
 
 // TestChatMediaGoesOnlyAfterCommit checks that stored files of a chat are
-// deleted only once the write that drops them commits, also when that
-// write joins a caller's transaction (sync push) that may still roll back.
+// deleted only once the write that drops them commits, also when the
+// transaction rolls back after that write succeeded (a later step of a
+// group commit or of a sync push failed).
 func TestChatMediaGoesOnlyAfterCommit(t *testing.T) {
 	ctx := context.Background()
 	boom := errors.New("a later step of the batch failed")
@@ -90,7 +92,7 @@ func TestChatMediaGoesOnlyAfterCommit(t *testing.T) {
 	t.Run("delete_chat_in_a_rolled_back_transaction_keeps_the_photo", func(t *testing.T) {
 		svc, db, root, amy, ch := setup(t)
 		err := db.Write(ctx, func(tx *store.Tx) error {
-			if err := svc.DeleteChat(social.WithinTx(ctx, tx), amy, ch.ID); err != nil {
+			if err := svc.DeleteChatIn(ctx, tx, amy, ch.ID); err != nil {
 				return err
 			}
 			return boom
@@ -109,7 +111,7 @@ func TestChatMediaGoesOnlyAfterCommit(t *testing.T) {
 		svc, db, root, amy, ch := setup(t)
 		path := photoFile(t, root, ch.Photo)
 		err := db.Write(ctx, func(tx *store.Tx) error {
-			if err := svc.DeleteChat(social.WithinTx(ctx, tx), amy, ch.ID); err != nil {
+			if err := svc.DeleteChatIn(ctx, tx, amy, ch.ID); err != nil {
 				return err
 			}
 			if !exists(path) {
@@ -124,23 +126,21 @@ func TestChatMediaGoesOnlyAfterCommit(t *testing.T) {
 			t.Fatal("the photo outlived its chat")
 		}
 	})
-	t.Run("replacing_the_photo_in_a_rolled_back_transaction_keeps_the_old_one", func(t *testing.T) {
-		svc, db, root, amy, ch := setup(t)
-		err := db.Write(ctx, func(tx *store.Tx) error {
-			if _, err := svc.UpdateChat(social.WithinTx(ctx, tx), amy, ch.ID, social.ChatUpdate{Photo: &social.Upload{Data: pngBytes}}); err != nil {
-				return err
-			}
-			return boom
-		})
-		if !errors.Is(err, boom) {
-			t.Fatalf("outer transaction: %v", err)
+	t.Run("replacing_the_photo_in_a_failed_update_keeps_the_old_one", func(t *testing.T) {
+		svc, _, root, amy, ch := setup(t)
+		// The new photo is stored before the write, which then fails:
+		// a chat cannot move into the Event category.
+		event := "Event"
+		_, err := svc.UpdateChat(ctx, amy, ch.ID, social.ChatUpdate{Category: &event, Photo: &social.Upload{Data: pngBytes}})
+		if !apperr.Is(err, apperr.Invalid) {
+			t.Fatalf("update into Event: %v, want invalid", err)
 		}
 		if !exists(photoFile(t, root, ch.Photo)) {
-			t.Fatal("the chat's photo was deleted although the replacement rolled back")
+			t.Fatal("the chat's photo was deleted although the replacement failed")
 		}
 		entries, err := os.ReadDir(filepath.Dir(photoFile(t, root, ch.Photo)))
 		if err != nil || len(entries) != 1 {
-			t.Fatalf("after the rollback the chat's folder holds %d files (%v); want only the kept photo", len(entries), err)
+			t.Fatalf("after the failed update the chat's folder holds %d files (%v); want only the kept photo", len(entries), err)
 		}
 	})
 	t.Run("replacing_the_photo_deletes_the_old_one", func(t *testing.T) {
@@ -153,32 +153,4 @@ func TestChatMediaGoesOnlyAfterCommit(t *testing.T) {
 			t.Fatal("want the old photo gone and the new one stored")
 		}
 	})
-}
-
-func TestUpdateChatSeesTheCallersTransaction(t *testing.T) {
-	ctx := context.Background()
-	svc, db, root := mediaService(t)
-	reg, err := svc.Register(ctx, social.Registration{Name: "Amy", Username: "amy", Password: "password1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	amy := social.Caller{UserID: reg.User.ID}
-	name := "Renamed"
-	var got social.Chat
-	err = db.Write(ctx, func(tx *store.Tx) error {
-		in := social.WithinTx(ctx, tx)
-		ch, _, err := svc.CreateChat(in, amy, social.NewChat{IsGroup: true, Name: "G", Category: "Study", Participants: &[]string{}})
-		if err != nil {
-			return err
-		}
-		// The chat exists only in this transaction so far.
-		got, err = svc.UpdateChat(in, amy, ch.ID, social.ChatUpdate{Name: &name, Photo: &social.Upload{Data: pngBytes}})
-		return err
-	})
-	if err != nil {
-		t.Fatalf("create then update in one transaction: %v", err)
-	}
-	if got.Name != name || !exists(photoFile(t, root, got.Photo)) {
-		t.Fatalf("updated chat %+v", got)
-	}
 }

@@ -114,17 +114,25 @@ type NewChat struct {
 // CreateChat creates a chat with its participants and tells each of them
 // (and the caller's other devices) with chat-created. A one-to-one chat
 // that already exists for the pair is returned with created=false.
-func (s *Service) CreateChat(ctx context.Context, c Caller, in NewChat) (Chat, bool, error) {
+func (s *Service) CreateChat(ctx context.Context, c Caller, in NewChat) (out Chat, created bool, err error) {
+	err = s.db.Write(ctx, func(tx *store.Tx) (err error) {
+		out, created, err = s.createChat(ctx, tx, c, in)
+		return err
+	})
+	return out, created, err
+}
+
+func (s *Service) createChat(ctx context.Context, tx *store.Tx, c Caller, in NewChat) (Chat, bool, error) {
 	if err := c.valid(); err != nil {
 		return Chat{}, false, err
 	}
 	if in.IsGroup {
-		return s.createGroup(ctx, c, in)
+		return s.createGroup(ctx, tx, c, in)
 	}
-	return s.createDirect(ctx, c, in)
+	return s.createDirect(ctx, tx, c, in)
 }
 
-func (s *Service) createDirect(ctx context.Context, c Caller, in NewChat) (Chat, bool, error) {
+func (s *Service) createDirect(ctx context.Context, tx *store.Tx, c Caller, in NewChat) (Chat, bool, error) {
 	if in.User == "" {
 		return Chat{}, false, apperr.InvalidField("user", "user is required for a one-to-one chat")
 	}
@@ -141,56 +149,53 @@ func (s *Service) createDirect(ctx context.Context, c Caller, in NewChat) (Chat,
 	}
 	var out Chat
 	created := false
-	err := s.write(ctx, func(tx *store.Tx) error {
-		other, err := tx.User(ctx, in.User)
+	other, err := tx.User(ctx, in.User)
+	if err != nil {
+		return out, created, err
+	}
+	if blocked, err := tx.Blocked(ctx, c.UserID, in.User); err != nil {
+		return out, created, err
+	} else if blocked {
+		return out, created, apperr.NotFoundf("user_not_found", "User not found")
+	}
+	pair := store.PairKey(c.UserID, in.User)
+	if in.MeetMe != "" {
+		link, err := tx.MeetMeLinkByID(ctx, in.MeetMe)
 		if err != nil {
-			return err
+			return out, created, err
 		}
-		if blocked, err := tx.Blocked(ctx, c.UserID, in.User); err != nil {
-			return err
-		} else if blocked {
-			return apperr.NotFoundf("user_not_found", "User not found")
+		if link.PairKey != pair {
+			return out, created, apperr.NotFoundf("connection_not_found", "Connection not found")
 		}
-		pair := store.PairKey(c.UserID, in.User)
-		if in.MeetMe != "" {
-			link, err := tx.MeetMeLinkByID(ctx, in.MeetMe)
-			if err != nil {
-				return err
-			}
-			if link.PairKey != pair {
-				return apperr.NotFoundf("connection_not_found", "Connection not found")
-			}
-			if link.Status != "accepted" {
-				return apperr.Conflictf("connection_not_accepted", "The connection is not accepted")
-			}
-			if link.StatusID == "" {
-				return apperr.Conflictf("not_meet_me", "The connection was not made through a meet-me status")
-			}
-			owner, err := tx.LiveStatusOwner(ctx, link.StatusID)
-			if err != nil {
-				return err
-			}
-			if owner != c.UserID && owner != in.User {
-				return apperr.NotFoundf("status_not_found", "Meet-me status not found")
-			}
+		if link.Status != "accepted" {
+			return out, created, apperr.Conflictf("connection_not_accepted", "The connection is not accepted")
 		}
-		existing, err := tx.ChatByPair(ctx, pair)
-		switch {
-		case err == nil:
-			out, err = s.chatWithParts(ctx, tx, existing)
-		case apperr.Is(err, apperr.NotFound):
-			ch := store.Chat{ID: oid.NewAt(tx.Now), CreatorID: c.UserID, MeetMeID: in.MeetMe, PairKey: pair, AllowPublicPost: true,
-				LastActivityAt: tx.Now, CreatedAt: tx.Now, UpdatedAt: tx.Now}
-			out, err = s.insertChat(ctx, tx, c, ch, nil, []string{in.User})
-			created = true
+		if link.StatusID == "" {
+			return out, created, apperr.Conflictf("not_meet_me", "The connection was not made through a meet-me status")
 		}
-		// The answer names the chat after the other user, as reads do.
-		out.Name, out.Photo = other.Name, other.Photo
-		return err
-	})
+		owner, err := tx.LiveStatusOwner(ctx, link.StatusID)
+		if err != nil {
+			return out, created, err
+		}
+		if owner != c.UserID && owner != in.User {
+			return out, created, apperr.NotFoundf("status_not_found", "Meet-me status not found")
+		}
+	}
+	existing, err := tx.ChatByPair(ctx, pair)
+	switch {
+	case err == nil:
+		out, err = s.chatWithParts(ctx, tx, existing)
+	case apperr.Is(err, apperr.NotFound):
+		ch := store.Chat{ID: oid.NewAt(tx.Now), CreatorID: c.UserID, MeetMeID: in.MeetMe, PairKey: pair, AllowPublicPost: true,
+			LastActivityAt: tx.Now, CreatedAt: tx.Now, UpdatedAt: tx.Now}
+		out, err = s.insertChat(ctx, tx, c, ch, nil, []string{in.User})
+		created = true
+	}
 	if err != nil {
 		return Chat{}, false, err
 	}
+	// The answer names the chat after the other user, as reads do.
+	out.Name, out.Photo = other.Name, other.Photo
 	return out, created, nil
 }
 
@@ -270,7 +275,7 @@ func checkReachable(ctx context.Context, tx *store.Tx, caller string, ids []stri
 	return nil
 }
 
-func (s *Service) createGroup(ctx context.Context, c Caller, in NewChat) (Chat, bool, error) {
+func (s *Service) createGroup(ctx context.Context, tx *store.Tx, c Caller, in NewChat) (Chat, bool, error) {
 	name, err := validChatName(in.Name)
 	if err != nil {
 		return Chat{}, false, err
@@ -317,25 +322,21 @@ func (s *Service) createGroup(ctx context.Context, c Caller, in NewChat) (Chat, 
 	if err != nil {
 		return Chat{}, false, err
 	}
-	var out Chat
-	err = s.write(ctx, func(tx *store.Tx) error {
-		users, err := tx.UsersByID(ctx, invitees)
-		if err != nil {
-			return err
+	users, err := tx.UsersByID(ctx, invitees)
+	if err != nil {
+		return Chat{}, false, err
+	}
+	for _, id := range invitees {
+		if _, ok := users[id]; !ok {
+			return Chat{}, false, apperr.NotFoundf("user_not_found", "User %s not found", id)
 		}
-		for _, id := range invitees {
-			if _, ok := users[id]; !ok {
-				return apperr.NotFoundf("user_not_found", "User %s not found", id)
-			}
-		}
-		if err := checkReachable(ctx, tx, c.UserID, invitees); err != nil {
-			return err
-		}
-		ch := store.Chat{ID: oid.NewAt(tx.Now), CreatorID: c.UserID, IsGroup: true, Name: name, Category: cat, Restricted: restricted,
-			AllowPublicPost: allow, Tags: string(tagsJSON), LastActivityAt: tx.Now, CreatedAt: tx.Now, UpdatedAt: tx.Now}
-		out, err = s.insertChat(ctx, tx, c, ch, ev, invitees)
-		return err
-	})
+	}
+	if err := checkReachable(ctx, tx, c.UserID, invitees); err != nil {
+		return Chat{}, false, err
+	}
+	ch := store.Chat{ID: oid.NewAt(tx.Now), CreatorID: c.UserID, IsGroup: true, Name: name, Category: cat, Restricted: restricted,
+		AllowPublicPost: allow, Tags: string(tagsJSON), LastActivityAt: tx.Now, CreatedAt: tx.Now, UpdatedAt: tx.Now}
+	out, err := s.insertChat(ctx, tx, c, ch, ev, invitees)
 	return out, err == nil, err
 }
 
@@ -575,27 +576,33 @@ func (s *Service) Explore(ctx context.Context, c Caller, f ExploreFilter, p Page
 
 // MarkRead marks every message of the chat read for the caller.
 func (s *Service) MarkRead(ctx context.Context, c Caller, chatID string) (Participant, error) {
+	var out Participant
+	err := s.db.Write(ctx, func(tx *store.Tx) (err error) {
+		out, err = s.markRead(ctx, tx, c, chatID)
+		return err
+	})
+	return out, err
+}
+
+func (s *Service) markRead(ctx context.Context, tx *store.Tx, c Caller, chatID string) (Participant, error) {
 	if err := ValidID("id", chatID); err != nil {
 		return Participant{}, err
 	}
 	var out Participant
-	err := s.write(ctx, func(tx *store.Tx) error {
-		_, p, err := memberOf(ctx, tx, chatID, c.UserID)
-		if err != nil {
-			return err
-		}
-		now, err := readTime(ctx, tx, chatID)
-		if err != nil {
-			return err
-		}
-		if err := tx.UpdateParticipant(ctx, p.ID, store.ParticipantUpdate{LastReadAt: &now}); err != nil {
-			return err
-		}
-		p.LastReadAt = now
-		out = participantFrom(p, ref(p.UserID))
-		return s.putMember(ctx, tx, p, nil)
-	})
-	return out, err
+	_, p, err := memberOf(ctx, tx, chatID, c.UserID)
+	if err != nil {
+		return out, err
+	}
+	now, err := readTime(ctx, tx, chatID)
+	if err != nil {
+		return out, err
+	}
+	if err := tx.UpdateParticipant(ctx, p.ID, store.ParticipantUpdate{LastReadAt: &now}); err != nil {
+		return out, err
+	}
+	p.LastReadAt = now
+	out = participantFrom(p, ref(p.UserID))
+	return out, s.putMember(ctx, tx, p, nil)
 }
 
 // Upload is an uploaded file's bytes.
@@ -652,18 +659,11 @@ func (s *Service) UpdateChat(ctx context.Context, c Caller, chatID string, upd C
 	var newKey string
 	if photo != nil {
 		// Authorize before touching storage, so a stranger cannot write
-		// files. Inside a caller's transaction, check against it: it may
-		// hold the chat's latest state.
-		check := func(tx *store.Tx) error {
+		// files (the write below checks again).
+		err := s.db.Read(ctx, func(tx *store.Tx) error {
 			_, _, err := adminOf(ctx, tx, chatID, c.UserID)
 			return err
-		}
-		var err error
-		if tx, ok := ctx.Value(txKey{}).(*store.Tx); ok {
-			err = check(tx)
-		} else {
-			err = s.db.Read(ctx, check)
-		}
+		})
 		if err != nil {
 			return Chat{}, err
 		}
@@ -674,10 +674,10 @@ func (s *Service) UpdateChat(ctx context.Context, c Caller, chatID string, upd C
 		su.Photo = &newKey
 	}
 	var out Chat
-	err := s.write(ctx, func(tx *store.Tx) error {
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
 		if newKey != "" {
-			// Joined into a caller's transaction, this write may still be
-			// undone after it returns: the new photo goes with it.
+			// If this write is undone (also after it returns, as one step
+			// of a group commit that fails), the new photo goes with it.
 			tx.AfterRollback(func() { s.deleteMedia(context.WithoutCancel(ctx), newKey) })
 		}
 		ch, _, err := adminOf(ctx, tx, chatID, c.UserID)
@@ -739,81 +739,82 @@ func (s *Service) deleteMedia(ctx context.Context, key string) {
 
 // DeleteChat deletes a group chat (admins only) with its messages, files,
 // event, join requests and reels; its photo and the files kept in our
-// media storage are deleted once the transaction commits (joined into a
-// caller's transaction with WithinTx, only when that one commits: a
-// rollback keeps them). Every participant (and the caller's other
+// media storage are deleted once the transaction commits (a rollback keeps
+// them). Every participant (and the caller's other
 // devices) gets chat-deleted; every participant loses the chat's bucket.
 func (s *Service) DeleteChat(ctx context.Context, c Caller, chatID string) error {
+	return s.db.Write(ctx, func(tx *store.Tx) error { return s.deleteChat(ctx, tx, c, chatID) })
+}
+
+func (s *Service) deleteChat(ctx context.Context, tx *store.Tx, c Caller, chatID string) error {
 	if err := c.valid(); err != nil {
 		return err
 	}
 	if err := ValidID("id", chatID); err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *store.Tx) error {
-		ch, _, err := adminOf(ctx, tx, chatID, c.UserID)
-		if err != nil {
-			return err
+	ch, _, err := adminOf(ctx, tx, chatID, c.UserID)
+	if err != nil {
+		return err
+	}
+	parts, err := tx.ParticipantsOf(ctx, []string{chatID})
+	if err != nil {
+		return err
+	}
+	urls, err := tx.ChatFileURLs(ctx, chatID)
+	if err != nil {
+		return err
+	}
+	var keys []string
+	for _, u := range urls {
+		if k, ok := s.media.KeyOf(u); ok {
+			keys = append(keys, k)
 		}
-		parts, err := tx.ParticipantsOf(ctx, []string{chatID})
-		if err != nil {
-			return err
+	}
+	if ch.Photo != "" {
+		keys = append(keys, ch.Photo)
+	}
+	senders, err := dropRequestsOf(ctx, tx, chatID, parts[chatID])
+	if err != nil {
+		return err
+	}
+	if err := tx.DeleteChat(ctx, chatID); err != nil {
+		return err
+	}
+	if err := drop(ctx, tx, EntityChat, chatID, ChatBucket(chatID)); err != nil {
+		return err
+	}
+	if err := dropChatProfiles(ctx, tx, chatID); err != nil {
+		return err
+	}
+	for _, p := range parts[chatID] {
+		if !p.IsAdmin {
+			continue
 		}
-		urls, err := tx.ChatFileURLs(ctx, chatID)
-		if err != nil {
-			return err
-		}
-		var keys []string
-		for _, u := range urls {
-			if k, ok := s.media.KeyOf(u); ok {
-				keys = append(keys, k)
-			}
-		}
-		if ch.Photo != "" {
-			keys = append(keys, ch.Photo)
-		}
-		senders, err := dropRequestsOf(ctx, tx, chatID, parts[chatID])
-		if err != nil {
-			return err
-		}
-		if err := tx.DeleteChat(ctx, chatID); err != nil {
-			return err
-		}
-		if err := drop(ctx, tx, EntityChat, chatID, ChatBucket(chatID)); err != nil {
-			return err
-		}
-		if err := dropChatProfiles(ctx, tx, chatID); err != nil {
-			return err
-		}
-		for _, p := range parts[chatID] {
-			if !p.IsAdmin {
-				continue
-			}
-			for _, id := range senders {
-				if err := settleProfile(ctx, tx, p.UserID, id); err != nil {
-					return err
-				}
-			}
-		}
-		targets := make([]string, 0, len(parts[chatID]))
-		for _, p := range parts[chatID] {
-			if err := tx.RemoveBucketMember(ctx, ChatBucket(chatID), p.UserID); err != nil {
+		for _, id := range senders {
+			if err := settleProfile(ctx, tx, p.UserID, id); err != nil {
 				return err
 			}
-			if err := drop(ctx, tx, EntityMembership, chatID, UserBucket(p.UserID)); err != nil {
-				return err
-			}
-			targets = append(targets, UserBucket(p.UserID))
 		}
-		if err := deleteNotifications(ctx, tx, store.NotificationMatch{SubjectID: chatID}); err != nil {
+	}
+	targets := make([]string, 0, len(parts[chatID]))
+	for _, p := range parts[chatID] {
+		if err := tx.RemoveBucketMember(ctx, ChatBucket(chatID), p.UserID); err != nil {
 			return err
 		}
-		if err := emit(ctx, tx, c, EventChatDeleted, map[string]string{"chat": chatID}, targets...); err != nil {
+		if err := drop(ctx, tx, EntityMembership, chatID, UserBucket(p.UserID)); err != nil {
 			return err
 		}
-		s.deleteMediaAfterCommit(ctx, tx, keys...)
-		return nil
-	})
+		targets = append(targets, UserBucket(p.UserID))
+	}
+	if err := deleteNotifications(ctx, tx, store.NotificationMatch{SubjectID: chatID}); err != nil {
+		return err
+	}
+	if err := emit(ctx, tx, c, EventChatDeleted, map[string]string{"chat": chatID}, targets...); err != nil {
+		return err
+	}
+	s.deleteMediaAfterCommit(ctx, tx, keys...)
+	return nil
 }
 
 // deleteMediaAfterCommit deletes stored files once tx commits, so a

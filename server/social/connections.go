@@ -200,7 +200,15 @@ type ConnectionRequest struct {
 // and reports whether a new request was made (false when an existing
 // pending request was updated to answer a newer status). See the
 // package-level notes on EntityConnection for the rules.
-func (s *Service) RequestConnection(ctx context.Context, c Caller, in ConnectionRequest) (Connection, bool, error) {
+func (s *Service) RequestConnection(ctx context.Context, c Caller, in ConnectionRequest) (out Connection, fresh bool, err error) {
+	err = s.db.Write(ctx, func(tx *store.Tx) (err error) {
+		out, fresh, err = requestConnection(ctx, tx, c, in)
+		return err
+	})
+	return out, fresh, err
+}
+
+func requestConnection(ctx context.Context, tx *store.Tx, c Caller, in ConnectionRequest) (Connection, bool, error) {
 	if in.Field == "" {
 		in.Field = "userId"
 	}
@@ -210,84 +218,81 @@ func (s *Service) RequestConnection(ctx context.Context, c Caller, in Connection
 	}
 	var out Connection
 	var fresh bool
-	err := s.write(ctx, func(tx *store.Tx) error {
-		if _, err := otherUser(ctx, tx, c, in.Field, in.To); err != nil {
-			return err
-		}
-		conn, err := tx.ConnectionBetween(ctx, c.UserID, in.To)
-		exists := err == nil
-		if err != nil && !apperr.Is(err, apperr.NotFound) {
-			return err
-		}
-		// The state of the pair decides before the target's status does:
-		// connected users are told so even when the target has no status.
-		switch {
-		case exists && conn.Status == store.ConnAccepted:
-			return alreadyConnected()
-		case exists && conn.Status == store.ConnPending && conn.FromID != c.UserID:
-			return apperr.Conflictf("request_received", "This user already sent you a connection request; accept it instead")
-		}
-		detail := ""
-		if in.AnswerStatus {
-			st, err := tx.ActiveStatuses(ctx, []string{in.To})
-			if err != nil {
-				return err
-			}
-			active, ok := st[in.To]
-			if !ok {
-				return apperr.Conflictf("no_active_status", "This user has no active status to answer")
-			}
-			detail = active.ID
-		}
-		switch {
-		case !exists:
-			fresh = true
-			conn, err = tx.InsertConnection(ctx, store.Connection{
-				ID: oid.NewAt(tx.Now), FromID: c.UserID, ToID: in.To, Status: store.ConnPending,
-				Message: msg, StatusDetail: detail, CreatedAt: tx.Now,
-			})
-			if err != nil {
-				return err
-			}
-		case conn.Status == store.ConnPending && (!in.AnswerStatus || conn.StatusDetail == detail):
-			return apperr.Conflictf("request_exists", "Connection request already sent")
-		case conn.Status == store.ConnDeclined && conn.FromID == c.UserID && (!in.AnswerStatus || conn.StatusDetail == detail):
-			return requestProcessed()
-		default: // a newer status answered, or a declined record reopened
-			fresh = conn.Status == store.ConnDeclined
-			if err := deleteNotifications(ctx, tx, store.NotificationMatch{SubjectID: conn.ID, Type: NotifyConnectionRequest}); err != nil {
-				return err
-			}
-			conn.FromID, conn.ToID, conn.Status = c.UserID, in.To, store.ConnPending
-			conn.Message, conn.StatusDetail, conn.CreatedAt = msg, detail, tx.Now
-			conn.AcceptedAt, conn.RespondedAt = time.Time{}, time.Time{}
-			if conn, err = tx.UpdateConnection(ctx, conn); err != nil {
-				return err
-			}
-		}
-		me, err := tx.User(ctx, c.UserID)
+	if _, err := otherUser(ctx, tx, c, in.Field, in.To); err != nil {
+		return out, fresh, err
+	}
+	conn, err := tx.ConnectionBetween(ctx, c.UserID, in.To)
+	exists := err == nil
+	if err != nil && !apperr.Is(err, apperr.NotFound) {
+		return out, fresh, err
+	}
+	// The state of the pair decides before the target's status does:
+	// connected users are told so even when the target has no status.
+	switch {
+	case exists && conn.Status == store.ConnAccepted:
+		return out, fresh, alreadyConnected()
+	case exists && conn.Status == store.ConnPending && conn.FromID != c.UserID:
+		return out, fresh, apperr.Conflictf("request_received", "This user already sent you a connection request; accept it instead")
+	}
+	detail := ""
+	if in.AnswerStatus {
+		st, err := tx.ActiveStatuses(ctx, []string{in.To})
 		if err != nil {
-			return err
+			return out, fresh, err
 		}
-		text := msg
-		if text == "" {
-			text = me.Name + " wants to connect with you"
+		active, ok := st[in.To]
+		if !ok {
+			return out, fresh, apperr.Conflictf("no_active_status", "This user has no active status to answer")
 		}
-		if _, err := notify(ctx, tx, store.Notification{UserID: in.To, Type: NotifyConnectionRequest, ActorID: c.UserID,
-			SubjectType: EntityConnection, SubjectID: conn.ID, Message: text}); err != nil {
-			return err
+		detail = active.ID
+	}
+	switch {
+	case !exists:
+		fresh = true
+		conn, err = tx.InsertConnection(ctx, store.Connection{
+			ID: oid.NewAt(tx.Now), FromID: c.UserID, ToID: in.To, Status: store.ConnPending,
+			Message: msg, StatusDetail: detail, CreatedAt: tx.Now,
+		})
+		if err != nil {
+			return out, fresh, err
 		}
-		if out, err = replicateConnection(ctx, tx, conn); err != nil {
-			return err
+	case conn.Status == store.ConnPending && (!in.AnswerStatus || conn.StatusDetail == detail):
+		return out, fresh, apperr.Conflictf("request_exists", "Connection request already sent")
+	case conn.Status == store.ConnDeclined && conn.FromID == c.UserID && (!in.AnswerStatus || conn.StatusDetail == detail):
+		return out, fresh, requestProcessed()
+	default: // a newer status answered, or a declined record reopened
+		fresh = conn.Status == store.ConnDeclined
+		if err := deleteNotifications(ctx, tx, store.NotificationMatch{SubjectID: conn.ID, Type: NotifyConnectionRequest}); err != nil {
+			return out, fresh, err
 		}
-		if err := emit(ctx, tx, c, EventConnectionRequest, ConnectionEvent{out}, UserBucket(in.To)); err != nil {
-			return err
+		conn.FromID, conn.ToID, conn.Status = c.UserID, in.To, store.ConnPending
+		conn.Message, conn.StatusDetail, conn.CreatedAt = msg, detail, tx.Now
+		conn.AcceptedAt, conn.RespondedAt = time.Time{}, time.Time{}
+		if conn, err = tx.UpdateConnection(ctx, conn); err != nil {
+			return out, fresh, err
 		}
-		if fresh {
-			_, err = addScoreOnce(ctx, tx, c, c.UserID, ActionCreateMeetMeRequest, in.To)
-		}
-		return err
-	})
+	}
+	me, err := tx.User(ctx, c.UserID)
+	if err != nil {
+		return out, fresh, err
+	}
+	text := msg
+	if text == "" {
+		text = me.Name + " wants to connect with you"
+	}
+	if _, err := notify(ctx, tx, store.Notification{UserID: in.To, Type: NotifyConnectionRequest, ActorID: c.UserID,
+		SubjectType: EntityConnection, SubjectID: conn.ID, Message: text}); err != nil {
+		return out, fresh, err
+	}
+	if out, err = replicateConnection(ctx, tx, conn); err != nil {
+		return out, fresh, err
+	}
+	if err := emit(ctx, tx, c, EventConnectionRequest, ConnectionEvent{out}, UserBucket(in.To)); err != nil {
+		return out, fresh, err
+	}
+	if fresh {
+		_, err = addScoreOnce(ctx, tx, c, c.UserID, ActionCreateMeetMeRequest, in.To)
+	}
 	return out, fresh, err
 }
 
@@ -353,41 +358,47 @@ func findConnection(ctx context.Context, tx *store.Tx, c Caller, ref ConnectionR
 // and sends connection-accepted to both.
 func (s *Service) AcceptConnection(ctx context.Context, c Caller, ref ConnectionRef) (Connection, error) {
 	var out Connection
-	err := s.write(ctx, func(tx *store.Tx) error {
-		conn, err := findConnection(ctx, tx, c, ref)
-		if err != nil {
-			return err
-		}
-		if conn.ToID != c.UserID {
-			return apperr.Forbiddenf("not_recipient", "Not authorized to accept this request")
-		}
-		if err := pendingOnly(conn); err != nil {
-			return err
-		}
-		conn.Status, conn.AcceptedAt, conn.RespondedAt = store.ConnAccepted, tx.Now, tx.Now
-		if conn, err = tx.UpdateConnection(ctx, conn); err != nil {
-			return err
-		}
-		if err := dropExpiredStatuses(ctx, tx, conn.FromID, conn.ToID); err != nil {
-			return err
-		}
-		if err := s.answered(ctx, tx, conn, NotifyConnectionAccepted, "Your connection request was accepted!"); err != nil {
-			return err
-		}
-		if out, err = replicateConnection(ctx, tx, conn); err != nil {
-			return err
-		}
-		if err := emit(ctx, tx, c, EventConnectionAccepted, ConnectionEvent{out}, UserBucket(conn.FromID), UserBucket(conn.ToID)); err != nil {
-			return err
-		}
-		for _, id := range []string{conn.FromID, conn.ToID} {
-			if _, err := addScoreOnce(ctx, tx, c, id, ActionAddNewFriend, out.Other(id).ID); err != nil {
-				return err
-			}
-		}
-		return nil
+	err := s.db.Write(ctx, func(tx *store.Tx) (err error) {
+		out, err = s.acceptConnection(ctx, tx, c, ref)
+		return err
 	})
 	return out, err
+}
+
+func (s *Service) acceptConnection(ctx context.Context, tx *store.Tx, c Caller, ref ConnectionRef) (Connection, error) {
+	var out Connection
+	conn, err := findConnection(ctx, tx, c, ref)
+	if err != nil {
+		return out, err
+	}
+	if conn.ToID != c.UserID {
+		return out, apperr.Forbiddenf("not_recipient", "Not authorized to accept this request")
+	}
+	if err := pendingOnly(conn); err != nil {
+		return out, err
+	}
+	conn.Status, conn.AcceptedAt, conn.RespondedAt = store.ConnAccepted, tx.Now, tx.Now
+	if conn, err = tx.UpdateConnection(ctx, conn); err != nil {
+		return out, err
+	}
+	if err := dropExpiredStatuses(ctx, tx, conn.FromID, conn.ToID); err != nil {
+		return out, err
+	}
+	if err := s.answered(ctx, tx, conn, NotifyConnectionAccepted, "Your connection request was accepted!"); err != nil {
+		return out, err
+	}
+	if out, err = replicateConnection(ctx, tx, conn); err != nil {
+		return out, err
+	}
+	if err := emit(ctx, tx, c, EventConnectionAccepted, ConnectionEvent{out}, UserBucket(conn.FromID), UserBucket(conn.ToID)); err != nil {
+		return out, err
+	}
+	for _, id := range []string{conn.FromID, conn.ToID} {
+		if _, err := addScoreOnce(ctx, tx, c, id, ActionAddNewFriend, out.Other(id).ID); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
 }
 
 func pendingOnly(conn store.Connection) error {
@@ -416,20 +427,26 @@ func (s *Service) answered(ctx context.Context, tx *store.Tx, conn store.Connect
 // notified and both get connection-declined.
 func (s *Service) DeclineConnection(ctx context.Context, c Caller, ref ConnectionRef) (Connection, error) {
 	var out Connection
-	err := s.write(ctx, func(tx *store.Tx) error {
-		conn, err := findConnection(ctx, tx, c, ref)
-		if err != nil {
-			return err
-		}
-		if conn.ToID != c.UserID {
-			return apperr.Forbiddenf("not_recipient", "Not authorized to decline this request")
-		}
-		if err := pendingOnly(conn); err != nil {
-			return err
-		}
-		out, err = s.decline(ctx, tx, c, conn)
+	err := s.db.Write(ctx, func(tx *store.Tx) (err error) {
+		out, err = s.declineConnection(ctx, tx, c, ref)
 		return err
 	})
+	return out, err
+}
+
+func (s *Service) declineConnection(ctx context.Context, tx *store.Tx, c Caller, ref ConnectionRef) (Connection, error) {
+	var out Connection
+	conn, err := findConnection(ctx, tx, c, ref)
+	if err != nil {
+		return out, err
+	}
+	if conn.ToID != c.UserID {
+		return out, apperr.Forbiddenf("not_recipient", "Not authorized to decline this request")
+	}
+	if err := pendingOnly(conn); err != nil {
+		return out, err
+	}
+	out, err = s.decline(ctx, tx, c, conn)
 	return out, err
 }
 
@@ -456,47 +473,60 @@ func (s *Service) decline(ctx context.Context, tx *store.Tx, c Caller, conn stor
 // declined one a 409 request_processed. Expired statuses of both users are
 // removed.
 func (s *Service) DeleteConnection(ctx context.Context, c Caller, with string) (out Connection, cancelled bool, err error) {
-	err = s.write(ctx, func(tx *store.Tx) error {
-		conn, err := findConnection(ctx, tx, c, ByUser(with))
-		if err != nil {
-			return err
-		}
-		switch conn.Status {
-		case store.ConnAccepted:
-			return apperr.Conflictf("connection_accepted", "An accepted connection cannot be deleted")
-		case store.ConnDeclined:
-			return requestProcessed()
-		}
-		if err := dropExpiredStatuses(ctx, tx, conn.FromID, conn.ToID); err != nil {
-			return err
-		}
-		if conn.FromID == c.UserID {
-			cs, err := connectionsFrom(ctx, tx, []store.Connection{conn})
-			if err != nil {
-				return err
-			}
-			out, cancelled = cs[0], true
-			return removeConnection(ctx, tx, c, conn, true)
-		}
-		out, err = s.decline(ctx, tx, c, conn)
+	err = s.db.Write(ctx, func(tx *store.Tx) (err error) {
+		out, cancelled, err = s.deleteConnection(ctx, tx, c, with, false)
 		return err
 	})
+	return out, cancelled, err
+}
+
+// deleteConnection is DeleteConnection; with removeAccepted it also
+// removes an accepted connection (as RemoveConnection does) instead of
+// refusing it.
+func (s *Service) deleteConnection(ctx context.Context, tx *store.Tx, c Caller, with string, removeAccepted bool) (out Connection, cancelled bool, err error) {
+	conn, err := findConnection(ctx, tx, c, ByUser(with))
+	if err != nil {
+		return out, cancelled, err
+	}
+	switch conn.Status {
+	case store.ConnAccepted:
+		if removeAccepted {
+			return out, cancelled, removeConnection(ctx, tx, c, conn, false)
+		}
+		return out, cancelled, apperr.Conflictf("connection_accepted", "An accepted connection cannot be deleted")
+	case store.ConnDeclined:
+		return out, cancelled, requestProcessed()
+	}
+	if err := dropExpiredStatuses(ctx, tx, conn.FromID, conn.ToID); err != nil {
+		return out, cancelled, err
+	}
+	if conn.FromID == c.UserID {
+		cs, err := connectionsFrom(ctx, tx, []store.Connection{conn})
+		if err != nil {
+			return out, cancelled, err
+		}
+		out, cancelled = cs[0], true
+		return out, cancelled, removeConnection(ctx, tx, c, conn, true)
+	}
+	out, err = s.decline(ctx, tx, c, conn)
 	return out, cancelled, err
 }
 
 // RemoveConnection is v1's DELETE: it removes an accepted connection
 // either user is part of (409 connection_not_active for any other status).
 func (s *Service) RemoveConnection(ctx context.Context, c Caller, ref ConnectionRef) error {
-	return s.write(ctx, func(tx *store.Tx) error {
-		conn, err := findConnection(ctx, tx, c, ref)
-		if err != nil {
-			return err
-		}
-		if conn.Status != store.ConnAccepted {
-			return apperr.Conflictf("connection_not_active", "Connection is not active")
-		}
-		return removeConnection(ctx, tx, c, conn, false)
-	})
+	return s.db.Write(ctx, func(tx *store.Tx) error { return removeAcceptedConnection(ctx, tx, c, ref) })
+}
+
+func removeAcceptedConnection(ctx context.Context, tx *store.Tx, c Caller, ref ConnectionRef) error {
+	conn, err := findConnection(ctx, tx, c, ref)
+	if err != nil {
+		return err
+	}
+	if conn.Status != store.ConnAccepted {
+		return apperr.Conflictf("connection_not_active", "Connection is not active")
+	}
+	return removeConnection(ctx, tx, c, conn, false)
 }
 
 // ConnectionWith returns the caller's record with user id, or nil when

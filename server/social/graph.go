@@ -100,27 +100,31 @@ func existingOther(ctx context.Context, tx *store.Tx, c Caller, id string) error
 // followed is not an error. 400 for the caller's own id, 404 for a missing
 // user or one hidden by a block.
 func (s *Service) FollowUser(ctx context.Context, c Caller, id string) error {
-	return s.write(ctx, func(tx *store.Tx) error {
-		if _, err := otherUser(ctx, tx, c, "id", id); err != nil {
-			return err
-		}
-		created, err := tx.Follow(ctx, c.UserID, id)
-		if err != nil || !created {
-			return err
-		}
-		f := Follow{ID: edgeID(c.UserID, id), Follower: c.UserID, Followee: id, CreatedAt: wire.T(tx.Now)}
-		return put(ctx, tx, EntityFollow, f.ID, f, UserBucket(c.UserID), UserBucket(id))
-	})
+	return s.db.Write(ctx, func(tx *store.Tx) error { return followUser(ctx, tx, c, id) })
+}
+
+func followUser(ctx context.Context, tx *store.Tx, c Caller, id string) error {
+	if _, err := otherUser(ctx, tx, c, "id", id); err != nil {
+		return err
+	}
+	created, err := tx.Follow(ctx, c.UserID, id)
+	if err != nil || !created {
+		return err
+	}
+	f := Follow{ID: edgeID(c.UserID, id), Follower: c.UserID, Followee: id, CreatedAt: wire.T(tx.Now)}
+	return put(ctx, tx, EntityFollow, f.ID, f, UserBucket(c.UserID), UserBucket(id))
 }
 
 // UnfollowUser stops the caller following id; not following is not an error.
 func (s *Service) UnfollowUser(ctx context.Context, c Caller, id string) error {
-	return s.write(ctx, func(tx *store.Tx) error {
-		if _, err := otherUser(ctx, tx, c, "id", id); err != nil {
-			return err
-		}
-		return unfollow(ctx, tx, c.UserID, id)
-	})
+	return s.db.Write(ctx, func(tx *store.Tx) error { return unfollowUser(ctx, tx, c, id) })
+}
+
+func unfollowUser(ctx context.Context, tx *store.Tx, c Caller, id string) error {
+	if _, err := otherUser(ctx, tx, c, "id", id); err != nil {
+		return err
+	}
+	return unfollow(ctx, tx, c.UserID, id)
 }
 
 func unfollow(ctx context.Context, tx *store.Tx, follower, followee string) error {
@@ -139,41 +143,43 @@ func unfollow(ctx context.Context, tx *store.Tx, follower, followee string) erro
 // either caused the other, until the block is lifted. Blocking works even
 // when id already blocks the caller; blocking twice is not an error.
 func (s *Service) BlockUser(ctx context.Context, c Caller, id string) error {
-	return s.write(ctx, func(tx *store.Tx) error {
-		if err := existingOther(ctx, tx, c, id); err != nil {
-			return err
-		}
-		created, err := tx.Block(ctx, c.UserID, id)
-		if err != nil || !created {
-			return err
-		}
-		b := Block{ID: edgeID(c.UserID, id), Blocker: c.UserID, Blocked: id, CreatedAt: wire.T(tx.Now)}
-		if err := put(ctx, tx, EntityBlock, b.ID, b, UserBucket(c.UserID)); err != nil {
-			return err
-		}
-		if err := settleProfiles(ctx, tx, c.UserID, id); err != nil {
-			return err
-		}
-		if err := unfollow(ctx, tx, c.UserID, id); err != nil {
-			return err
-		}
-		if err := unfollow(ctx, tx, id, c.UserID); err != nil {
-			return err
-		}
-		if err := hideNotificationsBetween(ctx, tx, c.UserID, id); err != nil {
-			return err
-		}
-		conn, err := tx.ConnectionBetween(ctx, c.UserID, id)
-		if apperr.Is(err, apperr.NotFound) {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		if conn.Status == store.ConnPending {
-			return removeConnection(ctx, tx, c, conn, true)
-		}
-		return drop(ctx, tx, EntityConnection, conn.ID, UserBucket(conn.FromID), UserBucket(conn.ToID))
-	})
+	return s.db.Write(ctx, func(tx *store.Tx) error { return blockUser(ctx, tx, c, id) })
+}
+
+func blockUser(ctx context.Context, tx *store.Tx, c Caller, id string) error {
+	if err := existingOther(ctx, tx, c, id); err != nil {
+		return err
+	}
+	created, err := tx.Block(ctx, c.UserID, id)
+	if err != nil || !created {
+		return err
+	}
+	b := Block{ID: edgeID(c.UserID, id), Blocker: c.UserID, Blocked: id, CreatedAt: wire.T(tx.Now)}
+	if err := put(ctx, tx, EntityBlock, b.ID, b, UserBucket(c.UserID)); err != nil {
+		return err
+	}
+	if err := settleProfiles(ctx, tx, c.UserID, id); err != nil {
+		return err
+	}
+	if err := unfollow(ctx, tx, c.UserID, id); err != nil {
+		return err
+	}
+	if err := unfollow(ctx, tx, id, c.UserID); err != nil {
+		return err
+	}
+	if err := hideNotificationsBetween(ctx, tx, c.UserID, id); err != nil {
+		return err
+	}
+	conn, err := tx.ConnectionBetween(ctx, c.UserID, id)
+	if apperr.Is(err, apperr.NotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if conn.Status == store.ConnPending {
+		return removeConnection(ctx, tx, c, conn, true)
+	}
+	return drop(ctx, tx, EntityConnection, conn.ID, UserBucket(conn.FromID), UserBucket(conn.ToID))
 }
 
 // UnblockUser lifts the caller's block of id (not blocking is not an
@@ -181,35 +187,37 @@ func (s *Service) BlockUser(ctx context.Context, c Caller, id string) error {
 // notifications hidden by the block show again; follows ended by the block
 // stay ended.
 func (s *Service) UnblockUser(ctx context.Context, c Caller, id string) error {
-	return s.write(ctx, func(tx *store.Tx) error {
-		if err := existingOther(ctx, tx, c, id); err != nil {
-			return err
-		}
-		gone, err := tx.Unblock(ctx, c.UserID, id)
-		if err != nil || !gone {
-			return err
-		}
-		if err := drop(ctx, tx, EntityBlock, edgeID(c.UserID, id), UserBucket(c.UserID)); err != nil {
-			return err
-		}
-		if still, err := tx.Blocked(ctx, c.UserID, id); err != nil || still {
-			return err
-		}
-		if err := settleProfiles(ctx, tx, c.UserID, id); err != nil {
-			return err
-		}
-		if err := showNotificationsBetween(ctx, tx, c.UserID, id); err != nil {
-			return err
-		}
-		conn, err := tx.ConnectionBetween(ctx, c.UserID, id)
-		if apperr.Is(err, apperr.NotFound) {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		_, err = replicateConnection(ctx, tx, conn)
+	return s.db.Write(ctx, func(tx *store.Tx) error { return unblockUser(ctx, tx, c, id) })
+}
+
+func unblockUser(ctx context.Context, tx *store.Tx, c Caller, id string) error {
+	if err := existingOther(ctx, tx, c, id); err != nil {
 		return err
-	})
+	}
+	gone, err := tx.Unblock(ctx, c.UserID, id)
+	if err != nil || !gone {
+		return err
+	}
+	if err := drop(ctx, tx, EntityBlock, edgeID(c.UserID, id), UserBucket(c.UserID)); err != nil {
+		return err
+	}
+	if still, err := tx.Blocked(ctx, c.UserID, id); err != nil || still {
+		return err
+	}
+	if err := settleProfiles(ctx, tx, c.UserID, id); err != nil {
+		return err
+	}
+	if err := showNotificationsBetween(ctx, tx, c.UserID, id); err != nil {
+		return err
+	}
+	conn, err := tx.ConnectionBetween(ctx, c.UserID, id)
+	if apperr.Is(err, apperr.NotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	_, err = replicateConnection(ctx, tx, conn)
+	return err
 }
 
 // Following lists the users the caller follows (newest first), without

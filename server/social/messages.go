@@ -37,7 +37,7 @@ import (
 //   - unread counts messages of others after the reader's lastReadAt. A
 //     message is stamped after every participant's lastReadAt, and marking
 //     read reaches the newest message, so two writes within one
-//     millisecond still order correctly (see messageTime).
+//     millisecond still order correctly (see nextMessageTime).
 
 // Limits on messages.
 const (
@@ -98,178 +98,171 @@ func fileTypeOf(rawURL string, meta json.RawMessage) string {
 	return "other"
 }
 
-// SendMessage posts a message to a chat the caller takes part in. It
-// answers created=false when the proposed id was already posted by the
-// caller in this chat (the stored message, nothing written).
-func (s *Service) SendMessage(ctx context.Context, c Caller, chatID string, in NewMessage) (Message, bool, error) {
-	m, _, created, err := s.SendMessageJSON(ctx, c, chatID, in)
-	return m, created, err
+// SentMessage is what SendMessage did.
+type SentMessage struct {
+	Message Message
+	// JSON is the message's JSON encoding, the bytes its feed row and
+	// message-created event carry (encoded once, so a transport may answer
+	// with them too); nil when nothing was written.
+	JSON []byte
+	// Created is false when the proposed id was already posted by the
+	// caller in this chat: Message is the stored one, nothing was written.
+	Created bool
 }
 
-// SendMessageJSON is SendMessage that also answers the message's JSON
-// encoding, the bytes its feed row and message-created event carry (nil
-// when the message already existed and nothing was written).
+// SendMessage posts a message to a chat the caller takes part in. A
+// proposed id the caller already posted in this chat answers the stored
+// message with Created false.
 //
 // One query reads the chat, the sender's participation, the read marks and
 // the sender's profile (see store.SendContext); the message is encoded once
 // for the feed row, the live event and the caller's answer.
-func (s *Service) SendMessageJSON(ctx context.Context, c Caller, chatID string, in NewMessage) (Message, []byte, bool, error) {
+func (s *Service) SendMessage(ctx context.Context, c Caller, chatID string, in NewMessage) (SentMessage, error) {
+	var out SentMessage
+	err := s.db.Write(ctx, func(tx *store.Tx) (err error) {
+		out, err = s.sendMessage(ctx, tx, c, chatID, in)
+		return err
+	})
+	return out, err
+}
+
+func (s *Service) sendMessage(ctx context.Context, tx *store.Tx, c Caller, chatID string, in NewMessage) (SentMessage, error) {
 	if err := c.valid(); err != nil {
-		return Message{}, nil, false, err
+		return SentMessage{}, err
 	}
 	if err := ValidID("id", chatID); err != nil {
-		return Message{}, nil, false, err
+		return SentMessage{}, err
 	}
 	if in.ID != "" {
 		if err := ValidID("_id", in.ID); err != nil {
-			return Message{}, nil, false, &apperr.Error{Code: apperr.Invalid, Reason: "invalid_id", Message: "_id must be a 24-character hex id", Field: "_id"}
+			return SentMessage{}, &apperr.Error{Code: apperr.Invalid, Reason: "invalid_id", Message: "_id must be a 24-character hex id", Field: "_id"}
 		}
 	}
 	text := strings.TrimSpace(in.Text)
 	if utf8.RuneCountInString(text) > MaxMessageLen {
-		return Message{}, nil, false, apperr.InvalidField("text", "text must be at most %d characters", MaxMessageLen)
+		return SentMessage{}, apperr.InvalidField("text", "text must be at most %d characters", MaxMessageLen)
 	}
 	if text == "" && len(in.Files) == 0 {
-		return Message{}, nil, false, apperr.Invalidf("empty_message", "A message needs text or at least one file")
+		return SentMessage{}, apperr.Invalidf("empty_message", "A message needs text or at least one file")
 	}
 	if len(in.Files) > MaxMessageFiles {
-		return Message{}, nil, false, apperr.InvalidField("files", "at most %d files", MaxMessageFiles)
+		return SentMessage{}, apperr.InvalidField("files", "at most %d files", MaxMessageFiles)
 	}
 	for _, f := range in.Files {
 		if err := validFileURL("files.url", f.URL); err != nil {
-			return Message{}, nil, false, err
+			return SentMessage{}, err
 		}
 		if f.Cover != "" {
 			if err := validFileURL("files.cover", f.Cover); err != nil {
-				return Message{}, nil, false, err
+				return SentMessage{}, err
 			}
 		}
 		if len(f.Meta) > MaxFileMetaLen {
-			return Message{}, nil, false, apperr.InvalidField("files.meta", "meta must be at most %d bytes", MaxFileMetaLen)
+			return SentMessage{}, apperr.InvalidField("files.meta", "meta must be at most %d bytes", MaxFileMetaLen)
 		}
 	}
-	var out Message
-	var data []byte
-	created := false
-	err := s.write(ctx, func(tx *store.Tx) error {
-		data, created = nil, false
-		sc, err := tx.SendContext(ctx, chatID, c.UserID)
-		if err != nil {
-			return err
-		}
-		if !sc.Participant {
-			return apperr.Forbiddenf("not_participant", "You are not a participant of this chat")
-		}
-		ch := sc.Chat
-		if in.ID != "" {
-			if m, err := tx.Message(ctx, in.ID); err == nil {
-				if m.ChatID != chatID || m.UserID != c.UserID {
-					return apperr.Conflictf("message_id_taken", "That message id is already taken")
-				}
-				ppl, err := s.loadPeople(ctx, tx, []string{m.UserID})
-				if err != nil {
-					return err
-				}
-				out, err = messageFrom(m, ppl.ref(m.UserID))
-				return err
-			} else if !apperr.Is(err, apperr.NotFound) {
-				return err
-			}
-		}
-		if !ch.IsGroup {
-			if err := s.checkDirectNotBlocked(ctx, tx, ch, c.UserID); err != nil {
-				return err
-			}
-		}
-		tag := strings.TrimSpace(in.Tag)
-		if tag != "" && tag != DefaultFileTag && !slices.ContainsFunc(decodeTags(ch.Tags), func(t Tag) bool { return t.Tag == tag }) {
-			return apperr.InvalidField("tag", "tag must be one of the chat's tags")
-		}
-		at := nextMessageTime(tx.Now, sc.LastRead, sc.Newest)
-		id := in.ID
-		if id == "" {
-			id = oid.NewAt(at)
-		}
-		fileTag := tag
-		if fileTag == "" {
-			fileTag = DefaultFileTag
-		}
-		files := make([]File, 0, len(in.Files))
-		rows := make([]store.ChatFile, 0, len(in.Files))
-		for _, f := range in.Files {
-			var meta json.RawMessage
-			if len(bytes.TrimSpace(f.Meta)) > 0 && string(bytes.TrimSpace(f.Meta)) != "null" {
-				meta = f.Meta
-			}
-			fid := oid.NewAt(at)
-			files = append(files, File{ID: fid, URL: f.URL, Cover: f.Cover, Meta: meta})
-			rows = append(rows, store.ChatFile{ID: fid, ChatID: chatID, MessageID: id, UserID: c.UserID, Type: fileTypeOf(f.URL, meta),
-				Tag: fileTag, URL: f.URL, Cover: f.Cover, Meta: string(meta), CreatedAt: at})
-		}
-		filesJSON := []byte("[]")
-		if len(files) > 0 {
-			if filesJSON, err = encode(files); err != nil {
-				return err
-			}
-		}
-		m := store.Message{ID: id, ChatID: chatID, UserID: c.UserID, Text: text, Tag: tag, Files: string(filesJSON), CreatedAt: at}
-		if err := tx.InsertMessage(ctx, m); err != nil {
-			if apperr.Is(err, apperr.Conflict) {
-				return apperr.Conflictf("message_id_taken", "That message id is already taken")
-			}
-			return err
-		}
-		for _, r := range rows {
-			if err := tx.InsertChatFile(ctx, r); err != nil {
-				return err
-			}
-			if err := put(ctx, tx, EntityFile, r.ID, chatFileFrom(r), ChatBucket(chatID)); err != nil {
-				return err
-			}
-		}
-		if err := tx.TouchChat(ctx, chatID, at); err != nil {
-			return err
-		}
-		sender := UserRef{ID: c.UserID}
-		if u := sc.Sender; sc.SenderFound {
-			sender = UserRef{ID: u.ID, Name: u.Name, Username: u.Username, Photo: u.Photo, Populated: true}
-		}
-		out = Message{ID: m.ID, User: sender, Chat: chatID, Text: text, Tag: tag, At: wire.T(at), Files: files}
-		// The feed row and the live event carry the same form: encoded once.
-		b, err := encode(out)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.Put(ctx, ChatBucket(chatID), EntityMessage, m.ID, b); err != nil {
-			return err
-		}
-		if _, err := tx.AppendEvent(ctx, ChatBucket(chatID), EventMessageCreated, b, c.Socket); err != nil {
-			return err
-		}
-		data, created = b, true
-		return nil
-	})
+	sc, err := tx.SendContext(ctx, chatID, c.UserID)
 	if err != nil {
-		return Message{}, nil, false, err
+		return SentMessage{}, err
 	}
-	return out, data, created, nil
+	if !sc.Participant {
+		return SentMessage{}, apperr.Forbiddenf("not_participant", "You are not a participant of this chat")
+	}
+	ch := sc.Chat
+	if in.ID != "" {
+		if m, err := tx.Message(ctx, in.ID); err == nil {
+			if m.ChatID != chatID || m.UserID != c.UserID {
+				return SentMessage{}, apperr.Conflictf("message_id_taken", "That message id is already taken")
+			}
+			ppl, err := s.loadPeople(ctx, tx, []string{m.UserID})
+			if err != nil {
+				return SentMessage{}, err
+			}
+			out, err := messageFrom(m, ppl.ref(m.UserID))
+			return SentMessage{Message: out}, err
+		} else if !apperr.Is(err, apperr.NotFound) {
+			return SentMessage{}, err
+		}
+	}
+	if !ch.IsGroup {
+		if err := s.checkDirectNotBlocked(ctx, tx, ch, c.UserID); err != nil {
+			return SentMessage{}, err
+		}
+	}
+	tag := strings.TrimSpace(in.Tag)
+	if tag != "" && tag != DefaultFileTag && !slices.ContainsFunc(decodeTags(ch.Tags), func(t Tag) bool { return t.Tag == tag }) {
+		return SentMessage{}, apperr.InvalidField("tag", "tag must be one of the chat's tags")
+	}
+	at := nextMessageTime(tx.Now, sc.LastRead, sc.Newest)
+	id := in.ID
+	if id == "" {
+		id = oid.NewAt(at)
+	}
+	fileTag := tag
+	if fileTag == "" {
+		fileTag = DefaultFileTag
+	}
+	files := make([]File, 0, len(in.Files))
+	rows := make([]store.ChatFile, 0, len(in.Files))
+	for _, f := range in.Files {
+		var meta json.RawMessage
+		if len(bytes.TrimSpace(f.Meta)) > 0 && string(bytes.TrimSpace(f.Meta)) != "null" {
+			meta = f.Meta
+		}
+		fid := oid.NewAt(at)
+		files = append(files, File{ID: fid, URL: f.URL, Cover: f.Cover, Meta: meta})
+		rows = append(rows, store.ChatFile{ID: fid, ChatID: chatID, MessageID: id, UserID: c.UserID, Type: fileTypeOf(f.URL, meta),
+			Tag: fileTag, URL: f.URL, Cover: f.Cover, Meta: string(meta), CreatedAt: at})
+	}
+	filesJSON := []byte("[]")
+	if len(files) > 0 {
+		if filesJSON, err = encode(files); err != nil {
+			return SentMessage{}, err
+		}
+	}
+	m := store.Message{ID: id, ChatID: chatID, UserID: c.UserID, Text: text, Tag: tag, Files: string(filesJSON), CreatedAt: at}
+	if err := tx.InsertMessage(ctx, m); err != nil {
+		if apperr.Is(err, apperr.Conflict) {
+			return SentMessage{}, apperr.Conflictf("message_id_taken", "That message id is already taken")
+		}
+		return SentMessage{}, err
+	}
+	for _, r := range rows {
+		if err := tx.InsertChatFile(ctx, r); err != nil {
+			return SentMessage{}, err
+		}
+		if err := put(ctx, tx, EntityFile, r.ID, chatFileFrom(r), ChatBucket(chatID)); err != nil {
+			return SentMessage{}, err
+		}
+	}
+	if err := tx.TouchChat(ctx, chatID, at); err != nil {
+		return SentMessage{}, err
+	}
+	sender := UserRef{ID: c.UserID}
+	if u := sc.Sender; sc.SenderFound {
+		sender = UserRef{ID: u.ID, Name: u.Name, Username: u.Username, Photo: u.Photo, Populated: true}
+	}
+	out := Message{ID: m.ID, User: sender, Chat: chatID, Text: text, Tag: tag, At: wire.T(at), Files: files}
+	// The feed row and the live event carry the same form: encoded once.
+	b, err := encode(out)
+	if err != nil {
+		return SentMessage{}, err
+	}
+	if _, err := tx.Put(ctx, ChatBucket(chatID), EntityMessage, m.ID, b); err != nil {
+		return SentMessage{}, err
+	}
+	if _, err := tx.AppendEvent(ctx, ChatBucket(chatID), EventMessageCreated, b, c.Socket); err != nil {
+		return SentMessage{}, err
+	}
+	return SentMessage{Message: out, JSON: b, Created: true}, nil
 }
 
-// messageTime is the time of a new message in chat: the transaction's,
-// but always after every participant's lastReadAt, so a message sent in
-// the same millisecond as someone marked the chat read (or joined it)
-// still counts as unread for them, and never before the chat's newest
-// message, so message order is arrival order even if the clock steps
-// back. Times are kept in milliseconds.
-func messageTime(ctx context.Context, tx *store.Tx, chatID string) (time.Time, error) {
-	lastRead, newest, err := tx.ReadMarks(ctx, chatID)
-	if err != nil {
-		return time.Time{}, err
-	}
-	return nextMessageTime(tx.Now, lastRead, newest), nil
-}
-
-// nextMessageTime is messageTime from the chat's read marks.
+// nextMessageTime is the time of a new message in a chat: now, but always
+// after every participant's lastReadAt, so a message sent in the same
+// millisecond as someone marked the chat read (or joined it) still counts
+// as unread for them, and never before the chat's newest message, so
+// message order is arrival order even if the clock steps back. Times are
+// kept in milliseconds.
 func nextMessageTime(now, lastRead, newest time.Time) time.Time {
 	at := now
 	if !at.After(lastRead) {
@@ -283,7 +276,7 @@ func nextMessageTime(now, lastRead, newest time.Time) time.Time {
 
 // readTime is the lastReadAt that marks every message of chat read: the
 // transaction's time, or the newest message's if that is later (see
-// messageTime).
+// nextMessageTime).
 func readTime(ctx context.Context, tx *store.Tx, chatID string) (time.Time, error) {
 	_, newest, err := tx.ReadMarks(ctx, chatID)
 	if err != nil {

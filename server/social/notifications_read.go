@@ -80,57 +80,63 @@ type NotificationRef struct {
 // it twice is not an error) and returns it. Someone else's notification,
 // one outside ref.Types, or one caused by a user hidden by a block is a 404.
 func (s *Service) ReadNotification(ctx context.Context, c Caller, ref NotificationRef) (Notification, error) {
+	var out Notification
+	err := s.db.Write(ctx, func(tx *store.Tx) (err error) {
+		out, err = readNotification(ctx, tx, c, ref)
+		return err
+	})
+	return out, err
+}
+
+func readNotification(ctx context.Context, tx *store.Tx, c Caller, ref NotificationRef) (Notification, error) {
 	if ref.Num == 0 {
 		if err := ValidID("id", ref.ID); err != nil {
 			return Notification{}, err
 		}
 	}
 	var out Notification
-	err := s.write(ctx, func(tx *store.Tx) error {
-		var n store.Notification
-		var err error
-		if ref.Num != 0 {
-			n, err = tx.NotificationByNum(ctx, ref.Num)
-		} else {
-			n, err = tx.NotificationByID(ctx, ref.ID)
+	var n store.Notification
+	var err error
+	if ref.Num != 0 {
+		n, err = tx.NotificationByNum(ctx, ref.Num)
+	} else {
+		n, err = tx.NotificationByID(ctx, ref.ID)
+	}
+	if err != nil && !apperr.Is(err, apperr.NotFound) {
+		return out, err
+	}
+	missing := apperr.NotFoundf("notification_not_found", "Notification not found")
+	if err != nil || n.UserID != c.UserID || len(ref.Types) > 0 && !containsString(ref.Types, n.Type) {
+		return out, missing
+	}
+	if n.ActorID != "" {
+		if hidden, err := tx.Blocked(ctx, c.UserID, n.ActorID); err != nil {
+			return out, err
+		} else if hidden {
+			return out, missing
 		}
-		if err != nil && !apperr.Is(err, apperr.NotFound) {
-			return err
+	}
+	if n.ReadAt.IsZero() {
+		changed, err := tx.MarkNotificationsRead(ctx, c.UserID, []string{n.ID})
+		if err != nil {
+			return out, err
 		}
-		missing := apperr.NotFoundf("notification_not_found", "Notification not found")
-		if err != nil || n.UserID != c.UserID || len(ref.Types) > 0 && !containsString(ref.Types, n.Type) {
-			return missing
+		if len(changed) == 1 {
+			n = changed[0]
 		}
-		if n.ActorID != "" {
-			if hidden, err := tx.Blocked(ctx, c.UserID, n.ActorID); err != nil {
-				return err
-			} else if hidden {
-				return missing
-			}
+		if err := put(ctx, tx, EntityNotification, n.ID, notificationFrom(n), UserBucket(c.UserID)); err != nil {
+			return out, err
 		}
-		if n.ReadAt.IsZero() {
-			changed, err := tx.MarkNotificationsRead(ctx, c.UserID, []string{n.ID})
-			if err != nil {
-				return err
-			}
-			if len(changed) == 1 {
-				n = changed[0]
-			}
-			if err := put(ctx, tx, EntityNotification, n.ID, notificationFrom(n), UserBucket(c.UserID)); err != nil {
-				return err
-			}
-		}
-		out = notificationFrom(n)
-		return nil
-	})
-	return out, err
+	}
+	out = notificationFrom(n)
+	return out, nil
 }
 
 // ReadAllNotifications marks every unread notification of the caller read
 // and returns how many it changed.
 func (s *Service) ReadAllNotifications(ctx context.Context, c Caller) (int, error) {
 	var count int
-	err := s.write(ctx, func(tx *store.Tx) error {
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
 		changed, err := tx.MarkNotificationsRead(ctx, c.UserID, nil)
 		if err != nil {
 			return err

@@ -44,7 +44,7 @@ func (s *Service) Join(ctx context.Context, c Caller, chatID string) (Participan
 		return Participant{}, err
 	}
 	var out Participant
-	err := s.write(ctx, func(tx *store.Tx) error {
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
 		ch, err := tx.Chat(ctx, chatID)
 		if err != nil {
 			return err
@@ -74,6 +74,15 @@ func (s *Service) Join(ctx context.Context, c Caller, chatID string) (Participan
 // connected to) who are not in the chat yet; each gets chat-joined live
 // and by push.
 func (s *Service) AddParticipants(ctx context.Context, c Caller, chatID string, ids []string) ([]Participant, error) {
+	var out []Participant
+	err := s.db.Write(ctx, func(tx *store.Tx) (err error) {
+		out, err = s.addParticipants(ctx, tx, c, chatID, ids)
+		return err
+	})
+	return out, err
+}
+
+func (s *Service) addParticipants(ctx context.Context, tx *store.Tx, c Caller, chatID string, ids []string) ([]Participant, error) {
 	if err := c.valid(); err != nil {
 		return nil, err
 	}
@@ -88,53 +97,50 @@ func (s *Service) AddParticipants(ctx context.Context, c Caller, chatID string, 
 		return nil, err
 	}
 	out := []Participant{}
-	err = s.write(ctx, func(tx *store.Tx) error {
-		ch, _, err := adminOf(ctx, tx, chatID, c.UserID)
+	ch, _, err := adminOf(ctx, tx, chatID, c.UserID)
+	if err != nil {
+		return out, err
+	}
+	ppl, err := s.loadPeople(ctx, tx, invitees)
+	if err != nil {
+		return out, err
+	}
+	for _, id := range invitees {
+		if _, ok := ppl.users[id]; !ok {
+			return out, apperr.NotFoundf("user_not_found", "User %s not found", id)
+		}
+	}
+	if err := checkReachable(ctx, tx, c.UserID, invitees); err != nil {
+		return out, err
+	}
+	parts, err := tx.ParticipantsOf(ctx, []string{chatID})
+	if err != nil {
+		return out, err
+	}
+	in := map[string]bool{}
+	for _, p := range parts[chatID] {
+		in[p.UserID] = true
+	}
+	var added []string
+	for _, id := range invitees {
+		if in[id] {
+			continue
+		}
+		p, err := s.addMember(ctx, tx, chatID, id, false, &ppl)
 		if err != nil {
-			return err
+			return out, err
 		}
-		ppl, err := s.loadPeople(ctx, tx, invitees)
-		if err != nil {
-			return err
-		}
-		for _, id := range invitees {
-			if _, ok := ppl.users[id]; !ok {
-				return apperr.NotFoundf("user_not_found", "User %s not found", id)
-			}
-		}
-		if err := checkReachable(ctx, tx, c.UserID, invitees); err != nil {
-			return err
-		}
-		parts, err := tx.ParticipantsOf(ctx, []string{chatID})
-		if err != nil {
-			return err
-		}
-		in := map[string]bool{}
-		for _, p := range parts[chatID] {
-			in[p.UserID] = true
-		}
-		var added []string
-		for _, id := range invitees {
-			if in[id] {
-				continue
-			}
-			p, err := s.addMember(ctx, tx, chatID, id, false, &ppl)
-			if err != nil {
-				return err
-			}
-			out = append(out, participantFrom(p, ref(p.UserID)))
-			added = append(added, id)
-		}
-		if len(added) == 0 {
-			return nil
-		}
-		// The chat's audience now includes everyone added.
-		if err := emit(ctx, tx, c, EventChatJoined, ChatJoined{Chat: chatID, Participants: out}, ChatBucket(chatID)); err != nil {
-			return err
-		}
-		return s.pushTo(ctx, tx, added, EventChatJoined, "New group", "You were added to "+ch.Name, map[string]string{"chat": chatID})
-	})
-	return out, err
+		out = append(out, participantFrom(p, ref(p.UserID)))
+		added = append(added, id)
+	}
+	if len(added) == 0 {
+		return out, nil
+	}
+	// The chat's audience now includes everyone added.
+	if err := emit(ctx, tx, c, EventChatJoined, ChatJoined{Chat: chatID, Participants: out}, ChatBucket(chatID)); err != nil {
+		return out, err
+	}
+	return out, s.pushTo(ctx, tx, added, EventChatJoined, "New group", "You were added to "+ch.Name, map[string]string{"chat": chatID})
 }
 
 // targetOf loads the participant ref names in chatID (404 participant_not_found).
@@ -150,66 +156,77 @@ func targetOf(ctx context.Context, tx *store.Tx, chatID, participantRef string) 
 // The remaining participants get chat-participant-removed; someone removed
 // by an admin gets chat-access-removed (live and by push).
 func (s *Service) RemoveParticipant(ctx context.Context, c Caller, chatID, participantRef string) error {
+	return s.db.Write(ctx, func(tx *store.Tx) error { return s.removeParticipant(ctx, tx, c, chatID, participantRef) })
+}
+
+func (s *Service) removeParticipant(ctx context.Context, tx *store.Tx, c Caller, chatID, participantRef string) error {
 	if err := c.valid(); err != nil {
 		return err
 	}
 	if err := ValidID("id", chatID); err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *store.Tx) error {
-		ch, me, err := memberOf(ctx, tx, chatID, c.UserID)
+	ch, me, err := memberOf(ctx, tx, chatID, c.UserID)
+	if err != nil {
+		return err
+	}
+	if err := requireGroup(ch); err != nil {
+		return err
+	}
+	target, err := targetOf(ctx, tx, chatID, participantRef)
+	if err != nil {
+		return err
+	}
+	self := target.UserID == c.UserID
+	if !self && !me.IsAdmin {
+		return apperr.Forbiddenf("not_admin", "Only an admin of this chat may remove others")
+	}
+	if target.IsAdmin {
+		n, err := tx.CountAdmins(ctx, chatID)
 		if err != nil {
 			return err
 		}
-		if err := requireGroup(ch); err != nil {
+		if n <= 1 {
+			return apperr.Conflictf("last_admin", "A group needs at least one admin")
+		}
+	}
+	if err := s.removeMember(ctx, tx, target); err != nil {
+		return err
+	}
+	if target.IsAdmin {
+		if err := s.shareRequests(ctx, tx, chatID, target.UserID, false); err != nil {
 			return err
 		}
-		target, err := targetOf(ctx, tx, chatID, participantRef)
-		if err != nil {
-			return err
-		}
-		self := target.UserID == c.UserID
-		if !self && !me.IsAdmin {
-			return apperr.Forbiddenf("not_admin", "Only an admin of this chat may remove others")
-		}
-		if target.IsAdmin {
-			n, err := tx.CountAdmins(ctx, chatID)
-			if err != nil {
-				return err
-			}
-			if n <= 1 {
-				return apperr.Conflictf("last_admin", "A group needs at least one admin")
-			}
-		}
-		if err := s.removeMember(ctx, tx, target); err != nil {
-			return err
-		}
-		if target.IsAdmin {
-			if err := s.shareRequests(ctx, tx, chatID, target.UserID, false); err != nil {
-				return err
-			}
-		}
-		// The chat's audience no longer includes the removed user; someone
-		// who left hears it on their own bucket (their other devices).
-		removed := participantFrom(target, ref(target.UserID))
-		if err := emit(ctx, tx, c, EventChatParticipantRemoved, removed, ChatBucket(chatID)); err != nil {
-			return err
-		}
-		if self {
-			return emit(ctx, tx, c, EventChatParticipantRemoved, removed, UserBucket(c.UserID))
-		}
-		if err := emit(ctx, tx, c, EventChatAccessRemoved, map[string]string{"chat": chatID}, UserBucket(target.UserID)); err != nil {
-			return err
-		}
-		return s.pushTo(ctx, tx, []string{target.UserID}, EventChatAccessRemoved, "Removed from group", "You were removed from "+ch.Name,
-			map[string]string{"chat": chatID})
-	})
+	}
+	// The chat's audience no longer includes the removed user; someone
+	// who left hears it on their own bucket (their other devices).
+	removed := participantFrom(target, ref(target.UserID))
+	if err := emit(ctx, tx, c, EventChatParticipantRemoved, removed, ChatBucket(chatID)); err != nil {
+		return err
+	}
+	if self {
+		return emit(ctx, tx, c, EventChatParticipantRemoved, removed, UserBucket(c.UserID))
+	}
+	if err := emit(ctx, tx, c, EventChatAccessRemoved, map[string]string{"chat": chatID}, UserBucket(target.UserID)); err != nil {
+		return err
+	}
+	return s.pushTo(ctx, tx, []string{target.UserID}, EventChatAccessRemoved, "Removed from group", "You were removed from "+ch.Name,
+		map[string]string{"chat": chatID})
 }
 
 // SetAdmin grants (admin=true) or revokes admin access of a participant.
 // Only admins may, never on themselves; revoking keeps at least one admin.
 // The participant gets chat-admin-access-granted or -removed.
 func (s *Service) SetAdmin(ctx context.Context, c Caller, chatID, participantRef string, admin bool) (Participant, error) {
+	var out Participant
+	err := s.db.Write(ctx, func(tx *store.Tx) (err error) {
+		out, err = s.setAdmin(ctx, tx, c, chatID, participantRef, admin)
+		return err
+	})
+	return out, err
+}
+
+func (s *Service) setAdmin(ctx context.Context, tx *store.Tx, c Caller, chatID, participantRef string, admin bool) (Participant, error) {
 	if err := c.valid(); err != nil {
 		return Participant{}, err
 	}
@@ -217,55 +234,52 @@ func (s *Service) SetAdmin(ctx context.Context, c Caller, chatID, participantRef
 		return Participant{}, err
 	}
 	var out Participant
-	err := s.write(ctx, func(tx *store.Tx) error {
-		ch, _, err := adminOf(ctx, tx, chatID, c.UserID)
+	ch, _, err := adminOf(ctx, tx, chatID, c.UserID)
+	if err != nil {
+		return out, err
+	}
+	target, err := targetOf(ctx, tx, chatID, participantRef)
+	if err != nil {
+		return out, err
+	}
+	if target.UserID == c.UserID {
+		return out, apperr.Forbiddenf("own_admin_access", "You cannot change your own admin access")
+	}
+	if target.IsAdmin == admin {
+		if admin {
+			return out, apperr.Conflictf("already_admin", "The participant is already an admin")
+		}
+		return out, apperr.Conflictf("not_an_admin", "The participant is not an admin")
+	}
+	if !admin {
+		n, err := tx.CountAdmins(ctx, chatID)
 		if err != nil {
-			return err
+			return out, err
 		}
-		target, err := targetOf(ctx, tx, chatID, participantRef)
-		if err != nil {
-			return err
+		if n <= 1 {
+			return out, apperr.Conflictf("last_admin", "A group needs at least one admin")
 		}
-		if target.UserID == c.UserID {
-			return apperr.Forbiddenf("own_admin_access", "You cannot change your own admin access")
-		}
-		if target.IsAdmin == admin {
-			if admin {
-				return apperr.Conflictf("already_admin", "The participant is already an admin")
-			}
-			return apperr.Conflictf("not_an_admin", "The participant is not an admin")
-		}
-		if !admin {
-			n, err := tx.CountAdmins(ctx, chatID)
-			if err != nil {
-				return err
-			}
-			if n <= 1 {
-				return apperr.Conflictf("last_admin", "A group needs at least one admin")
-			}
-		}
-		if err := tx.UpdateParticipant(ctx, target.ID, store.ParticipantUpdate{IsAdmin: &admin}); err != nil {
-			return err
-		}
-		target.IsAdmin = admin
-		if err := s.putMember(ctx, tx, target, nil); err != nil {
-			return err
-		}
-		if err := s.shareRequests(ctx, tx, chatID, target.UserID, admin); err != nil {
-			return err
-		}
-		out = participantFrom(target, ref(target.UserID))
-		event, msg := EventChatAdminGranted, "You are now an admin of "+ch.Name
-		if !admin {
-			event, msg = EventChatAdminRemoved, "You are no longer an admin of "+ch.Name
-		}
-		if _, err := notify(ctx, tx, store.Notification{UserID: target.UserID, Type: event, ActorID: c.UserID,
-			SubjectType: EntityChat, SubjectID: chatID, ChatID: chatID, Message: msg}); err != nil {
-			return err
-		}
-		return emit(ctx, tx, c, event, out, UserBucket(target.UserID))
-	})
-	return out, err
+	}
+	if err := tx.UpdateParticipant(ctx, target.ID, store.ParticipantUpdate{IsAdmin: &admin}); err != nil {
+		return out, err
+	}
+	target.IsAdmin = admin
+	if err := s.putMember(ctx, tx, target, nil); err != nil {
+		return out, err
+	}
+	if err := s.shareRequests(ctx, tx, chatID, target.UserID, admin); err != nil {
+		return out, err
+	}
+	out = participantFrom(target, ref(target.UserID))
+	event, msg := EventChatAdminGranted, "You are now an admin of "+ch.Name
+	if !admin {
+		event, msg = EventChatAdminRemoved, "You are no longer an admin of "+ch.Name
+	}
+	if _, err := notify(ctx, tx, store.Notification{UserID: target.UserID, Type: event, ActorID: c.UserID,
+		SubjectType: EntityChat, SubjectID: chatID, ChatID: chatID, Message: msg}); err != nil {
+		return out, err
+	}
+	return out, emit(ctx, tx, c, event, out, UserBucket(target.UserID))
 }
 
 // SetParticipantStatus records whether a participant of an event chat
@@ -282,7 +296,7 @@ func (s *Service) SetParticipantStatus(ctx context.Context, c Caller, chatID, pa
 		return Participant{}, apperr.InvalidField("status", "status must be accepted or rejected")
 	}
 	var out Participant
-	err := s.write(ctx, func(tx *store.Tx) error {
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
 		ch, _, err := adminOf(ctx, tx, chatID, c.UserID)
 		if err != nil {
 			return err

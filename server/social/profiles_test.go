@@ -50,7 +50,7 @@ func TestProfileChangeWritesOneRowPerBucket(t *testing.T) {
 		}
 		chats = append(chats, ch.ID)
 		for j := range 5 {
-			if _, _, err := svc.SendMessage(ctx, bc, ch.ID, social.NewMessage{Text: fmt.Sprintf("m%d", j)}); err != nil {
+			if _, err := svc.SendMessage(ctx, bc, ch.ID, social.NewMessage{Text: fmt.Sprintf("m%d", j)}); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -45,7 +45,7 @@ func (s *Service) AddPushDevice(ctx context.Context, c Caller, token string) err
 	if err := validPushToken(token); err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *store.Tx) error { return tx.AddPushDevice(ctx, c.UserID, token) })
+	return s.db.Write(ctx, func(tx *store.Tx) error { return tx.AddPushDevice(ctx, c.UserID, token) })
 }
 
 // RemovePushDevice forgets one of the caller's device tokens (idempotent).
@@ -53,5 +53,5 @@ func (s *Service) RemovePushDevice(ctx context.Context, c Caller, token string) 
 	if err := validPushToken(token); err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *store.Tx) error { return tx.RemoveUserPushDevice(ctx, c.UserID, token) })
+	return s.db.Write(ctx, func(tx *store.Tx) error { return tx.RemoveUserPushDevice(ctx, c.UserID, token) })
 }

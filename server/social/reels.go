@@ -120,7 +120,7 @@ func (s *Service) CreateReel(ctx context.Context, c Caller, in NewReel) (Reel, e
 		return Reel{}, err
 	}
 	var out Reel
-	err = s.write(ctx, func(tx *store.Tx) error {
+	err = s.db.Write(ctx, func(tx *store.Tx) error {
 		ch, err := tx.Chat(ctx, in.Chat)
 		if err != nil {
 			return err
@@ -158,7 +158,7 @@ func (s *Service) ToggleReaction(ctx context.Context, c Caller, reelID, kind str
 		return Reel{}, apperr.InvalidField("kind", "unknown reaction %q", kind)
 	}
 	var out Reel
-	err := s.write(ctx, func(tx *store.Tx) error {
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
 		if _, err := tx.Reel(ctx, reelID); err != nil {
 			return err
 		}

@@ -155,6 +155,15 @@ func (s *Service) shareRequests(ctx context.Context, tx *store.Tx, chatID, userI
 // CreateRequest asks to join a restricted group chat and notifies its
 // admins (notification, chat-join-request event, push).
 func (s *Service) CreateRequest(ctx context.Context, c Caller, chatID string) (JoinRequest, error) {
+	var out JoinRequest
+	err := s.db.Write(ctx, func(tx *store.Tx) (err error) {
+		out, err = s.createRequest(ctx, tx, c, chatID)
+		return err
+	})
+	return out, err
+}
+
+func (s *Service) createRequest(ctx context.Context, tx *store.Tx, c Caller, chatID string) (JoinRequest, error) {
 	if err := c.valid(); err != nil {
 		return JoinRequest{}, err
 	}
@@ -165,49 +174,46 @@ func (s *Service) CreateRequest(ctx context.Context, c Caller, chatID string) (J
 		return JoinRequest{}, err
 	}
 	var out JoinRequest
-	err := s.write(ctx, func(tx *store.Tx) error {
-		ch, err := tx.Chat(ctx, chatID)
-		if err != nil {
-			return err
+	ch, err := tx.Chat(ctx, chatID)
+	if err != nil {
+		return out, err
+	}
+	if err := requireGroup(ch); err != nil {
+		return out, err
+	}
+	if !ch.Restricted {
+		return out, apperr.Conflictf("chat_not_restricted", "This group is open: join it directly")
+	}
+	if _, err := tx.ParticipantOf(ctx, chatID, c.UserID); err == nil {
+		return out, apperr.Conflictf("already_participant", "You are already a participant of this chat")
+	} else if !apperr.Is(err, apperr.NotFound) {
+		return out, err
+	}
+	r := store.JoinRequest{ID: oid.NewAt(tx.Now), ChatID: chatID, UserID: c.UserID, Status: RequestPending, CreatedAt: tx.Now, UpdatedAt: tx.Now}
+	if err := tx.CreateRequest(ctx, r); err != nil {
+		return out, err
+	}
+	admins, err := tx.ChatAdmins(ctx, chatID)
+	if err != nil {
+		return out, err
+	}
+	if err := s.putRequest(ctx, tx, r, admins); err != nil {
+		return out, err
+	}
+	out = requestFrom(r)
+	targets := make([]string, len(admins))
+	for i, a := range admins {
+		targets[i] = UserBucket(a)
+		if _, err := notify(ctx, tx, store.Notification{UserID: a, Type: EventChatJoinRequest, ActorID: c.UserID,
+			SubjectType: EntityRequest, SubjectID: r.ID, ChatID: chatID, Message: "New request to join " + ch.Name}); err != nil {
+			return out, err
 		}
-		if err := requireGroup(ch); err != nil {
-			return err
-		}
-		if !ch.Restricted {
-			return apperr.Conflictf("chat_not_restricted", "This group is open: join it directly")
-		}
-		if _, err := tx.ParticipantOf(ctx, chatID, c.UserID); err == nil {
-			return apperr.Conflictf("already_participant", "You are already a participant of this chat")
-		} else if !apperr.Is(err, apperr.NotFound) {
-			return err
-		}
-		r := store.JoinRequest{ID: oid.NewAt(tx.Now), ChatID: chatID, UserID: c.UserID, Status: RequestPending, CreatedAt: tx.Now, UpdatedAt: tx.Now}
-		if err := tx.CreateRequest(ctx, r); err != nil {
-			return err
-		}
-		admins, err := tx.ChatAdmins(ctx, chatID)
-		if err != nil {
-			return err
-		}
-		if err := s.putRequest(ctx, tx, r, admins); err != nil {
-			return err
-		}
-		out = requestFrom(r)
-		targets := make([]string, len(admins))
-		for i, a := range admins {
-			targets[i] = UserBucket(a)
-			if _, err := notify(ctx, tx, store.Notification{UserID: a, Type: EventChatJoinRequest, ActorID: c.UserID,
-				SubjectType: EntityRequest, SubjectID: r.ID, ChatID: chatID, Message: "New request to join " + ch.Name}); err != nil {
-				return err
-			}
-		}
-		if err := emit(ctx, tx, c, EventChatJoinRequest, out, targets...); err != nil {
-			return err
-		}
-		return s.pushTo(ctx, tx, admins, EventChatJoinRequest, "Join request", "Someone asked to join "+ch.Name,
-			map[string]string{"chat": chatID, "request": r.ID})
-	})
-	return out, err
+	}
+	if err := emit(ctx, tx, c, EventChatJoinRequest, out, targets...); err != nil {
+		return out, err
+	}
+	return out, s.pushTo(ctx, tx, admins, EventChatJoinRequest, "Join request", "Someone asked to join "+ch.Name,
+		map[string]string{"chat": chatID, "request": r.ID})
 }
 
 // RequestFilter selects the caller's requests: Type "sent", "received" or
@@ -334,6 +340,15 @@ func (s *Service) Request(ctx context.Context, c Caller, id string) (JoinRequest
 // chat-request-accepted and scores join-group-chat; either answer
 // dismisses the admins' chat-join-request notifications.
 func (s *Service) AnswerRequest(ctx context.Context, c Caller, id, status string) (JoinRequest, error) {
+	var out JoinRequest
+	err := s.db.Write(ctx, func(tx *store.Tx) (err error) {
+		out, err = s.answerRequest(ctx, tx, c, id, status)
+		return err
+	})
+	return out, err
+}
+
+func (s *Service) answerRequest(ctx context.Context, tx *store.Tx, c Caller, id, status string) (JoinRequest, error) {
 	if err := c.valid(); err != nil {
 		return JoinRequest{}, err
 	}
@@ -344,61 +359,58 @@ func (s *Service) AnswerRequest(ctx context.Context, c Caller, id, status string
 		return JoinRequest{}, apperr.InvalidField("status", "status must be accepted or rejected")
 	}
 	var out JoinRequest
-	err := s.write(ctx, func(tx *store.Tx) error {
-		r, err := tx.Request(ctx, id)
+	r, err := tx.Request(ctx, id)
+	if err != nil {
+		return out, err
+	}
+	ch, _, err := adminOf(ctx, tx, r.ChatID, c.UserID)
+	if err != nil {
+		return out, err
+	}
+	if r.Status != RequestPending {
+		return out, apperr.Conflictf("request_not_pending", "The request was already %s", r.Status)
+	}
+	if err := tx.SetRequestStatus(ctx, id, status); err != nil {
+		return out, err
+	}
+	r.Status, r.UpdatedAt = status, tx.Now
+	admins, err := tx.ChatAdmins(ctx, r.ChatID)
+	if err != nil {
+		return out, err
+	}
+	if err := s.putRequest(ctx, tx, r, admins); err != nil {
+		return out, err
+	}
+	if err := dismissNotifications(ctx, tx, store.NotificationMatch{SubjectID: r.ID, Type: EventChatJoinRequest}); err != nil {
+		return out, err
+	}
+	out = requestFrom(r)
+	if status == RequestRejected {
+		return out, nil
+	}
+	if _, err := tx.ParticipantOf(ctx, r.ChatID, r.UserID); apperr.Is(err, apperr.NotFound) {
+		p, err := s.addMember(ctx, tx, r.ChatID, r.UserID, false, nil)
 		if err != nil {
-			return err
+			return out, err
 		}
-		ch, _, err := adminOf(ctx, tx, r.ChatID, c.UserID)
-		if err != nil {
-			return err
+		joined := participantFrom(p, ref(p.UserID))
+		if err := emit(ctx, tx, c, EventChatJoined, ChatJoined{Chat: r.ChatID, Participants: []Participant{joined}}, ChatBucket(r.ChatID)); err != nil {
+			return out, err
 		}
-		if r.Status != RequestPending {
-			return apperr.Conflictf("request_not_pending", "The request was already %s", r.Status)
-		}
-		if err := tx.SetRequestStatus(ctx, id, status); err != nil {
-			return err
-		}
-		r.Status, r.UpdatedAt = status, tx.Now
-		admins, err := tx.ChatAdmins(ctx, r.ChatID)
-		if err != nil {
-			return err
-		}
-		if err := s.putRequest(ctx, tx, r, admins); err != nil {
-			return err
-		}
-		if err := dismissNotifications(ctx, tx, store.NotificationMatch{SubjectID: r.ID, Type: EventChatJoinRequest}); err != nil {
-			return err
-		}
-		out = requestFrom(r)
-		if status == RequestRejected {
-			return nil
-		}
-		if _, err := tx.ParticipantOf(ctx, r.ChatID, r.UserID); apperr.Is(err, apperr.NotFound) {
-			p, err := s.addMember(ctx, tx, r.ChatID, r.UserID, false, nil)
-			if err != nil {
-				return err
-			}
-			joined := participantFrom(p, ref(p.UserID))
-			if err := emit(ctx, tx, c, EventChatJoined, ChatJoined{Chat: r.ChatID, Participants: []Participant{joined}}, ChatBucket(r.ChatID)); err != nil {
-				return err
-			}
-		} else if err != nil {
-			return err
-		}
-		if _, err := notify(ctx, tx, store.Notification{UserID: r.UserID, Type: EventChatRequestAccepted, ActorID: c.UserID,
-			SubjectType: EntityRequest, SubjectID: r.ID, ChatID: r.ChatID, Message: "You joined " + ch.Name}); err != nil {
-			return err
-		}
-		if err := emit(ctx, tx, c, EventChatRequestAccepted, out, UserBucket(r.UserID)); err != nil {
-			return err
-		}
-		if err := s.pushTo(ctx, tx, []string{r.UserID}, EventChatRequestAccepted, "Request accepted", "You joined "+ch.Name,
-			map[string]string{"chat": r.ChatID, "request": r.ID}); err != nil {
-			return err
-		}
-		_, err = addScoreOnce(ctx, tx, c, r.UserID, ActionJoinGroupChat, r.ChatID)
-		return err
-	})
+	} else if err != nil {
+		return out, err
+	}
+	if _, err := notify(ctx, tx, store.Notification{UserID: r.UserID, Type: EventChatRequestAccepted, ActorID: c.UserID,
+		SubjectType: EntityRequest, SubjectID: r.ID, ChatID: r.ChatID, Message: "You joined " + ch.Name}); err != nil {
+		return out, err
+	}
+	if err := emit(ctx, tx, c, EventChatRequestAccepted, out, UserBucket(r.UserID)); err != nil {
+		return out, err
+	}
+	if err := s.pushTo(ctx, tx, []string{r.UserID}, EventChatRequestAccepted, "Request accepted", "You joined "+ch.Name,
+		map[string]string{"chat": r.ChatID, "request": r.ID}); err != nil {
+		return out, err
+	}
+	_, err = addScoreOnce(ctx, tx, c, r.UserID, ActionJoinGroupChat, r.ChatID)
 	return out, err
 }

@@ -21,6 +21,10 @@ type Config struct {
 	DB       *store.DB
 	Tokens   *auth.Tokens
 	Password auth.PasswordParams // default auth.DefaultPasswordParams
+	// Passwords bounds concurrent password hashing (default: a Hasher
+	// with Password as its cost and auth.HasherConfig's defaults). Every
+	// hash and check goes through it.
+	Passwords *auth.Hasher
 	// RefreshTTL is how long a refresh token stays valid (default 30 days).
 	RefreshTTL time.Duration
 	Log        *slog.Logger
@@ -32,7 +36,7 @@ type Config struct {
 type Service struct {
 	db         *store.DB
 	tokens     *auth.Tokens
-	password   auth.PasswordParams
+	passwords  *auth.Hasher
 	refreshTTL time.Duration
 	log        *slog.Logger
 	media      Storage
@@ -59,12 +63,15 @@ func New(cfg Config) (*Service, error) {
 	}
 	// A login for an unknown username still pays for one hash check, so
 	// timing does not reveal which usernames exist.
-	dummy, err := auth.HashPassword("not a real password", cfg.Password)
+	if cfg.Passwords == nil {
+		cfg.Passwords = auth.NewHasher(auth.HasherConfig{Params: cfg.Password})
+	}
+	dummy, err := auth.HashPassword("not a real password", cfg.Passwords.Params())
 	if err != nil {
 		return nil, err
 	}
 	return &Service{
-		db: cfg.DB, tokens: cfg.Tokens, password: cfg.Password,
+		db: cfg.DB, tokens: cfg.Tokens, passwords: cfg.Passwords,
 		refreshTTL: cfg.RefreshTTL, log: cfg.Log, media: cfg.Media, dummyHash: dummy,
 		sessions: newSessionCache(2*auth.AccessTTL, cfg.DB.Now),
 	}, nil

@@ -9,6 +9,7 @@ import (
 	"github.com/vibesync/vibesync/server/apperr"
 	"github.com/vibesync/vibesync/server/auth"
 	"github.com/vibesync/vibesync/server/store"
+	syncv1 "github.com/vibesync/vibesync/syncproto/vibesync/sync/v1"
 )
 
 // Tokens is what register, login and refresh answer.
@@ -39,12 +40,12 @@ func (s *Service) Register(ctx context.Context, in Registration) (Tokens, error)
 	if err := validPassword(in.Password); err != nil {
 		return Tokens{}, err
 	}
-	hash, err := auth.HashPassword(in.Password, s.password)
+	hash, err := s.passwords.Hash(ctx, in.Password)
 	if err != nil {
 		return Tokens{}, err
 	}
 	var out Tokens
-	err = s.write(ctx, func(tx *store.Tx) error {
+	err = s.db.Write(ctx, func(tx *store.Tx) error {
 		u := store.User{ID: oid.NewAt(tx.Now), Name: name, Username: in.Username, PasswordHash: hash, CreatedAt: tx.Now, UpdatedAt: tx.Now}
 		if err := tx.CreateUser(ctx, u); err != nil {
 			return err
@@ -81,7 +82,10 @@ func (s *Service) Login(ctx context.Context, username, password string) (Tokens,
 	} else if err != nil {
 		return Tokens{}, err
 	}
-	ok, cerr := auth.CheckPassword(password, hash)
+	ok, cerr := s.passwords.Check(ctx, password, hash)
+	if _, busy := apperr.As(cerr); busy || cerr != nil && ctx.Err() != nil {
+		return Tokens{}, cerr // every slot busy, or the caller left while waiting
+	}
 	if cerr != nil {
 		return Tokens{}, fmt.Errorf("social: check password of %s: %w", u.ID, cerr)
 	}
@@ -90,7 +94,7 @@ func (s *Service) Login(ctx context.Context, username, password string) (Tokens,
 	}
 	var out Tokens
 	out.User = userFrom(u)
-	err = s.write(ctx, func(tx *store.Tx) error { return s.startSession(ctx, tx, u.ID, &out) })
+	err = s.db.Write(ctx, func(tx *store.Tx) error { return s.startSession(ctx, tx, u.ID, &out) })
 	return out, err
 }
 
@@ -131,7 +135,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 	}
 	var out Tokens
 	var reused bool
-	err := s.write(ctx, func(tx *store.Tx) error {
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
 		rt, err := tx.RefreshTokenByHash(ctx, auth.HashRefreshToken(refreshToken))
 		if apperr.Is(err, apperr.NotFound) {
 			return apperr.Unauthenticatedf("refresh_token_invalid", "The refresh token is not valid")
@@ -172,7 +176,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 // refresh tokens stop working at once.
 func (s *Service) Logout(ctx context.Context, sessionID string) error {
 	s.sessions.revoke(sessionID)
-	err := s.write(ctx, func(tx *store.Tx) error { return tx.RevokeSession(ctx, sessionID) })
+	err := s.db.Write(ctx, func(tx *store.Tx) error { return tx.RevokeSession(ctx, sessionID) })
 	if err != nil {
 		s.sessions.unrevoke(sessionID)
 	}
@@ -186,7 +190,7 @@ func (s *Service) Logout(ctx context.Context, sessionID string) error {
 func (s *Service) CheckSession(ctx context.Context, c auth.Claims) error {
 	revoked, active := s.sessions.lookup(c.SessionID, c.UserID)
 	if revoked {
-		return apperr.Unauthenticatedf("token_revoked", "This session has ended; log in again")
+		return apperr.Unauthenticatedf(syncv1.ReasonTokenRevoked, "This session has ended; log in again")
 	}
 	if active {
 		return nil
@@ -198,7 +202,7 @@ func (s *Service) CheckSession(ctx context.Context, c auth.Claims) error {
 		return err
 	})
 	if apperr.Is(err, apperr.NotFound) || err == nil && (sess.UserID != c.UserID || !sess.RevokedAt.IsZero()) {
-		return apperr.Unauthenticatedf("token_revoked", "This session has ended; log in again")
+		return apperr.Unauthenticatedf(syncv1.ReasonTokenRevoked, "This session has ended; log in again")
 	}
 	if err == nil {
 		s.sessions.remember(c.SessionID, c.UserID, checked)

@@ -46,6 +46,15 @@ type StatusInput struct {
 // so requests that answered the old status do not count as answering this
 // one). The expiry must lie 1 minute to 24 hours ahead.
 func (s *Service) SetStatus(ctx context.Context, c Caller, in StatusInput) (Status, error) {
+	var out Status
+	err := s.db.Write(ctx, func(tx *store.Tx) (err error) {
+		out, err = setStatus(ctx, tx, c, in)
+		return err
+	})
+	return out, err
+}
+
+func setStatus(ctx context.Context, tx *store.Tx, c Caller, in StatusInput) (Status, error) {
 	text := strings.TrimSpace(in.Text)
 	if text == "" {
 		return Status{}, apperr.InvalidField("text", "text is required")
@@ -61,39 +70,36 @@ func (s *Service) SetStatus(ctx context.Context, c Caller, in StatusInput) (Stat
 	case in.DurationMinutes != nil && (*in.DurationMinutes < 1 || *in.DurationMinutes > MaxStatusDurationMin):
 		return Status{}, apperr.InvalidField("durationMinutes", "durationMinutes must be from 1 to %d", MaxStatusDurationMin)
 	}
-	var out Status
-	err := s.write(ctx, func(tx *store.Tx) error {
-		var exp time.Time
-		if in.DurationMinutes != nil {
-			exp = tx.Now.Add(time.Duration(*in.DurationMinutes) * time.Minute)
-		} else {
-			exp = in.ExpiresAt.UTC().Truncate(time.Millisecond)
-			if d := exp.Sub(tx.Now); d < MinStatusDuration || d > MaxStatusDuration {
-				return apperr.InvalidField("expiresAt", "expiresAt must be 1 minute to 24 hours from now")
-			}
+	var exp time.Time
+	if in.DurationMinutes != nil {
+		exp = tx.Now.Add(time.Duration(*in.DurationMinutes) * time.Minute)
+	} else {
+		exp = in.ExpiresAt.UTC().Truncate(time.Millisecond)
+		if d := exp.Sub(tx.Now); d < MinStatusDuration || d > MaxStatusDuration {
+			return Status{}, apperr.InvalidField("expiresAt", "expiresAt must be 1 minute to 24 hours from now")
 		}
-		st := store.Status{UserID: c.UserID, ID: oid.NewAt(tx.Now), Text: text, ExpiresAt: exp, CreatedAt: tx.Now}
-		if err := tx.SetStatus(ctx, st); err != nil {
-			return err
-		}
-		out = *statusFrom(st)
-		_, err := replicateUser(ctx, tx, c.UserID)
-		return err
-	})
-	return out, err
+	}
+	st := store.Status{UserID: c.UserID, ID: oid.NewAt(tx.Now), Text: text, ExpiresAt: exp, CreatedAt: tx.Now}
+	if err := tx.SetStatus(ctx, st); err != nil {
+		return Status{}, err
+	}
+	_, err := replicateUser(ctx, tx, c.UserID)
+	return *statusFrom(st), err
 }
 
 // ClearStatus removes the caller's meet-me status. Having none is not an
 // error.
 func (s *Service) ClearStatus(ctx context.Context, c Caller) error {
-	return s.write(ctx, func(tx *store.Tx) error {
-		gone, err := tx.DeleteStatus(ctx, c.UserID)
-		if err != nil || !gone {
-			return err
-		}
-		_, err = replicateUser(ctx, tx, c.UserID)
+	return s.db.Write(ctx, func(tx *store.Tx) error { return clearStatus(ctx, tx, c) })
+}
+
+func clearStatus(ctx context.Context, tx *store.Tx, c Caller) error {
+	gone, err := tx.DeleteStatus(ctx, c.UserID)
+	if err != nil || !gone {
 		return err
-	})
+	}
+	_, err = replicateUser(ctx, tx, c.UserID)
+	return err
 }
 
 // dropExpiredStatuses deletes the expired statuses of ids inside tx and

@@ -11,6 +11,8 @@ import (
 
 	"github.com/vibesync/vibesync/server/apperr"
 	"github.com/vibesync/vibesync/server/store"
+	syncv1 "github.com/vibesync/vibesync/syncproto/vibesync/sync/v1"
+	"github.com/vibesync/vibesync/wire"
 )
 
 // Sync: the rules of the pull/push protocol, transport-free. See "The
@@ -123,7 +125,7 @@ func (s *Service) Pull(ctx context.Context, userID string, req PullRequest) (Pul
 				return err
 			}
 			if horizon > tok.Cursor {
-				return apperr.Conflictf("pull_restart", "The feed was compacted during this pull; start it again from the cursor")
+				return apperr.Conflictf(syncv1.ReasonPullRestart, "The feed was compacted during this pull; start it again from the cursor")
 			}
 		}
 		if len(req.PageToken) == 0 {
@@ -273,7 +275,7 @@ type MutationOutcome struct {
 // used for a mutation with other content (its data folder was restored
 // from a backup or copied to another device): the client must push it
 // again under a new client id.
-const ReasonMutationIDReused = "mutation_id_reused"
+const ReasonMutationIDReused = syncv1.ReasonMutationIDReused
 
 // Transient reports whether err is worth retrying later (the database was
 // busy or unreachable, or the request was cut short): such a mutation is not
@@ -282,18 +284,107 @@ func Transient(err error) bool {
 	return apperr.Is(err, apperr.Unavailable) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
-// ApplyMutation runs mutation id of client clientID exactly once. fn makes
-// the change by calling Service methods with the context it is given: they
-// join (through WithinTx) one transaction that also records the mutation
-// as processed, so a crash or a retried push can never apply it twice. A
-// mutation already processed is not run again; its recorded outcome comes
-// back with Duplicate set. A mutation failing for good (any error but a
-// transient one) has its writes rolled back to a savepoint and is recorded
-// as processed with its public error in the same transaction, so it never
-// blocks the ones behind it. A transient failure (also any failure once ctx
-// is done) records nothing and is returned as the error. An id at or below
-// the client's last processed one without a recorded outcome is rejected
-// as mutation_out_of_order, without running it or recording anything.
+// MaxPushMutations bounds one push; a client sends more in several.
+const MaxPushMutations = wire.MaxPushMutations
+
+// Push is one push of a client's queued mutations.
+type Push struct {
+	// ClientID is the client's random id: 16 to 64 of [A-Za-z0-9_-].
+	ClientID string
+	// Mutations in the order the client made them; ids strictly
+	// increasing, at most MaxPushMutations.
+	Mutations []PushedMutation
+}
+
+// PushedMutation is one mutation of a push. Fingerprint identifies its
+// content (see ApplyMutation).
+type PushedMutation struct {
+	ID          int64
+	Fingerprint []byte
+	Mutation    Mutation
+}
+
+// PushResult answers a push. Results has one outcome per processed
+// mutation, in order; mutations after the last were not processed: after a
+// transient failure (RetryLater) the client pushes them again later; after
+// an outcome with Reused set, it pushes that one and them again under a new
+// client id. WriteCheckpoint is a feed position that includes the writes of
+// every processed mutation.
+type PushResult struct {
+	Results         []PushedOutcome
+	WriteCheckpoint int64
+	RetryLater      bool
+}
+
+// PushedOutcome is the outcome of the pushed mutation ID.
+type PushedOutcome struct {
+	ID int64
+	MutationOutcome
+}
+
+// ApplyPush checks a push as a whole (400 invalid_client_id,
+// invalid_mutations: nothing runs) and runs its mutations in order, each
+// through ApplyMutation in a transaction of its own.
+func (s *Service) ApplyPush(ctx context.Context, c Caller, p Push) (PushResult, error) {
+	if err := validClientID(p.ClientID); err != nil {
+		return PushResult{}, err
+	}
+	if len(p.Mutations) > MaxPushMutations {
+		return PushResult{}, apperr.InvalidField("mutations", "push at most %d mutations at once", MaxPushMutations)
+	}
+	for i, m := range p.Mutations {
+		if m.ID <= 0 {
+			return PushResult{}, apperr.InvalidField("mutations", "mutation ids must be positive")
+		}
+		if i > 0 && m.ID <= p.Mutations[i-1].ID {
+			return PushResult{}, apperr.InvalidField("mutations", "mutation ids must be strictly increasing")
+		}
+	}
+	var out PushResult
+	for _, m := range p.Mutations {
+		res, err := s.ApplyMutation(ctx, c, p.ClientID, m.ID, m.Fingerprint, m.Mutation)
+		if Transient(err) {
+			out.RetryLater = true
+			break
+		}
+		if err != nil {
+			return PushResult{}, err
+		}
+		out.Results = append(out.Results, PushedOutcome{ID: m.ID, MutationOutcome: res})
+		out.WriteCheckpoint = max(out.WriteCheckpoint, res.Checkpoint)
+		if res.Reused {
+			// The client pushes this one and those behind it again under
+			// a new client id, in order.
+			break
+		}
+	}
+	return out, nil
+}
+
+func validClientID(id string) error {
+	if len(id) < 16 || len(id) > 64 {
+		return apperr.InvalidField("clientId", "clientId must be 16 to 64 characters")
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return apperr.InvalidField("clientId", "clientId may contain only letters, digits, '-' and '_'")
+		}
+	}
+	return nil
+}
+
+// ApplyMutation runs mutation id of client clientID exactly once, in one
+// transaction that also records it as processed, so a crash or a retried
+// push can never apply it twice. A mutation already processed is not run
+// again; its recorded outcome comes back with Duplicate set. A mutation
+// failing for good (any error but a transient one) has its writes rolled
+// back to a savepoint and is recorded as processed with its public error in
+// the same transaction, so it never blocks the ones behind it. A transient
+// failure (also any failure once ctx is done) records nothing and is
+// returned as the error. An id at or below the client's last processed one
+// without a recorded outcome is rejected as mutation_out_of_order, without
+// running it or recording anything.
 //
 // Client ids are per user: the client is (c.UserID, clientID), so users
 // never share or block one another's ids. fingerprint identifies the
@@ -301,7 +392,7 @@ func Transient(err error) bool {
 // with another fingerprint is not a retry but a reuse, rejected with
 // ReasonMutationIDReused (Reused set), without running or recording it. A
 // record without a fingerprint (made before they were kept) matches any.
-func (s *Service) ApplyMutation(ctx context.Context, c Caller, clientID string, id int64, fingerprint []byte, fn func(ctx context.Context) error) (MutationOutcome, error) {
+func (s *Service) ApplyMutation(ctx context.Context, c Caller, clientID string, id int64, fingerprint []byte, m Mutation) (MutationOutcome, error) {
 	if id <= 0 {
 		return MutationOutcome{}, apperr.InvalidField("mutations.id", "mutation ids must be positive")
 	}
@@ -310,7 +401,10 @@ func (s *Service) ApplyMutation(ctx context.Context, c Caller, clientID string, 
 		if done, err := s.processed(ctx, tx, c, clientID, id, fingerprint, &out); done || err != nil {
 			return err
 		}
-		failed := tx.Savepoint(ctx, func(tx *store.Tx) error { return fn(WithinTx(ctx, tx)) })
+		if m == nil {
+			m = UnsupportedMutation{}
+		}
+		failed := tx.Savepoint(ctx, func(tx *store.Tx) error { return m.apply(ctx, s, tx, c) })
 		if failed == nil {
 			return s.record(ctx, tx, c, clientID, id, fingerprint, nil, &out)
 		}
@@ -355,7 +449,7 @@ func (s *Service) processed(ctx context.Context, tx *store.Tx, c Caller, clientI
 		// and claiming it applied could lose it silently: it is rejected,
 		// without a record (nothing happened), and the replica shows the
 		// server's state.
-		*out = MutationOutcome{Err: apperr.Conflictf("mutation_out_of_order",
+		*out = MutationOutcome{Err: apperr.Conflictf(syncv1.ReasonMutationOutOfOrder,
 			"Mutation %d is not above this client's last processed mutation %d and has no recorded outcome (it was skipped, or processed too long ago to remember): it is not run now. Mutation ids must increase; queue the change again if it is still wanted",
 			id, cl.LastMutationID)}
 		out.Checkpoint, err = tx.FeedHead(ctx)

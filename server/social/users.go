@@ -144,6 +144,15 @@ type ProfileUpdate struct {
 // UpdateProfile validates and applies upd to the caller's profile. A
 // username taken by someone else (ignoring case) is a conflict.
 func (s *Service) UpdateProfile(ctx context.Context, c Caller, upd ProfileUpdate) (User, error) {
+	var out User
+	err := s.db.Write(ctx, func(tx *store.Tx) (err error) {
+		out, err = s.updateProfile(ctx, tx, c, upd)
+		return err
+	})
+	return out, err
+}
+
+func (s *Service) updateProfile(ctx context.Context, tx *store.Tx, c Caller, upd ProfileUpdate) (User, error) {
 	var su store.UserUpdate
 	if upd.Name != nil {
 		n, err := validName(*upd.Name)
@@ -165,16 +174,10 @@ func (s *Service) UpdateProfile(ctx context.Context, c Caller, upd ProfileUpdate
 		}
 		su.Bio = &b
 	}
-	var out User
-	err := s.write(ctx, func(tx *store.Tx) error {
-		if err := tx.UpdateUser(ctx, c.UserID, su); err != nil {
-			return err
-		}
-		var err error
-		out, err = replicateUser(ctx, tx, c.UserID)
-		return err
-	})
-	return out, err
+	if err := tx.UpdateUser(ctx, c.UserID, su); err != nil {
+		return User{}, err
+	}
+	return replicateUser(ctx, tx, c.UserID)
 }
 
 // SearchUsers lists users whose name or username contains search (any user

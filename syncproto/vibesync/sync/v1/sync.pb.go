@@ -733,7 +733,12 @@ type User struct {
 	Photo    string                 `protobuf:"bytes,4,opt,name=photo,proto3" json:"photo,omitempty"`
 	Bio      string                 `protobuf:"bytes,5,opt,name=bio,proto3" json:"bio,omitempty"`
 	// The active meet-me status, if any.
-	Status        *Status `protobuf:"bytes,6,opt,name=status,proto3" json:"status,omitempty"`
+	Status *Status `protobuf:"bytes,6,opt,name=status,proto3" json:"status,omitempty"`
+	// Presence, in a reference rendered with it (always false in the feed:
+	// presence comes from live sockets, not from replicated rows).
+	IsOnline bool `protobuf:"varint,7,opt,name=is_online,json=isOnline,proto3" json:"is_online,omitempty"`
+	// In a reel's author: whether the viewer follows them (false in the feed).
+	IsFollowed    bool `protobuf:"varint,8,opt,name=is_followed,json=isFollowed,proto3" json:"is_followed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -808,6 +813,20 @@ func (x *User) GetStatus() *Status {
 		return x.Status
 	}
 	return nil
+}
+
+func (x *User) GetIsOnline() bool {
+	if x != nil {
+		return x.IsOnline
+	}
+	return false
+}
+
+func (x *User) GetIsFollowed() bool {
+	if x != nil {
+		return x.IsFollowed
+	}
+	return false
 }
 
 // Status is a meet-me status.
@@ -2180,21 +2199,27 @@ func (x *JoinRequest) GetCreatedAt() *timestamppb.Timestamp {
 
 // Reel is a short video posted to a chat.
 type Reel struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,json=_id,proto3" json:"id,omitempty"`
-	User          *User                  `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
-	Chat          string                 `protobuf:"bytes,3,opt,name=chat,proto3" json:"chat,omitempty"`
-	Description   string                 `protobuf:"bytes,4,opt,name=description,proto3" json:"description,omitempty"`
-	Tag           string                 `protobuf:"bytes,5,opt,name=tag,proto3" json:"tag,omitempty"`
-	Video         string                 `protobuf:"bytes,6,opt,name=video,proto3" json:"video,omitempty"`
-	Hashtags      []string               `protobuf:"bytes,7,rep,name=hashtags,proto3" json:"hashtags,omitempty"`
-	IsAnonymous   bool                   `protobuf:"varint,8,opt,name=is_anonymous,json=isAnonymous,proto3" json:"is_anonymous,omitempty"`
-	Views         int64                  `protobuf:"varint,9,opt,name=views,proto3" json:"views,omitempty"`
-	Likes         int64                  `protobuf:"varint,10,opt,name=likes,proto3" json:"likes,omitempty"`
-	SuperLikes    int64                  `protobuf:"varint,11,opt,name=super_likes,json=superLikes,proto3" json:"super_likes,omitempty"`
-	Favorites     int64                  `protobuf:"varint,12,opt,name=favorites,proto3" json:"favorites,omitempty"`
-	Shares        int64                  `protobuf:"varint,13,opt,name=shares,proto3" json:"shares,omitempty"`
-	Comments      int64                  `protobuf:"varint,14,opt,name=comments,proto3" json:"comments,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Id          string                 `protobuf:"bytes,1,opt,name=id,json=_id,proto3" json:"id,omitempty"`
+	User        *User                  `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
+	Chat        string                 `protobuf:"bytes,3,opt,name=chat,proto3" json:"chat,omitempty"`
+	Description string                 `protobuf:"bytes,4,opt,name=description,proto3" json:"description,omitempty"`
+	Tag         string                 `protobuf:"bytes,5,opt,name=tag,proto3" json:"tag,omitempty"`
+	Video       string                 `protobuf:"bytes,6,opt,name=video,proto3" json:"video,omitempty"`
+	Hashtags    []string               `protobuf:"bytes,7,rep,name=hashtags,proto3" json:"hashtags,omitempty"`
+	IsAnonymous bool                   `protobuf:"varint,8,opt,name=is_anonymous,json=isAnonymous,proto3" json:"is_anonymous,omitempty"`
+	Views       int64                  `protobuf:"varint,9,opt,name=views,proto3" json:"views,omitempty"`
+	Likes       int64                  `protobuf:"varint,10,opt,name=likes,proto3" json:"likes,omitempty"`
+	SuperLikes  int64                  `protobuf:"varint,11,opt,name=super_likes,json=superLikes,proto3" json:"super_likes,omitempty"`
+	Favorites   int64                  `protobuf:"varint,12,opt,name=favorites,proto3" json:"favorites,omitempty"`
+	Shares      int64                  `protobuf:"varint,13,opt,name=shares,proto3" json:"shares,omitempty"`
+	Comments    int64                  `protobuf:"varint,14,opt,name=comments,proto3" json:"comments,omitempty"`
+	CreatedAt   *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	UpdatedAt   *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	// The viewer's own reactions (false in the feed).
+	IsLiked       bool `protobuf:"varint,17,opt,name=is_liked,json=isLiked,proto3" json:"is_liked,omitempty"`
+	IsSuperLiked  bool `protobuf:"varint,18,opt,name=is_super_liked,json=isSuperLiked,proto3" json:"is_super_liked,omitempty"`
+	IsFavorite    bool `protobuf:"varint,19,opt,name=is_favorite,json=isFavorite,proto3" json:"is_favorite,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2325,6 +2350,41 @@ func (x *Reel) GetComments() int64 {
 		return x.Comments
 	}
 	return 0
+}
+
+func (x *Reel) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *Reel) GetUpdatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdatedAt
+	}
+	return nil
+}
+
+func (x *Reel) GetIsLiked() bool {
+	if x != nil {
+		return x.IsLiked
+	}
+	return false
+}
+
+func (x *Reel) GetIsSuperLiked() bool {
+	if x != nil {
+		return x.IsSuperLiked
+	}
+	return false
+}
+
+func (x *Reel) GetIsFavorite() bool {
+	if x != nil {
+		return x.IsFavorite
+	}
+	return false
 }
 
 // BucketChecksum lets a client verify one bucket of its replica. sum is the
@@ -2652,6 +2712,7 @@ type Mutation struct {
 	//	*Mutation_AcceptConnection
 	//	*Mutation_DeclineConnection
 	//	*Mutation_DeleteConnection
+	//	*Mutation_RemoveConnection
 	//	*Mutation_CreateChat
 	//	*Mutation_AddParticipant
 	//	*Mutation_RemoveParticipant
@@ -2659,6 +2720,9 @@ type Mutation struct {
 	//	*Mutation_RevokeAdmin
 	//	*Mutation_LeaveChat
 	//	*Mutation_DeleteChat
+	//	*Mutation_UpdateChat
+	//	*Mutation_JoinChat
+	//	*Mutation_SetParticipantStatus
 	//	*Mutation_SendMessage
 	//	*Mutation_MarkRead
 	//	*Mutation_DeleteMessage
@@ -2666,6 +2730,11 @@ type Mutation struct {
 	//	*Mutation_AcceptJoinRequest
 	//	*Mutation_RejectJoinRequest
 	//	*Mutation_MarkNotificationRead
+	//	*Mutation_MarkAllNotificationsRead
+	//	*Mutation_CreateReel
+	//	*Mutation_ReactToReel
+	//	*Mutation_AddPushDevice
+	//	*Mutation_RemovePushDevice
 	Kind          isMutation_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2805,6 +2874,15 @@ func (x *Mutation) GetDeleteConnection() *DeleteConnection {
 	return nil
 }
 
+func (x *Mutation) GetRemoveConnection() *RemoveConnection {
+	if x != nil {
+		if x, ok := x.Kind.(*Mutation_RemoveConnection); ok {
+			return x.RemoveConnection
+		}
+	}
+	return nil
+}
+
 func (x *Mutation) GetCreateChat() *CreateChat {
 	if x != nil {
 		if x, ok := x.Kind.(*Mutation_CreateChat); ok {
@@ -2863,6 +2941,33 @@ func (x *Mutation) GetDeleteChat() *DeleteChat {
 	if x != nil {
 		if x, ok := x.Kind.(*Mutation_DeleteChat); ok {
 			return x.DeleteChat
+		}
+	}
+	return nil
+}
+
+func (x *Mutation) GetUpdateChat() *UpdateChat {
+	if x != nil {
+		if x, ok := x.Kind.(*Mutation_UpdateChat); ok {
+			return x.UpdateChat
+		}
+	}
+	return nil
+}
+
+func (x *Mutation) GetJoinChat() *JoinChat {
+	if x != nil {
+		if x, ok := x.Kind.(*Mutation_JoinChat); ok {
+			return x.JoinChat
+		}
+	}
+	return nil
+}
+
+func (x *Mutation) GetSetParticipantStatus() *SetParticipantStatus {
+	if x != nil {
+		if x, ok := x.Kind.(*Mutation_SetParticipantStatus); ok {
+			return x.SetParticipantStatus
 		}
 	}
 	return nil
@@ -2931,6 +3036,51 @@ func (x *Mutation) GetMarkNotificationRead() *MarkNotificationRead {
 	return nil
 }
 
+func (x *Mutation) GetMarkAllNotificationsRead() *MarkAllNotificationsRead {
+	if x != nil {
+		if x, ok := x.Kind.(*Mutation_MarkAllNotificationsRead); ok {
+			return x.MarkAllNotificationsRead
+		}
+	}
+	return nil
+}
+
+func (x *Mutation) GetCreateReel() *CreateReel {
+	if x != nil {
+		if x, ok := x.Kind.(*Mutation_CreateReel); ok {
+			return x.CreateReel
+		}
+	}
+	return nil
+}
+
+func (x *Mutation) GetReactToReel() *ReactToReel {
+	if x != nil {
+		if x, ok := x.Kind.(*Mutation_ReactToReel); ok {
+			return x.ReactToReel
+		}
+	}
+	return nil
+}
+
+func (x *Mutation) GetAddPushDevice() *AddPushDevice {
+	if x != nil {
+		if x, ok := x.Kind.(*Mutation_AddPushDevice); ok {
+			return x.AddPushDevice
+		}
+	}
+	return nil
+}
+
+func (x *Mutation) GetRemovePushDevice() *RemovePushDevice {
+	if x != nil {
+		if x, ok := x.Kind.(*Mutation_RemovePushDevice); ok {
+			return x.RemovePushDevice
+		}
+	}
+	return nil
+}
+
 type isMutation_Kind interface {
 	isMutation_Kind()
 }
@@ -2975,6 +3125,10 @@ type Mutation_DeleteConnection struct {
 	DeleteConnection *DeleteConnection `protobuf:"bytes,23,opt,name=delete_connection,json=deleteConnection,proto3,oneof"`
 }
 
+type Mutation_RemoveConnection struct {
+	RemoveConnection *RemoveConnection `protobuf:"bytes,24,opt,name=remove_connection,json=removeConnection,proto3,oneof"`
+}
+
 type Mutation_CreateChat struct {
 	CreateChat *CreateChat `protobuf:"bytes,30,opt,name=create_chat,json=createChat,proto3,oneof"`
 }
@@ -3001,6 +3155,18 @@ type Mutation_LeaveChat struct {
 
 type Mutation_DeleteChat struct {
 	DeleteChat *DeleteChat `protobuf:"bytes,36,opt,name=delete_chat,json=deleteChat,proto3,oneof"`
+}
+
+type Mutation_UpdateChat struct {
+	UpdateChat *UpdateChat `protobuf:"bytes,37,opt,name=update_chat,json=updateChat,proto3,oneof"`
+}
+
+type Mutation_JoinChat struct {
+	JoinChat *JoinChat `protobuf:"bytes,38,opt,name=join_chat,json=joinChat,proto3,oneof"`
+}
+
+type Mutation_SetParticipantStatus struct {
+	SetParticipantStatus *SetParticipantStatus `protobuf:"bytes,39,opt,name=set_participant_status,json=setParticipantStatus,proto3,oneof"`
 }
 
 type Mutation_SendMessage struct {
@@ -3031,6 +3197,26 @@ type Mutation_MarkNotificationRead struct {
 	MarkNotificationRead *MarkNotificationRead `protobuf:"bytes,60,opt,name=mark_notification_read,json=markNotificationRead,proto3,oneof"`
 }
 
+type Mutation_MarkAllNotificationsRead struct {
+	MarkAllNotificationsRead *MarkAllNotificationsRead `protobuf:"bytes,61,opt,name=mark_all_notifications_read,json=markAllNotificationsRead,proto3,oneof"`
+}
+
+type Mutation_CreateReel struct {
+	CreateReel *CreateReel `protobuf:"bytes,70,opt,name=create_reel,json=createReel,proto3,oneof"`
+}
+
+type Mutation_ReactToReel struct {
+	ReactToReel *ReactToReel `protobuf:"bytes,71,opt,name=react_to_reel,json=reactToReel,proto3,oneof"`
+}
+
+type Mutation_AddPushDevice struct {
+	AddPushDevice *AddPushDevice `protobuf:"bytes,80,opt,name=add_push_device,json=addPushDevice,proto3,oneof"`
+}
+
+type Mutation_RemovePushDevice struct {
+	RemovePushDevice *RemovePushDevice `protobuf:"bytes,81,opt,name=remove_push_device,json=removePushDevice,proto3,oneof"`
+}
+
 func (*Mutation_UpdateProfile) isMutation_Kind() {}
 
 func (*Mutation_SetStatus) isMutation_Kind() {}
@@ -3051,6 +3237,8 @@ func (*Mutation_DeclineConnection) isMutation_Kind() {}
 
 func (*Mutation_DeleteConnection) isMutation_Kind() {}
 
+func (*Mutation_RemoveConnection) isMutation_Kind() {}
+
 func (*Mutation_CreateChat) isMutation_Kind() {}
 
 func (*Mutation_AddParticipant) isMutation_Kind() {}
@@ -3065,6 +3253,12 @@ func (*Mutation_LeaveChat) isMutation_Kind() {}
 
 func (*Mutation_DeleteChat) isMutation_Kind() {}
 
+func (*Mutation_UpdateChat) isMutation_Kind() {}
+
+func (*Mutation_JoinChat) isMutation_Kind() {}
+
+func (*Mutation_SetParticipantStatus) isMutation_Kind() {}
+
 func (*Mutation_SendMessage) isMutation_Kind() {}
 
 func (*Mutation_MarkRead) isMutation_Kind() {}
@@ -3078,6 +3272,16 @@ func (*Mutation_AcceptJoinRequest) isMutation_Kind() {}
 func (*Mutation_RejectJoinRequest) isMutation_Kind() {}
 
 func (*Mutation_MarkNotificationRead) isMutation_Kind() {}
+
+func (*Mutation_MarkAllNotificationsRead) isMutation_Kind() {}
+
+func (*Mutation_CreateReel) isMutation_Kind() {}
+
+func (*Mutation_ReactToReel) isMutation_Kind() {}
+
+func (*Mutation_AddPushDevice) isMutation_Kind() {}
+
+func (*Mutation_RemovePushDevice) isMutation_Kind() {}
 
 // UpdateProfile changes the caller's profile; unset fields stay.
 type UpdateProfile struct {
@@ -3571,6 +3775,52 @@ func (x *DeleteConnection) GetUserId() string {
 	return ""
 }
 
+// RemoveConnection removes an accepted connection by its id (the v1
+// API's DELETE /v1/connections/{user_id}/{connection_id}).
+type RemoveConnection struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ConnectionId  string                 `protobuf:"bytes,1,opt,name=connection_id,json=connectionId,proto3" json:"connection_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveConnection) Reset() {
+	*x = RemoveConnection{}
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveConnection) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveConnection) ProtoMessage() {}
+
+func (x *RemoveConnection) ProtoReflect() protoreflect.Message {
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveConnection.ProtoReflect.Descriptor instead.
+func (*RemoveConnection) Descriptor() ([]byte, []int) {
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *RemoveConnection) GetConnectionId() string {
+	if x != nil {
+		return x.ConnectionId
+	}
+	return ""
+}
+
 // CreateChat creates a chat.
 type CreateChat struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -3586,7 +3836,7 @@ type CreateChat struct {
 
 func (x *CreateChat) Reset() {
 	*x = CreateChat{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[37]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3598,7 +3848,7 @@ func (x *CreateChat) String() string {
 func (*CreateChat) ProtoMessage() {}
 
 func (x *CreateChat) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[37]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3611,7 +3861,7 @@ func (x *CreateChat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateChat.ProtoReflect.Descriptor instead.
 func (*CreateChat) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{37}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *CreateChat) GetChatId() string {
@@ -3660,7 +3910,7 @@ type AddParticipant struct {
 
 func (x *AddParticipant) Reset() {
 	*x = AddParticipant{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[38]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3672,7 +3922,7 @@ func (x *AddParticipant) String() string {
 func (*AddParticipant) ProtoMessage() {}
 
 func (x *AddParticipant) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[38]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3685,7 +3935,7 @@ func (x *AddParticipant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddParticipant.ProtoReflect.Descriptor instead.
 func (*AddParticipant) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{38}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *AddParticipant) GetChatId() string {
@@ -3713,7 +3963,7 @@ type RemoveParticipant struct {
 
 func (x *RemoveParticipant) Reset() {
 	*x = RemoveParticipant{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[39]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3725,7 +3975,7 @@ func (x *RemoveParticipant) String() string {
 func (*RemoveParticipant) ProtoMessage() {}
 
 func (x *RemoveParticipant) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[39]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3738,7 +3988,7 @@ func (x *RemoveParticipant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveParticipant.ProtoReflect.Descriptor instead.
 func (*RemoveParticipant) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{39}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *RemoveParticipant) GetChatId() string {
@@ -3766,7 +4016,7 @@ type GrantAdmin struct {
 
 func (x *GrantAdmin) Reset() {
 	*x = GrantAdmin{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[40]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3778,7 +4028,7 @@ func (x *GrantAdmin) String() string {
 func (*GrantAdmin) ProtoMessage() {}
 
 func (x *GrantAdmin) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[40]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3791,7 +4041,7 @@ func (x *GrantAdmin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GrantAdmin.ProtoReflect.Descriptor instead.
 func (*GrantAdmin) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{40}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *GrantAdmin) GetChatId() string {
@@ -3819,7 +4069,7 @@ type RevokeAdmin struct {
 
 func (x *RevokeAdmin) Reset() {
 	*x = RevokeAdmin{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[41]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3831,7 +4081,7 @@ func (x *RevokeAdmin) String() string {
 func (*RevokeAdmin) ProtoMessage() {}
 
 func (x *RevokeAdmin) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[41]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3844,7 +4094,7 @@ func (x *RevokeAdmin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeAdmin.ProtoReflect.Descriptor instead.
 func (*RevokeAdmin) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{41}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *RevokeAdmin) GetChatId() string {
@@ -3871,7 +4121,7 @@ type LeaveChat struct {
 
 func (x *LeaveChat) Reset() {
 	*x = LeaveChat{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[42]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3883,7 +4133,7 @@ func (x *LeaveChat) String() string {
 func (*LeaveChat) ProtoMessage() {}
 
 func (x *LeaveChat) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[42]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3896,7 +4146,7 @@ func (x *LeaveChat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveChat.ProtoReflect.Descriptor instead.
 func (*LeaveChat) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{42}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *LeaveChat) GetChatId() string {
@@ -3916,7 +4166,7 @@ type DeleteChat struct {
 
 func (x *DeleteChat) Reset() {
 	*x = DeleteChat{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[43]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3928,7 +4178,7 @@ func (x *DeleteChat) String() string {
 func (*DeleteChat) ProtoMessage() {}
 
 func (x *DeleteChat) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[43]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3941,12 +4191,197 @@ func (x *DeleteChat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteChat.ProtoReflect.Descriptor instead.
 func (*DeleteChat) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{43}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *DeleteChat) GetChatId() string {
 	if x != nil {
 		return x.ChatId
+	}
+	return ""
+}
+
+// UpdateChat changes a group chat's settings (admins only); unset fields
+// stay. The photo is an upload and stays REST.
+type UpdateChat struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	ChatId          string                 `protobuf:"bytes,1,opt,name=chat_id,json=chatId,proto3" json:"chat_id,omitempty"`
+	Name            *string                `protobuf:"bytes,2,opt,name=name,proto3,oneof" json:"name,omitempty"`
+	Category        *string                `protobuf:"bytes,3,opt,name=category,proto3,oneof" json:"category,omitempty"`
+	Restricted      *bool                  `protobuf:"varint,4,opt,name=restricted,proto3,oneof" json:"restricted,omitempty"`
+	AllowPublicPost *bool                  `protobuf:"varint,5,opt,name=allow_public_post,json=allowPublicPost,proto3,oneof" json:"allow_public_post,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *UpdateChat) Reset() {
+	*x = UpdateChat{}
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateChat) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateChat) ProtoMessage() {}
+
+func (x *UpdateChat) ProtoReflect() protoreflect.Message {
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateChat.ProtoReflect.Descriptor instead.
+func (*UpdateChat) Descriptor() ([]byte, []int) {
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *UpdateChat) GetChatId() string {
+	if x != nil {
+		return x.ChatId
+	}
+	return ""
+}
+
+func (x *UpdateChat) GetName() string {
+	if x != nil && x.Name != nil {
+		return *x.Name
+	}
+	return ""
+}
+
+func (x *UpdateChat) GetCategory() string {
+	if x != nil && x.Category != nil {
+		return *x.Category
+	}
+	return ""
+}
+
+func (x *UpdateChat) GetRestricted() bool {
+	if x != nil && x.Restricted != nil {
+		return *x.Restricted
+	}
+	return false
+}
+
+func (x *UpdateChat) GetAllowPublicPost() bool {
+	if x != nil && x.AllowPublicPost != nil {
+		return *x.AllowPublicPost
+	}
+	return false
+}
+
+// JoinChat makes the caller a participant of an open group chat.
+type JoinChat struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ChatId        string                 `protobuf:"bytes,1,opt,name=chat_id,json=chatId,proto3" json:"chat_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JoinChat) Reset() {
+	*x = JoinChat{}
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JoinChat) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JoinChat) ProtoMessage() {}
+
+func (x *JoinChat) ProtoReflect() protoreflect.Message {
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JoinChat.ProtoReflect.Descriptor instead.
+func (*JoinChat) Descriptor() ([]byte, []int) {
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *JoinChat) GetChatId() string {
+	if x != nil {
+		return x.ChatId
+	}
+	return ""
+}
+
+// SetParticipantStatus records whether a participant of an active event
+// chat attends ("accepted") or not ("rejected"); admins only.
+type SetParticipantStatus struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ChatId        string                 `protobuf:"bytes,1,opt,name=chat_id,json=chatId,proto3" json:"chat_id,omitempty"`
+	UserId        string                 `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	Status        string                 `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetParticipantStatus) Reset() {
+	*x = SetParticipantStatus{}
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetParticipantStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetParticipantStatus) ProtoMessage() {}
+
+func (x *SetParticipantStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetParticipantStatus.ProtoReflect.Descriptor instead.
+func (*SetParticipantStatus) Descriptor() ([]byte, []int) {
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *SetParticipantStatus) GetChatId() string {
+	if x != nil {
+		return x.ChatId
+	}
+	return ""
+}
+
+func (x *SetParticipantStatus) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *SetParticipantStatus) GetStatus() string {
+	if x != nil {
+		return x.Status
 	}
 	return ""
 }
@@ -3965,7 +4400,7 @@ type SendMessage struct {
 
 func (x *SendMessage) Reset() {
 	*x = SendMessage{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[44]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3977,7 +4412,7 @@ func (x *SendMessage) String() string {
 func (*SendMessage) ProtoMessage() {}
 
 func (x *SendMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[44]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3990,7 +4425,7 @@ func (x *SendMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendMessage.ProtoReflect.Descriptor instead.
 func (*SendMessage) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{44}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *SendMessage) GetMessageId() string {
@@ -4024,7 +4459,7 @@ type MarkRead struct {
 
 func (x *MarkRead) Reset() {
 	*x = MarkRead{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[45]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4036,7 +4471,7 @@ func (x *MarkRead) String() string {
 func (*MarkRead) ProtoMessage() {}
 
 func (x *MarkRead) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[45]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4049,7 +4484,7 @@ func (x *MarkRead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkRead.ProtoReflect.Descriptor instead.
 func (*MarkRead) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{45}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *MarkRead) GetChatId() string {
@@ -4059,7 +4494,9 @@ func (x *MarkRead) GetChatId() string {
 	return ""
 }
 
-// DeleteMessage deletes one of the caller's messages.
+// DeleteMessage deletes a message: the sender's own, or any message of a
+// group the caller administers. The message leaves the chat's feed (a
+// tombstone).
 type DeleteMessage struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	ChatId        string                 `protobuf:"bytes,1,opt,name=chat_id,json=chatId,proto3" json:"chat_id,omitempty"`
@@ -4070,7 +4507,7 @@ type DeleteMessage struct {
 
 func (x *DeleteMessage) Reset() {
 	*x = DeleteMessage{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[46]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4082,7 +4519,7 @@ func (x *DeleteMessage) String() string {
 func (*DeleteMessage) ProtoMessage() {}
 
 func (x *DeleteMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[46]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4095,7 +4532,7 @@ func (x *DeleteMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteMessage.ProtoReflect.Descriptor instead.
 func (*DeleteMessage) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{46}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *DeleteMessage) GetChatId() string {
@@ -4125,7 +4562,7 @@ type RequestToJoin struct {
 
 func (x *RequestToJoin) Reset() {
 	*x = RequestToJoin{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[47]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4137,7 +4574,7 @@ func (x *RequestToJoin) String() string {
 func (*RequestToJoin) ProtoMessage() {}
 
 func (x *RequestToJoin) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[47]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4150,7 +4587,7 @@ func (x *RequestToJoin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestToJoin.ProtoReflect.Descriptor instead.
 func (*RequestToJoin) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{47}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *RequestToJoin) GetRequestId() string {
@@ -4184,7 +4621,7 @@ type AcceptJoinRequest struct {
 
 func (x *AcceptJoinRequest) Reset() {
 	*x = AcceptJoinRequest{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[48]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4196,7 +4633,7 @@ func (x *AcceptJoinRequest) String() string {
 func (*AcceptJoinRequest) ProtoMessage() {}
 
 func (x *AcceptJoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[48]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4209,7 +4646,7 @@ func (x *AcceptJoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcceptJoinRequest.ProtoReflect.Descriptor instead.
 func (*AcceptJoinRequest) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{48}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *AcceptJoinRequest) GetRequestId() string {
@@ -4229,7 +4666,7 @@ type RejectJoinRequest struct {
 
 func (x *RejectJoinRequest) Reset() {
 	*x = RejectJoinRequest{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[49]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4241,7 +4678,7 @@ func (x *RejectJoinRequest) String() string {
 func (*RejectJoinRequest) ProtoMessage() {}
 
 func (x *RejectJoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[49]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4254,7 +4691,7 @@ func (x *RejectJoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectJoinRequest.ProtoReflect.Descriptor instead.
 func (*RejectJoinRequest) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{49}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *RejectJoinRequest) GetRequestId() string {
@@ -4274,7 +4711,7 @@ type MarkNotificationRead struct {
 
 func (x *MarkNotificationRead) Reset() {
 	*x = MarkNotificationRead{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[50]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4286,7 +4723,7 @@ func (x *MarkNotificationRead) String() string {
 func (*MarkNotificationRead) ProtoMessage() {}
 
 func (x *MarkNotificationRead) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[50]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4299,12 +4736,286 @@ func (x *MarkNotificationRead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkNotificationRead.ProtoReflect.Descriptor instead.
 func (*MarkNotificationRead) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{50}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *MarkNotificationRead) GetNotificationId() string {
 	if x != nil {
 		return x.NotificationId
+	}
+	return ""
+}
+
+// MarkAllNotificationsRead marks every notification of the caller read.
+type MarkAllNotificationsRead struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MarkAllNotificationsRead) Reset() {
+	*x = MarkAllNotificationsRead{}
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MarkAllNotificationsRead) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MarkAllNotificationsRead) ProtoMessage() {}
+
+func (x *MarkAllNotificationsRead) ProtoReflect() protoreflect.Message {
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MarkAllNotificationsRead.ProtoReflect.Descriptor instead.
+func (*MarkAllNotificationsRead) Descriptor() ([]byte, []int) {
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{55}
+}
+
+// CreateReel posts a reel (a video already hosted at video) to a chat.
+type CreateReel struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Client-proposed id of the reel (optional).
+	ReelId        string   `protobuf:"bytes,1,opt,name=reel_id,json=reelId,proto3" json:"reel_id,omitempty"`
+	ChatId        string   `protobuf:"bytes,2,opt,name=chat_id,json=chatId,proto3" json:"chat_id,omitempty"`
+	Description   string   `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
+	Tag           string   `protobuf:"bytes,4,opt,name=tag,proto3" json:"tag,omitempty"`
+	Video         string   `protobuf:"bytes,5,opt,name=video,proto3" json:"video,omitempty"`
+	Hashtags      []string `protobuf:"bytes,6,rep,name=hashtags,proto3" json:"hashtags,omitempty"`
+	IsAnonymous   bool     `protobuf:"varint,7,opt,name=is_anonymous,json=isAnonymous,proto3" json:"is_anonymous,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateReel) Reset() {
+	*x = CreateReel{}
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateReel) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateReel) ProtoMessage() {}
+
+func (x *CreateReel) ProtoReflect() protoreflect.Message {
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateReel.ProtoReflect.Descriptor instead.
+func (*CreateReel) Descriptor() ([]byte, []int) {
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *CreateReel) GetReelId() string {
+	if x != nil {
+		return x.ReelId
+	}
+	return ""
+}
+
+func (x *CreateReel) GetChatId() string {
+	if x != nil {
+		return x.ChatId
+	}
+	return ""
+}
+
+func (x *CreateReel) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *CreateReel) GetTag() string {
+	if x != nil {
+		return x.Tag
+	}
+	return ""
+}
+
+func (x *CreateReel) GetVideo() string {
+	if x != nil {
+		return x.Video
+	}
+	return ""
+}
+
+func (x *CreateReel) GetHashtags() []string {
+	if x != nil {
+		return x.Hashtags
+	}
+	return nil
+}
+
+func (x *CreateReel) GetIsAnonymous() bool {
+	if x != nil {
+		return x.IsAnonymous
+	}
+	return false
+}
+
+// ReactToReel toggles a reaction ("like", "superlike", "favorite") to a reel.
+type ReactToReel struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ReelId        string                 `protobuf:"bytes,1,opt,name=reel_id,json=reelId,proto3" json:"reel_id,omitempty"`
+	Reaction      string                 `protobuf:"bytes,2,opt,name=reaction,proto3" json:"reaction,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReactToReel) Reset() {
+	*x = ReactToReel{}
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReactToReel) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReactToReel) ProtoMessage() {}
+
+func (x *ReactToReel) ProtoReflect() protoreflect.Message {
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReactToReel.ProtoReflect.Descriptor instead.
+func (*ReactToReel) Descriptor() ([]byte, []int) {
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *ReactToReel) GetReelId() string {
+	if x != nil {
+		return x.ReelId
+	}
+	return ""
+}
+
+func (x *ReactToReel) GetReaction() string {
+	if x != nil {
+		return x.Reaction
+	}
+	return ""
+}
+
+// AddPushDevice registers a push device token for the caller.
+type AddPushDevice struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Token         string                 `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddPushDevice) Reset() {
+	*x = AddPushDevice{}
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddPushDevice) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddPushDevice) ProtoMessage() {}
+
+func (x *AddPushDevice) ProtoReflect() protoreflect.Message {
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddPushDevice.ProtoReflect.Descriptor instead.
+func (*AddPushDevice) Descriptor() ([]byte, []int) {
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *AddPushDevice) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+// RemovePushDevice forgets a push device token of the caller.
+type RemovePushDevice struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Token         string                 `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemovePushDevice) Reset() {
+	*x = RemovePushDevice{}
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemovePushDevice) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemovePushDevice) ProtoMessage() {}
+
+func (x *RemovePushDevice) ProtoReflect() protoreflect.Message {
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemovePushDevice.ProtoReflect.Descriptor instead.
+func (*RemovePushDevice) Descriptor() ([]byte, []int) {
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *RemovePushDevice) GetToken() string {
+	if x != nil {
+		return x.Token
 	}
 	return ""
 }
@@ -4320,7 +5031,7 @@ type SubscribeRequest struct {
 
 func (x *SubscribeRequest) Reset() {
 	*x = SubscribeRequest{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[51]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4332,7 +5043,7 @@ func (x *SubscribeRequest) String() string {
 func (*SubscribeRequest) ProtoMessage() {}
 
 func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[51]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4345,7 +5056,7 @@ func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeRequest.ProtoReflect.Descriptor instead.
 func (*SubscribeRequest) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{51}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *SubscribeRequest) GetProtocolVersion() uint32 {
@@ -4366,7 +5077,7 @@ type SubscribeResponse struct {
 
 func (x *SubscribeResponse) Reset() {
 	*x = SubscribeResponse{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[52]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4378,7 +5089,7 @@ func (x *SubscribeResponse) String() string {
 func (*SubscribeResponse) ProtoMessage() {}
 
 func (x *SubscribeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[52]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4391,7 +5102,7 @@ func (x *SubscribeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeResponse.ProtoReflect.Descriptor instead.
 func (*SubscribeResponse) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{52}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *SubscribeResponse) GetPosition() int64 {
@@ -4453,14 +5164,17 @@ const file_vibesync_sync_v1_sync_proto_rawDesc = "" +
 	"membership\x18\f \x01(\v2\x1c.vibesync.sync.v1.MembershipH\x00R\n" +
 	"membership\x12,\n" +
 	"\x04reel\x18\r \x01(\v2\x16.vibesync.sync.v1.ReelH\x00R\x04reelB\x06\n" +
-	"\x04kind\"\xa1\x01\n" +
+	"\x04kind\"\xdf\x01\n" +
 	"\x04User\x12\x0f\n" +
 	"\x02id\x18\x01 \x01(\tR\x03_id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1a\n" +
 	"\busername\x18\x03 \x01(\tR\busername\x12\x14\n" +
 	"\x05photo\x18\x04 \x01(\tR\x05photo\x12\x10\n" +
 	"\x03bio\x18\x05 \x01(\tR\x03bio\x120\n" +
-	"\x06status\x18\x06 \x01(\v2\x18.vibesync.sync.v1.StatusR\x06status\"\xa3\x01\n" +
+	"\x06status\x18\x06 \x01(\v2\x18.vibesync.sync.v1.StatusR\x06status\x12\x1b\n" +
+	"\tis_online\x18\a \x01(\bR\bisOnline\x12\x1f\n" +
+	"\vis_followed\x18\b \x01(\bR\n" +
+	"isFollowed\"\xa3\x01\n" +
 	"\x06Status\x12\x0f\n" +
 	"\x02id\x18\x01 \x01(\tR\x03_id\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x129\n" +
@@ -4591,7 +5305,7 @@ const file_vibesync_sync_v1_sync_proto_rawDesc = "" +
 	"\x04user\x18\x03 \x01(\v2\x16.vibesync.sync.v1.UserR\x04user\x12\x16\n" +
 	"\x06status\x18\x04 \x01(\tR\x06status\x129\n" +
 	"\n" +
-	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xff\x02\n" +
+	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xd7\x04\n" +
 	"\x04Reel\x12\x0f\n" +
 	"\x02id\x18\x01 \x01(\tR\x03_id\x12*\n" +
 	"\x04user\x18\x02 \x01(\v2\x16.vibesync.sync.v1.UserR\x04user\x12\x12\n" +
@@ -4608,7 +5322,15 @@ const file_vibesync_sync_v1_sync_proto_rawDesc = "" +
 	"superLikes\x12\x1c\n" +
 	"\tfavorites\x18\f \x01(\x03R\tfavorites\x12\x16\n" +
 	"\x06shares\x18\r \x01(\x03R\x06shares\x12\x1a\n" +
-	"\bcomments\x18\x0e \x01(\x03R\bcomments\"P\n" +
+	"\bcomments\x18\x0e \x01(\x03R\bcomments\x129\n" +
+	"\n" +
+	"created_at\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
+	"\n" +
+	"updated_at\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12\x19\n" +
+	"\bis_liked\x18\x11 \x01(\bR\aisLiked\x12$\n" +
+	"\x0eis_super_liked\x18\x12 \x01(\bR\fisSuperLiked\x12\x1f\n" +
+	"\vis_favorite\x18\x13 \x01(\bR\n" +
+	"isFavorite\"P\n" +
 	"\x0eBucketChecksum\x12\x16\n" +
 	"\x06bucket\x18\x01 \x01(\tR\x06bucket\x12\x10\n" +
 	"\x03sum\x18\x02 \x01(\x04R\x03sum\x12\x14\n" +
@@ -4629,7 +5351,7 @@ const file_vibesync_sync_v1_sync_proto_rawDesc = "" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\x12\x18\n" +
 	"\amessage\x18\x05 \x01(\tR\amessage\x12\x14\n" +
 	"\x05field\x18\x06 \x01(\tR\x05field\x12\x1c\n" +
-	"\tduplicate\x18\a \x01(\bR\tduplicate\"\xe9\r\n" +
+	"\tduplicate\x18\a \x01(\bR\tduplicate\"\xaa\x13\n" +
 	"\bMutation\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12H\n" +
 	"\x0eupdate_profile\x18\n" +
@@ -4643,7 +5365,8 @@ const file_vibesync_sync_v1_sync_proto_rawDesc = "" +
 	"\x11create_connection\x18\x14 \x01(\v2\".vibesync.sync.v1.CreateConnectionH\x00R\x10createConnection\x12Q\n" +
 	"\x11accept_connection\x18\x15 \x01(\v2\".vibesync.sync.v1.AcceptConnectionH\x00R\x10acceptConnection\x12T\n" +
 	"\x12decline_connection\x18\x16 \x01(\v2#.vibesync.sync.v1.DeclineConnectionH\x00R\x11declineConnection\x12Q\n" +
-	"\x11delete_connection\x18\x17 \x01(\v2\".vibesync.sync.v1.DeleteConnectionH\x00R\x10deleteConnection\x12?\n" +
+	"\x11delete_connection\x18\x17 \x01(\v2\".vibesync.sync.v1.DeleteConnectionH\x00R\x10deleteConnection\x12Q\n" +
+	"\x11remove_connection\x18\x18 \x01(\v2\".vibesync.sync.v1.RemoveConnectionH\x00R\x10removeConnection\x12?\n" +
 	"\vcreate_chat\x18\x1e \x01(\v2\x1c.vibesync.sync.v1.CreateChatH\x00R\n" +
 	"createChat\x12K\n" +
 	"\x0fadd_participant\x18\x1f \x01(\v2 .vibesync.sync.v1.AddParticipantH\x00R\x0eaddParticipant\x12T\n" +
@@ -4654,14 +5377,24 @@ const file_vibesync_sync_v1_sync_proto_rawDesc = "" +
 	"\n" +
 	"leave_chat\x18# \x01(\v2\x1b.vibesync.sync.v1.LeaveChatH\x00R\tleaveChat\x12?\n" +
 	"\vdelete_chat\x18$ \x01(\v2\x1c.vibesync.sync.v1.DeleteChatH\x00R\n" +
-	"deleteChat\x12B\n" +
+	"deleteChat\x12?\n" +
+	"\vupdate_chat\x18% \x01(\v2\x1c.vibesync.sync.v1.UpdateChatH\x00R\n" +
+	"updateChat\x129\n" +
+	"\tjoin_chat\x18& \x01(\v2\x1a.vibesync.sync.v1.JoinChatH\x00R\bjoinChat\x12^\n" +
+	"\x16set_participant_status\x18' \x01(\v2&.vibesync.sync.v1.SetParticipantStatusH\x00R\x14setParticipantStatus\x12B\n" +
 	"\fsend_message\x18( \x01(\v2\x1d.vibesync.sync.v1.SendMessageH\x00R\vsendMessage\x129\n" +
 	"\tmark_read\x18) \x01(\v2\x1a.vibesync.sync.v1.MarkReadH\x00R\bmarkRead\x12H\n" +
 	"\x0edelete_message\x18* \x01(\v2\x1f.vibesync.sync.v1.DeleteMessageH\x00R\rdeleteMessage\x12I\n" +
 	"\x0frequest_to_join\x182 \x01(\v2\x1f.vibesync.sync.v1.RequestToJoinH\x00R\rrequestToJoin\x12U\n" +
 	"\x13accept_join_request\x183 \x01(\v2#.vibesync.sync.v1.AcceptJoinRequestH\x00R\x11acceptJoinRequest\x12U\n" +
 	"\x13reject_join_request\x184 \x01(\v2#.vibesync.sync.v1.RejectJoinRequestH\x00R\x11rejectJoinRequest\x12^\n" +
-	"\x16mark_notification_read\x18< \x01(\v2&.vibesync.sync.v1.MarkNotificationReadH\x00R\x14markNotificationReadB\x06\n" +
+	"\x16mark_notification_read\x18< \x01(\v2&.vibesync.sync.v1.MarkNotificationReadH\x00R\x14markNotificationRead\x12k\n" +
+	"\x1bmark_all_notifications_read\x18= \x01(\v2*.vibesync.sync.v1.MarkAllNotificationsReadH\x00R\x18markAllNotificationsRead\x12?\n" +
+	"\vcreate_reel\x18F \x01(\v2\x1c.vibesync.sync.v1.CreateReelH\x00R\n" +
+	"createReel\x12C\n" +
+	"\rreact_to_reel\x18G \x01(\v2\x1d.vibesync.sync.v1.ReactToReelH\x00R\vreactToReel\x12I\n" +
+	"\x0fadd_push_device\x18P \x01(\v2\x1f.vibesync.sync.v1.AddPushDeviceH\x00R\raddPushDevice\x12R\n" +
+	"\x12remove_push_device\x18Q \x01(\v2\".vibesync.sync.v1.RemovePushDeviceH\x00R\x10removePushDeviceB\x06\n" +
 	"\x04kind\"~\n" +
 	"\rUpdateProfile\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tH\x00R\x04name\x88\x01\x01\x12\x1f\n" +
@@ -4691,7 +5424,9 @@ const file_vibesync_sync_v1_sync_proto_rawDesc = "" +
 	"\x11DeclineConnection\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\"+\n" +
 	"\x10DeleteConnection\x12\x17\n" +
-	"\auser_id\x18\x01 \x01(\tR\x06userId\"\x94\x01\n" +
+	"\auser_id\x18\x01 \x01(\tR\x06userId\"7\n" +
+	"\x10RemoveConnection\x12#\n" +
+	"\rconnection_id\x18\x01 \x01(\tR\fconnectionId\"\x94\x01\n" +
 	"\n" +
 	"CreateChat\x12\x17\n" +
 	"\achat_id\x18\x01 \x01(\tR\x06chatId\x12\x12\n" +
@@ -4716,7 +5451,26 @@ const file_vibesync_sync_v1_sync_proto_rawDesc = "" +
 	"\achat_id\x18\x01 \x01(\tR\x06chatId\"%\n" +
 	"\n" +
 	"DeleteChat\x12\x17\n" +
-	"\achat_id\x18\x01 \x01(\tR\x06chatId\"Y\n" +
+	"\achat_id\x18\x01 \x01(\tR\x06chatId\"\xf0\x01\n" +
+	"\n" +
+	"UpdateChat\x12\x17\n" +
+	"\achat_id\x18\x01 \x01(\tR\x06chatId\x12\x17\n" +
+	"\x04name\x18\x02 \x01(\tH\x00R\x04name\x88\x01\x01\x12\x1f\n" +
+	"\bcategory\x18\x03 \x01(\tH\x01R\bcategory\x88\x01\x01\x12#\n" +
+	"\n" +
+	"restricted\x18\x04 \x01(\bH\x02R\n" +
+	"restricted\x88\x01\x01\x12/\n" +
+	"\x11allow_public_post\x18\x05 \x01(\bH\x03R\x0fallowPublicPost\x88\x01\x01B\a\n" +
+	"\x05_nameB\v\n" +
+	"\t_categoryB\r\n" +
+	"\v_restrictedB\x14\n" +
+	"\x12_allow_public_post\"#\n" +
+	"\bJoinChat\x12\x17\n" +
+	"\achat_id\x18\x01 \x01(\tR\x06chatId\"`\n" +
+	"\x14SetParticipantStatus\x12\x17\n" +
+	"\achat_id\x18\x01 \x01(\tR\x06chatId\x12\x17\n" +
+	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x16\n" +
+	"\x06status\x18\x03 \x01(\tR\x06status\"Y\n" +
 	"\vSendMessage\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x17\n" +
@@ -4740,7 +5494,24 @@ const file_vibesync_sync_v1_sync_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\"?\n" +
 	"\x14MarkNotificationRead\x12'\n" +
-	"\x0fnotification_id\x18\x01 \x01(\tR\x0enotificationId\"=\n" +
+	"\x0fnotification_id\x18\x01 \x01(\tR\x0enotificationId\"\x1a\n" +
+	"\x18MarkAllNotificationsRead\"\xc7\x01\n" +
+	"\n" +
+	"CreateReel\x12\x17\n" +
+	"\areel_id\x18\x01 \x01(\tR\x06reelId\x12\x17\n" +
+	"\achat_id\x18\x02 \x01(\tR\x06chatId\x12 \n" +
+	"\vdescription\x18\x03 \x01(\tR\vdescription\x12\x10\n" +
+	"\x03tag\x18\x04 \x01(\tR\x03tag\x12\x14\n" +
+	"\x05video\x18\x05 \x01(\tR\x05video\x12\x1a\n" +
+	"\bhashtags\x18\x06 \x03(\tR\bhashtags\x12!\n" +
+	"\fis_anonymous\x18\a \x01(\bR\visAnonymous\"B\n" +
+	"\vReactToReel\x12\x17\n" +
+	"\areel_id\x18\x01 \x01(\tR\x06reelId\x12\x1a\n" +
+	"\breaction\x18\x02 \x01(\tR\breaction\"%\n" +
+	"\rAddPushDevice\x12\x14\n" +
+	"\x05token\x18\x01 \x01(\tR\x05token\"(\n" +
+	"\x10RemovePushDevice\x12\x14\n" +
+	"\x05token\x18\x01 \x01(\tR\x05token\"=\n" +
 	"\x10SubscribeRequest\x12)\n" +
 	"\x10protocol_version\x18\x01 \x01(\rR\x0fprotocolVersion\"/\n" +
 	"\x11SubscribeResponse\x12\x1a\n" +
@@ -4771,64 +5542,73 @@ func file_vibesync_sync_v1_sync_proto_rawDescGZIP() []byte {
 }
 
 var file_vibesync_sync_v1_sync_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_vibesync_sync_v1_sync_proto_msgTypes = make([]protoimpl.MessageInfo, 53)
+var file_vibesync_sync_v1_sync_proto_msgTypes = make([]protoimpl.MessageInfo, 62)
 var file_vibesync_sync_v1_sync_proto_goTypes = []any{
-	(Op)(0),                       // 0: vibesync.sync.v1.Op
-	(MutationStatus)(0),           // 1: vibesync.sync.v1.MutationStatus
-	(*PullRequest)(nil),           // 2: vibesync.sync.v1.PullRequest
-	(*PullResponse)(nil),          // 3: vibesync.sync.v1.PullResponse
-	(*Change)(nil),                // 4: vibesync.sync.v1.Change
-	(*Entity)(nil),                // 5: vibesync.sync.v1.Entity
-	(*User)(nil),                  // 6: vibesync.sync.v1.User
-	(*Status)(nil),                // 7: vibesync.sync.v1.Status
-	(*Connection)(nil),            // 8: vibesync.sync.v1.Connection
-	(*Notification)(nil),          // 9: vibesync.sync.v1.Notification
-	(*Score)(nil),                 // 10: vibesync.sync.v1.Score
-	(*Follow)(nil),                // 11: vibesync.sync.v1.Follow
-	(*Block)(nil),                 // 12: vibesync.sync.v1.Block
-	(*Chat)(nil),                  // 13: vibesync.sync.v1.Chat
-	(*Tag)(nil),                   // 14: vibesync.sync.v1.Tag
-	(*ChatEvent)(nil),             // 15: vibesync.sync.v1.ChatEvent
-	(*Participant)(nil),           // 16: vibesync.sync.v1.Participant
-	(*Membership)(nil),            // 17: vibesync.sync.v1.Membership
-	(*Message)(nil),               // 18: vibesync.sync.v1.Message
-	(*File)(nil),                  // 19: vibesync.sync.v1.File
-	(*FileMeta)(nil),              // 20: vibesync.sync.v1.FileMeta
-	(*ChatFile)(nil),              // 21: vibesync.sync.v1.ChatFile
-	(*JoinRequest)(nil),           // 22: vibesync.sync.v1.JoinRequest
-	(*Reel)(nil),                  // 23: vibesync.sync.v1.Reel
-	(*BucketChecksum)(nil),        // 24: vibesync.sync.v1.BucketChecksum
-	(*PushRequest)(nil),           // 25: vibesync.sync.v1.PushRequest
-	(*PushResponse)(nil),          // 26: vibesync.sync.v1.PushResponse
-	(*MutationResult)(nil),        // 27: vibesync.sync.v1.MutationResult
-	(*Mutation)(nil),              // 28: vibesync.sync.v1.Mutation
-	(*UpdateProfile)(nil),         // 29: vibesync.sync.v1.UpdateProfile
-	(*SetStatus)(nil),             // 30: vibesync.sync.v1.SetStatus
-	(*FollowUser)(nil),            // 31: vibesync.sync.v1.FollowUser
-	(*UnfollowUser)(nil),          // 32: vibesync.sync.v1.UnfollowUser
-	(*BlockUser)(nil),             // 33: vibesync.sync.v1.BlockUser
-	(*UnblockUser)(nil),           // 34: vibesync.sync.v1.UnblockUser
-	(*CreateConnection)(nil),      // 35: vibesync.sync.v1.CreateConnection
-	(*AcceptConnection)(nil),      // 36: vibesync.sync.v1.AcceptConnection
-	(*DeclineConnection)(nil),     // 37: vibesync.sync.v1.DeclineConnection
-	(*DeleteConnection)(nil),      // 38: vibesync.sync.v1.DeleteConnection
-	(*CreateChat)(nil),            // 39: vibesync.sync.v1.CreateChat
-	(*AddParticipant)(nil),        // 40: vibesync.sync.v1.AddParticipant
-	(*RemoveParticipant)(nil),     // 41: vibesync.sync.v1.RemoveParticipant
-	(*GrantAdmin)(nil),            // 42: vibesync.sync.v1.GrantAdmin
-	(*RevokeAdmin)(nil),           // 43: vibesync.sync.v1.RevokeAdmin
-	(*LeaveChat)(nil),             // 44: vibesync.sync.v1.LeaveChat
-	(*DeleteChat)(nil),            // 45: vibesync.sync.v1.DeleteChat
-	(*SendMessage)(nil),           // 46: vibesync.sync.v1.SendMessage
-	(*MarkRead)(nil),              // 47: vibesync.sync.v1.MarkRead
-	(*DeleteMessage)(nil),         // 48: vibesync.sync.v1.DeleteMessage
-	(*RequestToJoin)(nil),         // 49: vibesync.sync.v1.RequestToJoin
-	(*AcceptJoinRequest)(nil),     // 50: vibesync.sync.v1.AcceptJoinRequest
-	(*RejectJoinRequest)(nil),     // 51: vibesync.sync.v1.RejectJoinRequest
-	(*MarkNotificationRead)(nil),  // 52: vibesync.sync.v1.MarkNotificationRead
-	(*SubscribeRequest)(nil),      // 53: vibesync.sync.v1.SubscribeRequest
-	(*SubscribeResponse)(nil),     // 54: vibesync.sync.v1.SubscribeResponse
-	(*timestamppb.Timestamp)(nil), // 55: google.protobuf.Timestamp
+	(Op)(0),                          // 0: vibesync.sync.v1.Op
+	(MutationStatus)(0),              // 1: vibesync.sync.v1.MutationStatus
+	(*PullRequest)(nil),              // 2: vibesync.sync.v1.PullRequest
+	(*PullResponse)(nil),             // 3: vibesync.sync.v1.PullResponse
+	(*Change)(nil),                   // 4: vibesync.sync.v1.Change
+	(*Entity)(nil),                   // 5: vibesync.sync.v1.Entity
+	(*User)(nil),                     // 6: vibesync.sync.v1.User
+	(*Status)(nil),                   // 7: vibesync.sync.v1.Status
+	(*Connection)(nil),               // 8: vibesync.sync.v1.Connection
+	(*Notification)(nil),             // 9: vibesync.sync.v1.Notification
+	(*Score)(nil),                    // 10: vibesync.sync.v1.Score
+	(*Follow)(nil),                   // 11: vibesync.sync.v1.Follow
+	(*Block)(nil),                    // 12: vibesync.sync.v1.Block
+	(*Chat)(nil),                     // 13: vibesync.sync.v1.Chat
+	(*Tag)(nil),                      // 14: vibesync.sync.v1.Tag
+	(*ChatEvent)(nil),                // 15: vibesync.sync.v1.ChatEvent
+	(*Participant)(nil),              // 16: vibesync.sync.v1.Participant
+	(*Membership)(nil),               // 17: vibesync.sync.v1.Membership
+	(*Message)(nil),                  // 18: vibesync.sync.v1.Message
+	(*File)(nil),                     // 19: vibesync.sync.v1.File
+	(*FileMeta)(nil),                 // 20: vibesync.sync.v1.FileMeta
+	(*ChatFile)(nil),                 // 21: vibesync.sync.v1.ChatFile
+	(*JoinRequest)(nil),              // 22: vibesync.sync.v1.JoinRequest
+	(*Reel)(nil),                     // 23: vibesync.sync.v1.Reel
+	(*BucketChecksum)(nil),           // 24: vibesync.sync.v1.BucketChecksum
+	(*PushRequest)(nil),              // 25: vibesync.sync.v1.PushRequest
+	(*PushResponse)(nil),             // 26: vibesync.sync.v1.PushResponse
+	(*MutationResult)(nil),           // 27: vibesync.sync.v1.MutationResult
+	(*Mutation)(nil),                 // 28: vibesync.sync.v1.Mutation
+	(*UpdateProfile)(nil),            // 29: vibesync.sync.v1.UpdateProfile
+	(*SetStatus)(nil),                // 30: vibesync.sync.v1.SetStatus
+	(*FollowUser)(nil),               // 31: vibesync.sync.v1.FollowUser
+	(*UnfollowUser)(nil),             // 32: vibesync.sync.v1.UnfollowUser
+	(*BlockUser)(nil),                // 33: vibesync.sync.v1.BlockUser
+	(*UnblockUser)(nil),              // 34: vibesync.sync.v1.UnblockUser
+	(*CreateConnection)(nil),         // 35: vibesync.sync.v1.CreateConnection
+	(*AcceptConnection)(nil),         // 36: vibesync.sync.v1.AcceptConnection
+	(*DeclineConnection)(nil),        // 37: vibesync.sync.v1.DeclineConnection
+	(*DeleteConnection)(nil),         // 38: vibesync.sync.v1.DeleteConnection
+	(*RemoveConnection)(nil),         // 39: vibesync.sync.v1.RemoveConnection
+	(*CreateChat)(nil),               // 40: vibesync.sync.v1.CreateChat
+	(*AddParticipant)(nil),           // 41: vibesync.sync.v1.AddParticipant
+	(*RemoveParticipant)(nil),        // 42: vibesync.sync.v1.RemoveParticipant
+	(*GrantAdmin)(nil),               // 43: vibesync.sync.v1.GrantAdmin
+	(*RevokeAdmin)(nil),              // 44: vibesync.sync.v1.RevokeAdmin
+	(*LeaveChat)(nil),                // 45: vibesync.sync.v1.LeaveChat
+	(*DeleteChat)(nil),               // 46: vibesync.sync.v1.DeleteChat
+	(*UpdateChat)(nil),               // 47: vibesync.sync.v1.UpdateChat
+	(*JoinChat)(nil),                 // 48: vibesync.sync.v1.JoinChat
+	(*SetParticipantStatus)(nil),     // 49: vibesync.sync.v1.SetParticipantStatus
+	(*SendMessage)(nil),              // 50: vibesync.sync.v1.SendMessage
+	(*MarkRead)(nil),                 // 51: vibesync.sync.v1.MarkRead
+	(*DeleteMessage)(nil),            // 52: vibesync.sync.v1.DeleteMessage
+	(*RequestToJoin)(nil),            // 53: vibesync.sync.v1.RequestToJoin
+	(*AcceptJoinRequest)(nil),        // 54: vibesync.sync.v1.AcceptJoinRequest
+	(*RejectJoinRequest)(nil),        // 55: vibesync.sync.v1.RejectJoinRequest
+	(*MarkNotificationRead)(nil),     // 56: vibesync.sync.v1.MarkNotificationRead
+	(*MarkAllNotificationsRead)(nil), // 57: vibesync.sync.v1.MarkAllNotificationsRead
+	(*CreateReel)(nil),               // 58: vibesync.sync.v1.CreateReel
+	(*ReactToReel)(nil),              // 59: vibesync.sync.v1.ReactToReel
+	(*AddPushDevice)(nil),            // 60: vibesync.sync.v1.AddPushDevice
+	(*RemovePushDevice)(nil),         // 61: vibesync.sync.v1.RemovePushDevice
+	(*SubscribeRequest)(nil),         // 62: vibesync.sync.v1.SubscribeRequest
+	(*SubscribeResponse)(nil),        // 63: vibesync.sync.v1.SubscribeResponse
+	(*timestamppb.Timestamp)(nil),    // 64: google.protobuf.Timestamp
 }
 var file_vibesync_sync_v1_sync_proto_depIdxs = []int32{
 	4,  // 0: vibesync.sync.v1.PullResponse.changes:type_name -> vibesync.sync.v1.Change
@@ -4849,72 +5629,83 @@ var file_vibesync_sync_v1_sync_proto_depIdxs = []int32{
 	17, // 15: vibesync.sync.v1.Entity.membership:type_name -> vibesync.sync.v1.Membership
 	23, // 16: vibesync.sync.v1.Entity.reel:type_name -> vibesync.sync.v1.Reel
 	7,  // 17: vibesync.sync.v1.User.status:type_name -> vibesync.sync.v1.Status
-	55, // 18: vibesync.sync.v1.Status.expires_at:type_name -> google.protobuf.Timestamp
-	55, // 19: vibesync.sync.v1.Status.created_at:type_name -> google.protobuf.Timestamp
+	64, // 18: vibesync.sync.v1.Status.expires_at:type_name -> google.protobuf.Timestamp
+	64, // 19: vibesync.sync.v1.Status.created_at:type_name -> google.protobuf.Timestamp
 	6,  // 20: vibesync.sync.v1.Connection.from:type_name -> vibesync.sync.v1.User
 	6,  // 21: vibesync.sync.v1.Connection.to:type_name -> vibesync.sync.v1.User
-	55, // 22: vibesync.sync.v1.Connection.created_at:type_name -> google.protobuf.Timestamp
-	55, // 23: vibesync.sync.v1.Connection.accepted_at:type_name -> google.protobuf.Timestamp
-	55, // 24: vibesync.sync.v1.Connection.responded_at:type_name -> google.protobuf.Timestamp
-	55, // 25: vibesync.sync.v1.Notification.created_at:type_name -> google.protobuf.Timestamp
-	55, // 26: vibesync.sync.v1.Follow.created_at:type_name -> google.protobuf.Timestamp
-	55, // 27: vibesync.sync.v1.Block.created_at:type_name -> google.protobuf.Timestamp
+	64, // 22: vibesync.sync.v1.Connection.created_at:type_name -> google.protobuf.Timestamp
+	64, // 23: vibesync.sync.v1.Connection.accepted_at:type_name -> google.protobuf.Timestamp
+	64, // 24: vibesync.sync.v1.Connection.responded_at:type_name -> google.protobuf.Timestamp
+	64, // 25: vibesync.sync.v1.Notification.created_at:type_name -> google.protobuf.Timestamp
+	64, // 26: vibesync.sync.v1.Follow.created_at:type_name -> google.protobuf.Timestamp
+	64, // 27: vibesync.sync.v1.Block.created_at:type_name -> google.protobuf.Timestamp
 	6,  // 28: vibesync.sync.v1.Chat.creator:type_name -> vibesync.sync.v1.User
-	55, // 29: vibesync.sync.v1.Chat.created_at:type_name -> google.protobuf.Timestamp
-	55, // 30: vibesync.sync.v1.Chat.updated_at:type_name -> google.protobuf.Timestamp
+	64, // 29: vibesync.sync.v1.Chat.created_at:type_name -> google.protobuf.Timestamp
+	64, // 30: vibesync.sync.v1.Chat.updated_at:type_name -> google.protobuf.Timestamp
 	14, // 31: vibesync.sync.v1.Chat.tags:type_name -> vibesync.sync.v1.Tag
 	15, // 32: vibesync.sync.v1.Chat.event:type_name -> vibesync.sync.v1.ChatEvent
-	55, // 33: vibesync.sync.v1.ChatEvent.starts_at:type_name -> google.protobuf.Timestamp
-	55, // 34: vibesync.sync.v1.ChatEvent.ends_at:type_name -> google.protobuf.Timestamp
+	64, // 33: vibesync.sync.v1.ChatEvent.starts_at:type_name -> google.protobuf.Timestamp
+	64, // 34: vibesync.sync.v1.ChatEvent.ends_at:type_name -> google.protobuf.Timestamp
 	6,  // 35: vibesync.sync.v1.Participant.user:type_name -> vibesync.sync.v1.User
-	55, // 36: vibesync.sync.v1.Participant.last_read_at:type_name -> google.protobuf.Timestamp
+	64, // 36: vibesync.sync.v1.Participant.last_read_at:type_name -> google.protobuf.Timestamp
 	6,  // 37: vibesync.sync.v1.Message.user:type_name -> vibesync.sync.v1.User
 	19, // 38: vibesync.sync.v1.Message.files:type_name -> vibesync.sync.v1.File
-	55, // 39: vibesync.sync.v1.Message.at:type_name -> google.protobuf.Timestamp
+	64, // 39: vibesync.sync.v1.Message.at:type_name -> google.protobuf.Timestamp
 	20, // 40: vibesync.sync.v1.File.meta:type_name -> vibesync.sync.v1.FileMeta
-	55, // 41: vibesync.sync.v1.ChatFile.at:type_name -> google.protobuf.Timestamp
+	64, // 41: vibesync.sync.v1.ChatFile.at:type_name -> google.protobuf.Timestamp
 	19, // 42: vibesync.sync.v1.ChatFile.file:type_name -> vibesync.sync.v1.File
 	6,  // 43: vibesync.sync.v1.JoinRequest.user:type_name -> vibesync.sync.v1.User
-	55, // 44: vibesync.sync.v1.JoinRequest.created_at:type_name -> google.protobuf.Timestamp
+	64, // 44: vibesync.sync.v1.JoinRequest.created_at:type_name -> google.protobuf.Timestamp
 	6,  // 45: vibesync.sync.v1.Reel.user:type_name -> vibesync.sync.v1.User
-	28, // 46: vibesync.sync.v1.PushRequest.mutations:type_name -> vibesync.sync.v1.Mutation
-	27, // 47: vibesync.sync.v1.PushResponse.results:type_name -> vibesync.sync.v1.MutationResult
-	1,  // 48: vibesync.sync.v1.MutationResult.status:type_name -> vibesync.sync.v1.MutationStatus
-	29, // 49: vibesync.sync.v1.Mutation.update_profile:type_name -> vibesync.sync.v1.UpdateProfile
-	30, // 50: vibesync.sync.v1.Mutation.set_status:type_name -> vibesync.sync.v1.SetStatus
-	31, // 51: vibesync.sync.v1.Mutation.follow:type_name -> vibesync.sync.v1.FollowUser
-	32, // 52: vibesync.sync.v1.Mutation.unfollow:type_name -> vibesync.sync.v1.UnfollowUser
-	33, // 53: vibesync.sync.v1.Mutation.block:type_name -> vibesync.sync.v1.BlockUser
-	34, // 54: vibesync.sync.v1.Mutation.unblock:type_name -> vibesync.sync.v1.UnblockUser
-	35, // 55: vibesync.sync.v1.Mutation.create_connection:type_name -> vibesync.sync.v1.CreateConnection
-	36, // 56: vibesync.sync.v1.Mutation.accept_connection:type_name -> vibesync.sync.v1.AcceptConnection
-	37, // 57: vibesync.sync.v1.Mutation.decline_connection:type_name -> vibesync.sync.v1.DeclineConnection
-	38, // 58: vibesync.sync.v1.Mutation.delete_connection:type_name -> vibesync.sync.v1.DeleteConnection
-	39, // 59: vibesync.sync.v1.Mutation.create_chat:type_name -> vibesync.sync.v1.CreateChat
-	40, // 60: vibesync.sync.v1.Mutation.add_participant:type_name -> vibesync.sync.v1.AddParticipant
-	41, // 61: vibesync.sync.v1.Mutation.remove_participant:type_name -> vibesync.sync.v1.RemoveParticipant
-	42, // 62: vibesync.sync.v1.Mutation.grant_admin:type_name -> vibesync.sync.v1.GrantAdmin
-	43, // 63: vibesync.sync.v1.Mutation.revoke_admin:type_name -> vibesync.sync.v1.RevokeAdmin
-	44, // 64: vibesync.sync.v1.Mutation.leave_chat:type_name -> vibesync.sync.v1.LeaveChat
-	45, // 65: vibesync.sync.v1.Mutation.delete_chat:type_name -> vibesync.sync.v1.DeleteChat
-	46, // 66: vibesync.sync.v1.Mutation.send_message:type_name -> vibesync.sync.v1.SendMessage
-	47, // 67: vibesync.sync.v1.Mutation.mark_read:type_name -> vibesync.sync.v1.MarkRead
-	48, // 68: vibesync.sync.v1.Mutation.delete_message:type_name -> vibesync.sync.v1.DeleteMessage
-	49, // 69: vibesync.sync.v1.Mutation.request_to_join:type_name -> vibesync.sync.v1.RequestToJoin
-	50, // 70: vibesync.sync.v1.Mutation.accept_join_request:type_name -> vibesync.sync.v1.AcceptJoinRequest
-	51, // 71: vibesync.sync.v1.Mutation.reject_join_request:type_name -> vibesync.sync.v1.RejectJoinRequest
-	52, // 72: vibesync.sync.v1.Mutation.mark_notification_read:type_name -> vibesync.sync.v1.MarkNotificationRead
-	2,  // 73: vibesync.sync.v1.SyncService.Pull:input_type -> vibesync.sync.v1.PullRequest
-	25, // 74: vibesync.sync.v1.SyncService.Push:input_type -> vibesync.sync.v1.PushRequest
-	53, // 75: vibesync.sync.v1.SyncService.Subscribe:input_type -> vibesync.sync.v1.SubscribeRequest
-	3,  // 76: vibesync.sync.v1.SyncService.Pull:output_type -> vibesync.sync.v1.PullResponse
-	26, // 77: vibesync.sync.v1.SyncService.Push:output_type -> vibesync.sync.v1.PushResponse
-	54, // 78: vibesync.sync.v1.SyncService.Subscribe:output_type -> vibesync.sync.v1.SubscribeResponse
-	76, // [76:79] is the sub-list for method output_type
-	73, // [73:76] is the sub-list for method input_type
-	73, // [73:73] is the sub-list for extension type_name
-	73, // [73:73] is the sub-list for extension extendee
-	0,  // [0:73] is the sub-list for field type_name
+	64, // 46: vibesync.sync.v1.Reel.created_at:type_name -> google.protobuf.Timestamp
+	64, // 47: vibesync.sync.v1.Reel.updated_at:type_name -> google.protobuf.Timestamp
+	28, // 48: vibesync.sync.v1.PushRequest.mutations:type_name -> vibesync.sync.v1.Mutation
+	27, // 49: vibesync.sync.v1.PushResponse.results:type_name -> vibesync.sync.v1.MutationResult
+	1,  // 50: vibesync.sync.v1.MutationResult.status:type_name -> vibesync.sync.v1.MutationStatus
+	29, // 51: vibesync.sync.v1.Mutation.update_profile:type_name -> vibesync.sync.v1.UpdateProfile
+	30, // 52: vibesync.sync.v1.Mutation.set_status:type_name -> vibesync.sync.v1.SetStatus
+	31, // 53: vibesync.sync.v1.Mutation.follow:type_name -> vibesync.sync.v1.FollowUser
+	32, // 54: vibesync.sync.v1.Mutation.unfollow:type_name -> vibesync.sync.v1.UnfollowUser
+	33, // 55: vibesync.sync.v1.Mutation.block:type_name -> vibesync.sync.v1.BlockUser
+	34, // 56: vibesync.sync.v1.Mutation.unblock:type_name -> vibesync.sync.v1.UnblockUser
+	35, // 57: vibesync.sync.v1.Mutation.create_connection:type_name -> vibesync.sync.v1.CreateConnection
+	36, // 58: vibesync.sync.v1.Mutation.accept_connection:type_name -> vibesync.sync.v1.AcceptConnection
+	37, // 59: vibesync.sync.v1.Mutation.decline_connection:type_name -> vibesync.sync.v1.DeclineConnection
+	38, // 60: vibesync.sync.v1.Mutation.delete_connection:type_name -> vibesync.sync.v1.DeleteConnection
+	39, // 61: vibesync.sync.v1.Mutation.remove_connection:type_name -> vibesync.sync.v1.RemoveConnection
+	40, // 62: vibesync.sync.v1.Mutation.create_chat:type_name -> vibesync.sync.v1.CreateChat
+	41, // 63: vibesync.sync.v1.Mutation.add_participant:type_name -> vibesync.sync.v1.AddParticipant
+	42, // 64: vibesync.sync.v1.Mutation.remove_participant:type_name -> vibesync.sync.v1.RemoveParticipant
+	43, // 65: vibesync.sync.v1.Mutation.grant_admin:type_name -> vibesync.sync.v1.GrantAdmin
+	44, // 66: vibesync.sync.v1.Mutation.revoke_admin:type_name -> vibesync.sync.v1.RevokeAdmin
+	45, // 67: vibesync.sync.v1.Mutation.leave_chat:type_name -> vibesync.sync.v1.LeaveChat
+	46, // 68: vibesync.sync.v1.Mutation.delete_chat:type_name -> vibesync.sync.v1.DeleteChat
+	47, // 69: vibesync.sync.v1.Mutation.update_chat:type_name -> vibesync.sync.v1.UpdateChat
+	48, // 70: vibesync.sync.v1.Mutation.join_chat:type_name -> vibesync.sync.v1.JoinChat
+	49, // 71: vibesync.sync.v1.Mutation.set_participant_status:type_name -> vibesync.sync.v1.SetParticipantStatus
+	50, // 72: vibesync.sync.v1.Mutation.send_message:type_name -> vibesync.sync.v1.SendMessage
+	51, // 73: vibesync.sync.v1.Mutation.mark_read:type_name -> vibesync.sync.v1.MarkRead
+	52, // 74: vibesync.sync.v1.Mutation.delete_message:type_name -> vibesync.sync.v1.DeleteMessage
+	53, // 75: vibesync.sync.v1.Mutation.request_to_join:type_name -> vibesync.sync.v1.RequestToJoin
+	54, // 76: vibesync.sync.v1.Mutation.accept_join_request:type_name -> vibesync.sync.v1.AcceptJoinRequest
+	55, // 77: vibesync.sync.v1.Mutation.reject_join_request:type_name -> vibesync.sync.v1.RejectJoinRequest
+	56, // 78: vibesync.sync.v1.Mutation.mark_notification_read:type_name -> vibesync.sync.v1.MarkNotificationRead
+	57, // 79: vibesync.sync.v1.Mutation.mark_all_notifications_read:type_name -> vibesync.sync.v1.MarkAllNotificationsRead
+	58, // 80: vibesync.sync.v1.Mutation.create_reel:type_name -> vibesync.sync.v1.CreateReel
+	59, // 81: vibesync.sync.v1.Mutation.react_to_reel:type_name -> vibesync.sync.v1.ReactToReel
+	60, // 82: vibesync.sync.v1.Mutation.add_push_device:type_name -> vibesync.sync.v1.AddPushDevice
+	61, // 83: vibesync.sync.v1.Mutation.remove_push_device:type_name -> vibesync.sync.v1.RemovePushDevice
+	2,  // 84: vibesync.sync.v1.SyncService.Pull:input_type -> vibesync.sync.v1.PullRequest
+	25, // 85: vibesync.sync.v1.SyncService.Push:input_type -> vibesync.sync.v1.PushRequest
+	62, // 86: vibesync.sync.v1.SyncService.Subscribe:input_type -> vibesync.sync.v1.SubscribeRequest
+	3,  // 87: vibesync.sync.v1.SyncService.Pull:output_type -> vibesync.sync.v1.PullResponse
+	26, // 88: vibesync.sync.v1.SyncService.Push:output_type -> vibesync.sync.v1.PushResponse
+	63, // 89: vibesync.sync.v1.SyncService.Subscribe:output_type -> vibesync.sync.v1.SubscribeResponse
+	87, // [87:90] is the sub-list for method output_type
+	84, // [84:87] is the sub-list for method input_type
+	84, // [84:84] is the sub-list for extension type_name
+	84, // [84:84] is the sub-list for extension extendee
+	0,  // [0:84] is the sub-list for field type_name
 }
 
 func init() { file_vibesync_sync_v1_sync_proto_init() }
@@ -4948,6 +5739,7 @@ func file_vibesync_sync_v1_sync_proto_init() {
 		(*Mutation_AcceptConnection)(nil),
 		(*Mutation_DeclineConnection)(nil),
 		(*Mutation_DeleteConnection)(nil),
+		(*Mutation_RemoveConnection)(nil),
 		(*Mutation_CreateChat)(nil),
 		(*Mutation_AddParticipant)(nil),
 		(*Mutation_RemoveParticipant)(nil),
@@ -4955,6 +5747,9 @@ func file_vibesync_sync_v1_sync_proto_init() {
 		(*Mutation_RevokeAdmin)(nil),
 		(*Mutation_LeaveChat)(nil),
 		(*Mutation_DeleteChat)(nil),
+		(*Mutation_UpdateChat)(nil),
+		(*Mutation_JoinChat)(nil),
+		(*Mutation_SetParticipantStatus)(nil),
 		(*Mutation_SendMessage)(nil),
 		(*Mutation_MarkRead)(nil),
 		(*Mutation_DeleteMessage)(nil),
@@ -4962,15 +5757,21 @@ func file_vibesync_sync_v1_sync_proto_init() {
 		(*Mutation_AcceptJoinRequest)(nil),
 		(*Mutation_RejectJoinRequest)(nil),
 		(*Mutation_MarkNotificationRead)(nil),
+		(*Mutation_MarkAllNotificationsRead)(nil),
+		(*Mutation_CreateReel)(nil),
+		(*Mutation_ReactToReel)(nil),
+		(*Mutation_AddPushDevice)(nil),
+		(*Mutation_RemovePushDevice)(nil),
 	}
 	file_vibesync_sync_v1_sync_proto_msgTypes[27].OneofWrappers = []any{}
+	file_vibesync_sync_v1_sync_proto_msgTypes[45].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vibesync_sync_v1_sync_proto_rawDesc), len(file_vibesync_sync_v1_sync_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   53,
+			NumMessages:   62,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

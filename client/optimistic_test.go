@@ -1,0 +1,141 @@
+package client_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/vibesync/vibesync/client"
+	"github.com/vibesync/vibesync/server/servertest"
+)
+
+func participantNames(ch client.Chat) []string {
+	var out []string
+	for _, p := range ch.Participants {
+		name := p.User.Username
+		if p.IsAdmin {
+			name += "*"
+		}
+		out = append(out, name)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func chatByID(t *testing.T, d *device, id string) (client.Chat, bool) {
+	t.Helper()
+	chats, err := d.Chats(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ch := range chats {
+		if ch.ID == id {
+			return ch, true
+		}
+	}
+	return client.Chat{}, false
+}
+
+// TestOfflineWritesShowAtOnce: with the network down, every write shows in
+// the replica's reads before the server has it.
+func TestOfflineWritesShowAtOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := servertest.New(t)
+	amyU, bobU, danU := env.Register("Amy"), env.Register("Bob"), env.Register("Dan")
+	other := groupWith(t, env, amyU, "Old group", false, bobU)
+	amy := openDevice(t, env, "")
+	login(t, env, amy, amyU)
+	amy.Connect(ctx, bobU.ID, "")
+	amy.Connect(ctx, danU.ID, "")
+	mustSync(t, amy)
+	amy.net.down.Store(true)
+
+	g, err := amy.CreateChat(ctx, client.NewChat{Group: true, Name: "Hikers", Category: "Outdoors", Users: []string{bobU.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, ok := chatByID(t, amy, g.ID)
+	if !ok || ch.Name != "Hikers" || !ch.IsGroup {
+		t.Fatalf("new group not shown: %+v", ch)
+	}
+	if got := participantNames(ch); !slices.Equal(got, []string{amyU.Username + "*", bobU.Username}) {
+		t.Fatalf("participants %v", got)
+	}
+	if err := amy.AddParticipants(ctx, g.ID, danU.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := amy.SetAdmin(ctx, g.ID, bobU.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	name := "Hill walkers"
+	if err := amy.UpdateChat(ctx, g.ID, client.ChatUpdate{Name: &name}); err != nil {
+		t.Fatal(err)
+	}
+	ch, _ = chatByID(t, amy, g.ID)
+	if ch.Name != "Hill walkers" {
+		t.Fatalf("rename not shown: %q", ch.Name)
+	}
+	if got := participantNames(ch); !slices.Equal(got, []string{amyU.Username + "*", bobU.Username + "*", danU.Username}) {
+		t.Fatalf("participants after add and admin %v", got)
+	}
+	if err := amy.RemoveParticipant(ctx, g.ID, danU.ID); err != nil {
+		t.Fatal(err)
+	}
+	ch, _ = chatByID(t, amy, g.ID)
+	if got := participantNames(ch); !slices.Equal(got, []string{amyU.Username + "*", bobU.Username + "*"}) {
+		t.Fatalf("participants after remove %v", got)
+	}
+	m, err := amy.SendMessage(ctx, g.ID, "first")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := amy.SendMessage(ctx, g.ID, "second"); err != nil {
+		t.Fatal(err)
+	}
+	if err := amy.DeleteMessage(ctx, g.ID, m.ID); err != nil {
+		t.Fatal(err)
+	}
+	ms, err := amy.Messages(ctx, g.ID)
+	if err != nil || len(ms) != 1 || ms[0].Text != "second" {
+		t.Fatalf("messages after delete %+v %v", ms, err)
+	}
+
+	if _, ok := chatByID(t, amy, other); !ok {
+		t.Fatal("the old group is not in the replica")
+	}
+	if err := amy.LeaveChat(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := chatByID(t, amy, other); ok {
+		t.Fatal("a chat left offline still shows")
+	}
+
+	direct, err := amy.CreateChat(ctx, client.NewChat{Users: []string{bobU.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := amy.CreateChat(ctx, client.NewChat{Users: []string{bobU.ID}})
+	if err != nil || again.ID != direct.ID {
+		t.Fatalf("a second one-to-one chat with the same user: %s, first %s (%v)", again.ID, direct.ID, err)
+	}
+	if _, ok := chatByID(t, amy, direct.ID); !ok {
+		t.Fatal("new one-to-one chat not shown")
+	}
+
+	r, err := amy.RequestToJoin(ctx, other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := amy.Requests(ctx)
+	if err != nil || len(rs) != 1 || rs[0].ID != r.ID || rs[0].Status != "pending" {
+		t.Fatalf("requests %+v %v", rs, err)
+	}
+	bob, ok, err := amy.UserByUsername(ctx, "@"+bobU.Username)
+	if err != nil || !ok || bob.ID != bobU.ID {
+		t.Fatalf("offline lookup of bob: %+v %v %v", bob, ok, err)
+	}
+	if _, ok, _ := amy.UserByUsername(ctx, "nobody_here"); ok {
+		t.Fatal("an unknown username resolved")
+	}
+}

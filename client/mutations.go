@@ -201,12 +201,20 @@ func (c *Client) Disconnect(ctx context.Context, userID string) error {
 		return err
 	}
 	var effects []effect
+	expect := ""
 	for _, cn := range cs {
 		if cn.User.ID == userID {
 			effects = append(effects, effect{bucket: "user:" + me, entity: "connection", id: cn.ID, del: true})
+			if cn.Status == "pending" || cn.Status == "accepted" {
+				// What the user saw decides what the action means: a
+				// cancel stays a cancel if the request is accepted
+				// meanwhile (rejected, connection_accepted).
+				expect = cn.Status
+			}
 		}
 	}
-	_, err = c.enqueue(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_DeleteConnection{DeleteConnection: &syncv1.DeleteConnection{UserId: userID}}}, effects...)
+	_, err = c.enqueue(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_DeleteConnection{DeleteConnection: &syncv1.DeleteConnection{
+		UserId: userID, ExpectStatus: expect}}}, effects...)
 	return err
 }
 

@@ -42,6 +42,10 @@ const (
 	// "too_large"): a push holding only this mutation was larger than the
 	// server reads (RESOURCE_EXHAUSTED); it can never be delivered as it is.
 	ReasonMutationTooLarge = "mutation_too_large"
+	// ReasonConnectionAccepted (a rejected delete_connection that expected
+	// a pending request, code "conflict"): the request was accepted before
+	// the cancel arrived; the connection stays.
+	ReasonConnectionAccepted = "connection_accepted"
 	// ReasonMutationRefused (a rejection the client records itself, code
 	// "invalid"): the server refused a push holding only this mutation as
 	// a whole (INVALID_ARGUMENT) without running it.

@@ -3732,8 +3732,16 @@ func (x *DeclineConnection) GetUserId() string {
 
 // DeleteConnection removes a connection or cancels a sent request.
 type DeleteConnection struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	UserId        string                 `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	UserId string                 `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// The record's status the client saw when the user acted, so that the
+	// same action keeps its meaning if the record moved meanwhile:
+	// "pending" cancels a sent request or declines a received one, and is
+	// rejected with reason "connection_accepted" if the request was accepted
+	// meanwhile (the connection stays); "accepted" removes the connection,
+	// and is rejected with "connection_not_active" if it is not accepted.
+	// Empty: whatever the record is (clients that do not say).
+	ExpectStatus  string `protobuf:"bytes,2,opt,name=expect_status,json=expectStatus,proto3" json:"expect_status,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3771,6 +3779,13 @@ func (*DeleteConnection) Descriptor() ([]byte, []int) {
 func (x *DeleteConnection) GetUserId() string {
 	if x != nil {
 		return x.UserId
+	}
+	return ""
+}
+
+func (x *DeleteConnection) GetExpectStatus() string {
+	if x != nil {
+		return x.ExpectStatus
 	}
 	return ""
 }
@@ -5422,9 +5437,10 @@ const file_vibesync_sync_v1_sync_proto_rawDesc = "" +
 	"\x10AcceptConnection\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\",\n" +
 	"\x11DeclineConnection\x12\x17\n" +
-	"\auser_id\x18\x01 \x01(\tR\x06userId\"+\n" +
+	"\auser_id\x18\x01 \x01(\tR\x06userId\"P\n" +
 	"\x10DeleteConnection\x12\x17\n" +
-	"\auser_id\x18\x01 \x01(\tR\x06userId\"7\n" +
+	"\auser_id\x18\x01 \x01(\tR\x06userId\x12#\n" +
+	"\rexpect_status\x18\x02 \x01(\tR\fexpectStatus\"7\n" +
 	"\x10RemoveConnection\x12#\n" +
 	"\rconnection_id\x18\x01 \x01(\tR\fconnectionId\"\x94\x01\n" +
 	"\n" +

@@ -44,9 +44,12 @@ lint: fmt-check vet buf-lint
 buf-lint:
 	$(BUF) lint
 
-## generate: regenerate the Go code of syncproto/ (committed)
+## generate: regenerate the Go code of syncproto/ and the REST client
+## restclient/ from docs/openapi.yaml (both committed; a restclient test
+## fails when it is stale)
 generate:
 	$(BUF) generate
+	$(GO) tool oapi-codegen -config restclient/oapi-codegen.yaml docs/openapi.yaml
 
 ## generate-check: fail when the committed generated code is stale (files
 ## without a "Code generated" first line, like syncproto's contract.go, are

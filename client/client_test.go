@@ -65,7 +65,7 @@ func openDevice(t *testing.T, env *servertest.Env, dir string) *device {
 	}
 	d := &device{net: newNet(), dir: dir}
 	c, err := client.Open(context.Background(), client.Options{
-		Server: env.URL, Dir: dir, HTTPClient: &http.Client{Transport: d.net},
+		Server: env.URL, Dir: dir, HTTPClient: &http.Client{Transport: env.Checked(d.net)},
 		Now: env.Clock.Now,
 		OnRejected: func(r client.Rejection) {
 			d.mu.Lock()

@@ -114,7 +114,7 @@ func TestConvergence(t *testing.T) {
 		accounts = append(accounts, acct)
 		for d := 0; d < devices; d++ {
 			r := &replicaUnderTest{net: &flaky{}, user: acct, mutation: map[int64]string{}, rejected: map[int64]Rejection{}}
-			c, err := Open(ctx, Options{Server: env.URL, Dir: t.TempDir(), HTTPClient: &http.Client{Transport: r.net}, Now: env.Clock.Now, PageSize: 7,
+			c, err := Open(ctx, Options{Server: env.URL, Dir: t.TempDir(), HTTPClient: &http.Client{Transport: env.Checked(r.net)}, Now: env.Clock.Now, PageSize: 7,
 				OnRejected: func(rj Rejection) {
 					if _, dup := r.rejected[rj.MutationID]; dup {
 						t.Errorf("mutation %d reported rejected twice", rj.MutationID)

@@ -65,7 +65,7 @@ const (
 func openHooked(t *testing.T, env *servertest.Env, dir string, pageSize int, onRejected func(Rejection)) (*Client, *hookNet) {
 	t.Helper()
 	net := &hookNet{calls: map[string]int{}}
-	c, err := Open(context.Background(), Options{Server: env.URL, Dir: dir, HTTPClient: &http.Client{Transport: net},
+	c, err := Open(context.Background(), Options{Server: env.URL, Dir: dir, HTTPClient: &http.Client{Transport: env.Checked(net)},
 		Now: env.Clock.Now, PageSize: pageSize, OnRejected: onRejected})
 	if err != nil {
 		t.Fatal(err)
@@ -578,7 +578,7 @@ func TestRunRetriesSoonAfterABusyServer(t *testing.T) {
 	defer conn.Close()
 	idle := make(chan struct{})
 	var first, busy sync.Once
-	c, err := Open(ctx, Options{Server: env.URL, Dir: t.TempDir(), HTTPClient: http.DefaultClient, Now: env.Clock.Now,
+	c, err := Open(ctx, Options{Server: env.URL, Dir: t.TempDir(), HTTPClient: &http.Client{Transport: env.Checked(nil)}, Now: env.Clock.Now,
 		OnSync: func(res SyncResult) {
 			first.Do(func() { close(idle) })
 			if res.Pending > 0 { // the busy answer came: the lock goes

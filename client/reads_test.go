@@ -15,7 +15,7 @@ import (
 
 func openLoggedIn(t *testing.T, env *servertest.Env, u servertest.User) *Client {
 	t.Helper()
-	c, err := Open(context.Background(), Options{Server: env.URL, Dir: t.TempDir(), HTTPClient: http.DefaultClient, Now: env.Clock.Now})
+	c, err := Open(context.Background(), Options{Server: env.URL, Dir: t.TempDir(), HTTPClient: &http.Client{Transport: env.Checked(nil)}, Now: env.Clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

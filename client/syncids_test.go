@@ -57,7 +57,7 @@ func TestCopiedDataFolder(t *testing.T) {
 	amy := env.Register("Amy")
 	dir1, dir2 := t.TempDir(), t.TempDir()
 	open := func(dir string, rekeyed *atomic.Int64) *Client {
-		c, err := Open(ctx, Options{Server: env.URL, Dir: dir, HTTPClient: http.DefaultClient, Now: env.Clock.Now,
+		c, err := Open(ctx, Options{Server: env.URL, Dir: dir, HTTPClient: &http.Client{Transport: env.Checked(nil)}, Now: env.Clock.Now,
 			OnRejected: func(r Rejection) { t.Errorf("%s: rejected %+v", dir, r) },
 			OnRekeyed:  func() { rekeyed.Add(1) }})
 		if err != nil {

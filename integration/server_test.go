@@ -49,8 +49,14 @@ func createServer(t testing.TB, o serverOptions) *server {
 	if o.volume == "" {
 		t.Fatal("createServer: a volume is required")
 	}
+	contract, err := servertest.LoadContract()
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	// Every exchange is checked against the OpenAPI document.
+	transport := contract.CheckedTransport(&http.Transport{MaxIdleConnsPerHost: 16}, func(err error) { t.Errorf("%v", err) })
 	s := &server{name: uniqueName("server"), volume: o.volume,
-		client: &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}}
+		client: &http.Client{Timeout: 20 * time.Second, Transport: transport}}
 	net := &dc.NetworkingConfig{EndpointsConfig: map[string]*dc.EndpointConfig{}}
 	mode := ""
 	if o.network != nil {

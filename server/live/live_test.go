@@ -205,7 +205,7 @@ func TestDelivery(t *testing.T) {
 		cats.Expect("marker")
 	})
 	t.Run("socket_that_caused_it_is_skipped", func(t *testing.T) {
-		record(t, env, phone.ID, "user:"+amy.ID, "connection-accepted", map[string]string{"_id": "c1"})
+		record(t, env, amy.ID+":"+phone.ID, "user:"+amy.ID, "connection-accepted", map[string]string{"_id": "c1"})
 		record(t, env, "", "user:"+amy.ID, "marker", nil)
 		laptop.Expect("connection-accepted")
 		laptop.Expect("marker")
@@ -219,7 +219,7 @@ func TestDelivery(t *testing.T) {
 			}
 			return tx.AddBucketMember(ctx, chat, bob.ID)
 		})
-		record(t, env, laptop.ID, chat, "chat-created", map[string]string{"_id": "x"})
+		record(t, env, amy.ID+":"+laptop.ID, chat, "chat-created", map[string]string{"_id": "x"})
 		record(t, env, "", "user:"+cat.ID, "marker", nil)
 		record(t, env, "", "user:"+amy.ID, "marker", nil)
 		phone.Expect("chat-created")
@@ -324,7 +324,7 @@ func TestTwoInstances(t *testing.T) {
 	bobOnTwo := two.Dial(bob.Token)
 
 	t.Run("write_on_one_reaches_sockets_on_both", func(t *testing.T) {
-		record(t, one, onOne.ID, "user:"+amy.ID, "connection-request", map[string]string{"from": bob.ID})
+		record(t, one, amy.ID+":"+onOne.ID, "user:"+amy.ID, "connection-request", map[string]string{"from": bob.ID})
 		onTwo.Expect("connection-request")
 		record(t, one, "", "user:"+amy.ID, "marker", nil)
 		onOne.Expect("marker") // excluded socket on instance one

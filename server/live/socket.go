@@ -26,6 +26,7 @@ import (
 type socket struct {
 	id      string
 	user    string
+	origin  string // store.EventOrigin(user, id): events it caused carry it
 	session string // the login that opened it; the socket closes when it ends
 	sync    bool   // wants "sync" frames
 
@@ -102,6 +103,7 @@ func (h *Hub) ServeSocket(w http.ResponseWriter, r *http.Request, userID string)
 	if err != nil {
 		return err
 	}
+	s.origin = store.EventOrigin(s.user, s.id)
 	s.send <- hello // first in the queue, before any event
 	if err := h.register(s); err != nil {
 		return err

@@ -142,7 +142,7 @@ func (h *Hub) fanOut(ctx context.Context, tx *store.Tx, e store.Event) error {
 	defer h.mu.Unlock()
 	for _, u := range users {
 		for s := range h.users[u] {
-			if s.id == e.Socket {
+			if e.Socket != "" && s.origin == e.Socket {
 				continue
 			}
 			if msg == nil {

@@ -24,7 +24,8 @@ func TestCreateChat(t *testing.T) {
 			"restricted": true, "tags": []map[string]string{{"tag": "exams", "label": "Exams"}}, "socket": socketA,
 		}).Want(201)
 		c := decodeChat(t, r)
-		if !c.IsGroup || c.Name != "Math 101" || c.Category != "Study" || !c.Restricted || !c.AllowPublicPost {
+		// allowPublicPost defaults to false for a restricted group (docs/DECISIONS.md).
+		if !c.IsGroup || c.Name != "Math 101" || c.Category != "Study" || !c.Restricted || c.AllowPublicPost {
 			t.Fatalf("chat = %+v", c)
 		}
 		if len(c.Tags) != 1 || c.Tags[0].Tag != "exams" || c.Tags[0].Label != "Exams" {
@@ -85,7 +86,7 @@ func TestCreateChat(t *testing.T) {
 				t.Fatalf("no chat-created to %s", u.Name)
 			}
 		}
-		if s := eventSocket(t, env, social.EventChatCreated, "user:"+amy.ID); s != socketA {
+		if s := eventSocket(t, env, social.EventChatCreated, "user:"+amy.ID); s != amy.ID+":"+socketA {
 			t.Fatalf("caller's socket not excluded: %q", s)
 		}
 	})

@@ -1,12 +1,10 @@
 package rest_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -37,17 +35,11 @@ func race(env *servertest.Env, calls []call) []answer {
 		go func() {
 			defer wg.Done()
 			<-start
-			var rd io.Reader
-			if c.body != nil {
-				b, _ := json.Marshal(c.body)
-				rd = bytes.NewReader(b)
-			}
-			req, err := http.NewRequest(c.method, env.URL+c.path, rd)
+			req, err := servertest.NewRequest(context.Background(), c.method, env.URL+c.path, c.token, c.body)
 			if err != nil {
 				out[i].err = err
 				return
 			}
-			req.Header.Set("Authorization", "Bearer "+c.token)
 			res, err := env.HTTP.Client().Do(req)
 			if err != nil {
 				out[i].err = err

@@ -174,7 +174,8 @@ func hasEvent(t *testing.T, env *servertest.Env, name, target string) bool {
 	return false
 }
 
-// eventSocket returns the socket excluded from the first event name to target.
+// eventSocket returns the origin ("<user id>:<socket id>") excluded from
+// the first event name to target.
 func eventSocket(t *testing.T, env *servertest.Env, name, target string) string {
 	t.Helper()
 	for _, e := range liveEvents(t, env) {

@@ -59,7 +59,7 @@ func TestSendMessage(t *testing.T) {
 		if _, ok := rows["file/"+m.Files[0].ID]; !ok {
 			t.Fatal("no file feed row")
 		}
-		if s := eventSocket(t, env, social.EventMessageCreated, "chat:"+c.ID); s != socketA {
+		if s := eventSocket(t, env, social.EventMessageCreated, "chat:"+c.ID); s != amy.ID+":"+socketA {
 			t.Fatalf("event socket %q", s)
 		}
 	})

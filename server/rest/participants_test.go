@@ -57,7 +57,7 @@ func TestJoinChat(t *testing.T) {
 		amy, ben := env.Register("Amy"), env.Register("Ben")
 		c := group(t, env, amy, "Open", nil)
 		env.Do("POST", "/chats/"+c.ID+"/participants", ben.Token, map[string]any{"socket": socketA}).Want(201)
-		if eventSocket(t, env, social.EventChatJoined, "chat:"+c.ID) != socketA {
+		if eventSocket(t, env, social.EventChatJoined, "chat:"+c.ID) != ben.ID+":"+socketA {
 			t.Fatal("no chat-joined to the chat's audience (which includes the joiner), or the socket was not excluded")
 		}
 	})
@@ -198,7 +198,7 @@ func TestRemoveParticipant(t *testing.T) {
 		env, _, ben, _, c := setup(t)
 		env.Do("DELETE", "/chats/"+c.ID+"/participants/"+ben.ID, ben.Token, map[string]any{"socket": socketA}).Want(204)
 		env.Do("GET", "/chats/"+c.ID, ben.Token, nil).WantError(403, "not_participant")
-		if eventSocket(t, env, social.EventChatParticipantRemoved, "user:"+ben.ID) != socketA {
+		if eventSocket(t, env, social.EventChatParticipantRemoved, "user:"+ben.ID) != ben.ID+":"+socketA {
 			t.Fatal("the leaver's other devices are not told")
 		}
 		if bucketMembers(t, env, "chat:"+c.ID)[ben.ID] {
@@ -262,7 +262,7 @@ func TestRemoveParticipant(t *testing.T) {
 	t.Run("other_participants_get_chat_participant_removed", func(t *testing.T) {
 		env, amy, ben, _, c := setup(t)
 		env.Do("DELETE", "/chats/"+c.ID+"/participants/"+ben.ID, amy.Token, map[string]any{"socket": socketA}).Want(204)
-		if eventSocket(t, env, social.EventChatParticipantRemoved, "chat:"+c.ID) != socketA {
+		if eventSocket(t, env, social.EventChatParticipantRemoved, "chat:"+c.ID) != amy.ID+":"+socketA {
 			t.Fatal("no chat-participant-removed to the chat, or the socket was not excluded")
 		}
 	})
@@ -354,7 +354,7 @@ func TestDeleteChat(t *testing.T) {
 		if !hasEvent(t, env, social.EventChatDeleted, "user:"+ben.ID) {
 			t.Fatal("ben not told")
 		}
-		if eventSocket(t, env, social.EventChatDeleted, "user:"+amy.ID) != socketA {
+		if eventSocket(t, env, social.EventChatDeleted, "user:"+amy.ID) != amy.ID+":"+socketA {
 			t.Fatal("caller's devices not told or socket not excluded")
 		}
 		if row := feed(t, env, "user:"+ben.ID)["membership/"+c.ID]; row.Op != "delete" {

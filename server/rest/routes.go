@@ -12,6 +12,10 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("GET /healthz", a.public(a.healthz))
 	mux.Handle("GET /readyz", a.public(a.readyz))
 
+	// This API's contract, docs/openapi.yaml.
+	mux.Handle("GET /openapi.yaml", a.public(a.openapiYAML))
+	mux.Handle("GET /openapi.json", a.public(a.openapiJSON))
+
 	// Auth.
 	mux.Handle("POST /auth/register", a.public(a.limitAddr("register", a.register)))
 	mux.Handle("POST /auth/login", a.public(a.limitAddr("login", a.login)))

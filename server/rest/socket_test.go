@@ -1,8 +1,7 @@
 package rest_test
 
 import (
-	"bytes"
-	"encoding/json"
+	"context"
 	"io"
 	"net/http"
 	"testing"
@@ -14,19 +13,10 @@ import (
 // doWithSocket is env.Do with an X-Socket-Id header.
 func doWithSocket(t *testing.T, env *servertest.Env, method, path, token, socket string, body any) *servertest.Response {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, env.URL+path, rd)
+	req, err := servertest.NewRequest(context.Background(), method, env.URL+path, token, body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("X-Socket-Id", socket)
 	res, err := env.HTTP.Client().Do(req)
 	if err != nil {
@@ -62,26 +52,26 @@ func TestCallerSocket(t *testing.T) {
 		doWithSocket(t, env, "POST", "/connections/"+bob.ID, amy.Token, amySocket, nil).Want(http.StatusCreated)
 		req := eventRows(t, env, "connection-request", "user:"+bob.ID)
 		score := eventRows(t, env, "score-updated", "user:"+amy.ID)
-		if len(req) != 1 || req[0].Socket != amySocket || len(score) != 1 || score[0].Socket != amySocket {
+		if len(req) != 1 || req[0].Socket != amy.ID+":"+amySocket || len(score) != 1 || score[0].Socket != amy.ID+":"+amySocket {
 			t.Fatalf("connection-request %+v, score-updated %+v: want socket %s", req, score, amySocket)
 		}
 	})
 	t.Run("other_users_score_event_is_not_skipped", func(t *testing.T) {
 		doWithSocket(t, env, "POST", "/connections/"+amy.ID+"/accept", bob.Token, bobSocket, nil).Want(http.StatusOK)
 		for _, target := range []string{"user:" + amy.ID, "user:" + bob.ID} {
-			if evs := eventRows(t, env, "connection-accepted", target); len(evs) != 1 || evs[0].Socket != bobSocket {
+			if evs := eventRows(t, env, "connection-accepted", target); len(evs) != 1 || evs[0].Socket != bob.ID+":"+bobSocket {
 				t.Fatalf("connection-accepted to %s = %+v", target, evs)
 			}
 		}
 		amyScore := eventRows(t, env, "score-updated", "user:"+amy.ID)
 		bobScore := eventRows(t, env, "score-updated", "user:"+bob.ID)
-		if len(amyScore) != 2 || amyScore[1].Socket != "" || len(bobScore) != 1 || bobScore[0].Socket != bobSocket {
+		if len(amyScore) != 2 || amyScore[1].Socket != "" || len(bobScore) != 1 || bobScore[0].Socket != bob.ID+":"+bobSocket {
 			t.Fatalf("score-updated amy %+v bob %+v", amyScore, bobScore)
 		}
 	})
 	t.Run("v1_routes_read_it_too", func(t *testing.T) {
 		doWithSocket(t, env, "POST", v1(cat, "/request"), cat.Token, amySocket[:16], map[string]string{"receiver_id": amy.ID}).Want(http.StatusCreated)
-		if evs := eventRows(t, env, "connection-request", "user:"+amy.ID); len(evs) != 1 || evs[0].Socket != amySocket[:16] {
+		if evs := eventRows(t, env, "connection-request", "user:"+amy.ID); len(evs) != 1 || evs[0].Socket != cat.ID+":"+amySocket[:16] {
 			t.Fatalf("v1 connection-request = %+v", evs)
 		}
 	})
@@ -89,12 +79,12 @@ func TestCallerSocket(t *testing.T) {
 		follow(t, env, amy, cat)
 		body := map[string]any{"isGroup": true, "name": "Header", "category": "Study", "participants": []string{cat.ID}}
 		doWithSocket(t, env, "POST", "/chats", amy.Token, amySocket, body).Want(http.StatusCreated)
-		if evs := eventRows(t, env, "chat-created", "user:"+amy.ID); len(evs) != 1 || evs[0].Socket != amySocket {
+		if evs := eventRows(t, env, "chat-created", "user:"+amy.ID); len(evs) != 1 || evs[0].Socket != amy.ID+":"+amySocket {
 			t.Fatalf("chat-created with the header only = %+v", evs)
 		}
 		body["name"], body["socket"] = "Body", "u3C2x9asfB9vE5y8A6AD"
 		doWithSocket(t, env, "POST", "/chats", amy.Token, amySocket, body).Want(http.StatusCreated)
-		if evs := eventRows(t, env, "chat-created", "user:"+amy.ID); len(evs) != 2 || evs[1].Socket != "u3C2x9asfB9vE5y8A6AD" {
+		if evs := eventRows(t, env, "chat-created", "user:"+amy.ID); len(evs) != 2 || evs[1].Socket != amy.ID+":u3C2x9asfB9vE5y8A6AD" {
 			t.Fatalf("chat-created with a body socket = %+v", evs)
 		}
 	})

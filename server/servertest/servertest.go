@@ -115,6 +115,14 @@ func StartOn(t testing.TB, dir, addr string, opts ...Option) *Env {
 		hs.Listener = l
 	}
 	hs.Start()
+	// Every exchange through the test client is checked against the
+	// OpenAPI document.
+	contract, err := LoadContract()
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	client := hs.Client()
+	client.Transport = contract.CheckedTransport(client.Transport, func(err error) { t.Errorf("%v", err) })
 	e := &Env{T: t, Server: srv, HTTP: hs, URL: hs.URL, Clock: clock, Dir: dir}
 	t.Cleanup(e.Stop)
 	return e

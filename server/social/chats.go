@@ -317,7 +317,10 @@ func (s *Service) createGroup(ctx context.Context, tx *store.Tx, c Caller, in Ne
 	if cat == CategoryCourses {
 		restricted = false
 	}
-	allow := in.AllowPublicPost == nil || *in.AllowPublicPost
+	allow := !restricted // restricted groups take reels from members only, unless they say otherwise
+	if in.AllowPublicPost != nil {
+		allow = *in.AllowPublicPost
+	}
 	tagsJSON, err := encode(tags)
 	if err != nil {
 		return Chat{}, false, err

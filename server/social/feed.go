@@ -62,7 +62,7 @@ func emit(ctx context.Context, tx *store.Tx, c Caller, name string, data any, ta
 		return err
 	}
 	for _, t := range targets {
-		if _, err := tx.AppendEvent(ctx, t, name, b, c.Socket); err != nil {
+		if _, err := tx.AppendEvent(ctx, t, name, b, store.EventOrigin(c.UserID, c.Socket)); err != nil {
 			return err
 		}
 	}

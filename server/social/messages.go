@@ -254,7 +254,7 @@ func (s *Service) sendMessage(ctx context.Context, tx *store.Tx, c Caller, chatI
 	if _, err := tx.Put(ctx, ChatBucket(chatID), EntityMessage, m.ID, b); err != nil {
 		return SentMessage{}, err
 	}
-	if _, err := tx.AppendEvent(ctx, ChatBucket(chatID), EventMessageCreated, b, c.Socket); err != nil {
+	if _, err := tx.AppendEvent(ctx, ChatBucket(chatID), EventMessageCreated, b, store.EventOrigin(c.UserID, c.Socket)); err != nil {
 		return SentMessage{}, err
 	}
 	return SentMessage{Message: out, JSON: b, Created: true}, nil

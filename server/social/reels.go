@@ -16,7 +16,12 @@ import (
 // Reels: short videos posted to group chats, shown by explore.
 //
 // Decisions: participants of a group may always post a reel to it; others
-// only when the group allows public posts (allowPublicPost). Anyone may
+// only when the group allows public posts (allowPublicPost, which defaults
+// to true for open groups and false for restricted ones: a group that
+// vets its members does not take posts from strangers unless it says so).
+// Nobody may post to a group when a block stands between them and one of
+// its admins (403 blocked), and explore leaves out the reels of users who
+// block the viewer or whom the viewer blocks. Anyone may
 // like, superlike or favorite a reel; each is a toggle answering the reel
 // with its new counts. The author of an anonymous reel is shown only to
 // the author (others see "user": null).
@@ -135,6 +140,13 @@ func (s *Service) CreateReel(ctx context.Context, c Caller, in NewReel) (Reel, e
 		} else if err != nil {
 			return err
 		}
+		admins, err := tx.ChatAdmins(ctx, ch.ID)
+		if err != nil {
+			return err
+		}
+		if err := notBlockedByAny(ctx, tx, c.UserID, admins); err != nil {
+			return err
+		}
 		r := store.Reel{ID: oid.NewAt(tx.Now), ChatID: ch.ID, UserID: c.UserID, Description: desc, Tag: tag, Video: in.Video,
 			Hashtags: string(hashtags), IsAnonymous: in.IsAnonymous, CreatedAt: tx.Now, UpdatedAt: tx.Now}
 		if err := tx.CreateReel(ctx, r); err != nil {
@@ -235,7 +247,7 @@ func (s *Service) reelViews(ctx context.Context, tx *store.Tx, viewer string, ro
 
 // reelsOf returns up to limit newest reels per chat and each chat's count.
 func (s *Service) reelsOf(ctx context.Context, tx *store.Tx, viewer string, chatIDs []string, limit int) (map[string][]Reel, map[string]int, error) {
-	rows, counts, err := tx.ReelsOf(ctx, chatIDs, limit)
+	rows, counts, err := tx.ReelsOf(ctx, viewer, chatIDs, limit)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -23,6 +23,9 @@ import (
 //     requester, adds them and scores join-group-chat.
 //   - A request whose sender joined the chat meanwhile can still be
 //     accepted; it just does not add them twice.
+//   - Nobody may ask to join a group when a block stands either way
+//     between them and one of its admins (403 blocked); GET /requests
+//     leaves out requests from users hidden from the caller by a block.
 //   - Requests replicate to the requester's bucket and each admin's
 //     bucket; someone who becomes an admin receives the chat's requests,
 //     someone who stops being one (revoked, left or removed) loses them.
@@ -189,12 +192,15 @@ func (s *Service) createRequest(ctx context.Context, tx *store.Tx, c Caller, cha
 	} else if !apperr.Is(err, apperr.NotFound) {
 		return out, err
 	}
-	r := store.JoinRequest{ID: oid.NewAt(tx.Now), ChatID: chatID, UserID: c.UserID, Status: RequestPending, CreatedAt: tx.Now, UpdatedAt: tx.Now}
-	if err := tx.CreateRequest(ctx, r); err != nil {
-		return out, err
-	}
 	admins, err := tx.ChatAdmins(ctx, chatID)
 	if err != nil {
+		return out, err
+	}
+	if err := notBlockedByAny(ctx, tx, c.UserID, admins); err != nil {
+		return out, err
+	}
+	r := store.JoinRequest{ID: oid.NewAt(tx.Now), ChatID: chatID, UserID: c.UserID, Status: RequestPending, CreatedAt: tx.Now, UpdatedAt: tx.Now}
+	if err := tx.CreateRequest(ctx, r); err != nil {
 		return out, err
 	}
 	if err := s.putRequest(ctx, tx, r, admins); err != nil {
@@ -214,6 +220,23 @@ func (s *Service) createRequest(ctx context.Context, tx *store.Tx, c Caller, cha
 	}
 	return out, s.pushTo(ctx, tx, admins, EventChatJoinRequest, "Join request", "Someone asked to join "+ch.Name,
 		map[string]string{"chat": chatID, "request": r.ID})
+}
+
+// notBlockedByAny answers 403 blocked when a block stands either way
+// between user and any of admins: the admins of a group are who would see
+// the user's request or reel there, and a block hides the two from each
+// other.
+func notBlockedByAny(ctx context.Context, tx *store.Tx, user string, admins []string) error {
+	for _, a := range admins {
+		blocked, err := tx.Blocked(ctx, user, a)
+		if err != nil {
+			return err
+		}
+		if blocked {
+			return apperr.Forbiddenf("blocked", "You cannot post to or ask to join this group")
+		}
+	}
+	return nil
 }
 
 // RequestFilter selects the caller's requests: Type "sent", "received" or

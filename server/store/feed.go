@@ -150,11 +150,24 @@ type Event struct {
 	Target string // "user:<id>" or "chat:<id>"
 	Name   string
 	Data   []byte // JSON payload
-	Socket string // socket id excluded from the fan-out, or ""
+	Socket string // the socket that caused it (EventOrigin), excluded from the fan-out, or ""
 	At     time.Time
 }
 
-// AppendEvent records a live event in the current write transaction.
+// EventOrigin is how an event names the socket that caused it: the socket
+// id qualified by the user who made the write. Socket ids are not secrets
+// (a client names its own in requests), so a write naming another user's
+// socket id must not keep the event from that socket: the fan-out skips a
+// socket only when both its id and its user match.
+func EventOrigin(userID, socket string) string {
+	if socket == "" {
+		return ""
+	}
+	return userID + ":" + socket
+}
+
+// AppendEvent records a live event in the current write transaction;
+// socket is EventOrigin of the caller's socket, or "".
 func (tx *Tx) AppendEvent(ctx context.Context, target, name string, data []byte, socket string) (int64, error) {
 	res, err := tx.exec(ctx, `INSERT INTO live_events (target, event, data, socket, at) VALUES (?, ?, ?, ?, ?)`,
 		target, name, data, socket, ms(tx.Now))

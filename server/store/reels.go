@@ -64,11 +64,17 @@ func (tx *Tx) Reel(ctx context.Context, id string) (Reel, error) {
 	return r, nil
 }
 
+// notBlockedAuthor keeps reels whose author (reels.user_id) has no block
+// with the viewer either way; it takes the viewer twice.
+const notBlockedAuthor = `NOT EXISTS (SELECT 1 FROM blocks b WHERE (b.blocker_id = ? AND b.blocked_id = reels.user_id) OR (b.blocked_id = ? AND b.blocker_id = reels.user_id))`
+
 // ReelsOf returns the newest perChat reels of each chat and each chat's
-// reel count. Two queries whatever the number of chats.
-func (tx *Tx) ReelsOf(ctx context.Context, chatIDs []string, perChat int) (map[string][]Reel, map[string]int, error) {
+// reel count, both without the reels of users who block viewer or whom
+// viewer blocks. Two queries whatever the number of chats.
+func (tx *Tx) ReelsOf(ctx context.Context, viewer string, chatIDs []string, perChat int) (map[string][]Reel, map[string]int, error) {
 	counts := make(map[string]int)
-	rows, err := tx.query(ctx, `SELECT chat_id, count(*) FROM reels WHERE chat_id IN (SELECT value FROM json_each(?)) GROUP BY chat_id`, jsonStrings(chatIDs))
+	rows, err := tx.query(ctx, `SELECT chat_id, count(*) FROM reels WHERE chat_id IN (SELECT value FROM json_each(?)) AND `+notBlockedAuthor+` GROUP BY chat_id`,
+		jsonStrings(chatIDs), viewer, viewer)
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: reel counts: %w", err)
 	}
@@ -91,8 +97,8 @@ func (tx *Tx) ReelsOf(ctx context.Context, chatIDs []string, perChat int) (map[s
 	}
 	rows, err = tx.query(ctx, `SELECT `+reelColumns+` FROM (
 			SELECT *, row_number() OVER (PARTITION BY chat_id ORDER BY id DESC) AS rn
-			FROM reels WHERE chat_id IN (SELECT value FROM json_each(?))) r
-		WHERE r.rn <= ? ORDER BY r.chat_id, r.id DESC`, jsonStrings(chatIDs), perChat)
+			FROM reels WHERE chat_id IN (SELECT value FROM json_each(?)) AND `+notBlockedAuthor+`) r
+		WHERE r.rn <= ? ORDER BY r.chat_id, r.id DESC`, jsonStrings(chatIDs), viewer, viewer, perChat)
 	if err != nil {
 		return nil, nil, fmt.Errorf("store: reels: %w", err)
 	}

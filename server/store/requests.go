@@ -53,7 +53,8 @@ func (tx *Tx) Request(ctx context.Context, id string) (JoinRequest, error) {
 
 // RequestFilter selects the requests a user sees: those they sent (Sent),
 // those to chats they administer (Received), or both; Status filters when
-// set.
+// set. Requests from users who block UserID or whom UserID blocks are left
+// out (a block hides the two from each other).
 type RequestFilter struct {
 	UserID   string
 	Sent     bool
@@ -83,7 +84,8 @@ func (tx *Tx) Requests(ctx context.Context, f RequestFilter) ([]JoinRequest, int
 	if len(who) > 1 {
 		where += ` OR ` + who[1]
 	}
-	where += `)`
+	where += `) AND NOT EXISTS (SELECT 1 FROM blocks b WHERE (b.blocker_id = ? AND b.blocked_id = r.user_id) OR (b.blocked_id = ? AND b.blocker_id = r.user_id))`
+	args = append(args, f.UserID, f.UserID)
 	if f.Status != "" {
 		where, args = where+` AND r.status = ?`, append(args, f.Status)
 	}

@@ -40,6 +40,7 @@ type recordingNet struct {
 	mu       sync.Mutex
 	down     bool
 	failPush bool
+	losePush bool // lose the answer of the next push, after the server ran it
 	statuses []int // of push answers, in order
 }
 
@@ -59,7 +60,14 @@ func (n *recordingNet) RoundTrip(r *http.Request) (*http.Response, error) {
 	if err == nil && r.URL.Path == pushPath {
 		n.mu.Lock()
 		n.statuses = append(n.statuses, res.StatusCode)
+		lose := n.losePush
+		n.losePush = false
 		n.mu.Unlock()
+		if lose {
+			io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			return nil, errors.New("connection reset after the server answered")
+		}
 	}
 	return res, err
 }
@@ -119,7 +127,11 @@ func serverTexts(t *testing.T, env *servertest.Env, u servertest.User, chat stri
 			Text string `json:"text"`
 		} `json:"messages"`
 	}
-	env.Do("GET", "/chats/"+chat+"/messages?limit=100", u.Token, nil).Want(200).Decode(&out)
+	var login struct {
+		AccessToken string `json:"accessToken"`
+	}
+	env.Do("POST", "/auth/login", "", map[string]string{"username": u.Username, "password": u.Password}).Want(200).Decode(&login)
+	env.Do("GET", "/chats/"+chat+"/messages?limit=100", login.AccessToken, nil).Want(200).Decode(&out)
 	var texts []string
 	for _, m := range out.Messages {
 		texts = append(texts, m.Text)

@@ -18,18 +18,6 @@ import (
 	"github.com/vibesync/vibesync/wire"
 )
 
-// Rejection is a mutation the server refused for good. Its optimistic
-// effects are gone from the replica by the time it is reported.
-type Rejection struct {
-	MutationID int64
-	Kind       string // e.g. "send_message"
-	Code       string // "invalid", "forbidden", "not_found", "conflict", "unimplemented", …
-	Reason     string // machine-readable, as the REST API's "code"
-	Message    string
-	Field      string
-	At         time.Time
-}
-
 // SyncResult says what one Sync did.
 type SyncResult struct {
 	Pushed   int         // mutations the server applied
@@ -91,6 +79,9 @@ func (c *Client) sync(ctx context.Context, verify bool) (res SyncResult, err err
 		}
 		res.Drifted = append(res.Drifted, drifted...)
 	}
+	if err := c.resolveUnsure(ctx, &res); err != nil {
+		return res, errors.Join(pushErr, err)
+	}
 	if pushErr != nil {
 		return res, pushErr
 	}
@@ -114,6 +105,7 @@ type queued struct {
 	id   int64
 	kind string
 	m    *syncv1.Mutation
+	sent bool // a push carried it before this one
 }
 
 // Push batches: at most pushCount mutations and pushBudget bytes of them,
@@ -154,6 +146,11 @@ func (c *Client) push(ctx context.Context, res *SyncResult) error {
 		for _, q := range batch {
 			req.Mutations = append(req.Mutations, q.m)
 		}
+		// Marked before it leaves: an answer lost on the way back still
+		// means the server may have run it.
+		if _, err := c.db.ExecContext(ctx, `UPDATE outbox SET sent = 1 WHERE id BETWEEN ? AND ? AND sent = 0`, batch[0].id, batch[len(batch)-1].id); err != nil {
+			return fmt.Errorf("client: mark sent: %w", err)
+		}
 		out, err := call(ctx, c, func(ctx context.Context) (*connect.Response[syncv1.PushResponse], error) {
 			return c.rpc.Push(ctx, connect.NewRequest(req))
 		})
@@ -173,9 +170,9 @@ func (c *Client) push(ctx context.Context, res *SyncResult) error {
 		}
 		var rejected []Rejection
 		var applied int
-		var reused bool
+		var reused, outOfOrder bool
 		err = c.tx(ctx, func(tx *sql.Tx) error {
-			rejected, applied, reused = nil, 0, false
+			rejected, applied, reused, outOfOrder = nil, 0, false, false
 			for i, r := range out.Msg.Results {
 				if i >= len(batch) || r.Id != batch[i].id {
 					return fmt.Errorf("client: push answered mutation %d out of order", r.Id)
@@ -193,12 +190,33 @@ func (c *Client) push(ctx context.Context, res *SyncResult) error {
 					applied++
 					continue
 				}
+				if r.Reason == syncv1.ReasonMutationOutOfOrder {
+					if !batch[i].sent {
+						// No push of this replica ever carried it: another
+						// copy of the data folder used the id (a backup
+						// restored, a folder copied), however long ago.
+						// It stays queued and goes again under a new
+						// client id.
+						outOfOrder = true
+						continue
+					}
+					// It was sent and the server forgot its outcome: the
+					// replica is checked for its effect after the pull.
+					if _, err := tx.ExecContext(ctx, `UPDATE outbox SET unsure = 1 WHERE id = ?`, r.Id); err != nil {
+						return err
+					}
+					continue
+				}
 				rej := Rejection{MutationID: r.Id, Kind: batch[i].kind, Code: r.Code, Reason: r.Reason, Message: r.Message, Field: r.Field, At: c.opts.Now().UTC()}
-				if ok, err := recordRejection(ctx, tx, rej); err != nil {
+				if ok, err := recordRejection(ctx, tx, &rej); err != nil {
 					return err
 				} else if ok {
 					rejected = append(rejected, rej)
 				}
+			}
+			if outOfOrder {
+				reused = true
+				return rekey(ctx, tx, clientID)
 			}
 			return nil
 		})
@@ -263,7 +281,7 @@ func (c *Client) rejectAlone(ctx context.Context, q queued, cause error, res *Sy
 	}
 	var ok bool
 	err := c.tx(ctx, func(tx *sql.Tx) (err error) {
-		ok, err = recordRejection(ctx, tx, rej)
+		ok, err = recordRejection(ctx, tx, &rej)
 		return err
 	})
 	if err != nil {
@@ -273,23 +291,6 @@ func (c *Client) rejectAlone(ctx context.Context, q queued, cause error, res *Sy
 		c.reportRejected(res, []Rejection{rej})
 	}
 	return nil
-}
-
-// recordRejection removes a rejected mutation from the outbox (its
-// optimistic rows go with it) and records the rejection. It reports false
-// when another process sharing the data folder already did (and reports
-// it).
-func recordRejection(ctx context.Context, tx *sql.Tx, rej Rejection) (bool, error) {
-	gone, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE id = ?`, rej.MutationID)
-	if err != nil {
-		return false, err
-	}
-	if n, err := gone.RowsAffected(); err != nil || n == 0 {
-		return false, err
-	}
-	_, err = tx.ExecContext(ctx, `INSERT OR REPLACE INTO rejections (mutation_id, kind, code, reason, message, field, at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		rej.MutationID, rej.Kind, rej.Code, rej.Reason, rej.Message, rej.Field, rej.At.UnixMilli())
-	return err == nil, err
 }
 
 func (c *Client) reportRejected(res *SyncResult, rejected []Rejection) {
@@ -315,7 +316,7 @@ func rekey(ctx context.Context, tx *sql.Tx, old string) error {
 }
 
 func (c *Client) unacked(ctx context.Context, limit int) ([]queued, error) {
-	rows, err := c.db.QueryContext(ctx, `SELECT id, kind, body FROM outbox WHERE acked_at IS NULL ORDER BY id LIMIT ?`, limit)
+	rows, err := c.db.QueryContext(ctx, `SELECT id, kind, body, sent FROM outbox WHERE acked_at IS NULL AND unsure = 0 ORDER BY id LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("client: read outbox: %w", err)
 	}
@@ -324,7 +325,7 @@ func (c *Client) unacked(ctx context.Context, limit int) ([]queued, error) {
 	for rows.Next() {
 		var q queued
 		var body []byte
-		if err := rows.Scan(&q.id, &q.kind, &body); err != nil {
+		if err := rows.Scan(&q.id, &q.kind, &body, &q.sent); err != nil {
 			return nil, err
 		}
 		q.m = &syncv1.Mutation{}
@@ -591,26 +592,6 @@ func insertSQL(n int) string {
 		b.WriteString("(?,?,?,?,?,?,?)")
 	}
 	return b.String()
-}
-
-// Rejections lists the mutations the server refused, newest first.
-func (c *Client) Rejections(ctx context.Context) ([]Rejection, error) {
-	rows, err := c.db.QueryContext(ctx, `SELECT mutation_id, kind, code, reason, message, field, at FROM rejections ORDER BY mutation_id DESC`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Rejection
-	for rows.Next() {
-		var r Rejection
-		var at int64
-		if err := rows.Scan(&r.MutationID, &r.Kind, &r.Code, &r.Reason, &r.Message, &r.Field, &at); err != nil {
-			return nil, err
-		}
-		r.At = time.UnixMilli(at).UTC()
-		out = append(out, r)
-	}
-	return out, rows.Err()
 }
 
 // Run keeps the replica in sync until ctx ends: it syncs, then waits for

@@ -60,6 +60,9 @@ var commands = []command{
 	{name: "request", args: "CHAT_ID", summary: "ask to join a restricted group", min: 1, max: 1, run: requestJoin},
 	{name: "requests", args: "[approve|reject REQUEST_ID]", summary: "join requests: yours and those to groups you administer; answer one", max: 2, run: requests},
 	{name: "notifications", args: "[read ID|all]", summary: "your notifications; mark one or all read", max: 2, run: notifications},
+	{name: "rejections", args: "", summary: "changes the server refused, or whose outcome is unknown, kept with what you wrote", max: 0, run: rejectionsCmd},
+	{name: "retry", args: "N", summary: "queue rejected change #N again", min: 1, max: 1, run: retry},
+	{name: "dismiss", args: "N", summary: "give rejected change #N up", min: 1, max: 1, run: dismiss},
 	{name: "help", args: "[COMMAND]", summary: "every command, or one command in detail", max: 1},
 }
 
@@ -250,7 +253,7 @@ func watch(ctx context.Context, s *shell, _ []string) error {
 	fmt.Fprintln(s.stdout, "watching; Ctrl-C stops")
 	s.onSync = func(r client.SyncResult) {
 		for _, rj := range s.rejected {
-			fmt.Fprintf(s.stdout, "%s rejected: %s #%d: %s\n", time.Now().Format(time.TimeOnly), rj.Kind, rj.MutationID, rj.Message)
+			fmt.Fprintf(s.stdout, "%s %s\n", time.Now().Format(time.TimeOnly), describeRejection(rj))
 		}
 		s.rejected = nil
 		if r.Pushed+r.Pulled > 0 || r.Reset {

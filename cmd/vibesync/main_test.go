@@ -125,7 +125,7 @@ func TestCLI(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(out, "rejected by the server: accept_connection") {
+		if !strings.Contains(out, "rejected by the server: #") || !strings.Contains(out, "accept_connection") {
 			t.Fatalf("accepting an accepted connection: %s", out)
 		}
 	})

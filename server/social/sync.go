@@ -450,7 +450,7 @@ func (s *Service) processed(ctx context.Context, tx *store.Tx, c Caller, clientI
 		// without a record (nothing happened), and the replica shows the
 		// server's state.
 		*out = MutationOutcome{Err: apperr.Conflictf(syncv1.ReasonMutationOutOfOrder,
-			"Mutation %d is not above this client's last processed mutation %d and has no recorded outcome (it was skipped, or processed too long ago to remember): it is not run now. Mutation ids must increase; queue the change again if it is still wanted",
+			"Mutation %d is not above this client's last processed mutation %d and has no recorded outcome (it was skipped, processed too long ago to remember, or the id was used by another copy of this client): it is not run now, and whether it ran before is unknown. Check for its effect before making the change again",
 			id, cl.LastMutationID)}
 		out.Checkpoint, err = tx.FeedHead(ctx)
 		return true, err

@@ -40,7 +40,7 @@ type recordingNet struct {
 	mu       sync.Mutex
 	down     bool
 	failPush bool
-	losePush bool // lose the answer of the next push, after the server ran it
+	losePush bool  // lose the answer of the next push, after the server ran it
 	statuses []int // of push answers, in order
 }
 

@@ -456,3 +456,44 @@ func TestCLIUnknownUserOffline(t *testing.T) {
 		t.Fatalf("unknown user offline: %v", err)
 	}
 }
+
+// F7 with the CLI alone: a rejected message is reported with what it was
+// sent to and what it said, kept, listed by `rejections`, and `retry N`
+// or `dismiss N` settle it.
+func TestCLIRejectionsRetryDismiss(t *testing.T) {
+	t.Parallel()
+	env := servertest.New(t)
+	amy := cli{t: t, server: env.URL, data: t.TempDir()}
+	bob := cli{t: t, server: env.URL, data: t.TempDir()}
+	amy.run("register", "amy_rej", "Amy")
+	bob.run("register", "bob_rej", "Bob")
+	amy.run("connect", "bob_rej")
+	bob.run("sync")
+	bob.run("accept", "amy_rej")
+	amy.run("sync")
+	amy.run("group", "create", "Hikers", "bob_rej")
+	bob.run("sync")
+	bob.run("leave", "Hikers")
+	// Bob's view still lists the group until he syncs; he writes to it
+	// by its id, which the server refuses.
+	out := amy.run("chats")
+	id := strings.Fields(out)[0]
+	out, _ = bob.try("send", id, "my carefully typed words")
+	if !strings.Contains(out, "rejected by the server: #") || !strings.Contains(out, `"my carefully typed words"`) || !strings.Contains(out, "vibesync retry") {
+		t.Fatalf("send: %s", out)
+	}
+	list := bob.run("rejections")
+	if !strings.Contains(list, "send_message") || !strings.Contains(list, `"my carefully typed words"`) {
+		t.Fatalf("rejections: %s", list)
+	}
+	n := strings.TrimPrefix(strings.Fields(strings.SplitN(list, "#", 2)[1])[0], "#")
+	if out := bob.run("dismiss", n); !strings.Contains(out, "dismissed #"+n) {
+		t.Fatalf("dismiss: %s", out)
+	}
+	if out := bob.run("rejections"); !strings.Contains(out, "no rejected changes") {
+		t.Fatalf("after dismiss: %s", out)
+	}
+	if _, err := bob.try("retry", n); err == nil {
+		t.Fatal("retry of a dismissed change succeeded")
+	}
+}

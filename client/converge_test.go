@@ -187,14 +187,28 @@ func TestConvergence(t *testing.T) {
 		}
 	}
 	var messages []struct{ chat, id string }
+	var sent []struct{ chat, id string } // messages sent through the rules
+	live := []string{groups[0].ID, groups[1].ID}
+	for _, g := range live {
+		for _, r := range rs[1:] {
+			if r.user.ID == rs[0].user.ID {
+				continue
+			}
+			if err := r.c.JoinChat(ctx, g); err != nil { // already in: rejected, reported
+				t.Fatal(err)
+			}
+		}
+	}
 	var stats struct{ syncs, pulled, resets, rejected, rows, lost int }
 	names := []string{"taken_a", "taken_b", "taken_c"}
 
 	oversized := 0
 	for step := 0; step < steps; step++ {
 		r := rs[rng.IntN(len(rs))]
-		switch op := rng.IntN(103); {
-		case op >= 100 && op < 101: // a change the server would refuse for its size or shape: refused on the device
+		switch op := rng.IntN(115); {
+		case op >= 100 && op < 112: // the other write kinds, each racing the rest
+			newerWrite(t, ctx, rng, r, accounts, &live, &sent, step)
+		case op == 112: // a change the server would refuse for its size or shape: refused on the device
 			var err error
 			switch rng.IntN(3) {
 			case 0:
@@ -208,10 +222,10 @@ func TestConvergence(t *testing.T) {
 			if !errors.Is(err, ErrRefused) {
 				t.Fatalf("step %d: a change the server would refuse was queued: %v", step, err)
 			}
-		case op >= 101 && op < 102 && oversized < 4: // one queued by a client without the checks: larger than any push may be
+		case op == 113 && oversized < 4: // one queued by a client without the checks: larger than any push may be
 			oversized++
 			queueRaw(t, r.c, groups[rng.IntN(len(groups))].ID, strings.Repeat("x", 9_000_000))
-		case op == 101: // (no more oversized ones)
+		case op >= 112: // (no more oversized ones)
 		case op < 20: // edit the profile, renaming oneself half the time
 			bio := fmt.Sprintf("bio %d", step)
 			upd := &syncv1.UpdateProfile{Bio: &bio}
@@ -233,9 +247,12 @@ func TestConvergence(t *testing.T) {
 				t.Fatal(err)
 			}
 		case op < 36: // a message to a real group (rejected if one was removed meanwhile)
-			if _, err := r.c.SendMessage(ctx, groups[rng.IntN(len(groups))].ID, fmt.Sprintf("msg %d", step)); err != nil {
+			g := live[rng.IntN(len(live))]
+			m, err := r.c.SendMessage(ctx, g, fmt.Sprintf("msg %d", step))
+			if err != nil {
 				t.Fatal(err)
 			}
+			sent = append(sent, struct{ chat, id string }{g, m.ID})
 		case op < 40: // group membership and admin rights, racing each other
 			g, other := groups[rng.IntN(len(groups))].ID, accounts[rng.IntN(len(accounts))].ID
 			var m *syncv1.Mutation
@@ -549,5 +566,85 @@ func TestConvergence(t *testing.T) {
 		if best >= 0 && gotBio != wantBio {
 			t.Errorf("%s: server bio %q, want %q from the last applied mutation", acct.Username, gotBio, wantBio)
 		}
+	}
+}
+
+// newerWrite queues one of the mutation kinds beyond profiles, messages,
+// membership and connections: groups and one-to-one chats created under
+// proposed ids (and written into at once), renames, joins, event status,
+// message deletions, removals by connection id, join requests and their
+// answers, notifications read, reels and reactions, push devices.
+func newerWrite(t *testing.T, ctx context.Context, rng *rand.Rand, r *replicaUnderTest, accounts []servertest.User, live *[]string, sent *[]struct{ chat, id string }, step int) {
+	t.Helper()
+	other := accounts[rng.IntN(len(accounts))]
+	g := (*live)[rng.IntN(len(*live))]
+	var err error
+	switch rng.IntN(13) {
+	case 0: // a group created offline, people added and a message sent before the server has it
+		var ch Chat
+		if ch, err = r.c.CreateChat(ctx, NewChat{Group: true, Name: fmt.Sprintf("Group %d", step), Category: "Outdoors", Users: []string{other.ID}}); err == nil {
+			*live = append(*live, ch.ID)
+			var m Message
+			if m, err = r.c.SendMessage(ctx, ch.ID, "first"); err == nil {
+				*sent = append(*sent, struct{ chat, id string }{ch.ID, m.ID})
+				err = r.c.AddParticipants(ctx, ch.ID, accounts[rng.IntN(len(accounts))].ID)
+			}
+		}
+	case 1: // a one-to-one chat (several devices may create the pair's at once)
+		if other.ID != r.user.ID {
+			var ch Chat
+			if ch, err = r.c.CreateChat(ctx, NewChat{Users: []string{other.ID}}); err == nil {
+				_, err = r.c.SendMessage(ctx, ch.ID, "direct")
+			}
+		}
+	case 2:
+		name := fmt.Sprintf("Renamed %d", step)
+		err = r.c.UpdateChat(ctx, g, ChatUpdate{Name: &name})
+	case 3:
+		err = r.c.JoinChat(ctx, g)
+	case 4:
+		err = r.c.SetParticipantStatus(ctx, g, other.ID, "accepted") // no event: rejected
+	case 5:
+		if len(*sent) > 0 {
+			m := (*sent)[rng.IntN(len(*sent))]
+			err = r.c.DeleteMessage(ctx, m.chat, m.id)
+		}
+	case 6:
+		var cs []Connection
+		if cs, err = r.c.Connections(ctx, "accepted"); err == nil && len(cs) > 0 {
+			err = r.c.RemoveConnection(ctx, cs[rng.IntN(len(cs))].ID)
+		}
+	case 7:
+		_, err = r.c.RequestToJoin(ctx, g)
+	case 8:
+		var rqs []JoinRequest
+		if rqs, err = r.c.Requests(ctx); err == nil && len(rqs) > 0 {
+			err = r.c.AnswerJoinRequest(ctx, rqs[rng.IntN(len(rqs))].ID, rng.IntN(2) == 0)
+		}
+	case 9:
+		var ns []Notification
+		if ns, err = r.c.Notifications(ctx); err == nil && len(ns) > 0 && rng.IntN(2) == 0 {
+			err = r.c.ReadNotification(ctx, ns[rng.IntN(len(ns))].ID)
+		} else if err == nil {
+			err = r.c.ReadAllNotifications(ctx)
+		}
+	case 10:
+		var id string
+		if id, err = r.c.CreateReel(ctx, NewReel{Chat: g, Video: "https://videos.example/r.mp4"}); err == nil {
+			err = r.c.React(ctx, id, "like")
+		}
+	case 11:
+		restricted := rng.IntN(2) == 0
+		err = r.c.UpdateChat(ctx, g, ChatUpdate{Restricted: &restricted})
+	default:
+		token := fmt.Sprintf("device-%d", rng.IntN(3))
+		if rng.IntN(2) == 0 {
+			err = r.c.AddPushDevice(ctx, token)
+		} else {
+			err = r.c.RemovePushDevice(ctx, token)
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
 	}
 }

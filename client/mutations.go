@@ -78,6 +78,7 @@ func (c *Client) enqueue(ctx context.Context, m *syncv1.Mutation, effects ...eff
 // ProfileUpdate changes the non-nil fields of the profile.
 type ProfileUpdate struct {
 	Name, Username, Bio *string
+	Photo               *string // an absolute http(s) URL; "" removes it
 }
 
 // UpdateProfile edits the profile now (in the replica) and queues the
@@ -96,8 +97,11 @@ func (c *Client) UpdateProfile(ctx context.Context, upd ProfileUpdate) (User, er
 	if upd.Bio != nil {
 		me.Bio = *upd.Bio
 	}
+	if upd.Photo != nil {
+		me.Photo = *upd.Photo
+	}
 	_, err = c.enqueue(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_UpdateProfile{UpdateProfile: &syncv1.UpdateProfile{
-		Name: upd.Name, Username: upd.Username, Bio: upd.Bio}}},
+		Name: upd.Name, Username: upd.Username, Bio: upd.Bio, Photo: upd.Photo}}},
 		effect{bucket: "user:" + me.ID, entity: "user", id: me.ID, value: me})
 	return me, err
 }
@@ -566,4 +570,22 @@ func (c *Client) CreateReel(ctx context.Context, in NewReel) (string, error) {
 	_, err := c.enqueue(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_CreateReel{CreateReel: &syncv1.CreateReel{
 		ReelId: id, ChatId: in.Chat, Description: in.Description, Tag: in.Tag, Video: in.Video, Hashtags: in.Hashtags, IsAnonymous: in.Anonymous}}})
 	return id, err
+}
+
+// React toggles a reaction ("like", "superlike", "favorite") to a reel.
+func (c *Client) React(ctx context.Context, reelID, reaction string) error {
+	_, err := c.enqueue(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_ReactToReel{ReactToReel: &syncv1.ReactToReel{ReelId: reelID, Reaction: reaction}}})
+	return err
+}
+
+// AddPushDevice registers this device's push token for the user.
+func (c *Client) AddPushDevice(ctx context.Context, token string) error {
+	_, err := c.enqueue(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_AddPushDevice{AddPushDevice: &syncv1.AddPushDevice{Token: token}}})
+	return err
+}
+
+// RemovePushDevice forgets a push token of the user.
+func (c *Client) RemovePushDevice(ctx context.Context, token string) error {
+	_, err := c.enqueue(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_RemovePushDevice{RemovePushDevice: &syncv1.RemovePushDevice{Token: token}}})
+	return err
 }

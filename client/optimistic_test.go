@@ -139,3 +139,79 @@ func TestOfflineWritesShowAtOnce(t *testing.T) {
 		t.Fatal("an unknown username resolved")
 	}
 }
+
+// TestOneToOneChatCreatedOnTwoDevicesConverges: amy and bob each create
+// their chat offline under their own ids and write into it; after both
+// sync there is one chat, with every message once, on both replicas.
+func TestOneToOneChatCreatedOnTwoDevicesConverges(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := servertest.New(t)
+	amyU, bobU := env.Register("Amy"), env.Register("Bob")
+	amy, bob := openDevice(t, env, ""), openDevice(t, env, "")
+	login(t, env, amy, amyU)
+	login(t, env, bob, bobU)
+	if _, err := amy.Connect(ctx, bobU.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	mustSync(t, amy)
+	mustSync(t, bob)
+	if err := bob.Accept(ctx, amyU.ID); err != nil {
+		t.Fatal(err)
+	}
+	mustSync(t, bob)
+	mustSync(t, amy)
+	amy.net.down.Store(true)
+	bob.net.down.Store(true)
+	a, err := amy.CreateChat(ctx, client.NewChat{Users: []string{bobU.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := bob.CreateChat(ctx, client.NewChat{Users: []string{amyU.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.ID == b.ID {
+		t.Fatal("both devices proposed the same id")
+	}
+	for _, w := range []struct {
+		d    *device
+		chat string
+		text string
+	}{{amy, a.ID, "amy 1"}, {bob, b.ID, "bob 1"}, {amy, a.ID, "amy 2"}, {bob, b.ID, "bob 2"}} {
+		if _, err := w.d.SendMessage(ctx, w.chat, w.text); err != nil {
+			t.Fatal(err)
+		}
+	}
+	amy.net.down.Store(false)
+	bob.net.down.Store(false)
+	mustSync(t, amy)
+	if res := mustSync(t, bob); len(res.Rejected) != 0 {
+		t.Fatalf("bob's writes rejected: %+v", res.Rejected)
+	}
+	mustSync(t, amy)
+	for _, d := range []*device{amy, bob} {
+		chats, err := d.Chats(ctx, "")
+		if err != nil || len(chats) != 1 || chats[0].ID != a.ID {
+			t.Fatalf("chats %+v %v, want the one chat %s", chats, err, a.ID)
+		}
+		ms, err := d.Messages(ctx, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var texts []string
+		for _, m := range ms {
+			if m.Pending {
+				t.Fatalf("still pending: %+v", m)
+			}
+			texts = append(texts, m.Text)
+		}
+		slices.Sort(texts)
+		if !slices.Equal(texts, []string{"amy 1", "amy 2", "bob 1", "bob 2"}) {
+			t.Fatalf("messages %q", texts)
+		}
+		if st, err := d.Status(ctx); err != nil || st.Outbox+st.Awaiting != 0 {
+			t.Fatalf("outbox %+v %v", st, err)
+		}
+	}
+}

@@ -21,7 +21,12 @@ const publicURL = "http://vibesync.test"
 // with its messages and photo.
 func TestChatsFlow(t *testing.T) {
 	needDocker(t)
-	srv := startServer(t, serverOptions{volume: newVolume(t), env: []string{"VIBESYNC_PUBLIC_URL=" + publicURL}})
+	chatsFlow(t, startServer(t, serverOptions{volume: newVolume(t), env: []string{"VIBESYNC_PUBLIC_URL=" + publicURL}}))
+}
+
+// chatsFlow runs the flow against srv (a server on its own volume, or one of
+// several instances on a libSQL server).
+func chatsFlow(t *testing.T, srv *server) {
 	amy := srv.register(t, "Amy Chat", "amy.chat")
 	bob := srv.register(t, "Bob Chat", "bob.chat")
 	cleo := srv.register(t, "Cleo Chat", "cleo.chat")

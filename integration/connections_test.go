@@ -14,7 +14,12 @@ import (
 // then restarts the container and reads the same state back.
 func TestConnectionsFlow(t *testing.T) {
 	needDocker(t)
-	srv := startServer(t, serverOptions{volume: newVolume(t)})
+	connectionsFlow(t, startServer(t, serverOptions{volume: newVolume(t)}))
+}
+
+// connectionsFlow runs the flow against srv (a server on its own volume, or one of
+// several instances on a libSQL server).
+func connectionsFlow(t *testing.T, srv *server) {
 	amy := srv.register(t, "Amy Conn", "amy.conn")
 	bob := srv.register(t, "Bob Conn", "bob.conn")
 	cleo := srv.register(t, "Cleo Conn", "cleo.conn")

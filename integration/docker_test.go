@@ -26,11 +26,12 @@ import (
 
 // The run's Docker state, set up once by TestMain.
 var (
-	pool       *dockertest.Pool
-	image      string // tag of the server image built for this run
-	runID      string
-	skipReason string // set when no Docker engine answers
-	names      atomic.Int64
+	pool        *dockertest.Pool
+	image       string // tag of the server image built for this run
+	libsqlImage string // tag of the libSQL test server's image
+	runID       string
+	skipReason  string // set when no Docker engine answers
+	names       atomic.Int64
 )
 
 // serverUID is the user the image runs as; files put on its volume must be
@@ -119,11 +120,12 @@ func buildImage() (func(), error) {
 			goarch = "arm64"
 		}
 	}
-	build := exec.Command("go", "build", "-ldflags=-s -w", "-o", filepath.Join(dir, "vibesyncd"), "./cmd/vibesyncd")
+	build := exec.Command("go", "build", "-ldflags=-s -w", "-o", dir+string(filepath.Separator),
+		"./cmd/vibesyncd", "./integration/libsqlserver/cmd/libsql-test-server")
 	build.Dir = root
 	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+goarch)
 	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("go build ./cmd/vibesyncd: %v\n%s", err, out)
+		return nil, fmt.Errorf("go build: %v\n%s", err, out)
 	}
 	// A scratch image has no folders at all: /data is the database volume's
 	// mount point (a fresh named volume copies its owner), /tmp is where
@@ -147,25 +149,44 @@ CMD ["serve"]
 	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
 		return nil, err
 	}
+	// The libSQL test server's image: its binary, and /data for the
+	// database file (see integration/libsqlserver).
+	libsqlDockerfile := `FROM scratch
+COPY --chown=` + uid + `:` + uid + ` data /data
+COPY --chown=` + uid + `:` + uid + ` tmp /tmp
+COPY libsql-test-server /libsql-test-server
+USER ` + uid + `:` + uid + `
+ENV TMPDIR=/tmp
+EXPOSE 8080
+ENTRYPOINT ["/libsql-test-server", "-listen", "0.0.0.0:8080", "-db", "/data/libsql.db"]
+`
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile.libsql"), []byte(libsqlDockerfile), 0o644); err != nil {
+		return nil, err
+	}
 	image = "vibesync-integration:" + runID
-	var out bytes.Buffer
-	err = pool.Client.BuildImage(dc.BuildImageOptions{
-		Name:                image,
-		ContextDir:          dir,
-		Dockerfile:          "Dockerfile",
-		Labels:              labels(),
-		RmTmpContainer:      true,
-		ForceRmTmpContainer: true,
-		OutputStream:        &out,
-	})
+	libsqlImage = "vibesync-integration-libsql:" + runID
 	remove := func() {
-		if err := pool.Client.RemoveImageExtended(image, dc.RemoveImageOptions{Force: true}); err != nil {
-			fmt.Fprintln(os.Stderr, "integration: remove image:", err)
+		for _, img := range []string{image, libsqlImage} {
+			if err := pool.Client.RemoveImageExtended(img, dc.RemoveImageOptions{Force: true}); err != nil && !errors.Is(err, dc.ErrNoSuchImage) {
+				fmt.Fprintln(os.Stderr, "integration: remove image:", err)
+			}
 		}
 	}
-	if err != nil {
-		remove()
-		return nil, fmt.Errorf("docker build: %v\n%s", err, out.String())
+	for _, b := range []struct{ name, dockerfile string }{{image, "Dockerfile"}, {libsqlImage, "Dockerfile.libsql"}} {
+		var out bytes.Buffer
+		err = pool.Client.BuildImage(dc.BuildImageOptions{
+			Name:                b.name,
+			ContextDir:          dir,
+			Dockerfile:          b.dockerfile,
+			Labels:              labels(),
+			RmTmpContainer:      true,
+			ForceRmTmpContainer: true,
+			OutputStream:        &out,
+		})
+		if err != nil {
+			remove()
+			return nil, fmt.Errorf("docker build %s: %v\n%s", b.name, err, out.String())
+		}
 	}
 	return remove, nil
 }

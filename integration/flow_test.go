@@ -15,7 +15,12 @@ import (
 // restarts on its volume and everything is still there.
 func TestFoundationFlow(t *testing.T) {
 	needDocker(t)
-	srv := startServer(t, serverOptions{volume: newVolume(t)})
+	foundationFlow(t, startServer(t, serverOptions{volume: newVolume(t)}))
+}
+
+// foundationFlow runs the flow against srv (a server on its own volume, or one of
+// several instances on a libSQL server).
+func foundationFlow(t *testing.T, srv *server) {
 
 	t.Run("health", func(t *testing.T) {
 		var h struct{ Status string }

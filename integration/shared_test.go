@@ -21,6 +21,12 @@ func TestSharedDatabase(t *testing.T) {
 	vol := newVolume(t)
 	a := createServer(t, serverOptions{volume: vol})
 	b := createServer(t, serverOptions{volume: vol})
+	sharedDatabase(t, a, b)
+}
+
+// sharedDatabase starts a and b (created, not started, on one database)
+// at the same moment and runs the two-instance checks against them.
+func sharedDatabase(t *testing.T, a, b *server) {
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
 	for i, s := range []*server{a, b} {

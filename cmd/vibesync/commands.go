@@ -21,6 +21,9 @@ type command struct {
 	min     int    // fewest arguments
 	max     int    // most arguments (-1: any)
 	run     func(ctx context.Context, s *shell, args []string) error
+	// offline: the command works without the server (it reads the
+	// replica, or queues its write); the others need it.
+	offline bool
 }
 
 // commands in the order help lists them.
@@ -29,40 +32,41 @@ var commands = []command{
 		doc: "NAME defaults to USERNAME. --server names the server; the data folder remembers it for every later command."},
 	{name: "login", args: "USERNAME", summary: "log in (password: prompt, stdin or $VIBESYNC_PASSWORD)", min: 1, max: 1, run: login,
 		doc: "Logging in as another user than the data folder's last one starts from an empty replica."},
-	{name: "logout", args: "", summary: "end the session on the server and forget its tokens", max: 0, run: logout,
+	{name: "logout", offline: true, args: "", summary: "end the session on the server and forget its tokens", max: 0, run: logout,
 		doc: "The replica and queued writes stay for the next login of the same user."},
 	{name: "sync", args: "[--verify]", summary: "push queued changes, pull the server's", max: 1, run: syncCmd,
 		doc: "--verify compares every bucket's checksum with the server's and re-reads those that differ."},
-	{name: "status", args: "", summary: "the session, outbox size, last sync, cursors", max: 0, run: status},
+	{name: "status", offline: true, args: "", summary: "the session, outbox size, last sync, cursors", max: 0, run: status},
 	{name: "watch", args: "", summary: "keep syncing and print what arrives (Ctrl-C stops)", max: 0, run: watch},
-	{name: "me", args: "", summary: "your profile", max: 0, run: me},
-	{name: "profile", args: "[--name NAME] [--username USERNAME] [--bio BIO]", summary: "show your profile, or edit it", max: -1, run: profile},
-	{name: "connections", args: "[pending|accepted]", summary: "your connections and requests", max: 1, run: connections},
-	{name: "connect", args: "USER [MESSAGE]", summary: "send a connection request", min: 1, max: -1, run: connect},
-	{name: "accept", args: "USER", summary: "accept USER's connection request", min: 1, max: 1, run: accept},
-	{name: "decline", args: "USER", summary: "decline USER's connection request", min: 1, max: 1, run: decline},
-	{name: "disconnect", args: "USER", summary: "remove a connection, or cancel or decline a request, with USER", min: 1, max: 1, run: disconnect},
-	{name: "chat", args: "USER", summary: "start a one-to-one chat with USER", min: 1, max: 1, run: chat},
-	{name: "group", args: "create [--category CATEGORY] NAME [USER...]", summary: "create a group chat with the users you name", min: 2, max: -1, run: group,
+	{name: "me", offline: true, args: "", summary: "your profile", max: 0, run: me},
+	{name: "profile", offline: true, args: "[--name NAME] [--username USERNAME] [--bio BIO] [--photo URL]", summary: "show your profile, or edit it", max: -1, run: profile,
+		doc: "--photo takes the URL of a photo already hosted; an empty URL removes it."},
+	{name: "connections", offline: true, args: "[pending|accepted]", summary: "your connections and requests", max: 1, run: connections},
+	{name: "connect", offline: true, args: "USER [MESSAGE]", summary: "send a connection request", min: 1, max: -1, run: connect},
+	{name: "accept", offline: true, args: "USER", summary: "accept USER's connection request", min: 1, max: 1, run: accept},
+	{name: "decline", offline: true, args: "USER", summary: "decline USER's connection request", min: 1, max: 1, run: decline},
+	{name: "disconnect", offline: true, args: "USER", summary: "remove a connection, or cancel or decline a request, with USER", min: 1, max: 1, run: disconnect},
+	{name: "chat", offline: true, args: "USER", summary: "start a one-to-one chat with USER", min: 1, max: 1, run: chat},
+	{name: "group", offline: true, args: "create [--category CATEGORY] NAME [USER...]", summary: "create a group chat with the users you name", min: 2, max: -1, run: group,
 		doc: "CATEGORY defaults to Friends. The group shows at once, under the id this device gives it; messages and changes to it may follow offline."},
-	{name: "chats", args: "[SEARCH]", summary: "your chats, with unread counts", max: -1, run: chats},
-	{name: "messages", args: "CHAT", summary: "a chat's messages, with their ids", min: 1, max: 1, run: messages},
-	{name: "send", args: "CHAT TEXT", summary: "send a message", min: 2, max: -1, run: send},
-	{name: "read", args: "CHAT", summary: "mark a chat read", min: 1, max: 1, run: read},
-	{name: "delete", args: "CHAT MESSAGE", summary: "delete a message (yours, or any in a group you administer)", min: 2, max: 2, run: deleteMessage,
+	{name: "chats", offline: true, args: "[SEARCH]", summary: "your chats, with unread counts", max: -1, run: chats},
+	{name: "messages", offline: true, args: "CHAT", summary: "a chat's messages, with their ids", min: 1, max: 1, run: messages},
+	{name: "send", offline: true, args: "CHAT TEXT", summary: "send a message", min: 2, max: -1, run: send},
+	{name: "read", offline: true, args: "CHAT", summary: "mark a chat read", min: 1, max: 1, run: read},
+	{name: "delete", offline: true, args: "CHAT MESSAGE", summary: "delete a message (yours, or any in a group you administer)", min: 2, max: 2, run: deleteMessage,
 		doc: "MESSAGE is a message id (vibesync messages CHAT shows them) or \"last\" for your latest message in CHAT."},
-	{name: "rename", args: "CHAT NAME", summary: "rename a group (admins)", min: 2, max: -1, run: rename},
-	{name: "add", args: "CHAT USER...", summary: "add users to a group", min: 2, max: -1, run: add},
-	{name: "remove", args: "CHAT USER", summary: "remove a user from a group (admins)", min: 2, max: 2, run: remove},
-	{name: "admin", args: "CHAT USER on|off", summary: "grant or revoke a participant's admin rights", min: 3, max: 3, run: admin},
-	{name: "leave", args: "CHAT", summary: "leave a chat", min: 1, max: 1, run: leave},
-	{name: "join", args: "CHAT_ID", summary: "join an open group", min: 1, max: 1, run: join},
-	{name: "request", args: "CHAT_ID", summary: "ask to join a restricted group", min: 1, max: 1, run: requestJoin},
-	{name: "requests", args: "[approve|reject REQUEST_ID]", summary: "join requests: yours and those to groups you administer; answer one", max: 2, run: requests},
-	{name: "notifications", args: "[read ID|all]", summary: "your notifications; mark one or all read", max: 2, run: notifications},
-	{name: "rejections", args: "", summary: "changes the server refused, or whose outcome is unknown, kept with what you wrote", max: 0, run: rejectionsCmd},
-	{name: "retry", args: "N", summary: "queue rejected change #N again", min: 1, max: 1, run: retry},
-	{name: "dismiss", args: "N", summary: "give rejected change #N up", min: 1, max: 1, run: dismiss},
+	{name: "rename", offline: true, args: "CHAT NAME", summary: "rename a group (admins)", min: 2, max: -1, run: rename},
+	{name: "add", offline: true, args: "CHAT USER...", summary: "add users to a group", min: 2, max: -1, run: add},
+	{name: "remove", offline: true, args: "CHAT USER", summary: "remove a user from a group (admins)", min: 2, max: 2, run: remove},
+	{name: "admin", offline: true, args: "CHAT USER on|off", summary: "grant or revoke a participant's admin rights", min: 3, max: 3, run: admin},
+	{name: "leave", offline: true, args: "CHAT", summary: "leave a chat", min: 1, max: 1, run: leave},
+	{name: "join", offline: true, args: "CHAT_ID", summary: "join an open group", min: 1, max: 1, run: join},
+	{name: "request", offline: true, args: "CHAT_ID", summary: "ask to join a restricted group", min: 1, max: 1, run: requestJoin},
+	{name: "requests", offline: true, args: "[approve|reject REQUEST_ID]", summary: "join requests: yours and those to groups you administer; answer one", max: 2, run: requests},
+	{name: "notifications", offline: true, args: "[read ID|all]", summary: "your notifications; mark one or all read", max: 2, run: notifications},
+	{name: "rejections", offline: true, args: "", summary: "changes the server refused, or whose outcome is unknown, kept with what you wrote", max: 0, run: rejectionsCmd},
+	{name: "retry", offline: true, args: "N", summary: "queue rejected change #N again", min: 1, max: 1, run: retry},
+	{name: "dismiss", offline: true, args: "N", summary: "give rejected change #N up", min: 1, max: 1, run: dismiss},
 	{name: "help", args: "[COMMAND]", summary: "every command, or one command in detail", max: 1},
 }
 
@@ -95,6 +99,13 @@ func help(w io.Writer, args []string) error {
 	fmt.Fprintf(w, "usage: vibesync %s\n\n%s\n", strings.TrimSpace(c.name+" "+c.args), c.summary)
 	if c.doc != "" {
 		fmt.Fprintf(w, "\n%s\n", c.doc)
+	}
+	switch {
+	case c.name == "help":
+	case c.offline:
+		fmt.Fprintln(w, "\nWorks offline.")
+	default:
+		fmt.Fprintln(w, "\nNeeds the server.")
 	}
 	return nil
 }
@@ -277,6 +288,9 @@ func me(ctx context.Context, s *shell, _ []string) error {
 	if u.Bio != "" {
 		fmt.Fprintln(s.stdout, u.Bio)
 	}
+	if u.Photo != "" {
+		fmt.Fprintln(s.stdout, "photo:", u.Photo)
+	}
 	return nil
 }
 
@@ -287,8 +301,9 @@ func profile(ctx context.Context, s *shell, args []string) error {
 	fs.Func("name", "display name", func(v string) error { upd.Name = &v; return nil })
 	fs.Func("username", "username", func(v string) error { upd.Username = &v; return nil })
 	fs.Func("bio", "bio", func(v string) error { upd.Bio = &v; return nil })
+	fs.Func("photo", "photo URL", func(v string) error { upd.Photo = &v; return nil })
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		return errors.New("usage: vibesync profile [--name NAME] [--username USERNAME] [--bio BIO]")
+		return errors.New("usage: vibesync profile [--name NAME] [--username USERNAME] [--bio BIO] [--photo URL]")
 	}
 	if upd == (client.ProfileUpdate{}) {
 		return me(ctx, s, nil)

@@ -105,7 +105,11 @@ func run(ctx context.Context, args []string, e env) error {
 			fmt.Fprintln(e.stderr, describeRejection(r))
 		}
 	}()
-	return cmd.run(ctx, sh, args)
+	err = cmd.run(ctx, sh, args)
+	if errors.Is(err, client.ErrOffline) && !cmd.offline {
+		return fmt.Errorf("%s needs the server, and %s is unreachable; try again once online (%w)", cmd.name, c.Server(), err)
+	}
+	return err
 }
 
 // checkServer refuses a --server other than the login's: the data

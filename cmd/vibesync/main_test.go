@@ -372,7 +372,10 @@ func TestCLIHelp(t *testing.T) {
 			t.Errorf("help lists %q on %d lines:\n%s", cmd, n, out)
 		}
 	}
-	if out := c.run("help", "group"); !strings.Contains(out, "usage: vibesync group create [--category CATEGORY] NAME [USER...]") {
+	if out := c.run("help", "login"); !strings.Contains(out, "Needs the server.") {
+		t.Fatalf("help login: %s", out)
+	}
+	if out := c.run("help", "group"); !strings.Contains(out, "usage: vibesync group create [--category CATEGORY] NAME [USER...]") || !strings.Contains(out, "Works offline.") {
 		t.Fatalf("help group: %s", out)
 	}
 	if _, err := c.try("help", "fly"); err == nil || !strings.Contains(err.Error(), `unknown command "fly"`) {
@@ -434,6 +437,12 @@ func TestCLIPasswordSources(t *testing.T) {
 	if _, err := wrong.try("login", "amy_pw"); err == nil {
 		t.Fatal("login with a wrong password from standard input succeeded")
 	}
+	if out := fromEnv.run("profile", "--photo", "https://img.example/amy.jpg", "--bio", "hi"); !strings.Contains(out, "photo: https://img.example/amy.jpg") || !strings.Contains(out, "synced") {
+		t.Fatalf("profile edit: %s", out)
+	}
+	if out := fromEnv.run("profile"); !strings.Contains(out, "photo: https://img.example/amy.jpg") || !strings.Contains(out, "hi") {
+		t.Fatalf("profile: %s", out)
+	}
 	none := amy
 	none.stdin = "\n"
 	if _, err := none.try("login", "amy_pw"); err == nil || !strings.Contains(err.Error(), "no password") {
@@ -450,6 +459,9 @@ func TestCLIUnknownUserOffline(t *testing.T) {
 	amy := cli{t: t, server: srv.URL(), data: t.TempDir()}
 	amy.run("register", "amy_unk", "Amy")
 	srv.stop()
+	if _, err := amy.try("login", "amy_unk"); err == nil || !strings.Contains(err.Error(), "login needs the server, and "+srv.URL()+" is unreachable") {
+		t.Fatalf("login offline: %v", err)
+	}
 	_, err := amy.try("connect", "stranger")
 	if err == nil || !strings.Contains(err.Error(), "@stranger is not in this replica and the server is unreachable") ||
 		!strings.Contains(err.Error(), "user id") {

@@ -44,10 +44,29 @@ func TestBadArgumentsAreErrors(t *testing.T) {
 		{"-token-secret", "short"},
 		{"-allowed-origins", "https://ok.example.com, no-scheme.example.com"},
 		{"serve", "extra"},
+		{"-live-poll", "often"},
+		{"-live-poll", "0s"},
 	} {
 		if err := run(ctx, append(args, "-data", t.TempDir()), noenv, &out, &out); err == nil {
 			t.Errorf("run(%q) succeeded", args)
 		}
+	}
+}
+
+func TestLivePollInterval(t *testing.T) {
+	var out bytes.Buffer
+	o, err := parseFlags("serve", []string{"-live-poll", "200ms", "-data", t.TempDir()}, noenv, &out)
+	if err != nil || o.cfg.Live.PollInterval != 200*time.Millisecond {
+		t.Fatalf("-live-poll 200ms: %v %v", o.cfg.Live.PollInterval, err)
+	}
+	o, err = parseFlags("serve", []string{"-data", t.TempDir()}, func(k string) string {
+		if k == "VIBESYNC_LIVE_POLL" {
+			return "1s"
+		}
+		return ""
+	}, &out)
+	if err != nil || o.cfg.Live.PollInterval != time.Second {
+		t.Fatalf("VIBESYNC_LIVE_POLL=1s: %v %v", o.cfg.Live.PollInterval, err)
 	}
 }
 

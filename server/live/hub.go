@@ -175,6 +175,7 @@ type Hub struct {
 
 	// Owned by the tailer goroutine.
 	eventSeq, feedSeq, memberSeq int64
+	heads                        store.Heads // as the last poll saw them (tailer only)
 	audience                     map[string][]string
 
 	dropped   atomic.Int64

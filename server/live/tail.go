@@ -32,13 +32,15 @@ func (h *Hub) tail() {
 	}()
 	failing := false
 	for {
+		poll := false
 		select {
 		case <-h.done:
 			return
 		case <-h.wake:
 		case <-t.C:
+			poll = true
 		}
-		err := h.catchUp(ctx)
+		err := h.catchUp(ctx, poll)
 		switch {
 		case err != nil && ctx.Err() == nil && !failing:
 			h.log.Error("live: tail", "err", err) // logged once per outage
@@ -51,14 +53,32 @@ func (h *Hub) tail() {
 }
 
 // catchUp reads, in one snapshot, the membership changes, live events and
-// moved buckets since the last round, and hands them to local sockets.
-func (h *Hub) catchUp(ctx context.Context) error {
-	return h.db.ReadUncounted(ctx, func(tx *store.Tx) error {
+// moved buckets since the last round, and hands them to local sockets. A
+// poll (rather than a wake-up after this process committed) first reads
+// the three tables' heads with one small statement and stops there when
+// none moved: an idle instance costs the database one cheap read per
+// PollInterval.
+func (h *Hub) catchUp(ctx context.Context, poll bool) error {
+	var heads store.Heads
+	if poll {
+		var err error
+		if heads, err = h.db.Heads(ctx); err != nil {
+			return err
+		}
+		if heads == h.heads {
+			return nil
+		}
+	}
+	err := h.db.ReadUncounted(ctx, func(tx *store.Tx) error {
+		// The first page of each table comes in one read (one round trip
+		// to a libSQL server); further pages only when one was full.
+		t, err := tx.Tail(ctx, store.TailFrom{MemberSeq: h.memberSeq, EventSeq: h.eventSeq, FeedSeq: h.feedSeq,
+			MemberLimit: memberPage, EventLimit: eventPage, MoveLimit: movePage})
+		if err != nil {
+			return err
+		}
+		changes := t.Members
 		for {
-			changes, err := tx.MemberChanges(ctx, h.memberSeq, memberPage)
-			if err != nil {
-				return err
-			}
 			for _, c := range changes {
 				delete(h.audience, c.Bucket)
 				h.memberSeq = c.Seq
@@ -66,12 +86,12 @@ func (h *Hub) catchUp(ctx context.Context) error {
 			if len(changes) < memberPage {
 				break
 			}
-		}
-		for {
-			events, err := tx.Events(ctx, h.eventSeq, eventPage)
-			if err != nil {
+			if changes, err = tx.MemberChanges(ctx, h.memberSeq, memberPage); err != nil {
 				return err
 			}
+		}
+		events := t.Events
+		for {
 			for _, e := range events {
 				if err := h.fanOut(ctx, tx, e); err != nil {
 					return err
@@ -81,24 +101,32 @@ func (h *Hub) catchUp(ctx context.Context) error {
 			if len(events) < eventPage {
 				break
 			}
-		}
-		for {
-			moves, err := tx.MovedBuckets(ctx, h.feedSeq, movePage)
-			if err != nil {
+			if events, err = tx.Events(ctx, h.eventSeq, eventPage); err != nil {
 				return err
 			}
-			if len(moves) == 0 {
-				h.tailSeq.Store(h.feedSeq)
-				return nil
-			}
+		}
+		moves := t.Moves
+		for len(moves) > 0 {
 			for _, m := range moves {
 				if err := h.notifyMove(ctx, tx, m); err != nil {
 					return err
 				}
 			}
 			h.feedSeq = moves[len(moves)-1].Seq
+			if h.feedSeq >= t.FeedHead {
+				break // read up to the head this snapshot saw
+			}
+			if moves, err = tx.MovedBuckets(ctx, h.feedSeq, movePage); err != nil {
+				return err
+			}
 		}
+		h.tailSeq.Store(h.feedSeq)
+		return nil
 	})
+	if err == nil && poll {
+		h.heads = heads
+	}
+	return err
 }
 
 // members is the audience of bucket: its user for "user:<id>", else the

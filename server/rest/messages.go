@@ -52,3 +52,17 @@ func (a *API) listMessages(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]any{"messages": msgs, "count": total})
 	return nil
 }
+
+// deleteMessage is DELETE /chats/{id}/messages/{messageId}: 204, or the
+// errors of social.DeleteMessage.
+func (a *API) deleteMessage(w http.ResponseWriter, r *http.Request) error {
+	var in socketBody
+	if err := decode(w, r, &in, true); err != nil {
+		return err
+	}
+	if err := a.svc.DeleteMessage(r.Context(), withSocket(r, in.Socket), r.PathValue("id"), r.PathValue("messageId")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -356,3 +356,34 @@ func TestMessageOrder(t *testing.T) {
 		env.Do("GET", "/chats/"+c.ID+"/messages?before=0123456789abcdef01234567", amy.Token, nil).WantError(404, "message_not_found")
 	})
 }
+
+func TestDeleteMessage(t *testing.T) {
+	t.Parallel()
+	env := servertest.New(t)
+	amy, ben, cy := env.Register("Amy"), env.Register("Ben"), env.Register("Cy")
+	c := group(t, env, amy, "G", nil, ben, cy)
+	bens, cys := sendText(t, env, ben, c.ID, "ben's"), sendText(t, env, cy, c.ID, "cy's")
+	path := func(m string) string { return "/chats/" + c.ID + "/messages/" + m }
+
+	env.Do("DELETE", path(cys.ID), ben.Token, nil).WantError(403, "not_sender")
+	env.Do("DELETE", path("nope"), ben.Token, nil).WantError(400, "invalid_message_id")
+	env.Do("DELETE", path(bens.ID), ben.Token, nil).Want(204) // its sender
+	env.Do("DELETE", path(cys.ID), amy.Token, nil).Want(204)  // an admin of the group
+	env.Do("DELETE", path(cys.ID), amy.Token, nil).WantError(404, "message_not_found")
+	var list struct {
+		Count int `json:"count"`
+	}
+	env.Do("GET", "/chats/"+c.ID+"/messages", amy.Token, nil).Want(200).Decode(&list)
+	if list.Count != 0 {
+		t.Fatalf("%d messages left", list.Count)
+	}
+	rows := feed(t, env, "chat:"+c.ID)
+	for _, m := range []string{bens.ID, cys.ID} {
+		if r, ok := rows["message/"+m]; !ok || r.Op != "delete" {
+			t.Fatalf("message %s in the feed: %+v, want a tombstone", m, r)
+		}
+	}
+	if !hasEvent(t, env, social.EventMessageDeleted, "chat:"+c.ID) {
+		t.Fatal("no message-deleted event")
+	}
+}

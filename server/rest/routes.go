@@ -78,6 +78,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("POST /chats/{id}/read", a.authed(a.readChat))
 	mux.Handle("POST /chats/{id}/messages", a.authed(a.sendMessage))
 	mux.Handle("GET /chats/{id}/messages", a.authed(a.listMessages))
+	mux.Handle("DELETE /chats/{id}/messages/{messageId}", a.authed(a.deleteMessage))
 	mux.Handle("POST /chats/{id}/participants", a.authed(a.joinChat))
 	mux.Handle("POST /chats/{id}/participants/multiple", a.authed(a.addParticipants))
 	mux.Handle("DELETE /chats/{id}/participants/{participantId}", a.authed(a.removeParticipant))

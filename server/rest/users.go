@@ -24,11 +24,12 @@ func (a *API) patchMe(w http.ResponseWriter, r *http.Request) error {
 		Name     *string `json:"name"`
 		Username *string `json:"username"`
 		Bio      *string `json:"bio"`
+		Photo    *string `json:"photo"`
 	}
 	if err := decode(w, r, &in, false); err != nil {
 		return err
 	}
-	u, err := a.svc.UpdateProfile(r.Context(), caller(r), social.ProfileUpdate{Name: in.Name, Username: in.Username, Bio: in.Bio})
+	u, err := a.svc.UpdateProfile(r.Context(), caller(r), social.ProfileUpdate{Name: in.Name, Username: in.Username, Bio: in.Bio, Photo: in.Photo})
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 
 	"connectrpc.com/connect"
 	"connectrpc.com/grpcreflect"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/vibesync/vibesync/oid"
@@ -552,8 +553,11 @@ func TestPush(t *testing.T) {
 	t.Run("unimplemented_mutation_is_rejected", func(t *testing.T) {
 		h := newHarness(t)
 		amy := h.env.Register("Amy")
-		res := push(t, h.client(amy), clientA,
-			&syncv1.Mutation{Id: 1, Kind: &syncv1.Mutation_DeleteMessage{DeleteMessage: &syncv1.DeleteMessage{ChatId: oid.New(), MessageId: oid.New()}}}, bio(2, "x"))
+		// A kind this server does not know (field 99 of Mutation, as a
+		// newer client would send it) is rejected and blocks nothing.
+		newer := &syncv1.Mutation{Id: 1}
+		newer.ProtoReflect().SetUnknown(protowire.AppendBytes(protowire.AppendTag(nil, 99, protowire.BytesType), []byte{}))
+		res := push(t, h.client(amy), clientA, newer, bio(2, "x"))
 		if r := res.Results[0]; r.Status != syncv1.MutationStatus_MUTATION_STATUS_REJECTED || r.Code != "unimplemented" {
 			t.Fatalf("result %v", r)
 		}

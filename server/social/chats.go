@@ -97,6 +97,10 @@ type NewEvent struct {
 
 // NewChat is the input of CreateChat.
 type NewChat struct {
+	// ID is a client-proposed id (optional; see proposed.go): kept when
+	// nothing uses it, 409 id_taken otherwise. For a pair that already has
+	// its one-to-one chat, it becomes an alias of that chat for the caller.
+	ID      string
 	IsGroup bool
 	// One-to-one.
 	User   string
@@ -184,9 +188,15 @@ func (s *Service) createDirect(ctx context.Context, tx *store.Tx, c Caller, in N
 	existing, err := tx.ChatByPair(ctx, pair)
 	switch {
 	case err == nil:
-		out, err = s.chatWithParts(ctx, tx, existing)
+		if err = s.aliasPairChat(ctx, tx, c, in.ID, existing.ID); err == nil {
+			out, err = s.chatWithParts(ctx, tx, existing)
+		}
 	case apperr.Is(err, apperr.NotFound):
-		ch := store.Chat{ID: oid.NewAt(tx.Now), CreatorID: c.UserID, MeetMeID: in.MeetMe, PairKey: pair, AllowPublicPost: true,
+		var id string
+		if id, err = newChatID(ctx, tx, in.ID); err != nil {
+			return Chat{}, false, err
+		}
+		ch := store.Chat{ID: id, CreatorID: c.UserID, MeetMeID: in.MeetMe, PairKey: pair, AllowPublicPost: true,
 			LastActivityAt: tx.Now, CreatedAt: tx.Now, UpdatedAt: tx.Now}
 		out, err = s.insertChat(ctx, tx, c, ch, nil, []string{in.User})
 		created = true
@@ -275,6 +285,37 @@ func checkReachable(ctx context.Context, tx *store.Tx, caller string, ids []stri
 	return nil
 }
 
+// newChatID is a new chat's id: the proposed one if nothing uses it.
+func newChatID(ctx context.Context, tx *store.Tx, proposed string) (string, error) {
+	return newID(tx, "chatId", proposed, func() (bool, error) { return tx.ChatIDUsed(ctx, proposed) })
+}
+
+// aliasPairChat makes the caller's proposed id for a pair's one-to-one
+// chat an alias of the pair's existing chat. Nothing to do without a
+// proposed id, or when it is the chat's id or already the caller's alias
+// of it; an id used otherwise is 409 id_taken.
+func (s *Service) aliasPairChat(ctx context.Context, tx *store.Tx, c Caller, proposed, chatID string) error {
+	if proposed == "" || proposed == chatID {
+		return nil
+	}
+	if err := ValidID("chatId", proposed); err != nil {
+		return err
+	}
+	if target, user, err := tx.ChatAlias(ctx, proposed); err != nil {
+		return err
+	} else if target == chatID && user == c.UserID {
+		return nil
+	}
+	used, err := tx.ChatIDUsed(ctx, proposed)
+	if err != nil {
+		return err
+	}
+	if used {
+		return idTaken("chatId")
+	}
+	return tx.AddChatAlias(ctx, proposed, chatID, c.UserID)
+}
+
 func (s *Service) createGroup(ctx context.Context, tx *store.Tx, c Caller, in NewChat) (Chat, bool, error) {
 	name, err := validChatName(in.Name)
 	if err != nil {
@@ -337,7 +378,11 @@ func (s *Service) createGroup(ctx context.Context, tx *store.Tx, c Caller, in Ne
 	if err := checkReachable(ctx, tx, c.UserID, invitees); err != nil {
 		return Chat{}, false, err
 	}
-	ch := store.Chat{ID: oid.NewAt(tx.Now), CreatorID: c.UserID, IsGroup: true, Name: name, Category: cat, Restricted: restricted,
+	id, err := newChatID(ctx, tx, in.ID)
+	if err != nil {
+		return Chat{}, false, err
+	}
+	ch := store.Chat{ID: id, CreatorID: c.UserID, IsGroup: true, Name: name, Category: cat, Restricted: restricted,
 		AllowPublicPost: allow, Tags: string(tagsJSON), LastActivityAt: tx.Now, CreatedAt: tx.Now, UpdatedAt: tx.Now}
 	out, err := s.insertChat(ctx, tx, c, ch, ev, invitees)
 	return out, err == nil, err
@@ -635,22 +680,10 @@ func (s *Service) UpdateChat(ctx context.Context, c Caller, chatID string, upd C
 	if err := ValidID("id", chatID); err != nil {
 		return Chat{}, err
 	}
-	var su store.ChatUpdate
-	if upd.Name != nil {
-		n, err := validChatName(*upd.Name)
-		if err != nil {
-			return Chat{}, err
-		}
-		su.Name = &n
+	su, err := chatUpdateOf(upd)
+	if err != nil {
+		return Chat{}, err
 	}
-	if upd.Category != nil {
-		cat, err := validCategory(*upd.Category)
-		if err != nil {
-			return Chat{}, err
-		}
-		su.Category = &cat
-	}
-	su.Restricted, su.AllowPublicPost = upd.Restricted, upd.AllowPublicPost
 	var photo *photoFile
 	if upd.Photo != nil {
 		p, err := sniffPhoto(upd.Photo.Data)
@@ -677,53 +710,14 @@ func (s *Service) UpdateChat(ctx context.Context, c Caller, chatID string, upd C
 		su.Photo = &newKey
 	}
 	var out Chat
-	err := s.db.Write(ctx, func(tx *store.Tx) error {
+	err = s.db.Write(ctx, func(tx *store.Tx) (err error) {
 		if newKey != "" {
 			// If this write is undone (also after it returns, as one step
 			// of a group commit that fails), the new photo goes with it.
 			tx.AfterRollback(func() { s.deleteMedia(context.WithoutCancel(ctx), newKey) })
 		}
-		ch, _, err := adminOf(ctx, tx, chatID, c.UserID)
-		if err != nil {
-			return err
-		}
-		if newKey != "" {
-			// The replaced photo goes only once the new one is committed.
-			s.deleteMediaAfterCommit(ctx, tx, ch.Photo)
-		}
-		cat := ch.Category
-		if su.Category != nil {
-			cat = *su.Category
-		}
-		if (cat == CategoryEvent) != (ch.Category == CategoryEvent) {
-			// An Event chat's event is given at creation; the category
-			// cannot move in or out of Event afterwards.
-			return apperr.InvalidField("category", "the Event category is fixed when the chat is created")
-		}
-		if cat == CategoryCourses {
-			f := false
-			su.Restricted = &f
-		}
-		if err := tx.UpdateChat(ctx, chatID, su); err != nil {
-			return err
-		}
-		ch, err = tx.Chat(ctx, chatID)
-		if err != nil {
-			return err
-		}
-		out, err = s.chatWithParts(ctx, tx, ch)
-		if err != nil {
-			return err
-		}
-		row := out
-		row.Participants = nil
-		if row.Creator, err = s.personRef(ctx, tx, nil, ch.CreatorID); err != nil {
-			return err
-		}
-		if err := put(ctx, tx, EntityChat, ch.ID, row, ChatBucket(ch.ID)); err != nil {
-			return err
-		}
-		return emit(ctx, tx, c, EventChatUpdated, row, ChatBucket(ch.ID))
+		out, err = s.updateChat(ctx, tx, c, chatID, su)
+		return err
 	})
 	if err != nil {
 		if newKey != "" {
@@ -732,6 +726,72 @@ func (s *Service) UpdateChat(ctx context.Context, c Caller, chatID string, upd C
 		return Chat{}, err
 	}
 	return out, nil
+}
+
+// chatUpdateOf validates the settings of a chat update (not its photo).
+func chatUpdateOf(upd ChatUpdate) (store.ChatUpdate, error) {
+	var su store.ChatUpdate
+	if upd.Name != nil {
+		n, err := validChatName(*upd.Name)
+		if err != nil {
+			return su, err
+		}
+		su.Name = &n
+	}
+	if upd.Category != nil {
+		cat, err := validCategory(*upd.Category)
+		if err != nil {
+			return su, err
+		}
+		su.Category = &cat
+	}
+	su.Restricted, su.AllowPublicPost = upd.Restricted, upd.AllowPublicPost
+	return su, nil
+}
+
+// updateChat applies a validated update (su.Photo: a stored new photo,
+// which replaces the old one once committed).
+func (s *Service) updateChat(ctx context.Context, tx *store.Tx, c Caller, chatID string, su store.ChatUpdate) (Chat, error) {
+	ch, _, err := adminOf(ctx, tx, chatID, c.UserID)
+	if err != nil {
+		return Chat{}, err
+	}
+	if su.Photo != nil {
+		// The replaced photo goes only once the new one is committed.
+		s.deleteMediaAfterCommit(ctx, tx, ch.Photo)
+	}
+	cat := ch.Category
+	if su.Category != nil {
+		cat = *su.Category
+	}
+	if (cat == CategoryEvent) != (ch.Category == CategoryEvent) {
+		// An Event chat's event is given at creation; the category
+		// cannot move in or out of Event afterwards.
+		return Chat{}, apperr.InvalidField("category", "the Event category is fixed when the chat is created")
+	}
+	if cat == CategoryCourses {
+		f := false
+		su.Restricted = &f
+	}
+	if err := tx.UpdateChat(ctx, chatID, su); err != nil {
+		return Chat{}, err
+	}
+	if ch, err = tx.Chat(ctx, chatID); err != nil {
+		return Chat{}, err
+	}
+	out, err := s.chatWithParts(ctx, tx, ch)
+	if err != nil {
+		return Chat{}, err
+	}
+	row := out
+	row.Participants = nil
+	if row.Creator, err = s.personRef(ctx, tx, nil, ch.CreatorID); err != nil {
+		return Chat{}, err
+	}
+	if err := put(ctx, tx, EntityChat, ch.ID, row, ChatBucket(ch.ID)); err != nil {
+		return Chat{}, err
+	}
+	return out, emit(ctx, tx, c, EventChatUpdated, row, ChatBucket(ch.ID))
 }
 
 func (s *Service) deleteMedia(ctx context.Context, key string) {

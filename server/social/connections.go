@@ -6,7 +6,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/vibesync/vibesync/oid"
 	"github.com/vibesync/vibesync/server/apperr"
 	"github.com/vibesync/vibesync/server/store"
 	syncv1 "github.com/vibesync/vibesync/syncproto/vibesync/sync/v1"
@@ -189,6 +188,10 @@ func removeConnection(ctx context.Context, tx *store.Tx, c Caller, conn store.Co
 
 // ConnectionRequest is the input of RequestConnection.
 type ConnectionRequest struct {
+	// ID is a client-proposed id of the record (optional): kept when it is
+	// a valid id nothing uses (409 id_taken otherwise), also when the
+	// request reopens a declined record, which then takes this id.
+	ID      string
 	To      string // the user asked
 	Field   string // the input field naming To, for errors (default "userId")
 	Message string // optional, at most MaxConnectionMessageLen characters
@@ -222,6 +225,10 @@ func requestConnection(ctx context.Context, tx *store.Tx, c Caller, in Connectio
 	if _, err := otherUser(ctx, tx, c, in.Field, in.To); err != nil {
 		return out, fresh, err
 	}
+	id, err := newID(tx, "connectionId", in.ID, func() (bool, error) { return connectionIDUsed(ctx, tx, c, in.ID) })
+	if err != nil {
+		return out, fresh, err
+	}
 	conn, err := tx.ConnectionBetween(ctx, c.UserID, in.To)
 	exists := err == nil
 	if err != nil && !apperr.Is(err, apperr.NotFound) {
@@ -251,7 +258,7 @@ func requestConnection(ctx context.Context, tx *store.Tx, c Caller, in Connectio
 	case !exists:
 		fresh = true
 		conn, err = tx.InsertConnection(ctx, store.Connection{
-			ID: oid.NewAt(tx.Now), FromID: c.UserID, ToID: in.To, Status: store.ConnPending,
+			ID: id, FromID: c.UserID, ToID: in.To, Status: store.ConnPending,
 			Message: msg, StatusDetail: detail, CreatedAt: tx.Now,
 		})
 		if err != nil {
@@ -265,6 +272,14 @@ func requestConnection(ctx context.Context, tx *store.Tx, c Caller, in Connectio
 		fresh = conn.Status == store.ConnDeclined
 		if err := deleteNotifications(ctx, tx, store.NotificationMatch{SubjectID: conn.ID, Type: NotifyConnectionRequest}); err != nil {
 			return out, fresh, err
+		}
+		if in.ID != "" && in.ID != conn.ID {
+			// The device named the request: the reopened record takes
+			// that name, and its old one leaves both buckets.
+			if err := drop(ctx, tx, EntityConnection, conn.ID, UserBucket(conn.FromID), UserBucket(conn.ToID)); err != nil {
+				return out, fresh, err
+			}
+			conn.ID = in.ID
 		}
 		conn.FromID, conn.ToID, conn.Status = c.UserID, in.To, store.ConnPending
 		conn.Message, conn.StatusDetail, conn.CreatedAt = msg, detail, tx.Now
@@ -311,7 +326,11 @@ func requestProcessed() error {
 type ConnectionRef struct {
 	With string
 	Num  int64
+	ID   string
 }
+
+// ByID refers to the record with id.
+func ByID(id string) ConnectionRef { return ConnectionRef{ID: id} }
 
 // ByUser refers to the caller's record with user id.
 func ByUser(id string) ConnectionRef { return ConnectionRef{With: id} }
@@ -325,7 +344,17 @@ func ByNum(num int64) ConnectionRef { return ConnectionRef{Num: num} }
 func findConnection(ctx context.Context, tx *store.Tx, c Caller, ref ConnectionRef) (store.Connection, error) {
 	if ref.Num != 0 || ref.With == "" {
 		missing := apperr.NotFoundf("connection_not_found", "Connection request with ID '%d' does not exist", ref.Num)
-		conn, err := tx.ConnectionByNum(ctx, ref.Num)
+		var conn store.Connection
+		var err error
+		if ref.ID != "" {
+			if err := ValidID("connectionId", ref.ID); err != nil {
+				return store.Connection{}, err
+			}
+			missing = apperr.NotFoundf("connection_not_found", "Connection '%s' does not exist", ref.ID)
+			conn, err = tx.ConnectionByID(ctx, ref.ID)
+		} else {
+			conn, err = tx.ConnectionByNum(ctx, ref.Num)
+		}
 		if apperr.Is(err, apperr.NotFound) {
 			return store.Connection{}, missing
 		} else if err != nil {

@@ -398,3 +398,54 @@ func sameMessage(m store.Message, text string, in NewMessage) bool {
 	}
 	return true
 }
+
+// EventMessageDeleted tells a chat's participants a message was deleted.
+const EventMessageDeleted = "message-deleted"
+
+// DeleteMessage deletes a message of a chat. Its sender may, and so may
+// the admins of a group (403 not_sender for anyone else); the caller must
+// be a participant (403 not_participant). The message and its files leave
+// the chat's feed (tombstones, so replicas drop them) and the chat's
+// participants get message-deleted {_id, chat} live.
+func (s *Service) DeleteMessage(ctx context.Context, c Caller, chatID, messageID string) error {
+	return s.db.Write(ctx, func(tx *store.Tx) error { return s.deleteMessage(ctx, tx, c, chatID, messageID) })
+}
+
+func (s *Service) deleteMessage(ctx context.Context, tx *store.Tx, c Caller, chatID, messageID string) error {
+	if err := c.valid(); err != nil {
+		return err
+	}
+	if err := ValidID("id", chatID); err != nil {
+		return err
+	}
+	if err := ValidID("messageId", messageID); err != nil {
+		return err
+	}
+	ch, me, err := memberOf(ctx, tx, chatID, c.UserID)
+	if err != nil {
+		return err
+	}
+	m, err := tx.Message(ctx, messageID)
+	if err != nil {
+		return err
+	}
+	if m.ChatID != chatID {
+		return apperr.NotFoundf("message_not_found", "Message not found")
+	}
+	if m.UserID != c.UserID && !(ch.IsGroup && me.IsAdmin) {
+		return apperr.Forbiddenf("not_sender", "Only its sender or an admin of the group may delete a message")
+	}
+	files, err := tx.DeleteMessage(ctx, messageID)
+	if err != nil {
+		return err
+	}
+	if err := drop(ctx, tx, EntityMessage, messageID, ChatBucket(chatID)); err != nil {
+		return err
+	}
+	for _, f := range files {
+		if err := drop(ctx, tx, EntityFile, f, ChatBucket(chatID)); err != nil {
+			return err
+		}
+	}
+	return emit(ctx, tx, c, EventMessageDeleted, map[string]string{"_id": messageID, "chat": chatID}, ChatBucket(chatID))
+}

@@ -18,7 +18,14 @@ import (
 //
 // Where a mutation maps onto several REST behaviours:
 //   - CreateConnectionMutation is the v1 request (no meet-me status
-//     needed); the server assigns the record's id.
+//     needed).
+//   - Creations keep the client-proposed id (ConnectionID, ChatID,
+//     RequestID, ReelID, MessageID) when nothing uses it, and are rejected
+//     with 409 id_taken otherwise (proposed.go); without one the server
+//     assigns it.
+//   - Writes naming a chat (ChatID) accept the alias a one-to-one
+//     creation left (proposed.go): the caller's id for a pair's chat
+//     that another device created first.
 //   - DeleteConnectionMutation cancels or declines a pending request
 //     (DELETE /connections/:userId) and removes an accepted connection
 //     (v1 DELETE).
@@ -26,8 +33,7 @@ import (
 //     MinStatusDuration to MaxStatusDuration ahead, rounded down to whole
 //     minutes.
 //   - CreateChatMutation makes a group with ParticipantIDs when Group is
-//     set, else a one-to-one chat with the first of ParticipantIDs; the
-//     server assigns the chat's id.
+//     set, else a one-to-one chat with the first of ParticipantIDs.
 //   - SendMessageMutation keeps the client-proposed MessageID, so the
 //     optimistic message and the server's are the same row.
 //   - LeaveChatMutation is RemoveParticipantMutation of oneself.
@@ -46,7 +52,7 @@ const CodeUnimplemented apperr.Code = syncv1.CodeUnimplemented
 // UpdateProfileMutation changes the non-nil fields of the caller's profile
 // (UpdateProfile).
 type UpdateProfileMutation struct {
-	Name, Username, Bio *string
+	Name, Username, Bio, Photo *string
 }
 
 // SetStatusMutation sets the caller's meet-me status for ExpiresIn (from
@@ -72,8 +78,9 @@ type UnblockMutation struct{ UserID string }
 // CreateConnectionMutation sends a connection request to UserID, answering
 // no meet-me status (the v1 request).
 type CreateConnectionMutation struct {
-	UserID  string
-	Message string
+	ConnectionID string
+	UserID       string
+	Message      string
 }
 
 // AcceptConnectionMutation accepts the request received from UserID.
@@ -96,6 +103,7 @@ type DeleteConnectionMutation struct {
 // CreateChatMutation creates a group (Group set: Name, Category,
 // ParticipantIDs) or a one-to-one chat with ParticipantIDs[0].
 type CreateChatMutation struct {
+	ChatID         string
 	Group          bool
 	Name           string
 	Category       string
@@ -132,7 +140,7 @@ type SendMessageMutation struct {
 type MarkReadMutation struct{ ChatID string }
 
 // RequestToJoinMutation asks to join a restricted group.
-type RequestToJoinMutation struct{ ChatID string }
+type RequestToJoinMutation struct{ RequestID, ChatID string }
 
 // AcceptJoinRequestMutation accepts a join request (admins only).
 type AcceptJoinRequestMutation struct{ RequestID string }
@@ -143,6 +151,50 @@ type RejectJoinRequestMutation struct{ RequestID string }
 // MarkNotificationReadMutation marks one of the caller's notifications read.
 type MarkNotificationReadMutation struct{ NotificationID string }
 
+// RemoveConnectionMutation removes an accepted connection by its id (the
+// v1 DELETE).
+type RemoveConnectionMutation struct{ ConnectionID string }
+
+// UpdateChatMutation changes the non-nil settings of a group (admins
+// only; UpdateChat without a photo, which is an upload and stays REST).
+type UpdateChatMutation struct {
+	ChatID                      string
+	Name, Category              *string
+	Restricted, AllowPublicPost *bool
+}
+
+// JoinChatMutation joins an open group (Join).
+type JoinChatMutation struct{ ChatID string }
+
+// SetParticipantStatusMutation records an event participant's attendance
+// (SetParticipantStatus).
+type SetParticipantStatusMutation struct{ ChatID, UserID, Status string }
+
+// DeleteMessageMutation deletes a message (DeleteMessage: its sender, or
+// an admin of the group).
+type DeleteMessageMutation struct{ ChatID, MessageID string }
+
+// MarkAllNotificationsReadMutation marks every notification of the caller
+// read (ReadAllNotifications).
+type MarkAllNotificationsReadMutation struct{}
+
+// CreateReelMutation posts a reel (CreateReel) under the client-proposed
+// ReelID (optional).
+type CreateReelMutation struct {
+	ReelID, ChatID, Description, Tag, Video string
+	Hashtags                                []string
+	IsAnonymous                             bool
+}
+
+// ReactToReelMutation toggles a reaction to a reel (ToggleReaction).
+type ReactToReelMutation struct{ ReelID, Reaction string }
+
+// AddPushDeviceMutation registers a push device token (AddPushDevice).
+type AddPushDeviceMutation struct{ Token string }
+
+// RemovePushDeviceMutation forgets a push device token (RemovePushDevice).
+type RemovePushDeviceMutation struct{ Token string }
+
 // UnsupportedMutation stands for a mutation a transport received but this
 // server cannot run: Kind names it, or is empty when the mutation had no
 // body. Applying it fails for good (400 mutation_empty, or code
@@ -151,7 +203,7 @@ type MarkNotificationReadMutation struct{ NotificationID string }
 type UnsupportedMutation struct{ Kind string }
 
 func (m UpdateProfileMutation) apply(ctx context.Context, s *Service, tx *store.Tx, c Caller) error {
-	_, err := s.updateProfile(ctx, tx, c, ProfileUpdate{Name: m.Name, Username: m.Username, Bio: m.Bio})
+	_, err := s.updateProfile(ctx, tx, c, ProfileUpdate{Name: m.Name, Username: m.Username, Bio: m.Bio, Photo: m.Photo})
 	return err
 }
 
@@ -185,7 +237,7 @@ func (m UnblockMutation) apply(ctx context.Context, s *Service, tx *store.Tx, c 
 }
 
 func (m CreateConnectionMutation) apply(ctx context.Context, s *Service, tx *store.Tx, c Caller) error {
-	_, _, err := requestConnection(ctx, tx, c, ConnectionRequest{To: m.UserID, Message: m.Message})
+	_, _, err := requestConnection(ctx, tx, c, ConnectionRequest{ID: m.ConnectionID, To: m.UserID, Message: m.Message})
 	return err
 }
 
@@ -223,7 +275,7 @@ func (m DeleteConnectionMutation) apply(ctx context.Context, s *Service, tx *sto
 }
 
 func (m CreateChatMutation) apply(ctx context.Context, s *Service, tx *store.Tx, c Caller) error {
-	nc := NewChat{IsGroup: m.Group, Name: m.Name, Category: m.Category}
+	nc := NewChat{ID: m.ChatID, IsGroup: m.Group, Name: m.Name, Category: m.Category}
 	if m.Group {
 		ids := m.ParticipantIDs
 		if ids == nil {
@@ -238,44 +290,80 @@ func (m CreateChatMutation) apply(ctx context.Context, s *Service, tx *store.Tx,
 }
 
 func (m AddParticipantMutation) apply(ctx context.Context, s *Service, tx *store.Tx, c Caller) error {
-	_, err := s.addParticipants(ctx, tx, c, m.ChatID, []string{m.UserID})
+	chatID, err := aliasOf(ctx, tx, c, m.ChatID)
+	if err != nil {
+		return err
+	}
+	_, err = s.addParticipants(ctx, tx, c, chatID, []string{m.UserID})
 	return err
 }
 
 func (m RemoveParticipantMutation) apply(ctx context.Context, s *Service, tx *store.Tx, c Caller) error {
-	return s.removeParticipant(ctx, tx, c, m.ChatID, m.UserID)
+	chatID, err := aliasOf(ctx, tx, c, m.ChatID)
+	if err != nil {
+		return err
+	}
+	return s.removeParticipant(ctx, tx, c, chatID, m.UserID)
 }
 
 func (m LeaveChatMutation) apply(ctx context.Context, s *Service, tx *store.Tx, c Caller) error {
-	return s.removeParticipant(ctx, tx, c, m.ChatID, c.UserID)
+	chatID, err := aliasOf(ctx, tx, c, m.ChatID)
+	if err != nil {
+		return err
+	}
+	return s.removeParticipant(ctx, tx, c, chatID, c.UserID)
 }
 
 func (m GrantAdminMutation) apply(ctx context.Context, s *Service, tx *store.Tx, c Caller) error {
-	_, err := s.setAdmin(ctx, tx, c, m.ChatID, m.UserID, true)
+	chatID, err := aliasOf(ctx, tx, c, m.ChatID)
+	if err != nil {
+		return err
+	}
+	_, err = s.setAdmin(ctx, tx, c, chatID, m.UserID, true)
 	return err
 }
 
 func (m RevokeAdminMutation) apply(ctx context.Context, s *Service, tx *store.Tx, c Caller) error {
-	_, err := s.setAdmin(ctx, tx, c, m.ChatID, m.UserID, false)
+	chatID, err := aliasOf(ctx, tx, c, m.ChatID)
+	if err != nil {
+		return err
+	}
+	_, err = s.setAdmin(ctx, tx, c, chatID, m.UserID, false)
 	return err
 }
 
 func (m DeleteChatMutation) apply(ctx context.Context, s *Service, tx *store.Tx, c Caller) error {
-	return s.deleteChat(ctx, tx, c, m.ChatID)
+	chatID, err := aliasOf(ctx, tx, c, m.ChatID)
+	if err != nil {
+		return err
+	}
+	return s.deleteChat(ctx, tx, c, chatID)
 }
 
 func (m SendMessageMutation) apply(ctx context.Context, s *Service, tx *store.Tx, c Caller) error {
-	_, err := s.sendMessage(ctx, tx, c, m.ChatID, NewMessage{ID: m.MessageID, Text: m.Text})
+	chatID, err := aliasOf(ctx, tx, c, m.ChatID)
+	if err != nil {
+		return err
+	}
+	_, err = s.sendMessage(ctx, tx, c, chatID, NewMessage{ID: m.MessageID, Text: m.Text})
 	return err
 }
 
 func (m MarkReadMutation) apply(ctx context.Context, s *Service, tx *store.Tx, c Caller) error {
-	_, err := s.markRead(ctx, tx, c, m.ChatID)
+	chatID, err := aliasOf(ctx, tx, c, m.ChatID)
+	if err != nil {
+		return err
+	}
+	_, err = s.markRead(ctx, tx, c, chatID)
 	return err
 }
 
 func (m RequestToJoinMutation) apply(ctx context.Context, s *Service, tx *store.Tx, c Caller) error {
-	_, err := s.createRequest(ctx, tx, c, m.ChatID)
+	chatID, err := aliasOf(ctx, tx, c, m.ChatID)
+	if err != nil {
+		return err
+	}
+	_, err = s.createRequest(ctx, tx, c, chatID, m.RequestID)
 	return err
 }
 
@@ -292,6 +380,72 @@ func (m RejectJoinRequestMutation) apply(ctx context.Context, s *Service, tx *st
 func (m MarkNotificationReadMutation) apply(ctx context.Context, s *Service, tx *store.Tx, c Caller) error {
 	_, err := readNotification(ctx, tx, c, NotificationRef{ID: m.NotificationID})
 	return err
+}
+
+func (m RemoveConnectionMutation) apply(ctx context.Context, s *Service, tx *store.Tx, c Caller) error {
+	return removeAcceptedConnection(ctx, tx, c, ByID(m.ConnectionID))
+}
+
+func (m UpdateChatMutation) apply(ctx context.Context, s *Service, tx *store.Tx, c Caller) error {
+	chatID, err := aliasOf(ctx, tx, c, m.ChatID)
+	if err != nil {
+		return err
+	}
+	if err := ValidID("chatId", chatID); err != nil {
+		return err
+	}
+	su, err := chatUpdateOf(ChatUpdate{Name: m.Name, Category: m.Category, Restricted: m.Restricted, AllowPublicPost: m.AllowPublicPost})
+	if err != nil {
+		return err
+	}
+	_, err = s.updateChat(ctx, tx, c, chatID, su)
+	return err
+}
+
+func (m JoinChatMutation) apply(ctx context.Context, s *Service, tx *store.Tx, c Caller) error {
+	_, err := s.join(ctx, tx, c, m.ChatID)
+	return err
+}
+
+func (m SetParticipantStatusMutation) apply(ctx context.Context, s *Service, tx *store.Tx, c Caller) error {
+	chatID, err := aliasOf(ctx, tx, c, m.ChatID)
+	if err != nil {
+		return err
+	}
+	_, err = s.setParticipantStatus(ctx, tx, c, chatID, m.UserID, m.Status)
+	return err
+}
+
+func (m DeleteMessageMutation) apply(ctx context.Context, s *Service, tx *store.Tx, c Caller) error {
+	chatID, err := aliasOf(ctx, tx, c, m.ChatID)
+	if err != nil {
+		return err
+	}
+	return s.deleteMessage(ctx, tx, c, chatID, m.MessageID)
+}
+
+func (m MarkAllNotificationsReadMutation) apply(ctx context.Context, s *Service, tx *store.Tx, c Caller) error {
+	_, err := s.readAllNotifications(ctx, tx, c)
+	return err
+}
+
+func (m CreateReelMutation) apply(ctx context.Context, s *Service, tx *store.Tx, c Caller) error {
+	_, err := s.createReel(ctx, tx, c, NewReel{ID: m.ReelID, Chat: m.ChatID, Description: m.Description, Tag: m.Tag,
+		Video: m.Video, Hashtags: m.Hashtags, IsAnonymous: m.IsAnonymous})
+	return err
+}
+
+func (m ReactToReelMutation) apply(ctx context.Context, s *Service, tx *store.Tx, c Caller) error {
+	_, err := s.toggleReaction(ctx, tx, c, m.ReelID, m.Reaction)
+	return err
+}
+
+func (m AddPushDeviceMutation) apply(ctx context.Context, s *Service, tx *store.Tx, c Caller) error {
+	return addPushDevice(ctx, tx, c, m.Token)
+}
+
+func (m RemovePushDeviceMutation) apply(ctx context.Context, s *Service, tx *store.Tx, c Caller) error {
+	return removePushDevice(ctx, tx, c, m.Token)
 }
 
 func (m UnsupportedMutation) apply(context.Context, *Service, *store.Tx, Caller) error {

@@ -134,22 +134,25 @@ func readNotification(ctx context.Context, tx *store.Tx, c Caller, ref Notificat
 
 // ReadAllNotifications marks every unread notification of the caller read
 // and returns how many it changed.
-func (s *Service) ReadAllNotifications(ctx context.Context, c Caller) (int, error) {
-	var count int
-	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		changed, err := tx.MarkNotificationsRead(ctx, c.UserID, nil)
-		if err != nil {
-			return err
-		}
-		count = len(changed)
-		for _, n := range changed {
-			if err := put(ctx, tx, EntityNotification, n.ID, notificationFrom(n), UserBucket(c.UserID)); err != nil {
-				return err
-			}
-		}
-		return nil
+func (s *Service) ReadAllNotifications(ctx context.Context, c Caller) (count int, err error) {
+	err = s.db.Write(ctx, func(tx *store.Tx) (err error) {
+		count, err = s.readAllNotifications(ctx, tx, c)
+		return err
 	})
 	return count, err
+}
+
+func (s *Service) readAllNotifications(ctx context.Context, tx *store.Tx, c Caller) (int, error) {
+	changed, err := tx.MarkNotificationsRead(ctx, c.UserID, nil)
+	if err != nil {
+		return 0, err
+	}
+	for _, n := range changed {
+		if err := put(ctx, tx, EntityNotification, n.ID, notificationFrom(n), UserBucket(c.UserID)); err != nil {
+			return 0, err
+		}
+	}
+	return len(changed), nil
 }
 
 func containsString(list []string, s string) bool {

@@ -36,37 +36,41 @@ type ChatJoined struct {
 }
 
 // Join adds the caller to an open group chat and scores join-group-chat.
-func (s *Service) Join(ctx context.Context, c Caller, chatID string) (Participant, error) {
+func (s *Service) Join(ctx context.Context, c Caller, chatID string) (out Participant, err error) {
+	err = s.db.Write(ctx, func(tx *store.Tx) (err error) {
+		out, err = s.join(ctx, tx, c, chatID)
+		return err
+	})
+	return out, err
+}
+
+func (s *Service) join(ctx context.Context, tx *store.Tx, c Caller, chatID string) (Participant, error) {
 	if err := c.valid(); err != nil {
 		return Participant{}, err
 	}
 	if err := ValidID("id", chatID); err != nil {
 		return Participant{}, err
 	}
-	var out Participant
-	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		ch, err := tx.Chat(ctx, chatID)
-		if err != nil {
-			return err
-		}
-		if err := requireGroup(ch); err != nil {
-			return err
-		}
-		if ch.Restricted {
-			return apperr.Forbiddenf("chat_restricted", "This group is restricted: send a join request")
-		}
-		p, err := s.addMember(ctx, tx, chatID, c.UserID, false, nil)
-		if err != nil {
-			return err
-		}
-		out = participantFrom(p, ref(p.UserID))
-		// The chat's audience includes the joiner (and their other devices).
-		if err := emit(ctx, tx, c, EventChatJoined, ChatJoined{Chat: chatID, Participants: []Participant{out}}, ChatBucket(chatID)); err != nil {
-			return err
-		}
-		_, err = addScoreOnce(ctx, tx, c, c.UserID, ActionJoinGroupChat, chatID)
-		return err
-	})
+	ch, err := tx.Chat(ctx, chatID)
+	if err != nil {
+		return Participant{}, err
+	}
+	if err := requireGroup(ch); err != nil {
+		return Participant{}, err
+	}
+	if ch.Restricted {
+		return Participant{}, apperr.Forbiddenf("chat_restricted", "This group is restricted: send a join request")
+	}
+	p, err := s.addMember(ctx, tx, chatID, c.UserID, false, nil)
+	if err != nil {
+		return Participant{}, err
+	}
+	out := participantFrom(p, ref(p.UserID))
+	// The chat's audience includes the joiner (and their other devices).
+	if err := emit(ctx, tx, c, EventChatJoined, ChatJoined{Chat: chatID, Participants: []Participant{out}}, ChatBucket(chatID)); err != nil {
+		return Participant{}, err
+	}
+	_, err = addScoreOnce(ctx, tx, c, c.UserID, ActionJoinGroupChat, chatID)
 	return out, err
 }
 
@@ -285,7 +289,15 @@ func (s *Service) setAdmin(ctx context.Context, tx *store.Tx, c Caller, chatID, 
 // SetParticipantStatus records whether a participant of an event chat
 // attends (accepted) or not (rejected). Admins only, while the event is
 // active; the participant is notified.
-func (s *Service) SetParticipantStatus(ctx context.Context, c Caller, chatID, participantRef, status string) (Participant, error) {
+func (s *Service) SetParticipantStatus(ctx context.Context, c Caller, chatID, participantRef, status string) (out Participant, err error) {
+	err = s.db.Write(ctx, func(tx *store.Tx) (err error) {
+		out, err = s.setParticipantStatus(ctx, tx, c, chatID, participantRef, status)
+		return err
+	})
+	return out, err
+}
+
+func (s *Service) setParticipantStatus(ctx context.Context, tx *store.Tx, c Caller, chatID, participantRef, status string) (Participant, error) {
 	if err := c.valid(); err != nil {
 		return Participant{}, err
 	}
@@ -295,44 +307,40 @@ func (s *Service) SetParticipantStatus(ctx context.Context, c Caller, chatID, pa
 	if status != "accepted" && status != "rejected" {
 		return Participant{}, apperr.InvalidField("status", "status must be accepted or rejected")
 	}
-	var out Participant
-	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		ch, _, err := adminOf(ctx, tx, chatID, c.UserID)
-		if err != nil {
-			return err
-		}
-		events, err := tx.EventsOf(ctx, []string{chatID})
-		if err != nil {
-			return err
-		}
-		ev, ok := events[chatID]
-		if !ok {
-			return apperr.Conflictf("no_event", "This chat has no event")
-		}
-		if !eventFrom(ev, tx.Now).IsActive {
-			return apperr.Conflictf("event_not_active", "The event is not active")
-		}
-		target, err := targetOf(ctx, tx, chatID, participantRef)
-		if err != nil {
-			return err
-		}
-		if err := tx.UpdateParticipant(ctx, target.ID, store.ParticipantUpdate{Status: &status}); err != nil {
-			return err
-		}
-		target.Status = status
-		if err := s.putMember(ctx, tx, target, nil); err != nil {
-			return err
-		}
-		out = participantFrom(target, ref(target.UserID))
-		if _, err := notify(ctx, tx, store.Notification{UserID: target.UserID, Type: NotificationParticipantStatus, ActorID: c.UserID,
-			SubjectType: EntityChat, SubjectID: chatID, ChatID: chatID, Message: "Your place at " + ch.Name + " was " + status}); err != nil {
-			return err
-		}
-		if err := emit(ctx, tx, c, EventParticipantStatus, out, UserBucket(target.UserID)); err != nil {
-			return err
-		}
-		return s.pushTo(ctx, tx, []string{target.UserID}, EventParticipantStatus, ch.Name, "Your place was "+status,
-			map[string]string{"chat": chatID, "status": status})
-	})
-	return out, err
+	ch, _, err := adminOf(ctx, tx, chatID, c.UserID)
+	if err != nil {
+		return Participant{}, err
+	}
+	events, err := tx.EventsOf(ctx, []string{chatID})
+	if err != nil {
+		return Participant{}, err
+	}
+	ev, ok := events[chatID]
+	if !ok {
+		return Participant{}, apperr.Conflictf("no_event", "This chat has no event")
+	}
+	if !eventFrom(ev, tx.Now).IsActive {
+		return Participant{}, apperr.Conflictf("event_not_active", "The event is not active")
+	}
+	target, err := targetOf(ctx, tx, chatID, participantRef)
+	if err != nil {
+		return Participant{}, err
+	}
+	if err := tx.UpdateParticipant(ctx, target.ID, store.ParticipantUpdate{Status: &status}); err != nil {
+		return Participant{}, err
+	}
+	target.Status = status
+	if err := s.putMember(ctx, tx, target, nil); err != nil {
+		return Participant{}, err
+	}
+	out := participantFrom(target, ref(target.UserID))
+	if _, err := notify(ctx, tx, store.Notification{UserID: target.UserID, Type: NotificationParticipantStatus, ActorID: c.UserID,
+		SubjectType: EntityChat, SubjectID: chatID, ChatID: chatID, Message: "Your place at " + ch.Name + " was " + status}); err != nil {
+		return Participant{}, err
+	}
+	if err := emit(ctx, tx, c, EventParticipantStatus, out, UserBucket(target.UserID)); err != nil {
+		return Participant{}, err
+	}
+	return out, s.pushTo(ctx, tx, []string{target.UserID}, EventParticipantStatus, ch.Name, "Your place was "+status,
+		map[string]string{"chat": chatID, "status": status})
 }

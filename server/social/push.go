@@ -42,16 +42,24 @@ func validPushToken(token string) error {
 // AddPushDevice registers a device token for the caller's pushes (a token
 // another user registered before moves to the caller).
 func (s *Service) AddPushDevice(ctx context.Context, c Caller, token string) error {
+	return s.db.Write(ctx, func(tx *store.Tx) error { return addPushDevice(ctx, tx, c, token) })
+}
+
+func addPushDevice(ctx context.Context, tx *store.Tx, c Caller, token string) error {
 	if err := validPushToken(token); err != nil {
 		return err
 	}
-	return s.db.Write(ctx, func(tx *store.Tx) error { return tx.AddPushDevice(ctx, c.UserID, token) })
+	return tx.AddPushDevice(ctx, c.UserID, token)
 }
 
 // RemovePushDevice forgets one of the caller's device tokens (idempotent).
 func (s *Service) RemovePushDevice(ctx context.Context, c Caller, token string) error {
+	return s.db.Write(ctx, func(tx *store.Tx) error { return removePushDevice(ctx, tx, c, token) })
+}
+
+func removePushDevice(ctx context.Context, tx *store.Tx, c Caller, token string) error {
 	if err := validPushToken(token); err != nil {
 		return err
 	}
-	return s.db.Write(ctx, func(tx *store.Tx) error { return tx.RemoveUserPushDevice(ctx, c.UserID, token) })
+	return tx.RemoveUserPushDevice(ctx, c.UserID, token)
 }

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/vibesync/vibesync/oid"
 	"github.com/vibesync/vibesync/server/apperr"
 	"github.com/vibesync/vibesync/server/store"
 	"github.com/vibesync/vibesync/wire"
@@ -74,6 +73,7 @@ type Reel struct {
 
 // NewReel is the input of CreateReel.
 type NewReel struct {
+	ID          string // client-proposed (optional; see proposed.go)
 	Chat        string
 	Description string
 	Tag         string
@@ -91,7 +91,15 @@ func validVideoURL(v string) error {
 }
 
 // CreateReel posts a reel to a group chat.
-func (s *Service) CreateReel(ctx context.Context, c Caller, in NewReel) (Reel, error) {
+func (s *Service) CreateReel(ctx context.Context, c Caller, in NewReel) (out Reel, err error) {
+	err = s.db.Write(ctx, func(tx *store.Tx) (err error) {
+		out, err = s.createReel(ctx, tx, c, in)
+		return err
+	})
+	return out, err
+}
+
+func (s *Service) createReel(ctx context.Context, tx *store.Tx, c Caller, in NewReel) (Reel, error) {
 	if in.Chat == "" {
 		return Reel{}, apperr.InvalidField("chat", "chat is required")
 	}
@@ -124,43 +132,55 @@ func (s *Service) CreateReel(ctx context.Context, c Caller, in NewReel) (Reel, e
 	if err != nil {
 		return Reel{}, err
 	}
-	var out Reel
-	err = s.db.Write(ctx, func(tx *store.Tx) error {
-		ch, err := tx.Chat(ctx, in.Chat)
-		if err != nil {
-			return err
+	ch, err := tx.Chat(ctx, in.Chat)
+	if err != nil {
+		return Reel{}, err
+	}
+	if err := requireGroup(ch); err != nil {
+		return Reel{}, err
+	}
+	if _, err := tx.ParticipantOf(ctx, ch.ID, c.UserID); apperr.Is(err, apperr.NotFound) {
+		if !ch.AllowPublicPost {
+			return Reel{}, apperr.Forbiddenf("not_participant", "Only participants may post reels to this chat")
 		}
-		if err := requireGroup(ch); err != nil {
-			return err
+	} else if err != nil {
+		return Reel{}, err
+	}
+	admins, err := tx.ChatAdmins(ctx, ch.ID)
+	if err != nil {
+		return Reel{}, err
+	}
+	if err := notBlockedByAny(ctx, tx, c.UserID, admins); err != nil {
+		return Reel{}, err
+	}
+	id, err := newID(tx, "reelId", in.ID, func() (bool, error) {
+		if taken, err := tx.IDTaken(ctx, "reels", in.ID); err != nil || taken {
+			return taken, err
 		}
-		if _, err := tx.ParticipantOf(ctx, ch.ID, c.UserID); apperr.Is(err, apperr.NotFound) {
-			if !ch.AllowPublicPost {
-				return apperr.Forbiddenf("not_participant", "Only participants may post reels to this chat")
-			}
-		} else if err != nil {
-			return err
-		}
-		admins, err := tx.ChatAdmins(ctx, ch.ID)
-		if err != nil {
-			return err
-		}
-		if err := notBlockedByAny(ctx, tx, c.UserID, admins); err != nil {
-			return err
-		}
-		r := store.Reel{ID: oid.NewAt(tx.Now), ChatID: ch.ID, UserID: c.UserID, Description: desc, Tag: tag, Video: in.Video,
-			Hashtags: string(hashtags), IsAnonymous: in.IsAnonymous, CreatedAt: tx.Now, UpdatedAt: tx.Now}
-		if err := tx.CreateReel(ctx, r); err != nil {
-			return err
-		}
-		out, err = s.reelView(ctx, tx, c.UserID, r.ID)
+		return tx.FeedHas(ctx, ChatBucket(ch.ID), EntityReel, in.ID)
+	})
+	if err != nil {
+		return Reel{}, err
+	}
+	r := store.Reel{ID: id, ChatID: ch.ID, UserID: c.UserID, Description: desc, Tag: tag, Video: in.Video,
+		Hashtags: string(hashtags), IsAnonymous: in.IsAnonymous, CreatedAt: tx.Now, UpdatedAt: tx.Now}
+	if err := tx.CreateReel(ctx, r); err != nil {
+		return Reel{}, err
+	}
+	return s.reelView(ctx, tx, c.UserID, r.ID)
+}
+
+// ToggleReaction turns the caller's like, superlike or favorite of a reel
+// on or off and answers the reel as it is now.
+func (s *Service) ToggleReaction(ctx context.Context, c Caller, reelID, kind string) (out Reel, err error) {
+	err = s.db.Write(ctx, func(tx *store.Tx) (err error) {
+		out, err = s.toggleReaction(ctx, tx, c, reelID, kind)
 		return err
 	})
 	return out, err
 }
 
-// ToggleReaction turns the caller's like, superlike or favorite of a reel
-// on or off and answers the reel as it is now.
-func (s *Service) ToggleReaction(ctx context.Context, c Caller, reelID, kind string) (Reel, error) {
+func (s *Service) toggleReaction(ctx context.Context, tx *store.Tx, c Caller, reelID, kind string) (Reel, error) {
 	if err := ValidID("id", reelID); err != nil {
 		return Reel{}, err
 	}
@@ -169,19 +189,13 @@ func (s *Service) ToggleReaction(ctx context.Context, c Caller, reelID, kind str
 	default:
 		return Reel{}, apperr.InvalidField("kind", "unknown reaction %q", kind)
 	}
-	var out Reel
-	err := s.db.Write(ctx, func(tx *store.Tx) error {
-		if _, err := tx.Reel(ctx, reelID); err != nil {
-			return err
-		}
-		if _, err := tx.ToggleReaction(ctx, reelID, c.UserID, kind); err != nil {
-			return err
-		}
-		var err error
-		out, err = s.reelView(ctx, tx, c.UserID, reelID)
-		return err
-	})
-	return out, err
+	if _, err := tx.Reel(ctx, reelID); err != nil {
+		return Reel{}, err
+	}
+	if _, err := tx.ToggleReaction(ctx, reelID, c.UserID, kind); err != nil {
+		return Reel{}, err
+	}
+	return s.reelView(ctx, tx, c.UserID, reelID)
 }
 
 // reelView loads one reel for viewer and replicates its counts to the

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 
-	"github.com/vibesync/vibesync/oid"
 	"github.com/vibesync/vibesync/server/apperr"
 	"github.com/vibesync/vibesync/server/store"
 	"github.com/vibesync/vibesync/wire"
@@ -160,13 +159,15 @@ func (s *Service) shareRequests(ctx context.Context, tx *store.Tx, chatID, userI
 func (s *Service) CreateRequest(ctx context.Context, c Caller, chatID string) (JoinRequest, error) {
 	var out JoinRequest
 	err := s.db.Write(ctx, func(tx *store.Tx) (err error) {
-		out, err = s.createRequest(ctx, tx, c, chatID)
+		out, err = s.createRequest(ctx, tx, c, chatID, "")
 		return err
 	})
 	return out, err
 }
 
-func (s *Service) createRequest(ctx context.Context, tx *store.Tx, c Caller, chatID string) (JoinRequest, error) {
+// createRequest makes the caller's join request, under the id the client
+// proposed when given (see proposed.go).
+func (s *Service) createRequest(ctx context.Context, tx *store.Tx, c Caller, chatID, proposed string) (JoinRequest, error) {
 	if err := c.valid(); err != nil {
 		return JoinRequest{}, err
 	}
@@ -199,7 +200,16 @@ func (s *Service) createRequest(ctx context.Context, tx *store.Tx, c Caller, cha
 	if err := notBlockedByAny(ctx, tx, c.UserID, admins); err != nil {
 		return out, err
 	}
-	r := store.JoinRequest{ID: oid.NewAt(tx.Now), ChatID: chatID, UserID: c.UserID, Status: RequestPending, CreatedAt: tx.Now, UpdatedAt: tx.Now}
+	id, err := newID(tx, "requestId", proposed, func() (bool, error) {
+		if taken, err := tx.IDTaken(ctx, "join_requests", proposed); err != nil || taken {
+			return taken, err
+		}
+		return tx.FeedHas(ctx, UserBucket(c.UserID), EntityRequest, proposed)
+	})
+	if err != nil {
+		return out, err
+	}
+	r := store.JoinRequest{ID: id, ChatID: chatID, UserID: c.UserID, Status: RequestPending, CreatedAt: tx.Now, UpdatedAt: tx.Now}
 	if err := tx.CreateRequest(ctx, r); err != nil {
 		return out, err
 	}

@@ -134,11 +134,15 @@ func withStatuses(ctx context.Context, tx *store.Tx, rows []store.User) ([]User,
 	return out, nil
 }
 
+// MaxPhotoURLLen bounds a profile photo's URL.
+const MaxPhotoURLLen = 2048
+
 // ProfileUpdate changes the non-nil fields of the caller's profile.
 type ProfileUpdate struct {
 	Name     *string
 	Username *string
 	Bio      *string
+	Photo    *string // an absolute http(s) URL of a hosted photo; "" removes it
 }
 
 // UpdateProfile validates and applies upd to the caller's profile. A
@@ -173,6 +177,18 @@ func (s *Service) updateProfile(ctx context.Context, tx *store.Tx, c Caller, upd
 			return User{}, err
 		}
 		su.Bio = &b
+	}
+	if upd.Photo != nil {
+		p := strings.TrimSpace(*upd.Photo)
+		if len(p) > MaxPhotoURLLen {
+			return User{}, apperr.InvalidField("photo", "photo must be at most %d bytes", MaxPhotoURLLen)
+		}
+		if p != "" {
+			if err := validFileURL("photo", p); err != nil {
+				return User{}, err
+			}
+		}
+		su.Photo = &p
 	}
 	if err := tx.UpdateUser(ctx, c.UserID, su); err != nil {
 		return User{}, err

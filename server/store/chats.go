@@ -201,7 +201,7 @@ func (tx *Tx) UpdateChat(ctx context.Context, id string, upd ChatUpdate) error {
 
 // TouchChat moves a chat's last activity to at (never backwards).
 func (tx *Tx) TouchChat(ctx context.Context, id string, at time.Time) error {
-	if _, err := tx.exec(ctx, `UPDATE chats SET last_activity_at = max(last_activity_at, ?) WHERE id = ?`, ms(at), id); err != nil {
+	if err := tx.execLater(ctx, nil, `UPDATE chats SET last_activity_at = max(last_activity_at, ?) WHERE id = ?`, ms(at), id); err != nil {
 		return fmt.Errorf("store: touch chat: %w", err)
 	}
 	return nil
@@ -331,7 +331,7 @@ func (tx *Tx) UpdateParticipant(ctx context.Context, id string, upd ParticipantU
 
 // RemoveParticipant deletes participant id.
 func (tx *Tx) RemoveParticipant(ctx context.Context, id string) error {
-	if _, err := tx.exec(ctx, `DELETE FROM chat_participants WHERE id = ?`, id); err != nil {
+	if err := tx.execLater(ctx, nil, `DELETE FROM chat_participants WHERE id = ?`, id); err != nil {
 		return fmt.Errorf("store: remove participant: %w", err)
 	}
 	return nil
@@ -358,7 +358,7 @@ type ChatEvent struct {
 
 // CreateEvent inserts e.
 func (tx *Tx) CreateEvent(ctx context.Context, e ChatEvent) error {
-	if _, err := tx.exec(ctx, `INSERT INTO chat_events (id, chat_id, starts_at, ends_at, location, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+	if err := tx.execLater(ctx, nil, `INSERT INTO chat_events (id, chat_id, starts_at, ends_at, location, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
 		e.ID, e.ChatID, ms(e.StartsAt), ms(e.EndsAt), e.Location, ms(e.CreatedAt)); err != nil {
 		return fmt.Errorf("store: create event: %w", err)
 	}

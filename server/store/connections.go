@@ -67,9 +67,9 @@ func (tx *Tx) InsertConnection(ctx context.Context, c Connection) (Connection, e
 // UpdatedAt with tx.Now, and returns it as stored.
 func (tx *Tx) UpdateConnection(ctx context.Context, c Connection) (Connection, error) {
 	c.UpdatedAt = tx.Now
-	res, err := tx.exec(ctx, `UPDATE connections SET from_id = ?, to_id = ?, status = ?, message = ?, status_detail = ?,
+	res, err := tx.exec(ctx, `UPDATE connections SET id = ?, from_id = ?, to_id = ?, status = ?, message = ?, status_detail = ?,
 		created_at = ?, accepted_at = ?, responded_at = ?, updated_at = ? WHERE num = ?`,
-		c.FromID, c.ToID, c.Status, c.Message, c.StatusDetail, ms(c.CreatedAt), nullMS(c.AcceptedAt), nullMS(c.RespondedAt), ms(c.UpdatedAt), c.Num)
+		c.ID, c.FromID, c.ToID, c.Status, c.Message, c.StatusDetail, ms(c.CreatedAt), nullMS(c.AcceptedAt), nullMS(c.RespondedAt), ms(c.UpdatedAt), c.Num)
 	if err != nil {
 		return Connection{}, fmt.Errorf("store: update connection: %w", err)
 	}
@@ -81,7 +81,7 @@ func (tx *Tx) UpdateConnection(ctx context.Context, c Connection) (Connection, e
 
 // DeleteConnection removes the connection with integer id num.
 func (tx *Tx) DeleteConnection(ctx context.Context, num int64) error {
-	if _, err := tx.exec(ctx, `DELETE FROM connections WHERE num = ?`, num); err != nil {
+	if err := tx.execLater(ctx, nil, `DELETE FROM connections WHERE num = ?`, num); err != nil {
 		return fmt.Errorf("store: delete connection: %w", err)
 	}
 	return nil
@@ -101,6 +101,15 @@ func (tx *Tx) ConnectionBetween(ctx context.Context, a, b string) (Connection, e
 // not-found error.
 func (tx *Tx) ConnectionByNum(ctx context.Context, num int64) (Connection, error) {
 	c, err := scanConnection(tx.queryRow(ctx, `SELECT `+connectionColumns+` FROM connections WHERE num = ?`, num))
+	if err != nil {
+		return Connection{}, notFound(err, "connection_not_found", "Connection")
+	}
+	return c, nil
+}
+
+// ConnectionByID returns the connection with id, or a not-found error.
+func (tx *Tx) ConnectionByID(ctx context.Context, id string) (Connection, error) {
+	c, err := scanConnection(tx.queryRow(ctx, `SELECT `+connectionColumns+` FROM connections WHERE id = ?`, id))
 	if err != nil {
 		return Connection{}, notFound(err, "connection_not_found", "Connection")
 	}

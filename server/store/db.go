@@ -53,6 +53,8 @@ type DB struct {
 	// queries counts statements run through any Tx, so tests can check
 	// that a list costs a bounded number of queries.
 	queries atomic.Int64
+	// roundTrips counts requests sent to a libSQL server (see remote.go).
+	roundTrips, backgroundTrips atomic.Int64
 	// wstmts and rstmts keep each pool's statements prepared (embedded
 	// databases only; nil otherwise).
 	wstmts, rstmts *stmtCache
@@ -329,7 +331,8 @@ func (db *DB) Ready(ctx context.Context) error {
 // Tx is one transaction. Now is read once when it begins, so every row it
 // writes carries the same timestamp.
 type Tx struct {
-	tx       *sql.Tx
+	tx       *sql.Tx   // embedded database
+	rt       *remoteTx // libSQL server (see remote.go)
 	stmts    *stmtCache
 	queries  *atomic.Int64
 	Now      time.Time
@@ -378,7 +381,7 @@ func (db *DB) Write(ctx context.Context, fn func(*Tx) error) error {
 	queued := time.Now()
 	db.wmu.Lock()
 	db.observeBatch(queued)
-	commit, after, err := db.runCounting(ctx, db.w, db.wstmts, fn, &db.queries)
+	commit, after, err := db.runRemote(ctx, db.w, true, fn, &db.queries)
 	db.wmu.Unlock()
 	if err != nil {
 		return err
@@ -391,7 +394,11 @@ func (db *DB) Write(ctx context.Context, fn func(*Tx) error) error {
 // snapshot for everything fn reads. Functions fn registers with
 // AfterCommit run when it returns nil.
 func (db *DB) Read(ctx context.Context, fn func(*Tx) error) error {
-	_, after, err := db.runCounting(ctx, db.r, db.rstmts, fn, &db.queries)
+	run := db.runCounting
+	if !db.local {
+		run = db.runRemoteRead
+	}
+	_, after, err := run(ctx, db.r, db.rstmts, fn, &db.queries)
 	db.rstmts.prepareWanted(ctx)
 	if err != nil {
 		return err
@@ -407,7 +414,11 @@ func (db *DB) Read(ctx context.Context, fn func(*Tx) error) error {
 // request's queries does not also count a poll that ran meanwhile.
 func (db *DB) ReadUncounted(ctx context.Context, fn func(*Tx) error) error {
 	var uncounted atomic.Int64
-	_, after, err := db.runCounting(ctx, db.r, db.rstmts, fn, &uncounted)
+	run := db.runCounting
+	if !db.local {
+		run = db.runRemoteRead
+	}
+	_, after, err := run(ctx, db.r, db.rstmts, fn, &uncounted)
 	db.rstmts.prepareWanted(ctx)
 	if err != nil {
 		return err
@@ -445,6 +456,13 @@ func (db *DB) QueryCount() int64 { return db.queries.Load() }
 
 func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	tx.queries.Add(1)
+	if tx.rt != nil {
+		return tx.rt.exec(ctx, query, args...)
+	}
+	return tx.execLocal(ctx, query, args...)
+}
+
+func (tx *Tx) execLocal(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if st := tx.stmts.get(query); st != nil {
 		res, err := tx.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 		return res, translate(err)
@@ -455,6 +473,9 @@ func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, 
 
 func (tx *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	tx.queries.Add(1)
+	if tx.rt != nil {
+		return tx.rt.query(ctx, query, args...)
+	}
 	if st := tx.stmts.get(query); st != nil {
 		rows, err := tx.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
 		return rows, translate(err)
@@ -463,12 +484,46 @@ func (tx *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 	return rows, translate(err)
 }
 
-func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) *row {
 	tx.queries.Add(1)
-	if st := tx.stmts.get(query); st != nil {
-		return tx.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	if tx.rt != nil {
+		rows, err := tx.rt.query(ctx, query, args...)
+		return &row{rows: rows, err: err}
 	}
-	return tx.tx.QueryRowContext(ctx, query, args...)
+	if st := tx.stmts.get(query); st != nil {
+		return &row{row: tx.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)}
+	}
+	return &row{row: tx.tx.QueryRowContext(ctx, query, args...)}
+}
+
+// row is the result of queryRow: a *sql.Row on an embedded database, the
+// first row of a batch's result on a libSQL server. Scan behaves as
+// sql.Row's: sql.ErrNoRows when there is none.
+type row struct {
+	row  *sql.Row
+	rows *sql.Rows
+	err  error
+}
+
+// Scan copies the row's columns into dest and releases the row.
+func (r *row) Scan(dest ...any) error {
+	if r.row != nil {
+		return r.row.Scan(dest...)
+	}
+	if r.err != nil {
+		return r.err
+	}
+	defer r.rows.Close()
+	if !r.rows.Next() {
+		if err := r.rows.Err(); err != nil {
+			return translate(err)
+		}
+		return sql.ErrNoRows
+	}
+	if err := r.rows.Scan(dest...); err != nil {
+		return err
+	}
+	return r.rows.Close()
 }
 
 // translate turns driver errors callers can act on into *apperr.Error:
@@ -522,6 +577,9 @@ func notFound(err error, reason, what string) error {
 // positions fn produced, and what it registered with AfterCommit, are
 // forgotten with it; what it registered with AfterRollback runs.
 func (tx *Tx) Savepoint(ctx context.Context, fn func(*Tx) error) error {
+	if tx.rt != nil {
+		return tx.remoteSavepoint(ctx, fn)
+	}
 	feed, events, after, undo := tx.feedSeq, tx.eventSeq, len(tx.after), len(tx.undo)
 	if _, err := tx.exec(ctx, `SAVEPOINT step`); err != nil {
 		return fmt.Errorf("store: savepoint: %w", err)

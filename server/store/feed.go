@@ -31,6 +31,9 @@ type Change struct {
 
 // Put records that entity id now has the replicated form data in bucket,
 // replacing that entity's previous row there and stamping it with a new seq.
+// It returns that seq on an embedded database; on a libSQL server the
+// append rides with a later round trip and it returns 0 (the commit
+// reports the position: see OnCommit).
 func (tx *Tx) Put(ctx context.Context, bucket, entity, id string, data []byte) (int64, error) {
 	return tx.appendChange(ctx, bucket, entity, id, OpUpsert, data)
 }
@@ -42,11 +45,19 @@ func (tx *Tx) Tombstone(ctx context.Context, bucket, entity, id string) (int64, 
 }
 
 func (tx *Tx) appendChange(ctx context.Context, bucket, entity, id string, op Op, data []byte) (int64, error) {
+	const q = `INSERT OR REPLACE INTO changes (bucket, entity, entity_id, op, data, at) VALUES (?, ?, ?, ?, ?, ?)`
+	if tx.rt != nil {
+		// Over the wire the append rides with the next round trip; the
+		// commit reads the position (see remote.go).
+		if err := tx.execLater(ctx, nil, q, bucket, entity, id, string(op), data, ms(tx.Now)); err != nil {
+			return 0, fmt.Errorf("store: append change %s/%s/%s: %w", bucket, entity, id, err)
+		}
+		tx.feedSeq = pendingSeq
+		return 0, nil
+	}
 	// seq is the rowid: last_insert_rowid answers it without the cost of
 	// RETURNING (about 20 µs a row here).
-	res, err := tx.exec(ctx,
-		`INSERT OR REPLACE INTO changes (bucket, entity, entity_id, op, data, at) VALUES (?, ?, ?, ?, ?, ?)`,
-		bucket, entity, id, string(op), data, ms(tx.Now))
+	res, err := tx.exec(ctx, q, bucket, entity, id, string(op), data, ms(tx.Now))
 	if err != nil {
 		return 0, fmt.Errorf("store: append change %s/%s/%s: %w", bucket, entity, id, err)
 	}
@@ -112,10 +123,12 @@ func scanChanges(rows *sql.Rows) ([]Change, error) {
 	return out, nil
 }
 
+const feedHeadQuery = `SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0)`
+
 // FeedHead returns the highest seq ever written to the feed (0 when empty).
 func (tx *Tx) FeedHead(ctx context.Context) (int64, error) {
 	var seq int64
-	err := tx.queryRow(ctx, `SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0)`).Scan(&seq)
+	err := tx.queryRow(ctx, feedHeadQuery).Scan(&seq)
 	if err != nil {
 		return 0, fmt.Errorf("store: feed head: %w", translate(err))
 	}
@@ -167,10 +180,18 @@ func EventOrigin(userID, socket string) string {
 }
 
 // AppendEvent records a live event in the current write transaction;
-// socket is EventOrigin of the caller's socket, or "".
+// socket is EventOrigin of the caller's socket, or "". It returns the
+// event's seq (0 on a libSQL server, as for Put).
 func (tx *Tx) AppendEvent(ctx context.Context, target, name string, data []byte, socket string) (int64, error) {
-	res, err := tx.exec(ctx, `INSERT INTO live_events (target, event, data, socket, at) VALUES (?, ?, ?, ?, ?)`,
-		target, name, data, socket, ms(tx.Now))
+	const q = `INSERT INTO live_events (target, event, data, socket, at) VALUES (?, ?, ?, ?, ?)`
+	if tx.rt != nil {
+		if err := tx.execLater(ctx, nil, q, target, name, data, socket, ms(tx.Now)); err != nil {
+			return 0, fmt.Errorf("store: append event %s to %s: %w", name, target, err)
+		}
+		tx.eventSeq = pendingSeq
+		return 0, nil
+	}
+	res, err := tx.exec(ctx, q, target, name, data, socket, ms(tx.Now))
 	if err != nil {
 		return 0, fmt.Errorf("store: append event %s to %s: %w", name, target, err)
 	}
@@ -187,12 +208,18 @@ func (tx *Tx) Events(ctx context.Context, after int64, limit int) ([]Event, erro
 	if limit <= 0 {
 		limit = 500
 	}
-	rows, err := tx.query(ctx,
-		`SELECT seq, target, event, data, socket, at FROM live_events WHERE seq > ? ORDER BY seq LIMIT CAST(? AS INTEGER)`, after, limit)
+	rows, err := tx.query(ctx, eventsQuery, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: read events: %w", err)
 	}
 	defer rows.Close()
+	return scanEvents(rows)
+}
+
+const eventsQuery = `SELECT seq, target, event, data, socket, at FROM live_events WHERE seq > ? ORDER BY seq LIMIT CAST(? AS INTEGER)`
+
+// scanEvents reads the rows of eventsQuery (the current result set).
+func scanEvents(rows *sql.Rows) ([]Event, error) {
 	var out []Event
 	for rows.Next() {
 		var e Event
@@ -204,7 +231,7 @@ func (tx *Tx) Events(ctx context.Context, after int64, limit int) ([]Event, erro
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: read events: %w", err)
+		return nil, fmt.Errorf("store: read events: %w", translate(err))
 	}
 	return out, nil
 }

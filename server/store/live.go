@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -99,13 +100,20 @@ func (tx *Tx) MovedBuckets(ctx context.Context, after int64, limit int) ([]Bucke
 	if limit <= 0 {
 		limit = 1000
 	}
-	rows, err := tx.query(ctx, `SELECT bucket, MAX(seq) AS top FROM
-		(SELECT bucket, seq FROM changes WHERE seq > ? ORDER BY seq LIMIT CAST(? AS INTEGER))
-		GROUP BY bucket ORDER BY top`, after, limit)
+	rows, err := tx.query(ctx, movedQuery, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: moved buckets: %w", err)
 	}
 	defer rows.Close()
+	return scanMoves(rows)
+}
+
+const movedQuery = `SELECT bucket, MAX(seq) AS top FROM
+		(SELECT bucket, seq FROM changes WHERE seq > ? ORDER BY seq LIMIT CAST(? AS INTEGER))
+		GROUP BY bucket ORDER BY top`
+
+// scanMoves reads the rows of movedQuery (the current result set).
+func scanMoves(rows *sql.Rows) ([]BucketMove, error) {
 	var out []BucketMove
 	for rows.Next() {
 		var m BucketMove
@@ -115,7 +123,7 @@ func (tx *Tx) MovedBuckets(ctx context.Context, after int64, limit int) ([]Bucke
 		out = append(out, m)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: moved buckets: %w", err)
+		return nil, fmt.Errorf("store: moved buckets: %w", translate(err))
 	}
 	return out, nil
 }
@@ -133,11 +141,19 @@ func (tx *Tx) MemberChanges(ctx context.Context, after int64, limit int) ([]Memb
 	if limit <= 0 {
 		limit = 1000
 	}
-	rows, err := tx.query(ctx, `SELECT seq, bucket FROM bucket_member_changes WHERE seq > ? ORDER BY seq LIMIT CAST(? AS INTEGER)`, after, limit)
+	rows, err := tx.query(ctx, memberChangesQuery, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: member changes: %w", err)
 	}
 	defer rows.Close()
+	return scanMemberChanges(rows)
+}
+
+const memberChangesQuery = `SELECT seq, bucket FROM bucket_member_changes WHERE seq > ? ORDER BY seq LIMIT CAST(? AS INTEGER)`
+
+// scanMemberChanges reads the rows of memberChangesQuery (the current
+// result set).
+func scanMemberChanges(rows *sql.Rows) ([]MemberChange, error) {
 	var out []MemberChange
 	for rows.Next() {
 		var c MemberChange
@@ -147,9 +163,88 @@ func (tx *Tx) MemberChanges(ctx context.Context, after int64, limit int) ([]Memb
 		out = append(out, c)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: member changes: %w", err)
+		return nil, fmt.Errorf("store: member changes: %w", translate(err))
 	}
 	return out, nil
+}
+
+// TailFrom is where a tailing instance stands in the three tables it
+// follows, and how much of each it reads at once.
+type TailFrom struct {
+	MemberSeq, EventSeq, FeedSeq       int64
+	MemberLimit, EventLimit, MoveLimit int
+}
+
+// Tail is the first page of each of MemberChanges, Events and
+// MovedBuckets after the positions of a TailFrom.
+type Tail struct {
+	Members []MemberChange
+	Events  []Event
+	Moves   []BucketMove
+	// FeedHead is the highest feed seq ever written (see FeedHead): once a
+	// tailer has read the moves up to it, it need not ask again.
+	FeedHead int64
+}
+
+// Tail reads what moved since f in the three tables an instance tails to
+// hear other instances: on a libSQL server in one round trip (the three
+// queries as one batch), so an idle instance costs one request per poll.
+func (tx *Tx) Tail(ctx context.Context, f TailFrom) (Tail, error) {
+	for _, l := range []*int{&f.MemberLimit, &f.EventLimit, &f.MoveLimit} {
+		if *l <= 0 {
+			*l = 500
+		}
+	}
+	if tx.rt == nil {
+		var t Tail
+		var err error
+		if t.Members, err = tx.MemberChanges(ctx, f.MemberSeq, f.MemberLimit); err != nil {
+			return Tail{}, err
+		}
+		if t.Events, err = tx.Events(ctx, f.EventSeq, f.EventLimit); err != nil {
+			return Tail{}, err
+		}
+		if t.Moves, err = tx.MovedBuckets(ctx, f.FeedSeq, f.MoveLimit); err != nil {
+			return Tail{}, err
+		}
+		if t.FeedHead, err = tx.FeedHead(ctx); err != nil {
+			return Tail{}, err
+		}
+		return t, nil
+	}
+	tx.queries.Add(4)
+	rows, err := tx.rt.roundTrip(ctx,
+		pendingStmt{query: memberChangesQuery, args: []any{f.MemberSeq, f.MemberLimit}},
+		pendingStmt{query: eventsQuery, args: []any{f.EventSeq, f.EventLimit}},
+		pendingStmt{query: movedQuery, args: []any{f.FeedSeq, f.MoveLimit}},
+		pendingStmt{query: feedHeadQuery})
+	if err != nil {
+		return Tail{}, fmt.Errorf("store: tail: %w", err)
+	}
+	defer rows.Close()
+	var t Tail
+	if t.Members, err = scanMemberChanges(rows); err != nil {
+		return Tail{}, err
+	}
+	if !rows.NextResultSet() {
+		return Tail{}, fmt.Errorf("store: tail: no events result: %w", translate(rows.Err()))
+	}
+	if t.Events, err = scanEvents(rows); err != nil {
+		return Tail{}, err
+	}
+	if !rows.NextResultSet() {
+		return Tail{}, fmt.Errorf("store: tail: no moves result: %w", translate(rows.Err()))
+	}
+	if t.Moves, err = scanMoves(rows); err != nil {
+		return Tail{}, err
+	}
+	if !rows.NextResultSet() || !rows.Next() {
+		return Tail{}, fmt.Errorf("store: tail: no feed head: %w", translate(rows.Err()))
+	}
+	if err := rows.Scan(&t.FeedHead); err != nil {
+		return Tail{}, fmt.Errorf("store: tail: %w", err)
+	}
+	return t, nil
 }
 
 // MemberChangeHead returns the highest membership-change seq ever written.
@@ -198,4 +293,28 @@ func (tx *Tx) EndedSessions(ctx context.Context, ids []string) ([]string, error)
 		}
 	}
 	return ended, nil
+}
+
+// Heads are the highest positions ever written to the tables an instance
+// tails: membership changes, live events and the change feed.
+type Heads struct {
+	Members, Events, Feed int64
+}
+
+// Heads reads the three tails' heads with one statement outside any
+// transaction: on a libSQL server one short request, which a tailer polls
+// before reading what moved. Counted with BackgroundRoundTrips.
+func (db *DB) Heads(ctx context.Context) (Heads, error) {
+	var h Heads
+	if !db.local {
+		db.backgroundTrips.Add(1)
+	}
+	err := db.r.QueryRowContext(ctx, `SELECT
+		coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'bucket_member_changes'), 0),
+		coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'live_events'), 0),
+		coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0)`).Scan(&h.Members, &h.Events, &h.Feed)
+	if err != nil {
+		return Heads{}, fmt.Errorf("store: heads: %w", translate(err))
+	}
+	return h, nil
 }

@@ -30,12 +30,16 @@ func scanMessage(s interface{ Scan(...any) error }) (Message, error) {
 	return m, err
 }
 
-// InsertMessage stores m. An id already taken is a conflict "duplicate".
+// InsertMessage stores m. An id already taken is a conflict
+// "message_id_taken"; on a libSQL server it is reported by the round trip
+// that carries the insert (at the latest the commit), so callers check a
+// client-proposed id with Message first.
 func (tx *Tx) InsertMessage(ctx context.Context, m Message) error {
 	if m.Files == "" {
 		m.Files = "[]"
 	}
-	if _, err := tx.exec(ctx, `INSERT INTO messages (`+messageColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	if err := tx.execLater(ctx, conflict("message_id_taken", "That message id is already taken"),
+		`INSERT INTO messages (`+messageColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		m.ID, m.ChatID, m.UserID, m.Text, m.Tag, m.Files, ms(m.CreatedAt)); err != nil {
 		return fmt.Errorf("store: insert message: %w", err)
 	}
@@ -175,7 +179,7 @@ func (tx *Tx) InsertChatFile(ctx context.Context, f ChatFile) error {
 	if f.Meta != "" {
 		meta = f.Meta
 	}
-	if _, err := tx.exec(ctx, `INSERT INTO chat_files (id, chat_id, message_id, user_id, type, tag, url, cover, meta, created_at)
+	if err := tx.execLater(ctx, nil, `INSERT INTO chat_files (id, chat_id, message_id, user_id, type, tag, url, cover, meta, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		f.ID, f.ChatID, f.MessageID, f.UserID, f.Type, f.Tag, f.URL, f.Cover, meta, ms(f.CreatedAt)); err != nil {
 		return fmt.Errorf("store: insert chat file: %w", err)
@@ -287,4 +291,34 @@ func (tx *Tx) SendContext(ctx context.Context, chatID, userID string) (SendConte
 		out.Sender = User{ID: uid.String, Name: name.String, Username: username.String, Photo: photo.String}
 	}
 	return out, nil
+}
+
+// DeleteMessage deletes a message and its chat files (foreign keys
+// cascade), and returns the ids of those files.
+func (tx *Tx) DeleteMessage(ctx context.Context, id string) ([]string, error) {
+	rows, err := tx.query(ctx, `SELECT id FROM chat_files WHERE message_id = ?`, id)
+	if err != nil {
+		return nil, fmt.Errorf("store: files of message: %w", err)
+	}
+	var files []string
+	for rows.Next() {
+		var f string
+		if err := rows.Scan(&f); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		files = append(files, f)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	res, err := tx.exec(ctx, `DELETE FROM messages WHERE id = ?`, id)
+	if err != nil {
+		return nil, fmt.Errorf("store: delete message: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil, notFound(sql.ErrNoRows, "message_not_found", "Message")
+	}
+	return files, nil
 }

@@ -27,7 +27,7 @@ func (tx *Tx) EnqueuePush(ctx context.Context, p Push) error {
 	if p.Data == "" {
 		p.Data = "{}"
 	}
-	if _, err := tx.exec(ctx, `INSERT INTO push_outbox (user_id, event, title, body, data, next_attempt_at, created_at)
+	if err := tx.execLater(ctx, nil, `INSERT INTO push_outbox (user_id, event, title, body, data, next_attempt_at, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`, p.UserID, p.Event, p.Title, p.Body, p.Data, ms(tx.Now), ms(tx.Now)); err != nil {
 		return fmt.Errorf("store: enqueue push: %w", err)
 	}

@@ -225,7 +225,7 @@ type MutationRecord struct {
 // processed (with its outcome and fingerprint) and raises the client's
 // last_mutation_id to it.
 func (tx *Tx) RecordMutation(ctx context.Context, r MutationRecord) error {
-	if _, err := tx.exec(ctx, `INSERT INTO sync_clients (user_id, client_id, last_mutation_id, updated_at) VALUES (?, ?, ?, ?)
+	if err := tx.execLater(ctx, nil, `INSERT INTO sync_clients (user_id, client_id, last_mutation_id, updated_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (user_id, client_id) DO UPDATE SET last_mutation_id = MAX(last_mutation_id, excluded.last_mutation_id), updated_at = excluded.updated_at`,
 		r.UserID, r.ClientID, r.MutationID, ms(tx.Now)); err != nil {
 		return fmt.Errorf("store: record client: %w", err)
@@ -234,7 +234,7 @@ func (tx *Tx) RecordMutation(ctx context.Context, r MutationRecord) error {
 	if fp == nil {
 		fp = []byte{}
 	}
-	if _, err := tx.exec(ctx, `INSERT INTO sync_mutations (user_id, client_id, mutation_id, fingerprint, code, reason, message, field, checkpoint, at)
+	if err := tx.execLater(ctx, nil, `INSERT INTO sync_mutations (user_id, client_id, mutation_id, fingerprint, code, reason, message, field, checkpoint, at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.UserID, r.ClientID, r.MutationID, fp, r.Code, r.Reason, r.Message, r.Field, r.Checkpoint, ms(tx.Now)); err != nil {
 		return fmt.Errorf("store: record mutation: %w", err)

@@ -50,6 +50,11 @@ const (
 	// "invalid"): the server refused a push holding only this mutation as
 	// a whole (INVALID_ARGUMENT) without running it.
 	ReasonMutationRefused = "mutation_refused"
+	// ReasonIDTaken (a rejected creation, code "conflict"): the id the
+	// client proposed for what it created (chat_id, connection_id,
+	// request_id, reel_id) is used by something else; it was not renamed.
+	// The client's later mutations naming the id fail too.
+	ReasonIDTaken = "id_taken"
 )
 
 // CodeUnimplemented is the MutationResult code of a mutation kind the

@@ -3285,10 +3285,12 @@ func (*Mutation_RemovePushDevice) isMutation_Kind() {}
 
 // UpdateProfile changes the caller's profile; unset fields stay.
 type UpdateProfile struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          *string                `protobuf:"bytes,1,opt,name=name,proto3,oneof" json:"name,omitempty"`
-	Username      *string                `protobuf:"bytes,2,opt,name=username,proto3,oneof" json:"username,omitempty"`
-	Bio           *string                `protobuf:"bytes,3,opt,name=bio,proto3,oneof" json:"bio,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Name     *string                `protobuf:"bytes,1,opt,name=name,proto3,oneof" json:"name,omitempty"`
+	Username *string                `protobuf:"bytes,2,opt,name=username,proto3,oneof" json:"username,omitempty"`
+	Bio      *string                `protobuf:"bytes,3,opt,name=bio,proto3,oneof" json:"bio,omitempty"`
+	// An absolute http(s) URL of a photo already hosted; empty removes it.
+	Photo         *string `protobuf:"bytes,4,opt,name=photo,proto3,oneof" json:"photo,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3340,6 +3342,13 @@ func (x *UpdateProfile) GetUsername() string {
 func (x *UpdateProfile) GetBio() string {
 	if x != nil && x.Bio != nil {
 		return *x.Bio
+	}
+	return ""
+}
+
+func (x *UpdateProfile) GetPhoto() string {
+	if x != nil && x.Photo != nil {
+		return *x.Photo
 	}
 	return ""
 }
@@ -5410,14 +5419,16 @@ const file_vibesync_sync_v1_sync_proto_rawDesc = "" +
 	"\rreact_to_reel\x18G \x01(\v2\x1d.vibesync.sync.v1.ReactToReelH\x00R\vreactToReel\x12I\n" +
 	"\x0fadd_push_device\x18P \x01(\v2\x1f.vibesync.sync.v1.AddPushDeviceH\x00R\raddPushDevice\x12R\n" +
 	"\x12remove_push_device\x18Q \x01(\v2\".vibesync.sync.v1.RemovePushDeviceH\x00R\x10removePushDeviceB\x06\n" +
-	"\x04kind\"~\n" +
+	"\x04kind\"\xa3\x01\n" +
 	"\rUpdateProfile\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tH\x00R\x04name\x88\x01\x01\x12\x1f\n" +
 	"\busername\x18\x02 \x01(\tH\x01R\busername\x88\x01\x01\x12\x15\n" +
-	"\x03bio\x18\x03 \x01(\tH\x02R\x03bio\x88\x01\x01B\a\n" +
+	"\x03bio\x18\x03 \x01(\tH\x02R\x03bio\x88\x01\x01\x12\x19\n" +
+	"\x05photo\x18\x04 \x01(\tH\x03R\x05photo\x88\x01\x01B\a\n" +
 	"\x05_nameB\v\n" +
 	"\t_usernameB\x06\n" +
-	"\x04_bio\"M\n" +
+	"\x04_bioB\b\n" +
+	"\x06_photo\"M\n" +
 	"\tSetStatus\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\x12,\n" +
 	"\x12expires_in_seconds\x18\x02 \x01(\x03R\x10expiresInSeconds\"%\n" +

@@ -1,0 +1,235 @@
+package remote_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/vibesync/vibesync/integration/libsqlserver"
+	"github.com/vibesync/vibesync/server/apperr"
+	"github.com/vibesync/vibesync/server/store"
+)
+
+// openStore opens the store on a fresh libSQL test server, migrated, with
+// a chat to write messages into.
+func openStore(t *testing.T) (*store.DB, string) {
+	t.Helper()
+	srv, err := libsqlserver.New(libsqlserver.Config{Path: filepath.Join(t.TempDir(), "store.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		hs.Close()
+		srv.Close()
+	})
+	ctx := t.Context()
+	db, err := store.Open(ctx, store.Config{URL: hs.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	err = db.Write(ctx, func(tx *store.Tx) error {
+		if err := tx.CreateUser(ctx, store.User{ID: "650000000000000000000001", Name: "Wire", Username: "wire", PasswordHash: "x", CreatedAt: now, UpdatedAt: now}); err != nil {
+			return err
+		}
+		return tx.CreateChat(ctx, store.Chat{ID: "650000000000000000000002", CreatorID: "650000000000000000000001", IsGroup: true, Name: "Wire",
+			LastActivityAt: now, CreatedAt: now, UpdatedAt: now})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, hs.URL
+}
+
+func message(id string) store.Message {
+	return store.Message{ID: id, ChatID: "650000000000000000000002", UserID: "650000000000000000000001", Text: "hi", CreatedAt: time.Now()}
+}
+
+// feedRows reads which entity ids of bucket b are in the feed.
+func feedRows(t *testing.T, db *store.DB, b string) map[string]bool {
+	t.Helper()
+	out := map[string]bool{}
+	err := db.Read(t.Context(), func(tx *store.Tx) error {
+		cs, err := tx.Changes(t.Context(), store.ChangeFilter{Buckets: []string{b}})
+		for _, c := range cs {
+			out[c.EntityID] = true
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// Writes whose statements need no answer go out with COMMIT in one round
+// trip, and the commit still reports the feed and event positions.
+func TestRemoteWriteIsOneRoundTrip(t *testing.T) {
+	t.Parallel()
+	db, _ := openStore(t)
+	ctx := t.Context()
+	var got store.Commit
+	db.OnCommit(func(c store.Commit) { got = c })
+	before := db.RoundTrips()
+	err := db.Write(ctx, func(tx *store.Tx) error {
+		if err := tx.InsertMessage(ctx, message("650000000000000000000010")); err != nil {
+			return err
+		}
+		for _, id := range []string{"a", "b"} {
+			if _, err := tx.Put(ctx, "chat:x", "message", id, []byte(`{}`)); err != nil {
+				return err
+			}
+		}
+		_, err := tx.AppendEvent(ctx, "chat:x", "message-created", []byte(`{}`), "")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := db.RoundTrips() - before; n != 1 {
+		t.Fatalf("%d round trips, want 1", n)
+	}
+	var head, events int64
+	if err := db.Read(ctx, func(tx *store.Tx) (err error) {
+		if head, err = tx.FeedHead(ctx); err != nil {
+			return err
+		}
+		events, err = tx.EventHead(ctx)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got.FeedSeq != head || got.EventSeq != events || head == 0 || events == 0 {
+		t.Fatalf("commit reported %+v; the feed head is %d and the event head %d", got, head, events)
+	}
+}
+
+// A queued statement that fails takes the whole write with it: nothing
+// is half-written, and the error is the statement's (here the duplicate
+// message id, as InsertMessage names it).
+func TestRemoteFailedQueuedStatementRollsBackTheWrite(t *testing.T) {
+	t.Parallel()
+	db, _ := openStore(t)
+	ctx := t.Context()
+	if err := db.Write(ctx, func(tx *store.Tx) error { return tx.InsertMessage(ctx, message("650000000000000000000020")) }); err != nil {
+		t.Fatal(err)
+	}
+	err := db.Write(ctx, func(tx *store.Tx) error {
+		if _, err := tx.Put(ctx, "chat:y", "message", "half", []byte(`{}`)); err != nil {
+			return err
+		}
+		return tx.InsertMessage(ctx, message("650000000000000000000020"))
+	})
+	if e, ok := apperr.As(err); !ok || e.Code != apperr.Conflict || e.Reason != "message_id_taken" {
+		t.Fatalf("duplicate message id: %v, want a conflict message_id_taken", err)
+	}
+	if rows := feedRows(t, db, "chat:y"); len(rows) != 0 {
+		t.Fatalf("the failed write left feed rows %v", rows)
+	}
+	// The writer is usable again.
+	if err := db.Write(ctx, func(tx *store.Tx) error {
+		_, err := tx.Put(ctx, "chat:y", "message", "after", []byte(`{}`))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if rows := feedRows(t, db, "chat:y"); !rows["after"] || len(rows) != 1 {
+		t.Fatalf("feed rows %v, want [after]", rows)
+	}
+}
+
+// A savepoint that fails undoes only its own writes; when none of them
+// had reached the server they are dropped without a round trip.
+func TestRemoteSavepointUndoesOnlyItsStep(t *testing.T) {
+	t.Parallel()
+	db, _ := openStore(t)
+	ctx := t.Context()
+	errRule := errors.New("rule violated")
+	before := db.RoundTrips()
+	err := db.Write(ctx, func(tx *store.Tx) error {
+		if _, err := tx.Put(ctx, "chat:z", "message", "kept1", []byte(`{}`)); err != nil {
+			return err
+		}
+		if err := tx.Savepoint(ctx, func(tx *store.Tx) error {
+			if _, err := tx.Put(ctx, "chat:z", "message", "undone", []byte(`{}`)); err != nil {
+				return err
+			}
+			return errRule
+		}); !errors.Is(err, errRule) {
+			return errors.New("savepoint did not report its error")
+		}
+		// A step whose statements did reach the server (a read flushed
+		// them) is rolled back there.
+		if err := tx.Savepoint(ctx, func(tx *store.Tx) error {
+			if _, err := tx.Put(ctx, "chat:z", "message", "undone2", []byte(`{}`)); err != nil {
+				return err
+			}
+			if _, err := tx.FeedHead(ctx); err != nil {
+				return err
+			}
+			return errRule
+		}); !errors.Is(err, errRule) {
+			return errors.New("second savepoint did not report its error")
+		}
+		_, err := tx.Put(ctx, "chat:z", "message", "kept2", []byte(`{}`))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := db.RoundTrips() - before; n != 2 {
+		t.Fatalf("%d round trips, want 2 (the read, then the commit)", n)
+	}
+	if rows := feedRows(t, db, "chat:z"); len(rows) != 2 || !rows["kept1"] || !rows["kept2"] {
+		t.Fatalf("feed rows %v, want kept1 and kept2", rows)
+	}
+}
+
+// Two instances writing the same rows at once over the wire take turns:
+// BEGIN IMMEDIATE makes the second wait for the first instead of failing
+// when it upgrades a read to a write.
+func TestRemoteWritersTakeTurns(t *testing.T) {
+	t.Parallel()
+	a, url := openStore(t)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	b, err := store.Open(ctx, store.Config{URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	errs := make(chan error, 40)
+	for w := range 40 {
+		db := a
+		if w%2 == 1 {
+			db = b
+		}
+		go func() {
+			errs <- db.Write(ctx, func(tx *store.Tx) error {
+				head, err := tx.FeedHead(ctx)
+				if err != nil {
+					return err
+				}
+				_, err = tx.Put(ctx, "chat:turns", "n", fmt.Sprint(w), []byte(fmt.Sprint(head)))
+				return err
+			})
+		}()
+	}
+	for range 40 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if rows := feedRows(t, a, "chat:turns"); len(rows) != 40 {
+		t.Fatalf("%d rows, want 40", len(rows))
+	}
+}

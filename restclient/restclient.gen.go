@@ -1576,6 +1576,7 @@ type ListUsersParams struct {
 type PatchMeJSONBody struct {
 	Bio      *string `json:"bio,omitempty"`
 	Name     *string `json:"name,omitempty"`
+	Photo    *string `json:"photo,omitempty"`
 	Username *string `json:"username,omitempty"`
 }
 
@@ -1696,6 +1697,9 @@ type UpdateChatMultipartRequestBody UpdateChatMultipartBody
 
 // SendMessageJSONRequestBody defines body for SendMessage for application/json ContentType.
 type SendMessageJSONRequestBody SendMessageJSONBody
+
+// DeleteMessageJSONRequestBody defines body for DeleteMessage for application/json ContentType.
+type DeleteMessageJSONRequestBody = SocketBody
 
 // JoinChatJSONRequestBody defines body for JoinChat for application/json ContentType.
 type JoinChatJSONRequestBody = SocketBody
@@ -2206,6 +2210,24 @@ type ClientInterface interface {
 	// Corresponds with POST /chats/{id}/messages (the `SendMessage` operationId).
 	SendMessage(ctx context.Context, id ChatID, body SendMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// DeleteMessageWithBody Delete a message (its sender, or an admin of the group)
+	//
+	// The message and its files leave the chat; participants get `message-deleted` `{_id, chat}` live and replicas drop it with the next pull. Other participants get 403 `not_sender`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with DELETE /chats/{id}/messages/{messageId} (the `DeleteMessage` operationId).
+	DeleteMessageWithBody(ctx context.Context, id ChatID, messageId ObjectID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteMessage Delete a message (its sender, or an admin of the group)
+	//
+	// The message and its files leave the chat; participants get `message-deleted` `{_id, chat}` live and replicas drop it with the next pull. Other participants get 403 `not_sender`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with DELETE /chats/{id}/messages/{messageId} (the `DeleteMessage` operationId).
+	DeleteMessage(ctx context.Context, id ChatID, messageId ObjectID, body DeleteMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// JoinChatWithBody Join an unrestricted group chat (spec/3)
 	//
 	// Takes any type of body and a specified content type.
@@ -2509,14 +2531,18 @@ type ClientInterface interface {
 	// Corresponds with GET /users/me (the `GetMe` operationId).
 	GetMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PatchMeWithBody Change the caller's name, username or bio
+	// PatchMeWithBody Change the caller's name, username, bio or photo
+	//
+	// `photo` is the absolute http(s) URL of a photo hosted elsewhere (at most 2,048 bytes); an empty string removes it.
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PATCH /users/me (the `PatchMe` operationId).
 	PatchMeWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// PatchMe Change the caller's name, username or bio
+	// PatchMe Change the caller's name, username, bio or photo
+	//
+	// `photo` is the absolute http(s) URL of a photo hosted elsewhere (at most 2,048 bytes); an empty string removes it.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -3001,6 +3027,44 @@ func (c *Client) SendMessageWithBody(ctx context.Context, id ChatID, contentType
 // Corresponds with POST /chats/{id}/messages (the `SendMessage` operationId).
 func (c *Client) SendMessage(ctx context.Context, id ChatID, body SendMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewSendMessageRequest(c.Server, id, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteMessageWithBody Delete a message (its sender, or an admin of the group)
+//
+// The message and its files leave the chat; participants get `message-deleted` `{_id, chat}` live and replicas drop it with the next pull. Other participants get 403 `not_sender`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with DELETE /chats/{id}/messages/{messageId} (the `DeleteMessage` operationId).
+func (c *Client) DeleteMessageWithBody(ctx context.Context, id ChatID, messageId ObjectID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteMessageRequestWithBody(c.Server, id, messageId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteMessage Delete a message (its sender, or an admin of the group)
+//
+// The message and its files leave the chat; participants get `message-deleted` `{_id, chat}` live and replicas drop it with the next pull. Other participants get 403 `not_sender`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with DELETE /chats/{id}/messages/{messageId} (the `DeleteMessage` operationId).
+func (c *Client) DeleteMessage(ctx context.Context, id ChatID, messageId ObjectID, body DeleteMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteMessageRequest(c.Server, id, messageId, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3764,7 +3828,9 @@ func (c *Client) GetMe(ctx context.Context, reqEditors ...RequestEditorFn) (*htt
 	return c.Client.Do(req)
 }
 
-// PatchMeWithBody Change the caller's name, username or bio
+// PatchMeWithBody Change the caller's name, username, bio or photo
+//
+// `photo` is the absolute http(s) URL of a photo hosted elsewhere (at most 2,048 bytes); an empty string removes it.
 //
 // Takes any type of body and a specified content type.
 //
@@ -3781,7 +3847,9 @@ func (c *Client) PatchMeWithBody(ctx context.Context, contentType string, body i
 	return c.Client.Do(req)
 }
 
-// PatchMe Change the caller's name, username or bio
+// PatchMe Change the caller's name, username, bio or photo
+//
+// `photo` is the absolute http(s) URL of a photo hosted elsewhere (at most 2,048 bytes); an empty string removes it.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -4906,6 +4974,60 @@ func NewSendMessageRequestWithBody(server string, id ChatID, contentType string,
 	}
 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteMessageRequest calls the generic DeleteMessage builder with application/json body
+func NewDeleteMessageRequest(server string, id ChatID, messageId ObjectID, body DeleteMessageJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewDeleteMessageRequestWithBody(server, id, messageId, "application/json", bodyReader)
+}
+
+// NewDeleteMessageRequestWithBody constructs an http.Request for the DeleteMessage method, with any body, and a specified content type
+func NewDeleteMessageRequestWithBody(server string, id ChatID, messageId ObjectID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "messageId", messageId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/chats/%s/messages/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), body)
 	if err != nil {
 		return nil, err
 	}
@@ -7797,6 +7919,24 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /chats/{id}/messages (the `SendMessage` operationId).
 	SendMessageWithResponse(ctx context.Context, id ChatID, body SendMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*SendMessageResponse, error)
 
+	// DeleteMessageWithBodyWithResponse Delete a message (its sender, or an admin of the group)
+	//
+	// The message and its files leave the chat; participants get `message-deleted` `{_id, chat}` live and replicas drop it with the next pull. Other participants get 403 `not_sender`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /chats/{id}/messages/{messageId} (the `DeleteMessage` operationId).
+	DeleteMessageWithBodyWithResponse(ctx context.Context, id ChatID, messageId ObjectID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteMessageResponse, error)
+
+	// DeleteMessageWithResponse Delete a message (its sender, or an admin of the group)
+	//
+	// The message and its files leave the chat; participants get `message-deleted` `{_id, chat}` live and replicas drop it with the next pull. Other participants get 403 `not_sender`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /chats/{id}/messages/{messageId} (the `DeleteMessage` operationId).
+	DeleteMessageWithResponse(ctx context.Context, id ChatID, messageId ObjectID, body DeleteMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteMessageResponse, error)
+
 	// JoinChatWithBodyWithResponse Join an unrestricted group chat (spec/3)
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -8146,14 +8286,18 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /users/me (the `GetMe` operationId).
 	GetMeWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetMeResponse, error)
 
-	// PatchMeWithBodyWithResponse Change the caller's name, username or bio
+	// PatchMeWithBodyWithResponse Change the caller's name, username, bio or photo
+	//
+	// `photo` is the absolute http(s) URL of a photo hosted elsewhere (at most 2,048 bytes); an empty string removes it.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /users/me (the `PatchMe` operationId).
 	PatchMeWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PatchMeResponse, error)
 
-	// PatchMeWithResponse Change the caller's name, username or bio
+	// PatchMeWithResponse Change the caller's name, username, bio or photo
+	//
+	// `photo` is the absolute http(s) URL of a photo hosted elsewhere (at most 2,048 bytes); an empty string removes it.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -9522,6 +9666,103 @@ func (r SendMessageResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r SendMessageResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeleteMessageResponse401Headers the declared response headers of an HTTP 401 response for DeleteMessage
+type DeleteMessageResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// DeleteMessageResponse429Headers the declared response headers of an HTTP 429 response for DeleteMessage
+type DeleteMessageResponse429Headers struct {
+	RetryAfter *int
+}
+
+type DeleteMessageResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *RequestTimeout
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeleteMessageResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DeleteMessageResponse429Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeleteMessageResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteMessageResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteMessageResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r DeleteMessageResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r DeleteMessageResponse) GetJSON408() *RequestTimeout {
+	return r.JSON408
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r DeleteMessageResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r DeleteMessageResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteMessageResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteMessageResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteMessageResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteMessageResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -14419,6 +14660,36 @@ func (c *ClientWithResponses) SendMessageWithResponse(ctx context.Context, id Ch
 	return ParseSendMessageResponse(rsp)
 }
 
+// DeleteMessageWithBodyWithResponse Delete a message (its sender, or an admin of the group)
+//
+// The message and its files leave the chat; participants get `message-deleted` `{_id, chat}` live and replicas drop it with the next pull. Other participants get 403 `not_sender`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /chats/{id}/messages/{messageId} (the `DeleteMessage` operationId).
+func (c *ClientWithResponses) DeleteMessageWithBodyWithResponse(ctx context.Context, id ChatID, messageId ObjectID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteMessageResponse, error) {
+	rsp, err := c.DeleteMessageWithBody(ctx, id, messageId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteMessageResponse(rsp)
+}
+
+// DeleteMessageWithResponse Delete a message (its sender, or an admin of the group)
+//
+// The message and its files leave the chat; participants get `message-deleted` `{_id, chat}` live and replicas drop it with the next pull. Other participants get 403 `not_sender`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /chats/{id}/messages/{messageId} (the `DeleteMessage` operationId).
+func (c *ClientWithResponses) DeleteMessageWithResponse(ctx context.Context, id ChatID, messageId ObjectID, body DeleteMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteMessageResponse, error) {
+	rsp, err := c.DeleteMessage(ctx, id, messageId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteMessageResponse(rsp)
+}
+
 // JoinChatWithBodyWithResponse Join an unrestricted group chat (spec/3)
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -15038,7 +15309,9 @@ func (c *ClientWithResponses) GetMeWithResponse(ctx context.Context, reqEditors 
 	return ParseGetMeResponse(rsp)
 }
 
-// PatchMeWithBodyWithResponse Change the caller's name, username or bio
+// PatchMeWithBodyWithResponse Change the caller's name, username, bio or photo
+//
+// `photo` is the absolute http(s) URL of a photo hosted elsewhere (at most 2,048 bytes); an empty string removes it.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -15051,7 +15324,9 @@ func (c *ClientWithResponses) PatchMeWithBodyWithResponse(ctx context.Context, c
 	return ParsePatchMeResponse(rsp)
 }
 
-// PatchMeWithResponse Change the caller's name, username or bio
+// PatchMeWithResponse Change the caller's name, username, bio or photo
+//
+// `photo` is the absolute http(s) URL of a photo hosted elsewhere (at most 2,048 bytes); an empty string removes it.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -16460,6 +16735,100 @@ func ParseSendMessageResponse(rsp *http.Response) (*SendMessageResponse, error) 
 		response.Headers401 = &headers
 	case rsp.StatusCode == 429:
 		var headers SendMessageResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteMessageResponse parses an HTTP response from a DeleteMessageWithResponse call
+func ParseDeleteMessageResponse(rsp *http.Response) (*DeleteMessageResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteMessageResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest RequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers DeleteMessageResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers DeleteMessageResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

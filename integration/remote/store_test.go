@@ -233,3 +233,65 @@ func TestRemoteWritersTakeTurns(t *testing.T) {
 		t.Fatalf("%d rows, want 40", len(rows))
 	}
 }
+
+// Concurrent writes of one instance are committed in groups over the wire
+// too; a write whose rule fails, or whose insert hits a UNIQUE constraint,
+// is undone alone and the others commit.
+func TestRemoteGroupCommit(t *testing.T) {
+	t.Parallel()
+	db, _ := openStore(t)
+	ctx := t.Context()
+	now := time.Now().UTC()
+	const n = 24
+	errs := make([]error, n)
+	done := make(chan struct{})
+	before := db.RoundTrips()
+	for i := range n {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			errs[i] = db.Write(ctx, func(tx *store.Tx) error {
+				if _, err := tx.FeedHead(ctx); err != nil {
+					return err
+				}
+				switch i % 6 {
+				case 1: // a rule fails after writing
+					if _, err := tx.Put(ctx, "chat:group", "n", fmt.Sprint("undone", i), []byte(`{}`)); err != nil {
+						return err
+					}
+					return apperr.Forbiddenf("no", "not allowed")
+				case 2: // a username taken by the first write of its kind
+					if err := tx.CreateUser(ctx, store.User{ID: fmt.Sprintf("6500000000000000000001%02d", i), Name: "Dup",
+						Username: "dup.user", PasswordHash: "x", CreatedAt: now, UpdatedAt: now}); err != nil {
+						return err
+					}
+				}
+				_, err := tx.Put(ctx, "chat:group", "n", fmt.Sprint(i), []byte(`{}`))
+				return err
+			})
+		}()
+	}
+	for range n {
+		<-done
+	}
+	t.Logf("%d writes in %d round trips", n, db.RoundTrips()-before)
+	rows := feedRows(t, db, "chat:group")
+	dups := 0
+	for i, err := range errs {
+		switch {
+		case i%6 == 1:
+			if !apperr.Is(err, apperr.Forbidden) || rows[fmt.Sprint("undone", i)] || rows[fmt.Sprint(i)] {
+				t.Errorf("write %d (rule fails): %v, rows %v", i, err, rows)
+			}
+		case i%6 == 2 && err != nil:
+			if !apperr.Is(err, apperr.Conflict) || rows[fmt.Sprint(i)] {
+				t.Errorf("write %d (duplicate username): %v", i, err)
+			}
+			dups++
+		case err != nil || !rows[fmt.Sprint(i)]:
+			t.Errorf("write %d: %v, its row present: %v", i, err, rows[fmt.Sprint(i)])
+		}
+	}
+	if dups != n/6-1 {
+		t.Errorf("%d duplicate usernames refused, want %d (all but the first)", dups, n/6-1)
+	}
+}

@@ -23,12 +23,14 @@ type writeReq struct {
 // errPanicked stands for a panicking fn while its writes are rolled back.
 var errPanicked = errors.New("store: write panicked")
 
-// groupWrite is Write for an embedded database: group commit. Each call
+// groupWrite is Write: group commit. Each call
 // queues its fn; whichever caller holds the writer takes everything queued
 // and runs it in one transaction, each fn inside its own savepoint, so a fn
 // that fails rolls back only what it wrote and the others still commit
 // together: one commit (one WAL append, one fsync under synchronous=FULL)
-// for many writes. A batch of one runs exactly as a lone transaction (no
+// for many writes. On a libSQL server it saves round trips: one BEGIN and
+// one COMMIT for the group, and each write's queued statements ride with
+// the next write's first read (see remote.go). A batch of one runs exactly as a lone transaction (no
 // savepoint). Every fn of a batch sees the same tx.Now. Each caller returns
 // after the batch's commit and its commit hooks. A fn that panics is rolled
 // back alone and its panic is raised again in its own caller's goroutine.
@@ -89,11 +91,11 @@ func (db *DB) runBatch(batch []*writeReq) (Commit, []func()) {
 	}
 	if len(batch) == 1 {
 		r := batch[0]
-		commit, after, err := db.runCounting(r.ctx, db.w, db.wstmts, r.fn, &db.queries)
+		commit, after, err := db.runWrite(r.ctx, r.fn)
 		r.err = err
 		return commit, after
 	}
-	commit, after, err := db.runCounting(context.WithoutCancel(batch[0].ctx), db.w, db.wstmts, func(tx *Tx) error {
+	commit, after, err := db.runWrite(context.WithoutCancel(batch[0].ctx), func(tx *Tx) error {
 		for _, r := range batch {
 			if err := r.ctx.Err(); err != nil {
 				r.err = err
@@ -106,7 +108,7 @@ func (db *DB) runBatch(batch []*writeReq) (Commit, []func()) {
 			r.err = err
 		}
 		return nil
-	}, &db.queries)
+	})
 	if err != nil {
 		for _, r := range batch {
 			if r.err == nil {
@@ -123,6 +125,9 @@ func (db *DB) runBatch(batch []*writeReq) (Commit, []func()) {
 // functions run); fatal means the transaction itself can no longer be
 // trusted and the whole batch must roll back.
 func (tx *Tx) batchStep(ctx context.Context, fn func(*Tx) error) (err, fatal error) {
+	if tx.rt != nil {
+		return tx.remoteSavepoint(ctx, "batch_step", fn)
+	}
 	feed, events, after, undo := tx.feedSeq, tx.eventSeq, len(tx.after), len(tx.undo)
 	if _, err := tx.exec(ctx, `SAVEPOINT batch_step`); err != nil {
 		return nil, fmt.Errorf("store: savepoint: %w", err)

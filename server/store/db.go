@@ -370,24 +370,20 @@ func (tx *Tx) rollBack(n int) {
 // connection) and commits if fn returns nil. Driver errors are translated
 // (see translate); a busy database comes back as apperr.Unavailable.
 //
-// On an embedded database, concurrent Writes are committed in groups (see
-// groupWrite): fn runs in a savepoint of a transaction shared with other
-// writers, so it must not assume it is alone in the transaction beyond what
-// it wrote itself, and tx.Now is shared by the group.
+// Concurrent Writes are committed in groups (see groupWrite): fn runs in a
+// savepoint of a transaction shared with other writers, so it must not
+// assume it is alone in the transaction beyond what it wrote itself, and
+// tx.Now is shared by the group.
 func (db *DB) Write(ctx context.Context, fn func(*Tx) error) error {
+	return db.groupWrite(ctx, fn)
+}
+
+// runWrite runs fn in one write transaction on the writer connection.
+func (db *DB) runWrite(ctx context.Context, fn func(*Tx) error) (Commit, []func(), error) {
 	if db.local {
-		return db.groupWrite(ctx, fn)
+		return db.runCounting(ctx, db.w, db.wstmts, fn, &db.queries)
 	}
-	queued := time.Now()
-	db.wmu.Lock()
-	db.observeBatch(queued)
-	commit, after, err := db.runRemote(ctx, db.w, true, fn, &db.queries)
-	db.wmu.Unlock()
-	if err != nil {
-		return err
-	}
-	db.fireHooks(commit, after)
-	return nil
+	return db.runRemote(ctx, db.w, true, fn, &db.queries)
 }
 
 // Read runs fn in a read-only transaction on the reader pool: one consistent
@@ -578,7 +574,11 @@ func notFound(err error, reason, what string) error {
 // forgotten with it; what it registered with AfterRollback runs.
 func (tx *Tx) Savepoint(ctx context.Context, fn func(*Tx) error) error {
 	if tx.rt != nil {
-		return tx.remoteSavepoint(ctx, fn)
+		err, fatal := tx.remoteSavepoint(ctx, "step", fn)
+		if fatal != nil {
+			return errors.Join(err, fatal)
+		}
+		return err
 	}
 	feed, events, after, undo := tx.feedSeq, tx.eventSeq, len(tx.after), len(tx.undo)
 	if _, err := tx.exec(ctx, `SAVEPOINT step`); err != nil {

@@ -33,7 +33,9 @@ import (
 //
 // So a write that reads once and then writes costs two round trips: the
 // reads with BEGIN IMMEDIATE, then the writes with COMMIT. The write lock
-// is held only across those round trips.
+// is held only across those round trips. Concurrent writes of one
+// instance are grouped (groupWrite), each in a savepoint: N message sends
+// then cost N+1 round trips instead of 2N.
 //
 // The batch's ROLLBACK step means a failing statement sent together with
 // queued ones ends the whole transaction on the server. The transaction
@@ -327,45 +329,49 @@ func (db *DB) runRemoteRead(ctx context.Context, pool *sql.DB, _ *stmtCache, fn 
 	return db.runRemote(ctx, pool, false, fn, queries)
 }
 
-// remoteSavepoint is Savepoint on a libSQL server. SAVEPOINT, RELEASE and
-// ROLLBACK TO are queued like other statements; when fn fails before
-// anything of the savepoint reached the server, its queued statements
-// are simply dropped.
-func (tx *Tx) remoteSavepoint(ctx context.Context, fn func(*Tx) error) error {
+// remoteSavepoint runs fn in a savepoint named name on a libSQL server,
+// for Savepoint and for the steps of a group commit. SAVEPOINT, RELEASE
+// and ROLLBACK TO are queued like other statements. When fn fails, what it
+// queued that has not reached the server is dropped: all of it when
+// nothing of the savepoint was sent (no round trip at all), else the
+// unsent rest, with ROLLBACK TO queued to undo what was sent. err is fn's
+// failure; fatal is set when the transaction itself was rolled back on the
+// server (a batch failed) and the whole write must be abandoned.
+func (tx *Tx) remoteSavepoint(ctx context.Context, name string, fn func(*Tx) error) (err, fatal error) {
 	rt := tx.rt
 	feed, events, after, undo := tx.feedSeq, tx.eventSeq, len(tx.after), len(tx.undo)
 	mark, sent := len(rt.pending), rt.sent
 	trips := rt.trips.Load()
-	if err := rt.later(`SAVEPOINT step`, nil); err != nil {
-		return fmt.Errorf("store: savepoint: %w", err)
+	if err := rt.later(`SAVEPOINT `+name, nil); err != nil {
+		return nil, fmt.Errorf("store: savepoint: %w", err)
 	}
 	rt.savepoints++
-	err := fn(tx)
+	err = fn(tx)
 	rt.savepoints--
 	if err == nil {
-		if err := rt.later(`RELEASE step`, nil); err != nil {
-			return fmt.Errorf("store: release savepoint: %w", err)
+		if rt.broken != nil {
+			return nil, rt.broken
 		}
-		return nil
+		return nil, rt.later(`RELEASE `+name, nil)
 	}
 	tx.feedSeq, tx.eventSeq = feed, events
 	clear(tx.after[after:])
 	tx.after = tx.after[:after]
 	tx.rollBack(undo)
 	if rt.broken != nil {
-		return errors.Join(err, rt.broken)
+		return err, rt.broken
 	}
-	if rt.trips.Load() == trips && len(rt.pending) >= mark {
-		// Nothing of the savepoint was sent: forget it.
+	if rt.trips.Load() == trips {
+		// Nothing of the savepoint reached the server: forget it.
 		clear(rt.pending[mark:])
 		rt.pending, rt.sent = rt.pending[:mark], sent
-		return err
+		return err, nil
 	}
-	if lerr := rt.later(`ROLLBACK TO step`, nil); lerr != nil {
-		return errors.Join(err, lerr)
+	// SAVEPOINT was sent; everything still queued came after it.
+	clear(rt.pending)
+	rt.pending = rt.pending[:0]
+	if lerr := rt.later(`ROLLBACK TO `+name, nil); lerr != nil {
+		return err, lerr
 	}
-	if lerr := rt.later(`RELEASE step`, nil); lerr != nil {
-		return errors.Join(err, lerr)
-	}
-	return err
+	return err, rt.later(`RELEASE `+name, nil)
 }

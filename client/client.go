@@ -408,7 +408,7 @@ func (c *Client) saveLogin(ctx context.Context, a authAnswer) error {
 // wipe empties the replica (and, for another user, the outbox and the
 // client id too: mutations belong to the user who made them).
 func wipe(ctx context.Context, tx *sql.Tx, everything bool) error {
-	stmts := []string{`DELETE FROM rows`, `DELETE FROM meta WHERE key IN ('cursor', 'buckets')`}
+	stmts := []string{`DELETE FROM rows`, `DELETE FROM meta WHERE key IN ('cursor', 'buckets', 'pull')`, `DELETE FROM staged`}
 	if everything {
 		stmts = append(stmts, `DELETE FROM overlay`, `DELETE FROM outbox`, `DELETE FROM rejections`, `DELETE FROM meta WHERE key = 'last_sync'`)
 	}

@@ -53,6 +53,11 @@ CREATE TABLE IF NOT EXISTS overlay (
     PRIMARY KEY (mutation_id, bucket, entity, id)
 ) STRICT;
 CREATE INDEX IF NOT EXISTS overlay_entity ON overlay(entity, bucket);
+CREATE TABLE IF NOT EXISTS staged (
+    n       INTEGER PRIMARY KEY,                -- page order
+    run     TEXT NOT NULL,                      -- the pull (one process's) it belongs to
+    changes BLOB NOT NULL                       -- a PullResponse holding the page's changes
+) STRICT;
 CREATE TABLE IF NOT EXISTS rejections (
     mutation_id INTEGER PRIMARY KEY,
     kind        TEXT NOT NULL,

@@ -355,17 +355,47 @@ func (c *Client) pull(ctx context.Context, verify bool, res *SyncResult) ([]stri
 	var last *syncv1.PullResponse
 	restarts := 0
 	c.setProgress(ctx, func(p *progress) { p.downloading, p.received, p.total = true, 0, 0 })
+	// A pull cut off earlier (connection lost, process killed) from this
+	// same replica state resumes after its last staged page.
+	state, err := c.pullState(ctx)
+	if err != nil {
+		return nil, err
+	}
+	resumed, run := false, newClientID()
+	if len(state.Token) > 0 && state.Cursor == cursor && slices.Equal(state.Buckets, buckets) {
+		pages, err := c.stagedChanges(ctx, state.Run, state.Pages)
+		if err != nil {
+			return nil, err
+		}
+		if pages != nil {
+			staged, token, resumed, run = pages, state.Token, true, state.Run
+			c.setProgress(ctx, func(p *progress) { p.received, p.total = int64(len(staged)), max(state.Total, int64(len(staged))) })
+		}
+	}
+	if !resumed && len(state.Token) > 0 {
+		if err := c.dropStaged(ctx); err != nil {
+			return nil, err
+		}
+	}
+	pages := 0
+	if resumed {
+		pages = state.Pages
+	}
 	for {
 		req := &syncv1.PullRequest{ProtocolVersion: ProtocolVersion, Cursor: cursor, Buckets: buckets,
 			PageToken: token, PageSize: int32(c.opts.PageSize), WantChecksums: verify}
 		page, err := call(ctx, c, func(ctx context.Context) (*connect.Response[syncv1.PullResponse], error) {
 			return c.rpc.Pull(ctx, connect.NewRequest(req))
 		})
-		if reason(err) == syncv1.ReasonPullRestart && restarts < 3 {
-			// The server pruned its feed past our cursor mid-pull: the
-			// staged pages may miss deletions; start again.
+		if (reason(err) == syncv1.ReasonPullRestart || resumed && connect.CodeOf(err) == connect.CodeInvalidArgument) && restarts < 3 {
+			// The server pruned its feed past our cursor mid-pull (the
+			// staged pages may miss deletions), or no longer takes the
+			// token a resumed pull kept: start again.
 			restarts++
-			staged, token = nil, nil
+			staged, token, resumed, pages = nil, nil, false, 0
+			if err := c.dropStaged(ctx); err != nil {
+				return nil, err
+			}
 			c.setProgress(ctx, func(p *progress) { p.received, p.total = 0, 0 })
 			continue
 		}
@@ -373,18 +403,26 @@ func (c *Client) pull(ctx context.Context, verify bool, res *SyncResult) ([]stri
 			return nil, err
 		}
 		staged = append(staged, page.Msg.Changes...)
+		var total int64
 		c.setProgress(ctx, func(p *progress) {
 			if len(token) == 0 {
 				p.total = page.Msg.Total
 			}
 			p.received = int64(len(staged))
 			p.total = max(p.total, p.received)
+			total = p.total
 		})
 		if len(page.Msg.NextPageToken) == 0 {
 			last = page.Msg
 			break
 		}
 		token = page.Msg.NextPageToken
+		// The page is kept durably, apart from the pulled rows (which
+		// change only at the checkpoint), with the token of the next.
+		pages++
+		if err := c.stagePage(ctx, page.Msg.Changes, pullResume{Run: run, Pages: pages, Cursor: cursor, Buckets: buckets, Token: token, Total: total}); err != nil {
+			return nil, err
+		}
 	}
 	var drifted []string
 	moved, current := false, cursor
@@ -399,6 +437,9 @@ func (c *Client) pull(ctx context.Context, verify bool, res *SyncResult) ([]stri
 		}
 		var nowBuckets []string
 		if err := getMetaJSON(ctx, tx, "buckets", &nowBuckets); err != nil {
+			return err
+		}
+		if err := clearRun(ctx, tx, run); err != nil {
 			return err
 		}
 		if moved = now != cursor || !slices.Equal(nowBuckets, buckets); moved {
@@ -704,4 +745,94 @@ func (c *Client) subscribe(ctx context.Context, connected func()) error {
 		return err
 	}
 	return rpcError(stream.Err())
+}
+
+// pullResume is a multi-page pull in progress, kept in meta ("pull") so
+// that a pull cut off resumes after its last staged page: the replica
+// state it was asked from, the token of its next page, and its total.
+type pullResume struct {
+	Run     string   `json:"run"`   // its staged rows
+	Pages   int      `json:"pages"` // how many are staged
+	Cursor  int64    `json:"cursor"`
+	Buckets []string `json:"buckets"`
+	Token   []byte   `json:"token"`
+	Total   int64    `json:"total"`
+}
+
+func (c *Client) pullState(ctx context.Context) (pullResume, error) {
+	var st pullResume
+	err := getMetaJSON(ctx, c.db, "pull", &st)
+	return st, err
+}
+
+// stagePage keeps one page of a pull in progress, in one local
+// transaction with the state to resume after it.
+func (c *Client) stagePage(ctx context.Context, changes []*syncv1.Change, st pullResume) error {
+	body, err := proto.Marshal(&syncv1.PullResponse{Changes: changes})
+	if err != nil {
+		return err
+	}
+	return c.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO staged (run, changes) VALUES (?, ?)`, st.Run, body); err != nil {
+			return fmt.Errorf("client: stage page: %w", err)
+		}
+		return setMetaJSON(ctx, tx, "pull", st)
+	})
+}
+
+// stagedChanges reads the changes of run's staged pages in order; nil
+// unless all the pages the state counts are there (another process
+// sharing the folder may have dropped them).
+func (c *Client) stagedChanges(ctx context.Context, run string, pages int) ([]*syncv1.Change, error) {
+	rows, err := c.db.QueryContext(ctx, `SELECT changes FROM staged WHERE run = ? ORDER BY n`, run)
+	if err != nil {
+		return nil, fmt.Errorf("client: read staged pages: %w", err)
+	}
+	defer rows.Close()
+	out := []*syncv1.Change{}
+	n := 0
+	for rows.Next() {
+		n++
+		var body []byte
+		if err := rows.Scan(&body); err != nil {
+			return nil, err
+		}
+		var page syncv1.PullResponse
+		if err := proto.Unmarshal(body, &page); err != nil {
+			return nil, fmt.Errorf("client: staged page: %w", err)
+		}
+		out = append(out, page.Changes...)
+	}
+	if n != pages || n == 0 {
+		return nil, rows.Err()
+	}
+	return out, rows.Err()
+}
+
+func (c *Client) dropStaged(ctx context.Context) error {
+	return c.tx(ctx, func(tx *sql.Tx) error { return clearStaged(ctx, tx) })
+}
+
+// clearRun drops run's staged pages, and the resume state if it is run's.
+func clearRun(ctx context.Context, tx *sql.Tx, run string) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM staged WHERE run = ?`, run); err != nil {
+		return err
+	}
+	var st pullResume
+	if err := getMetaJSON(ctx, tx, "pull", &st); err != nil {
+		return err
+	}
+	if st.Run != run {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `DELETE FROM meta WHERE key = 'pull'`)
+	return err
+}
+
+func clearStaged(ctx context.Context, tx *sql.Tx) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM staged`); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `DELETE FROM meta WHERE key = 'pull'`)
+	return err
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vibesync/vibesync/server/servertest"
+	"github.com/vibesync/vibesync/server/store"
 )
 
 const password = "correct horse battery"
@@ -507,5 +509,85 @@ func TestCLIRejectionsRetryDismiss(t *testing.T) {
 	}
 	if _, err := bob.try("retry", n); err == nil {
 		t.Fatal("retry of a dismissed change succeeded")
+	}
+}
+
+// F9 with the CLI alone: a cancel typed offline while the other side
+// accepts is refused (connection_accepted) and the connection stays.
+func TestCLICancelNeverBecomesUnfriend(t *testing.T) {
+	t.Parallel()
+	srv := newRestartable(t)
+	amy := cli{t: t, server: srv.URL(), data: t.TempDir()}
+	bob := cli{t: t, server: srv.URL(), data: t.TempDir()}
+	amy.run("register", "amy_f9", "Amy")
+	bob.run("register", "bob_f9", "Bob")
+	amy.run("connect", "bob_f9")
+	bob.run("sync")
+	srv.stop()
+	if out := amy.run("disconnect", "bob_f9"); !strings.Contains(out, "queued") {
+		t.Fatalf("offline cancel: %s", out)
+	}
+	srv.restart()
+	bob.run("accept", "amy_f9")
+	out := amy.run("sync")
+	if !strings.Contains(out, "rejected by the server: #") || !strings.Contains(out, "connection_accepted") || !strings.Contains(out, "@bob_f9") {
+		t.Fatalf("amy's sync: %s", out)
+	}
+	if out := amy.run("connections"); !strings.Contains(out, "accepted") || !strings.Contains(out, "@bob_f9") {
+		t.Fatalf("amy's connections: %s", out)
+	}
+	bob.run("sync")
+	if out := bob.run("connections"); !strings.Contains(out, "accepted") {
+		t.Fatalf("bob's connections: %s", out)
+	}
+}
+
+// F2 with the CLI alone: a data folder restored from a backup older than
+// the tombstone window (the original kept working) takes a new client id
+// for the ids the original used, and the text typed on it is delivered.
+func TestCLIRestoredBackupLosesNoWork(t *testing.T) {
+	t.Parallel()
+	env := servertest.New(t)
+	amy := cli{t: t, server: env.URL, data: t.TempDir()}
+	bob := cli{t: t, server: env.URL, data: t.TempDir()}
+	amy.run("register", "amy_f2", "Amy")
+	bob.run("register", "bob_f2", "Bob")
+	amy.run("connect", "bob_f2")
+	bob.run("sync")
+	bob.run("accept", "amy_f2")
+	amy.run("chat", "bob_f2")
+	backup := cli{t: t, server: env.URL, data: t.TempDir()}
+	for _, name := range []string{"replica.db", "replica.db-wal", "replica.db-shm"} {
+		b, err := os.ReadFile(filepath.Join(amy.data, name))
+		if err == nil {
+			err = os.WriteFile(filepath.Join(backup.data, name), b, 0o600)
+		}
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+	}
+	amy.run("send", "bob_f2", "from the original, one")
+	amy.run("send", "bob_f2", "from the original, two")
+	// The window (here one hour) passes and the server prunes.
+	env.Clock.Advance(2 * time.Hour)
+	if err := env.Server.DB().Write(context.Background(), func(tx *store.Tx) error {
+		if _, err := tx.PruneTombstones(context.Background(), tx.Now.Add(-time.Hour)); err != nil {
+			return err
+		}
+		_, err := tx.PruneMutationRecords(context.Background(), tx.Now.Add(-time.Hour))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	out := backup.run("send", "bob_f2", "typed on the restored backup")
+	if strings.Contains(out, "rejected") {
+		t.Fatalf("restored backup: %s", out)
+	}
+	if out := backup.run("status"); !strings.Contains(out, "0 queued") {
+		t.Fatalf("status: %s", out)
+	}
+	bob.run("sync")
+	if out := bob.run("messages", "amy_f2"); strings.Count(out, "typed on the restored backup") != 1 || strings.Count(out, "from the original") != 2 {
+		t.Fatalf("bob's messages: %s", out)
 	}
 }

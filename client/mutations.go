@@ -109,16 +109,22 @@ func (c *Client) UpdateProfile(ctx context.Context, upd ProfileUpdate) (User, er
 // SendMessage posts text to a chat: the message shows at once (Pending)
 // and is delivered, exactly once, by a later Sync.
 func (c *Client) SendMessage(ctx context.Context, chatID, text string) (Message, error) {
+	msg, _, err := c.sendMessage(ctx, chatID, text)
+	return msg, err
+}
+
+// sendMessage is SendMessage that also answers the mutation id.
+func (c *Client) sendMessage(ctx context.Context, chatID, text string) (Message, int64, error) {
 	me, err := c.Me(ctx)
 	if err != nil {
-		return Message{}, err
+		return Message{}, 0, err
 	}
 	now := c.opts.Now()
 	msg := Message{ID: oid.NewAt(now), Chat: chatID, User: me, Text: text, At: wire.T(now), Pending: true}
-	_, err = c.enqueue(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_SendMessage{SendMessage: &syncv1.SendMessage{
+	id, err := c.enqueue(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_SendMessage{SendMessage: &syncv1.SendMessage{
 		MessageId: msg.ID, ChatId: chatID, Text: text}}},
 		effect{bucket: "chat:" + chatID, entity: "message", id: msg.ID, value: msg})
-	return msg, err
+	return msg, id, err
 }
 
 // MarkRead marks a chat read up to now.

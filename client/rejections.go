@@ -182,10 +182,10 @@ func (c *Client) Dismiss(ctx context.Context, mutationID int64) error {
 	return nil
 }
 
-// Retry queues a kept rejection's change again, as a new mutation (a
-// message gets a new id, so a message_id_taken cannot repeat), with its
-// optimistic effects, and forgets the rejection. It returns the new
-// mutation id.
+// Retry queues a kept rejection's change again, as a new mutation, and
+// forgets the rejection. A message gets a new id (so a message_id_taken
+// cannot repeat) and shows at once, pending; other kinds show their effect
+// after the next Sync. It returns the new mutation id.
 func (c *Client) Retry(ctx context.Context, mutationID int64) (int64, error) {
 	var body []byte
 	err := c.db.QueryRowContext(ctx, `SELECT body FROM rejections WHERE mutation_id = ?`, mutationID).Scan(&body)
@@ -202,11 +202,7 @@ func (c *Client) Retry(ctx context.Context, mutationID int64) (int64, error) {
 	var id int64
 	switch k := m.GetKind().(type) {
 	case *syncv1.Mutation_SendMessage:
-		var msg Message
-		if msg, err = c.SendMessage(ctx, k.SendMessage.GetChatId(), k.SendMessage.GetText()); err == nil {
-			id = c.lastMutationID(ctx)
-			_ = msg
-		}
+		_, id, err = c.sendMessage(ctx, k.SendMessage.GetChatId(), k.SendMessage.GetText())
 	default:
 		id, err = c.Mutate(ctx, &m)
 	}
@@ -218,12 +214,6 @@ func (c *Client) Retry(ctx context.Context, mutationID int64) (int64, error) {
 	}
 	c.notify(ctx)
 	return id, nil
-}
-
-func (c *Client) lastMutationID(ctx context.Context) int64 {
-	var id int64
-	_ = c.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM outbox`).Scan(&id)
-	return id
 }
 
 // createdEntity is the entity a mutation creates under an id the client

@@ -91,6 +91,10 @@ type Options struct {
 	// client id; the queued mutations are pushed again, nothing is lost.
 	// Called from Sync.
 	OnRekeyed func()
+	// Label names this device in the user's session list ("Pixel 8 /
+	// vibesync 1.4"); sent at login and registration, at most 100
+	// characters.
+	Label string
 	// OnSync is told after every successful Sync.
 	OnSync func(SyncResult)
 	// OnStatus is told the sync status each time it changes: a Sync
@@ -370,7 +374,7 @@ func (c *Client) restOnce(ctx context.Context, method, path, token string, body 
 // Register creates an account and logs this replica in as it.
 func (c *Client) Register(ctx context.Context, name, username, password string) (User, error) {
 	var a authAnswer
-	if err := c.rest(ctx, "POST", "/auth/register", "", map[string]string{"name": name, "username": username, "password": password}, &a); err != nil {
+	if err := c.rest(ctx, "POST", "/auth/register", "", map[string]string{"name": name, "username": username, "password": password, "client": c.opts.Label}, &a); err != nil {
 		return User{}, err
 	}
 	return a.User, c.saveLogin(ctx, a)
@@ -380,7 +384,7 @@ func (c *Client) Register(ctx context.Context, name, username, password string) 
 // replica's previous one starts from an empty replica and outbox.
 func (c *Client) Login(ctx context.Context, username, password string) (User, error) {
 	var a authAnswer
-	if err := c.rest(ctx, "POST", "/auth/login", "", map[string]string{"username": username, "password": password}, &a); err != nil {
+	if err := c.rest(ctx, "POST", "/auth/login", "", map[string]string{"username": username, "password": password, "client": c.opts.Label}, &a); err != nil {
 		return User{}, err
 	}
 	return a.User, c.saveLogin(ctx, a)
@@ -550,6 +554,11 @@ func (c *Client) refresh(ctx context.Context, claim session) (string, error) {
 		return "", ErrNotLoggedIn
 	case changed:
 		return token, nil
+	case refused && api.Code == syncv1.ReasonAccountDeleted:
+		if err := c.forgetAccount(ctx); err != nil {
+			return "", err
+		}
+		return "", fmt.Errorf("%w: %w", ErrAccountDeleted, ErrSessionEnded)
 	case refused:
 		return "", fmt.Errorf("%w: %s", ErrSessionEnded, api.Message)
 	case callErr != nil:

@@ -120,6 +120,7 @@ func loginToken(t *testing.T, env *servertest.Env, u servertest.User) string {
 }
 
 func TestClient(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	t.Run("register_sync_and_read_me_from_the_replica", func(t *testing.T) {
 		env := servertest.New(t)

@@ -89,6 +89,7 @@ type replicaUnderTest struct {
 // At the end every replica equals the server's view for its user, every
 // rejected mutation was reported, and no mutation was applied twice.
 func TestConvergence(t *testing.T) {
+	t.Parallel()
 	users, devices, steps := 4, 2, 1500
 	if *convergeLarge {
 		users, devices, steps = 8, 3, 3000

@@ -26,6 +26,8 @@ type User struct {
 	Username string `json:"username"`
 	Photo    string `json:"photo,omitempty"`
 	Bio      string `json:"bio,omitempty"`
+	// Deleted marks a deleted account ("Deleted user", no username).
+	Deleted bool `json:"deleted,omitempty"`
 	// Status is the active meet-me status, if any.
 	Status *MeetMeStatus `json:"status,omitempty"`
 	// IsOnline is set in references the server rendered with presence;

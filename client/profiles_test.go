@@ -51,6 +51,7 @@ func groupWith(t *testing.T, env *servertest.Env, owner servertest.User, name st
 // participants, last message, messages, connections, join requests) after
 // one sync, although none of those rows was rewritten.
 func TestProfileRenameReachesReplica(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	env := servertest.New(t)
 	amyU, bobU, danU := env.Register("Amy"), env.Register("Bob"), env.Register("Dan")

@@ -100,6 +100,7 @@ func rowsOf(t *testing.T, c *Client, bucket string) int {
 }
 
 func TestPullProtocol(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	t.Run("cancelled_mid_pull_keeps_the_previous_checkpoint", func(t *testing.T) {
 		env := servertest.New(t)
@@ -184,6 +185,7 @@ func TestPullProtocol(t *testing.T) {
 }
 
 func TestOutbox(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	t.Run("survives_a_restart", func(t *testing.T) {
 		env := servertest.New(t)
@@ -277,6 +279,7 @@ func TestOutbox(t *testing.T) {
 }
 
 func TestVerify(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	t.Run("a_bucket_written_mid_pull_is_not_a_drift", func(t *testing.T) {
 		env := servertest.New(t)
@@ -349,6 +352,7 @@ func TestVerify(t *testing.T) {
 }
 
 func TestTokens(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	t.Run("a_slow_refresh_blocks_no_read_or_write", func(t *testing.T) {
 		env := servertest.New(t)
@@ -425,6 +429,7 @@ func serverBio(t *testing.T, env *servertest.Env, u servertest.User) string {
 }
 
 func TestPullRestartsWhenPrunedMidPull(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	env := servertest.New(t)
 	amy, bob := env.Register("Amy"), env.Register("Bob")
@@ -477,6 +482,7 @@ func TestPullRestartsWhenPrunedMidPull(t *testing.T) {
 }
 
 func TestPullAnswerOfAnotherProcessWins(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	env := servertest.New(t)
 	amy, bob := env.Register("Amy"), env.Register("Bob")
@@ -516,6 +522,7 @@ func TestPullAnswerOfAnotherProcessWins(t *testing.T) {
 }
 
 func TestBusyServerKeepsTheOutbox(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	env := servertest.New(t, func(cfg *server.Config) { cfg.DatabaseURL += "?_busy_timeout=50" })
 	amy := env.Register("Amy")
@@ -563,6 +570,7 @@ func TestBusyServerKeepsTheOutbox(t *testing.T) {
 }
 
 func TestRunRetriesSoonAfterABusyServer(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	env := servertest.New(t, func(cfg *server.Config) { cfg.DatabaseURL += "?_busy_timeout=50" })
 	amy := env.Register("Amy")
@@ -634,6 +642,7 @@ func (s *oldServer) Pull(context.Context, *connect.Request[syncv1.PullRequest]) 
 }
 
 func TestIncompatibleServer(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	old := &oldServer{}
 	mux := http.NewServeMux()

@@ -74,6 +74,7 @@ func seedChat(t *testing.T, env *servertest.Env, amy, bob servertest.User, lastR
 }
 
 func TestChats(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	env := servertest.New(t)
 	amy, bob := env.Register("Amy"), env.Register("Bob")
@@ -141,6 +142,7 @@ func TestChats(t *testing.T) {
 }
 
 func TestVerifyRepairsADriftedBucket(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	env := servertest.New(t)
 	amy, bob := env.Register("Amy"), env.Register("Bob")

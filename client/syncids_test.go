@@ -52,6 +52,7 @@ func copyDir(t *testing.T, from, to string) {
 // client id and pushes its work again: nothing is lost or reported as
 // rejected, and neither copy loops or blocks the other.
 func TestCopiedDataFolder(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	env := servertest.New(t)
 	amy := env.Register("Amy")
@@ -145,6 +146,7 @@ func (s *reusingServer) Push(_ context.Context, req *connect.Request[syncv1.Push
 // fresh client id ends Sync and Run with ErrMutationIDReused after one
 // re-key; the mutation stays queued, not reported rejected.
 func TestReusedIDsDoNotLoop(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	srv := &reusingServer{}
 	mux := http.NewServeMux()
@@ -187,6 +189,7 @@ func TestReusedIDsDoNotLoop(t *testing.T) {
 // Subscribe stream at its next session check, and the client's listener
 // stops with ErrSessionEnded instead of reconnecting.
 func TestSubscribeEndsWithTheSession(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	env := servertest.New(t)

@@ -95,7 +95,10 @@ func (fd *frontDoor) serve(ln net.Listener) {
 
 func (fd *frontDoor) forward(c net.Conn) {
 	defer c.Close()
-	addr := strings.TrimPrefix(fd.srv.URL(), "http://")
+	fd.mu.Lock()
+	srv := fd.srv
+	fd.mu.Unlock()
+	addr := strings.TrimPrefix(srv.URL(), "http://")
 	if addr == "" {
 		return
 	}
@@ -112,6 +115,15 @@ func (fd *frontDoor) forward(c net.Conn) {
 	go func() { io.Copy(b, c); done <- struct{}{} }()
 	go func() { io.Copy(answers{c, &fd.mute}, b); done <- struct{}{} }()
 	<-done // either side ending ends both
+}
+
+// pointTo sends the connections opened from now on to s (the server was
+// replaced: restored from a backup, moved).
+func (fd *frontDoor) pointTo(s *server) {
+	fd.mu.Lock()
+	fd.srv = s
+	fd.mu.Unlock()
+	fd.drop()
 }
 
 // loseAnswers makes the front door drop everything servers answer while on

@@ -420,6 +420,21 @@ func (e AnswerRequestJSONBodyStatus) Valid() bool {
 	}
 }
 
+// Defines values for ExportMe200JSONResponseBodyFormat.
+const (
+	VibesyncExport1 ExportMe200JSONResponseBodyFormat = "vibesync-export/1"
+)
+
+// Valid indicates whether the value is a known member of the ExportMe200JSONResponseBodyFormat enum.
+func (e ExportMe200JSONResponseBodyFormat) Valid() bool {
+	switch e {
+	case VibesyncExport1:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for V1ReceivedParamsStatus.
 const (
 	V1ReceivedParamsStatusAccepted V1ReceivedParamsStatus = "accepted"
@@ -1019,6 +1034,30 @@ type RequestChat struct {
 	UpdatedAt Time `json:"updatedAt"`
 }
 
+// Session defines model for Session.
+type Session struct {
+	// UnderscoreId A 24-character lower-case hex id.
+	//
+	// Examples: 68c14b067a0f59ec129e61e8
+	UnderscoreId ObjectID `json:"_id"`
+
+	// Client The label the device sent at login; may be empty.
+	Client string `json:"client"`
+
+	// CreatedAt UTC RFC 3339 with milliseconds.
+	//
+	// Examples: 2025-09-10T09:55:18.000Z
+	CreatedAt Time `json:"createdAt"`
+
+	// Current The session of the request's own token.
+	Current bool `json:"current"`
+
+	// LastUsedAt UTC RFC 3339 with milliseconds.
+	//
+	// Examples: 2025-09-10T09:55:18.000Z
+	LastUsedAt Time `json:"lastUsedAt"`
+}
+
 // SocketBody defines model for SocketBody.
 type SocketBody struct {
 	// Socket The id of the caller's WebSocket (its `connected` frame), which then does not receive this write's events.
@@ -1069,10 +1108,13 @@ type User struct {
 	// Examples: 68c14b067a0f59ec129e61e8
 	UnderscoreId ObjectID `json:"_id"`
 	Bio          *string  `json:"bio,omitempty"`
-	Name         string   `json:"name"`
-	Photo        *string  `json:"photo,omitempty"`
-	Status       *Status  `json:"status,omitempty"`
-	Username     string   `json:"username"`
+
+	// Deleted A deleted account: named "Deleted user", empty username.
+	Deleted  *bool   `json:"deleted,omitempty"`
+	Name     string  `json:"name"`
+	Photo    *string `json:"photo,omitempty"`
+	Status   *Status `json:"status,omitempty"`
+	Username string  `json:"username"`
 }
 
 // UserRef A user populated in read answers, or just the id in write answers.
@@ -1173,6 +1215,11 @@ type Page = int
 //
 // Examples: 68c14b067a0f59ec129e61e8
 type ParticipantID = ObjectID
+
+// SocketHeader The id of the caller's WebSocket (its `connected` frame), which then does not receive this write's events.
+//
+// Examples: u3C2x9asfB9vE5y8A6AD
+type SocketHeader = SocketID
 
 // UserID A 24-character lower-case hex id.
 //
@@ -1284,8 +1331,22 @@ type V1RequestsResponse struct {
 
 // LoginJSONBody defines parameters for Login.
 type LoginJSONBody struct {
-	Password string `json:"password"`
-	Username string `json:"username"`
+	// Client Labels this device in GET /auth/sessions, e.g. "Pixel 8 / vibesync 1.4".
+	Client   *string `json:"client,omitempty"`
+	Password string  `json:"password"`
+	Username string  `json:"username"`
+}
+
+// LogoutParams defines parameters for Logout.
+type LogoutParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// ChangePasswordJSONBody defines parameters for ChangePassword.
+type ChangePasswordJSONBody struct {
+	CurrentPassword string   `json:"currentPassword"`
+	NewPassword     Password `json:"newPassword"`
 }
 
 // RefreshJSONBody defines parameters for Refresh.
@@ -1295,6 +1356,8 @@ type RefreshJSONBody struct {
 
 // RegisterJSONBody defines parameters for Register.
 type RegisterJSONBody struct {
+	// Client Labels this device in GET /auth/sessions.
+	Client   *string  `json:"client,omitempty"`
 	Name     string   `json:"name"`
 	Password Password `json:"password"`
 
@@ -1318,6 +1381,9 @@ type ListChatsParams struct {
 
 	// MeetMeOnly Only meet-me chats (one-to-one chats made from a meet-me connection).
 	MeetMeOnly *bool `form:"meetMeOnly,omitempty" json:"meetMeOnly,omitempty"`
+
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
 }
 
 // CreateChatJSONBody defines parameters for CreateChat.
@@ -1351,6 +1417,12 @@ type CreateChatJSONBody struct {
 	User *ObjectID `json:"user,omitempty"`
 }
 
+// CreateChatParams defines parameters for CreateChat.
+type CreateChatParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
 // ExploreCommunitiesParams defines parameters for ExploreCommunities.
 type ExploreCommunitiesParams struct {
 	// Limit Items per page.
@@ -1361,6 +1433,21 @@ type ExploreCommunitiesParams struct {
 	Search     string  `form:"search" json:"search"`
 	Category   *string `form:"category,omitempty" json:"category,omitempty"`
 	ReelsLimit *int    `form:"reelsLimit,omitempty" json:"reelsLimit,omitempty"`
+
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// DeleteChatParams defines parameters for DeleteChat.
+type DeleteChatParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// GetChatParams defines parameters for GetChat.
+type GetChatParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
 }
 
 // UpdateChatMultipartBody defines parameters for UpdateChat.
@@ -1371,6 +1458,12 @@ type UpdateChatMultipartBody struct {
 	Photo           *openapi_types.File                     `json:"photo,omitempty"`
 	Restricted      *UpdateChatMultipartBodyRestricted      `json:"restricted,omitempty"`
 	Socket          *string                                 `json:"socket,omitempty"`
+}
+
+// UpdateChatParams defines parameters for UpdateChat.
+type UpdateChatParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
 }
 
 // UpdateChatMultipartBodyAllowPublicPost defines parameters for UpdateChat.
@@ -1388,6 +1481,9 @@ type ChatFilesParams struct {
 	Page *Page                `form:"page,omitempty" json:"page,omitempty"`
 	Type *ChatFilesParamsType `form:"type,omitempty" json:"type,omitempty"`
 	Tag  *string              `form:"tag,omitempty" json:"tag,omitempty"`
+
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
 }
 
 // ChatFilesParamsType defines parameters for ChatFiles.
@@ -1399,6 +1495,9 @@ type ListMessagesParams struct {
 	Page   *int      `form:"page,omitempty" json:"page,omitempty"`
 	Before *ObjectID `form:"before,omitempty" json:"before,omitempty"`
 	After  *ObjectID `form:"after,omitempty" json:"after,omitempty"`
+
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
 }
 
 // SendMessageJSONBody defines parameters for SendMessage.
@@ -1423,6 +1522,24 @@ type SendMessageJSONBody struct {
 	Text   *string   `json:"text,omitempty"`
 }
 
+// SendMessageParams defines parameters for SendMessage.
+type SendMessageParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// DeleteMessageParams defines parameters for DeleteMessage.
+type DeleteMessageParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// JoinChatParams defines parameters for JoinChat.
+type JoinChatParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
 // AddParticipantsJSONBody defines parameters for AddParticipants.
 type AddParticipantsJSONBody struct {
 	Participants []string `json:"participants"`
@@ -1431,6 +1548,30 @@ type AddParticipantsJSONBody struct {
 	//
 	// Examples: u3C2x9asfB9vE5y8A6AD
 	Socket *SocketID `json:"socket,omitempty"`
+}
+
+// AddParticipantsParams defines parameters for AddParticipants.
+type AddParticipantsParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// RemoveParticipantParams defines parameters for RemoveParticipant.
+type RemoveParticipantParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// RevokeAdminParams defines parameters for RevokeAdmin.
+type RevokeAdminParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// GrantAdminParams defines parameters for GrantAdmin.
+type GrantAdminParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
 }
 
 // ParticipantStatusJSONBody defines parameters for ParticipantStatus.
@@ -1442,8 +1583,20 @@ type ParticipantStatusJSONBody struct {
 	Status ParticipantStatusJSONBodyStatus `json:"status"`
 }
 
+// ParticipantStatusParams defines parameters for ParticipantStatus.
+type ParticipantStatusParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
 // ParticipantStatusJSONBodyStatus defines parameters for ParticipantStatus.
 type ParticipantStatusJSONBodyStatus string
+
+// ReadChatParams defines parameters for ReadChat.
+type ReadChatParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
 
 // ListConnectionsParams defines parameters for ListConnections.
 type ListConnectionsParams struct {
@@ -1455,6 +1608,9 @@ type ListConnectionsParams struct {
 
 	// Status Only connections with this status.
 	Status *ListConnectionsParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
 }
 
 // ListConnectionsParamsStatus defines parameters for ListConnections.
@@ -1467,6 +1623,9 @@ type EstablishedConnectionsParams struct {
 
 	// Page The page, from 1.
 	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
 }
 
 // PendingConnectionsParams defines parameters for PendingConnections.
@@ -1479,14 +1638,41 @@ type PendingConnectionsParams struct {
 
 	// Type Only requests the caller sent or received.
 	Type *PendingConnectionsParamsType `form:"type,omitempty" json:"type,omitempty"`
+
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
 }
 
 // PendingConnectionsParamsType defines parameters for PendingConnections.
 type PendingConnectionsParamsType string
 
+// DeleteConnectionParams defines parameters for DeleteConnection.
+type DeleteConnectionParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
 // CreateConnectionJSONBody defines parameters for CreateConnection.
 type CreateConnectionJSONBody struct {
 	Message *string `json:"message,omitempty"`
+}
+
+// CreateConnectionParams defines parameters for CreateConnection.
+type CreateConnectionParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// AcceptConnectionParams defines parameters for AcceptConnection.
+type AcceptConnectionParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// ConnectionStatusParams defines parameters for ConnectionStatus.
+type ConnectionStatusParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
 }
 
 // ListNotificationsParams defines parameters for ListNotifications.
@@ -1499,11 +1685,38 @@ type ListNotificationsParams struct {
 
 	// Unread Only unread notifications.
 	Unread *bool `form:"unread,omitempty" json:"unread,omitempty"`
+
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// ReadAllNotificationsParams defines parameters for ReadAllNotifications.
+type ReadAllNotificationsParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// ReadNotificationParams defines parameters for ReadNotification.
+type ReadNotificationParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
 }
 
 // AddPushDeviceJSONBody defines parameters for AddPushDevice.
 type AddPushDeviceJSONBody struct {
 	Token string `json:"token"`
+}
+
+// AddPushDeviceParams defines parameters for AddPushDevice.
+type AddPushDeviceParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// RemovePushDeviceParams defines parameters for RemovePushDevice.
+type RemovePushDeviceParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
 }
 
 // CreateReelJSONBody defines parameters for CreateReel.
@@ -1518,6 +1731,30 @@ type CreateReelJSONBody struct {
 	Video string `json:"video"`
 }
 
+// CreateReelParams defines parameters for CreateReel.
+type CreateReelParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// FavoriteReelParams defines parameters for FavoriteReel.
+type FavoriteReelParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// LikeReelParams defines parameters for LikeReel.
+type LikeReelParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// SuperlikeReelParams defines parameters for SuperlikeReel.
+type SuperlikeReelParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
 // ListRequestsParams defines parameters for ListRequests.
 type ListRequestsParams struct {
 	// Limit Items per page.
@@ -1529,6 +1766,9 @@ type ListRequestsParams struct {
 
 	// Type Only requests the caller sent, or only those to chats they administer.
 	Type *ListRequestsParamsType `form:"type,omitempty" json:"type,omitempty"`
+
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
 }
 
 // ListRequestsParamsStatus defines parameters for ListRequests.
@@ -1550,6 +1790,18 @@ type CreateRequestJSONBody struct {
 	Socket *SocketID `json:"socket,omitempty"`
 }
 
+// CreateRequestParams defines parameters for CreateRequest.
+type CreateRequestParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// GetRequestParams defines parameters for GetRequest.
+type GetRequestParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
 // AnswerRequestJSONBody defines parameters for AnswerRequest.
 type AnswerRequestJSONBody struct {
 	// Socket The id of the caller's WebSocket (its `connected` frame), which then does not receive this write's events.
@@ -1557,6 +1809,12 @@ type AnswerRequestJSONBody struct {
 	// Examples: u3C2x9asfB9vE5y8A6AD
 	Socket *SocketID                   `json:"socket,omitempty"`
 	Status AnswerRequestJSONBodyStatus `json:"status"`
+}
+
+// AnswerRequestParams defines parameters for AnswerRequest.
+type AnswerRequestParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
 }
 
 // AnswerRequestJSONBodyStatus defines parameters for AnswerRequest.
@@ -1570,6 +1828,20 @@ type ListUsersParams struct {
 	// Page The page, from 1.
 	Page   *Page   `form:"page,omitempty" json:"page,omitempty"`
 	Search *string `form:"search,omitempty" json:"search,omitempty"`
+
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// DeleteMeJSONBody defines parameters for DeleteMe.
+type DeleteMeJSONBody struct {
+	Password string `json:"password"`
+}
+
+// GetMeParams defines parameters for GetMe.
+type GetMeParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
 }
 
 // PatchMeJSONBody defines parameters for PatchMe.
@@ -1580,6 +1852,12 @@ type PatchMeJSONBody struct {
 	Username *string `json:"username,omitempty"`
 }
 
+// PatchMeParams defines parameters for PatchMe.
+type PatchMeParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
 // ListBlockedParams defines parameters for ListBlocked.
 type ListBlockedParams struct {
 	// Limit Items per page.
@@ -1587,7 +1865,13 @@ type ListBlockedParams struct {
 
 	// Page The page, from 1.
 	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
 }
+
+// ExportMe200JSONResponseBodyFormat defines parameters for ExportMe.
+type ExportMe200JSONResponseBodyFormat string
 
 // ListFollowersParams defines parameters for ListFollowers.
 type ListFollowersParams struct {
@@ -1596,6 +1880,9 @@ type ListFollowersParams struct {
 
 	// Page The page, from 1.
 	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
 }
 
 // ListFollowingParams defines parameters for ListFollowing.
@@ -1605,6 +1892,15 @@ type ListFollowingParams struct {
 
 	// Page The page, from 1.
 	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// DeleteStatusParams defines parameters for DeleteStatus.
+type DeleteStatusParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
 }
 
 // PutStatusJSONBody defines parameters for PutStatus.
@@ -1614,6 +1910,42 @@ type PutStatusJSONBody struct {
 	Text            string     `json:"text"`
 }
 
+// PutStatusParams defines parameters for PutStatus.
+type PutStatusParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// GetUserParams defines parameters for GetUser.
+type GetUserParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// UnblockParams defines parameters for Unblock.
+type UnblockParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// BlockParams defines parameters for Block.
+type BlockParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// UnfollowParams defines parameters for Unfollow.
+type UnfollowParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// FollowParams defines parameters for Follow.
+type FollowParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
 // UserScoreParams defines parameters for UserScore.
 type UserScoreParams struct {
 	// Limit Items per page.
@@ -1621,21 +1953,48 @@ type UserScoreParams struct {
 
 	// Page The page, from 1.
 	Page *Page `form:"page,omitempty" json:"page,omitempty"`
+
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
 }
 
 // UserScoreParamsId1 defines parameters for UserScore.
 type UserScoreParamsId1 = interface{}
 
+// V1AcceptParams defines parameters for V1Accept.
+type V1AcceptParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
 // V1ActiveParams defines parameters for V1Active.
 type V1ActiveParams struct {
 	Page    *V1Page    `form:"page,omitempty" json:"page,omitempty"`
 	PerPage *V1PerPage `form:"per_page,omitempty" json:"per_page,omitempty"`
+
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// V1DeclineParams defines parameters for V1Decline.
+type V1DeclineParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
 }
 
 // V1NotificationsParams defines parameters for V1Notifications.
 type V1NotificationsParams struct {
 	Page    *V1Page    `form:"page,omitempty" json:"page,omitempty"`
 	PerPage *V1PerPage `form:"per_page,omitempty" json:"per_page,omitempty"`
+
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// V1ReadNotificationParams defines parameters for V1ReadNotification.
+type V1ReadNotificationParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
 }
 
 // V1ReceivedParams defines parameters for V1Received.
@@ -1645,6 +2004,9 @@ type V1ReceivedParams struct {
 
 	// Status Empty is the same as `all`.
 	Status *V1ReceivedParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
 }
 
 // V1ReceivedParamsStatus defines parameters for V1Received.
@@ -1656,6 +2018,12 @@ type V1RequestJSONBody struct {
 	ReceiverId string  `json:"receiver_id"`
 }
 
+// V1RequestParams defines parameters for V1Request.
+type V1RequestParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
 // V1SentParams defines parameters for V1Sent.
 type V1SentParams struct {
 	Page    *V1Page    `form:"page,omitempty" json:"page,omitempty"`
@@ -1663,10 +2031,19 @@ type V1SentParams struct {
 
 	// Status Empty is the same as `all`.
 	Status *V1SentParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
 }
 
 // V1SentParamsStatus defines parameters for V1Sent.
 type V1SentParamsStatus string
+
+// V1RemoveParams defines parameters for V1Remove.
+type V1RemoveParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
 
 // SocketParams defines parameters for Socket.
 type SocketParams struct {
@@ -1679,6 +2056,9 @@ type SocketParams struct {
 
 // LoginJSONRequestBody defines body for Login for application/json ContentType.
 type LoginJSONRequestBody LoginJSONBody
+
+// ChangePasswordJSONRequestBody defines body for ChangePassword for application/json ContentType.
+type ChangePasswordJSONRequestBody ChangePasswordJSONBody
 
 // RefreshJSONRequestBody defines body for Refresh for application/json ContentType.
 type RefreshJSONRequestBody RefreshJSONBody
@@ -1733,6 +2113,9 @@ type CreateRequestJSONRequestBody CreateRequestJSONBody
 
 // AnswerRequestJSONRequestBody defines body for AnswerRequest for application/json ContentType.
 type AnswerRequestJSONRequestBody AnswerRequestJSONBody
+
+// DeleteMeJSONRequestBody defines body for DeleteMe for application/json ContentType.
+type DeleteMeJSONRequestBody DeleteMeJSONBody
 
 // PatchMeJSONRequestBody defines body for PatchMe for application/json ContentType.
 type PatchMeJSONRequestBody PatchMeJSONBody
@@ -2072,7 +2455,25 @@ type ClientInterface interface {
 	// Logout End the session of the token at once
 	//
 	// Corresponds with POST /auth/logout (the `Logout` operationId).
-	Logout(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	Logout(ctx context.Context, params *LogoutParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ChangePasswordWithBody Change the password; every other session of the caller ends, this one stays
+	//
+	// A wrong current password is 403 wrong_password; wrong passwords spend the sign-in budgets (429 too_many_failed_logins).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /auth/password (the `ChangePassword` operationId).
+	ChangePasswordWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ChangePassword Change the password; every other session of the caller ends, this one stays
+	//
+	// A wrong current password is 403 wrong_password; wrong passwords spend the sign-in budgets (429 too_many_failed_logins).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /auth/password (the `ChangePassword` operationId).
+	ChangePassword(ctx context.Context, body ChangePasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RefreshWithBody Trade a refresh token for new tokens
 	//
@@ -2106,6 +2507,21 @@ type ClientInterface interface {
 	// Corresponds with POST /auth/register (the `Register` operationId).
 	Register(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// EndOtherSessions End every session of the caller but this one
+	//
+	// Corresponds with DELETE /auth/sessions (the `EndOtherSessions` operationId).
+	EndOtherSessions(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListSessions The caller's sessions (logins), most recently used first
+	//
+	// Corresponds with GET /auth/sessions (the `ListSessions` operationId).
+	ListSessions(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EndSession End one of the caller's sessions; its sockets and sync streams close at the next heartbeat
+	//
+	// Corresponds with DELETE /auth/sessions/{id} (the `EndSession` operationId).
+	EndSession(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListChats The caller's chats, most recent activity first (spec/3)
 	//
 	// Corresponds with GET /chats (the `ListChats` operationId).
@@ -2125,7 +2541,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /chats (the `CreateChat` operationId).
-	CreateChatWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateChatWithBody(ctx context.Context, params *CreateChatParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateChat Create a chat (spec/3)
 	//
@@ -2141,7 +2557,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /chats (the `CreateChat` operationId).
-	CreateChat(ctx context.Context, body CreateChatJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateChat(ctx context.Context, params *CreateChatParams, body CreateChatJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ExploreCommunities Trending group chats matching a search (spec/3)
 	//
@@ -2155,19 +2571,19 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with DELETE /chats/{id} (the `DeleteChat` operationId).
-	DeleteChatWithBody(ctx context.Context, id ChatID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	DeleteChatWithBody(ctx context.Context, id ChatID, params *DeleteChatParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteChat Delete a group chat with its messages, files and event (spec/3)
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with DELETE /chats/{id} (the `DeleteChat` operationId).
-	DeleteChat(ctx context.Context, id ChatID, body DeleteChatJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	DeleteChat(ctx context.Context, id ChatID, params *DeleteChatParams, body DeleteChatJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetChat One chat the caller belongs to (spec/3)
 	//
 	// Corresponds with GET /chats/{id} (the `GetChat` operationId).
-	GetChat(ctx context.Context, id ChatID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetChat(ctx context.Context, id ChatID, params *GetChatParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateChatWithBody Update a group chat, photo included (spec/3)
 	//
@@ -2176,7 +2592,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PUT /chats/{id} (the `UpdateChat` operationId).
-	UpdateChatWithBody(ctx context.Context, id ChatID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	UpdateChatWithBody(ctx context.Context, id ChatID, params *UpdateChatParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ChatFiles A chat's files of one type and tag (spec/3)
 	//
@@ -2199,7 +2615,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /chats/{id}/messages (the `SendMessage` operationId).
-	SendMessageWithBody(ctx context.Context, id ChatID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	SendMessageWithBody(ctx context.Context, id ChatID, params *SendMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SendMessage Send a message
 	//
@@ -2208,7 +2624,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /chats/{id}/messages (the `SendMessage` operationId).
-	SendMessage(ctx context.Context, id ChatID, body SendMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	SendMessage(ctx context.Context, id ChatID, params *SendMessageParams, body SendMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteMessageWithBody Delete a message (its sender, or an admin of the group)
 	//
@@ -2217,7 +2633,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with DELETE /chats/{id}/messages/{messageId} (the `DeleteMessage` operationId).
-	DeleteMessageWithBody(ctx context.Context, id ChatID, messageId ObjectID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	DeleteMessageWithBody(ctx context.Context, id ChatID, messageId ObjectID, params *DeleteMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteMessage Delete a message (its sender, or an admin of the group)
 	//
@@ -2226,21 +2642,21 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with DELETE /chats/{id}/messages/{messageId} (the `DeleteMessage` operationId).
-	DeleteMessage(ctx context.Context, id ChatID, messageId ObjectID, body DeleteMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	DeleteMessage(ctx context.Context, id ChatID, messageId ObjectID, params *DeleteMessageParams, body DeleteMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// JoinChatWithBody Join an unrestricted group chat (spec/3)
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /chats/{id}/participants (the `JoinChat` operationId).
-	JoinChatWithBody(ctx context.Context, id ChatID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	JoinChatWithBody(ctx context.Context, id ChatID, params *JoinChatParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// JoinChat Join an unrestricted group chat (spec/3)
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /chats/{id}/participants (the `JoinChat` operationId).
-	JoinChat(ctx context.Context, id ChatID, body JoinChatJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	JoinChat(ctx context.Context, id ChatID, params *JoinChatParams, body JoinChatJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AddParticipantsWithBody Add users the admin follows or is connected to (spec/3)
 	//
@@ -2249,7 +2665,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /chats/{id}/participants/multiple (the `AddParticipants` operationId).
-	AddParticipantsWithBody(ctx context.Context, id ChatID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	AddParticipantsWithBody(ctx context.Context, id ChatID, params *AddParticipantsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AddParticipants Add users the admin follows or is connected to (spec/3)
 	//
@@ -2258,7 +2674,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /chats/{id}/participants/multiple (the `AddParticipants` operationId).
-	AddParticipants(ctx context.Context, id ChatID, body AddParticipantsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	AddParticipants(ctx context.Context, id ChatID, params *AddParticipantsParams, body AddParticipantsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RemoveParticipantWithBody Leave a group chat, or remove a participant as admin (spec/3)
 	//
@@ -2267,7 +2683,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with DELETE /chats/{id}/participants/{participantId} (the `RemoveParticipant` operationId).
-	RemoveParticipantWithBody(ctx context.Context, id ChatID, participantId ParticipantID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RemoveParticipantWithBody(ctx context.Context, id ChatID, participantId ParticipantID, params *RemoveParticipantParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RemoveParticipant Leave a group chat, or remove a participant as admin (spec/3)
 	//
@@ -2276,7 +2692,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with DELETE /chats/{id}/participants/{participantId} (the `RemoveParticipant` operationId).
-	RemoveParticipant(ctx context.Context, id ChatID, participantId ParticipantID, body RemoveParticipantJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RemoveParticipant(ctx context.Context, id ChatID, participantId ParticipantID, params *RemoveParticipantParams, body RemoveParticipantJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RevokeAdminWithBody Take a participant's admin access away (spec/3)
 	//
@@ -2285,7 +2701,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with DELETE /chats/{id}/participants/{participantId}/admin (the `RevokeAdmin` operationId).
-	RevokeAdminWithBody(ctx context.Context, id ChatID, participantId ParticipantID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RevokeAdminWithBody(ctx context.Context, id ChatID, participantId ParticipantID, params *RevokeAdminParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RevokeAdmin Take a participant's admin access away (spec/3)
 	//
@@ -2294,40 +2710,40 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with DELETE /chats/{id}/participants/{participantId}/admin (the `RevokeAdmin` operationId).
-	RevokeAdmin(ctx context.Context, id ChatID, participantId ParticipantID, body RevokeAdminJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RevokeAdmin(ctx context.Context, id ChatID, participantId ParticipantID, params *RevokeAdminParams, body RevokeAdminJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GrantAdminWithBody Make a participant admin (spec/3)
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /chats/{id}/participants/{participantId}/admin (the `GrantAdmin` operationId).
-	GrantAdminWithBody(ctx context.Context, id ChatID, participantId ParticipantID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GrantAdminWithBody(ctx context.Context, id ChatID, participantId ParticipantID, params *GrantAdminParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GrantAdmin Make a participant admin (spec/3)
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /chats/{id}/participants/{participantId}/admin (the `GrantAdmin` operationId).
-	GrantAdmin(ctx context.Context, id ChatID, participantId ParticipantID, body GrantAdminJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GrantAdmin(ctx context.Context, id ChatID, participantId ParticipantID, params *GrantAdminParams, body GrantAdminJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ParticipantStatusWithBody Accept or reject a participant of an active event (spec/3)
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /chats/{id}/participants/{participantId}/status (the `ParticipantStatus` operationId).
-	ParticipantStatusWithBody(ctx context.Context, id ChatID, participantId ParticipantID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ParticipantStatusWithBody(ctx context.Context, id ChatID, participantId ParticipantID, params *ParticipantStatusParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ParticipantStatus Accept or reject a participant of an active event (spec/3)
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /chats/{id}/participants/{participantId}/status (the `ParticipantStatus` operationId).
-	ParticipantStatus(ctx context.Context, id ChatID, participantId ParticipantID, body ParticipantStatusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ParticipantStatus(ctx context.Context, id ChatID, participantId ParticipantID, params *ParticipantStatusParams, body ParticipantStatusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ReadChat Mark every message of the chat read (spec/3)
 	//
 	// Corresponds with POST /chats/{id}/read (the `ReadChat` operationId).
-	ReadChat(ctx context.Context, id ChatID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ReadChat(ctx context.Context, id ChatID, params *ReadChatParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListConnections The caller's connections (spec/1)
 	//
@@ -2351,7 +2767,7 @@ type ClientInterface interface {
 	// Cancels it for the sender and declines it for the recipient; accepted and declined records are refused (409).
 	//
 	// Corresponds with DELETE /connections/{userId} (the `DeleteConnection` operationId).
-	DeleteConnection(ctx context.Context, userId ConnectionUserID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	DeleteConnection(ctx context.Context, userId ConnectionUserID, params *DeleteConnectionParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateConnectionWithBody Ask a user with an active meet-me status to connect (spec/1)
 	//
@@ -2364,7 +2780,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /connections/{userId} (the `CreateConnection` operationId).
-	CreateConnectionWithBody(ctx context.Context, userId ConnectionUserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateConnectionWithBody(ctx context.Context, userId ConnectionUserID, params *CreateConnectionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateConnection Ask a user with an active meet-me status to connect (spec/1)
 	//
@@ -2377,17 +2793,17 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /connections/{userId} (the `CreateConnection` operationId).
-	CreateConnection(ctx context.Context, userId ConnectionUserID, body CreateConnectionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateConnection(ctx context.Context, userId ConnectionUserID, params *CreateConnectionParams, body CreateConnectionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AcceptConnection Accept the pending connection from a user (spec/1)
 	//
 	// Corresponds with POST /connections/{userId}/accept (the `AcceptConnection` operationId).
-	AcceptConnection(ctx context.Context, userId ConnectionUserID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	AcceptConnection(ctx context.Context, userId ConnectionUserID, params *AcceptConnectionParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ConnectionStatus The state of the caller's connection with a user (spec/4 ConnectionStatusResponse)
 	//
 	// Corresponds with GET /connections/{userId}/status (the `ConnectionStatus` operationId).
-	ConnectionStatus(ctx context.Context, userId ConnectionUserID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ConnectionStatus(ctx context.Context, userId ConnectionUserID, params *ConnectionStatusParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Healthz Liveness
 	//
@@ -2411,12 +2827,12 @@ type ClientInterface interface {
 	// ReadAllNotifications Mark every notification read
 	//
 	// Corresponds with POST /notifications/read-all (the `ReadAllNotifications` operationId).
-	ReadAllNotifications(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ReadAllNotifications(ctx context.Context, params *ReadAllNotificationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ReadNotification Mark one notification read
 	//
 	// Corresponds with POST /notifications/{id}/read (the `ReadNotification` operationId).
-	ReadNotification(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ReadNotification(ctx context.Context, id ID, params *ReadNotificationParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// OpenapiJSON This document, as JSON
 	//
@@ -2433,19 +2849,19 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /push/devices (the `AddPushDevice` operationId).
-	AddPushDeviceWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	AddPushDeviceWithBody(ctx context.Context, params *AddPushDeviceParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AddPushDevice Register a device token for push notifications (idempotent)
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /push/devices (the `AddPushDevice` operationId).
-	AddPushDevice(ctx context.Context, body AddPushDeviceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	AddPushDevice(ctx context.Context, params *AddPushDeviceParams, body AddPushDeviceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RemovePushDevice Forget a device token (idempotent)
 	//
 	// Corresponds with DELETE /push/devices/{token} (the `RemovePushDevice` operationId).
-	RemovePushDevice(ctx context.Context, token string, reqEditors ...RequestEditorFn) (*http.Response, error)
+	RemovePushDevice(ctx context.Context, token string, params *RemovePushDeviceParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Readyz Readiness (database reachable, migrations applied)
 	//
@@ -2457,29 +2873,29 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /reels (the `CreateReel` operationId).
-	CreateReelWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateReelWithBody(ctx context.Context, params *CreateReelParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateReel Post a reel to a group chat
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /reels (the `CreateReel` operationId).
-	CreateReel(ctx context.Context, body CreateReelJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateReel(ctx context.Context, params *CreateReelParams, body CreateReelJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// FavoriteReel Toggle the caller's favorite
 	//
 	// Corresponds with POST /reels/{id}/favorite (the `FavoriteReel` operationId).
-	FavoriteReel(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	FavoriteReel(ctx context.Context, id ID, params *FavoriteReelParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// LikeReel Toggle the caller's like
 	//
 	// Corresponds with POST /reels/{id}/like (the `LikeReel` operationId).
-	LikeReel(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	LikeReel(ctx context.Context, id ID, params *LikeReelParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// SuperlikeReel Toggle the caller's super-like
 	//
 	// Corresponds with POST /reels/{id}/superlike (the `SuperlikeReel` operationId).
-	SuperlikeReel(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	SuperlikeReel(ctx context.Context, id ID, params *SuperlikeReelParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListRequests Join requests the caller sent and those to chats they administer (spec/2)
 	//
@@ -2491,33 +2907,33 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /requests (the `CreateRequest` operationId).
-	CreateRequestWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateRequestWithBody(ctx context.Context, params *CreateRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CreateRequest Ask to join a restricted group chat (spec/2)
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /requests (the `CreateRequest` operationId).
-	CreateRequest(ctx context.Context, body CreateRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	CreateRequest(ctx context.Context, params *CreateRequestParams, body CreateRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetRequest One join request (spec/2)
 	//
 	// Corresponds with GET /requests/{id} (the `GetRequest` operationId).
-	GetRequest(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetRequest(ctx context.Context, id ID, params *GetRequestParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AnswerRequestWithBody Accept or reject a pending join request as the chat's admin (spec/2)
 	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PATCH /requests/{id} (the `AnswerRequest` operationId).
-	AnswerRequestWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	AnswerRequestWithBody(ctx context.Context, id ID, params *AnswerRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AnswerRequest Accept or reject a pending join request as the chat's admin (spec/2)
 	//
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /requests/{id} (the `AnswerRequest` operationId).
-	AnswerRequest(ctx context.Context, id ID, body AnswerRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	AnswerRequest(ctx context.Context, id ID, params *AnswerRequestParams, body AnswerRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListUsers Search users by name or username
 	//
@@ -2526,10 +2942,28 @@ type ClientInterface interface {
 	// Corresponds with GET /users (the `ListUsers` operationId).
 	ListUsers(ctx context.Context, params *ListUsersParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// DeleteMeWithBody Delete the caller's account (docs/DECISIONS.md, "Account deletion")
+	//
+	// A wrong password is 403 wrong_password; wrong passwords spend the sign-in budgets. Every token of the account fails at once afterwards (401 account_deleted).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with DELETE /users/me (the `DeleteMe` operationId).
+	DeleteMeWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteMe Delete the caller's account (docs/DECISIONS.md, "Account deletion")
+	//
+	// A wrong password is 403 wrong_password; wrong passwords spend the sign-in budgets. Every token of the account fails at once afterwards (401 account_deleted).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with DELETE /users/me (the `DeleteMe` operationId).
+	DeleteMe(ctx context.Context, body DeleteMeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetMe The caller's profile
 	//
 	// Corresponds with GET /users/me (the `GetMe` operationId).
-	GetMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetMe(ctx context.Context, params *GetMeParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PatchMeWithBody Change the caller's name, username, bio or photo
 	//
@@ -2538,7 +2972,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PATCH /users/me (the `PatchMe` operationId).
-	PatchMeWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	PatchMeWithBody(ctx context.Context, params *PatchMeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PatchMe Change the caller's name, username, bio or photo
 	//
@@ -2547,12 +2981,17 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PATCH /users/me (the `PatchMe` operationId).
-	PatchMe(ctx context.Context, body PatchMeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	PatchMe(ctx context.Context, params *PatchMeParams, body PatchMeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListBlocked Users the caller blocked
 	//
 	// Corresponds with GET /users/me/blocked (the `ListBlocked` operationId).
 	ListBlocked(ctx context.Context, params *ListBlockedParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ExportMe Everything the caller has, as one streamed JSON document (docs/DECISIONS.md, "Data export")
+	//
+	// Corresponds with GET /users/me/export (the `ExportMe` operationId).
+	ExportMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListFollowers Users who follow the caller
 	//
@@ -2567,7 +3006,7 @@ type ClientInterface interface {
 	// DeleteStatus Clear the caller's meet-me status
 	//
 	// Corresponds with DELETE /users/me/status (the `DeleteStatus` operationId).
-	DeleteStatus(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	DeleteStatus(ctx context.Context, params *DeleteStatusParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PutStatusWithBody Set the caller's meet-me status
 	//
@@ -2576,7 +3015,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PUT /users/me/status (the `PutStatus` operationId).
-	PutStatusWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	PutStatusWithBody(ctx context.Context, params *PutStatusParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// PutStatus Set the caller's meet-me status
 	//
@@ -2585,34 +3024,34 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with PUT /users/me/status (the `PutStatus` operationId).
-	PutStatus(ctx context.Context, body PutStatusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	PutStatus(ctx context.Context, params *PutStatusParams, body PutStatusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetUser A user's profile
 	//
 	// Corresponds with GET /users/{id} (the `GetUser` operationId).
-	GetUser(ctx context.Context, id UserID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	GetUser(ctx context.Context, id UserID, params *GetUserParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Unblock Unblock a user
 	//
 	// Corresponds with DELETE /users/{id}/block (the `Unblock` operationId).
-	Unblock(ctx context.Context, id UserID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	Unblock(ctx context.Context, id UserID, params *UnblockParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Block Block a user
 	//
 	// Hides each user from the other everywhere (404), removes a pending connection and its notification, and ends follows.
 	//
 	// Corresponds with POST /users/{id}/block (the `Block` operationId).
-	Block(ctx context.Context, id UserID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	Block(ctx context.Context, id UserID, params *BlockParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Unfollow Stop following a user (idempotent)
 	//
 	// Corresponds with DELETE /users/{id}/follow (the `Unfollow` operationId).
-	Unfollow(ctx context.Context, id UserID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	Unfollow(ctx context.Context, id UserID, params *UnfollowParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Follow Follow a user (idempotent)
 	//
 	// Corresponds with POST /users/{id}/follow (the `Follow` operationId).
-	Follow(ctx context.Context, id UserID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	Follow(ctx context.Context, id UserID, params *FollowParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UserScore A user's vibe score and one page of the actions behind it
 	//
@@ -2624,7 +3063,7 @@ type ClientInterface interface {
 	// V1Accept Accept a pending connection request
 	//
 	// Corresponds with POST /v1/connections/{user_id}/accept/{request_id} (the `V1Accept` operationId).
-	V1Accept(ctx context.Context, userId V1UserID, requestId V1RequestID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	V1Accept(ctx context.Context, userId V1UserID, requestId V1RequestID, params *V1AcceptParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// V1Active Active connections
 	//
@@ -2634,7 +3073,7 @@ type ClientInterface interface {
 	// V1Decline Decline a pending connection request
 	//
 	// Corresponds with POST /v1/connections/{user_id}/decline/{request_id} (the `V1Decline` operationId).
-	V1Decline(ctx context.Context, userId V1UserID, requestId V1RequestID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	V1Decline(ctx context.Context, userId V1UserID, requestId V1RequestID, params *V1DeclineParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// V1Notifications Connection notifications
 	//
@@ -2646,7 +3085,7 @@ type ClientInterface interface {
 	// V1ReadNotification Mark a connection notification as read
 	//
 	// Corresponds with POST /v1/connections/{user_id}/notifications/{notification_id}/read (the `V1ReadNotification` operationId).
-	V1ReadNotification(ctx context.Context, userId V1UserID, notificationId int, reqEditors ...RequestEditorFn) (*http.Response, error)
+	V1ReadNotification(ctx context.Context, userId V1UserID, notificationId int, params *V1ReadNotificationParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// V1Received Connection requests the user received
 	//
@@ -2660,7 +3099,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /v1/connections/{user_id}/request (the `V1Request` operationId).
-	V1RequestWithBody(ctx context.Context, userId V1UserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	V1RequestWithBody(ctx context.Context, userId V1UserID, params *V1RequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// V1Request Send a connection request
 	//
@@ -2669,7 +3108,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /v1/connections/{user_id}/request (the `V1Request` operationId).
-	V1Request(ctx context.Context, userId V1UserID, body V1RequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	V1Request(ctx context.Context, userId V1UserID, params *V1RequestParams, body V1RequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// V1Sent Connection requests the user sent
 	//
@@ -2679,7 +3118,7 @@ type ClientInterface interface {
 	// V1Remove Remove an active connection
 	//
 	// Corresponds with DELETE /v1/connections/{user_id}/{connection_id} (the `V1Remove` operationId).
-	V1Remove(ctx context.Context, userId V1UserID, connectionId int, reqEditors ...RequestEditorFn) (*http.Response, error)
+	V1Remove(ctx context.Context, userId V1UserID, connectionId int, params *V1RemoveParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// Socket The live WebSocket
 	//
@@ -2729,8 +3168,46 @@ func (c *Client) Login(ctx context.Context, body LoginJSONRequestBody, reqEditor
 // Logout End the session of the token at once
 //
 // Corresponds with POST /auth/logout (the `Logout` operationId).
-func (c *Client) Logout(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewLogoutRequest(c.Server)
+func (c *Client) Logout(ctx context.Context, params *LogoutParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLogoutRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ChangePasswordWithBody Change the password; every other session of the caller ends, this one stays
+//
+// A wrong current password is 403 wrong_password; wrong passwords spend the sign-in budgets (429 too_many_failed_logins).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /auth/password (the `ChangePassword` operationId).
+func (c *Client) ChangePasswordWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewChangePasswordRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ChangePassword Change the password; every other session of the caller ends, this one stays
+//
+// A wrong current password is 403 wrong_password; wrong passwords spend the sign-in budgets (429 too_many_failed_logins).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /auth/password (the `ChangePassword` operationId).
+func (c *Client) ChangePassword(ctx context.Context, body ChangePasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewChangePasswordRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2813,6 +3290,51 @@ func (c *Client) Register(ctx context.Context, body RegisterJSONRequestBody, req
 	return c.Client.Do(req)
 }
 
+// EndOtherSessions End every session of the caller but this one
+//
+// Corresponds with DELETE /auth/sessions (the `EndOtherSessions` operationId).
+func (c *Client) EndOtherSessions(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEndOtherSessionsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListSessions The caller's sessions (logins), most recently used first
+//
+// Corresponds with GET /auth/sessions (the `ListSessions` operationId).
+func (c *Client) ListSessions(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListSessionsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EndSession End one of the caller's sessions; its sockets and sync streams close at the next heartbeat
+//
+// Corresponds with DELETE /auth/sessions/{id} (the `EndSession` operationId).
+func (c *Client) EndSession(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEndSessionRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListChats The caller's chats, most recent activity first (spec/3)
 //
 // Corresponds with GET /chats (the `ListChats` operationId).
@@ -2842,8 +3364,8 @@ func (c *Client) ListChats(ctx context.Context, params *ListChatsParams, reqEdit
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /chats (the `CreateChat` operationId).
-func (c *Client) CreateChatWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateChatRequestWithBody(c.Server, contentType, body)
+func (c *Client) CreateChatWithBody(ctx context.Context, params *CreateChatParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateChatRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2868,8 +3390,8 @@ func (c *Client) CreateChatWithBody(ctx context.Context, contentType string, bod
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /chats (the `CreateChat` operationId).
-func (c *Client) CreateChat(ctx context.Context, body CreateChatJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateChatRequest(c.Server, body)
+func (c *Client) CreateChat(ctx context.Context, params *CreateChatParams, body CreateChatJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateChatRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2902,8 +3424,8 @@ func (c *Client) ExploreCommunities(ctx context.Context, params *ExploreCommunit
 // Takes any type of body and a specified content type.
 //
 // Corresponds with DELETE /chats/{id} (the `DeleteChat` operationId).
-func (c *Client) DeleteChatWithBody(ctx context.Context, id ChatID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewDeleteChatRequestWithBody(c.Server, id, contentType, body)
+func (c *Client) DeleteChatWithBody(ctx context.Context, id ChatID, params *DeleteChatParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteChatRequestWithBody(c.Server, id, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2919,8 +3441,8 @@ func (c *Client) DeleteChatWithBody(ctx context.Context, id ChatID, contentType 
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with DELETE /chats/{id} (the `DeleteChat` operationId).
-func (c *Client) DeleteChat(ctx context.Context, id ChatID, body DeleteChatJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewDeleteChatRequest(c.Server, id, body)
+func (c *Client) DeleteChat(ctx context.Context, id ChatID, params *DeleteChatParams, body DeleteChatJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteChatRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2934,8 +3456,8 @@ func (c *Client) DeleteChat(ctx context.Context, id ChatID, body DeleteChatJSONR
 // GetChat One chat the caller belongs to (spec/3)
 //
 // Corresponds with GET /chats/{id} (the `GetChat` operationId).
-func (c *Client) GetChat(ctx context.Context, id ChatID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetChatRequest(c.Server, id)
+func (c *Client) GetChat(ctx context.Context, id ChatID, params *GetChatParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetChatRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -2953,8 +3475,8 @@ func (c *Client) GetChat(ctx context.Context, id ChatID, reqEditors ...RequestEd
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PUT /chats/{id} (the `UpdateChat` operationId).
-func (c *Client) UpdateChatWithBody(ctx context.Context, id ChatID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewUpdateChatRequestWithBody(c.Server, id, contentType, body)
+func (c *Client) UpdateChatWithBody(ctx context.Context, id ChatID, params *UpdateChatParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateChatRequestWithBody(c.Server, id, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3006,8 +3528,8 @@ func (c *Client) ListMessages(ctx context.Context, id ChatID, params *ListMessag
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /chats/{id}/messages (the `SendMessage` operationId).
-func (c *Client) SendMessageWithBody(ctx context.Context, id ChatID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewSendMessageRequestWithBody(c.Server, id, contentType, body)
+func (c *Client) SendMessageWithBody(ctx context.Context, id ChatID, params *SendMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendMessageRequestWithBody(c.Server, id, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3025,8 +3547,8 @@ func (c *Client) SendMessageWithBody(ctx context.Context, id ChatID, contentType
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /chats/{id}/messages (the `SendMessage` operationId).
-func (c *Client) SendMessage(ctx context.Context, id ChatID, body SendMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewSendMessageRequest(c.Server, id, body)
+func (c *Client) SendMessage(ctx context.Context, id ChatID, params *SendMessageParams, body SendMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSendMessageRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3044,8 +3566,8 @@ func (c *Client) SendMessage(ctx context.Context, id ChatID, body SendMessageJSO
 // Takes any type of body and a specified content type.
 //
 // Corresponds with DELETE /chats/{id}/messages/{messageId} (the `DeleteMessage` operationId).
-func (c *Client) DeleteMessageWithBody(ctx context.Context, id ChatID, messageId ObjectID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewDeleteMessageRequestWithBody(c.Server, id, messageId, contentType, body)
+func (c *Client) DeleteMessageWithBody(ctx context.Context, id ChatID, messageId ObjectID, params *DeleteMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteMessageRequestWithBody(c.Server, id, messageId, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3063,8 +3585,8 @@ func (c *Client) DeleteMessageWithBody(ctx context.Context, id ChatID, messageId
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with DELETE /chats/{id}/messages/{messageId} (the `DeleteMessage` operationId).
-func (c *Client) DeleteMessage(ctx context.Context, id ChatID, messageId ObjectID, body DeleteMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewDeleteMessageRequest(c.Server, id, messageId, body)
+func (c *Client) DeleteMessage(ctx context.Context, id ChatID, messageId ObjectID, params *DeleteMessageParams, body DeleteMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteMessageRequest(c.Server, id, messageId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3080,8 +3602,8 @@ func (c *Client) DeleteMessage(ctx context.Context, id ChatID, messageId ObjectI
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /chats/{id}/participants (the `JoinChat` operationId).
-func (c *Client) JoinChatWithBody(ctx context.Context, id ChatID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewJoinChatRequestWithBody(c.Server, id, contentType, body)
+func (c *Client) JoinChatWithBody(ctx context.Context, id ChatID, params *JoinChatParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewJoinChatRequestWithBody(c.Server, id, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3097,8 +3619,8 @@ func (c *Client) JoinChatWithBody(ctx context.Context, id ChatID, contentType st
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /chats/{id}/participants (the `JoinChat` operationId).
-func (c *Client) JoinChat(ctx context.Context, id ChatID, body JoinChatJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewJoinChatRequest(c.Server, id, body)
+func (c *Client) JoinChat(ctx context.Context, id ChatID, params *JoinChatParams, body JoinChatJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewJoinChatRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3116,8 +3638,8 @@ func (c *Client) JoinChat(ctx context.Context, id ChatID, body JoinChatJSONReque
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /chats/{id}/participants/multiple (the `AddParticipants` operationId).
-func (c *Client) AddParticipantsWithBody(ctx context.Context, id ChatID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewAddParticipantsRequestWithBody(c.Server, id, contentType, body)
+func (c *Client) AddParticipantsWithBody(ctx context.Context, id ChatID, params *AddParticipantsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddParticipantsRequestWithBody(c.Server, id, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3135,8 +3657,8 @@ func (c *Client) AddParticipantsWithBody(ctx context.Context, id ChatID, content
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /chats/{id}/participants/multiple (the `AddParticipants` operationId).
-func (c *Client) AddParticipants(ctx context.Context, id ChatID, body AddParticipantsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewAddParticipantsRequest(c.Server, id, body)
+func (c *Client) AddParticipants(ctx context.Context, id ChatID, params *AddParticipantsParams, body AddParticipantsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddParticipantsRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3154,8 +3676,8 @@ func (c *Client) AddParticipants(ctx context.Context, id ChatID, body AddPartici
 // Takes any type of body and a specified content type.
 //
 // Corresponds with DELETE /chats/{id}/participants/{participantId} (the `RemoveParticipant` operationId).
-func (c *Client) RemoveParticipantWithBody(ctx context.Context, id ChatID, participantId ParticipantID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRemoveParticipantRequestWithBody(c.Server, id, participantId, contentType, body)
+func (c *Client) RemoveParticipantWithBody(ctx context.Context, id ChatID, participantId ParticipantID, params *RemoveParticipantParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemoveParticipantRequestWithBody(c.Server, id, participantId, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3173,8 +3695,8 @@ func (c *Client) RemoveParticipantWithBody(ctx context.Context, id ChatID, parti
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with DELETE /chats/{id}/participants/{participantId} (the `RemoveParticipant` operationId).
-func (c *Client) RemoveParticipant(ctx context.Context, id ChatID, participantId ParticipantID, body RemoveParticipantJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRemoveParticipantRequest(c.Server, id, participantId, body)
+func (c *Client) RemoveParticipant(ctx context.Context, id ChatID, participantId ParticipantID, params *RemoveParticipantParams, body RemoveParticipantJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemoveParticipantRequest(c.Server, id, participantId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3192,8 +3714,8 @@ func (c *Client) RemoveParticipant(ctx context.Context, id ChatID, participantId
 // Takes any type of body and a specified content type.
 //
 // Corresponds with DELETE /chats/{id}/participants/{participantId}/admin (the `RevokeAdmin` operationId).
-func (c *Client) RevokeAdminWithBody(ctx context.Context, id ChatID, participantId ParticipantID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRevokeAdminRequestWithBody(c.Server, id, participantId, contentType, body)
+func (c *Client) RevokeAdminWithBody(ctx context.Context, id ChatID, participantId ParticipantID, params *RevokeAdminParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeAdminRequestWithBody(c.Server, id, participantId, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3211,8 +3733,8 @@ func (c *Client) RevokeAdminWithBody(ctx context.Context, id ChatID, participant
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with DELETE /chats/{id}/participants/{participantId}/admin (the `RevokeAdmin` operationId).
-func (c *Client) RevokeAdmin(ctx context.Context, id ChatID, participantId ParticipantID, body RevokeAdminJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRevokeAdminRequest(c.Server, id, participantId, body)
+func (c *Client) RevokeAdmin(ctx context.Context, id ChatID, participantId ParticipantID, params *RevokeAdminParams, body RevokeAdminJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRevokeAdminRequest(c.Server, id, participantId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3228,8 +3750,8 @@ func (c *Client) RevokeAdmin(ctx context.Context, id ChatID, participantId Parti
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /chats/{id}/participants/{participantId}/admin (the `GrantAdmin` operationId).
-func (c *Client) GrantAdminWithBody(ctx context.Context, id ChatID, participantId ParticipantID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGrantAdminRequestWithBody(c.Server, id, participantId, contentType, body)
+func (c *Client) GrantAdminWithBody(ctx context.Context, id ChatID, participantId ParticipantID, params *GrantAdminParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGrantAdminRequestWithBody(c.Server, id, participantId, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3245,8 +3767,8 @@ func (c *Client) GrantAdminWithBody(ctx context.Context, id ChatID, participantI
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /chats/{id}/participants/{participantId}/admin (the `GrantAdmin` operationId).
-func (c *Client) GrantAdmin(ctx context.Context, id ChatID, participantId ParticipantID, body GrantAdminJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGrantAdminRequest(c.Server, id, participantId, body)
+func (c *Client) GrantAdmin(ctx context.Context, id ChatID, participantId ParticipantID, params *GrantAdminParams, body GrantAdminJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGrantAdminRequest(c.Server, id, participantId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3262,8 +3784,8 @@ func (c *Client) GrantAdmin(ctx context.Context, id ChatID, participantId Partic
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /chats/{id}/participants/{participantId}/status (the `ParticipantStatus` operationId).
-func (c *Client) ParticipantStatusWithBody(ctx context.Context, id ChatID, participantId ParticipantID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewParticipantStatusRequestWithBody(c.Server, id, participantId, contentType, body)
+func (c *Client) ParticipantStatusWithBody(ctx context.Context, id ChatID, participantId ParticipantID, params *ParticipantStatusParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewParticipantStatusRequestWithBody(c.Server, id, participantId, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3279,8 +3801,8 @@ func (c *Client) ParticipantStatusWithBody(ctx context.Context, id ChatID, parti
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /chats/{id}/participants/{participantId}/status (the `ParticipantStatus` operationId).
-func (c *Client) ParticipantStatus(ctx context.Context, id ChatID, participantId ParticipantID, body ParticipantStatusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewParticipantStatusRequest(c.Server, id, participantId, body)
+func (c *Client) ParticipantStatus(ctx context.Context, id ChatID, participantId ParticipantID, params *ParticipantStatusParams, body ParticipantStatusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewParticipantStatusRequest(c.Server, id, participantId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3294,8 +3816,8 @@ func (c *Client) ParticipantStatus(ctx context.Context, id ChatID, participantId
 // ReadChat Mark every message of the chat read (spec/3)
 //
 // Corresponds with POST /chats/{id}/read (the `ReadChat` operationId).
-func (c *Client) ReadChat(ctx context.Context, id ChatID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewReadChatRequest(c.Server, id)
+func (c *Client) ReadChat(ctx context.Context, id ChatID, params *ReadChatParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReadChatRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3358,8 +3880,8 @@ func (c *Client) PendingConnections(ctx context.Context, params *PendingConnecti
 // Cancels it for the sender and declines it for the recipient; accepted and declined records are refused (409).
 //
 // Corresponds with DELETE /connections/{userId} (the `DeleteConnection` operationId).
-func (c *Client) DeleteConnection(ctx context.Context, userId ConnectionUserID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewDeleteConnectionRequest(c.Server, userId)
+func (c *Client) DeleteConnection(ctx context.Context, userId ConnectionUserID, params *DeleteConnectionParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteConnectionRequest(c.Server, userId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3381,8 +3903,8 @@ func (c *Client) DeleteConnection(ctx context.Context, userId ConnectionUserID, 
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /connections/{userId} (the `CreateConnection` operationId).
-func (c *Client) CreateConnectionWithBody(ctx context.Context, userId ConnectionUserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateConnectionRequestWithBody(c.Server, userId, contentType, body)
+func (c *Client) CreateConnectionWithBody(ctx context.Context, userId ConnectionUserID, params *CreateConnectionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateConnectionRequestWithBody(c.Server, userId, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3404,8 +3926,8 @@ func (c *Client) CreateConnectionWithBody(ctx context.Context, userId Connection
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /connections/{userId} (the `CreateConnection` operationId).
-func (c *Client) CreateConnection(ctx context.Context, userId ConnectionUserID, body CreateConnectionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateConnectionRequest(c.Server, userId, body)
+func (c *Client) CreateConnection(ctx context.Context, userId ConnectionUserID, params *CreateConnectionParams, body CreateConnectionJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateConnectionRequest(c.Server, userId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3419,8 +3941,8 @@ func (c *Client) CreateConnection(ctx context.Context, userId ConnectionUserID, 
 // AcceptConnection Accept the pending connection from a user (spec/1)
 //
 // Corresponds with POST /connections/{userId}/accept (the `AcceptConnection` operationId).
-func (c *Client) AcceptConnection(ctx context.Context, userId ConnectionUserID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewAcceptConnectionRequest(c.Server, userId)
+func (c *Client) AcceptConnection(ctx context.Context, userId ConnectionUserID, params *AcceptConnectionParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAcceptConnectionRequest(c.Server, userId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3434,8 +3956,8 @@ func (c *Client) AcceptConnection(ctx context.Context, userId ConnectionUserID, 
 // ConnectionStatus The state of the caller's connection with a user (spec/4 ConnectionStatusResponse)
 //
 // Corresponds with GET /connections/{userId}/status (the `ConnectionStatus` operationId).
-func (c *Client) ConnectionStatus(ctx context.Context, userId ConnectionUserID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewConnectionStatusRequest(c.Server, userId)
+func (c *Client) ConnectionStatus(ctx context.Context, userId ConnectionUserID, params *ConnectionStatusParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConnectionStatusRequest(c.Server, userId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3498,8 +4020,8 @@ func (c *Client) ListNotifications(ctx context.Context, params *ListNotification
 // ReadAllNotifications Mark every notification read
 //
 // Corresponds with POST /notifications/read-all (the `ReadAllNotifications` operationId).
-func (c *Client) ReadAllNotifications(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewReadAllNotificationsRequest(c.Server)
+func (c *Client) ReadAllNotifications(ctx context.Context, params *ReadAllNotificationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReadAllNotificationsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3513,8 +4035,8 @@ func (c *Client) ReadAllNotifications(ctx context.Context, reqEditors ...Request
 // ReadNotification Mark one notification read
 //
 // Corresponds with POST /notifications/{id}/read (the `ReadNotification` operationId).
-func (c *Client) ReadNotification(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewReadNotificationRequest(c.Server, id)
+func (c *Client) ReadNotification(ctx context.Context, id ID, params *ReadNotificationParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReadNotificationRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3560,8 +4082,8 @@ func (c *Client) OpenapiYAML(ctx context.Context, reqEditors ...RequestEditorFn)
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /push/devices (the `AddPushDevice` operationId).
-func (c *Client) AddPushDeviceWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewAddPushDeviceRequestWithBody(c.Server, contentType, body)
+func (c *Client) AddPushDeviceWithBody(ctx context.Context, params *AddPushDeviceParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddPushDeviceRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3577,8 +4099,8 @@ func (c *Client) AddPushDeviceWithBody(ctx context.Context, contentType string, 
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /push/devices (the `AddPushDevice` operationId).
-func (c *Client) AddPushDevice(ctx context.Context, body AddPushDeviceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewAddPushDeviceRequest(c.Server, body)
+func (c *Client) AddPushDevice(ctx context.Context, params *AddPushDeviceParams, body AddPushDeviceJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAddPushDeviceRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3592,8 +4114,8 @@ func (c *Client) AddPushDevice(ctx context.Context, body AddPushDeviceJSONReques
 // RemovePushDevice Forget a device token (idempotent)
 //
 // Corresponds with DELETE /push/devices/{token} (the `RemovePushDevice` operationId).
-func (c *Client) RemovePushDevice(ctx context.Context, token string, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewRemovePushDeviceRequest(c.Server, token)
+func (c *Client) RemovePushDevice(ctx context.Context, token string, params *RemovePushDeviceParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRemovePushDeviceRequest(c.Server, token, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3624,8 +4146,8 @@ func (c *Client) Readyz(ctx context.Context, reqEditors ...RequestEditorFn) (*ht
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /reels (the `CreateReel` operationId).
-func (c *Client) CreateReelWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateReelRequestWithBody(c.Server, contentType, body)
+func (c *Client) CreateReelWithBody(ctx context.Context, params *CreateReelParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateReelRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3641,8 +4163,8 @@ func (c *Client) CreateReelWithBody(ctx context.Context, contentType string, bod
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /reels (the `CreateReel` operationId).
-func (c *Client) CreateReel(ctx context.Context, body CreateReelJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateReelRequest(c.Server, body)
+func (c *Client) CreateReel(ctx context.Context, params *CreateReelParams, body CreateReelJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateReelRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3656,8 +4178,8 @@ func (c *Client) CreateReel(ctx context.Context, body CreateReelJSONRequestBody,
 // FavoriteReel Toggle the caller's favorite
 //
 // Corresponds with POST /reels/{id}/favorite (the `FavoriteReel` operationId).
-func (c *Client) FavoriteReel(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewFavoriteReelRequest(c.Server, id)
+func (c *Client) FavoriteReel(ctx context.Context, id ID, params *FavoriteReelParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFavoriteReelRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3671,8 +4193,8 @@ func (c *Client) FavoriteReel(ctx context.Context, id ID, reqEditors ...RequestE
 // LikeReel Toggle the caller's like
 //
 // Corresponds with POST /reels/{id}/like (the `LikeReel` operationId).
-func (c *Client) LikeReel(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewLikeReelRequest(c.Server, id)
+func (c *Client) LikeReel(ctx context.Context, id ID, params *LikeReelParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLikeReelRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3686,8 +4208,8 @@ func (c *Client) LikeReel(ctx context.Context, id ID, reqEditors ...RequestEdito
 // SuperlikeReel Toggle the caller's super-like
 //
 // Corresponds with POST /reels/{id}/superlike (the `SuperlikeReel` operationId).
-func (c *Client) SuperlikeReel(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewSuperlikeReelRequest(c.Server, id)
+func (c *Client) SuperlikeReel(ctx context.Context, id ID, params *SuperlikeReelParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSuperlikeReelRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3718,8 +4240,8 @@ func (c *Client) ListRequests(ctx context.Context, params *ListRequestsParams, r
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /requests (the `CreateRequest` operationId).
-func (c *Client) CreateRequestWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateRequestRequestWithBody(c.Server, contentType, body)
+func (c *Client) CreateRequestWithBody(ctx context.Context, params *CreateRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateRequestRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3735,8 +4257,8 @@ func (c *Client) CreateRequestWithBody(ctx context.Context, contentType string, 
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /requests (the `CreateRequest` operationId).
-func (c *Client) CreateRequest(ctx context.Context, body CreateRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewCreateRequestRequest(c.Server, body)
+func (c *Client) CreateRequest(ctx context.Context, params *CreateRequestParams, body CreateRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateRequestRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3750,8 +4272,8 @@ func (c *Client) CreateRequest(ctx context.Context, body CreateRequestJSONReques
 // GetRequest One join request (spec/2)
 //
 // Corresponds with GET /requests/{id} (the `GetRequest` operationId).
-func (c *Client) GetRequest(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetRequestRequest(c.Server, id)
+func (c *Client) GetRequest(ctx context.Context, id ID, params *GetRequestParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetRequestRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3767,8 +4289,8 @@ func (c *Client) GetRequest(ctx context.Context, id ID, reqEditors ...RequestEdi
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PATCH /requests/{id} (the `AnswerRequest` operationId).
-func (c *Client) AnswerRequestWithBody(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewAnswerRequestRequestWithBody(c.Server, id, contentType, body)
+func (c *Client) AnswerRequestWithBody(ctx context.Context, id ID, params *AnswerRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAnswerRequestRequestWithBody(c.Server, id, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3784,8 +4306,8 @@ func (c *Client) AnswerRequestWithBody(ctx context.Context, id ID, contentType s
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /requests/{id} (the `AnswerRequest` operationId).
-func (c *Client) AnswerRequest(ctx context.Context, id ID, body AnswerRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewAnswerRequestRequest(c.Server, id, body)
+func (c *Client) AnswerRequest(ctx context.Context, id ID, params *AnswerRequestParams, body AnswerRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAnswerRequestRequest(c.Server, id, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3813,11 +4335,49 @@ func (c *Client) ListUsers(ctx context.Context, params *ListUsersParams, reqEdit
 	return c.Client.Do(req)
 }
 
+// DeleteMeWithBody Delete the caller's account (docs/DECISIONS.md, "Account deletion")
+//
+// A wrong password is 403 wrong_password; wrong passwords spend the sign-in budgets. Every token of the account fails at once afterwards (401 account_deleted).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with DELETE /users/me (the `DeleteMe` operationId).
+func (c *Client) DeleteMeWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteMeRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteMe Delete the caller's account (docs/DECISIONS.md, "Account deletion")
+//
+// A wrong password is 403 wrong_password; wrong passwords spend the sign-in budgets. Every token of the account fails at once afterwards (401 account_deleted).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with DELETE /users/me (the `DeleteMe` operationId).
+func (c *Client) DeleteMe(ctx context.Context, body DeleteMeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteMeRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetMe The caller's profile
 //
 // Corresponds with GET /users/me (the `GetMe` operationId).
-func (c *Client) GetMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetMeRequest(c.Server)
+func (c *Client) GetMe(ctx context.Context, params *GetMeParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetMeRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3835,8 +4395,8 @@ func (c *Client) GetMe(ctx context.Context, reqEditors ...RequestEditorFn) (*htt
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PATCH /users/me (the `PatchMe` operationId).
-func (c *Client) PatchMeWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPatchMeRequestWithBody(c.Server, contentType, body)
+func (c *Client) PatchMeWithBody(ctx context.Context, params *PatchMeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPatchMeRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3854,8 +4414,8 @@ func (c *Client) PatchMeWithBody(ctx context.Context, contentType string, body i
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PATCH /users/me (the `PatchMe` operationId).
-func (c *Client) PatchMe(ctx context.Context, body PatchMeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPatchMeRequest(c.Server, body)
+func (c *Client) PatchMe(ctx context.Context, params *PatchMeParams, body PatchMeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPatchMeRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3871,6 +4431,21 @@ func (c *Client) PatchMe(ctx context.Context, body PatchMeJSONRequestBody, reqEd
 // Corresponds with GET /users/me/blocked (the `ListBlocked` operationId).
 func (c *Client) ListBlocked(ctx context.Context, params *ListBlockedParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListBlockedRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ExportMe Everything the caller has, as one streamed JSON document (docs/DECISIONS.md, "Data export")
+//
+// Corresponds with GET /users/me/export (the `ExportMe` operationId).
+func (c *Client) ExportMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExportMeRequest(c.Server)
 	if err != nil {
 		return nil, err
 	}
@@ -3914,8 +4489,8 @@ func (c *Client) ListFollowing(ctx context.Context, params *ListFollowingParams,
 // DeleteStatus Clear the caller's meet-me status
 //
 // Corresponds with DELETE /users/me/status (the `DeleteStatus` operationId).
-func (c *Client) DeleteStatus(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewDeleteStatusRequest(c.Server)
+func (c *Client) DeleteStatus(ctx context.Context, params *DeleteStatusParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteStatusRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3933,8 +4508,8 @@ func (c *Client) DeleteStatus(ctx context.Context, reqEditors ...RequestEditorFn
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PUT /users/me/status (the `PutStatus` operationId).
-func (c *Client) PutStatusWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPutStatusRequestWithBody(c.Server, contentType, body)
+func (c *Client) PutStatusWithBody(ctx context.Context, params *PutStatusParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutStatusRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3952,8 +4527,8 @@ func (c *Client) PutStatusWithBody(ctx context.Context, contentType string, body
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with PUT /users/me/status (the `PutStatus` operationId).
-func (c *Client) PutStatus(ctx context.Context, body PutStatusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewPutStatusRequest(c.Server, body)
+func (c *Client) PutStatus(ctx context.Context, params *PutStatusParams, body PutStatusJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewPutStatusRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3967,8 +4542,8 @@ func (c *Client) PutStatus(ctx context.Context, body PutStatusJSONRequestBody, r
 // GetUser A user's profile
 //
 // Corresponds with GET /users/{id} (the `GetUser` operationId).
-func (c *Client) GetUser(ctx context.Context, id UserID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewGetUserRequest(c.Server, id)
+func (c *Client) GetUser(ctx context.Context, id UserID, params *GetUserParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetUserRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3982,8 +4557,8 @@ func (c *Client) GetUser(ctx context.Context, id UserID, reqEditors ...RequestEd
 // Unblock Unblock a user
 //
 // Corresponds with DELETE /users/{id}/block (the `Unblock` operationId).
-func (c *Client) Unblock(ctx context.Context, id UserID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewUnblockRequest(c.Server, id)
+func (c *Client) Unblock(ctx context.Context, id UserID, params *UnblockParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUnblockRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3999,8 +4574,8 @@ func (c *Client) Unblock(ctx context.Context, id UserID, reqEditors ...RequestEd
 // Hides each user from the other everywhere (404), removes a pending connection and its notification, and ends follows.
 //
 // Corresponds with POST /users/{id}/block (the `Block` operationId).
-func (c *Client) Block(ctx context.Context, id UserID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewBlockRequest(c.Server, id)
+func (c *Client) Block(ctx context.Context, id UserID, params *BlockParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewBlockRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -4014,8 +4589,8 @@ func (c *Client) Block(ctx context.Context, id UserID, reqEditors ...RequestEdit
 // Unfollow Stop following a user (idempotent)
 //
 // Corresponds with DELETE /users/{id}/follow (the `Unfollow` operationId).
-func (c *Client) Unfollow(ctx context.Context, id UserID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewUnfollowRequest(c.Server, id)
+func (c *Client) Unfollow(ctx context.Context, id UserID, params *UnfollowParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUnfollowRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -4029,8 +4604,8 @@ func (c *Client) Unfollow(ctx context.Context, id UserID, reqEditors ...RequestE
 // Follow Follow a user (idempotent)
 //
 // Corresponds with POST /users/{id}/follow (the `Follow` operationId).
-func (c *Client) Follow(ctx context.Context, id UserID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewFollowRequest(c.Server, id)
+func (c *Client) Follow(ctx context.Context, id UserID, params *FollowParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFollowRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -4061,8 +4636,8 @@ func (c *Client) UserScore(ctx context.Context, id struct {
 // V1Accept Accept a pending connection request
 //
 // Corresponds with POST /v1/connections/{user_id}/accept/{request_id} (the `V1Accept` operationId).
-func (c *Client) V1Accept(ctx context.Context, userId V1UserID, requestId V1RequestID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewV1AcceptRequest(c.Server, userId, requestId)
+func (c *Client) V1Accept(ctx context.Context, userId V1UserID, requestId V1RequestID, params *V1AcceptParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewV1AcceptRequest(c.Server, userId, requestId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -4091,8 +4666,8 @@ func (c *Client) V1Active(ctx context.Context, userId V1UserID, params *V1Active
 // V1Decline Decline a pending connection request
 //
 // Corresponds with POST /v1/connections/{user_id}/decline/{request_id} (the `V1Decline` operationId).
-func (c *Client) V1Decline(ctx context.Context, userId V1UserID, requestId V1RequestID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewV1DeclineRequest(c.Server, userId, requestId)
+func (c *Client) V1Decline(ctx context.Context, userId V1UserID, requestId V1RequestID, params *V1DeclineParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewV1DeclineRequest(c.Server, userId, requestId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -4123,8 +4698,8 @@ func (c *Client) V1Notifications(ctx context.Context, userId V1UserID, params *V
 // V1ReadNotification Mark a connection notification as read
 //
 // Corresponds with POST /v1/connections/{user_id}/notifications/{notification_id}/read (the `V1ReadNotification` operationId).
-func (c *Client) V1ReadNotification(ctx context.Context, userId V1UserID, notificationId int, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewV1ReadNotificationRequest(c.Server, userId, notificationId)
+func (c *Client) V1ReadNotification(ctx context.Context, userId V1UserID, notificationId int, params *V1ReadNotificationParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewV1ReadNotificationRequest(c.Server, userId, notificationId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -4157,8 +4732,8 @@ func (c *Client) V1Received(ctx context.Context, userId V1UserID, params *V1Rece
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /v1/connections/{user_id}/request (the `V1Request` operationId).
-func (c *Client) V1RequestWithBody(ctx context.Context, userId V1UserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewV1RequestRequestWithBody(c.Server, userId, contentType, body)
+func (c *Client) V1RequestWithBody(ctx context.Context, userId V1UserID, params *V1RequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewV1RequestRequestWithBody(c.Server, userId, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4176,8 +4751,8 @@ func (c *Client) V1RequestWithBody(ctx context.Context, userId V1UserID, content
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /v1/connections/{user_id}/request (the `V1Request` operationId).
-func (c *Client) V1Request(ctx context.Context, userId V1UserID, body V1RequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewV1RequestRequest(c.Server, userId, body)
+func (c *Client) V1Request(ctx context.Context, userId V1UserID, params *V1RequestParams, body V1RequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewV1RequestRequest(c.Server, userId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4206,8 +4781,8 @@ func (c *Client) V1Sent(ctx context.Context, userId V1UserID, params *V1SentPara
 // V1Remove Remove an active connection
 //
 // Corresponds with DELETE /v1/connections/{user_id}/{connection_id} (the `V1Remove` operationId).
-func (c *Client) V1Remove(ctx context.Context, userId V1UserID, connectionId int, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewV1RemoveRequest(c.Server, userId, connectionId)
+func (c *Client) V1Remove(ctx context.Context, userId V1UserID, connectionId int, params *V1RemoveParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewV1RemoveRequest(c.Server, userId, connectionId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -4279,7 +4854,7 @@ func NewLoginRequestWithBody(server string, contentType string, body io.Reader) 
 }
 
 // NewLogoutRequest constructs an http.Request for the Logout method
-func NewLogoutRequest(server string) (*http.Request, error) {
+func NewLogoutRequest(server string, params *LogoutParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -4301,6 +4876,61 @@ func NewLogoutRequest(server string) (*http.Request, error) {
 	if err != nil {
 		return nil, err
 	}
+
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewChangePasswordRequest calls the generic ChangePassword builder with application/json body
+func NewChangePasswordRequest(server string, body ChangePasswordJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewChangePasswordRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewChangePasswordRequestWithBody constructs an http.Request for the ChangePassword method, with any body, and a specified content type
+func NewChangePasswordRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/auth/password")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
 
 	return req, nil
 }
@@ -4381,6 +5011,94 @@ func NewRegisterRequestWithBody(server string, contentType string, body io.Reade
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewEndOtherSessionsRequest constructs an http.Request for the EndOtherSessions method
+func NewEndOtherSessionsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/auth/sessions")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListSessionsRequest constructs an http.Request for the ListSessions method
+func NewListSessionsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/auth/sessions")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewEndSessionRequest constructs an http.Request for the EndSession method
+func NewEndSessionRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/auth/sessions/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -4484,22 +5202,37 @@ func NewListChatsRequest(server string, params *ListChatsParams) (*http.Request,
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewCreateChatRequest calls the generic CreateChat builder with application/json body
-func NewCreateChatRequest(server string, body CreateChatJSONRequestBody) (*http.Request, error) {
+func NewCreateChatRequest(server string, params *CreateChatParams, body CreateChatJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCreateChatRequestWithBody(server, "application/json", bodyReader)
+	return NewCreateChatRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewCreateChatRequestWithBody constructs an http.Request for the CreateChat method, with any body, and a specified content type
-func NewCreateChatRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewCreateChatRequestWithBody(server string, params *CreateChatParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -4523,6 +5256,21 @@ func NewCreateChatRequestWithBody(server string, contentType string, body io.Rea
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -4622,22 +5370,37 @@ func NewExploreCommunitiesRequest(server string, params *ExploreCommunitiesParam
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewDeleteChatRequest calls the generic DeleteChat builder with application/json body
-func NewDeleteChatRequest(server string, id ChatID, body DeleteChatJSONRequestBody) (*http.Request, error) {
+func NewDeleteChatRequest(server string, id ChatID, params *DeleteChatParams, body DeleteChatJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewDeleteChatRequestWithBody(server, id, "application/json", bodyReader)
+	return NewDeleteChatRequestWithBody(server, id, params, "application/json", bodyReader)
 }
 
 // NewDeleteChatRequestWithBody constructs an http.Request for the DeleteChat method, with any body, and a specified content type
-func NewDeleteChatRequestWithBody(server string, id ChatID, contentType string, body io.Reader) (*http.Request, error) {
+func NewDeleteChatRequestWithBody(server string, id ChatID, params *DeleteChatParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -4669,11 +5432,26 @@ func NewDeleteChatRequestWithBody(server string, id ChatID, contentType string, 
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewGetChatRequest constructs an http.Request for the GetChat method
-func NewGetChatRequest(server string, id ChatID) (*http.Request, error) {
+func NewGetChatRequest(server string, id ChatID, params *GetChatParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -4703,11 +5481,26 @@ func NewGetChatRequest(server string, id ChatID) (*http.Request, error) {
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewUpdateChatRequestWithBody constructs an http.Request for the UpdateChat method, with any body, and a specified content type
-func NewUpdateChatRequestWithBody(server string, id ChatID, contentType string, body io.Reader) (*http.Request, error) {
+func NewUpdateChatRequestWithBody(server string, id ChatID, params *UpdateChatParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -4738,6 +5531,21 @@ func NewUpdateChatRequestWithBody(server string, id ChatID, contentType string, 
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -4834,6 +5642,21 @@ func NewChatFilesRequest(server string, id ChatID, params *ChatFilesParams) (*ht
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -4933,22 +5756,37 @@ func NewListMessagesRequest(server string, id ChatID, params *ListMessagesParams
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewSendMessageRequest calls the generic SendMessage builder with application/json body
-func NewSendMessageRequest(server string, id ChatID, body SendMessageJSONRequestBody) (*http.Request, error) {
+func NewSendMessageRequest(server string, id ChatID, params *SendMessageParams, body SendMessageJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewSendMessageRequestWithBody(server, id, "application/json", bodyReader)
+	return NewSendMessageRequestWithBody(server, id, params, "application/json", bodyReader)
 }
 
 // NewSendMessageRequestWithBody constructs an http.Request for the SendMessage method, with any body, and a specified content type
-func NewSendMessageRequestWithBody(server string, id ChatID, contentType string, body io.Reader) (*http.Request, error) {
+func NewSendMessageRequestWithBody(server string, id ChatID, params *SendMessageParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -4980,22 +5818,37 @@ func NewSendMessageRequestWithBody(server string, id ChatID, contentType string,
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewDeleteMessageRequest calls the generic DeleteMessage builder with application/json body
-func NewDeleteMessageRequest(server string, id ChatID, messageId ObjectID, body DeleteMessageJSONRequestBody) (*http.Request, error) {
+func NewDeleteMessageRequest(server string, id ChatID, messageId ObjectID, params *DeleteMessageParams, body DeleteMessageJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewDeleteMessageRequestWithBody(server, id, messageId, "application/json", bodyReader)
+	return NewDeleteMessageRequestWithBody(server, id, messageId, params, "application/json", bodyReader)
 }
 
 // NewDeleteMessageRequestWithBody constructs an http.Request for the DeleteMessage method, with any body, and a specified content type
-func NewDeleteMessageRequestWithBody(server string, id ChatID, messageId ObjectID, contentType string, body io.Reader) (*http.Request, error) {
+func NewDeleteMessageRequestWithBody(server string, id ChatID, messageId ObjectID, params *DeleteMessageParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5034,22 +5887,37 @@ func NewDeleteMessageRequestWithBody(server string, id ChatID, messageId ObjectI
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewJoinChatRequest calls the generic JoinChat builder with application/json body
-func NewJoinChatRequest(server string, id ChatID, body JoinChatJSONRequestBody) (*http.Request, error) {
+func NewJoinChatRequest(server string, id ChatID, params *JoinChatParams, body JoinChatJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewJoinChatRequestWithBody(server, id, "application/json", bodyReader)
+	return NewJoinChatRequestWithBody(server, id, params, "application/json", bodyReader)
 }
 
 // NewJoinChatRequestWithBody constructs an http.Request for the JoinChat method, with any body, and a specified content type
-func NewJoinChatRequestWithBody(server string, id ChatID, contentType string, body io.Reader) (*http.Request, error) {
+func NewJoinChatRequestWithBody(server string, id ChatID, params *JoinChatParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5081,22 +5949,37 @@ func NewJoinChatRequestWithBody(server string, id ChatID, contentType string, bo
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewAddParticipantsRequest calls the generic AddParticipants builder with application/json body
-func NewAddParticipantsRequest(server string, id ChatID, body AddParticipantsJSONRequestBody) (*http.Request, error) {
+func NewAddParticipantsRequest(server string, id ChatID, params *AddParticipantsParams, body AddParticipantsJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewAddParticipantsRequestWithBody(server, id, "application/json", bodyReader)
+	return NewAddParticipantsRequestWithBody(server, id, params, "application/json", bodyReader)
 }
 
 // NewAddParticipantsRequestWithBody constructs an http.Request for the AddParticipants method, with any body, and a specified content type
-func NewAddParticipantsRequestWithBody(server string, id ChatID, contentType string, body io.Reader) (*http.Request, error) {
+func NewAddParticipantsRequestWithBody(server string, id ChatID, params *AddParticipantsParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5128,22 +6011,37 @@ func NewAddParticipantsRequestWithBody(server string, id ChatID, contentType str
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewRemoveParticipantRequest calls the generic RemoveParticipant builder with application/json body
-func NewRemoveParticipantRequest(server string, id ChatID, participantId ParticipantID, body RemoveParticipantJSONRequestBody) (*http.Request, error) {
+func NewRemoveParticipantRequest(server string, id ChatID, participantId ParticipantID, params *RemoveParticipantParams, body RemoveParticipantJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewRemoveParticipantRequestWithBody(server, id, participantId, "application/json", bodyReader)
+	return NewRemoveParticipantRequestWithBody(server, id, participantId, params, "application/json", bodyReader)
 }
 
 // NewRemoveParticipantRequestWithBody constructs an http.Request for the RemoveParticipant method, with any body, and a specified content type
-func NewRemoveParticipantRequestWithBody(server string, id ChatID, participantId ParticipantID, contentType string, body io.Reader) (*http.Request, error) {
+func NewRemoveParticipantRequestWithBody(server string, id ChatID, participantId ParticipantID, params *RemoveParticipantParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5182,22 +6080,37 @@ func NewRemoveParticipantRequestWithBody(server string, id ChatID, participantId
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewRevokeAdminRequest calls the generic RevokeAdmin builder with application/json body
-func NewRevokeAdminRequest(server string, id ChatID, participantId ParticipantID, body RevokeAdminJSONRequestBody) (*http.Request, error) {
+func NewRevokeAdminRequest(server string, id ChatID, participantId ParticipantID, params *RevokeAdminParams, body RevokeAdminJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewRevokeAdminRequestWithBody(server, id, participantId, "application/json", bodyReader)
+	return NewRevokeAdminRequestWithBody(server, id, participantId, params, "application/json", bodyReader)
 }
 
 // NewRevokeAdminRequestWithBody constructs an http.Request for the RevokeAdmin method, with any body, and a specified content type
-func NewRevokeAdminRequestWithBody(server string, id ChatID, participantId ParticipantID, contentType string, body io.Reader) (*http.Request, error) {
+func NewRevokeAdminRequestWithBody(server string, id ChatID, participantId ParticipantID, params *RevokeAdminParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5236,22 +6149,37 @@ func NewRevokeAdminRequestWithBody(server string, id ChatID, participantId Parti
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewGrantAdminRequest calls the generic GrantAdmin builder with application/json body
-func NewGrantAdminRequest(server string, id ChatID, participantId ParticipantID, body GrantAdminJSONRequestBody) (*http.Request, error) {
+func NewGrantAdminRequest(server string, id ChatID, participantId ParticipantID, params *GrantAdminParams, body GrantAdminJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewGrantAdminRequestWithBody(server, id, participantId, "application/json", bodyReader)
+	return NewGrantAdminRequestWithBody(server, id, participantId, params, "application/json", bodyReader)
 }
 
 // NewGrantAdminRequestWithBody constructs an http.Request for the GrantAdmin method, with any body, and a specified content type
-func NewGrantAdminRequestWithBody(server string, id ChatID, participantId ParticipantID, contentType string, body io.Reader) (*http.Request, error) {
+func NewGrantAdminRequestWithBody(server string, id ChatID, participantId ParticipantID, params *GrantAdminParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5290,22 +6218,37 @@ func NewGrantAdminRequestWithBody(server string, id ChatID, participantId Partic
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewParticipantStatusRequest calls the generic ParticipantStatus builder with application/json body
-func NewParticipantStatusRequest(server string, id ChatID, participantId ParticipantID, body ParticipantStatusJSONRequestBody) (*http.Request, error) {
+func NewParticipantStatusRequest(server string, id ChatID, participantId ParticipantID, params *ParticipantStatusParams, body ParticipantStatusJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewParticipantStatusRequestWithBody(server, id, participantId, "application/json", bodyReader)
+	return NewParticipantStatusRequestWithBody(server, id, participantId, params, "application/json", bodyReader)
 }
 
 // NewParticipantStatusRequestWithBody constructs an http.Request for the ParticipantStatus method, with any body, and a specified content type
-func NewParticipantStatusRequestWithBody(server string, id ChatID, participantId ParticipantID, contentType string, body io.Reader) (*http.Request, error) {
+func NewParticipantStatusRequestWithBody(server string, id ChatID, participantId ParticipantID, params *ParticipantStatusParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5344,11 +6287,26 @@ func NewParticipantStatusRequestWithBody(server string, id ChatID, participantId
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewReadChatRequest constructs an http.Request for the ReadChat method
-func NewReadChatRequest(server string, id ChatID) (*http.Request, error) {
+func NewReadChatRequest(server string, id ChatID, params *ReadChatParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5376,6 +6334,21 @@ func NewReadChatRequest(server string, id ChatID) (*http.Request, error) {
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -5456,6 +6429,21 @@ func NewListConnectionsRequest(server string, params *ListConnectionsParams) (*h
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
@@ -5520,6 +6508,21 @@ func NewEstablishedConnectionsRequest(server string, params *EstablishedConnecti
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -5600,11 +6603,26 @@ func NewPendingConnectionsRequest(server string, params *PendingConnectionsParam
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewDeleteConnectionRequest constructs an http.Request for the DeleteConnection method
-func NewDeleteConnectionRequest(server string, userId ConnectionUserID) (*http.Request, error) {
+func NewDeleteConnectionRequest(server string, userId ConnectionUserID, params *DeleteConnectionParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5634,22 +6652,37 @@ func NewDeleteConnectionRequest(server string, userId ConnectionUserID) (*http.R
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewCreateConnectionRequest calls the generic CreateConnection builder with application/json body
-func NewCreateConnectionRequest(server string, userId ConnectionUserID, body CreateConnectionJSONRequestBody) (*http.Request, error) {
+func NewCreateConnectionRequest(server string, userId ConnectionUserID, params *CreateConnectionParams, body CreateConnectionJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCreateConnectionRequestWithBody(server, userId, "application/json", bodyReader)
+	return NewCreateConnectionRequestWithBody(server, userId, params, "application/json", bodyReader)
 }
 
 // NewCreateConnectionRequestWithBody constructs an http.Request for the CreateConnection method, with any body, and a specified content type
-func NewCreateConnectionRequestWithBody(server string, userId ConnectionUserID, contentType string, body io.Reader) (*http.Request, error) {
+func NewCreateConnectionRequestWithBody(server string, userId ConnectionUserID, params *CreateConnectionParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5681,11 +6714,26 @@ func NewCreateConnectionRequestWithBody(server string, userId ConnectionUserID, 
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewAcceptConnectionRequest constructs an http.Request for the AcceptConnection method
-func NewAcceptConnectionRequest(server string, userId ConnectionUserID) (*http.Request, error) {
+func NewAcceptConnectionRequest(server string, userId ConnectionUserID, params *AcceptConnectionParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5715,11 +6763,26 @@ func NewAcceptConnectionRequest(server string, userId ConnectionUserID) (*http.R
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewConnectionStatusRequest constructs an http.Request for the ConnectionStatus method
-func NewConnectionStatusRequest(server string, userId ConnectionUserID) (*http.Request, error) {
+func NewConnectionStatusRequest(server string, userId ConnectionUserID, params *ConnectionStatusParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5747,6 +6810,21 @@ func NewConnectionStatusRequest(server string, userId ConnectionUserID) (*http.R
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -5888,11 +6966,26 @@ func NewListNotificationsRequest(server string, params *ListNotificationsParams)
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewReadAllNotificationsRequest constructs an http.Request for the ReadAllNotifications method
-func NewReadAllNotificationsRequest(server string) (*http.Request, error) {
+func NewReadAllNotificationsRequest(server string, params *ReadAllNotificationsParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -5915,11 +7008,26 @@ func NewReadAllNotificationsRequest(server string) (*http.Request, error) {
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewReadNotificationRequest constructs an http.Request for the ReadNotification method
-func NewReadNotificationRequest(server string, id ID) (*http.Request, error) {
+func NewReadNotificationRequest(server string, id ID, params *ReadNotificationParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5947,6 +7055,21 @@ func NewReadNotificationRequest(server string, id ID) (*http.Request, error) {
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -6007,18 +7130,18 @@ func NewOpenapiYAMLRequest(server string) (*http.Request, error) {
 }
 
 // NewAddPushDeviceRequest calls the generic AddPushDevice builder with application/json body
-func NewAddPushDeviceRequest(server string, body AddPushDeviceJSONRequestBody) (*http.Request, error) {
+func NewAddPushDeviceRequest(server string, params *AddPushDeviceParams, body AddPushDeviceJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewAddPushDeviceRequestWithBody(server, "application/json", bodyReader)
+	return NewAddPushDeviceRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewAddPushDeviceRequestWithBody constructs an http.Request for the AddPushDevice method, with any body, and a specified content type
-func NewAddPushDeviceRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewAddPushDeviceRequestWithBody(server string, params *AddPushDeviceParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -6043,11 +7166,26 @@ func NewAddPushDeviceRequestWithBody(server string, contentType string, body io.
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewRemovePushDeviceRequest constructs an http.Request for the RemovePushDevice method
-func NewRemovePushDeviceRequest(server string, token string) (*http.Request, error) {
+func NewRemovePushDeviceRequest(server string, token string, params *RemovePushDeviceParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -6075,6 +7213,21 @@ func NewRemovePushDeviceRequest(server string, token string) (*http.Request, err
 	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -6108,18 +7261,18 @@ func NewReadyzRequest(server string) (*http.Request, error) {
 }
 
 // NewCreateReelRequest calls the generic CreateReel builder with application/json body
-func NewCreateReelRequest(server string, body CreateReelJSONRequestBody) (*http.Request, error) {
+func NewCreateReelRequest(server string, params *CreateReelParams, body CreateReelJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCreateReelRequestWithBody(server, "application/json", bodyReader)
+	return NewCreateReelRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewCreateReelRequestWithBody constructs an http.Request for the CreateReel method, with any body, and a specified content type
-func NewCreateReelRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewCreateReelRequestWithBody(server string, params *CreateReelParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -6144,11 +7297,26 @@ func NewCreateReelRequestWithBody(server string, contentType string, body io.Rea
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewFavoriteReelRequest constructs an http.Request for the FavoriteReel method
-func NewFavoriteReelRequest(server string, id ID) (*http.Request, error) {
+func NewFavoriteReelRequest(server string, id ID, params *FavoriteReelParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -6178,11 +7346,26 @@ func NewFavoriteReelRequest(server string, id ID) (*http.Request, error) {
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewLikeReelRequest constructs an http.Request for the LikeReel method
-func NewLikeReelRequest(server string, id ID) (*http.Request, error) {
+func NewLikeReelRequest(server string, id ID, params *LikeReelParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -6212,11 +7395,26 @@ func NewLikeReelRequest(server string, id ID) (*http.Request, error) {
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewSuperlikeReelRequest constructs an http.Request for the SuperlikeReel method
-func NewSuperlikeReelRequest(server string, id ID) (*http.Request, error) {
+func NewSuperlikeReelRequest(server string, id ID, params *SuperlikeReelParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -6244,6 +7442,21 @@ func NewSuperlikeReelRequest(server string, id ID) (*http.Request, error) {
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -6336,22 +7549,37 @@ func NewListRequestsRequest(server string, params *ListRequestsParams) (*http.Re
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewCreateRequestRequest calls the generic CreateRequest builder with application/json body
-func NewCreateRequestRequest(server string, body CreateRequestJSONRequestBody) (*http.Request, error) {
+func NewCreateRequestRequest(server string, params *CreateRequestParams, body CreateRequestJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewCreateRequestRequestWithBody(server, "application/json", bodyReader)
+	return NewCreateRequestRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewCreateRequestRequestWithBody constructs an http.Request for the CreateRequest method, with any body, and a specified content type
-func NewCreateRequestRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewCreateRequestRequestWithBody(server string, params *CreateRequestParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -6376,11 +7604,26 @@ func NewCreateRequestRequestWithBody(server string, contentType string, body io.
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewGetRequestRequest constructs an http.Request for the GetRequest method
-func NewGetRequestRequest(server string, id ID) (*http.Request, error) {
+func NewGetRequestRequest(server string, id ID, params *GetRequestParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -6410,22 +7653,37 @@ func NewGetRequestRequest(server string, id ID) (*http.Request, error) {
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewAnswerRequestRequest calls the generic AnswerRequest builder with application/json body
-func NewAnswerRequestRequest(server string, id ID, body AnswerRequestJSONRequestBody) (*http.Request, error) {
+func NewAnswerRequestRequest(server string, id ID, params *AnswerRequestParams, body AnswerRequestJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewAnswerRequestRequestWithBody(server, id, "application/json", bodyReader)
+	return NewAnswerRequestRequestWithBody(server, id, params, "application/json", bodyReader)
 }
 
 // NewAnswerRequestRequestWithBody constructs an http.Request for the AnswerRequest method, with any body, and a specified content type
-func NewAnswerRequestRequestWithBody(server string, id ID, contentType string, body io.Reader) (*http.Request, error) {
+func NewAnswerRequestRequestWithBody(server string, id ID, params *AnswerRequestParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -6456,6 +7714,21 @@ func NewAnswerRequestRequestWithBody(server string, id ID, contentType string, b
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -6535,11 +7808,66 @@ func NewListUsersRequest(server string, params *ListUsersParams) (*http.Request,
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewDeleteMeRequest calls the generic DeleteMe builder with application/json body
+func NewDeleteMeRequest(server string, body DeleteMeJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewDeleteMeRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewDeleteMeRequestWithBody constructs an http.Request for the DeleteMe method, with any body, and a specified content type
+func NewDeleteMeRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/users/me")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
 	return req, nil
 }
 
 // NewGetMeRequest constructs an http.Request for the GetMe method
-func NewGetMeRequest(server string) (*http.Request, error) {
+func NewGetMeRequest(server string, params *GetMeParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -6562,22 +7890,37 @@ func NewGetMeRequest(server string) (*http.Request, error) {
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewPatchMeRequest calls the generic PatchMe builder with application/json body
-func NewPatchMeRequest(server string, body PatchMeJSONRequestBody) (*http.Request, error) {
+func NewPatchMeRequest(server string, params *PatchMeParams, body PatchMeJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewPatchMeRequestWithBody(server, "application/json", bodyReader)
+	return NewPatchMeRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewPatchMeRequestWithBody constructs an http.Request for the PatchMe method, with any body, and a specified content type
-func NewPatchMeRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewPatchMeRequestWithBody(server string, params *PatchMeParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -6601,6 +7944,21 @@ func NewPatchMeRequestWithBody(server string, contentType string, body io.Reader
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -6661,6 +8019,48 @@ func NewListBlockedRequest(server string, params *ListBlockedParams) (*http.Requ
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
 		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewExportMeRequest constructs an http.Request for the ExportMe method
+func NewExportMeRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/users/me/export")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
 	}
 
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
@@ -6734,6 +8134,21 @@ func NewListFollowersRequest(server string, params *ListFollowersParams) (*http.
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
@@ -6800,11 +8215,26 @@ func NewListFollowingRequest(server string, params *ListFollowingParams) (*http.
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewDeleteStatusRequest constructs an http.Request for the DeleteStatus method
-func NewDeleteStatusRequest(server string) (*http.Request, error) {
+func NewDeleteStatusRequest(server string, params *DeleteStatusParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -6827,22 +8257,37 @@ func NewDeleteStatusRequest(server string) (*http.Request, error) {
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewPutStatusRequest calls the generic PutStatus builder with application/json body
-func NewPutStatusRequest(server string, body PutStatusJSONRequestBody) (*http.Request, error) {
+func NewPutStatusRequest(server string, params *PutStatusParams, body PutStatusJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewPutStatusRequestWithBody(server, "application/json", bodyReader)
+	return NewPutStatusRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewPutStatusRequestWithBody constructs an http.Request for the PutStatus method, with any body, and a specified content type
-func NewPutStatusRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewPutStatusRequestWithBody(server string, params *PutStatusParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -6867,11 +8312,26 @@ func NewPutStatusRequestWithBody(server string, contentType string, body io.Read
 
 	req.Header.Add("Content-Type", contentType)
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewGetUserRequest constructs an http.Request for the GetUser method
-func NewGetUserRequest(server string, id UserID) (*http.Request, error) {
+func NewGetUserRequest(server string, id UserID, params *GetUserParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -6901,11 +8361,26 @@ func NewGetUserRequest(server string, id UserID) (*http.Request, error) {
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewUnblockRequest constructs an http.Request for the Unblock method
-func NewUnblockRequest(server string, id UserID) (*http.Request, error) {
+func NewUnblockRequest(server string, id UserID, params *UnblockParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -6933,13 +8408,28 @@ func NewUnblockRequest(server string, id UserID) (*http.Request, error) {
 	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
 	}
 
 	return req, nil
 }
 
 // NewBlockRequest constructs an http.Request for the Block method
-func NewBlockRequest(server string, id UserID) (*http.Request, error) {
+func NewBlockRequest(server string, id UserID, params *BlockParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -6969,11 +8459,26 @@ func NewBlockRequest(server string, id UserID) (*http.Request, error) {
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewUnfollowRequest constructs an http.Request for the Unfollow method
-func NewUnfollowRequest(server string, id UserID) (*http.Request, error) {
+func NewUnfollowRequest(server string, id UserID, params *UnfollowParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -7003,11 +8508,26 @@ func NewUnfollowRequest(server string, id UserID) (*http.Request, error) {
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewFollowRequest constructs an http.Request for the Follow method
-func NewFollowRequest(server string, id UserID) (*http.Request, error) {
+func NewFollowRequest(server string, id UserID, params *FollowParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -7035,6 +8555,21 @@ func NewFollowRequest(server string, id UserID) (*http.Request, error) {
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -7112,11 +8647,26 @@ func NewUserScoreRequest(server string, id struct {
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewV1AcceptRequest constructs an http.Request for the V1Accept method
-func NewV1AcceptRequest(server string, userId V1UserID, requestId V1RequestID) (*http.Request, error) {
+func NewV1AcceptRequest(server string, userId V1UserID, requestId V1RequestID, params *V1AcceptParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -7151,6 +8701,21 @@ func NewV1AcceptRequest(server string, userId V1UserID, requestId V1RequestID) (
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -7226,11 +8791,26 @@ func NewV1ActiveRequest(server string, userId V1UserID, params *V1ActiveParams) 
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewV1DeclineRequest constructs an http.Request for the V1Decline method
-func NewV1DeclineRequest(server string, userId V1UserID, requestId V1RequestID) (*http.Request, error) {
+func NewV1DeclineRequest(server string, userId V1UserID, requestId V1RequestID, params *V1DeclineParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -7265,6 +8845,21 @@ func NewV1DeclineRequest(server string, userId V1UserID, requestId V1RequestID) 
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -7340,11 +8935,26 @@ func NewV1NotificationsRequest(server string, userId V1UserID, params *V1Notific
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewV1ReadNotificationRequest constructs an http.Request for the V1ReadNotification method
-func NewV1ReadNotificationRequest(server string, userId V1UserID, notificationId int) (*http.Request, error) {
+func NewV1ReadNotificationRequest(server string, userId V1UserID, notificationId int, params *V1ReadNotificationParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -7379,6 +8989,21 @@ func NewV1ReadNotificationRequest(server string, userId V1UserID, notificationId
 	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -7466,22 +9091,37 @@ func NewV1ReceivedRequest(server string, userId V1UserID, params *V1ReceivedPara
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewV1RequestRequest calls the generic V1Request builder with application/json body
-func NewV1RequestRequest(server string, userId V1UserID, body V1RequestJSONRequestBody) (*http.Request, error) {
+func NewV1RequestRequest(server string, userId V1UserID, params *V1RequestParams, body V1RequestJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewV1RequestRequestWithBody(server, userId, "application/json", bodyReader)
+	return NewV1RequestRequestWithBody(server, userId, params, "application/json", bodyReader)
 }
 
 // NewV1RequestRequestWithBody constructs an http.Request for the V1Request method, with any body, and a specified content type
-func NewV1RequestRequestWithBody(server string, userId V1UserID, contentType string, body io.Reader) (*http.Request, error) {
+func NewV1RequestRequestWithBody(server string, userId V1UserID, params *V1RequestParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -7512,6 +9152,21 @@ func NewV1RequestRequestWithBody(server string, userId V1UserID, contentType str
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -7598,11 +9253,26 @@ func NewV1SentRequest(server string, userId V1UserID, params *V1SentParams) (*ht
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewV1RemoveRequest constructs an http.Request for the V1Remove method
-func NewV1RemoveRequest(server string, userId V1UserID, connectionId int) (*http.Request, error) {
+func NewV1RemoveRequest(server string, userId V1UserID, connectionId int, params *V1RemoveParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -7637,6 +9307,21 @@ func NewV1RemoveRequest(server string, userId V1UserID, connectionId int) (*http
 	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -7771,7 +9456,25 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /auth/logout (the `Logout` operationId).
-	LogoutWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*LogoutResponse, error)
+	LogoutWithResponse(ctx context.Context, params *LogoutParams, reqEditors ...RequestEditorFn) (*LogoutResponse, error)
+
+	// ChangePasswordWithBodyWithResponse Change the password; every other session of the caller ends, this one stays
+	//
+	// A wrong current password is 403 wrong_password; wrong passwords spend the sign-in budgets (429 too_many_failed_logins).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /auth/password (the `ChangePassword` operationId).
+	ChangePasswordWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ChangePasswordResponse, error)
+
+	// ChangePasswordWithResponse Change the password; every other session of the caller ends, this one stays
+	//
+	// A wrong current password is 403 wrong_password; wrong passwords spend the sign-in budgets (429 too_many_failed_logins).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /auth/password (the `ChangePassword` operationId).
+	ChangePasswordWithResponse(ctx context.Context, body ChangePasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*ChangePasswordResponse, error)
 
 	// RefreshWithBodyWithResponse Trade a refresh token for new tokens
 	//
@@ -7805,6 +9508,27 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /auth/register (the `Register` operationId).
 	RegisterWithResponse(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterResponse, error)
 
+	// EndOtherSessionsWithResponse End every session of the caller but this one
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /auth/sessions (the `EndOtherSessions` operationId).
+	EndOtherSessionsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*EndOtherSessionsResponse, error)
+
+	// ListSessionsWithResponse The caller's sessions (logins), most recently used first
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /auth/sessions (the `ListSessions` operationId).
+	ListSessionsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListSessionsResponse, error)
+
+	// EndSessionWithResponse End one of the caller's sessions; its sockets and sync streams close at the next heartbeat
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /auth/sessions/{id} (the `EndSession` operationId).
+	EndSessionWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*EndSessionResponse, error)
+
 	// ListChatsWithResponse The caller's chats, most recent activity first (spec/3)
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -7826,7 +9550,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /chats (the `CreateChat` operationId).
-	CreateChatWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateChatResponse, error)
+	CreateChatWithBodyWithResponse(ctx context.Context, params *CreateChatParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateChatResponse, error)
 
 	// CreateChatWithResponse Create a chat (spec/3)
 	//
@@ -7842,7 +9566,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /chats (the `CreateChat` operationId).
-	CreateChatWithResponse(ctx context.Context, body CreateChatJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateChatResponse, error)
+	CreateChatWithResponse(ctx context.Context, params *CreateChatParams, body CreateChatJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateChatResponse, error)
 
 	// ExploreCommunitiesWithResponse Trending group chats matching a search (spec/3)
 	//
@@ -7858,21 +9582,21 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /chats/{id} (the `DeleteChat` operationId).
-	DeleteChatWithBodyWithResponse(ctx context.Context, id ChatID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteChatResponse, error)
+	DeleteChatWithBodyWithResponse(ctx context.Context, id ChatID, params *DeleteChatParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteChatResponse, error)
 
 	// DeleteChatWithResponse Delete a group chat with its messages, files and event (spec/3)
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /chats/{id} (the `DeleteChat` operationId).
-	DeleteChatWithResponse(ctx context.Context, id ChatID, body DeleteChatJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteChatResponse, error)
+	DeleteChatWithResponse(ctx context.Context, id ChatID, params *DeleteChatParams, body DeleteChatJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteChatResponse, error)
 
 	// GetChatWithResponse One chat the caller belongs to (spec/3)
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /chats/{id} (the `GetChat` operationId).
-	GetChatWithResponse(ctx context.Context, id ChatID, reqEditors ...RequestEditorFn) (*GetChatResponse, error)
+	GetChatWithResponse(ctx context.Context, id ChatID, params *GetChatParams, reqEditors ...RequestEditorFn) (*GetChatResponse, error)
 
 	// UpdateChatWithBodyWithResponse Update a group chat, photo included (spec/3)
 	//
@@ -7881,7 +9605,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /chats/{id} (the `UpdateChat` operationId).
-	UpdateChatWithBodyWithResponse(ctx context.Context, id ChatID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateChatResponse, error)
+	UpdateChatWithBodyWithResponse(ctx context.Context, id ChatID, params *UpdateChatParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateChatResponse, error)
 
 	// ChatFilesWithResponse A chat's files of one type and tag (spec/3)
 	//
@@ -7908,7 +9632,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /chats/{id}/messages (the `SendMessage` operationId).
-	SendMessageWithBodyWithResponse(ctx context.Context, id ChatID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendMessageResponse, error)
+	SendMessageWithBodyWithResponse(ctx context.Context, id ChatID, params *SendMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendMessageResponse, error)
 
 	// SendMessageWithResponse Send a message
 	//
@@ -7917,7 +9641,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /chats/{id}/messages (the `SendMessage` operationId).
-	SendMessageWithResponse(ctx context.Context, id ChatID, body SendMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*SendMessageResponse, error)
+	SendMessageWithResponse(ctx context.Context, id ChatID, params *SendMessageParams, body SendMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*SendMessageResponse, error)
 
 	// DeleteMessageWithBodyWithResponse Delete a message (its sender, or an admin of the group)
 	//
@@ -7926,7 +9650,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /chats/{id}/messages/{messageId} (the `DeleteMessage` operationId).
-	DeleteMessageWithBodyWithResponse(ctx context.Context, id ChatID, messageId ObjectID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteMessageResponse, error)
+	DeleteMessageWithBodyWithResponse(ctx context.Context, id ChatID, messageId ObjectID, params *DeleteMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteMessageResponse, error)
 
 	// DeleteMessageWithResponse Delete a message (its sender, or an admin of the group)
 	//
@@ -7935,21 +9659,21 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /chats/{id}/messages/{messageId} (the `DeleteMessage` operationId).
-	DeleteMessageWithResponse(ctx context.Context, id ChatID, messageId ObjectID, body DeleteMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteMessageResponse, error)
+	DeleteMessageWithResponse(ctx context.Context, id ChatID, messageId ObjectID, params *DeleteMessageParams, body DeleteMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteMessageResponse, error)
 
 	// JoinChatWithBodyWithResponse Join an unrestricted group chat (spec/3)
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /chats/{id}/participants (the `JoinChat` operationId).
-	JoinChatWithBodyWithResponse(ctx context.Context, id ChatID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*JoinChatResponse, error)
+	JoinChatWithBodyWithResponse(ctx context.Context, id ChatID, params *JoinChatParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*JoinChatResponse, error)
 
 	// JoinChatWithResponse Join an unrestricted group chat (spec/3)
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /chats/{id}/participants (the `JoinChat` operationId).
-	JoinChatWithResponse(ctx context.Context, id ChatID, body JoinChatJSONRequestBody, reqEditors ...RequestEditorFn) (*JoinChatResponse, error)
+	JoinChatWithResponse(ctx context.Context, id ChatID, params *JoinChatParams, body JoinChatJSONRequestBody, reqEditors ...RequestEditorFn) (*JoinChatResponse, error)
 
 	// AddParticipantsWithBodyWithResponse Add users the admin follows or is connected to (spec/3)
 	//
@@ -7958,7 +9682,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /chats/{id}/participants/multiple (the `AddParticipants` operationId).
-	AddParticipantsWithBodyWithResponse(ctx context.Context, id ChatID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddParticipantsResponse, error)
+	AddParticipantsWithBodyWithResponse(ctx context.Context, id ChatID, params *AddParticipantsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddParticipantsResponse, error)
 
 	// AddParticipantsWithResponse Add users the admin follows or is connected to (spec/3)
 	//
@@ -7967,7 +9691,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /chats/{id}/participants/multiple (the `AddParticipants` operationId).
-	AddParticipantsWithResponse(ctx context.Context, id ChatID, body AddParticipantsJSONRequestBody, reqEditors ...RequestEditorFn) (*AddParticipantsResponse, error)
+	AddParticipantsWithResponse(ctx context.Context, id ChatID, params *AddParticipantsParams, body AddParticipantsJSONRequestBody, reqEditors ...RequestEditorFn) (*AddParticipantsResponse, error)
 
 	// RemoveParticipantWithBodyWithResponse Leave a group chat, or remove a participant as admin (spec/3)
 	//
@@ -7976,7 +9700,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /chats/{id}/participants/{participantId} (the `RemoveParticipant` operationId).
-	RemoveParticipantWithBodyWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RemoveParticipantResponse, error)
+	RemoveParticipantWithBodyWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, params *RemoveParticipantParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RemoveParticipantResponse, error)
 
 	// RemoveParticipantWithResponse Leave a group chat, or remove a participant as admin (spec/3)
 	//
@@ -7985,7 +9709,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /chats/{id}/participants/{participantId} (the `RemoveParticipant` operationId).
-	RemoveParticipantWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, body RemoveParticipantJSONRequestBody, reqEditors ...RequestEditorFn) (*RemoveParticipantResponse, error)
+	RemoveParticipantWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, params *RemoveParticipantParams, body RemoveParticipantJSONRequestBody, reqEditors ...RequestEditorFn) (*RemoveParticipantResponse, error)
 
 	// RevokeAdminWithBodyWithResponse Take a participant's admin access away (spec/3)
 	//
@@ -7994,7 +9718,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /chats/{id}/participants/{participantId}/admin (the `RevokeAdmin` operationId).
-	RevokeAdminWithBodyWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RevokeAdminResponse, error)
+	RevokeAdminWithBodyWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, params *RevokeAdminParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RevokeAdminResponse, error)
 
 	// RevokeAdminWithResponse Take a participant's admin access away (spec/3)
 	//
@@ -8003,42 +9727,42 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /chats/{id}/participants/{participantId}/admin (the `RevokeAdmin` operationId).
-	RevokeAdminWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, body RevokeAdminJSONRequestBody, reqEditors ...RequestEditorFn) (*RevokeAdminResponse, error)
+	RevokeAdminWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, params *RevokeAdminParams, body RevokeAdminJSONRequestBody, reqEditors ...RequestEditorFn) (*RevokeAdminResponse, error)
 
 	// GrantAdminWithBodyWithResponse Make a participant admin (spec/3)
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /chats/{id}/participants/{participantId}/admin (the `GrantAdmin` operationId).
-	GrantAdminWithBodyWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*GrantAdminResponse, error)
+	GrantAdminWithBodyWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, params *GrantAdminParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*GrantAdminResponse, error)
 
 	// GrantAdminWithResponse Make a participant admin (spec/3)
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /chats/{id}/participants/{participantId}/admin (the `GrantAdmin` operationId).
-	GrantAdminWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, body GrantAdminJSONRequestBody, reqEditors ...RequestEditorFn) (*GrantAdminResponse, error)
+	GrantAdminWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, params *GrantAdminParams, body GrantAdminJSONRequestBody, reqEditors ...RequestEditorFn) (*GrantAdminResponse, error)
 
 	// ParticipantStatusWithBodyWithResponse Accept or reject a participant of an active event (spec/3)
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /chats/{id}/participants/{participantId}/status (the `ParticipantStatus` operationId).
-	ParticipantStatusWithBodyWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ParticipantStatusResponse, error)
+	ParticipantStatusWithBodyWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, params *ParticipantStatusParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ParticipantStatusResponse, error)
 
 	// ParticipantStatusWithResponse Accept or reject a participant of an active event (spec/3)
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /chats/{id}/participants/{participantId}/status (the `ParticipantStatus` operationId).
-	ParticipantStatusWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, body ParticipantStatusJSONRequestBody, reqEditors ...RequestEditorFn) (*ParticipantStatusResponse, error)
+	ParticipantStatusWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, params *ParticipantStatusParams, body ParticipantStatusJSONRequestBody, reqEditors ...RequestEditorFn) (*ParticipantStatusResponse, error)
 
 	// ReadChatWithResponse Mark every message of the chat read (spec/3)
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /chats/{id}/read (the `ReadChat` operationId).
-	ReadChatWithResponse(ctx context.Context, id ChatID, reqEditors ...RequestEditorFn) (*ReadChatResponse, error)
+	ReadChatWithResponse(ctx context.Context, id ChatID, params *ReadChatParams, reqEditors ...RequestEditorFn) (*ReadChatResponse, error)
 
 	// ListConnectionsWithResponse The caller's connections (spec/1)
 	//
@@ -8070,7 +9794,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /connections/{userId} (the `DeleteConnection` operationId).
-	DeleteConnectionWithResponse(ctx context.Context, userId ConnectionUserID, reqEditors ...RequestEditorFn) (*DeleteConnectionResponse, error)
+	DeleteConnectionWithResponse(ctx context.Context, userId ConnectionUserID, params *DeleteConnectionParams, reqEditors ...RequestEditorFn) (*DeleteConnectionResponse, error)
 
 	// CreateConnectionWithBodyWithResponse Ask a user with an active meet-me status to connect (spec/1)
 	//
@@ -8083,7 +9807,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /connections/{userId} (the `CreateConnection` operationId).
-	CreateConnectionWithBodyWithResponse(ctx context.Context, userId ConnectionUserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateConnectionResponse, error)
+	CreateConnectionWithBodyWithResponse(ctx context.Context, userId ConnectionUserID, params *CreateConnectionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateConnectionResponse, error)
 
 	// CreateConnectionWithResponse Ask a user with an active meet-me status to connect (spec/1)
 	//
@@ -8096,21 +9820,21 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /connections/{userId} (the `CreateConnection` operationId).
-	CreateConnectionWithResponse(ctx context.Context, userId ConnectionUserID, body CreateConnectionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateConnectionResponse, error)
+	CreateConnectionWithResponse(ctx context.Context, userId ConnectionUserID, params *CreateConnectionParams, body CreateConnectionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateConnectionResponse, error)
 
 	// AcceptConnectionWithResponse Accept the pending connection from a user (spec/1)
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /connections/{userId}/accept (the `AcceptConnection` operationId).
-	AcceptConnectionWithResponse(ctx context.Context, userId ConnectionUserID, reqEditors ...RequestEditorFn) (*AcceptConnectionResponse, error)
+	AcceptConnectionWithResponse(ctx context.Context, userId ConnectionUserID, params *AcceptConnectionParams, reqEditors ...RequestEditorFn) (*AcceptConnectionResponse, error)
 
 	// ConnectionStatusWithResponse The state of the caller's connection with a user (spec/4 ConnectionStatusResponse)
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /connections/{userId}/status (the `ConnectionStatus` operationId).
-	ConnectionStatusWithResponse(ctx context.Context, userId ConnectionUserID, reqEditors ...RequestEditorFn) (*ConnectionStatusResponse, error)
+	ConnectionStatusWithResponse(ctx context.Context, userId ConnectionUserID, params *ConnectionStatusParams, reqEditors ...RequestEditorFn) (*ConnectionStatusResponse, error)
 
 	// HealthzWithResponse Liveness
 	//
@@ -8142,14 +9866,14 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /notifications/read-all (the `ReadAllNotifications` operationId).
-	ReadAllNotificationsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ReadAllNotificationsResponse, error)
+	ReadAllNotificationsWithResponse(ctx context.Context, params *ReadAllNotificationsParams, reqEditors ...RequestEditorFn) (*ReadAllNotificationsResponse, error)
 
 	// ReadNotificationWithResponse Mark one notification read
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /notifications/{id}/read (the `ReadNotification` operationId).
-	ReadNotificationWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*ReadNotificationResponse, error)
+	ReadNotificationWithResponse(ctx context.Context, id ID, params *ReadNotificationParams, reqEditors ...RequestEditorFn) (*ReadNotificationResponse, error)
 
 	// OpenapiJSONWithResponse This document, as JSON
 	//
@@ -8170,21 +9894,21 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /push/devices (the `AddPushDevice` operationId).
-	AddPushDeviceWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddPushDeviceResponse, error)
+	AddPushDeviceWithBodyWithResponse(ctx context.Context, params *AddPushDeviceParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddPushDeviceResponse, error)
 
 	// AddPushDeviceWithResponse Register a device token for push notifications (idempotent)
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /push/devices (the `AddPushDevice` operationId).
-	AddPushDeviceWithResponse(ctx context.Context, body AddPushDeviceJSONRequestBody, reqEditors ...RequestEditorFn) (*AddPushDeviceResponse, error)
+	AddPushDeviceWithResponse(ctx context.Context, params *AddPushDeviceParams, body AddPushDeviceJSONRequestBody, reqEditors ...RequestEditorFn) (*AddPushDeviceResponse, error)
 
 	// RemovePushDeviceWithResponse Forget a device token (idempotent)
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /push/devices/{token} (the `RemovePushDevice` operationId).
-	RemovePushDeviceWithResponse(ctx context.Context, token string, reqEditors ...RequestEditorFn) (*RemovePushDeviceResponse, error)
+	RemovePushDeviceWithResponse(ctx context.Context, token string, params *RemovePushDeviceParams, reqEditors ...RequestEditorFn) (*RemovePushDeviceResponse, error)
 
 	// ReadyzWithResponse Readiness (database reachable, migrations applied)
 	//
@@ -8198,35 +9922,35 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /reels (the `CreateReel` operationId).
-	CreateReelWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateReelResponse, error)
+	CreateReelWithBodyWithResponse(ctx context.Context, params *CreateReelParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateReelResponse, error)
 
 	// CreateReelWithResponse Post a reel to a group chat
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /reels (the `CreateReel` operationId).
-	CreateReelWithResponse(ctx context.Context, body CreateReelJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateReelResponse, error)
+	CreateReelWithResponse(ctx context.Context, params *CreateReelParams, body CreateReelJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateReelResponse, error)
 
 	// FavoriteReelWithResponse Toggle the caller's favorite
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /reels/{id}/favorite (the `FavoriteReel` operationId).
-	FavoriteReelWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*FavoriteReelResponse, error)
+	FavoriteReelWithResponse(ctx context.Context, id ID, params *FavoriteReelParams, reqEditors ...RequestEditorFn) (*FavoriteReelResponse, error)
 
 	// LikeReelWithResponse Toggle the caller's like
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /reels/{id}/like (the `LikeReel` operationId).
-	LikeReelWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*LikeReelResponse, error)
+	LikeReelWithResponse(ctx context.Context, id ID, params *LikeReelParams, reqEditors ...RequestEditorFn) (*LikeReelResponse, error)
 
 	// SuperlikeReelWithResponse Toggle the caller's super-like
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /reels/{id}/superlike (the `SuperlikeReel` operationId).
-	SuperlikeReelWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*SuperlikeReelResponse, error)
+	SuperlikeReelWithResponse(ctx context.Context, id ID, params *SuperlikeReelParams, reqEditors ...RequestEditorFn) (*SuperlikeReelResponse, error)
 
 	// ListRequestsWithResponse Join requests the caller sent and those to chats they administer (spec/2)
 	//
@@ -8240,35 +9964,35 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /requests (the `CreateRequest` operationId).
-	CreateRequestWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRequestResponse, error)
+	CreateRequestWithBodyWithResponse(ctx context.Context, params *CreateRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRequestResponse, error)
 
 	// CreateRequestWithResponse Ask to join a restricted group chat (spec/2)
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /requests (the `CreateRequest` operationId).
-	CreateRequestWithResponse(ctx context.Context, body CreateRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRequestResponse, error)
+	CreateRequestWithResponse(ctx context.Context, params *CreateRequestParams, body CreateRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRequestResponse, error)
 
 	// GetRequestWithResponse One join request (spec/2)
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /requests/{id} (the `GetRequest` operationId).
-	GetRequestWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetRequestResponse, error)
+	GetRequestWithResponse(ctx context.Context, id ID, params *GetRequestParams, reqEditors ...RequestEditorFn) (*GetRequestResponse, error)
 
 	// AnswerRequestWithBodyWithResponse Accept or reject a pending join request as the chat's admin (spec/2)
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /requests/{id} (the `AnswerRequest` operationId).
-	AnswerRequestWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AnswerRequestResponse, error)
+	AnswerRequestWithBodyWithResponse(ctx context.Context, id ID, params *AnswerRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AnswerRequestResponse, error)
 
 	// AnswerRequestWithResponse Accept or reject a pending join request as the chat's admin (spec/2)
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /requests/{id} (the `AnswerRequest` operationId).
-	AnswerRequestWithResponse(ctx context.Context, id ID, body AnswerRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*AnswerRequestResponse, error)
+	AnswerRequestWithResponse(ctx context.Context, id ID, params *AnswerRequestParams, body AnswerRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*AnswerRequestResponse, error)
 
 	// ListUsersWithResponse Search users by name or username
 	//
@@ -8279,12 +10003,30 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /users (the `ListUsers` operationId).
 	ListUsersWithResponse(ctx context.Context, params *ListUsersParams, reqEditors ...RequestEditorFn) (*ListUsersResponse, error)
 
+	// DeleteMeWithBodyWithResponse Delete the caller's account (docs/DECISIONS.md, "Account deletion")
+	//
+	// A wrong password is 403 wrong_password; wrong passwords spend the sign-in budgets. Every token of the account fails at once afterwards (401 account_deleted).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /users/me (the `DeleteMe` operationId).
+	DeleteMeWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteMeResponse, error)
+
+	// DeleteMeWithResponse Delete the caller's account (docs/DECISIONS.md, "Account deletion")
+	//
+	// A wrong password is 403 wrong_password; wrong passwords spend the sign-in budgets. Every token of the account fails at once afterwards (401 account_deleted).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /users/me (the `DeleteMe` operationId).
+	DeleteMeWithResponse(ctx context.Context, body DeleteMeJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteMeResponse, error)
+
 	// GetMeWithResponse The caller's profile
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /users/me (the `GetMe` operationId).
-	GetMeWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetMeResponse, error)
+	GetMeWithResponse(ctx context.Context, params *GetMeParams, reqEditors ...RequestEditorFn) (*GetMeResponse, error)
 
 	// PatchMeWithBodyWithResponse Change the caller's name, username, bio or photo
 	//
@@ -8293,7 +10035,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /users/me (the `PatchMe` operationId).
-	PatchMeWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PatchMeResponse, error)
+	PatchMeWithBodyWithResponse(ctx context.Context, params *PatchMeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PatchMeResponse, error)
 
 	// PatchMeWithResponse Change the caller's name, username, bio or photo
 	//
@@ -8302,7 +10044,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /users/me (the `PatchMe` operationId).
-	PatchMeWithResponse(ctx context.Context, body PatchMeJSONRequestBody, reqEditors ...RequestEditorFn) (*PatchMeResponse, error)
+	PatchMeWithResponse(ctx context.Context, params *PatchMeParams, body PatchMeJSONRequestBody, reqEditors ...RequestEditorFn) (*PatchMeResponse, error)
 
 	// ListBlockedWithResponse Users the caller blocked
 	//
@@ -8310,6 +10052,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /users/me/blocked (the `ListBlocked` operationId).
 	ListBlockedWithResponse(ctx context.Context, params *ListBlockedParams, reqEditors ...RequestEditorFn) (*ListBlockedResponse, error)
+
+	// ExportMeWithResponse Everything the caller has, as one streamed JSON document (docs/DECISIONS.md, "Data export")
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /users/me/export (the `ExportMe` operationId).
+	ExportMeWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ExportMeResponse, error)
 
 	// ListFollowersWithResponse Users who follow the caller
 	//
@@ -8330,7 +10079,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /users/me/status (the `DeleteStatus` operationId).
-	DeleteStatusWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*DeleteStatusResponse, error)
+	DeleteStatusWithResponse(ctx context.Context, params *DeleteStatusParams, reqEditors ...RequestEditorFn) (*DeleteStatusResponse, error)
 
 	// PutStatusWithBodyWithResponse Set the caller's meet-me status
 	//
@@ -8339,7 +10088,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /users/me/status (the `PutStatus` operationId).
-	PutStatusWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutStatusResponse, error)
+	PutStatusWithBodyWithResponse(ctx context.Context, params *PutStatusParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutStatusResponse, error)
 
 	// PutStatusWithResponse Set the caller's meet-me status
 	//
@@ -8348,21 +10097,21 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PUT /users/me/status (the `PutStatus` operationId).
-	PutStatusWithResponse(ctx context.Context, body PutStatusJSONRequestBody, reqEditors ...RequestEditorFn) (*PutStatusResponse, error)
+	PutStatusWithResponse(ctx context.Context, params *PutStatusParams, body PutStatusJSONRequestBody, reqEditors ...RequestEditorFn) (*PutStatusResponse, error)
 
 	// GetUserWithResponse A user's profile
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /users/{id} (the `GetUser` operationId).
-	GetUserWithResponse(ctx context.Context, id UserID, reqEditors ...RequestEditorFn) (*GetUserResponse, error)
+	GetUserWithResponse(ctx context.Context, id UserID, params *GetUserParams, reqEditors ...RequestEditorFn) (*GetUserResponse, error)
 
 	// UnblockWithResponse Unblock a user
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /users/{id}/block (the `Unblock` operationId).
-	UnblockWithResponse(ctx context.Context, id UserID, reqEditors ...RequestEditorFn) (*UnblockResponse, error)
+	UnblockWithResponse(ctx context.Context, id UserID, params *UnblockParams, reqEditors ...RequestEditorFn) (*UnblockResponse, error)
 
 	// BlockWithResponse Block a user
 	//
@@ -8371,21 +10120,21 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /users/{id}/block (the `Block` operationId).
-	BlockWithResponse(ctx context.Context, id UserID, reqEditors ...RequestEditorFn) (*BlockResponse, error)
+	BlockWithResponse(ctx context.Context, id UserID, params *BlockParams, reqEditors ...RequestEditorFn) (*BlockResponse, error)
 
 	// UnfollowWithResponse Stop following a user (idempotent)
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /users/{id}/follow (the `Unfollow` operationId).
-	UnfollowWithResponse(ctx context.Context, id UserID, reqEditors ...RequestEditorFn) (*UnfollowResponse, error)
+	UnfollowWithResponse(ctx context.Context, id UserID, params *UnfollowParams, reqEditors ...RequestEditorFn) (*UnfollowResponse, error)
 
 	// FollowWithResponse Follow a user (idempotent)
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /users/{id}/follow (the `Follow` operationId).
-	FollowWithResponse(ctx context.Context, id UserID, reqEditors ...RequestEditorFn) (*FollowResponse, error)
+	FollowWithResponse(ctx context.Context, id UserID, params *FollowParams, reqEditors ...RequestEditorFn) (*FollowResponse, error)
 
 	// UserScoreWithResponse A user's vibe score and one page of the actions behind it
 	//
@@ -8401,7 +10150,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/connections/{user_id}/accept/{request_id} (the `V1Accept` operationId).
-	V1AcceptWithResponse(ctx context.Context, userId V1UserID, requestId V1RequestID, reqEditors ...RequestEditorFn) (*V1AcceptResponse, error)
+	V1AcceptWithResponse(ctx context.Context, userId V1UserID, requestId V1RequestID, params *V1AcceptParams, reqEditors ...RequestEditorFn) (*V1AcceptResponse, error)
 
 	// V1ActiveWithResponse Active connections
 	//
@@ -8415,7 +10164,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/connections/{user_id}/decline/{request_id} (the `V1Decline` operationId).
-	V1DeclineWithResponse(ctx context.Context, userId V1UserID, requestId V1RequestID, reqEditors ...RequestEditorFn) (*V1DeclineResponse, error)
+	V1DeclineWithResponse(ctx context.Context, userId V1UserID, requestId V1RequestID, params *V1DeclineParams, reqEditors ...RequestEditorFn) (*V1DeclineResponse, error)
 
 	// V1NotificationsWithResponse Connection notifications
 	//
@@ -8431,7 +10180,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/connections/{user_id}/notifications/{notification_id}/read (the `V1ReadNotification` operationId).
-	V1ReadNotificationWithResponse(ctx context.Context, userId V1UserID, notificationId int, reqEditors ...RequestEditorFn) (*V1ReadNotificationResponse, error)
+	V1ReadNotificationWithResponse(ctx context.Context, userId V1UserID, notificationId int, params *V1ReadNotificationParams, reqEditors ...RequestEditorFn) (*V1ReadNotificationResponse, error)
 
 	// V1ReceivedWithResponse Connection requests the user received
 	//
@@ -8447,7 +10196,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/connections/{user_id}/request (the `V1Request` operationId).
-	V1RequestWithBodyWithResponse(ctx context.Context, userId V1UserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*V1RequestResponse, error)
+	V1RequestWithBodyWithResponse(ctx context.Context, userId V1UserID, params *V1RequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*V1RequestResponse, error)
 
 	// V1RequestWithResponse Send a connection request
 	//
@@ -8456,7 +10205,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /v1/connections/{user_id}/request (the `V1Request` operationId).
-	V1RequestWithResponse(ctx context.Context, userId V1UserID, body V1RequestJSONRequestBody, reqEditors ...RequestEditorFn) (*V1RequestResponse, error)
+	V1RequestWithResponse(ctx context.Context, userId V1UserID, params *V1RequestParams, body V1RequestJSONRequestBody, reqEditors ...RequestEditorFn) (*V1RequestResponse, error)
 
 	// V1SentWithResponse Connection requests the user sent
 	//
@@ -8470,7 +10219,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /v1/connections/{user_id}/{connection_id} (the `V1Remove` operationId).
-	V1RemoveWithResponse(ctx context.Context, userId V1UserID, connectionId int, reqEditors ...RequestEditorFn) (*V1RemoveResponse, error)
+	V1RemoveWithResponse(ctx context.Context, userId V1UserID, connectionId int, params *V1RemoveParams, reqEditors ...RequestEditorFn) (*V1RemoveResponse, error)
 
 	// SocketWithResponse The live WebSocket
 	//
@@ -8658,6 +10407,110 @@ func (r LogoutResponse) ContentType() string {
 	return ""
 }
 
+// ChangePasswordResponse401Headers the declared response headers of an HTTP 401 response for ChangePassword
+type ChangePasswordResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ChangePasswordResponse429Headers the declared response headers of an HTTP 429 response for ChangePassword
+type ChangePasswordResponse429Headers struct {
+	RetryAfter *int
+}
+
+// ChangePasswordResponse503Headers the declared response headers of an HTTP 503 response for ChangePassword
+type ChangePasswordResponse503Headers struct {
+	RetryAfter *int
+}
+
+type ChangePasswordResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *RequestTimeout
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ChangePasswordResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ChangePasswordResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *ChangePasswordResponse503Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ChangePasswordResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ChangePasswordResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ChangePasswordResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r ChangePasswordResponse) GetJSON408() *RequestTimeout {
+	return r.JSON408
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r ChangePasswordResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ChangePasswordResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ChangePasswordResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ChangePasswordResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ChangePasswordResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ChangePasswordResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ChangePasswordResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // RefreshResponse401Headers the declared response headers of an HTTP 401 response for Refresh
 type RefreshResponse401Headers struct {
 	WWWAuthenticate *string
@@ -8839,6 +10692,230 @@ func (r RegisterResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r RegisterResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// EndOtherSessionsResponse401Headers the declared response headers of an HTTP 401 response for EndOtherSessions
+type EndOtherSessionsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// EndOtherSessionsResponse429Headers the declared response headers of an HTTP 429 response for EndOtherSessions
+type EndOtherSessionsResponse429Headers struct {
+	RetryAfter *int
+}
+
+type EndOtherSessionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Ended int `json:"ended"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *EndOtherSessionsResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *EndOtherSessionsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r EndOtherSessionsResponse) GetJSON200() *struct {
+	Ended int `json:"ended"`
+} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r EndOtherSessionsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r EndOtherSessionsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r EndOtherSessionsResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r EndOtherSessionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EndOtherSessionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EndOtherSessionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EndOtherSessionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListSessionsResponse401Headers the declared response headers of an HTTP 401 response for ListSessions
+type ListSessionsResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+type ListSessionsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Count    int       `json:"count"`
+		Sessions []Session `json:"sessions"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListSessionsResponse401Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListSessionsResponse) GetJSON200() *struct {
+	Count    int       `json:"count"`
+	Sessions []Session `json:"sessions"`
+} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ListSessionsResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ListSessionsResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetBody returns the raw response body bytes
+func (r ListSessionsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListSessionsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListSessionsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListSessionsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// EndSessionResponse401Headers the declared response headers of an HTTP 401 response for EndSession
+type EndSessionResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// EndSessionResponse429Headers the declared response headers of an HTTP 429 response for EndSession
+type EndSessionResponse429Headers struct {
+	RetryAfter *int
+}
+
+type EndSessionResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *NotFound
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *EndSessionResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *EndSessionResponse429Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r EndSessionResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r EndSessionResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r EndSessionResponse) GetJSON404() *NotFound {
+	return r.JSON404
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r EndSessionResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r EndSessionResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EndSessionResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EndSessionResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EndSessionResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -12483,6 +14560,110 @@ func (r ListUsersResponse) ContentType() string {
 	return ""
 }
 
+// DeleteMeResponse401Headers the declared response headers of an HTTP 401 response for DeleteMe
+type DeleteMeResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// DeleteMeResponse429Headers the declared response headers of an HTTP 429 response for DeleteMe
+type DeleteMeResponse429Headers struct {
+	RetryAfter *int
+}
+
+// DeleteMeResponse503Headers the declared response headers of an HTTP 503 response for DeleteMe
+type DeleteMeResponse503Headers struct {
+	RetryAfter *int
+}
+
+type DeleteMeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *Forbidden
+	// JSON408 the response for an HTTP 408 `application/json` response
+	JSON408 *RequestTimeout
+	// JSON413 the response for an HTTP 413 `application/json` response
+	JSON413 *TooLarge
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *Unavailable
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeleteMeResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DeleteMeResponse429Headers
+	// Headers503 the parsed response headers for an HTTP 503 response
+	Headers503 *DeleteMeResponse503Headers
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r DeleteMeResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r DeleteMeResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r DeleteMeResponse) GetJSON403() *Forbidden {
+	return r.JSON403
+}
+
+// GetJSON408 returns the response for an HTTP 408 `application/json` response
+func (r DeleteMeResponse) GetJSON408() *RequestTimeout {
+	return r.JSON408
+}
+
+// GetJSON413 returns the response for an HTTP 413 `application/json` response
+func (r DeleteMeResponse) GetJSON413() *TooLarge {
+	return r.JSON413
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r DeleteMeResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r DeleteMeResponse) GetJSON503() *Unavailable {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteMeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteMeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteMeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteMeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetMeResponse401Headers the declared response headers of an HTTP 401 response for GetMe
 type GetMeResponse401Headers struct {
 	WWWAuthenticate *string
@@ -12698,6 +14879,116 @@ func (r ListBlockedResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ListBlockedResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ExportMeResponse401Headers the declared response headers of an HTTP 401 response for ExportMe
+type ExportMeResponse401Headers struct {
+	WWWAuthenticate *string
+}
+
+// ExportMeResponse429Headers the declared response headers of an HTTP 429 response for ExportMe
+type ExportMeResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ExportMeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *struct {
+		Blocked     []map[string]interface{} `json:"blocked"`
+		Chats       []map[string]interface{} `json:"chats"`
+		Connections []map[string]interface{} `json:"connections"`
+
+		// ExportedAt UTC RFC 3339 with milliseconds.
+		//
+		// Examples: 2025-09-10T09:55:18.000Z
+		ExportedAt    Time                              `json:"exportedAt"`
+		Followers     []map[string]interface{}          `json:"followers"`
+		Following     []map[string]interface{}          `json:"following"`
+		Format        ExportMe200JSONResponseBodyFormat `json:"format"`
+		Messages      []map[string]interface{}          `json:"messages"`
+		Notifications []map[string]interface{}          `json:"notifications"`
+		Profile       map[string]interface{}            `json:"profile"`
+		Requests      []map[string]interface{}          `json:"requests"`
+		Sessions      []Session                         `json:"sessions"`
+	}
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *BadRequest
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *Unauthorized
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *TooManyRequests
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ExportMeResponse401Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ExportMeResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ExportMeResponse) GetJSON200() *struct {
+	Blocked     []map[string]interface{} `json:"blocked"`
+	Chats       []map[string]interface{} `json:"chats"`
+	Connections []map[string]interface{} `json:"connections"`
+
+	// ExportedAt UTC RFC 3339 with milliseconds.
+	//
+	// Examples: 2025-09-10T09:55:18.000Z
+	ExportedAt    Time                              `json:"exportedAt"`
+	Followers     []map[string]interface{}          `json:"followers"`
+	Following     []map[string]interface{}          `json:"following"`
+	Format        ExportMe200JSONResponseBodyFormat `json:"format"`
+	Messages      []map[string]interface{}          `json:"messages"`
+	Notifications []map[string]interface{}          `json:"notifications"`
+	Profile       map[string]interface{}            `json:"profile"`
+	Requests      []map[string]interface{}          `json:"requests"`
+	Sessions      []Session                         `json:"sessions"`
+} {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ExportMeResponse) GetJSON400() *BadRequest {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ExportMeResponse) GetJSON401() *Unauthorized {
+	return r.JSON401
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ExportMeResponse) GetJSON429() *TooManyRequests {
+	return r.JSON429
+}
+
+// GetBody returns the raw response body bytes
+func (r ExportMeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ExportMeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ExportMeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ExportMeResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -14410,12 +16701,42 @@ func (c *ClientWithResponses) LoginWithResponse(ctx context.Context, body LoginJ
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /auth/logout (the `Logout` operationId).
-func (c *ClientWithResponses) LogoutWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*LogoutResponse, error) {
-	rsp, err := c.Logout(ctx, reqEditors...)
+func (c *ClientWithResponses) LogoutWithResponse(ctx context.Context, params *LogoutParams, reqEditors ...RequestEditorFn) (*LogoutResponse, error) {
+	rsp, err := c.Logout(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
 	return ParseLogoutResponse(rsp)
+}
+
+// ChangePasswordWithBodyWithResponse Change the password; every other session of the caller ends, this one stays
+//
+// A wrong current password is 403 wrong_password; wrong passwords spend the sign-in budgets (429 too_many_failed_logins).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /auth/password (the `ChangePassword` operationId).
+func (c *ClientWithResponses) ChangePasswordWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ChangePasswordResponse, error) {
+	rsp, err := c.ChangePasswordWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseChangePasswordResponse(rsp)
+}
+
+// ChangePasswordWithResponse Change the password; every other session of the caller ends, this one stays
+//
+// A wrong current password is 403 wrong_password; wrong passwords spend the sign-in budgets (429 too_many_failed_logins).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /auth/password (the `ChangePassword` operationId).
+func (c *ClientWithResponses) ChangePasswordWithResponse(ctx context.Context, body ChangePasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*ChangePasswordResponse, error) {
+	rsp, err := c.ChangePassword(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseChangePasswordResponse(rsp)
 }
 
 // RefreshWithBodyWithResponse Trade a refresh token for new tokens
@@ -14474,6 +16795,45 @@ func (c *ClientWithResponses) RegisterWithResponse(ctx context.Context, body Reg
 	return ParseRegisterResponse(rsp)
 }
 
+// EndOtherSessionsWithResponse End every session of the caller but this one
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /auth/sessions (the `EndOtherSessions` operationId).
+func (c *ClientWithResponses) EndOtherSessionsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*EndOtherSessionsResponse, error) {
+	rsp, err := c.EndOtherSessions(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEndOtherSessionsResponse(rsp)
+}
+
+// ListSessionsWithResponse The caller's sessions (logins), most recently used first
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /auth/sessions (the `ListSessions` operationId).
+func (c *ClientWithResponses) ListSessionsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListSessionsResponse, error) {
+	rsp, err := c.ListSessions(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListSessionsResponse(rsp)
+}
+
+// EndSessionWithResponse End one of the caller's sessions; its sockets and sync streams close at the next heartbeat
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /auth/sessions/{id} (the `EndSession` operationId).
+func (c *ClientWithResponses) EndSessionWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*EndSessionResponse, error) {
+	rsp, err := c.EndSession(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEndSessionResponse(rsp)
+}
+
 // ListChatsWithResponse The caller's chats, most recent activity first (spec/3)
 //
 // Returns a wrapper object for the known response body format(s).
@@ -14501,8 +16861,8 @@ func (c *ClientWithResponses) ListChatsWithResponse(ctx context.Context, params 
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /chats (the `CreateChat` operationId).
-func (c *ClientWithResponses) CreateChatWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateChatResponse, error) {
-	rsp, err := c.CreateChatWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) CreateChatWithBodyWithResponse(ctx context.Context, params *CreateChatParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateChatResponse, error) {
+	rsp, err := c.CreateChatWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -14523,8 +16883,8 @@ func (c *ClientWithResponses) CreateChatWithBodyWithResponse(ctx context.Context
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /chats (the `CreateChat` operationId).
-func (c *ClientWithResponses) CreateChatWithResponse(ctx context.Context, body CreateChatJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateChatResponse, error) {
-	rsp, err := c.CreateChat(ctx, body, reqEditors...)
+func (c *ClientWithResponses) CreateChatWithResponse(ctx context.Context, params *CreateChatParams, body CreateChatJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateChatResponse, error) {
+	rsp, err := c.CreateChat(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -14551,8 +16911,8 @@ func (c *ClientWithResponses) ExploreCommunitiesWithResponse(ctx context.Context
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /chats/{id} (the `DeleteChat` operationId).
-func (c *ClientWithResponses) DeleteChatWithBodyWithResponse(ctx context.Context, id ChatID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteChatResponse, error) {
-	rsp, err := c.DeleteChatWithBody(ctx, id, contentType, body, reqEditors...)
+func (c *ClientWithResponses) DeleteChatWithBodyWithResponse(ctx context.Context, id ChatID, params *DeleteChatParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteChatResponse, error) {
+	rsp, err := c.DeleteChatWithBody(ctx, id, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -14564,8 +16924,8 @@ func (c *ClientWithResponses) DeleteChatWithBodyWithResponse(ctx context.Context
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /chats/{id} (the `DeleteChat` operationId).
-func (c *ClientWithResponses) DeleteChatWithResponse(ctx context.Context, id ChatID, body DeleteChatJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteChatResponse, error) {
-	rsp, err := c.DeleteChat(ctx, id, body, reqEditors...)
+func (c *ClientWithResponses) DeleteChatWithResponse(ctx context.Context, id ChatID, params *DeleteChatParams, body DeleteChatJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteChatResponse, error) {
+	rsp, err := c.DeleteChat(ctx, id, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -14577,8 +16937,8 @@ func (c *ClientWithResponses) DeleteChatWithResponse(ctx context.Context, id Cha
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /chats/{id} (the `GetChat` operationId).
-func (c *ClientWithResponses) GetChatWithResponse(ctx context.Context, id ChatID, reqEditors ...RequestEditorFn) (*GetChatResponse, error) {
-	rsp, err := c.GetChat(ctx, id, reqEditors...)
+func (c *ClientWithResponses) GetChatWithResponse(ctx context.Context, id ChatID, params *GetChatParams, reqEditors ...RequestEditorFn) (*GetChatResponse, error) {
+	rsp, err := c.GetChat(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -14592,8 +16952,8 @@ func (c *ClientWithResponses) GetChatWithResponse(ctx context.Context, id ChatID
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /chats/{id} (the `UpdateChat` operationId).
-func (c *ClientWithResponses) UpdateChatWithBodyWithResponse(ctx context.Context, id ChatID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateChatResponse, error) {
-	rsp, err := c.UpdateChatWithBody(ctx, id, contentType, body, reqEditors...)
+func (c *ClientWithResponses) UpdateChatWithBodyWithResponse(ctx context.Context, id ChatID, params *UpdateChatParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateChatResponse, error) {
+	rsp, err := c.UpdateChatWithBody(ctx, id, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -14637,8 +16997,8 @@ func (c *ClientWithResponses) ListMessagesWithResponse(ctx context.Context, id C
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /chats/{id}/messages (the `SendMessage` operationId).
-func (c *ClientWithResponses) SendMessageWithBodyWithResponse(ctx context.Context, id ChatID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendMessageResponse, error) {
-	rsp, err := c.SendMessageWithBody(ctx, id, contentType, body, reqEditors...)
+func (c *ClientWithResponses) SendMessageWithBodyWithResponse(ctx context.Context, id ChatID, params *SendMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SendMessageResponse, error) {
+	rsp, err := c.SendMessageWithBody(ctx, id, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -14652,8 +17012,8 @@ func (c *ClientWithResponses) SendMessageWithBodyWithResponse(ctx context.Contex
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /chats/{id}/messages (the `SendMessage` operationId).
-func (c *ClientWithResponses) SendMessageWithResponse(ctx context.Context, id ChatID, body SendMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*SendMessageResponse, error) {
-	rsp, err := c.SendMessage(ctx, id, body, reqEditors...)
+func (c *ClientWithResponses) SendMessageWithResponse(ctx context.Context, id ChatID, params *SendMessageParams, body SendMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*SendMessageResponse, error) {
+	rsp, err := c.SendMessage(ctx, id, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -14667,8 +17027,8 @@ func (c *ClientWithResponses) SendMessageWithResponse(ctx context.Context, id Ch
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /chats/{id}/messages/{messageId} (the `DeleteMessage` operationId).
-func (c *ClientWithResponses) DeleteMessageWithBodyWithResponse(ctx context.Context, id ChatID, messageId ObjectID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteMessageResponse, error) {
-	rsp, err := c.DeleteMessageWithBody(ctx, id, messageId, contentType, body, reqEditors...)
+func (c *ClientWithResponses) DeleteMessageWithBodyWithResponse(ctx context.Context, id ChatID, messageId ObjectID, params *DeleteMessageParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteMessageResponse, error) {
+	rsp, err := c.DeleteMessageWithBody(ctx, id, messageId, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -14682,8 +17042,8 @@ func (c *ClientWithResponses) DeleteMessageWithBodyWithResponse(ctx context.Cont
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /chats/{id}/messages/{messageId} (the `DeleteMessage` operationId).
-func (c *ClientWithResponses) DeleteMessageWithResponse(ctx context.Context, id ChatID, messageId ObjectID, body DeleteMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteMessageResponse, error) {
-	rsp, err := c.DeleteMessage(ctx, id, messageId, body, reqEditors...)
+func (c *ClientWithResponses) DeleteMessageWithResponse(ctx context.Context, id ChatID, messageId ObjectID, params *DeleteMessageParams, body DeleteMessageJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteMessageResponse, error) {
+	rsp, err := c.DeleteMessage(ctx, id, messageId, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -14695,8 +17055,8 @@ func (c *ClientWithResponses) DeleteMessageWithResponse(ctx context.Context, id 
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /chats/{id}/participants (the `JoinChat` operationId).
-func (c *ClientWithResponses) JoinChatWithBodyWithResponse(ctx context.Context, id ChatID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*JoinChatResponse, error) {
-	rsp, err := c.JoinChatWithBody(ctx, id, contentType, body, reqEditors...)
+func (c *ClientWithResponses) JoinChatWithBodyWithResponse(ctx context.Context, id ChatID, params *JoinChatParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*JoinChatResponse, error) {
+	rsp, err := c.JoinChatWithBody(ctx, id, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -14708,8 +17068,8 @@ func (c *ClientWithResponses) JoinChatWithBodyWithResponse(ctx context.Context, 
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /chats/{id}/participants (the `JoinChat` operationId).
-func (c *ClientWithResponses) JoinChatWithResponse(ctx context.Context, id ChatID, body JoinChatJSONRequestBody, reqEditors ...RequestEditorFn) (*JoinChatResponse, error) {
-	rsp, err := c.JoinChat(ctx, id, body, reqEditors...)
+func (c *ClientWithResponses) JoinChatWithResponse(ctx context.Context, id ChatID, params *JoinChatParams, body JoinChatJSONRequestBody, reqEditors ...RequestEditorFn) (*JoinChatResponse, error) {
+	rsp, err := c.JoinChat(ctx, id, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -14723,8 +17083,8 @@ func (c *ClientWithResponses) JoinChatWithResponse(ctx context.Context, id ChatI
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /chats/{id}/participants/multiple (the `AddParticipants` operationId).
-func (c *ClientWithResponses) AddParticipantsWithBodyWithResponse(ctx context.Context, id ChatID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddParticipantsResponse, error) {
-	rsp, err := c.AddParticipantsWithBody(ctx, id, contentType, body, reqEditors...)
+func (c *ClientWithResponses) AddParticipantsWithBodyWithResponse(ctx context.Context, id ChatID, params *AddParticipantsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddParticipantsResponse, error) {
+	rsp, err := c.AddParticipantsWithBody(ctx, id, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -14738,8 +17098,8 @@ func (c *ClientWithResponses) AddParticipantsWithBodyWithResponse(ctx context.Co
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /chats/{id}/participants/multiple (the `AddParticipants` operationId).
-func (c *ClientWithResponses) AddParticipantsWithResponse(ctx context.Context, id ChatID, body AddParticipantsJSONRequestBody, reqEditors ...RequestEditorFn) (*AddParticipantsResponse, error) {
-	rsp, err := c.AddParticipants(ctx, id, body, reqEditors...)
+func (c *ClientWithResponses) AddParticipantsWithResponse(ctx context.Context, id ChatID, params *AddParticipantsParams, body AddParticipantsJSONRequestBody, reqEditors ...RequestEditorFn) (*AddParticipantsResponse, error) {
+	rsp, err := c.AddParticipants(ctx, id, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -14753,8 +17113,8 @@ func (c *ClientWithResponses) AddParticipantsWithResponse(ctx context.Context, i
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /chats/{id}/participants/{participantId} (the `RemoveParticipant` operationId).
-func (c *ClientWithResponses) RemoveParticipantWithBodyWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RemoveParticipantResponse, error) {
-	rsp, err := c.RemoveParticipantWithBody(ctx, id, participantId, contentType, body, reqEditors...)
+func (c *ClientWithResponses) RemoveParticipantWithBodyWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, params *RemoveParticipantParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RemoveParticipantResponse, error) {
+	rsp, err := c.RemoveParticipantWithBody(ctx, id, participantId, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -14768,8 +17128,8 @@ func (c *ClientWithResponses) RemoveParticipantWithBodyWithResponse(ctx context.
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /chats/{id}/participants/{participantId} (the `RemoveParticipant` operationId).
-func (c *ClientWithResponses) RemoveParticipantWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, body RemoveParticipantJSONRequestBody, reqEditors ...RequestEditorFn) (*RemoveParticipantResponse, error) {
-	rsp, err := c.RemoveParticipant(ctx, id, participantId, body, reqEditors...)
+func (c *ClientWithResponses) RemoveParticipantWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, params *RemoveParticipantParams, body RemoveParticipantJSONRequestBody, reqEditors ...RequestEditorFn) (*RemoveParticipantResponse, error) {
+	rsp, err := c.RemoveParticipant(ctx, id, participantId, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -14783,8 +17143,8 @@ func (c *ClientWithResponses) RemoveParticipantWithResponse(ctx context.Context,
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /chats/{id}/participants/{participantId}/admin (the `RevokeAdmin` operationId).
-func (c *ClientWithResponses) RevokeAdminWithBodyWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RevokeAdminResponse, error) {
-	rsp, err := c.RevokeAdminWithBody(ctx, id, participantId, contentType, body, reqEditors...)
+func (c *ClientWithResponses) RevokeAdminWithBodyWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, params *RevokeAdminParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RevokeAdminResponse, error) {
+	rsp, err := c.RevokeAdminWithBody(ctx, id, participantId, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -14798,8 +17158,8 @@ func (c *ClientWithResponses) RevokeAdminWithBodyWithResponse(ctx context.Contex
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /chats/{id}/participants/{participantId}/admin (the `RevokeAdmin` operationId).
-func (c *ClientWithResponses) RevokeAdminWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, body RevokeAdminJSONRequestBody, reqEditors ...RequestEditorFn) (*RevokeAdminResponse, error) {
-	rsp, err := c.RevokeAdmin(ctx, id, participantId, body, reqEditors...)
+func (c *ClientWithResponses) RevokeAdminWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, params *RevokeAdminParams, body RevokeAdminJSONRequestBody, reqEditors ...RequestEditorFn) (*RevokeAdminResponse, error) {
+	rsp, err := c.RevokeAdmin(ctx, id, participantId, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -14811,8 +17171,8 @@ func (c *ClientWithResponses) RevokeAdminWithResponse(ctx context.Context, id Ch
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /chats/{id}/participants/{participantId}/admin (the `GrantAdmin` operationId).
-func (c *ClientWithResponses) GrantAdminWithBodyWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*GrantAdminResponse, error) {
-	rsp, err := c.GrantAdminWithBody(ctx, id, participantId, contentType, body, reqEditors...)
+func (c *ClientWithResponses) GrantAdminWithBodyWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, params *GrantAdminParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*GrantAdminResponse, error) {
+	rsp, err := c.GrantAdminWithBody(ctx, id, participantId, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -14824,8 +17184,8 @@ func (c *ClientWithResponses) GrantAdminWithBodyWithResponse(ctx context.Context
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /chats/{id}/participants/{participantId}/admin (the `GrantAdmin` operationId).
-func (c *ClientWithResponses) GrantAdminWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, body GrantAdminJSONRequestBody, reqEditors ...RequestEditorFn) (*GrantAdminResponse, error) {
-	rsp, err := c.GrantAdmin(ctx, id, participantId, body, reqEditors...)
+func (c *ClientWithResponses) GrantAdminWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, params *GrantAdminParams, body GrantAdminJSONRequestBody, reqEditors ...RequestEditorFn) (*GrantAdminResponse, error) {
+	rsp, err := c.GrantAdmin(ctx, id, participantId, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -14837,8 +17197,8 @@ func (c *ClientWithResponses) GrantAdminWithResponse(ctx context.Context, id Cha
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /chats/{id}/participants/{participantId}/status (the `ParticipantStatus` operationId).
-func (c *ClientWithResponses) ParticipantStatusWithBodyWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ParticipantStatusResponse, error) {
-	rsp, err := c.ParticipantStatusWithBody(ctx, id, participantId, contentType, body, reqEditors...)
+func (c *ClientWithResponses) ParticipantStatusWithBodyWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, params *ParticipantStatusParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ParticipantStatusResponse, error) {
+	rsp, err := c.ParticipantStatusWithBody(ctx, id, participantId, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -14850,8 +17210,8 @@ func (c *ClientWithResponses) ParticipantStatusWithBodyWithResponse(ctx context.
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /chats/{id}/participants/{participantId}/status (the `ParticipantStatus` operationId).
-func (c *ClientWithResponses) ParticipantStatusWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, body ParticipantStatusJSONRequestBody, reqEditors ...RequestEditorFn) (*ParticipantStatusResponse, error) {
-	rsp, err := c.ParticipantStatus(ctx, id, participantId, body, reqEditors...)
+func (c *ClientWithResponses) ParticipantStatusWithResponse(ctx context.Context, id ChatID, participantId ParticipantID, params *ParticipantStatusParams, body ParticipantStatusJSONRequestBody, reqEditors ...RequestEditorFn) (*ParticipantStatusResponse, error) {
+	rsp, err := c.ParticipantStatus(ctx, id, participantId, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -14863,8 +17223,8 @@ func (c *ClientWithResponses) ParticipantStatusWithResponse(ctx context.Context,
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /chats/{id}/read (the `ReadChat` operationId).
-func (c *ClientWithResponses) ReadChatWithResponse(ctx context.Context, id ChatID, reqEditors ...RequestEditorFn) (*ReadChatResponse, error) {
-	rsp, err := c.ReadChat(ctx, id, reqEditors...)
+func (c *ClientWithResponses) ReadChatWithResponse(ctx context.Context, id ChatID, params *ReadChatParams, reqEditors ...RequestEditorFn) (*ReadChatResponse, error) {
+	rsp, err := c.ReadChat(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -14919,8 +17279,8 @@ func (c *ClientWithResponses) PendingConnectionsWithResponse(ctx context.Context
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /connections/{userId} (the `DeleteConnection` operationId).
-func (c *ClientWithResponses) DeleteConnectionWithResponse(ctx context.Context, userId ConnectionUserID, reqEditors ...RequestEditorFn) (*DeleteConnectionResponse, error) {
-	rsp, err := c.DeleteConnection(ctx, userId, reqEditors...)
+func (c *ClientWithResponses) DeleteConnectionWithResponse(ctx context.Context, userId ConnectionUserID, params *DeleteConnectionParams, reqEditors ...RequestEditorFn) (*DeleteConnectionResponse, error) {
+	rsp, err := c.DeleteConnection(ctx, userId, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -14938,8 +17298,8 @@ func (c *ClientWithResponses) DeleteConnectionWithResponse(ctx context.Context, 
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /connections/{userId} (the `CreateConnection` operationId).
-func (c *ClientWithResponses) CreateConnectionWithBodyWithResponse(ctx context.Context, userId ConnectionUserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateConnectionResponse, error) {
-	rsp, err := c.CreateConnectionWithBody(ctx, userId, contentType, body, reqEditors...)
+func (c *ClientWithResponses) CreateConnectionWithBodyWithResponse(ctx context.Context, userId ConnectionUserID, params *CreateConnectionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateConnectionResponse, error) {
+	rsp, err := c.CreateConnectionWithBody(ctx, userId, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -14957,8 +17317,8 @@ func (c *ClientWithResponses) CreateConnectionWithBodyWithResponse(ctx context.C
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /connections/{userId} (the `CreateConnection` operationId).
-func (c *ClientWithResponses) CreateConnectionWithResponse(ctx context.Context, userId ConnectionUserID, body CreateConnectionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateConnectionResponse, error) {
-	rsp, err := c.CreateConnection(ctx, userId, body, reqEditors...)
+func (c *ClientWithResponses) CreateConnectionWithResponse(ctx context.Context, userId ConnectionUserID, params *CreateConnectionParams, body CreateConnectionJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateConnectionResponse, error) {
+	rsp, err := c.CreateConnection(ctx, userId, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -14970,8 +17330,8 @@ func (c *ClientWithResponses) CreateConnectionWithResponse(ctx context.Context, 
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /connections/{userId}/accept (the `AcceptConnection` operationId).
-func (c *ClientWithResponses) AcceptConnectionWithResponse(ctx context.Context, userId ConnectionUserID, reqEditors ...RequestEditorFn) (*AcceptConnectionResponse, error) {
-	rsp, err := c.AcceptConnection(ctx, userId, reqEditors...)
+func (c *ClientWithResponses) AcceptConnectionWithResponse(ctx context.Context, userId ConnectionUserID, params *AcceptConnectionParams, reqEditors ...RequestEditorFn) (*AcceptConnectionResponse, error) {
+	rsp, err := c.AcceptConnection(ctx, userId, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -14983,8 +17343,8 @@ func (c *ClientWithResponses) AcceptConnectionWithResponse(ctx context.Context, 
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /connections/{userId}/status (the `ConnectionStatus` operationId).
-func (c *ClientWithResponses) ConnectionStatusWithResponse(ctx context.Context, userId ConnectionUserID, reqEditors ...RequestEditorFn) (*ConnectionStatusResponse, error) {
-	rsp, err := c.ConnectionStatus(ctx, userId, reqEditors...)
+func (c *ClientWithResponses) ConnectionStatusWithResponse(ctx context.Context, userId ConnectionUserID, params *ConnectionStatusParams, reqEditors ...RequestEditorFn) (*ConnectionStatusResponse, error) {
+	rsp, err := c.ConnectionStatus(ctx, userId, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15039,8 +17399,8 @@ func (c *ClientWithResponses) ListNotificationsWithResponse(ctx context.Context,
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /notifications/read-all (the `ReadAllNotifications` operationId).
-func (c *ClientWithResponses) ReadAllNotificationsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ReadAllNotificationsResponse, error) {
-	rsp, err := c.ReadAllNotifications(ctx, reqEditors...)
+func (c *ClientWithResponses) ReadAllNotificationsWithResponse(ctx context.Context, params *ReadAllNotificationsParams, reqEditors ...RequestEditorFn) (*ReadAllNotificationsResponse, error) {
+	rsp, err := c.ReadAllNotifications(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15052,8 +17412,8 @@ func (c *ClientWithResponses) ReadAllNotificationsWithResponse(ctx context.Conte
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /notifications/{id}/read (the `ReadNotification` operationId).
-func (c *ClientWithResponses) ReadNotificationWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*ReadNotificationResponse, error) {
-	rsp, err := c.ReadNotification(ctx, id, reqEditors...)
+func (c *ClientWithResponses) ReadNotificationWithResponse(ctx context.Context, id ID, params *ReadNotificationParams, reqEditors ...RequestEditorFn) (*ReadNotificationResponse, error) {
+	rsp, err := c.ReadNotification(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15091,8 +17451,8 @@ func (c *ClientWithResponses) OpenapiYAMLWithResponse(ctx context.Context, reqEd
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /push/devices (the `AddPushDevice` operationId).
-func (c *ClientWithResponses) AddPushDeviceWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddPushDeviceResponse, error) {
-	rsp, err := c.AddPushDeviceWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) AddPushDeviceWithBodyWithResponse(ctx context.Context, params *AddPushDeviceParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AddPushDeviceResponse, error) {
+	rsp, err := c.AddPushDeviceWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15104,8 +17464,8 @@ func (c *ClientWithResponses) AddPushDeviceWithBodyWithResponse(ctx context.Cont
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /push/devices (the `AddPushDevice` operationId).
-func (c *ClientWithResponses) AddPushDeviceWithResponse(ctx context.Context, body AddPushDeviceJSONRequestBody, reqEditors ...RequestEditorFn) (*AddPushDeviceResponse, error) {
-	rsp, err := c.AddPushDevice(ctx, body, reqEditors...)
+func (c *ClientWithResponses) AddPushDeviceWithResponse(ctx context.Context, params *AddPushDeviceParams, body AddPushDeviceJSONRequestBody, reqEditors ...RequestEditorFn) (*AddPushDeviceResponse, error) {
+	rsp, err := c.AddPushDevice(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15117,8 +17477,8 @@ func (c *ClientWithResponses) AddPushDeviceWithResponse(ctx context.Context, bod
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /push/devices/{token} (the `RemovePushDevice` operationId).
-func (c *ClientWithResponses) RemovePushDeviceWithResponse(ctx context.Context, token string, reqEditors ...RequestEditorFn) (*RemovePushDeviceResponse, error) {
-	rsp, err := c.RemovePushDevice(ctx, token, reqEditors...)
+func (c *ClientWithResponses) RemovePushDeviceWithResponse(ctx context.Context, token string, params *RemovePushDeviceParams, reqEditors ...RequestEditorFn) (*RemovePushDeviceResponse, error) {
+	rsp, err := c.RemovePushDevice(ctx, token, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15143,8 +17503,8 @@ func (c *ClientWithResponses) ReadyzWithResponse(ctx context.Context, reqEditors
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /reels (the `CreateReel` operationId).
-func (c *ClientWithResponses) CreateReelWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateReelResponse, error) {
-	rsp, err := c.CreateReelWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) CreateReelWithBodyWithResponse(ctx context.Context, params *CreateReelParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateReelResponse, error) {
+	rsp, err := c.CreateReelWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15156,8 +17516,8 @@ func (c *ClientWithResponses) CreateReelWithBodyWithResponse(ctx context.Context
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /reels (the `CreateReel` operationId).
-func (c *ClientWithResponses) CreateReelWithResponse(ctx context.Context, body CreateReelJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateReelResponse, error) {
-	rsp, err := c.CreateReel(ctx, body, reqEditors...)
+func (c *ClientWithResponses) CreateReelWithResponse(ctx context.Context, params *CreateReelParams, body CreateReelJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateReelResponse, error) {
+	rsp, err := c.CreateReel(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15169,8 +17529,8 @@ func (c *ClientWithResponses) CreateReelWithResponse(ctx context.Context, body C
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /reels/{id}/favorite (the `FavoriteReel` operationId).
-func (c *ClientWithResponses) FavoriteReelWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*FavoriteReelResponse, error) {
-	rsp, err := c.FavoriteReel(ctx, id, reqEditors...)
+func (c *ClientWithResponses) FavoriteReelWithResponse(ctx context.Context, id ID, params *FavoriteReelParams, reqEditors ...RequestEditorFn) (*FavoriteReelResponse, error) {
+	rsp, err := c.FavoriteReel(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15182,8 +17542,8 @@ func (c *ClientWithResponses) FavoriteReelWithResponse(ctx context.Context, id I
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /reels/{id}/like (the `LikeReel` operationId).
-func (c *ClientWithResponses) LikeReelWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*LikeReelResponse, error) {
-	rsp, err := c.LikeReel(ctx, id, reqEditors...)
+func (c *ClientWithResponses) LikeReelWithResponse(ctx context.Context, id ID, params *LikeReelParams, reqEditors ...RequestEditorFn) (*LikeReelResponse, error) {
+	rsp, err := c.LikeReel(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15195,8 +17555,8 @@ func (c *ClientWithResponses) LikeReelWithResponse(ctx context.Context, id ID, r
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /reels/{id}/superlike (the `SuperlikeReel` operationId).
-func (c *ClientWithResponses) SuperlikeReelWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*SuperlikeReelResponse, error) {
-	rsp, err := c.SuperlikeReel(ctx, id, reqEditors...)
+func (c *ClientWithResponses) SuperlikeReelWithResponse(ctx context.Context, id ID, params *SuperlikeReelParams, reqEditors ...RequestEditorFn) (*SuperlikeReelResponse, error) {
+	rsp, err := c.SuperlikeReel(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15221,8 +17581,8 @@ func (c *ClientWithResponses) ListRequestsWithResponse(ctx context.Context, para
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /requests (the `CreateRequest` operationId).
-func (c *ClientWithResponses) CreateRequestWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRequestResponse, error) {
-	rsp, err := c.CreateRequestWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) CreateRequestWithBodyWithResponse(ctx context.Context, params *CreateRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateRequestResponse, error) {
+	rsp, err := c.CreateRequestWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15234,8 +17594,8 @@ func (c *ClientWithResponses) CreateRequestWithBodyWithResponse(ctx context.Cont
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /requests (the `CreateRequest` operationId).
-func (c *ClientWithResponses) CreateRequestWithResponse(ctx context.Context, body CreateRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRequestResponse, error) {
-	rsp, err := c.CreateRequest(ctx, body, reqEditors...)
+func (c *ClientWithResponses) CreateRequestWithResponse(ctx context.Context, params *CreateRequestParams, body CreateRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateRequestResponse, error) {
+	rsp, err := c.CreateRequest(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15247,8 +17607,8 @@ func (c *ClientWithResponses) CreateRequestWithResponse(ctx context.Context, bod
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /requests/{id} (the `GetRequest` operationId).
-func (c *ClientWithResponses) GetRequestWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetRequestResponse, error) {
-	rsp, err := c.GetRequest(ctx, id, reqEditors...)
+func (c *ClientWithResponses) GetRequestWithResponse(ctx context.Context, id ID, params *GetRequestParams, reqEditors ...RequestEditorFn) (*GetRequestResponse, error) {
+	rsp, err := c.GetRequest(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15260,8 +17620,8 @@ func (c *ClientWithResponses) GetRequestWithResponse(ctx context.Context, id ID,
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /requests/{id} (the `AnswerRequest` operationId).
-func (c *ClientWithResponses) AnswerRequestWithBodyWithResponse(ctx context.Context, id ID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AnswerRequestResponse, error) {
-	rsp, err := c.AnswerRequestWithBody(ctx, id, contentType, body, reqEditors...)
+func (c *ClientWithResponses) AnswerRequestWithBodyWithResponse(ctx context.Context, id ID, params *AnswerRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AnswerRequestResponse, error) {
+	rsp, err := c.AnswerRequestWithBody(ctx, id, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15273,8 +17633,8 @@ func (c *ClientWithResponses) AnswerRequestWithBodyWithResponse(ctx context.Cont
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /requests/{id} (the `AnswerRequest` operationId).
-func (c *ClientWithResponses) AnswerRequestWithResponse(ctx context.Context, id ID, body AnswerRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*AnswerRequestResponse, error) {
-	rsp, err := c.AnswerRequest(ctx, id, body, reqEditors...)
+func (c *ClientWithResponses) AnswerRequestWithResponse(ctx context.Context, id ID, params *AnswerRequestParams, body AnswerRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*AnswerRequestResponse, error) {
+	rsp, err := c.AnswerRequest(ctx, id, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15296,13 +17656,43 @@ func (c *ClientWithResponses) ListUsersWithResponse(ctx context.Context, params 
 	return ParseListUsersResponse(rsp)
 }
 
+// DeleteMeWithBodyWithResponse Delete the caller's account (docs/DECISIONS.md, "Account deletion")
+//
+// A wrong password is 403 wrong_password; wrong passwords spend the sign-in budgets. Every token of the account fails at once afterwards (401 account_deleted).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /users/me (the `DeleteMe` operationId).
+func (c *ClientWithResponses) DeleteMeWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteMeResponse, error) {
+	rsp, err := c.DeleteMeWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteMeResponse(rsp)
+}
+
+// DeleteMeWithResponse Delete the caller's account (docs/DECISIONS.md, "Account deletion")
+//
+// A wrong password is 403 wrong_password; wrong passwords spend the sign-in budgets. Every token of the account fails at once afterwards (401 account_deleted).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /users/me (the `DeleteMe` operationId).
+func (c *ClientWithResponses) DeleteMeWithResponse(ctx context.Context, body DeleteMeJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteMeResponse, error) {
+	rsp, err := c.DeleteMe(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteMeResponse(rsp)
+}
+
 // GetMeWithResponse The caller's profile
 //
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /users/me (the `GetMe` operationId).
-func (c *ClientWithResponses) GetMeWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetMeResponse, error) {
-	rsp, err := c.GetMe(ctx, reqEditors...)
+func (c *ClientWithResponses) GetMeWithResponse(ctx context.Context, params *GetMeParams, reqEditors ...RequestEditorFn) (*GetMeResponse, error) {
+	rsp, err := c.GetMe(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15316,8 +17706,8 @@ func (c *ClientWithResponses) GetMeWithResponse(ctx context.Context, reqEditors 
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /users/me (the `PatchMe` operationId).
-func (c *ClientWithResponses) PatchMeWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PatchMeResponse, error) {
-	rsp, err := c.PatchMeWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) PatchMeWithBodyWithResponse(ctx context.Context, params *PatchMeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PatchMeResponse, error) {
+	rsp, err := c.PatchMeWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15331,8 +17721,8 @@ func (c *ClientWithResponses) PatchMeWithBodyWithResponse(ctx context.Context, c
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /users/me (the `PatchMe` operationId).
-func (c *ClientWithResponses) PatchMeWithResponse(ctx context.Context, body PatchMeJSONRequestBody, reqEditors ...RequestEditorFn) (*PatchMeResponse, error) {
-	rsp, err := c.PatchMe(ctx, body, reqEditors...)
+func (c *ClientWithResponses) PatchMeWithResponse(ctx context.Context, params *PatchMeParams, body PatchMeJSONRequestBody, reqEditors ...RequestEditorFn) (*PatchMeResponse, error) {
+	rsp, err := c.PatchMe(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15350,6 +17740,19 @@ func (c *ClientWithResponses) ListBlockedWithResponse(ctx context.Context, param
 		return nil, err
 	}
 	return ParseListBlockedResponse(rsp)
+}
+
+// ExportMeWithResponse Everything the caller has, as one streamed JSON document (docs/DECISIONS.md, "Data export")
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /users/me/export (the `ExportMe` operationId).
+func (c *ClientWithResponses) ExportMeWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ExportMeResponse, error) {
+	rsp, err := c.ExportMe(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExportMeResponse(rsp)
 }
 
 // ListFollowersWithResponse Users who follow the caller
@@ -15383,8 +17786,8 @@ func (c *ClientWithResponses) ListFollowingWithResponse(ctx context.Context, par
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /users/me/status (the `DeleteStatus` operationId).
-func (c *ClientWithResponses) DeleteStatusWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*DeleteStatusResponse, error) {
-	rsp, err := c.DeleteStatus(ctx, reqEditors...)
+func (c *ClientWithResponses) DeleteStatusWithResponse(ctx context.Context, params *DeleteStatusParams, reqEditors ...RequestEditorFn) (*DeleteStatusResponse, error) {
+	rsp, err := c.DeleteStatus(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15398,8 +17801,8 @@ func (c *ClientWithResponses) DeleteStatusWithResponse(ctx context.Context, reqE
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /users/me/status (the `PutStatus` operationId).
-func (c *ClientWithResponses) PutStatusWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutStatusResponse, error) {
-	rsp, err := c.PutStatusWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) PutStatusWithBodyWithResponse(ctx context.Context, params *PutStatusParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*PutStatusResponse, error) {
+	rsp, err := c.PutStatusWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15413,8 +17816,8 @@ func (c *ClientWithResponses) PutStatusWithBodyWithResponse(ctx context.Context,
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PUT /users/me/status (the `PutStatus` operationId).
-func (c *ClientWithResponses) PutStatusWithResponse(ctx context.Context, body PutStatusJSONRequestBody, reqEditors ...RequestEditorFn) (*PutStatusResponse, error) {
-	rsp, err := c.PutStatus(ctx, body, reqEditors...)
+func (c *ClientWithResponses) PutStatusWithResponse(ctx context.Context, params *PutStatusParams, body PutStatusJSONRequestBody, reqEditors ...RequestEditorFn) (*PutStatusResponse, error) {
+	rsp, err := c.PutStatus(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15426,8 +17829,8 @@ func (c *ClientWithResponses) PutStatusWithResponse(ctx context.Context, body Pu
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /users/{id} (the `GetUser` operationId).
-func (c *ClientWithResponses) GetUserWithResponse(ctx context.Context, id UserID, reqEditors ...RequestEditorFn) (*GetUserResponse, error) {
-	rsp, err := c.GetUser(ctx, id, reqEditors...)
+func (c *ClientWithResponses) GetUserWithResponse(ctx context.Context, id UserID, params *GetUserParams, reqEditors ...RequestEditorFn) (*GetUserResponse, error) {
+	rsp, err := c.GetUser(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15439,8 +17842,8 @@ func (c *ClientWithResponses) GetUserWithResponse(ctx context.Context, id UserID
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /users/{id}/block (the `Unblock` operationId).
-func (c *ClientWithResponses) UnblockWithResponse(ctx context.Context, id UserID, reqEditors ...RequestEditorFn) (*UnblockResponse, error) {
-	rsp, err := c.Unblock(ctx, id, reqEditors...)
+func (c *ClientWithResponses) UnblockWithResponse(ctx context.Context, id UserID, params *UnblockParams, reqEditors ...RequestEditorFn) (*UnblockResponse, error) {
+	rsp, err := c.Unblock(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15454,8 +17857,8 @@ func (c *ClientWithResponses) UnblockWithResponse(ctx context.Context, id UserID
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /users/{id}/block (the `Block` operationId).
-func (c *ClientWithResponses) BlockWithResponse(ctx context.Context, id UserID, reqEditors ...RequestEditorFn) (*BlockResponse, error) {
-	rsp, err := c.Block(ctx, id, reqEditors...)
+func (c *ClientWithResponses) BlockWithResponse(ctx context.Context, id UserID, params *BlockParams, reqEditors ...RequestEditorFn) (*BlockResponse, error) {
+	rsp, err := c.Block(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15467,8 +17870,8 @@ func (c *ClientWithResponses) BlockWithResponse(ctx context.Context, id UserID, 
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /users/{id}/follow (the `Unfollow` operationId).
-func (c *ClientWithResponses) UnfollowWithResponse(ctx context.Context, id UserID, reqEditors ...RequestEditorFn) (*UnfollowResponse, error) {
-	rsp, err := c.Unfollow(ctx, id, reqEditors...)
+func (c *ClientWithResponses) UnfollowWithResponse(ctx context.Context, id UserID, params *UnfollowParams, reqEditors ...RequestEditorFn) (*UnfollowResponse, error) {
+	rsp, err := c.Unfollow(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15480,8 +17883,8 @@ func (c *ClientWithResponses) UnfollowWithResponse(ctx context.Context, id UserI
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /users/{id}/follow (the `Follow` operationId).
-func (c *ClientWithResponses) FollowWithResponse(ctx context.Context, id UserID, reqEditors ...RequestEditorFn) (*FollowResponse, error) {
-	rsp, err := c.Follow(ctx, id, reqEditors...)
+func (c *ClientWithResponses) FollowWithResponse(ctx context.Context, id UserID, params *FollowParams, reqEditors ...RequestEditorFn) (*FollowResponse, error) {
+	rsp, err := c.Follow(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15508,8 +17911,8 @@ func (c *ClientWithResponses) UserScoreWithResponse(ctx context.Context, id stru
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/connections/{user_id}/accept/{request_id} (the `V1Accept` operationId).
-func (c *ClientWithResponses) V1AcceptWithResponse(ctx context.Context, userId V1UserID, requestId V1RequestID, reqEditors ...RequestEditorFn) (*V1AcceptResponse, error) {
-	rsp, err := c.V1Accept(ctx, userId, requestId, reqEditors...)
+func (c *ClientWithResponses) V1AcceptWithResponse(ctx context.Context, userId V1UserID, requestId V1RequestID, params *V1AcceptParams, reqEditors ...RequestEditorFn) (*V1AcceptResponse, error) {
+	rsp, err := c.V1Accept(ctx, userId, requestId, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15534,8 +17937,8 @@ func (c *ClientWithResponses) V1ActiveWithResponse(ctx context.Context, userId V
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/connections/{user_id}/decline/{request_id} (the `V1Decline` operationId).
-func (c *ClientWithResponses) V1DeclineWithResponse(ctx context.Context, userId V1UserID, requestId V1RequestID, reqEditors ...RequestEditorFn) (*V1DeclineResponse, error) {
-	rsp, err := c.V1Decline(ctx, userId, requestId, reqEditors...)
+func (c *ClientWithResponses) V1DeclineWithResponse(ctx context.Context, userId V1UserID, requestId V1RequestID, params *V1DeclineParams, reqEditors ...RequestEditorFn) (*V1DeclineResponse, error) {
+	rsp, err := c.V1Decline(ctx, userId, requestId, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15562,8 +17965,8 @@ func (c *ClientWithResponses) V1NotificationsWithResponse(ctx context.Context, u
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/connections/{user_id}/notifications/{notification_id}/read (the `V1ReadNotification` operationId).
-func (c *ClientWithResponses) V1ReadNotificationWithResponse(ctx context.Context, userId V1UserID, notificationId int, reqEditors ...RequestEditorFn) (*V1ReadNotificationResponse, error) {
-	rsp, err := c.V1ReadNotification(ctx, userId, notificationId, reqEditors...)
+func (c *ClientWithResponses) V1ReadNotificationWithResponse(ctx context.Context, userId V1UserID, notificationId int, params *V1ReadNotificationParams, reqEditors ...RequestEditorFn) (*V1ReadNotificationResponse, error) {
+	rsp, err := c.V1ReadNotification(ctx, userId, notificationId, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15590,8 +17993,8 @@ func (c *ClientWithResponses) V1ReceivedWithResponse(ctx context.Context, userId
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/connections/{user_id}/request (the `V1Request` operationId).
-func (c *ClientWithResponses) V1RequestWithBodyWithResponse(ctx context.Context, userId V1UserID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*V1RequestResponse, error) {
-	rsp, err := c.V1RequestWithBody(ctx, userId, contentType, body, reqEditors...)
+func (c *ClientWithResponses) V1RequestWithBodyWithResponse(ctx context.Context, userId V1UserID, params *V1RequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*V1RequestResponse, error) {
+	rsp, err := c.V1RequestWithBody(ctx, userId, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15605,8 +18008,8 @@ func (c *ClientWithResponses) V1RequestWithBodyWithResponse(ctx context.Context,
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /v1/connections/{user_id}/request (the `V1Request` operationId).
-func (c *ClientWithResponses) V1RequestWithResponse(ctx context.Context, userId V1UserID, body V1RequestJSONRequestBody, reqEditors ...RequestEditorFn) (*V1RequestResponse, error) {
-	rsp, err := c.V1Request(ctx, userId, body, reqEditors...)
+func (c *ClientWithResponses) V1RequestWithResponse(ctx context.Context, userId V1UserID, params *V1RequestParams, body V1RequestJSONRequestBody, reqEditors ...RequestEditorFn) (*V1RequestResponse, error) {
+	rsp, err := c.V1Request(ctx, userId, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15631,8 +18034,8 @@ func (c *ClientWithResponses) V1SentWithResponse(ctx context.Context, userId V1U
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /v1/connections/{user_id}/{connection_id} (the `V1Remove` operationId).
-func (c *ClientWithResponses) V1RemoveWithResponse(ctx context.Context, userId V1UserID, connectionId int, reqEditors ...RequestEditorFn) (*V1RemoveResponse, error) {
-	rsp, err := c.V1Remove(ctx, userId, connectionId, reqEditors...)
+func (c *ClientWithResponses) V1RemoveWithResponse(ctx context.Context, userId V1UserID, connectionId int, params *V1RemoveParams, reqEditors ...RequestEditorFn) (*V1RemoveResponse, error) {
+	rsp, err := c.V1Remove(ctx, userId, connectionId, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -15824,6 +18227,110 @@ func ParseLogoutResponse(rsp *http.Response) (*LogoutResponse, error) {
 	return response, nil
 }
 
+// ParseChangePasswordResponse parses an HTTP response from a ChangePasswordWithResponse call
+func ParseChangePasswordResponse(rsp *http.Response) (*ChangePasswordResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ChangePasswordResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest RequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ChangePasswordResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ChangePasswordResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers ChangePasswordResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseRefreshResponse parses an HTTP response from a RefreshWithResponse call
 func ParseRefreshResponse(rsp *http.Response) (*RefreshResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -15994,6 +18501,207 @@ func ParseRegisterResponse(rsp *http.Response) (*RegisterResponse, error) {
 			headers.RetryAfter = &value
 		}
 		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseEndOtherSessionsResponse parses an HTTP response from a EndOtherSessionsWithResponse call
+func ParseEndOtherSessionsResponse(rsp *http.Response) (*EndOtherSessionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EndOtherSessionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Ended int `json:"ended"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers EndOtherSessionsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers EndOtherSessionsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListSessionsResponse parses an HTTP response from a ListSessionsWithResponse call
+func ParseListSessionsResponse(rsp *http.Response) (*ListSessionsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListSessionsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Count    int       `json:"count"`
+			Sessions []Session `json:"sessions"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ListSessionsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseEndSessionResponse parses an HTTP response from a EndSessionWithResponse call
+func ParseEndSessionResponse(rsp *http.Response) (*EndSessionResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EndSessionResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers EndSessionResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers EndSessionResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil
@@ -19278,6 +21986,110 @@ func ParseListUsersResponse(rsp *http.Response) (*ListUsersResponse, error) {
 	return response, nil
 }
 
+// ParseDeleteMeResponse parses an HTTP response from a DeleteMeWithResponse call
+func ParseDeleteMeResponse(rsp *http.Response) (*DeleteMeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteMeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 408:
+		var dest RequestTimeout
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON408 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest Unavailable
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers DeleteMeResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers DeleteMeResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 503:
+		var headers DeleteMeResponse503Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers503 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseGetMeResponse parses an HTTP response from a GetMeWithResponse call
 func ParseGetMeResponse(rsp *http.Response) (*GetMeResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -19470,6 +22282,93 @@ func ParseListBlockedResponse(rsp *http.Response) (*ListBlockedResponse, error) 
 			headers.WWWAuthenticate = &value
 		}
 		response.Headers401 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseExportMeResponse parses an HTTP response from a ExportMeWithResponse call
+func ParseExportMeResponse(rsp *http.Response) (*ExportMeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ExportMeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest struct {
+			Blocked     []map[string]interface{} `json:"blocked"`
+			Chats       []map[string]interface{} `json:"chats"`
+			Connections []map[string]interface{} `json:"connections"`
+
+			// ExportedAt UTC RFC 3339 with milliseconds.
+			//
+			// Examples: 2025-09-10T09:55:18.000Z
+			ExportedAt    Time                              `json:"exportedAt"`
+			Followers     []map[string]interface{}          `json:"followers"`
+			Following     []map[string]interface{}          `json:"following"`
+			Format        ExportMe200JSONResponseBodyFormat `json:"format"`
+			Messages      []map[string]interface{}          `json:"messages"`
+			Notifications []map[string]interface{}          `json:"notifications"`
+			Profile       map[string]interface{}            `json:"profile"`
+			Requests      []map[string]interface{}          `json:"requests"`
+			Sessions      []Session                         `json:"sessions"`
+		}
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 401:
+		var headers ExportMeResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 429:
+		var headers ExportMeResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
 	}
 
 	return response, nil

@@ -76,12 +76,12 @@ func TestGeneratedClientDrivesTheServer(t *testing.T) {
 	}
 	amy, bob := register("Amy Jackson", "amy.jackson"), register("Bob Lee", "bob.lee")
 
-	me, err := c.GetMeWithResponse(ctx, bearer(amy.AccessToken))
+	me, err := c.GetMeWithResponse(ctx, &restclient.GetMeParams{}, bearer(amy.AccessToken))
 	if err != nil || me.JSON200 == nil || me.JSON200.User.Username != "amy.jackson" {
 		t.Fatalf("GET /users/me: %v %s", err, me.Body)
 	}
 
-	sent, err := c.V1RequestWithResponse(ctx, amy.User.UnderscoreId,
+	sent, err := c.V1RequestWithResponse(ctx, amy.User.UnderscoreId, &restclient.V1RequestParams{},
 		restclient.V1RequestJSONRequestBody{ReceiverId: bob.User.UnderscoreId, Message: ptr("Want to connect?")}, bearer(amy.AccessToken))
 	if err != nil || sent.JSON201 == nil || sent.JSON201.Message != "Connection request sent successfully" {
 		t.Fatalf("v1 request: %v %s", err, sent.Body)
@@ -93,11 +93,11 @@ func TestGeneratedClientDrivesTheServer(t *testing.T) {
 	if r := received.JSON200.Requests[0]; r.Id != sent.JSON201.Id || r.User.ClientUserId != amy.User.UnderscoreId || r.Status != "pending" {
 		t.Fatalf("v1 received: %+v", r)
 	}
-	accepted, err := c.V1AcceptWithResponse(ctx, bob.User.UnderscoreId, sent.JSON201.Id, bearer(bob.AccessToken))
+	accepted, err := c.V1AcceptWithResponse(ctx, bob.User.UnderscoreId, sent.JSON201.Id, &restclient.V1AcceptParams{}, bearer(bob.AccessToken))
 	if err != nil || accepted.JSON200 == nil || accepted.JSON200.Message != "Connection request accepted successfully" {
 		t.Fatalf("v1 accept: %v %s", err, accepted.Body)
 	}
-	status, err := c.ConnectionStatusWithResponse(ctx, bob.User.UnderscoreId, bearer(amy.AccessToken))
+	status, err := c.ConnectionStatusWithResponse(ctx, bob.User.UnderscoreId, &restclient.ConnectionStatusParams{}, bearer(amy.AccessToken))
 	if err != nil || status.JSON200 == nil {
 		t.Fatalf("connection status: %v %s", err, status.Body)
 	}
@@ -105,11 +105,11 @@ func TestGeneratedClientDrivesTheServer(t *testing.T) {
 		t.Fatalf("connection status %s: want connected", status.Body)
 	}
 
-	chat, err := c.CreateChatWithResponse(ctx, restclient.CreateChatJSONRequestBody{User: ptr(bob.User.UnderscoreId)}, bearer(amy.AccessToken))
+	chat, err := c.CreateChatWithResponse(ctx, &restclient.CreateChatParams{}, restclient.CreateChatJSONRequestBody{User: ptr(bob.User.UnderscoreId)}, bearer(amy.AccessToken))
 	if err != nil || chat.JSON201 == nil {
 		t.Fatalf("create chat: %v %s", err, chat.Body)
 	}
-	msg, err := c.SendMessageWithResponse(ctx, chat.JSON201.Chat.UnderscoreId, restclient.SendMessageJSONRequestBody{Text: ptr("hello from a generated client")}, bearer(bob.AccessToken))
+	msg, err := c.SendMessageWithResponse(ctx, chat.JSON201.Chat.UnderscoreId, &restclient.SendMessageParams{}, restclient.SendMessageJSONRequestBody{Text: ptr("hello from a generated client")}, bearer(bob.AccessToken))
 	if err != nil || msg.JSON201 == nil {
 		t.Fatalf("send message: %v %s", err, msg.Body)
 	}
@@ -123,11 +123,11 @@ func TestGeneratedClientDrivesTheServer(t *testing.T) {
 		t.Fatalf("listed chat: %s", chats.Body)
 	}
 
-	missing, err := c.GetUserWithResponse(ctx, "0123456789abcdef01234567", bearer(amy.AccessToken))
+	missing, err := c.GetUserWithResponse(ctx, "0123456789abcdef01234567", &restclient.GetUserParams{}, bearer(amy.AccessToken))
 	if err != nil || missing.JSON404 == nil || missing.JSON404.Error != "Not Found" || missing.JSON404.Message == "" {
 		t.Fatalf("GET /users/<unknown>: %v %d %s", err, missing.StatusCode(), missing.Body)
 	}
-	unauth, err := c.GetMeWithResponse(ctx)
+	unauth, err := c.GetMeWithResponse(ctx, &restclient.GetMeParams{})
 	if err != nil || unauth.JSON401 == nil || unauth.JSON401.Error != "Unauthorized" {
 		t.Fatalf("GET /users/me without a token: %v %d %s", err, unauth.StatusCode(), unauth.Body)
 	}

@@ -67,10 +67,15 @@ type Config struct {
 	BodyTimeout   time.Duration
 	UploadTimeout time.Duration
 	WriteTimeout  time.Duration
-	// FCMServiceAccountFile is a Google service-account key file; when set,
-	// push notifications go out through FCM HTTP v1, otherwise they are
-	// only logged.
+	// FCMServiceAccountFile is a Google service-account key file; when set
+	// (or FCMProjectID is), push notifications go out through FCM HTTP v1,
+	// otherwise they are only logged.
 	FCMServiceAccountFile string
+	// FCMProjectID is the Firebase project to send through (default: the
+	// key file's). Set without a key file, the server uses Google's
+	// Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS,
+	// gcloud's, or the metadata server on Google Cloud).
+	FCMProjectID string
 	// ShutdownTimeout bounds graceful shutdown (default 10s).
 	ShutdownTimeout time.Duration
 	// Log receives structured logs (default: discarded).
@@ -221,14 +226,13 @@ func build(ctx context.Context, cfg Config, db *store.DB) (*Server, error) {
 		return nil, err
 	}
 	var sender push.Sender = push.LogSender{Log: cfg.Log}
-	if cfg.FCMServiceAccountFile != "" {
-		sa, err := push.ReadServiceAccount(cfg.FCMServiceAccountFile)
+	if cfg.FCMServiceAccountFile != "" || cfg.FCMProjectID != "" {
+		fcm, err := push.NewFCM(ctx, push.FCMConfig{ServiceAccountFile: cfg.FCMServiceAccountFile, ProjectID: cfg.FCMProjectID})
 		if err != nil {
 			return nil, err
 		}
-		if sender, err = push.NewFCM(sa); err != nil {
-			return nil, err
-		}
+		cfg.Log.Info("push notifications through FCM", "project", fcm.Project())
+		sender = fcm
 	}
 	files, err := media.NewDir(filepath.Join(cfg.DataDir, "media"), cfg.PublicURL)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 )
 
 func TestRestartKeepsUsersAndTokens(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	first := servertest.Start(t, dir)
 	u := first.Register("Amy Jackson")
@@ -37,6 +38,7 @@ func TestRestartKeepsUsersAndTokens(t *testing.T) {
 }
 
 func TestConfiguredTokenSecretIsUsed(t *testing.T) {
+	t.Parallel()
 	secret := strings.Repeat("s", 32)
 	dir := t.TempDir()
 	withSecret := func(c *server.Config) { c.TokenSecret = secret }
@@ -49,6 +51,7 @@ func TestConfiguredTokenSecretIsUsed(t *testing.T) {
 }
 
 func TestConfigValidateReportsEveryProblem(t *testing.T) {
+	t.Parallel()
 	err := server.Config{
 		Listen:         "nonsense",
 		DatabaseURL:    "ftp://db",
@@ -70,6 +73,7 @@ func TestConfigValidateReportsEveryProblem(t *testing.T) {
 }
 
 func TestServeShutsDownGracefully(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	srv, err := server.New(context.Background(), server.Config{DataDir: dir, Password: servertest.FastPasswords})
 	if err != nil {

@@ -211,6 +211,7 @@ func startServer(ctx context.Context, synchronous string, tune func(*server.Conf
 	sctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { srv.Serve(sctx, ln); close(done) }()
+	fmt.Fprintf(os.Stderr, "# server http://%s (metrics at /metrics)\n", ln.Addr())
 	return &instance{url: "http://" + ln.Addr().String(), srv: srv, stop: func() {
 		cancel()
 		<-done

@@ -84,7 +84,7 @@ func run(ctx context.Context, args []string, e env) error {
 	}
 
 	sh := &shell{env: e}
-	c, err := client.Open(ctx, client.Options{Server: strings.TrimRight(*server, "/"), Dir: *data,
+	c, err := client.Open(ctx, client.Options{Server: strings.TrimRight(*server, "/"), Dir: *data, Label: "vibesync CLI",
 		Log:        slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		OnRejected: func(r client.Rejection) { sh.rejected = append(sh.rejected, r) },
 		OnSync: func(r client.SyncResult) {

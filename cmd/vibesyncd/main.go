@@ -2,6 +2,8 @@
 //
 //	vibesyncd [serve] [flags]        serve the API (default)
 //	vibesyncd migrate up|status      apply or list database migrations
+//	vibesyncd backup DEST [flags]    back up the embedded database and media while serving
+//	vibesyncd restore SRC [flags]    put a backup in place (every server stopped)
 //
 // Every flag can also be set by the environment variable named in its help.
 package main
@@ -51,9 +53,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		cmd, args = args[0], args[1:]
 	}
 	var sub string
-	if cmd == "migrate" {
+	if usage, ok := map[string]string{"migrate": "up|status", "backup": "DEST", "restore": "SRC"}[cmd]; ok {
 		if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-			return errors.New("usage: vibesyncd migrate up|status [flags]")
+			return fmt.Errorf("usage: vibesyncd %s %s [flags]", cmd, usage)
 		}
 		sub, args = args[0], args[1:]
 	}
@@ -76,8 +78,29 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return srv.Run(ctx)
 	case "migrate":
 		return migrate(ctx, sub, opts.cfg, stdout)
+	case "backup":
+		m, err := server.Backup(ctx, opts.cfg, sub)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "backed up to %s: feed head %d, migration %d, %d media files\n", sub, m.FeedHead, m.Migrations[len(m.Migrations)-1], m.MediaFiles)
+		return nil
+	case "restore":
+		r, err := server.Restore(ctx, opts.cfg, sub)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "restored %s (taken %s, feed head %d); the feed continues from %d, so every sync client resets\n",
+			sub, r.Manifest.CreatedAt.Format(time.RFC3339), r.Backup.FeedHead, r.FeedStart)
+		if r.Kept != "" {
+			fmt.Fprintf(stdout, "the replaced database is kept at %s\n", r.Kept)
+		}
+		if r.KeptMedia != "" {
+			fmt.Fprintf(stdout, "the replaced media folder is kept at %s\n", r.KeptMedia)
+		}
+		return nil
 	}
-	return fmt.Errorf("unknown command %q (want serve or migrate)", cmd)
+	return fmt.Errorf("unknown command %q (want serve, migrate, backup or restore)", cmd)
 }
 
 func parseFlags(cmd string, args []string, getenv func(string) string, stderr io.Writer) (options, error) {
@@ -99,7 +122,8 @@ func parseFlags(cmd string, args []string, getenv func(string) string, stderr io
 	fs.StringVar(&o.cfg.PublicURL, "public-url", env("VIBESYNC_PUBLIC_URL", ""), "public base URL for absolute media URLs (VIBESYNC_PUBLIC_URL; default http://<listen>)")
 	window := env("VIBESYNC_TOMBSTONE_WINDOW", "720h")
 	fs.StringVar(&window, "tombstone-window", window, "how long deletions stay in the sync feed; older sync cursors reset (VIBESYNC_TOMBSTONE_WINDOW)")
-	fs.StringVar(&o.cfg.FCMServiceAccountFile, "fcm-service-account", env("VIBESYNC_FCM_SERVICE_ACCOUNT", ""), "Google service-account key file for FCM push; pushes are only logged when empty (VIBESYNC_FCM_SERVICE_ACCOUNT)")
+	fs.StringVar(&o.cfg.FCMServiceAccountFile, "fcm-service-account", env("VIBESYNC_FCM_SERVICE_ACCOUNT", ""), "Google service-account key file for FCM push; pushes are only logged when this and -fcm-project are empty (VIBESYNC_FCM_SERVICE_ACCOUNT)")
+	fs.StringVar(&o.cfg.FCMProjectID, "fcm-project", env("VIBESYNC_FCM_PROJECT", ""), "Firebase project for FCM push (default: the key file's); without -fcm-service-account, Application Default Credentials are used (VIBESYNC_FCM_PROJECT)")
 	fs.StringVar(&o.cfg.MetricsListen, "metrics-listen", env("VIBESYNC_METRICS_LISTEN", ""), "serve GET /metrics on this address only (e.g. 127.0.0.1:9090) instead of on -listen (VIBESYNC_METRICS_LISTEN)")
 	origins := fs.String("allowed-origins", env("VIBESYNC_ALLOWED_ORIGINS", ""), "comma-separated browser origins allowed to call the API (CORS) and open the live WebSocket besides the server's own; * for any (VIBESYNC_ALLOWED_ORIGINS)")
 	fs.IntVar(&o.cfg.PasswordConcurrency, "password-concurrency", envInt("VIBESYNC_PASSWORD_CONCURRENCY", 0), "password hashes run at once; 0 means one per CPU (VIBESYNC_PASSWORD_CONCURRENCY)")
@@ -125,6 +149,7 @@ func parseFlags(cmd string, args []string, getenv func(string) string, stderr io
 	limit("rate-login-failures", "VIBESYNC_RATE_LOGIN_FAILURES", defaults.LoginFailures, "wrong passwords per account and client address")
 	limit("rate-account-failures", "VIBESYNC_RATE_ACCOUNT_FAILURES", defaults.AccountFailures, "wrong passwords per account from addresses that never signed in to it")
 	limit("rate-writes", "VIBESYNC_RATE_WRITES", defaults.Writes, "writes per user: REST calls other than GET, and pushed mutations")
+	limit("rate-exports", "VIBESYNC_RATE_EXPORTS", defaults.Exports, "data exports per user (GET /users/me/export)")
 	proxies := fs.String("trusted-proxies", env("VIBESYNC_TRUSTED_PROXIES", ""), "comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For is believed (VIBESYNC_TRUSTED_PROXIES)")
 	fs.StringVar(&o.logFormat, "log-format", env("VIBESYNC_LOG_FORMAT", "text"), "log format: text or json (VIBESYNC_LOG_FORMAT)")
 	fs.StringVar(&o.logLevel, "log-level", env("VIBESYNC_LOG_LEVEL", "info"), "log level: debug, info, warn, error (VIBESYNC_LOG_LEVEL)")
@@ -156,7 +181,7 @@ func parseFlags(cmd string, args []string, getenv func(string) string, stderr io
 	}
 	rl := ratelimit.Defaults()
 	setLimit := map[string]*ratelimit.Limit{"rate-auth": &rl.Auth, "rate-login-failures": &rl.LoginFailures,
-		"rate-account-failures": &rl.AccountFailures, "rate-writes": &rl.Writes}
+		"rate-account-failures": &rl.AccountFailures, "rate-writes": &rl.Writes, "rate-exports": &rl.Exports}
 	for name, text := range limits {
 		l, err := ratelimit.Parse(*text)
 		if err != nil {

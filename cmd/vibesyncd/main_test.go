@@ -44,6 +44,9 @@ func TestBadArgumentsAreErrors(t *testing.T) {
 		{"-token-secret", "short"},
 		{"-allowed-origins", "https://ok.example.com, no-scheme.example.com"},
 		{"serve", "extra"},
+		{"backup"},
+		{"restore"},
+		{"-metrics-listen", "nowhere"},
 		{"-live-poll", "often"},
 		{"-live-poll", "0s"},
 	} {
@@ -106,5 +109,31 @@ func TestEnvironmentConfiguresAndServeStopsOnCancel(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), `"msg":"serving"`) {
 		t.Fatalf("log format from environment not used:\n%s", logs.String())
+	}
+}
+
+func TestBackupThenRestore(t *testing.T) {
+	ctx := context.Background()
+	data, dest := t.TempDir(), filepath.Join(t.TempDir(), "b1")
+	var out bytes.Buffer
+	if err := run(ctx, []string{"migrate", "up", "-data", data}, noenv, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := run(ctx, []string{"backup", dest, "-data", data}, noenv, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "backed up to "+dest) {
+		t.Fatalf("backup said:\n%s", out.String())
+	}
+	out.Reset()
+	if err := run(ctx, []string{"restore", dest, "-data", data}, noenv, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "every sync client resets") || !strings.Contains(out.String(), "replaced database is kept at") {
+		t.Fatalf("restore said:\n%s", out.String())
+	}
+	if err := run(ctx, []string{"backup", dest, "-data", data}, noenv, &out, &out); err == nil {
+		t.Fatal("backup into a folder that holds a backup succeeded")
 	}
 }

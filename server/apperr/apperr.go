@@ -7,6 +7,7 @@ package apperr
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -87,6 +88,34 @@ func Invalidf(reason, format string, args ...any) *Error {
 // Unauthenticatedf reports a missing, malformed, expired or revoked credential.
 func Unauthenticatedf(reason, format string, args ...any) *Error {
 	return New(Unauthenticated, reason, format, args...)
+}
+
+// RenameField returns err with its field named to instead of from. The
+// rules (server/social) name input fields neutrally; each transport calls
+// this to name them after its own input (a path parameter, a JSON field).
+// The field, a reason made from it by InvalidField ("invalid_<field>") and
+// a message that begins with the field's name are renamed; any other error
+// comes back as it is.
+func RenameField(err error, from, to string) error {
+	e, ok := As(err)
+	if !ok {
+		return err
+	}
+	inMessage := strings.HasPrefix(e.Message, from+" ")
+	if e.Field != from && !inMessage {
+		return err
+	}
+	out := *e
+	if out.Field == from {
+		out.Field = to
+		if out.Reason == "invalid_"+snake(from) {
+			out.Reason = "invalid_" + snake(to)
+		}
+	}
+	if inMessage {
+		out.Message = to + out.Message[len(from):]
+	}
+	return &out
 }
 
 // As returns the *Error in err's chain, if any.

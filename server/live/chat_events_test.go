@@ -72,6 +72,7 @@ func wantNoEvent(t *testing.T, got map[*servertest.Socket][]string, event string
 // over two instances and checks that each documented event reaches exactly
 // the users it names, on every device but the one that caused it.
 func TestChatEvents(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	one := servertest.Start(t, dir)
 	two := servertest.Start(t, dir)

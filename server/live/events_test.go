@@ -41,6 +41,7 @@ func setStatus(t *testing.T, env *servertest.Env, u servertest.User) {
 // that each documented event reaches every device of exactly the users it
 // names, on this instance and on a second one sharing the database.
 func TestConnectionEvents(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	env := servertest.Start(t, dir)
 	other := servertest.Start(t, dir)

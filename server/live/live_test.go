@@ -74,6 +74,7 @@ func eventually(t testing.TB, what string, cond func() bool) {
 func wsURL(env *servertest.Env) string { return "ws" + strings.TrimPrefix(env.URL, "http") + "/ws" }
 
 func TestConnect(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	amy := env.Register("Amy")
 
@@ -102,6 +103,7 @@ func TestConnect(t *testing.T) {
 }
 
 func TestAuthFailures(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	amy := env.Register("Amy")
 	cases := []struct {
@@ -160,6 +162,7 @@ func wantRefused(t *testing.T, env *servertest.Env, h http.Header, query string,
 }
 
 func TestOrigins(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t, func(c *server.Config) { c.AllowedOrigins = []string{"https://app.example.com"} })
 	amy := env.Register("Amy")
 	bearer := func(origin string) http.Header {
@@ -188,6 +191,7 @@ func TestOrigins(t *testing.T) {
 }
 
 func TestDelivery(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	amy, bob, cat := env.Register("Amy"), env.Register("Bob"), env.Register("Cat")
 	phone, laptop := env.Dial(amy.Token), env.Dial(amy.Token)
@@ -256,6 +260,7 @@ func TestDelivery(t *testing.T) {
 }
 
 func TestSyncNotifications(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	amy := env.Register("Amy")
 	syncer, plain := env.Dial(amy.Token, "sync=1"), env.Dial(amy.Token)
@@ -316,6 +321,7 @@ func TestSyncNotifications(t *testing.T) {
 func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
 
 func TestTwoInstances(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	one := servertest.Start(t, dir)
 	two := servertest.Start(t, dir)
@@ -363,6 +369,7 @@ func TestTwoInstances(t *testing.T) {
 }
 
 func TestPresence(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	amy, bob := env.Register("Amy"), env.Register("Bob")
 	if got := online(t, env, amy.ID, bob.ID); got[amy.ID] || got[bob.ID] || len(got) != 2 {
@@ -405,6 +412,7 @@ func TestPresence(t *testing.T) {
 }
 
 func TestSlowConsumer(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t, func(c *server.Config) { c.Live.SendQueue = 4 })
 	amy := env.Register("Amy")
 	slow := env.Dial(amy.Token) // never reads until the hub gives up on it
@@ -440,6 +448,7 @@ func TestSlowConsumer(t *testing.T) {
 }
 
 func TestLimits(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t, func(c *server.Config) { c.Live.MaxSocketsPerUser = 2 })
 	amy := env.Register("Amy")
 	t.Run("sockets_per_user", func(t *testing.T) {
@@ -471,6 +480,8 @@ func TestLimits(t *testing.T) {
 	})
 }
 
+// TestHeartbeats runs alone (not in parallel): pings, pongs and the drop of
+// a silent client are real time over a real socket.
 func TestHeartbeats(t *testing.T) {
 	env := servertest.New(t, func(c *server.Config) { c.Live.PingInterval = 100 * time.Millisecond })
 	amy := env.Register("Amy")
@@ -518,6 +529,7 @@ func TestHeartbeats(t *testing.T) {
 }
 
 func TestShutdownClosesWithGoingAway(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	srv, err := server.New(context.Background(), server.Config{
 		DataDir: dir, Password: servertest.FastPasswords, PublicURL: "http://vibesync.test",
@@ -605,6 +617,7 @@ func settled() int {
 }
 
 func TestPrune(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	amy := env.Register("Amy")
 	s := env.Dial(amy.Token)
@@ -647,6 +660,7 @@ func TestPrune(t *testing.T) {
 }
 
 func TestSessionEnd(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	amy := env.Register("Amy")
 	var login struct{ AccessToken string }
@@ -667,6 +681,7 @@ func TestSessionEnd(t *testing.T) {
 }
 
 func TestSubscriptionEndsAtShutdown(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	amy := env.Register("Amy")
 	sub := env.Server.Hub().Subscribe(amy.ID)

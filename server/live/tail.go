@@ -313,8 +313,10 @@ func (h *Hub) maintain() {
 
 // Heartbeat extends this instance's presence rows by PresenceTTL, retries
 // removing rows of sockets that closed while the database was unavailable,
-// and closes (1008) sockets whose login session has ended (logout, or a
-// reused refresh token) and ends the subscriptions of such sessions. The
+// and closes (1008) sockets whose login session has ended (logout, ended
+// by the user, a password change, a reused refresh token: reason "session
+// ended; log in again"; the account was deleted: reason "account
+// deleted") and ends the subscriptions of such sessions. The
 // hub calls it every PresenceTTL/3.
 func (h *Hub) Heartbeat(ctx context.Context) error {
 	h.mu.Lock()
@@ -349,7 +351,7 @@ func (h *Hub) Heartbeat(ctx context.Context) error {
 			ids = append(ids, id)
 		}
 	}
-	var ended []string
+	var ended map[string]string
 	err := h.db.Write(ctx, func(tx *store.Tx) (err error) {
 		for _, id := range orphans {
 			if err := tx.RemovePresence(ctx, id); err != nil {
@@ -368,9 +370,13 @@ func (h *Hub) Heartbeat(ctx context.Context) error {
 		h.mu.Unlock()
 		return err
 	}
-	for _, id := range ended {
+	for id, why := range ended {
+		reason := "session ended; log in again"
+		if why == store.EndAccountDeleted {
+			reason = "account deleted"
+		}
 		for _, s := range sessions[id] {
-			s.kick(CloseSessionEnded, "session ended; log in again")
+			s.kick(CloseSessionEnded, reason)
 		}
 		for _, sub := range subs[id] {
 			sub.end()

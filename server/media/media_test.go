@@ -10,6 +10,7 @@ import (
 )
 
 func TestDir(t *testing.T) {
+	t.Parallel()
 	root := filepath.Join(t.TempDir(), "media")
 	d, err := NewDir(root, "https://cdn.test/")
 	if err != nil {

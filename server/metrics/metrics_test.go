@@ -19,6 +19,7 @@ import (
 )
 
 func TestMutationOutcomes(t *testing.T) {
+	t.Parallel()
 	t.Run("retry_later_counts_the_mutations_left_unanswered", func(t *testing.T) {
 		m := New()
 		req := &syncv1.PushRequest{Mutations: make([]*syncv1.Mutation, 5)}

@@ -3,7 +3,6 @@ package push
 import (
 	"bytes"
 	"context"
-	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +15,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/google"
 )
 
 // FCMScope is the OAuth scope of the FCM HTTP v1 API.
@@ -24,114 +25,143 @@ const FCMScope = "https://www.googleapis.com/auth/firebase.messaging"
 // DefaultFCMEndpoint is the FCM HTTP v1 API base.
 const DefaultFCMEndpoint = "https://fcm.googleapis.com"
 
-// ServiceAccount is the part of a Google service-account key file FCM needs.
-type ServiceAccount struct {
-	ProjectID   string `json:"project_id"`
-	ClientEmail string `json:"client_email"`
-	PrivateKey  string `json:"private_key"`
-	TokenURI    string `json:"token_uri"`
+// FCMConfig says how to reach FCM.
+type FCMConfig struct {
+	// ServiceAccountFile is a Google service-account key file (type
+	// "service_account"). When empty, Application Default Credentials are
+	// used: the file GOOGLE_APPLICATION_CREDENTIALS names, gcloud's, or
+	// the metadata server on Google Cloud.
+	ServiceAccountFile string
+	// ProjectID is the Firebase project to send through (default: the
+	// credentials' project).
+	ProjectID string
+	// Endpoint is the FCM API base (default DefaultFCMEndpoint; tests and
+	// emulators change it).
+	Endpoint string
+	// HTTPClient sends the FCM calls and the OAuth token requests (default:
+	// a client with a 15 s timeout).
+	HTTPClient *http.Client
 }
 
-// ReadServiceAccount reads and checks a service-account key file.
-func ReadServiceAccount(path string) (ServiceAccount, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return ServiceAccount{}, fmt.Errorf("push: read service account: %w", err)
-	}
-	var sa ServiceAccount
-	if err := json.Unmarshal(b, &sa); err != nil {
-		return ServiceAccount{}, fmt.Errorf("push: parse service account %s: %w", path, err)
-	}
-	var missing []string
-	for name, v := range map[string]string{"project_id": sa.ProjectID, "client_email": sa.ClientEmail, "private_key": sa.PrivateKey, "token_uri": sa.TokenURI} {
-		if v == "" {
-			missing = append(missing, name)
-		}
-	}
-	if len(missing) > 0 {
-		return ServiceAccount{}, fmt.Errorf("push: service account %s lacks %s", path, strings.Join(missing, ", "))
-	}
-	return sa, nil
-}
-
-// FCM sends through the FCM HTTP v1 API with an OAuth token obtained from
-// the service account (JWT bearer grant), cached until shortly before it
-// expires. Safe for concurrent use.
+// FCM sends through the FCM HTTP v1 API. OAuth access tokens come from
+// golang.org/x/oauth2/google (for a service account, the JWT-bearer grant
+// at the key file's token_uri), cached until shortly before they expire
+// and fetched again then; a 401 from FCM drops the cached token. Safe for
+// concurrent use.
 type FCM struct {
-	sa       ServiceAccount
-	key      *rsa.PrivateKey
+	project  string
 	endpoint string
 	client   *http.Client
-	now      func() time.Time
+	load     func() (*google.Credentials, error)
 
-	mu      sync.Mutex
-	token   string
-	expires time.Time
+	mu     sync.Mutex
+	tokens oauth2.TokenSource // nil: load credentials on the next send
 }
 
-// FCMOption adjusts an FCM sender.
-type FCMOption func(*FCM)
-
-// WithEndpoint sends to another API base (tests, emulators).
-func WithEndpoint(base string) FCMOption {
-	return func(f *FCM) { f.endpoint = strings.TrimRight(base, "/") }
-}
-
-// WithHTTPClient uses c for every call.
-func WithHTTPClient(c *http.Client) FCMOption { return func(f *FCM) { f.client = c } }
-
-// NewFCM returns a sender for the service account.
-func NewFCM(sa ServiceAccount, opts ...FCMOption) (*FCM, error) {
-	key, err := jwt.ParseRSAPrivateKeyFromPEM([]byte(sa.PrivateKey))
-	if err != nil {
-		return nil, fmt.Errorf("push: service account private key: %w", err)
+// NewFCM checks cfg and returns a sender. It reads and checks the key file
+// (or finds the default credentials) now, so a misconfiguration stops the
+// server at start-up; it fetches no token yet.
+func NewFCM(ctx context.Context, cfg FCMConfig) (*FCM, error) {
+	if cfg.Endpoint == "" {
+		cfg.Endpoint = DefaultFCMEndpoint
 	}
-	f := &FCM{sa: sa, key: key, endpoint: DefaultFCMEndpoint, client: &http.Client{Timeout: 15 * time.Second}, now: time.Now}
-	for _, o := range opts {
-		o(f)
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 15 * time.Second}
+	}
+	// Token requests outlive any one send: they carry the client, not a
+	// request's context.
+	tctx := context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient, cfg.HTTPClient)
+	var load func() (*google.Credentials, error)
+	if cfg.ServiceAccountFile != "" {
+		key, err := os.ReadFile(cfg.ServiceAccountFile)
+		if err != nil {
+			return nil, fmt.Errorf("push: read service account: %w", err)
+		}
+		if err := checkServiceAccount(key); err != nil {
+			return nil, fmt.Errorf("push: service account %s: %w", cfg.ServiceAccountFile, err)
+		}
+		load = func() (*google.Credentials, error) {
+			return google.CredentialsFromJSONWithTypeAndParams(tctx, key, google.ServiceAccount, google.CredentialsParams{Scopes: []string{FCMScope}})
+		}
+	} else {
+		load = func() (*google.Credentials, error) { return google.FindDefaultCredentials(tctx, FCMScope) }
+	}
+	creds, err := load()
+	if err != nil {
+		return nil, fmt.Errorf("push: FCM credentials: %w", err)
+	}
+	f := &FCM{project: cfg.ProjectID, endpoint: strings.TrimRight(cfg.Endpoint, "/"), client: cfg.HTTPClient, load: load, tokens: creds.TokenSource}
+	if f.project == "" {
+		f.project = creds.ProjectID
+	}
+	if f.project == "" {
+		return nil, errors.New("push: FCM needs a project id: the credentials name none; set it")
 	}
 	return f, nil
 }
 
-// accessToken returns a cached OAuth token or fetches a new one.
-func (f *FCM) accessToken(ctx context.Context) (string, error) {
+// checkServiceAccount reports what is missing from a service-account key
+// before it is first used (the oauth2 package reads the key lazily).
+func checkServiceAccount(key []byte) error {
+	var sa struct {
+		Type        string `json:"type"`
+		ProjectID   string `json:"project_id"`
+		ClientEmail string `json:"client_email"`
+		PrivateKey  string `json:"private_key"`
+	}
+	if err := json.Unmarshal(key, &sa); err != nil {
+		return fmt.Errorf("not JSON: %w", err)
+	}
+	var missing []string
+	for _, f := range []struct{ name, v string }{{"type", sa.Type}, {"client_email", sa.ClientEmail}, {"private_key", sa.PrivateKey}} {
+		if f.v == "" {
+			missing = append(missing, f.name)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("lacks %s", strings.Join(missing, ", "))
+	}
+	if sa.Type != string(google.ServiceAccount) {
+		return fmt.Errorf("type %q, want %q", sa.Type, google.ServiceAccount)
+	}
+	if _, err := jwt.ParseRSAPrivateKeyFromPEM([]byte(sa.PrivateKey)); err != nil {
+		return fmt.Errorf("private_key: %w", err)
+	}
+	return nil
+}
+
+// Project is the Firebase project messages are sent through.
+func (f *FCM) Project() string { return f.project }
+
+// token returns a valid access token, cached by the token source.
+func (f *FCM) token() (*oauth2.Token, error) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	now := f.now()
-	if f.token != "" && now.Before(f.expires.Add(-time.Minute)) {
-		return f.token, nil
+	ts := f.tokens
+	f.mu.Unlock()
+	if ts == nil {
+		creds, err := f.load()
+		if err != nil {
+			return nil, fmt.Errorf("push: FCM credentials: %w", err)
+		}
+		f.mu.Lock()
+		if f.tokens == nil {
+			f.tokens = creds.TokenSource
+		}
+		ts = f.tokens
+		f.mu.Unlock()
 	}
-	assertion, err := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{
-		"iss": f.sa.ClientEmail, "scope": FCMScope, "aud": f.sa.TokenURI,
-		"iat": now.Unix(), "exp": now.Add(time.Hour).Unix(),
-	}).SignedString(f.key)
+	tok, err := ts.Token()
 	if err != nil {
-		return "", fmt.Errorf("push: sign token request: %w", err)
+		return nil, fmt.Errorf("push: FCM access token: %w", err)
 	}
-	form := url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"}, "assertion": {assertion}}
-	req, err := http.NewRequestWithContext(ctx, "POST", f.sa.TokenURI, strings.NewReader(form.Encode()))
-	if err != nil {
-		return "", fmt.Errorf("push: token request: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	res, err := f.client.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("push: token request: %w", err)
-	}
-	defer res.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
-	if res.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("push: token request: %s: %s", res.Status, body)
-	}
-	var tok struct {
-		AccessToken string `json:"access_token"`
-		ExpiresIn   int    `json:"expires_in"`
-	}
-	if err := json.Unmarshal(body, &tok); err != nil || tok.AccessToken == "" {
-		return "", fmt.Errorf("push: token response %q: %v", body, err)
-	}
-	f.token, f.expires = tok.AccessToken, now.Add(time.Duration(tok.ExpiresIn)*time.Second)
-	return f.token, nil
+	return tok, nil
+}
+
+// forget drops the cached token (FCM refused it).
+func (f *FCM) forget() {
+	f.mu.Lock()
+	f.tokens = nil
+	f.mu.Unlock()
 }
 
 // errGone marks a token FCM reports unregistered or invalid.
@@ -146,7 +176,7 @@ func (f *FCM) Send(ctx context.Context, m Message) (Result, error) {
 	if len(m.Tokens) == 0 {
 		return res, nil
 	}
-	tok, err := f.accessToken(ctx)
+	tok, err := f.token()
 	if err != nil {
 		return res, err
 	}
@@ -163,7 +193,7 @@ func (f *FCM) Send(ctx context.Context, m Message) (Result, error) {
 	return res, errors.Join(errs...)
 }
 
-func (f *FCM) sendOne(ctx context.Context, accessToken, device string, m Message) error {
+func (f *FCM) sendOne(ctx context.Context, tok *oauth2.Token, device string, m Message) error {
 	data := map[string]string{}
 	for k, v := range m.Data {
 		data[k] = v
@@ -176,13 +206,13 @@ func (f *FCM) sendOne(ctx context.Context, accessToken, device string, m Message
 	if err != nil {
 		return fmt.Errorf("push: encode message: %w", err)
 	}
-	u := f.endpoint + "/v1/projects/" + url.PathEscape(f.sa.ProjectID) + "/messages:send"
+	u := f.endpoint + "/v1/projects/" + url.PathEscape(f.project) + "/messages:send"
 	req, err := http.NewRequestWithContext(ctx, "POST", u, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("push: send request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+accessToken)
+	tok.SetAuthHeader(req)
 	res, err := f.client.Do(req)
 	if err != nil {
 		return fmt.Errorf("push: send: %w", err)
@@ -195,9 +225,7 @@ func (f *FCM) sendOne(ctx context.Context, accessToken, device string, m Message
 	case res.StatusCode == http.StatusNotFound || (res.StatusCode == http.StatusBadRequest && bytes.Contains(rb, []byte("UNREGISTERED"))):
 		return errGone
 	case res.StatusCode == http.StatusUnauthorized:
-		f.mu.Lock()
-		f.token = ""
-		f.mu.Unlock()
+		f.forget()
 	}
 	return fmt.Errorf("push: send: %s: %s", res.Status, rb)
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -23,6 +24,7 @@ import (
 	"github.com/vibesync/vibesync/oid"
 	"github.com/vibesync/vibesync/server/push"
 	"github.com/vibesync/vibesync/server/store"
+	"github.com/vibesync/vibesync/server/store/storetest"
 )
 
 var ctx = context.Background()
@@ -42,15 +44,7 @@ func (c *clock) Advance(d time.Duration) {
 func mustOpen(t *testing.T) (*store.DB, *clock) {
 	t.Helper()
 	c := &clock{t: time.Now().UTC().Truncate(time.Millisecond)}
-	db, err := store.Open(ctx, store.Config{URL: "file:" + filepath.Join(t.TempDir(), "push.db"), Now: c.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return db, c
+	return storetest.Open(t, c.Now), c
 }
 
 // queue creates a user with the given device tokens and one queued push.
@@ -107,6 +101,7 @@ func (r *recorder) Send(_ context.Context, m push.Message) (push.Result, error) 
 }
 
 func TestWorker(t *testing.T) {
+	t.Parallel()
 	t.Run("delivers_queued_pushes_once", func(t *testing.T) {
 		db, _ := mustOpen(t)
 		user, id := queue(t, db, "tok1")
@@ -178,8 +173,11 @@ type fakeFCM struct {
 	key    *rsa.PrivateKey
 	srv    *httptest.Server
 	mu     sync.Mutex
-	tokens int
+	tokens int // access tokens handed out: at-1, at-2, …
+	expiry int // expires_in of the tokens handed out (default 3600)
+	valid  map[string]bool
 	sent   []map[string]any
+	auth   []string       // Authorization header of each FCM call
 	status map[string]int // device token → answer status
 }
 
@@ -188,7 +186,7 @@ func newFakeFCM(t *testing.T) *fakeFCM {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fakeFCM{t: t, key: key, status: map[string]int{}}
+	f := &fakeFCM{t: t, key: key, status: map[string]int{}, valid: map[string]bool{}, expiry: 3600}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /token", func(w http.ResponseWriter, r *http.Request) {
 		r.ParseForm()
@@ -205,12 +203,19 @@ func newFakeFCM(t *testing.T) *fakeFCM {
 		}
 		f.mu.Lock()
 		f.tokens++
+		tok, expiry := fmt.Sprintf("at-%d", f.tokens), f.expiry
+		f.valid[tok] = true
 		f.mu.Unlock()
-		json.NewEncoder(w).Encode(map[string]any{"access_token": "at-1", "expires_in": 3600, "token_type": "Bearer"})
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"access_token": tok, "expires_in": expiry, "token_type": "Bearer"})
 	})
 	mux.HandleFunc("POST /v1/projects/proj/messages:send", func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "Bearer at-1" {
-			http.Error(w, "no auth", 401)
+		f.mu.Lock()
+		f.auth = append(f.auth, r.Header.Get("Authorization"))
+		ok := f.valid[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")]
+		f.mu.Unlock()
+		if !ok {
+			http.Error(w, `{"error":{"status":"UNAUTHENTICATED"}}`, 401)
 			return
 		}
 		var body map[string]any
@@ -250,13 +255,10 @@ func (f *fakeFCM) serviceAccountFile(t *testing.T) string {
 }
 
 func TestFCM(t *testing.T) {
+	t.Parallel()
 	setup := func(t *testing.T) (*fakeFCM, *push.FCM) {
 		fake := newFakeFCM(t)
-		sa, err := push.ReadServiceAccount(fake.serviceAccountFile(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := push.NewFCM(sa, push.WithEndpoint(fake.srv.URL))
+		s, err := push.NewFCM(ctx, push.FCMConfig{ServiceAccountFile: fake.serviceAccountFile(t), Endpoint: fake.srv.URL})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -281,6 +283,41 @@ func TestFCM(t *testing.T) {
 		if !state(t, db, id).Sent {
 			t.Fatal("not marked sent")
 		}
+		for _, a := range fake.auth {
+			if a != "Bearer at-1" {
+				t.Fatalf("authorization %q, want the one cached token", a)
+			}
+		}
+	})
+	t.Run("expired_tokens_are_fetched_again", func(t *testing.T) {
+		fake, s := setup(t)
+		fake.expiry = 5 // inside the oauth2 package's early-expiry margin: stale at once
+		for i := range 3 {
+			if _, err := s.Send(ctx, push.Message{Title: "T", Tokens: []string{fmt.Sprint("dev-", i)}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if fake.tokens != 3 || fake.auth[2] != "Bearer at-3" {
+			t.Fatalf("%d token requests, last authorization %q", fake.tokens, fake.auth[2])
+		}
+	})
+	t.Run("a_refused_token_is_dropped", func(t *testing.T) {
+		fake, s := setup(t)
+		if _, err := s.Send(ctx, push.Message{Title: "T", Tokens: []string{"dev-a"}}); err != nil {
+			t.Fatal(err)
+		}
+		fake.mu.Lock()
+		fake.valid = map[string]bool{} // revoked by Google
+		fake.mu.Unlock()
+		if _, err := s.Send(ctx, push.Message{Title: "T", Tokens: []string{"dev-a"}}); err == nil || !strings.Contains(err.Error(), "401") {
+			t.Fatalf("send with a revoked token: %v", err)
+		}
+		if _, err := s.Send(ctx, push.Message{Title: "T", Tokens: []string{"dev-a"}}); err != nil {
+			t.Fatalf("send after the refusal: %v", err)
+		}
+		if fake.tokens != 2 || fake.auth[2] != "Bearer at-2" {
+			t.Fatalf("%d token requests, authorizations %v", fake.tokens, fake.auth)
+		}
 	})
 	t.Run("unregistered_devices_are_forgotten", func(t *testing.T) {
 		fake, s := setup(t)
@@ -304,14 +341,58 @@ func TestFCM(t *testing.T) {
 			t.Fatalf("%+v", st)
 		}
 	})
-	t.Run("service_account_file_is_checked", func(t *testing.T) {
-		p := filepath.Join(t.TempDir(), "bad.json")
-		os.WriteFile(p, []byte(`{"project_id":"p"}`), 0o600)
-		if _, err := push.ReadServiceAccount(p); err == nil || !strings.Contains(err.Error(), "private_key") {
-			t.Fatalf("err = %v", err)
+	t.Run("token_endpoint_failure_is_retried", func(t *testing.T) {
+		fake, s := setup(t)
+		fake.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", 503) })
+		db, _ := mustOpen(t)
+		_, id := queue(t, db, "dev-a")
+		(&push.Worker{DB: db, Sender: s}).RunOnce(ctx)
+		if st := state(t, db, id); st.Sent || st.Failed || st.Attempts != 1 || !strings.Contains(st.LastError, "access token") {
+			t.Fatalf("%+v", st)
 		}
-		if _, err := push.NewFCM(push.ServiceAccount{PrivateKey: "nope"}); err == nil {
-			t.Fatal("bad key accepted")
+	})
+	t.Run("service_account_file_is_checked", func(t *testing.T) {
+		for name, body := range map[string]string{
+			"lacks private_key":      `{"type":"service_account","project_id":"p","client_email":"a@b"}`,
+			"private_key":            `{"type":"service_account","project_id":"p","client_email":"a@b","private_key":"nope"}`,
+			`want "service_account"`: `{"type":"authorized_user","project_id":"p","client_email":"a@b","private_key":"x"}`,
+			"not JSON":               `{`,
+		} {
+			p := filepath.Join(t.TempDir(), "bad.json")
+			os.WriteFile(p, []byte(body), 0o600)
+			if _, err := push.NewFCM(ctx, push.FCMConfig{ServiceAccountFile: p}); err == nil || !strings.Contains(err.Error(), name) {
+				t.Errorf("%s: err = %v", body, err)
+			}
+		}
+		if _, err := push.NewFCM(ctx, push.FCMConfig{ServiceAccountFile: filepath.Join(t.TempDir(), "missing.json")}); err == nil {
+			t.Error("a missing key file was accepted")
+		}
+	})
+}
+
+// TestFCMApplicationDefaultCredentials finds the key through
+// GOOGLE_APPLICATION_CREDENTIALS, as on a machine set up with gcloud or a
+// mounted key, and sends with it.
+func TestFCMApplicationDefaultCredentials(t *testing.T) {
+	fake := newFakeFCM(t)
+	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", fake.serviceAccountFile(t))
+	s, err := push.NewFCM(ctx, push.FCMConfig{Endpoint: fake.srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Project() != "proj" {
+		t.Fatalf("project %q, want the key's", s.Project())
+	}
+	if _, err := s.Send(ctx, push.Message{Title: "T", Tokens: []string{"dev-a"}}); err != nil {
+		t.Fatal(err)
+	}
+	if fake.tokens != 1 || len(fake.sent) != 1 {
+		t.Fatalf("%d tokens, %d sent", fake.tokens, len(fake.sent))
+	}
+	t.Run("another_project", func(t *testing.T) {
+		s, err := push.NewFCM(ctx, push.FCMConfig{Endpoint: fake.srv.URL, ProjectID: "other"})
+		if err != nil || s.Project() != "other" {
+			t.Fatalf("project %v, %v", s, err)
 		}
 	})
 }

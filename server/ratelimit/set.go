@@ -24,6 +24,9 @@ type Config struct {
 	// Writes limits each user's writes: every REST call other than
 	// GET/HEAD, and every mutation of a sync push.
 	Writes Limit
+	// Exports limits each user's data exports (GET /users/me/export),
+	// which read everything the user has.
+	Exports Limit
 	// TrustedProxies are the addresses of reverse proxies whose
 	// X-Forwarded-For is believed (see ClientAddr).
 	TrustedProxies []netip.Prefix
@@ -39,6 +42,7 @@ func Defaults() Config {
 		LoginFailures:   Limit{Every: 6 * time.Minute, Burst: 5},          // 10/h:5
 		AccountFailures: Limit{Every: time.Minute, Burst: 20},             // 60/h:20
 		Writes:          Limit{Every: 100 * time.Millisecond, Burst: 100}, // 10/s:100
+		Exports:         Limit{Every: 10 * time.Minute, Burst: 3},         // 6/h:3
 		KnownFor:        30 * 24 * time.Hour,
 	}
 }
@@ -92,6 +96,7 @@ type Set struct {
 	addr    *Keyed
 	account *Keyed
 	writes  *Keyed
+	exports *Keyed
 	known   *knownAddrs
 }
 
@@ -105,7 +110,7 @@ func NewSet(cfg Config, now func() time.Time) *Set {
 	}
 	return &Set{cfg: cfg, now: now,
 		auth: New(cfg.Auth, now), addr: New(cfg.LoginFailures, now), account: New(cfg.AccountFailures, now),
-		writes: New(cfg.Writes, now), known: &knownAddrs{m: map[string]time.Time{}}}
+		writes: New(cfg.Writes, now), exports: New(cfg.Exports, now), known: &knownAddrs{m: map[string]time.Time{}}}
 }
 
 // Config is the configuration s was built from.
@@ -130,6 +135,25 @@ func (s *Set) Writes(userID string, n int) error {
 // WritesLimiter is the per-user write budget itself, for callers that
 // take tokens one at a time (sync push).
 func (s *Set) WritesLimiter() *Keyed { return s.writes }
+
+// Export takes a token of user's export budget.
+func (s *Set) Export(userID string) error {
+	if d, ok := s.exports.Allow(userID); !ok {
+		return Err("rate_limited", d)
+	}
+	return nil
+}
+
+// PasswordAllowed is LoginAllowed for a signed-in user proving their
+// password again (password change, account deletion): the same budgets,
+// keyed by the user id so they neither share nor drain a username's.
+// Count a wrong password with PasswordFailed.
+func (s *Set) PasswordAllowed(userID, addr string) error {
+	return s.LoginAllowed("#"+userID, addr)
+}
+
+// PasswordFailed counts a wrong password of user from addr.
+func (s *Set) PasswordFailed(userID, addr string) { s.LoginFailed("#"+userID, addr) }
 
 // LoginAllowed reports whether a sign-in to account (a username, case
 // ignored) from addr may have its password checked now; when not, the

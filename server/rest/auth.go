@@ -13,11 +13,12 @@ func (a *API) register(w http.ResponseWriter, r *http.Request) error {
 		Name     string `json:"name"`
 		Username string `json:"username"`
 		Password string `json:"password"`
+		Client   string `json:"client"`
 	}
 	if err := decode(w, r, &in, false); err != nil {
 		return err
 	}
-	out, err := a.svc.Register(r.Context(), social.Registration{Name: in.Name, Username: in.Username, Password: in.Password})
+	out, err := a.svc.Register(r.Context(), social.Registration{Name: in.Name, Username: in.Username, Password: in.Password, Client: in.Client})
 	if err != nil {
 		return err
 	}
@@ -29,6 +30,7 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		Username string `json:"username"`
 		Password string `json:"password"`
+		Client   string `json:"client"`
 	}
 	if err := decode(w, r, &in, false); err != nil {
 		return err
@@ -39,7 +41,7 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	out, err := a.svc.Login(r.Context(), in.Username, in.Password)
+	out, err := a.svc.LoginWith(r.Context(), social.Credentials{Username: in.Username, Password: in.Password, Client: in.Client})
 	if a.limits != nil {
 		if e, ok := apperr.As(err); ok && e.Reason == "invalid_credentials" {
 			a.limits.LoginFailed(in.Username, addr)

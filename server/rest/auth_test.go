@@ -11,6 +11,7 @@ import (
 )
 
 func TestRegister(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 
 	t.Run("answers 201 with user and tokens", func(t *testing.T) {
@@ -68,6 +69,7 @@ func TestRegister(t *testing.T) {
 }
 
 func TestLogin(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	u := env.Register("Raj Kr")
 
@@ -93,6 +95,7 @@ func TestLogin(t *testing.T) {
 }
 
 func TestRefresh(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	u := env.Register("Jass Singh")
 
@@ -135,6 +138,7 @@ func TestRefresh(t *testing.T) {
 }
 
 func TestLogout(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	u := env.Register("Max R")
 	env.Do("POST", "/auth/logout", u.Token, nil).Want(http.StatusNoContent)
@@ -143,6 +147,7 @@ func TestLogout(t *testing.T) {
 }
 
 func TestLockedEndpointsAnswer401(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	u := env.Register("Neha Sharma")
 	other := servertest.New(t).Register("Elsewhere") // signed with another server's secret
@@ -186,6 +191,7 @@ func TestLockedEndpointsAnswer401(t *testing.T) {
 // just used), and another instance sharing the database refuses it once
 // its cached check is older than the TTL.
 func TestLogoutSeenByAnotherInstance(t *testing.T) {
+	t.Parallel()
 	a := servertest.New(t)
 	b := servertest.Start(t, a.Dir)
 	u := a.Register("Two Devices")

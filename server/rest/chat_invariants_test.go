@@ -48,6 +48,7 @@ func wantBucketIsParticipants(t *testing.T, env *servertest.Env, chatID string) 
 }
 
 func TestBucketMembersFollowParticipants(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	amy, ben, cat, dan, eve := env.Register("Amy"), env.Register("Ben"), env.Register("Cat"), env.Register("Dan"), env.Register("Eve")
 
@@ -123,6 +124,7 @@ func adminCount(t *testing.T, env *servertest.Env, chatID string) int {
 }
 
 func TestConcurrentChatWrites(t *testing.T) {
+	t.Parallel()
 	const rounds = 5
 	// twoAdmins is a group of amy and ben, both admins.
 	twoAdmins := func(t *testing.T, env *servertest.Env, amy, ben servertest.User) string {

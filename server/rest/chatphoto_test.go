@@ -59,6 +59,7 @@ func mediaPath(t *testing.T, photoURL string) string {
 }
 
 func TestUpdateChat(t *testing.T) {
+	t.Parallel()
 	setup := func(t *testing.T) (*servertest.Env, servertest.User, servertest.User, chatJSON) {
 		env := servertest.New(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")

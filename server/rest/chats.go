@@ -103,7 +103,7 @@ func (a *API) listChats(w http.ResponseWriter, r *http.Request) error {
 		}
 	}()
 	b := append((*buf)[:0], `{"chats":`...)
-	if b, err = social.AppendChatViewsJSON(b, chats); err != nil {
+	if b, err = appendChatViewsJSON(b, chats); err != nil {
 		return err
 	}
 	b = append(b, `,"count":`...)

@@ -13,6 +13,7 @@ import (
 // message, request, reel and push endpoint: each answer is below 500 and
 // every error is the JSON error body.
 func TestChatEndpointsRejectBadInputCleanly(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	amy, ben := env.Register("Amy"), env.Register("Ben")
 	g := group(t, env, amy, "Group", map[string]any{"restricted": true}, ben)

@@ -14,6 +14,7 @@ import (
 const socketA = "sock_AAAAAAAAAAAAAAAA"
 
 func TestCreateChat(t *testing.T) {
+	t.Parallel()
 	t.Run("group_chat_creates_participants_and_creator_is_admin", func(t *testing.T) {
 		env := servertest.New(t)
 		amy, ben, cat := env.Register("Amy"), env.Register("Ben"), env.Register("Cat")
@@ -271,6 +272,7 @@ func TestCreateChat(t *testing.T) {
 }
 
 func TestGetChats(t *testing.T) {
+	t.Parallel()
 	t.Run("populates_lastMessage_unread_and_participants", func(t *testing.T) {
 		env := servertest.New(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
@@ -445,6 +447,7 @@ func TestGetChats(t *testing.T) {
 }
 
 func TestChatPresence(t *testing.T) {
+	t.Parallel()
 	t.Run("isOnline_comes_from_live_presence", func(t *testing.T) {
 		env := servertest.New(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
@@ -484,6 +487,7 @@ func TestChatPresence(t *testing.T) {
 }
 
 func TestGetChat(t *testing.T) {
+	t.Parallel()
 	t.Run("user_must_belong_to_that_chat", func(t *testing.T) {
 		env := servertest.New(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")

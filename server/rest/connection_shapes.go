@@ -45,7 +45,7 @@ func (a *API) connectionStatus(w http.ResponseWriter, r *http.Request) error {
 	me := caller(r)
 	c, err := a.svc.ConnectionWith(r.Context(), me, r.PathValue("userId"))
 	if err != nil {
-		return err
+		return userIDField(err)
 	}
 	out := connectionStatus{Status: "none"}
 	switch {

@@ -10,6 +10,7 @@ import (
 )
 
 func TestConnectionStatus(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	amy, bob, cat, dan := env.Register("Amy"), env.Register("Bob"), env.Register("Cat"), env.Register("Dan")
 
@@ -56,6 +57,7 @@ func TestConnectionStatus(t *testing.T) {
 }
 
 func TestEstablishedConnections(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	amy := env.Register("Amy")
 	var friends []servertest.User
@@ -99,6 +101,7 @@ func TestEstablishedConnections(t *testing.T) {
 }
 
 func TestPendingConnections(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	amy, bob, cat := env.Register("Amy"), env.Register("Bob"), env.Register("Cat")
 	meetMe(t, env, bob)

@@ -63,6 +63,12 @@ func (a *API) listConnections(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// userIDField names the other user of a connection call after the path
+// parameter {userId}.
+func userIDField(err error) error {
+	return apperr.RenameField(err, social.FieldOtherUser, "userId")
+}
+
 func (a *API) createConnection(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		Message string `json:"message"`
@@ -74,7 +80,7 @@ func (a *API) createConnection(w http.ResponseWriter, r *http.Request) error {
 		To: r.PathValue("userId"), Message: in.Message, AnswerStatus: true,
 	})
 	if err != nil {
-		return err
+		return userIDField(err)
 	}
 	status := http.StatusOK
 	if fresh {
@@ -87,7 +93,7 @@ func (a *API) createConnection(w http.ResponseWriter, r *http.Request) error {
 func (a *API) acceptConnection(w http.ResponseWriter, r *http.Request) error {
 	c, err := a.svc.AcceptConnection(r.Context(), caller(r), social.ByUser(r.PathValue("userId")))
 	if err != nil {
-		return err
+		return userIDField(err)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"connection": connectionBodyOf(c)})
 	return nil
@@ -95,7 +101,7 @@ func (a *API) acceptConnection(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) deleteConnection(w http.ResponseWriter, r *http.Request) error {
 	if _, _, err := a.svc.DeleteConnection(r.Context(), caller(r), r.PathValue("userId")); err != nil {
-		return err
+		return userIDField(err)
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil

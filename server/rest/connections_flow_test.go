@@ -10,6 +10,7 @@ import (
 // TestConnectionAcrossSurfaces walks one pair of users through the three
 // connection APIs: they all read and write the same record.
 func TestConnectionAcrossSurfaces(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	amy, bob := env.Register("Amy"), env.Register("Bob")
 

@@ -108,6 +108,7 @@ func pairState(t *testing.T, env *servertest.Env, a, b string) (records int, not
 }
 
 func TestConcurrentConnectionWrites(t *testing.T) {
+	t.Parallel()
 	t.Run("one_record_per_pair_when_both_ask_at_once", func(t *testing.T) {
 		env := servertest.New(t)
 		amy, bob := env.Register("Amy"), env.Register("Bob")

@@ -74,6 +74,7 @@ func scoreOf(t *testing.T, env *servertest.Env, u servertest.User) float64 {
 }
 
 func TestCreateConnection(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	amy, bob := env.Register("Amy"), env.Register("Bob")
 	statusID := meetMe(t, env, bob)
@@ -191,6 +192,7 @@ func TestCreateConnection(t *testing.T) {
 }
 
 func TestRequestAfterDecline(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	amy, bob := env.Register("Amy"), env.Register("Bob")
 	id := request(t, env, amy, bob)
@@ -218,6 +220,7 @@ func TestRequestAfterDecline(t *testing.T) {
 }
 
 func TestAcceptConnection(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	amy, bob := env.Register("Amy"), env.Register("Bob")
 	id := request(t, env, amy, bob)
@@ -314,6 +317,7 @@ func TestAcceptConnection(t *testing.T) {
 }
 
 func TestDeleteConnection(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	amy, bob, cat := env.Register("Amy"), env.Register("Bob"), env.Register("Cat")
 
@@ -397,6 +401,7 @@ func TestDeleteConnection(t *testing.T) {
 }
 
 func TestListConnections(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	amy, bob, cat, dan := env.Register("Amy"), env.Register("Bob"), env.Register("Cat"), env.Register("Dan")
 	connect(t, env, bob, amy)
@@ -464,6 +469,7 @@ func TestListConnections(t *testing.T) {
 }
 
 func TestBlockRemovesPendingConnection(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	amy, bob := env.Register("Amy"), env.Register("Bob")
 	id := request(t, env, amy, bob)
@@ -485,6 +491,7 @@ func TestBlockRemovesPendingConnection(t *testing.T) {
 }
 
 func TestConnectionScoreCountsOncePerPair(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	amy, bob := env.Register("Amy"), env.Register("Bob")
 
@@ -526,6 +533,7 @@ func TestConnectionScoreCountsOncePerPair(t *testing.T) {
 }
 
 func TestConnectionListDefaults(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	amy := env.Register("Amy")
 	for i := 0; i < 11; i++ {
@@ -561,6 +569,7 @@ func TestConnectionListDefaults(t *testing.T) {
 }
 
 func TestProfileChangeReachesConnectionRecords(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	amy, bob, cat, dan := env.Register("Amy"), env.Register("Bob"), env.Register("Cat"), env.Register("Dan")
 	accepted := connect(t, env, amy, bob)

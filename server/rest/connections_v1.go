@@ -111,9 +111,9 @@ func (a *API) v1Request(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &in, false); err != nil {
 		return err
 	}
-	conn, _, err := a.svc.RequestConnection(r.Context(), c, social.ConnectionRequest{To: in.ReceiverID, Field: "receiver_id", Message: in.Message})
+	conn, _, err := a.svc.RequestConnection(r.Context(), c, social.ConnectionRequest{To: in.ReceiverID, Message: in.Message})
 	if err != nil {
-		return err
+		return apperr.RenameField(err, social.FieldOtherUser, "receiver_id")
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"message": "Connection request sent successfully", "id": conn.Num})
 	return nil

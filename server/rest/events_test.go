@@ -9,6 +9,7 @@ import (
 )
 
 func TestParticipantStatus(t *testing.T) {
+	t.Parallel()
 	setup := func(t *testing.T) (*servertest.Env, servertest.User, servertest.User, chatJSON) {
 		env := servertest.New(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")

@@ -41,6 +41,7 @@ func postReel(t *testing.T, env *servertest.Env, u servertest.User, chatID strin
 }
 
 func TestExploreCommunities(t *testing.T) {
+	t.Parallel()
 	t.Run("search_is_required_with_at_least_3_characters", func(t *testing.T) {
 		env := servertest.New(t)
 		amy := env.Register("Amy")
@@ -124,6 +125,7 @@ func TestExploreCommunities(t *testing.T) {
 }
 
 func TestExploreQueryCount(t *testing.T) {
+	t.Parallel()
 	t.Run("runs_a_bounded_number_of_queries_per_page", func(t *testing.T) {
 		cost := func(chats int) int64 {
 			env := servertest.New(t)
@@ -160,6 +162,7 @@ func TestExploreQueryCount(t *testing.T) {
 }
 
 func TestReels(t *testing.T) {
+	t.Parallel()
 	t.Run("like_superlike_and_favorite_toggle", func(t *testing.T) {
 		env := servertest.New(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
@@ -228,6 +231,7 @@ func TestReels(t *testing.T) {
 }
 
 func TestExploreShape(t *testing.T) {
+	t.Parallel()
 	t.Run("creator_populated_participants_as_ids", func(t *testing.T) {
 		env := servertest.New(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
@@ -258,6 +262,7 @@ func TestExploreShape(t *testing.T) {
 }
 
 func TestExploreUnread(t *testing.T) {
+	t.Parallel()
 	t.Run("populates_the_unread_count_of_joined_chats", func(t *testing.T) {
 		env := servertest.New(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")

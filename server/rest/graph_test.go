@@ -14,6 +14,7 @@ func userIDs(t *testing.T, r *servertest.Response) []string {
 }
 
 func TestFollow(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	amy, bob := env.Register("Amy"), env.Register("Bob")
 
@@ -61,6 +62,7 @@ func TestFollow(t *testing.T) {
 }
 
 func TestBlock(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	amy, bob, cat := env.Register("Amy"), env.Register("Bob"), env.Register("Cat")
 	env.Do("POST", "/users/"+amy.ID+"/follow", bob.Token, nil).Want(200)

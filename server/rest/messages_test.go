@@ -30,6 +30,7 @@ type filesJSON struct {
 }
 
 func TestSendMessage(t *testing.T) {
+	t.Parallel()
 	t.Run("only_participants_may_post", func(t *testing.T) {
 		env := servertest.New(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
@@ -150,6 +151,7 @@ func TestSendMessage(t *testing.T) {
 }
 
 func TestListMessages(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	amy, ben := env.Register("Amy"), env.Register("Ben")
 	c := group(t, env, amy, "G", nil)
@@ -195,6 +197,7 @@ func TestListMessages(t *testing.T) {
 }
 
 func TestChatFiles(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	amy, ben := env.Register("Amy"), env.Register("Ben")
 	c := group(t, env, amy, "G", map[string]any{"tags": []map[string]string{{"tag": "exams", "label": "Exams"}}})
@@ -246,6 +249,7 @@ func TestChatFiles(t *testing.T) {
 }
 
 func TestMarkRead(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	amy, ben := env.Register("Amy"), env.Register("Ben")
 	c := group(t, env, amy, "G", nil, ben)
@@ -274,6 +278,7 @@ func TestMarkRead(t *testing.T) {
 }
 
 func TestUnread(t *testing.T) {
+	t.Parallel()
 	// The test clock stands still: every write below happens in the same
 	// millisecond, the hard case for "after lastReadAt".
 	t.Run("counts_messages_of_others_after_lastReadAt", func(t *testing.T) {
@@ -317,6 +322,7 @@ func TestUnread(t *testing.T) {
 }
 
 func TestMessageOrder(t *testing.T) {
+	t.Parallel()
 	t.Run("proposed_ids_do_not_decide_the_order", func(t *testing.T) {
 		env := servertest.New(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")

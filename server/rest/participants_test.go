@@ -33,6 +33,7 @@ func score(t *testing.T, env *servertest.Env, u servertest.User) int {
 }
 
 func TestJoinChat(t *testing.T) {
+	t.Parallel()
 	t.Run("adds_the_caller_as_participant", func(t *testing.T) {
 		env := servertest.New(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
@@ -126,6 +127,7 @@ func TestJoinChat(t *testing.T) {
 }
 
 func TestAddParticipants(t *testing.T) {
+	t.Parallel()
 	setup := func(t *testing.T) (*servertest.Env, servertest.User, servertest.User, servertest.User, chatJSON) {
 		env := servertest.New(t)
 		amy, ben, cat := env.Register("Amy"), env.Register("Ben"), env.Register("Cat")
@@ -179,6 +181,7 @@ func TestAddParticipants(t *testing.T) {
 }
 
 func TestRemoveParticipant(t *testing.T) {
+	t.Parallel()
 	setup := func(t *testing.T) (*servertest.Env, servertest.User, servertest.User, servertest.User, chatJSON) {
 		env := servertest.New(t)
 		amy, ben, cat := env.Register("Amy"), env.Register("Ben"), env.Register("Cat")
@@ -269,6 +272,7 @@ func TestRemoveParticipant(t *testing.T) {
 }
 
 func TestChatAdmin(t *testing.T) {
+	t.Parallel()
 	setup := func(t *testing.T) (*servertest.Env, servertest.User, servertest.User, chatJSON) {
 		env := servertest.New(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
@@ -327,6 +331,7 @@ func TestChatAdmin(t *testing.T) {
 }
 
 func TestDeleteChat(t *testing.T) {
+	t.Parallel()
 	t.Run("deletes_messages_files_and_the_event", func(t *testing.T) {
 		env := servertest.New(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
@@ -390,6 +395,7 @@ func TestDeleteChat(t *testing.T) {
 }
 
 func TestChatJoinedPayload(t *testing.T) {
+	t.Parallel()
 	t.Run("one_shape_for_every_way_of_joining", func(t *testing.T) {
 		env := servertest.New(t)
 		amy, ben, cat, dan := env.Register("Amy"), env.Register("Ben"), env.Register("Cat"), env.Register("Dan")

@@ -8,6 +8,7 @@ import (
 )
 
 func TestUnknownRoutesAnswerJSON(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	env.Do("GET", "/no/such/thing", "", nil).WantError(http.StatusNotFound, "route_not_found")
 	r := env.Do("DELETE", "/auth/login", "", nil).WantError(http.StatusMethodNotAllowed, "method_not_allowed")
@@ -17,6 +18,7 @@ func TestUnknownRoutesAnswerJSON(t *testing.T) {
 }
 
 func TestHealth(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	env.Do("GET", "/healthz", "", nil).Want(http.StatusOK)
 	env.Do("GET", "/readyz", "", nil).Want(http.StatusOK)
@@ -26,6 +28,7 @@ func TestHealth(t *testing.T) {
 }
 
 func TestRequestIDs(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	r := env.Do("GET", "/healthz", "", nil)
 	if len(r.Header.Get("X-Request-Id")) != 16 {

@@ -9,6 +9,7 @@ import (
 )
 
 func TestPushDevices(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	amy, ben := env.Register("Amy"), env.Register("Ben")
 	devices := func(u servertest.User) []string {

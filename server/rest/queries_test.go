@@ -28,6 +28,7 @@ func socialCircle(t *testing.T, env *servertest.Env, owner servertest.User, n in
 // TestListsUseBoundedQueries checks that every list answers in as many
 // SQL statements for many items as for one: no query per row.
 func TestListsUseBoundedQueries(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	few, many := env.Register("Few"), env.Register("Many")
 	const n = 8

@@ -31,6 +31,7 @@ func heads(t *testing.T, env *servertest.Env) (feed, events int64) {
 // TestRejectedWritesLeaveNoTrace sends writes that every rule refuses and
 // checks that none left a feed row or a live event behind.
 func TestRejectedWritesLeaveNoTrace(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	amy, bob, cat, dan, eve, fay := env.Register("Amy"), env.Register("Bob"), env.Register("Cat"), env.Register("Dan"), env.Register("Eve"), env.Register("Fay")
 	connect(t, env, amy, bob)

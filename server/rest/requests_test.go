@@ -45,6 +45,7 @@ func notifications(t *testing.T, env *servertest.Env, u servertest.User, typ str
 }
 
 func TestCreateRequest(t *testing.T) {
+	t.Parallel()
 	setup := func(t *testing.T) (*servertest.Env, servertest.User, servertest.User, chatJSON) {
 		env := servertest.New(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
@@ -99,6 +100,7 @@ func TestCreateRequest(t *testing.T) {
 }
 
 func TestAnswerRequest(t *testing.T) {
+	t.Parallel()
 	setup := func(t *testing.T) (*servertest.Env, servertest.User, servertest.User, chatJSON, requestJSON) {
 		env := servertest.New(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
@@ -193,6 +195,7 @@ func TestAnswerRequest(t *testing.T) {
 }
 
 func TestGetRequests(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	amy, ben, cy := env.Register("Amy"), env.Register("Ben"), env.Register("Cy")
 	amys := group(t, env, amy, "Amy's", map[string]any{"restricted": true})
@@ -264,6 +267,7 @@ func TestGetRequests(t *testing.T) {
 }
 
 func TestRequestsFollowAdminAccess(t *testing.T) {
+	t.Parallel()
 	t.Run("a_new_admin_receives_the_chats_requests_and_a_former_one_loses_them", func(t *testing.T) {
 		env := servertest.New(t)
 		amy, ben, cy := env.Register("Amy"), env.Register("Ben"), env.Register("Cy")
@@ -310,6 +314,7 @@ func TestRequestsFollowAdminAccess(t *testing.T) {
 // each admin's bucket; it leaves with the admin rights, and comes with new
 // ones; renames reach it; and a deleted chat takes it away.
 func TestJoinRequestProfiles(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	amy, cal, ben := env.Register("Amy"), env.Register("Cal"), env.Register("Ben")
 	c := group(t, env, amy, "Closed", map[string]any{"restricted": true}, cal)

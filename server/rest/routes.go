@@ -21,11 +21,17 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.Handle("POST /auth/login", a.public(a.limitAddr("login", a.login)))
 	mux.Handle("POST /auth/refresh", a.public(a.limitAddr("refresh", a.refresh)))
 	mux.Handle("POST /auth/logout", a.authed(a.logout))
+	mux.Handle("POST /auth/password", a.authed(a.changePassword))
+	mux.Handle("GET /auth/sessions", a.authed(a.listSessions))
+	mux.Handle("DELETE /auth/sessions", a.authed(a.endOtherSessions))
+	mux.Handle("DELETE /auth/sessions/{id}", a.authed(a.endSession))
 
 	// Users.
 	mux.Handle("GET /users", a.authed(a.listUsers))
 	mux.Handle("GET /users/me", a.authed(a.getMe))
 	mux.Handle("PATCH /users/me", a.authed(a.patchMe))
+	mux.Handle("DELETE /users/me", a.authed(a.deleteMe))
+	mux.Handle("GET /users/me/export", a.authed(a.exportMe))
 	mux.Handle("GET /users/{id}", a.authed(a.getUser))
 
 	// Social graph, meet-me status, connections, notifications, score.

@@ -43,6 +43,7 @@ func eventRows(t *testing.T, env *servertest.Env, name, target string) []store.E
 }
 
 func TestCallerSocket(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	amy, bob, cat := env.Register("Amy"), env.Register("Bob"), env.Register("Cat")
 	const amySocket, bobSocket = "amy-socket-0123456789", "bob_socket_ABCDEFGHIJ"

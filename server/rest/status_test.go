@@ -22,6 +22,7 @@ func statusOf(t *testing.T, r *servertest.Response) map[string]any {
 }
 
 func TestMeetMeStatus(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	amy, bob := env.Register("Amy"), env.Register("Bob")
 

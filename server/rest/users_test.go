@@ -17,6 +17,7 @@ type userJSON struct {
 }
 
 func TestGetMe(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	u := env.Register("John Doe")
 	var body struct{ User userJSON }
@@ -31,6 +32,7 @@ func TestGetMe(t *testing.T) {
 }
 
 func TestPatchMe(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	u := env.Register("John Doe")
 	taken := env.Register("Taken")
@@ -70,6 +72,7 @@ func TestPatchMe(t *testing.T) {
 }
 
 func TestGetUser(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	a, b := env.Register("Amy"), env.Register("Ben")
 	var body struct{ User userJSON }
@@ -82,6 +85,7 @@ func TestGetUser(t *testing.T) {
 }
 
 func TestSearchUsers(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	me := env.Register("Searcher")
 	amy := env.Register("Amy Jackson")
@@ -123,6 +127,7 @@ func TestSearchUsers(t *testing.T) {
 }
 
 func TestPagination(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	u := env.Register("Pager")
 	for _, q := range []string{"limit=0", "limit=101", "limit=x", "limit=-1", "page=0", "page=abc", "limit=1.5"} {

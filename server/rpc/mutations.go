@@ -3,6 +3,7 @@ package rpc
 import (
 	"time"
 
+	"github.com/vibesync/vibesync/server/apperr"
 	"github.com/vibesync/vibesync/server/social"
 	syncv1 "github.com/vibesync/vibesync/syncproto/vibesync/sync/v1"
 )
@@ -94,6 +95,17 @@ func mutationOf(m *syncv1.Mutation) social.Mutation {
 	default:
 		return social.UnsupportedMutation{Kind: string(m.ProtoReflect().WhichOneof(m.ProtoReflect().Descriptor().Oneofs().ByName("kind")).Name())}
 	}
+}
+
+// wireError names the fields of a mutation's rejection after the
+// mutation's own (proto JSON) fields.
+func wireError(m *syncv1.Mutation, e *apperr.Error) *apperr.Error {
+	switch m.GetKind().(type) {
+	case *syncv1.Mutation_CreateConnection, *syncv1.Mutation_AcceptConnection,
+		*syncv1.Mutation_DeclineConnection, *syncv1.Mutation_DeleteConnection:
+		return apperr.Public(apperr.RenameField(e, social.FieldOtherUser, "userId"))
+	}
+	return e
 }
 
 // seconds converts a wire count of seconds to a duration, saturating

@@ -99,6 +99,7 @@ func (h *harness) liveRows(bucket string) int {
 }
 
 func TestPullMembershipChanges(t *testing.T) {
+	t.Parallel()
 	t.Run("held_bucket_lost_mid_pull_is_reported_and_dropped", func(t *testing.T) {
 		h := newHarness(t)
 		amy := h.env.Register("Amy")
@@ -211,6 +212,7 @@ func TestPullMembershipChanges(t *testing.T) {
 }
 
 func TestPullNeverLeaks(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	amy, bob := h.env.Register("Amy"), h.env.Register("Bob")
 	secret := h.chat(5, bob.ID)
@@ -274,6 +276,7 @@ func TestPullNeverLeaks(t *testing.T) {
 }
 
 func TestPullCursorPastTheHeadResets(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	amy := h.env.Register("Amy")
 	chat := h.chat(2, amy.ID)
@@ -298,6 +301,7 @@ func TestPullCursorPastTheHeadResets(t *testing.T) {
 // TestPullIsOneQueryWhateverTheBuckets: a user in 2,000 chats pulls with
 // the same few statements as a user in one.
 func TestPullIsOneQueryWhateverTheBuckets(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	amy := h.env.Register("Amy")
 	c := h.client(amy)
@@ -343,6 +347,7 @@ func TestPullIsOneQueryWhateverTheBuckets(t *testing.T) {
 }
 
 func TestOversizedRequestIsRefused(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	amy := h.env.Register("Amy")
 	buckets := make([]string, 400_000) // about 11 MB of bucket names
@@ -360,6 +365,7 @@ func TestOversizedRequestIsRefused(t *testing.T) {
 }
 
 func TestPullRestartsWhenPrunedMidPull(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	amy := h.env.Register("Amy")
 	chat := h.chat(2, amy.ID)
@@ -401,6 +407,7 @@ func TestPullRestartsWhenPrunedMidPull(t *testing.T) {
 }
 
 func TestGarbageBodiesAreClientErrors(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	amy := h.env.Register("Amy")
 	for _, method := range []string{"Pull", "Push", "Subscribe"} {

@@ -19,6 +19,7 @@ import (
 )
 
 func TestPushIdempotency(t *testing.T) {
+	t.Parallel()
 	t.Run("concurrent_retries_apply_once", func(t *testing.T) {
 		h := newHarness(t)
 		amy, bob := h.env.Register("Amy"), h.env.Register("Bob")
@@ -182,6 +183,7 @@ func TestPushIdempotency(t *testing.T) {
 // recorded rejections with a client error, never an internal one, and never
 // stop the push.
 func TestMalformedMutationsAreRejectedNotFailed(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	amy := h.env.Register("Amy")
 	missing := oid.New()
@@ -238,6 +240,7 @@ func TestMalformedMutationsAreRejectedNotFailed(t *testing.T) {
 // database's write lock, a push answers retry_later with nothing recorded;
 // once it is free, the same mutations apply, as new.
 func TestBusyDatabaseIsRetriedNotRecorded(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t, func(cfg *server.Config) { cfg.DatabaseURL += "?_busy_timeout=50" })
 	h := &harness{t: t, env: env}
 	amy := env.Register("Amy")

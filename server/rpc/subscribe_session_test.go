@@ -18,6 +18,7 @@ import (
 // session check ends the stream with UNAUTHENTICATED; streams of other
 // logins stay open.
 func TestSubscribeEndsWithItsSession(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	// A stream that is never ended fails the test at this deadline
 	// instead of hanging it.
@@ -63,6 +64,30 @@ func TestSubscribeEndsWithItsSession(t *testing.T) {
 		if !stays.Receive() {
 			t.Fatalf("other login's stream ended: %v", stays.Err())
 		}
+	})
+	t.Run("ended_from_another_device", func(t *testing.T) {
+		cat := h.env.Register("Cat")
+		lost := login(cat.Username, cat.Password)
+		s := open(t, lost.AccessToken)
+		var list struct {
+			Sessions []struct {
+				ID      string `json:"_id"`
+				Current bool   `json:"current"`
+			} `json:"sessions"`
+		}
+		h.env.Do("GET", "/auth/sessions", lost.AccessToken, nil).Want(http.StatusOK).Decode(&list)
+		var id string
+		for _, x := range list.Sessions {
+			if x.Current {
+				id = x.ID
+			}
+		}
+		h.env.Do("DELETE", "/auth/sessions/"+id, cat.Token, nil).Want(http.StatusNoContent)
+		check(t)
+		if s.Receive() {
+			t.Fatalf("position %d after the session was ended", s.Msg().Position)
+		}
+		wantCode(t, s.Err(), connect.CodeUnauthenticated, "token_revoked")
 	})
 	t.Run("refresh_token_reuse", func(t *testing.T) {
 		bob := h.env.Register("Bob")

@@ -97,11 +97,12 @@ func (h *syncHandler) Push(ctx context.Context, req *connect.Request[syncv1.Push
 		return nil, err
 	}
 	out := &syncv1.PushResponse{WriteCheckpoint: res.WriteCheckpoint, RetryLater: res.RetryLater || wait > 0}
-	for _, o := range res.Results {
+	for i, o := range res.Results {
 		r := &syncv1.MutationResult{Id: o.ID, Status: syncv1.MutationStatus_MUTATION_STATUS_APPLIED, Duplicate: o.Duplicate}
 		if o.Err != nil {
+			e := wireError(in.GetMutations()[i], o.Err)
 			r.Status = syncv1.MutationStatus_MUTATION_STATUS_REJECTED
-			r.Code, r.Reason, r.Message, r.Field = string(o.Err.Code), o.Err.Reason, o.Err.Message, o.Err.Field
+			r.Code, r.Reason, r.Message, r.Field = string(e.Code), e.Reason, e.Message, e.Field
 		}
 		out.Results = append(out.Results, r)
 	}
@@ -153,6 +154,10 @@ func (h *syncHandler) Subscribe(ctx context.Context, req *connect.Request[syncv1
 		case <-h.s.done:
 			return nil // shutting down: the client reconnects
 		case <-ended:
+			// The session check names why (token_revoked, account_deleted).
+			if err := h.s.svc.CheckSession(ctx, claims); apperr.Is(err, apperr.Unauthenticated) {
+				return err
+			}
 			return apperr.Unauthenticatedf(syncv1.ReasonTokenRevoked, "This session has ended; log in again")
 		case p, ok := <-moved:
 			if !ok {

@@ -174,6 +174,7 @@ func wantCode(t *testing.T, err error, code connect.Code, reason string) {
 }
 
 func TestProtocol(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	amy := h.env.Register("Amy")
 	c := h.client(amy)
@@ -242,6 +243,7 @@ func TestProtocol(t *testing.T) {
 }
 
 func TestPull(t *testing.T) {
+	t.Parallel()
 	t.Run("initial_sync_reads_own_bucket", func(t *testing.T) {
 		h := newHarness(t)
 		amy := h.env.Register("Amy")
@@ -478,6 +480,7 @@ func username(id int64, name string) *syncv1.Mutation {
 const clientA = "client-aaaaaaaaaaaaaaaa"
 
 func TestPush(t *testing.T) {
+	t.Parallel()
 	t.Run("applies_and_answers_write_checkpoint", func(t *testing.T) {
 		h := newHarness(t)
 		amy := h.env.Register("Amy")
@@ -550,6 +553,19 @@ func TestPush(t *testing.T) {
 			t.Fatalf("result %v", r)
 		}
 	})
+	t.Run("rejections_name_the_mutations_own_fields", func(t *testing.T) {
+		h := newHarness(t)
+		amy := h.env.Register("Amy")
+		res := push(t, h.client(amy), clientA,
+			&syncv1.Mutation{Id: 1, Kind: &syncv1.Mutation_CreateConnection{CreateConnection: &syncv1.CreateConnection{UserId: "nope"}}},
+			&syncv1.Mutation{Id: 2, Kind: &syncv1.Mutation_AcceptConnection{AcceptConnection: &syncv1.AcceptConnection{UserId: amy.ID}}})
+		if r := res.Results[0]; r.Field != "userId" || r.Reason != "invalid_user_id" || !strings.HasPrefix(r.Message, "userId ") {
+			t.Fatalf("bad user id: %v", r)
+		}
+		if r := res.Results[1]; r.Reason != "self_reference" || !strings.HasPrefix(r.Message, "userId ") {
+			t.Fatalf("own id: %v", r)
+		}
+	})
 	t.Run("unimplemented_mutation_is_rejected", func(t *testing.T) {
 		h := newHarness(t)
 		amy := h.env.Register("Amy")
@@ -603,6 +619,7 @@ func meOf(h *harness, u servertest.User) map[string]any {
 func ptr[T any](v T) *T { return &v }
 
 func TestSubscribe(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	amy, bob := h.env.Register("Amy"), h.env.Register("Bob")
 	ctx, cancel := context.WithCancel(context.Background())
@@ -662,6 +679,7 @@ func deleteWith(id int64, user string) *syncv1.Mutation {
 const clientB = "client-bbbbbbbbbbbbbbbb"
 
 func TestPushConnections(t *testing.T) {
+	t.Parallel()
 	t.Run("request_and_accept_replicate_to_both", func(t *testing.T) {
 		h := newHarness(t)
 		amy, bob := h.env.Register("Amy"), h.env.Register("Bob")
@@ -741,6 +759,7 @@ func TestPushConnections(t *testing.T) {
 }
 
 func TestPullTyped(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	amy, bob := h.env.Register("Amy"), h.env.Register("Bob")
 	push(t, h.client(amy), clientA, connectTo(1, bob.ID))
@@ -803,6 +822,7 @@ func TestPullTyped(t *testing.T) {
 }
 
 func TestSubscribeEndsOnShutdown(t *testing.T) {
+	t.Parallel()
 	env := servertest.New(t)
 	amy := env.Register("Amy")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -867,6 +887,7 @@ func chatOf(t *testing.T, changes []*syncv1.Change) string {
 }
 
 func TestPushChats(t *testing.T) {
+	t.Parallel()
 	setup := func(t *testing.T) (*harness, servertest.User, servertest.User, string) {
 		h := newHarness(t)
 		amy, bob := h.env.Register("Amy"), h.env.Register("Bob")
@@ -941,6 +962,7 @@ func TestPushChats(t *testing.T) {
 // Subscribe rides the live hub's tail of the database, so a write made
 // through another server process on the same database wakes it too.
 func TestSubscribeSeesWritesOfAnotherInstance(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	a := servertest.Start(t, dir)
 	b := servertest.Start(t, dir)

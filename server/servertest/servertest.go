@@ -7,11 +7,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -22,6 +25,7 @@ import (
 	"github.com/vibesync/vibesync/server"
 	"github.com/vibesync/vibesync/server/auth"
 	"github.com/vibesync/vibesync/server/ratelimit"
+	"github.com/vibesync/vibesync/server/store/storetest"
 )
 
 // noLimits: tests register many users from one address; the tests of
@@ -89,9 +93,15 @@ func Start(t testing.TB, dir string, opts ...Option) *Env {
 func StartOn(t testing.TB, dir, addr string, opts ...Option) *Env {
 	t.Helper()
 	clock := &Clock{t: time.Now().UTC().Truncate(time.Millisecond)}
+	dbPath := filepath.Join(dir, "vibesync.db")
+	if _, err := os.Stat(dbPath); errors.Is(err, fs.ErrNotExist) {
+		// A copy of the migrated template: the server finds nothing to
+		// migrate. (A restart in dir keeps its database.)
+		storetest.CopyTo(t, dbPath)
+	}
 	cfg := server.Config{
 		DataDir:     dir,
-		DatabaseURL: "file:" + filepath.ToSlash(filepath.Join(dir, "vibesync.db")),
+		DatabaseURL: "file:" + filepath.ToSlash(dbPath),
 		Password:    FastPasswords,
 		RateLimits:  &noLimits,
 		Now:         clock.Now,

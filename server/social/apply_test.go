@@ -3,7 +3,6 @@ package social_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -11,19 +10,12 @@ import (
 	"github.com/vibesync/vibesync/server/auth"
 	"github.com/vibesync/vibesync/server/social"
 	"github.com/vibesync/vibesync/server/store"
+	"github.com/vibesync/vibesync/server/store/storetest"
 )
 
 func mustService(t *testing.T) (*social.Service, *store.DB) {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, store.Config{URL: "file:" + filepath.Join(t.TempDir(), "s.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := storetest.Open(t, nil)
 	tokens, err := auth.NewTokens([]byte(strings.Repeat("k", 32)), 0, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -36,6 +28,7 @@ func mustService(t *testing.T) (*social.Service, *store.DB) {
 }
 
 func TestApplyMutation(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	const client = "client-aaaaaaaaaaaa"
 	t.Run("a_failing_mutation_is_rolled_back_and_recorded", func(t *testing.T) {

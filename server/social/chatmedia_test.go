@@ -13,6 +13,7 @@ import (
 	"github.com/vibesync/vibesync/server/media"
 	"github.com/vibesync/vibesync/server/social"
 	"github.com/vibesync/vibesync/server/store"
+	"github.com/vibesync/vibesync/server/store/storetest"
 )
 
 var pngBytes = append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), make([]byte, 64)...)
@@ -20,16 +21,8 @@ var pngBytes = append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), make([]byte
 // mediaService is mustService with chat photos stored in a real folder.
 func mediaService(t *testing.T) (*social.Service, *store.DB, string) {
 	t.Helper()
-	ctx := context.Background()
 	dir := t.TempDir()
-	db, err := store.Open(ctx, store.Config{URL: "file:" + filepath.Join(dir, "s.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := storetest.Open(t, nil)
 	tokens, err := auth.NewTokens([]byte(strings.Repeat("k", 32)), 0, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -67,6 +60,7 @@ func exists(path string) bool {
 // transaction rolls back after that write succeeded (a later step of a
 // group commit or of a sync push failed).
 func TestChatMediaGoesOnlyAfterCommit(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	boom := errors.New("a later step of the batch failed")
 	setup := func(t *testing.T) (*social.Service, *store.DB, string, social.Caller, social.Chat) {

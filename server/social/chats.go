@@ -157,6 +157,9 @@ func (s *Service) createDirect(ctx context.Context, tx *store.Tx, c Caller, in N
 	if err != nil {
 		return out, created, err
 	}
+	if !other.DeletedAt.IsZero() {
+		return out, created, apperr.NotFoundf("user_not_found", "User not found")
+	}
 	if blocked, err := tx.Blocked(ctx, c.UserID, in.User); err != nil {
 		return out, created, err
 	} else if blocked {
@@ -820,6 +823,14 @@ func (s *Service) deleteChat(ctx context.Context, tx *store.Tx, c Caller, chatID
 	if err != nil {
 		return err
 	}
+	return s.removeChat(ctx, tx, c, ch)
+}
+
+// removeChat deletes chat ch with everything in it: its rows leave every
+// replica (tombstones), its members hear chat-deleted on their own
+// buckets, and its files are deleted from storage after commit.
+func (s *Service) removeChat(ctx context.Context, tx *store.Tx, c Caller, ch store.Chat) error {
+	chatID := ch.ID
 	parts, err := tx.ParticipantsOf(ctx, []string{chatID})
 	if err != nil {
 		return err

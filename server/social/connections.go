@@ -186,14 +186,18 @@ func removeConnection(ctx context.Context, tx *store.Tx, c Caller, conn store.Co
 		UserBucket(conn.FromID), UserBucket(conn.ToID))
 }
 
+// FieldOtherUser is the neutral name errors give the other user of a
+// connection call (ConnectionRequest.To, ConnectionRef.With); transports
+// rename it after their own input (apperr.RenameField).
+const FieldOtherUser = "user"
+
 // ConnectionRequest is the input of RequestConnection.
 type ConnectionRequest struct {
 	// ID is a client-proposed id of the record (optional): kept when it is
 	// a valid id nothing uses (409 id_taken otherwise), also when the
 	// request reopens a declined record, which then takes this id.
 	ID      string
-	To      string // the user asked
-	Field   string // the input field naming To, for errors (default "userId")
+	To      string // the user asked (errors name it FieldOtherUser)
 	Message string // optional, at most MaxConnectionMessageLen characters
 	// AnswerStatus makes the request answer the target's active meet-me
 	// status (spec/1); without it no status is needed (v1).
@@ -213,16 +217,13 @@ func (s *Service) RequestConnection(ctx context.Context, c Caller, in Connection
 }
 
 func requestConnection(ctx context.Context, tx *store.Tx, c Caller, in ConnectionRequest) (Connection, bool, error) {
-	if in.Field == "" {
-		in.Field = "userId"
-	}
 	msg := strings.TrimSpace(in.Message)
 	if utf8.RuneCountInString(msg) > MaxConnectionMessageLen {
 		return Connection{}, false, apperr.InvalidField("message", "message must be at most %d characters", MaxConnectionMessageLen)
 	}
 	var out Connection
 	var fresh bool
-	if _, err := otherUser(ctx, tx, c, in.Field, in.To); err != nil {
+	if _, err := otherUser(ctx, tx, c, FieldOtherUser, in.To); err != nil {
 		return out, fresh, err
 	}
 	id, err := newID(tx, "connectionId", in.ID, func() (bool, error) { return connectionIDUsed(ctx, tx, c, in.ID) })
@@ -370,7 +371,7 @@ func findConnection(ctx context.Context, tx *store.Tx, c Caller, ref ConnectionR
 		}
 		return conn, nil
 	}
-	if _, err := otherUser(ctx, tx, c, "userId", ref.With); err != nil {
+	if _, err := otherUser(ctx, tx, c, FieldOtherUser, ref.With); err != nil {
 		return store.Connection{}, err
 	}
 	conn, err := tx.ConnectionBetween(ctx, c.UserID, ref.With)

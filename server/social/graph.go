@@ -51,6 +51,9 @@ func visibleUser(ctx context.Context, tx *store.Tx, viewer, id string) (store.Us
 	if viewer == id {
 		return u, nil
 	}
+	if !u.DeletedAt.IsZero() {
+		return store.User{}, userNotFound(id)
+	}
 	blocked, err := tx.Blocked(ctx, viewer, id)
 	if err != nil {
 		return store.User{}, err
@@ -88,12 +91,11 @@ func existingOther(ctx context.Context, tx *store.Tx, c Caller, id string) error
 	if err := notSelf(c, "id", id); err != nil {
 		return err
 	}
-	if _, err := tx.User(ctx, id); apperr.Is(err, apperr.NotFound) {
+	u, err := tx.User(ctx, id)
+	if apperr.Is(err, apperr.NotFound) || err == nil && !u.DeletedAt.IsZero() {
 		return userNotFound(id)
-	} else if err != nil {
-		return err
 	}
-	return nil
+	return err
 }
 
 // FollowUser makes the caller follow id. Following someone already

@@ -302,6 +302,13 @@ func (s *Service) checkDirectNotBlocked(ctx context.Context, tx *store.Tx, ch st
 		if p.UserID == me {
 			continue
 		}
+		u, err := tx.User(ctx, p.UserID)
+		if err != nil {
+			return err
+		}
+		if !u.DeletedAt.IsZero() {
+			return apperr.Conflictf("user_deleted", "This account has been deleted; it cannot receive messages")
+		}
 		blocked, err := tx.Blocked(ctx, me, p.UserID)
 		if err != nil {
 			return err

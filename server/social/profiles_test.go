@@ -15,6 +15,7 @@ import (
 // chat they are in, each user they have a connection record with), however
 // many messages, participants and records mention them there.
 func TestProfileChangeWritesOneRowPerBucket(t *testing.T) {
+	t.Parallel()
 	svc, db := mustService(t)
 	ctx := context.Background()
 	reg := func(name string) string {

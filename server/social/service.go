@@ -30,6 +30,9 @@ type Config struct {
 	Log        *slog.Logger
 	// Media stores uploaded photos (default: uploads refused).
 	Media Storage
+	// UsernameGrace is how long a deleted account's username stays
+	// reserved (default 30 days).
+	UsernameGrace time.Duration
 }
 
 // Service is the rule layer. Safe for concurrent use.
@@ -42,6 +45,7 @@ type Service struct {
 	media      Storage
 	dummyHash  string
 	sessions   *sessionCache
+	grace      time.Duration
 }
 
 // New returns a Service over cfg.DB.
@@ -61,6 +65,9 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Media == nil {
 		cfg.Media = noStorage{}
 	}
+	if cfg.UsernameGrace <= 0 {
+		cfg.UsernameGrace = DefaultUsernameGrace
+	}
 	// A login for an unknown username still pays for one hash check, so
 	// timing does not reveal which usernames exist.
 	if cfg.Passwords == nil {
@@ -74,6 +81,7 @@ func New(cfg Config) (*Service, error) {
 		db: cfg.DB, tokens: cfg.Tokens, passwords: cfg.Passwords,
 		refreshTTL: cfg.RefreshTTL, log: cfg.Log, media: cfg.Media, dummyHash: dummy,
 		sessions: newSessionCache(2*auth.AccessTTL, cfg.DB.Now),
+		grace:    cfg.UsernameGrace,
 	}, nil
 }
 

@@ -25,6 +25,16 @@ type Registration struct {
 	Name     string
 	Username string
 	Password string
+	// Client labels the device for the session list ("Pixel 8 / vibesync
+	// 1.4"); optional, at most MaxClientLen characters.
+	Client string
+}
+
+// Credentials are the input of LoginWith.
+type Credentials struct {
+	Username string
+	Password string
+	Client   string // as Registration.Client
 }
 
 // Register creates a user and logs them in. Usernames are unique ignoring
@@ -40,6 +50,10 @@ func (s *Service) Register(ctx context.Context, in Registration) (Tokens, error)
 	if err := validPassword(in.Password); err != nil {
 		return Tokens{}, err
 	}
+	client, err := validClient(in.Client)
+	if err != nil {
+		return Tokens{}, err
+	}
 	hash, err := s.passwords.Hash(ctx, in.Password)
 	if err != nil {
 		return Tokens{}, err
@@ -47,6 +61,9 @@ func (s *Service) Register(ctx context.Context, in Registration) (Tokens, error)
 	var out Tokens
 	err = s.db.Write(ctx, func(tx *store.Tx) error {
 		u := store.User{ID: oid.NewAt(tx.Now), Name: name, Username: in.Username, PasswordHash: hash, CreatedAt: tx.Now, UpdatedAt: tx.Now}
+		if err := s.releaseUsername(ctx, tx, in.Username); err != nil {
+			return err
+		}
 		if err := tx.CreateUser(ctx, u); err != nil {
 			return err
 		}
@@ -54,7 +71,7 @@ func (s *Service) Register(ctx context.Context, in Registration) (Tokens, error)
 		if err := put(ctx, tx, EntityUser, u.ID, out.User, UserBucket(u.ID)); err != nil {
 			return err
 		}
-		return s.startSession(ctx, tx, u.ID, &out)
+		return s.startSession(ctx, tx, u.ID, client, &out)
 	})
 	return out, err
 }
@@ -62,6 +79,16 @@ func (s *Service) Register(ctx context.Context, in Registration) (Tokens, error)
 // Login checks a username (ignoring case) and password and starts a session.
 // A wrong username and a wrong password get the same answer.
 func (s *Service) Login(ctx context.Context, username, password string) (Tokens, error) {
+	return s.LoginWith(ctx, Credentials{Username: username, Password: password})
+}
+
+// LoginWith is Login with the device's label for the session list.
+func (s *Service) LoginWith(ctx context.Context, in Credentials) (Tokens, error) {
+	username, password := in.Username, in.Password
+	client, err := validClient(in.Client)
+	if err != nil {
+		return Tokens{}, err
+	}
 	if username == "" {
 		return Tokens{}, apperr.InvalidField("username", "username is required")
 	}
@@ -72,7 +99,7 @@ func (s *Service) Login(ctx context.Context, username, password string) (Tokens,
 		return Tokens{}, badLogin()
 	}
 	var u store.User
-	err := s.db.Read(ctx, func(tx *store.Tx) (err error) {
+	err = s.db.Read(ctx, func(tx *store.Tx) (err error) {
 		u, err = tx.UserByUsername(ctx, username)
 		return err
 	})
@@ -94,7 +121,7 @@ func (s *Service) Login(ctx context.Context, username, password string) (Tokens,
 	}
 	var out Tokens
 	out.User = userFrom(u)
-	err = s.db.Write(ctx, func(tx *store.Tx) error { return s.startSession(ctx, tx, u.ID, &out) })
+	err = s.db.Write(ctx, func(tx *store.Tx) error { return s.startSession(ctx, tx, u.ID, client, &out) })
 	return out, err
 }
 
@@ -102,8 +129,8 @@ func badLogin() error {
 	return apperr.Unauthenticatedf("invalid_credentials", "Wrong username or password")
 }
 
-func (s *Service) startSession(ctx context.Context, tx *store.Tx, userID string, out *Tokens) error {
-	sess := store.Session{ID: oid.NewAt(tx.Now), UserID: userID, CreatedAt: tx.Now}
+func (s *Service) startSession(ctx context.Context, tx *store.Tx, userID, client string, out *Tokens) error {
+	sess := store.Session{ID: oid.NewAt(tx.Now), UserID: userID, Client: client, CreatedAt: tx.Now}
 	if err := tx.CreateSession(ctx, sess); err != nil {
 		return err
 	}
@@ -147,6 +174,8 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 			return err
 		}
 		switch {
+		case sess.EndReason == store.EndAccountDeleted:
+			return accountDeleted()
 		case !sess.RevokedAt.IsZero():
 			return apperr.Unauthenticatedf("session_revoked", "This session has ended; log in again")
 		case !rt.UsedAt.IsZero():
@@ -157,6 +186,9 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (Tokens, err
 			return apperr.Unauthenticatedf("refresh_token_expired", "The refresh token has expired; log in again")
 		}
 		if err := tx.MarkRefreshTokenUsed(ctx, rt.Hash); err != nil {
+			return err
+		}
+		if err := tx.TouchSession(ctx, sess.ID); err != nil {
 			return err
 		}
 		u, err := tx.User(ctx, sess.UserID)
@@ -190,6 +222,16 @@ func (s *Service) Logout(ctx context.Context, sessionID string) error {
 func (s *Service) CheckSession(ctx context.Context, c auth.Claims) error {
 	revoked, active := s.sessions.lookup(c.SessionID, c.UserID)
 	if revoked {
+		// Refused whatever the database says (the revoking write may not
+		// have committed yet); the database only tells which reason.
+		var sess store.Session
+		err := s.db.Read(ctx, func(tx *store.Tx) (err error) {
+			sess, err = tx.Session(ctx, c.SessionID)
+			return err
+		})
+		if err == nil && sess.UserID == c.UserID && sess.EndReason == store.EndAccountDeleted {
+			return accountDeleted()
+		}
 		return apperr.Unauthenticatedf(syncv1.ReasonTokenRevoked, "This session has ended; log in again")
 	}
 	if active {
@@ -201,6 +243,9 @@ func (s *Service) CheckSession(ctx context.Context, c auth.Claims) error {
 		sess, err = tx.Session(ctx, c.SessionID)
 		return err
 	})
+	if err == nil && sess.UserID == c.UserID && sess.EndReason == store.EndAccountDeleted {
+		return accountDeleted()
+	}
 	if apperr.Is(err, apperr.NotFound) || err == nil && (sess.UserID != c.UserID || !sess.RevokedAt.IsZero()) {
 		return apperr.Unauthenticatedf(syncv1.ReasonTokenRevoked, "This session has ended; log in again")
 	}

@@ -21,10 +21,13 @@ type User struct {
 	// Status is the user's meet-me status while it is active; absent
 	// otherwise (an expired status counts as none).
 	Status *Status `json:"status,omitempty"`
+	// Deleted marks the identity of a deleted account (named DeletedName,
+	// no username): what replicas and embedded profiles show for it.
+	Deleted bool `json:"deleted,omitempty"`
 }
 
 func userFrom(u store.User) User {
-	return User{ID: u.ID, Name: u.Name, Username: u.Username, Photo: u.Photo, Bio: u.Bio}
+	return User{ID: u.ID, Name: u.Name, Username: u.Username, Photo: u.Photo, Bio: u.Bio, Deleted: !u.DeletedAt.IsZero()}
 }
 
 // Limits on profile fields.
@@ -189,6 +192,11 @@ func (s *Service) updateProfile(ctx context.Context, tx *store.Tx, c Caller, upd
 			}
 		}
 		su.Photo = &p
+	}
+	if su.Username != nil {
+		if err := s.releaseUsername(ctx, tx, *su.Username); err != nil {
+			return User{}, err
+		}
 	}
 	if err := tx.UpdateUser(ctx, c.UserID, su); err != nil {
 		return User{}, err

@@ -16,6 +16,7 @@ import (
 // are rolled back) while the others of its group commit, and each caller
 // gets its own result.
 func TestGroupCommit(t *testing.T) {
+	t.Parallel()
 	db := mustOpen(t)
 	ctx := context.Background()
 	var hooks []store.Commit
@@ -92,6 +93,7 @@ func TestGroupCommit(t *testing.T) {
 
 // A write whose context ends while it waits in the queue is not run.
 func TestGroupCommitCancelledWhileQueued(t *testing.T) {
+	t.Parallel()
 	db := mustOpen(t)
 	release := db.HoldWriterForTest(2)
 	cctx, cancel := context.WithCancel(context.Background())
@@ -123,6 +125,7 @@ func TestGroupCommitCancelledWhileQueued(t *testing.T) {
 // A write that panics is rolled back alone, its panic reaches its own
 // caller, and the writer stays usable.
 func TestGroupCommitPanic(t *testing.T) {
+	t.Parallel()
 	db := mustOpen(t)
 	ctx := context.Background()
 	release := db.HoldWriterForTest(2)

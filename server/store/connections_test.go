@@ -27,6 +27,7 @@ func mustUsers(t *testing.T, db *store.DB, n int) []string {
 }
 
 func TestConnectionRecords(t *testing.T) {
+	t.Parallel()
 	db := mustOpen(t)
 	ctx := context.Background()
 	u := mustUsers(t, db, 4)
@@ -109,6 +110,7 @@ func TestConnectionRecords(t *testing.T) {
 }
 
 func TestExpiredStatuses(t *testing.T) {
+	t.Parallel()
 	now := time.Now()
 	db := mustOpenAt(t, t.TempDir()+"/s.db", func() time.Time { return now })
 	ctx := context.Background()
@@ -133,6 +135,7 @@ func TestExpiredStatuses(t *testing.T) {
 }
 
 func TestNotificationCounts(t *testing.T) {
+	t.Parallel()
 	db := mustOpen(t)
 	ctx := context.Background()
 	u := mustUsers(t, db, 1)
@@ -162,6 +165,7 @@ func TestNotificationCounts(t *testing.T) {
 }
 
 func TestQueryCountCountsEveryQuery(t *testing.T) {
+	t.Parallel()
 	db := mustOpen(t)
 	ctx := context.Background()
 	u := mustUsers(t, db, 3)
@@ -176,6 +180,7 @@ func TestQueryCountCountsEveryQuery(t *testing.T) {
 }
 
 func TestNotificationsLeaveOutBlockedActors(t *testing.T) {
+	t.Parallel()
 	db := mustOpen(t)
 	ctx := context.Background()
 	u := mustUsers(t, db, 3)

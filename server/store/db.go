@@ -60,6 +60,8 @@ type DB struct {
 	wstmts, rstmts *stmtCache
 	// observer is told about every write batch (see Observe).
 	observer atomic.Pointer[WriteObserver]
+	// unlock releases the database file's shared lock (see lockFile).
+	unlock func()
 }
 
 // WriteObserver is told how writes go through the single writer: how many
@@ -174,6 +176,13 @@ func (db *DB) openFile(u *url.URL) error {
 			return fmt.Errorf("store: create database folder: %w", err)
 		}
 	}
+	// Shared with other servers and backups; a restore takes it
+	// exclusively, so it never replaces the file under a running server.
+	unlock, err := lockFile(path, false)
+	if err != nil {
+		return fmt.Errorf("store: open %s: %w", path, err)
+	}
+	db.unlock = unlock
 	q := u.Query()
 	for _, kv := range fileDefaults {
 		if q.Get(kv[0]) == "" {
@@ -195,12 +204,13 @@ func (db *DB) openFile(u *url.URL) error {
 		d.SetConnMaxLifetime(0)
 		return d, nil
 	}
-	var err error
 	if db.w, err = open(wq, 1); err != nil {
+		db.unlock()
 		return err
 	}
 	if db.r, err = open(rq, 8); err != nil {
 		db.w.Close()
+		db.unlock()
 		return err
 	}
 	return nil
@@ -224,6 +234,10 @@ func (db *DB) Close() error {
 	}
 	if db.r != nil {
 		errs = append(errs, db.r.Close())
+	}
+	if db.unlock != nil {
+		db.unlock()
+		db.unlock = nil
 	}
 	return errors.Join(errs...)
 }

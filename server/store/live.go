@@ -267,9 +267,11 @@ func (tx *Tx) PruneMemberChanges(ctx context.Context, cutoff time.Time) (int64, 
 }
 
 // EndedSessions returns those of ids whose session was revoked or no longer
-// exists, so the live sockets opened with them can be closed.
-func (tx *Tx) EndedSessions(ctx context.Context, ids []string) ([]string, error) {
+// exists, each with the reason it ended (Session.EndReason; empty for a
+// plain revocation or a missing session).
+func (tx *Tx) EndedSessions(ctx context.Context, ids []string) (map[string]string, error) {
 	active := make(map[string]bool, len(ids))
+	reasons := map[string]string{}
 	const chunk = 500
 	for i := 0; i < len(ids); i += chunk {
 		part := ids[i:min(i+chunk, len(ids))]
@@ -277,19 +279,28 @@ func (tx *Tx) EndedSessions(ctx context.Context, ids []string) ([]string, error)
 		for j, id := range part {
 			args[j] = id
 		}
-		found, err := tx.strings(ctx, `SELECT id FROM sessions WHERE revoked_at IS NULL AND id IN (?`+
+		rows, err := tx.query(ctx, `SELECT id, revoked_at IS NULL, end_reason FROM sessions WHERE id IN (?`+
 			strings.Repeat(", ?", len(part)-1)+`)`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("store: ended sessions: %w", err)
 		}
-		for _, id := range found {
-			active[id] = true
+		for rows.Next() {
+			var id, reason string
+			var live bool
+			if err := rows.Scan(&id, &live, &reason); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("store: scan session: %w", err)
+			}
+			active[id], reasons[id] = live, reason
+		}
+		if err := rows.Close(); err != nil {
+			return nil, fmt.Errorf("store: ended sessions: %w", err)
 		}
 	}
-	var ended []string
+	ended := map[string]string{}
 	for _, id := range ids {
 		if !active[id] {
-			ended = append(ended, id)
+			ended[id] = reasons[id]
 		}
 	}
 	return ended, nil

@@ -40,6 +40,7 @@ func onlineOf(t *testing.T, db *store.DB, ids ...string) map[string]bool {
 }
 
 func TestOnline(t *testing.T) {
+	t.Parallel()
 	clock := &testClock{t: time.Now().UTC()}
 	db := mustOpenAt(t, filepath.Join(t.TempDir(), "test.db"), clock.now)
 	ctx := context.Background()
@@ -101,6 +102,7 @@ func TestOnline(t *testing.T) {
 }
 
 func TestMemberChanges(t *testing.T) {
+	t.Parallel()
 	db := mustOpen(t)
 	ctx := context.Background()
 	ids := mustUsers(t, db, 2)
@@ -139,6 +141,7 @@ func TestMemberChanges(t *testing.T) {
 }
 
 func TestMovedBuckets(t *testing.T) {
+	t.Parallel()
 	db := mustOpen(t)
 	ctx := context.Background()
 	var after, last int64

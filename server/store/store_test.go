@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/vibesync/vibesync/server/apperr"
 	"github.com/vibesync/vibesync/server/store"
+	"github.com/vibesync/vibesync/server/store/storetest"
 )
 
 // mustOpen opens and migrates a fresh database file in a temp dir.
@@ -22,6 +24,9 @@ func mustOpen(t *testing.T) *store.DB {
 func mustOpenAt(t *testing.T, path string, now func() time.Time) *store.DB {
 	t.Helper()
 	ctx := context.Background()
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		storetest.CopyTo(t, path) // migrated already
+	}
 	db, err := store.Open(ctx, store.Config{URL: "file:" + path, Now: now})
 	if err != nil {
 		t.Fatalf("open: %v", err)
@@ -54,6 +59,7 @@ func changes(t *testing.T, db *store.DB, f store.ChangeFilter) []store.Change {
 }
 
 func TestFeedIsCompactedAndRestampedOnEveryWrite(t *testing.T) {
+	t.Parallel()
 	db := mustOpen(t)
 	ctx := context.Background()
 	var first, second int64
@@ -86,6 +92,7 @@ func TestFeedIsCompactedAndRestampedOnEveryWrite(t *testing.T) {
 }
 
 func TestFeedTombstonesReplaceUpsertsAndPrune(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var mu sync.Mutex
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
@@ -119,6 +126,7 @@ func TestFeedTombstonesReplaceUpsertsAndPrune(t *testing.T) {
 }
 
 func TestFeedReadsSeveralBucketsInSeqOrderAndPages(t *testing.T) {
+	t.Parallel()
 	db := mustOpen(t)
 	ctx := context.Background()
 	write(t, db, func(tx *store.Tx) error {
@@ -150,6 +158,7 @@ func TestFeedReadsSeveralBucketsInSeqOrderAndPages(t *testing.T) {
 }
 
 func TestFailedWriteLeavesNothingBehind(t *testing.T) {
+	t.Parallel()
 	db := mustOpen(t)
 	ctx := context.Background()
 	boom := errors.New("boom")
@@ -176,6 +185,7 @@ func TestFailedWriteLeavesNothingBehind(t *testing.T) {
 }
 
 func TestEventsAppendInOrderAndCommitHookSeesThem(t *testing.T) {
+	t.Parallel()
 	db := mustOpen(t)
 	ctx := context.Background()
 	var commits []store.Commit
@@ -212,6 +222,7 @@ func TestEventsAppendInOrderAndCommitHookSeesThem(t *testing.T) {
 }
 
 func TestUniqueViolationIsAConflict(t *testing.T) {
+	t.Parallel()
 	db := mustOpen(t)
 	ctx := context.Background()
 	now := time.Now()
@@ -226,6 +237,7 @@ func TestUniqueViolationIsAConflict(t *testing.T) {
 }
 
 func TestSettingIfAbsentKeepsTheFirstValue(t *testing.T) {
+	t.Parallel()
 	db := mustOpen(t)
 	ctx := context.Background()
 	var a, b string
@@ -237,6 +249,7 @@ func TestSettingIfAbsentKeepsTheFirstValue(t *testing.T) {
 }
 
 func TestReadersCannotWrite(t *testing.T) {
+	t.Parallel()
 	db := mustOpen(t)
 	ctx := context.Background()
 	err := db.Read(ctx, func(tx *store.Tx) error {
@@ -249,6 +262,7 @@ func TestReadersCannotWrite(t *testing.T) {
 }
 
 func TestConcurrentWritersAllLand(t *testing.T) {
+	t.Parallel()
 	db := mustOpen(t)
 	ctx := context.Background()
 	var wg sync.WaitGroup
@@ -273,6 +287,7 @@ func TestConcurrentWritersAllLand(t *testing.T) {
 }
 
 func TestMigrationsAllApplied(t *testing.T) {
+	t.Parallel()
 	db := mustOpen(t)
 	ms, err := db.Migrations(context.Background())
 	if err != nil {
@@ -292,6 +307,7 @@ func TestMigrationsAllApplied(t *testing.T) {
 }
 
 func TestReadyReportsPendingMigrations(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, err := store.Open(ctx, store.Config{URL: "file:" + filepath.Join(t.TempDir(), "p.db")})
 	if err != nil {
@@ -313,6 +329,7 @@ func TestReadyReportsPendingMigrations(t *testing.T) {
 }
 
 func TestOpenRejectsBadURLs(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	for _, u := range []string{"", "file:", "file::memory:", "ftp://x"} {
 		if db, err := store.Open(ctx, store.Config{URL: u}); err == nil {
@@ -323,6 +340,7 @@ func TestOpenRejectsBadURLs(t *testing.T) {
 }
 
 func TestFileDefaultsReachEveryConnection(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "d.db")
 	db := mustOpenAt(t, path, time.Now)
 	ctx := context.Background()
@@ -344,6 +362,7 @@ func TestFileDefaultsReachEveryConnection(t *testing.T) {
 }
 
 func TestSavepointUndoesOnlyTheFailedStep(t *testing.T) {
+	t.Parallel()
 	db := mustOpen(t)
 	ctx := context.Background()
 	boom := errors.New("rule violated")
@@ -372,6 +391,7 @@ func TestSavepointUndoesOnlyTheFailedStep(t *testing.T) {
 }
 
 func TestAfterCommit(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	boom := errors.New("rule violated")
 	t.Run("runs_after_a_commit_in_order", func(t *testing.T) {
@@ -437,6 +457,7 @@ func TestAfterCommit(t *testing.T) {
 }
 
 func TestAfterRollback(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	boom := errors.New("rule violated")
 	t.Run("runs_on_rollback_newest_first", func(t *testing.T) {

@@ -20,22 +20,24 @@ type User struct {
 	Photo        string
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	DeletedAt    time.Time // zero unless the account was deleted
 }
 
-const userColumns = `id, name, username, password_hash, bio, photo, created_at, updated_at`
+const userColumns = `id, name, username, password_hash, bio, photo, created_at, updated_at, deleted_at`
 
 func scanUser(s interface{ Scan(...any) error }) (User, error) {
 	var u User
 	var created, updated int64
-	err := s.Scan(&u.ID, &u.Name, &u.Username, &u.PasswordHash, &u.Bio, &u.Photo, &created, &updated)
-	u.CreatedAt, u.UpdatedAt = fromMS(created), fromMS(updated)
+	var deleted sql.NullInt64
+	err := s.Scan(&u.ID, &u.Name, &u.Username, &u.PasswordHash, &u.Bio, &u.Photo, &created, &updated, &deleted)
+	u.CreatedAt, u.UpdatedAt, u.DeletedAt = fromMS(created), fromMS(updated), nullTime(deleted)
 	return u, err
 }
 
 // CreateUser inserts u. A username taken ignoring case is a conflict with
 // reason "username_taken".
 func (tx *Tx) CreateUser(ctx context.Context, u User) error {
-	_, err := tx.exec(ctx, `INSERT INTO users (`+userColumns+`, username_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := tx.exec(ctx, `INSERT INTO users (id, name, username, password_hash, bio, photo, created_at, updated_at, username_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		u.ID, u.Name, u.Username, u.PasswordHash, u.Bio, u.Photo, ms(u.CreatedAt), ms(u.UpdatedAt), strings.ToLower(u.Username))
 	if err != nil {
 		return fmt.Errorf("store: create user: %w", usernameConflict(err))
@@ -52,9 +54,10 @@ func (tx *Tx) User(ctx context.Context, id string) (User, error) {
 	return u, nil
 }
 
-// UserByUsername returns the user whose username matches ignoring case.
+// UserByUsername returns the user whose username matches ignoring case;
+// deleted accounts are not found.
 func (tx *Tx) UserByUsername(ctx context.Context, username string) (User, error) {
-	u, err := scanUser(tx.queryRow(ctx, `SELECT `+userColumns+` FROM users WHERE username_key = ?`, strings.ToLower(username)))
+	u, err := scanUser(tx.queryRow(ctx, `SELECT `+userColumns+` FROM users WHERE username_key = ? AND deleted_at IS NULL`, strings.ToLower(username)))
 	if err != nil {
 		return User{}, notFound(err, "user_not_found", "User")
 	}
@@ -118,6 +121,40 @@ func (tx *Tx) UpdateUser(ctx context.Context, id string, upd UserUpdate) error {
 	return nil
 }
 
+// SetPasswordHash replaces user id's password hash.
+func (tx *Tx) SetPasswordHash(ctx context.Context, id, hash string) error {
+	res, err := tx.exec(ctx, `UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL`, hash, ms(tx.Now), id)
+	if err != nil {
+		return fmt.Errorf("store: set password: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound(sql.ErrNoRows, "user_not_found", "User")
+	}
+	return nil
+}
+
+// EraseUser turns user id into the deleted-user identity: name becomes
+// name, username, password hash, bio and photo are cleared, deleted_at is
+// set. username_key keeps the old username reserved (ReleaseUsername).
+func (tx *Tx) EraseUser(ctx context.Context, id, name string) error {
+	if _, err := tx.exec(ctx, `UPDATE users SET name = ?, username = '', password_hash = '', bio = '', photo = '',
+		updated_at = ?, deleted_at = ? WHERE id = ?`, name, ms(tx.Now), ms(tx.Now), id); err != nil {
+		return fmt.Errorf("store: erase user: %w", err)
+	}
+	return nil
+}
+
+// ReleaseUsername frees username (ignoring case) when a deleted account
+// holds it and was deleted at or before cutoff: its key becomes '#' || id,
+// which no valid username equals.
+func (tx *Tx) ReleaseUsername(ctx context.Context, username string, cutoff time.Time) error {
+	if _, err := tx.exec(ctx, `UPDATE users SET username_key = '#' || id
+		WHERE username_key = ? AND deleted_at IS NOT NULL AND deleted_at <= ?`, strings.ToLower(username), ms(cutoff)); err != nil {
+		return fmt.Errorf("store: release username: %w", err)
+	}
+	return nil
+}
+
 // UserFilter selects users for search. Search matches name or username
 // (case-insensitive substring); Exclude removes ids (the caller);
 // HiddenFor, when set, removes everyone who blocks that user or is blocked
@@ -133,7 +170,7 @@ type UserFilter struct {
 // FindUsers returns one page of matching users ordered by username, and the
 // total number of matches.
 func (tx *Tx) FindUsers(ctx context.Context, f UserFilter) ([]User, int, error) {
-	where := `WHERE id NOT IN (SELECT value FROM json_each(?))`
+	where := `WHERE deleted_at IS NULL AND id NOT IN (SELECT value FROM json_each(?))`
 	args := []any{jsonStrings(f.Exclude)}
 	if f.HiddenFor != "" {
 		where += ` AND NOT EXISTS (SELECT 1 FROM blocks b WHERE (b.blocker_id = ? AND b.blocked_id = users.id) OR (b.blocked_id = ? AND b.blocker_id = users.id))`

@@ -23,6 +23,10 @@ const (
 	// ReasonTokenRevoked (UNAUTHENTICATED): the login session of the
 	// request, or of an open Subscribe stream, has ended; log in again.
 	ReasonTokenRevoked = "token_revoked"
+	// ReasonAccountDeleted (UNAUTHENTICATED, also the REST code of the
+	// 401): the account was deleted. Wipe the replica; queued mutations
+	// are rejected, never applied.
+	ReasonAccountDeleted = "account_deleted"
 	// ReasonMutationIDReused (a rejected mutation, code "conflict"): the
 	// client id already used this mutation id for other content (its data
 	// folder was restored or copied). Push it, and those behind it, again

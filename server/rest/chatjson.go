@@ -1,20 +1,21 @@
-package social
+package rest
 
 import (
 	"encoding/json"
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/vibesync/vibesync/server/social"
 	"github.com/vibesync/vibesync/wire"
 )
 
-// AppendChatViewsJSON appends the JSON array of views to b: the same
+// appendChatViewsJSON appends the JSON array of views to b: the same
 // document encoding/json makes of them (same fields, order, omissions and
 // values), written without reflection. Chat lists are the largest read
 // answers (a page of 10 group chats carries hundreds of populated users),
 // so GET /chats writes them this way. The rare parts (explore's reels and
 // requests, message files) go through encoding/json.
-func AppendChatViewsJSON(b []byte, views []ChatView) ([]byte, error) {
+func appendChatViewsJSON(b []byte, views []social.ChatView) ([]byte, error) {
 	if views == nil {
 		return append(b, "null"...), nil
 	}
@@ -24,19 +25,19 @@ func AppendChatViewsJSON(b []byte, views []ChatView) ([]byte, error) {
 			b = append(b, ',')
 		}
 		var err error
-		if b, err = views[i].appendJSON(b); err != nil {
+		if b, err = appendChatView(b, &views[i]); err != nil {
 			return nil, err
 		}
 	}
 	return append(b, ']'), nil
 }
 
-func (v *ChatView) appendJSON(b []byte) ([]byte, error) {
+func appendChatView(b []byte, v *social.ChatView) ([]byte, error) {
 	c := &v.Chat
 	b = append(b, `{"_id":`...)
 	b = appendString(b, c.ID)
 	b = append(b, `,"creator":`...)
-	b = c.Creator.appendJSON(b)
+	b = appendUserRef(b, &c.Creator)
 	b = append(b, `,"isGroup":`...)
 	b = strconv.AppendBool(b, c.IsGroup)
 	if c.Category != "" {
@@ -95,7 +96,7 @@ func (v *ChatView) appendJSON(b []byte) ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = c.Participants[i].appendJSON(b)
+			b = appendParticipant(b, &c.Participants[i])
 		}
 		b = append(b, ']')
 	}
@@ -105,14 +106,14 @@ func (v *ChatView) appendJSON(b []byte) ([]byte, error) {
 	b = appendTime(b, c.UpdatedAt)
 	if v.User != nil {
 		b = append(b, `,"user":`...)
-		b = v.User.appendJSON(b)
+		b = appendUserRef(b, v.User)
 	}
 	b = append(b, `,"lastMessage":`...)
 	if m := v.LastMessage; m == nil {
 		b = append(b, "null"...)
 	} else {
 		var err error
-		if b, err = m.appendJSON(b); err != nil {
+		if b, err = appendMessage(b, m); err != nil {
 			return nil, err
 		}
 	}
@@ -144,7 +145,7 @@ func (v *ChatView) appendJSON(b []byte) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
-func (p *Participant) appendJSON(b []byte) []byte {
+func appendParticipant(b []byte, p *social.Participant) []byte {
 	b = append(b, `{"_id":`...)
 	b = appendString(b, p.ID)
 	if p.Chat != "" {
@@ -152,7 +153,7 @@ func (p *Participant) appendJSON(b []byte) []byte {
 		b = appendString(b, p.Chat)
 	}
 	b = append(b, `,"user":`...)
-	b = p.User.appendJSON(b)
+	b = appendUserRef(b, &p.User)
 	if p.IsAdmin {
 		b = append(b, `,"isAdmin":true`...)
 	}
@@ -165,11 +166,11 @@ func (p *Participant) appendJSON(b []byte) []byte {
 	return append(b, '}')
 }
 
-func (m *Message) appendJSON(b []byte) ([]byte, error) {
+func appendMessage(b []byte, m *social.Message) ([]byte, error) {
 	b = append(b, `{"_id":`...)
 	b = appendString(b, m.ID)
 	b = append(b, `,"user":`...)
-	b = m.User.appendJSON(b)
+	b = appendUserRef(b, &m.User)
 	b = append(b, `,"chat":`...)
 	b = appendString(b, m.Chat)
 	if m.Text != "" {
@@ -197,7 +198,7 @@ func (m *Message) appendJSON(b []byte) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
-func (u *UserRef) appendJSON(b []byte) []byte {
+func appendUserRef(b []byte, u *social.UserRef) []byte {
 	if !u.Populated {
 		return appendString(b, u.ID)
 	}

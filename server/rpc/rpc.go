@@ -101,15 +101,18 @@ func (s *Services) Register(mux *http.ServeMux) {
 
 // codeOf is the one table from error codes to Connect codes.
 var codeOf = map[apperr.Code]connect.Code{
-	apperr.Invalid:         connect.CodeInvalidArgument,
-	apperr.Unauthenticated: connect.CodeUnauthenticated,
-	apperr.Forbidden:       connect.CodePermissionDenied,
-	apperr.NotFound:        connect.CodeNotFound,
-	apperr.Conflict:        connect.CodeAborted,
-	apperr.TooLarge:        connect.CodeResourceExhausted,
-	apperr.RateLimited:     connect.CodeResourceExhausted,
-	apperr.Unavailable:     connect.CodeUnavailable,
-	apperr.Internal:        connect.CodeInternal,
+	apperr.Invalid:          connect.CodeInvalidArgument,
+	apperr.Unauthenticated:  connect.CodeUnauthenticated,
+	apperr.Forbidden:        connect.CodePermissionDenied,
+	apperr.NotFound:         connect.CodeNotFound,
+	apperr.Conflict:         connect.CodeAborted,
+	apperr.TooLarge:         connect.CodeResourceExhausted,
+	apperr.RateLimited:      connect.CodeResourceExhausted,
+	apperr.Unavailable:      connect.CodeUnavailable,
+	apperr.TimedOut:         connect.CodeDeadlineExceeded,
+	apperr.UnsupportedMedia: connect.CodeInvalidArgument,
+	apperr.HeadersTooLarge:  connect.CodeResourceExhausted,
+	apperr.Internal:         connect.CodeInternal,
 }
 
 // toConnect turns err into a *connect.Error: an *apperr.Error keeps its

@@ -21,6 +21,7 @@ import (
 	"github.com/vibesync/vibesync/server/social"
 	syncv1 "github.com/vibesync/vibesync/syncproto/vibesync/sync/v1"
 	"github.com/vibesync/vibesync/syncproto/vibesync/sync/v1/syncv1connect"
+	"github.com/vibesync/vibesync/wire"
 )
 
 // ProtocolVersion is the sync protocol version this server speaks. Every
@@ -31,7 +32,7 @@ const ProtocolVersion = 1
 // MaxRequestBytes bounds a request message (decompressed): a pull
 // listing a hundred thousand buckets, or a full push, fits; anything
 // larger is refused with RESOURCE_EXHAUSTED before it is decoded.
-const MaxRequestBytes = 8 << 20
+const MaxRequestBytes = wire.MaxSyncRequestBytes
 
 // Config wires the services.
 type Config struct {

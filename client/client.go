@@ -430,18 +430,36 @@ func newClientID() string {
 	return hex.EncodeToString(b)
 }
 
-// Logout forgets the session (the replica and outbox stay for the next
-// login of the same user).
+// Logout ends the session on the server and forgets its tokens (the
+// replica and outbox stay for the next login of the same user). The
+// tokens are forgotten whatever happens; when the server could not be
+// told, the error wraps ErrOffline (or says why) and the session there
+// lasts until it expires or is ended from another device.
 func (c *Client) Logout(ctx context.Context) error {
 	s, err := c.session(ctx, c.db)
 	if err != nil {
 		return err
 	}
-	_ = c.rest(ctx, "POST", "/auth/logout", s.AccessToken, nil, nil) // best effort: the tokens are forgotten anyway
-	return c.tx(ctx, func(tx *sql.Tx) error {
-		s.AccessToken, s.RefreshToken = "", ""
-		return setMetaJSON(ctx, tx, "session", s)
-	})
+	tok, told := c.accessToken(ctx, "")
+	if told == nil {
+		told = c.rest(ctx, "POST", "/auth/logout", tok, nil, nil)
+	}
+	if err := c.tx(ctx, func(tx *sql.Tx) error {
+		var now session
+		if err := getMetaJSON(ctx, tx, "session", &now); err != nil {
+			return err
+		}
+		if now.UserID == s.UserID {
+			now.AccessToken, now.RefreshToken = "", ""
+		}
+		return setMetaJSON(ctx, tx, "session", now)
+	}); err != nil {
+		return err
+	}
+	if errors.Is(told, ErrSessionEnded) {
+		return nil // the server had ended it already
+	}
+	return told
 }
 
 // refreshLease is how long a process may take to refresh the session

@@ -548,7 +548,19 @@ func newerWrite(t *testing.T, ctx context.Context, rng *rand.Rand, r *replicaUnd
 	other := accounts[rng.IntN(len(accounts))]
 	g := (*live)[rng.IntN(len(*live))]
 	var err error
-	switch rng.IntN(13) {
+	switch rng.IntN(16) {
+	case 12:
+		if other.ID != r.user.ID {
+			if rng.IntN(2) == 0 {
+				err = r.c.Follow(ctx, other.ID)
+			} else {
+				err = r.c.Unfollow(ctx, other.ID) // may make a later add_participant fail: rejected, reported
+			}
+		}
+	case 13:
+		err = r.c.SetStatus(ctx, fmt.Sprintf("status %d", step), time.Duration(rng.IntN(3)*30)*time.Minute) // 0: rejected
+	case 14:
+		err = r.c.SetStatus(ctx, "", 0)
 	case 0: // a group created offline, people added and a message sent before the server has it
 		var ch Chat
 		if ch, err = r.c.CreateChat(ctx, NewChat{Group: true, Name: fmt.Sprintf("Group %d", step), Category: "Outdoors", Users: []string{other.ID}}); err == nil {

@@ -592,3 +592,38 @@ func (c *Client) UserByUsername(ctx context.Context, username string) (u User, o
 	}
 	return User{}, false, nil
 }
+
+// Following lists the ids of the users the user follows.
+func (c *Client) Following(ctx context.Context) ([]string, error) {
+	return c.edges(ctx, "follow", func(e map[string]string) string { return e["followee"] }, "follower")
+}
+
+// Blocked lists the ids of the users the user blocked.
+func (c *Client) Blocked(ctx context.Context) ([]string, error) {
+	return c.edges(ctx, "block", func(e map[string]string) string { return e["blocked"] }, "blocker")
+}
+
+// edges reads the user's own follow or block rows (side names the user's
+// end) and returns the other ends.
+func (c *Client) edges(ctx context.Context, kind string, other func(map[string]string) string, side string) ([]string, error) {
+	me, err := c.me(ctx)
+	if err != nil {
+		return nil, err
+	}
+	es, err := c.entities(ctx, kind, "user:"+me)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range es {
+		var m map[string]string
+		if err := json.Unmarshal(e.Data, &m); err != nil {
+			return nil, fmt.Errorf("client: decode %s %s: %w", kind, e.ID, err)
+		}
+		if m[side] == me {
+			out = append(out, other(m))
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -573,5 +574,85 @@ func (c *Client) AddPushDevice(ctx context.Context, token string) error {
 // RemovePushDevice forgets a push token of the user.
 func (c *Client) RemovePushDevice(ctx context.Context, token string) error {
 	_, err := c.enqueue(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_RemovePushDevice{RemovePushDevice: &syncv1.RemovePushDevice{Token: token}}})
+	return err
+}
+
+// Follow starts following a user: Following shows it at once.
+func (c *Client) Follow(ctx context.Context, userID string) error {
+	me, err := c.me(ctx)
+	if err != nil {
+		return err
+	}
+	f := Follow{ID: me + ":" + userID, Follower: me, Followee: userID, CreatedAt: wire.T(c.opts.Now())}
+	_, err = c.enqueue(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_Follow{Follow: &syncv1.FollowUser{UserId: userID}}},
+		effect{bucket: "user:" + me, entity: "follow", id: f.ID, value: f})
+	return err
+}
+
+// Unfollow stops following a user, at once.
+func (c *Client) Unfollow(ctx context.Context, userID string) error {
+	me, err := c.me(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = c.enqueue(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_Unfollow{Unfollow: &syncv1.UnfollowUser{UserId: userID}}},
+		effect{bucket: "user:" + me, entity: "follow", id: me + ":" + userID, del: true})
+	return err
+}
+
+// Block blocks a user: Blocked shows it, and follows either way and the
+// connection with them disappear, at once (as the server removes them).
+func (c *Client) Block(ctx context.Context, userID string) error {
+	me, err := c.me(ctx)
+	if err != nil {
+		return err
+	}
+	b := Block{ID: me + ":" + userID, Blocker: me, Blocked: userID, CreatedAt: wire.T(c.opts.Now())}
+	effects := []effect{{bucket: "user:" + me, entity: "block", id: b.ID, value: b},
+		{bucket: "user:" + me, entity: "follow", id: me + ":" + userID, del: true},
+		{bucket: "user:" + me, entity: "follow", id: userID + ":" + me, del: true}}
+	cs, err := c.Connections(ctx, "")
+	if err != nil {
+		return err
+	}
+	for _, cn := range cs {
+		if cn.User.ID == userID {
+			effects = append(effects, effect{bucket: "user:" + me, entity: "connection", id: cn.ID, del: true})
+		}
+	}
+	_, err = c.enqueue(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_Block{Block: &syncv1.BlockUser{UserId: userID}}}, effects...)
+	return err
+}
+
+// Unblock lifts a block, at once.
+func (c *Client) Unblock(ctx context.Context, userID string) error {
+	me, err := c.me(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = c.enqueue(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_Unblock{Unblock: &syncv1.UnblockUser{UserId: userID}}},
+		effect{bucket: "user:" + me, entity: "block", id: me + ":" + userID, del: true})
+	return err
+}
+
+// SetStatus sets the meet-me status for d (1 minute to 24 hours, whole
+// minutes); empty text clears it. Me shows it at once.
+func (c *Client) SetStatus(ctx context.Context, text string, d time.Duration) error {
+	me, err := c.me(ctx)
+	if err != nil {
+		return err
+	}
+	now := c.opts.Now()
+	eff, err := c.patch(ctx, "user", "user:"+me, me, func(u map[string]any) {
+		if text == "" {
+			delete(u, "status")
+			return
+		}
+		u["status"] = MeetMeStatus{ID: oid.NewAt(now), Text: text, ExpiresAt: wire.T(now.Add(d.Truncate(time.Minute))), CreatedAt: wire.T(now)}
+	})
+	if err != nil {
+		return err
+	}
+	_, err = c.enqueue(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_SetStatus{SetStatus: &syncv1.SetStatus{Text: text, ExpiresInSeconds: int64(d / time.Second)}}}, eff...)
 	return err
 }

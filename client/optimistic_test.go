@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/vibesync/vibesync/client"
 	"github.com/vibesync/vibesync/server/servertest"
@@ -213,5 +214,59 @@ func TestOneToOneChatCreatedOnTwoDevicesConverges(t *testing.T) {
 		if st, err := d.Status(ctx); err != nil || st.Outbox+st.Awaiting != 0 {
 			t.Fatalf("outbox %+v %v", st, err)
 		}
+	}
+}
+
+// TestOfflineGraphAndStatusShowAtOnce: follows, blocks and the meet-me
+// status show before the server has them, and land with the next sync.
+func TestOfflineGraphAndStatusShowAtOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := servertest.New(t)
+	amyU, bobU, catU := env.Register("Amy"), env.Register("Bob"), env.Register("Cat")
+	amy := openDevice(t, env, "")
+	login(t, env, amy, amyU)
+	mustSync(t, amy)
+	amy.net.down.Store(true)
+	for _, w := range []func() error{
+		func() error { return amy.Follow(ctx, bobU.ID) },
+		func() error { return amy.Follow(ctx, catU.ID) },
+		func() error { return amy.Unfollow(ctx, catU.ID) },
+		func() error { return amy.Block(ctx, catU.ID) },
+		func() error { return amy.SetStatus(ctx, "Coffee?", time.Hour) },
+	} {
+		if err := w(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(when string) {
+		t.Helper()
+		if f, err := amy.Following(ctx); err != nil || !slices.Equal(f, []string{bobU.ID}) {
+			t.Fatalf("%s: following %v %v", when, f, err)
+		}
+		if b, err := amy.Blocked(ctx); err != nil || !slices.Equal(b, []string{catU.ID}) {
+			t.Fatalf("%s: blocked %v %v", when, b, err)
+		}
+		if me, err := amy.Me(ctx); err != nil || me.Status == nil || me.Status.Text != "Coffee?" {
+			t.Fatalf("%s: status %+v %v", when, me.Status, err)
+		}
+	}
+	check("offline")
+	amy.net.down.Store(false)
+	if res := mustSync(t, amy); res.Pushed != 5 || len(res.Rejected) != 0 {
+		t.Fatalf("sync %+v", res)
+	}
+	check("after the sync")
+	if err := amy.Unblock(ctx, catU.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := amy.SetStatus(ctx, "", 0); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := amy.Blocked(ctx); len(b) != 0 {
+		t.Fatalf("still blocked: %v", b)
+	}
+	if me, _ := amy.Me(ctx); me.Status != nil {
+		t.Fatalf("status not cleared: %+v", me.Status)
 	}
 }

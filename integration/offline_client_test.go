@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vibesync/vibesync/client"
+	"github.com/vibesync/vibesync/server/servertest"
 )
 
 // TestOfflineFirst runs two clients (the client package: local replica,
@@ -187,8 +188,14 @@ func TestOfflineFirst(t *testing.T) {
 // openClient opens a client replica in a temp dir against base.
 func openClient(t *testing.T, base string) *client.Client {
 	t.Helper()
+	contract, err := servertest.LoadContract()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The client's REST calls are checked against the OpenAPI document too.
+	checked := contract.CheckedTransport(nil, func(err error) { t.Errorf("%v", err) })
 	c, err := client.Open(t.Context(), client.Options{Server: base, Dir: t.TempDir(),
-		HTTPClient: &http.Client{Timeout: 10 * time.Second}})
+		HTTPClient: &http.Client{Timeout: 10 * time.Second, Transport: checked}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1349,6 +1349,12 @@ type ChangePasswordJSONBody struct {
 	NewPassword     Password `json:"newPassword"`
 }
 
+// ChangePasswordParams defines parameters for ChangePassword.
+type ChangePasswordParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
 // RefreshJSONBody defines parameters for Refresh.
 type RefreshJSONBody struct {
 	RefreshToken string `json:"refreshToken"`
@@ -1363,6 +1369,24 @@ type RegisterJSONBody struct {
 
 	// Username Unique ignoring case.
 	Username Username `json:"username"`
+}
+
+// EndOtherSessionsParams defines parameters for EndOtherSessions.
+type EndOtherSessionsParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// ListSessionsParams defines parameters for ListSessions.
+type ListSessionsParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// EndSessionParams defines parameters for EndSession.
+type EndSessionParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
 }
 
 // ListChatsParams defines parameters for ListChats.
@@ -1838,6 +1862,12 @@ type DeleteMeJSONBody struct {
 	Password string `json:"password"`
 }
 
+// DeleteMeParams defines parameters for DeleteMe.
+type DeleteMeParams struct {
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
 // GetMeParams defines parameters for GetMe.
 type GetMeParams struct {
 	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
@@ -1866,6 +1896,12 @@ type ListBlockedParams struct {
 	// Page The page, from 1.
 	Page *Page `form:"page,omitempty" json:"page,omitempty"`
 
+	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
+	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
+}
+
+// ExportMeParams defines parameters for ExportMe.
+type ExportMeParams struct {
 	// XSocketId The caller's WebSocket id (its `connected` frame), which then does not receive this write's live events; a malformed one is a 400.
 	XSocketId *SocketHeader `json:"X-Socket-Id,omitempty"`
 }
@@ -2464,7 +2500,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with POST /auth/password (the `ChangePassword` operationId).
-	ChangePasswordWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ChangePasswordWithBody(ctx context.Context, params *ChangePasswordParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ChangePassword Change the password; every other session of the caller ends, this one stays
 	//
@@ -2473,7 +2509,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with POST /auth/password (the `ChangePassword` operationId).
-	ChangePassword(ctx context.Context, body ChangePasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ChangePassword(ctx context.Context, params *ChangePasswordParams, body ChangePasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RefreshWithBody Trade a refresh token for new tokens
 	//
@@ -2510,17 +2546,17 @@ type ClientInterface interface {
 	// EndOtherSessions End every session of the caller but this one
 	//
 	// Corresponds with DELETE /auth/sessions (the `EndOtherSessions` operationId).
-	EndOtherSessions(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	EndOtherSessions(ctx context.Context, params *EndOtherSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListSessions The caller's sessions (logins), most recently used first
 	//
 	// Corresponds with GET /auth/sessions (the `ListSessions` operationId).
-	ListSessions(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ListSessions(ctx context.Context, params *ListSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// EndSession End one of the caller's sessions; its sockets and sync streams close at the next heartbeat
 	//
 	// Corresponds with DELETE /auth/sessions/{id} (the `EndSession` operationId).
-	EndSession(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+	EndSession(ctx context.Context, id ID, params *EndSessionParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListChats The caller's chats, most recent activity first (spec/3)
 	//
@@ -2949,7 +2985,7 @@ type ClientInterface interface {
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with DELETE /users/me (the `DeleteMe` operationId).
-	DeleteMeWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+	DeleteMeWithBody(ctx context.Context, params *DeleteMeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteMe Delete the caller's account (docs/DECISIONS.md, "Account deletion")
 	//
@@ -2958,7 +2994,7 @@ type ClientInterface interface {
 	// Takes a body of the `application/json` content type.
 	//
 	// Corresponds with DELETE /users/me (the `DeleteMe` operationId).
-	DeleteMe(ctx context.Context, body DeleteMeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+	DeleteMe(ctx context.Context, params *DeleteMeParams, body DeleteMeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetMe The caller's profile
 	//
@@ -2991,7 +3027,7 @@ type ClientInterface interface {
 	// ExportMe Everything the caller has, as one streamed JSON document (docs/DECISIONS.md, "Data export")
 	//
 	// Corresponds with GET /users/me/export (the `ExportMe` operationId).
-	ExportMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+	ExportMe(ctx context.Context, params *ExportMeParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListFollowers Users who follow the caller
 	//
@@ -3187,8 +3223,8 @@ func (c *Client) Logout(ctx context.Context, params *LogoutParams, reqEditors ..
 // Takes any type of body and a specified content type.
 //
 // Corresponds with POST /auth/password (the `ChangePassword` operationId).
-func (c *Client) ChangePasswordWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewChangePasswordRequestWithBody(c.Server, contentType, body)
+func (c *Client) ChangePasswordWithBody(ctx context.Context, params *ChangePasswordParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewChangePasswordRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3206,8 +3242,8 @@ func (c *Client) ChangePasswordWithBody(ctx context.Context, contentType string,
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with POST /auth/password (the `ChangePassword` operationId).
-func (c *Client) ChangePassword(ctx context.Context, body ChangePasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewChangePasswordRequest(c.Server, body)
+func (c *Client) ChangePassword(ctx context.Context, params *ChangePasswordParams, body ChangePasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewChangePasswordRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -3293,8 +3329,8 @@ func (c *Client) Register(ctx context.Context, body RegisterJSONRequestBody, req
 // EndOtherSessions End every session of the caller but this one
 //
 // Corresponds with DELETE /auth/sessions (the `EndOtherSessions` operationId).
-func (c *Client) EndOtherSessions(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewEndOtherSessionsRequest(c.Server)
+func (c *Client) EndOtherSessions(ctx context.Context, params *EndOtherSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEndOtherSessionsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3308,8 +3344,8 @@ func (c *Client) EndOtherSessions(ctx context.Context, reqEditors ...RequestEdit
 // ListSessions The caller's sessions (logins), most recently used first
 //
 // Corresponds with GET /auth/sessions (the `ListSessions` operationId).
-func (c *Client) ListSessions(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewListSessionsRequest(c.Server)
+func (c *Client) ListSessions(ctx context.Context, params *ListSessionsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListSessionsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3323,8 +3359,8 @@ func (c *Client) ListSessions(ctx context.Context, reqEditors ...RequestEditorFn
 // EndSession End one of the caller's sessions; its sockets and sync streams close at the next heartbeat
 //
 // Corresponds with DELETE /auth/sessions/{id} (the `EndSession` operationId).
-func (c *Client) EndSession(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewEndSessionRequest(c.Server, id)
+func (c *Client) EndSession(ctx context.Context, id ID, params *EndSessionParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEndSessionRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -4342,8 +4378,8 @@ func (c *Client) ListUsers(ctx context.Context, params *ListUsersParams, reqEdit
 // Takes any type of body and a specified content type.
 //
 // Corresponds with DELETE /users/me (the `DeleteMe` operationId).
-func (c *Client) DeleteMeWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewDeleteMeRequestWithBody(c.Server, contentType, body)
+func (c *Client) DeleteMeWithBody(ctx context.Context, params *DeleteMeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteMeRequestWithBody(c.Server, params, contentType, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4361,8 +4397,8 @@ func (c *Client) DeleteMeWithBody(ctx context.Context, contentType string, body 
 // Takes a body of the `application/json` content type.
 //
 // Corresponds with DELETE /users/me (the `DeleteMe` operationId).
-func (c *Client) DeleteMe(ctx context.Context, body DeleteMeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewDeleteMeRequest(c.Server, body)
+func (c *Client) DeleteMe(ctx context.Context, params *DeleteMeParams, body DeleteMeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteMeRequest(c.Server, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4444,8 +4480,8 @@ func (c *Client) ListBlocked(ctx context.Context, params *ListBlockedParams, req
 // ExportMe Everything the caller has, as one streamed JSON document (docs/DECISIONS.md, "Data export")
 //
 // Corresponds with GET /users/me/export (the `ExportMe` operationId).
-func (c *Client) ExportMe(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
-	req, err := NewExportMeRequest(c.Server)
+func (c *Client) ExportMe(ctx context.Context, params *ExportMeParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExportMeRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -4896,18 +4932,18 @@ func NewLogoutRequest(server string, params *LogoutParams) (*http.Request, error
 }
 
 // NewChangePasswordRequest calls the generic ChangePassword builder with application/json body
-func NewChangePasswordRequest(server string, body ChangePasswordJSONRequestBody) (*http.Request, error) {
+func NewChangePasswordRequest(server string, params *ChangePasswordParams, body ChangePasswordJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewChangePasswordRequestWithBody(server, "application/json", bodyReader)
+	return NewChangePasswordRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewChangePasswordRequestWithBody constructs an http.Request for the ChangePassword method, with any body, and a specified content type
-func NewChangePasswordRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewChangePasswordRequestWithBody(server string, params *ChangePasswordParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -4931,6 +4967,21 @@ func NewChangePasswordRequestWithBody(server string, contentType string, body io
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -5016,7 +5067,7 @@ func NewRegisterRequestWithBody(server string, contentType string, body io.Reade
 }
 
 // NewEndOtherSessionsRequest constructs an http.Request for the EndOtherSessions method
-func NewEndOtherSessionsRequest(server string) (*http.Request, error) {
+func NewEndOtherSessionsRequest(server string, params *EndOtherSessionsParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -5039,11 +5090,26 @@ func NewEndOtherSessionsRequest(server string) (*http.Request, error) {
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewListSessionsRequest constructs an http.Request for the ListSessions method
-func NewListSessionsRequest(server string) (*http.Request, error) {
+func NewListSessionsRequest(server string, params *ListSessionsParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -5066,11 +5132,26 @@ func NewListSessionsRequest(server string) (*http.Request, error) {
 		return nil, err
 	}
 
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
+
 	return req, nil
 }
 
 // NewEndSessionRequest constructs an http.Request for the EndSession method
-func NewEndSessionRequest(server string, id ID) (*http.Request, error) {
+func NewEndSessionRequest(server string, id ID, params *EndSessionParams) (*http.Request, error) {
 	var err error
 
 	var pathParam0 string
@@ -5098,6 +5179,21 @@ func NewEndSessionRequest(server string, id ID) (*http.Request, error) {
 	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -7827,18 +7923,18 @@ func NewListUsersRequest(server string, params *ListUsersParams) (*http.Request,
 }
 
 // NewDeleteMeRequest calls the generic DeleteMe builder with application/json body
-func NewDeleteMeRequest(server string, body DeleteMeJSONRequestBody) (*http.Request, error) {
+func NewDeleteMeRequest(server string, params *DeleteMeParams, body DeleteMeJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return nil, err
 	}
 	bodyReader = bytes.NewReader(buf)
-	return NewDeleteMeRequestWithBody(server, "application/json", bodyReader)
+	return NewDeleteMeRequestWithBody(server, params, "application/json", bodyReader)
 }
 
 // NewDeleteMeRequestWithBody constructs an http.Request for the DeleteMe method, with any body, and a specified content type
-func NewDeleteMeRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+func NewDeleteMeRequestWithBody(server string, params *DeleteMeParams, contentType string, body io.Reader) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -7862,6 +7958,21 @@ func NewDeleteMeRequestWithBody(server string, contentType string, body io.Reade
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
+	}
 
 	return req, nil
 }
@@ -8045,7 +8156,7 @@ func NewListBlockedRequest(server string, params *ListBlockedParams) (*http.Requ
 }
 
 // NewExportMeRequest constructs an http.Request for the ExportMe method
-func NewExportMeRequest(server string) (*http.Request, error) {
+func NewExportMeRequest(server string, params *ExportMeParams) (*http.Request, error) {
 	var err error
 
 	serverURL, err := url.Parse(server)
@@ -8066,6 +8177,21 @@ func NewExportMeRequest(server string) (*http.Request, error) {
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	if params != nil {
+
+		if params.XSocketId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "X-Socket-Id", *params.XSocketId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("X-Socket-Id", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -9465,7 +9591,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /auth/password (the `ChangePassword` operationId).
-	ChangePasswordWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ChangePasswordResponse, error)
+	ChangePasswordWithBodyWithResponse(ctx context.Context, params *ChangePasswordParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ChangePasswordResponse, error)
 
 	// ChangePasswordWithResponse Change the password; every other session of the caller ends, this one stays
 	//
@@ -9474,7 +9600,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with POST /auth/password (the `ChangePassword` operationId).
-	ChangePasswordWithResponse(ctx context.Context, body ChangePasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*ChangePasswordResponse, error)
+	ChangePasswordWithResponse(ctx context.Context, params *ChangePasswordParams, body ChangePasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*ChangePasswordResponse, error)
 
 	// RefreshWithBodyWithResponse Trade a refresh token for new tokens
 	//
@@ -9513,21 +9639,21 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /auth/sessions (the `EndOtherSessions` operationId).
-	EndOtherSessionsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*EndOtherSessionsResponse, error)
+	EndOtherSessionsWithResponse(ctx context.Context, params *EndOtherSessionsParams, reqEditors ...RequestEditorFn) (*EndOtherSessionsResponse, error)
 
 	// ListSessionsWithResponse The caller's sessions (logins), most recently used first
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /auth/sessions (the `ListSessions` operationId).
-	ListSessionsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListSessionsResponse, error)
+	ListSessionsWithResponse(ctx context.Context, params *ListSessionsParams, reqEditors ...RequestEditorFn) (*ListSessionsResponse, error)
 
 	// EndSessionWithResponse End one of the caller's sessions; its sockets and sync streams close at the next heartbeat
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /auth/sessions/{id} (the `EndSession` operationId).
-	EndSessionWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*EndSessionResponse, error)
+	EndSessionWithResponse(ctx context.Context, id ID, params *EndSessionParams, reqEditors ...RequestEditorFn) (*EndSessionResponse, error)
 
 	// ListChatsWithResponse The caller's chats, most recent activity first (spec/3)
 	//
@@ -10010,7 +10136,7 @@ type ClientWithResponsesInterface interface {
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /users/me (the `DeleteMe` operationId).
-	DeleteMeWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteMeResponse, error)
+	DeleteMeWithBodyWithResponse(ctx context.Context, params *DeleteMeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteMeResponse, error)
 
 	// DeleteMeWithResponse Delete the caller's account (docs/DECISIONS.md, "Account deletion")
 	//
@@ -10019,7 +10145,7 @@ type ClientWithResponsesInterface interface {
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with DELETE /users/me (the `DeleteMe` operationId).
-	DeleteMeWithResponse(ctx context.Context, body DeleteMeJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteMeResponse, error)
+	DeleteMeWithResponse(ctx context.Context, params *DeleteMeParams, body DeleteMeJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteMeResponse, error)
 
 	// GetMeWithResponse The caller's profile
 	//
@@ -10058,7 +10184,7 @@ type ClientWithResponsesInterface interface {
 	// Returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with GET /users/me/export (the `ExportMe` operationId).
-	ExportMeWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ExportMeResponse, error)
+	ExportMeWithResponse(ctx context.Context, params *ExportMeParams, reqEditors ...RequestEditorFn) (*ExportMeResponse, error)
 
 	// ListFollowersWithResponse Users who follow the caller
 	//
@@ -16716,8 +16842,8 @@ func (c *ClientWithResponses) LogoutWithResponse(ctx context.Context, params *Lo
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /auth/password (the `ChangePassword` operationId).
-func (c *ClientWithResponses) ChangePasswordWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ChangePasswordResponse, error) {
-	rsp, err := c.ChangePasswordWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) ChangePasswordWithBodyWithResponse(ctx context.Context, params *ChangePasswordParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ChangePasswordResponse, error) {
+	rsp, err := c.ChangePasswordWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16731,8 +16857,8 @@ func (c *ClientWithResponses) ChangePasswordWithBodyWithResponse(ctx context.Con
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with POST /auth/password (the `ChangePassword` operationId).
-func (c *ClientWithResponses) ChangePasswordWithResponse(ctx context.Context, body ChangePasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*ChangePasswordResponse, error) {
-	rsp, err := c.ChangePassword(ctx, body, reqEditors...)
+func (c *ClientWithResponses) ChangePasswordWithResponse(ctx context.Context, params *ChangePasswordParams, body ChangePasswordJSONRequestBody, reqEditors ...RequestEditorFn) (*ChangePasswordResponse, error) {
+	rsp, err := c.ChangePassword(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16800,8 +16926,8 @@ func (c *ClientWithResponses) RegisterWithResponse(ctx context.Context, body Reg
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /auth/sessions (the `EndOtherSessions` operationId).
-func (c *ClientWithResponses) EndOtherSessionsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*EndOtherSessionsResponse, error) {
-	rsp, err := c.EndOtherSessions(ctx, reqEditors...)
+func (c *ClientWithResponses) EndOtherSessionsWithResponse(ctx context.Context, params *EndOtherSessionsParams, reqEditors ...RequestEditorFn) (*EndOtherSessionsResponse, error) {
+	rsp, err := c.EndOtherSessions(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16813,8 +16939,8 @@ func (c *ClientWithResponses) EndOtherSessionsWithResponse(ctx context.Context, 
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /auth/sessions (the `ListSessions` operationId).
-func (c *ClientWithResponses) ListSessionsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListSessionsResponse, error) {
-	rsp, err := c.ListSessions(ctx, reqEditors...)
+func (c *ClientWithResponses) ListSessionsWithResponse(ctx context.Context, params *ListSessionsParams, reqEditors ...RequestEditorFn) (*ListSessionsResponse, error) {
+	rsp, err := c.ListSessions(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -16826,8 +16952,8 @@ func (c *ClientWithResponses) ListSessionsWithResponse(ctx context.Context, reqE
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /auth/sessions/{id} (the `EndSession` operationId).
-func (c *ClientWithResponses) EndSessionWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*EndSessionResponse, error) {
-	rsp, err := c.EndSession(ctx, id, reqEditors...)
+func (c *ClientWithResponses) EndSessionWithResponse(ctx context.Context, id ID, params *EndSessionParams, reqEditors ...RequestEditorFn) (*EndSessionResponse, error) {
+	rsp, err := c.EndSession(ctx, id, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -17663,8 +17789,8 @@ func (c *ClientWithResponses) ListUsersWithResponse(ctx context.Context, params 
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /users/me (the `DeleteMe` operationId).
-func (c *ClientWithResponses) DeleteMeWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteMeResponse, error) {
-	rsp, err := c.DeleteMeWithBody(ctx, contentType, body, reqEditors...)
+func (c *ClientWithResponses) DeleteMeWithBodyWithResponse(ctx context.Context, params *DeleteMeParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteMeResponse, error) {
+	rsp, err := c.DeleteMeWithBody(ctx, params, contentType, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -17678,8 +17804,8 @@ func (c *ClientWithResponses) DeleteMeWithBodyWithResponse(ctx context.Context, 
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with DELETE /users/me (the `DeleteMe` operationId).
-func (c *ClientWithResponses) DeleteMeWithResponse(ctx context.Context, body DeleteMeJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteMeResponse, error) {
-	rsp, err := c.DeleteMe(ctx, body, reqEditors...)
+func (c *ClientWithResponses) DeleteMeWithResponse(ctx context.Context, params *DeleteMeParams, body DeleteMeJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteMeResponse, error) {
+	rsp, err := c.DeleteMe(ctx, params, body, reqEditors...)
 	if err != nil {
 		return nil, err
 	}
@@ -17747,8 +17873,8 @@ func (c *ClientWithResponses) ListBlockedWithResponse(ctx context.Context, param
 // Returns a wrapper object for the known response body format(s).
 //
 // Corresponds with GET /users/me/export (the `ExportMe` operationId).
-func (c *ClientWithResponses) ExportMeWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ExportMeResponse, error) {
-	rsp, err := c.ExportMe(ctx, reqEditors...)
+func (c *ClientWithResponses) ExportMeWithResponse(ctx context.Context, params *ExportMeParams, reqEditors ...RequestEditorFn) (*ExportMeResponse, error) {
+	rsp, err := c.ExportMe(ctx, params, reqEditors...)
 	if err != nil {
 		return nil, err
 	}

@@ -20,6 +20,7 @@ var scenarios = []scenario{
 	{"live", benchLive},
 	{"sockets", benchSockets},
 	{"loginflood", benchLoginFlood},
+	{"push", benchPush},
 }
 
 // benchHello measures a plain net/http hello-world server: the baseline.

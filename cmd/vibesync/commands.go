@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -46,6 +47,12 @@ var commands = []command{
 	{name: "accept", offline: true, args: "USER", summary: "accept USER's connection request", min: 1, max: 1, run: accept},
 	{name: "decline", offline: true, args: "USER", summary: "decline USER's connection request", min: 1, max: 1, run: decline},
 	{name: "disconnect", offline: true, args: "USER", summary: "remove a connection, or cancel or decline a request, with USER", min: 1, max: 1, run: disconnect},
+	{name: "follow", offline: true, args: "USER", summary: "follow USER", min: 1, max: 1, run: follow},
+	{name: "unfollow", offline: true, args: "USER", summary: "stop following USER", min: 1, max: 1, run: unfollow},
+	{name: "block", offline: true, args: "USER", summary: "block USER", min: 1, max: 1, run: block},
+	{name: "unblock", offline: true, args: "USER", summary: "lift a block", min: 1, max: 1, run: unblock},
+	{name: "meetme", offline: true, args: "TEXT [MINUTES]|off", summary: "set your meet-me status (default 60 minutes), or clear it", min: 1, max: -1, run: meetme,
+		doc: "MINUTES is 1 to 1440. The last argument is taken as MINUTES when it is a number."},
 	{name: "chat", offline: true, args: "USER", summary: "start a one-to-one chat with USER", min: 1, max: 1, run: chat},
 	{name: "group", offline: true, args: "create [--category CATEGORY] NAME [USER...]", summary: "create a group chat with the users you name", min: 2, max: -1, run: group,
 		doc: "CATEGORY defaults to Friends. The group shows at once, under the id this device gives it; messages and changes to it may follow offline."},
@@ -169,7 +176,12 @@ func login(ctx context.Context, s *shell, args []string) error {
 }
 
 func logout(ctx context.Context, s *shell, _ []string) error {
-	if err := s.c.Logout(ctx); err != nil {
+	err := s.c.Logout(ctx)
+	if errors.Is(err, client.ErrOffline) {
+		fmt.Fprintf(s.stdout, "logged out here; %s is unreachable, so the session there lasts until it expires (vibesync sessions end ID from another device ends it sooner)\n", s.c.Server())
+		return nil
+	}
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(s.stdout, "logged out of %s\n", s.c.Server())
@@ -248,6 +260,9 @@ func me(ctx context.Context, s *shell, _ []string) error {
 	}
 	if u.Photo != "" {
 		fmt.Fprintln(s.stdout, "photo:", u.Photo)
+	}
+	if u.Status != nil {
+		fmt.Fprintf(s.stdout, "meet me: %s (until %s)\n", u.Status.Text, u.Status.ExpiresAt.Local().Format(time.DateTime))
 	}
 	return nil
 }
@@ -561,6 +576,40 @@ func notifications(ctx context.Context, s *shell, args []string) error {
 		err = s.c.ReadNotification(ctx, args[1])
 	}
 	if err != nil {
+		return err
+	}
+	return s.deliver(ctx)
+}
+
+func follow(ctx context.Context, s *shell, args []string) error {
+	return s.onUser(ctx, args[0], s.c.Follow)
+}
+
+func unfollow(ctx context.Context, s *shell, args []string) error {
+	return s.onUser(ctx, args[0], s.c.Unfollow)
+}
+
+func block(ctx context.Context, s *shell, args []string) error {
+	return s.onUser(ctx, args[0], s.c.Block)
+}
+
+func unblock(ctx context.Context, s *shell, args []string) error {
+	return s.onUser(ctx, args[0], s.c.Unblock)
+}
+
+func meetme(ctx context.Context, s *shell, args []string) error {
+	text, minutes := strings.Join(args, " "), 60
+	if len(args) > 1 {
+		if n, err := strconv.Atoi(args[len(args)-1]); err == nil {
+			text, minutes = strings.Join(args[:len(args)-1], " "), n
+		}
+	}
+	if text == "off" {
+		text = ""
+	} else if minutes < 1 || minutes > 24*60 {
+		return errors.New("usage: vibesync meetme TEXT [MINUTES]|off (MINUTES from 1 to 1440)")
+	}
+	if err := s.c.SetStatus(ctx, text, time.Duration(minutes)*time.Minute); err != nil {
 		return err
 	}
 	return s.deliver(ctx)

@@ -217,7 +217,7 @@ func TestCLIHelp(t *testing.T) {
 	c := cli{t: t, data: t.TempDir()}
 	out := c.run("help")
 	for _, cmd := range []string{"register", "login", "logout", "sync", "status", "watch", "profile", "connections",
-		"connect", "accept", "decline", "disconnect", "chat", "group create", "chats", "messages", "send", "read",
+		"connect", "accept", "decline", "disconnect", "follow", "unfollow", "block", "unblock", "meetme", "chat", "group create", "chats", "messages", "send", "read",
 		"delete", "rename", "add", "remove", "admin", "leave", "join", "request", "requests", "notifications", "help"} {
 		n := 0
 		for _, line := range strings.Split(out, "\n") {
@@ -300,6 +300,12 @@ func TestCLIPasswordSources(t *testing.T) {
 	if out := fromEnv.run("profile"); !strings.Contains(out, "photo: https://img.example/amy.jpg") || !strings.Contains(out, "hi") {
 		t.Fatalf("profile: %s", out)
 	}
+	if out := fromEnv.run("meetme", "Coffee", "at", "noon?", "30"); !strings.Contains(out, "synced") {
+		t.Fatalf("meetme: %s", out)
+	}
+	if out := fromEnv.run("me"); !strings.Contains(out, "meet me: Coffee at noon?") {
+		t.Fatalf("me after meetme: %s", out)
+	}
 	none := amy
 	none.stdin = "\n"
 	if _, err := none.try("login", "amy_pw"); err == nil || !strings.Contains(err.Error(), "no password") {
@@ -316,9 +322,15 @@ func TestCLIUnknownUserOffline(t *testing.T) {
 	amy := cli{t: t, server: srv.URL(), data: t.TempDir()}
 	amy.run("register", "amy_unk", "Amy")
 	srv.stop()
+	if out := amy.run("logout"); !strings.Contains(out, "logged out here; "+srv.URL()+" is unreachable") {
+		t.Fatalf("logout offline: %s", out)
+	}
 	if _, err := amy.try("login", "amy_unk"); err == nil || !strings.Contains(err.Error(), "login needs the server, and "+srv.URL()+" is unreachable") {
 		t.Fatalf("login offline: %v", err)
 	}
+	srv.restart()
+	amy.run("login", "amy_unk")
+	srv.stop()
 	_, err := amy.try("connect", "stranger")
 	if err == nil || !strings.Contains(err.Error(), "@stranger is not in this replica and the server is unreachable") ||
 		!strings.Contains(err.Error(), "user id") {

@@ -87,7 +87,7 @@ func TestRoundTripsPerWrite(t *testing.T) {
 		{"PATCH /users/me", 6, func() {
 			env.Do("PATCH", "/users/me", amy.Token, map[string]string{"bio": "counted"}).Want(http.StatusOK)
 		}},
-		{"PUT /users/me/status", 6, func() {
+		{"PUT /users/me/status", 5, func() {
 			env.Do("PUT", "/users/me/status", bob.Token, map[string]any{"text": "around", "durationMinutes": 30}).Want(http.StatusOK)
 		}},
 		{"POST /connections/:id", 22, func() {
@@ -160,13 +160,13 @@ func TestRoundTripsPerWrite(t *testing.T) {
 	}
 	n, all := trips(t, db, env, func() { push(send(1)) })
 	report += fmt.Sprintf("\n  %-40s %7d %7d", "Push (1 message)", n, all)
-	if n > 5 {
-		t.Errorf("a push of one message: %d round trips, budget 5", n)
+	if n > 4 {
+		t.Errorf("a push of one message: %d round trips, budget 4", n)
 	}
 	n, all = trips(t, db, env, func() { push(send(2), send(3), send(4), send(5)) })
 	report += fmt.Sprintf("\n  %-40s %7d %7d", "Push (4 messages)", n, all)
-	if n > 20 {
-		t.Errorf("a push of four messages: %d round trips, budget 20", n)
+	if n > 16 {
+		t.Errorf("a push of four messages: %d round trips, budget 16", n)
 	}
 	t.Log("round trips per write:" + report)
 }

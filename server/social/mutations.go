@@ -266,81 +266,63 @@ func (m CreateChatMutation) apply(ctx context.Context, s *Service, tx *store.Tx,
 }
 
 func (m AddParticipantMutation) apply(ctx context.Context, s *Service, tx *store.Tx, c Caller) error {
-	chatID, err := aliasOf(ctx, tx, c, m.ChatID)
-	if err != nil {
+	return onChat(ctx, tx, c, m.ChatID, func(chatID string) error {
+		_, err := s.addParticipants(ctx, tx, c, chatID, []string{m.UserID})
 		return err
-	}
-	_, err = s.addParticipants(ctx, tx, c, chatID, []string{m.UserID})
-	return err
+	})
 }
 
 func (m RemoveParticipantMutation) apply(ctx context.Context, s *Service, tx *store.Tx, c Caller) error {
-	chatID, err := aliasOf(ctx, tx, c, m.ChatID)
-	if err != nil {
-		return err
-	}
-	return s.removeParticipant(ctx, tx, c, chatID, m.UserID)
+	return onChat(ctx, tx, c, m.ChatID, func(chatID string) error {
+		return s.removeParticipant(ctx, tx, c, chatID, m.UserID)
+	})
 }
 
 func (m LeaveChatMutation) apply(ctx context.Context, s *Service, tx *store.Tx, c Caller) error {
-	chatID, err := aliasOf(ctx, tx, c, m.ChatID)
-	if err != nil {
-		return err
-	}
-	return s.removeParticipant(ctx, tx, c, chatID, c.UserID)
+	return onChat(ctx, tx, c, m.ChatID, func(chatID string) error {
+		return s.removeParticipant(ctx, tx, c, chatID, c.UserID)
+	})
 }
 
 func (m GrantAdminMutation) apply(ctx context.Context, s *Service, tx *store.Tx, c Caller) error {
-	chatID, err := aliasOf(ctx, tx, c, m.ChatID)
-	if err != nil {
+	return onChat(ctx, tx, c, m.ChatID, func(chatID string) error {
+		_, err := s.setAdmin(ctx, tx, c, chatID, m.UserID, true)
 		return err
-	}
-	_, err = s.setAdmin(ctx, tx, c, chatID, m.UserID, true)
-	return err
+	})
 }
 
 func (m RevokeAdminMutation) apply(ctx context.Context, s *Service, tx *store.Tx, c Caller) error {
-	chatID, err := aliasOf(ctx, tx, c, m.ChatID)
-	if err != nil {
+	return onChat(ctx, tx, c, m.ChatID, func(chatID string) error {
+		_, err := s.setAdmin(ctx, tx, c, chatID, m.UserID, false)
 		return err
-	}
-	_, err = s.setAdmin(ctx, tx, c, chatID, m.UserID, false)
-	return err
+	})
 }
 
 func (m DeleteChatMutation) apply(ctx context.Context, s *Service, tx *store.Tx, c Caller) error {
-	chatID, err := aliasOf(ctx, tx, c, m.ChatID)
-	if err != nil {
-		return err
-	}
-	return s.deleteChat(ctx, tx, c, chatID)
+	return onChat(ctx, tx, c, m.ChatID, func(chatID string) error {
+		return s.deleteChat(ctx, tx, c, chatID)
+	})
 }
 
 func (m SendMessageMutation) apply(ctx context.Context, s *Service, tx *store.Tx, c Caller) error {
-	chatID, err := aliasOf(ctx, tx, c, m.ChatID)
-	if err != nil {
+	return onChat(ctx, tx, c, m.ChatID, func(chatID string) error {
+		_, err := s.sendMessage(ctx, tx, c, chatID, NewMessage{ID: m.MessageID, Text: m.Text})
 		return err
-	}
-	_, err = s.sendMessage(ctx, tx, c, chatID, NewMessage{ID: m.MessageID, Text: m.Text})
-	return err
+	})
 }
 
 func (m MarkReadMutation) apply(ctx context.Context, s *Service, tx *store.Tx, c Caller) error {
-	chatID, err := aliasOf(ctx, tx, c, m.ChatID)
-	if err != nil {
+	return onChat(ctx, tx, c, m.ChatID, func(chatID string) error {
+		_, err := s.markRead(ctx, tx, c, chatID)
 		return err
-	}
-	_, err = s.markRead(ctx, tx, c, chatID)
-	return err
+	})
 }
 
 func (m RequestToJoinMutation) apply(ctx context.Context, s *Service, tx *store.Tx, c Caller) error {
-	chatID, err := aliasOf(ctx, tx, c, m.ChatID)
-	if err != nil {
+	return onChat(ctx, tx, c, m.ChatID, func(chatID string) error {
+		_, err := s.createRequest(ctx, tx, c, chatID, m.RequestID)
 		return err
-	}
-	_, err = s.createRequest(ctx, tx, c, chatID, m.RequestID)
-	return err
+	})
 }
 
 func (m AcceptJoinRequestMutation) apply(ctx context.Context, s *Service, tx *store.Tx, c Caller) error {
@@ -363,19 +345,17 @@ func (m RemoveConnectionMutation) apply(ctx context.Context, s *Service, tx *sto
 }
 
 func (m UpdateChatMutation) apply(ctx context.Context, s *Service, tx *store.Tx, c Caller) error {
-	chatID, err := aliasOf(ctx, tx, c, m.ChatID)
-	if err != nil {
+	return onChat(ctx, tx, c, m.ChatID, func(chatID string) error {
+		if err := ValidID("chatId", chatID); err != nil {
+			return err
+		}
+		su, err := chatUpdateOf(ChatUpdate{Name: m.Name, Category: m.Category, Restricted: m.Restricted, AllowPublicPost: m.AllowPublicPost})
+		if err != nil {
+			return err
+		}
+		_, err = s.updateChat(ctx, tx, c, chatID, su)
 		return err
-	}
-	if err := ValidID("chatId", chatID); err != nil {
-		return err
-	}
-	su, err := chatUpdateOf(ChatUpdate{Name: m.Name, Category: m.Category, Restricted: m.Restricted, AllowPublicPost: m.AllowPublicPost})
-	if err != nil {
-		return err
-	}
-	_, err = s.updateChat(ctx, tx, c, chatID, su)
-	return err
+	})
 }
 
 func (m JoinChatMutation) apply(ctx context.Context, s *Service, tx *store.Tx, c Caller) error {
@@ -384,20 +364,16 @@ func (m JoinChatMutation) apply(ctx context.Context, s *Service, tx *store.Tx, c
 }
 
 func (m SetParticipantStatusMutation) apply(ctx context.Context, s *Service, tx *store.Tx, c Caller) error {
-	chatID, err := aliasOf(ctx, tx, c, m.ChatID)
-	if err != nil {
+	return onChat(ctx, tx, c, m.ChatID, func(chatID string) error {
+		_, err := s.setParticipantStatus(ctx, tx, c, chatID, m.UserID, m.Status)
 		return err
-	}
-	_, err = s.setParticipantStatus(ctx, tx, c, chatID, m.UserID, m.Status)
-	return err
+	})
 }
 
 func (m DeleteMessageMutation) apply(ctx context.Context, s *Service, tx *store.Tx, c Caller) error {
-	chatID, err := aliasOf(ctx, tx, c, m.ChatID)
-	if err != nil {
-		return err
-	}
-	return s.deleteMessage(ctx, tx, c, chatID, m.MessageID)
+	return onChat(ctx, tx, c, m.ChatID, func(chatID string) error {
+		return s.deleteMessage(ctx, tx, c, chatID, m.MessageID)
+	})
 }
 
 func (m MarkAllNotificationsReadMutation) apply(ctx context.Context, s *Service, tx *store.Tx, c Caller) error {

@@ -68,3 +68,23 @@ func aliasOf(ctx context.Context, tx *store.Tx, c Caller, chatID string) (string
 	}
 	return target, nil
 }
+
+// onChat runs write on the chat chatID names for the caller: the chat
+// itself or, when no chat has that id, the pair's chat the caller's
+// proposed id became an alias of. The alias is looked up only after write
+// found no chat (every write loads its chat before it changes anything),
+// so writes to real chats cost no extra query.
+func onChat(ctx context.Context, tx *store.Tx, c Caller, chatID string, write func(chatID string) error) error {
+	err := write(chatID)
+	if e, ok := apperr.As(err); !ok || e.Reason != chatNotFoundReason {
+		return err
+	}
+	target, aerr := aliasOf(ctx, tx, c, chatID)
+	if aerr != nil {
+		return aerr
+	}
+	if target == chatID {
+		return err
+	}
+	return write(target)
+}

@@ -21,7 +21,7 @@ func (s Status) Active(now time.Time) bool { return now.Before(s.ExpiresAt) }
 
 // SetStatus stores s as its user's status, replacing any previous one.
 func (tx *Tx) SetStatus(ctx context.Context, s Status) error {
-	_, err := tx.exec(ctx, `INSERT INTO user_statuses (user_id, id, text, expires_at, created_at) VALUES (?, ?, ?, ?, ?)
+	err := tx.execLater(ctx, nil, `INSERT INTO user_statuses (user_id, id, text, expires_at, created_at) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (user_id) DO UPDATE SET id = excluded.id, text = excluded.text, expires_at = excluded.expires_at, created_at = excluded.created_at`,
 		s.UserID, s.ID, s.Text, ms(s.ExpiresAt), ms(s.CreatedAt))
 	if err != nil {

@@ -97,6 +97,10 @@ type Options struct {
 	Label string
 	// OnSync is told after every successful Sync.
 	OnSync func(SyncResult)
+	// OnStatus is told the sync status each time it changes: a Sync
+	// starts or ends, a push or a pull page completes, a change is
+	// queued. Called synchronously; it must not call Sync.
+	OnStatus func(Status)
 	// PageSize is the pull page size (default DefaultPageSize).
 	PageSize int
 	// Now is the clock for display timestamps (default time.Now).
@@ -115,6 +119,7 @@ type Client struct {
 	live   syncv1connect.SyncServiceClient
 	syncMu sync.Mutex    // one Sync at a time per process
 	kick   chan struct{} // a local write or a poke wakes Run
+	prog   progress      // this process's sync in progress
 }
 
 // Open opens (or creates) the replica in opts.Dir.
@@ -407,7 +412,7 @@ func (c *Client) saveLogin(ctx context.Context, a authAnswer) error {
 // wipe empties the replica (and, for another user, the outbox and the
 // client id too: mutations belong to the user who made them).
 func wipe(ctx context.Context, tx *sql.Tx, everything bool) error {
-	stmts := []string{`DELETE FROM rows`, `DELETE FROM meta WHERE key IN ('cursor', 'buckets')`}
+	stmts := []string{`DELETE FROM rows`, `DELETE FROM meta WHERE key IN ('cursor', 'buckets', 'pull')`, `DELETE FROM staged`}
 	if everything {
 		stmts = append(stmts, `DELETE FROM overlay`, `DELETE FROM outbox`, `DELETE FROM rejections`, `DELETE FROM meta WHERE key = 'last_sync'`)
 	}

@@ -9,7 +9,9 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -70,6 +72,7 @@ type replicaUnderTest struct {
 	user     servertest.User
 	mutation map[int64]string // id → bio it set ("" for other kinds)
 	rejected map[int64]Rejection
+	firstID  int64 // its first own mutation id (a restored copy starts after the backup's)
 }
 
 // TestConvergence: several users on several devices make random changes
@@ -79,7 +82,10 @@ type replicaUnderTest struct {
 // added, removed, promoted and demoted by each other concurrently) while going offline at random, losing push answers,
 // and while the server's side moves (chat membership gained and lost,
 // rows written and deleted, tombstones pruned so stale replicas reset;
-// a third of these happen between two pages of some device's pull).
+// a third of these happen between two pages of some device's pull), and
+// while devices try changes the server would refuse for size or shape
+// (refused on the device) or hold ones queued without the checks that no
+// push can carry (rejected on the device).
 // At the end every replica equals the server's view for its user, every
 // rejected mutation was reported, and no mutation was applied twice.
 func TestConvergence(t *testing.T) {
@@ -104,28 +110,53 @@ func TestConvergence(t *testing.T) {
 		}
 	}
 
+	// openUnderTest opens the replica in dir (a fresh one, or a restored
+	// backup) for user.
+	openUnderTest := func(dir string, acct servertest.User) *replicaUnderTest {
+		r := &replicaUnderTest{net: &flaky{}, user: acct, mutation: map[int64]string{}, rejected: map[int64]Rejection{}}
+		c, err := Open(ctx, Options{Server: env.URL, Dir: dir, HTTPClient: &http.Client{Transport: env.Checked(r.net)}, Now: env.Clock.Now, PageSize: 7,
+			OnRejected: func(rj Rejection) {
+				if _, dup := r.rejected[rj.MutationID]; dup {
+					t.Errorf("mutation %d reported rejected twice", rj.MutationID)
+				}
+				r.rejected[rj.MutationID] = rj
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		r.c = c
+		if err := c.db.QueryRowContext(ctx, `SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0) + 1`).Scan(&r.firstID); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	// relogin logs a device in again, under the user's current username
+	// (they may have renamed themselves).
+	relogin := func(r *replicaUnderTest) {
+		t.Helper()
+		var name string
+		if err := db.Read(ctx, func(tx *store.Tx) error {
+			u, err := tx.User(ctx, r.user.ID)
+			name = u.Username
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.c.Login(ctx, name, r.user.Password); err != nil {
+			t.Fatal(err)
+		}
+	}
 	var rs []*replicaUnderTest
 	var accounts []servertest.User
 	for u := 0; u < users; u++ {
 		acct := env.Register(fmt.Sprintf("User %d", u))
 		accounts = append(accounts, acct)
 		for d := 0; d < devices; d++ {
-			r := &replicaUnderTest{net: &flaky{}, user: acct, mutation: map[int64]string{}, rejected: map[int64]Rejection{}}
-			c, err := Open(ctx, Options{Server: env.URL, Dir: t.TempDir(), HTTPClient: &http.Client{Transport: env.Checked(r.net)}, Now: env.Clock.Now, PageSize: 7,
-				OnRejected: func(rj Rejection) {
-					if _, dup := r.rejected[rj.MutationID]; dup {
-						t.Errorf("mutation %d reported rejected twice", rj.MutationID)
-					}
-					r.rejected[rj.MutationID] = rj
-				}})
-			if err != nil {
+			r := openUnderTest(t.TempDir(), acct)
+			if _, err := r.c.Login(ctx, acct.Username, acct.Password); err != nil {
 				t.Fatal(err)
 			}
-			t.Cleanup(func() { c.Close() })
-			if _, err := c.Login(ctx, acct.Username, acct.Password); err != nil {
-				t.Fatal(err)
-			}
-			r.c = c
 			rs = append(rs, r)
 		}
 	}
@@ -196,14 +227,34 @@ func TestConvergence(t *testing.T) {
 			}
 		}
 	}
-	var stats struct{ syncs, pulled, resets, rejected, rows, lost int }
+	var stats struct{ syncs, pulled, resets, rejected, unknown, rows, lost int }
 	names := []string{"taken_a", "taken_b", "taken_c"}
 
+	oversized, pruned, restored := 0, 0, 0
+	var backup string
 	for step := 0; step < steps; step++ {
 		r := rs[rng.IntN(len(rs))]
-		switch op := rng.IntN(112); {
-		case op >= 100: // the other write kinds, each racing the rest
+		switch op := rng.IntN(115); {
+		case op >= 100 && op < 112: // the other write kinds, each racing the rest
 			newerWrite(t, ctx, rng, r, accounts, &live, &sent, step)
+		case op == 112: // a change the server would refuse for its size or shape: refused on the device
+			var err error
+			switch rng.IntN(3) {
+			case 0:
+				_, err = r.c.SendMessage(ctx, groups[rng.IntN(len(groups))].ID, strings.Repeat("x", 4001+rng.IntN(100_000)))
+			case 1:
+				_, err = r.c.Mutate(ctx, &syncv1.Mutation{})
+			default:
+				bad := "no spaces allowed"
+				_, err = r.c.UpdateProfile(ctx, ProfileUpdate{Username: &bad})
+			}
+			if !errors.Is(err, ErrRefused) {
+				t.Fatalf("step %d: a change the server would refuse was queued: %v", step, err)
+			}
+		case op == 113 && oversized < 4: // one queued by a client without the checks: larger than any push may be
+			oversized++
+			queueRaw(t, r.c, groups[rng.IntN(len(groups))].ID, strings.Repeat("x", 9_000_000))
+		case op >= 112: // (no more oversized ones)
 		case op < 20: // edit the profile, renaming oneself half the time
 			bio := fmt.Sprintf("bio %d", step)
 			upd := &syncv1.UpdateProfile{Bio: &bio}
@@ -271,6 +322,13 @@ func TestConvergence(t *testing.T) {
 			}
 		case op < 62:
 			res, err := r.c.Sync(ctx)
+			if errors.Is(err, ErrSessionEnded) {
+				// A restored copy and its original shared a refresh
+				// token; the server ended the session of the second to
+				// spend it. The user logs in again; nothing queued is lost.
+				relogin(r)
+				res, err = r.c.Sync(ctx)
+			}
 			if err != nil && !errors.Is(err, ErrOffline) { // a lost push answer looks offline too
 				t.Fatalf("sync: %v", err)
 			}
@@ -317,14 +375,28 @@ func TestConvergence(t *testing.T) {
 					})
 				})
 			}
-		default: // time passes; old tombstones are pruned (stale replicas must reset)
+		default: // time passes; old tombstones and mutation records are pruned (a 30-minute window: stale replicas must reset, lost answers become unknown)
 			env.Clock.Advance(40 * time.Minute)
+			pruned++
 			move(func(servertest.User) {
 				write(func(tx *store.Tx) error {
-					_, err := tx.PruneTombstones(ctx, tx.Now.Add(-30*time.Minute))
+					if _, err := tx.PruneTombstones(ctx, tx.Now.Add(-30*time.Minute)); err != nil {
+						return err
+					}
+					_, err := tx.PruneMutationRecords(ctx, tx.Now.Add(-30*time.Minute))
 					return err
 				})
 			})
+		}
+		switch step {
+		case steps / 3: // a device's data folder is backed up …
+			backup = t.TempDir()
+			if _, err := rs[0].c.db.ExecContext(ctx, `VACUUM INTO ?`, filepath.Join(backup, "replica.db")); err != nil {
+				t.Fatal(err)
+			}
+		case 2 * steps / 3: // … and restored, long after, as another device
+			rs = append(rs, openUnderTest(backup, rs[0].user))
+			restored++
 		}
 	}
 
@@ -343,7 +415,12 @@ func TestConvergence(t *testing.T) {
 	}
 	for round := 0; round < 2; round++ {
 		for _, r := range rs {
-			if _, err := r.c.Sync(ctx); err != nil {
+			_, err := r.c.Sync(ctx)
+			if errors.Is(err, ErrSessionEnded) {
+				relogin(r)
+				_, err = r.c.Sync(ctx)
+			}
+			if err != nil {
 				t.Fatalf("final sync: %v", err)
 			}
 		}
@@ -422,15 +499,31 @@ func TestConvergence(t *testing.T) {
 		if !slices.Equal(held, readable) {
 			t.Errorf("%s: holds %v, may read %v", name, held, readable)
 		}
-		// Every mutation was processed once: applied, or rejected and reported.
-		for id := int64(1); ; id++ {
+		// Every mutation was processed once: applied, or rejected and
+		// reported; one that no push could carry was rejected on the
+		// device and reported.
+		var lastID int64
+		if err := r.c.db.QueryRowContext(ctx, `SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0)`).Scan(&lastID); err != nil {
+			t.Fatal(err)
+		}
+		for id := r.firstID; id <= lastID; id++ {
 			var rec store.MutationRecord
 			err := db.Read(ctx, func(tx *store.Tx) (err error) {
 				rec, err = tx.MutationRecordOf(ctx, r.user.ID, st.ClientID, id)
 				return err
 			})
 			if apperr.Is(err, apperr.NotFound) {
-				break
+				// Never reached the server (too large: rejected on the
+				// device), of unknown outcome, or recorded and since
+				// pruned (or under the client id before a re-key).
+				rj, ok := r.rejected[id]
+				switch {
+				case ok && (rj.Reason == syncv1.ReasonMutationTooLarge || rj.Outcome == OutcomeUnknown):
+				case pruned > 0 || restored > 0:
+				default:
+					t.Errorf("%s: mutation %d has no record on the server and was reported %+v", name, id, rj)
+				}
+				continue
 			} else if err != nil {
 				t.Fatal(err)
 			}
@@ -440,6 +533,24 @@ func TestConvergence(t *testing.T) {
 			}
 			if reported && rj.Code != rec.Code {
 				t.Errorf("%s: mutation %d: reported %q, recorded %q", name, id, rj.Code, rec.Code)
+			}
+		}
+		// Every change reported not applied is kept, with its outcome,
+		// until the app retries or dismisses it.
+		kept, err := r.c.Rejections(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outcome := map[int64]string{}
+		for _, k := range kept {
+			outcome[k.MutationID] = k.Outcome
+		}
+		for id, rj := range r.rejected {
+			if got, ok := outcome[id]; !ok || got != rj.Outcome || rj.Outcome == "" {
+				t.Errorf("%s: mutation %d reported %q but kept as %q (%v)", name, id, rj.Outcome, got, ok)
+			}
+			if rj.Outcome == OutcomeUnknown {
+				stats.unknown++
 			}
 		}
 	}
@@ -498,8 +609,8 @@ func TestConvergence(t *testing.T) {
 	for _, r := range rs {
 		midPulls += r.net.midPulls.Load()
 	}
-	t.Logf("%d successful syncs pulled %d changes, %d resets, %d lost buckets, %d rejections, %d replica rows compared, %d server changes between pages",
-		stats.syncs, stats.pulled, stats.resets, stats.lost, stats.rejected, stats.rows, midPulls)
+	t.Logf("%d successful syncs pulled %d changes, %d resets, %d lost buckets, %d rejections (%d of unknown outcome), %d replica rows compared, %d server changes between pages, %d prunes, %d restored backups",
+		stats.syncs, stats.pulled, stats.resets, stats.lost, stats.rejected, stats.unknown, stats.rows, midPulls, pruned, restored)
 	// No mutation was applied twice: each user's bio is the one set by the
 	// applied bio mutation with the latest checkpoint; a replayed older one
 	// would have overwritten it later.
@@ -516,8 +627,10 @@ func TestConvergence(t *testing.T) {
 				if err := db.Read(ctx, func(tx *store.Tx) (err error) {
 					rec, err = tx.MutationRecordOf(ctx, r.user.ID, st.ClientID, id)
 					return err
-				}); err != nil {
-					t.Fatalf("mutation %d of %s never processed: %v", id, acct.Username, err)
+				}); apperr.Is(err, apperr.NotFound) {
+					continue // pruned, or of unknown outcome
+				} else if err != nil {
+					t.Fatalf("mutation %d of %s: %v", id, acct.Username, err)
 				}
 				if rec.Code == "" && rec.Checkpoint > best {
 					best, wantBio = rec.Checkpoint, bio
@@ -558,7 +671,14 @@ func newerWrite(t *testing.T, ctx context.Context, rng *rand.Rand, r *replicaUnd
 			}
 		}
 	case 13:
-		err = r.c.SetStatus(ctx, fmt.Sprintf("status %d", step), time.Duration(rng.IntN(3)*30)*time.Minute) // 0: rejected
+		d := time.Duration(rng.IntN(3)*30) * time.Minute
+		err = r.c.SetStatus(ctx, fmt.Sprintf("status %d", step), d)
+		if d == 0 { // out of range: refused on the device, nothing queued
+			if !errors.Is(err, ErrRefused) {
+				t.Fatalf("a status of 0 minutes: %v, want ErrRefused", err)
+			}
+			err = nil
+		}
 	case 14:
 		err = r.c.SetStatus(ctx, "", 0)
 	case 0: // a group created offline, people added and a message sent before the server has it

@@ -23,17 +23,22 @@ type effect struct {
 }
 
 // Mutate queues any mutation without optimistic effects (its result shows
-// after the next Sync). It returns the mutation id.
+// after the next Sync). It returns the mutation id. A mutation the server
+// would refuse for its size or shape is not queued (ErrRefused).
 func (c *Client) Mutate(ctx context.Context, m *syncv1.Mutation) (int64, error) {
 	return c.enqueue(ctx, m)
 }
 
 // enqueue writes the mutation to the outbox and its effects to the
-// overlay in one local transaction, then wakes Run.
+// overlay in one local transaction, then wakes Run. What the server would
+// refuse for size or shape is refused here, with nothing queued.
 func (c *Client) enqueue(ctx context.Context, m *syncv1.Mutation, effects ...effect) (int64, error) {
 	kind := "unknown"
 	if f := m.ProtoReflect().WhichOneof(m.ProtoReflect().Descriptor().Oneofs().ByName("kind")); f != nil {
 		kind = string(f.Name())
+	}
+	if err := checkMutation(m); err != nil {
+		return 0, err
 	}
 	var id int64
 	err := c.tx(ctx, func(tx *sql.Tx) error {
@@ -66,6 +71,7 @@ func (c *Client) enqueue(ctx context.Context, m *syncv1.Mutation, effects ...eff
 	})
 	if err == nil {
 		c.poke()
+		c.notify(ctx)
 	}
 	return id, err
 }
@@ -104,16 +110,22 @@ func (c *Client) UpdateProfile(ctx context.Context, upd ProfileUpdate) (User, er
 // SendMessage posts text to a chat: the message shows at once (Pending)
 // and is delivered, exactly once, by a later Sync.
 func (c *Client) SendMessage(ctx context.Context, chatID, text string) (Message, error) {
+	msg, _, err := c.sendMessage(ctx, chatID, text)
+	return msg, err
+}
+
+// sendMessage is SendMessage that also answers the mutation id.
+func (c *Client) sendMessage(ctx context.Context, chatID, text string) (Message, int64, error) {
 	me, err := c.Me(ctx)
 	if err != nil {
-		return Message{}, err
+		return Message{}, 0, err
 	}
 	now := c.opts.Now()
 	msg := Message{ID: oid.NewAt(now), Chat: chatID, User: me, Text: text, At: wire.T(now), Pending: true}
-	_, err = c.enqueue(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_SendMessage{SendMessage: &syncv1.SendMessage{
+	id, err := c.enqueue(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_SendMessage{SendMessage: &syncv1.SendMessage{
 		MessageId: msg.ID, ChatId: chatID, Text: text}}},
 		effect{bucket: "chat:" + chatID, entity: "message", id: msg.ID, value: msg})
-	return msg, err
+	return msg, id, err
 }
 
 // MarkRead marks a chat read up to now.
@@ -200,12 +212,20 @@ func (c *Client) Disconnect(ctx context.Context, userID string) error {
 		return err
 	}
 	var effects []effect
+	expect := ""
 	for _, cn := range cs {
 		if cn.User.ID == userID {
 			effects = append(effects, effect{bucket: "user:" + me, entity: "connection", id: cn.ID, del: true})
+			if cn.Status == "pending" || cn.Status == "accepted" {
+				// What the user saw decides what the action means: a
+				// cancel stays a cancel if the request is accepted
+				// meanwhile (rejected, connection_accepted).
+				expect = cn.Status
+			}
 		}
 	}
-	_, err = c.enqueue(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_DeleteConnection{DeleteConnection: &syncv1.DeleteConnection{UserId: userID}}}, effects...)
+	_, err = c.enqueue(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_DeleteConnection{DeleteConnection: &syncv1.DeleteConnection{
+		UserId: userID, ExpectStatus: expect}}}, effects...)
 	return err
 }
 

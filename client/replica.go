@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	_ "modernc.org/sqlite" // the local replica's driver
 
@@ -38,7 +39,9 @@ CREATE TABLE IF NOT EXISTS outbox (
     kind       TEXT NOT NULL,
     body       BLOB NOT NULL,                     -- the protobuf Mutation
     created_at INTEGER NOT NULL,
-    acked_at   INTEGER                            -- write checkpoint once applied
+    acked_at   INTEGER,                           -- write checkpoint once applied
+    sent       INTEGER NOT NULL DEFAULT 0,        -- 1 once a push carried it
+    unsure     INTEGER NOT NULL DEFAULT 0         -- 1: the server forgot it; checked after the pull
 ) STRICT;
 CREATE TABLE IF NOT EXISTS overlay (
     mutation_id INTEGER NOT NULL REFERENCES outbox(id) ON DELETE CASCADE,
@@ -50,6 +53,11 @@ CREATE TABLE IF NOT EXISTS overlay (
     PRIMARY KEY (mutation_id, bucket, entity, id)
 ) STRICT;
 CREATE INDEX IF NOT EXISTS overlay_entity ON overlay(entity, bucket);
+CREATE TABLE IF NOT EXISTS staged (
+    n       INTEGER PRIMARY KEY,                -- page order
+    run     TEXT NOT NULL,                      -- the pull (one process's) it belongs to
+    changes BLOB NOT NULL                       -- a PullResponse holding the page's changes
+) STRICT;
 CREATE TABLE IF NOT EXISTS rejections (
     mutation_id INTEGER PRIMARY KEY,
     kind        TEXT NOT NULL,
@@ -58,9 +66,24 @@ CREATE TABLE IF NOT EXISTS rejections (
     message     TEXT NOT NULL,
     field       TEXT NOT NULL,
     at          INTEGER NOT NULL,
-    seen        INTEGER NOT NULL DEFAULT 0
+    seen        INTEGER NOT NULL DEFAULT 0,
+    outcome     TEXT NOT NULL DEFAULT 'rejected', -- or 'unknown'
+    target      TEXT NOT NULL DEFAULT '',         -- e.g. "chat Hikers", "@bob (Bob)"
+    content     TEXT NOT NULL DEFAULT '',         -- what the user wrote, one line
+    body        BLOB                              -- the protobuf Mutation, for Retry
 ) STRICT;
 `
+
+// columnsAdded are the columns later versions added to tables of the
+// schema above: a replica made before gets them when it is opened.
+var columnsAdded = []struct{ table, column, def string }{
+	{"outbox", "sent", "INTEGER NOT NULL DEFAULT 0"},
+	{"outbox", "unsure", "INTEGER NOT NULL DEFAULT 0"},
+	{"rejections", "outcome", "TEXT NOT NULL DEFAULT 'rejected'"},
+	{"rejections", "target", "TEXT NOT NULL DEFAULT ''"},
+	{"rejections", "content", "TEXT NOT NULL DEFAULT ''"},
+	{"rejections", "body", "BLOB"},
+}
 
 // rowIndexes are the secondary indexes of rows; applyChanges drops them
 // (dropRowIndexes) while it fills an empty table and builds them after.
@@ -83,6 +106,19 @@ func openReplica(ctx context.Context, path string) (*sql.DB, error) {
 	if _, err := db.ExecContext(ctx, schema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("client: replica schema: %w", err)
+	}
+	for _, c := range columnsAdded {
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?`, c.table, c.column).Scan(&n); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("client: replica schema: %w", err)
+		}
+		if n == 0 {
+			if _, err := db.ExecContext(ctx, fmt.Sprintf(`ALTER TABLE %s ADD COLUMN %s %s`, c.table, c.column, c.def)); err != nil && !strings.Contains(err.Error(), "duplicate column") {
+				db.Close()
+				return nil, fmt.Errorf("client: replica schema: %w", err)
+			}
+		}
 	}
 	return db, nil
 }
@@ -237,7 +273,7 @@ func (c *Client) entities(ctx context.Context, kind, bucket string) ([]entity, e
 // checksum computes a bucket's checksum over the pulled rows (see
 // wire.RowHash), to compare with the server's.
 func checksum(ctx context.Context, q querier, bucket string) (uint64, int64, error) {
-	rows, err := q.QueryContext(ctx, `SELECT entity, id, seq FROM rows WHERE bucket = ?`, bucket)
+	rows, err := q.QueryContext(ctx, `SELECT entity, id, seq, data FROM rows WHERE bucket = ?`, bucket)
 	if err != nil {
 		return 0, 0, fmt.Errorf("client: checksum %s: %w", bucket, err)
 	}
@@ -247,10 +283,11 @@ func checksum(ctx context.Context, q querier, bucket string) (uint64, int64, err
 	for rows.Next() {
 		var e, id string
 		var seq int64
-		if err := rows.Scan(&e, &id, &seq); err != nil {
+		var data []byte
+		if err := rows.Scan(&e, &id, &seq, &data); err != nil {
 			return 0, 0, err
 		}
-		sum += wire.RowHash(e, id, seq)
+		sum += wire.RowHash(e, id, seq, data)
 		n++
 	}
 	return sum, n, rows.Err()

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -14,19 +15,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	syncv1 "github.com/vibesync/vibesync/syncproto/vibesync/sync/v1"
+	"github.com/vibesync/vibesync/wire"
 )
-
-// Rejection is a mutation the server refused for good. Its optimistic
-// effects are gone from the replica by the time it is reported.
-type Rejection struct {
-	MutationID int64
-	Kind       string // e.g. "send_message"
-	Code       string // "invalid", "forbidden", "not_found", "conflict", "unimplemented", …
-	Reason     string // machine-readable, as the REST API's "code"
-	Message    string
-	Field      string
-	At         time.Time
-}
 
 // SyncResult says what one Sync did.
 type SyncResult struct {
@@ -36,11 +26,13 @@ type SyncResult struct {
 	// RetryAfter is how long the server asked the client to wait before
 	// pushing the Pending ones (its write budget ran out); Run waits it.
 	RetryAfter time.Duration
-	Pulled     int      // changes applied
-	Cursor     int64    // the replica's feed position
-	Reset      bool     // the replica was rebuilt from scratch
-	Drifted    []string // buckets whose checksum differed; re-read
-	Lost       []string // buckets the user may no longer read; dropped
+	Pulled     int // changes applied
+	// Arrived describes the last (at most 100) changes pulled, for display.
+	Arrived []Arrival
+	Cursor  int64    // the replica's feed position
+	Reset   bool     // the replica was rebuilt from scratch
+	Drifted []string // buckets whose checksum differed; re-read
+	Lost    []string // buckets the user may no longer read; dropped
 	// Rekeyed: the server had seen this replica's mutation ids with other
 	// content (the data folder was restored or copied), so the replica took
 	// a new client id and pushed its queued mutations again under it.
@@ -61,22 +53,37 @@ func (c *Client) Verify(ctx context.Context) (SyncResult, error) {
 	return c.sync(ctx, true)
 }
 
-func (c *Client) sync(ctx context.Context, verify bool) (SyncResult, error) {
+func (c *Client) sync(ctx context.Context, verify bool) (res SyncResult, err error) {
 	c.syncMu.Lock()
 	defer c.syncMu.Unlock()
-	var res SyncResult
-	if err := c.push(ctx, &res); err != nil {
-		return res, err
+	c.setProgress(ctx, func(p *progress) { p.uploading = true })
+	defer func() {
+		c.recordOutcome(ctx, err)
+		c.setProgress(ctx, func(p *progress) { p.uploading, p.downloading, p.received, p.total = false, false, 0, 0 })
+	}()
+	// A failing push never skips the pull: whatever is wrong with the
+	// outbox, the device still receives. Only failures the pull would
+	// share (offline, logged out, another protocol, cancelled) end here.
+	pushErr := c.push(ctx, &res)
+	c.setProgress(ctx, func(p *progress) { p.uploading = false })
+	if pushErr != nil && !pullAfter(ctx, pushErr) {
+		return res, pushErr
 	}
 	for range 3 {
 		drifted, err := c.pull(ctx, verify, &res)
 		if err != nil {
-			return res, err
+			return res, errors.Join(pushErr, err)
 		}
 		if len(drifted) == 0 {
 			break
 		}
 		res.Drifted = append(res.Drifted, drifted...)
+	}
+	if err := c.resolveUnsure(ctx, &res); err != nil {
+		return res, errors.Join(pushErr, err)
+	}
+	if pushErr != nil {
+		return res, pushErr
 	}
 	if err := setMeta(ctx, c.db, "last_sync", c.opts.Now().UTC().Format(time.RFC3339Nano)); err != nil {
 		return res, err
@@ -87,13 +94,33 @@ func (c *Client) sync(ctx context.Context, verify bool) (SyncResult, error) {
 	return res, nil
 }
 
+// pullAfter reports whether a pull is worth trying after the push failed
+// with err.
+func pullAfter(ctx context.Context, err error) bool {
+	return ctx.Err() == nil && !errors.Is(err, ErrOffline) && !errors.Is(err, ErrSessionEnded) &&
+		!errors.Is(err, ErrNotLoggedIn) && !errors.Is(err, ErrIncompatible)
+}
+
 type queued struct {
 	id   int64
 	kind string
 	m    *syncv1.Mutation
+	sent bool // a push carried it before this one
 }
 
-// push sends the unacknowledged outbox in order, in batches. A
+// Push batches: at most pushCount mutations and pushBudget bytes of them,
+// well under the server's limits (wire.MaxPushMutations and
+// wire.MaxSyncRequestBytes; the rest of a request is a few bytes).
+const (
+	pushCount  = 200
+	pushBudget = wire.MaxSyncRequestBytes / 2
+)
+
+// push sends the unacknowledged outbox in order, in batches bounded by
+// count and bytes. A push the server refuses whole before running any of
+// it (too large, or malformed) is split in halves until the mutation that
+// causes it is alone; that one is recorded rejected and reported, and the
+// rest go through, so one bad change never jams the outbox. A
 // mutation_id_reused answer re-keys the replica (see rekey) and pushes the
 // rest of the outbox again under the new client id, once per push.
 func (c *Client) push(ctx context.Context, res *SyncResult) error {
@@ -102,26 +129,50 @@ func (c *Client) push(ctx context.Context, res *SyncResult) error {
 		return err
 	}
 	rekeyed := false
+	limit := pushCount // halved while a refused push is split
 	for {
-		batch, err := c.unacked(ctx, 200)
+		batch, err := c.unacked(ctx, limit)
 		if err != nil || len(batch) == 0 {
 			return err
+		}
+		size := 0
+		for i, q := range batch {
+			if size += proto.Size(q.m); i > 0 && size > pushBudget {
+				batch = batch[:i]
+				break
+			}
 		}
 		req := &syncv1.PushRequest{ProtocolVersion: ProtocolVersion, ClientId: clientID}
 		for _, q := range batch {
 			req.Mutations = append(req.Mutations, q.m)
 		}
+		// Marked before it leaves: an answer lost on the way back still
+		// means the server may have run it.
+		if _, err := c.db.ExecContext(ctx, `UPDATE outbox SET sent = 1 WHERE id BETWEEN ? AND ? AND sent = 0`, batch[0].id, batch[len(batch)-1].id); err != nil {
+			return fmt.Errorf("client: mark sent: %w", err)
+		}
 		out, err := call(ctx, c, func(ctx context.Context) (*connect.Response[syncv1.PushResponse], error) {
 			return c.rpc.Push(ctx, connect.NewRequest(req))
 		})
+		if refusedWhole(err) {
+			if len(batch) > 1 {
+				limit = (len(batch) + 1) / 2
+				continue
+			}
+			if err := c.rejectAlone(ctx, batch[0], err, res); err != nil {
+				return err
+			}
+			limit = pushCount
+			continue
+		}
 		if err != nil {
 			return err
 		}
 		var rejected []Rejection
 		var applied int
-		var reused bool
+		var reused, outOfOrder bool
 		err = c.tx(ctx, func(tx *sql.Tx) error {
-			rejected, applied, reused = nil, 0, false
+			rejected, applied, reused, outOfOrder = nil, 0, false, false
 			for i, r := range out.Msg.Results {
 				if i >= len(batch) || r.Id != batch[i].id {
 					return fmt.Errorf("client: push answered mutation %d out of order", r.Id)
@@ -139,36 +190,41 @@ func (c *Client) push(ctx context.Context, res *SyncResult) error {
 					applied++
 					continue
 				}
-				gone, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE id = ?`, r.Id) // its overlay rows go with it
-				if err != nil {
-					return err
-				}
-				if n, err := gone.RowsAffected(); err != nil {
-					return err
-				} else if n == 0 {
-					// Another process sharing the data folder pushed it
-					// too and has reported it already.
+				if r.Reason == syncv1.ReasonMutationOutOfOrder {
+					if !batch[i].sent {
+						// No push of this replica ever carried it: another
+						// copy of the data folder used the id (a backup
+						// restored, a folder copied), however long ago.
+						// It stays queued and goes again under a new
+						// client id.
+						outOfOrder = true
+						continue
+					}
+					// It was sent and the server forgot its outcome: the
+					// replica is checked for its effect after the pull.
+					if _, err := tx.ExecContext(ctx, `UPDATE outbox SET unsure = 1 WHERE id = ?`, r.Id); err != nil {
+						return err
+					}
 					continue
 				}
 				rej := Rejection{MutationID: r.Id, Kind: batch[i].kind, Code: r.Code, Reason: r.Reason, Message: r.Message, Field: r.Field, At: c.opts.Now().UTC()}
-				if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO rejections (mutation_id, kind, code, reason, message, field, at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-					rej.MutationID, rej.Kind, rej.Code, rej.Reason, rej.Message, rej.Field, rej.At.UnixMilli()); err != nil {
+				if ok, err := recordRejection(ctx, tx, &rej); err != nil {
 					return err
+				} else if ok {
+					rejected = append(rejected, rej)
 				}
-				rejected = append(rejected, rej)
+			}
+			if outOfOrder {
+				reused = true
+				return rekey(ctx, tx, clientID)
 			}
 			return nil
 		})
 		if err != nil {
 			return fmt.Errorf("client: record push results: %w", err)
 		}
+		c.reportRejected(res, rejected)
 		res.Pushed += applied
-		res.Rejected = append(res.Rejected, rejected...)
-		for _, r := range rejected {
-			if c.opts.OnRejected != nil {
-				c.opts.OnRejected(r)
-			}
-		}
 		if reused {
 			if rekeyed {
 				return fmt.Errorf("%w: again under client id %s", ErrMutationIDReused, clientID)
@@ -191,6 +247,61 @@ func (c *Client) push(ctx context.Context, res *SyncResult) error {
 	}
 }
 
+// refusedWhole reports whether the server refused a push as a whole
+// before running any of it: the request was larger than it reads
+// (RESOURCE_EXHAUSTED without a reason; a rate limit carries one), or it
+// failed validation (INVALID_ARGUMENT). Other failures (internal errors,
+// a dropped connection) may come after some mutations ran, so they are
+// never blamed on a mutation: the push is retried as it is.
+func refusedWhole(err error) bool {
+	switch connect.CodeOf(err) {
+	case connect.CodeInvalidArgument:
+		return true
+	case connect.CodeResourceExhausted:
+		return reason(err) == ""
+	}
+	return false
+}
+
+// rejectAlone records as rejected a mutation whose push, with it alone,
+// the server refused whole: it can never be delivered as it is.
+func (c *Client) rejectAlone(ctx context.Context, q queued, cause error, res *SyncResult) error {
+	rej := Rejection{MutationID: q.id, Kind: q.kind, Code: "invalid", Reason: reason(cause), At: c.opts.Now().UTC()}
+	var ce *connect.Error
+	msg := cause.Error()
+	if errors.As(cause, &ce) {
+		msg = ce.Message()
+	}
+	if connect.CodeOf(cause) == connect.CodeResourceExhausted {
+		rej.Code, rej.Reason = "too_large", syncv1.ReasonMutationTooLarge
+		rej.Message = fmt.Sprintf("This change is %d bytes, more than the server accepts in one request (%s)", proto.Size(q.m), msg)
+	} else {
+		rej.Reason = cmp.Or(rej.Reason, syncv1.ReasonMutationRefused)
+		rej.Message = "The server refused this change: " + msg
+	}
+	var ok bool
+	err := c.tx(ctx, func(tx *sql.Tx) (err error) {
+		ok, err = recordRejection(ctx, tx, &rej)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("client: record rejection: %w", err)
+	}
+	if ok {
+		c.reportRejected(res, []Rejection{rej})
+	}
+	return nil
+}
+
+func (c *Client) reportRejected(res *SyncResult, rejected []Rejection) {
+	res.Rejected = append(res.Rejected, rejected...)
+	for _, r := range rejected {
+		if c.opts.OnRejected != nil {
+			c.opts.OnRejected(r)
+		}
+	}
+}
+
 // rekey gives the replica a new client id when it still has old: another
 // copy of the data folder used old's mutation ids for other mutations. The
 // outbox and overlay stay as they are; the server sees the queued
@@ -205,7 +316,7 @@ func rekey(ctx context.Context, tx *sql.Tx, old string) error {
 }
 
 func (c *Client) unacked(ctx context.Context, limit int) ([]queued, error) {
-	rows, err := c.db.QueryContext(ctx, `SELECT id, kind, body FROM outbox WHERE acked_at IS NULL ORDER BY id LIMIT ?`, limit)
+	rows, err := c.db.QueryContext(ctx, `SELECT id, kind, body, sent FROM outbox WHERE acked_at IS NULL AND unsure = 0 ORDER BY id LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("client: read outbox: %w", err)
 	}
@@ -214,7 +325,7 @@ func (c *Client) unacked(ctx context.Context, limit int) ([]queued, error) {
 	for rows.Next() {
 		var q queued
 		var body []byte
-		if err := rows.Scan(&q.id, &q.kind, &body); err != nil {
+		if err := rows.Scan(&q.id, &q.kind, &body, &q.sent); err != nil {
 			return nil, err
 		}
 		q.m = &syncv1.Mutation{}
@@ -243,28 +354,75 @@ func (c *Client) pull(ctx context.Context, verify bool, res *SyncResult) ([]stri
 	var token []byte
 	var last *syncv1.PullResponse
 	restarts := 0
+	c.setProgress(ctx, func(p *progress) { p.downloading, p.received, p.total = true, 0, 0 })
+	// A pull cut off earlier (connection lost, process killed) from this
+	// same replica state resumes after its last staged page.
+	state, err := c.pullState(ctx)
+	if err != nil {
+		return nil, err
+	}
+	resumed, run := false, newClientID()
+	if len(state.Token) > 0 && state.Cursor == cursor && slices.Equal(state.Buckets, buckets) {
+		pages, err := c.stagedChanges(ctx, state.Run, state.Pages)
+		if err != nil {
+			return nil, err
+		}
+		if pages != nil {
+			staged, token, resumed, run = pages, state.Token, true, state.Run
+			c.setProgress(ctx, func(p *progress) { p.received, p.total = int64(len(staged)), max(state.Total, int64(len(staged))) })
+		}
+	}
+	if !resumed && len(state.Token) > 0 {
+		if err := c.dropStaged(ctx); err != nil {
+			return nil, err
+		}
+	}
+	pages := 0
+	if resumed {
+		pages = state.Pages
+	}
 	for {
 		req := &syncv1.PullRequest{ProtocolVersion: ProtocolVersion, Cursor: cursor, Buckets: buckets,
 			PageToken: token, PageSize: int32(c.opts.PageSize), WantChecksums: verify}
 		page, err := call(ctx, c, func(ctx context.Context) (*connect.Response[syncv1.PullResponse], error) {
 			return c.rpc.Pull(ctx, connect.NewRequest(req))
 		})
-		if reason(err) == syncv1.ReasonPullRestart && restarts < 3 {
-			// The server pruned its feed past our cursor mid-pull: the
-			// staged pages may miss deletions; start again.
+		if (reason(err) == syncv1.ReasonPullRestart || resumed && connect.CodeOf(err) == connect.CodeInvalidArgument) && restarts < 3 {
+			// The server pruned its feed past our cursor mid-pull (the
+			// staged pages may miss deletions), or no longer takes the
+			// token a resumed pull kept: start again.
 			restarts++
-			staged, token = nil, nil
+			staged, token, resumed, pages = nil, nil, false, 0
+			if err := c.dropStaged(ctx); err != nil {
+				return nil, err
+			}
+			c.setProgress(ctx, func(p *progress) { p.received, p.total = 0, 0 })
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
 		staged = append(staged, page.Msg.Changes...)
+		var total int64
+		c.setProgress(ctx, func(p *progress) {
+			if len(token) == 0 {
+				p.total = page.Msg.Total
+			}
+			p.received = int64(len(staged))
+			p.total = max(p.total, p.received)
+			total = p.total
+		})
 		if len(page.Msg.NextPageToken) == 0 {
 			last = page.Msg
 			break
 		}
 		token = page.Msg.NextPageToken
+		// The page is kept durably, apart from the pulled rows (which
+		// change only at the checkpoint), with the token of the next.
+		pages++
+		if err := c.stagePage(ctx, page.Msg.Changes, pullResume{Run: run, Pages: pages, Cursor: cursor, Buckets: buckets, Token: token, Total: total}); err != nil {
+			return nil, err
+		}
 	}
 	var drifted []string
 	moved, current := false, cursor
@@ -279,6 +437,9 @@ func (c *Client) pull(ctx context.Context, verify bool, res *SyncResult) ([]stri
 		}
 		var nowBuckets []string
 		if err := getMetaJSON(ctx, tx, "buckets", &nowBuckets); err != nil {
+			return err
+		}
+		if err := clearRun(ctx, tx, run); err != nil {
 			return err
 		}
 		if moved = now != cursor || !slices.Equal(nowBuckets, buckets); moved {
@@ -333,6 +494,16 @@ func (c *Client) pull(ctx context.Context, verify bool, res *SyncResult) ([]stri
 		return nil, nil
 	}
 	res.Pulled += len(staged)
+	for _, ch := range staged[max(0, len(staged)-maxArrivals):] {
+		a := Arrival{Bucket: ch.Bucket, Entity: ch.Entity, ID: ch.EntityId, Deleted: ch.Op == syncv1.Op_OP_DELETE}
+		if !a.Deleted {
+			a.Summary = summarize(ch.Entity, ch.Data)
+		}
+		res.Arrived = append(res.Arrived, a)
+	}
+	if len(res.Arrived) > maxArrivals {
+		res.Arrived = res.Arrived[len(res.Arrived)-maxArrivals:]
+	}
 	res.Cursor = last.Checkpoint
 	res.Reset = res.Reset || last.Reset_
 	res.Lost = append(res.Lost, last.LostBuckets...)
@@ -464,64 +635,6 @@ func insertSQL(n int) string {
 	return b.String()
 }
 
-// Status is the replica's bookkeeping.
-type Status struct {
-	UserID   string
-	ClientID string
-	Outbox   int // mutations not yet acknowledged
-	Awaiting int // acknowledged, waiting for a pull to cover them
-	LastSync time.Time
-	Cursor   int64
-	Buckets  []string
-	Rows     int
-}
-
-// Status reports the outbox size, the last sync and the cursors.
-func (c *Client) Status(ctx context.Context) (Status, error) {
-	var s Status
-	s.UserID = c.UserID(ctx)
-	var err error
-	if s.ClientID, err = getMeta(ctx, c.db, "client_id"); err != nil {
-		return s, err
-	}
-	if s.Cursor, err = getMetaInt(ctx, c.db, "cursor"); err != nil {
-		return s, err
-	}
-	if err := getMetaJSON(ctx, c.db, "buckets", &s.Buckets); err != nil {
-		return s, err
-	}
-	if last, err := getMeta(ctx, c.db, "last_sync"); err != nil {
-		return s, err
-	} else if last != "" {
-		s.LastSync, _ = time.Parse(time.RFC3339Nano, last)
-	}
-	err = c.db.QueryRowContext(ctx, `SELECT
-		(SELECT COUNT(*) FROM outbox WHERE acked_at IS NULL),
-		(SELECT COUNT(*) FROM outbox WHERE acked_at IS NOT NULL),
-		(SELECT COUNT(*) FROM rows)`).Scan(&s.Outbox, &s.Awaiting, &s.Rows)
-	return s, err
-}
-
-// Rejections lists the mutations the server refused, newest first.
-func (c *Client) Rejections(ctx context.Context) ([]Rejection, error) {
-	rows, err := c.db.QueryContext(ctx, `SELECT mutation_id, kind, code, reason, message, field, at FROM rejections ORDER BY mutation_id DESC`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Rejection
-	for rows.Next() {
-		var r Rejection
-		var at int64
-		if err := rows.Scan(&r.MutationID, &r.Kind, &r.Code, &r.Reason, &r.Message, &r.Field, &at); err != nil {
-			return nil, err
-		}
-		r.At = time.UnixMilli(at).UTC()
-		out = append(out, r)
-	}
-	return out, rows.Err()
-}
-
 // Run keeps the replica in sync until ctx ends: it syncs, then waits for
 // a poke from the server's Subscribe stream (its buckets moved), a local
 // write, or a minute, and syncs again. While the server is unreachable, or
@@ -632,4 +745,94 @@ func (c *Client) subscribe(ctx context.Context, connected func()) error {
 		return err
 	}
 	return rpcError(stream.Err())
+}
+
+// pullResume is a multi-page pull in progress, kept in meta ("pull") so
+// that a pull cut off resumes after its last staged page: the replica
+// state it was asked from, the token of its next page, and its total.
+type pullResume struct {
+	Run     string   `json:"run"`   // its staged rows
+	Pages   int      `json:"pages"` // how many are staged
+	Cursor  int64    `json:"cursor"`
+	Buckets []string `json:"buckets"`
+	Token   []byte   `json:"token"`
+	Total   int64    `json:"total"`
+}
+
+func (c *Client) pullState(ctx context.Context) (pullResume, error) {
+	var st pullResume
+	err := getMetaJSON(ctx, c.db, "pull", &st)
+	return st, err
+}
+
+// stagePage keeps one page of a pull in progress, in one local
+// transaction with the state to resume after it.
+func (c *Client) stagePage(ctx context.Context, changes []*syncv1.Change, st pullResume) error {
+	body, err := proto.Marshal(&syncv1.PullResponse{Changes: changes})
+	if err != nil {
+		return err
+	}
+	return c.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO staged (run, changes) VALUES (?, ?)`, st.Run, body); err != nil {
+			return fmt.Errorf("client: stage page: %w", err)
+		}
+		return setMetaJSON(ctx, tx, "pull", st)
+	})
+}
+
+// stagedChanges reads the changes of run's staged pages in order; nil
+// unless all the pages the state counts are there (another process
+// sharing the folder may have dropped them).
+func (c *Client) stagedChanges(ctx context.Context, run string, pages int) ([]*syncv1.Change, error) {
+	rows, err := c.db.QueryContext(ctx, `SELECT changes FROM staged WHERE run = ? ORDER BY n`, run)
+	if err != nil {
+		return nil, fmt.Errorf("client: read staged pages: %w", err)
+	}
+	defer rows.Close()
+	out := []*syncv1.Change{}
+	n := 0
+	for rows.Next() {
+		n++
+		var body []byte
+		if err := rows.Scan(&body); err != nil {
+			return nil, err
+		}
+		var page syncv1.PullResponse
+		if err := proto.Unmarshal(body, &page); err != nil {
+			return nil, fmt.Errorf("client: staged page: %w", err)
+		}
+		out = append(out, page.Changes...)
+	}
+	if n != pages || n == 0 {
+		return nil, rows.Err()
+	}
+	return out, rows.Err()
+}
+
+func (c *Client) dropStaged(ctx context.Context) error {
+	return c.tx(ctx, func(tx *sql.Tx) error { return clearStaged(ctx, tx) })
+}
+
+// clearRun drops run's staged pages, and the resume state if it is run's.
+func clearRun(ctx context.Context, tx *sql.Tx, run string) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM staged WHERE run = ?`, run); err != nil {
+		return err
+	}
+	var st pullResume
+	if err := getMetaJSON(ctx, tx, "pull", &st); err != nil {
+		return err
+	}
+	if st.Run != run {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `DELETE FROM meta WHERE key = 'pull'`)
+	return err
+}
+
+func clearStaged(ctx context.Context, tx *sql.Tx) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM staged`); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `DELETE FROM meta WHERE key = 'pull'`)
+	return err
 }

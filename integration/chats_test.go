@@ -2,6 +2,8 @@ package integration
 
 import (
 	"bytes"
+	stdimage "image"
+	"image/png"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -85,7 +87,11 @@ func chatsFlow(t *testing.T, srv *server) {
 		srv.do(t, "POST", "/chats/"+c.ID+"/messages", cleo.Token, map[string]any{"text": "thanks"}).Want(http.StatusCreated)
 	})
 
-	photo := append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), bytes.Repeat([]byte{7}, 256)...)
+	var photoBuf bytes.Buffer
+	if err := png.Encode(&photoBuf, stdimage.NewGray(stdimage.Rect(0, 0, 16, 16))); err != nil {
+		t.Fatal(err)
+	}
+	photo := photoBuf.Bytes()
 	var photoPath string
 	t.Run("chat_photo_on_the_volume", func(t *testing.T) {
 		var got struct{ Chat chat }

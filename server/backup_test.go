@@ -112,7 +112,7 @@ func TestBackupAndRestore(t *testing.T) {
 	if err != nil {
 		t.Fatalf("restore: %v", err)
 	}
-	if res.Replaced != cursor || res.FeedStart != cursor+1 || res.Kept == "" || res.KeptMedia == "" {
+	if res.Replaced != cursor || res.FeedStart != cursor+4294967296 || res.Kept == "" || res.KeptMedia == "" {
 		t.Fatalf("restore result %+v (device cursor %d)", res, cursor)
 	}
 	if _, err := os.Stat(res.Kept); err != nil {
@@ -139,8 +139,8 @@ func TestBackupAndRestore(t *testing.T) {
 	if !reset {
 		t.Fatal("a client that synced after the backup was not reset")
 	}
-	if checkpoint != cursor+1 {
-		t.Errorf("checkpoint %d, want %d (the feed continues past every old position)", checkpoint, cursor+1)
+	if checkpoint != cursor+4294967296 {
+		t.Errorf("checkpoint %d, want %d (the feed continues 2^32 past every old position)", checkpoint, cursor+4294967296)
 	}
 	if got := bios(changes); len(got) == 0 || strings.Contains(strings.Join(got, ""), "after the backup") {
 		t.Errorf("reset pull carried %v", got)
@@ -221,7 +221,7 @@ func TestRestoreRefusesBadBackups(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// Nothing to learn the old feed position from: it jumps 2^32 past the backup's head.
+		// Nothing replaced: the feed jumps 2^32 past the backup's head.
 		if res.Replaced != -1 || res.FeedStart != res.Backup.FeedHead+4294967296 || res.Kept != "" {
 			t.Fatalf("result %+v", res)
 		}

@@ -74,6 +74,9 @@ func (a api) do(method, path, token string, in, out any) error {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	res, err := a.hc.Do(req)
 	if err != nil {
 		return err

@@ -71,6 +71,9 @@ var commands = []command{
 	{name: "request", offline: true, args: "CHAT_ID", summary: "ask to join a restricted group", min: 1, max: 1, run: requestJoin},
 	{name: "requests", offline: true, args: "[approve|reject REQUEST_ID]", summary: "join requests: yours and those to groups you administer; answer one", max: 2, run: requests},
 	{name: "notifications", offline: true, args: "[read ID|all]", summary: "your notifications; mark one or all read", max: 2, run: notifications},
+	{name: "rejections", offline: true, args: "", summary: "changes the server refused, or whose outcome is unknown, kept with what you wrote", max: 0, run: rejectionsCmd},
+	{name: "retry", offline: true, args: "N", summary: "queue rejected change #N again", min: 1, max: 1, run: retry},
+	{name: "dismiss", offline: true, args: "N", summary: "give rejected change #N up", min: 1, max: 1, run: dismiss},
 	{name: "help", args: "[COMMAND]", summary: "every command, or one command in detail", max: 1},
 }
 
@@ -219,28 +222,67 @@ func status(ctx context.Context, s *shell, _ []string) error {
 	if err != nil {
 		return err
 	}
+	printStatus(s.stdout, s.c.Server(), st)
+	return nil
+}
+
+// printStatus shows the sync status: connection, queue, progress, last
+// sync and error, then the replica's bookkeeping.
+func printStatus(w io.Writer, server string, st client.Status) {
 	last := "never"
 	if !st.LastSync.IsZero() {
 		last = st.LastSync.Local().Format(time.DateTime)
 	}
-	fmt.Fprintf(s.stdout, "user:      %s\nserver:    %s\nclient id: %s\noutbox:    %d queued, %d awaiting the next pull\nlast sync: %s\ncursor:    %d\nbuckets:   %d (%d rows)\n",
-		or(st.UserID, "(logged out)"), s.c.Server(), st.ClientID, st.Outbox, st.Awaiting, last, st.Cursor, len(st.Buckets), st.Rows)
-	for _, b := range st.Buckets {
-		fmt.Fprintf(s.stdout, "  %s\n", b)
+	state := "offline (the last sync could not reach the server)"
+	switch {
+	case st.Online:
+		state = "online"
+	case st.LastSync.IsZero() && st.LastError == "":
+		state = "not synced yet"
 	}
-	return nil
+	fmt.Fprintf(w, "user:      %s\nserver:    %s\nstate:     %s\nclient id: %s\noutbox:    %d queued, %d awaiting the next pull\n",
+		or(st.UserID, "(logged out)"), server, state, st.ClientID, st.Outbox, st.Awaiting)
+	if st.Downloading {
+		fmt.Fprintf(w, "download:  %d of %d changes\n", st.Received, st.Total)
+	}
+	fmt.Fprintf(w, "last sync: %s\n", last)
+	if st.LastError != "" {
+		fmt.Fprintf(w, "last error: %s\n", st.LastError)
+	}
+	if st.Rejections > 0 {
+		fmt.Fprintf(w, "rejected:  %d changes the server refused (see: vibesync rejections)\n", st.Rejections)
+	}
+	fmt.Fprintf(w, "cursor:    %d\nbuckets:   %d (%d rows)\n", st.Cursor, len(st.Buckets), st.Rows)
+	for _, b := range st.Buckets {
+		fmt.Fprintf(w, "  %s\n", b)
+	}
+}
+
+// printArrivals shows what a sync brought, one line each.
+func printArrivals(w io.Writer, r client.SyncResult) {
+	for _, a := range r.Arrived {
+		if a.Deleted {
+			fmt.Fprintf(w, "  - %s %s removed\n", a.Entity, a.ID)
+			continue
+		}
+		fmt.Fprintf(w, "  + %s %s\n", a.Entity, or(a.Summary, a.ID))
+	}
+	if more := r.Pulled - len(r.Arrived); more > 0 {
+		fmt.Fprintf(w, "  … and %d earlier changes\n", more)
+	}
 }
 
 func watch(ctx context.Context, s *shell, _ []string) error {
 	fmt.Fprintln(s.stdout, "watching; Ctrl-C stops")
 	s.onSync = func(r client.SyncResult) {
 		for _, rj := range s.rejected {
-			fmt.Fprintf(s.stdout, "%s rejected: %s #%d: %s\n", time.Now().Format(time.TimeOnly), rj.Kind, rj.MutationID, rj.Message)
+			fmt.Fprintf(s.stdout, "%s %s\n", time.Now().Format(time.TimeOnly), describeRejection(rj))
 		}
 		s.rejected = nil
 		if r.Pushed+r.Pulled > 0 || r.Reset {
 			fmt.Fprintf(s.stdout, "%s synced: pushed %d, pulled %d changes, cursor %d\n", time.Now().Format(time.TimeOnly), r.Pushed, r.Pulled, r.Cursor)
 		}
+		printArrivals(s.stdout, r)
 	}
 	err := s.c.Run(ctx)
 	if err == nil || errors.Is(err, context.Canceled) {

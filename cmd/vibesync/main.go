@@ -102,7 +102,7 @@ func run(ctx context.Context, args []string, e env) error {
 	}
 	defer func() {
 		for _, r := range sh.rejected {
-			fmt.Fprintf(e.stderr, "rejected by the server: %s #%d: %s (%s)\n", r.Kind, r.MutationID, r.Message, or(r.Reason, r.Code))
+			fmt.Fprintln(e.stderr, describeRejection(r))
 		}
 	}()
 	err = cmd.run(ctx, sh, args)

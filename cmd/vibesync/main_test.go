@@ -3,11 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/vibesync/vibesync/server/servertest"
+	"github.com/vibesync/vibesync/server/store"
 )
 
 const password = "correct horse battery"
@@ -122,7 +127,7 @@ func TestCLI(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(out, "rejected by the server: accept_connection") {
+		if !strings.Contains(out, "rejected by the server: #") || !strings.Contains(out, "accept_connection") {
 			t.Fatalf("accepting an accepted connection: %s", out)
 		}
 	})
@@ -209,6 +214,146 @@ func TestCLISessionEnded(t *testing.T) {
 	amy.run("login", "amy_s")
 	if out := amy.run("connections"); !strings.Contains(out, "accepted") {
 		t.Fatalf("amy's connections: %s", out)
+	}
+}
+
+// F1 with the CLI alone: a message the server would refuse for its size
+// is refused at once and never queued; what was queued before and after
+// it is delivered by the next sync.
+func TestCLIOversizedMessageIsRefusedAndNothingJams(t *testing.T) {
+	t.Parallel()
+	srv := newRestartable(t)
+	amy := cli{t: t, server: srv.URL(), data: t.TempDir()}
+	bob := cli{t: t, server: srv.URL(), data: t.TempDir()}
+	amy.run("register", "amy_big", "Amy")
+	bob.run("register", "bob_big", "Bob")
+	amy.run("connect", "bob_big")
+	bob.run("sync")
+	bob.run("accept", "amy_big")
+	amy.run("chat", "bob_big")
+	srv.stop()
+	amy.run("send", "bob_big", "before")
+	out, err := amy.try("send", "bob_big", strings.Repeat("x", 9_000_000))
+	if err == nil || !strings.Contains(err.Error(), "not queued") || !strings.Contains(err.Error(), "at most 4000") {
+		t.Fatalf("oversized send: %v\n%.200s", err, out)
+	}
+	amy.run("send", "bob_big", "after")
+	srv.restart()
+	if out := amy.run("status"); !strings.Contains(out, "2 queued") {
+		t.Fatalf("status: %s", out)
+	}
+	if out := amy.run("sync"); !strings.Contains(out, "pushed 2, rejected 0") {
+		t.Fatalf("sync: %s", out)
+	}
+	bob.run("sync")
+	if out := bob.run("messages", "amy_big"); !strings.Contains(out, "before") || !strings.Contains(out, "after") {
+		t.Fatalf("bob's messages: %s", out)
+	}
+}
+
+// F6 with the CLI alone: `sync --verify` finds a message whose text was
+// changed in the replica without its seq changing, and repairs it.
+func TestCLIVerifyRepairsChangedContent(t *testing.T) {
+	t.Parallel()
+	env := servertest.New(t)
+	amy := cli{t: t, server: env.URL, data: t.TempDir()}
+	bob := cli{t: t, server: env.URL, data: t.TempDir()}
+	amy.run("register", "amy_ver", "Amy")
+	bob.run("register", "bob_ver", "Bob")
+	amy.run("connect", "bob_ver")
+	bob.run("sync")
+	bob.run("accept", "amy_ver")
+	bob.run("chat", "amy_ver")
+	bob.run("send", "amy_ver", "meet at noon")
+	amy.run("sync")
+	db, err := sql.Open("sqlite", filepath.Join(amy.data, "replica.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.Exec(`UPDATE rows SET data = CAST(replace(CAST(data AS TEXT), 'meet at noon', 'meet at nine') AS BLOB) WHERE entity = 'message'`)
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := amy.run("messages", "bob_ver"); !strings.Contains(out, "meet at nine") {
+		t.Fatalf("setup: %s", out)
+	}
+	if out := amy.run("sync", "--verify"); !strings.Contains(out, "repaired chat:") {
+		t.Fatalf("sync --verify: %s", out)
+	}
+	if out := amy.run("messages", "bob_ver"); !strings.Contains(out, "meet at noon") || strings.Contains(out, "nine") {
+		t.Fatalf("after repair: %s", out)
+	}
+}
+
+// signalWriter collects output and closes found once it contains want.
+type signalWriter struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	want  string
+	found chan struct{}
+}
+
+func (w *signalWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n, err := w.buf.Write(p)
+	if w.found != nil && strings.Contains(w.buf.String(), w.want) {
+		close(w.found)
+		w.found = nil
+	}
+	return n, err
+}
+
+// Item 7 with the CLI: status says online or offline, the queue and the
+// last error; watch prints each arrival with its kind and a summary.
+func TestCLIStatusAndWatch(t *testing.T) {
+	t.Parallel()
+	srv := newRestartable(t)
+	amy := cli{t: t, server: srv.URL(), data: t.TempDir()}
+	bob := cli{t: t, server: srv.URL(), data: t.TempDir()}
+	amy.run("register", "amy_w", "Amy")
+	bob.run("register", "bob_w", "Bob")
+	amy.run("connect", "bob_w")
+	bob.run("sync")
+	bob.run("accept", "amy_w")
+	bob.run("chat", "amy_w")
+	amy.run("sync")
+	if out := amy.run("status"); !strings.Contains(out, "state:     online") || strings.Contains(out, "last error") {
+		t.Fatalf("status online: %s", out)
+	}
+	srv.stop()
+	amy.run("send", "bob_w", "hello?")
+	if out := amy.run("status"); !strings.Contains(out, "state:     offline") || !strings.Contains(out, "last error: client: server unreachable") ||
+		!strings.Contains(out, "outbox:    1 queued") {
+		t.Fatalf("status offline: %s", out)
+	}
+
+	srv.restart()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel) // before the server stops: watch holds a stream open
+	found := make(chan struct{})
+	w := &signalWriter{want: "+ message @bob_w: see you at noon", found: found}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--server", amy.server, "--data", amy.data, "watch"}, env{
+			getenv: func(string) string { return "" }, stdin: strings.NewReader(""), stdout: w, stderr: w})
+	}()
+	bob.run("send", "amy_w", "see you at noon")
+	select {
+	case <-found:
+	case err := <-done:
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		t.Fatalf("watch ended: %v\n%s", err, w.buf.String())
+	case <-time.After(30 * time.Second):
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		t.Fatalf("watch never printed the message:\n%s", w.buf.String())
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("watch: %v", err)
 	}
 }
 
@@ -335,5 +480,126 @@ func TestCLIUnknownUserOffline(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "@stranger is not in this replica and the server is unreachable") ||
 		!strings.Contains(err.Error(), "user id") {
 		t.Fatalf("unknown user offline: %v", err)
+	}
+}
+
+// F7 with the CLI alone: a rejected message is reported with what it was
+// sent to and what it said, kept, listed by `rejections`, and `retry N`
+// or `dismiss N` settle it.
+func TestCLIRejectionsRetryDismiss(t *testing.T) {
+	t.Parallel()
+	env := servertest.New(t)
+	amy := cli{t: t, server: env.URL, data: t.TempDir()}
+	bob := cli{t: t, server: env.URL, data: t.TempDir()}
+	amy.run("register", "amy_rej", "Amy")
+	bob.run("register", "bob_rej", "Bob")
+	amy.run("connect", "bob_rej")
+	bob.run("sync")
+	bob.run("accept", "amy_rej")
+	amy.run("sync")
+	amy.run("group", "create", "Hikers", "bob_rej")
+	bob.run("sync")
+	bob.run("leave", "Hikers")
+	// Bob's view still lists the group until he syncs; he writes to it
+	// by its id, which the server refuses.
+	out := amy.run("chats")
+	id := strings.Fields(out)[0]
+	out, _ = bob.try("send", id, "my carefully typed words")
+	if !strings.Contains(out, "rejected by the server: #") || !strings.Contains(out, `"my carefully typed words"`) || !strings.Contains(out, "vibesync retry") {
+		t.Fatalf("send: %s", out)
+	}
+	list := bob.run("rejections")
+	if !strings.Contains(list, "send_message") || !strings.Contains(list, `"my carefully typed words"`) {
+		t.Fatalf("rejections: %s", list)
+	}
+	n := strings.TrimPrefix(strings.Fields(strings.SplitN(list, "#", 2)[1])[0], "#")
+	if out := bob.run("dismiss", n); !strings.Contains(out, "dismissed #"+n) {
+		t.Fatalf("dismiss: %s", out)
+	}
+	if out := bob.run("rejections"); !strings.Contains(out, "no rejected changes") {
+		t.Fatalf("after dismiss: %s", out)
+	}
+	if _, err := bob.try("retry", n); err == nil {
+		t.Fatal("retry of a dismissed change succeeded")
+	}
+}
+
+// F9 with the CLI alone: a cancel typed offline while the other side
+// accepts is refused (connection_accepted) and the connection stays.
+func TestCLICancelNeverBecomesUnfriend(t *testing.T) {
+	t.Parallel()
+	srv := newRestartable(t)
+	amy := cli{t: t, server: srv.URL(), data: t.TempDir()}
+	bob := cli{t: t, server: srv.URL(), data: t.TempDir()}
+	amy.run("register", "amy_f9", "Amy")
+	bob.run("register", "bob_f9", "Bob")
+	amy.run("connect", "bob_f9")
+	bob.run("sync")
+	srv.stop()
+	if out := amy.run("disconnect", "bob_f9"); !strings.Contains(out, "queued") {
+		t.Fatalf("offline cancel: %s", out)
+	}
+	srv.restart()
+	bob.run("accept", "amy_f9")
+	out := amy.run("sync")
+	if !strings.Contains(out, "rejected by the server: #") || !strings.Contains(out, "connection_accepted") || !strings.Contains(out, "@bob_f9") {
+		t.Fatalf("amy's sync: %s", out)
+	}
+	if out := amy.run("connections"); !strings.Contains(out, "accepted") || !strings.Contains(out, "@bob_f9") {
+		t.Fatalf("amy's connections: %s", out)
+	}
+	bob.run("sync")
+	if out := bob.run("connections"); !strings.Contains(out, "accepted") {
+		t.Fatalf("bob's connections: %s", out)
+	}
+}
+
+// F2 with the CLI alone: a data folder restored from a backup older than
+// the tombstone window (the original kept working) takes a new client id
+// for the ids the original used, and the text typed on it is delivered.
+func TestCLIRestoredBackupLosesNoWork(t *testing.T) {
+	t.Parallel()
+	env := servertest.New(t)
+	amy := cli{t: t, server: env.URL, data: t.TempDir()}
+	bob := cli{t: t, server: env.URL, data: t.TempDir()}
+	amy.run("register", "amy_f2", "Amy")
+	bob.run("register", "bob_f2", "Bob")
+	amy.run("connect", "bob_f2")
+	bob.run("sync")
+	bob.run("accept", "amy_f2")
+	amy.run("chat", "bob_f2")
+	backup := cli{t: t, server: env.URL, data: t.TempDir()}
+	for _, name := range []string{"replica.db", "replica.db-wal", "replica.db-shm"} {
+		b, err := os.ReadFile(filepath.Join(amy.data, name))
+		if err == nil {
+			err = os.WriteFile(filepath.Join(backup.data, name), b, 0o600)
+		}
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+	}
+	amy.run("send", "bob_f2", "from the original, one")
+	amy.run("send", "bob_f2", "from the original, two")
+	// The window (here one hour) passes and the server prunes.
+	env.Clock.Advance(2 * time.Hour)
+	if err := env.Server.DB().Write(context.Background(), func(tx *store.Tx) error {
+		if _, err := tx.PruneTombstones(context.Background(), tx.Now.Add(-time.Hour)); err != nil {
+			return err
+		}
+		_, err := tx.PruneMutationRecords(context.Background(), tx.Now.Add(-time.Hour))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	out := backup.run("send", "bob_f2", "typed on the restored backup")
+	if strings.Contains(out, "rejected") {
+		t.Fatalf("restored backup: %s", out)
+	}
+	if out := backup.run("status"); !strings.Contains(out, "0 queued") {
+		t.Fatalf("status: %s", out)
+	}
+	bob.run("sync")
+	if out := bob.run("messages", "amy_f2"); strings.Count(out, "typed on the restored backup") != 1 || strings.Count(out, "from the original") != 2 {
+		t.Fatalf("bob's messages: %s", out)
 	}
 }

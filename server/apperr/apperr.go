@@ -16,16 +16,18 @@ type Code string
 
 // The codes. Keep the set small: a transport maps each one.
 const (
-	Invalid         Code = "invalid"
-	Unauthenticated Code = "unauthenticated"
-	Forbidden       Code = "forbidden"
-	NotFound        Code = "not_found"
-	Conflict        Code = "conflict"
-	TooLarge        Code = "too_large"
-	RateLimited     Code = "rate_limited"
-	Unavailable     Code = "unavailable"
-	TimedOut        Code = "timed_out" // the request (its body) did not arrive in time
-	Internal        Code = "internal"
+	Invalid          Code = "invalid"
+	Unauthenticated  Code = "unauthenticated"
+	Forbidden        Code = "forbidden"
+	NotFound         Code = "not_found"
+	Conflict         Code = "conflict"
+	TooLarge         Code = "too_large"
+	RateLimited      Code = "rate_limited"
+	Unavailable      Code = "unavailable"
+	TimedOut         Code = "timed_out"         // the request (its body) did not arrive in time
+	UnsupportedMedia Code = "unsupported_media" // a body of a type the route does not take
+	HeadersTooLarge  Code = "headers_too_large"
+	Internal         Code = "internal"
 )
 
 // Error is a failure the caller is allowed to see.

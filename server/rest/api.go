@@ -217,12 +217,35 @@ func (a *API) Middleware(mux *http.ServeMux) http.Handler {
 		}()
 		_, pattern := mux.Handler(r)
 		a.setDeadlines(w, r, pattern)
+		if headerBytes(r) > MaxHeaderBytes {
+			a.writeError(rec, r, apperr.New(apperr.HeadersTooLarge, "headers_too_large",
+				"The request headers must be at most %d bytes", MaxHeaderBytes))
+			return
+		}
 		if pattern == "" {
 			a.noRoute(rec, r, mux)
 			return
 		}
 		mux.ServeHTTP(rec, r)
 	})
+}
+
+// MaxHeaderBytes bounds a request's headers (431 headers_too_large, a JSON
+// error). net/http's own bound (http.Server.MaxHeaderBytes, 1 MiB) sits
+// above it: headers past that are refused by net/http with a plain-text
+// 431 before any handler runs, so this lower bound is where the JSON
+// answer comes from.
+const MaxHeaderBytes = 64 << 10
+
+// headerBytes is about how many bytes r's request line and headers took.
+func headerBytes(r *http.Request) int {
+	n := len(r.Method) + len(r.RequestURI) + len(r.Proto) + 4
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	return n
 }
 
 // noRoute answers JSON 404 or 405 where the mux would answer plain text.

@@ -2,6 +2,11 @@ package rest_test
 
 import (
 	"bytes"
+	"encoding/binary"
+	"hash/crc32"
+	"image"
+	"image/jpeg"
+	"image/png"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -15,9 +20,40 @@ import (
 )
 
 var (
-	pngBytes  = append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), make([]byte, 64)...)
-	avifBytes = append([]byte("\x00\x00\x00\x1cftypavif\x00\x00\x00\x00"), make([]byte, 64)...)
+	pngBytes  = realPNG(8, 8)
+	jpegBytes = realJPEG(8, 8)
 )
+
+// realPNG is a w×h grey PNG, encoded here: uploads are decoded whole.
+func realPNG(w, h int) []byte {
+	var b bytes.Buffer
+	if err := png.Encode(&b, image.NewGray(image.Rect(0, 0, w, h))); err != nil {
+		panic(err)
+	}
+	return b.Bytes()
+}
+
+// realJPEG is a w×h grey JPEG.
+func realJPEG(w, h int) []byte {
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, image.NewGray(image.Rect(0, 0, w, h)), nil); err != nil {
+		panic(err)
+	}
+	return b.Bytes()
+}
+
+// paddedPNG is a real PNG of exactly size bytes: a private ancillary chunk
+// after the header fills it up (decoders skip such chunks).
+func paddedPNG(size int) []byte {
+	p := realPNG(8, 8)
+	n := size - len(p) - 12
+	chunk := make([]byte, 12+n)
+	binary.BigEndian.PutUint32(chunk[0:4], uint32(n))
+	copy(chunk[4:8], "vsPd")
+	binary.BigEndian.PutUint32(chunk[8+n:], crc32.ChecksumIEEE(chunk[4:8+n]))
+	const ihdrEnd = 8 + 25
+	return append(append(append([]byte{}, p[:ihdrEnd]...), chunk...), p[ihdrEnd:]...)
+}
 
 // putChat sends PUT /chats/:id as multipart form data.
 func putChat(t *testing.T, env *servertest.Env, u servertest.User, chatID string, fields map[string]string, photo []byte) *servertest.Response {
@@ -106,9 +142,9 @@ func TestUpdateChat(t *testing.T) {
 		if res.StatusCode != 200 || !bytes.Equal(body, pngBytes) {
 			t.Fatalf("served %d, %d bytes", res.StatusCode, len(body))
 		}
-		again := decodeChat(t, putChat(t, env, amy, c.ID, nil, avifBytes).Want(200))
-		if !strings.HasSuffix(again.Photo, ".avif") {
-			t.Fatalf("avif photo %q", again.Photo)
+		again := decodeChat(t, putChat(t, env, amy, c.ID, nil, jpegBytes).Want(200))
+		if !strings.HasSuffix(again.Photo, ".jpg") {
+			t.Fatalf("jpeg photo %q", again.Photo)
 		}
 		if _, err := os.Stat(filepath.Join(env.Dir, "media", filepath.FromSlash(key))); !os.IsNotExist(err) {
 			t.Fatalf("old photo kept: %v", err)
@@ -122,12 +158,25 @@ func TestUpdateChat(t *testing.T) {
 		putChat(t, env, amy, c.ID, nil, []byte("<html>not a photo</html>")).WantError(400, "invalid_photo")
 		putChat(t, env, amy, c.ID, nil, []byte{}).WantError(400, "invalid_photo")
 	})
+	t.Run("only_whole_images_within_40_megapixels", func(t *testing.T) {
+		env, amy, _, c := setup(t)
+		putChat(t, env, amy, c.ID, nil, append([]byte("\x89PNG\r\n\x1a\n"), "<html><script>alert(1)</script></html>"...)).WantError(400, "invalid_photo")
+		putChat(t, env, amy, c.ID, nil, append(realPNG(8, 8), "<html></html>"...)).WantError(400, "invalid_photo")
+		huge := realPNG(8, 8)
+		binary.BigEndian.PutUint32(huge[16:20], 100_000)
+		binary.BigEndian.PutUint32(huge[20:24], 100_000)
+		binary.BigEndian.PutUint32(huge[29:33], crc32.ChecksumIEEE(huge[12:29]))
+		putChat(t, env, amy, c.ID, nil, huge).WantError(413, "photo_too_many_pixels")
+		gif := []byte("GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
+		putChat(t, env, amy, c.ID, nil, gif).WantError(400, "invalid_photo")
+		if files, _ := os.ReadDir(filepath.Join(env.Dir, "media", "chats")); len(files) != 0 {
+			t.Fatalf("refused photos were stored: %v", files)
+		}
+	})
 	t.Run("photo_is_at_most_10_MiB", func(t *testing.T) {
 		env, amy, _, c := setup(t)
-		big := append(append([]byte{}, pngBytes...), make([]byte, social.MaxPhotoBytes)...)
-		putChat(t, env, amy, c.ID, nil, big).WantError(413, "")
-		exact := append(append([]byte{}, pngBytes...), make([]byte, social.MaxPhotoBytes-len(pngBytes))...)
-		putChat(t, env, amy, c.ID, nil, exact).Want(200)
+		putChat(t, env, amy, c.ID, nil, paddedPNG(10<<20+1)).WantError(413, "")
+		putChat(t, env, amy, c.ID, nil, paddedPNG(10<<20)).Want(200)
 	})
 	t.Run("chat_must_be_a_group_and_user_its_admin", func(t *testing.T) {
 		env, amy, ben, c := setup(t)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"mime"
 	"net/http"
 	"os"
 	"reflect"
@@ -28,16 +29,18 @@ type errorBody struct {
 
 // statusOf is the one table from error codes to HTTP statuses.
 var statusOf = map[apperr.Code]int{
-	apperr.Invalid:         http.StatusBadRequest,
-	apperr.Unauthenticated: http.StatusUnauthorized,
-	apperr.Forbidden:       http.StatusForbidden,
-	apperr.NotFound:        http.StatusNotFound,
-	apperr.Conflict:        http.StatusConflict,
-	apperr.TooLarge:        http.StatusRequestEntityTooLarge,
-	apperr.RateLimited:     http.StatusTooManyRequests,
-	apperr.Unavailable:     http.StatusServiceUnavailable,
-	apperr.TimedOut:        http.StatusRequestTimeout,
-	apperr.Internal:        http.StatusInternalServerError,
+	apperr.Invalid:          http.StatusBadRequest,
+	apperr.Unauthenticated:  http.StatusUnauthorized,
+	apperr.Forbidden:        http.StatusForbidden,
+	apperr.NotFound:         http.StatusNotFound,
+	apperr.Conflict:         http.StatusConflict,
+	apperr.TooLarge:         http.StatusRequestEntityTooLarge,
+	apperr.RateLimited:      http.StatusTooManyRequests,
+	apperr.Unavailable:      http.StatusServiceUnavailable,
+	apperr.TimedOut:         http.StatusRequestTimeout,
+	apperr.UnsupportedMedia: http.StatusUnsupportedMediaType,
+	apperr.HeadersTooLarge:  http.StatusRequestHeaderFieldsTooLarge,
+	apperr.Internal:         http.StatusInternalServerError,
 }
 
 // StatusOf returns the HTTP status for err.
@@ -81,10 +84,27 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v) // the client went away; nothing left to tell it
 }
 
+// requireJSON answers 415 unsupported_media_type unless r says its body is
+// JSON (application/json, any parameters). Refusing other types
+// also keeps browsers' cross-site form posts (which cannot send a JSON
+// type without a CORS preflight) from reaching a handler.
+func requireJSON(r *http.Request) error {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err == nil && mt == "application/json" {
+		return nil
+	}
+	return apperr.New(apperr.UnsupportedMedia, "unsupported_media_type", "The request body must be JSON (Content-Type: application/json)")
+}
+
 // decode reads a JSON object body into v. An empty body is an error unless
 // optional is set. Malformed JSON, a wrong type (naming the field), trailing
 // data and bodies over MaxBodyBytes come back as *apperr.Error.
 func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error {
+	if r.ContentLength != 0 {
+		if err := requireJSON(r); err != nil {
+			return err
+		}
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 	dec := json.NewDecoder(r.Body)
 	if err := dec.Decode(v); err != nil {

@@ -142,6 +142,10 @@ func TestSendMessage(t *testing.T) {
 			t.Fatalf("messages %d files %d, want 1 and 1", list.Count, files.Count)
 		}
 		env.Do("POST", path, ben.Token, map[string]any{"_id": id, "text": "steal"}).WantError(409, "message_id_taken")
+		// The same sender with other content is no retry: the second text
+		// would be answered as sent and lost.
+		env.Do("POST", path, amy.Token, map[string]any{"_id": id, "text": "other", "files": []map[string]any{{"url": "https://x.test/v.mp4"}}}).WantError(409, "message_id_taken")
+		env.Do("POST", path, amy.Token, map[string]any{"_id": id, "text": "once"}).WantError(409, "message_id_taken")
 		env.Do("POST", path, amy.Token, map[string]any{"_id": "XYZ", "text": "x"}).WantError(400, "invalid_id")
 	})
 }

@@ -33,7 +33,7 @@ func mutationOf(m *syncv1.Mutation) social.Mutation {
 	case *syncv1.Mutation_DeclineConnection:
 		return social.DeclineConnectionMutation{UserID: k.DeclineConnection.GetUserId()}
 	case *syncv1.Mutation_DeleteConnection:
-		return social.DeleteConnectionMutation{UserID: k.DeleteConnection.GetUserId()}
+		return social.DeleteConnectionMutation{UserID: k.DeleteConnection.GetUserId(), Expect: k.DeleteConnection.GetExpectStatus()}
 	case *syncv1.Mutation_CreateChat:
 		in := k.CreateChat
 		return social.CreateChatMutation{ChatID: in.GetChatId(), Group: in.GetGroup(), Name: in.GetName(), Category: in.GetCategory(), ParticipantIDs: in.GetParticipantIds()}

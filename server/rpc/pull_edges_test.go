@@ -51,6 +51,7 @@ func (r *replica) pullWith(t *testing.T, c syncv1connect.SyncServiceClient, page
 				delete(m, ch.Entity+"/"+ch.EntityId)
 			} else {
 				m[ch.Entity+"/"+ch.EntityId] = ch.Seq
+				r.data[ch.Bucket+"\x00"+ch.Entity+"/"+ch.EntityId] = ch.Data
 			}
 		}
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/vibesync/vibesync/server/social"
 	syncv1 "github.com/vibesync/vibesync/syncproto/vibesync/sync/v1"
 	"github.com/vibesync/vibesync/syncproto/vibesync/sync/v1/syncv1connect"
+	"github.com/vibesync/vibesync/wire"
 )
 
 // ProtocolVersion is the sync protocol version this server speaks. Every
@@ -31,7 +32,7 @@ const ProtocolVersion = 1
 // MaxRequestBytes bounds a request message (decompressed): a pull
 // listing a hundred thousand buckets, or a full push, fits; anything
 // larger is refused with RESOURCE_EXHAUSTED before it is decoded.
-const MaxRequestBytes = 8 << 20
+const MaxRequestBytes = wire.MaxSyncRequestBytes
 
 // Config wires the services.
 type Config struct {
@@ -100,15 +101,18 @@ func (s *Services) Register(mux *http.ServeMux) {
 
 // codeOf is the one table from error codes to Connect codes.
 var codeOf = map[apperr.Code]connect.Code{
-	apperr.Invalid:         connect.CodeInvalidArgument,
-	apperr.Unauthenticated: connect.CodeUnauthenticated,
-	apperr.Forbidden:       connect.CodePermissionDenied,
-	apperr.NotFound:        connect.CodeNotFound,
-	apperr.Conflict:        connect.CodeAborted,
-	apperr.TooLarge:        connect.CodeResourceExhausted,
-	apperr.RateLimited:     connect.CodeResourceExhausted,
-	apperr.Unavailable:     connect.CodeUnavailable,
-	apperr.Internal:        connect.CodeInternal,
+	apperr.Invalid:          connect.CodeInvalidArgument,
+	apperr.Unauthenticated:  connect.CodeUnauthenticated,
+	apperr.Forbidden:        connect.CodePermissionDenied,
+	apperr.NotFound:         connect.CodeNotFound,
+	apperr.Conflict:         connect.CodeAborted,
+	apperr.TooLarge:         connect.CodeResourceExhausted,
+	apperr.RateLimited:      connect.CodeResourceExhausted,
+	apperr.Unavailable:      connect.CodeUnavailable,
+	apperr.TimedOut:         connect.CodeDeadlineExceeded,
+	apperr.UnsupportedMedia: connect.CodeInvalidArgument,
+	apperr.HeadersTooLarge:  connect.CodeResourceExhausted,
+	apperr.Internal:         connect.CodeInternal,
 }
 
 // toConnect turns err into a *connect.Error: an *apperr.Error keeps its

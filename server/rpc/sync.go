@@ -43,6 +43,7 @@ func (h *syncHandler) Pull(ctx context.Context, req *connect.Request[syncv1.Pull
 		Buckets:       page.Buckets,
 		LostBuckets:   page.Lost,
 		Reset_:        page.Reset,
+		Total:         page.Total,
 	}
 	for i, c := range page.Changes {
 		op := syncv1.Op_OP_UPSERT

@@ -86,9 +86,12 @@ type replica struct {
 	cursor  int64
 	buckets []string
 	rows    map[string]map[string]int64 // bucket → entity/id → seq
+	data    map[string][]byte           // bucket NUL entity/id → data
 }
 
-func newReplica() *replica { return &replica{rows: map[string]map[string]int64{}} }
+func newReplica() *replica {
+	return &replica{rows: map[string]map[string]int64{}, data: map[string][]byte{}}
+}
 
 // pull runs a whole pull in pages and applies it at the checkpoint.
 func (r *replica) pull(t *testing.T, c syncv1connect.SyncServiceClient, pageSize int32) (pages []*syncv1.PullResponse) {
@@ -123,6 +126,7 @@ func (r *replica) pull(t *testing.T, c syncv1connect.SyncServiceClient, pageSize
 				delete(m, key)
 			} else {
 				m[key] = ch.Seq
+				r.data[ch.Bucket+"\x00"+key] = ch.Data
 			}
 		}
 	}
@@ -142,7 +146,7 @@ func (r *replica) checksum(bucket string) uint64 {
 	var sum uint64
 	for key, seq := range r.rows[bucket] {
 		entity, id, _ := strings.Cut(key, "/")
-		sum += wire.RowHash(entity, id, seq)
+		sum += wire.RowHash(entity, id, seq, r.data[bucket+"\x00"+key])
 	}
 	return sum
 }

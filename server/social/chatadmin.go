@@ -62,6 +62,9 @@ func (s *Service) UpdateChat(ctx context.Context, c Caller, chatID string, upd C
 		if err != nil {
 			return Chat{}, err
 		}
+		if err := s.verifyPhoto(ctx, *photo); err != nil {
+			return Chat{}, err
+		}
 		newKey = "chats/" + chatID + "/" + oid.New() + photo.ext
 		if err := s.media.Put(ctx, newKey, photo.data); err != nil {
 			return Chat{}, err

@@ -1,8 +1,11 @@
 package social_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"image"
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,7 +19,16 @@ import (
 	"github.com/vibesync/vibesync/server/store/storetest"
 )
 
-var pngBytes = append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), make([]byte, 64)...)
+var pngBytes = realPNG(8, 8)
+
+// realPNG is a w×h grey PNG, encoded here: uploads are decoded whole.
+func realPNG(w, h int) []byte {
+	var b bytes.Buffer
+	if err := png.Encode(&b, image.NewGray(image.Rect(0, 0, w, h))); err != nil {
+		panic(err)
+	}
+	return b.Bytes()
+}
 
 // mediaService is mustService with chat photos stored in a real folder.
 func mediaService(t *testing.T) (*social.Service, *store.DB, string) {

@@ -48,10 +48,10 @@ const (
 
 // Limits on chat fields.
 const (
-	MaxChatNameLen     = 100
-	MaxCategoryLen     = 50
+	MaxChatNameLen     = wire.MaxChatNameLen
+	MaxCategoryLen     = wire.MaxCategoryLen
 	MaxTags            = 20
-	MaxGroupInvitees   = 500
+	MaxGroupInvitees   = wire.MaxGroupInvitees
 	TrendingWindow     = 7 * 24 * time.Hour
 	MinExploreSearch   = 3
 	MaxSearchLen       = 100

@@ -8,6 +8,7 @@ import (
 
 	"github.com/vibesync/vibesync/server/apperr"
 	"github.com/vibesync/vibesync/server/store"
+	syncv1 "github.com/vibesync/vibesync/syncproto/vibesync/sync/v1"
 	"github.com/vibesync/vibesync/wire"
 )
 
@@ -86,7 +87,7 @@ const (
 )
 
 // MaxConnectionMessageLen bounds the optional message of a request.
-const MaxConnectionMessageLen = 500
+const MaxConnectionMessageLen = wire.MaxConnectionMessageLen
 
 // Connection statuses.
 const (
@@ -513,6 +514,10 @@ func (s *Service) DeleteConnection(ctx context.Context, c Caller, with string) (
 // deleteConnection is DeleteConnection; with removeAccepted it also
 // removes an accepted connection (as RemoveConnection does) instead of
 // refusing it.
+// ReasonConnectionAccepted refuses to cancel or decline a request that was
+// accepted: removing an accepted connection is another action.
+const ReasonConnectionAccepted = syncv1.ReasonConnectionAccepted
+
 func (s *Service) deleteConnection(ctx context.Context, tx *store.Tx, c Caller, with string, removeAccepted bool) (out Connection, cancelled bool, err error) {
 	conn, err := findConnection(ctx, tx, c, ByUser(with))
 	if err != nil {
@@ -523,7 +528,7 @@ func (s *Service) deleteConnection(ctx context.Context, tx *store.Tx, c Caller, 
 		if removeAccepted {
 			return out, cancelled, removeConnection(ctx, tx, c, conn, false)
 		}
-		return out, cancelled, apperr.Conflictf("connection_accepted", "An accepted connection cannot be deleted")
+		return out, cancelled, apperr.Conflictf(ReasonConnectionAccepted, "An accepted connection cannot be deleted")
 	case store.ConnDeclined:
 		return out, cancelled, requestProcessed()
 	}

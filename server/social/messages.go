@@ -24,9 +24,12 @@ import (
 //     not by the time inside their ids: a client-proposed id carries the
 //     device's clock, which may be wrong or from when it was offline.
 //   - A client may propose `_id` (a valid id). Re-posting an `_id` the same
-//     user already used in the same chat returns the stored message with
-//     200 and writes nothing; an `_id` taken by anything else is 409
-//     message_id_taken.
+//     user already used in the same chat with the same content (text, tag
+//     and file URLs) returns the stored message with 200 and writes
+//     nothing: it is a retry. An `_id` taken by anything else, including
+//     the same user's message with other content, is 409
+//     message_id_taken: the second text would otherwise be answered as
+//     sent and silently lost.
 //   - A message may carry `tag`, one of the chat's tags; its files are
 //     listed under that tag by GET /chats/:id/files, otherwise under
 //     "others".
@@ -41,7 +44,7 @@ import (
 
 // Limits on messages.
 const (
-	MaxMessageLen   = 4000
+	MaxMessageLen   = wire.MaxMessageLen
 	MaxMessageFiles = 20
 	MaxFileMetaLen  = 8 << 10
 	DefaultMessages = 20
@@ -171,7 +174,7 @@ func (s *Service) sendMessage(ctx context.Context, tx *store.Tx, c Caller, chatI
 	ch := sc.Chat
 	if in.ID != "" {
 		if m, err := tx.Message(ctx, in.ID); err == nil {
-			if m.ChatID != chatID || m.UserID != c.UserID {
+			if m.ChatID != chatID || m.UserID != c.UserID || !sameMessage(m, text, in) {
 				return SentMessage{}, apperr.Conflictf("message_id_taken", "That message id is already taken")
 			}
 			ppl, err := s.loadPeople(ctx, tx, []string{m.UserID})
@@ -378,6 +381,29 @@ func (s *Service) Messages(ctx context.Context, c Caller, chatID string, f Messa
 		return nil
 	})
 	return out, total, err
+}
+
+// sameMessage reports whether stored message m has the content of a post
+// of text (trimmed) with in's tag and files: a retry of the same message.
+func sameMessage(m store.Message, text string, in NewMessage) bool {
+	if m.Text != text || m.Tag != strings.TrimSpace(in.Tag) {
+		return false
+	}
+	var files []File
+	if m.Files != "" {
+		if err := json.Unmarshal([]byte(m.Files), &files); err != nil {
+			return false
+		}
+	}
+	if len(files) != len(in.Files) {
+		return false
+	}
+	for i, f := range files {
+		if f.URL != in.Files[i].URL || f.Cover != in.Files[i].Cover {
+			return false
+		}
+	}
+	return true
 }
 
 // EventMessageDeleted tells a chat's participants a message was deleted.

@@ -91,8 +91,14 @@ type DeclineConnectionMutation struct{ UserID string }
 
 // DeleteConnectionMutation ends the caller's record with UserID: cancels a
 // request they sent, declines one they received, removes an accepted
-// connection.
-type DeleteConnectionMutation struct{ UserID string }
+// connection. Expect is the status the client saw ("pending", "accepted";
+// empty: any): a record in another status is left alone and the mutation
+// is rejected (connection_accepted, connection_not_active), so a cancel
+// that races an accept never becomes an unfriend.
+type DeleteConnectionMutation struct {
+	UserID string
+	Expect string
+}
 
 // CreateChatMutation creates a group (Group set: Name, Category,
 // ParticipantIDs) or a one-to-one chat with ParticipantIDs[0].
@@ -246,8 +252,26 @@ func (m DeclineConnectionMutation) apply(ctx context.Context, s *Service, tx *st
 }
 
 func (m DeleteConnectionMutation) apply(ctx context.Context, s *Service, tx *store.Tx, c Caller) error {
-	_, _, err := s.deleteConnection(ctx, tx, c, m.UserID, true)
-	return err
+	switch m.Expect {
+	case "":
+		_, _, err := s.deleteConnection(ctx, tx, c, m.UserID, true)
+		return err
+	case store.ConnPending:
+		if err := ValidID("userId", m.UserID); err != nil {
+			return err
+		}
+		_, _, err := s.deleteConnection(ctx, tx, c, m.UserID, false)
+		if e, ok := apperr.As(err); ok && e.Reason == ReasonConnectionAccepted {
+			return apperr.Conflictf(ReasonConnectionAccepted, "The request was accepted before this reached the server; the connection stays (remove it if that is still wanted)")
+		}
+		return err
+	case store.ConnAccepted:
+		if err := ValidID("userId", m.UserID); err != nil {
+			return err
+		}
+		return removeAcceptedConnection(ctx, tx, c, ByUser(m.UserID))
+	}
+	return apperr.InvalidField("expectStatus", "expectStatus must be pending, accepted or empty")
 }
 
 func (m CreateChatMutation) apply(ctx context.Context, s *Service, tx *store.Tx, c Caller) error {

@@ -45,6 +45,7 @@ type Service struct {
 	media      Storage
 	dummyHash  string
 	sessions   *sessionCache
+	photoSlot  chan struct{} // one whole-photo decode at a time (verifyPhoto)
 	grace      time.Duration
 }
 
@@ -80,8 +81,8 @@ func New(cfg Config) (*Service, error) {
 	return &Service{
 		db: cfg.DB, tokens: cfg.Tokens, passwords: cfg.Passwords,
 		refreshTTL: cfg.RefreshTTL, log: cfg.Log, media: cfg.Media, dummyHash: dummy,
-		sessions: newSessionCache(2*auth.AccessTTL, cfg.DB.Now),
-		grace:    cfg.UsernameGrace,
+		sessions: newSessionCache(2*auth.AccessTTL, cfg.DB.Now), photoSlot: make(chan struct{}, 1),
+		grace: cfg.UsernameGrace,
 	}, nil
 }
 

@@ -28,7 +28,7 @@ func statusFrom(s store.Status) *Status {
 
 // Limits of a meet-me status.
 const (
-	MaxStatusLen         = 280
+	MaxStatusLen         = wire.MaxStatusLen
 	MinStatusDuration    = time.Minute
 	MaxStatusDuration    = 24 * time.Hour
 	MaxStatusDurationMin = int(MaxStatusDuration / time.Minute)

@@ -12,6 +12,7 @@ import (
 	"github.com/vibesync/vibesync/server/apperr"
 	"github.com/vibesync/vibesync/server/store"
 	syncv1 "github.com/vibesync/vibesync/syncproto/vibesync/sync/v1"
+	"github.com/vibesync/vibesync/wire"
 )
 
 // Sync: the rules of the pull/push protocol, transport-free. See "The
@@ -63,6 +64,9 @@ type PullPage struct {
 	Lost          []string
 	Reset         bool
 	Checksums     map[string]store.BucketChecksum
+	// Total, on the first page, is how many changes the whole pull
+	// carries (for progress; rows rewritten between pages leave it).
+	Total int64
 }
 
 // pullToken is the state of a pull between pages.
@@ -152,12 +156,20 @@ func (s *Service) Pull(ctx context.Context, userID string, req PullRequest) (Pul
 				tok.Gone = append(tok.Gone, b)
 			}
 		}
-		changes, err := tx.PullChanges(ctx, store.PullFilter{
+		filter := store.PullFilter{
 			UserID: userID, Held: held, Cursor: tok.Cursor, Fresh: tok.Fresh,
 			After: tok.After, Upto: tok.Upto, Limit: size + 1,
-		})
+		}
+		changes, err := tx.PullChanges(ctx, filter)
 		if err != nil {
 			return err
+		}
+		if len(req.PageToken) == 0 {
+			if len(changes) <= size {
+				out.Total = int64(len(changes))
+			} else if out.Total, err = tx.CountPullChanges(ctx, filter); err != nil {
+				return err
+			}
 		}
 		out.Reset = tok.Reset
 		if len(changes) > size {
@@ -273,7 +285,7 @@ func Transient(err error) bool {
 }
 
 // MaxPushMutations bounds one push; a client sends more in several.
-const MaxPushMutations = 500
+const MaxPushMutations = wire.MaxPushMutations
 
 // Push is one push of a client's queued mutations.
 type Push struct {
@@ -438,7 +450,7 @@ func (s *Service) processed(ctx context.Context, tx *store.Tx, c Caller, clientI
 		// without a record (nothing happened), and the replica shows the
 		// server's state.
 		*out = MutationOutcome{Err: apperr.Conflictf(syncv1.ReasonMutationOutOfOrder,
-			"Mutation %d is not above this client's last processed mutation %d and has no recorded outcome (it was skipped, or processed too long ago to remember): it is not run now. Mutation ids must increase; queue the change again if it is still wanted",
+			"Mutation %d is not above this client's last processed mutation %d and has no recorded outcome (it was skipped, processed too long ago to remember, or the id was used by another copy of this client): it is not run now, and whether it ran before is unknown. Check for its effect before making the change again",
 			id, cl.LastMutationID)}
 		out.Checkpoint, err = tx.FeedHead(ctx)
 		return true, err

@@ -8,6 +8,7 @@ import (
 	"github.com/vibesync/vibesync/oid"
 	"github.com/vibesync/vibesync/server/apperr"
 	"github.com/vibesync/vibesync/server/store"
+	"github.com/vibesync/vibesync/wire"
 )
 
 // User is a user's public profile, in the API's JSON form.
@@ -31,10 +32,10 @@ func userFrom(u store.User) User {
 
 // Limits on profile fields.
 const (
-	MaxNameLen     = 100
-	MaxBioLen      = 500
-	MinUsernameLen = 3
-	MaxUsernameLen = 30
+	MaxNameLen     = wire.MaxNameLen
+	MaxBioLen      = wire.MaxBioLen
+	MinUsernameLen = wire.MinUsernameLen
+	MaxUsernameLen = wire.MaxUsernameLen
 	MinPasswordLen = 8
 	MaxPasswordLen = 128
 )

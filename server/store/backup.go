@@ -159,10 +159,12 @@ func KnownMigrations() ([]int64, error) {
 	return out, nil
 }
 
-// RestoreGap is how far past a backup's feed head a restore moves the
-// feed when the feed position of the database it replaces is unknown (no
-// database there, or one that does not open): far beyond any position the
-// lost database could have handed out.
+// RestoreGap is how far a restore moves the feed past the highest position
+// it knows of (the backup's head, the replaced database's head): far beyond
+// any position a lost database could have handed out, even when the
+// database it replaces is not the one devices synced with (none there, one
+// that does not open, or a fresh one started after a loss). int64
+// positions leave room for two billion restores.
 const RestoreGap = 1 << 32
 
 // Restored says what Restore did.
@@ -187,9 +189,9 @@ type Restored struct {
 //
 // Sync clients must not be rewound silently: positions the replaced
 // database handed out after the backup are reused by the restored one. So
-// the restored feed continues from FeedStart, past every position the
-// replaced database reached (or RestoreGap past the backup's head when that
-// is unknown), and the tombstone horizon moves there too: every client
+// the restored feed continues from FeedStart, RestoreGap past every
+// position the backup and the replaced database reached, and the tombstone
+// horizon moves there too: every client
 // cursor from before the restore gets a reset and re-reads its buckets, so
 // it drops rows the backup does not have.
 func Restore(ctx context.Context, src, path string, now time.Time) (Restored, error) {
@@ -213,10 +215,7 @@ func Restore(ctx context.Context, src, path string, now time.Time) (Restored, er
 			out.Replaced = head
 		}
 	}
-	out.FeedStart = out.Backup.FeedHead + RestoreGap
-	if out.Replaced >= 0 {
-		out.FeedStart = max(out.Replaced, out.Backup.FeedHead) + 1
-	}
+	out.FeedStart = max(out.Replaced, out.Backup.FeedHead) + RestoreGap
 
 	tmp := path + ".restoring"
 	removeDB(tmp)

@@ -78,6 +78,35 @@ func (tx *Tx) PullChanges(ctx context.Context, f PullFilter) ([]Change, error) {
 	return out, nil
 }
 
+// CountPullChanges counts the changes a whole pull with f's scope carries
+// (f.After and f.Limit are ignored), from the same covering index.
+func (tx *Tx) CountPullChanges(ctx context.Context, f PullFilter) (int64, error) {
+	scope, err := json.Marshal(append(append([]string{}, f.Held...), f.Fresh...))
+	if err != nil {
+		return 0, fmt.Errorf("store: pull scope: %w", err)
+	}
+	fresh, err := json.Marshal(append([]string{}, f.Fresh...))
+	if err != nil {
+		return 0, fmt.Errorf("store: pull scope: %w", err)
+	}
+	var n int64
+	err = tx.queryRow(ctx, `
+	WITH readable(bucket) AS (
+		SELECT bucket FROM bucket_members WHERE user_id = ?
+		UNION ALL SELECT ?)
+	SELECT (SELECT COUNT(*) FROM changes
+		 WHERE seq > ? AND seq <= ? AND bucket IN readable
+		   AND bucket IN (SELECT value FROM json_each(?)))
+	     + (SELECT COUNT(*) FROM changes
+		 WHERE seq <= ? AND bucket IN readable
+		   AND bucket IN (SELECT value FROM json_each(?)))`,
+		f.UserID, "user:"+f.UserID, f.Cursor, f.Upto, string(scope), min(f.Cursor, f.Upto), string(fresh)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("store: count pull: %w", translate(err))
+	}
+	return n, nil
+}
+
 // ReadableBuckets lists every bucket user may read now: their own bucket
 // first, then their shared buckets.
 func (tx *Tx) ReadableBuckets(ctx context.Context, userID string) ([]string, error) {
@@ -130,7 +159,7 @@ func (tx *Tx) BucketChecksums(ctx context.Context, buckets []string) (map[string
 	if err != nil {
 		return nil, fmt.Errorf("store: checksum buckets: %w", err)
 	}
-	rows, err := tx.query(ctx, `SELECT bucket, entity, entity_id, seq, op FROM changes
+	rows, err := tx.query(ctx, `SELECT bucket, entity, entity_id, seq, op, data FROM changes
 		WHERE bucket IN (SELECT value FROM json_each(?))`, string(list))
 	if err != nil {
 		return nil, fmt.Errorf("store: checksums: %w", err)
@@ -143,13 +172,14 @@ func (tx *Tx) BucketChecksums(ctx context.Context, buckets []string) (map[string
 	for rows.Next() {
 		var b, entity, id, op string
 		var seq int64
-		if err := rows.Scan(&b, &entity, &id, &seq, &op); err != nil {
+		var data []byte
+		if err := rows.Scan(&b, &entity, &id, &seq, &op, &data); err != nil {
 			return nil, fmt.Errorf("store: scan checksum row: %w", err)
 		}
 		c := out[b]
 		c.Latest = max(c.Latest, seq)
 		if Op(op) == OpUpsert {
-			c.Sum += wire.RowHash(entity, id, seq)
+			c.Sum += wire.RowHash(entity, id, seq, data)
 			c.Count++
 		}
 		out[b] = c

@@ -42,6 +42,18 @@ const (
 	// ReasonMutationUnimplemented (a rejected mutation, code
 	// CodeUnimplemented): this server does not run this kind.
 	ReasonMutationUnimplemented = "mutation_unimplemented"
+	// ReasonMutationTooLarge (a rejection the client records itself, code
+	// "too_large"): a push holding only this mutation was larger than the
+	// server reads (RESOURCE_EXHAUSTED); it can never be delivered as it is.
+	ReasonMutationTooLarge = "mutation_too_large"
+	// ReasonConnectionAccepted (a rejected delete_connection that expected
+	// a pending request, code "conflict"): the request was accepted before
+	// the cancel arrived; the connection stays.
+	ReasonConnectionAccepted = "connection_accepted"
+	// ReasonMutationRefused (a rejection the client records itself, code
+	// "invalid"): the server refused a push holding only this mutation as
+	// a whole (INVALID_ARGUMENT) without running it.
+	ReasonMutationRefused = "mutation_refused"
 	// ReasonIDTaken (a rejected creation, code "conflict"): the id the
 	// client proposed for what it created (chat_id, connection_id,
 	// request_id, reel_id) is used by something else; it was not renamed.

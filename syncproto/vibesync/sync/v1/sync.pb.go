@@ -259,7 +259,11 @@ type PullResponse struct {
 	// keep only what this pull delivers.
 	Reset_ bool `protobuf:"varint,6,opt,name=reset,proto3" json:"reset,omitempty"`
 	// On the final page, when asked: the checksum of every bucket held.
-	Checksums     []*BucketChecksum `protobuf:"bytes,7,rep,name=checksums,proto3" json:"checksums,omitempty"`
+	Checksums []*BucketChecksum `protobuf:"bytes,7,rep,name=checksums,proto3" json:"checksums,omitempty"`
+	// On the first page: how many changes the whole pull carries, so a
+	// client can show progress (rows received of total). A row rewritten
+	// between two pages leaves the pull, so fewer may arrive.
+	Total         int64 `protobuf:"varint,8,opt,name=total,proto3" json:"total,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -341,6 +345,13 @@ func (x *PullResponse) GetChecksums() []*BucketChecksum {
 		return x.Checksums
 	}
 	return nil
+}
+
+func (x *PullResponse) GetTotal() int64 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
 }
 
 // Change is one row of the compacted feed.
@@ -2378,7 +2389,9 @@ func (x *Reel) GetIsFavorite() bool {
 
 // BucketChecksum lets a client verify one bucket of its replica. sum is the
 // sum, modulo 2^64, over the bucket's live (upserted) rows, of the 64-bit
-// FNV-1a hash of entity + "\x00" + entity_id + "\x00" + decimal seq.
+// FNV-1a hash of entity + "\x00" + entity_id + "\x00" + decimal seq +
+// "\x00" + data (the row's replicated JSON, byte for byte as pulled), so a
+// row whose content differs is caught even when its seq matches.
 type BucketChecksum struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The bucket.
@@ -3728,8 +3741,16 @@ func (x *DeclineConnection) GetUserId() string {
 
 // DeleteConnection removes a connection or cancels a sent request.
 type DeleteConnection struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	UserId        string                 `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	UserId string                 `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// The record's status the client saw when the user acted, so that the
+	// same action keeps its meaning if the record moved meanwhile:
+	// "pending" cancels a sent request or declines a received one, and is
+	// rejected with reason "connection_accepted" if the request was accepted
+	// meanwhile (the connection stays); "accepted" removes the connection,
+	// and is rejected with "connection_not_active" if it is not accepted.
+	// Empty: whatever the record is (clients that do not say).
+	ExpectStatus  string `protobuf:"bytes,2,opt,name=expect_status,json=expectStatus,proto3" json:"expect_status,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3767,6 +3788,13 @@ func (*DeleteConnection) Descriptor() ([]byte, []int) {
 func (x *DeleteConnection) GetUserId() string {
 	if x != nil {
 		return x.UserId
+	}
+	return ""
+}
+
+func (x *DeleteConnection) GetExpectStatus() string {
+	if x != nil {
+		return x.ExpectStatus
 	}
 	return ""
 }
@@ -5121,7 +5149,7 @@ const file_vibesync_sync_v1_sync_proto_rawDesc = "" +
 	"page_token\x18\x04 \x01(\fR\tpageToken\x12\x1b\n" +
 	"\tpage_size\x18\x05 \x01(\x05R\bpageSize\x12%\n" +
 	"\x0ewant_checksums\x18\x06 \x01(\bR\rwantChecksums\x12\x14\n" +
-	"\x05typed\x18\a \x01(\bR\x05typed\"\x9d\x02\n" +
+	"\x05typed\x18\a \x01(\bR\x05typed\"\xb3\x02\n" +
 	"\fPullResponse\x122\n" +
 	"\achanges\x18\x01 \x03(\v2\x18.vibesync.sync.v1.ChangeR\achanges\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\fR\rnextPageToken\x12\x1e\n" +
@@ -5131,7 +5159,8 @@ const file_vibesync_sync_v1_sync_proto_rawDesc = "" +
 	"\abuckets\x18\x04 \x03(\tR\abuckets\x12!\n" +
 	"\flost_buckets\x18\x05 \x03(\tR\vlostBuckets\x12\x14\n" +
 	"\x05reset\x18\x06 \x01(\bR\x05reset\x12>\n" +
-	"\tchecksums\x18\a \x03(\v2 .vibesync.sync.v1.BucketChecksumR\tchecksums\"\xd1\x01\n" +
+	"\tchecksums\x18\a \x03(\v2 .vibesync.sync.v1.BucketChecksumR\tchecksums\x12\x14\n" +
+	"\x05total\x18\b \x01(\x03R\x05total\"\xd1\x01\n" +
 	"\x06Change\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x03R\x03seq\x12\x16\n" +
 	"\x06bucket\x18\x02 \x01(\tR\x06bucket\x12\x16\n" +
@@ -5419,9 +5448,10 @@ const file_vibesync_sync_v1_sync_proto_rawDesc = "" +
 	"\x10AcceptConnection\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\",\n" +
 	"\x11DeclineConnection\x12\x17\n" +
-	"\auser_id\x18\x01 \x01(\tR\x06userId\"+\n" +
+	"\auser_id\x18\x01 \x01(\tR\x06userId\"P\n" +
 	"\x10DeleteConnection\x12\x17\n" +
-	"\auser_id\x18\x01 \x01(\tR\x06userId\"7\n" +
+	"\auser_id\x18\x01 \x01(\tR\x06userId\x12#\n" +
+	"\rexpect_status\x18\x02 \x01(\tR\fexpectStatus\"7\n" +
 	"\x10RemoveConnection\x12#\n" +
 	"\rconnection_id\x18\x01 \x01(\tR\fconnectionId\"\x94\x01\n" +
 	"\n" +

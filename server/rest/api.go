@@ -67,6 +67,7 @@ type API struct {
 	stream map[string]bool
 	// uploads are the route patterns that take uploads (Timeouts.Upload).
 	uploads map[string]bool
+	routes  []string // mounted by Register
 }
 
 // New returns the API. Mount it with Register.
@@ -327,3 +328,18 @@ func validRequestID(id string) bool {
 	}
 	return true
 }
+
+// recordingMux remembers the patterns it mounts.
+type recordingMux struct {
+	*http.ServeMux
+	routes *[]string
+}
+
+func (m *recordingMux) Handle(pattern string, h http.Handler) {
+	*m.routes = append(*m.routes, pattern)
+	m.ServeMux.Handle(pattern, h)
+}
+
+// Routes are the patterns Register mounted, in order: the route table the
+// authorization-matrix test walks, so a new route without its rows fails.
+func (a *API) Routes() []string { return append([]string(nil), a.routes...) }

@@ -6,8 +6,10 @@ import (
 	"github.com/vibesync/vibesync/server/social"
 )
 
-// Register mounts every REST route on mux. This is the whole route table.
-func (a *API) Register(mux *http.ServeMux) {
+// Register mounts every REST route on target. This is the whole route
+// table; Routes lists it afterwards.
+func (a *API) Register(target *http.ServeMux) {
+	mux := &recordingMux{ServeMux: target, routes: &a.routes}
 	// Health.
 	mux.Handle("GET /healthz", a.public(a.healthz))
 	mux.Handle("GET /readyz", a.public(a.readyz))

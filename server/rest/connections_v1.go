@@ -253,7 +253,7 @@ func (a *API) v1Notifications(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	list, err := a.svc.Notifications(r.Context(), c, social.NotificationQuery{Types: social.ConnectionNotificationTypes, WithDismissed: true}, p)
+	list, err := a.svc.Notifications(r.Context(), c, social.NotificationQuery{Types: social.ConnectionNotificationTypes(), WithDismissed: true}, p)
 	if err != nil {
 		return err
 	}
@@ -277,7 +277,7 @@ func (a *API) v1ReadNotification(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if _, err := a.svc.ReadNotification(r.Context(), c, social.NotificationRef{Num: num, Types: social.ConnectionNotificationTypes}); err != nil {
+	if _, err := a.svc.ReadNotification(r.Context(), c, social.NotificationRef{Num: num, Types: social.ConnectionNotificationTypes()}); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, v1Message{"Notification marked as read"})

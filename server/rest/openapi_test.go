@@ -80,6 +80,7 @@ func documented(t *testing.T) []string {
 }
 
 func TestOpenAPIDocumentIsAValidOpenAPI31Document(t *testing.T) {
+	t.Parallel()
 	c, err := servertest.LoadContract()
 	if err != nil {
 		t.Fatal(err)
@@ -93,6 +94,7 @@ func TestOpenAPIDocumentIsAValidOpenAPI31Document(t *testing.T) {
 }
 
 func TestEveryRouteIsInTheOpenAPIDocumentAndNothingElse(t *testing.T) {
+	t.Parallel()
 	served, doc := routesGo(t), documented(t)
 	for _, r := range served {
 		if !slices.Contains(doc, r) {

@@ -12,6 +12,12 @@ import (
 	"github.com/vibesync/vibesync/wire"
 )
 
+// Limits of the reels a chat view carries (explore's reelsLimit).
+const (
+	DefaultReelsLimit = 5
+	MaxReelsLimit     = 20
+)
+
 // Reels: short videos posted to group chats, shown by explore.
 //
 // Decisions: participants of a group may always post a reel to it; others

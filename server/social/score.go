@@ -17,12 +17,16 @@ const (
 	ActionJoinGroupChat       ScoreAction = "join-group-chat"
 )
 
-// ScorePoints is the one table of points per action.
-var ScorePoints = map[ScoreAction]int{
+// scorePoints is the one table of points per action (the spec names the
+// actions, not their points: see docs/DECISIONS.md).
+var scorePoints = map[ScoreAction]int{
 	ActionCreateMeetMeRequest: 2,
 	ActionAddNewFriend:        10,
 	ActionJoinGroupChat:       5,
 }
+
+// Points is what action adds to a user's score (0 for an unknown action).
+func (a ScoreAction) Points() int { return scorePoints[a] }
 
 // Feed entity and live event names for the score.
 const (
@@ -43,7 +47,7 @@ type Score struct {
 // user's devices (the caller's own socket is skipped only when the caller
 // is that user).
 func addScore(ctx context.Context, tx *store.Tx, c Caller, userID string, action ScoreAction, subjectID string) (Score, error) {
-	pts := ScorePoints[action]
+	pts := action.Points()
 	total, err := tx.AddScore(ctx, store.ScoreAction{
 		ID: oid.NewAt(tx.Now), UserID: userID, Action: string(action), Points: pts, SubjectID: subjectID, CreatedAt: tx.Now,
 	})

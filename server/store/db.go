@@ -55,6 +55,10 @@ type DB struct {
 	queries atomic.Int64
 	// roundTrips counts requests sent to a libSQL server (see remote.go).
 	roundTrips, backgroundTrips atomic.Int64
+	// migrator is the goose provider (see provider).
+	migratorOnce sync.Once
+	migrator     *goose.Provider
+	migratorErr  error
 	// wstmts and rstmts keep each pool's statements prepared (embedded
 	// databases only; nil otherwise).
 	wstmts, rstmts *stmtCache
@@ -254,12 +258,18 @@ func (db *DB) OnCommit(fn func(Commit)) {
 	db.hooks = append(db.hooks, fn)
 }
 
+// provider is the database's goose provider, built on first use and kept:
+// Ready runs on every /readyz, and building one parses every migration.
+// (goose's Provider is safe for concurrent use.)
 func (db *DB) provider() (*goose.Provider, error) {
-	dialect := goose.DialectSQLite3
-	if !db.local {
-		dialect = goose.DialectTurso
-	}
-	return goose.NewProvider(dialect, db.w, migrations.FS)
+	db.migratorOnce.Do(func() {
+		dialect := goose.DialectSQLite3
+		if !db.local {
+			dialect = goose.DialectTurso
+		}
+		db.migrator, db.migratorErr = goose.NewProvider(dialect, db.w, migrations.FS)
+	})
+	return db.migrator, db.migratorErr
 }
 
 // Migrate applies every pending migration. Processes sharing the database

@@ -7,9 +7,12 @@ import (
 	"github.com/vibesync/vibesync/server/store"
 )
 
-// ConnectionNotificationTypes are the notification types of connections,
-// the ones v1's /connections/.../notifications shows.
-var ConnectionNotificationTypes = []string{NotifyConnectionRequest, NotifyConnectionAccepted, NotifyConnectionDeclined}
+// ConnectionNotificationTypes returns the notification types of
+// connections, the ones v1's /connections/.../notifications shows (a new
+// slice each call).
+func ConnectionNotificationTypes() []string {
+	return []string{NotifyConnectionRequest, NotifyConnectionAccepted, NotifyConnectionDeclined}
+}
 
 // NotificationQuery filters the caller's notifications. Types empty means
 // any; dismissed notifications (a request already answered, …) are left

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,6 +47,12 @@ func TestBackupRestore(t *testing.T) {
 	var (
 		mu    sync.Mutex
 		acked []string // texts of messages the server answered 201 for, in order
+		// late holds the acknowledged texts whose request was sent after the
+		// backup had ended: only those can be known to be missing from it (a
+		// request sent earlier may commit before the snapshot and be answered
+		// after the backup ends).
+		late       []string
+		backupDone atomic.Bool
 	)
 	stop := make(chan struct{})
 	var writers sync.WaitGroup
@@ -58,12 +65,16 @@ func TestBackupRestore(t *testing.T) {
 				default:
 				}
 				text := fmt.Sprintf("w%d-%d", w, i)
+				sentLate := backupDone.Load()
 				status, _, err := srv.call(ctx, "POST", "/chats/"+chat.ID+"/messages", amy.Token, map[string]string{"text": text})
 				if err != nil || status != http.StatusCreated {
 					continue // not acknowledged: it may or may not be stored
 				}
 				mu.Lock()
 				acked = append(acked, text)
+				if sentLate {
+					late = append(late, text)
+				}
 				mu.Unlock()
 			}
 		})
@@ -91,11 +102,16 @@ func TestBackupRestore(t *testing.T) {
 		t.Fatalf("vibesyncd backup exited %d:\n%s", code, out)
 	}
 	t.Logf("backup: %s", strings.TrimSpace(out))
-	doneAt := len(ackedNow())
-	waitAcked(doneAt + 50) // these are all after the snapshot
+	backupDone.Store(true)
+	waitAcked(len(ackedNow()) + 50)
 	close(stop)
 	writers.Wait()
-	after := ackedNow()[doneAt:]
+	mu.Lock()
+	after := append([]string(nil), late...)
+	mu.Unlock()
+	if len(after) == 0 {
+		t.Fatal("no message sent after the backup ended was acknowledged")
+	}
 
 	// The device syncs after the backup: its cursor passes the backup's feed head.
 	synced, err := device.Sync(ctx)
@@ -169,7 +185,7 @@ func TestBackupRestore(t *testing.T) {
 	}
 	for _, text := range after {
 		if stored[text] {
-			t.Fatalf("message %s, acknowledged after the backup ended, is in the restored database", text)
+			t.Fatalf("message %s, sent after the backup ended, is in the restored database", text)
 		}
 	}
 	t.Logf("restored %d messages; %d acknowledged before the backup began, %d after it ended", len(stored), len(before), len(after))

@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/vibesync/vibesync/oid"
 	syncv1 "github.com/vibesync/vibesync/syncproto/vibesync/sync/v1"
@@ -238,6 +240,19 @@ type NewChat struct {
 	Category string // groups
 	// Users are the other participants: exactly one for a one-to-one chat.
 	Users []string
+	// A group's settings at creation (nil: the server's defaults: not
+	// restricted; reels from anyone unless restricted). A Courses group
+	// is never restricted. Event is required for category Event.
+	Restricted      *bool
+	AllowPublicPost *bool
+	Tags            []Tag
+	Event           *NewChatEvent
+}
+
+// NewChatEvent is the event of an Event-category group being created.
+type NewChatEvent struct {
+	StartsAt, EndsAt time.Time
+	Location         string
 }
 
 // CreateChat creates a chat under an id the client proposes: the chat
@@ -269,6 +284,32 @@ func (c *Client) CreateChat(ctx context.Context, in NewChat) (Chat, error) {
 	}
 	ch := Chat{ID: id, Name: in.Name, Category: in.Category, IsGroup: in.Group, Creator: me,
 		CreatedAt: wire.T(now), UpdatedAt: wire.T(now)}
+	cc := &syncv1.CreateChat{ChatId: id, Group: in.Group, Name: in.Name, Category: in.Category, ParticipantIds: in.Users,
+		Restricted: in.Restricted, AllowPublicPost: in.AllowPublicPost}
+	if in.Group {
+		// Shown as the server will store them (its rules in
+		// server/social's createGroup).
+		ch.Restricted = in.Restricted != nil && *in.Restricted && strings.TrimSpace(in.Category) != "Courses"
+		ch.AllowPublicPost = !ch.Restricted
+		if in.AllowPublicPost != nil {
+			ch.AllowPublicPost = *in.AllowPublicPost
+		}
+		for _, t := range in.Tags {
+			ch.Tags = append(ch.Tags, Tag{Tag: strings.TrimSpace(t.Tag), Label: strings.TrimSpace(t.Label)})
+			cc.Tags = append(cc.Tags, &syncv1.Tag{Tag: t.Tag, Label: t.Label})
+		}
+		if ev := in.Event; ev != nil {
+			ch.Event = &ChatEvent{StartsAt: wire.T(ev.StartsAt), EndsAt: wire.T(ev.EndsAt), Location: strings.TrimSpace(ev.Location),
+				IsActive: !now.Before(ev.StartsAt) && now.Before(ev.EndsAt)}
+			cc.Event = &syncv1.NewChatEvent{Location: ev.Location}
+			if !ev.StartsAt.IsZero() {
+				cc.Event.StartsAt = timestamppb.New(ev.StartsAt)
+			}
+			if !ev.EndsAt.IsZero() {
+				cc.Event.EndsAt = timestamppb.New(ev.EndsAt)
+			}
+		}
+	}
 	bucket := "chat:" + id
 	effects := []effect{{bucket: bucket, entity: "chat", id: id, value: ch}}
 	ps, err := c.profiles(ctx, "")
@@ -285,8 +326,7 @@ func (c *Client) CreateChat(ctx context.Context, in NewChat) (Chat, error) {
 		ch.Participants = append(ch.Participants, p)
 		effects = append(effects, effect{bucket: bucket, entity: "participant", id: p.ID, value: p})
 	}
-	_, err = c.enqueue(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_CreateChat{CreateChat: &syncv1.CreateChat{
-		ChatId: id, Group: in.Group, Name: in.Name, Category: in.Category, ParticipantIds: in.Users}}}, effects...)
+	_, err = c.enqueue(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_CreateChat{CreateChat: cc}}, effects...)
 	return ch, err
 }
 

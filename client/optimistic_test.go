@@ -270,3 +270,57 @@ func TestOfflineGraphAndStatusShowAtOnce(t *testing.T) {
 		t.Fatalf("status not cleared: %+v", me.Status)
 	}
 }
+
+// TestGroupSettingsAtCreationOffline: a group created offline with the
+// settings REST POST /chats takes (restricted, allowPublicPost, tags, an
+// event) shows them at once and keeps them once the server has it.
+func TestGroupSettingsAtCreationOffline(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := servertest.New(t)
+	amyU, bobU := env.Register("Amy"), env.Register("Bob")
+	amy := openDevice(t, env, "")
+	login(t, env, amy, amyU)
+	if err := amy.Follow(ctx, bobU.ID); err != nil {
+		t.Fatal(err)
+	}
+	mustSync(t, amy)
+	amy.net.down.Store(true)
+
+	if _, err := amy.CreateChat(ctx, client.NewChat{Group: true, Name: "Summit day", Category: "Event", Users: []string{bobU.ID}}); err == nil {
+		t.Fatal("an Event group without its event was queued")
+	}
+	starts := time.Date(2030, 5, 1, 9, 0, 0, 0, time.UTC)
+	yes, no := true, false
+	g, err := amy.CreateChat(ctx, client.NewChat{Group: true, Name: "Summit day", Category: "Event", Users: []string{bobU.ID},
+		Restricted: &yes, AllowPublicPost: &no, Tags: []client.Tag{{Tag: "gear", Label: "Gear"}},
+		Event: &client.NewChatEvent{StartsAt: starts, EndsAt: starts.Add(8 * time.Hour), Location: "Trailhead"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(when string) {
+		t.Helper()
+		ch, ok := chatByID(t, amy, g.ID)
+		if !ok {
+			t.Fatalf("%s: the group is not shown", when)
+		}
+		if !ch.Restricted || ch.AllowPublicPost || !slices.Equal(ch.Tags, []client.Tag{{Tag: "gear", Label: "Gear"}}) {
+			t.Fatalf("%s: settings %+v", when, ch)
+		}
+		if ev := ch.Event; ev == nil || ev.StartsAt.String() != "2030-05-01T09:00:00.000Z" || ev.EndsAt.String() != "2030-05-01T17:00:00.000Z" ||
+			ev.Location != "Trailhead" || ev.IsActive {
+			t.Fatalf("%s: event %+v", when, ch.Event)
+		}
+	}
+	check("offline")
+
+	amy.net.down.Store(false)
+	mustSync(t, amy)
+	if rs, err := amy.Rejections(ctx); err != nil || len(rs) != 0 {
+		t.Fatalf("rejections %+v %v", rs, err)
+	}
+	check("synced")
+	if ch, _ := chatByID(t, amy, g.ID); ch.Event.ID == "" {
+		t.Fatal("the synced event has no server id")
+	}
+}

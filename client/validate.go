@@ -102,6 +102,17 @@ func checkKind(m *syncv1.Mutation) error {
 		if n := len(c.GetParticipantIds()); n > wire.MaxGroupInvitees {
 			return refuse("participantIds", "%d participants, at most %d at creation", n, wire.MaxGroupInvitees)
 		}
+		ev := c.GetEvent()
+		switch {
+		case strings.TrimSpace(c.GetCategory()) == "Event" && ev == nil:
+			return refuse("event", "an Event group needs its event")
+		case strings.TrimSpace(c.GetCategory()) != "Event" && ev != nil:
+			return refuse("event", "only an Event group carries an event")
+		case ev != nil && (ev.GetStartsAt() == nil || ev.GetEndsAt() == nil):
+			return refuse("event", "the event needs its start and end")
+		case ev != nil && !ev.GetEndsAt().AsTime().After(ev.GetStartsAt().AsTime()):
+			return refuse("event", "the event must end after it starts")
+		}
 	}
 	return nil
 }

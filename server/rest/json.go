@@ -27,6 +27,10 @@ type errorBody struct {
 	Field   string `json:"field,omitempty"`
 }
 
+// StatusClientClosedRequest is recorded for a request whose caller
+// disconnected before it was answered.
+const StatusClientClosedRequest = 499
+
 // statusOf is the one table from error codes to HTTP statuses.
 var statusOf = map[apperr.Code]int{
 	apperr.Invalid:          http.StatusBadRequest,
@@ -61,6 +65,16 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 // chosen by title (the v1 API words some differently).
 func (a *API) writeErrorTitled(w http.ResponseWriter, r *http.Request, err error, title func(int) string) {
 	status := StatusOf(err)
+	if status >= 500 && r.Context().Err() != nil {
+		// The caller went away before its answer, and the failure follows
+		// from that (the driver reports a cancelled query as context.Canceled
+		// or as an interrupted statement): nobody reads this answer and the
+		// server did not fail. 499, as nginx names it, keeps it out of the
+		// 5xx figures and the error log.
+		a.log.DebugContext(r.Context(), "caller went away", "err", err, "request_id", requestID(r.Context()))
+		w.WriteHeader(StatusClientClosedRequest)
+		return
+	}
 	pub := apperr.Public(err)
 	if status >= 500 {
 		a.log.ErrorContext(r.Context(), "request failed", "err", err, "request_id", requestID(r.Context()),

@@ -6,6 +6,7 @@ import (
 	"github.com/vibesync/vibesync/server/apperr"
 	"github.com/vibesync/vibesync/server/social"
 	syncv1 "github.com/vibesync/vibesync/syncproto/vibesync/sync/v1"
+	"github.com/vibesync/vibesync/wire"
 )
 
 // mutationOf decodes a pushed mutation into its social.Mutation. The rules
@@ -36,7 +37,22 @@ func mutationOf(m *syncv1.Mutation) social.Mutation {
 		return social.DeleteConnectionMutation{UserID: k.DeleteConnection.GetUserId(), Expect: k.DeleteConnection.GetExpectStatus()}
 	case *syncv1.Mutation_CreateChat:
 		in := k.CreateChat
-		return social.CreateChatMutation{ChatID: in.GetChatId(), Group: in.GetGroup(), Name: in.GetName(), Category: in.GetCategory(), ParticipantIDs: in.GetParticipantIds()}
+		out := social.CreateChatMutation{ChatID: in.GetChatId(), Group: in.GetGroup(), Name: in.GetName(), Category: in.GetCategory(), ParticipantIDs: in.GetParticipantIds(),
+			Restricted: in.Restricted, AllowPublicPost: in.AllowPublicPost}
+		for _, t := range in.GetTags() {
+			out.Tags = append(out.Tags, social.Tag{Tag: t.GetTag(), Label: t.GetLabel()})
+		}
+		if ev := in.GetEvent(); ev != nil {
+			out.Event = &social.NewEvent{Location: ev.GetLocation()}
+			// An unset time stays zero, which createChat refuses as missing.
+			if ev.GetStartsAt() != nil {
+				out.Event.StartsAt = wire.T(ev.GetStartsAt().AsTime())
+			}
+			if ev.GetEndsAt() != nil {
+				out.Event.EndsAt = wire.T(ev.GetEndsAt().AsTime())
+			}
+		}
+		return out
 	case *syncv1.Mutation_AddParticipant:
 		return social.AddParticipantMutation{ChatID: k.AddParticipant.GetChatId(), UserID: k.AddParticipant.GetUserId()}
 	case *syncv1.Mutation_RemoveParticipant:

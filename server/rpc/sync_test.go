@@ -2,6 +2,7 @@ package rpc_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"connectrpc.com/grpcreflect"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/vibesync/vibesync/oid"
 	"github.com/vibesync/vibesync/server/servertest"
@@ -943,6 +945,58 @@ func TestPushChats(t *testing.T) {
 			if ch.EntityId == msgID {
 				t.Fatal("the rejected message reached the chat")
 			}
+		}
+	})
+	t.Run("group_settings_at_creation", func(t *testing.T) {
+		h, amy, bob, _ := setup(t)
+		chat := oid.New()
+		starts := time.Date(2030, 5, 1, 9, 0, 0, 0, time.UTC)
+		yes, no := true, false
+		wantApplied(t, push(t, h.client(amy), clientA, &syncv1.Mutation{Id: 3, Kind: &syncv1.Mutation_CreateChat{CreateChat: &syncv1.CreateChat{
+			ChatId: chat, Group: true, Name: "Summit day", Category: "Event", ParticipantIds: []string{bob.ID},
+			Restricted: &yes, AllowPublicPost: &no,
+			Tags:  []*syncv1.Tag{{Tag: "gear", Label: "Gear"}},
+			Event: &syncv1.NewChatEvent{StartsAt: timestamppb.New(starts), EndsAt: timestamppb.New(starts.Add(8 * time.Hour)), Location: "Trailhead"},
+		}}}))
+		var got struct {
+			Restricted      bool         `json:"restricted"`
+			AllowPublicPost bool         `json:"allowPublicPost"`
+			Tags            []social.Tag `json:"tags"`
+			Event           *struct {
+				StartsAt string `json:"startsAt"`
+				EndsAt   string `json:"endsAt"`
+				Location string `json:"location"`
+			} `json:"event"`
+		}
+		found := false
+		for _, ch := range changesOf(newReplica().pull(t, h.client(bob), 0)) {
+			if ch.Entity == "chat" && ch.EntityId == chat && ch.Op == syncv1.Op_OP_UPSERT {
+				found = true
+				if err := json.Unmarshal(ch.Data, &got); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if !found {
+			t.Fatal("bob's pull has no chat")
+		}
+		if !got.Restricted || got.AllowPublicPost || len(got.Tags) != 1 || got.Tags[0] != (social.Tag{Tag: "gear", Label: "Gear"}) ||
+			got.Event == nil || got.Event.StartsAt != "2030-05-01T09:00:00.000Z" || got.Event.EndsAt != "2030-05-01T17:00:00.000Z" || got.Event.Location != "Trailhead" {
+			t.Fatalf("chat as bob pulls it: %+v event %+v", got, got.Event)
+		}
+	})
+	t.Run("event_group_without_its_event_is_rejected", func(t *testing.T) {
+		h, amy, bob, _ := setup(t)
+		res := push(t, h.client(amy), clientA, &syncv1.Mutation{Id: 3, Kind: &syncv1.Mutation_CreateChat{CreateChat: &syncv1.CreateChat{
+			Group: true, Name: "Summit day", Category: "Event", ParticipantIds: []string{bob.ID}}}})
+		if r := res.Results[0]; r.Status != syncv1.MutationStatus_MUTATION_STATUS_REJECTED || r.Field != "event" {
+			t.Fatalf("event group without an event: %v", r)
+		}
+		res = push(t, h.client(amy), clientA, &syncv1.Mutation{Id: 4, Kind: &syncv1.Mutation_CreateChat{CreateChat: &syncv1.CreateChat{
+			Group: true, Name: "Summit day", Category: "Event", ParticipantIds: []string{bob.ID},
+			Event: &syncv1.NewChatEvent{StartsAt: timestamppb.New(time.Date(2030, 5, 1, 9, 0, 0, 0, time.UTC))}}}})
+		if r := res.Results[0]; r.Status != syncv1.MutationStatus_MUTATION_STATUS_REJECTED || r.Field != "event" {
+			t.Fatalf("event without its end: %v", r)
 		}
 	})
 	t.Run("mark_read_and_leave", func(t *testing.T) {

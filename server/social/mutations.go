@@ -108,6 +108,12 @@ type CreateChatMutation struct {
 	Name           string
 	Category       string
 	ParticipantIDs []string
+	// A group's settings at creation, as REST POST /chats takes them
+	// (nil: the defaults); Event is required for category Event.
+	Restricted      *bool
+	AllowPublicPost *bool
+	Tags            []Tag
+	Event           *NewEvent
 }
 
 // AddParticipantMutation adds UserID to a group (admins only).
@@ -275,7 +281,8 @@ func (m DeleteConnectionMutation) apply(ctx context.Context, s *Service, tx *sto
 }
 
 func (m CreateChatMutation) apply(ctx context.Context, s *Service, tx *store.Tx, c Caller) error {
-	nc := NewChat{ID: m.ChatID, IsGroup: m.Group, Name: m.Name, Category: m.Category}
+	nc := NewChat{ID: m.ChatID, IsGroup: m.Group, Name: m.Name, Category: m.Category,
+		Restricted: m.Restricted, AllowPublicPost: m.AllowPublicPost, Tags: m.Tags, Event: m.Event}
 	if m.Group {
 		ids := m.ParticipantIDs
 		if ids == nil {

@@ -3854,8 +3854,15 @@ type CreateChat struct {
 	Group          bool     `protobuf:"varint,3,opt,name=group,proto3" json:"group,omitempty"`
 	ParticipantIds []string `protobuf:"bytes,4,rep,name=participant_ids,json=participantIds,proto3" json:"participant_ids,omitempty"`
 	Category       string   `protobuf:"bytes,5,opt,name=category,proto3" json:"category,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Group settings at creation, as REST POST /chats takes them; unset:
+	// the server's defaults.
+	Restricted      *bool  `protobuf:"varint,6,opt,name=restricted,proto3,oneof" json:"restricted,omitempty"`
+	AllowPublicPost *bool  `protobuf:"varint,7,opt,name=allow_public_post,json=allowPublicPost,proto3,oneof" json:"allow_public_post,omitempty"`
+	Tags            []*Tag `protobuf:"bytes,8,rep,name=tags,proto3" json:"tags,omitempty"`
+	// The event of an Event-category group (required for that category).
+	Event         *NewChatEvent `protobuf:"bytes,9,opt,name=event,proto3" json:"event,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateChat) Reset() {
@@ -3923,6 +3930,95 @@ func (x *CreateChat) GetCategory() string {
 	return ""
 }
 
+func (x *CreateChat) GetRestricted() bool {
+	if x != nil && x.Restricted != nil {
+		return *x.Restricted
+	}
+	return false
+}
+
+func (x *CreateChat) GetAllowPublicPost() bool {
+	if x != nil && x.AllowPublicPost != nil {
+		return *x.AllowPublicPost
+	}
+	return false
+}
+
+func (x *CreateChat) GetTags() []*Tag {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+func (x *CreateChat) GetEvent() *NewChatEvent {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+// NewChatEvent is the event given when creating an Event-category group.
+type NewChatEvent struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	StartsAt      *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=starts_at,json=startsAt,proto3" json:"starts_at,omitempty"`
+	EndsAt        *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=ends_at,json=endsAt,proto3" json:"ends_at,omitempty"`
+	Location      string                 `protobuf:"bytes,3,opt,name=location,proto3" json:"location,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NewChatEvent) Reset() {
+	*x = NewChatEvent{}
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NewChatEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NewChatEvent) ProtoMessage() {}
+
+func (x *NewChatEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NewChatEvent.ProtoReflect.Descriptor instead.
+func (*NewChatEvent) Descriptor() ([]byte, []int) {
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *NewChatEvent) GetStartsAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartsAt
+	}
+	return nil
+}
+
+func (x *NewChatEvent) GetEndsAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EndsAt
+	}
+	return nil
+}
+
+func (x *NewChatEvent) GetLocation() string {
+	if x != nil {
+		return x.Location
+	}
+	return ""
+}
+
 // AddParticipant adds a user to a chat.
 type AddParticipant struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -3934,7 +4030,7 @@ type AddParticipant struct {
 
 func (x *AddParticipant) Reset() {
 	*x = AddParticipant{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[39]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3946,7 +4042,7 @@ func (x *AddParticipant) String() string {
 func (*AddParticipant) ProtoMessage() {}
 
 func (x *AddParticipant) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[39]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3959,7 +4055,7 @@ func (x *AddParticipant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddParticipant.ProtoReflect.Descriptor instead.
 func (*AddParticipant) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{39}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *AddParticipant) GetChatId() string {
@@ -3987,7 +4083,7 @@ type RemoveParticipant struct {
 
 func (x *RemoveParticipant) Reset() {
 	*x = RemoveParticipant{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[40]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3999,7 +4095,7 @@ func (x *RemoveParticipant) String() string {
 func (*RemoveParticipant) ProtoMessage() {}
 
 func (x *RemoveParticipant) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[40]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4012,7 +4108,7 @@ func (x *RemoveParticipant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveParticipant.ProtoReflect.Descriptor instead.
 func (*RemoveParticipant) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{40}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *RemoveParticipant) GetChatId() string {
@@ -4040,7 +4136,7 @@ type GrantAdmin struct {
 
 func (x *GrantAdmin) Reset() {
 	*x = GrantAdmin{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[41]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4052,7 +4148,7 @@ func (x *GrantAdmin) String() string {
 func (*GrantAdmin) ProtoMessage() {}
 
 func (x *GrantAdmin) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[41]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4065,7 +4161,7 @@ func (x *GrantAdmin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GrantAdmin.ProtoReflect.Descriptor instead.
 func (*GrantAdmin) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{41}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *GrantAdmin) GetChatId() string {
@@ -4093,7 +4189,7 @@ type RevokeAdmin struct {
 
 func (x *RevokeAdmin) Reset() {
 	*x = RevokeAdmin{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[42]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4105,7 +4201,7 @@ func (x *RevokeAdmin) String() string {
 func (*RevokeAdmin) ProtoMessage() {}
 
 func (x *RevokeAdmin) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[42]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4118,7 +4214,7 @@ func (x *RevokeAdmin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeAdmin.ProtoReflect.Descriptor instead.
 func (*RevokeAdmin) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{42}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *RevokeAdmin) GetChatId() string {
@@ -4145,7 +4241,7 @@ type LeaveChat struct {
 
 func (x *LeaveChat) Reset() {
 	*x = LeaveChat{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[43]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4157,7 +4253,7 @@ func (x *LeaveChat) String() string {
 func (*LeaveChat) ProtoMessage() {}
 
 func (x *LeaveChat) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[43]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4170,7 +4266,7 @@ func (x *LeaveChat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveChat.ProtoReflect.Descriptor instead.
 func (*LeaveChat) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{43}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *LeaveChat) GetChatId() string {
@@ -4190,7 +4286,7 @@ type DeleteChat struct {
 
 func (x *DeleteChat) Reset() {
 	*x = DeleteChat{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[44]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4202,7 +4298,7 @@ func (x *DeleteChat) String() string {
 func (*DeleteChat) ProtoMessage() {}
 
 func (x *DeleteChat) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[44]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4215,7 +4311,7 @@ func (x *DeleteChat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteChat.ProtoReflect.Descriptor instead.
 func (*DeleteChat) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{44}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *DeleteChat) GetChatId() string {
@@ -4240,7 +4336,7 @@ type UpdateChat struct {
 
 func (x *UpdateChat) Reset() {
 	*x = UpdateChat{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[45]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4252,7 +4348,7 @@ func (x *UpdateChat) String() string {
 func (*UpdateChat) ProtoMessage() {}
 
 func (x *UpdateChat) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[45]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4265,7 +4361,7 @@ func (x *UpdateChat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateChat.ProtoReflect.Descriptor instead.
 func (*UpdateChat) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{45}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *UpdateChat) GetChatId() string {
@@ -4313,7 +4409,7 @@ type JoinChat struct {
 
 func (x *JoinChat) Reset() {
 	*x = JoinChat{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[46]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4325,7 +4421,7 @@ func (x *JoinChat) String() string {
 func (*JoinChat) ProtoMessage() {}
 
 func (x *JoinChat) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[46]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4338,7 +4434,7 @@ func (x *JoinChat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinChat.ProtoReflect.Descriptor instead.
 func (*JoinChat) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{46}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *JoinChat) GetChatId() string {
@@ -4361,7 +4457,7 @@ type SetParticipantStatus struct {
 
 func (x *SetParticipantStatus) Reset() {
 	*x = SetParticipantStatus{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[47]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4373,7 +4469,7 @@ func (x *SetParticipantStatus) String() string {
 func (*SetParticipantStatus) ProtoMessage() {}
 
 func (x *SetParticipantStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[47]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4386,7 +4482,7 @@ func (x *SetParticipantStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetParticipantStatus.ProtoReflect.Descriptor instead.
 func (*SetParticipantStatus) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{47}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *SetParticipantStatus) GetChatId() string {
@@ -4424,7 +4520,7 @@ type SendMessage struct {
 
 func (x *SendMessage) Reset() {
 	*x = SendMessage{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[48]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4436,7 +4532,7 @@ func (x *SendMessage) String() string {
 func (*SendMessage) ProtoMessage() {}
 
 func (x *SendMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[48]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4449,7 +4545,7 @@ func (x *SendMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendMessage.ProtoReflect.Descriptor instead.
 func (*SendMessage) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{48}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *SendMessage) GetMessageId() string {
@@ -4483,7 +4579,7 @@ type MarkRead struct {
 
 func (x *MarkRead) Reset() {
 	*x = MarkRead{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[49]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4495,7 +4591,7 @@ func (x *MarkRead) String() string {
 func (*MarkRead) ProtoMessage() {}
 
 func (x *MarkRead) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[49]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4508,7 +4604,7 @@ func (x *MarkRead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkRead.ProtoReflect.Descriptor instead.
 func (*MarkRead) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{49}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *MarkRead) GetChatId() string {
@@ -4531,7 +4627,7 @@ type DeleteMessage struct {
 
 func (x *DeleteMessage) Reset() {
 	*x = DeleteMessage{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[50]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4543,7 +4639,7 @@ func (x *DeleteMessage) String() string {
 func (*DeleteMessage) ProtoMessage() {}
 
 func (x *DeleteMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[50]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4556,7 +4652,7 @@ func (x *DeleteMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteMessage.ProtoReflect.Descriptor instead.
 func (*DeleteMessage) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{50}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *DeleteMessage) GetChatId() string {
@@ -4586,7 +4682,7 @@ type RequestToJoin struct {
 
 func (x *RequestToJoin) Reset() {
 	*x = RequestToJoin{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[51]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4598,7 +4694,7 @@ func (x *RequestToJoin) String() string {
 func (*RequestToJoin) ProtoMessage() {}
 
 func (x *RequestToJoin) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[51]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4611,7 +4707,7 @@ func (x *RequestToJoin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestToJoin.ProtoReflect.Descriptor instead.
 func (*RequestToJoin) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{51}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *RequestToJoin) GetRequestId() string {
@@ -4645,7 +4741,7 @@ type AcceptJoinRequest struct {
 
 func (x *AcceptJoinRequest) Reset() {
 	*x = AcceptJoinRequest{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[52]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4657,7 +4753,7 @@ func (x *AcceptJoinRequest) String() string {
 func (*AcceptJoinRequest) ProtoMessage() {}
 
 func (x *AcceptJoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[52]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4670,7 +4766,7 @@ func (x *AcceptJoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcceptJoinRequest.ProtoReflect.Descriptor instead.
 func (*AcceptJoinRequest) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{52}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *AcceptJoinRequest) GetRequestId() string {
@@ -4690,7 +4786,7 @@ type RejectJoinRequest struct {
 
 func (x *RejectJoinRequest) Reset() {
 	*x = RejectJoinRequest{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[53]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4702,7 +4798,7 @@ func (x *RejectJoinRequest) String() string {
 func (*RejectJoinRequest) ProtoMessage() {}
 
 func (x *RejectJoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[53]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4715,7 +4811,7 @@ func (x *RejectJoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectJoinRequest.ProtoReflect.Descriptor instead.
 func (*RejectJoinRequest) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{53}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *RejectJoinRequest) GetRequestId() string {
@@ -4735,7 +4831,7 @@ type MarkNotificationRead struct {
 
 func (x *MarkNotificationRead) Reset() {
 	*x = MarkNotificationRead{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[54]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4747,7 +4843,7 @@ func (x *MarkNotificationRead) String() string {
 func (*MarkNotificationRead) ProtoMessage() {}
 
 func (x *MarkNotificationRead) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[54]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4760,7 +4856,7 @@ func (x *MarkNotificationRead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkNotificationRead.ProtoReflect.Descriptor instead.
 func (*MarkNotificationRead) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{54}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *MarkNotificationRead) GetNotificationId() string {
@@ -4779,7 +4875,7 @@ type MarkAllNotificationsRead struct {
 
 func (x *MarkAllNotificationsRead) Reset() {
 	*x = MarkAllNotificationsRead{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[55]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4791,7 +4887,7 @@ func (x *MarkAllNotificationsRead) String() string {
 func (*MarkAllNotificationsRead) ProtoMessage() {}
 
 func (x *MarkAllNotificationsRead) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[55]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4804,7 +4900,7 @@ func (x *MarkAllNotificationsRead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkAllNotificationsRead.ProtoReflect.Descriptor instead.
 func (*MarkAllNotificationsRead) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{55}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{56}
 }
 
 // CreateReel posts a reel (a video already hosted at video) to a chat.
@@ -4824,7 +4920,7 @@ type CreateReel struct {
 
 func (x *CreateReel) Reset() {
 	*x = CreateReel{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[56]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4836,7 +4932,7 @@ func (x *CreateReel) String() string {
 func (*CreateReel) ProtoMessage() {}
 
 func (x *CreateReel) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[56]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4849,7 +4945,7 @@ func (x *CreateReel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateReel.ProtoReflect.Descriptor instead.
 func (*CreateReel) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{56}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *CreateReel) GetReelId() string {
@@ -4912,7 +5008,7 @@ type ReactToReel struct {
 
 func (x *ReactToReel) Reset() {
 	*x = ReactToReel{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[57]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4924,7 +5020,7 @@ func (x *ReactToReel) String() string {
 func (*ReactToReel) ProtoMessage() {}
 
 func (x *ReactToReel) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[57]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4937,7 +5033,7 @@ func (x *ReactToReel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReactToReel.ProtoReflect.Descriptor instead.
 func (*ReactToReel) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{57}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *ReactToReel) GetReelId() string {
@@ -4964,7 +5060,7 @@ type AddPushDevice struct {
 
 func (x *AddPushDevice) Reset() {
 	*x = AddPushDevice{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[58]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4976,7 +5072,7 @@ func (x *AddPushDevice) String() string {
 func (*AddPushDevice) ProtoMessage() {}
 
 func (x *AddPushDevice) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[58]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4989,7 +5085,7 @@ func (x *AddPushDevice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddPushDevice.ProtoReflect.Descriptor instead.
 func (*AddPushDevice) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{58}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *AddPushDevice) GetToken() string {
@@ -5009,7 +5105,7 @@ type RemovePushDevice struct {
 
 func (x *RemovePushDevice) Reset() {
 	*x = RemovePushDevice{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[59]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5021,7 +5117,7 @@ func (x *RemovePushDevice) String() string {
 func (*RemovePushDevice) ProtoMessage() {}
 
 func (x *RemovePushDevice) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[59]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5034,7 +5130,7 @@ func (x *RemovePushDevice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemovePushDevice.ProtoReflect.Descriptor instead.
 func (*RemovePushDevice) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{59}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *RemovePushDevice) GetToken() string {
@@ -5055,7 +5151,7 @@ type SubscribeRequest struct {
 
 func (x *SubscribeRequest) Reset() {
 	*x = SubscribeRequest{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[60]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5067,7 +5163,7 @@ func (x *SubscribeRequest) String() string {
 func (*SubscribeRequest) ProtoMessage() {}
 
 func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[60]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5080,7 +5176,7 @@ func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeRequest.ProtoReflect.Descriptor instead.
 func (*SubscribeRequest) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{60}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *SubscribeRequest) GetProtocolVersion() uint32 {
@@ -5101,7 +5197,7 @@ type SubscribeResponse struct {
 
 func (x *SubscribeResponse) Reset() {
 	*x = SubscribeResponse{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[61]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5113,7 +5209,7 @@ func (x *SubscribeResponse) String() string {
 func (*SubscribeResponse) ProtoMessage() {}
 
 func (x *SubscribeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[61]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5126,7 +5222,7 @@ func (x *SubscribeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeResponse.ProtoReflect.Descriptor instead.
 func (*SubscribeResponse) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{61}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *SubscribeResponse) GetPosition() int64 {
@@ -5453,14 +5549,26 @@ const file_vibesync_sync_v1_sync_proto_rawDesc = "" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12#\n" +
 	"\rexpect_status\x18\x02 \x01(\tR\fexpectStatus\"7\n" +
 	"\x10RemoveConnection\x12#\n" +
-	"\rconnection_id\x18\x01 \x01(\tR\fconnectionId\"\x94\x01\n" +
+	"\rconnection_id\x18\x01 \x01(\tR\fconnectionId\"\xf0\x02\n" +
 	"\n" +
 	"CreateChat\x12\x17\n" +
 	"\achat_id\x18\x01 \x01(\tR\x06chatId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
 	"\x05group\x18\x03 \x01(\bR\x05group\x12'\n" +
 	"\x0fparticipant_ids\x18\x04 \x03(\tR\x0eparticipantIds\x12\x1a\n" +
-	"\bcategory\x18\x05 \x01(\tR\bcategory\"B\n" +
+	"\bcategory\x18\x05 \x01(\tR\bcategory\x12#\n" +
+	"\n" +
+	"restricted\x18\x06 \x01(\bH\x00R\n" +
+	"restricted\x88\x01\x01\x12/\n" +
+	"\x11allow_public_post\x18\a \x01(\bH\x01R\x0fallowPublicPost\x88\x01\x01\x12)\n" +
+	"\x04tags\x18\b \x03(\v2\x15.vibesync.sync.v1.TagR\x04tags\x124\n" +
+	"\x05event\x18\t \x01(\v2\x1e.vibesync.sync.v1.NewChatEventR\x05eventB\r\n" +
+	"\v_restrictedB\x14\n" +
+	"\x12_allow_public_post\"\x98\x01\n" +
+	"\fNewChatEvent\x127\n" +
+	"\tstarts_at\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\bstartsAt\x123\n" +
+	"\aends_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x06endsAt\x12\x1a\n" +
+	"\blocation\x18\x03 \x01(\tR\blocation\"B\n" +
 	"\x0eAddParticipant\x12\x17\n" +
 	"\achat_id\x18\x01 \x01(\tR\x06chatId\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\"E\n" +
@@ -5569,7 +5677,7 @@ func file_vibesync_sync_v1_sync_proto_rawDescGZIP() []byte {
 }
 
 var file_vibesync_sync_v1_sync_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_vibesync_sync_v1_sync_proto_msgTypes = make([]protoimpl.MessageInfo, 62)
+var file_vibesync_sync_v1_sync_proto_msgTypes = make([]protoimpl.MessageInfo, 63)
 var file_vibesync_sync_v1_sync_proto_goTypes = []any{
 	(Op)(0),                          // 0: vibesync.sync.v1.Op
 	(MutationStatus)(0),              // 1: vibesync.sync.v1.MutationStatus
@@ -5612,30 +5720,31 @@ var file_vibesync_sync_v1_sync_proto_goTypes = []any{
 	(*DeleteConnection)(nil),         // 38: vibesync.sync.v1.DeleteConnection
 	(*RemoveConnection)(nil),         // 39: vibesync.sync.v1.RemoveConnection
 	(*CreateChat)(nil),               // 40: vibesync.sync.v1.CreateChat
-	(*AddParticipant)(nil),           // 41: vibesync.sync.v1.AddParticipant
-	(*RemoveParticipant)(nil),        // 42: vibesync.sync.v1.RemoveParticipant
-	(*GrantAdmin)(nil),               // 43: vibesync.sync.v1.GrantAdmin
-	(*RevokeAdmin)(nil),              // 44: vibesync.sync.v1.RevokeAdmin
-	(*LeaveChat)(nil),                // 45: vibesync.sync.v1.LeaveChat
-	(*DeleteChat)(nil),               // 46: vibesync.sync.v1.DeleteChat
-	(*UpdateChat)(nil),               // 47: vibesync.sync.v1.UpdateChat
-	(*JoinChat)(nil),                 // 48: vibesync.sync.v1.JoinChat
-	(*SetParticipantStatus)(nil),     // 49: vibesync.sync.v1.SetParticipantStatus
-	(*SendMessage)(nil),              // 50: vibesync.sync.v1.SendMessage
-	(*MarkRead)(nil),                 // 51: vibesync.sync.v1.MarkRead
-	(*DeleteMessage)(nil),            // 52: vibesync.sync.v1.DeleteMessage
-	(*RequestToJoin)(nil),            // 53: vibesync.sync.v1.RequestToJoin
-	(*AcceptJoinRequest)(nil),        // 54: vibesync.sync.v1.AcceptJoinRequest
-	(*RejectJoinRequest)(nil),        // 55: vibesync.sync.v1.RejectJoinRequest
-	(*MarkNotificationRead)(nil),     // 56: vibesync.sync.v1.MarkNotificationRead
-	(*MarkAllNotificationsRead)(nil), // 57: vibesync.sync.v1.MarkAllNotificationsRead
-	(*CreateReel)(nil),               // 58: vibesync.sync.v1.CreateReel
-	(*ReactToReel)(nil),              // 59: vibesync.sync.v1.ReactToReel
-	(*AddPushDevice)(nil),            // 60: vibesync.sync.v1.AddPushDevice
-	(*RemovePushDevice)(nil),         // 61: vibesync.sync.v1.RemovePushDevice
-	(*SubscribeRequest)(nil),         // 62: vibesync.sync.v1.SubscribeRequest
-	(*SubscribeResponse)(nil),        // 63: vibesync.sync.v1.SubscribeResponse
-	(*timestamppb.Timestamp)(nil),    // 64: google.protobuf.Timestamp
+	(*NewChatEvent)(nil),             // 41: vibesync.sync.v1.NewChatEvent
+	(*AddParticipant)(nil),           // 42: vibesync.sync.v1.AddParticipant
+	(*RemoveParticipant)(nil),        // 43: vibesync.sync.v1.RemoveParticipant
+	(*GrantAdmin)(nil),               // 44: vibesync.sync.v1.GrantAdmin
+	(*RevokeAdmin)(nil),              // 45: vibesync.sync.v1.RevokeAdmin
+	(*LeaveChat)(nil),                // 46: vibesync.sync.v1.LeaveChat
+	(*DeleteChat)(nil),               // 47: vibesync.sync.v1.DeleteChat
+	(*UpdateChat)(nil),               // 48: vibesync.sync.v1.UpdateChat
+	(*JoinChat)(nil),                 // 49: vibesync.sync.v1.JoinChat
+	(*SetParticipantStatus)(nil),     // 50: vibesync.sync.v1.SetParticipantStatus
+	(*SendMessage)(nil),              // 51: vibesync.sync.v1.SendMessage
+	(*MarkRead)(nil),                 // 52: vibesync.sync.v1.MarkRead
+	(*DeleteMessage)(nil),            // 53: vibesync.sync.v1.DeleteMessage
+	(*RequestToJoin)(nil),            // 54: vibesync.sync.v1.RequestToJoin
+	(*AcceptJoinRequest)(nil),        // 55: vibesync.sync.v1.AcceptJoinRequest
+	(*RejectJoinRequest)(nil),        // 56: vibesync.sync.v1.RejectJoinRequest
+	(*MarkNotificationRead)(nil),     // 57: vibesync.sync.v1.MarkNotificationRead
+	(*MarkAllNotificationsRead)(nil), // 58: vibesync.sync.v1.MarkAllNotificationsRead
+	(*CreateReel)(nil),               // 59: vibesync.sync.v1.CreateReel
+	(*ReactToReel)(nil),              // 60: vibesync.sync.v1.ReactToReel
+	(*AddPushDevice)(nil),            // 61: vibesync.sync.v1.AddPushDevice
+	(*RemovePushDevice)(nil),         // 62: vibesync.sync.v1.RemovePushDevice
+	(*SubscribeRequest)(nil),         // 63: vibesync.sync.v1.SubscribeRequest
+	(*SubscribeResponse)(nil),        // 64: vibesync.sync.v1.SubscribeResponse
+	(*timestamppb.Timestamp)(nil),    // 65: google.protobuf.Timestamp
 }
 var file_vibesync_sync_v1_sync_proto_depIdxs = []int32{
 	4,  // 0: vibesync.sync.v1.PullResponse.changes:type_name -> vibesync.sync.v1.Change
@@ -5656,36 +5765,36 @@ var file_vibesync_sync_v1_sync_proto_depIdxs = []int32{
 	17, // 15: vibesync.sync.v1.Entity.membership:type_name -> vibesync.sync.v1.Membership
 	23, // 16: vibesync.sync.v1.Entity.reel:type_name -> vibesync.sync.v1.Reel
 	7,  // 17: vibesync.sync.v1.User.status:type_name -> vibesync.sync.v1.Status
-	64, // 18: vibesync.sync.v1.Status.expires_at:type_name -> google.protobuf.Timestamp
-	64, // 19: vibesync.sync.v1.Status.created_at:type_name -> google.protobuf.Timestamp
+	65, // 18: vibesync.sync.v1.Status.expires_at:type_name -> google.protobuf.Timestamp
+	65, // 19: vibesync.sync.v1.Status.created_at:type_name -> google.protobuf.Timestamp
 	6,  // 20: vibesync.sync.v1.Connection.from:type_name -> vibesync.sync.v1.User
 	6,  // 21: vibesync.sync.v1.Connection.to:type_name -> vibesync.sync.v1.User
-	64, // 22: vibesync.sync.v1.Connection.created_at:type_name -> google.protobuf.Timestamp
-	64, // 23: vibesync.sync.v1.Connection.accepted_at:type_name -> google.protobuf.Timestamp
-	64, // 24: vibesync.sync.v1.Connection.responded_at:type_name -> google.protobuf.Timestamp
-	64, // 25: vibesync.sync.v1.Notification.created_at:type_name -> google.protobuf.Timestamp
-	64, // 26: vibesync.sync.v1.Follow.created_at:type_name -> google.protobuf.Timestamp
-	64, // 27: vibesync.sync.v1.Block.created_at:type_name -> google.protobuf.Timestamp
+	65, // 22: vibesync.sync.v1.Connection.created_at:type_name -> google.protobuf.Timestamp
+	65, // 23: vibesync.sync.v1.Connection.accepted_at:type_name -> google.protobuf.Timestamp
+	65, // 24: vibesync.sync.v1.Connection.responded_at:type_name -> google.protobuf.Timestamp
+	65, // 25: vibesync.sync.v1.Notification.created_at:type_name -> google.protobuf.Timestamp
+	65, // 26: vibesync.sync.v1.Follow.created_at:type_name -> google.protobuf.Timestamp
+	65, // 27: vibesync.sync.v1.Block.created_at:type_name -> google.protobuf.Timestamp
 	6,  // 28: vibesync.sync.v1.Chat.creator:type_name -> vibesync.sync.v1.User
-	64, // 29: vibesync.sync.v1.Chat.created_at:type_name -> google.protobuf.Timestamp
-	64, // 30: vibesync.sync.v1.Chat.updated_at:type_name -> google.protobuf.Timestamp
+	65, // 29: vibesync.sync.v1.Chat.created_at:type_name -> google.protobuf.Timestamp
+	65, // 30: vibesync.sync.v1.Chat.updated_at:type_name -> google.protobuf.Timestamp
 	14, // 31: vibesync.sync.v1.Chat.tags:type_name -> vibesync.sync.v1.Tag
 	15, // 32: vibesync.sync.v1.Chat.event:type_name -> vibesync.sync.v1.ChatEvent
-	64, // 33: vibesync.sync.v1.ChatEvent.starts_at:type_name -> google.protobuf.Timestamp
-	64, // 34: vibesync.sync.v1.ChatEvent.ends_at:type_name -> google.protobuf.Timestamp
+	65, // 33: vibesync.sync.v1.ChatEvent.starts_at:type_name -> google.protobuf.Timestamp
+	65, // 34: vibesync.sync.v1.ChatEvent.ends_at:type_name -> google.protobuf.Timestamp
 	6,  // 35: vibesync.sync.v1.Participant.user:type_name -> vibesync.sync.v1.User
-	64, // 36: vibesync.sync.v1.Participant.last_read_at:type_name -> google.protobuf.Timestamp
+	65, // 36: vibesync.sync.v1.Participant.last_read_at:type_name -> google.protobuf.Timestamp
 	6,  // 37: vibesync.sync.v1.Message.user:type_name -> vibesync.sync.v1.User
 	19, // 38: vibesync.sync.v1.Message.files:type_name -> vibesync.sync.v1.File
-	64, // 39: vibesync.sync.v1.Message.at:type_name -> google.protobuf.Timestamp
+	65, // 39: vibesync.sync.v1.Message.at:type_name -> google.protobuf.Timestamp
 	20, // 40: vibesync.sync.v1.File.meta:type_name -> vibesync.sync.v1.FileMeta
-	64, // 41: vibesync.sync.v1.ChatFile.at:type_name -> google.protobuf.Timestamp
+	65, // 41: vibesync.sync.v1.ChatFile.at:type_name -> google.protobuf.Timestamp
 	19, // 42: vibesync.sync.v1.ChatFile.file:type_name -> vibesync.sync.v1.File
 	6,  // 43: vibesync.sync.v1.JoinRequest.user:type_name -> vibesync.sync.v1.User
-	64, // 44: vibesync.sync.v1.JoinRequest.created_at:type_name -> google.protobuf.Timestamp
+	65, // 44: vibesync.sync.v1.JoinRequest.created_at:type_name -> google.protobuf.Timestamp
 	6,  // 45: vibesync.sync.v1.Reel.user:type_name -> vibesync.sync.v1.User
-	64, // 46: vibesync.sync.v1.Reel.created_at:type_name -> google.protobuf.Timestamp
-	64, // 47: vibesync.sync.v1.Reel.updated_at:type_name -> google.protobuf.Timestamp
+	65, // 46: vibesync.sync.v1.Reel.created_at:type_name -> google.protobuf.Timestamp
+	65, // 47: vibesync.sync.v1.Reel.updated_at:type_name -> google.protobuf.Timestamp
 	28, // 48: vibesync.sync.v1.PushRequest.mutations:type_name -> vibesync.sync.v1.Mutation
 	27, // 49: vibesync.sync.v1.PushResponse.results:type_name -> vibesync.sync.v1.MutationResult
 	1,  // 50: vibesync.sync.v1.MutationResult.status:type_name -> vibesync.sync.v1.MutationStatus
@@ -5701,38 +5810,42 @@ var file_vibesync_sync_v1_sync_proto_depIdxs = []int32{
 	38, // 60: vibesync.sync.v1.Mutation.delete_connection:type_name -> vibesync.sync.v1.DeleteConnection
 	39, // 61: vibesync.sync.v1.Mutation.remove_connection:type_name -> vibesync.sync.v1.RemoveConnection
 	40, // 62: vibesync.sync.v1.Mutation.create_chat:type_name -> vibesync.sync.v1.CreateChat
-	41, // 63: vibesync.sync.v1.Mutation.add_participant:type_name -> vibesync.sync.v1.AddParticipant
-	42, // 64: vibesync.sync.v1.Mutation.remove_participant:type_name -> vibesync.sync.v1.RemoveParticipant
-	43, // 65: vibesync.sync.v1.Mutation.grant_admin:type_name -> vibesync.sync.v1.GrantAdmin
-	44, // 66: vibesync.sync.v1.Mutation.revoke_admin:type_name -> vibesync.sync.v1.RevokeAdmin
-	45, // 67: vibesync.sync.v1.Mutation.leave_chat:type_name -> vibesync.sync.v1.LeaveChat
-	46, // 68: vibesync.sync.v1.Mutation.delete_chat:type_name -> vibesync.sync.v1.DeleteChat
-	47, // 69: vibesync.sync.v1.Mutation.update_chat:type_name -> vibesync.sync.v1.UpdateChat
-	48, // 70: vibesync.sync.v1.Mutation.join_chat:type_name -> vibesync.sync.v1.JoinChat
-	49, // 71: vibesync.sync.v1.Mutation.set_participant_status:type_name -> vibesync.sync.v1.SetParticipantStatus
-	50, // 72: vibesync.sync.v1.Mutation.send_message:type_name -> vibesync.sync.v1.SendMessage
-	51, // 73: vibesync.sync.v1.Mutation.mark_read:type_name -> vibesync.sync.v1.MarkRead
-	52, // 74: vibesync.sync.v1.Mutation.delete_message:type_name -> vibesync.sync.v1.DeleteMessage
-	53, // 75: vibesync.sync.v1.Mutation.request_to_join:type_name -> vibesync.sync.v1.RequestToJoin
-	54, // 76: vibesync.sync.v1.Mutation.accept_join_request:type_name -> vibesync.sync.v1.AcceptJoinRequest
-	55, // 77: vibesync.sync.v1.Mutation.reject_join_request:type_name -> vibesync.sync.v1.RejectJoinRequest
-	56, // 78: vibesync.sync.v1.Mutation.mark_notification_read:type_name -> vibesync.sync.v1.MarkNotificationRead
-	57, // 79: vibesync.sync.v1.Mutation.mark_all_notifications_read:type_name -> vibesync.sync.v1.MarkAllNotificationsRead
-	58, // 80: vibesync.sync.v1.Mutation.create_reel:type_name -> vibesync.sync.v1.CreateReel
-	59, // 81: vibesync.sync.v1.Mutation.react_to_reel:type_name -> vibesync.sync.v1.ReactToReel
-	60, // 82: vibesync.sync.v1.Mutation.add_push_device:type_name -> vibesync.sync.v1.AddPushDevice
-	61, // 83: vibesync.sync.v1.Mutation.remove_push_device:type_name -> vibesync.sync.v1.RemovePushDevice
-	2,  // 84: vibesync.sync.v1.SyncService.Pull:input_type -> vibesync.sync.v1.PullRequest
-	25, // 85: vibesync.sync.v1.SyncService.Push:input_type -> vibesync.sync.v1.PushRequest
-	62, // 86: vibesync.sync.v1.SyncService.Subscribe:input_type -> vibesync.sync.v1.SubscribeRequest
-	3,  // 87: vibesync.sync.v1.SyncService.Pull:output_type -> vibesync.sync.v1.PullResponse
-	26, // 88: vibesync.sync.v1.SyncService.Push:output_type -> vibesync.sync.v1.PushResponse
-	63, // 89: vibesync.sync.v1.SyncService.Subscribe:output_type -> vibesync.sync.v1.SubscribeResponse
-	87, // [87:90] is the sub-list for method output_type
-	84, // [84:87] is the sub-list for method input_type
-	84, // [84:84] is the sub-list for extension type_name
-	84, // [84:84] is the sub-list for extension extendee
-	0,  // [0:84] is the sub-list for field type_name
+	42, // 63: vibesync.sync.v1.Mutation.add_participant:type_name -> vibesync.sync.v1.AddParticipant
+	43, // 64: vibesync.sync.v1.Mutation.remove_participant:type_name -> vibesync.sync.v1.RemoveParticipant
+	44, // 65: vibesync.sync.v1.Mutation.grant_admin:type_name -> vibesync.sync.v1.GrantAdmin
+	45, // 66: vibesync.sync.v1.Mutation.revoke_admin:type_name -> vibesync.sync.v1.RevokeAdmin
+	46, // 67: vibesync.sync.v1.Mutation.leave_chat:type_name -> vibesync.sync.v1.LeaveChat
+	47, // 68: vibesync.sync.v1.Mutation.delete_chat:type_name -> vibesync.sync.v1.DeleteChat
+	48, // 69: vibesync.sync.v1.Mutation.update_chat:type_name -> vibesync.sync.v1.UpdateChat
+	49, // 70: vibesync.sync.v1.Mutation.join_chat:type_name -> vibesync.sync.v1.JoinChat
+	50, // 71: vibesync.sync.v1.Mutation.set_participant_status:type_name -> vibesync.sync.v1.SetParticipantStatus
+	51, // 72: vibesync.sync.v1.Mutation.send_message:type_name -> vibesync.sync.v1.SendMessage
+	52, // 73: vibesync.sync.v1.Mutation.mark_read:type_name -> vibesync.sync.v1.MarkRead
+	53, // 74: vibesync.sync.v1.Mutation.delete_message:type_name -> vibesync.sync.v1.DeleteMessage
+	54, // 75: vibesync.sync.v1.Mutation.request_to_join:type_name -> vibesync.sync.v1.RequestToJoin
+	55, // 76: vibesync.sync.v1.Mutation.accept_join_request:type_name -> vibesync.sync.v1.AcceptJoinRequest
+	56, // 77: vibesync.sync.v1.Mutation.reject_join_request:type_name -> vibesync.sync.v1.RejectJoinRequest
+	57, // 78: vibesync.sync.v1.Mutation.mark_notification_read:type_name -> vibesync.sync.v1.MarkNotificationRead
+	58, // 79: vibesync.sync.v1.Mutation.mark_all_notifications_read:type_name -> vibesync.sync.v1.MarkAllNotificationsRead
+	59, // 80: vibesync.sync.v1.Mutation.create_reel:type_name -> vibesync.sync.v1.CreateReel
+	60, // 81: vibesync.sync.v1.Mutation.react_to_reel:type_name -> vibesync.sync.v1.ReactToReel
+	61, // 82: vibesync.sync.v1.Mutation.add_push_device:type_name -> vibesync.sync.v1.AddPushDevice
+	62, // 83: vibesync.sync.v1.Mutation.remove_push_device:type_name -> vibesync.sync.v1.RemovePushDevice
+	14, // 84: vibesync.sync.v1.CreateChat.tags:type_name -> vibesync.sync.v1.Tag
+	41, // 85: vibesync.sync.v1.CreateChat.event:type_name -> vibesync.sync.v1.NewChatEvent
+	65, // 86: vibesync.sync.v1.NewChatEvent.starts_at:type_name -> google.protobuf.Timestamp
+	65, // 87: vibesync.sync.v1.NewChatEvent.ends_at:type_name -> google.protobuf.Timestamp
+	2,  // 88: vibesync.sync.v1.SyncService.Pull:input_type -> vibesync.sync.v1.PullRequest
+	25, // 89: vibesync.sync.v1.SyncService.Push:input_type -> vibesync.sync.v1.PushRequest
+	63, // 90: vibesync.sync.v1.SyncService.Subscribe:input_type -> vibesync.sync.v1.SubscribeRequest
+	3,  // 91: vibesync.sync.v1.SyncService.Pull:output_type -> vibesync.sync.v1.PullResponse
+	26, // 92: vibesync.sync.v1.SyncService.Push:output_type -> vibesync.sync.v1.PushResponse
+	64, // 93: vibesync.sync.v1.SyncService.Subscribe:output_type -> vibesync.sync.v1.SubscribeResponse
+	91, // [91:94] is the sub-list for method output_type
+	88, // [88:91] is the sub-list for method input_type
+	88, // [88:88] is the sub-list for extension type_name
+	88, // [88:88] is the sub-list for extension extendee
+	0,  // [0:88] is the sub-list for field type_name
 }
 
 func init() { file_vibesync_sync_v1_sync_proto_init() }
@@ -5791,14 +5904,15 @@ func file_vibesync_sync_v1_sync_proto_init() {
 		(*Mutation_RemovePushDevice)(nil),
 	}
 	file_vibesync_sync_v1_sync_proto_msgTypes[27].OneofWrappers = []any{}
-	file_vibesync_sync_v1_sync_proto_msgTypes[45].OneofWrappers = []any{}
+	file_vibesync_sync_v1_sync_proto_msgTypes[38].OneofWrappers = []any{}
+	file_vibesync_sync_v1_sync_proto_msgTypes[46].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vibesync_sync_v1_sync_proto_rawDesc), len(file_vibesync_sync_v1_sync_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   62,
+			NumMessages:   63,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -61,6 +61,14 @@ func (s *Service) join(ctx context.Context, tx *store.Tx, c Caller, chatID strin
 	if ch.Restricted {
 		return Participant{}, apperr.Forbiddenf("chat_restricted", "This group is restricted: send a join request")
 	}
+	// Like a join request, joining crosses no block with an admin.
+	admins, err := tx.ChatAdmins(ctx, chatID)
+	if err != nil {
+		return Participant{}, err
+	}
+	if err := notBlockedByAny(ctx, tx, c.UserID, admins); err != nil {
+		return Participant{}, err
+	}
 	p, err := s.addMember(ctx, tx, chatID, c.UserID, false, nil)
 	if err != nil {
 		return Participant{}, err

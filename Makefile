@@ -5,7 +5,10 @@ UNIT_PKGS  = $(shell $(GO) list ./... | grep -v /integration)
 
 BUF       ?= $(GO) run github.com/bufbuild/buf/cmd/buf@v1.75.0
 
-.PHONY: run build test unit integration lint vet fmt-check bench bench-live generate generate-check buf-lint
+# FUZZTIME: how long `make fuzz` runs each fuzz target.
+FUZZTIME  ?= 4s
+
+.PHONY: run build test unit fuzz integration lint vet fmt-check bench bench-live generate generate-check buf-lint
 
 ## run: serve on 127.0.0.1:8080 with the embedded database under ./data
 run:
@@ -20,10 +23,22 @@ build:
 
 ## test: unit tests, then the Docker integration suite; without a Docker
 ## engine the suite says SKIPPED (under CI=true it fails instead)
-test: lint generate-check unit integration
+test: lint generate-check unit fuzz integration
 
 unit:
 	$(GO) test -count=1 -timeout 10m $(UNIT_PKGS)
+
+## fuzz: run every Fuzz* target outside integration/ for $(FUZZTIME) each,
+## one at a time: -fuzz takes one package and its regexp must match exactly
+## one target (none: "no fuzz tests to fuzz" and a silent PASS; several: an
+## error), hence the anchored ^name$$ per target
+fuzz:
+	@for f in $$(git grep -l '^func Fuzz' -- '*_test.go' ':!integration'); do \
+		for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$$f"); do \
+			echo "fuzz $$t ($$(dirname "$$f"), $(FUZZTIME))"; \
+			$(GO) test "./$$(dirname "$$f")" -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) || exit 1; \
+		done; \
+	done
 
 ## integration: build the server image (static binary FROM scratch) and run
 ## the dockertest suites against its containers; see integration/README.md

@@ -210,3 +210,22 @@ func TestUpdateChat(t *testing.T) {
 		}
 	})
 }
+
+// A form cut off before its closing boundary is refused whole: none of the
+// fields that did arrive are applied.
+func TestUpdateChatRefusesATruncatedForm(t *testing.T) {
+	t.Parallel()
+	env := servertest.New(t)
+	amy := env.Register("Amy")
+	c := group(t, env, amy, "G", nil)
+	whole := multipartBody(map[string]string{"name": "New"}, nil)
+	for _, body := range [][]byte{whole[:len(whole)-len("--\r\n")-len(fuzzBoundary)-2], []byte("0"), {}} {
+		status, got := putRawChat(t, env, amy, c.ID, body)
+		if status != http.StatusBadRequest || !strings.Contains(string(got), `"malformed_form"`) {
+			t.Fatalf("%q: %d %s, want 400 malformed_form", body, status, got)
+		}
+	}
+	if got := decodeChat(t, env.Do("GET", "/chats/"+c.ID, amy.Token, nil).Want(200)); got.Name != "G" {
+		t.Fatalf("name %q after truncated forms, want G", got.Name)
+	}
+}

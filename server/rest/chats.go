@@ -179,7 +179,10 @@ func (a *API) updateChat(w http.ResponseWriter, r *http.Request) error {
 	var socket string
 	for {
 		part, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
+		// Only a bare io.EOF is the closing boundary: NextPart wraps io.EOF
+		// for a body that ends before it (empty, truncated or not a form),
+		// which must not be taken for a whole form.
+		if err == io.EOF { //nolint:errorlint // see above
 			break
 		}
 		if err != nil {

@@ -112,22 +112,63 @@ func (c *Client) UpdateProfile(ctx context.Context, upd ProfileUpdate) (User, er
 // SendMessage posts text to a chat: the message shows at once (Pending)
 // and is delivered, exactly once, by a later Sync.
 func (c *Client) SendMessage(ctx context.Context, chatID, text string) (Message, error) {
-	msg, _, err := c.sendMessage(ctx, chatID, text)
+	msg, _, err := c.sendMessage(ctx, chatID, NewMessage{Text: text})
 	return msg, err
 }
 
-// sendMessage is SendMessage that also answers the mutation id.
-func (c *Client) sendMessage(ctx context.Context, chatID, text string) (Message, int64, error) {
+// NewMessage is a message to send: text, files or both.
+type NewMessage struct {
+	Text string
+	// Tag is one of the chat's tags (optional); the message's files are
+	// filed under it.
+	Tag   string
+	Files []NewFile
+}
+
+// NewFile is a file a message carries, uploaded already: its URL, an
+// optional cover image URL and what the sender says of it (a JSON
+// object: mediaType, fileName, fileSize, duration, …).
+type NewFile struct {
+	URL, Cover string
+	Meta       json.RawMessage
+}
+
+// SendMessageWith sends a message with a tag or files, as SendMessage
+// sends text: it shows in Messages at once, marked Pending.
+func (c *Client) SendMessageWith(ctx context.Context, chatID string, in NewMessage) (Message, error) {
+	msg, _, err := c.sendMessage(ctx, chatID, in)
+	return msg, err
+}
+
+// sendMessage is SendMessageWith that also answers the mutation id.
+func (c *Client) sendMessage(ctx context.Context, chatID string, in NewMessage) (Message, int64, error) {
 	me, err := c.Me(ctx)
 	if err != nil {
 		return Message{}, 0, err
 	}
 	now := c.opts.Now()
-	msg := Message{ID: oid.NewAt(now), Chat: chatID, User: me, Text: text, At: wire.T(now), Pending: true}
-	id, err := c.enqueue(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_SendMessage{SendMessage: &syncv1.SendMessage{
-		MessageId: msg.ID, ChatId: chatID, Text: text}}},
+	msg := Message{ID: oid.NewAt(now), Chat: chatID, User: me, Text: in.Text, Tag: strings.TrimSpace(in.Tag), At: wire.T(now), Pending: true}
+	sm := &syncv1.SendMessage{MessageId: msg.ID, ChatId: chatID, Text: in.Text, Tag: in.Tag}
+	for _, f := range in.Files {
+		msg.Files = append(msg.Files, File{ID: oid.NewAt(now), URL: f.URL, Cover: f.Cover, Meta: f.Meta})
+		sm.Files = append(sm.Files, &syncv1.NewFile{Url: f.URL, Cover: f.Cover, MetaJson: string(f.Meta)})
+	}
+	id, err := c.enqueue(ctx, &syncv1.Mutation{Kind: &syncv1.Mutation_SendMessage{SendMessage: sm}},
 		effect{bucket: "chat:" + chatID, entity: "message", id: msg.ID, value: msg})
 	return msg, id, err
+}
+
+// newMessageOf is the NewMessage a queued send_message carries.
+func newMessageOf(sm *syncv1.SendMessage) NewMessage {
+	in := NewMessage{Text: sm.GetText(), Tag: sm.GetTag()}
+	for _, f := range sm.GetFiles() {
+		nf := NewFile{URL: f.GetUrl(), Cover: f.GetCover()}
+		if f.GetMetaJson() != "" {
+			nf.Meta = json.RawMessage(f.GetMetaJson())
+		}
+		in.Files = append(in.Files, nf)
+	}
+	return in
 }
 
 // MarkRead marks a chat read up to now.

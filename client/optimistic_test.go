@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"testing"
 	"time"
@@ -323,4 +324,60 @@ func TestGroupSettingsAtCreationOffline(t *testing.T) {
 	if ch, _ := chatByID(t, amy, g.ID); ch.Event.ID == "" {
 		t.Fatal("the synced event has no server id")
 	}
+}
+
+// TestMessageWithFilesAndTagOffline: a message sent offline with a tag
+// and files (already uploaded, by URL) shows them at once and keeps them
+// once the server has it.
+func TestMessageWithFilesAndTagOffline(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := servertest.New(t)
+	amyU, bobU := env.Register("Amy"), env.Register("Bob")
+	amy := openDevice(t, env, "")
+	login(t, env, amy, amyU)
+	if err := amy.Follow(ctx, bobU.ID); err != nil {
+		t.Fatal(err)
+	}
+	mustSync(t, amy)
+	amy.net.down.Store(true)
+
+	g, err := amy.CreateChat(ctx, client.NewChat{Group: true, Name: "Gear swap", Category: "Outdoors", Users: []string{bobU.ID},
+		Tags: []client.Tag{{Tag: "gear", Label: "Gear"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := amy.SendMessageWith(ctx, g.ID, client.NewMessage{Files: []client.NewFile{{URL: "https://cdn.example.com/a.jpg", Meta: json.RawMessage("{oops")}}}); err == nil {
+		t.Fatal("a file whose meta is not JSON was queued")
+	}
+	m, err := amy.SendMessageWith(ctx, g.ID, client.NewMessage{Text: "tent for sale", Tag: "gear",
+		Files: []client.NewFile{{URL: "https://cdn.example.com/tent.jpg", Meta: json.RawMessage(`{"fileName":"tent.jpg"}`)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(when string, pending bool) {
+		t.Helper()
+		ms, err := amy.Messages(ctx, g.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, got := range ms {
+			if got.ID == m.ID {
+				if got.Text != "tent for sale" || got.Tag != "gear" || len(got.Files) != 1 || got.Files[0].URL != "https://cdn.example.com/tent.jpg" ||
+					string(got.Files[0].Meta) != `{"fileName":"tent.jpg"}` || got.Pending != pending {
+					t.Fatalf("%s: message %+v", when, got)
+				}
+				return
+			}
+		}
+		t.Fatalf("%s: message not shown among %+v", when, ms)
+	}
+	check("offline", true)
+
+	amy.net.down.Store(false)
+	mustSync(t, amy)
+	if rs, err := amy.Rejections(ctx); err != nil || len(rs) != 0 {
+		t.Fatalf("rejections %+v %v", rs, err)
+	}
+	check("synced", false)
 }

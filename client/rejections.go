@@ -202,7 +202,7 @@ func (c *Client) Retry(ctx context.Context, mutationID int64) (int64, error) {
 	var id int64
 	switch k := m.GetKind().(type) {
 	case *syncv1.Mutation_SendMessage:
-		_, id, err = c.sendMessage(ctx, k.SendMessage.GetChatId(), k.SendMessage.GetText())
+		_, id, err = c.sendMessage(ctx, k.SendMessage.GetChatId(), newMessageOf(k.SendMessage))
 	default:
 		id, err = c.Mutate(ctx, &m)
 	}

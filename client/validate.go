@@ -1,8 +1,10 @@
 package client
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"unicode/utf8"
 
@@ -44,8 +46,20 @@ func checkKind(m *syncv1.Mutation) error {
 	switch k := m.GetKind().(type) {
 	case *syncv1.Mutation_SendMessage:
 		text := strings.TrimSpace(k.SendMessage.GetText())
-		if text == "" {
-			return refuse("text", "a message needs text")
+		files := k.SendMessage.GetFiles()
+		if text == "" && len(files) == 0 {
+			return refuse("text", "a message needs text or a file")
+		}
+		if len(files) > wire.MaxMessageFiles {
+			return refuse("files", "%d files, at most %d", len(files), wire.MaxMessageFiles)
+		}
+		for _, f := range files {
+			if u, err := url.Parse(f.GetUrl()); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return refuse("files.url", "a file needs an absolute http(s) URL")
+			}
+			if m := f.GetMetaJson(); m != "" && !json.Valid([]byte(m)) {
+				return refuse("files.meta", "meta must be JSON")
+			}
 		}
 		return maxChars("text", text, wire.MaxMessageLen)
 	case *syncv1.Mutation_UpdateProfile:

@@ -26,6 +26,7 @@ const (
 	MaxChatNameLen          = 100   // a group's name
 	MaxCategoryLen          = 50    // a group's category
 	MaxGroupInvitees        = 500   // participants named when a group is created
+	MaxMessageFiles         = 20    // files of one message
 	MinStatusSeconds        = 60    // a status set through sync lasts 60 s …
 	MaxStatusSeconds        = 86400 // … to a day
 )

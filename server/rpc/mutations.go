@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/vibesync/vibesync/server/apperr"
@@ -66,7 +67,16 @@ func mutationOf(m *syncv1.Mutation) social.Mutation {
 	case *syncv1.Mutation_DeleteChat:
 		return social.DeleteChatMutation{ChatID: k.DeleteChat.GetChatId()}
 	case *syncv1.Mutation_SendMessage:
-		return social.SendMessageMutation{ChatID: k.SendMessage.GetChatId(), MessageID: k.SendMessage.GetMessageId(), Text: k.SendMessage.GetText()}
+		in := k.SendMessage
+		out := social.SendMessageMutation{ChatID: in.GetChatId(), MessageID: in.GetMessageId(), Text: in.GetText(), Tag: in.GetTag()}
+		for _, f := range in.GetFiles() {
+			nf := social.NewFile{URL: f.GetUrl(), Cover: f.GetCover()}
+			if f.GetMetaJson() != "" {
+				nf.Meta = json.RawMessage(f.GetMetaJson())
+			}
+			out.Files = append(out.Files, nf)
+		}
+		return out
 	case *syncv1.Mutation_MarkRead:
 		return social.MarkReadMutation{ChatID: k.MarkRead.GetChatId()}
 	case *syncv1.Mutation_RequestToJoin:

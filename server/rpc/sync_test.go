@@ -999,6 +999,52 @@ func TestPushChats(t *testing.T) {
 			t.Fatalf("event without its end: %v", r)
 		}
 	})
+	t.Run("message_with_files_and_tag", func(t *testing.T) {
+		h, amy, bob, _ := setup(t)
+		chat, msgID := oid.New(), oid.New()
+		wantApplied(t, push(t, h.client(amy), clientA,
+			&syncv1.Mutation{Id: 3, Kind: &syncv1.Mutation_CreateChat{CreateChat: &syncv1.CreateChat{
+				ChatId: chat, Group: true, Name: "Gear swap", Category: "Outdoors", ParticipantIds: []string{bob.ID},
+				Tags: []*syncv1.Tag{{Tag: "gear", Label: "Gear"}}}}},
+			&syncv1.Mutation{Id: 4, Kind: &syncv1.Mutation_SendMessage{SendMessage: &syncv1.SendMessage{
+				ChatId: chat, MessageId: msgID, Tag: "gear",
+				Files: []*syncv1.NewFile{{Url: "https://cdn.example.com/tent.jpg", Cover: "https://cdn.example.com/tent-small.jpg", MetaJson: `{"fileName":"tent.jpg"}`}}}}}))
+		var got struct {
+			Text  string `json:"text"`
+			Tag   string `json:"tag"`
+			Files []struct {
+				URL   string          `json:"url"`
+				Cover string          `json:"cover"`
+				Meta  json.RawMessage `json:"meta"`
+			} `json:"files"`
+		}
+		found := false
+		for _, ch := range changesOf(newReplica().pull(t, h.client(bob), 0)) {
+			if ch.Entity == "message" && ch.EntityId == msgID {
+				found = true
+				if err := json.Unmarshal(ch.Data, &got); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if !found || got.Text != "" || got.Tag != "gear" || len(got.Files) != 1 || got.Files[0].URL != "https://cdn.example.com/tent.jpg" ||
+			got.Files[0].Cover != "https://cdn.example.com/tent-small.jpg" || string(got.Files[0].Meta) != `{"fileName":"tent.jpg"}` {
+			t.Fatalf("message as bob pulls it (found %v): %+v", found, got)
+		}
+		for i, bad := range []struct {
+			field string
+			sm    *syncv1.SendMessage
+		}{
+			{"tag", &syncv1.SendMessage{ChatId: chat, Tag: "food", Text: "not a tag of the chat"}},
+			{"files.meta", &syncv1.SendMessage{ChatId: chat, Files: []*syncv1.NewFile{{Url: "https://cdn.example.com/a.jpg", MetaJson: "{not json"}}}},
+			{"files.url", &syncv1.SendMessage{ChatId: chat, Files: []*syncv1.NewFile{{Url: "ftp://cdn.example.com/a.jpg"}}}},
+		} {
+			res := push(t, h.client(amy), clientA, &syncv1.Mutation{Id: int64(5 + i), Kind: &syncv1.Mutation_SendMessage{SendMessage: bad.sm}})
+			if r := res.Results[0]; r.Status != syncv1.MutationStatus_MUTATION_STATUS_REJECTED || r.Code != "invalid" || r.Field != bad.field {
+				t.Fatalf("bad message %d: %v", i, r)
+			}
+		}
+	})
 	t.Run("mark_read_and_leave", func(t *testing.T) {
 		h, _, bob, chat := setup(t)
 		wantApplied(t, push(t, h.client(bob), clientB,

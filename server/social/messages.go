@@ -45,7 +45,7 @@ import (
 // Limits on messages.
 const (
 	MaxMessageLen   = wire.MaxMessageLen
-	MaxMessageFiles = 20
+	MaxMessageFiles = wire.MaxMessageFiles
 	MaxFileMetaLen  = 8 << 10
 	DefaultMessages = 20
 )
@@ -162,6 +162,10 @@ func (s *Service) sendMessage(ctx context.Context, tx *store.Tx, c Caller, chatI
 		}
 		if len(f.Meta) > MaxFileMetaLen {
 			return SentMessage{}, apperr.InvalidField("files.meta", "meta must be at most %d bytes", MaxFileMetaLen)
+		}
+		if len(f.Meta) > 0 && !json.Valid(f.Meta) {
+			// REST's decoder has checked it; a sync mutation carries it as text.
+			return SentMessage{}, apperr.InvalidField("files.meta", "meta must be JSON")
 		}
 	}
 	sc, err := tx.SendContext(ctx, chatID, c.UserID)

@@ -134,12 +134,15 @@ type RevokeAdminMutation struct{ ChatID, UserID string }
 // DeleteChatMutation deletes a group (admins only).
 type DeleteChatMutation struct{ ChatID string }
 
-// SendMessageMutation posts Text to a chat under the client-proposed
-// MessageID (optional).
+// SendMessageMutation posts Text and Files (with Tag, one of the
+// chat's tags) to a chat under the client-proposed MessageID (optional),
+// as REST POST /chats/{id}/messages does.
 type SendMessageMutation struct {
 	ChatID    string
 	MessageID string
 	Text      string
+	Tag       string
+	Files     []NewFile
 }
 
 // MarkReadMutation marks every message of a chat read.
@@ -337,7 +340,7 @@ func (m DeleteChatMutation) apply(ctx context.Context, s *Service, tx *store.Tx,
 
 func (m SendMessageMutation) apply(ctx context.Context, s *Service, tx *store.Tx, c Caller) error {
 	return onChat(ctx, tx, c, m.ChatID, func(chatID string) error {
-		_, err := s.sendMessage(ctx, tx, c, chatID, NewMessage{ID: m.MessageID, Text: m.Text})
+		_, err := s.sendMessage(ctx, tx, c, chatID, NewMessage{ID: m.MessageID, Text: m.Text, Tag: m.Tag, Files: m.Files})
 		return err
 	})
 }

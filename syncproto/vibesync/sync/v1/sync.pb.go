@@ -4511,9 +4511,14 @@ type SendMessage struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Client-proposed id of the message (optional; the replica shows the
 	// message under this id while it is queued).
-	MessageId     string `protobuf:"bytes,1,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
-	ChatId        string `protobuf:"bytes,2,opt,name=chat_id,json=chatId,proto3" json:"chat_id,omitempty"`
-	Text          string `protobuf:"bytes,3,opt,name=text,proto3" json:"text,omitempty"`
+	MessageId string `protobuf:"bytes,1,opt,name=message_id,json=messageId,proto3" json:"message_id,omitempty"`
+	ChatId    string `protobuf:"bytes,2,opt,name=chat_id,json=chatId,proto3" json:"chat_id,omitempty"`
+	Text      string `protobuf:"bytes,3,opt,name=text,proto3" json:"text,omitempty"`
+	// One of the chat's tags (optional), as REST's tag.
+	Tag string `protobuf:"bytes,4,opt,name=tag,proto3" json:"tag,omitempty"`
+	// Files already uploaded, by URL, as REST's files; a message needs
+	// text or at least one file.
+	Files         []*NewFile `protobuf:"bytes,5,rep,name=files,proto3" json:"files,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4569,6 +4574,83 @@ func (x *SendMessage) GetText() string {
 	return ""
 }
 
+func (x *SendMessage) GetTag() string {
+	if x != nil {
+		return x.Tag
+	}
+	return ""
+}
+
+func (x *SendMessage) GetFiles() []*NewFile {
+	if x != nil {
+		return x.Files
+	}
+	return nil
+}
+
+// NewFile is a file a message being sent carries.
+type NewFile struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Url   string                 `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
+	Cover string                 `protobuf:"bytes,2,opt,name=cover,proto3" json:"cover,omitempty"`
+	// A JSON object (mediaType, fileName, fileSize, duration, ...), as
+	// REST's files[].meta; empty: none.
+	MetaJson      string `protobuf:"bytes,3,opt,name=meta_json,json=metaJson,proto3" json:"meta_json,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NewFile) Reset() {
+	*x = NewFile{}
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NewFile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NewFile) ProtoMessage() {}
+
+func (x *NewFile) ProtoReflect() protoreflect.Message {
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NewFile.ProtoReflect.Descriptor instead.
+func (*NewFile) Descriptor() ([]byte, []int) {
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *NewFile) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *NewFile) GetCover() string {
+	if x != nil {
+		return x.Cover
+	}
+	return ""
+}
+
+func (x *NewFile) GetMetaJson() string {
+	if x != nil {
+		return x.MetaJson
+	}
+	return ""
+}
+
 // MarkRead marks a chat read up to now.
 type MarkRead struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -4579,7 +4661,7 @@ type MarkRead struct {
 
 func (x *MarkRead) Reset() {
 	*x = MarkRead{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[50]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4591,7 +4673,7 @@ func (x *MarkRead) String() string {
 func (*MarkRead) ProtoMessage() {}
 
 func (x *MarkRead) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[50]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4604,7 +4686,7 @@ func (x *MarkRead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkRead.ProtoReflect.Descriptor instead.
 func (*MarkRead) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{50}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *MarkRead) GetChatId() string {
@@ -4627,7 +4709,7 @@ type DeleteMessage struct {
 
 func (x *DeleteMessage) Reset() {
 	*x = DeleteMessage{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[51]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4639,7 +4721,7 @@ func (x *DeleteMessage) String() string {
 func (*DeleteMessage) ProtoMessage() {}
 
 func (x *DeleteMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[51]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4652,7 +4734,7 @@ func (x *DeleteMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteMessage.ProtoReflect.Descriptor instead.
 func (*DeleteMessage) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{51}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *DeleteMessage) GetChatId() string {
@@ -4682,7 +4764,7 @@ type RequestToJoin struct {
 
 func (x *RequestToJoin) Reset() {
 	*x = RequestToJoin{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[52]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4694,7 +4776,7 @@ func (x *RequestToJoin) String() string {
 func (*RequestToJoin) ProtoMessage() {}
 
 func (x *RequestToJoin) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[52]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4707,7 +4789,7 @@ func (x *RequestToJoin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestToJoin.ProtoReflect.Descriptor instead.
 func (*RequestToJoin) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{52}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *RequestToJoin) GetRequestId() string {
@@ -4741,7 +4823,7 @@ type AcceptJoinRequest struct {
 
 func (x *AcceptJoinRequest) Reset() {
 	*x = AcceptJoinRequest{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[53]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4753,7 +4835,7 @@ func (x *AcceptJoinRequest) String() string {
 func (*AcceptJoinRequest) ProtoMessage() {}
 
 func (x *AcceptJoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[53]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4766,7 +4848,7 @@ func (x *AcceptJoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcceptJoinRequest.ProtoReflect.Descriptor instead.
 func (*AcceptJoinRequest) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{53}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *AcceptJoinRequest) GetRequestId() string {
@@ -4786,7 +4868,7 @@ type RejectJoinRequest struct {
 
 func (x *RejectJoinRequest) Reset() {
 	*x = RejectJoinRequest{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[54]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4798,7 +4880,7 @@ func (x *RejectJoinRequest) String() string {
 func (*RejectJoinRequest) ProtoMessage() {}
 
 func (x *RejectJoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[54]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4811,7 +4893,7 @@ func (x *RejectJoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectJoinRequest.ProtoReflect.Descriptor instead.
 func (*RejectJoinRequest) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{54}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *RejectJoinRequest) GetRequestId() string {
@@ -4831,7 +4913,7 @@ type MarkNotificationRead struct {
 
 func (x *MarkNotificationRead) Reset() {
 	*x = MarkNotificationRead{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[55]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4843,7 +4925,7 @@ func (x *MarkNotificationRead) String() string {
 func (*MarkNotificationRead) ProtoMessage() {}
 
 func (x *MarkNotificationRead) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[55]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4856,7 +4938,7 @@ func (x *MarkNotificationRead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkNotificationRead.ProtoReflect.Descriptor instead.
 func (*MarkNotificationRead) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{55}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *MarkNotificationRead) GetNotificationId() string {
@@ -4875,7 +4957,7 @@ type MarkAllNotificationsRead struct {
 
 func (x *MarkAllNotificationsRead) Reset() {
 	*x = MarkAllNotificationsRead{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[56]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4887,7 +4969,7 @@ func (x *MarkAllNotificationsRead) String() string {
 func (*MarkAllNotificationsRead) ProtoMessage() {}
 
 func (x *MarkAllNotificationsRead) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[56]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4900,7 +4982,7 @@ func (x *MarkAllNotificationsRead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkAllNotificationsRead.ProtoReflect.Descriptor instead.
 func (*MarkAllNotificationsRead) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{56}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{57}
 }
 
 // CreateReel posts a reel (a video already hosted at video) to a chat.
@@ -4920,7 +5002,7 @@ type CreateReel struct {
 
 func (x *CreateReel) Reset() {
 	*x = CreateReel{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[57]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4932,7 +5014,7 @@ func (x *CreateReel) String() string {
 func (*CreateReel) ProtoMessage() {}
 
 func (x *CreateReel) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[57]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4945,7 +5027,7 @@ func (x *CreateReel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateReel.ProtoReflect.Descriptor instead.
 func (*CreateReel) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{57}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *CreateReel) GetReelId() string {
@@ -5008,7 +5090,7 @@ type ReactToReel struct {
 
 func (x *ReactToReel) Reset() {
 	*x = ReactToReel{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[58]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5020,7 +5102,7 @@ func (x *ReactToReel) String() string {
 func (*ReactToReel) ProtoMessage() {}
 
 func (x *ReactToReel) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[58]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5033,7 +5115,7 @@ func (x *ReactToReel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReactToReel.ProtoReflect.Descriptor instead.
 func (*ReactToReel) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{58}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *ReactToReel) GetReelId() string {
@@ -5060,7 +5142,7 @@ type AddPushDevice struct {
 
 func (x *AddPushDevice) Reset() {
 	*x = AddPushDevice{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[59]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5072,7 +5154,7 @@ func (x *AddPushDevice) String() string {
 func (*AddPushDevice) ProtoMessage() {}
 
 func (x *AddPushDevice) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[59]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5085,7 +5167,7 @@ func (x *AddPushDevice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddPushDevice.ProtoReflect.Descriptor instead.
 func (*AddPushDevice) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{59}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *AddPushDevice) GetToken() string {
@@ -5105,7 +5187,7 @@ type RemovePushDevice struct {
 
 func (x *RemovePushDevice) Reset() {
 	*x = RemovePushDevice{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[60]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5117,7 +5199,7 @@ func (x *RemovePushDevice) String() string {
 func (*RemovePushDevice) ProtoMessage() {}
 
 func (x *RemovePushDevice) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[60]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5130,7 +5212,7 @@ func (x *RemovePushDevice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemovePushDevice.ProtoReflect.Descriptor instead.
 func (*RemovePushDevice) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{60}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *RemovePushDevice) GetToken() string {
@@ -5151,7 +5233,7 @@ type SubscribeRequest struct {
 
 func (x *SubscribeRequest) Reset() {
 	*x = SubscribeRequest{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[61]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5163,7 +5245,7 @@ func (x *SubscribeRequest) String() string {
 func (*SubscribeRequest) ProtoMessage() {}
 
 func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[61]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5176,7 +5258,7 @@ func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeRequest.ProtoReflect.Descriptor instead.
 func (*SubscribeRequest) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{61}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *SubscribeRequest) GetProtocolVersion() uint32 {
@@ -5197,7 +5279,7 @@ type SubscribeResponse struct {
 
 func (x *SubscribeResponse) Reset() {
 	*x = SubscribeResponse{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[62]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5209,7 +5291,7 @@ func (x *SubscribeResponse) String() string {
 func (*SubscribeResponse) ProtoMessage() {}
 
 func (x *SubscribeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[62]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5222,7 +5304,7 @@ func (x *SubscribeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeResponse.ProtoReflect.Descriptor instead.
 func (*SubscribeResponse) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{62}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *SubscribeResponse) GetPosition() int64 {
@@ -5605,12 +5687,18 @@ const file_vibesync_sync_v1_sync_proto_rawDesc = "" +
 	"\x14SetParticipantStatus\x12\x17\n" +
 	"\achat_id\x18\x01 \x01(\tR\x06chatId\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x16\n" +
-	"\x06status\x18\x03 \x01(\tR\x06status\"Y\n" +
+	"\x06status\x18\x03 \x01(\tR\x06status\"\x9c\x01\n" +
 	"\vSendMessage\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x01 \x01(\tR\tmessageId\x12\x17\n" +
 	"\achat_id\x18\x02 \x01(\tR\x06chatId\x12\x12\n" +
-	"\x04text\x18\x03 \x01(\tR\x04text\"#\n" +
+	"\x04text\x18\x03 \x01(\tR\x04text\x12\x10\n" +
+	"\x03tag\x18\x04 \x01(\tR\x03tag\x12/\n" +
+	"\x05files\x18\x05 \x03(\v2\x19.vibesync.sync.v1.NewFileR\x05files\"N\n" +
+	"\aNewFile\x12\x10\n" +
+	"\x03url\x18\x01 \x01(\tR\x03url\x12\x14\n" +
+	"\x05cover\x18\x02 \x01(\tR\x05cover\x12\x1b\n" +
+	"\tmeta_json\x18\x03 \x01(\tR\bmetaJson\"#\n" +
 	"\bMarkRead\x12\x17\n" +
 	"\achat_id\x18\x01 \x01(\tR\x06chatId\"G\n" +
 	"\rDeleteMessage\x12\x17\n" +
@@ -5677,7 +5765,7 @@ func file_vibesync_sync_v1_sync_proto_rawDescGZIP() []byte {
 }
 
 var file_vibesync_sync_v1_sync_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_vibesync_sync_v1_sync_proto_msgTypes = make([]protoimpl.MessageInfo, 63)
+var file_vibesync_sync_v1_sync_proto_msgTypes = make([]protoimpl.MessageInfo, 64)
 var file_vibesync_sync_v1_sync_proto_goTypes = []any{
 	(Op)(0),                          // 0: vibesync.sync.v1.Op
 	(MutationStatus)(0),              // 1: vibesync.sync.v1.MutationStatus
@@ -5731,20 +5819,21 @@ var file_vibesync_sync_v1_sync_proto_goTypes = []any{
 	(*JoinChat)(nil),                 // 49: vibesync.sync.v1.JoinChat
 	(*SetParticipantStatus)(nil),     // 50: vibesync.sync.v1.SetParticipantStatus
 	(*SendMessage)(nil),              // 51: vibesync.sync.v1.SendMessage
-	(*MarkRead)(nil),                 // 52: vibesync.sync.v1.MarkRead
-	(*DeleteMessage)(nil),            // 53: vibesync.sync.v1.DeleteMessage
-	(*RequestToJoin)(nil),            // 54: vibesync.sync.v1.RequestToJoin
-	(*AcceptJoinRequest)(nil),        // 55: vibesync.sync.v1.AcceptJoinRequest
-	(*RejectJoinRequest)(nil),        // 56: vibesync.sync.v1.RejectJoinRequest
-	(*MarkNotificationRead)(nil),     // 57: vibesync.sync.v1.MarkNotificationRead
-	(*MarkAllNotificationsRead)(nil), // 58: vibesync.sync.v1.MarkAllNotificationsRead
-	(*CreateReel)(nil),               // 59: vibesync.sync.v1.CreateReel
-	(*ReactToReel)(nil),              // 60: vibesync.sync.v1.ReactToReel
-	(*AddPushDevice)(nil),            // 61: vibesync.sync.v1.AddPushDevice
-	(*RemovePushDevice)(nil),         // 62: vibesync.sync.v1.RemovePushDevice
-	(*SubscribeRequest)(nil),         // 63: vibesync.sync.v1.SubscribeRequest
-	(*SubscribeResponse)(nil),        // 64: vibesync.sync.v1.SubscribeResponse
-	(*timestamppb.Timestamp)(nil),    // 65: google.protobuf.Timestamp
+	(*NewFile)(nil),                  // 52: vibesync.sync.v1.NewFile
+	(*MarkRead)(nil),                 // 53: vibesync.sync.v1.MarkRead
+	(*DeleteMessage)(nil),            // 54: vibesync.sync.v1.DeleteMessage
+	(*RequestToJoin)(nil),            // 55: vibesync.sync.v1.RequestToJoin
+	(*AcceptJoinRequest)(nil),        // 56: vibesync.sync.v1.AcceptJoinRequest
+	(*RejectJoinRequest)(nil),        // 57: vibesync.sync.v1.RejectJoinRequest
+	(*MarkNotificationRead)(nil),     // 58: vibesync.sync.v1.MarkNotificationRead
+	(*MarkAllNotificationsRead)(nil), // 59: vibesync.sync.v1.MarkAllNotificationsRead
+	(*CreateReel)(nil),               // 60: vibesync.sync.v1.CreateReel
+	(*ReactToReel)(nil),              // 61: vibesync.sync.v1.ReactToReel
+	(*AddPushDevice)(nil),            // 62: vibesync.sync.v1.AddPushDevice
+	(*RemovePushDevice)(nil),         // 63: vibesync.sync.v1.RemovePushDevice
+	(*SubscribeRequest)(nil),         // 64: vibesync.sync.v1.SubscribeRequest
+	(*SubscribeResponse)(nil),        // 65: vibesync.sync.v1.SubscribeResponse
+	(*timestamppb.Timestamp)(nil),    // 66: google.protobuf.Timestamp
 }
 var file_vibesync_sync_v1_sync_proto_depIdxs = []int32{
 	4,  // 0: vibesync.sync.v1.PullResponse.changes:type_name -> vibesync.sync.v1.Change
@@ -5765,36 +5854,36 @@ var file_vibesync_sync_v1_sync_proto_depIdxs = []int32{
 	17, // 15: vibesync.sync.v1.Entity.membership:type_name -> vibesync.sync.v1.Membership
 	23, // 16: vibesync.sync.v1.Entity.reel:type_name -> vibesync.sync.v1.Reel
 	7,  // 17: vibesync.sync.v1.User.status:type_name -> vibesync.sync.v1.Status
-	65, // 18: vibesync.sync.v1.Status.expires_at:type_name -> google.protobuf.Timestamp
-	65, // 19: vibesync.sync.v1.Status.created_at:type_name -> google.protobuf.Timestamp
+	66, // 18: vibesync.sync.v1.Status.expires_at:type_name -> google.protobuf.Timestamp
+	66, // 19: vibesync.sync.v1.Status.created_at:type_name -> google.protobuf.Timestamp
 	6,  // 20: vibesync.sync.v1.Connection.from:type_name -> vibesync.sync.v1.User
 	6,  // 21: vibesync.sync.v1.Connection.to:type_name -> vibesync.sync.v1.User
-	65, // 22: vibesync.sync.v1.Connection.created_at:type_name -> google.protobuf.Timestamp
-	65, // 23: vibesync.sync.v1.Connection.accepted_at:type_name -> google.protobuf.Timestamp
-	65, // 24: vibesync.sync.v1.Connection.responded_at:type_name -> google.protobuf.Timestamp
-	65, // 25: vibesync.sync.v1.Notification.created_at:type_name -> google.protobuf.Timestamp
-	65, // 26: vibesync.sync.v1.Follow.created_at:type_name -> google.protobuf.Timestamp
-	65, // 27: vibesync.sync.v1.Block.created_at:type_name -> google.protobuf.Timestamp
+	66, // 22: vibesync.sync.v1.Connection.created_at:type_name -> google.protobuf.Timestamp
+	66, // 23: vibesync.sync.v1.Connection.accepted_at:type_name -> google.protobuf.Timestamp
+	66, // 24: vibesync.sync.v1.Connection.responded_at:type_name -> google.protobuf.Timestamp
+	66, // 25: vibesync.sync.v1.Notification.created_at:type_name -> google.protobuf.Timestamp
+	66, // 26: vibesync.sync.v1.Follow.created_at:type_name -> google.protobuf.Timestamp
+	66, // 27: vibesync.sync.v1.Block.created_at:type_name -> google.protobuf.Timestamp
 	6,  // 28: vibesync.sync.v1.Chat.creator:type_name -> vibesync.sync.v1.User
-	65, // 29: vibesync.sync.v1.Chat.created_at:type_name -> google.protobuf.Timestamp
-	65, // 30: vibesync.sync.v1.Chat.updated_at:type_name -> google.protobuf.Timestamp
+	66, // 29: vibesync.sync.v1.Chat.created_at:type_name -> google.protobuf.Timestamp
+	66, // 30: vibesync.sync.v1.Chat.updated_at:type_name -> google.protobuf.Timestamp
 	14, // 31: vibesync.sync.v1.Chat.tags:type_name -> vibesync.sync.v1.Tag
 	15, // 32: vibesync.sync.v1.Chat.event:type_name -> vibesync.sync.v1.ChatEvent
-	65, // 33: vibesync.sync.v1.ChatEvent.starts_at:type_name -> google.protobuf.Timestamp
-	65, // 34: vibesync.sync.v1.ChatEvent.ends_at:type_name -> google.protobuf.Timestamp
+	66, // 33: vibesync.sync.v1.ChatEvent.starts_at:type_name -> google.protobuf.Timestamp
+	66, // 34: vibesync.sync.v1.ChatEvent.ends_at:type_name -> google.protobuf.Timestamp
 	6,  // 35: vibesync.sync.v1.Participant.user:type_name -> vibesync.sync.v1.User
-	65, // 36: vibesync.sync.v1.Participant.last_read_at:type_name -> google.protobuf.Timestamp
+	66, // 36: vibesync.sync.v1.Participant.last_read_at:type_name -> google.protobuf.Timestamp
 	6,  // 37: vibesync.sync.v1.Message.user:type_name -> vibesync.sync.v1.User
 	19, // 38: vibesync.sync.v1.Message.files:type_name -> vibesync.sync.v1.File
-	65, // 39: vibesync.sync.v1.Message.at:type_name -> google.protobuf.Timestamp
+	66, // 39: vibesync.sync.v1.Message.at:type_name -> google.protobuf.Timestamp
 	20, // 40: vibesync.sync.v1.File.meta:type_name -> vibesync.sync.v1.FileMeta
-	65, // 41: vibesync.sync.v1.ChatFile.at:type_name -> google.protobuf.Timestamp
+	66, // 41: vibesync.sync.v1.ChatFile.at:type_name -> google.protobuf.Timestamp
 	19, // 42: vibesync.sync.v1.ChatFile.file:type_name -> vibesync.sync.v1.File
 	6,  // 43: vibesync.sync.v1.JoinRequest.user:type_name -> vibesync.sync.v1.User
-	65, // 44: vibesync.sync.v1.JoinRequest.created_at:type_name -> google.protobuf.Timestamp
+	66, // 44: vibesync.sync.v1.JoinRequest.created_at:type_name -> google.protobuf.Timestamp
 	6,  // 45: vibesync.sync.v1.Reel.user:type_name -> vibesync.sync.v1.User
-	65, // 46: vibesync.sync.v1.Reel.created_at:type_name -> google.protobuf.Timestamp
-	65, // 47: vibesync.sync.v1.Reel.updated_at:type_name -> google.protobuf.Timestamp
+	66, // 46: vibesync.sync.v1.Reel.created_at:type_name -> google.protobuf.Timestamp
+	66, // 47: vibesync.sync.v1.Reel.updated_at:type_name -> google.protobuf.Timestamp
 	28, // 48: vibesync.sync.v1.PushRequest.mutations:type_name -> vibesync.sync.v1.Mutation
 	27, // 49: vibesync.sync.v1.PushResponse.results:type_name -> vibesync.sync.v1.MutationResult
 	1,  // 50: vibesync.sync.v1.MutationResult.status:type_name -> vibesync.sync.v1.MutationStatus
@@ -5820,32 +5909,33 @@ var file_vibesync_sync_v1_sync_proto_depIdxs = []int32{
 	49, // 70: vibesync.sync.v1.Mutation.join_chat:type_name -> vibesync.sync.v1.JoinChat
 	50, // 71: vibesync.sync.v1.Mutation.set_participant_status:type_name -> vibesync.sync.v1.SetParticipantStatus
 	51, // 72: vibesync.sync.v1.Mutation.send_message:type_name -> vibesync.sync.v1.SendMessage
-	52, // 73: vibesync.sync.v1.Mutation.mark_read:type_name -> vibesync.sync.v1.MarkRead
-	53, // 74: vibesync.sync.v1.Mutation.delete_message:type_name -> vibesync.sync.v1.DeleteMessage
-	54, // 75: vibesync.sync.v1.Mutation.request_to_join:type_name -> vibesync.sync.v1.RequestToJoin
-	55, // 76: vibesync.sync.v1.Mutation.accept_join_request:type_name -> vibesync.sync.v1.AcceptJoinRequest
-	56, // 77: vibesync.sync.v1.Mutation.reject_join_request:type_name -> vibesync.sync.v1.RejectJoinRequest
-	57, // 78: vibesync.sync.v1.Mutation.mark_notification_read:type_name -> vibesync.sync.v1.MarkNotificationRead
-	58, // 79: vibesync.sync.v1.Mutation.mark_all_notifications_read:type_name -> vibesync.sync.v1.MarkAllNotificationsRead
-	59, // 80: vibesync.sync.v1.Mutation.create_reel:type_name -> vibesync.sync.v1.CreateReel
-	60, // 81: vibesync.sync.v1.Mutation.react_to_reel:type_name -> vibesync.sync.v1.ReactToReel
-	61, // 82: vibesync.sync.v1.Mutation.add_push_device:type_name -> vibesync.sync.v1.AddPushDevice
-	62, // 83: vibesync.sync.v1.Mutation.remove_push_device:type_name -> vibesync.sync.v1.RemovePushDevice
+	53, // 73: vibesync.sync.v1.Mutation.mark_read:type_name -> vibesync.sync.v1.MarkRead
+	54, // 74: vibesync.sync.v1.Mutation.delete_message:type_name -> vibesync.sync.v1.DeleteMessage
+	55, // 75: vibesync.sync.v1.Mutation.request_to_join:type_name -> vibesync.sync.v1.RequestToJoin
+	56, // 76: vibesync.sync.v1.Mutation.accept_join_request:type_name -> vibesync.sync.v1.AcceptJoinRequest
+	57, // 77: vibesync.sync.v1.Mutation.reject_join_request:type_name -> vibesync.sync.v1.RejectJoinRequest
+	58, // 78: vibesync.sync.v1.Mutation.mark_notification_read:type_name -> vibesync.sync.v1.MarkNotificationRead
+	59, // 79: vibesync.sync.v1.Mutation.mark_all_notifications_read:type_name -> vibesync.sync.v1.MarkAllNotificationsRead
+	60, // 80: vibesync.sync.v1.Mutation.create_reel:type_name -> vibesync.sync.v1.CreateReel
+	61, // 81: vibesync.sync.v1.Mutation.react_to_reel:type_name -> vibesync.sync.v1.ReactToReel
+	62, // 82: vibesync.sync.v1.Mutation.add_push_device:type_name -> vibesync.sync.v1.AddPushDevice
+	63, // 83: vibesync.sync.v1.Mutation.remove_push_device:type_name -> vibesync.sync.v1.RemovePushDevice
 	14, // 84: vibesync.sync.v1.CreateChat.tags:type_name -> vibesync.sync.v1.Tag
 	41, // 85: vibesync.sync.v1.CreateChat.event:type_name -> vibesync.sync.v1.NewChatEvent
-	65, // 86: vibesync.sync.v1.NewChatEvent.starts_at:type_name -> google.protobuf.Timestamp
-	65, // 87: vibesync.sync.v1.NewChatEvent.ends_at:type_name -> google.protobuf.Timestamp
-	2,  // 88: vibesync.sync.v1.SyncService.Pull:input_type -> vibesync.sync.v1.PullRequest
-	25, // 89: vibesync.sync.v1.SyncService.Push:input_type -> vibesync.sync.v1.PushRequest
-	63, // 90: vibesync.sync.v1.SyncService.Subscribe:input_type -> vibesync.sync.v1.SubscribeRequest
-	3,  // 91: vibesync.sync.v1.SyncService.Pull:output_type -> vibesync.sync.v1.PullResponse
-	26, // 92: vibesync.sync.v1.SyncService.Push:output_type -> vibesync.sync.v1.PushResponse
-	64, // 93: vibesync.sync.v1.SyncService.Subscribe:output_type -> vibesync.sync.v1.SubscribeResponse
-	91, // [91:94] is the sub-list for method output_type
-	88, // [88:91] is the sub-list for method input_type
-	88, // [88:88] is the sub-list for extension type_name
-	88, // [88:88] is the sub-list for extension extendee
-	0,  // [0:88] is the sub-list for field type_name
+	66, // 86: vibesync.sync.v1.NewChatEvent.starts_at:type_name -> google.protobuf.Timestamp
+	66, // 87: vibesync.sync.v1.NewChatEvent.ends_at:type_name -> google.protobuf.Timestamp
+	52, // 88: vibesync.sync.v1.SendMessage.files:type_name -> vibesync.sync.v1.NewFile
+	2,  // 89: vibesync.sync.v1.SyncService.Pull:input_type -> vibesync.sync.v1.PullRequest
+	25, // 90: vibesync.sync.v1.SyncService.Push:input_type -> vibesync.sync.v1.PushRequest
+	64, // 91: vibesync.sync.v1.SyncService.Subscribe:input_type -> vibesync.sync.v1.SubscribeRequest
+	3,  // 92: vibesync.sync.v1.SyncService.Pull:output_type -> vibesync.sync.v1.PullResponse
+	26, // 93: vibesync.sync.v1.SyncService.Push:output_type -> vibesync.sync.v1.PushResponse
+	65, // 94: vibesync.sync.v1.SyncService.Subscribe:output_type -> vibesync.sync.v1.SubscribeResponse
+	92, // [92:95] is the sub-list for method output_type
+	89, // [89:92] is the sub-list for method input_type
+	89, // [89:89] is the sub-list for extension type_name
+	89, // [89:89] is the sub-list for extension extendee
+	0,  // [0:89] is the sub-list for field type_name
 }
 
 func init() { file_vibesync_sync_v1_sync_proto_init() }
@@ -5912,7 +6002,7 @@ func file_vibesync_sync_v1_sync_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vibesync_sync_v1_sync_proto_rawDesc), len(file_vibesync_sync_v1_sync_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   63,
+			NumMessages:   64,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -6,7 +6,7 @@ UNIT_PKGS  = $(shell $(GO) list ./... | grep -v /integration)
 BUF       ?= $(GO) run github.com/bufbuild/buf/cmd/buf@v1.75.0
 
 # FUZZTIME: how long `make fuzz` runs each fuzz target.
-FUZZTIME  ?= 4s
+FUZZTIME  ?= 3s
 
 .PHONY: run build test unit fuzz integration lint vet fmt-check bench bench-live generate generate-check buf-lint
 

@@ -3,6 +3,7 @@ package client
 import (
 	"encoding/json"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/vibesync/vibesync/wire"
 )
@@ -105,7 +106,8 @@ func userID(raw []byte) (string, bool) {
 	s := scanner{b: raw}
 	if raw[0] == '"' {
 		v, plain := s.str()
-		return string(v), plain
+		// encoding/json replaces invalid UTF-8 with U+FFFD: leave that to it.
+		return string(v), plain && utf8.Valid(v)
 	}
 	if !s.eat('{') {
 		return "", false
@@ -133,7 +135,7 @@ func userID(raw []byte) (string, bool) {
 			}
 			vs := scanner{b: v}
 			str, plain := vs.str()
-			if !plain {
+			if !plain || !utf8.Valid(str) {
 				return "", false
 			}
 			id = string(str)

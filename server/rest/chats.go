@@ -189,6 +189,12 @@ func (a *API) updateChat(w http.ResponseWriter, r *http.Request) error {
 			return formError(err)
 		}
 		name := part.FormName()
+		if name == "" {
+			// Not a form-data part (a broken or missing Content-Disposition):
+			// ignoring it would apply the rest of a form the client did not
+			// send as written.
+			return apperr.Invalidf("malformed_form", "Every part of the form must be form-data with a name")
+		}
 		if name == "photo" {
 			data, err := io.ReadAll(io.LimitReader(part, social.MaxPhotoBytes+1))
 			if err != nil {

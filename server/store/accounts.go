@@ -35,38 +35,14 @@ func (tx *Tx) ConnectionsOf(ctx context.Context, userID string) ([]Connection, e
 
 // ParticipationsOf returns user's participant rows, one per chat, by chat id.
 func (tx *Tx) ParticipationsOf(ctx context.Context, userID string) ([]Participant, error) {
-	rows, err := tx.query(ctx, `SELECT `+participantColumns+` FROM chat_participants WHERE user_id = ? ORDER BY chat_id`, userID)
-	if err != nil {
-		return nil, fmt.Errorf("store: participations: %w", err)
-	}
-	defer rows.Close()
-	var out []Participant
-	for rows.Next() {
-		p, err := scanParticipant(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: scan participant: %w", err)
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return collect(ctx, tx, "participations", scanParticipant,
+		`SELECT `+participantColumns+` FROM chat_participants WHERE user_id = ? ORDER BY chat_id`, userID)
 }
 
 // RequestsBy returns every join request user sent, any status, by id.
 func (tx *Tx) RequestsBy(ctx context.Context, userID string) ([]JoinRequest, error) {
-	rows, err := tx.query(ctx, `SELECT `+requestColumns+` FROM join_requests r WHERE r.user_id = ? ORDER BY r.id`, userID)
-	if err != nil {
-		return nil, fmt.Errorf("store: requests by user: %w", err)
-	}
-	defer rows.Close()
-	var out []JoinRequest
-	for rows.Next() {
-		r, err := scanRequest(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: scan request: %w", err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return collect(ctx, tx, "requests by user", scanRequest,
+		`SELECT `+requestColumns+` FROM join_requests r WHERE r.user_id = ? ORDER BY r.id`, userID)
 }
 
 // DeleteRequest deletes join request id.

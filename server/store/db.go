@@ -504,6 +504,25 @@ func (tx *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 	return rows, translate(err)
 }
 
+// collect runs q and scans every row with scan; step names the read in
+// errors ("store: <step>: …").
+func collect[T any](ctx context.Context, tx *Tx, step string, scan func(interface{ Scan(...any) error }) (T, error), q string, args ...any) ([]T, error) {
+	rows, err := tx.query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: %s: %w", step, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: scan %s: %w", step, err)
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
 func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) *row {
 	tx.queries.Add(1)
 	if tx.rt != nil {

@@ -143,20 +143,7 @@ func (tx *Tx) UnreadCounts(ctx context.Context, userID string, chatIDs []string)
 }
 
 func (tx *Tx) messages(ctx context.Context, q string, args ...any) ([]Message, error) {
-	rows, err := tx.query(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: messages: %w", err)
-	}
-	defer rows.Close()
-	var out []Message
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: scan message: %w", err)
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
+	return collect(ctx, tx, "messages", scanMessage, q, args...)
 }
 
 // ChatFile is a chat_files row: one file of one message.

@@ -150,18 +150,6 @@ func (tx *Tx) ChatAdmins(ctx context.Context, chatID string) ([]string, error) {
 
 // RequestsOfChat lists every request for a chat, whatever its status.
 func (tx *Tx) RequestsOfChat(ctx context.Context, chatID string) ([]JoinRequest, error) {
-	rows, err := tx.query(ctx, `SELECT `+requestColumns+` FROM join_requests r WHERE r.chat_id = ? ORDER BY r.id`, chatID)
-	if err != nil {
-		return nil, fmt.Errorf("store: requests of chat: %w", err)
-	}
-	defer rows.Close()
-	var out []JoinRequest
-	for rows.Next() {
-		r, err := scanRequest(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: scan request: %w", err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return collect(ctx, tx, "requests of chat", scanRequest,
+		`SELECT `+requestColumns+` FROM join_requests r WHERE r.chat_id = ? ORDER BY r.id`, chatID)
 }

@@ -198,12 +198,7 @@ func (s *Service) removeChat(ctx context.Context, tx *store.Tx, c Caller, ch sto
 	if err != nil {
 		return err
 	}
-	var keys []string
-	for _, u := range urls {
-		if k, ok := s.media.KeyOf(u); ok {
-			keys = append(keys, k)
-		}
-	}
+	keys := s.mediaKeys(urls...)
 	if ch.Photo != "" {
 		keys = append(keys, ch.Photo)
 	}

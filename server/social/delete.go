@@ -2,6 +2,8 @@ package social
 
 import (
 	"context"
+	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/vibesync/vibesync/server/apperr"
@@ -203,10 +205,14 @@ func (s *Service) dropRequestsBy(ctx context.Context, tx *store.Tx, id string, t
 	if err != nil {
 		return err
 	}
+	adminsOf := map[string][]string{} // by chat: one read per chat, not per request
 	for _, r := range reqs {
-		admins, err := tx.ChatAdmins(ctx, r.ChatID)
-		if err != nil {
-			return err
+		admins, ok := adminsOf[r.ChatID]
+		if !ok {
+			if admins, err = tx.ChatAdmins(ctx, r.ChatID); err != nil {
+				return err
+			}
+			adminsOf[r.ChatID] = admins
 		}
 		if err := tx.DeleteRequest(ctx, r.ID); err != nil {
 			return err
@@ -239,23 +245,35 @@ func (s *Service) leaveChats(ctx context.Context, tx *store.Tx, c Caller, keys *
 	if err != nil {
 		return nil, err
 	}
+	// Chats, participants and their users are read once for all the chats:
+	// leaving one chat changes only that chat's rows.
+	chatIDs := make([]string, 0, len(mine))
+	for _, me := range mine {
+		chatIDs = append(chatIDs, me.ChatID)
+	}
+	chats, err := tx.ChatsByID(ctx, chatIDs)
+	if err != nil {
+		return nil, err
+	}
+	parts, err := tx.ParticipantsOf(ctx, chatIDs)
+	if err != nil {
+		return nil, err
+	}
+	var userIDs []string
+	for _, ps := range parts {
+		for _, p := range ps {
+			userIDs = append(userIDs, p.UserID)
+		}
+	}
+	users, err := tx.UsersByID(ctx, userIDs)
+	if err != nil {
+		return nil, err
+	}
 	var kept []string
 	for _, me := range mine {
-		ch, err := tx.Chat(ctx, me.ChatID)
-		if err != nil {
-			return nil, err
-		}
-		parts, err := tx.ParticipantsOf(ctx, []string{ch.ID})
-		if err != nil {
-			return nil, err
-		}
-		ids := make([]string, 0, len(parts[ch.ID]))
-		for _, p := range parts[ch.ID] {
-			ids = append(ids, p.UserID)
-		}
-		users, err := tx.UsersByID(ctx, ids)
-		if err != nil {
-			return nil, err
+		ch, ok := chats[me.ChatID]
+		if !ok {
+			return nil, fmt.Errorf("leave chats: chat %s of a participant row is missing", me.ChatID)
 		}
 		var others []store.Participant // live members besides id, longest-standing first
 		for _, p := range parts[ch.ID] {
@@ -393,11 +411,4 @@ func (s *Service) mediaKeys(urls ...string) []string {
 	return out
 }
 
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
-}
+func sortedKeys(m map[string]bool) []string { return slices.Sorted(maps.Keys(m)) }

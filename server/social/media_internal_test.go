@@ -100,7 +100,7 @@ func TestPhotos(t *testing.T) {
 	if _, err := sniffPhoto(withIHDR(png, 8000, 5000)); err != nil {
 		t.Errorf("exactly 40 megapixels refused by the header check: %v", err)
 	}
-	big := make([]byte, MaxPhotoBytes+1)
+	big := make([]byte, 10<<20+1) // the documented limit: 10 MiB
 	copy(big, png)
 	if _, err := sniffPhoto(big); !apperr.Is(err, apperr.TooLarge) {
 		t.Errorf("oversized photo: %v", err)

@@ -241,6 +241,17 @@ func TestMutations(t *testing.T) {
 		}
 		w.reject(w.amy, social.SetParticipantStatusMutation{ChatID: ch.ID, UserID: w.bob.UserID, Status: "maybe"}, "invalid_status")
 		w.apply(w.amy, social.SetParticipantStatusMutation{ChatID: ch.ID, UserID: w.bob.UserID, Status: "accepted"})
+		v, err := w.svc.Chat(context.Background(), w.amy, ch.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		attendance := map[string]string{}
+		for _, p := range v.Participants {
+			attendance[p.User.ID] = p.Status
+		}
+		if got := attendance[w.bob.UserID]; got != "accepted" {
+			t.Fatalf("bob's attendance after the mutation: %q, want \"accepted\"", got)
+		}
 	})
 
 	t.Run("messages_and_reading", func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"github.com/vibesync/vibesync/oid"
 	"github.com/vibesync/vibesync/server/apperr"
 	"github.com/vibesync/vibesync/server/social"
+	"github.com/vibesync/vibesync/server/store"
 	"github.com/vibesync/vibesync/wire"
 )
 
@@ -15,13 +16,14 @@ import (
 type world struct {
 	t             *testing.T
 	svc           *social.Service
+	db            *store.DB
 	amy, bob, cat social.Caller
 }
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	svc, _ := mustService(t)
-	w := &world{t: t, svc: svc}
+	svc, db := mustService(t)
+	w := &world{t: t, svc: svc, db: db}
 	for i, c := range []*social.Caller{&w.amy, &w.bob, &w.cat} {
 		name := []string{"amy", "bob", "cat"}[i]
 		reg, err := svc.Register(context.Background(), social.Registration{Name: name, Username: name, Password: "password1"})
@@ -326,8 +328,21 @@ func TestMutations(t *testing.T) {
 		if err != nil || len(views) != 1 || len(views[0].Reels) != 1 || views[0].Reels[0].Likes != 1 {
 			t.Fatalf("explore after a like: %+v, %v", views, err)
 		}
+		devices := func() []string {
+			var out []string
+			if err := w.db.Read(ctx, func(tx *store.Tx) (err error) { out, err = tx.PushDevices(ctx, w.amy.UserID); return err }); err != nil {
+				t.Fatal(err)
+			}
+			return out
+		}
 		w.apply(w.amy, social.AddPushDeviceMutation{Token: "device-token-0123456789"})
+		if got := devices(); len(got) != 1 || got[0] != "device-token-0123456789" {
+			t.Fatalf("devices after adding one: %q", got)
+		}
 		w.apply(w.amy, social.RemovePushDeviceMutation{Token: "device-token-0123456789"})
+		if got := devices(); len(got) != 0 {
+			t.Fatalf("devices after removing it: %q", got)
+		}
 	})
 
 	t.Run("unsupported", func(t *testing.T) {

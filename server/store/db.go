@@ -69,8 +69,8 @@ type DB struct {
 }
 
 // WriteObserver is told how writes go through the single writer: how many
-// writes each transaction commits together (group commit; always 1 on a
-// remote database) and how long each write waited for the writer. It must
+// writes each transaction commits together (group commit, embedded or
+// remote) and how long each write waited for the writer. It must
 // be fast and must not write to the database.
 type WriteObserver interface {
 	ObserveWriteBatch(size int)

@@ -197,15 +197,45 @@ func startServer(ctx context.Context, synchronous string, tune func(*server.Conf
 	if tune != nil {
 		tune(&cfg)
 	}
-	srv, err := server.New(ctx, cfg)
+	inst, err := serve(ctx, cfg)
 	if err != nil {
 		os.RemoveAll(dir)
+		return nil, err
+	}
+	stop := inst.stop
+	inst.stop = func() {
+		stop()
+		if keepData {
+			fmt.Fprintf(os.Stderr, "# kept %s\n", dir)
+			return
+		}
+		os.RemoveAll(dir)
+	}
+	return inst, nil
+}
+
+// startServerAt runs a server on the database at url with its media under
+// dir, leaving both in place when it stops (several instances may share
+// them).
+func startServerAt(ctx context.Context, dir, url string) (*instance, error) {
+	return serve(ctx, server.Config{
+		DataDir:     dir,
+		DatabaseURL: url,
+		Password:    auth.PasswordParams{Memory: 1024, Time: 1, Threads: 1},
+		Log:         slog.New(slog.DiscardHandler),
+		RateLimits:  &noLimits,
+	})
+}
+
+// serve starts a server with cfg on a loopback port.
+func serve(ctx context.Context, cfg server.Config) (*instance, error) {
+	srv, err := server.New(ctx, cfg)
+	if err != nil {
 		return nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		srv.Close()
-		os.RemoveAll(dir)
 		return nil, err
 	}
 	sctx, cancel := context.WithCancel(ctx)
@@ -216,10 +246,5 @@ func startServer(ctx context.Context, synchronous string, tune func(*server.Conf
 		cancel()
 		<-done
 		srv.Close()
-		if keepData {
-			fmt.Fprintf(os.Stderr, "# kept %s\n", dir)
-			return
-		}
-		os.RemoveAll(dir)
 	}}, nil
 }

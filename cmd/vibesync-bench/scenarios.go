@@ -21,6 +21,7 @@ var scenarios = []scenario{
 	{"sockets", benchSockets},
 	{"loginflood", benchLoginFlood},
 	{"push", benchPush},
+	{"idle", benchIdle},
 }
 
 // benchHello measures a plain net/http hello-world server: the baseline.

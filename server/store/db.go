@@ -66,6 +66,20 @@ type DB struct {
 	observer atomic.Pointer[WriteObserver]
 	// unlock releases the database file's shared lock (see lockFile).
 	unlock func()
+	// probe is one read connection of an embedded database kept for
+	// PRAGMA data_version (see Changed); nil for a libSQL server.
+	probe     *sql.DB
+	probeStmt *sql.Stmt
+	probeMu   sync.Mutex
+	probeLast int64
+	// path is an embedded database's file ("" for a libSQL server);
+	// notifier signals its commits to other processes and watchC hears
+	// theirs (see wake.go).
+	path      string
+	notifier  *commitNotifier
+	watchOnce sync.Once
+	watchC    <-chan struct{}
+	watchStop func()
 }
 
 // WriteObserver is told how writes go through the single writer: how many
@@ -217,6 +231,13 @@ func (db *DB) openFile(u *url.URL) error {
 		db.unlock()
 		return err
 	}
+	if db.probe, err = open(rq, 1); err != nil {
+		db.w.Close()
+		db.r.Close()
+		db.unlock()
+		return err
+	}
+	db.path, db.notifier = path, openNotifier(path)
 	return nil
 }
 
@@ -230,6 +251,11 @@ func cloneValues(v url.Values) url.Values {
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	db.watchOnce.Do(func() {}) // no watcher starts after this
+	if db.watchStop != nil {
+		db.watchStop()
+	}
+	db.notifier.close()
 	db.wstmts.close()
 	db.rstmts.close()
 	var errs []error
@@ -238,6 +264,12 @@ func (db *DB) Close() error {
 	}
 	if db.r != nil {
 		errs = append(errs, db.r.Close())
+	}
+	if db.probeStmt != nil {
+		db.probeStmt.Close()
+	}
+	if db.probe != nil {
+		errs = append(errs, db.probe.Close())
 	}
 	if db.unlock != nil {
 		db.unlock()

@@ -329,3 +329,35 @@ func (db *DB) Heads(ctx context.Context) (Heads, error) {
 	}
 	return h, nil
 }
+
+// Changed reports whether any connection to the database may have
+// committed since the previous call (true on the first call). On an
+// embedded database it reads PRAGMA data_version on a connection kept for
+// it, which SQLite changes whenever another connection — of this process
+// or another one sharing the file — commits: a prepared statement that
+// reads the WAL index header and touches no table, a few microseconds. It
+// never reports false after a commit it has not seen, so a tailer that
+// polls Changed before Heads misses nothing. On a libSQL server, where
+// each request may run on a different connection, it always reports true.
+func (db *DB) Changed(ctx context.Context) (bool, error) {
+	if db.probe == nil {
+		return true, nil
+	}
+	db.probeMu.Lock()
+	defer db.probeMu.Unlock()
+	if db.probeStmt == nil {
+		st, err := db.probe.PrepareContext(ctx, `PRAGMA data_version`)
+		if err != nil {
+			return true, fmt.Errorf("store: data version: %w", translate(err))
+		}
+		db.probeStmt = st
+		db.probeLast = -1
+	}
+	var v int64
+	if err := db.probeStmt.QueryRowContext(ctx).Scan(&v); err != nil {
+		return true, fmt.Errorf("store: data version: %w", translate(err))
+	}
+	changed := v != db.probeLast
+	db.probeLast = v
+	return changed, nil
+}

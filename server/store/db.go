@@ -80,6 +80,9 @@ type DB struct {
 	watchOnce sync.Once
 	watchC    <-chan struct{}
 	watchStop func()
+	// presenceGen counts this process's committed presence changes (see
+	// PresenceGeneration).
+	presenceGen atomic.Int64
 }
 
 // WriteObserver is told how writes go through the single writer: how many
@@ -387,6 +390,7 @@ func (db *DB) Ready(ctx context.Context) error {
 // Tx is one transaction. Now is read once when it begins, so every row it
 // writes carries the same timestamp.
 type Tx struct {
+	db       *DB
 	tx       *sql.Tx   // embedded database
 	rt       *remoteTx // libSQL server (see remote.go)
 	stmts    *stmtCache
@@ -486,7 +490,7 @@ func (db *DB) runCounting(ctx context.Context, pool *sql.DB, stmts *stmtCache, f
 	if err != nil {
 		return Commit{}, nil, fmt.Errorf("store: begin: %w", translate(err))
 	}
-	tx := &Tx{tx: sqlTx, stmts: stmts, queries: queries, Now: db.now().UTC()}
+	tx := &Tx{db: db, tx: sqlTx, stmts: stmts, queries: queries, Now: db.now().UTC()}
 	if err := fn(tx); err != nil {
 		rbErr := sqlTx.Rollback()
 		tx.rollBack(0)

@@ -23,6 +23,7 @@ func (tx *Tx) AddPresence(ctx context.Context, p Presence) error {
 		p.Socket, p.UserID, p.Instance, ms(p.ExpiresAt)); err != nil {
 		return fmt.Errorf("store: add presence: %w", err)
 	}
+	tx.presenceMoved()
 	return nil
 }
 
@@ -31,6 +32,7 @@ func (tx *Tx) RemovePresence(ctx context.Context, socket string) error {
 	if _, err := tx.exec(ctx, `DELETE FROM presence WHERE socket = ?`, socket); err != nil {
 		return fmt.Errorf("store: remove presence: %w", err)
 	}
+	tx.presenceMoved()
 	return nil
 }
 
@@ -49,6 +51,7 @@ func (tx *Tx) DropPresence(ctx context.Context, instance string) error {
 	if _, err := tx.exec(ctx, `DELETE FROM presence WHERE instance = ?`, instance); err != nil {
 		return fmt.Errorf("store: drop presence: %w", err)
 	}
+	tx.presenceMoved()
 	return nil
 }
 
@@ -59,8 +62,21 @@ func (tx *Tx) PrunePresence(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("store: prune presence: %w", err)
 	}
+	tx.presenceMoved()
 	return res.RowsAffected()
 }
+
+// presenceMoved bumps PresenceGeneration once tx commits.
+func (tx *Tx) presenceMoved() {
+	tx.AfterCommit(func() { tx.db.presenceGen.Add(1) })
+}
+
+// PresenceGeneration counts the presence changes (sockets added or
+// removed, expired rows pruned) this process has committed. A cache of
+// Online answers taken at generation g is exact for this process's own
+// sockets while the generation is still g; other instances' changes (and
+// rows expiring with time) it sees only when it reads again.
+func (db *DB) PresenceGeneration() int64 { return db.presenceGen.Load() }
 
 // Online reports, in one query, which of userIDs hold at least one
 // unexpired socket on any instance at tx.Now. Every id is a key of the

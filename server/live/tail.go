@@ -97,6 +97,25 @@ func (h *Hub) catchUp(ctx context.Context, poll bool) error {
 			return nil
 		}
 	}
+	if h.idle() {
+		// No socket and no subscriber here: nothing read would be
+		// delivered, so jump to the heads instead of reading what moved.
+		// The heads are read before the second look at the sockets: a
+		// socket that registers after it owes nothing committed before.
+		if !poll {
+			var err error
+			if heads, err = h.db.Heads(ctx); err != nil {
+				return err
+			}
+		}
+		if h.idle() {
+			h.memberSeq, h.eventSeq, h.feedSeq = heads.Members, heads.Events, heads.Feed
+			clear(h.audience) // membership changes were skipped with the rest
+			h.tailSeq.Store(h.feedSeq)
+			h.heads = heads
+			return nil
+		}
+	}
 	err := h.db.ReadUncounted(ctx, func(tx *store.Tx) error {
 		// The first page of each table comes in one read (one round trip
 		// to a libSQL server); further pages only when one was full.
@@ -155,6 +174,13 @@ func (h *Hub) catchUp(ctx context.Context, poll bool) error {
 		h.heads = heads
 	}
 	return err
+}
+
+// idle reports whether no socket and no subscriber is open here.
+func (h *Hub) idle() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.count == 0 && len(h.subs) == 0
 }
 
 // members is the audience of bucket: its user for "user:<id>", else the

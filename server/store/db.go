@@ -84,6 +84,10 @@ type DB struct {
 	// presenceGen counts this process's committed presence changes (see
 	// PresenceGeneration).
 	presenceGen atomic.Int64
+	// headsStmt is Heads' statement, prepared on the reader pool.
+	headsOnce sync.Once
+	headsStmt *sql.Stmt
+	headsErr  error
 }
 
 // WriteObserver is told how writes go through the single writer: how many
@@ -300,6 +304,10 @@ func (db *DB) Close() error {
 	}
 	if db.probeStmt != nil {
 		db.probeStmt.Close()
+	}
+	db.headsOnce.Do(func() {})
+	if db.headsStmt != nil {
+		db.headsStmt.Close()
 	}
 	if db.probe != nil {
 		errs = append(errs, db.probe.Close())

@@ -328,18 +328,28 @@ type Heads struct {
 	Members, Events, Feed int64
 }
 
+const headsQuery = `SELECT
+	coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'bucket_member_changes'), 0),
+	coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'live_events'), 0),
+	coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0)`
+
 // Heads reads the three tails' heads with one statement outside any
 // transaction: on a libSQL server one short request, which a tailer polls
 // before reading what moved. Counted with BackgroundRoundTrips.
 func (db *DB) Heads(ctx context.Context) (Heads, error) {
 	var h Heads
-	if !db.local {
+	var err error
+	if db.local {
+		// Prepared once: a tailer reads the heads on every round.
+		db.headsOnce.Do(func() { db.headsStmt, db.headsErr = db.r.PrepareContext(context.WithoutCancel(ctx), headsQuery) })
+		if db.headsErr != nil {
+			return Heads{}, fmt.Errorf("store: heads: %w", translate(db.headsErr))
+		}
+		err = db.headsStmt.QueryRowContext(ctx).Scan(&h.Members, &h.Events, &h.Feed)
+	} else {
 		db.backgroundTrips.Add(1)
+		err = db.r.QueryRowContext(ctx, headsQuery).Scan(&h.Members, &h.Events, &h.Feed)
 	}
-	err := db.r.QueryRowContext(ctx, `SELECT
-		coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'bucket_member_changes'), 0),
-		coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'live_events'), 0),
-		coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0)`).Scan(&h.Members, &h.Events, &h.Feed)
 	if err != nil {
 		return Heads{}, fmt.Errorf("store: heads: %w", translate(err))
 	}

@@ -21,7 +21,6 @@ import (
 
 	"github.com/pressly/goose/v3"
 	"github.com/tursodatabase/libsql-client-go/libsql"
-	_ "modernc.org/sqlite" // the "sqlite" driver libsql-client-go uses for file: URLs
 
 	"github.com/vibesync/vibesync/migrations"
 	"github.com/vibesync/vibesync/server/apperr"
@@ -220,7 +219,7 @@ func (db *DB) openFile(u *url.URL) error {
 	rq.Set("_txlock", "deferred")
 	rq.Set("_query_only", "1")
 	open := func(q url.Values, n int) (*sql.DB, error) {
-		conn, err := libsql.NewConnector("file:" + path + "?" + q.Encode())
+		conn, err := fileConnector("file:" + path + "?" + q.Encode())
 		if err != nil {
 			return nil, fmt.Errorf("store: open %s: %w", path, err)
 		}
@@ -248,6 +247,32 @@ func (db *DB) openFile(u *url.URL) error {
 	db.path, db.notifier = path, openNotifier(path)
 	return nil
 }
+
+// fileConnector opens dsn with fileDriver (driver_pure.go or
+// driver_cgo.go), named explicitly: a process may register both drivers
+// (the client's replica uses modernc.org/sqlite), and libsql-client-go
+// would take whichever it finds first.
+func fileConnector(dsn string) (driver.Connector, error) {
+	d, err := sql.Open(fileDriver, dsn)
+	if err != nil {
+		return nil, err
+	}
+	drv := d.Driver()
+	d.Close()
+	if dc, ok := drv.(driver.DriverContext); ok {
+		return dc.OpenConnector(dsn)
+	}
+	return dsnConnector{drv: drv, dsn: dsn}, nil
+}
+
+// dsnConnector opens dsn with a driver that has no connectors of its own.
+type dsnConnector struct {
+	drv driver.Driver
+	dsn string
+}
+
+func (c dsnConnector) Connect(context.Context) (driver.Conn, error) { return c.drv.Open(c.dsn) }
+func (c dsnConnector) Driver() driver.Driver                        { return c.drv }
 
 // connInit runs on every new connection to an embedded database.
 // temp_store=MEMORY keeps statement journals in memory: each write of a

@@ -54,6 +54,8 @@ type options struct {
 	syncMessages int
 	live         []int
 	liveRounds   int
+	pushMembers  int
+	pushChats    int
 }
 
 // metric is one reported figure.
@@ -110,6 +112,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run (server and load) to this file")
 	fs.StringVar(&live, "live-members", "100,1000", "group sizes for live delivery, comma-separated")
 	fs.IntVar(&o.liveRounds, "live-rounds", 30, "messages sent to each live group")
+	fs.IntVar(&o.pushMembers, "push-members", 50, "participants of each group chat the push scenario creates (one push each)")
+	fs.IntVar(&o.pushChats, "push-chats", 40, "group chats the push scenario creates")
 	fs.BoolVar(&holdChild, "hold-sockets-child", false, "internal: hold sockets for the parent process")
 	if err := fs.Parse(args); err != nil {
 		return err

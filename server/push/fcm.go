@@ -39,7 +39,8 @@ type FCMConfig struct {
 	// emulators change it).
 	Endpoint string
 	// HTTPClient sends the FCM calls and the OAuth token requests (default:
-	// a client with a 15 s timeout).
+	// a client with a 15 s timeout that keeps up to 32 idle connections to
+	// the push service, as many as the worker's concurrent sends).
 	HTTPClient *http.Client
 }
 
@@ -66,7 +67,9 @@ func NewFCM(ctx context.Context, cfg FCMConfig) (*FCM, error) {
 		cfg.Endpoint = DefaultFCMEndpoint
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 15 * time.Second}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 32
+		cfg.HTTPClient = &http.Client{Timeout: 15 * time.Second, Transport: tr}
 	}
 	// Token requests outlive any one send: they carry the client, not a
 	// request's context.

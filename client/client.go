@@ -601,6 +601,46 @@ func (c *Client) bearer() connect.UnaryInterceptorFunc {
 
 // call runs an RPC with a valid access token; a 401 triggers exactly one
 // refresh and one retry, never a loop.
+// heldToken is an access token held between calls, with its expiry.
+type heldToken struct {
+	token   string
+	expires time.Time
+}
+
+// callWith is call with the access token kept in *tok between calls (read
+// when empty, refreshed once after a 401), for a caller that must not wait
+// on the replica for each request.
+func callWith[T any](ctx context.Context, c *Client, tok *heldToken, fn func(ctx context.Context) (T, error)) (T, error) {
+	var zero T
+	if tok.token == "" || !c.opts.Now().Before(tok.expires) {
+		t, err := c.accessToken(ctx, "")
+		if err != nil {
+			return zero, err
+		}
+		s, err := c.session(ctx, c.db)
+		if err != nil {
+			return zero, err
+		}
+		tok.token, tok.expires = t, s.ExpiresAt
+	}
+	var out T
+	attempt := func() (err error) {
+		out, err = fn(context.WithValue(ctx, tokenKey{}, tok.token))
+		return err
+	}
+	err := honourRetryAfter(ctx, attempt)
+	if connect.CodeOf(err) == connect.CodeUnauthenticated {
+		t, err := c.accessToken(ctx, tok.token)
+		if err != nil {
+			return zero, err
+		}
+		tok.token, tok.expires = t, c.opts.Now().Add(time.Minute)
+		err = honourRetryAfter(ctx, attempt)
+		return out, rpcError(err)
+	}
+	return out, rpcError(err)
+}
+
 func call[T any](ctx context.Context, c *Client, fn func(ctx context.Context) (T, error)) (T, error) {
 	var zero T
 	tok, err := c.accessToken(ctx, "")

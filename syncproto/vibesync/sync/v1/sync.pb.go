@@ -241,7 +241,9 @@ func (x *PullRequest) GetTyped() bool {
 // PullResponse is one page of a pull.
 type PullResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Changes in feed (seq) order.
+	// Changes in feed (seq) order within each bucket: the held buckets'
+	// changes after the cursor first, then the buckets new to the client one
+	// after another.
 	Changes []*Change `protobuf:"bytes,1,rep,name=changes,proto3" json:"changes,omitempty"`
 	// Empty on the final page; otherwise pass it back to read the next page.
 	NextPageToken []byte `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`

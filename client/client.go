@@ -103,6 +103,12 @@ type Options struct {
 	OnStatus func(Status)
 	// PageSize is the pull page size (default DefaultPageSize).
 	PageSize int
+	// Window is how many of each chat's newest messages a pull that reads
+	// the chat from the beginning brings (the first sync, a chat joined, a
+	// reset); 0 means DefaultWindow, WindowAll (any negative) every
+	// message. Older messages come with History; everything that arrives
+	// later is kept until Evict.
+	Window int
 	// Now is the clock for display timestamps (default time.Now).
 	Now func() time.Time
 	// Log receives diagnostics (default: discarded).
@@ -130,6 +136,9 @@ func Open(ctx context.Context, opts Options) (*Client, error) {
 	opts.Server = strings.TrimRight(opts.Server, "/")
 	if opts.PageSize == 0 {
 		opts.PageSize = DefaultPageSize
+	}
+	if opts.Window == 0 {
+		opts.Window = DefaultWindow
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -412,7 +421,7 @@ func (c *Client) saveLogin(ctx context.Context, a authAnswer) error {
 // wipe empties the replica (and, for another user, the outbox and the
 // client id too: mutations belong to the user who made them).
 func wipe(ctx context.Context, tx *sql.Tx, everything bool) error {
-	stmts := []string{`DELETE FROM rows`, `DELETE FROM meta WHERE key IN ('cursor', 'buckets', 'pull')`, `DELETE FROM staged`}
+	stmts := []string{`DELETE FROM rows`, `DELETE FROM windows`, `DELETE FROM meta WHERE key IN ('cursor', 'buckets', 'pull')`, `DELETE FROM staged`}
 	if everything {
 		stmts = append(stmts, `DELETE FROM overlay`, `DELETE FROM outbox`, `DELETE FROM rejections`, `DELETE FROM meta WHERE key = 'last_sync'`)
 	}

@@ -405,23 +405,32 @@ func (c *Client) pull(ctx context.Context, verify bool, res *SyncResult) ([]stri
 	if resumed {
 		pages = state.Pages
 	}
-	if bulk || cursor == 0 {
-		// A bulk load writes many pages: room for their dirty pages and the
-		// index sort in memory; the cache shrinks back after.
-		restore, err := c.bigCache(ctx)
-		if err != nil {
+	req := &syncv1.PullRequest{ProtocolVersion: ProtocolVersion, Cursor: cursor,
+		PageSize: int32(c.opts.PageSize), WantChecksums: verify, Window: int32(max(c.opts.Window, 0))}
+	// The held set goes as its digest: the server knows it when it is what
+	// the user may read now, and asks for the names otherwise.
+	if len(buckets) > 0 {
+		req.BucketsDigest = wire.BucketsDigest(buckets)
+	}
+	if verify {
+		if req.Floors, err = floors(ctx, c.db); err != nil {
 			return nil, err
 		}
-		defer restore()
 	}
-	req := &syncv1.PullRequest{ProtocolVersion: ProtocolVersion, Cursor: cursor, Buckets: buckets,
-		PageSize: int32(c.opts.PageSize), WantChecksums: verify}
 fetching:
 	for {
 		fctx, stop := context.WithCancel(ctx)
 		pagesIn := c.fetchPages(fctx, req, token)
 		for f := range pagesIn {
 			err := f.err
+			if reason(err) == syncv1.ReasonBucketsDigestMismatch && req.BucketsDigest != nil {
+				// The user's buckets changed: name the held ones.
+				stop()
+				for range pagesIn {
+				}
+				req.BucketsDigest, req.Buckets = nil, buckets
+				continue fetching
+			}
 			if (reason(err) == syncv1.ReasonPullRestart || resumed && connect.CodeOf(err) == connect.CodeInvalidArgument) && restarts < 3 {
 				// The server pruned its feed past our cursor mid-pull (the
 				// staged pages may miss deletions), or no longer takes the
@@ -518,20 +527,44 @@ fetching:
 			if err := finishBulk(ctx, tx, last.Changes); err != nil {
 				return err
 			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM windows`); err != nil {
+				return err
+			}
 		} else {
 			if last.Reset_ {
 				if err := wipe(ctx, tx, false); err != nil {
 					return err
 				}
 			}
-			if err := applyChanges(ctx, tx, append(staged, last.Changes...)); err != nil {
+			all := append(staged, last.Changes...)
+			if err := markStale(ctx, tx, all); err != nil {
+				return err
+			}
+			if err := applyChanges(ctx, tx, all); err != nil {
+				return err
+			}
+		}
+		// Buckets read from the beginning hold what their window says.
+		heldBefore := make(map[string]bool, len(buckets))
+		for _, b := range buckets {
+			heldBefore[b] = true
+		}
+		for _, b := range last.Buckets {
+			if !heldBefore[b] {
+				if _, err := tx.ExecContext(ctx, `DELETE FROM windows WHERE bucket = ?`, b); err != nil {
+					return err
+				}
+			}
+		}
+		for _, w := range last.Windows {
+			if err := putWindow(ctx, tx, w); err != nil {
 				return err
 			}
 		}
 		// Lost buckets go after the staged changes: earlier pages may
 		// have carried rows of a bucket lost before the last one.
 		for _, b := range last.LostBuckets {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM rows WHERE bucket = ?`, b); err != nil {
+			if err := dropBucket(ctx, tx, b); err != nil {
 				return err
 			}
 		}
@@ -543,7 +576,7 @@ fetching:
 			}
 			if got != sum.Sum || n != sum.Count {
 				drifted = append(drifted, sum.Bucket)
-				if _, err := tx.ExecContext(ctx, `DELETE FROM rows WHERE bucket = ?`, sum.Bucket); err != nil {
+				if err := dropBucket(ctx, tx, sum.Bucket); err != nil {
 					return err
 				}
 				held = slices.DeleteFunc(held, func(b string) bool { return b == sum.Bucket })
@@ -567,6 +600,9 @@ fetching:
 		res.Cursor = current
 		return nil, nil
 	}
+	if err := c.refreshStale(ctx); err != nil {
+		return nil, err
+	}
 	res.Pulled += int(received)
 	for _, ch := range tail {
 		a := Arrival{Bucket: ch.Bucket, Entity: ch.Entity, ID: ch.EntityId, Deleted: ch.Op == syncv1.Op_OP_DELETE}
@@ -582,6 +618,16 @@ fetching:
 	res.Reset = res.Reset || last.Reset_
 	res.Lost = append(res.Lost, last.LostBuckets...)
 	return drifted, nil
+}
+
+// dropBucket forgets a bucket's rows and window.
+func dropBucket(ctx context.Context, tx *sql.Tx, bucket string) error {
+	for _, q := range []string{`DELETE FROM rows WHERE bucket = ?`, `DELETE FROM windows WHERE bucket = ?`} {
+		if _, err := tx.ExecContext(ctx, q, bucket); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // fetched is one page of a pull, or the error that ended it.
@@ -623,21 +669,6 @@ func (c *Client) fetchPages(ctx context.Context, req *syncv1.PullRequest, token 
 		}
 	}()
 	return out
-}
-
-// bigCache raises the replica connection's page cache for a bulk load
-// and returns what puts it back.
-func (c *Client) bigCache(ctx context.Context) (func(), error) {
-	var cache int64
-	if err := c.db.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&cache); err != nil {
-		return nil, err
-	}
-	if _, err := c.db.ExecContext(ctx, fmt.Sprintf(`PRAGMA cache_size = %d`, bulkLoadCacheKiB)); err != nil {
-		return nil, err
-	}
-	return func() {
-		c.db.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`PRAGMA cache_size = %d`, cache))
-	}, nil
 }
 
 // rowsNext is the table a bulk load fills: rows' format, no secondary
@@ -709,7 +740,6 @@ func finishBulk(ctx context.Context, tx *sql.Tx, changes []*syncv1.Change) error
 // statement runs per batch instead of one per row (7 values a row, well
 // under SQLite's limit of 32,766 variables).
 const insertBatch = 128
-
 
 // applyChanges writes a pull's changes in order. Consecutive upserts go in
 // multi-row INSERTs (a later row of the same key replaces an earlier one,

@@ -58,6 +58,10 @@ type PullRequest struct {
 	// Floors are the held buckets' window floors, for checksums over what
 	// the windows hold.
 	Floors map[string]int64
+	// BucketsDigest, instead of Buckets, names the held set by
+	// wire.BucketsDigest: it must be the digest of the buckets the user
+	// may read now (else ReasonBucketsDigestMismatch).
+	BucketsDigest []byte
 }
 
 // PullPage is one page of a pull. Checkpoint, Buckets, Lost and Checksums
@@ -93,12 +97,12 @@ type pullToken struct {
 	// Floors are the fresh buckets' window floors (see store.WindowFloor),
 	// fixed on the first page: Floors[i] is Fresh[i]'s; nil without a
 	// window.
-	Floors   []int64 `json:"w,omitempty"`
-	HeldDone  bool   `json:"h,omitempty"`
-	FreshDone bool   `json:"fd,omitempty"`
-	BK        string `json:"bk,omitempty"`
-	B         int    `json:"b,omitempty"`
-	BA        int64  `json:"ba,omitempty"`
+	Floors    []int64 `json:"w,omitempty"`
+	HeldDone  bool    `json:"h,omitempty"`
+	FreshDone bool    `json:"fd,omitempty"`
+	BK        string  `json:"bk,omitempty"`
+	B         int     `json:"b,omitempty"`
+	BA        int64   `json:"ba,omitempty"`
 	// Gone are buckets of the pull the user could not read on some page:
 	// that page skipped their changes, so the final page reports them lost
 	// even if the user may read them again by then.
@@ -149,6 +153,15 @@ func (s *Service) Pull(ctx context.Context, userID string, req PullRequest) (Pul
 		readable := make(map[string]bool, len(list))
 		for _, b := range list {
 			readable[b] = true
+		}
+		if len(req.BucketsDigest) > 0 {
+			// The held set by its digest: it is what the user may read
+			// now, or the client must name it.
+			if len(req.Buckets) > 0 || !bytes.Equal(req.BucketsDigest, wire.BucketsDigest(list)) {
+				return apperr.Conflictf(syncv1.ReasonBucketsDigestMismatch,
+					"The held buckets' digest is not that of the buckets you may read now: send the bucket names")
+			}
+			req.Buckets = list
 		}
 		if len(req.PageToken) > 0 && !tok.Reset && tok.Cursor > 0 {
 			// Tombstones after the cursor pruned since the first page

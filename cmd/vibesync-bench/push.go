@@ -17,13 +17,13 @@ import (
 // worker (log sender) takes to drain the outbox. It exists as much to move
 // the push figures of /metrics during a bench as to time the worker.
 func benchPush(ctx context.Context, b *bench) error {
-	inst, err := startServer(ctx, b.opts.synchronous, nil)
+	inst, err := b.startServer(ctx, b.opts.synchronous, nil)
 	if err != nil {
 		return err
 	}
 	defer inst.stop()
 	svc := inst.srv.Social()
-	const members, chats = 10, 5
+	members, chats := b.opts.pushMembers, b.opts.pushChats
 	users := make([]seededUser, members+1)
 	for i := range users {
 		name := fmt.Sprintf("push.user%03d", i)
@@ -59,8 +59,10 @@ func benchPush(ctx context.Context, b *bench) error {
 			return fmt.Errorf("push outbox still holds %d after 2 minutes", depth)
 		}
 	}
-	b.report("push.queued", members*chats, "pushes")
-	b.report("push.drain_time", time.Since(t0).Seconds(), "s")
+	took := time.Since(t0)
+	b.report("push.queued", float64(members*chats), "pushes")
+	b.report("push.drain_time", took.Seconds(), "s")
+	b.report("push.rate", float64(members*chats)/took.Seconds(), "pushes/s")
 	// What an operator's scrape shows for the same work.
 	res, err := b.hc.Get(inst.url + "/metrics")
 	if err != nil {

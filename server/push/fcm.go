@@ -39,7 +39,8 @@ type FCMConfig struct {
 	// emulators change it).
 	Endpoint string
 	// HTTPClient sends the FCM calls and the OAuth token requests (default:
-	// a client with a 15 s timeout).
+	// a client with a 15 s timeout that keeps up to 32 idle connections to
+	// the push service, as many as the worker's concurrent sends).
 	HTTPClient *http.Client
 }
 
@@ -66,7 +67,9 @@ func NewFCM(ctx context.Context, cfg FCMConfig) (*FCM, error) {
 		cfg.Endpoint = DefaultFCMEndpoint
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 15 * time.Second}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 32
+		cfg.HTTPClient = &http.Client{Timeout: 15 * time.Second, Transport: tr}
 	}
 	// Token requests outlive any one send: they carry the client, not a
 	// request's context.
@@ -167,10 +170,16 @@ func (f *FCM) forget() {
 // errGone marks a token FCM reports unregistered or invalid.
 var errGone = errors.New("device token is gone")
 
+// errRefused marks a message FCM refused as malformed (400
+// INVALID_ARGUMENT): sending it again would be refused again.
+var errRefused = errors.New("FCM refused the message")
+
 // Send delivers m to each of the user's tokens. Tokens FCM reports
 // unregistered are returned in Result.Gone; any other failure is an error
 // (the whole message is retried later; FCM de-duplicates nothing, so a
-// retry may reach a device twice, which clients tolerate).
+// retry may reach a device twice, which clients tolerate), except when FCM
+// refused the message as malformed (400) for every device that failed:
+// then the error wraps ErrPermanent and the message is given up at once.
 func (f *FCM) Send(ctx context.Context, m Message) (Result, error) {
 	var res Result
 	if len(m.Tokens) == 0 {
@@ -190,7 +199,15 @@ func (f *FCM) Send(ctx context.Context, m Message) (Result, error) {
 			errs = append(errs, err)
 		}
 	}
-	return res, errors.Join(errs...)
+	if len(errs) == 0 {
+		return res, nil
+	}
+	for _, err := range errs {
+		if !errors.Is(err, errRefused) {
+			return res, errors.Join(errs...)
+		}
+	}
+	return res, fmt.Errorf("%w: %w", ErrPermanent, errors.Join(errs...))
 }
 
 func (f *FCM) sendOne(ctx context.Context, tok *oauth2.Token, device string, m Message) error {
@@ -224,6 +241,8 @@ func (f *FCM) sendOne(ctx context.Context, tok *oauth2.Token, device string, m M
 		return nil
 	case res.StatusCode == http.StatusNotFound || (res.StatusCode == http.StatusBadRequest && bytes.Contains(rb, []byte("UNREGISTERED"))):
 		return errGone
+	case res.StatusCode == http.StatusBadRequest:
+		return fmt.Errorf("push: send: %w: %s: %s", errRefused, res.Status, rb)
 	case res.StatusCode == http.StatusUnauthorized:
 		f.forget()
 	}

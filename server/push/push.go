@@ -8,8 +8,10 @@ package push
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/vibesync/vibesync/server/store"
@@ -26,10 +28,15 @@ type Message struct {
 }
 
 // Sender delivers a message to the user's devices. A returned error means
-// "try again later"; Gone reports tokens the push service says are dead.
+// "try again later", unless it wraps ErrPermanent; Gone reports tokens the
+// push service says are dead.
 type Sender interface {
 	Send(ctx context.Context, m Message) (Result, error)
 }
+
+// ErrPermanent marks a Sender's error that trying again cannot fix (the
+// push service refused the message itself): the push is given up at once.
+var ErrPermanent = errors.New("permanent failure")
 
 // Result is what a delivery learned.
 type Result struct {
@@ -52,7 +59,11 @@ func (s LogSender) Send(ctx context.Context, m Message) (Result, error) {
 	return Result{}, nil
 }
 
-// Worker drains the outbox.
+// Worker drains the outbox. Run claims due rows a batch at a time and
+// sends up to Concurrency of them at once; while batches come back full it
+// claims the next one straight away, and it waits Interval only when the
+// outbox has nothing due or a whole batch failed (the push service is down:
+// each failed row already waits its own backoff).
 type Worker struct {
 	DB     *store.DB
 	Sender Sender
@@ -63,10 +74,13 @@ type Worker struct {
 	// Backoff is the wait after the first failure; it doubles per attempt
 	// up to an hour (default 30s).
 	Backoff time.Duration
-	// Interval is how often Run polls (default 5s).
+	// Interval is how long Run waits when nothing was due or every send of
+	// a pass failed (default 1s).
 	Interval time.Duration
-	// Batch is how many rows one pass claims (default 50).
+	// Batch is how many rows one pass claims (default 200).
 	Batch int
+	// Concurrency is how many sends are in flight at once (default 16).
+	Concurrency int
 	// Lease is how long a claimed row is hidden from other workers while
 	// it is being sent (default 2m).
 	Lease time.Duration
@@ -99,10 +113,13 @@ func (w *Worker) defaults() {
 		w.Backoff = 30 * time.Second
 	}
 	if w.Interval <= 0 {
-		w.Interval = 5 * time.Second
+		w.Interval = time.Second
 	}
 	if w.Batch <= 0 {
-		w.Batch = 50
+		w.Batch = 200
+	}
+	if w.Concurrency <= 0 {
+		w.Concurrency = 16
 	}
 	if w.Lease <= 0 {
 		w.Lease = 2 * time.Minute
@@ -115,30 +132,47 @@ func (w *Worker) defaults() {
 	}
 }
 
-// Run drains the outbox every Interval until ctx ends.
+// Run drains the outbox until ctx ends: pass after pass while there is
+// work and sends succeed, then every Interval.
 func (w *Worker) Run(ctx context.Context) {
 	w.defaults()
-	t := time.NewTicker(w.Interval)
+	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
-		if _, err := w.RunOnce(ctx); err != nil && ctx.Err() == nil {
-			w.Log.WarnContext(ctx, "push outbox", "err", err)
-		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+		p, err := w.pass(ctx)
+		if err != nil && ctx.Err() == nil {
+			w.Log.WarnContext(ctx, "push outbox", "err", err)
+		}
+		wait := w.Interval
+		if err == nil && p.claimed == w.Batch && p.sent > 0 {
+			wait = 0 // a full batch that went out: more is probably due
+		}
+		t.Reset(wait)
 	}
 }
 
-// RunOnce claims the due rows once and tries each; it returns how many
-// were delivered.
+// RunOnce claims the due rows once (at most Batch) and tries each; it
+// returns how many were delivered.
 func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	w.defaults()
+	p, err := w.pass(ctx)
+	return p.sent, err
+}
+
+// passResult is what one pass did.
+type passResult struct {
+	claimed, sent int
+}
+
+func (w *Worker) pass(ctx context.Context) (passResult, error) {
 	var waiting bool
 	if err := w.DB.Read(ctx, func(tx *store.Tx) (err error) { waiting, err = tx.HasDuePushes(ctx); return err }); err != nil || !waiting {
-		return 0, err
+		return passResult{}, err
 	}
 	var due []store.Push
 	err := w.DB.Write(ctx, func(tx *store.Tx) (err error) {
@@ -146,19 +180,45 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		return err
 	})
 	if err != nil {
-		return 0, err
+		return passResult{}, err
 	}
-	sent := 0
+	// Concurrency senders share the claimed rows; their bookkeeping writes
+	// commit together (the store's group commit). A row whose bookkeeping
+	// failed stays leased and is tried again once the lease ends.
+	var (
+		mu    sync.Mutex
+		sent  int
+		first error
+		next  = make(chan store.Push)
+		wg    sync.WaitGroup
+	)
+	for range min(w.Concurrency, len(due)) {
+		wg.Go(func() {
+			for p := range next {
+				ok, err := w.deliver(ctx, p)
+				mu.Lock()
+				if ok {
+					sent++
+				}
+				if err != nil && first == nil {
+					first = err
+				}
+				mu.Unlock()
+			}
+		})
+	}
 	for _, p := range due {
-		ok, err := w.deliver(ctx, p)
-		if err != nil {
-			return sent, err
+		mu.Lock()
+		stop := first != nil
+		mu.Unlock()
+		if stop || ctx.Err() != nil {
+			break
 		}
-		if ok {
-			sent++
-		}
+		next <- p
 	}
-	return sent, nil
+	close(next)
+	wg.Wait()
+	return passResult{claimed: len(due), sent: sent}, first
 }
 
 func (w *Worker) deliver(ctx context.Context, p store.Push) (bool, error) {
@@ -181,7 +241,7 @@ func (w *Worker) deliver(ctx context.Context, p store.Push) (bool, error) {
 			}
 		}
 		if sendErr != nil {
-			giveUp := p.Attempts+1 >= w.MaxAttempts
+			giveUp := p.Attempts+1 >= w.MaxAttempts || errors.Is(sendErr, ErrPermanent)
 			w.Log.WarnContext(ctx, "push failed", "push", p.ID, "attempt", p.Attempts+1, "give_up", giveUp, "err", sendErr)
 			if err := tx.MarkPushFailed(ctx, p.ID, sendErr.Error(), tx.Now.Add(w.backoff(p.Attempts)), giveUp); err != nil {
 				return err

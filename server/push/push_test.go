@@ -167,6 +167,109 @@ func TestWorker(t *testing.T) {
 	})
 }
 
+// gate is a sender that counts sends in flight and holds each one until
+// release is closed (or, with release nil, returns at once), reporting
+// every send on sent.
+type gate struct {
+	mu       sync.Mutex
+	inFlight int
+	most     int
+	arrived  chan int // the number in flight after each arrival
+	release  chan struct{}
+	sent     chan string
+}
+
+func (g *gate) Send(_ context.Context, m push.Message) (push.Result, error) {
+	g.mu.Lock()
+	g.inFlight++
+	g.most = max(g.most, g.inFlight)
+	n := g.inFlight
+	g.mu.Unlock()
+	if g.arrived != nil {
+		g.arrived <- n
+	}
+	if g.release != nil {
+		<-g.release
+	}
+	g.mu.Lock()
+	g.inFlight--
+	g.mu.Unlock()
+	if g.sent != nil {
+		g.sent <- m.UserID
+	}
+	return push.Result{}, nil
+}
+
+// within fails the test when ch yields nothing for a minute: the worker
+// is stuck (a bound on a hang, not a speed figure).
+func within[T any](t *testing.T, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(time.Minute):
+		t.Fatal("the worker made no progress for a minute")
+		panic("unreachable")
+	}
+}
+
+func TestWorkerRun(t *testing.T) {
+	t.Parallel()
+	t.Run("drains_batch_after_batch_without_waiting_an_interval", func(t *testing.T) {
+		t.Parallel()
+		db, _ := mustOpen(t)
+		const queued = 7
+		for range queued {
+			queue(t, db)
+		}
+		g := &gate{sent: make(chan string, queued)}
+		// An interval of an hour: a worker that waited between batches
+		// would deliver the first 2 and then nothing within the test.
+		w := &push.Worker{DB: db, Sender: g, Batch: 2, Interval: time.Hour}
+		rctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { w.Run(rctx); close(done) }()
+		defer func() { cancel(); <-done }()
+		users := map[string]bool{}
+		for range queued {
+			users[within(t, g.sent)] = true
+		}
+		if len(users) != queued {
+			t.Fatalf("%d users reached, want %d", len(users), queued)
+		}
+	})
+	t.Run("sends_up_to_concurrency_at_once_never_more", func(t *testing.T) {
+		t.Parallel()
+		db, _ := mustOpen(t)
+		const concurrency, queued = 3, 8
+		for range queued {
+			queue(t, db)
+		}
+		g := &gate{arrived: make(chan int, queued), release: make(chan struct{})}
+		w := &push.Worker{DB: db, Sender: g, Concurrency: concurrency}
+		res := make(chan error, 1)
+		go func() {
+			n, err := w.RunOnce(ctx)
+			if err == nil && n != queued {
+				err = fmt.Errorf("sent %d of %d", n, queued)
+			}
+			res <- err
+		}()
+		// A worker sending one at a time would hold the first send and
+		// never reach the third.
+		for range concurrency {
+			within(t, g.arrived)
+		}
+		close(g.release)
+		if err := within(t, res); err != nil {
+			t.Fatal(err)
+		}
+		if g.most != concurrency {
+			t.Fatalf("at most %d sends in flight, want %d", g.most, concurrency)
+		}
+	})
+}
+
 // fakeFCM is a local stand-in for Google's token endpoint and the FCM API.
 type fakeFCM struct {
 	t      *testing.T
@@ -339,6 +442,21 @@ func TestFCM(t *testing.T) {
 		(&push.Worker{DB: db, Sender: s}).RunOnce(ctx)
 		if st := state(t, db, id); st.Sent || st.Failed || st.Attempts != 1 || !strings.Contains(st.LastError, "503") {
 			t.Fatalf("%+v", st)
+		}
+	})
+	t.Run("a_message_fcm_refuses_is_given_up_at_once", func(t *testing.T) {
+		fake, s := setup(t)
+		fake.status["bad-1"], fake.status["bad-2"] = 400, 400
+		fake.status["flaky"] = 503
+		db, _ := mustOpen(t)
+		_, refused := queue(t, db, "bad-1")
+		_, mixed := queue(t, db, "bad-2", "flaky") // one device may yet take it
+		(&push.Worker{DB: db, Sender: s, MaxAttempts: 5}).RunOnce(ctx)
+		if st := state(t, db, refused); !st.Failed || st.Attempts != 1 || !strings.Contains(st.LastError, "400") {
+			t.Fatalf("refused everywhere: %+v", st)
+		}
+		if st := state(t, db, mixed); st.Failed || st.Sent || st.Attempts != 1 {
+			t.Fatalf("refused by one device, failing on another: %+v", st)
 		}
 	})
 	t.Run("token_endpoint_failure_is_retried", func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 
@@ -20,8 +21,12 @@ import (
 
 // Contract is docs/openapi.yaml, loaded for checking HTTP exchanges.
 type Contract struct {
-	Doc    *openapi3.T
-	router routers.Router
+	Doc     *openapi3.T
+	router  routers.Router
+	schemas *schemas // the bodies' schemas, each compiled once
+	// requests remembers the outcome of checking a request's security and
+	// parameters, keyed by everything that check reads (requestKey).
+	requests sync.Map
 }
 
 // LoadContract loads and validates the embedded OpenAPI document (once).
@@ -42,7 +47,11 @@ var LoadContract = sync.OnceValues(func() (*Contract, error) {
 	if err != nil {
 		return nil, fmt.Errorf("route docs/openapi.yaml: %w", err)
 	}
-	return &Contract{Doc: doc, router: router}, nil
+	compiled, err := newSchemas(doc)
+	if err != nil {
+		return nil, fmt.Errorf("compile docs/openapi.yaml's schemas: %w", err)
+	}
+	return &Contract{Doc: doc, router: router, schemas: compiled}, nil
 })
 
 // CheckedTransport wraps base (http.DefaultTransport when nil) so that
@@ -87,13 +96,11 @@ func (t *checkedTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		req.Body = io.NopCloser(bytes.NewReader(body))
 		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	}
-	probe := req.Clone(req.Context())
-	probe.Body = io.NopCloser(bytes.NewReader(body))
 	in := &openapi3filter.RequestValidationInput{
-		Request: probe, PathParams: params, Route: route,
+		Request: req, PathParams: params, Route: route,
 		Options: &openapi3filter.Options{MultiError: true, AuthenticationFunc: bearerPresent},
 	}
-	reqErr := openapi3filter.ValidateRequest(req.Context(), in)
+	reqErr := t.c.checkRequest(in, body)
 
 	res, err := t.base.RoundTrip(req)
 	if err != nil {
@@ -111,16 +118,158 @@ func (t *checkedTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		t.report(fmt.Errorf("contract: %s: the document refuses this request (%s) but the server answered %d %s",
 			what, oneLine(reqErr), res.StatusCode, data))
 	}
-	out := &openapi3filter.ResponseValidationInput{
-		RequestValidationInput: in, Status: res.StatusCode, Header: res.Header,
-		Body:    io.NopCloser(bytes.NewReader(data)),
-		Options: &openapi3filter.Options{MultiError: true, IncludeResponseStatus: true},
-	}
-	if err := openapi3filter.ValidateResponse(req.Context(), out); err != nil {
+	if err := t.c.checkResponse(in, res, data); err != nil {
 		t.report(fmt.Errorf("contract: %s (route %s %s): the answer %d breaks the document: %s; body: %.600s",
 			what, req.Method, route.Path, res.StatusCode, oneLine(err), data))
 	}
 	return res, nil
+}
+
+// checkRequest is openapi3filter.ValidateRequest for the request in.Request
+// with the body data, its parts made cheap: the security and parameter
+// check's outcome is remembered per distinct input, and a JSON body is
+// checked against its schema compiled once.
+func (c *Contract) checkRequest(in *openapi3filter.RequestValidationInput, data []byte) error {
+	var errs openapi3.MultiError
+	key := requestKey(in)
+	prev, ok := c.requests.Load(key)
+	if !ok {
+		probe := in.Request.Clone(in.Request.Context())
+		probe.Body = http.NoBody
+		opts := *in.Options
+		opts.ExcludeRequestBody = true
+		err := openapi3filter.ValidateRequest(probe.Context(), &openapi3filter.RequestValidationInput{
+			Request: probe, PathParams: in.PathParams, Route: in.Route, Options: &opts,
+		})
+		prev, _ = c.requests.LoadOrStore(key, requestOutcome{err})
+	}
+	if err := prev.(requestOutcome).err; err != nil {
+		errs = append(errs, err)
+	}
+	if rb := in.Route.Operation.RequestBody; rb != nil && rb.Value != nil {
+		if err := c.checkRequestBody(in, rb.Value, data); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
+type requestOutcome struct{ err error }
+
+// requestKey is everything the security and parameter checks of a
+// request read: its operation, path parameters, query, the presence of a
+// bearer token and the values of the headers and cookies the operation
+// declares as parameters.
+func requestKey(in *openapi3filter.RequestValidationInput) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%p\x00%s\x00%t", in.Route.Operation, in.Request.URL.RawQuery,
+		strings.HasPrefix(in.Request.Header.Get("Authorization"), "Bearer "))
+	keys := make([]string, 0, len(in.PathParams))
+	for k := range in.PathParams {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "\x00%s=%s", k, in.PathParams[k])
+	}
+	params := append(openapi3.Parameters{}, in.Route.PathItem.Parameters...)
+	params = append(params, in.Route.Operation.Parameters...)
+	for _, p := range params {
+		switch p.Value.In {
+		case openapi3.ParameterInHeader:
+			fmt.Fprintf(&b, "\x00h:%s=%q", p.Value.Name, in.Request.Header.Values(p.Value.Name))
+		case openapi3.ParameterInCookie:
+			fmt.Fprintf(&b, "\x00c=%q", in.Request.Header.Values("Cookie"))
+		}
+	}
+	return b.String()
+}
+
+// isJSON reports whether the Content-Type value ct names JSON.
+func isJSON(ct string) bool {
+	mt, _, _ := strings.Cut(ct, ";")
+	mt = strings.ToLower(strings.TrimSpace(mt))
+	return mt == "application/json" || strings.HasSuffix(mt, "+json")
+}
+
+// checkRequestBody is openapi3filter.ValidateRequestBody; a JSON body is
+// checked against its compiled schema, any other (a multipart form) by
+// openapi3filter itself.
+func (c *Contract) checkRequestBody(in *openapi3filter.RequestValidationInput, rb *openapi3.RequestBody, data []byte) error {
+	ct := in.Request.Header.Get("Content-Type")
+	if len(data) > 0 && !isJSON(ct) {
+		probe := in.Request.Clone(in.Request.Context())
+		probe.Body = io.NopCloser(bytes.NewReader(data))
+		probe.GetBody = nil
+		return openapi3filter.ValidateRequestBody(probe.Context(), &openapi3filter.RequestValidationInput{
+			Request: probe, PathParams: in.PathParams, Route: in.Route, Options: in.Options,
+		}, rb)
+	}
+	fail := func(reason string, err error) error {
+		return &openapi3filter.RequestError{Input: in, RequestBody: rb, Reason: reason, Err: err}
+	}
+	switch {
+	case len(data) == 0 && rb.Required:
+		return fail("", openapi3filter.ErrInvalidRequired)
+	case len(data) == 0 || len(rb.Content) == 0:
+		return nil
+	}
+	mt := rb.Content.Get(ct)
+	if mt == nil {
+		return fail(fmt.Sprintf("header Content-Type has unexpected value %q", ct), nil)
+	}
+	if mt.Schema == nil {
+		return nil
+	}
+	if err := c.schemas.validate(mt.Schema, data); err != nil {
+		return fail("doesn't match schema", err)
+	}
+	return nil
+}
+
+// checkResponse is openapi3filter.ValidateResponse (every status must be
+// one the operation lists); a JSON body is checked against its compiled
+// schema, any other by openapi3filter itself.
+func (c *Contract) checkResponse(in *openapi3filter.RequestValidationInput, res *http.Response, data []byte) error {
+	ct := res.Header.Get("Content-Type")
+	jsonBody := isJSON(ct)
+	out := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: in, Status: res.StatusCode, Header: res.Header,
+		Body:    io.NopCloser(bytes.NewReader(data)),
+		Options: &openapi3filter.Options{MultiError: true, IncludeResponseStatus: true, ExcludeResponseBody: jsonBody},
+	}
+	if err := openapi3filter.ValidateResponse(in.Request.Context(), out); err != nil || !jsonBody {
+		return err
+	}
+	switch res.StatusCode { // never checked by openapi3filter either
+	case http.StatusNotModified, http.StatusPermanentRedirect, http.StatusTemporaryRedirect, http.StatusMovedPermanently:
+		return nil
+	}
+	if in.Request.Method == http.MethodHead {
+		return nil
+	}
+	responses := in.Route.Operation.Responses
+	ref := responses.Status(res.StatusCode)
+	if ref == nil {
+		ref = responses.Default()
+	}
+	if ref == nil || ref.Value == nil || len(ref.Value.Content) == 0 {
+		return nil
+	}
+	mt := ref.Value.Content.Get(ct)
+	if mt == nil {
+		return &openapi3filter.ResponseError{Input: out, Reason: fmt.Sprintf("response header Content-Type has unexpected value: %q", ct)}
+	}
+	if mt.Schema == nil {
+		return nil
+	}
+	if err := c.schemas.validate(mt.Schema, data); err != nil {
+		return &openapi3filter.ResponseError{Input: out, Reason: "response body doesn't match schema", Err: err}
+	}
+	return nil
 }
 
 // bearerPresent accepts a security requirement when the credential it

@@ -112,6 +112,23 @@ func TestContractCatchesAServerAcceptingWhatTheDocumentRefuses(t *testing.T) {
 			t.Fatalf("violations %q, want the refused request reported", got)
 		}
 	})
+	t.Run("a time that is not a date-time", func(t *testing.T) {
+		t.Parallel()
+		got := exchange(t, fakeServer(t, 200, `{"status":{"text":"x"}}`),
+			"PUT", "/users/me/status", "tok", map[string]string{"text": "out", "expiresAt": "tomorrow"})
+		if len(got) == 0 || !strings.Contains(got[0], "the document refuses this request") {
+			t.Fatalf("violations %q, want the refused request reported", got)
+		}
+	})
+	t.Run("the same refused request again", func(t *testing.T) {
+		t.Parallel()
+		for range 3 { // the parameter check's outcome is remembered: it must stay a refusal
+			got := exchange(t, fakeServer(t, 200, list), "GET", "/users?limit=101", "tok", nil)
+			if len(got) != 1 || !strings.Contains(got[0], "the document refuses this request") {
+				t.Fatalf("violations %q, want the refused request reported", got)
+			}
+		}
+	})
 	t.Run("refused by both", func(t *testing.T) {
 		t.Parallel()
 		got := exchange(t, fakeServer(t, 400, `{"error":"Bad Request","message":"limit must be a whole number from 1 to 100","code":"invalid","field":"limit"}`),

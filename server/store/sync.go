@@ -281,10 +281,21 @@ func (tx *Tx) BucketChanges(ctx context.Context, bucket string, after, upto, flo
 		 WHERE bucket = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT CAST(? AS INTEGER)`
 	args := []any{bucket, after, upto, limit}
 	if floor > 0 {
-		q = `SELECT seq, bucket, entity, entity_id, op, data, at FROM changes
-		 WHERE bucket = ? AND seq > ? AND seq <= ? AND (seq >= ? OR entity != 'message')
-		 ORDER BY seq LIMIT CAST(? AS INTEGER)`
-		args = []any{bucket, after, upto, floor, limit}
+		// The other entities through the unique index's (bucket, entity)
+		// prefix (named: the planner, without statistics, would take
+		// changes_bucket_seq and step over every message), the window
+		// through (bucket, seq): the messages below the floor are never
+		// stepped over.
+		q = `SELECT seq, bucket, entity, entity_id, op, data, at FROM changes INDEXED BY sqlite_autoindex_changes_1
+		 WHERE bucket = ? AND entity < 'message' AND seq > ? AND seq <= ?
+		UNION ALL
+		SELECT seq, bucket, entity, entity_id, op, data, at FROM changes INDEXED BY sqlite_autoindex_changes_1
+		 WHERE bucket = ? AND entity > 'message' AND seq > ? AND seq <= ?
+		UNION ALL
+		SELECT seq, bucket, entity, entity_id, op, data, at FROM changes
+		 WHERE bucket = ? AND seq > ? AND seq >= ? AND seq <= ? AND entity = 'message'
+		ORDER BY 1 LIMIT CAST(? AS INTEGER)`
+		args = []any{bucket, after, upto, bucket, after, upto, bucket, after, floor, upto, limit}
 	}
 	rows, err := tx.query(ctx, q, args...)
 	if err != nil {

@@ -113,10 +113,7 @@ func buildImage() (func(), error) {
 	}
 	defer os.RemoveAll(dir)
 
-	goarch, err := engineArch()
-	if err != nil {
-		return nil, err
-	}
+	goarch := engineArch()
 	build := exec.Command("go", "build", "-ldflags=-s -w", "-o", dir+string(filepath.Separator),
 		"./cmd/vibesyncd", "./integration/libsqlserver/cmd/libsql-test-server")
 	build.Dir = root
@@ -189,7 +186,7 @@ ENTRYPOINT ["/libsql-test-server", "-listen", "0.0.0.0:8080", "-db", "/data/libs
 }
 
 // engineArch is the Go architecture of the Docker engine's machine.
-func engineArch() (string, error) {
+func engineArch() string {
 	goarch := runtime.GOARCH
 	if info, err := pool.Client.Info(); err == nil {
 		switch info.Architecture {
@@ -199,7 +196,7 @@ func engineArch() (string, error) {
 			goarch = "arm64"
 		}
 	}
-	return goarch, nil
+	return goarch
 }
 
 // exitFuncs run when the suite ends (images built on first use).

@@ -15,8 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tursodatabase/libsql-client-go/libsql"
-
 	"github.com/vibesync/vibesync/migrations"
 )
 
@@ -283,7 +281,7 @@ func prepareRestored(ctx context.Context, path string, start int64) error {
 // feedHeadOf reads the feed head of the database file at path, writable
 // (a crashed server may have left committed writes in its WAL).
 func feedHeadOf(ctx context.Context, path string) (int64, error) {
-	conn, err := libsql.NewConnector("file:" + filepath.ToSlash(path))
+	conn, err := fileConnector("file:" + filepath.ToSlash(path))
 	if err != nil {
 		return 0, err
 	}
@@ -295,7 +293,7 @@ func feedHeadOf(ctx context.Context, path string) (int64, error) {
 }
 
 func openReadOnly(path string) (*sql.DB, error) {
-	conn, err := libsql.NewConnector("file:" + filepath.ToSlash(path) + "?mode=ro&_busy_timeout=10000")
+	conn, err := fileConnector("file:" + filepath.ToSlash(path) + "?mode=ro&_busy_timeout=10000")
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s read-only: %w", path, err)
 	}

@@ -3859,7 +3859,7 @@ type CreateChat struct {
 	Restricted      *bool  `protobuf:"varint,6,opt,name=restricted,proto3,oneof" json:"restricted,omitempty"`
 	AllowPublicPost *bool  `protobuf:"varint,7,opt,name=allow_public_post,json=allowPublicPost,proto3,oneof" json:"allow_public_post,omitempty"`
 	Tags            []*Tag `protobuf:"bytes,8,rep,name=tags,proto3" json:"tags,omitempty"`
-	// The event of an Event-category group (required for that category).
+	// The event of an Event-category group (optional; only for that category).
 	Event         *NewChatEvent `protobuf:"bytes,9,opt,name=event,proto3" json:"event,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -353,17 +353,21 @@ func TestPull(t *testing.T) {
 		if len(pages) != 4 { // 11 rows: 3+3+3+2
 			t.Fatalf("%d pages", len(pages))
 		}
+		// Within a bucket, changes come in seq order (buckets new to the
+		// replica come one after another).
 		var prev int64
+		last := map[string]int64{}
 		for i, p := range pages {
 			final := i == len(pages)-1
 			if final != (p.Checkpoint != 0) || final != (len(p.NextPageToken) == 0) {
 				t.Fatalf("page %d: checkpoint %d, token %q", i, p.Checkpoint, p.NextPageToken)
 			}
 			for _, c := range p.Changes {
-				if c.Seq <= prev {
-					t.Fatalf("seq %d after %d", c.Seq, prev)
+				if c.Seq <= last[c.Bucket] {
+					t.Fatalf("%s: seq %d after %d", c.Bucket, c.Seq, last[c.Bucket])
 				}
-				prev = c.Seq
+				last[c.Bucket] = c.Seq
+				prev = max(prev, c.Seq)
 			}
 		}
 		if r.cursor < prev {

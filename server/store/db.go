@@ -20,7 +20,6 @@ import (
 
 	"github.com/pressly/goose/v3"
 	"github.com/tursodatabase/libsql-client-go/libsql"
-	_ "modernc.org/sqlite" // the "sqlite" driver libsql-client-go uses for file: URLs
 
 	"github.com/vibesync/vibesync/migrations"
 	"github.com/vibesync/vibesync/server/apperr"
@@ -198,11 +197,7 @@ func (db *DB) openFile(u *url.URL) error {
 	rq.Set("_txlock", "deferred")
 	rq.Set("_query_only", "1")
 	open := func(q url.Values, n int) (*sql.DB, error) {
-		conn, err := libsql.NewConnector("file:" + path + "?" + q.Encode())
-		if err != nil {
-			return nil, fmt.Errorf("store: open %s: %w", path, err)
-		}
-		d := sql.OpenDB(conn)
+		d := sql.OpenDB(fileConnector{"file:" + path + "?" + q.Encode()})
 		d.SetMaxOpenConns(n)
 		d.SetMaxIdleConns(n)
 		d.SetConnMaxLifetime(0)

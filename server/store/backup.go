@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-
 	"github.com/vibesync/vibesync/migrations"
 )
 

@@ -17,6 +17,12 @@ import (
 //go:embed openapi.yaml
 var OpenAPIYAML []byte
 
+// OperationsMD is docs/OPERATIONS.md as written: its metrics table is the
+// operator's list of figures, which the bench checks all move.
+//
+//go:embed OPERATIONS.md
+var OperationsMD []byte
+
 // OpenAPIJSON returns the same document as JSON.
 var OpenAPIJSON = sync.OnceValues(func() ([]byte, error) {
 	var doc any

@@ -774,6 +774,56 @@ type Event struct {
 	StartsAt Time `json:"startsAt"`
 }
 
+// ExploreChat A chat as explore answers it. As ChatView, except that `event` is the event's id, as the spec's example of this answer shows it, not the event object other chat answers carry.
+type ExploreChat struct {
+	// UnderscoreId A 24-character lower-case hex id.
+	//
+	// Examples: 68c14b067a0f59ec129e61e8
+	UnderscoreId    ObjectID `json:"_id"`
+	AllowPublicPost *bool    `json:"allowPublicPost,omitempty"`
+	AreYouAdmin     *bool    `json:"areYouAdmin,omitempty"`
+	Category        *string  `json:"category,omitempty"`
+
+	// CreatedAt UTC RFC 3339 with milliseconds.
+	//
+	// Examples: 2025-09-10T09:55:18.000Z
+	CreatedAt Time `json:"createdAt"`
+
+	// Creator A user populated in read answers, or just the id in write answers.
+	Creator UserRef `json:"creator"`
+
+	// Event A 24-character lower-case hex id.
+	//
+	// Examples: 68c14b067a0f59ec129e61e8
+	Event       *ObjectID `json:"event,omitempty"`
+	IsGroup     *bool     `json:"isGroup,omitempty"`
+	IsJoined    *bool     `json:"isJoined,omitempty"`
+	LastMessage *Message  `json:"lastMessage,omitempty"`
+
+	// MeetMe A 24-character lower-case hex id.
+	//
+	// Examples: 68c14b067a0f59ec129e61e8
+	MeetMe            *ObjectID     `json:"meetMe,omitempty"`
+	Name              string        `json:"name"`
+	Participants      []Participant `json:"participants"`
+	ParticipantsCount int           `json:"participantsCount"`
+	Photo             *string       `json:"photo,omitempty"`
+	Reels             *[]Reel       `json:"reels,omitempty"`
+	ReelsCount        *int          `json:"reelsCount,omitempty"`
+	Request           *JoinRequest  `json:"request,omitempty"`
+	Restricted        *bool         `json:"restricted,omitempty"`
+	Tags              []Tag         `json:"tags"`
+	Unread            *int          `json:"unread,omitempty"`
+
+	// UpdatedAt UTC RFC 3339 with milliseconds.
+	//
+	// Examples: 2025-09-10T09:55:18.000Z
+	UpdatedAt Time `json:"updatedAt"`
+
+	// User A user populated in read answers, or just the id in write answers.
+	User *UserRef `json:"user,omitempty"`
+}
+
 // File defines model for File.
 type File struct {
 	// UnderscoreId A 24-character lower-case hex id.
@@ -11355,8 +11405,8 @@ type ExploreCommunitiesResponse struct {
 	HTTPResponse *http.Response
 	// JSON200 the response for an HTTP 200 `application/json` response
 	JSON200 *struct {
-		Chats []ChatView `json:"chats"`
-		Count int        `json:"count"`
+		Chats []ExploreChat `json:"chats"`
+		Count int           `json:"count"`
 	}
 	// JSON400 the response for an HTTP 400 `application/json` response
 	JSON400 *BadRequest
@@ -11370,8 +11420,8 @@ type ExploreCommunitiesResponse struct {
 
 // GetJSON200 returns the response for an HTTP 200 `application/json` response
 func (r ExploreCommunitiesResponse) GetJSON200() *struct {
-	Chats []ChatView `json:"chats"`
-	Count int        `json:"count"`
+	Chats []ExploreChat `json:"chats"`
+	Count int           `json:"count"`
 } {
 	return r.JSON200
 }
@@ -19821,8 +19871,8 @@ func ParseExploreCommunitiesResponse(rsp *http.Response) (*ExploreCommunitiesRes
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest struct {
-			Chats []ChatView `json:"chats"`
-			Count int        `json:"count"`
+			Chats []ExploreChat `json:"chats"`
+			Count int           `json:"count"`
 		}
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err

@@ -76,6 +76,9 @@ type Config struct {
 	// Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS,
 	// gcloud's, or the metadata server on Google Cloud).
 	FCMProjectID string
+	// FCMEndpoint is the FCM API base (default push.DefaultFCMEndpoint):
+	// an emulator, or the bench's stand-in on loopback.
+	FCMEndpoint string
 	// ShutdownTimeout bounds graceful shutdown (default 10s).
 	ShutdownTimeout time.Duration
 	// Log receives structured logs (default: discarded).
@@ -227,7 +230,7 @@ func build(ctx context.Context, cfg Config, db *store.DB) (*Server, error) {
 	}
 	var sender push.Sender = push.LogSender{Log: cfg.Log}
 	if cfg.FCMServiceAccountFile != "" || cfg.FCMProjectID != "" {
-		fcm, err := push.NewFCM(ctx, push.FCMConfig{ServiceAccountFile: cfg.FCMServiceAccountFile, ProjectID: cfg.FCMProjectID})
+		fcm, err := push.NewFCM(ctx, push.FCMConfig{ServiceAccountFile: cfg.FCMServiceAccountFile, ProjectID: cfg.FCMProjectID, Endpoint: cfg.FCMEndpoint})
 		if err != nil {
 			return nil, err
 		}

@@ -84,7 +84,7 @@ func benchLive(ctx context.Context, b *bench) error {
 }
 
 func (b *bench) liveGroup(ctx context.Context, n int) error {
-	inst, err := startServer(ctx, b.opts.synchronous, nil)
+	inst, err := b.startServer(ctx, b.opts.synchronous, nil)
 	if err != nil {
 		return err
 	}
@@ -206,7 +206,7 @@ func benchSockets(ctx context.Context, b *bench) error {
 		return err
 	}
 	const perUser = 100
-	inst, err := startServer(ctx, b.opts.synchronous, func(c *server.Config) { c.Live.MaxSocketsPerUser = perUser })
+	inst, err := b.startServer(ctx, b.opts.synchronous, func(c *server.Config) { c.Live.MaxSocketsPerUser = perUser })
 	if err != nil {
 		return err
 	}

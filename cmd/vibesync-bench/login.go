@@ -27,7 +27,7 @@ const loginFlood = 200
 // checkers were busy). Run it alone (-only loginflood): memory the Go
 // runtime took earlier in the process is not given back at once.
 func benchLoginFlood(ctx context.Context, b *bench) error {
-	inst, err := startServer(ctx, b.opts.synchronous, func(c *server.Config) {
+	inst, err := b.startServer(ctx, b.opts.synchronous, func(c *server.Config) {
 		c.Password = auth.DefaultPasswordParams
 		off := ratelimit.Off()
 		c.RateLimits = &off

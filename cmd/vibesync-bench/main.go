@@ -56,6 +56,8 @@ type options struct {
 	liveRounds   int
 	pushMembers  int
 	pushChats    int
+	scrape       time.Duration
+	ops          opsOptions
 }
 
 // metric is one reported figure.
@@ -75,6 +77,8 @@ type bench struct {
 	helloRPS float64
 	// helloCPU is the baseline's CPU time per request.
 	helloCPU time.Duration
+	// watched holds, per scenario run, the watches of its servers' /metrics.
+	watched []watchedScenario
 }
 
 func (b *bench) report(name string, value float64, unit string) {
@@ -89,9 +93,9 @@ func (b *bench) reportLoad(prefix string, r loadResult) {
 	b.report(prefix+".cpu_per_req", float64(r.CPUPerRequest().Nanoseconds())/1000, "us")
 }
 
-func run(ctx context.Context, args []string, stdout io.Writer) error {
+// parseFlags reads the command line; rest is what follows the flags.
+func parseFlags(args []string) (o options, cpuprofile string, rest []string, err error) {
 	fs := flag.NewFlagSet("vibesync-bench", flag.ContinueOnError)
-	var o options
 	var only string
 	fs.IntVar(&o.concurrency, "c", 64, "concurrent clients")
 	fs.DurationVar(&o.duration, "d", 5*time.Second, "measured duration of each load scenario")
@@ -107,34 +111,48 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&o.syncChats, "sync-chats", 100, "chats of the syncing user")
 	fs.IntVar(&o.syncMessages, "sync-messages", 1000, "messages in each of them")
 	fs.IntVar(&o.sockets, "sockets", 10000, "idle sockets held on one instance in the sockets scenario")
-	var live, cpuprofile string
+	var live string
 	fs.BoolVar(&keepData, "keep", false, "keep the temporary databases (their folders are printed on stderr)")
 	fs.StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run (server and load) to this file")
 	fs.StringVar(&live, "live-members", "100,1000", "group sizes for live delivery, comma-separated")
 	fs.IntVar(&o.liveRounds, "live-rounds", 30, "messages sent to each live group")
 	fs.IntVar(&o.pushMembers, "push-members", 50, "participants of each group chat the push scenario creates (one push each)")
 	fs.IntVar(&o.pushChats, "push-chats", 40, "group chats the push scenario creates")
+	fs.DurationVar(&o.scrape, "scrape", 250*time.Millisecond, "scrape each server's /metrics this often and report which figures of docs/OPERATIONS.md moved (0: do not)")
+	fs.IntVar(&o.ops.members, "ops-members", 20, "members of the ops scenario's group chat (each with a socket and a push device)")
+	fs.IntVar(&o.ops.subscribers, "ops-subscribers", 3, "sync clients holding a Subscribe stream in the ops scenario")
 	fs.BoolVar(&holdChild, "hold-sockets-child", false, "internal: hold sockets for the parent process")
 	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if holdChild {
-		return holdSocketsChild(ctx, fs.Args(), stdout)
+		return o, "", nil, err
 	}
 	for _, f := range strings.Split(live, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n < 2 {
-			return fmt.Errorf("-live-members: %q is not a group size of at least 2", f)
+			return o, "", nil, fmt.Errorf("-live-members: %q is not a group size of at least 2", f)
 		}
 		o.live = append(o.live, n)
 	}
-	var err error
 	if o.only, err = regexp.Compile(only); err != nil {
-		return fmt.Errorf("-only: %w", err)
+		return o, "", nil, fmt.Errorf("-only: %w", err)
 	}
-	b := &bench{opts: o, out: stdout, hc: &http.Client{Transport: &http.Transport{
+	return o, cpuprofile, fs.Args(), nil
+}
+
+func newBench(o options, stdout io.Writer) *bench {
+	return &bench{opts: o, out: stdout, hc: &http.Client{Transport: &http.Transport{
 		MaxIdleConns: o.concurrency * 2, MaxIdleConnsPerHost: o.concurrency * 2, IdleConnTimeout: time.Minute,
 	}}}
+}
+
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	o, cpuprofile, rest, err := parseFlags(args)
+	if err != nil {
+		return err
+	}
+	if holdChild {
+		return holdSocketsChild(ctx, rest, stdout)
+	}
+	b := newBench(o, stdout)
 	if cpuprofile != "" {
 		f, err := os.Create(cpuprofile)
 		if err != nil {
@@ -148,13 +166,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "# vibesync-bench: %d cores, GOMAXPROCS %d, %d clients, %s per scenario\n",
 		runtime.NumCPU(), runtime.GOMAXPROCS(0), o.concurrency, o.duration)
-	for _, sc := range scenarios {
-		if !o.only.MatchString(sc.name) {
-			continue
-		}
-		if err := sc.run(ctx, b); err != nil {
-			return fmt.Errorf("%s: %w", sc.name, err)
-		}
+	if err := b.runScenarios(ctx); err != nil {
+		return err
 	}
 	data, err := json.MarshalIndent(map[string]any{
 		"cores": runtime.NumCPU(), "concurrency": o.concurrency, "duration": o.duration.String(), "metrics": b.metrics,
@@ -163,6 +176,26 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	return os.WriteFile(o.out, data, 0o644)
+}
+
+// runScenarios runs the scenarios -only selects, watching their servers'
+// /metrics when -scrape is set.
+func (b *bench) runScenarios(ctx context.Context) error {
+	for _, sc := range scenarios {
+		if !b.opts.only.MatchString(sc.name) {
+			continue
+		}
+		if b.opts.scrape > 0 {
+			b.watched = append(b.watched, watchedScenario{name: sc.name})
+		}
+		if err := sc.run(ctx, b); err != nil {
+			return fmt.Errorf("%s: %w", sc.name, err)
+		}
+	}
+	if b.opts.scrape > 0 {
+		return b.reportMetrics()
+	}
+	return nil
 }
 
 // scenario is one named measurement.
@@ -182,11 +215,22 @@ type instance struct {
 	url  string
 	srv  *server.Server
 	stop func()
+	// watch scrapes its /metrics (nil when -scrape is 0).
+	watch *watch
+}
+
+// scrape reads the server's /metrics now, on top of the periodic scrapes
+// (a scenario catching a moment: a stalled database, a lagging tailer).
+func (i *instance) scrape(ctx context.Context) error {
+	if i.watch == nil {
+		return nil
+	}
+	return i.watch.scrape(ctx)
 }
 
 // startServer runs a server on a fresh temp database with the given SQLite
-// synchronous mode.
-func startServer(ctx context.Context, synchronous string, tune func(*server.Config)) (*instance, error) {
+// synchronous mode; with -scrape, its /metrics is watched until it stops.
+func (b *bench) startServer(ctx context.Context, synchronous string, tune func(*server.Config)) (*instance, error) {
 	dir, err := os.MkdirTemp("", "vibesync-bench-")
 	if err != nil {
 		return nil, err
@@ -216,7 +260,25 @@ func startServer(ctx context.Context, synchronous string, tune func(*server.Conf
 	done := make(chan struct{})
 	go func() { srv.Serve(sctx, ln); close(done) }()
 	fmt.Fprintf(os.Stderr, "# server http://%s (metrics at /metrics)\n", ln.Addr())
-	return &instance{url: "http://" + ln.Addr().String(), srv: srv, stop: func() {
+	inst := &instance{url: "http://" + ln.Addr().String(), srv: srv}
+	stopWatch := func() {}
+	if b.opts.scrape > 0 && len(b.watched) > 0 {
+		w := newWatch(inst.url)
+		_ = w.scrape(ctx)
+		wctx, wcancel := context.WithCancel(ctx)
+		wdone := make(chan struct{})
+		go func() { w.run(wctx, b.opts.scrape); close(wdone) }()
+		stopWatch = func() {
+			wcancel()
+			<-wdone
+			_ = w.scrape(ctx)
+		}
+		inst.watch = w
+		cur := &b.watched[len(b.watched)-1]
+		cur.watches = append(cur.watches, w)
+	}
+	inst.stop = func() {
+		stopWatch()
 		cancel()
 		<-done
 		srv.Close()
@@ -225,5 +287,6 @@ func startServer(ctx context.Context, synchronous string, tune func(*server.Conf
 			return
 		}
 		os.RemoveAll(dir)
-	}}, nil
+	}
+	return inst, nil
 }

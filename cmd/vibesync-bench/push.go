@@ -17,7 +17,7 @@ import (
 // worker (log sender) takes to drain the outbox. It exists as much to move
 // the push figures of /metrics during a bench as to time the worker.
 func benchPush(ctx context.Context, b *bench) error {
-	inst, err := startServer(ctx, b.opts.synchronous, nil)
+	inst, err := b.startServer(ctx, b.opts.synchronous, nil)
 	if err != nil {
 		return err
 	}

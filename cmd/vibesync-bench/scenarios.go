@@ -21,6 +21,7 @@ var scenarios = []scenario{
 	{"sockets", benchSockets},
 	{"loginflood", benchLoginFlood},
 	{"push", benchPush},
+	{"ops", benchOps},
 }
 
 // benchHello measures a plain net/http hello-world server: the baseline.
@@ -136,7 +137,7 @@ func authed(method, url, token string, body []byte) (*http.Request, error) {
 
 // benchUsers measures authenticated profile reads and user search.
 func benchUsers(ctx context.Context, b *bench) error {
-	inst, err := startServer(ctx, b.opts.synchronous, nil)
+	inst, err := b.startServer(ctx, b.opts.synchronous, nil)
 	if err != nil {
 		return err
 	}

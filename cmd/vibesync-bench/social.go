@@ -23,7 +23,7 @@ func benchDurable(ctx context.Context, b *bench) error {
 }
 
 func (b *bench) socialLoad(ctx context.Context, prefix, synchronous string, reads bool) error {
-	inst, err := startServer(ctx, synchronous, nil)
+	inst, err := b.startServer(ctx, synchronous, nil)
 	if err != nil {
 		return err
 	}

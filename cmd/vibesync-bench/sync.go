@@ -46,7 +46,7 @@ func (b *countingBody) Read(p []byte) (int, error) {
 // same messages read page by page as REST JSON; incremental pull latency
 // after one new message; and push throughput of messages queued offline.
 func benchSync(ctx context.Context, b *bench) error {
-	inst, err := startServer(ctx, b.opts.synchronous, nil)
+	inst, err := b.startServer(ctx, b.opts.synchronous, nil)
 	if err != nil {
 		return err
 	}

@@ -170,10 +170,16 @@ func (f *FCM) forget() {
 // errGone marks a token FCM reports unregistered or invalid.
 var errGone = errors.New("device token is gone")
 
+// errRefused marks a message FCM refused as malformed (400
+// INVALID_ARGUMENT): sending it again would be refused again.
+var errRefused = errors.New("FCM refused the message")
+
 // Send delivers m to each of the user's tokens. Tokens FCM reports
 // unregistered are returned in Result.Gone; any other failure is an error
 // (the whole message is retried later; FCM de-duplicates nothing, so a
-// retry may reach a device twice, which clients tolerate).
+// retry may reach a device twice, which clients tolerate), except when FCM
+// refused the message as malformed (400) for every device that failed:
+// then the error wraps ErrPermanent and the message is given up at once.
 func (f *FCM) Send(ctx context.Context, m Message) (Result, error) {
 	var res Result
 	if len(m.Tokens) == 0 {
@@ -193,7 +199,15 @@ func (f *FCM) Send(ctx context.Context, m Message) (Result, error) {
 			errs = append(errs, err)
 		}
 	}
-	return res, errors.Join(errs...)
+	if len(errs) == 0 {
+		return res, nil
+	}
+	for _, err := range errs {
+		if !errors.Is(err, errRefused) {
+			return res, errors.Join(errs...)
+		}
+	}
+	return res, fmt.Errorf("%w: %w", ErrPermanent, errors.Join(errs...))
 }
 
 func (f *FCM) sendOne(ctx context.Context, tok *oauth2.Token, device string, m Message) error {
@@ -227,6 +241,8 @@ func (f *FCM) sendOne(ctx context.Context, tok *oauth2.Token, device string, m M
 		return nil
 	case res.StatusCode == http.StatusNotFound || (res.StatusCode == http.StatusBadRequest && bytes.Contains(rb, []byte("UNREGISTERED"))):
 		return errGone
+	case res.StatusCode == http.StatusBadRequest:
+		return fmt.Errorf("push: send: %w: %s: %s", errRefused, res.Status, rb)
 	case res.StatusCode == http.StatusUnauthorized:
 		f.forget()
 	}

@@ -8,6 +8,7 @@ package push
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -27,10 +28,15 @@ type Message struct {
 }
 
 // Sender delivers a message to the user's devices. A returned error means
-// "try again later"; Gone reports tokens the push service says are dead.
+// "try again later", unless it wraps ErrPermanent; Gone reports tokens the
+// push service says are dead.
 type Sender interface {
 	Send(ctx context.Context, m Message) (Result, error)
 }
+
+// ErrPermanent marks a Sender's error that trying again cannot fix (the
+// push service refused the message itself): the push is given up at once.
+var ErrPermanent = errors.New("permanent failure")
 
 // Result is what a delivery learned.
 type Result struct {
@@ -235,7 +241,7 @@ func (w *Worker) deliver(ctx context.Context, p store.Push) (bool, error) {
 			}
 		}
 		if sendErr != nil {
-			giveUp := p.Attempts+1 >= w.MaxAttempts
+			giveUp := p.Attempts+1 >= w.MaxAttempts || errors.Is(sendErr, ErrPermanent)
 			w.Log.WarnContext(ctx, "push failed", "push", p.ID, "attempt", p.Attempts+1, "give_up", giveUp, "err", sendErr)
 			if err := tx.MarkPushFailed(ctx, p.ID, sendErr.Error(), tx.Now.Add(w.backoff(p.Attempts)), giveUp); err != nil {
 				return err

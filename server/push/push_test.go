@@ -444,6 +444,21 @@ func TestFCM(t *testing.T) {
 			t.Fatalf("%+v", st)
 		}
 	})
+	t.Run("a_message_fcm_refuses_is_given_up_at_once", func(t *testing.T) {
+		fake, s := setup(t)
+		fake.status["bad-1"], fake.status["bad-2"] = 400, 400
+		fake.status["flaky"] = 503
+		db, _ := mustOpen(t)
+		_, refused := queue(t, db, "bad-1")
+		_, mixed := queue(t, db, "bad-2", "flaky") // one device may yet take it
+		(&push.Worker{DB: db, Sender: s, MaxAttempts: 5}).RunOnce(ctx)
+		if st := state(t, db, refused); !st.Failed || st.Attempts != 1 || !strings.Contains(st.LastError, "400") {
+			t.Fatalf("refused everywhere: %+v", st)
+		}
+		if st := state(t, db, mixed); st.Failed || st.Sent || st.Attempts != 1 {
+			t.Fatalf("refused by one device, failing on another: %+v", st)
+		}
+	})
 	t.Run("token_endpoint_failure_is_retried", func(t *testing.T) {
 		fake, s := setup(t)
 		fake.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", 503) })

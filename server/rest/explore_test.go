@@ -1,6 +1,7 @@
 package rest_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -275,6 +276,27 @@ func TestExploreUnread(t *testing.T) {
 		}
 		if chats, _ := explore(t, env, env.Register("Cy"), "?search=pool"); chats[0].Unread != 0 || chats[0].IsJoined {
 			t.Fatalf("an outsider sees %+v", chats[0])
+		}
+	})
+	t.Run("names_the_event_by_its_id", func(t *testing.T) {
+		// The spec's example answer: "event": "68ee530a808e28d0b11beecb".
+		env := servertest.New(t)
+		amy := env.Register("Amy")
+		now := time.Now().UTC()
+		ev := group(t, env, amy, "Pool Night", map[string]any{"category": "Event",
+			"event": map[string]any{"startsAt": now.Add(time.Hour), "endsAt": now.Add(3 * time.Hour), "location": "Pool"}})
+		if ev.Event == nil || ev.Event.ID == "" {
+			t.Fatalf("POST /chats answered no event: %+v", ev)
+		}
+		var body struct {
+			Chats []map[string]json.RawMessage `json:"chats"`
+		}
+		env.Do("GET", "/chats/explore/communities?search=pool", env.Register("Ben").Token, nil).Want(200).Decode(&body)
+		if len(body.Chats) != 1 {
+			t.Fatalf("%d chats", len(body.Chats))
+		}
+		if got, want := string(body.Chats[0]["event"]), `"`+ev.Event.ID+`"`; got != want {
+			t.Fatalf("event = %s, want %s", got, want)
 		}
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vibesync/vibesync/server/servertest"
 )
@@ -112,7 +113,7 @@ func chatsFlow(t *testing.T, srv *server) {
 		srv.do(t, "DELETE", "/chats/"+c.ID, amy.Token, nil).Want(http.StatusNoContent)
 		srv.do(t, "GET", "/chats/"+c.ID, bob.Token, nil).Want(http.StatusNotFound)
 		srv.do(t, "GET", "/chats/"+c.ID+"/messages", amy.Token, nil).Want(http.StatusNotFound)
-		srv.do(t, "GET", photoPath, "", nil).Want(http.StatusNotFound) // the photo went with the chat
+		wantGone(t, srv, photoPath) // the photo went with the chat
 	})
 }
 
@@ -168,6 +169,25 @@ func putPhoto(t *testing.T, srv *server, token, chatID string, photo []byte) *se
 }
 
 // wantFile checks that GET path serves exactly data.
+// wantGone waits (up to 10 s) until GET path answers 404 media_not_found:
+// a deleted chat's files are deleted right after the commit, in the
+// background.
+func wantGone(t *testing.T, srv *server, path string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r := srv.do(t, "GET", path, "", nil)
+		if r.Status == http.StatusNotFound {
+			r.WantError(http.StatusNotFound, "media_not_found")
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET %s still answers %d 10 s after the deletion", path, r.Status)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 func wantFile(t *testing.T, srv *server, path string, data []byte) {
 	t.Helper()
 	r := srv.do(t, "GET", path, "", nil).Want(http.StatusOK)

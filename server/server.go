@@ -42,8 +42,21 @@ type Config struct {
 	DatabaseURL string
 	// DatabaseAuthToken authenticates to a remote libSQL server.
 	DatabaseAuthToken string
-	// DataDir holds the embedded database and uploaded media (default "./data").
+	// DataDir holds the embedded database and, unless MediaS3 is set, the
+	// uploaded media in its media/ folder (default "./data").
 	DataDir string
+	// MediaS3 keeps uploaded media in an S3-compatible bucket instead of
+	// <DataDir>/media, so that instances on several hosts serve the same
+	// files: "http(s)://HOST[:PORT]/BUCKET" for an S3-compatible server
+	// (SeaweedFS, MinIO, Ceph, R2, …), "s3://BUCKET" for AWS S3.
+	// Credentials come from the AWS SDK's default chain
+	// (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile, or the
+	// machine's role); the bucket must exist. The instance streams the
+	// files at the same /media/ URLs either way.
+	MediaS3 string
+	// MediaS3Region signs S3 requests (default AWS_REGION, else
+	// "us-east-1").
+	MediaS3Region string
 	// TokenSecret signs access tokens; at least 32 bytes. When empty, one is
 	// generated on first start and kept in the database, so every instance
 	// sharing the database agrees on it.
@@ -182,6 +195,13 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("allowed origin %q must be scheme://host[:port] or *", o))
 		}
 	}
+	if c.MediaS3 != "" {
+		if _, _, err := media.ParseS3URL(c.MediaS3); err != nil {
+			errs = append(errs, err)
+		}
+	} else if c.MediaS3Region != "" {
+		errs = append(errs, errors.New("media S3 region is set but the media S3 bucket is not"))
+	}
 	return errors.Join(errs...)
 }
 
@@ -195,6 +215,7 @@ type Server struct {
 	handler http.Handler
 	pusher  *push.Worker
 	metrics *metrics.Metrics
+	media   media.Store
 }
 
 // New validates cfg, opens and migrates the database, and wires the
@@ -237,10 +258,16 @@ func build(ctx context.Context, cfg Config, db *store.DB) (*Server, error) {
 		cfg.Log.Info("push notifications through FCM", "project", fcm.Project())
 		sender = fcm
 	}
-	files, err := media.NewDir(filepath.Join(cfg.DataDir, "media"), cfg.PublicURL)
+	files, err := openMedia(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
+	ok := false
+	defer func() {
+		if !ok {
+			files.Close()
+		}
+	}()
 	passwords := auth.NewHasher(auth.HasherConfig{Params: cfg.Password, Concurrency: cfg.PasswordConcurrency, Wait: cfg.PasswordWait})
 	svc, err := social.New(social.Config{DB: db, Tokens: tokens, Passwords: passwords, Log: cfg.Log, Media: files})
 	if err != nil {
@@ -254,7 +281,7 @@ func build(ctx context.Context, cfg Config, db *store.DB) (*Server, error) {
 	}
 	met := newMetrics(db, hub)
 	limits := ratelimit.NewSet(*cfg.RateLimits, cfg.Now)
-	api := rest.New(rest.Config{Social: svc, Tokens: tokens, Log: cfg.Log, Ready: db.Ready, Media: files.Handler(), Live: hub,
+	api := rest.New(rest.Config{Social: svc, Tokens: tokens, Log: cfg.Log, Ready: db.Ready, Media: files, Live: hub,
 		Limits:    limits,
 		Timeouts:  rest.Timeouts{Body: cfg.BodyTimeout, Upload: cfg.UploadTimeout, Write: cfg.WriteTimeout},
 		Streaming: []string{"/ws", syncv1connect.SyncServiceSubscribeProcedure}})
@@ -268,7 +295,22 @@ func build(ctx context.Context, cfg Config, db *store.DB) (*Server, error) {
 	}
 	pusher := &push.Worker{DB: db, Sender: sender, Log: cfg.Log, Observer: met}
 	handler := met.InstrumentHTTP(mux, withCORS(api.Middleware(mux), cfg.AllowedOrigins))
-	return &Server{cfg: cfg, db: db, social: svc, rpc: streams, hub: hub, handler: handler, pusher: pusher, metrics: met}, nil
+	ok = true
+	return &Server{cfg: cfg, db: db, social: svc, rpc: streams, hub: hub, handler: handler, pusher: pusher, metrics: met, media: files}, nil
+}
+
+// openMedia opens the configured media store: the S3 bucket of
+// cfg.MediaS3, else the folder <DataDir>/media.
+func openMedia(ctx context.Context, cfg Config) (media.Store, error) {
+	if cfg.MediaS3 == "" {
+		return media.NewDir(filepath.Join(cfg.DataDir, "media"), cfg.PublicURL)
+	}
+	b, err := media.OpenS3(ctx, media.S3Config{URL: cfg.MediaS3, Region: cfg.MediaS3Region}, cfg.PublicURL)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Log.Info("media in an S3 bucket", "bucket", cfg.MediaS3)
+	return b, nil
 }
 
 // newMetrics creates the server's metrics and connects them to the
@@ -340,6 +382,17 @@ func (s *Server) Hub() *live.Hub { return s.hub }
 // pushes were delivered.
 func (s *Server) DeliverPushes(ctx context.Context) (int, error) { return s.pusher.RunOnce(ctx) }
 
+// mediaRetryInterval is how often Serve looks for stored files whose
+// deletion failed (or was cut short) and is due again.
+const mediaRetryInterval = 30 * time.Second
+
+// DeleteQueuedMedia runs one pass of the media-deletion retry now (Serve
+// runs it every 30 s): for tools and tests. It returns how many files were
+// deleted.
+func (s *Server) DeleteQueuedMedia(ctx context.Context) (int, error) {
+	return s.social.DeleteQueuedMedia(ctx)
+}
+
 // Run listens on cfg.Listen and serves until ctx ends, then shuts down
 // gracefully.
 func (s *Server) Run(ctx context.Context) error {
@@ -388,7 +441,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	go func() { defer close(pushDone); s.pusher.Run(pctx) }()
 	pruneDone := make(chan struct{})
 	go func() { defer close(pruneDone); s.pruneFeed(pctx) }()
-	defer func() { stopBackground(); <-pushDone; <-pruneDone }()
+	mediaDone := make(chan struct{})
+	go func() { defer close(mediaDone); s.social.RunMediaDeletions(pctx, mediaRetryInterval) }()
+	defer func() { stopBackground(); <-pushDone; <-pruneDone; <-mediaDone }()
 	s.cfg.Log.Info("serving", "addr", ln.Addr().String(), "database", redact(s.cfg.DatabaseURL))
 	select {
 	case err := <-errc:
@@ -429,7 +484,7 @@ func (s *Server) pruneFeed(ctx context.Context) {
 // Close closes the live sockets (if Serve has not) and releases the
 // database.
 func (s *Server) Close() error {
-	return errors.Join(s.hub.Close(), s.db.Close())
+	return errors.Join(s.hub.Close(), s.social.Close(), s.db.Close(), s.media.Close())
 }
 
 func redact(raw string) string {

@@ -58,17 +58,44 @@ func TestConfigValidateReportsEveryProblem(t *testing.T) {
 		TokenSecret:    "short",
 		PublicURL:      "not a url",
 		AllowedOrigins: []string{"app.example.com"},
+		MediaS3:        "seaweed:8333/bucket",
 	}.Validate()
 	if err == nil {
 		t.Fatal("bad config validated")
 	}
-	for _, want := range []string{"listen", "database URL", "token secret", "public URL", "allowed origin"} {
+	for _, want := range []string{"listen", "database URL", "token secret", "public URL", "allowed origin", "media S3 URL"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %s", err, want)
 		}
 	}
 	if err := (server.Config{}).Validate(); err != nil {
 		t.Fatalf("defaults do not validate: %v", err)
+	}
+}
+
+// TestMediaBucketIsCheckedAtStart: a media bucket that cannot be reached
+// stops the server at start-up, naming the bucket, instead of failing
+// every upload later.
+func TestMediaBucketIsCheckedAtStart(t *testing.T) {
+	// Not parallel: credentials come from the environment (and with them
+	// set, the SDK never asks a metadata service).
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	srv, err := server.New(context.Background(), server.Config{DataDir: t.TempDir(), Password: servertest.FastPasswords,
+		MediaS3: "http://" + addr + "/vibesync-media"})
+	if err == nil {
+		srv.Close()
+		t.Fatal("server started with an unreachable media bucket")
+	}
+	if !strings.Contains(err.Error(), "vibesync-media") || !strings.Contains(err.Error(), addr) {
+		t.Fatalf("error %q does not name the bucket and its endpoint", err)
 	}
 }
 

@@ -49,6 +49,9 @@ func TestBadArgumentsAreErrors(t *testing.T) {
 		{"-metrics-listen", "nowhere"},
 		{"-live-poll", "often"},
 		{"-live-poll", "0s"},
+		{"-media-s3", "seaweed:8333/bucket"},
+		{"-media-s3", "http://seaweed:8333/Not_A_Bucket"},
+		{"-media-s3-region", "eu-west-1"},
 	} {
 		if err := run(ctx, append(args, "-data", t.TempDir()), noenv, &out, &out); err == nil {
 			t.Errorf("run(%q) succeeded", args)
@@ -70,6 +73,19 @@ func TestLivePollInterval(t *testing.T) {
 	}, &out)
 	if err != nil || o.cfg.Live.PollInterval != time.Second {
 		t.Fatalf("VIBESYNC_LIVE_POLL=1s: %v %v", o.cfg.Live.PollInterval, err)
+	}
+}
+
+func TestMediaS3Flags(t *testing.T) {
+	var out bytes.Buffer
+	o, err := parseFlags("serve", []string{"-media-s3", "http://seaweed:8333/vibesync-media", "-media-s3-region", "eu-west-1", "-data", t.TempDir()}, noenv, &out)
+	if err != nil || o.cfg.MediaS3 != "http://seaweed:8333/vibesync-media" || o.cfg.MediaS3Region != "eu-west-1" {
+		t.Fatalf("flags: %q %q %v", o.cfg.MediaS3, o.cfg.MediaS3Region, err)
+	}
+	env := map[string]string{"VIBESYNC_MEDIA_S3": "s3://vibesync-media", "VIBESYNC_MEDIA_S3_REGION": "us-west-2"}
+	o, err = parseFlags("serve", []string{"-data", t.TempDir()}, func(k string) string { return env[k] }, &out)
+	if err != nil || o.cfg.MediaS3 != "s3://vibesync-media" || o.cfg.MediaS3Region != "us-west-2" {
+		t.Fatalf("environment: %q %q %v", o.cfg.MediaS3, o.cfg.MediaS3Region, err)
 	}
 }
 

@@ -1,39 +1,84 @@
-// Package media keeps uploaded files (chat photos) in a folder of the data
-// directory and serves them at /media/....
+// Package media keeps uploaded files (chat photos) and serves them at
+// /media/...: in a folder of the data directory by default (Dir), or in an
+// S3-compatible bucket (Bucket, see OpenS3) so that every instance of a
+// deployment spread over several hosts reads the same files. Either way
+// the URLs handed out are <public URL>/media/<key>, and the instance
+// streams the file: clients never see where it is kept.
 package media
 
 import (
 	"context"
 	"errors"
-	"fmt"
+	"io"
 	"io/fs"
+	"mime"
 	"net/http"
-	"os"
-	"path/filepath"
+	"path"
 	"strings"
+	"time"
 )
 
 // Prefix is the URL path under which stored files are served.
 const Prefix = "/media/"
 
-// Dir stores files under Root and hands out URLs below BaseURL + Prefix.
-// Safe for concurrent use.
-type Dir struct {
-	root    string
-	baseURL string
+// ErrNotFound is returned by Open for a key that is not stored (or is not
+// a valid key at all).
+var ErrNotFound = errors.New("media: not found")
+
+// Store keeps files under slash-separated keys such as
+// "chats/<id>/<file>.png". Implementations are safe for concurrent use.
+type Store interface {
+	// Put stores data under key, replacing what was there.
+	Put(ctx context.Context, key string, data []byte) error
+	// Delete removes key; a missing key is not an error.
+	Delete(ctx context.Context, key string) error
+	// Open opens key for reading; ErrNotFound when it is not stored. The
+	// caller closes the object.
+	Open(ctx context.Context, key string) (*Object, error)
+	// URL is the absolute public URL of key.
+	URL(key string) string
+	// KeyOf returns the key of a URL this store handed out.
+	KeyOf(url string) (string, bool)
+	// Close releases the store's resources.
+	Close() error
 }
 
-// NewDir returns a Dir rooted at root (created if missing); baseURL is the
-// server's public base URL without a trailing slash.
-func NewDir(root, baseURL string) (*Dir, error) {
-	if err := os.MkdirAll(root, 0o755); err != nil {
-		return nil, fmt.Errorf("media: create %s: %w", root, err)
+// Object is a stored file opened for reading.
+type Object struct {
+	io.ReadSeekCloser
+	// ContentType is the file's media type, from its key's extension.
+	ContentType string
+	// ModTime is when it was stored.
+	ModTime time.Time
+	// Size is its length in bytes.
+	Size int64
+}
+
+// Serve answers r with obj: its bytes, type and length, ranges and
+// If-Modified-Since as http.ServeContent does them. Stored files never
+// change (a new photo gets a new key), so they may be cached for good.
+func Serve(w http.ResponseWriter, r *http.Request, obj *Object) {
+	h := w.Header()
+	h.Set("Content-Type", obj.ContentType)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	http.ServeContent(w, r, "", obj.ModTime, obj.ReadSeekCloser)
+}
+
+// ContentType is the media type of a key, from its extension (the
+// extensions of uploaded photos are in Go's built-in table, so this does
+// not depend on the host's mime files).
+func ContentType(key string) string {
+	if t := mime.TypeByExtension(path.Ext(key)); t != "" {
+		return t
 	}
-	return &Dir{root: root, baseURL: strings.TrimRight(baseURL, "/")}, nil
+	return "application/octet-stream"
 }
 
-// validKey accepts slash-separated keys of safe names only.
-func validKey(key string) bool {
+// ValidKey accepts slash-separated keys of safe names only: letters,
+// digits, '.', '-' and '_' between single slashes, no "." or ".."
+// elements.
+func ValidKey(key string) bool {
 	if key == "" || !fs.ValidPath(key) {
 		return false
 	}
@@ -46,82 +91,22 @@ func validKey(key string) bool {
 	return true
 }
 
-func (d *Dir) path(key string) (string, error) {
-	if !validKey(key) {
-		return "", fmt.Errorf("media: invalid key %q", key)
-	}
-	return filepath.Join(d.root, filepath.FromSlash(key)), nil
+// urls maps keys to public URLs and back; both stores embed it, so a
+// deployment that moves its files to a bucket keeps its URLs.
+type urls struct {
+	baseURL string // public base URL without a trailing slash
 }
 
-// Put writes data under key atomically (temp file, then rename).
-func (d *Dir) Put(_ context.Context, key string, data []byte) error {
-	p, err := d.path(key)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return fmt.Errorf("media: create folder: %w", err)
-	}
-	f, err := os.CreateTemp(filepath.Dir(p), ".upload-*")
-	if err != nil {
-		return fmt.Errorf("media: temp file: %w", err)
-	}
-	tmp := f.Name()
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("media: write %s: %w", key, err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("media: close %s: %w", key, err)
-	}
-	if err := os.Rename(tmp, p); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("media: store %s: %w", key, err)
-	}
-	return nil
-}
-
-// Delete removes key; a missing file is not an error.
-func (d *Dir) Delete(_ context.Context, key string) error {
-	p, err := d.path(key)
-	if err != nil {
-		return err
-	}
-	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("media: delete %s: %w", key, err)
-	}
-	return nil
-}
+func newURLs(baseURL string) urls { return urls{baseURL: strings.TrimRight(baseURL, "/")} }
 
 // URL is the absolute public URL of key.
-func (d *Dir) URL(key string) string { return d.baseURL + Prefix + key }
+func (u urls) URL(key string) string { return u.baseURL + Prefix + key }
 
-// KeyOf returns the key of a URL this Dir handed out.
-func (d *Dir) KeyOf(url string) (string, bool) {
-	key, ok := strings.CutPrefix(url, d.baseURL+Prefix)
-	if !ok || !validKey(key) {
+// KeyOf returns the key of a URL this store handed out.
+func (u urls) KeyOf(url string) (string, bool) {
+	key, ok := strings.CutPrefix(url, u.baseURL+Prefix)
+	if !ok || !ValidKey(key) {
 		return "", false
 	}
 	return key, true
-}
-
-// Handler serves stored files at Prefix. Directory listings are refused.
-func (d *Dir) Handler() http.Handler {
-	files := http.StripPrefix(strings.TrimSuffix(Prefix, "/"), http.FileServer(http.Dir(d.root)))
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		key := strings.TrimPrefix(r.URL.Path, Prefix)
-		if !validKey(key) || strings.HasSuffix(key, "/") {
-			http.NotFound(w, r)
-			return
-		}
-		if fi, err := os.Stat(filepath.Join(d.root, filepath.FromSlash(key))); err != nil || fi.IsDir() {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
-		files.ServeHTTP(w, r)
-	})
 }

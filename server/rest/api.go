@@ -26,8 +26,8 @@ type Config struct {
 	// Ready reports whether the instance can serve (database reachable,
 	// migrations applied); /readyz answers 503 while it returns an error.
 	Ready func(context.Context) error
-	// Media serves uploaded files at /media/ (none when nil).
-	Media http.Handler
+	// Media holds the uploaded files served at /media/ (none when nil).
+	Media MediaFiles
 	// Live serves GET /ws; when nil the route is not mounted.
 	Live Live
 	// Limits are the request budgets (nil: nothing is limited).
@@ -60,7 +60,7 @@ type API struct {
 	tokens *auth.Tokens
 	log    *slog.Logger
 	ready  func(context.Context) error
-	media  http.Handler
+	media  MediaFiles
 	live   Live
 	limits *ratelimit.Set
 	times  Timeouts

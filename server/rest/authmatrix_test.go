@@ -1,10 +1,14 @@
 package rest_test
 
 import (
+	"context"
+	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/vibesync/vibesync/server/media"
 	"github.com/vibesync/vibesync/server/rest"
 	"github.com/vibesync/vibesync/server/servertest"
 )
@@ -102,9 +106,13 @@ type noLive struct{}
 
 func (noLive) ServeSocket(http.ResponseWriter, *http.Request, string) error { return nil }
 
+type noMedia struct{}
+
+func (noMedia) Open(context.Context, string) (*media.Object, error) { return nil, media.ErrNotFound }
+
 func TestAuthorizationMatrix(t *testing.T) {
 	t.Parallel()
-	api := rest.New(rest.Config{Media: http.NotFoundHandler(), Live: noLive{}})
+	api := rest.New(rest.Config{Media: noMedia{}, Live: noLive{}})
 	api.Register(http.NewServeMux())
 	routes := api.Routes()
 	for _, pattern := range routes {
@@ -165,5 +173,27 @@ func fillPath(path string) string {
 			v = "device-token"
 		}
 		path = path[:i] + v + path[j+1:]
+	}
+}
+
+type brokenMedia struct{}
+
+func (brokenMedia) Open(context.Context, string) (*media.Object, error) {
+	return nil, errors.New("dial tcp: connection refused")
+}
+
+// TestMediaStoreOutage: a media store that cannot be reached (an S3
+// server down) answers a JSON 503 with Retry-After, not a 500 or a 404.
+func TestMediaStoreOutage(t *testing.T) {
+	t.Parallel()
+	api := rest.New(rest.Config{Media: brokenMedia{}, Live: noLive{}})
+	mux := http.NewServeMux()
+	api.Register(mux)
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/media/chats/0123456789abcdef01234567/p.png", nil))
+	res := servertest.NewResponse(t, "GET /media/…", rec.Code, rec.Header(), rec.Body.Bytes())
+	res.WantError(http.StatusServiceUnavailable, "media_unavailable")
+	if rec.Header().Get("Retry-After") == "" || strings.Contains(rec.Body.String(), "refused") {
+		t.Fatalf("answer: %v %s", rec.Header(), rec.Body)
 	}
 }

@@ -57,7 +57,7 @@ func roleRoute(pattern string) bool {
 
 func TestAuthorizationMatrixByRole(t *testing.T) {
 	t.Parallel()
-	api := rest.New(rest.Config{Media: http.NotFoundHandler(), Live: noLive{}})
+	api := rest.New(rest.Config{Media: noMedia{}, Live: noLive{}})
 	api.Register(http.NewServeMux())
 	var routes []string
 	for _, pattern := range api.Routes() {

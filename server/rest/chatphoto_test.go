@@ -2,6 +2,7 @@ package rest_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"hash/crc32"
 	"image"
@@ -146,6 +147,7 @@ func TestUpdateChat(t *testing.T) {
 		if !strings.HasSuffix(again.Photo, ".jpg") {
 			t.Fatalf("jpeg photo %q", again.Photo)
 		}
+		settleMediaDeletions(t, env)
 		if _, err := os.Stat(filepath.Join(env.Dir, "media", filepath.FromSlash(key))); !os.IsNotExist(err) {
 			t.Fatalf("old photo kept: %v", err)
 		}
@@ -205,10 +207,21 @@ func TestUpdateChat(t *testing.T) {
 			t.Fatal(err)
 		}
 		env.Do("DELETE", "/chats/"+c.ID, amy.Token, nil).Want(204)
+		settleMediaDeletions(t, env)
 		if _, err := os.Stat(file); !os.IsNotExist(err) {
 			t.Fatalf("photo kept: %v", err)
 		}
 	})
+}
+
+// settleMediaDeletions runs the media-deletion pass the server runs
+// periodically: files queued for deletion by a committed write are gone
+// when it returns (the deletion started at commit may still be running).
+func settleMediaDeletions(t *testing.T, env *servertest.Env) {
+	t.Helper()
+	if _, err := env.Server.DeleteQueuedMedia(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // A form cut off before its closing boundary is refused whole: none of the

@@ -1,42 +1,40 @@
 package rest
 
 import (
+	"context"
+	"errors"
 	"net/http"
+	"strings"
+	"time"
 
 	"github.com/vibesync/vibesync/server/apperr"
+	"github.com/vibesync/vibesync/server/media"
 )
 
-// mediaFiles serves uploaded files at /media/; a missing file gets the
-// JSON 404 every other endpoint answers.
+// MediaFiles opens stored uploads by key (media.Dir, media.Bucket).
+type MediaFiles interface {
+	Open(ctx context.Context, key string) (*media.Object, error)
+}
+
+// mediaFiles serves uploaded files at /media/<key>, streamed from the
+// store whichever it is (the instance's folder or a bucket shared by every
+// instance), so the URL is the same wherever the file is kept. A missing
+// file gets the JSON 404 every other endpoint answers; a store that cannot
+// be reached, 503.
 func (a *API) mediaFiles() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		nf := &notFoundWriter{ResponseWriter: w, notFound: func() {
+		key := strings.TrimPrefix(r.URL.Path, media.Prefix)
+		obj, err := a.media.Open(r.Context(), key)
+		if errors.Is(err, media.ErrNotFound) {
 			a.writeError(w, r, apperr.NotFoundf("media_not_found", "No such file"))
-		}}
-		a.media.ServeHTTP(nf, r)
+			return
+		}
+		if err != nil {
+			a.log.WarnContext(r.Context(), "media store", "err", err, "key", key, "request_id", requestID(r.Context()))
+			a.writeError(w, r, apperr.RetryLater(apperr.Unavailable, "media_unavailable", 5*time.Second, "Stored files cannot be read right now; try again"))
+			return
+		}
+		defer obj.Close()
+		media.Serve(w, r, obj)
 	})
-}
-
-// notFoundWriter replaces a wrapped handler's plain-text 404 with notFound.
-type notFoundWriter struct {
-	http.ResponseWriter
-	notFound func()
-	hit      bool
-}
-
-func (n *notFoundWriter) WriteHeader(code int) {
-	if code == http.StatusNotFound && !n.hit {
-		n.hit = true
-		n.Header().Del("X-Content-Type-Options")
-		n.notFound()
-		return
-	}
-	n.ResponseWriter.WriteHeader(code)
-}
-
-func (n *notFoundWriter) Write(b []byte) (int, error) {
-	if n.hit {
-		return len(b), nil
-	}
-	return n.ResponseWriter.Write(b)
 }

@@ -2,7 +2,6 @@ package social
 
 import (
 	"context"
-	"slices"
 
 	"github.com/vibesync/vibesync/oid"
 	"github.com/vibesync/vibesync/server/apperr"
@@ -120,7 +119,9 @@ func (s *Service) updateChat(ctx context.Context, tx *store.Tx, c Caller, chatID
 	}
 	if su.Photo != nil {
 		// The replaced photo goes only once the new one is committed.
-		s.deleteMediaAfterCommit(ctx, tx, ch.Photo)
+		if err := s.deleteMediaAfterCommit(ctx, tx, ch.Photo); err != nil {
+			return Chat{}, err
+		}
 	}
 	cat := ch.Category
 	if su.Category != nil {
@@ -241,23 +242,7 @@ func (s *Service) removeChat(ctx context.Context, tx *store.Tx, c Caller, ch sto
 	if err := emit(ctx, tx, c, EventChatDeleted, map[string]string{"chat": chatID}, targets...); err != nil {
 		return err
 	}
-	s.deleteMediaAfterCommit(ctx, tx, keys...)
-	return nil
-}
-
-// deleteMediaAfterCommit deletes stored files once tx commits, so a
-// rollback never leaves rows that point at deleted files.
-func (s *Service) deleteMediaAfterCommit(ctx context.Context, tx *store.Tx, keys ...string) {
-	keys = slices.DeleteFunc(keys, func(k string) bool { return k == "" })
-	if len(keys) == 0 {
-		return
-	}
-	ctx = context.WithoutCancel(ctx)
-	tx.AfterCommit(func() {
-		for _, k := range keys {
-			s.deleteMedia(ctx, k)
-		}
-	})
+	return s.deleteMediaAfterCommit(ctx, tx, keys...)
 }
 
 // dropRequestsOf tombstones a chat's join requests in their senders' and

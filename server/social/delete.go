@@ -154,8 +154,7 @@ func (s *Service) deleteAccount(ctx context.Context, tx *store.Tx, c Caller) err
 	if err := emit(ctx, tx, c, EventUserDeleted, map[string]string{"_id": id}, targets...); err != nil {
 		return err
 	}
-	s.deleteMediaAfterCommit(ctx, tx, keys...)
-	return nil
+	return s.deleteMediaAfterCommit(ctx, tx, keys...)
 }
 
 // dropGraph removes id's follows and blocks both ways, with their feed

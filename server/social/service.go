@@ -10,6 +10,7 @@ package social
 import (
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/vibesync/vibesync/server/auth"
@@ -47,6 +48,7 @@ type Service struct {
 	sessions   *sessionCache
 	photoSlot  chan struct{} // one whole-photo decode at a time (verifyPhoto)
 	grace      time.Duration
+	mediaJobs  sync.WaitGroup // deletions started after commits (mediadeletions.go)
 }
 
 // New returns a Service over cfg.DB.

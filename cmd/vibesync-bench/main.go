@@ -290,3 +290,33 @@ func (b *bench) startServer(ctx context.Context, synchronous string, tune func(*
 	}
 	return inst, nil
 }
+
+// startServerAt runs a server on the database at url with its media under
+// dir, leaving both in place when it stops (several instances may share
+// them). Its /metrics is not watched.
+func startServerAt(ctx context.Context, dir, url string) (*instance, error) {
+	srv, err := server.New(ctx, server.Config{
+		DataDir:     dir,
+		DatabaseURL: url,
+		Password:    auth.PasswordParams{Memory: 1024, Time: 1, Threads: 1},
+		Log:         slog.New(slog.DiscardHandler),
+		RateLimits:  &noLimits,
+	})
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		srv.Close()
+		return nil, err
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { srv.Serve(sctx, ln); close(done) }()
+	fmt.Fprintf(os.Stderr, "# server http://%s (metrics at /metrics)\n", ln.Addr())
+	return &instance{url: "http://" + ln.Addr().String(), srv: srv, stop: func() {
+		cancel()
+		<-done
+		srv.Close()
+	}}, nil
+}

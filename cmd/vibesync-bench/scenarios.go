@@ -22,6 +22,7 @@ var scenarios = []scenario{
 	{"loginflood", benchLoginFlood},
 	{"push", benchPush},
 	{"ops", benchOps},
+	{"idle", benchIdle},
 }
 
 // benchHello measures a plain net/http hello-world server: the baseline.

@@ -18,11 +18,25 @@ const (
 	memberPage = 1000
 )
 
+// backstopPoll is how often a tailer that hears commits through
+// store.DB.CommitSignal still polls: writes of a process that does not
+// signal (an older version sharing the file) are seen within it.
+const backstopPoll = time.Second
+
 // tail delivers new events and feed positions whenever this process
-// commits, and every PollInterval for other instances' commits.
+// commits, and when other instances commit: as soon as their commit is
+// signalled, or every PollInterval where commits are not signalled.
 func (h *Hub) tail() {
 	defer h.loops.Done()
-	t := time.NewTicker(h.opts.PollInterval)
+	// Where the database signals commits (an embedded file on Linux), the
+	// tailer reads when told and polls only as a backstop, for a writer
+	// that does not signal; elsewhere it polls every PollInterval.
+	signal := h.db.CommitSignal(h.opts.PollInterval)
+	every := h.opts.PollInterval
+	if signal != nil {
+		every = max(every, backstopPoll)
+	}
+	t := time.NewTicker(every)
 	defer t.Stop()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -39,6 +53,12 @@ func (h *Hub) tail() {
 		case <-h.wake:
 		case <-t.C:
 			poll = true
+		case _, ok := <-signal:
+			if !ok {
+				signal = nil // the database closed: shutdown follows
+				continue
+			}
+			poll = true
 		}
 		err := h.catchUp(ctx, poll)
 		switch {
@@ -54,18 +74,45 @@ func (h *Hub) tail() {
 
 // catchUp reads, in one snapshot, the membership changes, live events and
 // moved buckets since the last round, and hands them to local sockets. A
-// poll (rather than a wake-up after this process committed) first reads
-// the three tables' heads with one small statement and stops there when
-// none moved: an idle instance costs the database one cheap read per
-// PollInterval.
+// poll (rather than a wake-up after this process committed) first asks
+// whether anything committed at all (store.DB.Changed: PRAGMA
+// data_version on an embedded file, a few microseconds), then reads the
+// three tables' heads with one small statement and stops there when none
+// moved: an idle instance on an embedded database costs almost nothing,
+// and one on a libSQL server one cheap read per PollInterval.
 func (h *Hub) catchUp(ctx context.Context, poll bool) error {
 	var heads store.Heads
 	if poll {
-		var err error
+		changed, err := h.db.Changed(ctx)
+		if err != nil {
+			return err
+		}
+		if !changed {
+			return nil
+		}
 		if heads, err = h.db.Heads(ctx); err != nil {
 			return err
 		}
 		if heads == h.heads {
+			return nil
+		}
+	}
+	if h.idle() {
+		// No socket and no subscriber here: nothing read would be
+		// delivered, so jump to the heads instead of reading what moved.
+		// The heads are read before the second look at the sockets: a
+		// socket that registers after it owes nothing committed before.
+		if !poll {
+			var err error
+			if heads, err = h.db.Heads(ctx); err != nil {
+				return err
+			}
+		}
+		if h.idle() {
+			h.memberSeq, h.eventSeq, h.feedSeq = heads.Members, heads.Events, heads.Feed
+			clear(h.audience) // membership changes were skipped with the rest
+			h.tailSeq.Store(h.feedSeq)
+			h.heads = heads
 			return nil
 		}
 	}
@@ -127,6 +174,13 @@ func (h *Hub) catchUp(ctx context.Context, poll bool) error {
 		h.heads = heads
 	}
 	return err
+}
+
+// idle reports whether no socket and no subscriber is open here.
+func (h *Hub) idle() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.count == 0 && len(h.subs) == 0
 }
 
 // members is the audience of bucket: its user for "user:<id>", else the

@@ -50,9 +50,10 @@ func (s *Service) Chats(ctx context.Context, c Caller, f ChatFilter, p Page) ([]
 	meetMe := f.MeetMeOnly && (f.Group == nil || !*f.Group)
 	var out []ChatView
 	var total int
+	gen := s.db.PresenceGeneration() // before the snapshot: see chatListViews
 	err := s.db.Read(ctx, func(tx *store.Tx) error {
 		var err error
-		out, total, err = s.chatListViews(ctx, tx, store.ChatFilter{UserID: c.UserID, Search: search, Group: f.Group, MeetMeOnly: meetMe, Offset: p.Offset, Limit: p.Limit})
+		out, total, err = s.chatListViews(ctx, tx, store.ChatFilter{UserID: c.UserID, Search: search, Group: f.Group, MeetMeOnly: meetMe, Offset: p.Offset, Limit: p.Limit}, gen)
 		return err
 	})
 	return out, total, err

@@ -419,10 +419,14 @@ func (s *Service) renderChatViews(viewer string, chats []store.Chat, x chatExtra
 }
 
 // chatListViews reads one page of the caller's chat list and renders it
-// as chatViews does with populate set, in three queries whatever the page
-// size: the count, the page with each chat's event, creator, newest message
-// and unread count, and the participants with their profiles and presence.
-func (s *Service) chatListViews(ctx context.Context, tx *store.Tx, f store.ChatFilter) ([]ChatView, int, error) {
+// as chatViews does with populate set, in at most four queries whatever
+// the page size: the count; the page with each chat's event, creator,
+// newest message, unread count and members version; the participants with
+// their profiles of the chats whose version is not cached (see
+// chatlistcache.go); the presence of people not seen within
+// PresenceCacheTTL. presenceGen is the store's PresenceGeneration read
+// before tx's snapshot began.
+func (s *Service) chatListViews(ctx context.Context, tx *store.Tx, f store.ChatFilter, presenceGen int64) ([]ChatView, int, error) {
 	rows, total, err := tx.ChatList(ctx, f)
 	if err != nil {
 		return nil, 0, err
@@ -431,13 +435,27 @@ func (s *Service) chatListViews(ctx context.Context, tx *store.Tx, f store.ChatF
 		return []ChatView{}, total, nil
 	}
 	chats := make([]store.Chat, len(rows))
-	ids := make([]string, len(rows))
+	pp := make(map[string][]store.ParticipantPerson, len(rows))
+	var miss []string
+	var missRows []int
 	for i, r := range rows {
-		chats[i], ids[i] = r.Chat, r.Chat.ID
+		chats[i] = r.Chat
+		if list, ok := s.members.get(r.Chat.ID, r.MembersVersion); ok {
+			pp[r.Chat.ID] = list
+		} else {
+			miss, missRows = append(miss, r.Chat.ID), append(missRows, i)
+		}
 	}
-	pp, err := tx.ParticipantPeople(ctx, ids)
-	if err != nil {
-		return nil, 0, err
+	if len(miss) > 0 {
+		got, err := tx.ChatMembers(ctx, miss)
+		if err != nil {
+			return nil, 0, err
+		}
+		for _, i := range missRows {
+			r := rows[i]
+			pp[r.Chat.ID] = got[r.Chat.ID]
+			s.members.put(r.Chat.ID, r.MembersVersion, got[r.Chat.ID])
+		}
 	}
 	x := chatExtras{
 		parts:  make(map[string][]store.Participant, len(rows)),
@@ -449,7 +467,6 @@ func (s *Service) chatListViews(ctx context.Context, tx *store.Tx, f store.ChatF
 	know := func(p *store.Person) {
 		if p != nil {
 			x.ppl.users[p.ID] = store.User{ID: p.ID, Name: p.Name, Username: p.Username, Photo: p.Photo}
-			x.ppl.online[p.ID] = p.Online
 		}
 	}
 	for _, r := range rows {
@@ -471,6 +488,13 @@ func (s *Service) chatListViews(ctx context.Context, tx *store.Tx, f store.ChatF
 			know(p.User)
 		}
 		x.parts[id] = list
+	}
+	ids := make([]string, 0, len(x.ppl.users))
+	for id := range x.ppl.users {
+		ids = append(ids, id)
+	}
+	if err := s.presence.online(ctx, tx, ids, tx.Now, presenceGen, x.ppl.online); err != nil {
+		return nil, 0, err
 	}
 	out, err := s.renderChatViews(f.UserID, chats, x, viewOpts{populate: true}, tx.Now)
 	return out, total, err

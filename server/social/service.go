@@ -46,7 +46,9 @@ type Service struct {
 	media      Storage
 	dummyHash  string
 	sessions   *sessionCache
-	photoSlot  chan struct{} // one whole-photo decode at a time (verifyPhoto)
+	members    *memberCache   // chat list: participants per chat (chatlistcache.go)
+	presence   *presenceCache // chat list: online state per user
+	photoSlot  chan struct{}  // one whole-photo decode at a time (verifyPhoto)
 	grace      time.Duration
 	mediaJobs  sync.WaitGroup // deletions started after commits (mediadeletions.go)
 }
@@ -83,7 +85,7 @@ func New(cfg Config) (*Service, error) {
 	return &Service{
 		db: cfg.DB, tokens: cfg.Tokens, passwords: cfg.Passwords,
 		refreshTTL: cfg.RefreshTTL, log: cfg.Log, media: cfg.Media, dummyHash: dummy,
-		sessions: newSessionCache(2*auth.AccessTTL, cfg.DB.Now), photoSlot: make(chan struct{}, 1),
+		sessions: newSessionCache(2*auth.AccessTTL, cfg.DB.Now), members: newMemberCache(), presence: newPresenceCache(), photoSlot: make(chan struct{}, 1),
 		grace: cfg.UsernameGrace,
 	}, nil
 }

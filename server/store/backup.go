@@ -281,15 +281,23 @@ func prepareRestored(ctx context.Context, path string, start int64) error {
 // feedHeadOf reads the feed head of the database file at path, writable
 // (a crashed server may have left committed writes in its WAL).
 func feedHeadOf(ctx context.Context, path string) (int64, error) {
-	db := sql.OpenDB(fileConnector{"file:" + filepath.ToSlash(path)})
+	conn, err := fileConnector("file:" + filepath.ToSlash(path))
+	if err != nil {
+		return 0, err
+	}
+	db := sql.OpenDB(conn)
 	defer db.Close()
 	var head int64
-	err := db.QueryRowContext(ctx, `SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0)`).Scan(&head)
+	err = db.QueryRowContext(ctx, `SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0)`).Scan(&head)
 	return head, err
 }
 
 func openReadOnly(path string) (*sql.DB, error) {
-	db := sql.OpenDB(fileConnector{"file:" + filepath.ToSlash(path) + "?mode=ro&_busy_timeout=10000"})
+	conn, err := fileConnector("file:" + filepath.ToSlash(path) + "?mode=ro&_busy_timeout=10000")
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s read-only: %w", path, err)
+	}
+	db := sql.OpenDB(conn)
 	db.SetMaxOpenConns(1)
 	return db, nil
 }

@@ -70,6 +70,7 @@ func (db *DB) groupWrite(ctx context.Context, fn func(*Tx) error) error {
 		}
 		db.wmu.Unlock()
 		if len(batch) > 0 {
+			db.notifier.notify()
 			db.fireHooks(commit, after)
 			for _, r := range batch {
 				close(r.done)

@@ -199,14 +199,6 @@ func (tx *Tx) UpdateChat(ctx context.Context, id string, upd ChatUpdate) error {
 	return nil
 }
 
-// TouchChat moves a chat's last activity to at (never backwards).
-func (tx *Tx) TouchChat(ctx context.Context, id string, at time.Time) error {
-	if err := tx.execLater(ctx, nil, `UPDATE chats SET last_activity_at = max(last_activity_at, ?) WHERE id = ?`, ms(at), id); err != nil {
-		return fmt.Errorf("store: touch chat: %w", err)
-	}
-	return nil
-}
-
 // DeleteChat deletes a chat; its participants, messages, files, event,
 // join requests and reels go with it (foreign keys cascade).
 func (tx *Tx) DeleteChat(ctx context.Context, id string) error {

@@ -171,11 +171,35 @@ func (tx *Tx) Connections(ctx context.Context, f ConnectionFilter) ([]Connection
 	}
 	where = append(where, `NOT EXISTS (SELECT 1 FROM blocks b WHERE (b.blocker_id = from_id AND b.blocked_id = to_id) OR (b.blocker_id = to_id AND b.blocked_id = from_id))`)
 	w := ` FROM connections WHERE ` + strings.Join(where, ` AND `)
-	var total int
-	if err := tx.queryRow(ctx, `SELECT count(*)`+w, args...).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("store: count connections: %w", translate(err))
-	}
-	out, err := tx.connectionsQuery(ctx, `SELECT `+connectionColumns+w+` ORDER BY COALESCE(accepted_at, created_at) DESC, num DESC LIMIT CAST(? AS INTEGER) OFFSET CAST(? AS INTEGER)`,
+	// The total rides on every row as a window count: the filter (with
+	// its block checks) runs once rather than once for a count and again
+	// for the page. An empty page has no row to carry it and counts apart.
+	rows, err := tx.query(ctx, `SELECT `+connectionColumns+`, count(*) OVER ()`+w+` ORDER BY COALESCE(accepted_at, created_at) DESC, num DESC LIMIT CAST(? AS INTEGER) OFFSET CAST(? AS INTEGER)`,
 		append(args, f.Limit, f.Offset)...)
-	return out, total, err
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: connections: %w", err)
+	}
+	defer rows.Close()
+	var out []Connection
+	var total int
+	for rows.Next() {
+		var c Connection
+		var created, updated int64
+		var accepted, responded sql.NullInt64
+		if err := rows.Scan(&c.Num, &c.ID, &c.FromID, &c.ToID, &c.Status, &c.Message, &c.StatusDetail, &created, &accepted, &responded, &updated, &total); err != nil {
+			return nil, 0, fmt.Errorf("store: scan connection: %w", err)
+		}
+		c.CreatedAt, c.UpdatedAt = fromMS(created), fromMS(updated)
+		c.AcceptedAt, c.RespondedAt = nullTime(accepted), nullTime(responded)
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("store: connections: %w", translate(err))
+	}
+	if len(out) == 0 {
+		if err := tx.queryRow(ctx, `SELECT count(*)`+w, args...).Scan(&total); err != nil {
+			return nil, 0, fmt.Errorf("store: count connections: %w", translate(err))
+		}
+	}
+	return out, total, nil
 }

@@ -8,6 +8,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net/url"
@@ -65,6 +66,27 @@ type DB struct {
 	observer atomic.Pointer[WriteObserver]
 	// unlock releases the database file's shared lock (see lockFile).
 	unlock func()
+	// probe is one read connection of an embedded database kept for
+	// PRAGMA data_version (see Changed); nil for a libSQL server.
+	probe     *sql.DB
+	probeStmt *sql.Stmt
+	probeMu   sync.Mutex
+	probeLast int64
+	// path is an embedded database's file ("" for a libSQL server);
+	// notifier signals its commits to other processes and watchC hears
+	// theirs (see wake.go).
+	path      string
+	notifier  *commitNotifier
+	watchOnce sync.Once
+	watchC    <-chan struct{}
+	watchStop func()
+	// presenceGen counts this process's committed presence changes (see
+	// PresenceGeneration).
+	presenceGen atomic.Int64
+	// headsStmt is Heads' statement, prepared on the reader pool.
+	headsOnce sync.Once
+	headsStmt *sql.Stmt
+	headsErr  error
 }
 
 // WriteObserver is told how writes go through the single writer: how many
@@ -197,7 +219,11 @@ func (db *DB) openFile(u *url.URL) error {
 	rq.Set("_txlock", "deferred")
 	rq.Set("_query_only", "1")
 	open := func(q url.Values, n int) (*sql.DB, error) {
-		d := sql.OpenDB(fileConnector{"file:" + path + "?" + q.Encode()})
+		conn, err := fileConnector("file:" + path + "?" + q.Encode())
+		if err != nil {
+			return nil, fmt.Errorf("store: open %s: %w", path, err)
+		}
+		d := sql.OpenDB(initConnector{conn})
 		d.SetMaxOpenConns(n)
 		d.SetMaxIdleConns(n)
 		d.SetConnMaxLifetime(0)
@@ -212,7 +238,69 @@ func (db *DB) openFile(u *url.URL) error {
 		db.unlock()
 		return err
 	}
+	if db.probe, err = open(rq, 1); err != nil {
+		db.w.Close()
+		db.r.Close()
+		db.unlock()
+		return err
+	}
+	db.path, db.notifier = path, openNotifier(path)
 	return nil
+}
+
+// fileConnector opens dsn with fileDriver (driver_pure.go or
+// driver_cgo.go), named explicitly: a process may register both drivers
+// (the client's replica uses modernc.org/sqlite), and libsql-client-go
+// would take whichever it finds first.
+func fileConnector(dsn string) (driver.Connector, error) {
+	d, err := sql.Open(fileDriver, dsn)
+	if err != nil {
+		return nil, err
+	}
+	drv := d.Driver()
+	d.Close()
+	if dc, ok := drv.(driver.DriverContext); ok {
+		return dc.OpenConnector(dsn)
+	}
+	return dsnConnector{drv: drv, dsn: dsn}, nil
+}
+
+// dsnConnector opens dsn with a driver that has no connectors of its own.
+type dsnConnector struct {
+	drv driver.Driver
+	dsn string
+}
+
+func (c dsnConnector) Connect(context.Context) (driver.Conn, error) { return c.drv.Open(c.dsn) }
+func (c dsnConnector) Driver() driver.Driver                        { return c.drv }
+
+// connInit runs on every new connection to an embedded database.
+// temp_store=MEMORY keeps statement journals in memory: each write of a
+// group commit runs in a savepoint, and SQLite otherwise spills the
+// savepoint's journal to a temporary file past 64 KiB, a pwrite per page
+// (seen in the profile of message sends).
+var connInit = []string{`PRAGMA temp_store = MEMORY`}
+
+// initConnector runs connInit on each connection it opens.
+type initConnector struct{ driver.Connector }
+
+func (c initConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ex, ok := conn.(driver.ExecerContext)
+	if !ok {
+		conn.Close()
+		return nil, errors.New("store: the SQLite driver cannot run statements on a connection")
+	}
+	for _, q := range connInit {
+		if _, err := ex.ExecContext(ctx, q, nil); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("store: %s: %w", q, err)
+		}
+	}
+	return conn, nil
 }
 
 func cloneValues(v url.Values) url.Values {
@@ -225,6 +313,11 @@ func cloneValues(v url.Values) url.Values {
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	db.watchOnce.Do(func() {}) // no watcher starts after this
+	if db.watchStop != nil {
+		db.watchStop()
+	}
+	db.notifier.close()
 	db.wstmts.close()
 	db.rstmts.close()
 	var errs []error
@@ -233,6 +326,16 @@ func (db *DB) Close() error {
 	}
 	if db.r != nil {
 		errs = append(errs, db.r.Close())
+	}
+	if db.probeStmt != nil {
+		db.probeStmt.Close()
+	}
+	db.headsOnce.Do(func() {})
+	if db.headsStmt != nil {
+		db.headsStmt.Close()
+	}
+	if db.probe != nil {
+		errs = append(errs, db.probe.Close())
 	}
 	if db.unlock != nil {
 		db.unlock()
@@ -350,6 +453,7 @@ func (db *DB) Ready(ctx context.Context) error {
 // Tx is one transaction. Now is read once when it begins, so every row it
 // writes carries the same timestamp.
 type Tx struct {
+	db       *DB
 	tx       *sql.Tx   // embedded database
 	rt       *remoteTx // libSQL server (see remote.go)
 	stmts    *stmtCache
@@ -449,7 +553,7 @@ func (db *DB) runCounting(ctx context.Context, pool *sql.DB, stmts *stmtCache, f
 	if err != nil {
 		return Commit{}, nil, fmt.Errorf("store: begin: %w", translate(err))
 	}
-	tx := &Tx{tx: sqlTx, stmts: stmts, queries: queries, Now: db.now().UTC()}
+	tx := &Tx{db: db, tx: sqlTx, stmts: stmts, queries: queries, Now: db.now().UTC()}
 	if err := fn(tx); err != nil {
 		rbErr := sqlTx.Rollback()
 		tx.rollBack(0)

@@ -23,6 +23,7 @@ func (tx *Tx) AddPresence(ctx context.Context, p Presence) error {
 		p.Socket, p.UserID, p.Instance, ms(p.ExpiresAt)); err != nil {
 		return fmt.Errorf("store: add presence: %w", err)
 	}
+	tx.presenceMoved()
 	return nil
 }
 
@@ -31,6 +32,7 @@ func (tx *Tx) RemovePresence(ctx context.Context, socket string) error {
 	if _, err := tx.exec(ctx, `DELETE FROM presence WHERE socket = ?`, socket); err != nil {
 		return fmt.Errorf("store: remove presence: %w", err)
 	}
+	tx.presenceMoved()
 	return nil
 }
 
@@ -49,6 +51,7 @@ func (tx *Tx) DropPresence(ctx context.Context, instance string) error {
 	if _, err := tx.exec(ctx, `DELETE FROM presence WHERE instance = ?`, instance); err != nil {
 		return fmt.Errorf("store: drop presence: %w", err)
 	}
+	tx.presenceMoved()
 	return nil
 }
 
@@ -59,8 +62,21 @@ func (tx *Tx) PrunePresence(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("store: prune presence: %w", err)
 	}
+	tx.presenceMoved()
 	return res.RowsAffected()
 }
+
+// presenceMoved bumps PresenceGeneration once tx commits.
+func (tx *Tx) presenceMoved() {
+	tx.AfterCommit(func() { tx.db.presenceGen.Add(1) })
+}
+
+// PresenceGeneration counts the presence changes (sockets added or
+// removed, expired rows pruned) this process has committed. A cache of
+// Online answers taken at generation g is exact for this process's own
+// sockets while the generation is still g; other instances' changes (and
+// rows expiring with time) it sees only when it reads again.
+func (db *DB) PresenceGeneration() int64 { return db.presenceGen.Load() }
 
 // Online reports, in one query, which of userIDs hold at least one
 // unexpired socket on any instance at tx.Now. Every id is a key of the
@@ -312,20 +328,62 @@ type Heads struct {
 	Members, Events, Feed int64
 }
 
+const headsQuery = `SELECT
+	coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'bucket_member_changes'), 0),
+	coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'live_events'), 0),
+	coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0)`
+
 // Heads reads the three tails' heads with one statement outside any
 // transaction: on a libSQL server one short request, which a tailer polls
 // before reading what moved. Counted with BackgroundRoundTrips.
 func (db *DB) Heads(ctx context.Context) (Heads, error) {
 	var h Heads
-	if !db.local {
+	var err error
+	if db.local {
+		// Prepared once: a tailer reads the heads on every round.
+		db.headsOnce.Do(func() { db.headsStmt, db.headsErr = db.r.PrepareContext(context.WithoutCancel(ctx), headsQuery) })
+		if db.headsErr != nil {
+			return Heads{}, fmt.Errorf("store: heads: %w", translate(db.headsErr))
+		}
+		err = db.headsStmt.QueryRowContext(ctx).Scan(&h.Members, &h.Events, &h.Feed)
+	} else {
 		db.backgroundTrips.Add(1)
+		err = db.r.QueryRowContext(ctx, headsQuery).Scan(&h.Members, &h.Events, &h.Feed)
 	}
-	err := db.r.QueryRowContext(ctx, `SELECT
-		coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'bucket_member_changes'), 0),
-		coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'live_events'), 0),
-		coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'changes'), 0)`).Scan(&h.Members, &h.Events, &h.Feed)
 	if err != nil {
 		return Heads{}, fmt.Errorf("store: heads: %w", translate(err))
 	}
 	return h, nil
+}
+
+// Changed reports whether any connection to the database may have
+// committed since the previous call (true on the first call). On an
+// embedded database it reads PRAGMA data_version on a connection kept for
+// it, which SQLite changes whenever another connection — of this process
+// or another one sharing the file — commits: a prepared statement that
+// reads the WAL index header and touches no table, a few microseconds. It
+// never reports false after a commit it has not seen, so a tailer that
+// polls Changed before Heads misses nothing. On a libSQL server, where
+// each request may run on a different connection, it always reports true.
+func (db *DB) Changed(ctx context.Context) (bool, error) {
+	if db.probe == nil {
+		return true, nil
+	}
+	db.probeMu.Lock()
+	defer db.probeMu.Unlock()
+	if db.probeStmt == nil {
+		st, err := db.probe.PrepareContext(ctx, `PRAGMA data_version`)
+		if err != nil {
+			return true, fmt.Errorf("store: data version: %w", translate(err))
+		}
+		db.probeStmt = st
+		db.probeLast = -1
+	}
+	var v int64
+	if err := db.probeStmt.QueryRowContext(ctx).Scan(&v); err != nil {
+		return true, fmt.Errorf("store: data version: %w", translate(err))
+	}
+	changed := v != db.probeLast
+	db.probeLast = v
+	return changed, nil
 }

@@ -255,7 +255,7 @@ func (db *DB) runRemote(ctx context.Context, pool *sql.DB, write bool, fn func(*
 		begin = `BEGIN IMMEDIATE`
 	}
 	rt.pending = []pendingStmt{{query: begin}}
-	tx := &Tx{rt: rt, queries: queries, Now: db.now().UTC()}
+	tx := &Tx{db: db, rt: rt, queries: queries, Now: db.now().UTC()}
 	if err := fn(tx); err != nil {
 		rbErr := rt.rollback(ctx)
 		tx.rollBack(0)

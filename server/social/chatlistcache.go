@@ -13,7 +13,7 @@ import (
 // on every request (a page of 10 group chats of 20 carries 200).
 //
 //   - Participants with their profiles, per chat, keyed by the chat's
-//     members_version (migration 00016): triggers move it in the same
+//     members_version (migration 00017): triggers move it in the same
 //     transaction as any change to the chat's participants or their
 //     users' names, usernames and photos, and the list's page query reads
 //     it with the chat row. A cached list is used only when its version is

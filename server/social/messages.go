@@ -243,7 +243,7 @@ func (s *Service) sendMessage(ctx context.Context, tx *store.Tx, c Caller, chatI
 		}
 	}
 	// The chat's activity time moves with the insert (trigger
-	// messages_touch_chat, migration 00017).
+	// messages_touch_chat, migration 00018).
 	sender := UserRef{ID: c.UserID}
 	if u := sc.Sender; sc.SenderFound {
 		sender = UserRef{ID: u.ID, Name: u.Name, Username: u.Username, Photo: u.Photo, Populated: true}

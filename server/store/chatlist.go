@@ -30,7 +30,7 @@ type ChatListRow struct {
 	LastAuthor  *Person
 	Unread      int
 	// MembersVersion moves whenever the chat's participants or their
-	// profiles change (migration 00016): ChatMembers' answer for the chat
+	// profiles change (migration 00017): ChatMembers' answer for the chat
 	// is the same for as long as it does not.
 	MembersVersion int64
 }

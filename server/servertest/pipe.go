@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
+
+	"github.com/vibesync/vibesync/server"
 )
 
 // NewInBubble is New for a test inside a testing/synctest bubble: the
@@ -19,7 +21,10 @@ import (
 // the bubble.
 func NewInBubble(t *testing.T, opts ...Option) *Env {
 	t.Helper()
-	return start(t, t.TempDir(), "", true, opts...)
+	// The live tailer polls on the fake clock instead of waiting on a file
+	// watch (which would never count as blocked).
+	poll := func(c *server.Config) { c.Live.Poll = true }
+	return start(t, t.TempDir(), "", true, append([]Option{poll}, opts...)...)
 }
 
 // pipeListener hands the server one end of each net.Pipe a client dials.

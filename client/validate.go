@@ -117,9 +117,7 @@ func checkKind(m *syncv1.Mutation) error {
 			return refuse("participantIds", "%d participants, at most %d at creation", n, wire.MaxGroupInvitees)
 		}
 		ev := c.GetEvent()
-		switch {
-		case strings.TrimSpace(c.GetCategory()) == "Event" && ev == nil:
-			return refuse("event", "an Event group needs its event")
+		switch { // an Event group may come without its event, as on the server
 		case strings.TrimSpace(c.GetCategory()) != "Event" && ev != nil:
 			return refuse("event", "only an Event group carries an event")
 		case ev != nil && (ev.GetStartsAt() == nil || ev.GetEndsAt() == nil):

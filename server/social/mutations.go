@@ -109,7 +109,8 @@ type CreateChatMutation struct {
 	Category       string
 	ParticipantIDs []string
 	// A group's settings at creation, as REST POST /chats takes them
-	// (nil: the defaults); Event is required for category Event.
+	// (nil: the defaults); Event only with category Event, where it may be
+	// left out.
 	Restricted      *bool
 	AllowPublicPost *bool
 	Tags            []Tag

@@ -41,8 +41,12 @@ fuzz:
 	done
 
 ## integration: build the server image (static binary FROM scratch) and run
-## the dockertest suites against its containers; see integration/README.md
+## the dockertest suites against its containers; see integration/README.md.
+## First, when a Docker engine answers, SeaweedFS's weed (the media suite's
+## S3 server) is built from its Go module, once per machine: it is cached
+## by version, and its first build is not counted in the tests' timeout
 integration:
+	@if docker info >/dev/null 2>&1; then $(GO) run ./integration/seaweed/cmd/build-weed >/dev/null; fi
 	$(GO) test -count=1 -timeout 12m -v ./integration/...
 
 ## bench: measure this machine; prints `metric value unit` lines and writes bench.json

@@ -1,0 +1,29 @@
+// Command build-weed builds (or finds in its cache) SeaweedFS's weed for
+// the integration suite and prints its path. `make integration` runs it
+// before the suite, so the first build on a machine is not counted
+// against the tests' timeout.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+
+	"github.com/vibesync/vibesync/integration/seaweed"
+)
+
+func main() {
+	goarch := flag.String("goarch", runtime.GOARCH, "architecture of the Docker engine's machine")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	path, err := seaweed.Binary(ctx, *goarch, os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Println(path)
+}

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"time"
 )
 
@@ -42,14 +43,30 @@ func Path(goarch string) string {
 
 // Binary returns the cached weed for linux/goarch, building it first if
 // it is not there (log, when not nil, hears what is being done and how
-// long it took). Runs that race each build and the last rename wins; the
-// binaries are the same.
+// long it took). Concurrent runs take turns on a lock file beside the
+// binary, so one builds and the others find its result: `make test` starts
+// the build in the background while the unit tests run, and the
+// integration suite's own call waits for it.
 func Binary(ctx context.Context, goarch string, log io.Writer) (string, error) {
 	if log == nil {
 		log = io.Discard
 	}
 	dst := Path(goarch)
-	if fi, err := os.Stat(dst); err == nil && fi.Mode().IsRegular() && fi.Size() > 0 {
+	if built(dst) {
+		return dst, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return "", fmt.Errorf("seaweedfs: %w", err)
+	}
+	lock, err := os.OpenFile(dst+".lock", os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return "", fmt.Errorf("seaweedfs: %w", err)
+	}
+	defer lock.Close() // closing releases the lock
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return "", fmt.Errorf("seaweedfs: lock %s: %w", lock.Name(), err)
+	}
+	if built(dst) { // another run built it while this one waited
 		return dst, nil
 	}
 	start := time.Now()
@@ -69,9 +86,6 @@ func Binary(ctx context.Context, goarch string, log io.Writer) (string, error) {
 	if err := json.Unmarshal(out, &mod); err != nil || mod.Dir == "" {
 		return "", fmt.Errorf("seaweedfs: go mod download: no module folder (%v %s)", err, mod.Error)
 	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return "", fmt.Errorf("seaweedfs: %w", err)
-	}
 	tmp := fmt.Sprintf("%s.%d.tmp", dst, os.Getpid())
 	defer os.Remove(tmp)
 	// Built inside the module's own folder: its go.mod (with its replace
@@ -88,4 +102,9 @@ func Binary(ctx context.Context, goarch string, log io.Writer) (string, error) {
 	}
 	fmt.Fprintf(log, "seaweedfs: built weed in %s\n", time.Since(start).Round(time.Second))
 	return dst, nil
+}
+
+func built(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular() && fi.Size() > 0
 }

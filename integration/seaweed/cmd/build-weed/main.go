@@ -1,7 +1,8 @@
 // Command build-weed builds (or finds in its cache) SeaweedFS's weed for
 // the integration suite and prints its path. `make integration` runs it
 // before the suite, so the first build on a machine is not counted
-// against the tests' timeout.
+// against the tests' timeout; `make test` also starts it in the background
+// while the unit tests run. Interrupted or terminated, it stops the build.
 package main
 
 import (
@@ -11,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"syscall"
 
 	"github.com/vibesync/vibesync/integration/seaweed"
 )
@@ -18,7 +20,7 @@ import (
 func main() {
 	goarch := flag.String("goarch", runtime.GOARCH, "architecture of the Docker engine's machine")
 	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	path, err := seaweed.Binary(ctx, *goarch, os.Stderr)
 	if err != nil {

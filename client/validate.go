@@ -137,14 +137,8 @@ func maxChars(field, s string, limit int) error {
 }
 
 func checkUsername(u string) error {
-	if len(u) < wire.MinUsernameLen || len(u) > wire.MaxUsernameLen {
-		return refuse("username", "must be %d to %d characters", wire.MinUsernameLen, wire.MaxUsernameLen)
-	}
-	for i := 0; i < len(u); i++ {
-		c := u[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_') {
-			return refuse("username", "may contain only letters, digits, '.' and '_'")
-		}
+	if p := wire.UsernameProblem(u); p != "" {
+		return refuse("username", "%s", p)
 	}
 	return nil
 }

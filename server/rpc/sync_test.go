@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,7 +24,6 @@ import (
 	"github.com/vibesync/vibesync/server/store"
 	syncv1 "github.com/vibesync/vibesync/syncproto/vibesync/sync/v1"
 	"github.com/vibesync/vibesync/syncproto/vibesync/sync/v1/syncv1connect"
-	"github.com/vibesync/vibesync/wire"
 )
 
 // harness is a running server and a sync client per user.
@@ -144,11 +144,19 @@ func (r *replica) pull(t *testing.T, c syncv1connect.SyncServiceClient, pageSize
 	return pages
 }
 
+// checksum is a bucket's checksum as docs/sync.md defines it: the sum mod
+// 2^64 of FNV-1a 64 (entity NUL id NUL seq NUL data) over its rows, computed
+// here from the definition rather than with the server's code.
 func (r *replica) checksum(bucket string) uint64 {
 	var sum uint64
 	for key, seq := range r.rows[bucket] {
 		entity, id, _ := strings.Cut(key, "/")
-		sum += wire.RowHash(entity, id, seq, r.data[bucket+"\x00"+key])
+		h := uint64(14695981039346656037) // FNV-1a 64 offset basis
+		for _, b := range []byte(entity + "\x00" + id + "\x00" + strconv.FormatInt(seq, 10) + "\x00" + string(r.data[bucket+"\x00"+key])) {
+			h ^= uint64(b)
+			h *= 1099511628211 // FNV-1a 64 prime
+		}
+		sum += h
 	}
 	return sum
 }

@@ -222,7 +222,7 @@ func (m SetStatusMutation) apply(ctx context.Context, s *Service, tx *store.Tx, 
 		return clearStatus(ctx, tx, c)
 	}
 	if m.ExpiresIn < MinStatusDuration || m.ExpiresIn > MaxStatusDuration {
-		return apperr.InvalidField("expiresInSeconds", "expiresInSeconds must be from %d to %d",
+		return apperr.InvalidField(FieldStatusDuration, "%s must be from %d to %d", FieldStatusDuration,
 			int64(MinStatusDuration/time.Second), int64(MaxStatusDuration/time.Second))
 	}
 	minutes := int(m.ExpiresIn / time.Minute)
@@ -267,7 +267,7 @@ func (m DeleteConnectionMutation) apply(ctx context.Context, s *Service, tx *sto
 		_, _, err := s.deleteConnection(ctx, tx, c, m.UserID, true)
 		return err
 	case store.ConnPending:
-		if err := ValidID("userId", m.UserID); err != nil {
+		if err := ValidID(FieldOtherUser, m.UserID); err != nil {
 			return err
 		}
 		_, _, err := s.deleteConnection(ctx, tx, c, m.UserID, false)
@@ -276,12 +276,12 @@ func (m DeleteConnectionMutation) apply(ctx context.Context, s *Service, tx *sto
 		}
 		return err
 	case store.ConnAccepted:
-		if err := ValidID("userId", m.UserID); err != nil {
+		if err := ValidID(FieldOtherUser, m.UserID); err != nil {
 			return err
 		}
 		return removeAcceptedConnection(ctx, tx, c, ByUser(m.UserID))
 	}
-	return apperr.InvalidField("expectStatus", "expectStatus must be pending, accepted or empty")
+	return apperr.InvalidField(FieldExpectedStatus, "%s must be pending, accepted or empty", FieldExpectedStatus)
 }
 
 func (m CreateChatMutation) apply(ctx context.Context, s *Service, tx *store.Tx, c Caller) error {

@@ -23,7 +23,19 @@ build:
 
 ## test: unit tests, then the Docker integration suite; without a Docker
 ## engine the suite says SKIPPED (under CI=true it fails instead)
-test: lint generate-check unit fuzz integration
+## The first build of SeaweedFS's weed on a machine (several minutes of
+## CPU) starts in the background while lint, unit tests and fuzzing run;
+## the integration target's own build-weed waits for it (a lock), and a
+## failing step stops it.
+test:
+	@mkdir -p $(BIN); bg=; \
+	if docker info >/dev/null 2>&1 && $(GO) build -o $(BIN)/build-weed ./integration/seaweed/cmd/build-weed; then \
+		echo "seaweedfs: weed is built (or found cached) in the background; log: $(BIN)/build-weed.log"; \
+		$(BIN)/build-weed >$(BIN)/build-weed.log 2>&1 & bg=$$!; \
+	fi; \
+	$(MAKE) --no-print-directory lint generate-check unit fuzz integration; rc=$$?; \
+	if [ -n "$$bg" ]; then kill $$bg 2>/dev/null; wait $$bg 2>/dev/null; fi; \
+	exit $$rc
 
 unit:
 	$(GO) test -count=1 -timeout 10m $(UNIT_PKGS)
@@ -41,8 +53,12 @@ fuzz:
 	done
 
 ## integration: build the server image (static binary FROM scratch) and run
-## the dockertest suites against its containers; see integration/README.md
+## the dockertest suites against its containers; see integration/README.md.
+## First, when a Docker engine answers, SeaweedFS's weed (the media suite's
+## S3 server) is built from its Go module, once per machine: it is cached
+## by version, and its first build is not counted in the tests' timeout
 integration:
+	@if docker info >/dev/null 2>&1; then $(GO) run ./integration/seaweed/cmd/build-weed >/dev/null; fi
 	$(GO) test -count=1 -timeout 12m -v ./integration/...
 
 ## bench: measure this machine; prints `metric value unit` lines and writes bench.json

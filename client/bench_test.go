@@ -74,9 +74,9 @@ func seedChats(b *testing.B, env *servertest.Env, u servertest.User, chats, mess
 	return ids
 }
 
-func benchClient(b *testing.B, env *servertest.Env, u servertest.User, tr http.RoundTripper) *client.Client {
+func benchClient(b *testing.B, env *servertest.Env, u servertest.User, tr http.RoundTripper, window int) *client.Client {
 	b.Helper()
-	c, err := client.Open(context.Background(), client.Options{Server: env.URL, Dir: b.TempDir(), HTTPClient: &http.Client{Transport: tr}, PageSize: 5000})
+	c, err := client.Open(context.Background(), client.Options{Server: env.URL, Dir: b.TempDir(), HTTPClient: &http.Client{Transport: tr}, PageSize: 5000, Window: window})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -88,18 +88,24 @@ func benchClient(b *testing.B, env *servertest.Env, u servertest.User, tr http.R
 }
 
 // BenchmarkInitialSync: a user in 100 chats of 1,000 messages each syncs
-// into an empty replica.
+// into an empty replica, every message (full) or each chat's newest 200
+// (window).
 func BenchmarkInitialSync(b *testing.B) {
 	env := servertest.New(b)
 	u := env.Register("Bench")
 	seedChats(b, env, u, 100, 1000)
+	b.Run("full", func(b *testing.B) { benchInitialSync(b, env, u, client.WindowAll) })
+	b.Run("window", func(b *testing.B) { benchInitialSync(b, env, u, 200) })
+}
+
+func benchInitialSync(b *testing.B, env *servertest.Env, u servertest.User, window int) {
 	ctx := context.Background()
 	var bytes, rows int64
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		tr := &countingTransport{}
-		c := benchClient(b, env, u, tr)
+		c := benchClient(b, env, u, tr, window)
 		tr.n.Store(0)
 		b.StartTimer()
 		res, err := c.Sync(ctx)
@@ -113,19 +119,26 @@ func BenchmarkInitialSync(b *testing.B) {
 	}
 	b.StopTimer()
 	secs := b.Elapsed().Seconds()
+	b.ReportMetric(secs/float64(b.N), "s/sync")
 	b.ReportMetric(float64(bytes)/float64(b.N)/(1<<20), "MiB/op")
 	b.ReportMetric(float64(rows)/float64(b.N), "rows/op")
 	b.ReportMetric(float64(rows)/secs, "rows/s")
 }
 
-// BenchmarkIncrementalPull: one new message in one of 100 chats, then a
-// Sync of an up-to-date replica.
+// BenchmarkIncrementalPull: one new message in one of 100 (or 1,000)
+// chats, then a Sync of an up-to-date replica.
 func BenchmarkIncrementalPull(b *testing.B) {
+	for _, n := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("chats=%d", n), func(b *testing.B) { benchIncrementalPull(b, n) })
+	}
+}
+
+func benchIncrementalPull(b *testing.B, n int) {
 	env := servertest.New(b)
 	u := env.Register("Bench")
-	chats := seedChats(b, env, u, 100, 10)
+	chats := seedChats(b, env, u, n, 10)
 	ctx := context.Background()
-	c := benchClient(b, env, u, http.DefaultTransport)
+	c := benchClient(b, env, u, http.DefaultTransport, client.WindowAll)
 	if _, err := c.Sync(ctx); err != nil {
 		b.Fatal(err)
 	}
@@ -154,7 +167,7 @@ func BenchmarkPush(b *testing.B) {
 	env := servertest.New(b)
 	u := env.Register("Bench")
 	ctx := context.Background()
-	c := benchClient(b, env, u, http.DefaultTransport)
+	c := benchClient(b, env, u, http.DefaultTransport, 0)
 	const batch = 100
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -181,7 +194,7 @@ func BenchmarkChatList(b *testing.B) {
 	u := env.Register("Bench")
 	seedChats(b, env, u, 100, 1000)
 	ctx := context.Background()
-	c := benchClient(b, env, u, http.DefaultTransport)
+	c := benchClient(b, env, u, http.DefaultTransport, client.WindowAll)
 	if _, err := c.Sync(ctx); err != nil {
 		b.Fatal(err)
 	}

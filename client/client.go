@@ -103,6 +103,12 @@ type Options struct {
 	OnStatus func(Status)
 	// PageSize is the pull page size (default DefaultPageSize).
 	PageSize int
+	// Window is how many of each chat's newest messages a pull that reads
+	// the chat from the beginning brings (the first sync, a chat joined, a
+	// reset); 0 means DefaultWindow, WindowAll (any negative) every
+	// message. Older messages come with History; everything that arrives
+	// later is kept until Evict.
+	Window int
 	// Now is the clock for display timestamps (default time.Now).
 	Now func() time.Time
 	// Log receives diagnostics (default: discarded).
@@ -130,6 +136,9 @@ func Open(ctx context.Context, opts Options) (*Client, error) {
 	opts.Server = strings.TrimRight(opts.Server, "/")
 	if opts.PageSize == 0 {
 		opts.PageSize = DefaultPageSize
+	}
+	if opts.Window == 0 {
+		opts.Window = DefaultWindow
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -412,7 +421,7 @@ func (c *Client) saveLogin(ctx context.Context, a authAnswer) error {
 // wipe empties the replica (and, for another user, the outbox and the
 // client id too: mutations belong to the user who made them).
 func wipe(ctx context.Context, tx *sql.Tx, everything bool) error {
-	stmts := []string{`DELETE FROM rows`, `DELETE FROM meta WHERE key IN ('cursor', 'buckets', 'pull')`, `DELETE FROM staged`}
+	stmts := []string{`DELETE FROM rows`, `DELETE FROM windows`, `DELETE FROM meta WHERE key IN ('cursor', 'buckets', 'pull')`, `DELETE FROM staged`}
 	if everything {
 		stmts = append(stmts, `DELETE FROM overlay`, `DELETE FROM outbox`, `DELETE FROM rejections`, `DELETE FROM meta WHERE key = 'last_sync'`)
 	}
@@ -601,6 +610,46 @@ func (c *Client) bearer() connect.UnaryInterceptorFunc {
 
 // call runs an RPC with a valid access token; a 401 triggers exactly one
 // refresh and one retry, never a loop.
+// heldToken is an access token held between calls, with its expiry.
+type heldToken struct {
+	token   string
+	expires time.Time
+}
+
+// callWith is call with the access token kept in *tok between calls (read
+// when empty, refreshed once after a 401), for a caller that must not wait
+// on the replica for each request.
+func callWith[T any](ctx context.Context, c *Client, tok *heldToken, fn func(ctx context.Context) (T, error)) (T, error) {
+	var zero T
+	if tok.token == "" || !c.opts.Now().Before(tok.expires) {
+		t, err := c.accessToken(ctx, "")
+		if err != nil {
+			return zero, err
+		}
+		s, err := c.session(ctx, c.db)
+		if err != nil {
+			return zero, err
+		}
+		tok.token, tok.expires = t, s.ExpiresAt
+	}
+	var out T
+	attempt := func() (err error) {
+		out, err = fn(context.WithValue(ctx, tokenKey{}, tok.token))
+		return err
+	}
+	err := honourRetryAfter(ctx, attempt)
+	if connect.CodeOf(err) == connect.CodeUnauthenticated {
+		t, err := c.accessToken(ctx, tok.token)
+		if err != nil {
+			return zero, err
+		}
+		tok.token, tok.expires = t, c.opts.Now().Add(time.Minute)
+		err = honourRetryAfter(ctx, attempt)
+		return out, rpcError(err)
+	}
+	return out, rpcError(err)
+}
+
 func call[T any](ctx context.Context, c *Client, fn func(ctx context.Context) (T, error)) (T, error) {
 	var zero T
 	tok, err := c.accessToken(ctx, "")

@@ -462,8 +462,11 @@ func (c *Client) Chats(ctx context.Context, search string) ([]Chat, error) {
 }
 
 // timeline sets a chat's unread count and last message: from the pulled
-// rows with two indexed queries, then the queued messages of the overlay
-// (the user's own: they never count as unread).
+// rows with two indexed queries (plus, for a chat the replica holds a
+// window of, the server's count of unread messages older than it), then
+// the queued messages of the overlay (the user's own: they never count as
+// unread). The last message is always in the window: a window holds a
+// chat's newest messages.
 func (c *Client) timeline(ctx context.Context, ch *Chat, me string, lastRead wire.Time) error {
 	bucket := "chat:" + ch.ID
 	var last []byte
@@ -479,7 +482,7 @@ func (c *Client) timeline(ctx context.Context, ch *Chat, me string, lastRead wir
 		}
 		ch.LastMessage = &m
 	}
-	var readMS int64 = -1 << 62
+	var readMS int64 = noReadMark
 	if !lastRead.IsZero() {
 		readMS = lastRead.UnixMilli()
 	}
@@ -487,6 +490,13 @@ func (c *Client) timeline(ctx context.Context, ch *Chat, me string, lastRead wir
 		bucket, readMS, me).Scan(&ch.Unread); err != nil {
 		return fmt.Errorf("client: unread: %w", err)
 	}
+	// Messages older than the replica's window count from the server's
+	// summary.
+	hidden, err := hiddenUnread(ctx, c.db, bucket, readMS)
+	if err != nil {
+		return err
+	}
+	ch.Unread += hidden
 	rows, err := c.db.QueryContext(ctx, `SELECT data FROM overlay WHERE bucket = ? AND entity = 'message' AND op = 'upsert'`, bucket)
 	if err != nil {
 		return fmt.Errorf("client: queued messages: %w", err)

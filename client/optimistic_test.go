@@ -288,10 +288,11 @@ func TestGroupSettingsAtCreationOffline(t *testing.T) {
 	mustSync(t, amy)
 	amy.net.down.Store(true)
 
-	if _, err := amy.CreateChat(ctx, client.NewChat{Group: true, Name: "Summit day", Category: "Event", Users: []string{bobU.ID}}); err == nil {
-		t.Fatal("an Event group without its event was queued")
-	}
 	starts := time.Date(2030, 5, 1, 9, 0, 0, 0, time.UTC)
+	if _, err := amy.CreateChat(ctx, client.NewChat{Group: true, Name: "Summit day", Category: "Event", Users: []string{bobU.ID},
+		Event: &client.NewChatEvent{StartsAt: starts, EndsAt: starts.Add(-time.Hour)}}); err == nil {
+		t.Fatal("an Event group whose event ends before it starts was queued")
+	}
 	yes, no := true, false
 	g, err := amy.CreateChat(ctx, client.NewChat{Group: true, Name: "Summit day", Category: "Event", Users: []string{bobU.ID},
 		Restricted: &yes, AllowPublicPost: &no, Tags: []client.Tag{{Tag: "gear", Label: "Gear"}},

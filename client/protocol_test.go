@@ -330,7 +330,12 @@ func TestVerify(t *testing.T) {
 		if _, err := c.db.ExecContext(ctx, `UPDATE rows SET seq = seq - 1 WHERE bucket = ? AND entity = 'message'`, "chat:"+drift); err != nil {
 			t.Fatal(err)
 		}
-		pulledBefore := rowsOf(t, c, "chat:"+fine)
+		// Each chat bucket holds what the test wrote: the chat, its two
+		// participants and three messages.
+		const bucketRows = 1 + 2 + 3
+		if n := rowsOf(t, c, "chat:"+fine); n != bucketRows {
+			t.Fatalf("the intact chat has %d rows after the sync, want %d", n, bucketRows)
+		}
 		res, err := c.Verify(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -339,11 +344,14 @@ func TestVerify(t *testing.T) {
 			t.Fatalf("drifted %v", res.Drifted)
 		}
 		// The repair pull carries the drifted chat's rows only.
-		if res.Pulled != rowsOf(t, c, "chat:"+drift) {
-			t.Fatalf("pulled %d changes to repair a bucket of %d rows", res.Pulled, rowsOf(t, c, "chat:"+drift))
+		if res.Pulled != bucketRows {
+			t.Fatalf("pulled %d changes to repair a bucket of %d rows", res.Pulled, bucketRows)
 		}
-		if rowsOf(t, c, "chat:"+fine) != pulledBefore {
-			t.Fatal("the intact chat changed")
+		if n := rowsOf(t, c, "chat:"+drift); n != bucketRows {
+			t.Fatalf("the repaired chat has %d rows, want %d", n, bucketRows)
+		}
+		if n := rowsOf(t, c, "chat:"+fine); n != bucketRows {
+			t.Fatalf("the intact chat has %d rows, want %d", n, bucketRows)
 		}
 		if res, _ := c.Verify(ctx); len(res.Drifted) != 0 {
 			t.Fatalf("still drifted: %v", res.Drifted)

@@ -58,6 +58,14 @@ CREATE TABLE IF NOT EXISTS staged (
     run     TEXT NOT NULL,                      -- the pull (one process's) it belongs to
     changes BLOB NOT NULL                       -- a PullResponse holding the page's changes
 ) STRICT;
+CREATE TABLE IF NOT EXISTS windows (
+    bucket        TEXT PRIMARY KEY,   -- a chat bucket whose older messages the replica does not hold
+    floor         INTEGER NOT NULL,   -- it holds every message with seq >= floor
+    hidden        INTEGER NOT NULL,   -- live messages below the floor, on the server
+    hidden_unread INTEGER NOT NULL,   -- of them, by others after read_at
+    read_at       INTEGER NOT NULL,   -- the read mark (unix ms) hidden_unread was counted with
+    stale         INTEGER NOT NULL DEFAULT 0 -- 1: a message below the floor was deleted; counts asked again
+) STRICT;
 CREATE TABLE IF NOT EXISTS rejections (
     mutation_id INTEGER PRIMARY KEY,
     kind        TEXT NOT NULL,
@@ -271,9 +279,15 @@ func (c *Client) entities(ctx context.Context, kind, bucket string) ([]entity, e
 }
 
 // checksum computes a bucket's checksum over the pulled rows (see
-// wire.RowHash), to compare with the server's.
+// wire.RowHash), to compare with the server's; for a bucket the replica
+// holds a window of, over what the window holds (messages at or above its
+// floor, every other row).
 func checksum(ctx context.Context, q querier, bucket string) (uint64, int64, error) {
-	rows, err := q.QueryContext(ctx, `SELECT entity, id, seq, data FROM rows WHERE bucket = ?`, bucket)
+	w, err := windowOf(ctx, q, bucket)
+	if err != nil {
+		return 0, 0, err
+	}
+	rows, err := q.QueryContext(ctx, `SELECT entity, id, seq, data FROM rows WHERE bucket = ? AND (entity <> 'message' OR seq >= ?)`, bucket, w.floor)
 	if err != nil {
 		return 0, 0, fmt.Errorf("client: checksum %s: %w", bucket, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/vibesync/vibesync/client"
@@ -51,24 +52,31 @@ func TestRetryAfter(t *testing.T) {
 	})
 	t.Run("a short Retry-After is waited out and the call made again", func(t *testing.T) {
 		t.Parallel()
-		env := servertest.New(t, servertest.WithRateLimits(ratelimit.Config{Auth: ratelimit.Limit{Every: time.Second, Burst: 1}}))
-		// The server's clock is the test's: each refusal moves it past
-		// the Retry-After while the client waits its second.
-		tr := &advanceOn429{env: env}
-		c, err := client.Open(ctx, client.Options{Server: env.URL, Dir: t.TempDir(), HTTPClient: &http.Client{Transport: tr}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		if _, err := c.Register(ctx, "Amy", "amy.wait", "correct horse battery"); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := c.Register(ctx, "Bob", "bob.wait", "correct horse battery"); err != nil {
-			t.Fatalf("registration after a 1s Retry-After: %v", err)
-		}
-		if tr.refused != 1 || tr.sent != 3 {
-			t.Fatalf("%d requests, %d refused; want 3 and 1 (refused, then made again)", tr.sent, tr.refused)
-		}
+		synctest.Test(t, func(t *testing.T) {
+			env := servertest.NewInBubble(t, servertest.WithRateLimits(ratelimit.Config{Auth: ratelimit.Limit{Every: time.Second, Burst: 1}}))
+			// The server's clock is the test's: each refusal moves it past
+			// the Retry-After while the client waits its second on the
+			// bubble's fake clock.
+			tr := &advanceOn429{env: env, base: env.HTTP.Client().Transport}
+			c, err := client.Open(ctx, client.Options{Server: env.URL, Dir: t.TempDir(), HTTPClient: &http.Client{Transport: tr}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if _, err := c.Register(ctx, "Amy", "amy.wait", "correct horse battery"); err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			if _, err := c.Register(ctx, "Bob", "bob.wait", "correct horse battery"); err != nil {
+				t.Fatalf("registration after a 1s Retry-After: %v", err)
+			}
+			if waited := time.Since(start); waited < time.Second {
+				t.Fatalf("made again after %v, before the 1s Retry-After", waited)
+			}
+			if tr.refused != 1 || tr.sent != 3 {
+				t.Fatalf("%d requests, %d refused; want 3 and 1 (refused, then made again)", tr.sent, tr.refused)
+			}
+		})
 	})
 }
 
@@ -76,12 +84,13 @@ func TestRetryAfter(t *testing.T) {
 // whenever one is refused with 429.
 type advanceOn429 struct {
 	env           *servertest.Env
+	base          http.RoundTripper
 	sent, refused int
 }
 
 func (a *advanceOn429) RoundTrip(r *http.Request) (*http.Response, error) {
 	a.sent++
-	res, err := http.DefaultTransport.RoundTrip(r)
+	res, err := a.base.RoundTrip(r)
 	if err == nil && res.StatusCode == http.StatusTooManyRequests {
 		a.refused++
 		a.env.Clock.Advance(time.Second)

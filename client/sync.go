@@ -338,9 +338,19 @@ func (c *Client) unacked(ctx context.Context, limit int) ([]queued, error) {
 	return out, rows.Err()
 }
 
-// pull reads every page up to the checkpoint, then applies them in one
-// local transaction. It returns the buckets whose checksum differed (they
-// are dropped so the next pull reads them from 0).
+// pull reads every page up to the checkpoint and applies them in one local
+// transaction at the checkpoint. It returns the buckets whose checksum
+// differed (they are dropped so the next pull reads them from 0).
+//
+// Pages are fetched ahead: while one page is staged, the next is on its
+// way. A pull that replaces the whole replica (the first one, cursor 0, or
+// a reset) is a bulk load: its pages are written as they arrive into
+// rows_next, a table of the replica's row format without secondary
+// indexes, each page in one local transaction with the state to resume
+// after it; at the checkpoint rows_next gets its indexes and becomes rows
+// in the same transaction that moves the cursor, so the replica still
+// changes only at the checkpoint. Other pulls stage their pages as blobs
+// in staged and apply them at the checkpoint.
 func (c *Client) pull(ctx context.Context, verify bool, res *SyncResult) ([]string, error) {
 	cursor, err := getMetaInt(ctx, c.db, "cursor")
 	if err != nil {
@@ -350,9 +360,11 @@ func (c *Client) pull(ctx context.Context, verify bool, res *SyncResult) ([]stri
 	if err := getMetaJSON(ctx, c.db, "buckets", &buckets); err != nil {
 		return nil, err
 	}
-	var staged []*syncv1.Change
+	var staged []*syncv1.Change // a non-bulk pull's pages
 	var token []byte
 	var last *syncv1.PullResponse
+	var received int64
+	var tail []*syncv1.Change // the last changes, for Arrived
 	restarts := 0
 	c.setProgress(ctx, func(p *progress) { p.downloading, p.received, p.total = true, 0, 0 })
 	// A pull cut off earlier (connection lost, process killed) from this
@@ -361,15 +373,27 @@ func (c *Client) pull(ctx context.Context, verify bool, res *SyncResult) ([]stri
 	if err != nil {
 		return nil, err
 	}
-	resumed, run := false, newClientID()
+	resumed, bulk, run := false, false, newClientID()
 	if len(state.Token) > 0 && state.Cursor == cursor && slices.Equal(state.Buckets, buckets) {
-		pages, err := c.stagedChanges(ctx, state.Run, state.Pages)
-		if err != nil {
-			return nil, err
+		if state.Bulk {
+			ok, err := c.bulkStaged(ctx, state.Run)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				token, resumed, bulk, run, received = state.Token, true, true, state.Run, state.Received
+			}
+		} else {
+			pages, err := c.stagedChanges(ctx, state.Run, state.Pages)
+			if err != nil {
+				return nil, err
+			}
+			if pages != nil {
+				staged, token, resumed, run, received = pages, state.Token, true, state.Run, int64(len(pages))
+			}
 		}
-		if pages != nil {
-			staged, token, resumed, run = pages, state.Token, true, state.Run
-			c.setProgress(ctx, func(p *progress) { p.received, p.total = int64(len(staged)), max(state.Total, int64(len(staged))) })
+		if resumed {
+			c.setProgress(ctx, func(p *progress) { p.received, p.total = received, max(state.Total, received) })
 		}
 	}
 	if !resumed && len(state.Token) > 0 {
@@ -381,48 +405,101 @@ func (c *Client) pull(ctx context.Context, verify bool, res *SyncResult) ([]stri
 	if resumed {
 		pages = state.Pages
 	}
+	req := &syncv1.PullRequest{ProtocolVersion: ProtocolVersion, Cursor: cursor,
+		PageSize: int32(c.opts.PageSize), WantChecksums: verify, Window: int32(max(c.opts.Window, 0))}
+	// The held set goes as its digest: the server knows it when it is what
+	// the user may read now, and asks for the names otherwise.
+	if len(buckets) > 0 {
+		req.BucketsDigest = wire.BucketsDigest(buckets)
+	}
+	if verify {
+		if req.Floors, err = floors(ctx, c.db); err != nil {
+			return nil, err
+		}
+	}
+fetching:
 	for {
-		req := &syncv1.PullRequest{ProtocolVersion: ProtocolVersion, Cursor: cursor, Buckets: buckets,
-			PageToken: token, PageSize: int32(c.opts.PageSize), WantChecksums: verify}
-		page, err := call(ctx, c, func(ctx context.Context) (*connect.Response[syncv1.PullResponse], error) {
-			return c.rpc.Pull(ctx, connect.NewRequest(req))
-		})
-		if (reason(err) == syncv1.ReasonPullRestart || resumed && connect.CodeOf(err) == connect.CodeInvalidArgument) && restarts < 3 {
-			// The server pruned its feed past our cursor mid-pull (the
-			// staged pages may miss deletions), or no longer takes the
-			// token a resumed pull kept: start again.
-			restarts++
-			staged, token, resumed, pages = nil, nil, false, 0
-			if err := c.dropStaged(ctx); err != nil {
+		fctx, stop := context.WithCancel(ctx)
+		pagesIn := c.fetchPages(fctx, req, token)
+		for f := range pagesIn {
+			err := f.err
+			if reason(err) == syncv1.ReasonBucketsDigestMismatch && req.BucketsDigest != nil {
+				// The user's buckets changed: name the held ones.
+				stop()
+				for range pagesIn {
+				}
+				req.BucketsDigest, req.Buckets = nil, buckets
+				continue fetching
+			}
+			if (reason(err) == syncv1.ReasonPullRestart || resumed && connect.CodeOf(err) == connect.CodeInvalidArgument) && restarts < 3 {
+				// The server pruned its feed past our cursor mid-pull (the
+				// staged pages may miss deletions), or no longer takes the
+				// token a resumed pull kept: start again.
+				stop()
+				for range pagesIn {
+				}
+				restarts++
+				staged, token, resumed, bulk, pages, received, tail = nil, nil, false, false, 0, 0, nil
+				if err := c.dropStaged(ctx); err != nil {
+					return nil, err
+				}
+				c.setProgress(ctx, func(p *progress) { p.received, p.total = 0, 0 })
+				continue fetching
+			}
+			if err != nil {
+				stop()
+				for range pagesIn {
+				}
 				return nil, err
 			}
-			c.setProgress(ctx, func(p *progress) { p.received, p.total = 0, 0 })
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		staged = append(staged, page.Msg.Changes...)
-		var total int64
-		c.setProgress(ctx, func(p *progress) {
-			if len(token) == 0 {
-				p.total = page.Msg.Total
+			page := f.page
+			if pages == 0 && !resumed {
+				// The first page says whether this pull replaces the
+				// replica.
+				if bulk = cursor == 0 || page.Reset_; bulk {
+					if err := c.startBulk(ctx); err != nil {
+						stop()
+						return nil, err
+					}
+				}
 			}
-			p.received = int64(len(staged))
-			p.total = max(p.total, p.received)
-			total = p.total
-		})
-		if len(page.Msg.NextPageToken) == 0 {
-			last = page.Msg
-			break
+			received += int64(len(page.Changes))
+			tail = append(tail, page.Changes[max(0, len(page.Changes)-maxArrivals):]...)
+			tail = tail[max(0, len(tail)-maxArrivals):]
+			var total int64
+			c.setProgress(ctx, func(p *progress) {
+				if pages == 0 && !resumed {
+					p.total = page.Total
+				}
+				p.received = received
+				p.total = max(p.total, p.received)
+				total = p.total
+			})
+			if len(page.NextPageToken) == 0 {
+				last = page
+				stop()
+				break fetching
+			}
+			token = page.NextPageToken
+			// The page is kept durably, apart from the pulled rows (which
+			// change only at the checkpoint), with the token of the next.
+			pages++
+			st := pullResume{Run: run, Pages: pages, Cursor: cursor, Buckets: buckets, Token: token, Total: total, Bulk: bulk, Received: received}
+			if bulk {
+				err = c.stageBulk(ctx, page.Changes, st)
+			} else {
+				staged = append(staged, page.Changes...)
+				err = c.stagePage(ctx, page.Changes, st)
+			}
+			if err != nil {
+				stop()
+				for range pagesIn {
+				}
+				return nil, err
+			}
 		}
-		token = page.Msg.NextPageToken
-		// The page is kept durably, apart from the pulled rows (which
-		// change only at the checkpoint), with the token of the next.
-		pages++
-		if err := c.stagePage(ctx, page.Msg.Changes, pullResume{Run: run, Pages: pages, Cursor: cursor, Buckets: buckets, Token: token, Total: total}); err != nil {
-			return nil, err
-		}
+		stop()
+		return nil, fmt.Errorf("client: pull ended without its final page")
 	}
 	var drifted []string
 	moved, current := false, cursor
@@ -446,18 +523,48 @@ func (c *Client) pull(ctx context.Context, verify bool, res *SyncResult) ([]stri
 			current = now
 			return nil
 		}
-		if last.Reset_ {
-			if err := wipe(ctx, tx, false); err != nil {
+		if bulk {
+			if err := finishBulk(ctx, tx, last.Changes); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM windows`); err != nil {
+				return err
+			}
+		} else {
+			if last.Reset_ {
+				if err := wipe(ctx, tx, false); err != nil {
+					return err
+				}
+			}
+			all := append(staged, last.Changes...)
+			if err := markStale(ctx, tx, all); err != nil {
+				return err
+			}
+			if err := applyChanges(ctx, tx, all); err != nil {
 				return err
 			}
 		}
-		if err := applyChanges(ctx, tx, staged); err != nil {
-			return err
+		// Buckets read from the beginning hold what their window says.
+		heldBefore := make(map[string]bool, len(buckets))
+		for _, b := range buckets {
+			heldBefore[b] = true
+		}
+		for _, b := range last.Buckets {
+			if !heldBefore[b] {
+				if _, err := tx.ExecContext(ctx, `DELETE FROM windows WHERE bucket = ?`, b); err != nil {
+					return err
+				}
+			}
+		}
+		for _, w := range last.Windows {
+			if err := putWindow(ctx, tx, w); err != nil {
+				return err
+			}
 		}
 		// Lost buckets go after the staged changes: earlier pages may
 		// have carried rows of a bucket lost before the last one.
 		for _, b := range last.LostBuckets {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM rows WHERE bucket = ?`, b); err != nil {
+			if err := dropBucket(ctx, tx, b); err != nil {
 				return err
 			}
 		}
@@ -469,7 +576,7 @@ func (c *Client) pull(ctx context.Context, verify bool, res *SyncResult) ([]stri
 			}
 			if got != sum.Sum || n != sum.Count {
 				drifted = append(drifted, sum.Bucket)
-				if _, err := tx.ExecContext(ctx, `DELETE FROM rows WHERE bucket = ?`, sum.Bucket); err != nil {
+				if err := dropBucket(ctx, tx, sum.Bucket); err != nil {
 					return err
 				}
 				held = slices.DeleteFunc(held, func(b string) bool { return b == sum.Bucket })
@@ -493,8 +600,11 @@ func (c *Client) pull(ctx context.Context, verify bool, res *SyncResult) ([]stri
 		res.Cursor = current
 		return nil, nil
 	}
-	res.Pulled += len(staged)
-	for _, ch := range staged[max(0, len(staged)-maxArrivals):] {
+	if err := c.refreshStale(ctx); err != nil {
+		return nil, err
+	}
+	res.Pulled += int(received)
+	for _, ch := range tail {
 		a := Arrival{Bucket: ch.Bucket, Entity: ch.Entity, ID: ch.EntityId, Deleted: ch.Op == syncv1.Op_OP_DELETE}
 		if !a.Deleted {
 			a.Summary = summarize(ch.Entity, ch.Data)
@@ -510,12 +620,126 @@ func (c *Client) pull(ctx context.Context, verify bool, res *SyncResult) ([]stri
 	return drifted, nil
 }
 
+// dropBucket forgets a bucket's rows and window.
+func dropBucket(ctx context.Context, tx *sql.Tx, bucket string) error {
+	for _, q := range []string{`DELETE FROM rows WHERE bucket = ?`, `DELETE FROM windows WHERE bucket = ?`} {
+		if _, err := tx.ExecContext(ctx, q, bucket); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fetched is one page of a pull, or the error that ended it.
+type fetched struct {
+	page *syncv1.PullResponse
+	err  error
+}
+
+// fetchPages fetches the pages of a pull from token on, one ahead of the
+// reader: the next page is fetched while the reader stages the last, and
+// held until the reader takes it (a pull cut off loses at most that one).
+// It ends after the final page, an error, or when ctx ends. The access
+// token is read once (and refreshed on a 401), so fetching never waits for
+// a local transaction.
+func (c *Client) fetchPages(ctx context.Context, req *syncv1.PullRequest, token []byte) <-chan fetched {
+	out := make(chan fetched)
+	go func() {
+		defer close(out)
+		var tok heldToken
+		for {
+			r := proto.Clone(req).(*syncv1.PullRequest)
+			r.PageToken = token
+			page, err := callWith(ctx, c, &tok, func(ctx context.Context) (*connect.Response[syncv1.PullResponse], error) {
+				return c.rpc.Pull(ctx, connect.NewRequest(r))
+			})
+			f := fetched{err: err}
+			if err == nil {
+				f.page = page.Msg
+			}
+			select {
+			case out <- f:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil || len(page.Msg.NextPageToken) == 0 {
+				return
+			}
+			token = page.Msg.NextPageToken
+		}
+	}()
+	return out
+}
+
+// rowsNext is the table a bulk load fills: rows' format, no secondary
+// index.
+const rowsNext = `CREATE TABLE IF NOT EXISTS rows_next (
+    bucket TEXT NOT NULL,
+    entity TEXT NOT NULL,
+    id     TEXT NOT NULL,
+    seq    INTEGER NOT NULL,
+    data   BLOB NOT NULL,
+    at     INTEGER NOT NULL DEFAULT 0,
+    author TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (bucket, entity, id)
+) STRICT`
+
+// startBulk empties rows_next for a new bulk load.
+func (c *Client) startBulk(ctx context.Context) error {
+	return c.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DROP TABLE IF EXISTS rows_next`); err != nil {
+			return fmt.Errorf("client: start bulk load: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, rowsNext); err != nil {
+			return fmt.Errorf("client: start bulk load: %w", err)
+		}
+		return nil
+	})
+}
+
+// stageBulk writes one page of a bulk load into rows_next, in one local
+// transaction with the state to resume after it.
+func (c *Client) stageBulk(ctx context.Context, changes []*syncv1.Change, st pullResume) error {
+	return c.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, rowsNext); err != nil {
+			return fmt.Errorf("client: stage page: %w", err)
+		}
+		if err := writeChanges(ctx, tx, "rows_next", changes); err != nil {
+			return fmt.Errorf("client: stage page: %w", err)
+		}
+		return setMetaJSON(ctx, tx, "pull", st)
+	})
+}
+
+// bulkStaged reports whether rows_next holds a bulk load to resume.
+func (c *Client) bulkStaged(ctx context.Context, run string) (bool, error) {
+	var n int
+	err := c.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'rows_next'`).Scan(&n)
+	return n == 1 && run != "", err
+}
+
+// finishBulk writes a bulk load's final page into rows_next, builds its
+// indexes and makes it the replica's rows, replacing what they held.
+func finishBulk(ctx context.Context, tx *sql.Tx, changes []*syncv1.Change) error {
+	if _, err := tx.ExecContext(ctx, rowsNext); err != nil {
+		return err
+	}
+	if err := writeChanges(ctx, tx, "rows_next", changes); err != nil {
+		return err
+	}
+	for _, q := range []string{`DROP TABLE rows`, `ALTER TABLE rows_next RENAME TO rows`, rowIndexes,
+		`DELETE FROM staged`} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("client: finish bulk load: %w", err)
+		}
+	}
+	return nil
+}
+
 // insertBatch is how many rows one INSERT statement writes: one
 // statement runs per batch instead of one per row (7 values a row, well
 // under SQLite's limit of 32,766 variables).
 const insertBatch = 128
-
-const insertRows = `INSERT OR REPLACE INTO rows (bucket, entity, id, seq, data, at, author) VALUES `
 
 // applyChanges writes a pull's changes in order. Consecutive upserts go in
 // multi-row INSERTs (a later row of the same key replaces an earlier one,
@@ -548,14 +772,14 @@ func applyChanges(ctx context.Context, tx *sql.Tx, changes []*syncv1.Change) err
 			if _, err := tx.ExecContext(ctx, dropRowIndexes); err != nil {
 				return err
 			}
-			if err := writeChanges(ctx, tx, changes); err != nil {
+			if err := writeChanges(ctx, tx, "rows", changes); err != nil {
 				return err
 			}
 			_, err := tx.ExecContext(ctx, rowIndexes)
 			return err
 		}
 	}
-	return writeChanges(ctx, tx, changes)
+	return writeChanges(ctx, tx, "rows", changes)
 }
 
 // bulkLoadMin is the pull size from which an empty replica is loaded
@@ -566,14 +790,16 @@ const bulkLoadMin = 1000
 // SQLite's cache_size (negative: KiB).
 const bulkLoadCacheKiB = -256 << 10
 
-func writeChanges(ctx context.Context, tx *sql.Tx, changes []*syncv1.Change) error {
+// writeChanges writes changes in order into table (rows, or rows_next
+// during a bulk load).
+func writeChanges(ctx context.Context, tx *sql.Tx, table string, changes []*syncv1.Change) error {
 	var full *sql.Stmt
 	defer func() {
 		if full != nil {
 			full.Close()
 		}
 	}()
-	del, err := tx.PrepareContext(ctx, `DELETE FROM rows WHERE bucket = ? AND entity = ? AND id = ?`)
+	del, err := tx.PrepareContext(ctx, `DELETE FROM `+table+` WHERE bucket = ? AND entity = ? AND id = ?`)
 	if err != nil {
 		return err
 	}
@@ -587,13 +813,13 @@ func writeChanges(ctx context.Context, tx *sql.Tx, changes []*syncv1.Change) err
 		var err error
 		if n == insertBatch {
 			if full == nil {
-				if full, err = tx.PrepareContext(ctx, insertSQL(insertBatch)); err != nil {
+				if full, err = tx.PrepareContext(ctx, insertSQL(table, insertBatch)); err != nil {
 					return err
 				}
 			}
 			_, err = full.ExecContext(ctx, args...)
 		} else {
-			_, err = tx.ExecContext(ctx, insertSQL(n), args...)
+			_, err = tx.ExecContext(ctx, insertSQL(table, n), args...)
 		}
 		args = args[:0]
 		return err
@@ -623,9 +849,9 @@ func writeChanges(ctx context.Context, tx *sql.Tx, changes []*syncv1.Change) err
 	return flush()
 }
 
-func insertSQL(n int) string {
+func insertSQL(table string, n int) string {
 	var b strings.Builder
-	b.WriteString(insertRows)
+	b.WriteString(`INSERT OR REPLACE INTO ` + table + ` (bucket, entity, id, seq, data, at, author) VALUES `)
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
@@ -757,6 +983,9 @@ type pullResume struct {
 	Buckets []string `json:"buckets"`
 	Token   []byte   `json:"token"`
 	Total   int64    `json:"total"`
+	// Bulk: the pages are in rows_next (a bulk load), not in staged.
+	Bulk     bool  `json:"bulk,omitempty"`
+	Received int64 `json:"received,omitempty"`
 }
 
 func (c *Client) pullState(ctx context.Context) (pullResume, error) {
@@ -830,8 +1059,10 @@ func clearRun(ctx context.Context, tx *sql.Tx, run string) error {
 }
 
 func clearStaged(ctx context.Context, tx *sql.Tx) error {
-	if _, err := tx.ExecContext(ctx, `DELETE FROM staged`); err != nil {
-		return err
+	for _, q := range []string{`DELETE FROM staged`, `DROP TABLE IF EXISTS rows_next`} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
+		}
 	}
 	_, err := tx.ExecContext(ctx, `DELETE FROM meta WHERE key = 'pull'`)
 	return err

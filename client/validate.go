@@ -117,9 +117,7 @@ func checkKind(m *syncv1.Mutation) error {
 			return refuse("participantIds", "%d participants, at most %d at creation", n, wire.MaxGroupInvitees)
 		}
 		ev := c.GetEvent()
-		switch {
-		case strings.TrimSpace(c.GetCategory()) == "Event" && ev == nil:
-			return refuse("event", "an Event group needs its event")
+		switch { // an Event group may come without its event, as on the server
 		case strings.TrimSpace(c.GetCategory()) != "Event" && ev != nil:
 			return refuse("event", "only an Event group carries an event")
 		case ev != nil && (ev.GetStartsAt() == nil || ev.GetEndsAt() == nil):
@@ -139,14 +137,8 @@ func maxChars(field, s string, limit int) error {
 }
 
 func checkUsername(u string) error {
-	if len(u) < wire.MinUsernameLen || len(u) > wire.MaxUsernameLen {
-		return refuse("username", "must be %d to %d characters", wire.MinUsernameLen, wire.MaxUsernameLen)
-	}
-	for i := 0; i < len(u); i++ {
-		c := u[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_') {
-			return refuse("username", "may contain only letters, digits, '.' and '_'")
-		}
+	if p := wire.UsernameProblem(u); p != "" {
+		return refuse("username", "%s", p)
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -87,6 +88,7 @@ func runSuite(m *testing.M) int {
 	}
 	fmt.Printf("integration: built image %s in %s\n", image, time.Since(start).Round(time.Millisecond))
 	defer cleanup()
+	defer runExitFuncs()
 	return m.Run()
 }
 
@@ -111,15 +113,7 @@ func buildImage() (func(), error) {
 	}
 	defer os.RemoveAll(dir)
 
-	goarch := runtime.GOARCH
-	if info, err := pool.Client.Info(); err == nil {
-		switch info.Architecture {
-		case "x86_64":
-			goarch = "amd64"
-		case "aarch64":
-			goarch = "arm64"
-		}
-	}
+	goarch := engineArch()
 	build := exec.Command("go", "build", "-ldflags=-s -w", "-o", dir+string(filepath.Separator),
 		"./cmd/vibesyncd", "./integration/libsqlserver/cmd/libsql-test-server")
 	build.Dir = root
@@ -189,6 +183,41 @@ ENTRYPOINT ["/libsql-test-server", "-listen", "0.0.0.0:8080", "-db", "/data/libs
 		}
 	}
 	return remove, nil
+}
+
+// engineArch is the Go architecture of the Docker engine's machine.
+func engineArch() string {
+	goarch := runtime.GOARCH
+	if info, err := pool.Client.Info(); err == nil {
+		switch info.Architecture {
+		case "x86_64":
+			goarch = "amd64"
+		case "aarch64":
+			goarch = "arm64"
+		}
+	}
+	return goarch
+}
+
+// exitFuncs run when the suite ends (images built on first use).
+var (
+	exitMu    sync.Mutex
+	exitFuncs []func()
+)
+
+// atExit registers f to run when the suite ends.
+func atExit(f func()) {
+	exitMu.Lock()
+	defer exitMu.Unlock()
+	exitFuncs = append(exitFuncs, f)
+}
+
+func runExitFuncs() {
+	exitMu.Lock()
+	defer exitMu.Unlock()
+	for _, f := range exitFuncs {
+		f()
+	}
 }
 
 func moduleRoot() (string, error) {

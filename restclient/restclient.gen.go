@@ -2626,8 +2626,8 @@ type ClientInterface interface {
 	// that still exists. Creating a one-to-one chat that exists answers 200
 	// with it. Group: `name`, `category` and `participants` are required;
 	// every participant must be followed by or connected to the caller.
-	// Category `Courses` is never restricted; category `Event` takes an
-	// `event`. Sends `chat-created` to every member (and the caller's other
+	// Category `Courses` is never restricted; category `Event` may take an
+	// `event` (without one, the chat answers `no_event` where it needs it). Sends `chat-created` to every member (and the caller's other
 	// devices).
 	//
 	// Takes any type of body and a specified content type.
@@ -2642,8 +2642,8 @@ type ClientInterface interface {
 	// that still exists. Creating a one-to-one chat that exists answers 200
 	// with it. Group: `name`, `category` and `participants` are required;
 	// every participant must be followed by or connected to the caller.
-	// Category `Courses` is never restricted; category `Event` takes an
-	// `event`. Sends `chat-created` to every member (and the caller's other
+	// Category `Courses` is never restricted; category `Event` may take an
+	// `event` (without one, the chat answers `no_event` where it needs it). Sends `chat-created` to every member (and the caller's other
 	// devices).
 	//
 	// Takes a body of the `application/json` content type.
@@ -3449,8 +3449,8 @@ func (c *Client) ListChats(ctx context.Context, params *ListChatsParams, reqEdit
 // that still exists. Creating a one-to-one chat that exists answers 200
 // with it. Group: `name`, `category` and `participants` are required;
 // every participant must be followed by or connected to the caller.
-// Category `Courses` is never restricted; category `Event` takes an
-// `event`. Sends `chat-created` to every member (and the caller's other
+// Category `Courses` is never restricted; category `Event` may take an
+// `event` (without one, the chat answers `no_event` where it needs it). Sends `chat-created` to every member (and the caller's other
 // devices).
 //
 // Takes any type of body and a specified content type.
@@ -3475,8 +3475,8 @@ func (c *Client) CreateChatWithBody(ctx context.Context, params *CreateChatParam
 // that still exists. Creating a one-to-one chat that exists answers 200
 // with it. Group: `name`, `category` and `participants` are required;
 // every participant must be followed by or connected to the caller.
-// Category `Courses` is never restricted; category `Event` takes an
-// `event`. Sends `chat-created` to every member (and the caller's other
+// Category `Courses` is never restricted; category `Event` may take an
+// `event` (without one, the chat answers `no_event` where it needs it). Sends `chat-created` to every member (and the caller's other
 // devices).
 //
 // Takes a body of the `application/json` content type.
@@ -9725,8 +9725,8 @@ type ClientWithResponsesInterface interface {
 	// that still exists. Creating a one-to-one chat that exists answers 200
 	// with it. Group: `name`, `category` and `participants` are required;
 	// every participant must be followed by or connected to the caller.
-	// Category `Courses` is never restricted; category `Event` takes an
-	// `event`. Sends `chat-created` to every member (and the caller's other
+	// Category `Courses` is never restricted; category `Event` may take an
+	// `event` (without one, the chat answers `no_event` where it needs it). Sends `chat-created` to every member (and the caller's other
 	// devices).
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -9741,8 +9741,8 @@ type ClientWithResponsesInterface interface {
 	// that still exists. Creating a one-to-one chat that exists answers 200
 	// with it. Group: `name`, `category` and `participants` are required;
 	// every participant must be followed by or connected to the caller.
-	// Category `Courses` is never restricted; category `Event` takes an
-	// `event`. Sends `chat-created` to every member (and the caller's other
+	// Category `Courses` is never restricted; category `Event` may take an
+	// `event` (without one, the chat answers `no_event` where it needs it). Sends `chat-created` to every member (and the caller's other
 	// devices).
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
@@ -17729,8 +17729,8 @@ func (c *ClientWithResponses) ListChatsWithResponse(ctx context.Context, params 
 // that still exists. Creating a one-to-one chat that exists answers 200
 // with it. Group: `name`, `category` and `participants` are required;
 // every participant must be followed by or connected to the caller.
-// Category `Courses` is never restricted; category `Event` takes an
-// `event`. Sends `chat-created` to every member (and the caller's other
+// Category `Courses` is never restricted; category `Event` may take an
+// `event` (without one, the chat answers `no_event` where it needs it). Sends `chat-created` to every member (and the caller's other
 // devices).
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -17751,8 +17751,8 @@ func (c *ClientWithResponses) CreateChatWithBodyWithResponse(ctx context.Context
 // that still exists. Creating a one-to-one chat that exists answers 200
 // with it. Group: `name`, `category` and `participants` are required;
 // every participant must be followed by or connected to the caller.
-// Category `Courses` is never restricted; category `Event` takes an
-// `event`. Sends `chat-created` to every member (and the caller's other
+// Category `Courses` is never restricted; category `Event` may take an
+// `event` (without one, the chat answers `no_event` where it needs it). Sends `chat-created` to every member (and the caller's other
 // devices).
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).

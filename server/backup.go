@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -197,7 +196,7 @@ func copyTree(src, dst string) (int, error) {
 			n++
 			return nil
 		}
-		switch err := copyOne(p, target); {
+		switch err := store.CopyFile(p, target); {
 		case errors.Is(err, fs.ErrNotExist):
 			return nil // deleted since the walk saw it
 		case err != nil:
@@ -210,32 +209,6 @@ func copyTree(src, dst string) (int, error) {
 		return n, fmt.Errorf("copy %s: %w", src, err)
 	}
 	return n, nil
-}
-
-func copyOne(src, dst string) (err error) {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	tmp := filepath.Join(filepath.Dir(dst), ".copy-"+filepath.Base(dst))
-	out, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	if _, err = io.Copy(out, in); err == nil {
-		err = out.Sync()
-	}
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, dst)
-	}
-	if err != nil {
-		os.Remove(tmp)
-	}
-	return err
 }
 
 func writeFileSync(path string, data []byte) error {

@@ -104,7 +104,7 @@ func benchSync(ctx context.Context, b *bench) error {
 	}
 	defer os.RemoveAll(dir)
 	tr := &countingTransport{base: &http.Transport{MaxIdleConnsPerHost: 4}}
-	c, err := client.Open(ctx, client.Options{Server: inst.url, Dir: dir, HTTPClient: &http.Client{Transport: tr}})
+	c, err := client.Open(ctx, client.Options{Server: inst.url, Dir: dir, HTTPClient: &http.Client{Transport: tr}, Window: client.WindowAll})
 	if err != nil {
 		return err
 	}
@@ -124,6 +124,37 @@ func benchSync(ctx context.Context, b *bench) error {
 	b.report("sync.initial.rows", float64(res.Pulled), "rows")
 	b.report("sync.initial.rows_per_s", float64(res.Pulled)/took.Seconds(), "rows/s")
 	b.report("sync.initial.bytes", float64(syncBytes)/(1<<20), "MiB")
+
+	// A windowed initial sync: each chat's newest 200 messages, then one
+	// page of older messages of one chat.
+	wdir, err := os.MkdirTemp("", "vibesync-bench-replica-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(wdir)
+	wc, err := client.Open(ctx, client.Options{Server: inst.url, Dir: wdir, Window: 200})
+	if err != nil {
+		return err
+	}
+	defer wc.Close()
+	if _, err := wc.Login(ctx, me.Username, "bench password"); err != nil {
+		return err
+	}
+	t0 = time.Now()
+	wres, err := wc.Sync(ctx)
+	if err != nil {
+		return err
+	}
+	took = time.Since(t0)
+	b.report("sync.initial_window.time", took.Seconds(), "s")
+	b.report("sync.initial_window.rows", float64(wres.Pulled), "rows")
+	t0 = time.Now()
+	h, err := wc.History(ctx, chats[0], 100)
+	if err != nil {
+		return err
+	}
+	b.report("sync.history.time", float64(time.Since(t0).Microseconds())/1000, "ms")
+	b.report("sync.history.rows", float64(h.Fetched), "rows")
 
 	// The same messages as REST JSON: every page of GET /chats/:id/messages.
 	rest := &countingTransport{base: &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 4}}

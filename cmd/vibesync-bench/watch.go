@@ -325,6 +325,12 @@ func (b *bench) reportMetrics() error {
 	all := map[string]movedFigure{}
 	scrapes := 0
 	for _, sc := range b.watched {
+		if len(sc.watches) == 0 {
+			// hello has no vibesync server; idle's are left alone, as
+			// scrapes would be the CPU it measures.
+			fmt.Fprintf(b.out, "# /metrics during %s: not scraped\n", sc.name)
+			continue
+		}
 		moved := map[string]movedFigure{}
 		for i, w := range sc.watches {
 			w.mu.Lock()

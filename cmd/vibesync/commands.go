@@ -57,7 +57,12 @@ var commands = []command{
 	{name: "group", offline: true, args: "create [--category CATEGORY] NAME [USER...]", summary: "create a group chat with the users you name", min: 2, max: -1, run: group,
 		doc: "CATEGORY defaults to Friends. The group shows at once, under the id this device gives it; messages and changes to it may follow offline."},
 	{name: "chats", offline: true, args: "[SEARCH]", summary: "your chats, with unread counts", max: -1, run: chats},
-	{name: "messages", offline: true, args: "CHAT", summary: "a chat's messages, with their ids", min: 1, max: 1, run: messages},
+	{name: "messages", offline: true, args: "CHAT", summary: "a chat's messages, with their ids", min: 1, max: 1, run: messages,
+		doc: "Shows the messages the replica holds: a chat's newest ones arrive with sync, older ones with vibesync history."},
+	{name: "history", args: "CHAT [N]", summary: "fetch up to N (default 100) of a chat's messages older than the replica holds", min: 1, max: 2, run: history,
+		doc: "What it fetches stays in the replica, readable offline, until vibesync evict."},
+	{name: "evict", offline: true, args: "CHAT KEEP", summary: "drop a chat's messages from the replica but the newest KEEP", min: 2, max: 2, run: evict,
+		doc: "The server keeps them: vibesync history fetches them again. Unread counts stay exact."},
 	{name: "send", offline: true, args: "CHAT TEXT", summary: "send a message", min: 2, max: -1, run: send},
 	{name: "read", offline: true, args: "CHAT", summary: "mark a chat read", min: 1, max: 1, run: read},
 	{name: "delete", offline: true, args: "CHAT MESSAGE", summary: "delete a message (yours, or any in a group you administer)", min: 2, max: 2, run: deleteMessage,
@@ -447,6 +452,49 @@ func messages(ctx context.Context, s *shell, args []string) error {
 		}
 		fmt.Fprintf(s.stdout, "%s  %s  @%s: %s%s\n", m.At.Local().Format(time.DateTime), m.ID, m.User.Username, m.Text, mark)
 	}
+	if older, err := s.c.OlderMessages(ctx, id); err == nil && older > 0 {
+		fmt.Fprintf(s.stdout, "(%d older messages on the server: vibesync history %s)\n", older, args[0])
+	}
+	return nil
+}
+
+func history(ctx context.Context, s *shell, args []string) error {
+	id, err := s.chat(ctx, args[0])
+	if err != nil {
+		return err
+	}
+	n := client.DefaultHistoryPage
+	if len(args) > 1 {
+		if n, err = strconv.Atoi(args[1]); err != nil || n < 1 || n > 1000 {
+			return fmt.Errorf("N: %q is not a number from 1 to 1000", args[1])
+		}
+	}
+	res, err := s.c.History(ctx, id, n)
+	if err != nil {
+		return err
+	}
+	if res.Complete {
+		fmt.Fprintf(s.stdout, "fetched %d older messages; the replica holds every message of this chat\n", res.Fetched)
+		return nil
+	}
+	fmt.Fprintf(s.stdout, "fetched %d older messages; %d older still on the server\n", res.Fetched, res.Older)
+	return nil
+}
+
+func evict(ctx context.Context, s *shell, args []string) error {
+	id, err := s.chat(ctx, args[0])
+	if err != nil {
+		return err
+	}
+	keep, err := strconv.Atoi(args[1])
+	if err != nil || keep < 0 {
+		return fmt.Errorf("KEEP: %q is not a number of messages (0 or more)", args[1])
+	}
+	n, err := s.c.Evict(ctx, id, keep)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(s.stdout, "dropped %d messages from the replica (vibesync history %s fetches them again)\n", n, args[0])
 	return nil
 }
 

@@ -362,7 +362,7 @@ func TestCLIHelp(t *testing.T) {
 	c := cli{t: t, data: t.TempDir()}
 	out := c.run("help")
 	for _, cmd := range []string{"register", "login", "logout", "sync", "status", "watch", "profile", "connections",
-		"connect", "accept", "decline", "disconnect", "follow", "unfollow", "block", "unblock", "meetme", "chat", "group create", "chats", "messages", "send", "read",
+		"connect", "accept", "decline", "disconnect", "follow", "unfollow", "block", "unblock", "meetme", "chat", "group create", "chats", "messages", "history", "evict", "send", "read",
 		"delete", "rename", "add", "remove", "admin", "leave", "join", "request", "requests", "notifications", "help"} {
 		n := 0
 		for _, line := range strings.Split(out, "\n") {
@@ -373,6 +373,12 @@ func TestCLIHelp(t *testing.T) {
 		if n != 1 {
 			t.Errorf("help lists %q on %d lines:\n%s", cmd, n, out)
 		}
+	}
+	if out := c.run("help", "history"); !strings.Contains(out, "Needs the server.") || !strings.Contains(out, "readable offline") {
+		t.Fatalf("help history: %s", out)
+	}
+	if out := c.run("help", "evict"); !strings.Contains(out, "Works offline.") {
+		t.Fatalf("help evict: %s", out)
 	}
 	if out := c.run("help", "login"); !strings.Contains(out, "Needs the server.") {
 		t.Fatalf("help login: %s", out)

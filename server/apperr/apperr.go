@@ -120,6 +120,26 @@ func RenameField(err error, from, to string) error {
 	return &out
 }
 
+// RenameFields is RenameField with the first entry of names (from → to)
+// that matches err's field or the start of its message; err comes back as
+// it is when none does. A transport keeps one such table for the names that
+// are the same on all its routes.
+func RenameFields(err error, names map[string]string) error {
+	e, ok := As(err)
+	if !ok {
+		return err
+	}
+	if to, ok := names[e.Field]; ok {
+		return RenameField(err, e.Field, to)
+	}
+	if first, _, ok := strings.Cut(e.Message, " "); ok {
+		if to, ok := names[first]; ok {
+			return RenameField(err, first, to)
+		}
+	}
+	return err
+}
+
 // As returns the *Error in err's chain, if any.
 func As(err error) (*Error, bool) {
 	var e *Error

@@ -35,3 +35,24 @@ func TestRenameField(t *testing.T) {
 		}
 	})
 }
+
+func TestRenameFields(t *testing.T) {
+	t.Parallel()
+	names := map[string]string{"participant": "participantId", "expiresIn": "expiresInSeconds"}
+	got, _ := apperr.As(apperr.RenameFields(apperr.InvalidField("participant", "participant is required"), names))
+	if got.Field != "participantId" || got.Reason != "invalid_participant_id" || got.Message != "participantId is required" {
+		t.Fatalf("renamed by field: %+v", got)
+	}
+	got, _ = apperr.As(apperr.RenameFields(apperr.New(apperr.Invalid, "self_reference", "expiresIn cannot be negative"), names))
+	if got.Field != "" || got.Reason != "self_reference" || got.Message != "expiresInSeconds cannot be negative" {
+		t.Fatalf("renamed by message: %+v", got)
+	}
+	other := apperr.InvalidField("text", "text is required")
+	if apperr.RenameFields(other, names) != error(other) {
+		t.Fatal("an error naming no field of the table changed")
+	}
+	plain := errors.New("boom")
+	if apperr.RenameFields(plain, names) != plain {
+		t.Fatal("a plain error changed")
+	}
+}

@@ -85,6 +85,11 @@ type Options struct {
 	// PollInterval is how often the tailer looks for other instances' writes
 	// (default 25ms; at most 50ms is sensible).
 	PollInterval time.Duration
+	// Poll makes the tailer poll every PollInterval and never listen for the
+	// database's commit signal (store.DB.CommitSignal). For tests in a
+	// testing/synctest bubble, where a goroutine waiting on a file watch
+	// never counts as blocked and the fake clock could not move.
+	Poll bool
 	// PresenceTTL is how long a presence row lives without a heartbeat; the
 	// instance refreshes its rows every PresenceTTL/3 (default 60s).
 	PresenceTTL time.Duration

@@ -8,7 +8,9 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -480,51 +482,72 @@ func TestLimits(t *testing.T) {
 	})
 }
 
-// TestHeartbeats runs alone (not in parallel): pings, pongs and the drop of
-// a silent client are real time over a real socket.
+// TestHeartbeats runs in a testing/synctest bubble: pings, pongs and the
+// drop of a silent client follow the production ping interval on the
+// bubble's fake clock, over real WebSockets on in-memory connections.
 func TestHeartbeats(t *testing.T) {
-	env := servertest.New(t, func(c *server.Config) { c.Live.PingInterval = 100 * time.Millisecond })
-	amy := env.Register("Amy")
+	t.Parallel()
+	const pingInterval = 25 * time.Second // the production default; the fake clock makes any value cheap
+	withPings := func(c *server.Config) { c.Live.PingInterval = pingInterval }
 	t.Run("server_pings_and_a_ponging_client_stays", func(t *testing.T) {
-		s := env.Dial(amy.Token)
-		pings := make(chan struct{}, 100)
-		s.Conn.SetPingHandler(func(data string) error {
-			select {
-			case pings <- struct{}{}:
-			default:
+		t.Parallel()
+		synctest.Test(t, func(t *testing.T) {
+			env := servertest.NewInBubble(t, withPings)
+			amy := env.Register("Amy")
+			s := env.Dial(amy.Token)
+			var pings atomic.Int64
+			s.Conn.SetPingHandler(func(data string) error {
+				pings.Add(1)
+				return s.Conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
+			})
+			type result struct {
+				f   servertest.Frame
+				err error
 			}
-			return s.Conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(time.Second))
-		})
-		type result struct {
-			f   servertest.Frame
-			err error
-		}
-		done := make(chan result, 1)
-		go func() {
-			f, err := s.Read()
-			done <- result{f, err}
-		}()
-		for i := 0; i < 5; { // well past twice the ping interval
+			done := make(chan result, 1)
+			go func() {
+				f, err := s.Read()
+				done <- result{f, err}
+			}()
+			// Five ping intervals: well past the two after which a socket
+			// that sends nothing is dropped.
+			time.Sleep(5*pingInterval + time.Second)
+			synctest.Wait()
 			select {
-			case <-pings:
-				i++
 			case r := <-done:
 				t.Fatalf("socket ended while answering pings: %v", r.err)
+			default:
 			}
-		}
-		record(t, env, "", "user:"+amy.ID, "still-here", nil)
-		if r := <-done; r.err != nil || r.f.Event != "still-here" {
-			t.Fatalf("got %q, %v; want still-here", r.f.Event, r.err)
-		}
-		s.Conn.Close()
+			if n := pings.Load(); n != 5 {
+				t.Fatalf("%d pings in five ping intervals, want 5", n)
+			}
+			record(t, env, "", "user:"+amy.ID, "still-here", nil)
+			if r := <-done; r.err != nil || r.f.Event != "still-here" {
+				t.Fatalf("got %q, %v; want still-here", r.f.Event, r.err)
+			}
+			s.Conn.Close()
+		})
 	})
 	t.Run("silent_client_is_dropped", func(t *testing.T) {
-		s := env.Dial(amy.Token)
-		s.Conn.SetPingHandler(func(string) error { return nil }) // never pongs
-		if _, err := s.Read(); err == nil {
-			t.Fatal("a client that never answers pings was kept")
-		}
-		eventually(t, "socket dropped", func() bool { return !online(t, env, amy.ID)[amy.ID] })
+		t.Parallel()
+		synctest.Test(t, func(t *testing.T) {
+			env := servertest.NewInBubble(t, withPings)
+			amy := env.Register("Amy")
+			start := time.Now()
+			s := env.Dial(amy.Token)
+			s.Conn.SetPingHandler(func(string) error { return nil }) // never pongs
+			if _, err := s.Read(); err == nil {
+				t.Fatal("a client that never answers pings was kept")
+			}
+			// Dropped once two ping intervals pass without a frame, not before.
+			if waited := time.Since(start); waited < 2*pingInterval || waited >= 2*pingInterval+time.Second {
+				t.Fatalf("dropped after %v, want after two ping intervals (%v)", waited, 2*pingInterval)
+			}
+			synctest.Wait()
+			if online(t, env, amy.ID)[amy.ID] {
+				t.Fatal("a dropped socket's user is still online")
+			}
+		})
 	})
 }
 

@@ -31,7 +31,10 @@ func (h *Hub) tail() {
 	// Where the database signals commits (an embedded file on Linux), the
 	// tailer reads when told and polls only as a backstop, for a writer
 	// that does not signal; elsewhere it polls every PollInterval.
-	signal := h.db.CommitSignal(h.opts.PollInterval)
+	var signal <-chan struct{}
+	if !h.opts.Poll {
+		signal = h.db.CommitSignal(h.opts.PollInterval)
+	}
 	every := h.opts.PollInterval
 	if signal != nil {
 		every = max(every, backstopPoll)

@@ -75,7 +75,7 @@ func (a *API) writeErrorTitled(w http.ResponseWriter, r *http.Request, err error
 		w.WriteHeader(StatusClientClosedRequest)
 		return
 	}
-	pub := apperr.Public(err)
+	pub := apperr.Public(apperr.RenameFields(err, fieldNames))
 	if status >= 500 {
 		a.log.ErrorContext(r.Context(), "request failed", "err", err, "request_id", requestID(r.Context()),
 			"method", r.Method, "path", r.URL.Path)
@@ -87,6 +87,14 @@ func (a *API) writeErrorTitled(w http.ResponseWriter, r *http.Request, err error
 		w.Header().Set("Retry-After", ratelimit.RetryAfterSeconds(pub.RetryAfter))
 	}
 	writeJSON(w, status, errorBody{Error: title(status), Message: pub.Message, Code: pub.Reason, Field: pub.Field})
+}
+
+// fieldNames are the spec's names of the rules' neutral field names that
+// every route names alike (routes whose input names one otherwise rename it
+// themselves first, as sendMessage does).
+var fieldNames = map[string]string{
+	social.FieldParticipant: "participantId",
+	social.FieldMessageID:   "messageId",
 }
 
 // writeJSON encodes v with status.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 
+	"github.com/vibesync/vibesync/server/apperr"
 	"github.com/vibesync/vibesync/server/social"
 )
 
@@ -28,7 +29,7 @@ func (a *API) sendMessage(w http.ResponseWriter, r *http.Request) error {
 	}
 	sent, err := a.svc.SendMessage(r.Context(), withSocket(r, in.Socket), r.PathValue("id"), nm)
 	if err != nil {
-		return err
+		return apperr.RenameField(err, social.FieldMessageID, "_id") // the body's proposed id
 	}
 	status := http.StatusOK
 	if sent.Created {

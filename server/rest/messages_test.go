@@ -146,7 +146,10 @@ func TestSendMessage(t *testing.T) {
 		// would be answered as sent and lost.
 		env.Do("POST", path, amy.Token, map[string]any{"_id": id, "text": "other", "files": []map[string]any{{"url": "https://x.test/v.mp4"}}}).WantError(409, "message_id_taken")
 		env.Do("POST", path, amy.Token, map[string]any{"_id": id, "text": "once"}).WantError(409, "message_id_taken")
-		env.Do("POST", path, amy.Token, map[string]any{"_id": "XYZ", "text": "x"}).WantError(400, "invalid_id")
+		bad := env.Do("POST", path, amy.Token, map[string]any{"_id": "XYZ", "text": "x"}).WantError(400, "invalid_id")
+		if want := `{"error":"Bad Request","message":"_id must be a 24-character hex id","code":"invalid_id","field":"_id"}` + "\n"; string(bad.Body) != want {
+			t.Fatalf("bad proposed id: %s, want %s", bad.Body, want)
+		}
 	})
 }
 
@@ -372,7 +375,10 @@ func TestDeleteMessage(t *testing.T) {
 	path := func(m string) string { return "/chats/" + c.ID + "/messages/" + m }
 
 	env.Do("DELETE", path(cys.ID), ben.Token, nil).WantError(403, "not_sender")
-	env.Do("DELETE", path("nope"), ben.Token, nil).WantError(400, "invalid_message_id")
+	bad := env.Do("DELETE", path("nope"), ben.Token, nil).WantError(400, "invalid_message_id")
+	if want := `{"error":"Bad Request","message":"messageId must be a 24-character hex id","code":"invalid_message_id","field":"messageId"}` + "\n"; string(bad.Body) != want {
+		t.Fatalf("bad message id: %s, want %s", bad.Body, want)
+	}
 	env.Do("DELETE", path(bens.ID), ben.Token, nil).Want(204) // its sender
 	env.Do("DELETE", path(cys.ID), amy.Token, nil).Want(204)  // an admin of the group
 	env.Do("DELETE", path(cys.ID), amy.Token, nil).WantError(404, "message_not_found")

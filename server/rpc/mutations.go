@@ -123,6 +123,16 @@ func mutationOf(m *syncv1.Mutation) social.Mutation {
 	}
 }
 
+// fieldNames are the proto fields (their JSON names, as the rest of a
+// result is named) of the rules' neutral field names; the other user of a
+// connection is the user_id of the connection mutations only (wireError).
+var fieldNames = map[string]string{
+	social.FieldParticipant:    "userId",
+	social.FieldMessageID:      "messageId",
+	social.FieldStatusDuration: "expiresInSeconds",
+	social.FieldExpectedStatus: "expectStatus",
+}
+
 // wireError names the fields of a mutation's rejection after the
 // mutation's own (proto JSON) fields.
 func wireError(m *syncv1.Mutation, e *apperr.Error) *apperr.Error {
@@ -131,7 +141,7 @@ func wireError(m *syncv1.Mutation, e *apperr.Error) *apperr.Error {
 		*syncv1.Mutation_DeclineConnection, *syncv1.Mutation_DeleteConnection:
 		return apperr.Public(apperr.RenameField(e, social.FieldOtherUser, "userId"))
 	}
-	return e
+	return apperr.Public(apperr.RenameFields(e, fieldNames))
 }
 
 // seconds converts a wire count of seconds to a duration, saturating

@@ -227,8 +227,8 @@ func TestMalformedMutationsAreRejectedNotFailed(t *testing.T) {
 		}
 	}
 	for _, r := range res.Results[1:4] { // set_status names the field the client sent
-		if r.Field != "expiresInSeconds" {
-			t.Errorf("set_status rejection names field %q", r.Field)
+		if r.Field != "expiresInSeconds" || r.Reason != "invalid_expires_in_seconds" || !strings.HasPrefix(r.Message, "expiresInSeconds must be") {
+			t.Errorf("set_status rejection names field %q, reason %q, message %q", r.Field, r.Reason, r.Message)
 		}
 	}
 	if r := res.Results[len(bodies)]; r.Status != syncv1.MutationStatus_MUTATION_STATUS_APPLIED {

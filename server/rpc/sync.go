@@ -29,10 +29,18 @@ func (h *syncHandler) Pull(ctx context.Context, req *connect.Request[syncv1.Pull
 	if err := checkVersion(in.GetProtocolVersion()); err != nil {
 		return nil, err
 	}
-	page, err := h.s.svc.Pull(ctx, caller(ctx).UserID, social.PullRequest{
+	pr := social.PullRequest{
 		Cursor: in.GetCursor(), Buckets: in.GetBuckets(), PageToken: in.GetPageToken(),
 		PageSize: int(in.GetPageSize()), WantChecksums: in.GetWantChecksums(),
-	})
+		Window: int(in.GetWindow()), BucketsDigest: in.GetBucketsDigest(),
+	}
+	if len(in.GetFloors()) > 0 {
+		pr.Floors = make(map[string]int64, len(in.GetFloors()))
+		for _, f := range in.GetFloors() {
+			pr.Floors[f.GetBucket()] = f.GetFloor()
+		}
+	}
+	page, err := h.s.svc.Pull(ctx, caller(ctx).UserID, pr)
 	if err != nil {
 		return nil, err
 	}
@@ -46,22 +54,50 @@ func (h *syncHandler) Pull(ctx context.Context, req *connect.Request[syncv1.Pull
 		Total:         page.Total,
 	}
 	for i, c := range page.Changes {
-		op := syncv1.Op_OP_UPSERT
-		if c.Op == store.OpDelete {
-			op = syncv1.Op_OP_DELETE
-		}
-		ch := &syncv1.Change{Seq: c.Seq, Bucket: c.Bucket, Entity: c.Entity, EntityId: c.EntityID, Op: op, Data: c.Data}
-		if in.GetTyped() && op == syncv1.Op_OP_UPSERT {
-			if e, ok := typed(c.Entity, c.Data); ok {
-				ch.Typed, ch.Data = e, nil
-			}
-		}
-		out.Changes[i] = ch
+		out.Changes[i] = change(c, in.GetTyped())
+	}
+	for _, w := range page.Windows {
+		out.Windows = append(out.Windows, window(w))
 	}
 	for _, b := range page.Buckets {
 		if sum, ok := page.Checksums[b]; ok {
 			out.Checksums = append(out.Checksums, &syncv1.BucketChecksum{Bucket: b, Sum: sum.Sum, Count: sum.Count})
 		}
+	}
+	return connect.NewResponse(out), nil
+}
+
+func change(c store.Change, typedData bool) *syncv1.Change {
+	op := syncv1.Op_OP_UPSERT
+	if c.Op == store.OpDelete {
+		op = syncv1.Op_OP_DELETE
+	}
+	ch := &syncv1.Change{Seq: c.Seq, Bucket: c.Bucket, Entity: c.Entity, EntityId: c.EntityID, Op: op, Data: c.Data}
+	if typedData && op == syncv1.Op_OP_UPSERT {
+		if e, ok := typed(c.Entity, c.Data); ok {
+			ch.Typed, ch.Data = e, nil
+		}
+	}
+	return ch
+}
+
+func window(w social.Window) *syncv1.Window {
+	return &syncv1.Window{Bucket: w.Bucket, Floor: w.Floor, Hidden: w.Hidden, HiddenUnread: w.HiddenUnread, ReadAt: w.ReadAt}
+}
+
+// History reads a chat bucket's messages below a replica's window floor.
+func (h *syncHandler) History(ctx context.Context, req *connect.Request[syncv1.HistoryRequest]) (*connect.Response[syncv1.HistoryResponse], error) {
+	in := req.Msg
+	if err := checkVersion(in.GetProtocolVersion()); err != nil {
+		return nil, err
+	}
+	page, err := h.s.svc.History(ctx, caller(ctx).UserID, in.GetBucket(), in.GetBeforeSeq(), int(in.GetLimit()))
+	if err != nil {
+		return nil, err
+	}
+	out := &syncv1.HistoryResponse{Changes: make([]*syncv1.Change, len(page.Changes)), Window: window(page.Window)}
+	for i, c := range page.Changes {
+		out.Changes[i] = change(c, false)
 	}
 	return connect.NewResponse(out), nil
 }

@@ -69,6 +69,8 @@ type Env struct {
 	Clock  *Clock
 	Dir    string
 	n      atomic.Int64
+	// dial connects to the server when it is not on a socket (NewInBubble).
+	dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Option adjusts the server config before start.
@@ -92,6 +94,12 @@ func Start(t testing.TB, dir string, opts ...Option) *Env {
 // that a stopped server can come back at the same URL.
 func StartOn(t testing.TB, dir, addr string, opts ...Option) *Env {
 	t.Helper()
+	return start(t, dir, addr, false, opts...)
+}
+
+// start is StartOn; inBubble serves over in-memory pipes (NewInBubble).
+func start(t testing.TB, dir, addr string, inBubble bool, opts ...Option) *Env {
+	t.Helper()
 	clock := &Clock{t: time.Now().UTC().Truncate(time.Millisecond)}
 	dbPath := filepath.Join(dir, "vibesync.db")
 	if _, err := os.Stat(dbPath); errors.Is(err, fs.ErrNotExist) {
@@ -114,7 +122,16 @@ func StartOn(t testing.TB, dir, addr string, opts ...Option) *Env {
 	if err != nil {
 		t.Fatalf("start server: %v", err)
 	}
-	hs := httptest.NewUnstartedServer(srv.Handler())
+	var hs *httptest.Server
+	var dial func(context.Context, string, string) (net.Conn, error)
+	switch {
+	case inBubble:
+		var l *pipeListener
+		hs, l = pipeServer(srv.Handler())
+		dial = l.DialContext
+	default:
+		hs = httptest.NewUnstartedServer(srv.Handler())
+	}
 	if addr != "" {
 		l, err := net.Listen("tcp", addr)
 		if err != nil {
@@ -124,7 +141,9 @@ func StartOn(t testing.TB, dir, addr string, opts ...Option) *Env {
 		hs.Listener.Close()
 		hs.Listener = l
 	}
-	hs.Start()
+	if !inBubble {
+		hs.Start()
+	}
 	// Every exchange through the test client is checked against the
 	// OpenAPI document.
 	contract, err := LoadContract()
@@ -133,7 +152,7 @@ func StartOn(t testing.TB, dir, addr string, opts ...Option) *Env {
 	}
 	client := hs.Client()
 	client.Transport = contract.CheckedTransport(client.Transport, func(err error) { t.Errorf("%v", err) })
-	e := &Env{T: t, Server: srv, HTTP: hs, URL: hs.URL, Clock: clock, Dir: dir}
+	e := &Env{T: t, Server: srv, HTTP: hs, URL: hs.URL, Clock: clock, Dir: dir, dial: dial}
 	t.Cleanup(e.Stop)
 	return e
 }

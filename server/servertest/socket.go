@@ -23,10 +23,18 @@ type Socket struct {
 	T    testing.TB
 	Conn *websocket.Conn
 	ID   string // from the "connected" frame
+	// timeout bounds the wait for one frame (frameTimeout or, in a
+	// bubble, frameTimeoutInBubble).
+	timeout time.Duration
 }
 
-// frameTimeout only stops a hung test; no test asserts on it.
-const frameTimeout = 10 * time.Second
+// frameTimeout only stops a hung test; no test asserts on it. In a
+// synctest bubble (NewInBubble) the clock is fake and a test may wait
+// through many ping intervals, so there it is an hour of fake time.
+const (
+	frameTimeout         = 10 * time.Second
+	frameTimeoutInBubble = time.Hour
+)
 
 // Dial opens GET /ws with the token as a bearer header, reads the
 // "connected" frame and closes the socket when the test ends. query is
@@ -56,12 +64,19 @@ func (e *Env) DialRaw(h http.Header, query ...string) (*Socket, *http.Response, 
 	if len(query) > 0 {
 		u += "?" + strings.Join(query, "&")
 	}
-	conn, res, err := websocket.DefaultDialer.Dial(u, h)
+	dialer := websocket.DefaultDialer
+	if e.dial != nil {
+		dialer = &websocket.Dialer{NetDialContext: e.dial, HandshakeTimeout: websocket.DefaultDialer.HandshakeTimeout}
+	}
+	conn, res, err := dialer.Dial(u, h)
 	if err != nil {
 		return nil, res, err
 	}
 	e.T.Cleanup(func() { conn.Close() })
-	s := &Socket{T: e.T, Conn: conn}
+	s := &Socket{T: e.T, Conn: conn, timeout: frameTimeout}
+	if e.dial != nil {
+		s.timeout = frameTimeoutInBubble
+	}
 	f := s.Next()
 	if f.Event != "connected" {
 		e.T.Fatalf("first frame is %q, want connected", f.Event)
@@ -92,7 +107,11 @@ func (s *Socket) Next() Frame {
 // Read reads the next frame or returns the error that ended the socket
 // (a *websocket.CloseError when the server closed it).
 func (s *Socket) Read() (Frame, error) {
-	_ = s.Conn.SetReadDeadline(time.Now().Add(frameTimeout))
+	timeout := s.timeout
+	if timeout == 0 {
+		timeout = frameTimeout
+	}
+	_ = s.Conn.SetReadDeadline(time.Now().Add(timeout))
 	var f Frame
 	_, b, err := s.Conn.ReadMessage()
 	if err != nil {

@@ -324,9 +324,10 @@ func (s *Service) createGroup(ctx context.Context, tx *store.Tx, c Caller, in Ne
 		return Chat{}, false, err
 	}
 	var ev *store.ChatEvent
+	// An Event chat may come without its event (the spec's own example
+	// creates one so); such a chat answers no_event where an event is
+	// needed.
 	switch {
-	case cat == CategoryEvent && in.Event == nil:
-		return Chat{}, false, apperr.InvalidField("event", "event is required for an Event chat")
 	case cat != CategoryEvent && in.Event != nil:
 		return Chat{}, false, apperr.InvalidField("event", "only an Event chat carries an event")
 	case in.Event != nil:

@@ -186,11 +186,6 @@ func removeConnection(ctx context.Context, tx *store.Tx, c Caller, conn store.Co
 		UserBucket(conn.FromID), UserBucket(conn.ToID))
 }
 
-// FieldOtherUser is the neutral name errors give the other user of a
-// connection call (ConnectionRequest.To, ConnectionRef.With); transports
-// rename it after their own input (apperr.RenameField).
-const FieldOtherUser = "user"
-
 // ConnectionRequest is the input of RequestConnection.
 type ConnectionRequest struct {
 	// ID is a client-proposed id of the record (optional): kept when it is

@@ -45,14 +45,23 @@ type Export struct {
 // transport can still answer an error normally. Transports budget
 // exports (REST: ratelimit.Set.Export).
 func (s *Service) StartExport(ctx context.Context, c Caller) (*Export, error) {
-	u, err := s.Me(ctx, c.UserID)
-	if err != nil {
+	if err := ValidID("id", c.UserID); err != nil {
 		return nil, err
 	}
+	// One read of the user: the profile (as Me shows it, with the status)
+	// and the creation time the profile does not carry.
+	var u User
 	var row store.User
-	err = s.db.Read(ctx, func(tx *store.Tx) (err error) {
-		row, err = tx.User(ctx, c.UserID)
-		return err
+	err := s.db.Read(ctx, func(tx *store.Tx) (err error) {
+		if row, err = visibleUser(ctx, tx, c.UserID, c.UserID); err != nil {
+			return err
+		}
+		us, err := withStatuses(ctx, tx, []store.User{row})
+		if err != nil {
+			return err
+		}
+		u = us[0]
+		return nil
 	})
 	if err != nil {
 		return nil, err

@@ -137,8 +137,8 @@ func (s *Service) sendMessage(ctx context.Context, tx *store.Tx, c Caller, chatI
 		return SentMessage{}, err
 	}
 	if in.ID != "" {
-		if err := ValidID("_id", in.ID); err != nil {
-			return SentMessage{}, &apperr.Error{Code: apperr.Invalid, Reason: "invalid_id", Message: "_id must be a 24-character hex id", Field: "_id"}
+		if err := ValidID(FieldMessageID, in.ID); err != nil {
+			return SentMessage{}, &apperr.Error{Code: apperr.Invalid, Reason: "invalid_id", Message: FieldMessageID + " must be a 24-character hex id", Field: FieldMessageID}
 		}
 	}
 	text := strings.TrimSpace(in.Text)
@@ -428,7 +428,7 @@ func (s *Service) deleteMessage(ctx context.Context, tx *store.Tx, c Caller, cha
 	if err := ValidID("id", chatID); err != nil {
 		return err
 	}
-	if err := ValidID("messageId", messageID); err != nil {
+	if err := ValidID(FieldMessageID, messageID); err != nil {
 		return err
 	}
 	ch, me, err := memberOf(ctx, tx, chatID, c.UserID)

@@ -109,7 +109,8 @@ type CreateChatMutation struct {
 	Category       string
 	ParticipantIDs []string
 	// A group's settings at creation, as REST POST /chats takes them
-	// (nil: the defaults); Event is required for category Event.
+	// (nil: the defaults); Event only with category Event, where it may be
+	// left out.
 	Restricted      *bool
 	AllowPublicPost *bool
 	Tags            []Tag
@@ -221,7 +222,7 @@ func (m SetStatusMutation) apply(ctx context.Context, s *Service, tx *store.Tx, 
 		return clearStatus(ctx, tx, c)
 	}
 	if m.ExpiresIn < MinStatusDuration || m.ExpiresIn > MaxStatusDuration {
-		return apperr.InvalidField("expiresInSeconds", "expiresInSeconds must be from %d to %d",
+		return apperr.InvalidField(FieldStatusDuration, "%s must be from %d to %d", FieldStatusDuration,
 			int64(MinStatusDuration/time.Second), int64(MaxStatusDuration/time.Second))
 	}
 	minutes := int(m.ExpiresIn / time.Minute)
@@ -266,7 +267,7 @@ func (m DeleteConnectionMutation) apply(ctx context.Context, s *Service, tx *sto
 		_, _, err := s.deleteConnection(ctx, tx, c, m.UserID, true)
 		return err
 	case store.ConnPending:
-		if err := ValidID("userId", m.UserID); err != nil {
+		if err := ValidID(FieldOtherUser, m.UserID); err != nil {
 			return err
 		}
 		_, _, err := s.deleteConnection(ctx, tx, c, m.UserID, false)
@@ -275,12 +276,12 @@ func (m DeleteConnectionMutation) apply(ctx context.Context, s *Service, tx *sto
 		}
 		return err
 	case store.ConnAccepted:
-		if err := ValidID("userId", m.UserID); err != nil {
+		if err := ValidID(FieldOtherUser, m.UserID); err != nil {
 			return err
 		}
 		return removeAcceptedConnection(ctx, tx, c, ByUser(m.UserID))
 	}
-	return apperr.InvalidField("expectStatus", "expectStatus must be pending, accepted or empty")
+	return apperr.InvalidField(FieldExpectedStatus, "%s must be pending, accepted or empty", FieldExpectedStatus)
 }
 
 func (m CreateChatMutation) apply(ctx context.Context, s *Service, tx *store.Tx, c Caller) error {

@@ -113,8 +113,10 @@ func TestMutations(t *testing.T) {
 		if got := me.Status.ExpiresAt.Sub(me.Status.CreatedAt.Time); got != 90*time.Minute {
 			t.Fatalf("status lasts %v, want 1h30m", got)
 		}
-		w.reject(w.amy, social.SetStatusMutation{Text: "x", ExpiresIn: 59 * time.Second}, "invalid_expires_in_seconds")
-		w.reject(w.amy, social.SetStatusMutation{Text: "x", ExpiresIn: 24*time.Hour + time.Second}, "invalid_expires_in_seconds")
+		// The rules name the field neutrally (social.FieldStatusDuration);
+		// the sync service answers invalid_expires_in_seconds (server/rpc).
+		w.reject(w.amy, social.SetStatusMutation{Text: "x", ExpiresIn: 59 * time.Second}, "invalid_expires_in")
+		w.reject(w.amy, social.SetStatusMutation{Text: "x", ExpiresIn: 24*time.Hour + time.Second}, "invalid_expires_in")
 		w.apply(w.amy, social.SetStatusMutation{Text: ""}) // clears
 		if me, _ := w.svc.Me(ctx, w.amy.UserID); me.Status != nil {
 			t.Fatalf("status after clearing: %+v", me.Status)

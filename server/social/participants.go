@@ -158,7 +158,7 @@ func (s *Service) addParticipants(ctx context.Context, tx *store.Tx, c Caller, c
 // targetOf loads the participant ref names in chatID (404 participant_not_found).
 func targetOf(ctx context.Context, tx *store.Tx, chatID, participantRef string) (store.Participant, error) {
 	if participantRef == "" {
-		return store.Participant{}, apperr.InvalidField("participantId", "participantId is required")
+		return store.Participant{}, apperr.InvalidField(FieldParticipant, "%s is required", FieldParticipant)
 	}
 	return tx.ParticipantByRef(ctx, chatID, participantRef)
 }

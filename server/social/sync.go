@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"maps"
 	"slices"
 	"time"
 
@@ -51,6 +52,16 @@ type PullRequest struct {
 	PageToken     []byte
 	PageSize      int
 	WantChecksums bool
+	// Window is how many of each fresh chat bucket's newest messages the
+	// pull brings (0: all); older ones come with History.
+	Window int
+	// Floors are the held buckets' window floors, for checksums over what
+	// the windows hold.
+	Floors map[string]int64
+	// BucketsDigest, instead of Buckets, names the held set by
+	// wire.BucketsDigest: it must be the digest of the buckets the user
+	// may read now (else ReasonBucketsDigestMismatch).
+	BucketsDigest []byte
 }
 
 // PullPage is one page of a pull. Checkpoint, Buckets, Lost and Checksums
@@ -64,23 +75,44 @@ type PullPage struct {
 	Lost          []string
 	Reset         bool
 	Checksums     map[string]store.BucketChecksum
+	// Windows, on the final page, are the fresh buckets the window cut.
+	Windows []Window
 	// Total, on the first page, is how many changes the whole pull
 	// carries (for progress; rows rewritten between pages leave it).
 	Total int64
 }
 
-// pullToken is the state of a pull between pages.
+// pullToken is the state of a pull between pages. A pull reads the held
+// buckets' changes after the cursor first (in seq order, After marking the
+// page boundary), then the fresh buckets from the beginning in (bucket,
+// seq) order (BK, BA: the position reached), then the windowed ones one
+// by one (B: the index in Fresh of the one being read, BA: its position),
+// so no page reads again what an earlier page sent.
 type pullToken struct {
+	V      int      `json:"v"`
 	Cursor int64    `json:"c"`
 	After  int64    `json:"a"`
 	Upto   int64    `json:"u"`
 	Fresh  []string `json:"f,omitempty"`
+	// Floors are the fresh buckets' window floors (see store.WindowFloor),
+	// fixed on the first page: Floors[i] is Fresh[i]'s; nil without a
+	// window.
+	Floors    []int64 `json:"w,omitempty"`
+	HeldDone  bool    `json:"h,omitempty"`
+	FreshDone bool    `json:"fd,omitempty"`
+	BK        string  `json:"bk,omitempty"`
+	B         int     `json:"b,omitempty"`
+	BA        int64   `json:"ba,omitempty"`
 	// Gone are buckets of the pull the user could not read on some page:
 	// that page skipped their changes, so the final page reports them lost
 	// even if the user may read them again by then.
 	Gone  []string `json:"g,omitempty"`
 	Reset bool     `json:"r,omitempty"`
 }
+
+// pullTokenVersion marks tokens of this paging scheme; a token of an
+// earlier one is refused (the client starts the pull again).
+const pullTokenVersion = 2
 
 // Pull reads one page of the changes userID may see, as one consistent
 // snapshot.
@@ -95,6 +127,9 @@ func (s *Service) Pull(ctx context.Context, userID string, req PullRequest) (Pul
 	if req.Cursor < 0 {
 		return PullPage{}, apperr.InvalidField("cursor", "cursor must not be negative")
 	}
+	if req.Window < 0 {
+		return PullPage{}, apperr.InvalidField("window", "window must not be negative (0 keeps every message)")
+	}
 	for _, b := range req.Buckets {
 		if !validBucket(b) {
 			return PullPage{}, apperr.InvalidField("buckets", "%q is not a bucket name", b)
@@ -103,7 +138,9 @@ func (s *Service) Pull(ctx context.Context, userID string, req PullRequest) (Pul
 	var tok pullToken
 	if len(req.PageToken) > 0 {
 		raw, err := base64.RawURLEncoding.DecodeString(string(req.PageToken))
-		if err != nil || json.Unmarshal(raw, &tok) != nil || tok.After > tok.Upto || (!tok.Reset && tok.Cursor != req.Cursor) {
+		if err != nil || json.Unmarshal(raw, &tok) != nil || tok.V != pullTokenVersion || tok.After > tok.Upto ||
+			(!tok.Reset && tok.Cursor != req.Cursor) || tok.B < 0 || tok.B > len(tok.Fresh) ||
+			(tok.Floors != nil && len(tok.Floors) != len(tok.Fresh)) {
 			return PullPage{}, apperr.InvalidField("pageToken", "pageToken is not from a pull with this cursor; start the pull again")
 		}
 	}
@@ -117,6 +154,15 @@ func (s *Service) Pull(ctx context.Context, userID string, req PullRequest) (Pul
 		for _, b := range list {
 			readable[b] = true
 		}
+		if len(req.BucketsDigest) > 0 {
+			// The held set by its digest: it is what the user may read
+			// now, or the client must name it.
+			if len(req.Buckets) > 0 || !bytes.Equal(req.BucketsDigest, wire.BucketsDigest(list)) {
+				return apperr.Conflictf(syncv1.ReasonBucketsDigestMismatch,
+					"The held buckets' digest is not that of the buckets you may read now: send the bucket names")
+			}
+			req.Buckets = list
+		}
 		if len(req.PageToken) > 0 && !tok.Reset && tok.Cursor > 0 {
 			// Tombstones after the cursor pruned since the first page
 			// would be missed: the pull starts again (and then resets).
@@ -128,7 +174,8 @@ func (s *Service) Pull(ctx context.Context, userID string, req PullRequest) (Pul
 				return apperr.Conflictf(syncv1.ReasonPullRestart, "The feed was compacted during this pull; start it again from the cursor")
 			}
 		}
-		if len(req.PageToken) == 0 {
+		first := len(req.PageToken) == 0
+		if first {
 			head, err := tx.FeedHead(ctx)
 			if err != nil {
 				return err
@@ -137,7 +184,7 @@ func (s *Service) Pull(ctx context.Context, userID string, req PullRequest) (Pul
 			if err != nil {
 				return err
 			}
-			tok = pullToken{Cursor: req.Cursor, Upto: head}
+			tok = pullToken{V: pullTokenVersion, Cursor: req.Cursor, Upto: head}
 			if req.Cursor > 0 && (req.Cursor < horizon || req.Cursor > head) {
 				tok.Cursor, tok.Reset = 0, true
 			}
@@ -145,6 +192,11 @@ func (s *Service) Pull(ctx context.Context, userID string, req PullRequest) (Pul
 			for _, b := range list {
 				if !held[b] {
 					tok.Fresh = append(tok.Fresh, b)
+				}
+			}
+			if req.Window > 0 {
+				if tok.Floors, err = windowFloors(ctx, tx, tok.Fresh, tok.Upto, req.Window); err != nil {
+					return err
 				}
 			}
 		}
@@ -156,25 +208,19 @@ func (s *Service) Pull(ctx context.Context, userID string, req PullRequest) (Pul
 				tok.Gone = append(tok.Gone, b)
 			}
 		}
-		filter := store.PullFilter{
-			UserID: userID, Held: held, Cursor: tok.Cursor, Fresh: tok.Fresh,
-			After: tok.After, Upto: tok.Upto, Limit: size + 1,
-		}
-		changes, err := tx.PullChanges(ctx, filter)
+		more, err := s.fillPage(ctx, tx, userID, held, gone, &tok, size, &out)
 		if err != nil {
 			return err
 		}
-		if len(req.PageToken) == 0 {
-			if len(changes) <= size {
-				out.Total = int64(len(changes))
-			} else if out.Total, err = tx.CountPullChanges(ctx, filter); err != nil {
+		if first {
+			if !more {
+				out.Total = int64(len(out.Changes))
+			} else if out.Total, err = countPull(ctx, tx, userID, held, tok); err != nil {
 				return err
 			}
 		}
 		out.Reset = tok.Reset
-		if len(changes) > size {
-			out.Changes = changes[:size]
-			tok.After = out.Changes[size-1].Seq
+		if more {
 			raw, err := json.Marshal(tok)
 			if err != nil {
 				return err
@@ -182,7 +228,6 @@ func (s *Service) Pull(ctx context.Context, userID string, req PullRequest) (Pul
 			out.NextPageToken = []byte(base64.RawURLEncoding.EncodeToString(raw))
 			return nil
 		}
-		out.Changes = changes
 		out.Checkpoint = tok.Upto
 		seen := map[string]bool{}
 		for _, b := range slices.Concat(held, tok.Fresh) {
@@ -202,14 +247,34 @@ func (s *Service) Pull(ctx context.Context, userID string, req PullRequest) (Pul
 				out.Lost = append(out.Lost, b)
 			}
 		}
+		for i, b := range tok.Fresh {
+			if tok.Floors == nil || tok.Floors[i] == 0 || gone[b] {
+				continue
+			}
+			w, err := windowOf(ctx, tx, userID, b, tok.Floors[i])
+			if err != nil {
+				return err
+			}
+			out.Windows = append(out.Windows, w)
+		}
 		if !req.WantChecksums {
 			return nil
 		}
 		// A bucket written after the pull's first page holds rows newer
 		// than the checkpoint (or lacks rows rewritten past it): the
 		// replica cannot match it yet, so it gets no checksum this time
-		// rather than a false drift.
-		sums, err := tx.BucketChecksums(ctx, out.Buckets)
+		// rather than a false drift. A windowed bucket's checksum covers
+		// what its window holds.
+		floors := maps.Clone(req.Floors)
+		if floors == nil {
+			floors = map[string]int64{}
+		}
+		for i, b := range tok.Fresh {
+			if tok.Floors != nil {
+				floors[b] = tok.Floors[i]
+			}
+		}
+		sums, err := tx.BucketChecksums(ctx, out.Buckets, floors)
 		if err != nil {
 			return err
 		}
@@ -222,6 +287,112 @@ func (s *Service) Pull(ctx context.Context, userID string, req PullRequest) (Pul
 		return nil
 	})
 	return out, err
+}
+
+// fillPage reads up to size changes into out, continuing from tok (which
+// it advances): first the held buckets' changes after the cursor, then the
+// fresh buckets one by one. It reports whether the pull has more.
+func (s *Service) fillPage(ctx context.Context, tx *store.Tx, userID string, held []string, gone map[string]bool, tok *pullToken, size int, out *PullPage) (bool, error) {
+	if !tok.HeldDone {
+		if len(held) > 0 && tok.Cursor < tok.Upto {
+			changes, err := tx.PullChanges(ctx, store.PullFilter{
+				UserID: userID, Held: held, Cursor: tok.Cursor, After: tok.After, Upto: tok.Upto, Limit: size + 1,
+			})
+			if err != nil {
+				return false, err
+			}
+			if len(changes) > size {
+				out.Changes = changes[:size]
+				tok.After = out.Changes[size-1].Seq
+				return true, nil
+			}
+			out.Changes = changes
+		}
+		tok.HeldDone = true
+	}
+	if !tok.FreshDone {
+		// Buckets without a window, in one statement.
+		var rest []string
+		for i, b := range tok.Fresh {
+			if !gone[b] && b >= tok.BK && (tok.Floors == nil || tok.Floors[i] == 0) {
+				rest = append(rest, b)
+			}
+		}
+		slices.Sort(rest)
+		if room := size - len(out.Changes); len(rest) > 0 {
+			if room == 0 {
+				return true, nil
+			}
+			changes, err := tx.FreshChanges(ctx, rest, tok.BK, tok.BA, tok.Upto, room+1)
+			if err != nil {
+				return false, err
+			}
+			if len(changes) > room {
+				out.Changes = append(out.Changes, changes[:room]...)
+				tok.BK, tok.BA = changes[room-1].Bucket, changes[room-1].Seq
+				return true, nil
+			}
+			out.Changes = append(out.Changes, changes...)
+		}
+		tok.FreshDone, tok.BK, tok.BA = true, "", 0
+	}
+	// Windowed buckets, one by one.
+	for ; tok.B < len(tok.Fresh); tok.B, tok.BA = tok.B+1, 0 {
+		b := tok.Fresh[tok.B]
+		if gone[b] || tok.Floors == nil || tok.Floors[tok.B] == 0 {
+			continue
+		}
+		room := size - len(out.Changes)
+		if room == 0 {
+			return true, nil
+		}
+		changes, err := tx.BucketChanges(ctx, b, tok.BA, tok.Upto, tok.Floors[tok.B], room+1)
+		if err != nil {
+			return false, err
+		}
+		if len(changes) > room {
+			out.Changes = append(out.Changes, changes[:room]...)
+			tok.BA = changes[room-1].Seq
+			return true, nil
+		}
+		out.Changes = append(out.Changes, changes...)
+	}
+	return false, nil
+}
+
+// countPull counts the changes of a whole pull (for progress): the held
+// buckets' after the cursor and the fresh buckets' from the beginning (from
+// their window's floor for a windowed bucket, leaving out its older
+// non-message rows: an estimate the client lets the count pass).
+func countPull(ctx context.Context, tx *store.Tx, userID string, held []string, tok pullToken) (int64, error) {
+	var n int64
+	if len(held) > 0 {
+		c, err := tx.CountPullChanges(ctx, store.PullFilter{UserID: userID, Held: held, Cursor: tok.Cursor, Upto: tok.Upto})
+		if err != nil {
+			return 0, err
+		}
+		n += c
+	}
+	var whole []string
+	for i, b := range tok.Fresh {
+		if tok.Floors == nil || tok.Floors[i] == 0 {
+			whole = append(whole, b)
+			continue
+		}
+		c, err := tx.CountBucketChanges(ctx, b, tok.Floors[i], tok.Upto)
+		if err != nil {
+			return 0, err
+		}
+		n += c
+	}
+	if len(whole) > 0 {
+		c, err := tx.CountPullChanges(ctx, store.PullFilter{UserID: userID, Fresh: whole, Upto: tok.Upto})
+		if err != nil {
+			return 0, err
+		}
+		n += c
+	}
+	return n, nil
 }
 
 func setOf(list []string) map[string]bool {

@@ -52,14 +52,8 @@ func validName(name string) (string, error) {
 }
 
 func validUsername(u string) error {
-	if len(u) < MinUsernameLen || len(u) > MaxUsernameLen {
-		return apperr.InvalidField("username", "username must be %d to %d characters", MinUsernameLen, MaxUsernameLen)
-	}
-	for i := 0; i < len(u); i++ {
-		c := u[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_') {
-			return apperr.InvalidField("username", "username may contain only letters, digits, '.' and '_'")
-		}
+	if p := wire.UsernameProblem(u); p != "" {
+		return apperr.InvalidField("username", "username %s", p)
 	}
 	return nil
 }

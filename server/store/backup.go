@@ -217,7 +217,7 @@ func Restore(ctx context.Context, src, path string, now time.Time) (Restored, er
 
 	tmp := path + ".restoring"
 	removeDB(tmp)
-	if err := copyFile(src, tmp); err != nil {
+	if err := CopyFile(src, tmp); err != nil {
 		return out, err
 	}
 	if err := prepareRestored(ctx, tmp, out.FeedStart); err != nil {
@@ -308,25 +308,36 @@ func removeDB(path string) {
 	}
 }
 
-func copyFile(src, dst string) (err error) {
+// CopyFile copies the file src to dst durably and atomically: into a
+// temporary file beside dst, synced, then renamed into place, so dst is
+// either absent (or as it was) or the whole copy. The data directory
+// backup and the restore both copy this way.
+func CopyFile(src, dst string) (err error) {
 	in, err := os.Open(src)
 	if err != nil {
 		return fmt.Errorf("store: copy: %w", err)
 	}
 	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	tmp := filepath.Join(filepath.Dir(dst), ".copy-"+filepath.Base(dst))
+	out, err := os.Create(tmp)
 	if err != nil {
 		return fmt.Errorf("store: copy: %w", err)
 	}
 	defer func() {
-		if cerr := out.Close(); err == nil && cerr != nil {
-			err = fmt.Errorf("store: copy: %w", cerr)
+		if err != nil {
+			os.Remove(tmp)
 		}
 	}()
-	if _, err := io.Copy(out, in); err != nil {
-		return fmt.Errorf("store: copy %s: %w", src, err)
+	if _, err = io.Copy(out, in); err == nil {
+		err = out.Sync()
 	}
-	if err := out.Sync(); err != nil {
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, dst)
+	}
+	if err != nil {
 		return fmt.Errorf("store: copy %s: %w", src, err)
 	}
 	return nil

@@ -153,8 +153,10 @@ type BucketChecksum struct {
 }
 
 // BucketChecksums computes the checksum of each bucket (buckets without
-// live rows get a zero checksum).
-func (tx *Tx) BucketChecksums(ctx context.Context, buckets []string) (map[string]BucketChecksum, error) {
+// live rows get a zero checksum). A bucket with a floor in floors is
+// summed over what its window holds: messages below the floor are left
+// out.
+func (tx *Tx) BucketChecksums(ctx context.Context, buckets []string, floors map[string]int64) (map[string]BucketChecksum, error) {
 	list, err := json.Marshal(buckets)
 	if err != nil {
 		return nil, fmt.Errorf("store: checksum buckets: %w", err)
@@ -178,7 +180,7 @@ func (tx *Tx) BucketChecksums(ctx context.Context, buckets []string) (map[string
 		}
 		c := out[b]
 		c.Latest = max(c.Latest, seq)
-		if Op(op) == OpUpsert {
+		if Op(op) == OpUpsert && (entity != "message" || seq >= floors[b]) {
 			c.Sum += wire.RowHash(entity, id, seq, data)
 			c.Count++
 		}
@@ -267,4 +269,171 @@ func (tx *Tx) PruneMutationRecords(ctx context.Context, cutoff time.Time) (int64
 		return 0, fmt.Errorf("store: prune mutation records: %w", err)
 	}
 	return res.RowsAffected()
+}
+
+// BucketChanges reads the changes of one bucket with After < seq <= Upto in
+// seq order, at most limit of them, from the index changes_bucket_seq: a
+// page of a bucket read from the beginning never re-reads what earlier
+// pages sent. With floor > 0, messages below floor are left out (the
+// bucket's window: see WindowFloor); every other entity comes whole.
+func (tx *Tx) BucketChanges(ctx context.Context, bucket string, after, upto, floor int64, limit int) ([]Change, error) {
+	q := `SELECT seq, bucket, entity, entity_id, op, data, at FROM changes
+		 WHERE bucket = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT CAST(? AS INTEGER)`
+	args := []any{bucket, after, upto, limit}
+	if floor > 0 {
+		// The other entities through the unique index's (bucket, entity)
+		// prefix (named: the planner, without statistics, would take
+		// changes_bucket_seq and step over every message), the window
+		// through (bucket, seq): the messages below the floor are never
+		// stepped over.
+		q = `SELECT seq, bucket, entity, entity_id, op, data, at FROM changes INDEXED BY sqlite_autoindex_changes_1
+		 WHERE bucket = ? AND entity < 'message' AND seq > ? AND seq <= ?
+		UNION ALL
+		SELECT seq, bucket, entity, entity_id, op, data, at FROM changes INDEXED BY sqlite_autoindex_changes_1
+		 WHERE bucket = ? AND entity > 'message' AND seq > ? AND seq <= ?
+		UNION ALL
+		SELECT seq, bucket, entity, entity_id, op, data, at FROM changes
+		 WHERE bucket = ? AND seq > ? AND seq >= ? AND seq <= ? AND entity = 'message'
+		ORDER BY 1 LIMIT CAST(? AS INTEGER)`
+		args = []any{bucket, after, upto, bucket, after, upto, bucket, after, floor, upto, limit}
+	}
+	rows, err := tx.query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: bucket changes: %w", err)
+	}
+	out, err := scanChanges(rows)
+	if err != nil {
+		return nil, fmt.Errorf("store: bucket changes: %w", err)
+	}
+	return out, nil
+}
+
+// CountBucketChanges counts a bucket's changes with from <= seq <= upto
+// (index only).
+func (tx *Tx) CountBucketChanges(ctx context.Context, bucket string, from, upto int64) (int64, error) {
+	var n int64
+	err := tx.queryRow(ctx, `SELECT COUNT(*) FROM changes WHERE bucket = ? AND seq >= ? AND seq <= ?`, bucket, from, upto).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("store: count bucket: %w", translate(err))
+	}
+	return n, nil
+}
+
+// WindowFloor returns the seq of the window-th newest live message of
+// bucket at or below upto, when the bucket holds more live messages than
+// that (0 otherwise: the window is the whole bucket). A replica holding the
+// bucket's window holds every message with seq >= floor.
+func (tx *Tx) WindowFloor(ctx context.Context, bucket string, upto int64, window int) (int64, error) {
+	rows, err := tx.query(ctx, `SELECT seq FROM changes
+		 WHERE bucket = ? AND seq <= ? AND entity = 'message' AND op = 'upsert'
+		 ORDER BY seq DESC LIMIT 2 OFFSET CAST(? AS INTEGER)`, bucket, upto, window-1)
+	if err != nil {
+		return 0, fmt.Errorf("store: window floor: %w", err)
+	}
+	defer rows.Close()
+	var seqs []int64
+	for rows.Next() {
+		var s int64
+		if err := rows.Scan(&s); err != nil {
+			return 0, fmt.Errorf("store: window floor: %w", err)
+		}
+		seqs = append(seqs, s)
+	}
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("store: window floor: %w", translate(err))
+	}
+	if len(seqs) < 2 {
+		return 0, nil
+	}
+	return seqs[0], nil
+}
+
+// WindowSummary is what a replica holding a chat bucket's window from
+// Floor on does not hold: Hidden live messages below the floor, of which
+// HiddenUnread were sent by others after the user's last read mark, ReadAt
+// (unix ms; 0 when the user takes no part in the chat).
+type WindowSummary struct {
+	Hidden       int64
+	HiddenUnread int64
+	ReadAt       int64
+}
+
+// WindowSummaryOf summarises the messages of chat below the window floor
+// (a seq of its bucket) for userID. A message's seq and its created_at
+// grow together (a message is stamped with the time of the write
+// transaction that gives it its seq, and those transactions run one after
+// another), so with H the newest live message below the floor, the
+// messages below the floor are those created before H, and those created
+// at H's instant with a seq below the floor: the counts come from the
+// covering index messages(chat_id, created_at, user_id), and only the ties
+// are looked up in the feed.
+func (tx *Tx) WindowSummaryOf(ctx context.Context, chatID, userID string, floor int64) (WindowSummary, error) {
+	var out WindowSummary
+	bucket := "chat:" + chatID
+	var hAt int64
+	err := tx.queryRow(ctx, `SELECT m.created_at FROM changes c JOIN messages m ON m.id = c.entity_id
+		WHERE c.bucket = ? AND c.seq < ? AND c.entity = 'message' AND c.op = 'upsert'
+		ORDER BY c.seq DESC LIMIT 1`, bucket, floor).Scan(&hAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return out, nil
+	}
+	if err != nil {
+		return out, fmt.Errorf("store: window floor message: %w", translate(err))
+	}
+	err = tx.queryRow(ctx, `SELECT last_read_at FROM chat_participants WHERE chat_id = ? AND user_id = ?`, chatID, userID).Scan(&out.ReadAt)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return out, fmt.Errorf("store: window read mark: %w", translate(err))
+	}
+	part := err == nil
+	err = tx.queryRow(ctx, `SELECT COUNT(*), COALESCE(SUM(m.created_at > ? AND m.user_id != ?), 0) FROM messages m
+		WHERE m.chat_id = ? AND (m.created_at < ? OR (m.created_at = ? AND
+			(SELECT c.seq FROM changes c WHERE c.bucket = ? AND c.entity = 'message' AND c.entity_id = m.id) < ?))`,
+		out.ReadAt, userID, chatID, hAt, hAt, bucket, floor).Scan(&out.Hidden, &out.HiddenUnread)
+	if err != nil {
+		return out, fmt.Errorf("store: window summary: %w", translate(err))
+	}
+	if !part {
+		out.HiddenUnread = 0
+	}
+	return out, nil
+}
+
+// HistoryChanges reads a bucket's live messages with seq < before, newest
+// first, at most limit of them.
+func (tx *Tx) HistoryChanges(ctx context.Context, bucket string, before int64, limit int) ([]Change, error) {
+	rows, err := tx.query(ctx, `SELECT seq, bucket, entity, entity_id, op, data, at FROM changes
+		 WHERE bucket = ? AND seq < ? AND entity = 'message' AND op = 'upsert'
+		 ORDER BY seq DESC LIMIT CAST(? AS INTEGER)`, bucket, before, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: history: %w", err)
+	}
+	out, err := scanChanges(rows)
+	if err != nil {
+		return nil, fmt.Errorf("store: history: %w", err)
+	}
+	return out, nil
+}
+
+// FreshChanges reads changes of buckets read from the beginning, in
+// (bucket, seq) order, after position (afterBucket, afterSeq) and up to
+// upto, at most limit of them: one statement walks the index
+// changes_bucket_seq bucket by bucket and stops at the limit, so no page
+// reads again what an earlier one sent. buckets must be sorted and start
+// at afterBucket or later.
+func (tx *Tx) FreshChanges(ctx context.Context, buckets []string, afterBucket string, afterSeq, upto int64, limit int) ([]Change, error) {
+	list, err := json.Marshal(buckets)
+	if err != nil {
+		return nil, fmt.Errorf("store: fresh buckets: %w", err)
+	}
+	rows, err := tx.query(ctx, `SELECT seq, bucket, entity, entity_id, op, data, at FROM changes
+		 WHERE bucket IN (SELECT value FROM json_each(?)) AND (bucket, seq) > (?, ?) AND seq <= ?
+		 ORDER BY bucket, seq LIMIT CAST(? AS INTEGER)`, string(list), afterBucket, afterSeq, upto, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: fresh changes: %w", err)
+	}
+	out, err := scanChanges(rows)
+	if err != nil {
+		return nil, fmt.Errorf("store: fresh changes: %w", err)
+	}
+	return out, nil
 }

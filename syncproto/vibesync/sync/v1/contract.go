@@ -20,6 +20,10 @@ const (
 	// ReasonPullRestart (ABORTED): the feed was compacted during a paged
 	// pull; start the pull again from the cursor.
 	ReasonPullRestart = "pull_restart"
+	// ReasonBucketsDigestMismatch (ABORTED): a pull named its
+	// held buckets by a digest that is not the digest of the buckets the
+	// caller may read now; send the bucket names.
+	ReasonBucketsDigestMismatch = "buckets_digest_mismatch"
 	// ReasonTokenRevoked (UNAUTHENTICATED): the login session of the
 	// request, or of an open Subscribe stream, has ended; log in again.
 	ReasonTokenRevoked = "token_revoked"

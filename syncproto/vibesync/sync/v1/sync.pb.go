@@ -154,7 +154,21 @@ type PullRequest struct {
 	WantChecksums bool `protobuf:"varint,6,opt,name=want_checksums,json=wantChecksums,proto3" json:"want_checksums,omitempty"`
 	// Ask for typed entities: changes of the entities Entity names carry
 	// Change.typed instead of Change.data (others keep data).
-	Typed         bool `protobuf:"varint,7,opt,name=typed,proto3" json:"typed,omitempty"`
+	Typed bool `protobuf:"varint,7,opt,name=typed,proto3" json:"typed,omitempty"`
+	// How many of the newest messages of each chat bucket read from the
+	// beginning (new to the client, or after a reset) the pull brings; every
+	// other entity comes whole. 0 brings every message. The final page says
+	// in windows where each cut bucket's window starts; History reads below.
+	Window int32 `protobuf:"varint,8,opt,name=window,proto3" json:"window,omitempty"`
+	// With want_checksums: the floors of held buckets whose replica holds a
+	// window (messages at or above the floor): their checksums cover that.
+	Floors []*WindowFloor `protobuf:"bytes,9,rep,name=floors,proto3" json:"floors,omitempty"`
+	// Instead of buckets: SHA-256 of the held buckets' names, sorted, each
+	// followed by a newline (wire.BucketsDigest). When it is the digest of
+	// the buckets the caller may read now, they are the held set; otherwise
+	// the answer is ABORTED with reason buckets_digest_mismatch,
+	// and the client sends buckets instead.
+	BucketsDigest []byte `protobuf:"bytes,10,opt,name=buckets_digest,json=bucketsDigest,proto3" json:"buckets_digest,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -238,10 +252,299 @@ func (x *PullRequest) GetTyped() bool {
 	return false
 }
 
+func (x *PullRequest) GetWindow() int32 {
+	if x != nil {
+		return x.Window
+	}
+	return 0
+}
+
+func (x *PullRequest) GetFloors() []*WindowFloor {
+	if x != nil {
+		return x.Floors
+	}
+	return nil
+}
+
+func (x *PullRequest) GetBucketsDigest() []byte {
+	if x != nil {
+		return x.BucketsDigest
+	}
+	return nil
+}
+
+// WindowFloor is where a replica's window of a chat bucket starts.
+type WindowFloor struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Bucket string                 `protobuf:"bytes,1,opt,name=bucket,proto3" json:"bucket,omitempty"`
+	// The replica holds every message of the bucket with seq >= floor.
+	Floor         int64 `protobuf:"varint,2,opt,name=floor,proto3" json:"floor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WindowFloor) Reset() {
+	*x = WindowFloor{}
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WindowFloor) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WindowFloor) ProtoMessage() {}
+
+func (x *WindowFloor) ProtoReflect() protoreflect.Message {
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WindowFloor.ProtoReflect.Descriptor instead.
+func (*WindowFloor) Descriptor() ([]byte, []int) {
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *WindowFloor) GetBucket() string {
+	if x != nil {
+		return x.Bucket
+	}
+	return ""
+}
+
+func (x *WindowFloor) GetFloor() int64 {
+	if x != nil {
+		return x.Floor
+	}
+	return 0
+}
+
+// Window is what a replica holding a chat bucket from floor on does not
+// hold.
+type Window struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Bucket string                 `protobuf:"bytes,1,opt,name=bucket,proto3" json:"bucket,omitempty"`
+	// The replica holds every message with seq >= floor; 0: every message.
+	Floor int64 `protobuf:"varint,2,opt,name=floor,proto3" json:"floor,omitempty"`
+	// Live messages below the floor.
+	Hidden int64 `protobuf:"varint,3,opt,name=hidden,proto3" json:"hidden,omitempty"`
+	// Of them, those sent by others after the caller's read mark read_at:
+	// add them to the unread count while the read mark is still read_at.
+	HiddenUnread int64 `protobuf:"varint,4,opt,name=hidden_unread,json=hiddenUnread,proto3" json:"hidden_unread,omitempty"`
+	// The caller's read mark (unix ms) the count was made with.
+	ReadAt        int64 `protobuf:"varint,5,opt,name=read_at,json=readAt,proto3" json:"read_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Window) Reset() {
+	*x = Window{}
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Window) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Window) ProtoMessage() {}
+
+func (x *Window) ProtoReflect() protoreflect.Message {
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Window.ProtoReflect.Descriptor instead.
+func (*Window) Descriptor() ([]byte, []int) {
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Window) GetBucket() string {
+	if x != nil {
+		return x.Bucket
+	}
+	return ""
+}
+
+func (x *Window) GetFloor() int64 {
+	if x != nil {
+		return x.Floor
+	}
+	return 0
+}
+
+func (x *Window) GetHidden() int64 {
+	if x != nil {
+		return x.Hidden
+	}
+	return 0
+}
+
+func (x *Window) GetHiddenUnread() int64 {
+	if x != nil {
+		return x.HiddenUnread
+	}
+	return 0
+}
+
+func (x *Window) GetReadAt() int64 {
+	if x != nil {
+		return x.ReadAt
+	}
+	return 0
+}
+
+// HistoryRequest asks for a chat bucket's messages below a floor.
+type HistoryRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The protocol version the client speaks (currently 1).
+	ProtocolVersion uint32 `protobuf:"varint,1,opt,name=protocol_version,json=protocolVersion,proto3" json:"protocol_version,omitempty"`
+	// A chat bucket the caller may read.
+	Bucket string `protobuf:"bytes,2,opt,name=bucket,proto3" json:"bucket,omitempty"`
+	// The replica's window floor: messages with a lower seq are read.
+	BeforeSeq int64 `protobuf:"varint,3,opt,name=before_seq,json=beforeSeq,proto3" json:"before_seq,omitempty"`
+	// At most this many (0 to 1000). 0 reads none and answers the window
+	// at before_seq with its counts as they are now.
+	Limit         int32 `protobuf:"varint,4,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HistoryRequest) Reset() {
+	*x = HistoryRequest{}
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HistoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HistoryRequest) ProtoMessage() {}
+
+func (x *HistoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HistoryRequest.ProtoReflect.Descriptor instead.
+func (*HistoryRequest) Descriptor() ([]byte, []int) {
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *HistoryRequest) GetProtocolVersion() uint32 {
+	if x != nil {
+		return x.ProtocolVersion
+	}
+	return 0
+}
+
+func (x *HistoryRequest) GetBucket() string {
+	if x != nil {
+		return x.Bucket
+	}
+	return ""
+}
+
+func (x *HistoryRequest) GetBeforeSeq() int64 {
+	if x != nil {
+		return x.BeforeSeq
+	}
+	return 0
+}
+
+func (x *HistoryRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+// HistoryResponse carries older messages and the window they leave.
+type HistoryResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The messages, newest (highest seq) first.
+	Changes []*Change `protobuf:"bytes,1,rep,name=changes,proto3" json:"changes,omitempty"`
+	// The replica's window once it holds them (floor 0: nothing is older).
+	Window        *Window `protobuf:"bytes,2,opt,name=window,proto3" json:"window,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HistoryResponse) Reset() {
+	*x = HistoryResponse{}
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HistoryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HistoryResponse) ProtoMessage() {}
+
+func (x *HistoryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HistoryResponse.ProtoReflect.Descriptor instead.
+func (*HistoryResponse) Descriptor() ([]byte, []int) {
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *HistoryResponse) GetChanges() []*Change {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
+func (x *HistoryResponse) GetWindow() *Window {
+	if x != nil {
+		return x.Window
+	}
+	return nil
+}
+
 // PullResponse is one page of a pull.
 type PullResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Changes in feed (seq) order.
+	// Changes in feed (seq) order within each bucket: the held buckets'
+	// changes after the cursor first, then the buckets new to the client one
+	// after another.
 	Changes []*Change `protobuf:"bytes,1,rep,name=changes,proto3" json:"changes,omitempty"`
 	// Empty on the final page; otherwise pass it back to read the next page.
 	NextPageToken []byte `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
@@ -262,15 +565,19 @@ type PullResponse struct {
 	Checksums []*BucketChecksum `protobuf:"bytes,7,rep,name=checksums,proto3" json:"checksums,omitempty"`
 	// On the first page: how many changes the whole pull carries, so a
 	// client can show progress (rows received of total). A row rewritten
-	// between two pages leaves the pull, so fewer may arrive.
-	Total         int64 `protobuf:"varint,8,opt,name=total,proto3" json:"total,omitempty"`
+	// between two pages leaves the pull, so fewer may arrive; a windowed
+	// pull's total leaves out non-message rows older than a window.
+	Total int64 `protobuf:"varint,8,opt,name=total,proto3" json:"total,omitempty"`
+	// On the final page: the windows of the buckets this pull read from the
+	// beginning and cut (see PullRequest.window).
+	Windows       []*Window `protobuf:"bytes,9,rep,name=windows,proto3" json:"windows,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PullResponse) Reset() {
 	*x = PullResponse{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[1]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -282,7 +589,7 @@ func (x *PullResponse) String() string {
 func (*PullResponse) ProtoMessage() {}
 
 func (x *PullResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[1]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -295,7 +602,7 @@ func (x *PullResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PullResponse.ProtoReflect.Descriptor instead.
 func (*PullResponse) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{1}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *PullResponse) GetChanges() []*Change {
@@ -354,6 +661,13 @@ func (x *PullResponse) GetTotal() int64 {
 	return 0
 }
 
+func (x *PullResponse) GetWindows() []*Window {
+	if x != nil {
+		return x.Windows
+	}
+	return nil
+}
+
 // Change is one row of the compacted feed.
 type Change struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -382,7 +696,7 @@ type Change struct {
 
 func (x *Change) Reset() {
 	*x = Change{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[2]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -394,7 +708,7 @@ func (x *Change) String() string {
 func (*Change) ProtoMessage() {}
 
 func (x *Change) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[2]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -407,7 +721,7 @@ func (x *Change) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Change.ProtoReflect.Descriptor instead.
 func (*Change) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{2}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Change) GetSeq() int64 {
@@ -490,7 +804,7 @@ type Entity struct {
 
 func (x *Entity) Reset() {
 	*x = Entity{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[3]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -502,7 +816,7 @@ func (x *Entity) String() string {
 func (*Entity) ProtoMessage() {}
 
 func (x *Entity) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[3]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -515,7 +829,7 @@ func (x *Entity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Entity.ProtoReflect.Descriptor instead.
 func (*Entity) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{3}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Entity) GetKind() isEntity_Kind {
@@ -745,7 +1059,7 @@ type User struct {
 
 func (x *User) Reset() {
 	*x = User{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[4]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -757,7 +1071,7 @@ func (x *User) String() string {
 func (*User) ProtoMessage() {}
 
 func (x *User) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[4]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -770,7 +1084,7 @@ func (x *User) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use User.ProtoReflect.Descriptor instead.
 func (*User) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{4}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *User) GetId() string {
@@ -842,7 +1156,7 @@ type Status struct {
 
 func (x *Status) Reset() {
 	*x = Status{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[5]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -854,7 +1168,7 @@ func (x *Status) String() string {
 func (*Status) ProtoMessage() {}
 
 func (x *Status) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[5]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -867,7 +1181,7 @@ func (x *Status) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Status.ProtoReflect.Descriptor instead.
 func (*Status) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{5}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Status) GetId() string {
@@ -920,7 +1234,7 @@ type Connection struct {
 
 func (x *Connection) Reset() {
 	*x = Connection{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[6]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -932,7 +1246,7 @@ func (x *Connection) String() string {
 func (*Connection) ProtoMessage() {}
 
 func (x *Connection) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[6]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -945,7 +1259,7 @@ func (x *Connection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Connection.ProtoReflect.Descriptor instead.
 func (*Connection) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{6}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Connection) GetId() string {
@@ -1041,7 +1355,7 @@ type Notification struct {
 
 func (x *Notification) Reset() {
 	*x = Notification{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[7]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1053,7 +1367,7 @@ func (x *Notification) String() string {
 func (*Notification) ProtoMessage() {}
 
 func (x *Notification) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[7]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1066,7 +1380,7 @@ func (x *Notification) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Notification.ProtoReflect.Descriptor instead.
 func (*Notification) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{7}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Notification) GetId() string {
@@ -1167,7 +1481,7 @@ type Score struct {
 
 func (x *Score) Reset() {
 	*x = Score{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[8]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1179,7 +1493,7 @@ func (x *Score) String() string {
 func (*Score) ProtoMessage() {}
 
 func (x *Score) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[8]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1192,7 +1506,7 @@ func (x *Score) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Score.ProtoReflect.Descriptor instead.
 func (*Score) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{8}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Score) GetUser() string {
@@ -1236,7 +1550,7 @@ type Follow struct {
 
 func (x *Follow) Reset() {
 	*x = Follow{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[9]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1248,7 +1562,7 @@ func (x *Follow) String() string {
 func (*Follow) ProtoMessage() {}
 
 func (x *Follow) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[9]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1261,7 +1575,7 @@ func (x *Follow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Follow.ProtoReflect.Descriptor instead.
 func (*Follow) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{9}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Follow) GetId() string {
@@ -1305,7 +1619,7 @@ type Block struct {
 
 func (x *Block) Reset() {
 	*x = Block{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[10]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1317,7 +1631,7 @@ func (x *Block) String() string {
 func (*Block) ProtoMessage() {}
 
 func (x *Block) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[10]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1330,7 +1644,7 @@ func (x *Block) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Block.ProtoReflect.Descriptor instead.
 func (*Block) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{10}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Block) GetId() string {
@@ -1384,7 +1698,7 @@ type Chat struct {
 
 func (x *Chat) Reset() {
 	*x = Chat{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[11]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1396,7 +1710,7 @@ func (x *Chat) String() string {
 func (*Chat) ProtoMessage() {}
 
 func (x *Chat) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[11]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1409,7 +1723,7 @@ func (x *Chat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Chat.ProtoReflect.Descriptor instead.
 func (*Chat) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{11}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Chat) GetId() string {
@@ -1514,7 +1828,7 @@ type Tag struct {
 
 func (x *Tag) Reset() {
 	*x = Tag{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[12]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1526,7 +1840,7 @@ func (x *Tag) String() string {
 func (*Tag) ProtoMessage() {}
 
 func (x *Tag) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[12]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1539,7 +1853,7 @@ func (x *Tag) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Tag.ProtoReflect.Descriptor instead.
 func (*Tag) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{12}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Tag) GetTag() string {
@@ -1570,7 +1884,7 @@ type ChatEvent struct {
 
 func (x *ChatEvent) Reset() {
 	*x = ChatEvent{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[13]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1582,7 +1896,7 @@ func (x *ChatEvent) String() string {
 func (*ChatEvent) ProtoMessage() {}
 
 func (x *ChatEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[13]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1595,7 +1909,7 @@ func (x *ChatEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatEvent.ProtoReflect.Descriptor instead.
 func (*ChatEvent) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{13}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ChatEvent) GetId() string {
@@ -1648,7 +1962,7 @@ type Participant struct {
 
 func (x *Participant) Reset() {
 	*x = Participant{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[14]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1660,7 +1974,7 @@ func (x *Participant) String() string {
 func (*Participant) ProtoMessage() {}
 
 func (x *Participant) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[14]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1673,7 +1987,7 @@ func (x *Participant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Participant.ProtoReflect.Descriptor instead.
 func (*Participant) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{14}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Participant) GetId() string {
@@ -1732,7 +2046,7 @@ type Membership struct {
 
 func (x *Membership) Reset() {
 	*x = Membership{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[15]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1744,7 +2058,7 @@ func (x *Membership) String() string {
 func (*Membership) ProtoMessage() {}
 
 func (x *Membership) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[15]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1757,7 +2071,7 @@ func (x *Membership) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Membership.ProtoReflect.Descriptor instead.
 func (*Membership) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{15}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Membership) GetChat() string {
@@ -1804,7 +2118,7 @@ type Message struct {
 
 func (x *Message) Reset() {
 	*x = Message{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[16]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1816,7 +2130,7 @@ func (x *Message) String() string {
 func (*Message) ProtoMessage() {}
 
 func (x *Message) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[16]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1829,7 +2143,7 @@ func (x *Message) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Message.ProtoReflect.Descriptor instead.
 func (*Message) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{16}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Message) GetId() string {
@@ -1894,7 +2208,7 @@ type File struct {
 
 func (x *File) Reset() {
 	*x = File{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[17]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1906,7 +2220,7 @@ func (x *File) String() string {
 func (*File) ProtoMessage() {}
 
 func (x *File) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[17]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1919,7 +2233,7 @@ func (x *File) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use File.ProtoReflect.Descriptor instead.
 func (*File) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{17}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *File) GetId() string {
@@ -1963,7 +2277,7 @@ type FileMeta struct {
 
 func (x *FileMeta) Reset() {
 	*x = FileMeta{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[18]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1975,7 +2289,7 @@ func (x *FileMeta) String() string {
 func (*FileMeta) ProtoMessage() {}
 
 func (x *FileMeta) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[18]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1988,7 +2302,7 @@ func (x *FileMeta) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileMeta.ProtoReflect.Descriptor instead.
 func (*FileMeta) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{18}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *FileMeta) GetMediaType() string {
@@ -2036,7 +2350,7 @@ type ChatFile struct {
 
 func (x *ChatFile) Reset() {
 	*x = ChatFile{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[19]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2048,7 +2362,7 @@ func (x *ChatFile) String() string {
 func (*ChatFile) ProtoMessage() {}
 
 func (x *ChatFile) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[19]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2061,7 +2375,7 @@ func (x *ChatFile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChatFile.ProtoReflect.Descriptor instead.
 func (*ChatFile) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{19}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ChatFile) GetId() string {
@@ -2134,7 +2448,7 @@ type JoinRequest struct {
 
 func (x *JoinRequest) Reset() {
 	*x = JoinRequest{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[20]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2146,7 +2460,7 @@ func (x *JoinRequest) String() string {
 func (*JoinRequest) ProtoMessage() {}
 
 func (x *JoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[20]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2159,7 +2473,7 @@ func (x *JoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinRequest.ProtoReflect.Descriptor instead.
 func (*JoinRequest) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{20}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *JoinRequest) GetId() string {
@@ -2226,7 +2540,7 @@ type Reel struct {
 
 func (x *Reel) Reset() {
 	*x = Reel{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[21]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2238,7 +2552,7 @@ func (x *Reel) String() string {
 func (*Reel) ProtoMessage() {}
 
 func (x *Reel) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[21]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2251,7 +2565,7 @@ func (x *Reel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reel.ProtoReflect.Descriptor instead.
 func (*Reel) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{21}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Reel) GetId() string {
@@ -2406,7 +2720,7 @@ type BucketChecksum struct {
 
 func (x *BucketChecksum) Reset() {
 	*x = BucketChecksum{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[22]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2418,7 +2732,7 @@ func (x *BucketChecksum) String() string {
 func (*BucketChecksum) ProtoMessage() {}
 
 func (x *BucketChecksum) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[22]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2431,7 +2745,7 @@ func (x *BucketChecksum) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BucketChecksum.ProtoReflect.Descriptor instead.
 func (*BucketChecksum) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{22}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *BucketChecksum) GetBucket() string {
@@ -2471,7 +2785,7 @@ type PushRequest struct {
 
 func (x *PushRequest) Reset() {
 	*x = PushRequest{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[23]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2483,7 +2797,7 @@ func (x *PushRequest) String() string {
 func (*PushRequest) ProtoMessage() {}
 
 func (x *PushRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[23]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2496,7 +2810,7 @@ func (x *PushRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushRequest.ProtoReflect.Descriptor instead.
 func (*PushRequest) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{23}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *PushRequest) GetProtocolVersion() uint32 {
@@ -2541,7 +2855,7 @@ type PushResponse struct {
 
 func (x *PushResponse) Reset() {
 	*x = PushResponse{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[24]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2553,7 +2867,7 @@ func (x *PushResponse) String() string {
 func (*PushResponse) ProtoMessage() {}
 
 func (x *PushResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[24]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2566,7 +2880,7 @@ func (x *PushResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PushResponse.ProtoReflect.Descriptor instead.
 func (*PushResponse) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{24}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *PushResponse) GetResults() []*MutationResult {
@@ -2616,7 +2930,7 @@ type MutationResult struct {
 
 func (x *MutationResult) Reset() {
 	*x = MutationResult{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[25]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2628,7 +2942,7 @@ func (x *MutationResult) String() string {
 func (*MutationResult) ProtoMessage() {}
 
 func (x *MutationResult) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[25]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2641,7 +2955,7 @@ func (x *MutationResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MutationResult.ProtoReflect.Descriptor instead.
 func (*MutationResult) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{25}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *MutationResult) GetId() int64 {
@@ -2742,7 +3056,7 @@ type Mutation struct {
 
 func (x *Mutation) Reset() {
 	*x = Mutation{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[26]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2754,7 +3068,7 @@ func (x *Mutation) String() string {
 func (*Mutation) ProtoMessage() {}
 
 func (x *Mutation) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[26]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2767,7 +3081,7 @@ func (x *Mutation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Mutation.ProtoReflect.Descriptor instead.
 func (*Mutation) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{26}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *Mutation) GetId() int64 {
@@ -3297,7 +3611,7 @@ type UpdateProfile struct {
 
 func (x *UpdateProfile) Reset() {
 	*x = UpdateProfile{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[27]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3309,7 +3623,7 @@ func (x *UpdateProfile) String() string {
 func (*UpdateProfile) ProtoMessage() {}
 
 func (x *UpdateProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[27]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3322,7 +3636,7 @@ func (x *UpdateProfile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateProfile.ProtoReflect.Descriptor instead.
 func (*UpdateProfile) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{27}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *UpdateProfile) GetName() string {
@@ -3365,7 +3679,7 @@ type SetStatus struct {
 
 func (x *SetStatus) Reset() {
 	*x = SetStatus{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[28]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3377,7 +3691,7 @@ func (x *SetStatus) String() string {
 func (*SetStatus) ProtoMessage() {}
 
 func (x *SetStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[28]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3390,7 +3704,7 @@ func (x *SetStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetStatus.ProtoReflect.Descriptor instead.
 func (*SetStatus) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{28}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *SetStatus) GetText() string {
@@ -3417,7 +3731,7 @@ type FollowUser struct {
 
 func (x *FollowUser) Reset() {
 	*x = FollowUser{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[29]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3429,7 +3743,7 @@ func (x *FollowUser) String() string {
 func (*FollowUser) ProtoMessage() {}
 
 func (x *FollowUser) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[29]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3442,7 +3756,7 @@ func (x *FollowUser) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FollowUser.ProtoReflect.Descriptor instead.
 func (*FollowUser) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{29}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *FollowUser) GetUserId() string {
@@ -3462,7 +3776,7 @@ type UnfollowUser struct {
 
 func (x *UnfollowUser) Reset() {
 	*x = UnfollowUser{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[30]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3474,7 +3788,7 @@ func (x *UnfollowUser) String() string {
 func (*UnfollowUser) ProtoMessage() {}
 
 func (x *UnfollowUser) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[30]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3487,7 +3801,7 @@ func (x *UnfollowUser) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnfollowUser.ProtoReflect.Descriptor instead.
 func (*UnfollowUser) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{30}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *UnfollowUser) GetUserId() string {
@@ -3507,7 +3821,7 @@ type BlockUser struct {
 
 func (x *BlockUser) Reset() {
 	*x = BlockUser{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[31]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3519,7 +3833,7 @@ func (x *BlockUser) String() string {
 func (*BlockUser) ProtoMessage() {}
 
 func (x *BlockUser) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[31]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3532,7 +3846,7 @@ func (x *BlockUser) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockUser.ProtoReflect.Descriptor instead.
 func (*BlockUser) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{31}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *BlockUser) GetUserId() string {
@@ -3552,7 +3866,7 @@ type UnblockUser struct {
 
 func (x *UnblockUser) Reset() {
 	*x = UnblockUser{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[32]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3564,7 +3878,7 @@ func (x *UnblockUser) String() string {
 func (*UnblockUser) ProtoMessage() {}
 
 func (x *UnblockUser) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[32]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3577,7 +3891,7 @@ func (x *UnblockUser) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnblockUser.ProtoReflect.Descriptor instead.
 func (*UnblockUser) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{32}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *UnblockUser) GetUserId() string {
@@ -3600,7 +3914,7 @@ type CreateConnection struct {
 
 func (x *CreateConnection) Reset() {
 	*x = CreateConnection{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[33]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3612,7 +3926,7 @@ func (x *CreateConnection) String() string {
 func (*CreateConnection) ProtoMessage() {}
 
 func (x *CreateConnection) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[33]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3625,7 +3939,7 @@ func (x *CreateConnection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateConnection.ProtoReflect.Descriptor instead.
 func (*CreateConnection) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{33}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *CreateConnection) GetConnectionId() string {
@@ -3659,7 +3973,7 @@ type AcceptConnection struct {
 
 func (x *AcceptConnection) Reset() {
 	*x = AcceptConnection{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[34]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3671,7 +3985,7 @@ func (x *AcceptConnection) String() string {
 func (*AcceptConnection) ProtoMessage() {}
 
 func (x *AcceptConnection) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[34]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3684,7 +3998,7 @@ func (x *AcceptConnection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcceptConnection.ProtoReflect.Descriptor instead.
 func (*AcceptConnection) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{34}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *AcceptConnection) GetUserId() string {
@@ -3704,7 +4018,7 @@ type DeclineConnection struct {
 
 func (x *DeclineConnection) Reset() {
 	*x = DeclineConnection{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[35]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3716,7 +4030,7 @@ func (x *DeclineConnection) String() string {
 func (*DeclineConnection) ProtoMessage() {}
 
 func (x *DeclineConnection) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[35]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3729,7 +4043,7 @@ func (x *DeclineConnection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeclineConnection.ProtoReflect.Descriptor instead.
 func (*DeclineConnection) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{35}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *DeclineConnection) GetUserId() string {
@@ -3757,7 +4071,7 @@ type DeleteConnection struct {
 
 func (x *DeleteConnection) Reset() {
 	*x = DeleteConnection{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[36]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3769,7 +4083,7 @@ func (x *DeleteConnection) String() string {
 func (*DeleteConnection) ProtoMessage() {}
 
 func (x *DeleteConnection) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[36]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3782,7 +4096,7 @@ func (x *DeleteConnection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteConnection.ProtoReflect.Descriptor instead.
 func (*DeleteConnection) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{36}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *DeleteConnection) GetUserId() string {
@@ -3810,7 +4124,7 @@ type RemoveConnection struct {
 
 func (x *RemoveConnection) Reset() {
 	*x = RemoveConnection{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[37]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3822,7 +4136,7 @@ func (x *RemoveConnection) String() string {
 func (*RemoveConnection) ProtoMessage() {}
 
 func (x *RemoveConnection) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[37]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3835,7 +4149,7 @@ func (x *RemoveConnection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveConnection.ProtoReflect.Descriptor instead.
 func (*RemoveConnection) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{37}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *RemoveConnection) GetConnectionId() string {
@@ -3859,7 +4173,7 @@ type CreateChat struct {
 	Restricted      *bool  `protobuf:"varint,6,opt,name=restricted,proto3,oneof" json:"restricted,omitempty"`
 	AllowPublicPost *bool  `protobuf:"varint,7,opt,name=allow_public_post,json=allowPublicPost,proto3,oneof" json:"allow_public_post,omitempty"`
 	Tags            []*Tag `protobuf:"bytes,8,rep,name=tags,proto3" json:"tags,omitempty"`
-	// The event of an Event-category group (required for that category).
+	// The event of an Event-category group (optional; only for that category).
 	Event         *NewChatEvent `protobuf:"bytes,9,opt,name=event,proto3" json:"event,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -3867,7 +4181,7 @@ type CreateChat struct {
 
 func (x *CreateChat) Reset() {
 	*x = CreateChat{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[38]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3879,7 +4193,7 @@ func (x *CreateChat) String() string {
 func (*CreateChat) ProtoMessage() {}
 
 func (x *CreateChat) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[38]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3892,7 +4206,7 @@ func (x *CreateChat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateChat.ProtoReflect.Descriptor instead.
 func (*CreateChat) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{38}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *CreateChat) GetChatId() string {
@@ -3970,7 +4284,7 @@ type NewChatEvent struct {
 
 func (x *NewChatEvent) Reset() {
 	*x = NewChatEvent{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[39]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3982,7 +4296,7 @@ func (x *NewChatEvent) String() string {
 func (*NewChatEvent) ProtoMessage() {}
 
 func (x *NewChatEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[39]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3995,7 +4309,7 @@ func (x *NewChatEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NewChatEvent.ProtoReflect.Descriptor instead.
 func (*NewChatEvent) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{39}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *NewChatEvent) GetStartsAt() *timestamppb.Timestamp {
@@ -4030,7 +4344,7 @@ type AddParticipant struct {
 
 func (x *AddParticipant) Reset() {
 	*x = AddParticipant{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[40]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4042,7 +4356,7 @@ func (x *AddParticipant) String() string {
 func (*AddParticipant) ProtoMessage() {}
 
 func (x *AddParticipant) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[40]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4055,7 +4369,7 @@ func (x *AddParticipant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddParticipant.ProtoReflect.Descriptor instead.
 func (*AddParticipant) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{40}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *AddParticipant) GetChatId() string {
@@ -4083,7 +4397,7 @@ type RemoveParticipant struct {
 
 func (x *RemoveParticipant) Reset() {
 	*x = RemoveParticipant{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[41]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4095,7 +4409,7 @@ func (x *RemoveParticipant) String() string {
 func (*RemoveParticipant) ProtoMessage() {}
 
 func (x *RemoveParticipant) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[41]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4108,7 +4422,7 @@ func (x *RemoveParticipant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveParticipant.ProtoReflect.Descriptor instead.
 func (*RemoveParticipant) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{41}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *RemoveParticipant) GetChatId() string {
@@ -4136,7 +4450,7 @@ type GrantAdmin struct {
 
 func (x *GrantAdmin) Reset() {
 	*x = GrantAdmin{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[42]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4148,7 +4462,7 @@ func (x *GrantAdmin) String() string {
 func (*GrantAdmin) ProtoMessage() {}
 
 func (x *GrantAdmin) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[42]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4161,7 +4475,7 @@ func (x *GrantAdmin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GrantAdmin.ProtoReflect.Descriptor instead.
 func (*GrantAdmin) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{42}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *GrantAdmin) GetChatId() string {
@@ -4189,7 +4503,7 @@ type RevokeAdmin struct {
 
 func (x *RevokeAdmin) Reset() {
 	*x = RevokeAdmin{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[43]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4201,7 +4515,7 @@ func (x *RevokeAdmin) String() string {
 func (*RevokeAdmin) ProtoMessage() {}
 
 func (x *RevokeAdmin) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[43]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4214,7 +4528,7 @@ func (x *RevokeAdmin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeAdmin.ProtoReflect.Descriptor instead.
 func (*RevokeAdmin) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{43}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *RevokeAdmin) GetChatId() string {
@@ -4241,7 +4555,7 @@ type LeaveChat struct {
 
 func (x *LeaveChat) Reset() {
 	*x = LeaveChat{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[44]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4253,7 +4567,7 @@ func (x *LeaveChat) String() string {
 func (*LeaveChat) ProtoMessage() {}
 
 func (x *LeaveChat) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[44]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4266,7 +4580,7 @@ func (x *LeaveChat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeaveChat.ProtoReflect.Descriptor instead.
 func (*LeaveChat) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{44}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *LeaveChat) GetChatId() string {
@@ -4286,7 +4600,7 @@ type DeleteChat struct {
 
 func (x *DeleteChat) Reset() {
 	*x = DeleteChat{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[45]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4298,7 +4612,7 @@ func (x *DeleteChat) String() string {
 func (*DeleteChat) ProtoMessage() {}
 
 func (x *DeleteChat) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[45]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4311,7 +4625,7 @@ func (x *DeleteChat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteChat.ProtoReflect.Descriptor instead.
 func (*DeleteChat) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{45}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *DeleteChat) GetChatId() string {
@@ -4336,7 +4650,7 @@ type UpdateChat struct {
 
 func (x *UpdateChat) Reset() {
 	*x = UpdateChat{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[46]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4348,7 +4662,7 @@ func (x *UpdateChat) String() string {
 func (*UpdateChat) ProtoMessage() {}
 
 func (x *UpdateChat) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[46]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4361,7 +4675,7 @@ func (x *UpdateChat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateChat.ProtoReflect.Descriptor instead.
 func (*UpdateChat) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{46}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *UpdateChat) GetChatId() string {
@@ -4409,7 +4723,7 @@ type JoinChat struct {
 
 func (x *JoinChat) Reset() {
 	*x = JoinChat{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[47]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4421,7 +4735,7 @@ func (x *JoinChat) String() string {
 func (*JoinChat) ProtoMessage() {}
 
 func (x *JoinChat) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[47]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4434,7 +4748,7 @@ func (x *JoinChat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinChat.ProtoReflect.Descriptor instead.
 func (*JoinChat) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{47}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *JoinChat) GetChatId() string {
@@ -4457,7 +4771,7 @@ type SetParticipantStatus struct {
 
 func (x *SetParticipantStatus) Reset() {
 	*x = SetParticipantStatus{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[48]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4469,7 +4783,7 @@ func (x *SetParticipantStatus) String() string {
 func (*SetParticipantStatus) ProtoMessage() {}
 
 func (x *SetParticipantStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[48]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4482,7 +4796,7 @@ func (x *SetParticipantStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetParticipantStatus.ProtoReflect.Descriptor instead.
 func (*SetParticipantStatus) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{48}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *SetParticipantStatus) GetChatId() string {
@@ -4525,7 +4839,7 @@ type SendMessage struct {
 
 func (x *SendMessage) Reset() {
 	*x = SendMessage{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[49]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4537,7 +4851,7 @@ func (x *SendMessage) String() string {
 func (*SendMessage) ProtoMessage() {}
 
 func (x *SendMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[49]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4550,7 +4864,7 @@ func (x *SendMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendMessage.ProtoReflect.Descriptor instead.
 func (*SendMessage) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{49}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *SendMessage) GetMessageId() string {
@@ -4602,7 +4916,7 @@ type NewFile struct {
 
 func (x *NewFile) Reset() {
 	*x = NewFile{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[50]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4614,7 +4928,7 @@ func (x *NewFile) String() string {
 func (*NewFile) ProtoMessage() {}
 
 func (x *NewFile) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[50]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4627,7 +4941,7 @@ func (x *NewFile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NewFile.ProtoReflect.Descriptor instead.
 func (*NewFile) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{50}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *NewFile) GetUrl() string {
@@ -4661,7 +4975,7 @@ type MarkRead struct {
 
 func (x *MarkRead) Reset() {
 	*x = MarkRead{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[51]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4673,7 +4987,7 @@ func (x *MarkRead) String() string {
 func (*MarkRead) ProtoMessage() {}
 
 func (x *MarkRead) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[51]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4686,7 +5000,7 @@ func (x *MarkRead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkRead.ProtoReflect.Descriptor instead.
 func (*MarkRead) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{51}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *MarkRead) GetChatId() string {
@@ -4709,7 +5023,7 @@ type DeleteMessage struct {
 
 func (x *DeleteMessage) Reset() {
 	*x = DeleteMessage{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[52]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4721,7 +5035,7 @@ func (x *DeleteMessage) String() string {
 func (*DeleteMessage) ProtoMessage() {}
 
 func (x *DeleteMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[52]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4734,7 +5048,7 @@ func (x *DeleteMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteMessage.ProtoReflect.Descriptor instead.
 func (*DeleteMessage) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{52}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *DeleteMessage) GetChatId() string {
@@ -4764,7 +5078,7 @@ type RequestToJoin struct {
 
 func (x *RequestToJoin) Reset() {
 	*x = RequestToJoin{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[53]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4776,7 +5090,7 @@ func (x *RequestToJoin) String() string {
 func (*RequestToJoin) ProtoMessage() {}
 
 func (x *RequestToJoin) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[53]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4789,7 +5103,7 @@ func (x *RequestToJoin) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestToJoin.ProtoReflect.Descriptor instead.
 func (*RequestToJoin) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{53}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *RequestToJoin) GetRequestId() string {
@@ -4823,7 +5137,7 @@ type AcceptJoinRequest struct {
 
 func (x *AcceptJoinRequest) Reset() {
 	*x = AcceptJoinRequest{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[54]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4835,7 +5149,7 @@ func (x *AcceptJoinRequest) String() string {
 func (*AcceptJoinRequest) ProtoMessage() {}
 
 func (x *AcceptJoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[54]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4848,7 +5162,7 @@ func (x *AcceptJoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcceptJoinRequest.ProtoReflect.Descriptor instead.
 func (*AcceptJoinRequest) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{54}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *AcceptJoinRequest) GetRequestId() string {
@@ -4868,7 +5182,7 @@ type RejectJoinRequest struct {
 
 func (x *RejectJoinRequest) Reset() {
 	*x = RejectJoinRequest{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[55]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4880,7 +5194,7 @@ func (x *RejectJoinRequest) String() string {
 func (*RejectJoinRequest) ProtoMessage() {}
 
 func (x *RejectJoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[55]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4893,7 +5207,7 @@ func (x *RejectJoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectJoinRequest.ProtoReflect.Descriptor instead.
 func (*RejectJoinRequest) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{55}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *RejectJoinRequest) GetRequestId() string {
@@ -4913,7 +5227,7 @@ type MarkNotificationRead struct {
 
 func (x *MarkNotificationRead) Reset() {
 	*x = MarkNotificationRead{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[56]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4925,7 +5239,7 @@ func (x *MarkNotificationRead) String() string {
 func (*MarkNotificationRead) ProtoMessage() {}
 
 func (x *MarkNotificationRead) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[56]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4938,7 +5252,7 @@ func (x *MarkNotificationRead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkNotificationRead.ProtoReflect.Descriptor instead.
 func (*MarkNotificationRead) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{56}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *MarkNotificationRead) GetNotificationId() string {
@@ -4957,7 +5271,7 @@ type MarkAllNotificationsRead struct {
 
 func (x *MarkAllNotificationsRead) Reset() {
 	*x = MarkAllNotificationsRead{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[57]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4969,7 +5283,7 @@ func (x *MarkAllNotificationsRead) String() string {
 func (*MarkAllNotificationsRead) ProtoMessage() {}
 
 func (x *MarkAllNotificationsRead) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[57]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4982,7 +5296,7 @@ func (x *MarkAllNotificationsRead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkAllNotificationsRead.ProtoReflect.Descriptor instead.
 func (*MarkAllNotificationsRead) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{57}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{61}
 }
 
 // CreateReel posts a reel (a video already hosted at video) to a chat.
@@ -5002,7 +5316,7 @@ type CreateReel struct {
 
 func (x *CreateReel) Reset() {
 	*x = CreateReel{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[58]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5014,7 +5328,7 @@ func (x *CreateReel) String() string {
 func (*CreateReel) ProtoMessage() {}
 
 func (x *CreateReel) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[58]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5027,7 +5341,7 @@ func (x *CreateReel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateReel.ProtoReflect.Descriptor instead.
 func (*CreateReel) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{58}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *CreateReel) GetReelId() string {
@@ -5090,7 +5404,7 @@ type ReactToReel struct {
 
 func (x *ReactToReel) Reset() {
 	*x = ReactToReel{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[59]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5102,7 +5416,7 @@ func (x *ReactToReel) String() string {
 func (*ReactToReel) ProtoMessage() {}
 
 func (x *ReactToReel) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[59]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5115,7 +5429,7 @@ func (x *ReactToReel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReactToReel.ProtoReflect.Descriptor instead.
 func (*ReactToReel) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{59}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *ReactToReel) GetReelId() string {
@@ -5142,7 +5456,7 @@ type AddPushDevice struct {
 
 func (x *AddPushDevice) Reset() {
 	*x = AddPushDevice{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[60]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5154,7 +5468,7 @@ func (x *AddPushDevice) String() string {
 func (*AddPushDevice) ProtoMessage() {}
 
 func (x *AddPushDevice) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[60]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5167,7 +5481,7 @@ func (x *AddPushDevice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddPushDevice.ProtoReflect.Descriptor instead.
 func (*AddPushDevice) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{60}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *AddPushDevice) GetToken() string {
@@ -5187,7 +5501,7 @@ type RemovePushDevice struct {
 
 func (x *RemovePushDevice) Reset() {
 	*x = RemovePushDevice{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[61]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5199,7 +5513,7 @@ func (x *RemovePushDevice) String() string {
 func (*RemovePushDevice) ProtoMessage() {}
 
 func (x *RemovePushDevice) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[61]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5212,7 +5526,7 @@ func (x *RemovePushDevice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemovePushDevice.ProtoReflect.Descriptor instead.
 func (*RemovePushDevice) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{61}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *RemovePushDevice) GetToken() string {
@@ -5233,7 +5547,7 @@ type SubscribeRequest struct {
 
 func (x *SubscribeRequest) Reset() {
 	*x = SubscribeRequest{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[62]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5245,7 +5559,7 @@ func (x *SubscribeRequest) String() string {
 func (*SubscribeRequest) ProtoMessage() {}
 
 func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[62]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5258,7 +5572,7 @@ func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeRequest.ProtoReflect.Descriptor instead.
 func (*SubscribeRequest) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{62}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *SubscribeRequest) GetProtocolVersion() uint32 {
@@ -5279,7 +5593,7 @@ type SubscribeResponse struct {
 
 func (x *SubscribeResponse) Reset() {
 	*x = SubscribeResponse{}
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[63]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5291,7 +5605,7 @@ func (x *SubscribeResponse) String() string {
 func (*SubscribeResponse) ProtoMessage() {}
 
 func (x *SubscribeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[63]
+	mi := &file_vibesync_sync_v1_sync_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5304,7 +5618,7 @@ func (x *SubscribeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeResponse.ProtoReflect.Descriptor instead.
 func (*SubscribeResponse) Descriptor() ([]byte, []int) {
-	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{63}
+	return file_vibesync_sync_v1_sync_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *SubscribeResponse) GetPosition() int64 {
@@ -5318,7 +5632,7 @@ var File_vibesync_sync_v1_sync_proto protoreflect.FileDescriptor
 
 const file_vibesync_sync_v1_sync_proto_rawDesc = "" +
 	"\n" +
-	"\x1bvibesync/sync/v1/sync.proto\x12\x10vibesync.sync.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe3\x01\n" +
+	"\x1bvibesync/sync/v1/sync.proto\x12\x10vibesync.sync.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd9\x02\n" +
 	"\vPullRequest\x12)\n" +
 	"\x10protocol_version\x18\x01 \x01(\rR\x0fprotocolVersion\x12\x16\n" +
 	"\x06cursor\x18\x02 \x01(\x03R\x06cursor\x12\x18\n" +
@@ -5327,7 +5641,29 @@ const file_vibesync_sync_v1_sync_proto_rawDesc = "" +
 	"page_token\x18\x04 \x01(\fR\tpageToken\x12\x1b\n" +
 	"\tpage_size\x18\x05 \x01(\x05R\bpageSize\x12%\n" +
 	"\x0ewant_checksums\x18\x06 \x01(\bR\rwantChecksums\x12\x14\n" +
-	"\x05typed\x18\a \x01(\bR\x05typed\"\xb3\x02\n" +
+	"\x05typed\x18\a \x01(\bR\x05typed\x12\x16\n" +
+	"\x06window\x18\b \x01(\x05R\x06window\x125\n" +
+	"\x06floors\x18\t \x03(\v2\x1d.vibesync.sync.v1.WindowFloorR\x06floors\x12%\n" +
+	"\x0ebuckets_digest\x18\n" +
+	" \x01(\fR\rbucketsDigest\";\n" +
+	"\vWindowFloor\x12\x16\n" +
+	"\x06bucket\x18\x01 \x01(\tR\x06bucket\x12\x14\n" +
+	"\x05floor\x18\x02 \x01(\x03R\x05floor\"\x8c\x01\n" +
+	"\x06Window\x12\x16\n" +
+	"\x06bucket\x18\x01 \x01(\tR\x06bucket\x12\x14\n" +
+	"\x05floor\x18\x02 \x01(\x03R\x05floor\x12\x16\n" +
+	"\x06hidden\x18\x03 \x01(\x03R\x06hidden\x12#\n" +
+	"\rhidden_unread\x18\x04 \x01(\x03R\fhiddenUnread\x12\x17\n" +
+	"\aread_at\x18\x05 \x01(\x03R\x06readAt\"\x88\x01\n" +
+	"\x0eHistoryRequest\x12)\n" +
+	"\x10protocol_version\x18\x01 \x01(\rR\x0fprotocolVersion\x12\x16\n" +
+	"\x06bucket\x18\x02 \x01(\tR\x06bucket\x12\x1d\n" +
+	"\n" +
+	"before_seq\x18\x03 \x01(\x03R\tbeforeSeq\x12\x14\n" +
+	"\x05limit\x18\x04 \x01(\x05R\x05limit\"w\n" +
+	"\x0fHistoryResponse\x122\n" +
+	"\achanges\x18\x01 \x03(\v2\x18.vibesync.sync.v1.ChangeR\achanges\x120\n" +
+	"\x06window\x18\x02 \x01(\v2\x18.vibesync.sync.v1.WindowR\x06window\"\xe7\x02\n" +
 	"\fPullResponse\x122\n" +
 	"\achanges\x18\x01 \x03(\v2\x18.vibesync.sync.v1.ChangeR\achanges\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\fR\rnextPageToken\x12\x1e\n" +
@@ -5338,7 +5674,8 @@ const file_vibesync_sync_v1_sync_proto_rawDesc = "" +
 	"\flost_buckets\x18\x05 \x03(\tR\vlostBuckets\x12\x14\n" +
 	"\x05reset\x18\x06 \x01(\bR\x05reset\x12>\n" +
 	"\tchecksums\x18\a \x03(\v2 .vibesync.sync.v1.BucketChecksumR\tchecksums\x12\x14\n" +
-	"\x05total\x18\b \x01(\x03R\x05total\"\xd1\x01\n" +
+	"\x05total\x18\b \x01(\x03R\x05total\x122\n" +
+	"\awindows\x18\t \x03(\v2\x18.vibesync.sync.v1.WindowR\awindows\"\xd1\x01\n" +
 	"\x06Change\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x03R\x03seq\x12\x16\n" +
 	"\x06bucket\x18\x02 \x01(\tR\x06bucket\x12\x16\n" +
@@ -5746,11 +6083,12 @@ const file_vibesync_sync_v1_sync_proto_rawDesc = "" +
 	"\x0eMutationStatus\x12\x1f\n" +
 	"\x1bMUTATION_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17MUTATION_STATUS_APPLIED\x10\x01\x12\x1c\n" +
-	"\x18MUTATION_STATUS_REJECTED\x10\x022\xf9\x01\n" +
+	"\x18MUTATION_STATUS_REJECTED\x10\x022\xcb\x02\n" +
 	"\vSyncService\x12G\n" +
 	"\x04Pull\x12\x1d.vibesync.sync.v1.PullRequest\x1a\x1e.vibesync.sync.v1.PullResponse\"\x00\x12G\n" +
 	"\x04Push\x12\x1d.vibesync.sync.v1.PushRequest\x1a\x1e.vibesync.sync.v1.PushResponse\"\x00\x12X\n" +
-	"\tSubscribe\x12\".vibesync.sync.v1.SubscribeRequest\x1a#.vibesync.sync.v1.SubscribeResponse\"\x000\x01B@Z>github.com/vibesync/vibesync/syncproto/vibesync/sync/v1;syncv1b\x06proto3"
+	"\tSubscribe\x12\".vibesync.sync.v1.SubscribeRequest\x1a#.vibesync.sync.v1.SubscribeResponse\"\x000\x01\x12P\n" +
+	"\aHistory\x12 .vibesync.sync.v1.HistoryRequest\x1a!.vibesync.sync.v1.HistoryResponse\"\x00B@Z>github.com/vibesync/vibesync/syncproto/vibesync/sync/v1;syncv1b\x06proto3"
 
 var (
 	file_vibesync_sync_v1_sync_proto_rawDescOnce sync.Once
@@ -5765,177 +6103,187 @@ func file_vibesync_sync_v1_sync_proto_rawDescGZIP() []byte {
 }
 
 var file_vibesync_sync_v1_sync_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_vibesync_sync_v1_sync_proto_msgTypes = make([]protoimpl.MessageInfo, 64)
+var file_vibesync_sync_v1_sync_proto_msgTypes = make([]protoimpl.MessageInfo, 68)
 var file_vibesync_sync_v1_sync_proto_goTypes = []any{
 	(Op)(0),                          // 0: vibesync.sync.v1.Op
 	(MutationStatus)(0),              // 1: vibesync.sync.v1.MutationStatus
 	(*PullRequest)(nil),              // 2: vibesync.sync.v1.PullRequest
-	(*PullResponse)(nil),             // 3: vibesync.sync.v1.PullResponse
-	(*Change)(nil),                   // 4: vibesync.sync.v1.Change
-	(*Entity)(nil),                   // 5: vibesync.sync.v1.Entity
-	(*User)(nil),                     // 6: vibesync.sync.v1.User
-	(*Status)(nil),                   // 7: vibesync.sync.v1.Status
-	(*Connection)(nil),               // 8: vibesync.sync.v1.Connection
-	(*Notification)(nil),             // 9: vibesync.sync.v1.Notification
-	(*Score)(nil),                    // 10: vibesync.sync.v1.Score
-	(*Follow)(nil),                   // 11: vibesync.sync.v1.Follow
-	(*Block)(nil),                    // 12: vibesync.sync.v1.Block
-	(*Chat)(nil),                     // 13: vibesync.sync.v1.Chat
-	(*Tag)(nil),                      // 14: vibesync.sync.v1.Tag
-	(*ChatEvent)(nil),                // 15: vibesync.sync.v1.ChatEvent
-	(*Participant)(nil),              // 16: vibesync.sync.v1.Participant
-	(*Membership)(nil),               // 17: vibesync.sync.v1.Membership
-	(*Message)(nil),                  // 18: vibesync.sync.v1.Message
-	(*File)(nil),                     // 19: vibesync.sync.v1.File
-	(*FileMeta)(nil),                 // 20: vibesync.sync.v1.FileMeta
-	(*ChatFile)(nil),                 // 21: vibesync.sync.v1.ChatFile
-	(*JoinRequest)(nil),              // 22: vibesync.sync.v1.JoinRequest
-	(*Reel)(nil),                     // 23: vibesync.sync.v1.Reel
-	(*BucketChecksum)(nil),           // 24: vibesync.sync.v1.BucketChecksum
-	(*PushRequest)(nil),              // 25: vibesync.sync.v1.PushRequest
-	(*PushResponse)(nil),             // 26: vibesync.sync.v1.PushResponse
-	(*MutationResult)(nil),           // 27: vibesync.sync.v1.MutationResult
-	(*Mutation)(nil),                 // 28: vibesync.sync.v1.Mutation
-	(*UpdateProfile)(nil),            // 29: vibesync.sync.v1.UpdateProfile
-	(*SetStatus)(nil),                // 30: vibesync.sync.v1.SetStatus
-	(*FollowUser)(nil),               // 31: vibesync.sync.v1.FollowUser
-	(*UnfollowUser)(nil),             // 32: vibesync.sync.v1.UnfollowUser
-	(*BlockUser)(nil),                // 33: vibesync.sync.v1.BlockUser
-	(*UnblockUser)(nil),              // 34: vibesync.sync.v1.UnblockUser
-	(*CreateConnection)(nil),         // 35: vibesync.sync.v1.CreateConnection
-	(*AcceptConnection)(nil),         // 36: vibesync.sync.v1.AcceptConnection
-	(*DeclineConnection)(nil),        // 37: vibesync.sync.v1.DeclineConnection
-	(*DeleteConnection)(nil),         // 38: vibesync.sync.v1.DeleteConnection
-	(*RemoveConnection)(nil),         // 39: vibesync.sync.v1.RemoveConnection
-	(*CreateChat)(nil),               // 40: vibesync.sync.v1.CreateChat
-	(*NewChatEvent)(nil),             // 41: vibesync.sync.v1.NewChatEvent
-	(*AddParticipant)(nil),           // 42: vibesync.sync.v1.AddParticipant
-	(*RemoveParticipant)(nil),        // 43: vibesync.sync.v1.RemoveParticipant
-	(*GrantAdmin)(nil),               // 44: vibesync.sync.v1.GrantAdmin
-	(*RevokeAdmin)(nil),              // 45: vibesync.sync.v1.RevokeAdmin
-	(*LeaveChat)(nil),                // 46: vibesync.sync.v1.LeaveChat
-	(*DeleteChat)(nil),               // 47: vibesync.sync.v1.DeleteChat
-	(*UpdateChat)(nil),               // 48: vibesync.sync.v1.UpdateChat
-	(*JoinChat)(nil),                 // 49: vibesync.sync.v1.JoinChat
-	(*SetParticipantStatus)(nil),     // 50: vibesync.sync.v1.SetParticipantStatus
-	(*SendMessage)(nil),              // 51: vibesync.sync.v1.SendMessage
-	(*NewFile)(nil),                  // 52: vibesync.sync.v1.NewFile
-	(*MarkRead)(nil),                 // 53: vibesync.sync.v1.MarkRead
-	(*DeleteMessage)(nil),            // 54: vibesync.sync.v1.DeleteMessage
-	(*RequestToJoin)(nil),            // 55: vibesync.sync.v1.RequestToJoin
-	(*AcceptJoinRequest)(nil),        // 56: vibesync.sync.v1.AcceptJoinRequest
-	(*RejectJoinRequest)(nil),        // 57: vibesync.sync.v1.RejectJoinRequest
-	(*MarkNotificationRead)(nil),     // 58: vibesync.sync.v1.MarkNotificationRead
-	(*MarkAllNotificationsRead)(nil), // 59: vibesync.sync.v1.MarkAllNotificationsRead
-	(*CreateReel)(nil),               // 60: vibesync.sync.v1.CreateReel
-	(*ReactToReel)(nil),              // 61: vibesync.sync.v1.ReactToReel
-	(*AddPushDevice)(nil),            // 62: vibesync.sync.v1.AddPushDevice
-	(*RemovePushDevice)(nil),         // 63: vibesync.sync.v1.RemovePushDevice
-	(*SubscribeRequest)(nil),         // 64: vibesync.sync.v1.SubscribeRequest
-	(*SubscribeResponse)(nil),        // 65: vibesync.sync.v1.SubscribeResponse
-	(*timestamppb.Timestamp)(nil),    // 66: google.protobuf.Timestamp
+	(*WindowFloor)(nil),              // 3: vibesync.sync.v1.WindowFloor
+	(*Window)(nil),                   // 4: vibesync.sync.v1.Window
+	(*HistoryRequest)(nil),           // 5: vibesync.sync.v1.HistoryRequest
+	(*HistoryResponse)(nil),          // 6: vibesync.sync.v1.HistoryResponse
+	(*PullResponse)(nil),             // 7: vibesync.sync.v1.PullResponse
+	(*Change)(nil),                   // 8: vibesync.sync.v1.Change
+	(*Entity)(nil),                   // 9: vibesync.sync.v1.Entity
+	(*User)(nil),                     // 10: vibesync.sync.v1.User
+	(*Status)(nil),                   // 11: vibesync.sync.v1.Status
+	(*Connection)(nil),               // 12: vibesync.sync.v1.Connection
+	(*Notification)(nil),             // 13: vibesync.sync.v1.Notification
+	(*Score)(nil),                    // 14: vibesync.sync.v1.Score
+	(*Follow)(nil),                   // 15: vibesync.sync.v1.Follow
+	(*Block)(nil),                    // 16: vibesync.sync.v1.Block
+	(*Chat)(nil),                     // 17: vibesync.sync.v1.Chat
+	(*Tag)(nil),                      // 18: vibesync.sync.v1.Tag
+	(*ChatEvent)(nil),                // 19: vibesync.sync.v1.ChatEvent
+	(*Participant)(nil),              // 20: vibesync.sync.v1.Participant
+	(*Membership)(nil),               // 21: vibesync.sync.v1.Membership
+	(*Message)(nil),                  // 22: vibesync.sync.v1.Message
+	(*File)(nil),                     // 23: vibesync.sync.v1.File
+	(*FileMeta)(nil),                 // 24: vibesync.sync.v1.FileMeta
+	(*ChatFile)(nil),                 // 25: vibesync.sync.v1.ChatFile
+	(*JoinRequest)(nil),              // 26: vibesync.sync.v1.JoinRequest
+	(*Reel)(nil),                     // 27: vibesync.sync.v1.Reel
+	(*BucketChecksum)(nil),           // 28: vibesync.sync.v1.BucketChecksum
+	(*PushRequest)(nil),              // 29: vibesync.sync.v1.PushRequest
+	(*PushResponse)(nil),             // 30: vibesync.sync.v1.PushResponse
+	(*MutationResult)(nil),           // 31: vibesync.sync.v1.MutationResult
+	(*Mutation)(nil),                 // 32: vibesync.sync.v1.Mutation
+	(*UpdateProfile)(nil),            // 33: vibesync.sync.v1.UpdateProfile
+	(*SetStatus)(nil),                // 34: vibesync.sync.v1.SetStatus
+	(*FollowUser)(nil),               // 35: vibesync.sync.v1.FollowUser
+	(*UnfollowUser)(nil),             // 36: vibesync.sync.v1.UnfollowUser
+	(*BlockUser)(nil),                // 37: vibesync.sync.v1.BlockUser
+	(*UnblockUser)(nil),              // 38: vibesync.sync.v1.UnblockUser
+	(*CreateConnection)(nil),         // 39: vibesync.sync.v1.CreateConnection
+	(*AcceptConnection)(nil),         // 40: vibesync.sync.v1.AcceptConnection
+	(*DeclineConnection)(nil),        // 41: vibesync.sync.v1.DeclineConnection
+	(*DeleteConnection)(nil),         // 42: vibesync.sync.v1.DeleteConnection
+	(*RemoveConnection)(nil),         // 43: vibesync.sync.v1.RemoveConnection
+	(*CreateChat)(nil),               // 44: vibesync.sync.v1.CreateChat
+	(*NewChatEvent)(nil),             // 45: vibesync.sync.v1.NewChatEvent
+	(*AddParticipant)(nil),           // 46: vibesync.sync.v1.AddParticipant
+	(*RemoveParticipant)(nil),        // 47: vibesync.sync.v1.RemoveParticipant
+	(*GrantAdmin)(nil),               // 48: vibesync.sync.v1.GrantAdmin
+	(*RevokeAdmin)(nil),              // 49: vibesync.sync.v1.RevokeAdmin
+	(*LeaveChat)(nil),                // 50: vibesync.sync.v1.LeaveChat
+	(*DeleteChat)(nil),               // 51: vibesync.sync.v1.DeleteChat
+	(*UpdateChat)(nil),               // 52: vibesync.sync.v1.UpdateChat
+	(*JoinChat)(nil),                 // 53: vibesync.sync.v1.JoinChat
+	(*SetParticipantStatus)(nil),     // 54: vibesync.sync.v1.SetParticipantStatus
+	(*SendMessage)(nil),              // 55: vibesync.sync.v1.SendMessage
+	(*NewFile)(nil),                  // 56: vibesync.sync.v1.NewFile
+	(*MarkRead)(nil),                 // 57: vibesync.sync.v1.MarkRead
+	(*DeleteMessage)(nil),            // 58: vibesync.sync.v1.DeleteMessage
+	(*RequestToJoin)(nil),            // 59: vibesync.sync.v1.RequestToJoin
+	(*AcceptJoinRequest)(nil),        // 60: vibesync.sync.v1.AcceptJoinRequest
+	(*RejectJoinRequest)(nil),        // 61: vibesync.sync.v1.RejectJoinRequest
+	(*MarkNotificationRead)(nil),     // 62: vibesync.sync.v1.MarkNotificationRead
+	(*MarkAllNotificationsRead)(nil), // 63: vibesync.sync.v1.MarkAllNotificationsRead
+	(*CreateReel)(nil),               // 64: vibesync.sync.v1.CreateReel
+	(*ReactToReel)(nil),              // 65: vibesync.sync.v1.ReactToReel
+	(*AddPushDevice)(nil),            // 66: vibesync.sync.v1.AddPushDevice
+	(*RemovePushDevice)(nil),         // 67: vibesync.sync.v1.RemovePushDevice
+	(*SubscribeRequest)(nil),         // 68: vibesync.sync.v1.SubscribeRequest
+	(*SubscribeResponse)(nil),        // 69: vibesync.sync.v1.SubscribeResponse
+	(*timestamppb.Timestamp)(nil),    // 70: google.protobuf.Timestamp
 }
 var file_vibesync_sync_v1_sync_proto_depIdxs = []int32{
-	4,  // 0: vibesync.sync.v1.PullResponse.changes:type_name -> vibesync.sync.v1.Change
-	24, // 1: vibesync.sync.v1.PullResponse.checksums:type_name -> vibesync.sync.v1.BucketChecksum
-	0,  // 2: vibesync.sync.v1.Change.op:type_name -> vibesync.sync.v1.Op
-	5,  // 3: vibesync.sync.v1.Change.typed:type_name -> vibesync.sync.v1.Entity
-	6,  // 4: vibesync.sync.v1.Entity.user:type_name -> vibesync.sync.v1.User
-	8,  // 5: vibesync.sync.v1.Entity.connection:type_name -> vibesync.sync.v1.Connection
-	9,  // 6: vibesync.sync.v1.Entity.notification:type_name -> vibesync.sync.v1.Notification
-	10, // 7: vibesync.sync.v1.Entity.score:type_name -> vibesync.sync.v1.Score
-	11, // 8: vibesync.sync.v1.Entity.follow:type_name -> vibesync.sync.v1.Follow
-	12, // 9: vibesync.sync.v1.Entity.block:type_name -> vibesync.sync.v1.Block
-	13, // 10: vibesync.sync.v1.Entity.chat:type_name -> vibesync.sync.v1.Chat
-	16, // 11: vibesync.sync.v1.Entity.participant:type_name -> vibesync.sync.v1.Participant
-	18, // 12: vibesync.sync.v1.Entity.message:type_name -> vibesync.sync.v1.Message
-	21, // 13: vibesync.sync.v1.Entity.file:type_name -> vibesync.sync.v1.ChatFile
-	22, // 14: vibesync.sync.v1.Entity.request:type_name -> vibesync.sync.v1.JoinRequest
-	17, // 15: vibesync.sync.v1.Entity.membership:type_name -> vibesync.sync.v1.Membership
-	23, // 16: vibesync.sync.v1.Entity.reel:type_name -> vibesync.sync.v1.Reel
-	7,  // 17: vibesync.sync.v1.User.status:type_name -> vibesync.sync.v1.Status
-	66, // 18: vibesync.sync.v1.Status.expires_at:type_name -> google.protobuf.Timestamp
-	66, // 19: vibesync.sync.v1.Status.created_at:type_name -> google.protobuf.Timestamp
-	6,  // 20: vibesync.sync.v1.Connection.from:type_name -> vibesync.sync.v1.User
-	6,  // 21: vibesync.sync.v1.Connection.to:type_name -> vibesync.sync.v1.User
-	66, // 22: vibesync.sync.v1.Connection.created_at:type_name -> google.protobuf.Timestamp
-	66, // 23: vibesync.sync.v1.Connection.accepted_at:type_name -> google.protobuf.Timestamp
-	66, // 24: vibesync.sync.v1.Connection.responded_at:type_name -> google.protobuf.Timestamp
-	66, // 25: vibesync.sync.v1.Notification.created_at:type_name -> google.protobuf.Timestamp
-	66, // 26: vibesync.sync.v1.Follow.created_at:type_name -> google.protobuf.Timestamp
-	66, // 27: vibesync.sync.v1.Block.created_at:type_name -> google.protobuf.Timestamp
-	6,  // 28: vibesync.sync.v1.Chat.creator:type_name -> vibesync.sync.v1.User
-	66, // 29: vibesync.sync.v1.Chat.created_at:type_name -> google.protobuf.Timestamp
-	66, // 30: vibesync.sync.v1.Chat.updated_at:type_name -> google.protobuf.Timestamp
-	14, // 31: vibesync.sync.v1.Chat.tags:type_name -> vibesync.sync.v1.Tag
-	15, // 32: vibesync.sync.v1.Chat.event:type_name -> vibesync.sync.v1.ChatEvent
-	66, // 33: vibesync.sync.v1.ChatEvent.starts_at:type_name -> google.protobuf.Timestamp
-	66, // 34: vibesync.sync.v1.ChatEvent.ends_at:type_name -> google.protobuf.Timestamp
-	6,  // 35: vibesync.sync.v1.Participant.user:type_name -> vibesync.sync.v1.User
-	66, // 36: vibesync.sync.v1.Participant.last_read_at:type_name -> google.protobuf.Timestamp
-	6,  // 37: vibesync.sync.v1.Message.user:type_name -> vibesync.sync.v1.User
-	19, // 38: vibesync.sync.v1.Message.files:type_name -> vibesync.sync.v1.File
-	66, // 39: vibesync.sync.v1.Message.at:type_name -> google.protobuf.Timestamp
-	20, // 40: vibesync.sync.v1.File.meta:type_name -> vibesync.sync.v1.FileMeta
-	66, // 41: vibesync.sync.v1.ChatFile.at:type_name -> google.protobuf.Timestamp
-	19, // 42: vibesync.sync.v1.ChatFile.file:type_name -> vibesync.sync.v1.File
-	6,  // 43: vibesync.sync.v1.JoinRequest.user:type_name -> vibesync.sync.v1.User
-	66, // 44: vibesync.sync.v1.JoinRequest.created_at:type_name -> google.protobuf.Timestamp
-	6,  // 45: vibesync.sync.v1.Reel.user:type_name -> vibesync.sync.v1.User
-	66, // 46: vibesync.sync.v1.Reel.created_at:type_name -> google.protobuf.Timestamp
-	66, // 47: vibesync.sync.v1.Reel.updated_at:type_name -> google.protobuf.Timestamp
-	28, // 48: vibesync.sync.v1.PushRequest.mutations:type_name -> vibesync.sync.v1.Mutation
-	27, // 49: vibesync.sync.v1.PushResponse.results:type_name -> vibesync.sync.v1.MutationResult
-	1,  // 50: vibesync.sync.v1.MutationResult.status:type_name -> vibesync.sync.v1.MutationStatus
-	29, // 51: vibesync.sync.v1.Mutation.update_profile:type_name -> vibesync.sync.v1.UpdateProfile
-	30, // 52: vibesync.sync.v1.Mutation.set_status:type_name -> vibesync.sync.v1.SetStatus
-	31, // 53: vibesync.sync.v1.Mutation.follow:type_name -> vibesync.sync.v1.FollowUser
-	32, // 54: vibesync.sync.v1.Mutation.unfollow:type_name -> vibesync.sync.v1.UnfollowUser
-	33, // 55: vibesync.sync.v1.Mutation.block:type_name -> vibesync.sync.v1.BlockUser
-	34, // 56: vibesync.sync.v1.Mutation.unblock:type_name -> vibesync.sync.v1.UnblockUser
-	35, // 57: vibesync.sync.v1.Mutation.create_connection:type_name -> vibesync.sync.v1.CreateConnection
-	36, // 58: vibesync.sync.v1.Mutation.accept_connection:type_name -> vibesync.sync.v1.AcceptConnection
-	37, // 59: vibesync.sync.v1.Mutation.decline_connection:type_name -> vibesync.sync.v1.DeclineConnection
-	38, // 60: vibesync.sync.v1.Mutation.delete_connection:type_name -> vibesync.sync.v1.DeleteConnection
-	39, // 61: vibesync.sync.v1.Mutation.remove_connection:type_name -> vibesync.sync.v1.RemoveConnection
-	40, // 62: vibesync.sync.v1.Mutation.create_chat:type_name -> vibesync.sync.v1.CreateChat
-	42, // 63: vibesync.sync.v1.Mutation.add_participant:type_name -> vibesync.sync.v1.AddParticipant
-	43, // 64: vibesync.sync.v1.Mutation.remove_participant:type_name -> vibesync.sync.v1.RemoveParticipant
-	44, // 65: vibesync.sync.v1.Mutation.grant_admin:type_name -> vibesync.sync.v1.GrantAdmin
-	45, // 66: vibesync.sync.v1.Mutation.revoke_admin:type_name -> vibesync.sync.v1.RevokeAdmin
-	46, // 67: vibesync.sync.v1.Mutation.leave_chat:type_name -> vibesync.sync.v1.LeaveChat
-	47, // 68: vibesync.sync.v1.Mutation.delete_chat:type_name -> vibesync.sync.v1.DeleteChat
-	48, // 69: vibesync.sync.v1.Mutation.update_chat:type_name -> vibesync.sync.v1.UpdateChat
-	49, // 70: vibesync.sync.v1.Mutation.join_chat:type_name -> vibesync.sync.v1.JoinChat
-	50, // 71: vibesync.sync.v1.Mutation.set_participant_status:type_name -> vibesync.sync.v1.SetParticipantStatus
-	51, // 72: vibesync.sync.v1.Mutation.send_message:type_name -> vibesync.sync.v1.SendMessage
-	53, // 73: vibesync.sync.v1.Mutation.mark_read:type_name -> vibesync.sync.v1.MarkRead
-	54, // 74: vibesync.sync.v1.Mutation.delete_message:type_name -> vibesync.sync.v1.DeleteMessage
-	55, // 75: vibesync.sync.v1.Mutation.request_to_join:type_name -> vibesync.sync.v1.RequestToJoin
-	56, // 76: vibesync.sync.v1.Mutation.accept_join_request:type_name -> vibesync.sync.v1.AcceptJoinRequest
-	57, // 77: vibesync.sync.v1.Mutation.reject_join_request:type_name -> vibesync.sync.v1.RejectJoinRequest
-	58, // 78: vibesync.sync.v1.Mutation.mark_notification_read:type_name -> vibesync.sync.v1.MarkNotificationRead
-	59, // 79: vibesync.sync.v1.Mutation.mark_all_notifications_read:type_name -> vibesync.sync.v1.MarkAllNotificationsRead
-	60, // 80: vibesync.sync.v1.Mutation.create_reel:type_name -> vibesync.sync.v1.CreateReel
-	61, // 81: vibesync.sync.v1.Mutation.react_to_reel:type_name -> vibesync.sync.v1.ReactToReel
-	62, // 82: vibesync.sync.v1.Mutation.add_push_device:type_name -> vibesync.sync.v1.AddPushDevice
-	63, // 83: vibesync.sync.v1.Mutation.remove_push_device:type_name -> vibesync.sync.v1.RemovePushDevice
-	14, // 84: vibesync.sync.v1.CreateChat.tags:type_name -> vibesync.sync.v1.Tag
-	41, // 85: vibesync.sync.v1.CreateChat.event:type_name -> vibesync.sync.v1.NewChatEvent
-	66, // 86: vibesync.sync.v1.NewChatEvent.starts_at:type_name -> google.protobuf.Timestamp
-	66, // 87: vibesync.sync.v1.NewChatEvent.ends_at:type_name -> google.protobuf.Timestamp
-	52, // 88: vibesync.sync.v1.SendMessage.files:type_name -> vibesync.sync.v1.NewFile
-	2,  // 89: vibesync.sync.v1.SyncService.Pull:input_type -> vibesync.sync.v1.PullRequest
-	25, // 90: vibesync.sync.v1.SyncService.Push:input_type -> vibesync.sync.v1.PushRequest
-	64, // 91: vibesync.sync.v1.SyncService.Subscribe:input_type -> vibesync.sync.v1.SubscribeRequest
-	3,  // 92: vibesync.sync.v1.SyncService.Pull:output_type -> vibesync.sync.v1.PullResponse
-	26, // 93: vibesync.sync.v1.SyncService.Push:output_type -> vibesync.sync.v1.PushResponse
-	65, // 94: vibesync.sync.v1.SyncService.Subscribe:output_type -> vibesync.sync.v1.SubscribeResponse
-	92, // [92:95] is the sub-list for method output_type
-	89, // [89:92] is the sub-list for method input_type
-	89, // [89:89] is the sub-list for extension type_name
-	89, // [89:89] is the sub-list for extension extendee
-	0,  // [0:89] is the sub-list for field type_name
+	3,  // 0: vibesync.sync.v1.PullRequest.floors:type_name -> vibesync.sync.v1.WindowFloor
+	8,  // 1: vibesync.sync.v1.HistoryResponse.changes:type_name -> vibesync.sync.v1.Change
+	4,  // 2: vibesync.sync.v1.HistoryResponse.window:type_name -> vibesync.sync.v1.Window
+	8,  // 3: vibesync.sync.v1.PullResponse.changes:type_name -> vibesync.sync.v1.Change
+	28, // 4: vibesync.sync.v1.PullResponse.checksums:type_name -> vibesync.sync.v1.BucketChecksum
+	4,  // 5: vibesync.sync.v1.PullResponse.windows:type_name -> vibesync.sync.v1.Window
+	0,  // 6: vibesync.sync.v1.Change.op:type_name -> vibesync.sync.v1.Op
+	9,  // 7: vibesync.sync.v1.Change.typed:type_name -> vibesync.sync.v1.Entity
+	10, // 8: vibesync.sync.v1.Entity.user:type_name -> vibesync.sync.v1.User
+	12, // 9: vibesync.sync.v1.Entity.connection:type_name -> vibesync.sync.v1.Connection
+	13, // 10: vibesync.sync.v1.Entity.notification:type_name -> vibesync.sync.v1.Notification
+	14, // 11: vibesync.sync.v1.Entity.score:type_name -> vibesync.sync.v1.Score
+	15, // 12: vibesync.sync.v1.Entity.follow:type_name -> vibesync.sync.v1.Follow
+	16, // 13: vibesync.sync.v1.Entity.block:type_name -> vibesync.sync.v1.Block
+	17, // 14: vibesync.sync.v1.Entity.chat:type_name -> vibesync.sync.v1.Chat
+	20, // 15: vibesync.sync.v1.Entity.participant:type_name -> vibesync.sync.v1.Participant
+	22, // 16: vibesync.sync.v1.Entity.message:type_name -> vibesync.sync.v1.Message
+	25, // 17: vibesync.sync.v1.Entity.file:type_name -> vibesync.sync.v1.ChatFile
+	26, // 18: vibesync.sync.v1.Entity.request:type_name -> vibesync.sync.v1.JoinRequest
+	21, // 19: vibesync.sync.v1.Entity.membership:type_name -> vibesync.sync.v1.Membership
+	27, // 20: vibesync.sync.v1.Entity.reel:type_name -> vibesync.sync.v1.Reel
+	11, // 21: vibesync.sync.v1.User.status:type_name -> vibesync.sync.v1.Status
+	70, // 22: vibesync.sync.v1.Status.expires_at:type_name -> google.protobuf.Timestamp
+	70, // 23: vibesync.sync.v1.Status.created_at:type_name -> google.protobuf.Timestamp
+	10, // 24: vibesync.sync.v1.Connection.from:type_name -> vibesync.sync.v1.User
+	10, // 25: vibesync.sync.v1.Connection.to:type_name -> vibesync.sync.v1.User
+	70, // 26: vibesync.sync.v1.Connection.created_at:type_name -> google.protobuf.Timestamp
+	70, // 27: vibesync.sync.v1.Connection.accepted_at:type_name -> google.protobuf.Timestamp
+	70, // 28: vibesync.sync.v1.Connection.responded_at:type_name -> google.protobuf.Timestamp
+	70, // 29: vibesync.sync.v1.Notification.created_at:type_name -> google.protobuf.Timestamp
+	70, // 30: vibesync.sync.v1.Follow.created_at:type_name -> google.protobuf.Timestamp
+	70, // 31: vibesync.sync.v1.Block.created_at:type_name -> google.protobuf.Timestamp
+	10, // 32: vibesync.sync.v1.Chat.creator:type_name -> vibesync.sync.v1.User
+	70, // 33: vibesync.sync.v1.Chat.created_at:type_name -> google.protobuf.Timestamp
+	70, // 34: vibesync.sync.v1.Chat.updated_at:type_name -> google.protobuf.Timestamp
+	18, // 35: vibesync.sync.v1.Chat.tags:type_name -> vibesync.sync.v1.Tag
+	19, // 36: vibesync.sync.v1.Chat.event:type_name -> vibesync.sync.v1.ChatEvent
+	70, // 37: vibesync.sync.v1.ChatEvent.starts_at:type_name -> google.protobuf.Timestamp
+	70, // 38: vibesync.sync.v1.ChatEvent.ends_at:type_name -> google.protobuf.Timestamp
+	10, // 39: vibesync.sync.v1.Participant.user:type_name -> vibesync.sync.v1.User
+	70, // 40: vibesync.sync.v1.Participant.last_read_at:type_name -> google.protobuf.Timestamp
+	10, // 41: vibesync.sync.v1.Message.user:type_name -> vibesync.sync.v1.User
+	23, // 42: vibesync.sync.v1.Message.files:type_name -> vibesync.sync.v1.File
+	70, // 43: vibesync.sync.v1.Message.at:type_name -> google.protobuf.Timestamp
+	24, // 44: vibesync.sync.v1.File.meta:type_name -> vibesync.sync.v1.FileMeta
+	70, // 45: vibesync.sync.v1.ChatFile.at:type_name -> google.protobuf.Timestamp
+	23, // 46: vibesync.sync.v1.ChatFile.file:type_name -> vibesync.sync.v1.File
+	10, // 47: vibesync.sync.v1.JoinRequest.user:type_name -> vibesync.sync.v1.User
+	70, // 48: vibesync.sync.v1.JoinRequest.created_at:type_name -> google.protobuf.Timestamp
+	10, // 49: vibesync.sync.v1.Reel.user:type_name -> vibesync.sync.v1.User
+	70, // 50: vibesync.sync.v1.Reel.created_at:type_name -> google.protobuf.Timestamp
+	70, // 51: vibesync.sync.v1.Reel.updated_at:type_name -> google.protobuf.Timestamp
+	32, // 52: vibesync.sync.v1.PushRequest.mutations:type_name -> vibesync.sync.v1.Mutation
+	31, // 53: vibesync.sync.v1.PushResponse.results:type_name -> vibesync.sync.v1.MutationResult
+	1,  // 54: vibesync.sync.v1.MutationResult.status:type_name -> vibesync.sync.v1.MutationStatus
+	33, // 55: vibesync.sync.v1.Mutation.update_profile:type_name -> vibesync.sync.v1.UpdateProfile
+	34, // 56: vibesync.sync.v1.Mutation.set_status:type_name -> vibesync.sync.v1.SetStatus
+	35, // 57: vibesync.sync.v1.Mutation.follow:type_name -> vibesync.sync.v1.FollowUser
+	36, // 58: vibesync.sync.v1.Mutation.unfollow:type_name -> vibesync.sync.v1.UnfollowUser
+	37, // 59: vibesync.sync.v1.Mutation.block:type_name -> vibesync.sync.v1.BlockUser
+	38, // 60: vibesync.sync.v1.Mutation.unblock:type_name -> vibesync.sync.v1.UnblockUser
+	39, // 61: vibesync.sync.v1.Mutation.create_connection:type_name -> vibesync.sync.v1.CreateConnection
+	40, // 62: vibesync.sync.v1.Mutation.accept_connection:type_name -> vibesync.sync.v1.AcceptConnection
+	41, // 63: vibesync.sync.v1.Mutation.decline_connection:type_name -> vibesync.sync.v1.DeclineConnection
+	42, // 64: vibesync.sync.v1.Mutation.delete_connection:type_name -> vibesync.sync.v1.DeleteConnection
+	43, // 65: vibesync.sync.v1.Mutation.remove_connection:type_name -> vibesync.sync.v1.RemoveConnection
+	44, // 66: vibesync.sync.v1.Mutation.create_chat:type_name -> vibesync.sync.v1.CreateChat
+	46, // 67: vibesync.sync.v1.Mutation.add_participant:type_name -> vibesync.sync.v1.AddParticipant
+	47, // 68: vibesync.sync.v1.Mutation.remove_participant:type_name -> vibesync.sync.v1.RemoveParticipant
+	48, // 69: vibesync.sync.v1.Mutation.grant_admin:type_name -> vibesync.sync.v1.GrantAdmin
+	49, // 70: vibesync.sync.v1.Mutation.revoke_admin:type_name -> vibesync.sync.v1.RevokeAdmin
+	50, // 71: vibesync.sync.v1.Mutation.leave_chat:type_name -> vibesync.sync.v1.LeaveChat
+	51, // 72: vibesync.sync.v1.Mutation.delete_chat:type_name -> vibesync.sync.v1.DeleteChat
+	52, // 73: vibesync.sync.v1.Mutation.update_chat:type_name -> vibesync.sync.v1.UpdateChat
+	53, // 74: vibesync.sync.v1.Mutation.join_chat:type_name -> vibesync.sync.v1.JoinChat
+	54, // 75: vibesync.sync.v1.Mutation.set_participant_status:type_name -> vibesync.sync.v1.SetParticipantStatus
+	55, // 76: vibesync.sync.v1.Mutation.send_message:type_name -> vibesync.sync.v1.SendMessage
+	57, // 77: vibesync.sync.v1.Mutation.mark_read:type_name -> vibesync.sync.v1.MarkRead
+	58, // 78: vibesync.sync.v1.Mutation.delete_message:type_name -> vibesync.sync.v1.DeleteMessage
+	59, // 79: vibesync.sync.v1.Mutation.request_to_join:type_name -> vibesync.sync.v1.RequestToJoin
+	60, // 80: vibesync.sync.v1.Mutation.accept_join_request:type_name -> vibesync.sync.v1.AcceptJoinRequest
+	61, // 81: vibesync.sync.v1.Mutation.reject_join_request:type_name -> vibesync.sync.v1.RejectJoinRequest
+	62, // 82: vibesync.sync.v1.Mutation.mark_notification_read:type_name -> vibesync.sync.v1.MarkNotificationRead
+	63, // 83: vibesync.sync.v1.Mutation.mark_all_notifications_read:type_name -> vibesync.sync.v1.MarkAllNotificationsRead
+	64, // 84: vibesync.sync.v1.Mutation.create_reel:type_name -> vibesync.sync.v1.CreateReel
+	65, // 85: vibesync.sync.v1.Mutation.react_to_reel:type_name -> vibesync.sync.v1.ReactToReel
+	66, // 86: vibesync.sync.v1.Mutation.add_push_device:type_name -> vibesync.sync.v1.AddPushDevice
+	67, // 87: vibesync.sync.v1.Mutation.remove_push_device:type_name -> vibesync.sync.v1.RemovePushDevice
+	18, // 88: vibesync.sync.v1.CreateChat.tags:type_name -> vibesync.sync.v1.Tag
+	45, // 89: vibesync.sync.v1.CreateChat.event:type_name -> vibesync.sync.v1.NewChatEvent
+	70, // 90: vibesync.sync.v1.NewChatEvent.starts_at:type_name -> google.protobuf.Timestamp
+	70, // 91: vibesync.sync.v1.NewChatEvent.ends_at:type_name -> google.protobuf.Timestamp
+	56, // 92: vibesync.sync.v1.SendMessage.files:type_name -> vibesync.sync.v1.NewFile
+	2,  // 93: vibesync.sync.v1.SyncService.Pull:input_type -> vibesync.sync.v1.PullRequest
+	29, // 94: vibesync.sync.v1.SyncService.Push:input_type -> vibesync.sync.v1.PushRequest
+	68, // 95: vibesync.sync.v1.SyncService.Subscribe:input_type -> vibesync.sync.v1.SubscribeRequest
+	5,  // 96: vibesync.sync.v1.SyncService.History:input_type -> vibesync.sync.v1.HistoryRequest
+	7,  // 97: vibesync.sync.v1.SyncService.Pull:output_type -> vibesync.sync.v1.PullResponse
+	30, // 98: vibesync.sync.v1.SyncService.Push:output_type -> vibesync.sync.v1.PushResponse
+	69, // 99: vibesync.sync.v1.SyncService.Subscribe:output_type -> vibesync.sync.v1.SubscribeResponse
+	6,  // 100: vibesync.sync.v1.SyncService.History:output_type -> vibesync.sync.v1.HistoryResponse
+	97, // [97:101] is the sub-list for method output_type
+	93, // [93:97] is the sub-list for method input_type
+	93, // [93:93] is the sub-list for extension type_name
+	93, // [93:93] is the sub-list for extension extendee
+	0,  // [0:93] is the sub-list for field type_name
 }
 
 func init() { file_vibesync_sync_v1_sync_proto_init() }
@@ -5943,7 +6291,7 @@ func file_vibesync_sync_v1_sync_proto_init() {
 	if File_vibesync_sync_v1_sync_proto != nil {
 		return
 	}
-	file_vibesync_sync_v1_sync_proto_msgTypes[3].OneofWrappers = []any{
+	file_vibesync_sync_v1_sync_proto_msgTypes[7].OneofWrappers = []any{
 		(*Entity_User)(nil),
 		(*Entity_Connection)(nil),
 		(*Entity_Notification)(nil),
@@ -5958,7 +6306,7 @@ func file_vibesync_sync_v1_sync_proto_init() {
 		(*Entity_Membership)(nil),
 		(*Entity_Reel)(nil),
 	}
-	file_vibesync_sync_v1_sync_proto_msgTypes[26].OneofWrappers = []any{
+	file_vibesync_sync_v1_sync_proto_msgTypes[30].OneofWrappers = []any{
 		(*Mutation_UpdateProfile)(nil),
 		(*Mutation_SetStatus)(nil),
 		(*Mutation_Follow)(nil),
@@ -5993,16 +6341,16 @@ func file_vibesync_sync_v1_sync_proto_init() {
 		(*Mutation_AddPushDevice)(nil),
 		(*Mutation_RemovePushDevice)(nil),
 	}
-	file_vibesync_sync_v1_sync_proto_msgTypes[27].OneofWrappers = []any{}
-	file_vibesync_sync_v1_sync_proto_msgTypes[38].OneofWrappers = []any{}
-	file_vibesync_sync_v1_sync_proto_msgTypes[46].OneofWrappers = []any{}
+	file_vibesync_sync_v1_sync_proto_msgTypes[31].OneofWrappers = []any{}
+	file_vibesync_sync_v1_sync_proto_msgTypes[42].OneofWrappers = []any{}
+	file_vibesync_sync_v1_sync_proto_msgTypes[50].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_vibesync_sync_v1_sync_proto_rawDesc), len(file_vibesync_sync_v1_sync_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   64,
+			NumMessages:   68,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

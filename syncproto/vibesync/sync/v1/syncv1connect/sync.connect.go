@@ -43,6 +43,8 @@ const (
 	SyncServicePushProcedure = "/vibesync.sync.v1.SyncService/Push"
 	// SyncServiceSubscribeProcedure is the fully-qualified name of the SyncService's Subscribe RPC.
 	SyncServiceSubscribeProcedure = "/vibesync.sync.v1.SyncService/Subscribe"
+	// SyncServiceHistoryProcedure is the fully-qualified name of the SyncService's History RPC.
+	SyncServiceHistoryProcedure = "/vibesync.sync.v1.SyncService/History"
 )
 
 // SyncServiceClient is a client for the vibesync.sync.v1.SyncService service.
@@ -59,6 +61,10 @@ type SyncServiceClient interface {
 	// moves (the first message is the current position). It carries no data:
 	// pull when the position passes your cursor.
 	Subscribe(context.Context, *connect.Request[v1.SubscribeRequest]) (*connect.ServerStreamForClient[v1.SubscribeResponse], error)
+	// History reads a chat bucket's messages older than a replica's window
+	// (below its floor), newest first. It needs the server: a replica keeps
+	// what it fetched until the app evicts it.
+	History(context.Context, *connect.Request[v1.HistoryRequest]) (*connect.Response[v1.HistoryResponse], error)
 }
 
 // NewSyncServiceClient constructs a client for the vibesync.sync.v1.SyncService service. By
@@ -90,6 +96,12 @@ func NewSyncServiceClient(httpClient connect.HTTPClient, baseURL string, opts ..
 			connect.WithSchema(syncServiceMethods.ByName("Subscribe")),
 			connect.WithClientOptions(opts...),
 		),
+		history: connect.NewClient[v1.HistoryRequest, v1.HistoryResponse](
+			httpClient,
+			baseURL+SyncServiceHistoryProcedure,
+			connect.WithSchema(syncServiceMethods.ByName("History")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -98,6 +110,7 @@ type syncServiceClient struct {
 	pull      *connect.Client[v1.PullRequest, v1.PullResponse]
 	push      *connect.Client[v1.PushRequest, v1.PushResponse]
 	subscribe *connect.Client[v1.SubscribeRequest, v1.SubscribeResponse]
+	history   *connect.Client[v1.HistoryRequest, v1.HistoryResponse]
 }
 
 // Pull calls vibesync.sync.v1.SyncService.Pull.
@@ -115,6 +128,11 @@ func (c *syncServiceClient) Subscribe(ctx context.Context, req *connect.Request[
 	return c.subscribe.CallServerStream(ctx, req)
 }
 
+// History calls vibesync.sync.v1.SyncService.History.
+func (c *syncServiceClient) History(ctx context.Context, req *connect.Request[v1.HistoryRequest]) (*connect.Response[v1.HistoryResponse], error) {
+	return c.history.CallUnary(ctx, req)
+}
+
 // SyncServiceHandler is an implementation of the vibesync.sync.v1.SyncService service.
 type SyncServiceHandler interface {
 	// Pull reads the changes of every bucket the caller may read, in feed
@@ -129,6 +147,10 @@ type SyncServiceHandler interface {
 	// moves (the first message is the current position). It carries no data:
 	// pull when the position passes your cursor.
 	Subscribe(context.Context, *connect.Request[v1.SubscribeRequest], *connect.ServerStream[v1.SubscribeResponse]) error
+	// History reads a chat bucket's messages older than a replica's window
+	// (below its floor), newest first. It needs the server: a replica keeps
+	// what it fetched until the app evicts it.
+	History(context.Context, *connect.Request[v1.HistoryRequest]) (*connect.Response[v1.HistoryResponse], error)
 }
 
 // NewSyncServiceHandler builds an HTTP handler from the service implementation. It returns the path
@@ -156,6 +178,12 @@ func NewSyncServiceHandler(svc SyncServiceHandler, opts ...connect.HandlerOption
 		connect.WithSchema(syncServiceMethods.ByName("Subscribe")),
 		connect.WithHandlerOptions(opts...),
 	)
+	syncServiceHistoryHandler := connect.NewUnaryHandler(
+		SyncServiceHistoryProcedure,
+		svc.History,
+		connect.WithSchema(syncServiceMethods.ByName("History")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/vibesync.sync.v1.SyncService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case SyncServicePullProcedure:
@@ -164,6 +192,8 @@ func NewSyncServiceHandler(svc SyncServiceHandler, opts ...connect.HandlerOption
 			syncServicePushHandler.ServeHTTP(w, r)
 		case SyncServiceSubscribeProcedure:
 			syncServiceSubscribeHandler.ServeHTTP(w, r)
+		case SyncServiceHistoryProcedure:
+			syncServiceHistoryHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -183,4 +213,8 @@ func (UnimplementedSyncServiceHandler) Push(context.Context, *connect.Request[v1
 
 func (UnimplementedSyncServiceHandler) Subscribe(context.Context, *connect.Request[v1.SubscribeRequest], *connect.ServerStream[v1.SubscribeResponse]) error {
 	return connect.NewError(connect.CodeUnimplemented, errors.New("vibesync.sync.v1.SyncService.Subscribe is not implemented"))
+}
+
+func (UnimplementedSyncServiceHandler) History(context.Context, *connect.Request[v1.HistoryRequest]) (*connect.Response[v1.HistoryResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("vibesync.sync.v1.SyncService.History is not implemented"))
 }

@@ -1,0 +1,27 @@
+package social
+
+// Field names that errors give inputs whose name differs between
+// transports. The rules name them after their own inputs, not after any
+// transport's; each transport renames them (field, reason and the message's
+// leading name, apperr.RenameField) to its own: REST to the JSON or path
+// names of the spec, the sync service to the JSON names of the proto
+// fields. Inputs every transport names alike keep that name.
+const (
+	// FieldOtherUser is the other user of a connection call
+	// (ConnectionRequest.To, ConnectionRef.With, a connection mutation's
+	// user): REST's userId or receiver_id, the proto's user_id.
+	FieldOtherUser = "user"
+	// FieldParticipant is the participant a chat admin call acts on:
+	// REST's participantId path parameter, the proto's user_id.
+	FieldParticipant = "participant"
+	// FieldMessageID is a message's id (a proposed one or the one to
+	// delete): REST's _id body field or messageId path parameter, the
+	// proto's message_id.
+	FieldMessageID = "messageID"
+	// FieldStatusDuration is how long a status lasts (SetStatusMutation):
+	// the proto's expires_in_seconds.
+	FieldStatusDuration = "expiresIn"
+	// FieldExpectedStatus is the connection state a removal expects
+	// (DeleteConnectionMutation): the proto's expect_status.
+	FieldExpectedStatus = "expect"
+)

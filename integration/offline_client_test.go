@@ -194,7 +194,9 @@ func openClient(t *testing.T, base string) *client.Client {
 	}
 	// The client's REST calls are checked against the OpenAPI document too.
 	checked := contract.CheckedTransport(nil, func(err error) { t.Errorf("%v", err) })
-	c, err := client.Open(t.Context(), client.Options{Server: base, Dir: t.TempDir(),
+	// Every message: the scenarios compare the device's replica with the
+	// server's whole chats.
+	c, err := client.Open(t.Context(), client.Options{Server: base, Dir: t.TempDir(), Window: client.WindowAll,
 		HTTPClient: &http.Client{Timeout: 10 * time.Second, Transport: checked}})
 	if err != nil {
 		t.Fatal(err)

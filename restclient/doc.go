@@ -4,4 +4,4 @@
 // calls the real server with it.
 package restclient
 
-//go:generate go tool oapi-codegen -config oapi-codegen.yaml ../docs/openapi.yaml
+//go:generate sh -c "cd .. && go tool oapi-codegen -config restclient/oapi-codegen.yaml docs/openapi.yaml"

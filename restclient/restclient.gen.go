@@ -1532,12 +1532,13 @@ type GetChatParams struct {
 
 // UpdateChatMultipartBody defines parameters for UpdateChat.
 type UpdateChatMultipartBody struct {
-	AllowPublicPost *UpdateChatMultipartBodyAllowPublicPost `json:"allowPublicPost,omitempty"`
-	Category        *string                                 `json:"category,omitempty"`
-	Name            *string                                 `json:"name,omitempty"`
-	Photo           *openapi_types.File                     `json:"photo,omitempty"`
-	Restricted      *UpdateChatMultipartBodyRestricted      `json:"restricted,omitempty"`
-	Socket          *string                                 `json:"socket,omitempty"`
+	AllowPublicPost      *UpdateChatMultipartBodyAllowPublicPost `json:"allowPublicPost,omitempty"`
+	Category             *string                                 `json:"category,omitempty"`
+	Name                 *string                                 `json:"name,omitempty"`
+	Photo                *openapi_types.File                     `json:"photo,omitempty"`
+	Restricted           *UpdateChatMultipartBodyRestricted      `json:"restricted,omitempty"`
+	Socket               *string                                 `json:"socket,omitempty"`
+	AdditionalProperties map[string]interface{}                  `json:"-"`
 }
 
 // UpdateChatParams defines parameters for UpdateChat.
@@ -2217,6 +2218,149 @@ type PutStatusJSONRequestBody PutStatusJSONBody
 
 // V1RequestJSONRequestBody defines body for V1Request for application/json ContentType.
 type V1RequestJSONRequestBody V1RequestJSONBody
+
+// Getter for additional properties for UpdateChatMultipartBody. Returns the specified
+// element and whether it was found
+func (a UpdateChatMultipartBody) Get(fieldName string) (value interface{}, found bool) {
+	if a.AdditionalProperties != nil {
+		value, found = a.AdditionalProperties[fieldName]
+	}
+	return
+}
+
+// Setter for additional properties for UpdateChatMultipartBody
+func (a *UpdateChatMultipartBody) Set(fieldName string, value interface{}) {
+	if a.AdditionalProperties == nil {
+		a.AdditionalProperties = make(map[string]interface{})
+	}
+	a.AdditionalProperties[fieldName] = value
+}
+
+// Override default JSON handling for UpdateChatMultipartBody to handle AdditionalProperties
+func (a *UpdateChatMultipartBody) UnmarshalJSON(b []byte) error {
+	object := make(map[string]json.RawMessage)
+	err := json.Unmarshal(b, &object)
+	if err != nil {
+		return err
+	}
+
+	if raw, found := object["allowPublicPost"]; found {
+		err = json.Unmarshal(raw, &a.AllowPublicPost)
+		if err != nil {
+			return fmt.Errorf("error reading 'allowPublicPost': %w", err)
+		}
+		delete(object, "allowPublicPost")
+	}
+
+	if raw, found := object["category"]; found {
+		err = json.Unmarshal(raw, &a.Category)
+		if err != nil {
+			return fmt.Errorf("error reading 'category': %w", err)
+		}
+		delete(object, "category")
+	}
+
+	if raw, found := object["name"]; found {
+		err = json.Unmarshal(raw, &a.Name)
+		if err != nil {
+			return fmt.Errorf("error reading 'name': %w", err)
+		}
+		delete(object, "name")
+	}
+
+	if raw, found := object["photo"]; found {
+		err = json.Unmarshal(raw, &a.Photo)
+		if err != nil {
+			return fmt.Errorf("error reading 'photo': %w", err)
+		}
+		delete(object, "photo")
+	}
+
+	if raw, found := object["restricted"]; found {
+		err = json.Unmarshal(raw, &a.Restricted)
+		if err != nil {
+			return fmt.Errorf("error reading 'restricted': %w", err)
+		}
+		delete(object, "restricted")
+	}
+
+	if raw, found := object["socket"]; found {
+		err = json.Unmarshal(raw, &a.Socket)
+		if err != nil {
+			return fmt.Errorf("error reading 'socket': %w", err)
+		}
+		delete(object, "socket")
+	}
+
+	if len(object) != 0 {
+		a.AdditionalProperties = make(map[string]interface{})
+		for fieldName, fieldBuf := range object {
+			var fieldVal interface{}
+			err := json.Unmarshal(fieldBuf, &fieldVal)
+			if err != nil {
+				return fmt.Errorf("error unmarshaling field %s: %w", fieldName, err)
+			}
+			a.AdditionalProperties[fieldName] = fieldVal
+		}
+	}
+	return nil
+}
+
+// Override default JSON handling for UpdateChatMultipartBody to handle AdditionalProperties
+func (a UpdateChatMultipartBody) MarshalJSON() ([]byte, error) {
+	var err error
+	object := make(map[string]json.RawMessage)
+
+	if a.AllowPublicPost != nil {
+		object["allowPublicPost"], err = json.Marshal(a.AllowPublicPost)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'allowPublicPost': %w", err)
+		}
+	}
+
+	if a.Category != nil {
+		object["category"], err = json.Marshal(a.Category)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'category': %w", err)
+		}
+	}
+
+	if a.Name != nil {
+		object["name"], err = json.Marshal(a.Name)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'name': %w", err)
+		}
+	}
+
+	if a.Photo != nil {
+		object["photo"], err = json.Marshal(a.Photo)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'photo': %w", err)
+		}
+	}
+
+	if a.Restricted != nil {
+		object["restricted"], err = json.Marshal(a.Restricted)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'restricted': %w", err)
+		}
+	}
+
+	if a.Socket != nil {
+		object["socket"], err = json.Marshal(a.Socket)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling 'socket': %w", err)
+		}
+	}
+
+	for fieldName, field := range a.AdditionalProperties {
+		object[fieldName], err = json.Marshal(field)
+		if err != nil {
+			return nil, fmt.Errorf("error marshaling '%s': %w", fieldName, err)
+		}
+	}
+	return json.Marshal(object)
+}
 
 // AsConnectionStatus0 returns the union data inside the ConnectionStatus as a ConnectionStatus0
 func (t ConnectionStatus) AsConnectionStatus0() (ConnectionStatus0, error) {

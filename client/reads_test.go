@@ -3,7 +3,6 @@ package client
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"testing"
 	"time"
 
@@ -13,17 +12,10 @@ import (
 	"github.com/vibesync/vibesync/wire"
 )
 
+// openLoggedIn opens a replica with the default window, logged in as u.
 func openLoggedIn(t *testing.T, env *servertest.Env, u servertest.User) *Client {
 	t.Helper()
-	c, err := Open(context.Background(), Options{Server: env.URL, Dir: t.TempDir(), HTTPClient: &http.Client{Transport: env.Checked(nil)}, Now: env.Clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	if _, err := c.Login(context.Background(), u.Username, u.Password); err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return openWindowed(t, env, u, 0)
 }
 
 // seedChat writes a chat in the spec's shapes straight into the feed: amy

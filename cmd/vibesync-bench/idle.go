@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -78,20 +77,7 @@ func benchIdle(ctx context.Context, b *bench) error {
 	}
 	defer conn.Close()
 	arrivals := make(chan time.Time, 1)
-	go func() {
-		var f struct {
-			Event string `json:"event"`
-		}
-		for {
-			_, data, err := conn.ReadMessage()
-			if err != nil {
-				return
-			}
-			if json.Unmarshal(data, &f) == nil && f.Event == social.EventMessageCreated {
-				arrivals <- time.Now()
-			}
-		}
-	}()
+	go onMessageCreated(conn, func(now time.Time) { arrivals <- now })
 	const rounds = 30
 	lat := make([]time.Duration, 0, rounds)
 	for round := range rounds + 2 {

@@ -132,24 +132,12 @@ func (b *bench) liveGroup(ctx context.Context, n int) error {
 	var start time.Time
 	arrivals := make(chan time.Duration, n)
 	for _, c := range conns[1:] {
-		go func() {
-			var f struct {
-				Event string `json:"event"`
-			}
-			for {
-				_, data, err := c.ReadMessage()
-				if err != nil {
-					return
-				}
-				now := time.Now()
-				if json.Unmarshal(data, &f) == nil && f.Event == social.EventMessageCreated {
-					mu.Lock()
-					t := start
-					mu.Unlock()
-					arrivals <- now.Sub(t)
-				}
-			}
-		}()
+		go onMessageCreated(c, func(now time.Time) {
+			mu.Lock()
+			t := start
+			mu.Unlock()
+			arrivals <- now.Sub(t)
+		})
 	}
 	lat := make([]time.Duration, 0, b.opts.liveRounds*(n-1))
 	for round := range b.opts.liveRounds + 2 {
@@ -356,4 +344,22 @@ func holdSocketsChild(ctx context.Context, args []string, stdout io.Writer) erro
 		c.Close()
 	}
 	return nil
+}
+
+// onMessageCreated reads conn until it fails, calling arrived with the time
+// each message-created frame was read.
+func onMessageCreated(conn *websocket.Conn, arrived func(time.Time)) {
+	var f struct {
+		Event string `json:"event"`
+	}
+	for {
+		_, data, err := conn.ReadMessage()
+		if err != nil {
+			return
+		}
+		now := time.Now()
+		if json.Unmarshal(data, &f) == nil && f.Event == social.EventMessageCreated {
+			arrived(now)
+		}
+	}
 }

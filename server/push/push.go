@@ -11,8 +11,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
+	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/vibesync/vibesync/server/store"
 )
@@ -185,40 +187,30 @@ func (w *Worker) pass(ctx context.Context) (passResult, error) {
 	// Concurrency senders share the claimed rows; their bookkeeping writes
 	// commit together (the store's group commit). A row whose bookkeeping
 	// failed stays leased and is tried again once the lease ends.
+	// After a failure no further row is started; those in flight finish.
 	var (
-		mu    sync.Mutex
-		sent  int
-		first error
-		next  = make(chan store.Push)
-		wg    sync.WaitGroup
+		g      errgroup.Group
+		sent   atomic.Int64
+		failed atomic.Bool
 	)
-	for range min(w.Concurrency, len(due)) {
-		wg.Go(func() {
-			for p := range next {
-				ok, err := w.deliver(ctx, p)
-				mu.Lock()
-				if ok {
-					sent++
-				}
-				if err != nil && first == nil {
-					first = err
-				}
-				mu.Unlock()
-			}
-		})
-	}
+	g.SetLimit(w.Concurrency)
 	for _, p := range due {
-		mu.Lock()
-		stop := first != nil
-		mu.Unlock()
-		if stop || ctx.Err() != nil {
+		if failed.Load() || ctx.Err() != nil {
 			break
 		}
-		next <- p
+		g.Go(func() error {
+			ok, err := w.deliver(ctx, p)
+			if ok {
+				sent.Add(1)
+			}
+			if err != nil {
+				failed.Store(true)
+			}
+			return err
+		})
 	}
-	close(next)
-	wg.Wait()
-	return passResult{claimed: len(due), sent: sent}, first
+	err = g.Wait()
+	return passResult{claimed: len(due), sent: int(sent.Load())}, err
 }
 
 func (w *Worker) deliver(ctx context.Context, p store.Push) (bool, error) {

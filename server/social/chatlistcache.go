@@ -69,12 +69,7 @@ func (c *memberCache) put(id string, version int64, list []store.ParticipantPers
 	if e, ok := c.m[id]; ok && e.version > version {
 		return
 	}
-	if _, ok := c.m[id]; !ok && len(c.m) >= memberCacheChats {
-		for k := range c.m {
-			delete(c.m, k)
-			break
-		}
-	}
+	makeRoom(c.m, id, memberCacheChats)
 	c.m[id] = memberEntry{version: version, list: list}
 }
 
@@ -120,13 +115,20 @@ func (c *presenceCache) online(ctx context.Context, tx *store.Tx, ids []string, 
 	for _, id := range miss {
 		on := got[id]
 		out[id] = on
-		if _, ok := c.m[id]; !ok && len(c.m) >= presenceCacheUsers {
-			for k := range c.m {
-				delete(c.m, k)
-				break
-			}
-		}
+		makeRoom(c.m, id, presenceCacheUsers)
 		c.m[id] = presenceEntry{online: on, at: now, gen: gen}
 	}
 	return nil
+}
+
+// makeRoom drops one arbitrary entry of m when it holds limit entries and
+// key is not among them, so that storing key keeps m within limit.
+func makeRoom[V any](m map[string]V, key string, limit int) {
+	if _, ok := m[key]; ok || len(m) < limit {
+		return
+	}
+	for k := range m {
+		delete(m, k)
+		return
+	}
 }

@@ -57,7 +57,7 @@ var (
 )
 
 // profileWindow starts a CPU profile for one measured window; the returned
-// function stops it.
+// function stops it (once; later calls do nothing).
 func profileWindow() func() {
 	if loadProfile == "" {
 		return func() {}
@@ -74,10 +74,10 @@ func profileWindow() func() {
 		return func() {}
 	}
 	fmt.Fprintln(os.Stderr, "vibesync-bench: profiling the measured window into", name)
-	return func() {
+	return sync.OnceFunc(func() {
 		pprof.StopCPUProfile()
 		f.Close()
-	}
+	})
 }
 
 // runLoad drives workers concurrent closed loops for d (after a short

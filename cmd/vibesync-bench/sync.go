@@ -234,6 +234,8 @@ func benchSync(ctx context.Context, b *bench) error {
 	var pushTime time.Duration
 	var cpu time.Duration
 	rpc0 := tr.pushTime.Load()
+	stopProfile := profileWindow()
+	defer stopProfile()
 	for round := range 5 {
 		for j := range batch {
 			if _, err := c.SendMessage(ctx, chats[(round*batch+j)%len(chats)], fmt.Sprintf("queued %d/%d", round, j)); err != nil {
@@ -252,6 +254,7 @@ func benchSync(ctx context.Context, b *bench) error {
 		}
 		pushed += res.Pushed
 	}
+	stopProfile()
 	rpc := time.Duration(tr.pushTime.Load() - rpc0)
 	b.report("sync.push.rate", float64(pushed)/pushTime.Seconds(), "mutations/s")
 	b.report("sync.push.rpc_rate", float64(pushed)/rpc.Seconds(), "mutations/s")

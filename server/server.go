@@ -57,6 +57,12 @@ type Config struct {
 	// MediaS3Region signs S3 requests (default AWS_REGION, else
 	// "us-east-1").
 	MediaS3Region string
+	// OpenMediaS3 opens the bucket of MediaS3: s3media.Open, which
+	// cmd/vibesyncd sets. The server does not import the S3 driver
+	// itself, so that what links it without serving from a bucket (its
+	// tests, the client's, the benchmark) does not carry the AWS SDK;
+	// MediaS3 without OpenMediaS3 is a configuration error.
+	OpenMediaS3 media.S3Opener
 	// TokenSecret signs access tokens; at least 32 bytes. When empty, one is
 	// generated on first start and kept in the database, so every instance
 	// sharing the database agrees on it.
@@ -199,6 +205,9 @@ func (c Config) Validate() error {
 		if _, _, err := media.ParseS3URL(c.MediaS3); err != nil {
 			errs = append(errs, err)
 		}
+		if c.OpenMediaS3 == nil {
+			errs = append(errs, errors.New("media S3 bucket is set but this server is built without the S3 driver (Config.OpenMediaS3: s3media.Open)"))
+		}
 	} else if c.MediaS3Region != "" {
 		errs = append(errs, errors.New("media S3 region is set but the media S3 bucket is not"))
 	}
@@ -305,7 +314,7 @@ func openMedia(ctx context.Context, cfg Config) (media.Store, error) {
 	if cfg.MediaS3 == "" {
 		return media.NewDir(filepath.Join(cfg.DataDir, "media"), cfg.PublicURL)
 	}
-	b, err := media.OpenS3(ctx, media.S3Config{URL: cfg.MediaS3, Region: cfg.MediaS3Region}, cfg.PublicURL)
+	b, err := cfg.OpenMediaS3(ctx, media.S3Config{URL: cfg.MediaS3, Region: cfg.MediaS3Region}, cfg.PublicURL)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vibesync/vibesync/server"
+	"github.com/vibesync/vibesync/server/media"
 	"github.com/vibesync/vibesync/server/servertest"
 )
 
@@ -73,29 +75,33 @@ func TestConfigValidateReportsEveryProblem(t *testing.T) {
 	}
 }
 
-// TestMediaBucketIsCheckedAtStart: a media bucket that cannot be reached
-// stops the server at start-up, naming the bucket, instead of failing
-// every upload later.
-func TestMediaBucketIsCheckedAtStart(t *testing.T) {
-	// Not parallel: credentials come from the environment (and with them
-	// set, the SDK never asks a metadata service).
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close() // nothing listens there
-	t.Setenv("AWS_ACCESS_KEY_ID", "test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+// TestMediaBucketNeedsTheS3Driver: a media bucket given to a server
+// built without the S3 driver is refused at start, saying so, instead of
+// silently keeping media in the data folder.
+func TestMediaBucketNeedsTheS3Driver(t *testing.T) {
+	t.Parallel()
 	srv, err := server.New(context.Background(), server.Config{DataDir: t.TempDir(), Password: servertest.FastPasswords,
-		MediaS3: "http://" + addr + "/vibesync-media"})
+		MediaS3: "http://127.0.0.1:1/vibesync-media"})
 	if err == nil {
 		srv.Close()
-		t.Fatal("server started with an unreachable media bucket")
+		t.Fatal("server started with a media bucket and no S3 driver")
 	}
-	if !strings.Contains(err.Error(), "vibesync-media") || !strings.Contains(err.Error(), addr) {
-		t.Fatalf("error %q does not name the bucket and its endpoint", err)
+	if !strings.Contains(err.Error(), "S3 driver") {
+		t.Fatalf("error %q does not say the S3 driver is missing", err)
+	}
+	opened := make(chan media.S3Config, 1)
+	srv, err = server.New(context.Background(), server.Config{DataDir: t.TempDir(), Password: servertest.FastPasswords,
+		MediaS3: "http://127.0.0.1:1/vibesync-media", MediaS3Region: "eu-west-1",
+		OpenMediaS3: func(_ context.Context, cfg media.S3Config, _ string) (media.Store, error) {
+			opened <- cfg
+			return nil, errors.New("unreachable")
+		}})
+	if err == nil {
+		srv.Close()
+		t.Fatal("server started with a bucket that did not open")
+	}
+	if cfg := <-opened; cfg != (media.S3Config{URL: "http://127.0.0.1:1/vibesync-media", Region: "eu-west-1"}) {
+		t.Fatalf("opened %+v", cfg)
 	}
 }
 

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/vibesync/vibesync/server"
+	"github.com/vibesync/vibesync/server/media/s3media"
 	"github.com/vibesync/vibesync/server/ratelimit"
 	"github.com/vibesync/vibesync/server/store"
 )
@@ -122,6 +123,7 @@ func parseFlags(cmd string, args []string, getenv func(string) string, stderr io
 	fs.StringVar(&o.cfg.DatabaseAuthToken, "db-auth-token", env("VIBESYNC_DATABASE_AUTH_TOKEN", ""), "auth token for a libSQL server (VIBESYNC_DATABASE_AUTH_TOKEN)")
 	fs.StringVar(&o.cfg.DataDir, "data", env("VIBESYNC_DATA_DIR", "./data"), "data directory for the embedded database and media (VIBESYNC_DATA_DIR)")
 	fs.StringVar(&o.cfg.MediaS3, "media-s3", env("VIBESYNC_MEDIA_S3", ""), "keep uploaded media in this S3-compatible bucket instead of <data>/media: http(s)://HOST[:PORT]/BUCKET, or s3://BUCKET on AWS; credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or a profile or role); needed when instances run on several hosts (VIBESYNC_MEDIA_S3)")
+	o.cfg.OpenMediaS3 = s3media.Open
 	fs.StringVar(&o.cfg.MediaS3Region, "media-s3-region", env("VIBESYNC_MEDIA_S3_REGION", ""), "region that signs requests to the media bucket (VIBESYNC_MEDIA_S3_REGION; default AWS_REGION, else us-east-1)")
 	fs.StringVar(&o.cfg.TokenSecret, "token-secret", env("VIBESYNC_TOKEN_SECRET", ""), "access-token signing secret, ≥32 bytes; generated and kept in the database when empty (VIBESYNC_TOKEN_SECRET)")
 	fs.StringVar(&o.cfg.PublicURL, "public-url", env("VIBESYNC_PUBLIC_URL", ""), "public base URL for absolute media URLs (VIBESYNC_PUBLIC_URL; default http://<listen>)")

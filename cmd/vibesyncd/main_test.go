@@ -89,6 +89,31 @@ func TestMediaS3Flags(t *testing.T) {
 	}
 }
 
+// TestServeChecksTheMediaBucket: vibesyncd serves media from the bucket
+// of -media-s3 (it carries the S3 driver), and one it cannot reach stops
+// it at start-up, naming the bucket and its endpoint.
+func TestServeChecksTheMediaBucket(t *testing.T) {
+	// Not parallel: credentials come from the environment (and with them
+	// set, the SDK never asks a metadata service).
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	var out bytes.Buffer
+	err = run(context.Background(), []string{"serve", "-listen", "127.0.0.1:0", "-data", t.TempDir(), "-media-s3", "http://" + addr + "/vibesync-media"}, noenv, &out, &out)
+	if err == nil {
+		t.Fatal("served with an unreachable media bucket")
+	}
+	if !strings.Contains(err.Error(), "vibesync-media") || !strings.Contains(err.Error(), addr) || strings.Contains(err.Error(), "S3 driver") {
+		t.Fatalf("error %q does not name the bucket and its endpoint", err)
+	}
+}
+
 func TestEnvironmentConfiguresAndServeStopsOnCancel(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -12,7 +12,7 @@ import (
 // Dir stores files in a folder (the embedded default: <data>/media). Safe
 // for concurrent use. Only instances on one host can share it.
 type Dir struct {
-	urls
+	URLs
 	root string
 }
 
@@ -24,7 +24,7 @@ func NewDir(root, baseURL string) (*Dir, error) {
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return nil, fmt.Errorf("media: create %s: %w", root, err)
 	}
-	return &Dir{urls: newURLs(baseURL), root: root}, nil
+	return &Dir{URLs: NewURLs(baseURL), root: root}, nil
 }
 
 func (d *Dir) path(key string) (string, error) {

@@ -1,9 +1,16 @@
 // Package media keeps uploaded files (chat photos) and serves them at
 // /media/...: in a folder of the data directory by default (Dir), or in an
-// S3-compatible bucket (Bucket, see OpenS3) so that every instance of a
-// deployment spread over several hosts reads the same files. Either way
-// the URLs handed out are <public URL>/media/<key>, and the instance
-// streams the file: clients never see where it is kept.
+// S3-compatible bucket (package s3media, opened through an S3Opener) so
+// that every instance of a deployment spread over several hosts reads the
+// same files. Either way the URLs handed out are <public URL>/media/<key>,
+// and the instance streams the file: clients never see where it is kept.
+//
+// The S3 driver lives in its own package because of its weight: the AWS
+// SDK and gocloud.dev, with what they pull in (gRPC, OpenTelemetry), are
+// some 400 packages, more than the rest of the server. Only what serves
+// from a bucket (cmd/vibesyncd) imports s3media and hands its Open to the
+// server as an S3Opener; everything else, the server's own tests among
+// them, links without it.
 package media
 
 import (
@@ -91,19 +98,20 @@ func ValidKey(key string) bool {
 	return true
 }
 
-// urls maps keys to public URLs and back; both stores embed it, so a
+// URLs maps keys to public URLs and back; every store embeds it, so a
 // deployment that moves its files to a bucket keeps its URLs.
-type urls struct {
+type URLs struct {
 	baseURL string // public base URL without a trailing slash
 }
 
-func newURLs(baseURL string) urls { return urls{baseURL: strings.TrimRight(baseURL, "/")} }
+// NewURLs maps keys to URLs under baseURL, the server's public base URL.
+func NewURLs(baseURL string) URLs { return URLs{baseURL: strings.TrimRight(baseURL, "/")} }
 
 // URL is the absolute public URL of key.
-func (u urls) URL(key string) string { return u.baseURL + Prefix + key }
+func (u URLs) URL(key string) string { return u.baseURL + Prefix + key }
 
 // KeyOf returns the key of a URL this store handed out.
-func (u urls) KeyOf(url string) (string, bool) {
+func (u URLs) KeyOf(url string) (string, bool) {
 	key, ok := strings.CutPrefix(url, u.baseURL+Prefix)
 	if !ok || !ValidKey(key) {
 		return "", false

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/vibesync/vibesync/server/store"
 	"github.com/vibesync/vibesync/wire"
@@ -419,13 +421,16 @@ func (s *Service) renderChatViews(viewer string, chats []store.Chat, x chatExtra
 }
 
 // chatListViews reads one page of the caller's chat list and renders it
-// as chatViews does with populate set, in at most four queries whatever
-// the page size: the count; the page with each chat's event, creator,
-// newest message, unread count and members version; the participants with
-// their profiles of the chats whose version is not cached (see
-// chatlistcache.go); the presence of people not seen within
-// PresenceCacheTTL. presenceGen is the store's PresenceGeneration read
-// before tx's snapshot began.
+// as chatViews does with populate set. Whatever the page size, it runs
+// two statements when what it keeps in memory is current (the list and
+// the page's rows, see store.ChatList), and at most one more for each of:
+// the participants with their profiles of the chats whose members_version
+// is not cached; the message summaries of the chats whose
+// messages_version is not cached; the unread counts of viewers whose read
+// mark is older than a summary's window; newest messages' authors who are
+// no longer participants; the presence of people not seen within
+// PresenceCacheTTL (see chatlistcache.go). presenceGen is the store's
+// PresenceGeneration read before tx's snapshot began.
 func (s *Service) chatListViews(ctx context.Context, tx *store.Tx, f store.ChatFilter, presenceGen int64) ([]ChatView, int, error) {
 	rows, total, err := tx.ChatList(ctx, f)
 	if err != nil {
@@ -436,14 +441,19 @@ func (s *Service) chatListViews(ctx context.Context, tx *store.Tx, f store.ChatF
 	}
 	chats := make([]store.Chat, len(rows))
 	pp := make(map[string][]store.ParticipantPerson, len(rows))
-	var miss []string
-	var missRows []int
+	sums := make([]*store.MessageSummary, len(rows))
+	var miss, missSums []string
 	for i, r := range rows {
 		chats[i] = r.Chat
 		if list, ok := s.members.get(r.Chat.ID, r.MembersVersion); ok {
 			pp[r.Chat.ID] = list
 		} else {
-			miss, missRows = append(miss, r.Chat.ID), append(missRows, i)
+			miss = append(miss, r.Chat.ID)
+		}
+		if sum, ok := s.summaries.get(r.Chat.ID, r.MessagesVersion); ok {
+			sums[i] = sum
+		} else {
+			missSums = append(missSums, r.Chat.ID)
 		}
 	}
 	if len(miss) > 0 {
@@ -451,10 +461,23 @@ func (s *Service) chatListViews(ctx context.Context, tx *store.Tx, f store.ChatF
 		if err != nil {
 			return nil, 0, err
 		}
-		for _, i := range missRows {
-			r := rows[i]
-			pp[r.Chat.ID] = got[r.Chat.ID]
-			s.members.put(r.Chat.ID, r.MembersVersion, got[r.Chat.ID])
+		for _, r := range rows {
+			if list, ok := got[r.Chat.ID]; ok || slices.Contains(miss, r.Chat.ID) {
+				pp[r.Chat.ID] = list
+				s.members.put(r.Chat.ID, r.MembersVersion, list)
+			}
+		}
+	}
+	if len(missSums) > 0 {
+		got, err := tx.MessageSummaries(ctx, missSums, summaryWindow)
+		if err != nil {
+			return nil, 0, err
+		}
+		for i, r := range rows {
+			if sum, ok := got[r.Chat.ID]; ok {
+				sums[i] = sum
+				s.summaries.put(r.Chat.ID, r.MessagesVersion, sum)
+			}
 		}
 	}
 	x := chatExtras{
@@ -469,25 +492,51 @@ func (s *Service) chatListViews(ctx context.Context, tx *store.Tx, f store.ChatF
 			x.ppl.users[p.ID] = store.User{ID: p.ID, Name: p.Name, Username: p.Username, Photo: p.Photo}
 		}
 	}
-	for _, r := range rows {
+	var count []string // chats whose unread count the summary cannot tell
+	for i, r := range rows {
 		id := r.Chat.ID
 		if r.Event != nil {
 			x.events[id] = *r.Event
 		}
-		if r.LastMessage != nil {
-			x.last[id] = *r.LastMessage
+		if n, ok := sums[i].Unread(f.UserID, r.LastReadAt.UnixMilli()); !ok {
+			count = append(count, id)
+		} else if n > 0 {
+			x.unread[id] = n
 		}
-		if r.Unread > 0 {
-			x.unread[id] = r.Unread
+		if m := sums[i].Last; m != nil {
+			x.last[id] = *m
 		}
 		know(r.Creator)
-		know(r.LastAuthor)
 		list := make([]store.Participant, len(pp[id]))
 		for i, p := range pp[id] {
 			list[i] = p.Participant
 			know(p.User)
 		}
 		x.parts[id] = list
+	}
+	if len(count) > 0 {
+		got, err := tx.UnreadCounts(ctx, f.UserID, count)
+		if err != nil {
+			return nil, 0, err
+		}
+		maps.Copy(x.unread, got)
+	}
+	// A newest message's author is most often a participant, whose
+	// profile the participants brought; others are read.
+	var authors []string
+	for _, m := range x.last {
+		if _, ok := x.ppl.users[m.UserID]; !ok && !slices.Contains(authors, m.UserID) {
+			authors = append(authors, m.UserID)
+		}
+	}
+	if len(authors) > 0 {
+		got, err := tx.People(ctx, authors)
+		if err != nil {
+			return nil, 0, err
+		}
+		for _, p := range got {
+			know(&p)
+		}
 	}
 	ids := make([]string, 0, len(x.ppl.users))
 	for id := range x.ppl.users {

@@ -114,4 +114,3 @@ func TestCLIHistoryAndEvict(t *testing.T) {
 	amy.run("read", "Hikers")
 	unread(0)
 }
-

@@ -93,10 +93,10 @@ func (c *versioned[T]) put(id string, version int64, v T) {
 }
 
 // memberCache: each chat's participants with their profiles, at the
-// chat's members_version.
-type memberCache = versioned[[]store.ParticipantPerson]
+// chat's members_version (see chatMembers).
+type memberCache = versioned[*chatMembers]
 
-func newMemberCache() *memberCache { return newVersioned[[]store.ParticipantPerson](memberCacheChats) }
+func newMemberCache() *memberCache { return newVersioned[*chatMembers](memberCacheChats) }
 
 // summaryCache: each chat's newest message and recent messages' times and
 // senders (store.MessageSummary), at the chat's messages_version.
@@ -121,25 +121,30 @@ func newPresenceCache() *presenceCache { return &presenceCache{m: make(map[strin
 
 // online fills out[id] for every id of ids: from the cache when an entry
 // is fresh at now and generation gen, otherwise (all misses in one query)
-// from tx.
-func (c *presenceCache) online(ctx context.Context, tx *store.Tx, ids []string, now time.Time, gen int64, out map[string]bool) error {
+// from tx. It returns the time the oldest answer was read at (now when
+// every one was read now).
+func (c *presenceCache) online(ctx context.Context, tx *store.Tx, ids []string, now time.Time, gen int64, out map[string]bool) (time.Time, error) {
 	var miss []string
+	oldest := now
 	c.mu.Lock()
 	for _, id := range ids {
 		e, ok := c.m[id]
 		if ok && e.gen == gen && !now.Before(e.at) && now.Sub(e.at) < PresenceCacheTTL {
 			out[id] = e.online
+			if e.at.Before(oldest) {
+				oldest = e.at
+			}
 			continue
 		}
 		miss = append(miss, id)
 	}
 	c.mu.Unlock()
 	if len(miss) == 0 {
-		return nil
+		return oldest, nil
 	}
 	got, err := tx.Online(ctx, miss)
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -149,7 +154,7 @@ func (c *presenceCache) online(ctx context.Context, tx *store.Tx, ids []string, 
 		makeRoom(c.m, id, presenceCacheUsers)
 		c.m[id] = presenceEntry{online: on, at: now, gen: gen}
 	}
-	return nil
+	return oldest, nil
 }
 
 // makeRoom drops one arbitrary entry of m when it holds limit entries and

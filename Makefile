@@ -39,9 +39,13 @@ test:
 
 ## unit: every package's tests but integration/'s; the client's
 ## convergence property test runs here at 500 steps (a new random seed
-## each time), and at its full size in `make converge`
+## each time), and at its full size in `make converge`. GOGC=400 (the
+## linker's and the tests' garbage collector runs a quarter as often)
+## takes a fifth off the CPU the suite costs, for a few hundred MB more
+## memory at peak; nothing in the tests depends on it.
+UNIT_GOGC ?= 400
 unit:
-	$(GO) test -count=1 -timeout 10m $(UNIT_PKGS)
+	GOGC=$(UNIT_GOGC) $(GO) test -count=1 -timeout 10m $(UNIT_PKGS)
 
 ## converge: the client's convergence property test at 1,500 steps over 8
 ## replicas (its size in `make unit` before it was cut to 500 there);

@@ -126,17 +126,18 @@ func benchInitialSync(b *testing.B, env *servertest.Env, u servertest.User, wind
 }
 
 // BenchmarkIncrementalPull: one new message in one of 100 (or 1,000)
-// chats, then a Sync of an up-to-date replica.
+// chats, then a Sync of an up-to-date replica of 10 (or 1,000) messages
+// a chat.
 func BenchmarkIncrementalPull(b *testing.B) {
-	for _, n := range []int{100, 1000} {
-		b.Run(fmt.Sprintf("chats=%d", n), func(b *testing.B) { benchIncrementalPull(b, n) })
+	for _, n := range []struct{ chats, messages int }{{100, 10}, {1000, 10}, {100, 1000}} {
+		b.Run(fmt.Sprintf("chats=%d/messages=%d", n.chats, n.messages), func(b *testing.B) { benchIncrementalPull(b, n.chats, n.messages) })
 	}
 }
 
-func benchIncrementalPull(b *testing.B, n int) {
+func benchIncrementalPull(b *testing.B, n, messages int) {
 	env := servertest.New(b)
 	u := env.Register("Bench")
-	chats := seedChats(b, env, u, n, 10)
+	chats := seedChats(b, env, u, n, messages)
 	ctx := context.Background()
 	c := benchClient(b, env, u, http.DefaultTransport, client.WindowAll)
 	if _, err := c.Sync(ctx); err != nil {

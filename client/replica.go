@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS rows (
     at     INTEGER NOT NULL DEFAULT 0,  -- messages: "at" in unix ms, for the chat list
     author TEXT NOT NULL DEFAULT '',    -- messages: the sender's id
     PRIMARY KEY (bucket, entity, id)
-) STRICT;
+) STRICT, WITHOUT ROWID;                -- the key is stored once, in the table's own B-tree
 ` + rowIndexes + `
 CREATE TABLE IF NOT EXISTS outbox (
     id         INTEGER PRIMARY KEY AUTOINCREMENT, -- the mutation id

@@ -672,7 +672,10 @@ func (c *Client) fetchPages(ctx context.Context, req *syncv1.PullRequest, token 
 }
 
 // rowsNext is the table a bulk load fills: rows' format, no secondary
-// index.
+// index. Both are WITHOUT ROWID: a row is one entry of one B-tree keyed by
+// (bucket, entity, id), instead of a table row plus an entry of the
+// primary key's index repeating the key (replicas made before keep a rowid
+// table until a bulk load replaces it; nothing reads rowids).
 const rowsNext = `CREATE TABLE IF NOT EXISTS rows_next (
     bucket TEXT NOT NULL,
     entity TEXT NOT NULL,
@@ -682,7 +685,7 @@ const rowsNext = `CREATE TABLE IF NOT EXISTS rows_next (
     at     INTEGER NOT NULL DEFAULT 0,
     author TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (bucket, entity, id)
-) STRICT`
+) STRICT, WITHOUT ROWID`
 
 // startBulk empties rows_next for a new bulk load.
 func (c *Client) startBulk(ctx context.Context) error {

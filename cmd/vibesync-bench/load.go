@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -47,6 +49,37 @@ func processCPU() time.Duration {
 
 func (r loadResult) RPS() float64 { return float64(r.Requests) / r.Elapsed.Seconds() }
 
+// loadProfile is -loadprofile: when set, each runLoad writes a CPU
+// profile of its measured window to loadProfile.<n>.
+var (
+	loadProfile  string
+	loadProfiles atomic.Int64
+)
+
+// profileWindow starts a CPU profile for one measured window; the returned
+// function stops it (once; later calls do nothing).
+func profileWindow() func() {
+	if loadProfile == "" {
+		return func() {}
+	}
+	name := fmt.Sprintf("%s.%d", loadProfile, loadProfiles.Add(1))
+	f, err := os.Create(name)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "vibesync-bench: -loadprofile:", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		fmt.Fprintln(os.Stderr, "vibesync-bench: -loadprofile:", err)
+		return func() {}
+	}
+	fmt.Fprintln(os.Stderr, "vibesync-bench: profiling the measured window into", name)
+	return sync.OnceFunc(func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	})
+}
+
 // runLoad drives workers concurrent closed loops for d (after a short
 // warm-up) and records each request's latency. A response outside 2xx is
 // an error; the first one is reported.
@@ -60,7 +93,11 @@ func runLoad(ctx context.Context, hc *http.Client, workers int, d time.Duration,
 	var firstErr atomic.Value
 	lat := make([][]time.Duration, workers)
 	var cpu0 atomic.Int64
-	cpuTimer := time.AfterFunc(warm, func() { cpu0.Store(int64(processCPU())) })
+	var stopProfile atomic.Value
+	cpuTimer := time.AfterFunc(warm, func() {
+		stopProfile.Store(profileWindow())
+		cpu0.Store(int64(processCPU()))
+	})
 	defer cpuTimer.Stop()
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
@@ -99,9 +136,13 @@ func runLoad(ctx context.Context, hc *http.Client, workers int, d time.Duration,
 		}(w)
 	}
 	wg.Wait()
+	cpu1 := processCPU()
+	if stop, ok := stopProfile.Load().(func()); ok {
+		stop()
+	}
 	all := slices.Concat(lat...)
 	slices.Sort(all)
-	res := loadResult{Requests: count.Load(), Errors: errs.Load(), Elapsed: time.Since(measureFrom), CPU: processCPU() - time.Duration(cpu0.Load())}
+	res := loadResult{Requests: count.Load(), Errors: errs.Load(), Elapsed: time.Since(measureFrom), CPU: cpu1 - time.Duration(cpu0.Load())}
 	if len(all) > 0 {
 		res.P50 = all[len(all)/2]
 		res.P99 = all[len(all)*99/100]

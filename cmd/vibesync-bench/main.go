@@ -114,6 +114,7 @@ func parseFlags(args []string) (o options, cpuprofile string, rest []string, err
 	var live string
 	fs.BoolVar(&keepData, "keep", false, "keep the temporary databases (their folders are printed on stderr)")
 	fs.StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run (server and load) to this file")
+	fs.StringVar(&loadProfile, "loadprofile", "", "write a CPU profile of each measured load window (no seeding) to this path plus .1, .2, …; not with -cpuprofile")
 	fs.StringVar(&live, "live-members", "100,1000", "group sizes for live delivery, comma-separated")
 	fs.IntVar(&o.liveRounds, "live-rounds", 30, "messages sent to each live group")
 	fs.IntVar(&o.pushMembers, "push-members", 50, "participants of each group chat the push scenario creates (one push each)")
@@ -153,6 +154,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return holdSocketsChild(ctx, rest, stdout)
 	}
 	b := newBench(o, stdout)
+	if cpuprofile != "" && loadProfile != "" {
+		return errors.New("-cpuprofile and -loadprofile: one CPU profile at a time")
+	}
 	if cpuprofile != "" {
 		f, err := os.Create(cpuprofile)
 		if err != nil {

@@ -144,7 +144,8 @@ func parseFlags(cmd string, args []string, getenv func(string) string, stderr io
 	duration("body-timeout", "VIBESYNC_BODY_TIMEOUT", "30s", "how long a request body may take to arrive (408 after)")
 	duration("upload-timeout", "VIBESYNC_UPLOAD_TIMEOUT", "5m", "body timeout of upload routes (chat photos)")
 	duration("write-timeout", "VIBESYNC_WRITE_TIMEOUT", "30s", "how long writing an answer may take, after the body's bound")
-	duration("live-poll", "VIBESYNC_LIVE_POLL", "25ms", "how often an instance reads the database for other instances' writes: live events and sync pokes arrive up to this much later across instances, and an idle instance sends one read per interval")
+	duration("live-poll", "VIBESYNC_LIVE_POLL", "25ms", "how often an instance reads the database for other instances' writes while writes come: live events and sync pokes arrive up to this much later across instances")
+	duration("live-idle-poll", "VIBESYNC_LIVE_IDLE_POLL", "1s", "on a libSQL server, how far that interval backs off after 2s without a write seen (an idle instance sends about one read per interval; the first write after an idle spell arrives up to this much later)")
 	defaults := ratelimit.Defaults()
 	limits := map[string]*string{}
 	limit := func(name, envName string, def ratelimit.Limit, help string) {
@@ -178,7 +179,8 @@ func parseFlags(cmd string, args []string, getenv func(string) string, stderr io
 	o.cfg.TombstoneWindow = d
 	var errs []error
 	set := map[string]*time.Duration{"password-wait": &o.cfg.PasswordWait, "body-timeout": &o.cfg.BodyTimeout,
-		"upload-timeout": &o.cfg.UploadTimeout, "write-timeout": &o.cfg.WriteTimeout, "live-poll": &o.cfg.Live.PollInterval}
+		"upload-timeout": &o.cfg.UploadTimeout, "write-timeout": &o.cfg.WriteTimeout, "live-poll": &o.cfg.Live.PollInterval,
+		"live-idle-poll": &o.cfg.Live.IdlePollInterval}
 	for name, text := range durations {
 		v, err := time.ParseDuration(*text)
 		if err != nil || v <= 0 {

@@ -18,7 +18,9 @@ import (
 // BenchmarkChatMessage records one message-sized event for a chat whose
 // members are all connected (one socket each, same process) and waits until
 // every member has it. It reports delivery latency from before the write
-// transaction to each socket's read (p50/p99 over all deliveries), and the
+// transaction to each socket's read (p50/p99 over all deliveries), the CPU
+// time of the whole process per delivery (the write, the fan-out to every
+// socket and every client's read, all in this process), and the
 // memory and goroutines one open socket costs (server and client ends
 // together, since both live in this process).
 //
@@ -72,6 +74,7 @@ func benchChatMessage(b *testing.B, n int) {
 	}
 	lat := make([]time.Duration, 0, b.N*n)
 	b.ResetTimer()
+	cpu0 := processCPU()
 	for range b.N {
 		start.Store(time.Now().UnixNano())
 		record(b, env, "", chat, "message", message)
@@ -80,10 +83,12 @@ func benchChatMessage(b *testing.B, n int) {
 		}
 	}
 	b.StopTimer()
+	cpu := processCPU() - cpu0
 	slices.Sort(lat)
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 	b.ReportMetric(ms(lat[len(lat)/2]), "p50-ms")
 	b.ReportMetric(ms(lat[len(lat)*99/100]), "p99-ms")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N*n), "cpu-µs/delivery")
 	b.ReportMetric(float64(env.Server.Hub().Stats().Sockets), "sockets")
 	b.ReportMetric(float64(heap1-heap0)/float64(n), "heap-B/socket")
 	b.ReportMetric(float64(stack1-stack0)/float64(n), "stack-B/socket")

@@ -85,6 +85,12 @@ type Options struct {
 	// PollInterval is how often the tailer looks for other instances' writes
 	// (default 25ms; at most 50ms is sensible).
 	PollInterval time.Duration
+	// IdlePollInterval is how far the tailer's interval backs off where
+	// commits are not signalled (a libSQL server): after pollGrace without
+	// a write seen, the interval doubles from PollInterval up to this; the
+	// first write seen brings it back to PollInterval (default 1s, never
+	// below PollInterval).
+	IdlePollInterval time.Duration
 	// Poll makes the tailer poll every PollInterval and never listen for the
 	// database's commit signal (store.DB.CommitSignal). For tests in a
 	// testing/synctest bubble, where a goroutine waiting on a file watch
@@ -119,6 +125,10 @@ func (o Options) withDefaults() Options {
 	if o.PollInterval <= 0 {
 		o.PollInterval = 25 * time.Millisecond
 	}
+	if o.IdlePollInterval <= 0 {
+		o.IdlePollInterval = time.Second
+	}
+	o.IdlePollInterval = max(o.IdlePollInterval, o.PollInterval)
 	if o.PresenceTTL <= 0 {
 		o.PresenceTTL = time.Minute
 	}
@@ -187,6 +197,7 @@ type Hub struct {
 	delivered atomic.Int64
 	sent      atomic.Int64 // frames written to sockets
 	tailSeq   atomic.Int64 // the tailer's feed position, for monitoring
+	pollEvery atomic.Int64 // the tailer's poll interval now (a time.Duration)
 }
 
 // New starts a hub at the current head of the live-event table, the change
@@ -231,6 +242,7 @@ func New(ctx context.Context, cfg Config) (*Hub, error) {
 		return nil, fmt.Errorf("live: read heads: %w", err)
 	}
 	h.tailSeq.Store(h.feedSeq)
+	h.pollEvery.Store(int64(h.opts.PollInterval))
 	h.db.OnCommit(func(store.Commit) { h.poke() })
 	h.loops.Add(2)
 	go h.tail()
@@ -257,6 +269,10 @@ type Stats struct {
 	// TailSeq is the change-feed position this instance's tailer has
 	// delivered up to; the feed head minus TailSeq is how far it lags.
 	TailSeq int64
+	// PollInterval is how often the tailer polls now: PollInterval while
+	// writes come, backed off towards IdlePollInterval while none do
+	// (where commits are signalled, the backstop poll's interval).
+	PollInterval time.Duration
 }
 
 // Stats reports the hub's counters.
@@ -268,7 +284,7 @@ func (h *Hub) Stats() Stats {
 	}
 	h.mu.Unlock()
 	return Stats{Sockets: n, Users: users, Subscribers: subs, Delivered: h.delivered.Load(),
-		Sent: h.sent.Load(), Dropped: h.dropped.Load(), TailSeq: h.tailSeq.Load()}
+		Sent: h.sent.Load(), Dropped: h.dropped.Load(), TailSeq: h.tailSeq.Load(), PollInterval: time.Duration(h.pollEvery.Load())}
 }
 
 // Shutdown closes every socket with 1001, stops the tailer and forgets this

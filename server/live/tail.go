@@ -23,23 +23,36 @@ const (
 // signal (an older version sharing the file) are seen within it.
 const backstopPoll = time.Second
 
+// pollGrace is how long an unsignalled tailer keeps polling every
+// PollInterval after it last saw a write (its own process's or another
+// instance's) before its interval starts to back off.
+const pollGrace = 2 * time.Second
+
 // tail delivers new events and feed positions whenever this process
 // commits, and when other instances commit: as soon as their commit is
-// signalled, or every PollInterval where commits are not signalled.
+// signalled, or by polling where commits are not signalled.
 func (h *Hub) tail() {
 	defer h.loops.Done()
 	// Where the database signals commits (an embedded file on Linux), the
 	// tailer reads when told and polls only as a backstop, for a writer
-	// that does not signal; elsewhere it polls every PollInterval.
+	// that does not signal. Elsewhere (a libSQL server) it polls every
+	// PollInterval while writes come, and backs off while none do: after
+	// pollGrace without one, each empty poll doubles the interval up to
+	// IdlePollInterval; a write seen (a poll that found the heads moved,
+	// or a commit of this process) brings it back to PollInterval at once.
+	// So an instance under load delivers other instances' writes as
+	// before, and an idle one sends about one read a second.
 	var signal <-chan struct{}
 	if !h.opts.Poll {
 		signal = h.db.CommitSignal(h.opts.PollInterval)
 	}
-	every := h.opts.PollInterval
+	fastest, slowest := h.opts.PollInterval, h.opts.IdlePollInterval
 	if signal != nil {
-		every = max(every, backstopPoll)
+		fastest = max(fastest, backstopPoll)
+		slowest = fastest
 	}
-	t := time.NewTicker(every)
+	every := fastest
+	t := time.NewTimer(every)
 	defer t.Stop()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -48,14 +61,15 @@ func (h *Hub) tail() {
 		cancel()
 	}()
 	failing := false
+	lastWrite := time.Now()
 	for {
-		poll := false
+		poll, fired := false, false
 		select {
 		case <-h.done:
 			return
 		case <-h.wake:
 		case <-t.C:
-			poll = true
+			poll, fired = true, true
 		case _, ok := <-signal:
 			if !ok {
 				signal = nil // the database closed: shutdown follows
@@ -63,7 +77,7 @@ func (h *Hub) tail() {
 			}
 			poll = true
 		}
-		err := h.catchUp(ctx, poll)
+		moved, err := h.catchUp(ctx, poll)
 		switch {
 		case err != nil && ctx.Err() == nil && !failing:
 			h.log.Error("live: tail", "err", err) // logged once per outage
@@ -71,6 +85,17 @@ func (h *Hub) tail() {
 		case err == nil && failing:
 			h.log.Info("live: tail recovered")
 			failing = false
+		}
+		next := every
+		if moved || !poll {
+			lastWrite, next = time.Now(), fastest
+		} else if fired && time.Since(lastWrite) >= pollGrace {
+			next = min(every*2, slowest)
+		}
+		h.pollEvery.Store(int64(next))
+		if fired || next != every {
+			every = next
+			t.Reset(every)
 		}
 	}
 }
@@ -83,21 +108,24 @@ func (h *Hub) tail() {
 // three tables' heads with one small statement and stops there when none
 // moved: an idle instance on an embedded database costs almost nothing,
 // and one on a libSQL server one cheap read per PollInterval.
-func (h *Hub) catchUp(ctx context.Context, poll bool) error {
+//
+// It reports whether it found anything written since the last round (a
+// wake-up after this process's commit always counts).
+func (h *Hub) catchUp(ctx context.Context, poll bool) (bool, error) {
 	var heads store.Heads
 	if poll {
 		changed, err := h.db.Changed(ctx)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if !changed {
-			return nil
+			return false, nil
 		}
 		if heads, err = h.db.Heads(ctx); err != nil {
-			return err
+			return false, err
 		}
 		if heads == h.heads {
-			return nil
+			return false, nil
 		}
 	}
 	if h.idle() {
@@ -108,7 +136,7 @@ func (h *Hub) catchUp(ctx context.Context, poll bool) error {
 		if !poll {
 			var err error
 			if heads, err = h.db.Heads(ctx); err != nil {
-				return err
+				return true, err
 			}
 		}
 		if h.idle() {
@@ -116,7 +144,7 @@ func (h *Hub) catchUp(ctx context.Context, poll bool) error {
 			clear(h.audience) // membership changes were skipped with the rest
 			h.tailSeq.Store(h.feedSeq)
 			h.heads = heads
-			return nil
+			return true, nil
 		}
 	}
 	err := h.db.ReadUncounted(ctx, func(tx *store.Tx) error {
@@ -176,7 +204,7 @@ func (h *Hub) catchUp(ctx context.Context, poll bool) error {
 	if err == nil && poll {
 		h.heads = heads
 	}
-	return err
+	return true, err
 }
 
 // idle reports whether no socket and no subscriber is open here.

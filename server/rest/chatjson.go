@@ -11,7 +11,8 @@ import (
 
 // appendChatViewsJSON appends the JSON array of views to b: the same
 // document encoding/json makes of them (same fields, order, omissions and
-// values), written without reflection. Chat lists are the largest read
+// values; of their Expanded form when they carry Members), written
+// without reflection. Chat lists are the largest read
 // answers (a page of 10 group chats carries hundreds of populated users),
 // so GET /chats writes them this way. The rare parts (explore's reels and
 // requests, message files) go through encoding/json.
@@ -90,7 +91,12 @@ func appendChatView(b []byte, v *social.ChatView) ([]byte, error) {
 		b = strconv.AppendBool(b, e.IsActive)
 		b = append(b, '}')
 	}
-	if len(c.Participants) > 0 {
+	if m := v.Members; m != nil {
+		if len(m.Items) > 0 {
+			b = append(b, `,"participants":`...)
+			b = m.AppendJSON(b, v.Online)
+		}
+	} else if len(c.Participants) > 0 {
 		b = append(b, `,"participants":[`...)
 		for i := range c.Participants {
 			if i > 0 {

@@ -90,6 +90,59 @@ func TestAppendChatViewsJSON(t *testing.T) {
 			t.Fatalf("got\n%s\nwant\n%s", got, want)
 		}
 	})
+	t.Run("shared_participant_lists", func(t *testing.T) {
+		// GET /chats writes participants from a list shared between
+		// answers with each answer's presence put in: the same bytes as
+		// encoding/json writes for the participants themselves.
+		views := chatViewSamples([]string{"", "Amy", "Zoë 😀", `"isOnline":false`, `x","isOnline":false}`, "bad\xff", "sep\u2028"})
+		views = append(views, social.ChatView{Chat: social.Chat{ID: "lone", Participants: []social.Participant{
+			{ID: "p", User: social.UserRef{ID: "u9", Name: "Nine", Populated: true, IsOnline: true}},
+			{ID: "q", User: social.UserRef{ID: "u8", Name: "Eight", Populated: true}},
+			{ID: "r", User: social.UserRef{ID: "u7"}},
+		}}})
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(views); err != nil {
+			t.Fatal(err)
+		}
+		shared := make([]social.ChatView, len(views))
+		for i, v := range views {
+			items := make([]social.Participant, len(v.Participants))
+			online := make([]bool, len(v.Participants))
+			for j, p := range v.Participants {
+				online[j] = p.User.IsOnline
+				p.User.IsOnline = false
+				items[j] = p
+			}
+			v.Participants, v.Members, v.Online = nil, &social.ParticipantList{Items: items}, online
+			if i == 1 {
+				v.Online = nil // nobody online
+				for j := range v.Members.Items {
+					views[i].Participants[j].User.IsOnline = false
+				}
+			}
+			shared[i] = v
+		}
+		want.Reset()
+		if err := enc.Encode(views); err != nil {
+			t.Fatal(err)
+		}
+		for round := range 2 { // the second from the lists' kept encodings
+			got, err := appendChatViewsJSON(nil, shared)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got)+"\n" != want.String() {
+				t.Fatalf("round %d: got\n%s\nwant\n%s", round, got, want.String())
+			}
+		}
+		for i := range shared {
+			if got, err := json.Marshal(shared[i].Expanded()); err != nil || !bytes.Contains(want.Bytes(), got) {
+				t.Fatalf("Expanded of view %d: %s (%v) is not the view's document", i, got, err)
+			}
+		}
+	})
 	t.Run("nil_and_empty", func(t *testing.T) {
 		if got, _ := appendChatViewsJSON(nil, nil); string(got) != "null" {
 			t.Fatalf("nil: %s", got)

@@ -2,8 +2,10 @@ package rest_test
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/vibesync/vibesync/server/servertest"
 	"github.com/vibesync/vibesync/server/social"
@@ -59,9 +61,10 @@ func TestChatListKeepsParticipantsInMemory(t *testing.T) {
 	if !bytes.Equal(cold, warm) {
 		t.Fatalf("answers differ:\n%s\n%s", cold, warm)
 	}
-	// Cold: the page, participants, presence. Warm: the page.
-	if warmCost != coldCost-2 {
-		t.Fatalf("statements: %d cold, %d warm; want the participants and presence reads gone", coldCost, warmCost)
+	// Warm: the list and the page's rows. Cold besides: participants,
+	// the newest messages and recent messages' times (two), presence.
+	if warmCost != 2 || coldCost != warmCost+4 {
+		t.Fatalf("statements: %d cold, %d warm; want 6 and 2 (participants, messages and presence read once)", coldCost, warmCost)
 	}
 }
 
@@ -112,4 +115,121 @@ func TestChatListCacheAcrossInstances(t *testing.T) {
 			t.Fatalf("cat's socket on the other instance, %v later: %+v", social.PresenceCacheTTL, got)
 		}
 	})
+}
+
+// shownChat returns chat id as u's GET /chats shows it through env.
+func shownChat(t *testing.T, env *servertest.Env, u servertest.User, id string) chatJSON {
+	t.Helper()
+	chats, _ := listChats(t, env, u, "?limit=100")
+	for _, c := range chats {
+		if c.ID == id {
+			return c
+		}
+	}
+	t.Fatalf("chat %s not in %s's list", id, u.Name)
+	return chatJSON{}
+}
+
+// The newest message and unread counts come from memory while a chat's
+// messages do not change, and are exact at once on every instance
+// sharing the database when they do: a send, a deletion and a read mark
+// made through another instance show on the next list.
+func TestChatListMessagesAcrossInstances(t *testing.T) {
+	t.Parallel()
+	a := servertest.New(t)
+	b := servertest.Start(t, a.Dir)
+	amy, ben := a.Register("Amy"), a.Register("Ben")
+	g := group(t, a, amy, "Shared", nil, ben)
+	other := group(t, a, amy, "Quiet", nil, ben)
+	sendText(t, a, ben, g.ID, "one")
+	a.Clock.Advance(time.Millisecond)
+	sendText(t, a, ben, g.ID, "two")
+	a.Clock.Advance(time.Millisecond)
+	sendText(t, a, ben, other.ID, "elsewhere")
+
+	if c := shownChat(t, a, amy, g.ID); c.LastMessage == nil || c.LastMessage.Text != "two" || c.Unread != 2 {
+		t.Fatalf("before: %+v, unread %d", c.LastMessage, c.Unread)
+	}
+	before := a.Server.DB().QueryCount()
+	shownChat(t, a, amy, g.ID)
+	if n := a.Server.DB().QueryCount() - before; n != 2 {
+		t.Fatalf("a warm list ran %d statements, want 2", n)
+	}
+
+	b.Clock.Advance(time.Second)
+	three := sendText(t, b, ben, g.ID, "three")
+	if c := shownChat(t, a, amy, g.ID); c.LastMessage == nil || c.LastMessage.ID != three.ID || c.Unread != 3 {
+		t.Fatalf("after a send through the other instance: %+v, unread %d", c.LastMessage, c.Unread)
+	}
+	if c := shownChat(t, a, amy, other.ID); c.LastMessage == nil || c.LastMessage.Text != "elsewhere" || c.Unread != 1 {
+		t.Fatalf("the other chat: %+v, unread %d", c.LastMessage, c.Unread)
+	}
+
+	b.Do("DELETE", "/chats/"+g.ID+"/messages/"+three.ID, ben.Token, nil).Want(http.StatusNoContent)
+	if c := shownChat(t, a, amy, g.ID); c.LastMessage == nil || c.LastMessage.Text != "two" || c.Unread != 2 {
+		t.Fatalf("after deleting the newest message through the other instance: %+v, unread %d", c.LastMessage, c.Unread)
+	}
+
+	b.Clock.Advance(time.Second)
+	b.Do("POST", "/chats/"+g.ID+"/read", amy.Token, nil).Want(http.StatusOK)
+	if c := shownChat(t, a, amy, g.ID); c.Unread != 0 || c.LastMessage == nil || c.LastMessage.Text != "two" {
+		t.Fatalf("after marking read through the other instance: %+v, unread %d", c.LastMessage, c.Unread)
+	}
+	// Ben's own messages are never unread for him.
+	if c := shownChat(t, a, ben, g.ID); c.Unread != 0 {
+		t.Fatalf("ben's unread in his own messages: %d", c.Unread)
+	}
+}
+
+// Unread counts stay exact past the recent messages the list keeps in
+// memory: a reader who is far behind is counted by the database.
+func TestChatListUnreadPastTheWindow(t *testing.T) {
+	t.Parallel()
+	env := servertest.New(t)
+	amy, ben, cat := env.Register("Amy"), env.Register("Ben"), env.Register("Cat")
+	g := group(t, env, amy, "Busy", nil, ben, cat)
+	const sent = 150
+	for i := range sent {
+		env.Clock.Advance(time.Millisecond)
+		from := ben
+		if i%3 == 0 {
+			from = amy
+		}
+		sendText(t, env, from, g.ID, fmt.Sprintf("message %d", i))
+		if i == 139 { // cat has read up to here: 10 unread after it
+			env.Clock.Advance(time.Millisecond)
+			env.Do("POST", "/chats/"+g.ID+"/read", cat.Token, nil).Want(http.StatusOK)
+		}
+	}
+	// Amy sent every third message (0, 3, …, 147): 50 of them.
+	if c := shownChat(t, env, amy, g.ID); c.Unread != sent-50 {
+		t.Fatalf("amy's unread: %d, want %d", c.Unread, sent-50)
+	}
+	if c := shownChat(t, env, ben, g.ID); c.Unread != 50 {
+		t.Fatalf("ben's unread: %d, want 50", c.Unread)
+	}
+	if c := shownChat(t, env, cat, g.ID); c.Unread != 10 || c.LastMessage == nil || c.LastMessage.Text != fmt.Sprintf("message %d", sent-1) {
+		t.Fatalf("cat's unread: %d, want 10; newest %+v", c.Unread, c.LastMessage)
+	}
+}
+
+// The newest message's author is shown populated even once they left the
+// chat (their profile is then not among the participants).
+func TestChatListAuthorWhoLeft(t *testing.T) {
+	t.Parallel()
+	env := servertest.New(t)
+	amy, ben := env.Register("Amy"), env.Register("Ben")
+	g := group(t, env, amy, "Leavers", nil, ben)
+	sendText(t, env, ben, g.ID, "bye")
+	var part string
+	for _, p := range shownChat(t, env, amy, g.ID).Participants {
+		if userID(t, p.User) == ben.ID {
+			part = p.ID
+		}
+	}
+	env.Do("DELETE", "/chats/"+g.ID+"/participants/"+part, ben.Token, nil).Want(http.StatusNoContent)
+	c := shownChat(t, env, amy, g.ID)
+	if c.LastMessage == nil || c.LastMessage.User.ID != ben.ID || c.LastMessage.User.Name != "Ben" || c.ParticipantsCount != 1 {
+		t.Fatalf("after ben left: %+v, %d participants", c.LastMessage, c.ParticipantsCount)
+	}
 }

@@ -89,7 +89,7 @@ func (a *API) listChats(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	f := social.ChatFilter{Search: r.URL.Query().Get("search"), Group: group, MeetMeOnly: meetMe != nil && *meetMe}
-	chats, total, err := a.svc.Chats(r.Context(), caller(r), f, p)
+	chats, total, err := a.svc.ListChats(r.Context(), caller(r), f, p)
 	if err != nil {
 		return err
 	}

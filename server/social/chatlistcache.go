@@ -19,6 +19,13 @@ import (
 //     it with the chat row. A cached list is used only when its version is
 //     the one in the request's own snapshot, so the answer is the one the
 //     database gives, on every instance sharing it.
+//   - The newest message and the recent messages' times and senders,
+//     per chat, keyed by the chat's messages_version (migration 00019),
+//     which every message insert, delete and change moves: the newest
+//     message comes from memory, and a viewer's unread count is a binary
+//     search in the recent times, exact for the same reason. A viewer
+//     whose read mark is older than the summary's window (summaryWindow
+//     messages) has theirs counted by the database.
 //   - Presence (isOnline), per user, for PresenceCacheTTL: exact for
 //     sockets of this instance (an entry is dropped when this process
 //     commits a presence change, see store.DB.PresenceGeneration); a
@@ -34,44 +41,68 @@ const PresenceCacheTTL = time.Second
 // room (a miss costs one read, never a wrong answer).
 const (
 	memberCacheChats   = 8192
+	summaryCacheChats  = 8192
 	presenceCacheUsers = 1 << 16
 )
 
-// memberEntry is one chat's participants at one members_version.
-type memberEntry struct {
+// summaryWindow is how many of a chat's newest messages its summary holds
+// at least: a reader whose read mark is older than the window has their
+// unread count read from the database instead.
+const summaryWindow = 64
+
+// versioned holds one value per chat, each valid at one version of the
+// chat (a column that triggers move with every change the value depends
+// on, read in the request's snapshot).
+type versioned[T any] struct {
+	mu    sync.Mutex
+	m     map[string]versionedEntry[T]
+	limit int
+}
+
+type versionedEntry[T any] struct {
 	version int64
-	list    []store.ParticipantPerson // shared: never modified once stored
+	v       T // shared: never modified once stored
 }
 
-type memberCache struct {
-	mu sync.Mutex
-	m  map[string]memberEntry
+func newVersioned[T any](limit int) *versioned[T] {
+	return &versioned[T]{m: make(map[string]versionedEntry[T]), limit: limit}
 }
 
-func newMemberCache() *memberCache { return &memberCache{m: make(map[string]memberEntry)} }
-
-// get returns chat id's participants if they were read at version.
-func (c *memberCache) get(id string, version int64) ([]store.ParticipantPerson, bool) {
+// get returns chat id's value if it was read at version.
+func (c *versioned[T]) get(id string, version int64) (T, bool) {
 	c.mu.Lock()
 	e, ok := c.m[id]
 	c.mu.Unlock()
 	if !ok || e.version != version {
-		return nil, false
+		var zero T
+		return zero, false
 	}
-	return e.list, true
+	return e.v, true
 }
 
-// put stores list as chat id's participants at version, unless a newer
-// version is stored already.
-func (c *memberCache) put(id string, version int64, list []store.ParticipantPerson) {
+// put stores v as chat id's value at version, unless a newer version is
+// stored already.
+func (c *versioned[T]) put(id string, version int64, v T) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, ok := c.m[id]; ok && e.version > version {
 		return
 	}
-	makeRoom(c.m, id, memberCacheChats)
-	c.m[id] = memberEntry{version: version, list: list}
+	makeRoom(c.m, id, c.limit)
+	c.m[id] = versionedEntry[T]{version: version, v: v}
 }
+
+// memberCache: each chat's participants with their profiles, at the
+// chat's members_version (see chatMembers).
+type memberCache = versioned[*chatMembers]
+
+func newMemberCache() *memberCache { return newVersioned[*chatMembers](memberCacheChats) }
+
+// summaryCache: each chat's newest message and recent messages' times and
+// senders (store.MessageSummary), at the chat's messages_version.
+type summaryCache = versioned[*store.MessageSummary]
+
+func newSummaryCache() *summaryCache { return newVersioned[*store.MessageSummary](summaryCacheChats) }
 
 // presenceEntry is whether a user was online at a time, read while this
 // process's presence generation was gen.
@@ -90,25 +121,30 @@ func newPresenceCache() *presenceCache { return &presenceCache{m: make(map[strin
 
 // online fills out[id] for every id of ids: from the cache when an entry
 // is fresh at now and generation gen, otherwise (all misses in one query)
-// from tx.
-func (c *presenceCache) online(ctx context.Context, tx *store.Tx, ids []string, now time.Time, gen int64, out map[string]bool) error {
+// from tx. It returns the time the oldest answer was read at (now when
+// every one was read now).
+func (c *presenceCache) online(ctx context.Context, tx *store.Tx, ids []string, now time.Time, gen int64, out map[string]bool) (time.Time, error) {
 	var miss []string
+	oldest := now
 	c.mu.Lock()
 	for _, id := range ids {
 		e, ok := c.m[id]
 		if ok && e.gen == gen && !now.Before(e.at) && now.Sub(e.at) < PresenceCacheTTL {
 			out[id] = e.online
+			if e.at.Before(oldest) {
+				oldest = e.at
+			}
 			continue
 		}
 		miss = append(miss, id)
 	}
 	c.mu.Unlock()
 	if len(miss) == 0 {
-		return nil
+		return oldest, nil
 	}
 	got, err := tx.Online(ctx, miss)
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -118,7 +154,7 @@ func (c *presenceCache) online(ctx context.Context, tx *store.Tx, ids []string, 
 		makeRoom(c.m, id, presenceCacheUsers)
 		c.m[id] = presenceEntry{online: on, at: now, gen: gen}
 	}
-	return nil
+	return oldest, nil
 }
 
 // makeRoom drops one arbitrary entry of m when it holds limit entries and

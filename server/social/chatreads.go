@@ -43,6 +43,17 @@ type ChatFilter struct {
 // its participants, newest message and unread count. The number of
 // queries does not depend on the page size.
 func (s *Service) Chats(ctx context.Context, c Caller, f ChatFilter, p Page) ([]ChatView, int, error) {
+	views, total, err := s.ListChats(ctx, c, f, p)
+	for i := range views {
+		views[i] = views[i].Expanded()
+	}
+	return views, total, err
+}
+
+// ListChats is Chats with each view's participants as Members and Online
+// (shared between answers, see ChatView): for a transport that writes
+// them with ParticipantList.AppendJSON.
+func (s *Service) ListChats(ctx context.Context, c Caller, f ChatFilter, p Page) ([]ChatView, int, error) {
 	search := strings.TrimSpace(f.Search)
 	if utf8.RuneCountInString(search) > MaxSearchLen {
 		return nil, 0, apperr.InvalidField("search", "search must be at most %d characters", MaxSearchLen)

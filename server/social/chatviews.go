@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/vibesync/vibesync/server/store"
 	"github.com/vibesync/vibesync/wire"
@@ -184,6 +185,12 @@ type ChatView struct {
 	Reels             []Reel       `json:"reels,omitzero"`
 	ReelsCount        *int         `json:"reelsCount,omitempty"`
 	Request           *JoinRequest `json:"request,omitempty"`
+	// Members and Online stand for Participants in GET /chats answers
+	// (ListChats): the chat's participants as shared between answers, and
+	// whether each is online (aligned with Members.Items). Expanded turns
+	// them into Participants.
+	Members *ParticipantList `json:"-"`
+	Online  []bool           `json:"-"`
 }
 
 // File is one file of a message.
@@ -419,13 +426,17 @@ func (s *Service) renderChatViews(viewer string, chats []store.Chat, x chatExtra
 }
 
 // chatListViews reads one page of the caller's chat list and renders it
-// as chatViews does with populate set, in at most four queries whatever
-// the page size: the count; the page with each chat's event, creator,
-// newest message, unread count and members version; the participants with
-// their profiles of the chats whose version is not cached (see
-// chatlistcache.go); the presence of people not seen within
-// PresenceCacheTTL. presenceGen is the store's PresenceGeneration read
-// before tx's snapshot began.
+// as chatViews does with populate set, the participants as Members and
+// Online (see ChatView). Whatever the page size, it runs two statements
+// when what it keeps in memory is current (the list and the page's rows,
+// see store.ChatList), and at most one more for each of: the participants
+// with their profiles of the chats whose members_version is not cached;
+// the message summaries of the chats whose messages_version is not
+// cached (two); the unread counts of viewers whose read mark is older
+// than a summary's window; newest messages' authors who are no longer
+// participants; the presence of people not seen within PresenceCacheTTL
+// (see chatlistcache.go). presenceGen is the store's PresenceGeneration
+// read before tx's snapshot began.
 func (s *Service) chatListViews(ctx context.Context, tx *store.Tx, f store.ChatFilter, presenceGen int64) ([]ChatView, int, error) {
 	rows, total, err := tx.ChatList(ctx, f)
 	if err != nil {
@@ -434,16 +445,19 @@ func (s *Service) chatListViews(ctx context.Context, tx *store.Tx, f store.ChatF
 	if len(rows) == 0 {
 		return []ChatView{}, total, nil
 	}
-	chats := make([]store.Chat, len(rows))
-	pp := make(map[string][]store.ParticipantPerson, len(rows))
-	var miss []string
-	var missRows []int
+	members := make([]*chatMembers, len(rows))
+	sums := make([]*store.MessageSummary, len(rows))
+	var miss, missSums []string
 	for i, r := range rows {
-		chats[i] = r.Chat
-		if list, ok := s.members.get(r.Chat.ID, r.MembersVersion); ok {
-			pp[r.Chat.ID] = list
+		if cm, ok := s.members.get(r.Chat.ID, r.MembersVersion); ok {
+			members[i] = cm
 		} else {
-			miss, missRows = append(miss, r.Chat.ID), append(missRows, i)
+			miss = append(miss, r.Chat.ID)
+		}
+		if sum, ok := s.summaries.get(r.Chat.ID, r.MessagesVersion); ok {
+			sums[i] = sum
+		} else {
+			missSums = append(missSums, r.Chat.ID)
 		}
 	}
 	if len(miss) > 0 {
@@ -451,51 +465,152 @@ func (s *Service) chatListViews(ctx context.Context, tx *store.Tx, f store.ChatF
 		if err != nil {
 			return nil, 0, err
 		}
-		for _, i := range missRows {
-			r := rows[i]
-			pp[r.Chat.ID] = got[r.Chat.ID]
-			s.members.put(r.Chat.ID, r.MembersVersion, got[r.Chat.ID])
+		for i, r := range rows {
+			if members[i] == nil {
+				members[i] = newChatMembers(got[r.Chat.ID])
+				s.members.put(r.Chat.ID, r.MembersVersion, members[i])
+			}
 		}
 	}
-	x := chatExtras{
-		parts:  make(map[string][]store.Participant, len(rows)),
-		events: make(map[string]store.ChatEvent),
-		last:   make(map[string]store.Message, len(rows)),
-		unread: make(map[string]int, len(rows)),
-		ppl:    people{users: make(map[string]store.User, 8*len(rows)), online: make(map[string]bool, 8*len(rows))},
+	if len(missSums) > 0 {
+		got, err := tx.MessageSummaries(ctx, missSums, summaryWindow)
+		if err != nil {
+			return nil, 0, err
+		}
+		for i, r := range rows {
+			if sum, ok := got[r.Chat.ID]; ok && sums[i] == nil {
+				sums[i] = sum
+				s.summaries.put(r.Chat.ID, r.MessagesVersion, sum)
+			}
+		}
 	}
+	unread := make([]int, len(rows))
+	var count []string // chats whose unread count the summary cannot tell
+	for i, r := range rows {
+		n, ok := sums[i].Unread(f.UserID, r.LastReadAt.UnixMilli())
+		if !ok {
+			count = append(count, r.Chat.ID)
+		}
+		unread[i] = n
+	}
+	if len(count) > 0 {
+		got, err := tx.UnreadCounts(ctx, f.UserID, count)
+		if err != nil {
+			return nil, 0, err
+		}
+		for i, r := range rows {
+			if n, ok := got[r.Chat.ID]; ok {
+				unread[i] = n
+			}
+		}
+	}
+	// People shown outside the participants: creators and newest
+	// messages' authors. An author is most often a participant, whose
+	// profile the participants brought; others are read.
+	ppl := people{users: make(map[string]store.User, 2*len(rows)), online: make(map[string]bool, 2*len(rows))}
 	know := func(p *store.Person) {
 		if p != nil {
-			x.ppl.users[p.ID] = store.User{ID: p.ID, Name: p.Name, Username: p.Username, Photo: p.Photo}
+			ppl.users[p.ID] = store.User{ID: p.ID, Name: p.Name, Username: p.Username, Photo: p.Photo}
 		}
 	}
-	for _, r := range rows {
-		id := r.Chat.ID
-		if r.Event != nil {
-			x.events[id] = *r.Event
-		}
-		if r.LastMessage != nil {
-			x.last[id] = *r.LastMessage
-		}
-		if r.Unread > 0 {
-			x.unread[id] = r.Unread
-		}
+	var authors []string
+	for i, r := range rows {
 		know(r.Creator)
-		know(r.LastAuthor)
-		list := make([]store.Participant, len(pp[id]))
-		for i, p := range pp[id] {
-			list[i] = p.Participant
-			know(p.User)
+		m := sums[i].Last
+		if m == nil {
+			continue
 		}
-		x.parts[id] = list
+		found := false
+		for _, p := range members[i].people {
+			if p.UserID == m.UserID {
+				know(p.User)
+				found = true
+				break
+			}
+		}
+		if !found && !slices.Contains(authors, m.UserID) {
+			authors = append(authors, m.UserID)
+		}
 	}
-	ids := make([]string, 0, len(x.ppl.users))
-	for id := range x.ppl.users {
-		ids = append(ids, id)
+	if len(authors) > 0 {
+		got, err := tx.People(ctx, authors)
+		if err != nil {
+			return nil, 0, err
+		}
+		for _, p := range got {
+			know(&p)
+		}
 	}
-	if err := s.presence.online(ctx, tx, ids, tx.Now, presenceGen, x.ppl.online); err != nil {
+	online, err := s.listPresence(ctx, tx, members, ppl, presenceGen)
+	if err != nil {
 		return nil, 0, err
 	}
-	out, err := s.renderChatViews(f.UserID, chats, x, viewOpts{populate: true}, tx.Now)
-	return out, total, err
+	out := make([]ChatView, len(rows))
+	for i, r := range rows {
+		c, cm := r.Chat, members[i]
+		v := ChatView{Chat: s.chatFrom(c, r.Event, nil, tx.Now), Unread: unread[i], ParticipantsCount: len(cm.people),
+			Members: cm.list, Online: online[i]}
+		v.Creator = ppl.ref(c.CreatorID)
+		for j, p := range cm.people {
+			if p.UserID == f.UserID {
+				v.IsJoined, v.AreYouAdmin = true, p.IsAdmin
+			} else if !c.IsGroup {
+				u := cm.list.Items[j].User
+				u.IsOnline = u.Populated && online[i][j]
+				v.User, v.Name, v.Photo = &u, u.Name, u.Photo
+			}
+		}
+		if m := sums[i].Last; m != nil {
+			msg, err := messageFrom(*m, ppl.ref(m.UserID))
+			if err != nil {
+				return nil, 0, err
+			}
+			v.LastMessage = &msg
+		}
+		out[i] = v
+	}
+	return out, total, nil
+}
+
+// listPresence fills ppl.online for its users and returns, per chat of
+// members, whether each participant is online: a chat's answer is kept
+// with its members and used again while it is as fresh as the
+// presence cache's entries would be (same generation, within
+// PresenceCacheTTL of the oldest entry it was made from). One query at
+// most, for the users not seen within PresenceCacheTTL.
+func (s *Service) listPresence(ctx context.Context, tx *store.Tx, members []*chatMembers, ppl people, gen int64) ([][]bool, error) {
+	now := tx.Now
+	out := make([][]bool, len(members))
+	ids := make([]string, 0, len(ppl.users))
+	for id := range ppl.users {
+		ids = append(ids, id)
+	}
+	var stale []int
+	for i, cm := range members {
+		if p := cm.presence.Load(); p != nil && p.gen == gen && !now.Before(p.at) && now.Sub(p.at) < PresenceCacheTTL {
+			out[i] = p.online
+			continue
+		}
+		stale = append(stale, i)
+		for _, p := range cm.people {
+			if p.User != nil {
+				ids = append(ids, p.UserID)
+			}
+		}
+	}
+	online := ppl.online
+	oldest, err := s.presence.online(ctx, tx, ids, now, gen, online)
+	if err != nil {
+		return nil, err
+	}
+	for _, i := range stale {
+		cm := members[i]
+		on := make([]bool, len(cm.people))
+		for j, p := range cm.people {
+			on[j] = online[p.UserID]
+		}
+		cm.presence.Store(&chatPresence{online: on, at: oldest, gen: gen})
+		out[i] = on
+	}
+	return out, nil
 }

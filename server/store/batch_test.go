@@ -122,6 +122,65 @@ func TestGroupCommitCancelledWhileQueued(t *testing.T) {
 	}
 }
 
+// A write whose caller's context ends while it runs is not cut short: its
+// statements run to the end and it commits, alone or in a group (an
+// interrupted statement would roll back the whole shared transaction).
+// Whether it runs is decided once, before it starts.
+func TestWriteCancelledWhileRunning(t *testing.T) {
+	t.Parallel()
+	for _, group := range []int{1, 2} {
+		t.Run(fmt.Sprintf("group_of_%d", group), func(t *testing.T) {
+			db := mustOpen(t)
+			release := db.HoldWriterForTest(group)
+			cctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := make(chan error, group)
+			go func() {
+				done <- db.Write(cctx, func(tx *store.Tx) error {
+					if _, err := tx.SetSettingIfAbsent(cctx, "before", "v"); err != nil {
+						return err
+					}
+					cancel() // the client went away mid-write
+					if _, err := tx.SetSettingIfAbsent(cctx, "after", "v"); err != nil {
+						return err
+					}
+					_, err := tx.Setting(cctx, "before")
+					return err
+				})
+			}()
+			if group > 1 {
+				go func() {
+					done <- db.Write(context.Background(), func(tx *store.Tx) error {
+						_, err := tx.SetSettingIfAbsent(context.Background(), "other", "v")
+						return err
+					})
+				}()
+			}
+			release()
+			for range group {
+				if err := <-done; err != nil {
+					t.Fatalf("write: %v", err)
+				}
+			}
+			err := db.Read(context.Background(), func(tx *store.Tx) error {
+				keys := []string{"before", "after"}
+				if group > 1 {
+					keys = append(keys, "other")
+				}
+				for _, k := range keys {
+					if _, err := tx.Setting(context.Background(), k); err != nil {
+						return fmt.Errorf("%s: %w", k, err)
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
 // A write that panics is rolled back alone, its panic reaches its own
 // caller, and the writer stays usable.
 func TestGroupCommitPanic(t *testing.T) {

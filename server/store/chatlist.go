@@ -1,11 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Person is a user as a chat list shows them: the public profile and
@@ -18,21 +20,24 @@ type Person struct {
 	Online   bool
 }
 
-// ChatListRow is one chat of a user's chat list with what the list shows
-// beside it: its event, its creator, its newest message and that
-// message's author, and the user's unread count. Pointers are nil when
-// there is none (or the user row is gone).
+// ChatListRow is one chat of a user's chat list with what the list reads
+// of it from SQL: its event, its creator (nil when there is none or the
+// user row is gone), the user's last read time, and the versions of what
+// the list keeps in memory about it.
 type ChatListRow struct {
-	Chat        Chat
-	Event       *ChatEvent
-	Creator     *Person
-	LastMessage *Message
-	LastAuthor  *Person
-	Unread      int
+	Chat    Chat
+	Event   *ChatEvent
+	Creator *Person
+	// LastReadAt is the listing user's read mark in the chat.
+	LastReadAt time.Time
 	// MembersVersion moves whenever the chat's participants or their
 	// profiles change (migration 00017): ChatMembers' answer for the chat
 	// is the same for as long as it does not.
 	MembersVersion int64
+	// MessagesVersion moves whenever a message of the chat is sent,
+	// deleted or changed (migration 00019): MessageSummaries' answer for
+	// the chat is the same for as long as it does not.
+	MessagesVersion int64
 }
 
 // ParticipantPerson is a participant with its user's profile (nil when
@@ -47,15 +52,27 @@ func onlineSQL(col string) string {
 	return `EXISTS (SELECT 1 FROM presence pr WHERE pr.user_id = ` + col + ` AND pr.expires_at > ?)`
 }
 
+// chatListEntry is one chat of the user's whole list: what orders it and
+// what the page needs of it besides its row.
+type chatListEntry struct {
+	id                         string
+	lastActivity               int64
+	lastRead                   int64
+	membersVersion, msgVersion int64
+}
+
 // ChatList returns one page of f.UserID's chats, most recent activity
-// first, and the total, each with its event, creator, newest message
-// (with its author) and the user's unread count: messages others sent
-// after the user's last read time. One query whatever the page size (the
-// total rides on each row as a window count; a page past the end costs a
-// second); the extras are looked up for the page's rows only. The people
-// it returns carry no presence (Online is false): callers overlay it.
+// first, and the total, each with its event, creator, the user's read
+// mark and the chat's members and messages versions. The people it
+// returns carry no presence (Online is false): callers overlay it.
+//
+// Two statements whatever the page size: the user's chats that match f,
+// narrow (id, activity time, versions, read mark), ordered and cut to the
+// page here (a few dozen rows sort faster in Go than through SQLite's
+// sorter, and the count is their number); then the page's rows with their
+// events and creators. An empty page costs the first only.
 func (tx *Tx) ChatList(ctx context.Context, f ChatFilter) ([]ChatListRow, int, error) {
-	where := `WHERE c.id IN (SELECT chat_id FROM chat_participants WHERE user_id = ?)`
+	where := `WHERE me.user_id = ?`
 	args := []any{f.UserID}
 	if f.Group != nil {
 		where, args = where+` AND c.is_group = ?`, append(args, *f.Group)
@@ -70,53 +87,76 @@ func (tx *Tx) ChatList(ctx context.Context, f ChatFilter) ([]ChatListRow, int, e
 			WHERE o.chat_id = c.id AND o.user_id <> ? AND (u.username_key LIKE ? ESCAPE '\' OR lower(u.name) LIKE ? ESCAPE '\'))))`
 		args = append(args, pat, f.UserID, pat, pat)
 	}
-	var total int
-	// The page is chosen first (LIMIT in the inner select), so the
-	// correlated lookups run for its rows only. LIMIT and OFFSET go through
-	// CAST: SQLite looks at the value bound to a bare "LIMIT ?" while
-	// planning and then re-prepares the statement on every execution
-	// (sqlite3Reprepare showed in the profile); an expression it does not
-	// read while planning keeps the prepared plan.
-	q := `SELECT ` + chatColumns + `,
-		e.id, e.starts_at, e.ends_at, e.location, e.created_at,
-		cu.id, cu.name, cu.username, cu.photo,
-		m.id, m.user_id, m.text, m.tag, m.files, m.created_at,
-		mu.id, mu.name, mu.username, mu.photo,
-		(SELECT count(*) FROM messages um WHERE um.chat_id = c.id AND um.created_at > me.last_read_at AND um.user_id <> me.user_id),
-		c.members_version, c.list_total
-	FROM (SELECT c.*, count(*) OVER () AS list_total FROM chats c ` + where + ` ORDER BY c.last_activity_at DESC, c.id DESC LIMIT CAST(? AS INTEGER) OFFSET CAST(? AS INTEGER)) c
-	JOIN chat_participants me ON me.chat_id = c.id AND me.user_id = ?
-	LEFT JOIN chat_events e ON e.chat_id = c.id
-	LEFT JOIN users cu INDEXED BY users_card ON cu.id = c.creator_id
-	LEFT JOIN messages m ON m.id = (SELECT lm.id FROM messages lm WHERE lm.chat_id = c.id ORDER BY lm.created_at DESC, lm.id DESC LIMIT 1)
-	LEFT JOIN users mu INDEXED BY users_card ON mu.id = m.user_id
-	ORDER BY c.last_activity_at DESC, c.id DESC`
-	all := make([]any, 0, len(args)+3)
-	all = append(all, args...)
-	all = append(all, f.Limit, f.Offset, f.UserID)
-	rows, err := tx.query(ctx, q, all...)
+	rows, err := tx.query(ctx, `SELECT c.id, c.last_activity_at, me.last_read_at, c.members_version, c.messages_version
+		FROM chat_participants me JOIN chats c ON c.id = me.chat_id `+where, args...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: chat list: %w", err)
 	}
-	defer rows.Close()
-	out := make([]ChatListRow, 0, f.Limit)
+	var all []chatListEntry
 	for rows.Next() {
-		var r ChatListRow
+		var e chatListEntry
+		if err := rows.Scan(&e.id, &e.lastActivity, &e.lastRead, &e.membersVersion, &e.msgVersion); err != nil {
+			rows.Close()
+			return nil, 0, fmt.Errorf("store: scan chat list: %w", err)
+		}
+		all = append(all, e)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("store: chat list: %w", translate(err))
+	}
+	total := len(all)
+	slices.SortFunc(all, func(a, b chatListEntry) int {
+		if a.lastActivity != b.lastActivity {
+			return cmp.Compare(b.lastActivity, a.lastActivity)
+		}
+		return strings.Compare(b.id, a.id)
+	})
+	lo := min(max(f.Offset, 0), total)
+	hi := total
+	if f.Limit >= 0 {
+		hi = min(lo+f.Limit, total)
+	}
+	page := all[lo:hi]
+	if len(page) == 0 {
+		return []ChatListRow{}, total, nil
+	}
+	ids := make([]string, len(page))
+	at := make(map[string]int, len(page))
+	for i, e := range page {
+		ids[i], at[e.id] = e.id, i
+	}
+	out := make([]ChatListRow, len(page))
+	found := 0
+	rows, err = tx.query(ctx, `SELECT `+chatColumns+`,
+		e.id, e.starts_at, e.ends_at, e.location, e.created_at,
+		cu.id, cu.name, cu.username, cu.photo
+	FROM chats c
+	LEFT JOIN chat_events e ON e.chat_id = c.id
+	LEFT JOIN users cu INDEXED BY users_card ON cu.id = c.creator_id
+	WHERE c.id IN (SELECT value FROM json_each(?))`, jsonStrings(ids))
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: chat list page: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
 		var c Chat
 		var act, created, updated int64
-		var eID, eLoc, cuID, cuName, cuUser, cuPhoto, mID, mUser, mText, mTag, mFiles, muID, muName, muUser, muPhoto sql.NullString
-		var eStart, eEnd, eCreated, mCreated sql.NullInt64
+		var eID, eLoc, cuID, cuName, cuUser, cuPhoto sql.NullString
+		var eStart, eEnd, eCreated sql.NullInt64
 		if err := rows.Scan(&c.ID, &c.CreatorID, &c.IsGroup, &c.Name, &c.Category, &c.Restricted, &c.AllowPublicPost, &c.Photo, &c.Tags,
 			&c.MeetMeID, &c.PairKey, &act, &created, &updated,
 			&eID, &eStart, &eEnd, &eLoc, &eCreated,
-			&cuID, &cuName, &cuUser, &cuPhoto,
-			&mID, &mUser, &mText, &mTag, &mFiles, &mCreated,
-			&muID, &muName, &muUser, &muPhoto,
-			&r.Unread, &r.MembersVersion, &total); err != nil {
-			return nil, 0, fmt.Errorf("store: scan chat list: %w", err)
+			&cuID, &cuName, &cuUser, &cuPhoto); err != nil {
+			return nil, 0, fmt.Errorf("store: scan chat list page: %w", err)
+		}
+		i, ok := at[c.ID]
+		if !ok {
+			continue
 		}
 		c.LastActivityAt, c.CreatedAt, c.UpdatedAt = fromMS(act), fromMS(created), fromMS(updated)
-		r.Chat = c
+		e := page[i]
+		r := ChatListRow{Chat: c, LastReadAt: fromMS(e.lastRead), MembersVersion: e.membersVersion, MessagesVersion: e.msgVersion}
 		if eID.Valid {
 			r.Event = &ChatEvent{ID: eID.String, ChatID: c.ID, StartsAt: fromMS(eStart.Int64), EndsAt: fromMS(eEnd.Int64),
 				Location: eLoc.String, CreatedAt: fromMS(eCreated.Int64)}
@@ -124,25 +164,143 @@ func (tx *Tx) ChatList(ctx context.Context, f ChatFilter) ([]ChatListRow, int, e
 		if cuID.Valid {
 			r.Creator = &Person{ID: cuID.String, Name: cuName.String, Username: cuUser.String, Photo: cuPhoto.String}
 		}
-		if mID.Valid {
-			r.LastMessage = &Message{ID: mID.String, ChatID: c.ID, UserID: mUser.String, Text: mText.String, Tag: mTag.String,
-				Files: mFiles.String, CreatedAt: fromMS(mCreated.Int64)}
-		}
-		if muID.Valid {
-			r.LastAuthor = &Person{ID: muID.String, Name: muName.String, Username: muUser.String, Photo: muPhoto.String}
-		}
-		out = append(out, r)
+		out[i] = r
+		found++
 	}
 	if err := rows.Err(); err != nil {
-		return nil, 0, err
+		return nil, 0, fmt.Errorf("store: chat list page: %w", translate(err))
 	}
-	if len(out) == 0 {
-		// An empty page carries no row to read the total from.
-		if err := tx.queryRow(ctx, `SELECT count(*) FROM chats c `+where, args...).Scan(&total); err != nil {
-			return nil, 0, fmt.Errorf("store: count chats: %w", translate(err))
-		}
+	if found != len(page) { // same snapshot: every listed chat has its row
+		return nil, 0, fmt.Errorf("store: chat list page: %d of %d chats read", found, len(page))
 	}
 	return out, total, nil
+}
+
+// MessageSummary is what a chat list shows of a chat's messages: its
+// newest message (in the order of Messages) and, for unread counts, the
+// times and senders of its recent messages.
+type MessageSummary struct {
+	// Last is the newest message; nil when the chat has none.
+	Last *Message
+	// Since (ms) bounds the window: At and From hold every message of the
+	// chat created at or after it, oldest first. Complete says they hold
+	// every message of the chat.
+	Since    int64
+	Complete bool
+	At       []int64 // created_at, ms, ascending
+	From     []string
+}
+
+// Unread returns how many messages of the summary others than userID
+// sent after lastRead (ms), and whether the summary can tell: it can when
+// it holds every message after lastRead.
+func (s *MessageSummary) Unread(userID string, lastRead int64) (int, bool) {
+	if !s.Complete && lastRead < s.Since {
+		return 0, false
+	}
+	i, _ := slices.BinarySearch(s.At, lastRead+1)
+	n := 0
+	for ; i < len(s.At); i++ {
+		if s.From[i] != userID {
+			n++
+		}
+	}
+	return n, true
+}
+
+// MessageSummaries returns the summary of each chat, keyed by chat id,
+// with a window of at least the window newest messages (more when several
+// share the oldest time). Two statements whatever the number of chats.
+func (tx *Tx) MessageSummaries(ctx context.Context, chatIDs []string, window int) (map[string]*MessageSummary, error) {
+	out := make(map[string]*MessageSummary, len(chatIDs))
+	if len(chatIDs) == 0 {
+		return out, nil
+	}
+	last, err := tx.LastMessages(ctx, chatIDs)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range chatIDs {
+		s := &MessageSummary{Complete: true}
+		if m, ok := last[id]; ok {
+			s.Last = &m
+		}
+		out[id] = s
+	}
+	// The window of a chat starts at the time of its window-th newest
+	// message (NULL when it has fewer: then it holds them all); the
+	// covering index messages_chat_time_user serves both the bound and
+	// the rows.
+	rows, err := tx.query(ctx, `WITH j AS MATERIALIZED (SELECT value, (SELECT x.created_at FROM messages x WHERE x.chat_id = value
+			ORDER BY x.created_at DESC LIMIT 1 OFFSET CAST(? AS INTEGER)) AS since FROM json_each(?))
+		SELECT j.value, j.since, m.created_at, m.user_id
+		FROM j JOIN messages m ON m.chat_id = j.value AND m.created_at >= COALESCE(j.since, 0)`, window-1, jsonStrings(chatIDs))
+	if err != nil {
+		return nil, fmt.Errorf("store: message summaries: %w", err)
+	}
+	defer rows.Close()
+	type sent struct {
+		at   int64
+		from string
+	}
+	got := make(map[string][]sent, len(chatIDs))
+	for rows.Next() {
+		var id, from string
+		var since sql.NullInt64
+		var at int64
+		if err := rows.Scan(&id, &since, &at, &from); err != nil {
+			return nil, fmt.Errorf("store: scan message summary: %w", err)
+		}
+		s := out[id]
+		if s == nil {
+			continue
+		}
+		s.Since, s.Complete = since.Int64, !since.Valid
+		got[id] = append(got[id], sent{at, from})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: message summaries: %w", translate(err))
+	}
+	for id, list := range got {
+		// The index gives each chat's rows in time order; sorting here
+		// keeps that from depending on the plan.
+		slices.SortStableFunc(list, func(a, b sent) int { return cmp.Compare(a.at, b.at) })
+		s := out[id]
+		s.At, s.From = make([]int64, len(list)), make([]string, len(list))
+		senders := map[string]string{}
+		for i, m := range list {
+			from, ok := senders[m.from]
+			if !ok { // one copy of each sender's id
+				from = m.from
+				senders[from] = from
+			}
+			s.At[i], s.From[i] = m.at, from
+		}
+	}
+	return out, nil
+}
+
+// People returns the users of ids as lists show them (every user row,
+// deleted accounts' included), keyed by id. One query.
+func (tx *Tx) People(ctx context.Context, ids []string) (map[string]Person, error) {
+	out := make(map[string]Person, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := tx.query(ctx, `SELECT u.id, u.name, u.username, u.photo FROM users u INDEXED BY users_card
+		WHERE u.id IN (SELECT value FROM json_each(?))`, jsonStrings(ids))
+	if err != nil {
+		return nil, fmt.Errorf("store: people: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var p Person
+		if err := rows.Scan(&p.ID, &p.Name, &p.Username, &p.Photo); err != nil {
+			return nil, fmt.Errorf("store: scan person: %w", err)
+		}
+		out[p.ID] = p
+	}
+	return out, rows.Err()
 }
 
 // Users are joined INDEXED BY users_card (migration 00012), which covers

@@ -461,6 +461,13 @@ type Tx struct {
 	Now      time.Time
 	feedSeq  int64
 	eventSeq int64
+	// quiet, when set, is the context every statement of this embedded
+	// transaction runs with instead of the one it is given: one that cannot
+	// be cancelled (see runWrite).
+	quiet context.Context
+	// bound holds the cache's prepared statements bound to this
+	// transaction, so each is bound once per transaction, not per call.
+	bound map[*sql.Stmt]*sql.Stmt
 	// after holds what AfterCommit registered, in order; undo what
 	// AfterRollback did.
 	after, undo []func()
@@ -502,9 +509,22 @@ func (db *DB) Write(ctx context.Context, fn func(*Tx) error) error {
 }
 
 // runWrite runs fn in one write transaction on the writer connection.
+//
+// On an embedded database the transaction and its statements run with a
+// context that cannot be cancelled (ctx's values are kept): the caller's
+// cancellation is checked before the transaction begins (and by
+// groupWrite before each write of a group), never in the middle of it.
+// A write transaction is short and holds the only writer, so stopping it
+// halfway saves nothing; interrupting a statement would roll back the
+// whole transaction, other callers' writes of the group included; and the
+// driver watches a cancellable context with a goroutine for every
+// statement.
 func (db *DB) runWrite(ctx context.Context, fn func(*Tx) error) (Commit, []func(), error) {
 	if db.local {
-		return db.runCounting(ctx, db.w, db.wstmts, fn, &db.queries)
+		if err := ctx.Err(); err != nil {
+			return Commit{}, nil, err
+		}
+		return db.runCounting(context.WithoutCancel(ctx), db.w, db.wstmts, fn, &db.queries)
 	}
 	return db.runRemote(ctx, db.w, true, fn, &db.queries)
 }
@@ -554,6 +574,9 @@ func (db *DB) runCounting(ctx context.Context, pool *sql.DB, stmts *stmtCache, f
 		return Commit{}, nil, fmt.Errorf("store: begin: %w", translate(err))
 	}
 	tx := &Tx{db: db, tx: sqlTx, stmts: stmts, queries: queries, Now: db.now().UTC()}
+	if ctx.Done() == nil {
+		tx.quiet = ctx // a write (see runWrite): every statement runs with it
+	}
 	if err := fn(tx); err != nil {
 		rbErr := sqlTx.Rollback()
 		tx.rollBack(0)
@@ -582,12 +605,33 @@ func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, 
 }
 
 func (tx *Tx) execLocal(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if st := tx.stmts.get(query); st != nil {
-		res, err := tx.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	if tx.quiet != nil {
+		ctx = tx.quiet
+	}
+	if st := tx.stmt(ctx, query); st != nil {
+		res, err := st.ExecContext(ctx, args...)
 		return res, translate(err)
 	}
 	res, err := tx.tx.ExecContext(ctx, query, args...)
 	return res, translate(err)
+}
+
+// stmt returns query's cached prepared statement bound to tx, or nil when
+// it is not prepared (yet).
+func (tx *Tx) stmt(ctx context.Context, query string) *sql.Stmt {
+	st := tx.stmts.get(query)
+	if st == nil {
+		return nil
+	}
+	if b := tx.bound[st]; b != nil {
+		return b
+	}
+	if tx.bound == nil {
+		tx.bound = map[*sql.Stmt]*sql.Stmt{}
+	}
+	b := tx.tx.StmtContext(ctx, st)
+	tx.bound[st] = b
+	return b
 }
 
 func (tx *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
@@ -595,8 +639,11 @@ func (tx *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 	if tx.rt != nil {
 		return tx.rt.query(ctx, query, args...)
 	}
-	if st := tx.stmts.get(query); st != nil {
-		rows, err := tx.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	if tx.quiet != nil {
+		ctx = tx.quiet
+	}
+	if st := tx.stmt(ctx, query); st != nil {
+		rows, err := st.QueryContext(ctx, args...)
 		return rows, translate(err)
 	}
 	rows, err := tx.tx.QueryContext(ctx, query, args...)
@@ -628,8 +675,11 @@ func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) *row {
 		rows, err := tx.rt.query(ctx, query, args...)
 		return &row{rows: rows, err: err}
 	}
-	if st := tx.stmts.get(query); st != nil {
-		return &row{row: tx.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)}
+	if tx.quiet != nil {
+		ctx = tx.quiet
+	}
+	if st := tx.stmt(ctx, query); st != nil {
+		return &row{row: st.QueryRowContext(ctx, args...)}
 	}
 	return &row{row: tx.tx.QueryRowContext(ctx, query, args...)}
 }

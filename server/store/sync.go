@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/vibesync/vibesync/wire"
@@ -26,48 +27,58 @@ type PullFilter struct {
 	Limit int
 }
 
-// pullQuery reads a page of a pull: membership is read in the query; the
-// page's seqs are chosen from the covering index changes_bucket_seq alone
-// (a range per readable bucket, sorted and cut without touching the rows),
-// then only those rows are read by primary key.
-const pullQuery = `
+// pullReadable names the buckets the user may read now, in the pull's
+// statements: membership is read in the query.
+const pullReadable = `
 	WITH readable(bucket) AS (
 		SELECT bucket FROM bucket_members WHERE user_id = ?
-		UNION ALL SELECT ?),
-	page(seq) AS (
+		UNION ALL SELECT ?)`
+
+// pullHeldArm and pullFreshArm select the seqs of a page from the covering
+// index changes_bucket_seq alone (a range per readable bucket), the held
+// buckets' after the cursor and the fresh buckets' up to it. An arm whose
+// list is empty is left out of the statement: SQLite drives each arm by
+// the readable buckets, so an arm kept for an empty list would still step
+// through every readable bucket's range before its list rejected each
+// entry (the whole feed of the user, for an incremental pull's empty
+// fresh arm).
+const (
+	pullHeldArm = `
 		SELECT seq FROM changes
 		 WHERE seq > ? AND seq <= ? AND bucket IN readable
-		   AND bucket IN (SELECT value FROM json_each(?))
-		UNION ALL
+		   AND bucket IN (SELECT value FROM json_each(?))`
+	pullFreshArm = `
 		SELECT seq FROM changes
 		 WHERE seq > ? AND seq <= ? AND bucket IN readable
-		   AND bucket IN (SELECT value FROM json_each(?))
-		ORDER BY 1 LIMIT CAST(? AS INTEGER))
-	SELECT c.seq, c.bucket, c.entity, c.entity_id, c.op, c.data, c.at
-	  FROM page JOIN changes c ON c.seq = page.seq
-	 ORDER BY c.seq`
+		   AND bucket IN (SELECT value FROM json_each(?))`
+	// pullRecentArm is the held arm for a short seq range: the rows of the
+	// range in seq order through the primary key, each checked against
+	// the lists, instead of a seek per held bucket.
+	pullRecentArm = `
+		SELECT seq FROM changes NOT INDEXED
+		 WHERE seq > ? AND seq <= ? AND bucket IN readable
+		   AND bucket IN (SELECT value FROM json_each(?))`
+)
+
+// recentRange is how many seqs per held bucket (plus a constant) a held
+// range may span to be read through the primary key: an incremental pull
+// usually spans a few seqs, and stepping through them costs less than a
+// seek into each of a thousand buckets; a client long away spans many
+// more, and the per-bucket seeks are then what skips other users' rows.
+func recentRange(buckets int) int64 { return 2*int64(buckets) + 64 }
 
 // PullChanges reads one page of a pull in seq order with one indexed query
 // across every bucket: changes of readable buckets (the user's own bucket
 // plus their bucket_members rows, checked now) that are held and newer than
 // Cursor, or fresh and at most Cursor (the part of a fresh bucket a held
-// bucket's reader already skipped).
+// bucket's reader already skipped). The page's seqs are chosen and cut
+// from the index, then only those rows are read by primary key.
 func (tx *Tx) PullChanges(ctx context.Context, f PullFilter) ([]Change, error) {
-	if f.Limit <= 0 {
-		f.Limit = 1000
+	q, args, err := pullStatement(f)
+	if err != nil || q == "" {
+		return nil, err
 	}
-	scope, err := json.Marshal(append(append([]string{}, f.Held...), f.Fresh...))
-	if err != nil {
-		return nil, fmt.Errorf("store: pull scope: %w", err)
-	}
-	fresh, err := json.Marshal(append([]string{}, f.Fresh...))
-	if err != nil {
-		return nil, fmt.Errorf("store: pull scope: %w", err)
-	}
-	own := "user:" + f.UserID
-	lo := max(f.Cursor, f.After)
-	hi := min(f.Cursor, f.Upto)
-	rows, err := tx.query(ctx, pullQuery, f.UserID, own, lo, f.Upto, string(scope), f.After, hi, string(fresh), f.Limit)
+	rows, err := tx.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: pull: %w", err)
 	}
@@ -78,29 +89,78 @@ func (tx *Tx) PullChanges(ctx context.Context, f PullFilter) ([]Change, error) {
 	return out, nil
 }
 
-// CountPullChanges counts the changes a whole pull with f's scope carries
-// (f.After and f.Limit are ignored), from the same covering index.
-func (tx *Tx) CountPullChanges(ctx context.Context, f PullFilter) (int64, error) {
-	scope, err := json.Marshal(append(append([]string{}, f.Held...), f.Fresh...))
-	if err != nil {
-		return 0, fmt.Errorf("store: pull scope: %w", err)
+// pullStatement is PullChanges' statement and its arguments ("" when the
+// filter selects nothing).
+func pullStatement(f PullFilter) (string, []any, error) {
+	if f.Limit <= 0 {
+		f.Limit = 1000
 	}
-	fresh, err := json.Marshal(append([]string{}, f.Fresh...))
-	if err != nil {
-		return 0, fmt.Errorf("store: pull scope: %w", err)
+	own := "user:" + f.UserID
+	lo := max(f.Cursor, f.After)
+	hi := min(f.Cursor, f.Upto)
+	args := []any{f.UserID, own}
+	var arms []string
+	if len(f.Held)+len(f.Fresh) > 0 && lo < f.Upto {
+		scope, err := json.Marshal(append(append([]string{}, f.Held...), f.Fresh...))
+		if err != nil {
+			return "", nil, fmt.Errorf("store: pull scope: %w", err)
+		}
+		arm := pullHeldArm
+		if f.Upto-lo <= recentRange(len(f.Held)+len(f.Fresh)) {
+			arm = pullRecentArm
+		}
+		arms = append(arms, arm)
+		args = append(args, lo, f.Upto, string(scope))
+	}
+	if len(f.Fresh) > 0 && f.After < hi {
+		fresh, err := json.Marshal(f.Fresh)
+		if err != nil {
+			return "", nil, fmt.Errorf("store: pull scope: %w", err)
+		}
+		arms = append(arms, pullFreshArm)
+		args = append(args, f.After, hi, string(fresh))
+	}
+	if len(arms) == 0 {
+		return "", nil, nil
+	}
+	q := pullReadable + `,
+	page(seq) AS (` + strings.Join(arms, `
+		UNION ALL`) + `
+		ORDER BY 1 LIMIT CAST(? AS INTEGER))
+	SELECT c.seq, c.bucket, c.entity, c.entity_id, c.op, c.data, c.at
+	  FROM page JOIN changes c ON c.seq = page.seq
+	 ORDER BY c.seq`
+	return q, append(args, f.Limit), nil
+}
+
+// CountPullChanges counts the changes a whole pull with f's scope carries
+// (f.After and f.Limit are ignored), from the same covering index, leaving
+// out an arm whose list is empty as PullChanges does.
+func (tx *Tx) CountPullChanges(ctx context.Context, f PullFilter) (int64, error) {
+	args := []any{f.UserID, "user:" + f.UserID}
+	var arms []string
+	if len(f.Held)+len(f.Fresh) > 0 {
+		scope, err := json.Marshal(append(append([]string{}, f.Held...), f.Fresh...))
+		if err != nil {
+			return 0, fmt.Errorf("store: pull scope: %w", err)
+		}
+		arms = append(arms, `(SELECT COUNT(*) FROM (`+pullHeldArm+`))`)
+		args = append(args, f.Cursor, f.Upto, string(scope))
+	}
+	if len(f.Fresh) > 0 {
+		fresh, err := json.Marshal(f.Fresh)
+		if err != nil {
+			return 0, fmt.Errorf("store: pull scope: %w", err)
+		}
+		arms = append(arms, `(SELECT COUNT(*) FROM (`+pullFreshArm+`))`)
+		args = append(args, 0, min(f.Cursor, f.Upto), string(fresh))
+	}
+	if len(arms) == 0 {
+		return 0, nil
 	}
 	var n int64
-	err = tx.queryRow(ctx, `
-	WITH readable(bucket) AS (
-		SELECT bucket FROM bucket_members WHERE user_id = ?
-		UNION ALL SELECT ?)
-	SELECT (SELECT COUNT(*) FROM changes
-		 WHERE seq > ? AND seq <= ? AND bucket IN readable
-		   AND bucket IN (SELECT value FROM json_each(?)))
-	     + (SELECT COUNT(*) FROM changes
-		 WHERE seq <= ? AND bucket IN readable
-		   AND bucket IN (SELECT value FROM json_each(?)))`,
-		f.UserID, "user:"+f.UserID, f.Cursor, f.Upto, string(scope), min(f.Cursor, f.Upto), string(fresh)).Scan(&n)
+	err := tx.queryRow(ctx, pullReadable+`
+	SELECT `+strings.Join(arms, ` + `), args...).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("store: count pull: %w", translate(err))
 	}

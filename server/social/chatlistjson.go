@@ -1,0 +1,131 @@
+package social
+
+import (
+	"bytes"
+	"encoding/json"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vibesync/vibesync/server/store"
+)
+
+// ParticipantList is a chat's participants as GET /chats shows them at
+// one members_version: built once and shared, never modified, by every
+// answer while the version holds. Presence is not part of it: a view
+// pairs it with the isOnline of each participant (ChatView.Online).
+type ParticipantList struct {
+	Items []Participant // users populated as the list shows them, IsOnline false
+
+	once sync.Once
+	tmpl participantsTemplate
+}
+
+// participantsTemplate is the JSON array of a list's items with a hole
+// where each populated user's isOnline goes.
+type participantsTemplate struct {
+	buf   []byte
+	holes []int // offset in buf of each hole (where "false" was)
+	items []int // the item each hole belongs to
+}
+
+const onlineHole = `"isOnline":false`
+
+// AppendJSON appends the JSON array of the list's items, each populated
+// user's isOnline taken from online (aligned with Items; nil: none
+// online): the bytes encoding/json writes for the items with IsOnline so
+// set (HTML escaping off, as answers are written). The array without the
+// isOnline values is encoded once per list.
+func (l *ParticipantList) AppendJSON(b []byte, online []bool) []byte {
+	l.once.Do(l.encode)
+	t := &l.tmpl
+	prev := 0
+	for k, at := range t.holes {
+		b = append(b, t.buf[prev:at]...)
+		if i := t.items[k]; i < len(online) && online[i] {
+			b = append(b, "true"...)
+		} else {
+			b = append(b, "false"...)
+		}
+		prev = at + len("false")
+	}
+	return append(b, t.buf[prev:]...)
+}
+
+func (l *ParticipantList) encode() {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	t := &l.tmpl
+	t.buf = append(t.buf, '[')
+	for i, p := range l.Items {
+		if i > 0 {
+			t.buf = append(t.buf, ',')
+		}
+		p.User.IsOnline = false
+		buf.Reset()
+		if err := enc.Encode(p); err != nil {
+			// Participants hold strings, bools and times only: this
+			// cannot fail. Should it, the item is written as null rather
+			// than a broken document.
+			t.buf = append(t.buf, "null"...)
+			continue
+		}
+		item := bytes.TrimSuffix(buf.Bytes(), []byte{'\n'})
+		if p.User.Populated {
+			// Strings are escaped (a quote inside one is \"), so the
+			// pattern occurs once: in the user object.
+			if k := bytes.LastIndex(item, []byte(onlineHole)); k >= 0 {
+				t.holes = append(t.holes, len(t.buf)+k+len(onlineHole)-len("false"))
+				t.items = append(t.items, i)
+			}
+		}
+		t.buf = append(t.buf, item...)
+	}
+	t.buf = append(t.buf, ']')
+}
+
+// Expanded returns v with its participants as Participants, for callers
+// that encode views with encoding/json: the same document AppendJSON
+// writes for Members.
+func (v ChatView) Expanded() ChatView {
+	if v.Members == nil {
+		return v
+	}
+	parts := make([]Participant, len(v.Members.Items))
+	copy(parts, v.Members.Items)
+	for i := range parts {
+		parts[i].User.IsOnline = parts[i].User.Populated && i < len(v.Online) && v.Online[i]
+	}
+	v.Participants, v.Members, v.Online = parts, nil, nil
+	return v
+}
+
+// chatMembers is what the chat list keeps of a chat at one
+// members_version: the participants with their profiles, the list as
+// answers show it, and the participants' presence as last read.
+type chatMembers struct {
+	people   []store.ParticipantPerson
+	list     *ParticipantList
+	presence atomic.Pointer[chatPresence]
+}
+
+// chatPresence is whether each participant (aligned with people) was
+// online, read at a time at a presence generation of this process.
+type chatPresence struct {
+	online []bool
+	at     time.Time
+	gen    int64
+}
+
+func newChatMembers(people []store.ParticipantPerson) *chatMembers {
+	items := make([]Participant, len(people))
+	for i, p := range people {
+		u := UserRef{ID: p.UserID}
+		if p.User != nil {
+			u = UserRef{ID: p.User.ID, Name: p.User.Name, Username: p.User.Username, Photo: p.User.Photo, Populated: true}
+		}
+		items[i] = participantFrom(p.Participant, u)
+	}
+	return &chatMembers{people: people, list: &ParticipantList{Items: items}}
+}

@@ -26,7 +26,8 @@ import (
 )
 
 var (
-	convergeLarge = flag.Bool("converge.large", false, "run the convergence property test at a larger size")
+	convergeSteps = flag.Int("converge.steps", 500, "steps of the convergence property test over 4 users on 2 devices each (make converge runs 1,500)")
+	convergeLarge = flag.Bool("converge.large", false, "run the convergence property test at a larger size: 8 users on 3 devices each, 3,000 steps")
 	convergeSeed  = flag.Uint64("converge.seed", 0, "seed of the convergence property test (0: random)")
 )
 
@@ -90,7 +91,7 @@ type replicaUnderTest struct {
 // rejected mutation was reported, and no mutation was applied twice.
 func TestConvergence(t *testing.T) {
 	t.Parallel()
-	users, devices, steps := 4, 2, 1500
+	users, devices, steps := 4, 2, *convergeSteps
 	if *convergeLarge {
 		users, devices, steps = 8, 3, 3000
 	}

@@ -95,6 +95,16 @@ func (a *API) writeErrorTitled(w http.ResponseWriter, r *http.Request, err error
 var fieldNames = map[string]string{
 	social.FieldParticipant: "participantId",
 	social.FieldMessageID:   "messageId",
+	// The thing a route's {id} path parameter names.
+	social.FieldChatID:         "id",
+	social.FieldUserID:         "id",
+	social.FieldRequestID:      "id",
+	social.FieldReelID:         "id",
+	social.FieldNotificationID: "id",
+	social.FieldSessionID:      "id",
+	// No REST route names a connection record by id; kept as the
+	// connection shapes name the field.
+	social.FieldConnectionID: "connectionId",
 }
 
 // writeJSON encodes v with status.

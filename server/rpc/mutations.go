@@ -131,6 +131,15 @@ var fieldNames = map[string]string{
 	social.FieldMessageID:      "messageId",
 	social.FieldStatusDuration: "expiresInSeconds",
 	social.FieldExpectedStatus: "expectStatus",
+	social.FieldChatID:         "chatId",
+	social.FieldUserID:         "userId",
+	social.FieldConnectionID:   "connectionId",
+	social.FieldRequestID:      "requestId",
+	social.FieldReelID:         "reelId",
+	social.FieldNotificationID: "notificationId",
+	social.FieldPullPageSize:   "pageSize",
+	social.FieldPullPageToken:  "pageToken",
+	social.FieldClientID:       "clientId",
 }
 
 // wireError names the fields of a mutation's rejection after the

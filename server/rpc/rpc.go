@@ -116,7 +116,8 @@ var codeOf = map[apperr.Code]connect.Code{
 }
 
 // toConnect turns err into a *connect.Error: an *apperr.Error keeps its
-// message and carries its reason in the "vibesync-reason" trailer; anything
+// message (its field named as the proto names it, fieldNames) and carries
+// its reason in the "vibesync-reason" trailer; anything
 // else is logged once here and shown as "internal".
 func (s *Services) toConnect(ctx context.Context, procedure string, err error) error {
 	var ce *connect.Error
@@ -126,7 +127,7 @@ func (s *Services) toConnect(ctx context.Context, procedure string, err error) e
 	if errors.Is(err, context.Canceled) {
 		return connect.NewError(connect.CodeCanceled, err)
 	}
-	pub := apperr.Public(err)
+	pub := apperr.Public(apperr.RenameFields(err, fieldNames))
 	code, ok := codeOf[pub.Code]
 	if !ok {
 		code = connect.CodeInternal

@@ -217,6 +217,16 @@ func TestProtocol(t *testing.T) {
 	t.Run("forged_page_token", func(t *testing.T) {
 		_, err := c.Pull(ctx, connect.NewRequest(&syncv1.PullRequest{ProtocolVersion: 1, PageToken: []byte("garbage")}))
 		wantCode(t, err, connect.CodeInvalidArgument, "invalid_page_token")
+		if ce := new(connect.Error); !errors.As(err, &ce) || !strings.HasPrefix(ce.Message(), "pageToken ") {
+			t.Fatalf("message %v does not name the field as the request does", err)
+		}
+	})
+	t.Run("page_size_out_of_range", func(t *testing.T) {
+		_, err := c.Pull(ctx, connect.NewRequest(&syncv1.PullRequest{ProtocolVersion: 1, PageSize: -1}))
+		wantCode(t, err, connect.CodeInvalidArgument, "invalid_page_size")
+		if ce := new(connect.Error); !errors.As(err, &ce) || !strings.HasPrefix(ce.Message(), "pageSize ") {
+			t.Fatalf("message %v does not name the field as the request does", err)
+		}
 	})
 	t.Run("reflection_and_grpc_over_h2c", func(t *testing.T) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -578,6 +588,27 @@ func TestPush(t *testing.T) {
 		}
 		if r := res.Results[1]; r.Reason != "self_reference" || !strings.HasPrefix(r.Message, "userId ") {
 			t.Fatalf("own id: %v", r)
+		}
+		// Every malformed id is named after the mutation's own field.
+		for i, c := range []struct {
+			m     *syncv1.Mutation
+			field string
+		}{
+			{&syncv1.Mutation{Kind: &syncv1.Mutation_MarkRead{MarkRead: &syncv1.MarkRead{ChatId: "../x"}}}, "chatId"},
+			{&syncv1.Mutation{Kind: &syncv1.Mutation_CreateChat{CreateChat: &syncv1.CreateChat{ChatId: "zz", Name: "G", Group: true, Category: "Study"}}}, "chatId"},
+			{&syncv1.Mutation{Kind: &syncv1.Mutation_Follow{Follow: &syncv1.FollowUser{UserId: "zz"}}}, "userId"},
+			{&syncv1.Mutation{Kind: &syncv1.Mutation_RemoveConnection{RemoveConnection: &syncv1.RemoveConnection{ConnectionId: "zz"}}}, "connectionId"},
+			{&syncv1.Mutation{Kind: &syncv1.Mutation_RejectJoinRequest{RejectJoinRequest: &syncv1.RejectJoinRequest{RequestId: "zz"}}}, "requestId"},
+			{&syncv1.Mutation{Kind: &syncv1.Mutation_ReactToReel{ReactToReel: &syncv1.ReactToReel{ReelId: "zz", Reaction: "like"}}}, "reelId"},
+			{&syncv1.Mutation{Kind: &syncv1.Mutation_MarkNotificationRead{MarkNotificationRead: &syncv1.MarkNotificationRead{NotificationId: "zz"}}}, "notificationId"},
+		} {
+			c.m.Id = int64(10 + i)
+			res := push(t, h.client(amy), clientA, c.m)
+			want := map[string]string{"chatId": "invalid_chat_id", "userId": "invalid_user_id", "connectionId": "invalid_connection_id",
+				"requestId": "invalid_request_id", "reelId": "invalid_reel_id", "notificationId": "invalid_notification_id"}[c.field]
+			if r := res.Results[0]; r.Field != c.field || r.Reason != want || !strings.HasPrefix(r.Message, c.field+" ") {
+				t.Errorf("%T: field %q, reason %q, message %q; want %s", c.m.GetKind(), r.Field, r.Reason, r.Message, c.field)
+			}
 		}
 	})
 	t.Run("unimplemented_mutation_is_rejected", func(t *testing.T) {

@@ -79,7 +79,7 @@ func (s *Service) Sessions(ctx context.Context, userID, current string) ([]Sessi
 // which is a logout). Another user's session, or one that already ended,
 // is 404 session_not_found.
 func (s *Service) EndSession(ctx context.Context, userID, sessionID string) error {
-	if err := ValidID("id", sessionID); err != nil {
+	if err := ValidID(FieldSessionID, sessionID); err != nil {
 		return err
 	}
 	s.sessions.revoke(sessionID)

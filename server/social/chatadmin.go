@@ -35,7 +35,7 @@ func (s *Service) UpdateChat(ctx context.Context, c Caller, chatID string, upd C
 	if err := c.valid(); err != nil {
 		return Chat{}, err
 	}
-	if err := ValidID("id", chatID); err != nil {
+	if err := ValidID(FieldChatID, chatID); err != nil {
 		return Chat{}, err
 	}
 	su, err := chatUpdateOf(upd)
@@ -176,7 +176,7 @@ func (s *Service) deleteChat(ctx context.Context, tx *store.Tx, c Caller, chatID
 	if err := c.valid(); err != nil {
 		return err
 	}
-	if err := ValidID("id", chatID); err != nil {
+	if err := ValidID(FieldChatID, chatID); err != nil {
 		return err
 	}
 	ch, _, err := adminOf(ctx, tx, chatID, c.UserID)

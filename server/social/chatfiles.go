@@ -26,7 +26,7 @@ const (
 // ChatFiles lists a chat's files of one type (default video) and tag
 // (default others), newest first. Participants only.
 func (s *Service) ChatFiles(ctx context.Context, c Caller, chatID, typ, tag string, p Page) ([]ChatFile, int, error) {
-	if err := ValidID("id", chatID); err != nil {
+	if err := ValidID(FieldChatID, chatID); err != nil {
 		return nil, 0, err
 	}
 	if typ == "" {

@@ -13,7 +13,7 @@ import (
 
 // Chat returns chat id as the caller (a participant) sees it.
 func (s *Service) Chat(ctx context.Context, c Caller, id string) (ChatView, error) {
-	if err := ValidID("id", id); err != nil {
+	if err := ValidID(FieldChatID, id); err != nil {
 		return ChatView{}, err
 	}
 	var out ChatView

@@ -274,7 +274,7 @@ func checkReachable(ctx context.Context, tx *store.Tx, caller string, ids []stri
 
 // newChatID is a new chat's id: the proposed one if nothing uses it.
 func newChatID(ctx context.Context, tx *store.Tx, proposed string) (string, error) {
-	return newID(tx, "chatId", proposed, func() (bool, error) { return tx.ChatIDUsed(ctx, proposed) })
+	return newID(tx, FieldChatID, proposed, func() (bool, error) { return tx.ChatIDUsed(ctx, proposed) })
 }
 
 // aliasPairChat makes the caller's proposed id for a pair's one-to-one
@@ -285,7 +285,7 @@ func (s *Service) aliasPairChat(ctx context.Context, tx *store.Tx, c Caller, pro
 	if proposed == "" || proposed == chatID {
 		return nil
 	}
-	if err := ValidID("chatId", proposed); err != nil {
+	if err := ValidID(FieldChatID, proposed); err != nil {
 		return err
 	}
 	if target, user, err := tx.ChatAlias(ctx, proposed); err != nil {
@@ -298,7 +298,7 @@ func (s *Service) aliasPairChat(ctx context.Context, tx *store.Tx, c Caller, pro
 		return err
 	}
 	if used {
-		return idTaken("chatId")
+		return idTaken(FieldChatID)
 	}
 	return tx.AddChatAlias(ctx, proposed, chatID, c.UserID)
 }
@@ -533,7 +533,7 @@ func (s *Service) MarkRead(ctx context.Context, c Caller, chatID string) (Partic
 }
 
 func (s *Service) markRead(ctx context.Context, tx *store.Tx, c Caller, chatID string) (Participant, error) {
-	if err := ValidID("id", chatID); err != nil {
+	if err := ValidID(FieldChatID, chatID); err != nil {
 		return Participant{}, err
 	}
 	var out Participant

@@ -221,7 +221,7 @@ func requestConnection(ctx context.Context, tx *store.Tx, c Caller, in Connectio
 	if _, err := otherUser(ctx, tx, c, FieldOtherUser, in.To); err != nil {
 		return out, fresh, err
 	}
-	id, err := newID(tx, "connectionId", in.ID, func() (bool, error) { return connectionIDUsed(ctx, tx, c, in.ID) })
+	id, err := newID(tx, FieldConnectionID, in.ID, func() (bool, error) { return connectionIDUsed(ctx, tx, c, in.ID) })
 	if err != nil {
 		return out, fresh, err
 	}
@@ -343,7 +343,7 @@ func findConnection(ctx context.Context, tx *store.Tx, c Caller, ref ConnectionR
 		var conn store.Connection
 		var err error
 		if ref.ID != "" {
-			if err := ValidID("connectionId", ref.ID); err != nil {
+			if err := ValidID(FieldConnectionID, ref.ID); err != nil {
 				return store.Connection{}, err
 			}
 			missing = apperr.NotFoundf("connection_not_found", "Connection '%s' does not exist", ref.ID)

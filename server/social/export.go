@@ -45,7 +45,7 @@ type Export struct {
 // transport can still answer an error normally. Transports budget
 // exports (REST: ratelimit.Set.Export).
 func (s *Service) StartExport(ctx context.Context, c Caller) (*Export, error) {
-	if err := ValidID("id", c.UserID); err != nil {
+	if err := ValidID(FieldUserID, c.UserID); err != nil {
 		return nil, err
 	}
 	// One read of the user: the profile (as Me shows it, with the status)

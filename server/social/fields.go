@@ -24,4 +24,35 @@ const (
 	// FieldExpectedStatus is the connection state a removal expects
 	// (DeleteConnectionMutation): the proto's expect_status.
 	FieldExpectedStatus = "expect"
+
+	// The ids a call acts on or proposes: REST's id path parameter (where
+	// it has one), the proto's <thing>_id field.
+
+	// FieldChatID is a chat's id: the chat a call acts on, or the id a
+	// new chat (or the caller's alias of a pair's chat) is proposed under.
+	FieldChatID = "chatID"
+	// FieldUserID is the id of the user a profile, follow, block or score
+	// call is about.
+	FieldUserID = "userID"
+	// FieldConnectionID is a connection record's id, looked up or
+	// proposed (the sync service's only; REST names records by number).
+	FieldConnectionID = "connectionID"
+	// FieldRequestID is a join request's id, looked up or proposed.
+	FieldRequestID = "requestID"
+	// FieldReelID is a reel's id, looked up or proposed.
+	FieldReelID = "reelID"
+	// FieldNotificationID is a notification's id.
+	FieldNotificationID = "notificationID"
+	// FieldSessionID is a signed-in session's id (REST only).
+	FieldSessionID = "sessionID"
+
+	// A pull's inputs (the sync service's only).
+
+	// FieldPullPageSize is how many changes a pull page may carry.
+	FieldPullPageSize = "pullPageSize"
+	// FieldPullPageToken continues a pull where its previous page ended.
+	FieldPullPageToken = "pullPageToken"
+	// FieldClientID is the installation id a device's mutations are
+	// recorded under.
+	FieldClientID = "clientID"
 )

@@ -88,7 +88,7 @@ func notSelf(c Caller, field, id string) error {
 // unblocking, which must reach a user hidden by a block: 400 for a
 // malformed id or the caller's own, 404 for a missing user.
 func existingOther(ctx context.Context, tx *store.Tx, c Caller, id string) error {
-	if err := notSelf(c, "id", id); err != nil {
+	if err := notSelf(c, FieldUserID, id); err != nil {
 		return err
 	}
 	u, err := tx.User(ctx, id)
@@ -106,7 +106,7 @@ func (s *Service) FollowUser(ctx context.Context, c Caller, id string) error {
 }
 
 func followUser(ctx context.Context, tx *store.Tx, c Caller, id string) error {
-	if _, err := otherUser(ctx, tx, c, "id", id); err != nil {
+	if _, err := otherUser(ctx, tx, c, FieldUserID, id); err != nil {
 		return err
 	}
 	created, err := tx.Follow(ctx, c.UserID, id)
@@ -123,7 +123,7 @@ func (s *Service) UnfollowUser(ctx context.Context, c Caller, id string) error {
 }
 
 func unfollowUser(ctx context.Context, tx *store.Tx, c Caller, id string) error {
-	if _, err := otherUser(ctx, tx, c, "id", id); err != nil {
+	if _, err := otherUser(ctx, tx, c, FieldUserID, id); err != nil {
 		return err
 	}
 	return unfollow(ctx, tx, c.UserID, id)

@@ -133,7 +133,7 @@ func (s *Service) sendMessage(ctx context.Context, tx *store.Tx, c Caller, chatI
 	if err := c.valid(); err != nil {
 		return SentMessage{}, err
 	}
-	if err := ValidID("id", chatID); err != nil {
+	if err := ValidID(FieldChatID, chatID); err != nil {
 		return SentMessage{}, err
 	}
 	if in.ID != "" {
@@ -339,7 +339,7 @@ type MessageFilter struct {
 // Messages lists a chat's messages for a participant, newest first, and
 // the chat's total number of messages.
 func (s *Service) Messages(ctx context.Context, c Caller, chatID string, f MessageFilter) ([]Message, int, error) {
-	if err := ValidID("id", chatID); err != nil {
+	if err := ValidID(FieldChatID, chatID); err != nil {
 		return nil, 0, err
 	}
 	if f.Before != "" {
@@ -425,7 +425,7 @@ func (s *Service) deleteMessage(ctx context.Context, tx *store.Tx, c Caller, cha
 	if err := c.valid(); err != nil {
 		return err
 	}
-	if err := ValidID("id", chatID); err != nil {
+	if err := ValidID(FieldChatID, chatID); err != nil {
 		return err
 	}
 	if err := ValidID(FieldMessageID, messageID); err != nil {

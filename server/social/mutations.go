@@ -381,7 +381,7 @@ func (m RemoveConnectionMutation) apply(ctx context.Context, s *Service, tx *sto
 
 func (m UpdateChatMutation) apply(ctx context.Context, s *Service, tx *store.Tx, c Caller) error {
 	return onChat(ctx, tx, c, m.ChatID, func(chatID string) error {
-		if err := ValidID("chatId", chatID); err != nil {
+		if err := ValidID(FieldChatID, chatID); err != nil {
 			return err
 		}
 		su, err := chatUpdateOf(ChatUpdate{Name: m.Name, Category: m.Category, Restricted: m.Restricted, AllowPublicPost: m.AllowPublicPost})

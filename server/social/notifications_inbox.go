@@ -93,7 +93,7 @@ func (s *Service) ReadNotification(ctx context.Context, c Caller, ref Notificati
 
 func readNotification(ctx context.Context, tx *store.Tx, c Caller, ref NotificationRef) (Notification, error) {
 	if ref.Num == 0 {
-		if err := ValidID("id", ref.ID); err != nil {
+		if err := ValidID(FieldNotificationID, ref.ID); err != nil {
 			return Notification{}, err
 		}
 	}

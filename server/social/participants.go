@@ -48,7 +48,7 @@ func (s *Service) join(ctx context.Context, tx *store.Tx, c Caller, chatID strin
 	if err := c.valid(); err != nil {
 		return Participant{}, err
 	}
-	if err := ValidID("id", chatID); err != nil {
+	if err := ValidID(FieldChatID, chatID); err != nil {
 		return Participant{}, err
 	}
 	ch, err := tx.Chat(ctx, chatID)
@@ -98,7 +98,7 @@ func (s *Service) addParticipants(ctx context.Context, tx *store.Tx, c Caller, c
 	if err := c.valid(); err != nil {
 		return nil, err
 	}
-	if err := ValidID("id", chatID); err != nil {
+	if err := ValidID(FieldChatID, chatID); err != nil {
 		return nil, err
 	}
 	if len(ids) == 0 {
@@ -175,7 +175,7 @@ func (s *Service) removeParticipant(ctx context.Context, tx *store.Tx, c Caller,
 	if err := c.valid(); err != nil {
 		return err
 	}
-	if err := ValidID("id", chatID); err != nil {
+	if err := ValidID(FieldChatID, chatID); err != nil {
 		return err
 	}
 	ch, me, err := memberOf(ctx, tx, chatID, c.UserID)
@@ -242,7 +242,7 @@ func (s *Service) setAdmin(ctx context.Context, tx *store.Tx, c Caller, chatID, 
 	if err := c.valid(); err != nil {
 		return Participant{}, err
 	}
-	if err := ValidID("id", chatID); err != nil {
+	if err := ValidID(FieldChatID, chatID); err != nil {
 		return Participant{}, err
 	}
 	var out Participant
@@ -309,7 +309,7 @@ func (s *Service) setParticipantStatus(ctx context.Context, tx *store.Tx, c Call
 	if err := c.valid(); err != nil {
 		return Participant{}, err
 	}
-	if err := ValidID("id", chatID); err != nil {
+	if err := ValidID(FieldChatID, chatID); err != nil {
 		return Participant{}, err
 	}
 	if status != "accepted" && status != "rejected" {

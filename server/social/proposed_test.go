@@ -65,11 +65,11 @@ func TestProposedIDs(t *testing.T) {
 		}
 		err = svc.Apply(ctx, cat, social.CreateChatMutation{ChatID: id, Group: true, Name: "Other", Category: "Outdoors", ParticipantIDs: []string{}})
 		wantReason(t, err, apperr.Conflict, "id_taken")
-		if e, _ := apperr.As(err); e.Field != "chatId" {
+		if e, _ := apperr.As(err); e.Field != social.FieldChatID {
 			t.Fatalf("field %q", e.Field)
 		}
 		err = svc.Apply(ctx, cat, social.CreateChatMutation{ChatID: "not-an-id", Group: true, Name: "Other", Category: "Outdoors", ParticipantIDs: []string{}})
-		if e, ok := apperr.As(err); !ok || e.Code != apperr.Invalid || e.Field != "chatId" {
+		if e, ok := apperr.As(err); !ok || e.Code != apperr.Invalid || e.Field != social.FieldChatID {
 			t.Fatalf("malformed id: %v", err)
 		}
 	})

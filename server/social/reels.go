@@ -159,7 +159,7 @@ func (s *Service) createReel(ctx context.Context, tx *store.Tx, c Caller, in New
 	if err := notBlockedByAny(ctx, tx, c.UserID, admins); err != nil {
 		return Reel{}, err
 	}
-	id, err := newID(tx, "reelId", in.ID, func() (bool, error) {
+	id, err := newID(tx, FieldReelID, in.ID, func() (bool, error) {
 		if taken, err := tx.IDTaken(ctx, "reels", in.ID); err != nil || taken {
 			return taken, err
 		}
@@ -187,7 +187,7 @@ func (s *Service) ToggleReaction(ctx context.Context, c Caller, reelID, kind str
 }
 
 func (s *Service) toggleReaction(ctx context.Context, tx *store.Tx, c Caller, reelID, kind string) (Reel, error) {
-	if err := ValidID("id", reelID); err != nil {
+	if err := ValidID(FieldReelID, reelID); err != nil {
 		return Reel{}, err
 	}
 	switch kind {

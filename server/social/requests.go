@@ -200,7 +200,7 @@ func (s *Service) createRequest(ctx context.Context, tx *store.Tx, c Caller, cha
 	if err := notBlockedByAny(ctx, tx, c.UserID, admins); err != nil {
 		return out, err
 	}
-	id, err := newID(tx, "requestId", proposed, func() (bool, error) {
+	id, err := newID(tx, FieldRequestID, proposed, func() (bool, error) {
 		if taken, err := tx.IDTaken(ctx, "join_requests", proposed); err != nil || taken {
 			return taken, err
 		}
@@ -349,7 +349,7 @@ func visibleRequest(ctx context.Context, tx *store.Tx, id, userID string) (store
 
 // Request returns request id to its sender or an admin of its chat.
 func (s *Service) Request(ctx context.Context, c Caller, id string) (JoinRequest, error) {
-	if err := ValidID("id", id); err != nil {
+	if err := ValidID(FieldRequestID, id); err != nil {
 		return JoinRequest{}, err
 	}
 	var out JoinRequest
@@ -385,7 +385,7 @@ func (s *Service) answerRequest(ctx context.Context, tx *store.Tx, c Caller, id,
 	if err := c.valid(); err != nil {
 		return JoinRequest{}, err
 	}
-	if err := ValidID("id", id); err != nil {
+	if err := ValidID(FieldRequestID, id); err != nil {
 		return JoinRequest{}, err
 	}
 	if status != RequestAccepted && status != RequestRejected {

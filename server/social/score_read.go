@@ -24,7 +24,7 @@ type ScoreReport struct {
 // UserScore returns user id's score and one page of their score actions,
 // newest first. A user hidden from the caller by a block is a 404.
 func (s *Service) UserScore(ctx context.Context, c Caller, id string, p Page) (ScoreReport, error) {
-	if err := ValidID("id", id); err != nil {
+	if err := ValidID(FieldUserID, id); err != nil {
 		return ScoreReport{}, err
 	}
 	var out ScoreReport

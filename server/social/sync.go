@@ -122,7 +122,7 @@ func (s *Service) Pull(ctx context.Context, userID string, req PullRequest) (Pul
 	case size == 0:
 		size = DefaultPullPage
 	case size < 0 || size > MaxPullPage:
-		return PullPage{}, apperr.InvalidField("pageSize", "pageSize must be 1 to %d", MaxPullPage)
+		return PullPage{}, apperr.InvalidField(FieldPullPageSize, "%s must be 1 to %d", FieldPullPageSize, MaxPullPage)
 	}
 	if req.Cursor < 0 {
 		return PullPage{}, apperr.InvalidField("cursor", "cursor must not be negative")
@@ -141,7 +141,7 @@ func (s *Service) Pull(ctx context.Context, userID string, req PullRequest) (Pul
 		if err != nil || json.Unmarshal(raw, &tok) != nil || tok.V != pullTokenVersion || tok.After > tok.Upto ||
 			(!tok.Reset && tok.Cursor != req.Cursor) || tok.B < 0 || tok.B > len(tok.Fresh) ||
 			(tok.Floors != nil && len(tok.Floors) != len(tok.Fresh)) {
-			return PullPage{}, apperr.InvalidField("pageToken", "pageToken is not from a pull with this cursor; start the pull again")
+			return PullPage{}, apperr.InvalidField(FieldPullPageToken, "%s is not from a pull with this cursor; start the pull again", FieldPullPageToken)
 		}
 	}
 	var out PullPage
@@ -570,12 +570,12 @@ const pushChunk = 32
 
 func validClientID(id string) error {
 	if len(id) < 16 || len(id) > 64 {
-		return apperr.InvalidField("clientId", "clientId must be 16 to 64 characters")
+		return apperr.InvalidField(FieldClientID, "%s must be 16 to 64 characters", FieldClientID)
 	}
 	for i := 0; i < len(id); i++ {
 		c := id[i]
 		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return apperr.InvalidField("clientId", "clientId may contain only letters, digits, '-' and '_'")
+			return apperr.InvalidField(FieldClientID, "%s may contain only letters, digits, '-' and '_'", FieldClientID)
 		}
 	}
 	return nil

@@ -91,7 +91,7 @@ func (s *Service) Me(ctx context.Context, userID string) (User, error) {
 // meet-me status. A user hidden from viewer by a block either way is not
 // found.
 func (s *Service) User(ctx context.Context, viewer, id string) (User, error) {
-	if err := ValidID("id", id); err != nil {
+	if err := ValidID(FieldUserID, id); err != nil {
 		return User{}, err
 	}
 	var out User

@@ -19,6 +19,8 @@ import (
 //     it with the chat row. A cached list is used only when its version is
 //     the one in the request's own snapshot, so the answer is the one the
 //     database gives, on every instance sharing it.
+//   - Each chat's row and event, keyed by the chat's card_version
+//     (migration 00020), which moves with any change to either.
 //   - The newest message and the recent messages' times and senders,
 //     per chat, keyed by the chat's messages_version (migration 00019),
 //     which every message insert, delete and change moves: the newest
@@ -42,6 +44,7 @@ const PresenceCacheTTL = time.Second
 const (
 	memberCacheChats   = 8192
 	summaryCacheChats  = 8192
+	cardCacheChats     = 8192
 	presenceCacheUsers = 1 << 16
 )
 
@@ -97,6 +100,11 @@ func (c *versioned[T]) put(id string, version int64, v T) {
 type memberCache = versioned[*chatMembers]
 
 func newMemberCache() *memberCache { return newVersioned[*chatMembers](memberCacheChats) }
+
+// cardCache: each chat's row and event, at the chat's card_version.
+type cardCache = versioned[*store.ChatCard]
+
+func newCardCache() *cardCache { return newVersioned[*store.ChatCard](cardCacheChats) }
 
 // summaryCache: each chat's newest message and recent messages' times and
 // senders (store.MessageSummary), at the chat's messages_version.

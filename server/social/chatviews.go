@@ -427,13 +427,14 @@ func (s *Service) renderChatViews(viewer string, chats []store.Chat, x chatExtra
 
 // chatListViews reads one page of the caller's chat list and renders it
 // as chatViews does with populate set, the participants as Members and
-// Online (see ChatView). Whatever the page size, it runs two statements
-// when what it keeps in memory is current (the list and the page's rows,
-// see store.ChatList), and at most one more for each of: the participants
-// with their profiles of the chats whose members_version is not cached;
-// the message summaries of the chats whose messages_version is not
-// cached (two); the unread counts of viewers whose read mark is older
-// than a summary's window; newest messages' authors who are no longer
+// Online (see ChatView). Whatever the page size, it runs one statement
+// when what it keeps in memory is current (the list, see store.ChatList),
+// and at most one more for each of: the rows and events of the chats
+// whose card_version is not cached; the participants with their profiles
+// of the chats whose members_version is not cached; the message
+// summaries of the chats whose messages_version is not cached (two); the
+// unread counts of viewers whose read mark is older than a summary's
+// window; creators and newest messages' authors who are not
 // participants; the presence of people not seen within PresenceCacheTTL
 // (see chatlistcache.go). presenceGen is the store's PresenceGeneration
 // read before tx's snapshot began.
@@ -445,19 +446,42 @@ func (s *Service) chatListViews(ctx context.Context, tx *store.Tx, f store.ChatF
 	if len(rows) == 0 {
 		return []ChatView{}, total, nil
 	}
+	cards := make([]*store.ChatCard, len(rows))
 	members := make([]*chatMembers, len(rows))
 	sums := make([]*store.MessageSummary, len(rows))
-	var miss, missSums []string
+	var missCards, miss, missSums []string
 	for i, r := range rows {
-		if cm, ok := s.members.get(r.Chat.ID, r.MembersVersion); ok {
+		if card, ok := s.cards.get(r.ID, r.CardVersion); ok {
+			cards[i] = card
+		} else {
+			missCards = append(missCards, r.ID)
+		}
+		if cm, ok := s.members.get(r.ID, r.MembersVersion); ok {
 			members[i] = cm
 		} else {
-			miss = append(miss, r.Chat.ID)
+			miss = append(miss, r.ID)
 		}
-		if sum, ok := s.summaries.get(r.Chat.ID, r.MessagesVersion); ok {
+		if sum, ok := s.summaries.get(r.ID, r.MessagesVersion); ok {
 			sums[i] = sum
 		} else {
-			missSums = append(missSums, r.Chat.ID)
+			missSums = append(missSums, r.ID)
+		}
+	}
+	if len(missCards) > 0 {
+		got, err := tx.ChatCards(ctx, missCards)
+		if err != nil {
+			return nil, 0, err
+		}
+		for i, r := range rows {
+			if card, ok := got[r.ID]; ok && cards[i] == nil {
+				cards[i] = &card
+				s.cards.put(r.ID, r.CardVersion, cards[i])
+			}
+		}
+		for i, r := range rows {
+			if cards[i] == nil { // same snapshot: every listed chat has its row
+				return nil, 0, fmt.Errorf("social: chat list: chat %s has no row", r.ID)
+			}
 		}
 	}
 	if len(miss) > 0 {
@@ -467,8 +491,8 @@ func (s *Service) chatListViews(ctx context.Context, tx *store.Tx, f store.ChatF
 		}
 		for i, r := range rows {
 			if members[i] == nil {
-				members[i] = newChatMembers(got[r.Chat.ID])
-				s.members.put(r.Chat.ID, r.MembersVersion, members[i])
+				members[i] = newChatMembers(got[r.ID])
+				s.members.put(r.ID, r.MembersVersion, members[i])
 			}
 		}
 	}
@@ -478,9 +502,9 @@ func (s *Service) chatListViews(ctx context.Context, tx *store.Tx, f store.ChatF
 			return nil, 0, err
 		}
 		for i, r := range rows {
-			if sum, ok := got[r.Chat.ID]; ok && sums[i] == nil {
+			if sum, ok := got[r.ID]; ok && sums[i] == nil {
 				sums[i] = sum
-				s.summaries.put(r.Chat.ID, r.MessagesVersion, sum)
+				s.summaries.put(r.ID, r.MessagesVersion, sum)
 			}
 		}
 	}
@@ -489,7 +513,7 @@ func (s *Service) chatListViews(ctx context.Context, tx *store.Tx, f store.ChatF
 	for i, r := range rows {
 		n, ok := sums[i].Unread(f.UserID, r.LastReadAt.UnixMilli())
 		if !ok {
-			count = append(count, r.Chat.ID)
+			count = append(count, r.ID)
 		}
 		unread[i] = n
 	}
@@ -499,41 +523,40 @@ func (s *Service) chatListViews(ctx context.Context, tx *store.Tx, f store.ChatF
 			return nil, 0, err
 		}
 		for i, r := range rows {
-			if n, ok := got[r.Chat.ID]; ok {
+			if n, ok := got[r.ID]; ok {
 				unread[i] = n
 			}
 		}
 	}
 	// People shown outside the participants: creators and newest
-	// messages' authors. An author is most often a participant, whose
-	// profile the participants brought; others are read.
+	// messages' authors. They are most often participants, whose profiles
+	// the participants brought; others are read.
 	ppl := people{users: make(map[string]store.User, 2*len(rows)), online: make(map[string]bool, 2*len(rows))}
 	know := func(p *store.Person) {
 		if p != nil {
 			ppl.users[p.ID] = store.User{ID: p.ID, Name: p.Name, Username: p.Username, Photo: p.Photo}
 		}
 	}
-	var authors []string
-	for i, r := range rows {
-		know(r.Creator)
-		m := sums[i].Last
-		if m == nil {
-			continue
-		}
-		found := false
+	var others []string
+	find := func(i int, id string) {
 		for _, p := range members[i].people {
-			if p.UserID == m.UserID {
+			if p.UserID == id {
 				know(p.User)
-				found = true
-				break
+				return
 			}
 		}
-		if !found && !slices.Contains(authors, m.UserID) {
-			authors = append(authors, m.UserID)
+		if !slices.Contains(others, id) {
+			others = append(others, id)
 		}
 	}
-	if len(authors) > 0 {
-		got, err := tx.People(ctx, authors)
+	for i := range rows {
+		find(i, cards[i].Chat.CreatorID)
+		if m := sums[i].Last; m != nil {
+			find(i, m.UserID)
+		}
+	}
+	if len(others) > 0 {
+		got, err := tx.People(ctx, others)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -547,8 +570,9 @@ func (s *Service) chatListViews(ctx context.Context, tx *store.Tx, f store.ChatF
 	}
 	out := make([]ChatView, len(rows))
 	for i, r := range rows {
-		c, cm := r.Chat, members[i]
-		v := ChatView{Chat: s.chatFrom(c, r.Event, nil, tx.Now), Unread: unread[i], ParticipantsCount: len(cm.people),
+		c, cm := cards[i].Chat, members[i]
+		c.LastActivityAt = r.LastActivityAt
+		v := ChatView{Chat: s.chatFrom(c, cards[i].Event, nil, tx.Now), Unread: unread[i], ParticipantsCount: len(cm.people),
 			Members: cm.list, Online: online[i]}
 		v.Creator = ppl.ref(c.CreatorID)
 		for j, p := range cm.people {

@@ -47,6 +47,7 @@ type Service struct {
 	dummyHash  string
 	sessions   *sessionCache
 	members    *memberCache   // chat list: participants per chat (chatlistcache.go)
+	cards      *cardCache     // chat list: row and event per chat
 	summaries  *summaryCache  // chat list: newest and recent messages per chat
 	presence   *presenceCache // chat list: online state per user
 	photoSlot  chan struct{}  // one whole-photo decode at a time (verifyPhoto)
@@ -86,7 +87,7 @@ func New(cfg Config) (*Service, error) {
 	return &Service{
 		db: cfg.DB, tokens: cfg.Tokens, passwords: cfg.Passwords,
 		refreshTTL: cfg.RefreshTTL, log: cfg.Log, media: cfg.Media, dummyHash: dummy,
-		sessions: newSessionCache(2*auth.AccessTTL, cfg.DB.Now), members: newMemberCache(), summaries: newSummaryCache(), presence: newPresenceCache(), photoSlot: make(chan struct{}, 1),
+		sessions: newSessionCache(2*auth.AccessTTL, cfg.DB.Now), members: newMemberCache(), cards: newCardCache(), summaries: newSummaryCache(), presence: newPresenceCache(), photoSlot: make(chan struct{}, 1),
 		grace: cfg.UsernameGrace,
 	}, nil
 }

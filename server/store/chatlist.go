@@ -20,14 +20,12 @@ type Person struct {
 	Online   bool
 }
 
-// ChatListRow is one chat of a user's chat list with what the list reads
-// of it from SQL: its event, its creator (nil when there is none or the
-// user row is gone), the user's last read time, and the versions of what
-// the list keeps in memory about it.
-type ChatListRow struct {
-	Chat    Chat
-	Event   *ChatEvent
-	Creator *Person
+// ChatListEntry is one chat of a user's chat list as the list orders it,
+// with the user's read mark and the versions of what the list keeps in
+// memory about the chat, read together in one snapshot.
+type ChatListEntry struct {
+	ID             string
+	LastActivityAt time.Time
 	// LastReadAt is the listing user's read mark in the chat.
 	LastReadAt time.Time
 	// MembersVersion moves whenever the chat's participants or their
@@ -38,6 +36,17 @@ type ChatListRow struct {
 	// deleted or changed (migration 00019): MessageSummaries' answer for
 	// the chat is the same for as long as it does not.
 	MessagesVersion int64
+	// CardVersion moves whenever the chat's row (but for its activity
+	// time and versions) or its event changes (migration 00020):
+	// ChatCards' answer for the chat is the same for as long as it does
+	// not.
+	CardVersion int64
+}
+
+// ChatCard is a chat's row and event (nil when it has none).
+type ChatCard struct {
+	Chat  Chat
+	Event *ChatEvent
 }
 
 // ParticipantPerson is a participant with its user's profile (nil when
@@ -52,26 +61,12 @@ func onlineSQL(col string) string {
 	return `EXISTS (SELECT 1 FROM presence pr WHERE pr.user_id = ` + col + ` AND pr.expires_at > ?)`
 }
 
-// chatListEntry is one chat of the user's whole list: what orders it and
-// what the page needs of it besides its row.
-type chatListEntry struct {
-	id                         string
-	lastActivity               int64
-	lastRead                   int64
-	membersVersion, msgVersion int64
-}
-
 // ChatList returns one page of f.UserID's chats, most recent activity
-// first, and the total, each with its event, creator, the user's read
-// mark and the chat's members and messages versions. The people it
-// returns carry no presence (Online is false): callers overlay it.
-//
-// Two statements whatever the page size: the user's chats that match f,
-// narrow (id, activity time, versions, read mark), ordered and cut to the
-// page here (a few dozen rows sort faster in Go than through SQLite's
-// sorter, and the count is their number); then the page's rows with their
-// events and creators. An empty page costs the first only.
-func (tx *Tx) ChatList(ctx context.Context, f ChatFilter) ([]ChatListRow, int, error) {
+// first, and the total: one statement, narrow (id, activity time, read
+// mark, versions), whatever the page size. The chats are ordered and cut
+// to the page here: a few dozen rows sort faster in Go than through
+// SQLite's sorter, and the total is their number.
+func (tx *Tx) ChatList(ctx context.Context, f ChatFilter) ([]ChatListEntry, int, error) {
 	where := `WHERE me.user_id = ?`
 	args := []any{f.UserID}
 	if f.Group != nil {
@@ -87,93 +82,83 @@ func (tx *Tx) ChatList(ctx context.Context, f ChatFilter) ([]ChatListRow, int, e
 			WHERE o.chat_id = c.id AND o.user_id <> ? AND (u.username_key LIKE ? ESCAPE '\' OR lower(u.name) LIKE ? ESCAPE '\'))))`
 		args = append(args, pat, f.UserID, pat, pat)
 	}
-	rows, err := tx.query(ctx, `SELECT c.id, c.last_activity_at, me.last_read_at, c.members_version, c.messages_version
+	rows, err := tx.query(ctx, `SELECT c.id, c.last_activity_at, me.last_read_at, c.members_version, c.messages_version, c.card_version
 		FROM chat_participants me JOIN chats c ON c.id = me.chat_id `+where, args...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: chat list: %w", err)
 	}
-	var all []chatListEntry
+	defer rows.Close()
+	type entry struct {
+		ChatListEntry
+		act, read int64
+	}
+	var all []entry
 	for rows.Next() {
-		var e chatListEntry
-		if err := rows.Scan(&e.id, &e.lastActivity, &e.lastRead, &e.membersVersion, &e.msgVersion); err != nil {
-			rows.Close()
+		var e entry
+		if err := rows.Scan(&e.ID, &e.act, &e.read, &e.MembersVersion, &e.MessagesVersion, &e.CardVersion); err != nil {
 			return nil, 0, fmt.Errorf("store: scan chat list: %w", err)
 		}
 		all = append(all, e)
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, 0, fmt.Errorf("store: chat list: %w", translate(err))
 	}
 	total := len(all)
-	slices.SortFunc(all, func(a, b chatListEntry) int {
-		if a.lastActivity != b.lastActivity {
-			return cmp.Compare(b.lastActivity, a.lastActivity)
+	slices.SortFunc(all, func(a, b entry) int {
+		if a.act != b.act {
+			return cmp.Compare(b.act, a.act)
 		}
-		return strings.Compare(b.id, a.id)
+		return strings.Compare(b.ID, a.ID)
 	})
 	lo := min(max(f.Offset, 0), total)
 	hi := total
 	if f.Limit >= 0 {
 		hi = min(lo+f.Limit, total)
 	}
-	page := all[lo:hi]
-	if len(page) == 0 {
-		return []ChatListRow{}, total, nil
+	out := make([]ChatListEntry, 0, hi-lo)
+	for _, e := range all[lo:hi] {
+		e.LastActivityAt, e.LastReadAt = fromMS(e.act), fromMS(e.read)
+		out = append(out, e.ChatListEntry)
 	}
-	ids := make([]string, len(page))
-	at := make(map[string]int, len(page))
-	for i, e := range page {
-		ids[i], at[e.id] = e.id, i
+	return out, total, nil
+}
+
+// ChatCards returns the row and event of each chat of ids, keyed by chat
+// id. One query.
+func (tx *Tx) ChatCards(ctx context.Context, ids []string) (map[string]ChatCard, error) {
+	out := make(map[string]ChatCard, len(ids))
+	if len(ids) == 0 {
+		return out, nil
 	}
-	out := make([]ChatListRow, len(page))
-	found := 0
-	rows, err = tx.query(ctx, `SELECT `+chatColumns+`,
-		e.id, e.starts_at, e.ends_at, e.location, e.created_at,
-		cu.id, cu.name, cu.username, cu.photo
-	FROM chats c
-	LEFT JOIN chat_events e ON e.chat_id = c.id
-	LEFT JOIN users cu INDEXED BY users_card ON cu.id = c.creator_id
-	WHERE c.id IN (SELECT value FROM json_each(?))`, jsonStrings(ids))
+	rows, err := tx.query(ctx, `SELECT `+chatColumns+`, e.id, e.starts_at, e.ends_at, e.location, e.created_at
+		FROM chats c LEFT JOIN chat_events e ON e.chat_id = c.id
+		WHERE c.id IN (SELECT value FROM json_each(?))`, jsonStrings(ids))
 	if err != nil {
-		return nil, 0, fmt.Errorf("store: chat list page: %w", err)
+		return nil, fmt.Errorf("store: chat cards: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var c Chat
 		var act, created, updated int64
-		var eID, eLoc, cuID, cuName, cuUser, cuPhoto sql.NullString
+		var eID, eLoc sql.NullString
 		var eStart, eEnd, eCreated sql.NullInt64
 		if err := rows.Scan(&c.ID, &c.CreatorID, &c.IsGroup, &c.Name, &c.Category, &c.Restricted, &c.AllowPublicPost, &c.Photo, &c.Tags,
 			&c.MeetMeID, &c.PairKey, &act, &created, &updated,
-			&eID, &eStart, &eEnd, &eLoc, &eCreated,
-			&cuID, &cuName, &cuUser, &cuPhoto); err != nil {
-			return nil, 0, fmt.Errorf("store: scan chat list page: %w", err)
-		}
-		i, ok := at[c.ID]
-		if !ok {
-			continue
+			&eID, &eStart, &eEnd, &eLoc, &eCreated); err != nil {
+			return nil, fmt.Errorf("store: scan chat card: %w", err)
 		}
 		c.LastActivityAt, c.CreatedAt, c.UpdatedAt = fromMS(act), fromMS(created), fromMS(updated)
-		e := page[i]
-		r := ChatListRow{Chat: c, LastReadAt: fromMS(e.lastRead), MembersVersion: e.membersVersion, MessagesVersion: e.msgVersion}
+		card := ChatCard{Chat: c}
 		if eID.Valid {
-			r.Event = &ChatEvent{ID: eID.String, ChatID: c.ID, StartsAt: fromMS(eStart.Int64), EndsAt: fromMS(eEnd.Int64),
+			card.Event = &ChatEvent{ID: eID.String, ChatID: c.ID, StartsAt: fromMS(eStart.Int64), EndsAt: fromMS(eEnd.Int64),
 				Location: eLoc.String, CreatedAt: fromMS(eCreated.Int64)}
 		}
-		if cuID.Valid {
-			r.Creator = &Person{ID: cuID.String, Name: cuName.String, Username: cuUser.String, Photo: cuPhoto.String}
-		}
-		out[i] = r
-		found++
+		out[c.ID] = card
 	}
 	if err := rows.Err(); err != nil {
-		return nil, 0, fmt.Errorf("store: chat list page: %w", translate(err))
+		return nil, fmt.Errorf("store: chat cards: %w", translate(err))
 	}
-	if found != len(page) { // same snapshot: every listed chat has its row
-		return nil, 0, fmt.Errorf("store: chat list page: %d of %d chats read", found, len(page))
-	}
-	return out, total, nil
+	return out, nil
 }
 
 // MessageSummary is what a chat list shows of a chat's messages: its

@@ -504,6 +504,10 @@ func (tx *Tx) rollBack(n int) {
 // savepoint of a transaction shared with other writers, so it must not
 // assume it is alone in the transaction beyond what it wrote itself, and
 // tx.Now is shared by the group.
+//
+// ctx decides whether fn runs: a ctx that ended while the write waited for
+// the writer returns its error without running fn. On an embedded database
+// a ctx that ends once fn has begun does not stop it (see runWrite).
 func (db *DB) Write(ctx context.Context, fn func(*Tx) error) error {
 	return db.groupWrite(ctx, fn)
 }

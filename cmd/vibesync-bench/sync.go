@@ -135,16 +135,22 @@ func benchSync(ctx context.Context, b *bench) error {
 	}
 	tr.n.Store(0)
 	t0 = time.Now()
+	cpu0 := processCPU()
 	res, err := c.Sync(ctx)
 	if err != nil {
 		return err
 	}
 	took := time.Since(t0)
+	initCPU := processCPU() - cpu0
 	syncBytes := tr.n.Load()
 	b.report("sync.initial.time", took.Seconds(), "s")
 	b.report("sync.initial.rows", float64(res.Pulled), "rows")
 	b.report("sync.initial.rows_per_s", float64(res.Pulled)/took.Seconds(), "rows/s")
 	b.report("sync.initial.bytes", float64(syncBytes)/(1<<20), "MiB")
+	// The process's CPU time (client and server run in it): steadier than
+	// the wall time on a shared machine.
+	b.report("sync.initial.cpu", initCPU.Seconds(), "s")
+	b.report("sync.initial.cpu_per_row", float64(initCPU.Nanoseconds())/1000/float64(res.Pulled), "us")
 
 	// A windowed initial sync: each chat's newest 200 messages, then one
 	// page of older messages of one chat.
@@ -162,12 +168,14 @@ func benchSync(ctx context.Context, b *bench) error {
 		return err
 	}
 	t0 = time.Now()
+	cpu0 = processCPU()
 	wres, err := wc.Sync(ctx)
 	if err != nil {
 		return err
 	}
 	took = time.Since(t0)
 	b.report("sync.initial_window.time", took.Seconds(), "s")
+	b.report("sync.initial_window.cpu", (processCPU() - cpu0).Seconds(), "s")
 	b.report("sync.initial_window.rows", float64(wres.Pulled), "rows")
 	t0 = time.Now()
 	h, err := wc.History(ctx, chats[0], 100)
@@ -202,13 +210,17 @@ func benchSync(ctx context.Context, b *bench) error {
 	b.report("sync.rest_messages.bytes", float64(rest.n.Load())/(1<<20), "MiB")
 	b.report("sync.initial.bytes_vs_rest", 100*float64(syncBytes)/float64(rest.n.Load()), "%")
 
-	// Incremental pull: one new message from someone else, then a Sync.
+	// Incremental pull: one new message from someone else (sent before
+	// the clock starts), then a Sync of the 100k-row replica: its push
+	// finds nothing queued, its pull brings the one message.
 	var lat []time.Duration
+	var pullCPU time.Duration
 	for i := range b.opts.liveRounds {
 		if _, err := svc.SendMessage(ctx, social.Caller{UserID: other.ID}, chats[i%len(chats)], social.NewMessage{Text: "one more"}); err != nil {
 			return err
 		}
 		t0 := time.Now()
+		cpu0 := processCPU()
 		res, err := c.Sync(ctx)
 		if err != nil {
 			return err
@@ -217,10 +229,12 @@ func benchSync(ctx context.Context, b *bench) error {
 			return fmt.Errorf("incremental pull got nothing")
 		}
 		lat = append(lat, time.Since(t0))
+		pullCPU += processCPU() - cpu0
 	}
 	slices.Sort(lat)
 	b.report("sync.pull.p50", float64(percentile(lat, 50).Microseconds())/1000, "ms")
 	b.report("sync.pull.p99", float64(percentile(lat, 99).Microseconds())/1000, "ms")
+	b.report("sync.pull.cpu_per_pull", float64(pullCPU.Microseconds())/1000/float64(len(lat)), "ms")
 
 	// Push: messages queued offline, then one Sync pushes them (and pulls
 	// their results back). sync.push.rate is what the user waits for, the

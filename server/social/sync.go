@@ -385,8 +385,12 @@ func countPull(ctx context.Context, tx *store.Tx, userID string, held []string, 
 		}
 		n += c
 	}
-	if len(whole) > 0 {
-		c, err := tx.CountPullChanges(ctx, store.PullFilter{UserID: userID, Fresh: whole, Upto: tok.Upto})
+	// Bucket by bucket (the fresh buckets were readable when the pull
+	// began): one statement over all of them would step through every
+	// readable bucket's index range, even when only the user's own bucket
+	// comes whole, as in a windowed sync.
+	for _, b := range whole {
+		c, err := tx.CountBucketChanges(ctx, b, 0, tok.Upto)
 		if err != nil {
 			return 0, err
 		}

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"connectrpc.com/connect"
@@ -579,61 +580,64 @@ func TestBusyServerKeepsTheOutbox(t *testing.T) {
 
 func TestRunRetriesSoonAfterABusyServer(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	env := servertest.New(t, func(cfg *server.Config) { cfg.DatabaseURL += "?_busy_timeout=50" })
-	amy := env.Register("Amy")
-	other, err := sql.Open("sqlite", filepath.Join(env.Dir, "vibesync.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	conn, err := other.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	idle := make(chan struct{})
-	var first, busy sync.Once
-	c, err := Open(ctx, Options{Server: env.URL, Dir: t.TempDir(), HTTPClient: &http.Client{Transport: env.Checked(nil)}, Now: env.Clock.Now,
-		OnSync: func(res SyncResult) {
-			first.Do(func() { close(idle) })
-			if res.Pending > 0 { // the busy answer came: the lock goes
-				busy.Do(func() {
-					if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
-						t.Error(err)
-					}
-				})
-			}
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if _, err := c.Login(ctx, amy.Username, amy.Password); err != nil {
-		t.Fatal(err)
-	}
-	rctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- c.Run(rctx) }()
-	defer func() { cancel(); <-done }()
-	<-idle // Run synced once and waits
-	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		t.Fatal(err)
-	}
-	bio := "delivered after a busy spell"
-	if _, err := c.UpdateProfile(ctx, ProfileUpdate{Bio: &bio}); err != nil { // wakes Run
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(20 * time.Second) // far below Run's idle minute
-	for {
-		if st, _ := c.Status(ctx); st.Outbox == 0 {
-			break
+	// In a bubble, over in-memory pipes: Run's wait after the busy answer
+	// (its Retry-After) passes on the fake clock, and once every
+	// goroutine waits the outbox is drained or never will be. SQLite's own
+	// busy wait (50 ms) sleeps in real time inside the driver, which the
+	// bubble waits out like any running goroutine.
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		env := servertest.NewInBubble(t, func(cfg *server.Config) { cfg.DatabaseURL += "?_busy_timeout=50" })
+		amy := env.Register("Amy")
+		other, err := sql.Open("sqlite", filepath.Join(env.Dir, "vibesync.db"))
+		if err != nil {
+			t.Fatal(err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("Run left the outbox waiting after a busy answer")
+		defer other.Close()
+		conn, err := other.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		defer conn.Close()
+		var busy sync.Once
+		var busyAnswers atomic.Int32
+		c, err := Open(ctx, Options{Server: env.URL, Dir: t.TempDir(), HTTPClient: env.HTTP.Client(), Now: env.Clock.Now,
+			OnSync: func(res SyncResult) {
+				if res.Pending > 0 { // the busy answer came: the lock goes
+					busyAnswers.Add(1)
+					busy.Do(func() {
+						if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+							t.Error(err)
+						}
+					})
+				}
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := c.Login(ctx, amy.Username, amy.Password); err != nil {
+			t.Fatal(err)
+		}
+		rctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- c.Run(rctx) }()
+		defer func() { cancel(); <-done }()
+		synctest.Wait() // Run synced once and waits
+		if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+			t.Fatal(err)
+		}
+		bio := "delivered after a busy spell"
+		if _, err := c.UpdateProfile(ctx, ProfileUpdate{Bio: &bio}); err != nil { // wakes Run
+			t.Fatal(err)
+		}
+		start := time.Now()
+		time.Sleep(20 * time.Second) // far below Run's idle minute
+		synctest.Wait()
+		if st, _ := c.Status(ctx); st.Outbox != 0 || busyAnswers.Load() == 0 {
+			t.Fatalf("after a busy answer and %v: outbox %d (%d busy answers seen)", time.Since(start), st.Outbox, busyAnswers.Load())
+		}
+	})
 }
 
 // oldServer speaks another protocol version.

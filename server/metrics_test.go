@@ -100,7 +100,10 @@ func moved(t *testing.T, before, after sample, want map[string]float64) {
 }
 
 // until scrapes until ok holds, for figures the live tailer updates in
-// the background; it fails the test after a generous bound.
+// the background; it fails the test after a generous bound. Not in a
+// synctest bubble: outside one the tailer waits on the database file's
+// change signal, which never counts as blocked (in a bubble it would have
+// to poll instead, and the figures under test would be the poller's).
 func until(t *testing.T, env *servertest.Env, what string, ok func(sample) bool) sample {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -313,7 +316,9 @@ func TestMetricsOnTheirOwnListener(t *testing.T) {
 
 	main := "http://" + ln.Addr().String()
 	var res *http.Response
-	for i := 0; ; i++ { // Serve opens the metrics listener after the main one
+	// Serve opens the metrics listener after the main one, on a real port
+	// (what this test is about), so the wait is in real time.
+	for i := 0; ; i++ {
 		if res, err = http.Get("http://" + metricsAddr + "/metrics"); err == nil {
 			break
 		}

@@ -62,6 +62,12 @@ func online(t testing.TB, env *servertest.Env, ids ...string) map[string]bool {
 }
 
 // eventually polls cond until it holds; the deadline only stops a hung test.
+// It waits for the server to notice a socket the test closed. Not in a
+// synctest bubble: these tests dial over servertest.New's loopback TCP,
+// where the server's read loop learns of a close on the kernel's
+// schedule and a goroutine in a socket read never counts as blocked; the
+// tests whose subject is time (heartbeats, the polling tailer) run in
+// bubbles over servertest.NewInBubble's in-memory pipes.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -626,6 +632,9 @@ func TestNoGoroutineLeak(t *testing.T) {
 }
 
 // settled waits until the goroutine count stops falling and returns it.
+// Real time, not a synctest bubble: the count is the whole process's,
+// including goroutines of the loopback connections that a bubble would
+// not see as blocked.
 func settled() int {
 	n := runtime.NumGoroutine()
 	for range 20 {

@@ -2,6 +2,7 @@ package rest
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/vibesync/vibesync/server/apperr"
 	"github.com/vibesync/vibesync/server/social"
@@ -59,8 +60,86 @@ func (a *API) listConnections(w http.ResponseWriter, r *http.Request) error {
 	for i, c := range conns {
 		items[i] = connectionItem{ID: c.ID, From: c.From, To: c.To, Status: c.Status, CreatedAt: c.CreatedAt, AcceptedAt: c.AcceptedAt, User: c.Other(me.UserID)}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"connections": items, "count": total})
+	// Written by hand: the document writeJSON makes of
+	// {"connections": items, "count": total}, without reflection.
+	buf := listBufs.Get().(*[]byte)
+	defer func() {
+		if cap(*buf) <= 1<<20 {
+			listBufs.Put(buf)
+		}
+	}()
+	b := appendConnectionsAnswer((*buf)[:0], items, total)
+	*buf = b
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b) // the client went away; nothing left to tell it
 	return nil
+}
+
+// appendConnectionsAnswer appends GET /connections' answer: the bytes
+// writeJSON writes for {"connections": items, "count": total}, newline
+// included.
+func appendConnectionsAnswer(b []byte, items []connectionItem, total int) []byte {
+	b = append(b, `{"connections":[`...)
+	for i := range items {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		c := &items[i]
+		b = append(b, `{"_id":`...)
+		b = appendString(b, c.ID)
+		b = append(b, `,"from":`...)
+		b = appendUser(b, &c.From)
+		b = append(b, `,"to":`...)
+		b = appendUser(b, &c.To)
+		b = append(b, `,"status":`...)
+		b = appendString(b, c.Status)
+		b = append(b, `,"createdAt":`...)
+		b = appendTime(b, c.CreatedAt)
+		if !c.AcceptedAt.IsZero() {
+			b = append(b, `,"acceptedAt":`...)
+			b = appendTime(b, c.AcceptedAt)
+		}
+		b = append(b, `,"user":`...)
+		b = appendUser(b, &c.User)
+		b = append(b, '}')
+	}
+	b = append(b, `],"count":`...)
+	b = strconv.AppendInt(b, int64(total), 10)
+	return append(b, "}\n"...)
+}
+
+// appendUser appends u as encoding/json writes it (HTML escaping off).
+func appendUser(b []byte, u *social.User) []byte {
+	b = append(b, `{"_id":`...)
+	b = appendString(b, u.ID)
+	b = append(b, `,"name":`...)
+	b = appendString(b, u.Name)
+	b = append(b, `,"username":`...)
+	b = appendString(b, u.Username)
+	if u.Photo != "" {
+		b = append(b, `,"photo":`...)
+		b = appendString(b, u.Photo)
+	}
+	if u.Bio != "" {
+		b = append(b, `,"bio":`...)
+		b = appendString(b, u.Bio)
+	}
+	if st := u.Status; st != nil {
+		b = append(b, `,"status":{"_id":`...)
+		b = appendString(b, st.ID)
+		b = append(b, `,"text":`...)
+		b = appendString(b, st.Text)
+		b = append(b, `,"expiresAt":`...)
+		b = appendTime(b, st.ExpiresAt)
+		b = append(b, `,"createdAt":`...)
+		b = appendTime(b, st.CreatedAt)
+		b = append(b, '}')
+	}
+	if u.Deleted {
+		b = append(b, `,"deleted":true`...)
+	}
+	return append(b, '}')
 }
 
 // userIDField names the other user of a connection call after the path

@@ -208,7 +208,7 @@ func (s *Service) Pull(ctx context.Context, userID string, req PullRequest) (Pul
 				tok.Gone = append(tok.Gone, b)
 			}
 		}
-		more, err := s.fillPage(ctx, tx, userID, held, gone, &tok, size, &out)
+		more, err := s.fillPage(ctx, tx, userID, held, readable, gone, &tok, size, &out)
 		if err != nil {
 			return err
 		}
@@ -292,11 +292,11 @@ func (s *Service) Pull(ctx context.Context, userID string, req PullRequest) (Pul
 // fillPage reads up to size changes into out, continuing from tok (which
 // it advances): first the held buckets' changes after the cursor, then the
 // fresh buckets one by one. It reports whether the pull has more.
-func (s *Service) fillPage(ctx context.Context, tx *store.Tx, userID string, held []string, gone map[string]bool, tok *pullToken, size int, out *PullPage) (bool, error) {
+func (s *Service) fillPage(ctx context.Context, tx *store.Tx, userID string, held []string, readable, gone map[string]bool, tok *pullToken, size int, out *PullPage) (bool, error) {
 	if !tok.HeldDone {
 		if len(held) > 0 && tok.Cursor < tok.Upto {
 			changes, err := tx.PullChanges(ctx, store.PullFilter{
-				UserID: userID, Held: held, Cursor: tok.Cursor, After: tok.After, Upto: tok.Upto, Limit: size + 1,
+				UserID: userID, Held: held, HeldAll: holdsAll(held, readable), Cursor: tok.Cursor, After: tok.After, Upto: tok.Upto, Limit: size + 1,
 			})
 			if err != nil {
 				return false, err
@@ -397,6 +397,17 @@ func countPull(ctx context.Context, tx *store.Tx, userID string, held []string, 
 		n += c
 	}
 	return n, nil
+}
+
+// holdsAll reports whether held names every readable bucket.
+func holdsAll(held []string, readable map[string]bool) bool {
+	in := setOf(held)
+	for b := range readable {
+		if !in[b] {
+			return false
+		}
+	}
+	return true
 }
 
 func setOf(list []string) map[string]bool {

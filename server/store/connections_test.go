@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -103,8 +104,14 @@ func TestConnectionRecords(t *testing.T) {
 			_, err := tx.Block(ctx, u[1], u[0])
 			return err
 		})
-		if got := list(store.ConnectionFilter{UserID: u[0]}); len(got) != 2 {
-			t.Fatalf("with a block = %v", got)
+		if got := list(store.ConnectionFilter{UserID: u[0]}); len(got) != 2 || slices.Contains(got, "c1") {
+			t.Fatalf("the blocked user's list with a block = %v", got)
+		}
+		if got := list(store.ConnectionFilter{UserID: u[1]}); len(got) != 0 {
+			t.Fatalf("the blocker's list with a block = %v", got)
+		}
+		if got := list(store.ConnectionFilter{UserID: u[2]}); len(got) != 1 || got[0] != "c2" {
+			t.Fatalf("a third user's list = %v", got)
 		}
 	})
 }

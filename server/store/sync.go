@@ -19,6 +19,10 @@ type PullFilter struct {
 	// Held are the buckets the client holds up to Cursor: read after Cursor.
 	Held   []string
 	Cursor int64
+	// HeldAll says Held holds every bucket the user may read now (the
+	// usual incremental pull): the statement then checks readability
+	// alone instead of also matching each row against the list.
+	HeldAll bool
 	// Fresh are the buckets new to the client: read from the beginning.
 	Fresh []string
 	// After and Upto bound the page: After < seq <= Upto.
@@ -43,21 +47,25 @@ const pullReadable = `
 // entry (the whole feed of the user, for an incremental pull's empty
 // fresh arm).
 const (
-	pullHeldArm = `
+	// pullReadableArm alone serves a held arm whose list is every
+	// readable bucket.
+	pullReadableArm = `
 		SELECT seq FROM changes
-		 WHERE seq > ? AND seq <= ? AND bucket IN readable
+		 WHERE seq > ? AND seq <= ? AND bucket IN readable`
+	// pullInScope restricts an arm to its list.
+	pullInScope = `
 		   AND bucket IN (SELECT value FROM json_each(?))`
-	pullFreshArm = `
-		SELECT seq FROM changes
-		 WHERE seq > ? AND seq <= ? AND bucket IN readable
-		   AND bucket IN (SELECT value FROM json_each(?))`
+	pullHeldArm  = pullReadableArm + pullInScope
+	pullFreshArm = pullReadableArm + pullInScope
 	// pullRecentArm is the held arm for a short seq range: the rows of the
-	// range in seq order through the primary key, each checked against
-	// the lists, instead of a seek per held bucket.
+	// range in seq order through the primary key, each checked by one
+	// lookup of its bucket in the user's memberships, instead of a seek
+	// per held bucket (and of the lists' materialisation: a thousand
+	// memberships, a thousand names parsed).
 	pullRecentArm = `
 		SELECT seq FROM changes NOT INDEXED
-		 WHERE seq > ? AND seq <= ? AND bucket IN readable
-		   AND bucket IN (SELECT value FROM json_each(?))`
+		 WHERE seq > ? AND seq <= ?
+		   AND (bucket = ? OR EXISTS (SELECT 1 FROM bucket_members m WHERE m.user_id = ? AND m.bucket = changes.bucket))`
 )
 
 // recentRange is how many seqs per held bucket (plus a constant) a held
@@ -105,12 +113,23 @@ func pullStatement(f PullFilter) (string, []any, error) {
 		if err != nil {
 			return "", nil, fmt.Errorf("store: pull scope: %w", err)
 		}
-		arm := pullHeldArm
-		if f.Upto-lo <= recentRange(len(f.Held)+len(f.Fresh)) {
-			arm = pullRecentArm
+		whole := f.HeldAll && len(f.Fresh) == 0 // the scope is every readable bucket
+		switch {
+		case f.Upto-lo <= recentRange(len(f.Held)+len(f.Fresh)):
+			arm := pullRecentArm
+			args = append(args, lo, f.Upto, own, f.UserID)
+			if !whole {
+				arm += pullInScope
+				args = append(args, string(scope))
+			}
+			arms = append(arms, arm)
+		case whole:
+			arms = append(arms, pullReadableArm)
+			args = append(args, lo, f.Upto)
+		default:
+			arms = append(arms, pullHeldArm)
+			args = append(args, lo, f.Upto, string(scope))
 		}
-		arms = append(arms, arm)
-		args = append(args, lo, f.Upto, string(scope))
 	}
 	if len(f.Fresh) > 0 && f.After < hi {
 		fresh, err := json.Marshal(f.Fresh)

@@ -31,6 +31,8 @@ func TestPullQueryUsesTheBucketIndex(t *testing.T) {
 	}{
 		{"held, long range", PullFilter{UserID: "u", Held: held, Cursor: 10, Upto: 100000, Limit: 10}, 1, 0},
 		{"held, short range (an incremental pull)", PullFilter{UserID: "u", Held: held, Cursor: 10, Upto: 12, Limit: 10}, 0, 1},
+		{"every readable bucket held, long range", PullFilter{UserID: "u", Held: held, HeldAll: true, Cursor: 10, Upto: 100000, Limit: 10}, 1, 0},
+		{"every readable bucket held, short range", PullFilter{UserID: "u", Held: held, HeldAll: true, Cursor: 10, Upto: 12, Limit: 10}, 0, 1},
 		{"held and new buckets", PullFilter{UserID: "u", Held: held, Fresh: []string{"chat:c"}, Cursor: 10, Upto: 100000, Limit: 10}, 2, 0},
 		{"new buckets only", PullFilter{UserID: "u", Fresh: []string{"chat:c"}, Cursor: 10, Upto: 10, Limit: 10}, 1, 0},
 	} {

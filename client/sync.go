@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -356,9 +357,17 @@ func (c *Client) pull(ctx context.Context, verify bool, res *SyncResult) ([]stri
 	if err != nil {
 		return nil, err
 	}
-	var buckets []string
-	if err := getMetaJSON(ctx, c.db, "buckets", &buckets); err != nil {
+	// The held set as stored (compared as text at the checkpoint: a
+	// thousand names decoded once a pull, not twice) and decoded.
+	bucketsText, err := getMeta(ctx, c.db, "buckets")
+	if err != nil {
 		return nil, err
+	}
+	var buckets []string
+	if bucketsText != "" {
+		if err := json.Unmarshal([]byte(bucketsText), &buckets); err != nil {
+			return nil, fmt.Errorf("client: read buckets: %w", err)
+		}
 	}
 	var staged []*syncv1.Change // a non-bulk pull's pages
 	var token []byte
@@ -512,14 +521,22 @@ fetching:
 		if err != nil {
 			return err
 		}
-		var nowBuckets []string
-		if err := getMetaJSON(ctx, tx, "buckets", &nowBuckets); err != nil {
+		nowText, err := getMeta(ctx, tx, "buckets")
+		if err != nil {
 			return err
+		}
+		same := nowText == bucketsText
+		if !same {
+			var nowBuckets []string
+			if err := getMetaJSON(ctx, tx, "buckets", &nowBuckets); err != nil {
+				return err
+			}
+			same = slices.Equal(nowBuckets, buckets)
 		}
 		if err := clearRun(ctx, tx, run); err != nil {
 			return err
 		}
-		if moved = now != cursor || !slices.Equal(nowBuckets, buckets); moved {
+		if moved = now != cursor || !same; moved {
 			current = now
 			return nil
 		}

@@ -61,3 +61,45 @@ func TestTokens(t *testing.T) {
 		t.Fatal("short secret accepted")
 	}
 }
+
+// A token that verified once is not decoded again: a second Verify
+// allocates nothing, yet expiry still holds at the exact instant (valid
+// strictly before it), and a token differing in any byte is checked in
+// full.
+func TestVerifiedTokensKept(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	tk, err := NewTokens([]byte(strings.Repeat("k", 32)), 0, func() time.Time { return now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, exp, err := tk.Issue("user1", "sess1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := tk.Verify(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if allocs := testing.AllocsPerRun(20, func() {
+		if c, err := tk.Verify(s); err != nil || c != first {
+			t.Fatalf("again: %+v, %v", c, err)
+		}
+	}); allocs != 0 {
+		t.Fatalf("a verified token was checked again (%v allocations)", allocs)
+	}
+	tampered := s[:len(s)-2] + "AA"
+	if tampered == s {
+		tampered = s[:len(s)-2] + "BB"
+	}
+	if _, err := tk.Verify(tampered); apperr.CodeOf(err) != apperr.Unauthenticated {
+		t.Fatalf("tampered token: %v", err)
+	}
+	now = exp.Add(-time.Millisecond)
+	if _, err := tk.Verify(s); err != nil {
+		t.Fatalf("just before expiry: %v", err)
+	}
+	now = exp
+	if _, err := tk.Verify(s); apperr.CodeOf(err) != apperr.Unauthenticated || !strings.Contains(err.Error(), "token_expired") {
+		t.Fatalf("at expiry: %v", err)
+	}
+}

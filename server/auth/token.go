@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -32,7 +33,17 @@ type Tokens struct {
 	secret []byte
 	ttl    time.Duration
 	now    func() time.Time
+
+	// verified holds the claims of tokens that passed Verify, keyed by
+	// the whole token (signature included), so a client's next requests
+	// skip decoding and checking it again; expiry is still checked on
+	// every use. Bounded: past verifiedLimit an entry is dropped at
+	// random (a miss costs one full check, never a wrong answer).
+	mu       sync.Mutex
+	verified map[string]Claims
 }
+
+const verifiedLimit = 1 << 16
 
 // NewTokens returns a signer with the given secret (at least 32 bytes), TTL
 // (default AccessTTL) and clock (default time.Now).
@@ -46,7 +57,7 @@ func NewTokens(secret []byte, ttl time.Duration, now func() time.Time) (*Tokens,
 	if now == nil {
 		now = time.Now
 	}
-	return &Tokens{secret: secret, ttl: ttl, now: now}, nil
+	return &Tokens{secret: secret, ttl: ttl, now: now, verified: make(map[string]Claims)}, nil
 }
 
 type jwtClaims struct {
@@ -77,8 +88,38 @@ func (t *Tokens) Issue(userID, sessionID string) (string, time.Time, error) {
 }
 
 // Verify checks signature, issuer and expiry. Every failure is an
-// apperr.Unauthenticated error saying which.
+// apperr.Unauthenticated error saying which. A token that passed once is
+// not decoded again (see Tokens.verified): only its expiry is checked,
+// as the full check compares it (valid strictly before it).
 func (t *Tokens) Verify(token string) (Claims, error) {
+	t.mu.Lock()
+	known, ok := t.verified[token]
+	t.mu.Unlock()
+	if ok {
+		if t.now().Before(known.ExpiresAt) {
+			return known, nil
+		}
+		t.mu.Lock()
+		delete(t.verified, token)
+		t.mu.Unlock()
+	}
+	out, err := t.verify(token)
+	if err != nil {
+		return Claims{}, err
+	}
+	t.mu.Lock()
+	if _, ok := t.verified[token]; !ok && len(t.verified) >= verifiedLimit {
+		for k := range t.verified {
+			delete(t.verified, k)
+			break
+		}
+	}
+	t.verified[token] = out
+	t.mu.Unlock()
+	return out, nil
+}
+
+func (t *Tokens) verify(token string) (Claims, error) {
 	var c jwtClaims
 	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return t.secret, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),

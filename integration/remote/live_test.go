@@ -51,7 +51,9 @@ func TestLiveTailCostOverTheWire(t *testing.T) {
 			a := startInstance(t, url, poll)
 			b := startInstance(t, url, poll)
 			amy, bob := chatPair(t, a)
-			time.Sleep(time.Second)
+			// Past the tailers' 2 s of fast polling after the last write
+			// and their backoff to -live-idle-poll: an idle instance's rate.
+			time.Sleep(4 * time.Second)
 			before := fx.Total()
 			time.Sleep(5 * time.Second)
 			idle := float64(fx.Total().Pipelines-before.Pipelines) / 5 / 2

@@ -591,14 +591,41 @@ type ConnectionQuery struct {
 // Connections lists one page of the caller's records matching q, most
 // recent first, leaving out users hidden by a block; and the total.
 func (s *Service) Connections(ctx context.Context, c Caller, q ConnectionQuery, p Page) ([]Connection, int, error) {
+	// The kept list, when the version in this statement's snapshot is the
+	// one it was read at (connlistcache.go).
+	v, err := s.db.ConnectionsVersion(ctx, c.UserID)
+	if err != nil {
+		return nil, 0, err
+	}
+	if all, ok := s.connLists.get(c.UserID, v); ok {
+		out, total := pageConnections(all, c.UserID, q, p)
+		return out, total, nil
+	}
 	var out []Connection
 	var total int
-	err := s.db.Read(ctx, func(tx *store.Tx) error {
-		rows, n, err := tx.Connections(ctx, store.ConnectionFilter{UserID: c.UserID, Role: q.Role, Statuses: q.Statuses, Offset: p.Offset, Limit: p.Limit})
+	err = s.db.Read(ctx, func(tx *store.Tx) error {
+		v, err := tx.ConnectionsVersion(ctx, c.UserID)
 		if err != nil {
 			return err
 		}
-		total = n
+		rows, n, err := tx.Connections(ctx, store.ConnectionFilter{UserID: c.UserID, Limit: connListMaxRecords})
+		if err != nil {
+			return err
+		}
+		if n <= connListMaxRecords {
+			all, err := connectionsFrom(ctx, tx, rows)
+			if err != nil {
+				return err
+			}
+			s.connLists.put(c.UserID, v, all)
+			out, total = pageConnections(all, c.UserID, q, p)
+			return nil
+		}
+		// Too many to keep: the page asked for.
+		rows, total, err = tx.Connections(ctx, store.ConnectionFilter{UserID: c.UserID, Role: q.Role, Statuses: q.Statuses, Offset: p.Offset, Limit: p.Limit})
+		if err != nil {
+			return err
+		}
 		out, err = connectionsFrom(ctx, tx, rows)
 		return err
 	})

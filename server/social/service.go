@@ -50,6 +50,7 @@ type Service struct {
 	cards      *cardCache     // chat list: row and event per chat
 	summaries  *summaryCache  // chat list: newest and recent messages per chat
 	presence   *presenceCache // chat list: online state per user
+	connLists  *connListCache // connection list: records per user (connlistcache.go)
 	photoSlot  chan struct{}  // one whole-photo decode at a time (verifyPhoto)
 	grace      time.Duration
 	mediaJobs  sync.WaitGroup // deletions started after commits (mediadeletions.go)
@@ -87,7 +88,7 @@ func New(cfg Config) (*Service, error) {
 	return &Service{
 		db: cfg.DB, tokens: cfg.Tokens, passwords: cfg.Passwords,
 		refreshTTL: cfg.RefreshTTL, log: cfg.Log, media: cfg.Media, dummyHash: dummy,
-		sessions: newSessionCache(2*auth.AccessTTL, cfg.DB.Now), members: newMemberCache(), cards: newCardCache(), summaries: newSummaryCache(), presence: newPresenceCache(), photoSlot: make(chan struct{}, 1),
+		sessions: newSessionCache(2*auth.AccessTTL, cfg.DB.Now), members: newMemberCache(), cards: newCardCache(), summaries: newSummaryCache(), presence: newPresenceCache(), connLists: newConnListCache(), photoSlot: make(chan struct{}, 1),
 		grace: cfg.UsernameGrace,
 	}, nil
 }

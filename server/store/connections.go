@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -208,4 +209,48 @@ func (tx *Tx) Connections(ctx context.Context, f ConnectionFilter) ([]Connection
 		}
 	}
 	return out, total, nil
+}
+
+const connectionsVersionQuery = `SELECT connections_version FROM users WHERE id = ?`
+
+// ConnectionsVersion returns userID's connections_version (migration
+// 00021): it moves in the same transaction as any change to what the
+// user's connection list shows (a record with the user on either side,
+// a block by or against the user, a profile of either side). A user
+// with no row is a not-found error.
+func (tx *Tx) ConnectionsVersion(ctx context.Context, userID string) (int64, error) {
+	var v int64
+	return v, versionErr(tx.queryRow(ctx, connectionsVersionQuery, userID).Scan(&v))
+}
+
+func versionErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return notFound(err, "user_not_found", "User")
+	}
+	return fmt.Errorf("store: connections version: %w", translate(err))
+}
+
+// ConnectionsVersion is Tx.ConnectionsVersion as one statement outside
+// any transaction (its own snapshot): on an embedded database a prepared
+// point read on the reader pool, without the BEGIN and COMMIT a Read
+// costs; on a libSQL server one request. Counted in QueryCount.
+func (db *DB) ConnectionsVersion(ctx context.Context, userID string) (int64, error) {
+	db.queries.Add(1)
+	if !db.local {
+		db.roundTrips.Add(1)
+	}
+	var v int64
+	var err error
+	if st := db.rstmts.get(connectionsVersionQuery); st != nil {
+		// A point read by primary key: not worth the goroutine the
+		// driver starts to watch a cancellable context.
+		err = st.QueryRowContext(context.WithoutCancel(ctx), userID).Scan(&v)
+	} else {
+		err = db.r.QueryRowContext(ctx, connectionsVersionQuery, userID).Scan(&v)
+		db.rstmts.prepareWanted(ctx)
+	}
+	return v, versionErr(err)
 }

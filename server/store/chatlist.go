@@ -67,23 +67,8 @@ func onlineSQL(col string) string {
 // to the page here: a few dozen rows sort faster in Go than through
 // SQLite's sorter, and the total is their number.
 func (tx *Tx) ChatList(ctx context.Context, f ChatFilter) ([]ChatListEntry, int, error) {
-	where := `WHERE me.user_id = ?`
-	args := []any{f.UserID}
-	if f.Group != nil {
-		where, args = where+` AND c.is_group = ?`, append(args, *f.Group)
-	}
-	if f.MeetMeOnly {
-		where += ` AND c.is_group = 0 AND c.meet_me_id <> ''`
-	}
-	if f.Search != "" {
-		pat := "%" + escapeLike(strings.ToLower(f.Search)) + "%"
-		where += ` AND (c.name_key LIKE ? ESCAPE '\' OR (c.is_group = 0 AND EXISTS (
-			SELECT 1 FROM chat_participants o JOIN users u ON u.id = o.user_id
-			WHERE o.chat_id = c.id AND o.user_id <> ? AND (u.username_key LIKE ? ESCAPE '\' OR lower(u.name) LIKE ? ESCAPE '\'))))`
-		args = append(args, pat, f.UserID, pat, pat)
-	}
-	rows, err := tx.query(ctx, `SELECT c.id, c.last_activity_at, me.last_read_at, c.members_version, c.messages_version, c.card_version
-		FROM chat_participants me JOIN chats c ON c.id = me.chat_id `+where, args...)
+	q, args := chatListStatement(f)
+	rows, err := tx.query(ctx, q, args...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("store: chat list: %w", err)
 	}
@@ -121,6 +106,29 @@ func (tx *Tx) ChatList(ctx context.Context, f ChatFilter) ([]ChatListEntry, int,
 		out = append(out, e.ChatListEntry)
 	}
 	return out, total, nil
+}
+
+// chatListStatement is ChatList's statement for f. Without a search or
+// filter it reads the user's entries of chat_participants_user, which
+// holds the read mark (migration 00022), and one chat row per chat.
+func chatListStatement(f ChatFilter) (string, []any) {
+	where := `WHERE me.user_id = ?`
+	args := []any{f.UserID}
+	if f.Group != nil {
+		where, args = where+` AND c.is_group = ?`, append(args, *f.Group)
+	}
+	if f.MeetMeOnly {
+		where += ` AND c.is_group = 0 AND c.meet_me_id <> ''`
+	}
+	if f.Search != "" {
+		pat := "%" + escapeLike(strings.ToLower(f.Search)) + "%"
+		where += ` AND (c.name_key LIKE ? ESCAPE '\' OR (c.is_group = 0 AND EXISTS (
+			SELECT 1 FROM chat_participants o JOIN users u ON u.id = o.user_id
+			WHERE o.chat_id = c.id AND o.user_id <> ? AND (u.username_key LIKE ? ESCAPE '\' OR lower(u.name) LIKE ? ESCAPE '\'))))`
+		args = append(args, pat, f.UserID, pat, pat)
+	}
+	return `SELECT c.id, c.last_activity_at, me.last_read_at, c.members_version, c.messages_version, c.card_version
+		FROM chat_participants me JOIN chats c ON c.id = me.chat_id ` + where, args
 }
 
 // ChatCards returns the row and event of each chat of ids, keyed by chat

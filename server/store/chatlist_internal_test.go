@@ -1,0 +1,48 @@
+package store
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+// The chat list reads one entry per chat of the user: the user's read
+// mark must come from the index the user's entries are found in, not from
+// a participants row per chat (migration 00022).
+func TestChatListReadsTheUsersIndexOnly(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := Open(ctx, Config{URL: "file:" + filepath.Join(t.TempDir(), "plan.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	q, args := chatListStatement(ChatFilter{UserID: "u", Limit: 10})
+	var plan []string
+	err = db.Read(ctx, func(tx *Tx) error {
+		rows, err := tx.query(ctx, "EXPLAIN QUERY PLAN "+q, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				return err
+			}
+			plan = append(plan, detail)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(plan, "SEARCH me USING COVERING INDEX chat_participants_user (user_id=?)") {
+		t.Errorf("plan %q: want the participants read from chat_participants_user alone", plan)
+	}
+}

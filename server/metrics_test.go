@@ -198,9 +198,14 @@ func TestMetricsAfterScriptedFlow(t *testing.T) {
 		t.Fatalf("DeliverPushes = %d, %v", n, err)
 	}
 
-	// The tailer catches up with the feed head (it runs in the background).
-	after := until(t, env, "tail caught up", func(s sample) bool {
-		return s["vibesync_feed_tail_lag"] == 0 && s["vibesync_feed_head_seq"] > before["vibesync_feed_head_seq"]
+	// The tailer catches up with the feed head and the sockets' writers
+	// send what it handed them (both run in the background): three
+	// "connected" frames, the chat-created event to Amy's two sockets and
+	// Bob's, and at least one sync position.
+	const framesWanted = 3 + 3 + 1
+	after := until(t, env, "tail caught up and frames sent", func(s sample) bool {
+		return s["vibesync_feed_tail_lag"] == 0 && s["vibesync_feed_head_seq"] > before["vibesync_feed_head_seq"] &&
+			s["vibesync_live_frames_sent_total"]-before["vibesync_live_frames_sent_total"] >= framesWanted
 	})
 
 	moved(t, before, after, map[string]float64{
@@ -226,9 +231,7 @@ func TestMetricsAfterScriptedFlow(t *testing.T) {
 		`vibesync_push_outbox_depth`:                      0,
 		`vibesync_live_slow_sockets_closed_total`:         0,
 	})
-	// Three "connected" frames, the chat-created event to Amy's two
-	// sockets and Bob's, and at least one sync position.
-	if got := after["vibesync_live_frames_sent_total"] - before["vibesync_live_frames_sent_total"]; got < 3+3+1 {
+	if got := after["vibesync_live_frames_sent_total"] - before["vibesync_live_frames_sent_total"]; got < framesWanted {
 		t.Errorf("frames sent moved by %v, want at least 7", got)
 	}
 	// Every write went through the writer once: the batch sizes add up to

@@ -295,3 +295,60 @@ func TestRemoteGroupCommit(t *testing.T) {
 		t.Errorf("%d duplicate usernames refused, want %d (all but the first)", dups, n/6-1)
 	}
 }
+
+// A write that outlives its stream (it dawdles between statements past
+// the server's stream TTL, so the server rolls it back and closes the
+// stream, and the batch that finds out also carries queued statements)
+// fails. The connection it held must not serve the next write: that one
+// succeeds on a fresh stream instead of failing with "stream is closed".
+func TestRemoteWriteAfterClosedStream(t *testing.T) {
+	t.Parallel()
+	srv, err := libsqlserver.New(libsqlserver.Config{Path: filepath.Join(t.TempDir(), "store.db"), StreamTTL: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		hs.Close()
+		srv.Close()
+	})
+	ctx := t.Context()
+	db, err := store.Open(ctx, store.Config{URL: hs.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	err = db.Write(ctx, func(tx *store.Tx) error {
+		if err := tx.CreateUser(ctx, store.User{ID: "650000000000000000000001", Name: "Wire", Username: "wire", PasswordHash: "x", CreatedAt: now, UpdatedAt: now}); err != nil {
+			return err
+		}
+		return tx.CreateChat(ctx, store.Chat{ID: "650000000000000000000002", CreatorID: "650000000000000000000001", IsGroup: true, Name: "Wire",
+			LastActivityAt: now, CreatedAt: now, UpdatedAt: now})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := func(tx *store.Tx) error { return tx.ReleaseUsername(ctx, "nobody", time.Now()) }
+	err = db.Write(ctx, func(tx *store.Tx) error {
+		if err := release(tx); err != nil {
+			return err
+		}
+		time.Sleep(400 * time.Millisecond) // the server closes the idle stream meanwhile
+		if err := tx.InsertMessage(ctx, message("650000000000000000000010")); err != nil {
+			return err
+		}
+		return release(tx)
+	})
+	if err == nil {
+		t.Fatal("a write whose stream was closed under it reported success")
+	}
+	for i := range 3 {
+		if err := db.Write(ctx, release); err != nil {
+			t.Fatalf("write %d after the closed stream: %v", i+1, err)
+		}
+	}
+}

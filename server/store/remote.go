@@ -259,6 +259,9 @@ func (db *DB) runRemote(ctx context.Context, pool *sql.DB, write bool, fn func(*
 	if err := fn(tx); err != nil {
 		rbErr := rt.rollback(ctx)
 		tx.rollBack(0)
+		if rt.broken != nil || rbErr != nil {
+			discard(conn)
+		}
 		conn.Close()
 		if rbErr != nil {
 			return Commit{}, nil, errors.Join(err, fmt.Errorf("store: rollback: %w", rbErr))
@@ -270,7 +273,7 @@ func (db *DB) runRemote(ctx context.Context, pool *sql.DB, write bool, fn func(*
 		// round trip, its connection is dropped, and the client closes the
 		// stream in the background (the server rolls back on close).
 		if rt.sent {
-			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+			discard(conn)
 		}
 		conn.Close()
 		return Commit{}, tx.after, nil
@@ -280,6 +283,7 @@ func (db *DB) runRemote(ctx context.Context, pool *sql.DB, write bool, fn func(*
 	if err != nil {
 		_ = rt.rollback(ctx)
 		tx.rollBack(0)
+		discard(conn)
 		conn.Close()
 		return Commit{}, nil, fmt.Errorf("store: commit: %w", err)
 	}
@@ -292,6 +296,17 @@ func (db *DB) runRemote(ctx context.Context, pool *sql.DB, write bool, fn func(*
 		c.EventSeq = events
 	}
 	return c, tx.after, nil
+}
+
+// discard makes conn's Close drop it instead of returning it to the pool.
+// A transaction whose round trip failed, or whose ROLLBACK did, leaves a
+// stream in a state the client cannot vouch for: the server may have
+// closed it (an expired stream, a lost answer), and the driver then keeps
+// the connection marked closed while database/sql would hand it to the
+// next transaction, which fails with "stream is closed". A new stream
+// costs nothing until its first request.
+func discard(conn *sql.Conn) {
+	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 }
 
 // RoundTrips returns how many requests transactions have sent to a libSQL

@@ -102,16 +102,23 @@ func (v ChatView) Expanded() ChatView {
 }
 
 // chatMembers is what the chat list keeps of a chat at one
-// members_version: the participants with their profiles, the list as
-// answers show it, and the participants' presence as last read.
+// members_version: the participants as answers show them, their JSON, and
+// the participants' presence as last read.
+//
+// The list's items are all the chat list keeps per participant, and their
+// strings share one allocation per chat: a server keeps thousands of
+// chats of up to hundreds of participants, and the garbage collector
+// visits every object it keeps on each cycle (with one object per string,
+// a cache of 100-member chats cost the collector more than the answers
+// themselves).
 type chatMembers struct {
-	people   []store.ParticipantPerson
 	list     *ParticipantList
 	presence atomic.Pointer[chatPresence]
 }
 
-// chatPresence is whether each participant (aligned with people) was
-// online, read at a time at a presence generation of this process.
+// chatPresence is whether each participant (aligned with the list's
+// items) was online, read at a time at a presence generation of this
+// process.
 type chatPresence struct {
 	online []bool
 	at     time.Time
@@ -119,13 +126,55 @@ type chatPresence struct {
 }
 
 func newChatMembers(people []store.ParticipantPerson) *chatMembers {
+	// Every string of the items, copied into one buffer, then cut from
+	// one string made of it.
+	size := 0
+	for _, p := range people {
+		size += len(p.ID) + len(p.UserID) + len(p.Status)
+		if p.User != nil {
+			size += len(p.User.Name) + len(p.User.Username) + len(p.User.Photo)
+		}
+	}
+	buf := make([]byte, 0, size)
+	type span struct{ at, n int }
+	put := func(s string) span {
+		sp := span{len(buf), len(s)}
+		buf = append(buf, s...)
+		return sp
+	}
+	spans := make([]span, 0, 6*len(people))
+	for _, p := range people {
+		spans = append(spans, put(p.ID), put(p.UserID), put(p.Status))
+		if p.User != nil {
+			spans = append(spans, put(p.User.Name), put(p.User.Username), put(p.User.Photo))
+		}
+	}
+	arena := string(buf)
+	k := 0
+	next := func() string {
+		sp := spans[k]
+		k++
+		if sp.n == 0 {
+			return ""
+		}
+		return arena[sp.at : sp.at+sp.n]
+	}
+	chat := ""
+	if len(people) > 0 {
+		chat = people[0].ChatID
+	}
 	items := make([]Participant, len(people))
 	for i, p := range people {
-		u := UserRef{ID: p.UserID}
-		if p.User != nil {
-			u = UserRef{ID: p.User.ID, Name: p.User.Name, Username: p.User.Username, Photo: p.User.Photo, Populated: true}
+		part := p.Participant
+		part.ID, part.UserID, part.Status = next(), next(), next()
+		if p.ChatID == chat {
+			part.ChatID = chat
 		}
-		items[i] = participantFrom(p.Participant, u)
+		u := UserRef{ID: part.UserID}
+		if p.User != nil {
+			u = UserRef{ID: part.UserID, Name: next(), Username: next(), Photo: next(), Populated: true}
+		}
+		items[i] = participantFrom(part, u)
 	}
-	return &chatMembers{people: people, list: &ParticipantList{Items: items}}
+	return &chatMembers{list: &ParticipantList{Items: items}}
 }

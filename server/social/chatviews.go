@@ -532,16 +532,13 @@ func (s *Service) chatListViews(ctx context.Context, tx *store.Tx, f store.ChatF
 	// messages' authors. They are most often participants, whose profiles
 	// the participants brought; others are read.
 	ppl := people{users: make(map[string]store.User, 2*len(rows)), online: make(map[string]bool, 2*len(rows))}
-	know := func(p *store.Person) {
-		if p != nil {
-			ppl.users[p.ID] = store.User{ID: p.ID, Name: p.Name, Username: p.Username, Photo: p.Photo}
-		}
-	}
 	var others []string
 	find := func(i int, id string) {
-		for _, p := range members[i].people {
-			if p.UserID == id {
-				know(p.User)
+		for j := range members[i].list.Items {
+			if u := &members[i].list.Items[j].User; u.ID == id {
+				if u.Populated {
+					ppl.users[id] = store.User{ID: u.ID, Name: u.Name, Username: u.Username, Photo: u.Photo}
+				}
 				return
 			}
 		}
@@ -561,7 +558,7 @@ func (s *Service) chatListViews(ctx context.Context, tx *store.Tx, f store.ChatF
 			return nil, 0, err
 		}
 		for _, p := range got {
-			know(&p)
+			ppl.users[p.ID] = store.User{ID: p.ID, Name: p.Name, Username: p.Username, Photo: p.Photo}
 		}
 	}
 	online, err := s.listPresence(ctx, tx, members, ppl, presenceGen)
@@ -572,14 +569,14 @@ func (s *Service) chatListViews(ctx context.Context, tx *store.Tx, f store.ChatF
 	for i, r := range rows {
 		c, cm := cards[i].Chat, members[i]
 		c.LastActivityAt = r.LastActivityAt
-		v := ChatView{Chat: s.chatFrom(c, cards[i].Event, nil, tx.Now), Unread: unread[i], ParticipantsCount: len(cm.people),
+		v := ChatView{Chat: s.chatFrom(c, cards[i].Event, nil, tx.Now), Unread: unread[i], ParticipantsCount: len(cm.list.Items),
 			Members: cm.list, Online: online[i]}
 		v.Creator = ppl.ref(c.CreatorID)
-		for j, p := range cm.people {
-			if p.UserID == f.UserID {
+		for j := range cm.list.Items {
+			if p := &cm.list.Items[j]; p.User.ID == f.UserID {
 				v.IsJoined, v.AreYouAdmin = true, p.IsAdmin
 			} else if !c.IsGroup {
-				u := cm.list.Items[j].User
+				u := p.User
 				u.IsOnline = u.Populated && online[i][j]
 				v.User, v.Name, v.Photo = &u, u.Name, u.Photo
 			}
@@ -616,9 +613,9 @@ func (s *Service) listPresence(ctx context.Context, tx *store.Tx, members []*cha
 			continue
 		}
 		stale = append(stale, i)
-		for _, p := range cm.people {
-			if p.User != nil {
-				ids = append(ids, p.UserID)
+		for _, p := range cm.list.Items {
+			if p.User.Populated {
+				ids = append(ids, p.User.ID)
 			}
 		}
 	}
@@ -629,9 +626,9 @@ func (s *Service) listPresence(ctx context.Context, tx *store.Tx, members []*cha
 	}
 	for _, i := range stale {
 		cm := members[i]
-		on := make([]bool, len(cm.people))
-		for j, p := range cm.people {
-			on[j] = online[p.UserID]
+		on := make([]bool, len(cm.list.Items))
+		for j, p := range cm.list.Items {
+			on[j] = online[p.User.ID]
 		}
 		cm.presence.Store(&chatPresence{online: on, at: oldest, gen: gen})
 		out[i] = on

@@ -109,8 +109,12 @@ func (tx *Tx) ChatList(ctx context.Context, f ChatFilter) ([]ChatListEntry, int,
 }
 
 // chatListStatement is ChatList's statement for f. Without a search or
-// filter it reads the user's entries of chat_participants_user, which
-// holds the read mark (migration 00022), and one chat row per chat.
+// filter it reads indexes only, one entry of each per chat: the user's
+// entries of chat_participants_user, which hold the read mark (migration
+// 00022), and each chat's entry of chats_list, which holds its activity
+// time and versions (migration 00023; named, since without statistics
+// SQLite prefers the primary key's index and reads each chat's row
+// besides).
 func chatListStatement(f ChatFilter) (string, []any) {
 	where := `WHERE me.user_id = ?`
 	args := []any{f.UserID}
@@ -128,7 +132,7 @@ func chatListStatement(f ChatFilter) (string, []any) {
 		args = append(args, pat, f.UserID, pat, pat)
 	}
 	return `SELECT c.id, c.last_activity_at, me.last_read_at, c.members_version, c.messages_version, c.card_version
-		FROM chat_participants me JOIN chats c ON c.id = me.chat_id ` + where, args
+		FROM chat_participants me JOIN chats c INDEXED BY chats_list ON c.id = me.chat_id ` + where, args
 }
 
 // ChatCards returns the row and event of each chat of ids, keyed by chat

@@ -9,8 +9,10 @@ import (
 
 // The chat list reads one entry per chat of the user: the user's read
 // mark must come from the index the user's entries are found in, not from
-// a participants row per chat (migration 00022).
-func TestChatListReadsTheUsersIndexOnly(t *testing.T) {
+// a participants row per chat (migration 00022), and each chat's activity
+// time and versions from one index seek, not from the chat's row
+// (migration 00023).
+func TestChatListReadsIndexesOnly(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db, err := Open(ctx, Config{URL: "file:" + filepath.Join(t.TempDir(), "plan.db")})
@@ -44,5 +46,8 @@ func TestChatListReadsTheUsersIndexOnly(t *testing.T) {
 	}
 	if !slices.Contains(plan, "SEARCH me USING COVERING INDEX chat_participants_user (user_id=?)") {
 		t.Errorf("plan %q: want the participants read from chat_participants_user alone", plan)
+	}
+	if !slices.Contains(plan, "SEARCH c USING COVERING INDEX chats_list (id=?)") {
+		t.Errorf("plan %q: want the chats read from chats_list alone", plan)
 	}
 }

@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
 	"unicode/utf8"
@@ -94,7 +95,7 @@ func appendChatView(b []byte, v *social.ChatView) ([]byte, error) {
 	if m := v.Members; m != nil {
 		if len(m.Items) > 0 {
 			b = append(b, `,"participants":`...)
-			b = m.AppendJSON(b, v.Online)
+			b = appendParticipants(b, m, v.Online)
 		}
 	} else if len(c.Participants) > 0 {
 		b = append(b, `,"participants":[`...)
@@ -149,6 +150,60 @@ func appendChatView(b []byte, v *social.ChatView) ([]byte, error) {
 		}
 	}
 	return append(b, '}'), nil
+}
+
+// participantsTemplate is the JSON array of a participant list's items,
+// written once per list (kept with it: social.ParticipantList.Encoded),
+// with a hole where each populated user's isOnline goes.
+type participantsTemplate struct {
+	buf   []byte
+	holes []int // offset in buf of each hole (where "false" was)
+	items []int // the item each hole belongs to
+}
+
+const onlineHole = `"isOnline":false`
+
+// appendParticipants appends the JSON array of l's items, each populated
+// user's isOnline taken from online (aligned with the items; nil: none
+// online): what appendParticipant writes for each item with IsOnline so
+// set. The array without the isOnline values is written once per list and
+// copied after that.
+func appendParticipants(b []byte, l *social.ParticipantList, online []bool) []byte {
+	t := l.Encoded(newParticipantsTemplate).(*participantsTemplate)
+	prev := 0
+	for k, at := range t.holes {
+		b = append(b, t.buf[prev:at]...)
+		if i := t.items[k]; i < len(online) && online[i] {
+			b = append(b, "true"...)
+		} else {
+			b = append(b, "false"...)
+		}
+		prev = at + len("false")
+	}
+	return append(b, t.buf[prev:]...)
+}
+
+func newParticipantsTemplate(items []social.Participant) any {
+	t := &participantsTemplate{buf: []byte{'['}}
+	for i := range items {
+		if i > 0 {
+			t.buf = append(t.buf, ',')
+		}
+		p := items[i]
+		p.User.IsOnline = false
+		start := len(t.buf)
+		t.buf = appendParticipant(t.buf, &p)
+		if p.User.Populated {
+			// Strings are escaped (a quote inside one is \"), so the
+			// pattern occurs once: in the user object.
+			if k := bytes.LastIndex(t.buf[start:], []byte(onlineHole)); k >= 0 {
+				t.holes = append(t.holes, start+k+len(onlineHole)-len("false"))
+				t.items = append(t.items, i)
+			}
+		}
+	}
+	t.buf = append(t.buf, ']')
+	return t
 }
 
 func appendParticipant(b []byte, p *social.Participant) []byte {

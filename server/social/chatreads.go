@@ -52,7 +52,7 @@ func (s *Service) Chats(ctx context.Context, c Caller, f ChatFilter, p Page) ([]
 
 // ListChats is Chats with each view's participants as Members and Online
 // (shared between answers, see ChatView): for a transport that writes
-// them with ParticipantList.AppendJSON.
+// them with the list they share (ParticipantList).
 func (s *Service) ListChats(ctx context.Context, c Caller, f ChatFilter, p Page) ([]ChatView, int, error) {
 	search := strings.TrimSpace(f.Search)
 	if utf8.RuneCountInString(search) > MaxSearchLen {

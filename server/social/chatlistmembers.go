@@ -1,8 +1,6 @@
 package social
 
 import (
-	"bytes"
-	"encoding/json"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,77 +15,23 @@ import (
 type ParticipantList struct {
 	Items []Participant // users populated as the list shows them, IsOnline false
 
-	once sync.Once
-	tmpl participantsTemplate
+	once    sync.Once
+	encoded any
 }
 
-// participantsTemplate is the JSON array of a list's items with a hole
-// where each populated user's isOnline goes.
-type participantsTemplate struct {
-	buf   []byte
-	holes []int // offset in buf of each hole (where "false" was)
-	items []int // the item each hole belongs to
-}
-
-const onlineHole = `"isOnline":false`
-
-// AppendJSON appends the JSON array of the list's items, each populated
-// user's isOnline taken from online (aligned with Items; nil: none
-// online): the bytes encoding/json writes for the items with IsOnline so
-// set (HTML escaping off, as answers are written). The array without the
-// isOnline values is encoded once per list.
-func (l *ParticipantList) AppendJSON(b []byte, online []bool) []byte {
-	l.once.Do(l.encode)
-	t := &l.tmpl
-	prev := 0
-	for k, at := range t.holes {
-		b = append(b, t.buf[prev:at]...)
-		if i := t.items[k]; i < len(online) && online[i] {
-			b = append(b, "true"...)
-		} else {
-			b = append(b, "false"...)
-		}
-		prev = at + len("false")
-	}
-	return append(b, t.buf[prev:]...)
-}
-
-func (l *ParticipantList) encode() {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	t := &l.tmpl
-	t.buf = append(t.buf, '[')
-	for i, p := range l.Items {
-		if i > 0 {
-			t.buf = append(t.buf, ',')
-		}
-		p.User.IsOnline = false
-		buf.Reset()
-		if err := enc.Encode(p); err != nil {
-			// Participants hold strings, bools and times only: this
-			// cannot fail. Should it, the item is written as null rather
-			// than a broken document.
-			t.buf = append(t.buf, "null"...)
-			continue
-		}
-		item := bytes.TrimSuffix(buf.Bytes(), []byte{'\n'})
-		if p.User.Populated {
-			// Strings are escaped (a quote inside one is \"), so the
-			// pattern occurs once: in the user object.
-			if k := bytes.LastIndex(item, []byte(onlineHole)); k >= 0 {
-				t.holes = append(t.holes, len(t.buf)+k+len(onlineHole)-len("false"))
-				t.items = append(t.items, i)
-			}
-		}
-		t.buf = append(t.buf, item...)
-	}
-	t.buf = append(t.buf, ']')
+// Encoded returns what encode makes of the list's items: it runs once per
+// list, on first use, and its result is kept with the list and shared by
+// every later answer while the chat's members_version holds. It is where
+// a transport keeps its wire form of a list (REST's GET /chats writes the
+// participants' JSON once per list); there is one slot, for one encoding.
+func (l *ParticipantList) Encoded(encode func([]Participant) any) any {
+	l.once.Do(func() { l.encoded = encode(l.Items) })
+	return l.encoded
 }
 
 // Expanded returns v with its participants as Participants, for callers
-// that encode views with encoding/json: the same document AppendJSON
-// writes for Members.
+// that encode views with encoding/json: the same participants, presence
+// included, that Members and Online stand for.
 func (v ChatView) Expanded() ChatView {
 	if v.Members == nil {
 		return v

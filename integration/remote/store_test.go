@@ -18,7 +18,15 @@ import (
 // a chat to write messages into.
 func openStore(t *testing.T) (*store.DB, string) {
 	t.Helper()
-	srv, err := libsqlserver.New(libsqlserver.Config{Path: filepath.Join(t.TempDir(), "store.db")})
+	return openStoreWith(t, libsqlserver.Config{})
+}
+
+// openStoreWith is openStore on a server configured as cfg (its Path
+// set here).
+func openStoreWith(t *testing.T, cfg libsqlserver.Config) (*store.DB, string) {
+	t.Helper()
+	cfg.Path = filepath.Join(t.TempDir(), "store.db")
+	srv, err := libsqlserver.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,37 +311,10 @@ func TestRemoteGroupCommit(t *testing.T) {
 // succeeds on a fresh stream instead of failing with "stream is closed".
 func TestRemoteWriteAfterClosedStream(t *testing.T) {
 	t.Parallel()
-	srv, err := libsqlserver.New(libsqlserver.Config{Path: filepath.Join(t.TempDir(), "store.db"), StreamTTL: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		hs.Close()
-		srv.Close()
-	})
+	db, _ := openStoreWith(t, libsqlserver.Config{StreamTTL: 100 * time.Millisecond})
 	ctx := t.Context()
-	db, err := store.Open(ctx, store.Config{URL: hs.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now().UTC()
-	err = db.Write(ctx, func(tx *store.Tx) error {
-		if err := tx.CreateUser(ctx, store.User{ID: "650000000000000000000001", Name: "Wire", Username: "wire", PasswordHash: "x", CreatedAt: now, UpdatedAt: now}); err != nil {
-			return err
-		}
-		return tx.CreateChat(ctx, store.Chat{ID: "650000000000000000000002", CreatorID: "650000000000000000000001", IsGroup: true, Name: "Wire",
-			LastActivityAt: now, CreatedAt: now, UpdatedAt: now})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	release := func(tx *store.Tx) error { return tx.ReleaseUsername(ctx, "nobody", time.Now()) }
-	err = db.Write(ctx, func(tx *store.Tx) error {
+	err := db.Write(ctx, func(tx *store.Tx) error {
 		if err := release(tx); err != nil {
 			return err
 		}

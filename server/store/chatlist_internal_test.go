@@ -24,8 +24,21 @@ func TestChatListReadsIndexesOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	q, args := chatListStatement(ChatFilter{UserID: "u", Limit: 10})
+	plan := queryPlan(t, db, q, args...)
+	if !slices.Contains(plan, "SEARCH me USING COVERING INDEX chat_participants_user (user_id=?)") {
+		t.Errorf("plan %q: want the participants read from chat_participants_user alone", plan)
+	}
+	if !slices.Contains(plan, "SEARCH c USING COVERING INDEX chats_list (id=?)") {
+		t.Errorf("plan %q: want the chats read from chats_list alone", plan)
+	}
+}
+
+// queryPlan returns the detail lines of EXPLAIN QUERY PLAN for q.
+func queryPlan(t *testing.T, db *DB, q string, args ...any) []string {
+	t.Helper()
+	ctx := context.Background()
 	var plan []string
-	err = db.Read(ctx, func(tx *Tx) error {
+	err := db.Read(ctx, func(tx *Tx) error {
 		rows, err := tx.query(ctx, "EXPLAIN QUERY PLAN "+q, args...)
 		if err != nil {
 			return err
@@ -44,10 +57,5 @@ func TestChatListReadsIndexesOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Contains(plan, "SEARCH me USING COVERING INDEX chat_participants_user (user_id=?)") {
-		t.Errorf("plan %q: want the participants read from chat_participants_user alone", plan)
-	}
-	if !slices.Contains(plan, "SEARCH c USING COVERING INDEX chats_list (id=?)") {
-		t.Errorf("plan %q: want the chats read from chats_list alone", plan)
-	}
+	return plan
 }

@@ -41,26 +41,7 @@ func TestPullQueryUsesTheBucketIndex(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var plan []string
-			err = db.Read(ctx, func(tx *Tx) error {
-				rows, err := tx.query(ctx, "EXPLAIN QUERY PLAN "+q, args...)
-				if err != nil {
-					return err
-				}
-				defer rows.Close()
-				for rows.Next() {
-					var id, parent, unused int
-					var detail string
-					if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-						return err
-					}
-					plan = append(plan, detail)
-				}
-				return rows.Err()
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
+			plan := queryPlan(t, db, q, args...)
 			searches, ranges := 0, 0
 			for _, p := range plan {
 				switch {

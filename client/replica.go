@@ -188,8 +188,17 @@ func getMetaInt(ctx context.Context, q querier, key string) (int64, error) {
 
 func getMetaJSON(ctx context.Context, q querier, key string, v any) error {
 	s, err := getMeta(ctx, q, key)
-	if err != nil || s == "" {
+	if err != nil {
 		return err
+	}
+	return decodeMeta(s, v)
+}
+
+// decodeMeta decodes a meta value read with getMeta into v; an absent
+// value ("") leaves v as it is.
+func decodeMeta(s string, v any) error {
+	if s == "" {
+		return nil
 	}
 	return json.Unmarshal([]byte(s), v)
 }

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -364,10 +363,8 @@ func (c *Client) pull(ctx context.Context, verify bool, res *SyncResult) ([]stri
 		return nil, err
 	}
 	var buckets []string
-	if bucketsText != "" {
-		if err := json.Unmarshal([]byte(bucketsText), &buckets); err != nil {
-			return nil, fmt.Errorf("client: read buckets: %w", err)
-		}
+	if err := decodeMeta(bucketsText, &buckets); err != nil {
+		return nil, fmt.Errorf("client: read buckets: %w", err)
 	}
 	var staged []*syncv1.Change // a non-bulk pull's pages
 	var token []byte
@@ -529,7 +526,7 @@ fetching:
 		same := nowText == bucketsText
 		if !same {
 			var nowBuckets []string
-			if err := getMetaJSON(ctx, tx, "buckets", &nowBuckets); err != nil {
+			if err := decodeMeta(nowText, &nowBuckets); err != nil {
 				return err
 			}
 			same = slices.Equal(nowBuckets, buckets)

@@ -14,15 +14,7 @@ import (
 // (migration 00023).
 func TestChatListReadsIndexesOnly(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	db, err := Open(ctx, Config{URL: "file:" + filepath.Join(t.TempDir(), "plan.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openMigrated(t)
 	q, args := chatListStatement(ChatFilter{UserID: "u", Limit: 10})
 	plan := queryPlan(t, db, q, args...)
 	if !slices.Contains(plan, "SEARCH me USING COVERING INDEX chat_participants_user (user_id=?)") {
@@ -31,6 +23,22 @@ func TestChatListReadsIndexesOnly(t *testing.T) {
 	if !slices.Contains(plan, "SEARCH c USING COVERING INDEX chats_list (id=?)") {
 		t.Errorf("plan %q: want the chats read from chats_list alone", plan)
 	}
+}
+
+// openMigrated opens a migrated embedded database in a temporary folder,
+// closed when the test ends.
+func openMigrated(t *testing.T) *DB {
+	t.Helper()
+	ctx := context.Background()
+	db, err := Open(ctx, Config{URL: "file:" + filepath.Join(t.TempDir(), "plan.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
 
 // queryPlan returns the detail lines of EXPLAIN QUERY PLAN for q.

@@ -1,8 +1,6 @@
 package store
 
 import (
-	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -14,15 +12,7 @@ import (
 // is there only when the pull has some, since an arm for an empty list
 // still steps through every readable bucket's changes.
 func TestPullQueryUsesTheBucketIndex(t *testing.T) {
-	ctx := context.Background()
-	db, err := Open(ctx, Config{URL: "file:" + filepath.Join(t.TempDir(), "plan.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := openMigrated(t)
 	held := []string{"chat:a", "chat:b"}
 	for _, c := range []struct {
 		name                   string

@@ -597,35 +597,41 @@ func (s *Service) Connections(ctx context.Context, c Caller, q ConnectionQuery, 
 	if err != nil {
 		return nil, 0, err
 	}
-	if all, ok := s.connLists.get(c.UserID, v); ok {
+	all, kept, tooMany := s.connLists.get(c.UserID, v)
+	if kept {
 		out, total := pageConnections(all, c.UserID, q, p)
 		return out, total, nil
 	}
 	var out []Connection
 	var total int
 	err = s.db.Read(ctx, func(tx *store.Tx) error {
-		v, err := tx.ConnectionsVersion(ctx, c.UserID)
-		if err != nil {
-			return err
-		}
-		rows, n, err := tx.Connections(ctx, store.ConnectionFilter{UserID: c.UserID, Limit: connListMaxRecords})
-		if err != nil {
-			return err
-		}
-		if n <= connListMaxRecords {
-			all, err := connectionsFrom(ctx, tx, rows)
+		if !tooMany {
+			// Not known at v: the whole list, kept when small enough.
+			v, err := tx.ConnectionsVersion(ctx, c.UserID)
 			if err != nil {
 				return err
 			}
-			s.connLists.put(c.UserID, v, all)
-			out, total = pageConnections(all, c.UserID, q, p)
-			return nil
+			rows, n, err := tx.Connections(ctx, store.ConnectionFilter{UserID: c.UserID, Limit: connListMaxRecords})
+			if err != nil {
+				return err
+			}
+			if n <= connListMaxRecords {
+				all, err := connectionsFrom(ctx, tx, rows)
+				if err != nil {
+					return err
+				}
+				s.connLists.put(c.UserID, v, all)
+				out, total = pageConnections(all, c.UserID, q, p)
+				return nil
+			}
+			s.connLists.putTooMany(c.UserID, v)
 		}
 		// Too many to keep: the page asked for.
-		rows, total, err = tx.Connections(ctx, store.ConnectionFilter{UserID: c.UserID, Role: q.Role, Statuses: q.Statuses, Offset: p.Offset, Limit: p.Limit})
+		rows, n, err := tx.Connections(ctx, store.ConnectionFilter{UserID: c.UserID, Role: q.Role, Statuses: q.Statuses, Offset: p.Offset, Limit: p.Limit})
 		if err != nil {
 			return err
 		}
+		total = n
 		out, err = connectionsFrom(ctx, tx, rows)
 		return err
 	})

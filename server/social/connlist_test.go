@@ -145,3 +145,28 @@ func TestConnectionPages(t *testing.T) {
 		})
 	}
 }
+
+// A user with more records than a server keeps is read page by page; once
+// that is known at a version, a list does not read the whole list first
+// again: the next request at the same version runs fewer statements.
+func TestConnectionListTooLongToKeep(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	svc, db := mustService(t)
+	me, shown := seedConnections(t, db, 620)
+	statements := func() int64 {
+		before := db.QueryCount()
+		got, total, err := svc.Connections(ctx, social.Caller{UserID: me}, social.ConnectionQuery{}, social.Page{Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if total != len(shown) || len(got) != 10 || got[0].ID != shown[0].ID {
+			t.Fatalf("total %d, %d records, first %s; want %d, 10, %s", total, len(got), got[0].ID, len(shown), shown[0].ID)
+		}
+		return db.QueryCount() - before
+	}
+	first, second := statements(), statements()
+	if second >= first {
+		t.Fatalf("the second list ran %d statements, the first %d: want fewer (the whole list not read again)", second, first)
+	}
+}

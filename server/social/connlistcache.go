@@ -22,7 +22,9 @@ import (
 // the statement's order.
 
 // Bounds of the connection list cache: a user with more records than
-// connListMaxRecords is read from the database page by page, as before;
+// connListMaxRecords is read from the database page by page, as before
+// (the cache remembers that, at the version, so the whole list is not
+// read again first);
 // past connListCacheRecords records in all, lists are dropped at random
 // to make room (a miss costs one read, never a wrong answer).
 const (
@@ -41,21 +43,30 @@ type connListCache struct {
 type connListEntry struct {
 	version int64
 	conns   []Connection // shared: never modified once stored
+	tooMany bool         // more than connListMaxRecords records: read page by page
 }
 
 func newConnListCache() *connListCache {
 	return &connListCache{m: make(map[string]connListEntry)}
 }
 
-// get returns userID's records if they were read at version.
-func (c *connListCache) get(userID string, version int64) ([]Connection, bool) {
+// get returns userID's records if they were read at version (kept), or
+// whether userID had too many records to keep at version: then the list
+// is read page by page without reading the whole list first.
+func (c *connListCache) get(userID string, version int64) (conns []Connection, kept, tooMany bool) {
 	c.mu.Lock()
 	e, ok := c.m[userID]
 	c.mu.Unlock()
 	if !ok || e.version != version {
-		return nil, false
+		return nil, false, false
 	}
-	return e.conns, true
+	return e.conns, !e.tooMany, e.tooMany
+}
+
+// putTooMany records that userID had more than connListMaxRecords
+// records at version.
+func (c *connListCache) putTooMany(userID string, version int64) {
+	c.store(userID, connListEntry{version: version, tooMany: true})
 }
 
 // put stores conns as userID's records at version, unless a newer version
@@ -64,6 +75,11 @@ func (c *connListCache) put(userID string, version int64, conns []Connection) {
 	if len(conns) > connListMaxRecords {
 		return
 	}
+	c.store(userID, connListEntry{version: version, conns: conns})
+}
+
+func (c *connListCache) store(userID string, entry connListEntry) {
+	version, conns := entry.version, entry.conns
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, ok := c.m[userID]; ok {
@@ -80,7 +96,7 @@ func (c *connListCache) put(userID string, version int64, conns []Connection) {
 		c.records -= len(e.conns)
 		delete(c.m, k)
 	}
-	c.m[userID] = connListEntry{version: version, conns: conns}
+	c.m[userID] = entry
 	c.records += len(conns)
 }
 

@@ -240,6 +240,7 @@ func TestProtocol(t *testing.T) {
 		var protocols http.Protocols
 		protocols.SetUnencryptedHTTP2(true)
 		h2c := &http.Client{Transport: &http.Transport{Protocols: &protocols}}
+		defer h2c.CloseIdleConnections() // before the server stops: it waits for open connections
 		base := "http://" + ln.Addr().String()
 		grpcClient := syncv1connect.NewSyncServiceClient(h2c, base, connect.WithGRPC(), connect.WithInterceptors(bearer(amy.Token)))
 		if _, err := grpcClient.Pull(ctx, connect.NewRequest(&syncv1.PullRequest{ProtocolVersion: 1})); err != nil {

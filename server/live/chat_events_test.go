@@ -74,8 +74,8 @@ func wantNoEvent(t *testing.T, got map[*servertest.Socket][]string, event string
 func TestChatEvents(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	one := servertest.Start(t, dir)
-	two := servertest.Start(t, dir)
+	one := servertest.Start(t, dir, quickSignal)
+	two := servertest.Start(t, dir, quickSignal)
 	amy := join(one, one.Register("Amy"), one, two) // owner: phone on one, laptop on two
 	ben := join(one, one.Register("Ben"), two, two)
 	cat := join(one, one.Register("Cat"), one, one) // never in the chat

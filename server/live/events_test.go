@@ -43,8 +43,8 @@ func setStatus(t *testing.T, env *servertest.Env, u servertest.User) {
 func TestConnectionEvents(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	env := servertest.Start(t, dir)
-	other := servertest.Start(t, dir)
+	env := servertest.Start(t, dir, quickSignal)
+	other := servertest.Start(t, dir, quickSignal)
 	amy, bob, cat := env.Register("Amy"), env.Register("Bob"), env.Register("Cat")
 	amys, bobs := connect(env, amy), connect(other, bob) // bob's devices are on the other instance
 	cats := env.Dial(cat.Token)

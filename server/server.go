@@ -120,6 +120,10 @@ type Config struct {
 	// (e.g. "127.0.0.1:9090", for deployments that keep it private) and
 	// not on Listen. Empty: GET /metrics on the main listener.
 	MetricsListen string
+	// MetricsReadTimeout bounds the database read of one scrape of
+	// /metrics (default 2s); a scrape whose read takes longer leaves the
+	// read's figures out and counts vibesync_metrics_database_read_errors_total.
+	MetricsReadTimeout time.Duration
 }
 
 // Defaults returns c with every unset field given its default.
@@ -288,7 +292,7 @@ func build(ctx context.Context, cfg Config, db *store.DB) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	met := newMetrics(db, hub)
+	met := newMetrics(db, hub, cfg.MetricsReadTimeout)
 	limits := ratelimit.NewSet(*cfg.RateLimits, cfg.Now)
 	api := rest.New(rest.Config{Social: svc, Tokens: tokens, Log: cfg.Log, Ready: db.Ready, Media: files, Live: hub,
 		Limits:    limits,
@@ -324,7 +328,7 @@ func openMedia(ctx context.Context, cfg Config) (media.Store, error) {
 
 // newMetrics creates the server's metrics and connects them to the
 // database's writer, the live hub and the figures read at scrape time.
-func newMetrics(db *store.DB, hub *live.Hub) *metrics.Metrics {
+func newMetrics(db *store.DB, hub *live.Hub, readTimeout time.Duration) *metrics.Metrics {
 	met := metrics.New()
 	db.Observe(met)
 	writer, reader := db.Pools()
@@ -344,7 +348,8 @@ func newMetrics(db *store.DB, hub *live.Hub) *metrics.Metrics {
 			})
 			return st, err
 		},
-		Pools: map[string]*sql.DB{"writer": writer, "reader": reader},
+		ReadTimeout: readTimeout,
+		Pools:       map[string]*sql.DB{"writer": writer, "reader": reader},
 	})
 	return met
 }

@@ -183,8 +183,10 @@ type DBState struct {
 type Sources struct {
 	// Live reports the WebSocket hub's counters.
 	Live func() LiveStats
-	// DB reads the database's state; it is given a short deadline.
+	// DB reads the database's state; it is given ReadTimeout.
 	DB func(ctx context.Context) (DBState, error)
+	// ReadTimeout bounds one scrape's call of DB (zero: 2s).
+	ReadTimeout time.Duration
 	// Pools are connection pools by name ("writer", "reader").
 	Pools map[string]*sql.DB
 }
@@ -198,7 +200,11 @@ func (m *Metrics) Watch(src Sources) {
 		m.reg.MustRegister(&liveCollector{stats: src.Live})
 	}
 	if src.DB != nil {
-		m.reg.MustRegister(&dbCollector{read: src.DB, live: src.Live, errs: m.scrapeErrs})
+		timeout := src.ReadTimeout
+		if timeout <= 0 {
+			timeout = defaultReadTimeout
+		}
+		m.reg.MustRegister(&dbCollector{read: src.DB, live: src.Live, errs: m.scrapeErrs, timeout: timeout})
 	}
 }
 
@@ -241,13 +247,15 @@ func (c *liveCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descTail, prometheus.GaugeValue, float64(s.TailSeq))
 }
 
-// scrapeTimeout bounds the database read of one scrape.
-const scrapeTimeout = 2 * time.Second
+// defaultReadTimeout bounds the database read of one scrape where
+// Sources.ReadTimeout does not.
+const defaultReadTimeout = 2 * time.Second
 
 type dbCollector struct {
-	read func(context.Context) (DBState, error)
-	live func() LiveStats
-	errs prometheus.Counter
+	read    func(context.Context) (DBState, error)
+	live    func() LiveStats
+	errs    prometheus.Counter
+	timeout time.Duration
 }
 
 func (c *dbCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -263,7 +271,7 @@ func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
 	if c.live != nil {
 		tail = c.live().TailSeq // read first: the head read after it is never older
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
 	st, err := c.read(ctx)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,7 +63,16 @@ type restartable struct {
 
 func newRestartable(t *testing.T) *restartable {
 	r := &restartable{t: t, dir: t.TempDir()}
-	r.env = servertest.StartOn(t, r.dir, "127.0.0.1:0")
+	// Between a stop and the restart the port is free, and the other test
+	// binaries running at once open servers on ports of 127.0.0.1: one
+	// could be given it. Linux routes all of 127.0.0.0/8 to the loopback,
+	// so the server listens on 127.0.0.2 where it can.
+	addr := "127.0.0.1:0"
+	if ln, err := net.Listen("tcp", "127.0.0.2:0"); err == nil {
+		ln.Close()
+		addr = "127.0.0.2:0"
+	}
+	r.env = servertest.StartOn(t, r.dir, addr)
 	return r
 }
 

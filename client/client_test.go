@@ -122,9 +122,10 @@ func loginToken(t *testing.T, env *servertest.Env, u servertest.User) string {
 
 func TestClient(t *testing.T) {
 	t.Parallel()
+	shared := servertest.New(t) // the subtests' server: each registers users of its own
 	ctx := context.Background()
 	t.Run("register_sync_and_read_me_from_the_replica", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		d := openDevice(t, env, "")
 		u, err := d.Register(ctx, "Amy", "amy_r", "correct horse battery")
 		if err != nil {
@@ -138,7 +139,7 @@ func TestClient(t *testing.T) {
 		}
 	})
 	t.Run("offline_write_is_optimistic_and_delivered_once", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy := env.Register("Amy")
 		d := openDevice(t, env, "")
 		login(t, env, d, amy)
@@ -169,7 +170,7 @@ func TestClient(t *testing.T) {
 		}
 	})
 	t.Run("lost_push_answer_is_not_applied_twice", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy := env.Register("Amy")
 		d := openDevice(t, env, "")
 		login(t, env, d, amy)
@@ -189,7 +190,7 @@ func TestClient(t *testing.T) {
 		}
 	})
 	t.Run("rejected_mutation_is_reported_and_undone", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, bob := env.Register("Amy"), env.Register("Bob")
 		d := openDevice(t, env, "")
 		login(t, env, d, amy)
@@ -213,7 +214,7 @@ func TestClient(t *testing.T) {
 		}
 	})
 	t.Run("unimplemented_mutation_is_rejected", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy := env.Register("Amy")
 		d := openDevice(t, env, "")
 		login(t, env, d, amy)
@@ -233,7 +234,7 @@ func TestClient(t *testing.T) {
 		}
 	})
 	t.Run("expired_token_while_offline_costs_nothing", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy := env.Register("Amy")
 		d := openDevice(t, env, "")
 		login(t, env, d, amy)
@@ -252,7 +253,7 @@ func TestClient(t *testing.T) {
 		}
 	})
 	t.Run("server_refusing_token_never_loops", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy := env.Register("Amy")
 		d := openDevice(t, env, "")
 		login(t, env, d, amy)
@@ -316,7 +317,7 @@ func TestClient(t *testing.T) {
 		})
 	})
 	t.Run("another_user_on_the_same_replica_starts_empty", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, bob := env.Register("Amy"), env.Register("Bob")
 		d := openDevice(t, env, "")
 		login(t, env, d, amy)

@@ -125,6 +125,7 @@ func adminCount(t *testing.T, env *servertest.Env, chatID string) int {
 
 func TestConcurrentChatWrites(t *testing.T) {
 	t.Parallel()
+	shared := servertest.New(t) // the subtests' server: each registers users of its own
 	const rounds = 5
 	// twoAdmins is a group of amy and ben, both admins.
 	twoAdmins := func(t *testing.T, env *servertest.Env, amy, ben servertest.User) string {
@@ -141,7 +142,7 @@ func TestConcurrentChatWrites(t *testing.T) {
 		return strings.Join(s, ",")
 	}
 	t.Run("two_admins_removing_each_other_at_once_leave_an_admin", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
 		for range rounds {
 			c := twoAdmins(t, env, amy, ben)
@@ -159,7 +160,7 @@ func TestConcurrentChatWrites(t *testing.T) {
 		}
 	})
 	t.Run("two_admins_revoking_each_other_at_once_leave_an_admin", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
 		for range rounds {
 			c := twoAdmins(t, env, amy, ben)
@@ -177,7 +178,7 @@ func TestConcurrentChatWrites(t *testing.T) {
 		}
 	})
 	t.Run("two_admins_leaving_at_once_leave_an_admin", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
 		for range rounds {
 			c := twoAdmins(t, env, amy, ben)
@@ -195,7 +196,7 @@ func TestConcurrentChatWrites(t *testing.T) {
 		}
 	})
 	t.Run("double_join_adds_once", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
 		for range rounds {
 			c := group(t, env, amy, "G", nil)
@@ -213,7 +214,7 @@ func TestConcurrentChatWrites(t *testing.T) {
 		}
 	})
 	t.Run("reposting_the_same_message_id_at_once_never_duplicates", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
 		c := group(t, env, amy, "G", nil, ben)
 		const n = 6

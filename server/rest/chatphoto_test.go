@@ -97,8 +97,9 @@ func mediaPath(t *testing.T, photoURL string) string {
 
 func TestUpdateChat(t *testing.T) {
 	t.Parallel()
+	shared := servertest.New(t) // the subtests' server: each registers users of its own
 	setup := func(t *testing.T) (*servertest.Env, servertest.User, servertest.User, chatJSON) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
 		return env, amy, ben, group(t, env, amy, "G", nil, ben)
 	}
@@ -171,7 +172,7 @@ func TestUpdateChat(t *testing.T) {
 		putChat(t, env, amy, c.ID, nil, huge).WantError(413, "photo_too_many_pixels")
 		gif := []byte("GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
 		putChat(t, env, amy, c.ID, nil, gif).WantError(400, "invalid_photo")
-		if files, _ := os.ReadDir(filepath.Join(env.Dir, "media", "chats")); len(files) != 0 {
+		if files, _ := os.ReadDir(filepath.Join(env.Dir, "media", "chats", c.ID)); len(files) != 0 {
 			t.Fatalf("refused photos were stored: %v", files)
 		}
 	})

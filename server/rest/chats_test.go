@@ -15,8 +15,9 @@ const socketA = "sock_AAAAAAAAAAAAAAAA"
 
 func TestCreateChat(t *testing.T) {
 	t.Parallel()
+	shared := servertest.New(t) // the subtests' server: each registers users of its own
 	t.Run("group_chat_creates_participants_and_creator_is_admin", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben, cat := env.Register("Amy"), env.Register("Ben"), env.Register("Cat")
 		follow(t, env, amy, ben)
 		plainConnection(t, env, cat, amy)
@@ -79,7 +80,7 @@ func TestCreateChat(t *testing.T) {
 	})
 
 	t.Run("chat_created_is_sent_to_all_participants_and_the_callers_other_devices", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
 		group(t, env, amy, "G", map[string]any{"socket": socketA}, ben)
 		for _, u := range []servertest.User{amy, ben} {
@@ -93,7 +94,7 @@ func TestCreateChat(t *testing.T) {
 	})
 
 	t.Run("one_to_one_chat_that_exists_answers_200_with_the_same_chat", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
 		first := decodeChat(t, env.Do("POST", "/chats", amy.Token, map[string]any{"user": ben.ID}).Want(201))
 		again := decodeChat(t, env.Do("POST", "/chats", amy.Token, map[string]any{"user": ben.ID}).Want(200))
@@ -115,13 +116,13 @@ func TestCreateChat(t *testing.T) {
 	})
 
 	t.Run("user_can_not_be_the_current_user", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy := env.Register("Amy")
 		env.Do("POST", "/chats", amy.Token, map[string]any{"user": amy.ID}).WantError(400, "invalid_user")
 	})
 
 	t.Run("user_is_required_when_not_a_group", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy := env.Register("Amy")
 		env.Do("POST", "/chats", amy.Token, map[string]any{}).WantError(400, "invalid_user")
 		env.Do("POST", "/chats", amy.Token, map[string]any{"user": "nope"}).WantError(400, "invalid_user")
@@ -129,7 +130,7 @@ func TestCreateChat(t *testing.T) {
 	})
 
 	t.Run("meetMe_must_be_an_accepted_connection_of_these_users", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben, cat := env.Register("Amy"), env.Register("Ben"), env.Register("Cat")
 		pending := request(t, env, ben, amy)
 		env.Do("POST", "/chats", amy.Token, map[string]any{"user": ben.ID, "meetMe": pending}).WantError(409, "connection_not_accepted")
@@ -140,7 +141,7 @@ func TestCreateChat(t *testing.T) {
 	})
 
 	t.Run("meetMe_status_must_exist", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
 		conn := connect(t, env, ben, amy)
 		env.Do("DELETE", "/users/me/status", amy.Token, nil).Want(204)
@@ -154,7 +155,7 @@ func TestCreateChat(t *testing.T) {
 	})
 
 	t.Run("meetMe_chat_is_created_with_its_connection", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
 		conn := connect(t, env, ben, amy)
 		c := decodeChat(t, env.Do("POST", "/chats", ben.Token, map[string]any{"user": amy.ID, "meetMe": conn}).Want(201))
@@ -169,14 +170,14 @@ func TestCreateChat(t *testing.T) {
 	})
 
 	t.Run("meetMe_needs_a_connection_made_through_a_status", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
 		conn := plainConnection(t, env, ben, amy)
 		env.Do("POST", "/chats", ben.Token, map[string]any{"user": amy.ID, "meetMe": conn}).WantError(409, "not_meet_me")
 	})
 
 	t.Run("name_category_and_participants_are_required_for_a_group", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy := env.Register("Amy")
 		env.Do("POST", "/chats", amy.Token, map[string]any{"isGroup": true, "category": "Study", "participants": []string{}}).WantError(400, "invalid_name")
 		env.Do("POST", "/chats", amy.Token, map[string]any{"isGroup": true, "name": "  ", "category": "Study", "participants": []string{}}).WantError(400, "invalid_name")
@@ -190,7 +191,7 @@ func TestCreateChat(t *testing.T) {
 	})
 
 	t.Run("all_participants_must_be_followed_or_connected", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben, cat := env.Register("Amy"), env.Register("Ben"), env.Register("Cat")
 		follow(t, env, ben, amy) // the other direction does not count
 		body := map[string]any{"isGroup": true, "name": "G", "category": "Study", "participants": []string{ben.ID}}
@@ -204,7 +205,7 @@ func TestCreateChat(t *testing.T) {
 	})
 
 	t.Run("courses_category_is_never_restricted", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy := env.Register("Amy")
 		c := decodeChat(t, env.Do("POST", "/chats", amy.Token, map[string]any{"isGroup": true, "name": "C", "category": "Courses",
 			"participants": []string{}, "restricted": true}).Want(201))
@@ -214,7 +215,7 @@ func TestCreateChat(t *testing.T) {
 	})
 
 	t.Run("blocking_is_handled_for_one_to_one", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben, cat := env.Register("Amy"), env.Register("Ben"), env.Register("Cat")
 		block(t, env, ben, amy)
 		env.Do("POST", "/chats", amy.Token, map[string]any{"user": ben.ID}).WantError(404, "user_not_found")
@@ -225,7 +226,7 @@ func TestCreateChat(t *testing.T) {
 	})
 
 	t.Run("group_participants_are_push_notified", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
 		group(t, env, amy, "G", nil, ben)
 		if !hasPush(t, env, ben, social.EventChatCreated) {
@@ -238,7 +239,7 @@ func TestCreateChat(t *testing.T) {
 	})
 
 	t.Run("socket_id_follows_its_format", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
 		for _, s := range []string{"short", "has space in it here", "abcdefghijklmnopqrstuvwxyz"} {
 			env.Do("POST", "/chats", amy.Token, map[string]any{"user": ben.ID, "socket": s}).WantError(400, "invalid_socket")
@@ -246,7 +247,7 @@ func TestCreateChat(t *testing.T) {
 	})
 
 	t.Run("event_chat_carries_an_event", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy := env.Register("Amy")
 		now := env.Clock.Now()
 		// The spec's request example: category Event, no event. The
@@ -270,7 +271,7 @@ func TestCreateChat(t *testing.T) {
 	})
 
 	t.Run("needs_a_token_and_a_json_body", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy := env.Register("Amy")
 		env.Do("POST", "/chats", "", map[string]any{}).WantError(401, "")
 		env.Do("POST", "/chats", amy.Token, "{").WantError(400, "malformed_json")
@@ -280,8 +281,9 @@ func TestCreateChat(t *testing.T) {
 
 func TestGetChats(t *testing.T) {
 	t.Parallel()
+	shared := servertest.New(t) // the subtests' server: each registers users of its own
 	t.Run("populates_lastMessage_unread_and_participants", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
 		c := group(t, env, amy, "G", nil, ben)
 		env.Clock.Advance(time.Second)
@@ -320,7 +322,7 @@ func TestGetChats(t *testing.T) {
 	})
 
 	t.Run("filters_search_group_and_meetMeOnly", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben, cat := env.Register("Amy"), env.Register("Ben Stone"), env.Register("Cat")
 		group(t, env, amy, "Chemistry Club", nil)
 		group(t, env, amy, "Poetry", nil)
@@ -358,7 +360,7 @@ func TestGetChats(t *testing.T) {
 	})
 
 	t.Run("filter_combinations_and_their_counts", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben, cat, dan := env.Register("Amy"), env.Register("Ben Club"), env.Register("Cat"), env.Register("Dan")
 		group(t, env, amy, "Club One", nil)
 		group(t, env, amy, "Club Two", nil)
@@ -405,7 +407,7 @@ func TestGetChats(t *testing.T) {
 	})
 
 	t.Run("paginates_most_recent_activity_first", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy := env.Register("Amy")
 		var ids []string
 		for i := 0; i < 5; i++ {
@@ -495,8 +497,9 @@ func TestChatPresence(t *testing.T) {
 
 func TestGetChat(t *testing.T) {
 	t.Parallel()
+	shared := servertest.New(t) // the subtests' server: each registers users of its own
 	t.Run("user_must_belong_to_that_chat", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
 		c := group(t, env, amy, "G", nil)
 		env.Do("GET", "/chats/"+c.ID, ben.Token, nil).WantError(403, "not_participant")
@@ -505,7 +508,7 @@ func TestGetChat(t *testing.T) {
 	})
 
 	t.Run("one_to_one_takes_name_photo_and_user_from_the_other_participant", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
 		c := decodeChat(t, env.Do("POST", "/chats", amy.Token, map[string]any{"user": ben.ID}).Want(201))
 		env.Clock.Advance(time.Second)

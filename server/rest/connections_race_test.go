@@ -109,8 +109,9 @@ func pairState(t *testing.T, env *servertest.Env, a, b string) (records int, not
 
 func TestConcurrentConnectionWrites(t *testing.T) {
 	t.Parallel()
+	shared := servertest.New(t) // the subtests' server: each registers users of its own
 	t.Run("one_record_per_pair_when_both_ask_at_once", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, bob := env.Register("Amy"), env.Register("Bob")
 		meetMe(t, env, amy)
 		meetMe(t, env, bob)
@@ -166,7 +167,7 @@ func TestConcurrentConnectionWrites(t *testing.T) {
 		}
 	})
 	t.Run("one_accept_wins", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, bob := env.Register("Amy"), env.Register("Bob")
 		num := v1Request(t, env, amy, bob, "")
 		var calls []call
@@ -193,7 +194,7 @@ func TestConcurrentConnectionWrites(t *testing.T) {
 		}
 	})
 	t.Run("a_block_racing_a_request_leaves_no_request", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, bob := env.Register("Amy"), env.Register("Bob")
 		as := race(env, []call{
 			{"POST", v1(amy, "/request"), amy.Token, map[string]string{"receiver_id": bob.ID}},
@@ -215,7 +216,7 @@ func TestConcurrentConnectionWrites(t *testing.T) {
 		})
 	})
 	t.Run("accept_decline_and_cancel_at_once_leave_one_outcome", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, bob := env.Register("Amy"), env.Register("Bob")
 		id := request(t, env, amy, bob)
 		as := race(env, []call{

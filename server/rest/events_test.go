@@ -10,8 +10,9 @@ import (
 
 func TestParticipantStatus(t *testing.T) {
 	t.Parallel()
+	shared := servertest.New(t) // the subtests' server: each registers users of its own
 	setup := func(t *testing.T) (*servertest.Env, servertest.User, servertest.User, chatJSON) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
 		now := env.Clock.Now()
 		c := group(t, env, amy, "Party", map[string]any{"category": "Event",

@@ -43,8 +43,9 @@ func postReel(t *testing.T, env *servertest.Env, u servertest.User, chatID strin
 
 func TestExploreCommunities(t *testing.T) {
 	t.Parallel()
+	shared := servertest.New(t) // the subtests' server: each registers users of its own
 	t.Run("search_is_required_with_at_least_3_characters", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy := env.Register("Amy")
 		env.Do("GET", "/chats/explore/communities", amy.Token, nil).WantError(400, "invalid_search")
 		env.Do("GET", "/chats/explore/communities?search=ab", amy.Token, nil).WantError(400, "invalid_search")
@@ -52,7 +53,7 @@ func TestExploreCommunities(t *testing.T) {
 		explore(t, env, amy, "?search=abc")
 	})
 	t.Run("matches_name_and_category", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
 		group(t, env, amy, "Pool Party", map[string]any{"category": "Music"})
 		group(t, env, amy, "Pool Study", nil)
@@ -71,7 +72,7 @@ func TestExploreCommunities(t *testing.T) {
 		}
 	})
 	t.Run("trending_counts_recent_messages_and_joins", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben, cy := env.Register("Amy"), env.Register("Ben"), env.Register("Cy")
 		// Created so that neither id order nor latest activity gives the
 		// trending order.
@@ -97,7 +98,7 @@ func TestExploreCommunities(t *testing.T) {
 		}
 	})
 	t.Run("populates_reels_and_the_pending_request", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
 		c := group(t, env, amy, "Pool Party", map[string]any{"restricted": true})
 		var ids []string
@@ -164,8 +165,9 @@ func TestExploreQueryCount(t *testing.T) {
 
 func TestReels(t *testing.T) {
 	t.Parallel()
+	shared := servertest.New(t) // the subtests' server: each registers users of its own
 	t.Run("like_superlike_and_favorite_toggle", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
 		c := group(t, env, amy, "Reels", nil)
 		r := postReel(t, env, amy, c.ID, nil)
@@ -195,7 +197,7 @@ func TestReels(t *testing.T) {
 		env.Do("POST", "/reels/x/like", ben.Token, nil).WantError(400, "invalid_id")
 	})
 	t.Run("posting_rules", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
 		open := group(t, env, amy, "Open", nil)
 		closed := group(t, env, amy, "Closed", map[string]any{"allowPublicPost": false})
@@ -210,7 +212,7 @@ func TestReels(t *testing.T) {
 		env.Do("POST", "/reels", amy.Token, map[string]any{"chat": d.ID, "video": "https://cdn.test/v.mp4"}).WantError(409, "not_group_chat")
 	})
 	t.Run("anonymous_reels_hide_their_author_from_others", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
 		c := group(t, env, amy, "Secret club", nil)
 		follow(t, env, ben, amy)

@@ -31,8 +31,9 @@ type filesJSON struct {
 
 func TestSendMessage(t *testing.T) {
 	t.Parallel()
+	shared := servertest.New(t) // the subtests' server: each registers users of its own
 	t.Run("only_participants_may_post", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
 		c := group(t, env, amy, "G", nil)
 		env.Do("POST", "/chats/"+c.ID+"/messages", ben.Token, map[string]any{"text": "hi"}).WantError(403, "not_participant")
@@ -40,7 +41,7 @@ func TestSendMessage(t *testing.T) {
 	})
 
 	t.Run("answers_201_with_the_message_and_replicates_it", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
 		c := group(t, env, amy, "G", nil, ben)
 		var body struct {
@@ -66,7 +67,7 @@ func TestSendMessage(t *testing.T) {
 	})
 
 	t.Run("the_answer_feed_row_and_event_carry_the_same_message", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
 		c := group(t, env, amy, "G", nil, ben)
 		for _, text := range []string{"plain words", "<b>bold</b> & \u2028 \"quoted\""} {
@@ -103,7 +104,7 @@ func TestSendMessage(t *testing.T) {
 	})
 
 	t.Run("text_is_at_most_4000_characters_and_needs_text_or_a_file", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy := env.Register("Amy")
 		c := group(t, env, amy, "G", nil)
 		path := "/chats/" + c.ID + "/messages"
@@ -119,7 +120,7 @@ func TestSendMessage(t *testing.T) {
 	})
 
 	t.Run("a_proposed_id_is_idempotent", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
 		c := group(t, env, amy, "G", nil, ben)
 		id := oid.New()

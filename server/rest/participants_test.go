@@ -34,8 +34,9 @@ func score(t *testing.T, env *servertest.Env, u servertest.User) int {
 
 func TestJoinChat(t *testing.T) {
 	t.Parallel()
+	shared := servertest.New(t) // the subtests' server: each registers users of its own
 	t.Run("adds_the_caller_as_participant", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
 		c := group(t, env, amy, "Open", nil)
 		var body struct {
@@ -54,7 +55,7 @@ func TestJoinChat(t *testing.T) {
 	})
 
 	t.Run("socket_notifies_chat_joined", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
 		c := group(t, env, amy, "Open", nil)
 		env.Do("POST", "/chats/"+c.ID+"/participants", ben.Token, map[string]any{"socket": socketA}).Want(201)
@@ -64,7 +65,7 @@ func TestJoinChat(t *testing.T) {
 	})
 
 	t.Run("updates_join_group_chat_score", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
 		c := group(t, env, amy, "Open", nil)
 		env.Do("POST", "/chats/"+c.ID+"/participants", ben.Token, nil).Want(201)
@@ -77,7 +78,7 @@ func TestJoinChat(t *testing.T) {
 	})
 
 	t.Run("join_group_chat_scores_once_per_chat", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
 		c := group(t, env, amy, "Open", nil)
 		other := group(t, env, amy, "Other", nil)
@@ -103,21 +104,21 @@ func TestJoinChat(t *testing.T) {
 	})
 
 	t.Run("chat_should_not_be_restricted", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
 		c := group(t, env, amy, "Closed", map[string]any{"restricted": true})
 		env.Do("POST", "/chats/"+c.ID+"/participants", ben.Token, nil).WantError(403, "chat_restricted")
 	})
 
 	t.Run("user_should_not_be_a_participant_already", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy := env.Register("Amy")
 		c := group(t, env, amy, "Open", nil)
 		env.Do("POST", "/chats/"+c.ID+"/participants", amy.Token, nil).WantError(409, "already_participant")
 	})
 
 	t.Run("chat_must_be_a_group", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben, cat := env.Register("Amy"), env.Register("Ben"), env.Register("Cat")
 		c := decodeChat(t, env.Do("POST", "/chats", amy.Token, map[string]any{"user": ben.ID}).Want(201))
 		env.Do("POST", "/chats/"+c.ID+"/participants", cat.Token, nil).WantError(409, "not_group_chat")
@@ -128,8 +129,9 @@ func TestJoinChat(t *testing.T) {
 
 func TestAddParticipants(t *testing.T) {
 	t.Parallel()
+	shared := servertest.New(t) // the subtests' server: each registers users of its own
 	setup := func(t *testing.T) (*servertest.Env, servertest.User, servertest.User, servertest.User, chatJSON) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben, cat := env.Register("Amy"), env.Register("Ben"), env.Register("Cat")
 		c := group(t, env, amy, "G", nil, ben)
 		return env, amy, ben, cat, c
@@ -182,8 +184,9 @@ func TestAddParticipants(t *testing.T) {
 
 func TestRemoveParticipant(t *testing.T) {
 	t.Parallel()
+	shared := servertest.New(t) // the subtests' server: each registers users of its own
 	setup := func(t *testing.T) (*servertest.Env, servertest.User, servertest.User, servertest.User, chatJSON) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben, cat := env.Register("Amy"), env.Register("Ben"), env.Register("Cat")
 		c := group(t, env, amy, "G", nil, ben, cat)
 		return env, amy, ben, cat, c
@@ -273,8 +276,9 @@ func TestRemoveParticipant(t *testing.T) {
 
 func TestChatAdmin(t *testing.T) {
 	t.Parallel()
+	shared := servertest.New(t) // the subtests' server: each registers users of its own
 	setup := func(t *testing.T) (*servertest.Env, servertest.User, servertest.User, chatJSON) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
 		c := group(t, env, amy, "G", nil, ben)
 		return env, amy, ben, c
@@ -332,8 +336,9 @@ func TestChatAdmin(t *testing.T) {
 
 func TestDeleteChat(t *testing.T) {
 	t.Parallel()
+	shared := servertest.New(t) // the subtests' server: each registers users of its own
 	t.Run("deletes_messages_files_and_the_event", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
 		now := env.Clock.Now()
 		c := group(t, env, amy, "Party", map[string]any{"category": "Event", "event": map[string]any{"startsAt": now, "endsAt": now.Add(time.Hour)}}, ben)
@@ -352,7 +357,7 @@ func TestDeleteChat(t *testing.T) {
 		}
 	})
 	t.Run("socket_event_to_other_users_and_the_callers_other_devices", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
 		c := group(t, env, amy, "G", nil, ben)
 		env.Do("DELETE", "/chats/"+c.ID, amy.Token, map[string]any{"socket": socketA}).Want(204)
@@ -367,7 +372,7 @@ func TestDeleteChat(t *testing.T) {
 		}
 	})
 	t.Run("join_requests_and_their_notifications_go_too", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
 		c := group(t, env, amy, "G", map[string]any{"restricted": true})
 		r := askToJoin(t, env, ben, c.ID)
@@ -383,7 +388,7 @@ func TestDeleteChat(t *testing.T) {
 		env.Do("GET", "/requests/"+r.ID, ben.Token, nil).WantError(404, "request_not_found")
 	})
 	t.Run("user_must_be_chat_admin_of_a_group", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
 		c := group(t, env, amy, "G", nil, ben)
 		env.Do("DELETE", "/chats/"+c.ID, ben.Token, nil).WantError(403, "not_admin")

@@ -46,8 +46,9 @@ func notifications(t *testing.T, env *servertest.Env, u servertest.User, typ str
 
 func TestCreateRequest(t *testing.T) {
 	t.Parallel()
+	shared := servertest.New(t) // the subtests' server: each registers users of its own
 	setup := func(t *testing.T) (*servertest.Env, servertest.User, servertest.User, chatJSON) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
 		c := group(t, env, amy, "Closed", map[string]any{"restricted": true})
 		return env, amy, ben, c
@@ -101,8 +102,9 @@ func TestCreateRequest(t *testing.T) {
 
 func TestAnswerRequest(t *testing.T) {
 	t.Parallel()
+	shared := servertest.New(t) // the subtests' server: each registers users of its own
 	setup := func(t *testing.T) (*servertest.Env, servertest.User, servertest.User, chatJSON, requestJSON) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben := env.Register("Amy"), env.Register("Ben")
 		c := group(t, env, amy, "Closed", map[string]any{"restricted": true})
 		return env, amy, ben, c, askToJoin(t, env, ben, c.ID)
@@ -140,7 +142,7 @@ func TestAnswerRequest(t *testing.T) {
 		}
 	})
 	t.Run("accepting_dismisses_every_admins_join_request_notification", func(t *testing.T) {
-		env := servertest.New(t)
+		env := shared.For(t)
 		amy, ben, cy := env.Register("Amy"), env.Register("Ben"), env.Register("Cy")
 		c := group(t, env, amy, "Closed", map[string]any{"restricted": true}, cy)
 		env.Do("POST", "/chats/"+c.ID+"/participants/"+cy.ID+"/admin", amy.Token, nil).Want(200)

@@ -100,8 +100,9 @@ func (h *harness) liveRows(bucket string) int {
 
 func TestPullMembershipChanges(t *testing.T) {
 	t.Parallel()
+	shared := newHarness(t) // the subtests' server: each registers users of its own
 	t.Run("held_bucket_lost_mid_pull_is_reported_and_dropped", func(t *testing.T) {
-		h := newHarness(t)
+		h := shared.For(t)
 		amy := h.env.Register("Amy")
 		chat := h.chat(1, amy.ID)
 		r := newReplica()
@@ -121,7 +122,7 @@ func TestPullMembershipChanges(t *testing.T) {
 		}
 	})
 	t.Run("new_bucket_lost_mid_pull_is_reported", func(t *testing.T) {
-		h := newHarness(t)
+		h := shared.For(t)
 		amy, bob := h.env.Register("Amy"), h.env.Register("Bob")
 		r := newReplica()
 		r.pull(t, h.client(amy), 0)
@@ -143,7 +144,7 @@ func TestPullMembershipChanges(t *testing.T) {
 		}
 	})
 	t.Run("bucket_lost_and_rejoined_mid_pull_is_read_again_from_zero", func(t *testing.T) {
-		h := newHarness(t)
+		h := shared.For(t)
 		amy := h.env.Register("Amy")
 		chat := h.chat(1, amy.ID)
 		other := h.chat(0, amy.ID)
@@ -169,7 +170,7 @@ func TestPullMembershipChanges(t *testing.T) {
 		}
 	})
 	t.Run("held_buckets_continue_from_the_cursor_while_a_new_one_starts_at_zero", func(t *testing.T) {
-		h := newHarness(t)
+		h := shared.For(t)
 		amy, bob := h.env.Register("Amy"), h.env.Register("Bob")
 		held := h.chat(3, amy.ID)
 		joined := h.chat(3, bob.ID) // older than Amy's cursor
@@ -193,7 +194,7 @@ func TestPullMembershipChanges(t *testing.T) {
 		}
 	})
 	t.Run("rejoined_bucket_is_read_from_zero", func(t *testing.T) {
-		h := newHarness(t)
+		h := shared.For(t)
 		amy := h.env.Register("Amy")
 		chat := h.chat(3, amy.ID)
 		r := newReplica()

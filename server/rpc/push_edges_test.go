@@ -20,8 +20,9 @@ import (
 
 func TestPushIdempotency(t *testing.T) {
 	t.Parallel()
+	shared := newHarness(t) // the subtests' server: each registers users of its own
 	t.Run("concurrent_retries_apply_once", func(t *testing.T) {
-		h := newHarness(t)
+		h := shared.For(t)
 		amy, bob := h.env.Register("Amy"), h.env.Register("Bob")
 		for round := range 4 {
 			client := fmt.Sprintf("client-concurrent-%04d", round)
@@ -77,7 +78,7 @@ func TestPushIdempotency(t *testing.T) {
 		}
 	})
 	t.Run("lower_id_never_seen_is_rejected_not_run", func(t *testing.T) {
-		h := newHarness(t)
+		h := shared.For(t)
 		amy := h.env.Register("Amy")
 		c := h.client(amy)
 		push(t, c, clientA, bio(5, "five"))
@@ -95,7 +96,7 @@ func TestPushIdempotency(t *testing.T) {
 		}
 	})
 	t.Run("non_positive_id_runs_nothing", func(t *testing.T) {
-		h := newHarness(t)
+		h := shared.For(t)
 		amy := h.env.Register("Amy")
 		_, err := h.client(amy).Push(context.Background(), connect.NewRequest(&syncv1.PushRequest{ProtocolVersion: 1, ClientId: clientA,
 			Mutations: []*syncv1.Mutation{bio(0, "zero"), bio(1, "one")}}))
@@ -105,7 +106,7 @@ func TestPushIdempotency(t *testing.T) {
 		}
 	})
 	t.Run("another_users_client_id_is_another_client", func(t *testing.T) {
-		h := newHarness(t)
+		h := shared.For(t)
 		amy, bob := h.env.Register("Amy"), h.env.Register("Bob")
 		first := push(t, h.client(amy), clientA, username(1, bob.Username)).Results[0]
 		if first.Status != syncv1.MutationStatus_MUTATION_STATUS_REJECTED {
@@ -138,7 +139,7 @@ func TestPushIdempotency(t *testing.T) {
 		}
 	})
 	t.Run("reused_id_with_other_content_is_rejected", func(t *testing.T) {
-		h := newHarness(t)
+		h := shared.For(t)
 		amy := h.env.Register("Amy")
 		push(t, h.client(amy), clientA, bio(1, "original"))
 		if r := push(t, h.client(amy), clientA, bio(1, "original")).Results[0]; !r.Duplicate || r.Status != syncv1.MutationStatus_MUTATION_STATUS_APPLIED {
@@ -169,7 +170,7 @@ func TestPushIdempotency(t *testing.T) {
 		}
 	})
 	t.Run("reused_id_of_a_rejected_mutation", func(t *testing.T) {
-		h := newHarness(t)
+		h := shared.For(t)
 		amy, bob := h.env.Register("Amy"), h.env.Register("Bob")
 		push(t, h.client(amy), clientA, username(1, bob.Username))
 		r := push(t, h.client(amy), clientA, bio(1, "other")).Results[0]

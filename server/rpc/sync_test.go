@@ -36,6 +36,12 @@ func newHarness(t *testing.T) *harness {
 	return &harness{t: t, env: servertest.New(t)}
 }
 
+// For is h for a subtest: the subtests of one test share their parent's
+// server, each with users of its own (servertest.Env.For).
+func (h *harness) For(t *testing.T) *harness {
+	return &harness{t: t, env: h.env.For(t)}
+}
+
 func (h *harness) client(u servertest.User) syncv1connect.SyncServiceClient {
 	return syncv1connect.NewSyncServiceClient(http.DefaultClient, h.env.URL, connect.WithInterceptors(bearer(u.Token)))
 }
@@ -265,8 +271,9 @@ func TestProtocol(t *testing.T) {
 
 func TestPull(t *testing.T) {
 	t.Parallel()
+	shared := newHarness(t) // the subtests' server: each registers users of its own
 	t.Run("initial_sync_reads_own_bucket", func(t *testing.T) {
-		h := newHarness(t)
+		h := shared.For(t)
 		amy := h.env.Register("Amy")
 		r := newReplica()
 		ch := changesOf(r.pull(t, h.client(amy), 0))
@@ -281,7 +288,7 @@ func TestPull(t *testing.T) {
 		}
 	})
 	t.Run("incremental_pull_reads_only_new_changes", func(t *testing.T) {
-		h := newHarness(t)
+		h := shared.For(t)
 		amy := h.env.Register("Amy")
 		r := newReplica()
 		r.pull(t, h.client(amy), 0)
@@ -295,7 +302,7 @@ func TestPull(t *testing.T) {
 		}
 	})
 	t.Run("other_users_buckets_are_invisible", func(t *testing.T) {
-		h := newHarness(t)
+		h := shared.For(t)
 		amy, bob := h.env.Register("Amy"), h.env.Register("Bob")
 		h.chat(3, bob.ID)
 		r := newReplica()
@@ -311,7 +318,7 @@ func TestPull(t *testing.T) {
 		}
 	})
 	t.Run("new_bucket_is_read_from_zero", func(t *testing.T) {
-		h := newHarness(t)
+		h := shared.For(t)
 		amy, bob := h.env.Register("Amy"), h.env.Register("Bob")
 		chat := h.chat(5, bob.ID)
 		r := newReplica()
@@ -336,7 +343,7 @@ func TestPull(t *testing.T) {
 		}
 	})
 	t.Run("lost_bucket_is_reported", func(t *testing.T) {
-		h := newHarness(t)
+		h := shared.For(t)
 		amy := h.env.Register("Amy")
 		chat := h.chat(2, amy.ID)
 		r := newReplica()
@@ -364,7 +371,7 @@ func TestPull(t *testing.T) {
 		}
 	})
 	t.Run("pages_end_at_a_checkpoint", func(t *testing.T) {
-		h := newHarness(t)
+		h := shared.For(t)
 		amy := h.env.Register("Amy")
 		h.chat(9, amy.ID)
 		r := newReplica()
@@ -394,7 +401,7 @@ func TestPull(t *testing.T) {
 		}
 	})
 	t.Run("bucket_joined_mid_pull_waits_for_the_next_pull", func(t *testing.T) {
-		h := newHarness(t)
+		h := shared.For(t)
 		amy, bob := h.env.Register("Amy"), h.env.Register("Bob")
 		h.chat(4, amy.ID)
 		late := h.chat(4, bob.ID)
@@ -427,7 +434,7 @@ func TestPull(t *testing.T) {
 		}
 	})
 	t.Run("cursor_older_than_tombstone_window_resets", func(t *testing.T) {
-		h := newHarness(t)
+		h := shared.For(t)
 		amy := h.env.Register("Amy")
 		chat := h.chat(3, amy.ID)
 		r := newReplica()
@@ -463,7 +470,7 @@ func TestPull(t *testing.T) {
 		}
 	})
 	t.Run("checksums_match_the_replica", func(t *testing.T) {
-		h := newHarness(t)
+		h := shared.For(t)
 		amy := h.env.Register("Amy")
 		chat := h.chat(4, amy.ID)
 		r := newReplica()
@@ -506,8 +513,9 @@ const clientA = "client-aaaaaaaaaaaaaaaa"
 
 func TestPush(t *testing.T) {
 	t.Parallel()
+	shared := newHarness(t) // the subtests' server: each registers users of its own
 	t.Run("applies_and_answers_write_checkpoint", func(t *testing.T) {
-		h := newHarness(t)
+		h := shared.For(t)
 		amy := h.env.Register("Amy")
 		c := h.client(amy)
 		res := push(t, c, clientA, bio(1, "hello"))
@@ -524,7 +532,7 @@ func TestPush(t *testing.T) {
 		}
 	})
 	t.Run("retried_push_never_applies_twice", func(t *testing.T) {
-		h := newHarness(t)
+		h := shared.For(t)
 		amy := h.env.Register("Amy")
 		c := h.client(amy)
 		first := push(t, c, clientA, bio(1, "one"))
@@ -549,7 +557,7 @@ func TestPush(t *testing.T) {
 		}
 	})
 	t.Run("permanent_failure_is_recorded_and_does_not_block", func(t *testing.T) {
-		h := newHarness(t)
+		h := shared.For(t)
 		amy, bob := h.env.Register("Amy"), h.env.Register("Bob")
 		c := h.client(amy)
 		res := push(t, c, clientA, username(1, bob.Username), bio(2, "after"))
@@ -571,7 +579,7 @@ func TestPush(t *testing.T) {
 		}
 	})
 	t.Run("invalid_input_is_rejected_with_field", func(t *testing.T) {
-		h := newHarness(t)
+		h := shared.For(t)
 		amy := h.env.Register("Amy")
 		res := push(t, h.client(amy), clientA, username(1, "x"))
 		if r := res.Results[0]; r.Status != syncv1.MutationStatus_MUTATION_STATUS_REJECTED || r.Code != "invalid" || r.Field != "username" {
@@ -579,7 +587,7 @@ func TestPush(t *testing.T) {
 		}
 	})
 	t.Run("rejections_name_the_mutations_own_fields", func(t *testing.T) {
-		h := newHarness(t)
+		h := shared.For(t)
 		amy := h.env.Register("Amy")
 		res := push(t, h.client(amy), clientA,
 			&syncv1.Mutation{Id: 1, Kind: &syncv1.Mutation_CreateConnection{CreateConnection: &syncv1.CreateConnection{UserId: "nope"}}},
@@ -613,7 +621,7 @@ func TestPush(t *testing.T) {
 		}
 	})
 	t.Run("unimplemented_mutation_is_rejected", func(t *testing.T) {
-		h := newHarness(t)
+		h := shared.For(t)
 		amy := h.env.Register("Amy")
 		// A kind this server does not know (field 99 of Mutation, as a
 		// newer client would send it) is rejected and blocks nothing.
@@ -628,7 +636,7 @@ func TestPush(t *testing.T) {
 		}
 	})
 	t.Run("client_id_of_another_user", func(t *testing.T) {
-		h := newHarness(t)
+		h := shared.For(t)
 		amy, bob := h.env.Register("Amy"), h.env.Register("Bob")
 		push(t, h.client(amy), clientA, bio(1, "x"))
 		r := push(t, h.client(bob), clientA, bio(2, "y")).Results[0]
@@ -640,14 +648,14 @@ func TestPush(t *testing.T) {
 		}
 	})
 	t.Run("ids_must_increase", func(t *testing.T) {
-		h := newHarness(t)
+		h := shared.For(t)
 		amy := h.env.Register("Amy")
 		_, err := h.client(amy).Push(context.Background(), connect.NewRequest(&syncv1.PushRequest{ProtocolVersion: 1, ClientId: clientA,
 			Mutations: []*syncv1.Mutation{bio(2, "x"), bio(2, "y")}}))
 		wantCode(t, err, connect.CodeInvalidArgument, "invalid_mutations")
 	})
 	t.Run("bad_client_id", func(t *testing.T) {
-		h := newHarness(t)
+		h := shared.For(t)
 		amy := h.env.Register("Amy")
 		_, err := h.client(amy).Push(context.Background(), connect.NewRequest(&syncv1.PushRequest{ProtocolVersion: 1, ClientId: "short"}))
 		wantCode(t, err, connect.CodeInvalidArgument, "invalid_client_id")
@@ -726,8 +734,9 @@ const clientB = "client-bbbbbbbbbbbbbbbb"
 
 func TestPushConnections(t *testing.T) {
 	t.Parallel()
+	shared := newHarness(t) // the subtests' server: each registers users of its own
 	t.Run("request_and_accept_replicate_to_both", func(t *testing.T) {
-		h := newHarness(t)
+		h := shared.For(t)
 		amy, bob := h.env.Register("Amy"), h.env.Register("Bob")
 		if r := push(t, h.client(amy), clientA, connectTo(1, bob.ID)).Results[0]; r.Status != syncv1.MutationStatus_MUTATION_STATUS_APPLIED {
 			t.Fatalf("request: %v", r)
@@ -762,7 +771,7 @@ func TestPushConnections(t *testing.T) {
 		}
 	})
 	t.Run("accept_racing_cancel", func(t *testing.T) {
-		h := newHarness(t)
+		h := shared.For(t)
 		amy, bob := h.env.Register("Amy"), h.env.Register("Bob")
 		push(t, h.client(amy), clientA, connectTo(1, bob.ID))
 		// Amy cancels while Bob, offline, accepts; Amy's push lands first.
@@ -779,7 +788,7 @@ func TestPushConnections(t *testing.T) {
 		}
 	})
 	t.Run("delete_removes_an_accepted_connection", func(t *testing.T) {
-		h := newHarness(t)
+		h := shared.For(t)
 		amy, bob := h.env.Register("Amy"), h.env.Register("Bob")
 		push(t, h.client(amy), clientA, connectTo(1, bob.ID))
 		push(t, h.client(bob), clientB, acceptFrom(1, amy.ID))
@@ -795,7 +804,7 @@ func TestPushConnections(t *testing.T) {
 		}
 	})
 	t.Run("rejected_request_leaves_nothing_behind", func(t *testing.T) {
-		h := newHarness(t)
+		h := shared.For(t)
 		amy := h.env.Register("Amy")
 		r := push(t, h.client(amy), clientA, connectTo(1, amy.ID)).Results[0]
 		if r.Status != syncv1.MutationStatus_MUTATION_STATUS_REJECTED || r.Code != "invalid" {
@@ -934,8 +943,9 @@ func chatOf(t *testing.T, changes []*syncv1.Change) string {
 
 func TestPushChats(t *testing.T) {
 	t.Parallel()
+	shared := newHarness(t) // the subtests' server: each registers users of its own
 	setup := func(t *testing.T) (*harness, servertest.User, servertest.User, string) {
-		h := newHarness(t)
+		h := shared.For(t)
 		amy, bob := h.env.Register("Amy"), h.env.Register("Bob")
 		follow := &syncv1.Mutation{Id: 1, Kind: &syncv1.Mutation_Follow{Follow: &syncv1.FollowUser{UserId: bob.ID}}}
 		wantApplied(t, push(t, h.client(amy), clientA, follow, createGroup(2, "Hikers", bob.ID)))

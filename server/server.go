@@ -98,6 +98,11 @@ type Config struct {
 	// FCMEndpoint is the FCM API base (default push.DefaultFCMEndpoint):
 	// an emulator, or the bench's stand-in on loopback.
 	FCMEndpoint string
+	// PushInterval is how often the push worker looks for due
+	// notifications when the outbox had none (push.Worker.Interval,
+	// default 1s): the most a notification waits to be sent, against one
+	// outbox read per interval on an idle instance.
+	PushInterval time.Duration
 	// ShutdownTimeout bounds graceful shutdown (default 10s).
 	ShutdownTimeout time.Duration
 	// Log receives structured logs (default: discarded).
@@ -306,7 +311,7 @@ func build(ctx context.Context, cfg Config, db *store.DB) (*Server, error) {
 	if cfg.MetricsListen == "" {
 		mux.Handle("GET /metrics", met.Handler())
 	}
-	pusher := &push.Worker{DB: db, Sender: sender, Log: cfg.Log, Observer: met}
+	pusher := &push.Worker{DB: db, Sender: sender, Log: cfg.Log, Observer: met, Interval: cfg.PushInterval}
 	handler := met.InstrumentHTTP(mux, withCORS(api.Middleware(mux), cfg.AllowedOrigins))
 	ok = true
 	return &Server{cfg: cfg, db: db, social: svc, rpc: streams, hub: hub, handler: handler, pusher: pusher, metrics: met, media: files}, nil

@@ -67,6 +67,9 @@ func benchOps(ctx context.Context, b *bench) error {
 		// A scrape's database read is bounded by 200 ms rather than 2 s:
 		// the scenario waits out that bound once, to show the read error.
 		c.MetricsReadTimeout = 200 * time.Millisecond
+		// The worker looks at the outbox every 50 ms rather than every
+		// second: the scenario waits for its first attempt at each push.
+		c.PushInterval = 50 * time.Millisecond
 	})
 	if err != nil {
 		return err

@@ -48,6 +48,12 @@ test:
 ## after a change relinks the binaries that depend on it and the others
 ## are reused (linking all of them is about 20 s of CPU). The tests still
 ## all run (-count=1), with go test's vet checks and its output.
+## -parallel 4: each binary runs up to four of its parallel tests at once
+## (go test's default is GOMAXPROCS, two here). A server-backed test
+## spends part of its time waiting (a server's start and stop, loopback
+## round trips, the live hub's signals), and four keep both cores busy
+## through those waits: about a quarter off server/rest's wall time here;
+## eight did no better.
 ## UNIT_TMPDIR: the tests' temporary folders (t.TempDir: their SQLite
 ## files, media folders, sockets' data) live in memory where the machine
 ## has /dev/shm: the same files and the same SQLite code, without the
@@ -57,7 +63,7 @@ UNIT_GOGC ?= 400
 UNIT_TMPDIR ?= $(shell [ -d /dev/shm ] && [ -w /dev/shm ] && echo /dev/shm)
 unit:
 	@mkdir -p $(BIN)/unit
-	$(if $(UNIT_TMPDIR),TMPDIR=$(UNIT_TMPDIR) )GOGC=$(UNIT_GOGC) $(GO) test -count=1 -timeout 10m -o $(BIN)/unit/ $(UNIT_PKGS)
+	$(if $(UNIT_TMPDIR),TMPDIR=$(UNIT_TMPDIR) )GOGC=$(UNIT_GOGC) $(GO) test -count=1 -parallel 4 -timeout 10m -o $(BIN)/unit/ $(UNIT_PKGS)
 
 ## converge: the client's convergence property test at 1,500 steps over 8
 ## replicas (its size in `make unit` before it was cut to 500 there);

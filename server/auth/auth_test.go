@@ -62,6 +62,35 @@ func TestTokens(t *testing.T) {
 	}
 }
 
+// A token is one string: its signature's last base64url character with
+// other padding bits (ignored by a lenient decoder, so the same signature
+// bytes) is refused. Tampering with a token's last characters is then
+// always refused.
+func TestTokenPaddingBitsAreRefused(t *testing.T) {
+	tk, err := NewTokens([]byte(strings.Repeat("k", 32)), 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _, err := tk.Issue("user1", "sess1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	last := strings.IndexByte(alphabet, s[len(s)-1])
+	// A 32-byte signature is 43 characters: the last carries four bits
+	// of the signature and two padding bits, zero in the issued token.
+	if last < 0 || last&0b11 != 0 {
+		t.Fatalf("issued token ends with %q: not a canonical 32-byte signature", s[len(s)-1])
+	}
+	forged := s[:len(s)-1] + string(alphabet[last|0b0001])
+	if _, err := tk.Verify(forged); apperr.CodeOf(err) != apperr.Unauthenticated || !strings.Contains(err.Error(), "token_invalid") {
+		t.Fatalf("token with padding bits set: %v, want token_invalid", err)
+	}
+	if _, err := tk.Verify(s); err != nil {
+		t.Fatalf("the issued token: %v", err)
+	}
+}
+
 // A token that verified once is not decoded again: a second Verify
 // allocates nothing, yet expiry still holds at the exact instant (valid
 // strictly before it), and a token differing in any byte is checked in

@@ -126,6 +126,10 @@ func (t *Tokens) verify(token string) (Claims, error) {
 		jwt.WithIssuer(issuer),
 		jwt.WithExpirationRequired(),
 		jwt.WithTimeFunc(t.now),
+		// One string per token: base64url's last character carries
+		// padding bits that a lenient decoder ignores, so a token with
+		// them changed would decode, and verify, as the original.
+		jwt.WithStrictDecoding(),
 	)
 	switch {
 	case errors.Is(err, jwt.ErrTokenExpired):

@@ -181,7 +181,7 @@ func BenchmarkExport(b *testing.B) {
 // The export document is valid JSON even when it is large.
 func TestExportOfThousandsOfMessagesIsOneValidDocument(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	amy := env.Register("Amy")
 	var chat struct {
 		Chat struct {

@@ -147,7 +147,7 @@ func TestSessions(t *testing.T) {
 
 func TestChangePassword(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 
 	t.Run("other_sessions_end_the_current_one_stays", func(t *testing.T) {
 		amy := env.Register("Amy")

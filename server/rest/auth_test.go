@@ -11,7 +11,7 @@ import (
 
 func TestRegister(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 
 	t.Run("answers 201 with user and tokens", func(t *testing.T) {
 		r := env.Do("POST", "/auth/register", "", map[string]string{"name": "Amy Jackson", "username": "amy.jackson", "password": "password123"})
@@ -69,7 +69,7 @@ func TestRegister(t *testing.T) {
 
 func TestLogin(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	u := env.Register("Raj Kr")
 
 	t.Run("right password, username in any case", func(t *testing.T) {
@@ -138,7 +138,7 @@ func TestRefresh(t *testing.T) {
 
 func TestLogout(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	u := env.Register("Max R")
 	env.Do("POST", "/auth/logout", u.Token, nil).Want(http.StatusNoContent)
 	env.Do("GET", "/users/me", u.Token, nil).WantError(http.StatusUnauthorized, "token_revoked")

@@ -129,7 +129,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			t.Errorf("matrix row %q names no route", pattern)
 		}
 	}
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	forged := "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIwMTIzNDU2Nzg5YWJjZGVmMDEyMzQ1NjcifQ.c2lnbmF0dXJl"
 	for _, pattern := range routes {
 		row := matrix[pattern]

@@ -12,7 +12,7 @@ import (
 
 func TestBlocksJoinRequests(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	amy, bob, cat, dan := env.Register("Amy"), env.Register("Bob"), env.Register("Cat"), env.Register("Dan")
 	club := group(t, env, amy, "Club", map[string]any{"restricted": true})
 	early := env.Register("Eve")
@@ -100,7 +100,7 @@ func TestBlocksReels(t *testing.T) {
 // messages there (either may leave).
 func TestBlocksInSharedGroups(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	amy, bob := env.Register("Amy"), env.Register("Bob")
 	g := group(t, env, amy, "Shared", nil, bob)
 	block(t, env, amy, bob)

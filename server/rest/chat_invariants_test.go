@@ -49,7 +49,7 @@ func wantBucketIsParticipants(t *testing.T, env *servertest.Env, chatID string) 
 
 func TestBucketMembersFollowParticipants(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	amy, ben, cat, dan, eve := env.Register("Amy"), env.Register("Ben"), env.Register("Cat"), env.Register("Dan"), env.Register("Eve")
 
 	open := group(t, env, amy, "Open", nil, ben)

@@ -225,7 +225,7 @@ func TestChatListUnreadPastTheWindow(t *testing.T) {
 // participants).
 func TestChatListAuthorWhoLeft(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	amy, ben, cat := env.Register("Amy"), env.Register("Ben"), env.Register("Cat")
 	g := group(t, env, amy, "Leavers", nil, ben, cat)
 	sendText(t, env, ben, g.ID, "bye")

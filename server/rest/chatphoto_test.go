@@ -229,7 +229,7 @@ func settleMediaDeletions(t *testing.T, env *servertest.Env) {
 // fields that did arrive are applied.
 func TestUpdateChatRefusesATruncatedForm(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	amy := env.Register("Amy")
 	c := group(t, env, amy, "G", nil)
 	whole := multipartBody(map[string]string{"name": "New"}, nil)

@@ -11,7 +11,7 @@ import (
 
 func TestConnectionStatus(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	amy, bob, cat, dan := env.Register("Amy"), env.Register("Bob"), env.Register("Cat"), env.Register("Dan")
 
 	t.Run("none", func(t *testing.T) {
@@ -102,7 +102,7 @@ func TestEstablishedConnections(t *testing.T) {
 
 func TestPendingConnections(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	amy, bob, cat := env.Register("Amy"), env.Register("Bob"), env.Register("Cat")
 	meetMe(t, env, bob)
 	env.Do("POST", "/connections/"+bob.ID, amy.Token, map[string]string{"message": "Hi Bob"}).Want(http.StatusCreated)

@@ -11,7 +11,7 @@ import (
 // connection APIs: they all read and write the same record.
 func TestConnectionAcrossSurfaces(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	amy, bob := env.Register("Amy"), env.Register("Bob")
 
 	num := v1Request(t, env, amy, bob, "Hi Bob")

@@ -193,7 +193,7 @@ func TestCreateConnection(t *testing.T) {
 
 func TestRequestAfterDecline(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	amy, bob := env.Register("Amy"), env.Register("Bob")
 	id := request(t, env, amy, bob)
 	env.Do("DELETE", "/connections/"+amy.ID, bob.Token, nil).Want(http.StatusNoContent) // bob declines
@@ -470,7 +470,7 @@ func TestListConnections(t *testing.T) {
 
 func TestBlockRemovesPendingConnection(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	amy, bob := env.Register("Amy"), env.Register("Bob")
 	id := request(t, env, amy, bob)
 	env.Do("POST", "/users/"+amy.ID+"/block", bob.Token, nil).Want(200)
@@ -492,7 +492,7 @@ func TestBlockRemovesPendingConnection(t *testing.T) {
 
 func TestConnectionScoreCountsOncePerPair(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	amy, bob := env.Register("Amy"), env.Register("Bob")
 
 	t.Run("cancel_and_request_again_scores_once", func(t *testing.T) {
@@ -570,7 +570,7 @@ func TestConnectionListDefaults(t *testing.T) {
 
 func TestProfileChangeReachesConnectionRecords(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	amy, bob, cat, dan := env.Register("Amy"), env.Register("Bob"), env.Register("Cat"), env.Register("Dan")
 	accepted := connect(t, env, amy, bob)
 	request(t, env, cat, amy)

@@ -36,7 +36,7 @@ func wantV1Error(t *testing.T, r *servertest.Response, status int, title, messag
 
 func TestV1Connections(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	a, b, c := env.Register("Player A"), env.Register("Player B"), env.Register("Player C")
 
 	var id int64

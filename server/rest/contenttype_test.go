@@ -34,7 +34,7 @@ func rawPost(t *testing.T, env *servertest.Env, path, token, contentType, body s
 
 func TestJSONRoutesRefuseOtherContentTypes(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	amy := env.Register("Amy")
 	login := `{"username":"` + amy.Username + `","password":"` + amy.Password + `"}`
 	for _, ct := range []string{"", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/jsonp", "application/vnd.vibesync+json", "nonsense/"} {

@@ -15,7 +15,7 @@ func userIDs(t *testing.T, r *servertest.Response) []string {
 
 func TestFollow(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	amy, bob := env.Register("Amy"), env.Register("Bob")
 
 	t.Run("follows_and_lists_both_sides", func(t *testing.T) {

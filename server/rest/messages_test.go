@@ -202,7 +202,7 @@ func TestListMessages(t *testing.T) {
 
 func TestChatFiles(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	amy, ben := env.Register("Amy"), env.Register("Ben")
 	c := group(t, env, amy, "G", map[string]any{"tags": []map[string]string{{"tag": "exams", "label": "Exams"}}})
 	path := "/chats/" + c.ID + "/messages"
@@ -369,7 +369,7 @@ func TestMessageOrder(t *testing.T) {
 
 func TestDeleteMessage(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	amy, ben, cy := env.Register("Amy"), env.Register("Ben"), env.Register("Cy")
 	c := group(t, env, amy, "G", nil, ben, cy)
 	bens, cys := sendText(t, env, ben, c.ID, "ben's"), sendText(t, env, cy, c.ID, "cy's")

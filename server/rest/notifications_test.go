@@ -11,7 +11,7 @@ import (
 
 func TestNotifications(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	amy, bob, cat, dan := env.Register("Amy"), env.Register("Bob"), env.Register("Cat"), env.Register("Dan")
 	request(t, env, bob, amy)
 	request(t, env, cat, amy)
@@ -132,7 +132,7 @@ func TestNotifications(t *testing.T) {
 
 func TestUserScore(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	amy, bob, cat := env.Register("Amy"), env.Register("Bob"), env.Register("Cat")
 	connect(t, env, amy, bob)
 

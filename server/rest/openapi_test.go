@@ -114,7 +114,7 @@ func TestEveryRouteIsInTheOpenAPIDocumentAndNothingElse(t *testing.T) {
 // its authentication), never the mux's "no route" or "method not allowed".
 func TestEveryDocumentedOperationReachesAHandler(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	c, err := servertest.LoadContract()
 	if err != nil {
 		t.Fatal(err)
@@ -149,7 +149,7 @@ func TestEveryDocumentedOperationReachesAHandler(t *testing.T) {
 
 func TestOpenAPIDocumentIsServedAsYAMLAndJSON(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	y := env.Do("GET", "/openapi.yaml", "", nil).Want(http.StatusOK)
 	if string(y.Body) != string(docs.OpenAPIYAML) {
 		t.Fatal("GET /openapi.yaml is not docs/openapi.yaml")

@@ -9,7 +9,7 @@ import (
 
 func TestUnknownRoutesAnswerJSON(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	env.Do("GET", "/no/such/thing", "", nil).WantError(http.StatusNotFound, "route_not_found")
 	r := env.Do("DELETE", "/auth/login", "", nil).WantError(http.StatusMethodNotAllowed, "method_not_allowed")
 	if r.Header.Get("Allow") == "" {

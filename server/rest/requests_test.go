@@ -198,7 +198,7 @@ func TestAnswerRequest(t *testing.T) {
 
 func TestGetRequests(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	amy, ben, cy := env.Register("Amy"), env.Register("Ben"), env.Register("Cy")
 	amys := group(t, env, amy, "Amy's", map[string]any{"restricted": true})
 	bens := group(t, env, ben, "Ben's", map[string]any{"restricted": true})
@@ -317,7 +317,7 @@ func TestRequestsFollowAdminAccess(t *testing.T) {
 // ones; renames reach it; and a deleted chat takes it away.
 func TestJoinRequestProfiles(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	amy, cal, ben := env.Register("Amy"), env.Register("Cal"), env.Register("Ben")
 	c := group(t, env, amy, "Closed", map[string]any{"restricted": true}, cal)
 	askToJoin(t, env, ben, c.ID)

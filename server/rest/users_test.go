@@ -18,7 +18,7 @@ type userJSON struct {
 
 func TestGetMe(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	u := env.Register("John Doe")
 	var body struct{ User userJSON }
 	env.Do("GET", "/users/me", u.Token, nil).Want(http.StatusOK).Decode(&body)
@@ -33,7 +33,7 @@ func TestGetMe(t *testing.T) {
 
 func TestPatchMe(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	u := env.Register("John Doe")
 	taken := env.Register("Taken")
 
@@ -73,7 +73,7 @@ func TestPatchMe(t *testing.T) {
 
 func TestGetUser(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	a, b := env.Register("Amy"), env.Register("Ben")
 	var body struct{ User userJSON }
 	env.Do("GET", "/users/"+b.ID, a.Token, nil).Want(http.StatusOK).Decode(&body)

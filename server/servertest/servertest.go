@@ -72,6 +72,11 @@ type Env struct {
 	Clock  *Clock
 	Dir    string
 	n      *atomic.Int64 // shared with the views of For
+	// client is the test client of this view (Do): exchanges are checked
+	// against the OpenAPI document and breaches reported to T. base is
+	// the unchecked transport under it, shared by the views.
+	client *http.Client
+	base   http.RoundTripper
 	// dial connects to the server when it is not on a socket (NewInBubble).
 	dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
@@ -102,6 +107,14 @@ func StartOn(t testing.TB, dir, addr string, opts ...Option) *Env {
 
 // start is StartOn; inBubble serves over in-memory pipes (NewInBubble).
 func start(t testing.TB, dir, addr string, inBubble bool, opts ...Option) *Env {
+	t.Helper()
+	e := launch(t, dir, addr, inBubble, opts...)
+	t.Cleanup(e.Stop)
+	return e
+}
+
+// launch starts the server of start; the caller stops it.
+func launch(t testing.TB, dir, addr string, inBubble bool, opts ...Option) *Env {
 	t.Helper()
 	clock := &Clock{t: time.Now().UTC().Truncate(time.Millisecond)}
 	dbPath := filepath.Join(dir, "vibesync.db")
@@ -153,11 +166,11 @@ func start(t testing.TB, dir, addr string, inBubble bool, opts ...Option) *Env {
 	if err != nil {
 		t.Fatalf("%v", err)
 	}
-	client := hs.Client()
-	client.Transport = contract.CheckedTransport(client.Transport, func(err error) { t.Errorf("%v", err) })
-	e := &Env{T: t, Server: srv, HTTP: hs, URL: hs.URL, Clock: clock, Dir: dir, n: new(atomic.Int64), dial: dial}
-	t.Cleanup(e.Stop)
-	return e
+	hc := hs.Client()
+	base := hc.Transport
+	hc.Transport = contract.CheckedTransport(base, func(err error) { t.Errorf("%v", err) })
+	return &Env{T: t, Server: srv, HTTP: hs, URL: hs.URL, Clock: clock, Dir: dir, n: new(atomic.Int64), dial: dial,
+		client: hc, base: base}
 }
 
 // For returns e reporting to t: the subtests of one test share the server
@@ -169,7 +182,65 @@ func start(t testing.TB, dir, addr string, inBubble bool, opts ...Option) *Env {
 func (e *Env) For(t testing.TB) *Env {
 	v := *e
 	v.T = t
+	v.client = &http.Client{Transport: mustContract(t).CheckedTransport(e.base, func(err error) { t.Errorf("%v", err) })}
 	return &v
+}
+
+// Client is the view's HTTP client: what it exchanges is checked against
+// the OpenAPI document, and a breach fails the view's test.
+func (e *Env) Client() *http.Client { return e.client }
+
+func mustContract(t testing.TB) *Contract {
+	t.Helper()
+	c, err := LoadContract()
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	return c
+}
+
+// The test binary's shared server (Shared).
+var shared struct {
+	once sync.Once
+	env  *Env
+	err  error
+	dir  string
+}
+
+// Shared returns t's view (For) of one server that the tests of a binary
+// calling it share, started on first use: for a test whose checks only
+// read what its own users did (no list of every user or group, no moving
+// the clock, no count of the server's queries, no restart, no HTTP.Client
+// but the view's Client), which would otherwise start a server of its
+// own for a few requests. Its tests run at once on it, each with users of
+// its own. The package's TestMain stops it (StopShared) after m.Run.
+func Shared(t testing.TB) *Env {
+	t.Helper()
+	shared.once.Do(func() {
+		if shared.dir, shared.err = os.MkdirTemp("", "vibesync-shared-"); shared.err != nil {
+			return
+		}
+		shared.env = launch(t, shared.dir, "", false)
+		shared.env.HTTP.Client().Transport = shared.env.base // no test to report to: views have their own
+	})
+	if shared.err != nil {
+		t.Fatalf("shared server: %v", shared.err)
+	}
+	return shared.env.For(t)
+}
+
+// StopShared stops the server of Shared, if one started, and removes its
+// data. Call it from TestMain after m.Run.
+func StopShared() {
+	if shared.env != nil {
+		shared.env.HTTP.Close()
+		if err := shared.env.Server.Close(); err != nil {
+			fmt.Fprintf(os.Stderr, "servertest: close the shared server: %v\n", err)
+		}
+	}
+	if shared.dir != "" {
+		os.RemoveAll(shared.dir)
+	}
 }
 
 var stopped sync.Map
@@ -231,7 +302,7 @@ func (e *Env) Do(method, path, token string, body any) *Response {
 	if err != nil {
 		e.T.Fatalf("%s %s: %v", method, path, err)
 	}
-	res, err := e.HTTP.Client().Do(req)
+	res, err := e.client.Do(req)
 	if err != nil {
 		e.T.Fatalf("%s %s: %v", method, path, err)
 	}

@@ -456,7 +456,7 @@ func TestDeleteAccount(t *testing.T) {
 func TestDeleteAccountWithAnOfflineDevice(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	amy, bob := env.Register("Amy"), env.Register("Bob")
 	var club chatBody
 	env.Do("POST", "/users/"+bob.ID+"/follow", amy.Token, nil).Want(200)

@@ -44,7 +44,7 @@ var clientTypes = map[string]reflect.Type{
 // server, the client and the .proto cannot drift apart unnoticed.
 func TestEveryEntityDecodesStrictly(t *testing.T) {
 	t.Parallel()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	amy, bob, cat, dan := env.Register("Amy"), env.Register("Bob"), env.Register("Cat"), env.Register("Dan")
 
 	env.Do("PATCH", "/users/me", amy.Token, map[string]any{"bio": "Likes long walks"}).Want(http.StatusOK)

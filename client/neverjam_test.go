@@ -154,7 +154,7 @@ func outboxLen(t *testing.T, c *Client) int {
 func TestOversizedChangeIsRefusedLocallyAndNeverQueued(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	amy, bob := env.Register("Amy"), env.Register("Bob")
 	chat := realGroup(t, env, amy, "Hikers", bob)
 	var rejected []Rejection
@@ -213,7 +213,7 @@ func TestOversizedChangeIsRefusedLocallyAndNeverQueued(t *testing.T) {
 func TestOneOversizedQueuedChangeNeverJamsTheOutbox(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	amy, bob := env.Register("Amy"), env.Register("Bob")
 	chat := realGroup(t, env, amy, "Hikers", bob)
 	var rejected []Rejection
@@ -275,7 +275,7 @@ func TestOneOversizedQueuedChangeNeverJamsTheOutbox(t *testing.T) {
 func TestPushBatchesStayUnderTheServersRequestLimit(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	amy, bob := env.Register("Amy"), env.Register("Bob")
 	chat := realGroup(t, env, amy, "Hikers", bob)
 	var rejected []Rejection
@@ -314,7 +314,7 @@ func TestPushBatchesStayUnderTheServersRequestLimit(t *testing.T) {
 func TestFailingPushNeverSkipsThePull(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	amy, bob := env.Register("Amy"), env.Register("Bob")
 	chat := realGroup(t, env, amy, "Hikers", bob)
 	var rejected []Rejection

@@ -43,7 +43,7 @@ func chatByID(t *testing.T, d *device, id string) (client.Chat, bool) {
 func TestOfflineWritesShowAtOnce(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	amyU, bobU, danU := env.Register("Amy"), env.Register("Bob"), env.Register("Dan")
 	other := groupWith(t, env, amyU, "Old group", false, bobU)
 	amy := openDevice(t, env, "")
@@ -148,7 +148,7 @@ func TestOfflineWritesShowAtOnce(t *testing.T) {
 func TestOneToOneChatCreatedOnTwoDevicesConverges(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	amyU, bobU := env.Register("Amy"), env.Register("Bob")
 	amy, bob := openDevice(t, env, ""), openDevice(t, env, "")
 	login(t, env, amy, amyU)
@@ -223,7 +223,7 @@ func TestOneToOneChatCreatedOnTwoDevicesConverges(t *testing.T) {
 func TestOfflineGraphAndStatusShowAtOnce(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	amyU, bobU, catU := env.Register("Amy"), env.Register("Bob"), env.Register("Cat")
 	amy := openDevice(t, env, "")
 	login(t, env, amy, amyU)
@@ -278,7 +278,7 @@ func TestOfflineGraphAndStatusShowAtOnce(t *testing.T) {
 func TestGroupSettingsAtCreationOffline(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	amyU, bobU := env.Register("Amy"), env.Register("Bob")
 	amy := openDevice(t, env, "")
 	login(t, env, amy, amyU)
@@ -333,7 +333,7 @@ func TestGroupSettingsAtCreationOffline(t *testing.T) {
 func TestMessageWithFilesAndTagOffline(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	amyU, bobU := env.Register("Amy"), env.Register("Bob")
 	amy := openDevice(t, env, "")
 	login(t, env, amy, amyU)

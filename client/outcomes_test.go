@@ -20,7 +20,7 @@ import (
 func TestSameMessageIDWithOtherContentIsRejectedForEverySender(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	amy, bob := env.Register("Amy"), env.Register("Bob")
 	chat := realGroup(t, env, amy, "Hikers", bob)
 	var rejA, rejB, rejC []Rejection
@@ -63,7 +63,7 @@ func TestSameMessageIDWithOtherContentIsRejectedForEverySender(t *testing.T) {
 func TestCancellingARequestNeverRemovesAnAcceptedConnection(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	amy, bob := env.Register("Amy"), env.Register("Bob")
 	var rejA, rejB []Rejection
 	a, aNet := openRecorded(t, env, amy, &rejA)
@@ -271,7 +271,7 @@ func TestAnAppliedChangeIsNeverReportedRejected(t *testing.T) {
 func TestRejectionKeepsTheUsersWorkUntilRetriedOrDismissed(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	amy, bob := env.Register("Amy"), env.Register("Bob")
 	chat := realGroup(t, env, amy, "Hikers", bob)
 	var rej []Rejection

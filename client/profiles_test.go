@@ -53,7 +53,7 @@ func groupWith(t *testing.T, env *servertest.Env, owner servertest.User, name st
 func TestProfileRenameReachesReplica(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	amyU, bobU, danU := env.Register("Amy"), env.Register("Bob"), env.Register("Dan")
 	amy, bob := openDevice(t, env, ""), openDevice(t, env, "")
 	login(t, env, amy, amyU)

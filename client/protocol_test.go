@@ -493,7 +493,7 @@ func TestPullRestartsWhenPrunedMidPull(t *testing.T) {
 func TestPullAnswerOfAnotherProcessWins(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	amy, bob := env.Register("Amy"), env.Register("Bob")
 	chat, _ := seedChat(t, env, amy, bob, env.Clock.Now(), nil)
 	dir := t.TempDir()

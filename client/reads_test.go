@@ -136,7 +136,7 @@ func TestChats(t *testing.T) {
 func TestVerifyRepairsADriftedBucket(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	amy, bob := env.Register("Amy"), env.Register("Bob")
 	chat, _ := seedChat(t, env, amy, bob, env.Clock.Now(), []struct {
 		by  servertest.User

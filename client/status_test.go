@@ -18,7 +18,7 @@ import (
 func TestStatusTellsOnlineUploadingDownloadingAndLastError(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	amy, bob := env.Register("Amy"), env.Register("Bob")
 	chat := realGroup(t, env, amy, "Hikers", bob)
 	for range 20 {
@@ -104,7 +104,7 @@ func TestStatusTellsOnlineUploadingDownloadingAndLastError(t *testing.T) {
 func TestSyncSaysWhatArrived(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	amy, bob := env.Register("Amy"), env.Register("Bob")
 	chat := realGroup(t, env, amy, "Hikers", bob)
 	c := openLoggedIn(t, env, amy)

@@ -54,7 +54,7 @@ func copyDir(t *testing.T, from, to string) {
 func TestCopiedDataFolder(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	amy := env.Register("Amy")
 	dir1, dir2 := t.TempDir(), t.TempDir()
 	open := func(dir string, rekeyed *atomic.Int64) *Client {

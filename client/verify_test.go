@@ -14,7 +14,7 @@ import (
 func TestVerifyCatchesARowChangedWithoutANewSeq(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	env := servertest.New(t)
+	env := servertest.Shared(t)
 	amy, bob := env.Register("Amy"), env.Register("Bob")
 	chat, ids := seedChat(t, env, amy, bob, env.Clock.Now(), []struct {
 		by  servertest.User

@@ -334,6 +334,32 @@ func TestSyncNotifications(t *testing.T) {
 
 func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
 
+// TestConnectedComesFirstOnASyncSocket: the connected frame is the first
+// a socket gets, even when its user's feed moves while it opens and a
+// sync position is ready for it as soon as it is registered (Dial checks
+// the first frame).
+func TestConnectedComesFirstOnASyncSocket(t *testing.T) {
+	t.Parallel()
+	env := servertest.New(t)
+	amy := env.Register("Amy")
+	env.Dial(amy.Token, "sync=1") // the hub reads moves only while someone listens
+	ctx, stop := context.WithCancel(context.Background())
+	moved := make(chan struct{})
+	go func() {
+		defer close(moved)
+		for i := 0; ctx.Err() == nil; i++ {
+			_ = env.Server.DB().Write(ctx, func(tx *store.Tx) error {
+				_, err := tx.Put(ctx, "user:"+amy.ID, "note", "n"+itoa(int64(i)), []byte(`{}`))
+				return err
+			})
+		}
+	}()
+	defer func() { stop(); <-moved }()
+	for range 40 {
+		env.Dial(amy.Token, "sync=1").Conn.Close()
+	}
+}
+
 func TestTwoInstances(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()

@@ -178,6 +178,15 @@ func (h *Hub) write(s *socket, conn *websocket.Conn, readerDone <-chan struct{})
 	defer ping.Stop()
 	defer conn.Close()
 	deadline := func() time.Time { return time.Now().Add(h.opts.WriteTimeout) }
+	// The connected frame, queued before the socket was registered, goes
+	// first: a sync position offered meanwhile would otherwise win the
+	// select below half the time.
+	_ = conn.SetWriteDeadline(deadline())
+	h.sent.Add(1)
+	if err := conn.WritePreparedMessage(<-s.send); err != nil {
+		s.kick(0, "")
+		return
+	}
 	for {
 		select { // a kick wins over queued frames
 		case <-s.quit:

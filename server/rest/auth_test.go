@@ -11,7 +11,7 @@ import (
 
 func TestRegister(t *testing.T) {
 	t.Parallel()
-	env := servertest.Shared(t)
+	env := servertest.New(t)
 
 	t.Run("answers 201 with user and tokens", func(t *testing.T) {
 		r := env.Do("POST", "/auth/register", "", map[string]string{"name": "Amy Jackson", "username": "amy.jackson", "password": "password123"})

@@ -33,7 +33,7 @@ func TestGetMe(t *testing.T) {
 
 func TestPatchMe(t *testing.T) {
 	t.Parallel()
-	env := servertest.Shared(t)
+	env := servertest.New(t)
 	u := env.Register("John Doe")
 	taken := env.Register("Taken")
 

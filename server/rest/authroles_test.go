@@ -82,59 +82,65 @@ func TestAuthorizationMatrixByRole(t *testing.T) {
 	follow(t, env, stranger, target)
 	follow(t, env, blocked, target)
 	follow(t, env, removed, target)
+	// Each route's calls run at once with the others': every call has
+	// fixtures of its own.
 	for _, pattern := range routes {
-		row := roleMatrix[pattern]
-		method, path, _ := strings.Cut(pattern, " ")
-		for _, c := range []struct {
-			who  string
-			u    servertest.User
-			want int
-		}{{"owner", owner, row.owner}, {"member", member, row.member}, {"stranger", stranger, row.stranger}, {"blocked", blocked, row.blocked}, {"removed", removed, row.removed}} {
-			// A fresh group for every call, since calls change it: the
-			// owner with member, target and (removed again) removed; a
-			// message of target's; asker's request to a restricted group
-			// of the owner's that member belongs to.
-			g := group(t, env, owner, "G", nil)
-			for _, u := range []servertest.User{member, target, removed} {
-				env.Do("POST", "/chats/"+g.ID+"/participants", u.Token, nil).Want(201)
-			}
-			env.Do("DELETE", "/chats/"+g.ID+"/participants/"+removed.ID, owner.Token, nil).Want(204)
-			msg := sendText(t, env, target, g.ID, "hello")
-			closed := group(t, env, owner, "R", map[string]any{"restricted": true}, member)
-			req := askToJoin(t, env, asker, closed.ID)
-			p := strings.NewReplacer("{id}", g.ID, "{messageId}", msg.ID, "{participantId}", target.ID).Replace(path)
-			var body any
-			switch pattern {
-			case "GET /chats/explore/communities":
-				p += "?search=Study"
-			case "POST /chats":
-				body = map[string]any{"isGroup": true, "name": "New", "category": "Study", "participants": []string{target.ID}}
-			case "POST /chats/{id}/messages":
-				body = map[string]any{"text": "hi"}
-			case "POST /chats/{id}/participants/multiple":
-				body = map[string]any{"participants": []string{target.ID}}
-			case "POST /chats/{id}/participants/{participantId}/status":
-				body = map[string]any{"status": "accepted"}
-			case "POST /requests":
-				body = map[string]any{"chat": closed.ID}
-			case "GET /requests/{id}", "PATCH /requests/{id}":
-				p = "/requests/" + req.ID
-				if method == "PATCH" {
+		t.Run(strings.ReplaceAll(pattern, " ", "_"), func(t *testing.T) {
+			t.Parallel()
+			env := env.For(t)
+			row := roleMatrix[pattern]
+			method, path, _ := strings.Cut(pattern, " ")
+			for _, c := range []struct {
+				who  string
+				u    servertest.User
+				want int
+			}{{"owner", owner, row.owner}, {"member", member, row.member}, {"stranger", stranger, row.stranger}, {"blocked", blocked, row.blocked}, {"removed", removed, row.removed}} {
+				// A fresh group for every call, since calls change it: the
+				// owner with member, target and (removed again) removed; a
+				// message of target's; asker's request to a restricted group
+				// of the owner's that member belongs to.
+				g := group(t, env, owner, "G", nil)
+				for _, u := range []servertest.User{member, target, removed} {
+					env.Do("POST", "/chats/"+g.ID+"/participants", u.Token, nil).Want(201)
+				}
+				env.Do("DELETE", "/chats/"+g.ID+"/participants/"+removed.ID, owner.Token, nil).Want(204)
+				msg := sendText(t, env, target, g.ID, "hello")
+				closed := group(t, env, owner, "R", map[string]any{"restricted": true}, member)
+				req := askToJoin(t, env, asker, closed.ID)
+				p := strings.NewReplacer("{id}", g.ID, "{messageId}", msg.ID, "{participantId}", target.ID).Replace(path)
+				var body any
+				switch pattern {
+				case "GET /chats/explore/communities":
+					p += "?search=Study"
+				case "POST /chats":
+					body = map[string]any{"isGroup": true, "name": "New", "category": "Study", "participants": []string{target.ID}}
+				case "POST /chats/{id}/messages":
+					body = map[string]any{"text": "hi"}
+				case "POST /chats/{id}/participants/multiple":
+					body = map[string]any{"participants": []string{target.ID}}
+				case "POST /chats/{id}/participants/{participantId}/status":
 					body = map[string]any{"status": "accepted"}
+				case "POST /requests":
+					body = map[string]any{"chat": closed.ID}
+				case "GET /requests/{id}", "PATCH /requests/{id}":
+					p = "/requests/" + req.ID
+					if method == "PATCH" {
+						body = map[string]any{"status": "accepted"}
+					}
+				}
+				var status int
+				var got []byte
+				if pattern == "PUT /chats/{id}" {
+					r := putChat(t, env, c.u, g.ID, map[string]string{"name": "New"}, nil)
+					status, got = r.Status, r.Body
+				} else {
+					r := env.Do(method, p, c.u.Token, body)
+					status, got = r.Status, r.Body
+				}
+				if status != c.want {
+					t.Errorf("%s as %s: %d, want %d; body %s", pattern, c.who, status, c.want, got)
 				}
 			}
-			var status int
-			var got []byte
-			if pattern == "PUT /chats/{id}" {
-				r := putChat(t, env, c.u, g.ID, map[string]string{"name": "New"}, nil)
-				status, got = r.Status, r.Body
-			} else {
-				r := env.Do(method, p, c.u.Token, body)
-				status, got = r.Status, r.Body
-			}
-			if status != c.want {
-				t.Errorf("%s as %s: %d, want %d; body %s", pattern, c.who, status, c.want, got)
-			}
-		}
+		})
 	}
 }

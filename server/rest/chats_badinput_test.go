@@ -2,6 +2,7 @@ package rest_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -51,11 +52,8 @@ func TestChatEndpointsRejectBadInputCleanly(t *testing.T) {
 			calls = append(calls, call{"GET", p + q})
 		}
 	}
-	// Destructive calls last, so the chats above stay for the others.
-	for _, id := range ids {
-		calls = append(calls, call{"DELETE", "/chats/" + g.ID + "/participants/" + id}, call{"DELETE", "/chats/" + id})
-	}
-	for _, c := range calls {
+	send := func(t *testing.T, c call) {
+		env := env.For(t)
 		for _, b := range bodies {
 			r := env.Do(c.method, c.path, amy.Token, b)
 			if r.Status >= 500 {
@@ -73,5 +71,19 @@ func TestChatEndpointsRejectBadInputCleanly(t *testing.T) {
 				break
 			}
 		}
+	}
+	// The calls at once, as clients would make them; then the destructive
+	// ones, so the chats stay for the others.
+	t.Run("calls", func(t *testing.T) {
+		for i, c := range calls {
+			t.Run(fmt.Sprintf("%03d_%s", i, c.method), func(t *testing.T) {
+				t.Parallel()
+				send(t, c)
+			})
+		}
+	})
+	for _, id := range ids {
+		send(t, call{"DELETE", "/chats/" + g.ID + "/participants/" + id})
+		send(t, call{"DELETE", "/chats/" + id})
 	}
 }

@@ -284,8 +284,13 @@ type fakeFCM struct {
 	status map[string]int // device token → answer status
 }
 
+// fakeKey is the service account's key of every fake: generating a
+// 2048-bit RSA key costs some 50 ms of CPU, and no test needs one of its
+// own.
+var fakeKey = sync.OnceValues(func() (*rsa.PrivateKey, error) { return rsa.GenerateKey(rand.Reader, 2048) })
+
 func newFakeFCM(t *testing.T) *fakeFCM {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	key, err := fakeKey()
 	if err != nil {
 		t.Fatal(err)
 	}

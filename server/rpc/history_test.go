@@ -14,7 +14,7 @@ import (
 // reader of the chat; bad requests are invalid arguments.
 func TestHistory(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t)
+	h := sharedHarness(t)
 	amy, bob := h.env.Register("Amy"), h.env.Register("Bob")
 	chat := h.chat(0, amy.ID)
 	h.messages(chat, 12)

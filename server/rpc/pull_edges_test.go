@@ -100,7 +100,7 @@ func (h *harness) liveRows(bucket string) int {
 
 func TestPullMembershipChanges(t *testing.T) {
 	t.Parallel()
-	shared := newHarness(t) // the subtests' server: each registers users of its own
+	shared := sharedHarness(t) // the subtests' server: each registers users of its own
 	t.Run("held_bucket_lost_mid_pull_is_reported_and_dropped", func(t *testing.T) {
 		h := shared.For(t)
 		amy := h.env.Register("Amy")
@@ -214,7 +214,7 @@ func TestPullMembershipChanges(t *testing.T) {
 
 func TestPullNeverLeaks(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t)
+	h := sharedHarness(t)
 	amy, bob := h.env.Register("Amy"), h.env.Register("Bob")
 	secret := h.chat(5, bob.ID)
 	own := h.chat(1, amy.ID)
@@ -349,7 +349,7 @@ func TestPullIsOneQueryWhateverTheBuckets(t *testing.T) {
 
 func TestOversizedRequestIsRefused(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t)
+	h := sharedHarness(t)
 	amy := h.env.Register("Amy")
 	buckets := make([]string, 400_000) // about 11 MB of bucket names
 	for i := range buckets {
@@ -409,7 +409,7 @@ func TestPullRestartsWhenPrunedMidPull(t *testing.T) {
 
 func TestGarbageBodiesAreClientErrors(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t)
+	h := sharedHarness(t)
 	amy := h.env.Register("Amy")
 	for _, method := range []string{"Pull", "Push", "Subscribe"} {
 		for _, body := range []struct{ contentType, data string }{

@@ -20,7 +20,7 @@ import (
 
 func TestPushIdempotency(t *testing.T) {
 	t.Parallel()
-	shared := newHarness(t) // the subtests' server: each registers users of its own
+	shared := sharedHarness(t) // the subtests' server: each registers users of its own
 	t.Run("concurrent_retries_apply_once", func(t *testing.T) {
 		h := shared.For(t)
 		amy, bob := h.env.Register("Amy"), h.env.Register("Bob")
@@ -185,7 +185,7 @@ func TestPushIdempotency(t *testing.T) {
 // stop the push.
 func TestMalformedMutationsAreRejectedNotFailed(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t)
+	h := sharedHarness(t)
 	amy := h.env.Register("Amy")
 	missing := oid.New()
 	huge := strings.Repeat("x", 100_000)

@@ -36,6 +36,12 @@ func newHarness(t *testing.T) *harness {
 	return &harness{t: t, env: servertest.New(t)}
 }
 
+// sharedHarness is newHarness on the test binary's shared server
+// (servertest.Shared), for tests that read only what their own users did.
+func sharedHarness(t *testing.T) *harness {
+	return &harness{t: t, env: servertest.Shared(t)}
+}
+
 // For is h for a subtest: the subtests of one test share their parent's
 // server, each with users of its own (servertest.Env.For).
 func (h *harness) For(t *testing.T) *harness {
@@ -513,7 +519,7 @@ const clientA = "client-aaaaaaaaaaaaaaaa"
 
 func TestPush(t *testing.T) {
 	t.Parallel()
-	shared := newHarness(t) // the subtests' server: each registers users of its own
+	shared := sharedHarness(t) // the subtests' server: each registers users of its own
 	t.Run("applies_and_answers_write_checkpoint", func(t *testing.T) {
 		h := shared.For(t)
 		amy := h.env.Register("Amy")
@@ -734,7 +740,7 @@ const clientB = "client-bbbbbbbbbbbbbbbb"
 
 func TestPushConnections(t *testing.T) {
 	t.Parallel()
-	shared := newHarness(t) // the subtests' server: each registers users of its own
+	shared := sharedHarness(t) // the subtests' server: each registers users of its own
 	t.Run("request_and_accept_replicate_to_both", func(t *testing.T) {
 		h := shared.For(t)
 		amy, bob := h.env.Register("Amy"), h.env.Register("Bob")
@@ -815,7 +821,7 @@ func TestPushConnections(t *testing.T) {
 
 func TestPullTyped(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t)
+	h := sharedHarness(t)
 	amy, bob := h.env.Register("Amy"), h.env.Register("Bob")
 	push(t, h.client(amy), clientA, connectTo(1, bob.ID))
 	res, err := h.client(amy).Pull(context.Background(), connect.NewRequest(&syncv1.PullRequest{ProtocolVersion: 1, Typed: true}))
@@ -943,7 +949,7 @@ func chatOf(t *testing.T, changes []*syncv1.Change) string {
 
 func TestPushChats(t *testing.T) {
 	t.Parallel()
-	shared := newHarness(t) // the subtests' server: each registers users of its own
+	shared := sharedHarness(t) // the subtests' server: each registers users of its own
 	setup := func(t *testing.T) (*harness, servertest.User, servertest.User, string) {
 		h := shared.For(t)
 		amy, bob := h.env.Register("Amy"), h.env.Register("Bob")

@@ -519,7 +519,7 @@ const clientA = "client-aaaaaaaaaaaaaaaa"
 
 func TestPush(t *testing.T) {
 	t.Parallel()
-	shared := sharedHarness(t) // the subtests' server: each registers users of its own
+	shared := newHarness(t) // the subtests' server: each registers users of its own
 	t.Run("applies_and_answers_write_checkpoint", func(t *testing.T) {
 		h := shared.For(t)
 		amy := h.env.Register("Amy")

@@ -1,15 +1,10 @@
 package rest_test
 
 import (
-	"os"
 	"testing"
 
 	"github.com/vibesync/vibesync/server/servertest"
 )
 
 // TestMain stops the server the tests of servertest.Shared share.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	servertest.StopShared()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { servertest.Main(m) }

@@ -213,7 +213,7 @@ var shared struct {
 // the clock, no count of the server's queries, no restart, no HTTP.Client
 // but the view's Client), which would otherwise start a server of its
 // own for a few requests. Its tests run at once on it, each with users of
-// its own. The package's TestMain stops it (StopShared) after m.Run.
+// its own. The package's TestMain stops it (Main).
 func Shared(t testing.TB) *Env {
 	t.Helper()
 	shared.once.Do(func() {
@@ -229,8 +229,18 @@ func Shared(t testing.TB) *Env {
 	return shared.env.For(t)
 }
 
+// Main runs a package's tests and then stops the server of Shared: the
+// TestMain of a package whose tests call Shared is
+//
+//	func TestMain(m *testing.M) { servertest.Main(m) }
+func Main(m *testing.M) {
+	code := m.Run()
+	StopShared()
+	os.Exit(code)
+}
+
 // StopShared stops the server of Shared, if one started, and removes its
-// data. Call it from TestMain after m.Run.
+// data. Main calls it after the tests.
 func StopShared() {
 	if shared.env != nil {
 		shared.env.HTTP.Close()

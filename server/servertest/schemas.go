@@ -7,7 +7,6 @@ import (
 	"math"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -26,26 +25,7 @@ type schemas struct {
 	mu       sync.Mutex
 	compiler *jsonschema.Compiler
 	compiled map[*openapi3.SchemaRef]compiled
-	// checked remembers the outcome for small documents: a test sweeping
-	// bad input sends the same bodies to many paths of one operation, and
-	// error answers repeat word for word. Validation is a function of the
-	// schema and the bytes alone.
-	checked     sync.Map // checkKey → error (nil: valid)
-	checkedSize atomic.Int64
 }
-
-// checkKey is a remembered validation: the schema and the document.
-type checkKey struct {
-	ref  *openapi3.SchemaRef
-	data string
-}
-
-// Documents up to rememberBytes long are remembered, up to rememberLimit
-// of them (some 10 MB at most).
-const (
-	rememberBytes = 1 << 10
-	rememberLimit = 10_000
-)
 
 type compiled struct {
 	schema *jsonschema.Schema
@@ -127,25 +107,6 @@ func (s *schemas) of(ref *openapi3.SchemaRef) (*jsonschema.Schema, error) {
 
 // validate checks the JSON document data against ref.
 func (s *schemas) validate(ref *openapi3.SchemaRef, data []byte) error {
-	if len(data) > rememberBytes {
-		return s.check(ref, data)
-	}
-	key := checkKey{ref, string(data)}
-	if err, ok := s.checked.Load(key); ok {
-		if err == nil {
-			return nil
-		}
-		return err.(error)
-	}
-	err := s.check(ref, data)
-	if s.checkedSize.Add(1) <= rememberLimit {
-		s.checked.Store(key, err)
-	}
-	return err
-}
-
-// check is validate, not remembered.
-func (s *schemas) check(ref *openapi3.SchemaRef, data []byte) error {
 	schema, err := s.of(ref)
 	if err != nil {
 		return fmt.Errorf("compile the document's schema: %w", err)

@@ -186,10 +186,6 @@ func (e *Env) For(t testing.TB) *Env {
 	return &v
 }
 
-// Client is the view's HTTP client: what it exchanges is checked against
-// the OpenAPI document, and a breach fails the view's test.
-func (e *Env) Client() *http.Client { return e.client }
-
 func mustContract(t testing.TB) *Contract {
 	t.Helper()
 	c, err := LoadContract()
@@ -210,8 +206,8 @@ var shared struct {
 // Shared returns t's view (For) of one server that the tests of a binary
 // calling it share, started on first use: for a test whose checks only
 // read what its own users did (no list of every user or group, no moving
-// the clock, no count of the server's queries, no restart, no HTTP.Client
-// but the view's Client), which would otherwise start a server of its
+// the clock, no count of the server's queries, no restart, no HTTP.Client,
+// whose checks report to no test), which would otherwise start a server of its
 // own for a few requests. Its tests run at once on it, each with users of
 // its own. The package's TestMain stops it (Main).
 func Shared(t testing.TB) *Env {
@@ -225,6 +221,9 @@ func Shared(t testing.TB) *Env {
 	})
 	if shared.err != nil {
 		t.Fatalf("shared server: %v", shared.err)
+	}
+	if shared.env == nil { // the first caller's start failed, and said why
+		t.Fatal("shared server: did not start")
 	}
 	return shared.env.For(t)
 }

@@ -297,15 +297,10 @@ func TestMetricsSlowSocketClosed(t *testing.T) {
 func TestMetricsOnTheirOwnListener(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	// The metrics port is probed free, closed, then taken by the server.
-	// Other test binaries run at once and open servers of their own on
-	// ports of 127.0.0.1; one of them could be given the port in between
-	// and answer for /metrics. Linux routes all of 127.0.0.0/8 to the
-	// loopback, so the port is probed on 127.0.0.2 where it can be.
-	probe, err := net.Listen("tcp", "127.0.0.2:0")
-	if err != nil {
-		probe, err = net.Listen("tcp", "127.0.0.1:0")
-	}
+	// The metrics port is probed free, closed, then taken by the server:
+	// on LoopbackHost no other test binary's server can be given it in
+	// between (and answer for /metrics).
+	probe, err := net.Listen("tcp", servertest.LoopbackHost()+":0")
 	if err != nil {
 		t.Fatal(err)
 	}

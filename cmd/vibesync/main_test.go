@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -63,16 +62,9 @@ type restartable struct {
 
 func newRestartable(t *testing.T) *restartable {
 	r := &restartable{t: t, dir: t.TempDir()}
-	// Between a stop and the restart the port is free, and the other test
-	// binaries running at once open servers on ports of 127.0.0.1: one
-	// could be given it. Linux routes all of 127.0.0.0/8 to the loopback,
-	// so the server listens on 127.0.0.2 where it can.
-	addr := "127.0.0.1:0"
-	if ln, err := net.Listen("tcp", "127.0.0.2:0"); err == nil {
-		ln.Close()
-		addr = "127.0.0.2:0"
-	}
-	r.env = servertest.StartOn(t, r.dir, addr)
+	// Between a stop and the restart the port is free: on LoopbackHost no
+	// other test binary's server can be given it.
+	r.env = servertest.StartOn(t, r.dir, servertest.LoopbackHost()+":0")
 	return r
 }
 

@@ -105,6 +105,22 @@ func StartOn(t testing.TB, dir, addr string, opts ...Option) *Env {
 	return start(t, dir, addr, false, opts...)
 }
 
+// LoopbackHost is the loopback address a test should listen on when it
+// needs a port to stay its own between a close and a listen (a server
+// that stops and comes back at the same URL, a port probed free and then
+// given to the server): 127.0.0.2 where the system routes it (Linux
+// routes all of 127.0.0.0/8 to the loopback), else 127.0.0.1. The other
+// test binaries running at once listen on 127.0.0.1, and one of them
+// could otherwise be given the port in between.
+var LoopbackHost = sync.OnceValue(func() string {
+	ln, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		return "127.0.0.1"
+	}
+	ln.Close()
+	return "127.0.0.2"
+})
+
 // start is StartOn; inBubble serves over in-memory pipes (NewInBubble).
 func start(t testing.TB, dir, addr string, inBubble bool, opts ...Option) *Env {
 	t.Helper()

@@ -1,7 +1,14 @@
 # vibesync — the two commands a newcomer needs are `make run` and `make test`.
 GO        ?= go
 BIN       ?= bin
-UNIT_PKGS  = $(shell $(GO) list ./... | grep -v /integration)
+# UNIT_SLOW: the packages whose tests take longest, named first so go test
+# starts them first (it starts test binaries in the order given, two at a
+# time here): the others then fill the second core around them, instead of
+# server/rest starting last and running alone for its final seconds
+# (about half a second of `make unit`'s wall time here).
+UNIT_SLOW  = ./server/rest ./client ./cmd/vibesync
+UNIT_PKGS  = $(UNIT_SLOW) $(filter-out $(patsubst ./%,$(MODULE)/%,$(UNIT_SLOW)),$(shell $(GO) list ./... | grep -v /integration))
+MODULE     = github.com/vibesync/vibesync
 
 BUF       ?= $(GO) run github.com/bufbuild/buf/cmd/buf@v1.75.0
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vibesync/vibesync/server/servertest"
+	"github.com/vibesync/vibesync/server/social"
 )
 
 func relogin(t *testing.T, env *servertest.Env, u *servertest.User) {
@@ -132,10 +133,22 @@ func TestExploreQueryCount(t *testing.T) {
 		cost := func(chats int) int64 {
 			env := servertest.New(t)
 			amy, ben := env.Register("Amy"), env.Register("Ben")
+			// Seeded through the service: the count is of the GET alone.
+			svc, asAmy, asBen := env.Server.Social(), social.Caller{UserID: amy.ID}, social.Caller{UserID: ben.ID}
+			restricted := true
 			for i := 0; i < chats; i++ {
-				c := group(t, env, amy, fmt.Sprintf("Club %d", i), map[string]any{"restricted": true})
-				postReel(t, env, amy, c.ID, nil)
-				askToJoin(t, env, ben, c.ID)
+				c, _, err := svc.CreateChat(t.Context(), asAmy, social.NewChat{IsGroup: true, Name: fmt.Sprintf("Club %d", i),
+					Category: "Study", Participants: &[]string{}, Restricted: &restricted})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := svc.CreateReel(t.Context(), asAmy, social.NewReel{Chat: c.ID, Description: "fun", Tag: "Party",
+					Video: "https://cdn.test/r.mp4", Hashtags: []string{"pool"}}); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := svc.CreateRequest(t.Context(), asBen, c.ID); err != nil {
+					t.Fatal(err)
+				}
 			}
 			before := env.Server.DB().QueryCount()
 			got, n := explore(t, env, ben, "?search=club&limit=100")

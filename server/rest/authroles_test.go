@@ -7,6 +7,7 @@ import (
 
 	"github.com/vibesync/vibesync/server/rest"
 	"github.com/vibesync/vibesync/server/servertest"
+	"github.com/vibesync/vibesync/server/social"
 )
 
 // roles is one chat or join-request route's row of the authorization
@@ -82,6 +83,7 @@ func TestAuthorizationMatrixByRole(t *testing.T) {
 	follow(t, env, stranger, target)
 	follow(t, env, blocked, target)
 	follow(t, env, removed, target)
+	follow(t, env, owner, member) // member can be put in owner's groups
 	// Each route's calls run at once with the others': every call has
 	// fixtures of its own.
 	for _, pattern := range routes {
@@ -98,15 +100,10 @@ func TestAuthorizationMatrixByRole(t *testing.T) {
 				// A fresh group for every call, since calls change it: the
 				// owner with member, target and (removed again) removed; a
 				// message of target's; asker's request to a restricted group
-				// of the owner's that member belongs to.
-				g := group(t, env, owner, "G", nil)
-				for _, u := range []servertest.User{member, target, removed} {
-					env.Do("POST", "/chats/"+g.ID+"/participants", u.Token, nil).Want(201)
-				}
-				env.Do("DELETE", "/chats/"+g.ID+"/participants/"+removed.ID, owner.Token, nil).Want(204)
-				msg := sendText(t, env, target, g.ID, "hello")
-				closed := group(t, env, owner, "R", map[string]any{"restricted": true}, member)
-				req := askToJoin(t, env, asker, closed.ID)
+				// of the owner's that member belongs to. Made through the
+				// service (the calls, not the fixtures, are what is checked
+				// here, each fixture's route has tests of its own).
+				g, msg, closed, req := roleFixtures(t, env, owner, member, target, removed, asker)
 				p := strings.NewReplacer("{id}", g.ID, "{messageId}", msg.ID, "{participantId}", target.ID).Replace(path)
 				var body any
 				switch pattern {
@@ -143,4 +140,36 @@ func TestAuthorizationMatrixByRole(t *testing.T) {
 			}
 		})
 	}
+}
+
+// roleFixtures makes one call's fixtures for TestAuthorizationMatrixByRole
+// through the service: g, owner's group with member, target and (removed
+// again) removed; msg, target's message in it; closed, owner's restricted
+// group with member; req, asker's request to join closed.
+func roleFixtures(t *testing.T, env *servertest.Env, owner, member, target, removed, asker servertest.User) (g chatJSON, msg messageJSON, closed chatJSON, req requestJSON) {
+	t.Helper()
+	ctx, svc := t.Context(), env.Server.Social()
+	as := func(u servertest.User) social.Caller { return social.Caller{UserID: u.ID} }
+	check := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	restricted := true
+	gc, _, err := svc.CreateChat(ctx, as(owner), social.NewChat{IsGroup: true, Name: "G", Category: "Study", Participants: &[]string{}})
+	check(err)
+	for _, u := range []servertest.User{member, target, removed} {
+		_, err := svc.Join(ctx, as(u), gc.ID)
+		check(err)
+	}
+	check(svc.RemoveParticipant(ctx, as(owner), gc.ID, removed.ID))
+	sent, err := svc.SendMessage(ctx, as(target), gc.ID, social.NewMessage{Text: "hello"})
+	check(err)
+	cc, _, err := svc.CreateChat(ctx, as(owner), social.NewChat{IsGroup: true, Name: "R", Category: "Study",
+		Participants: &[]string{member.ID}, Restricted: &restricted})
+	check(err)
+	jr, err := svc.CreateRequest(ctx, as(asker), cc.ID)
+	check(err)
+	return chatJSON{ID: gc.ID}, messageJSON{ID: sent.Message.ID}, chatJSON{ID: cc.ID}, requestJSON{ID: jr.ID}
 }

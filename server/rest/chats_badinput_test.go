@@ -31,30 +31,44 @@ func TestChatEndpointsRejectBadInputCleanly(t *testing.T) {
 		`{"status":5}`, `{"status":"maybe"}`, `{"chat":5}`, `{"chat":"zz"}`, `{"socket":5}`, `{"socket":"bad"}`, `{"token":5}`, `{"token":""}`,
 		`{"chat":"` + g.ID + `","video":"x","hashtags":[1]}`, `{"chat":"` + g.ID + `","video":"https://a.test/v.mp4","isAnonymous":"x"}`,
 	}
-	type call struct{ method, path string }
+	// An operation the document gives no JSON body (noJSON: none at all,
+	// or a multipart form) reads none of a JSON body's fields: it gets
+	// the first few bodies (none, empty, null, an array, a number, a
+	// string, malformed JSON: enough to show it ignores or refuses a body
+	// whole) rather than every one.
+	type call struct {
+		method, path string
+		noJSON       bool
+	}
+	const noJSONBodies = 7
 	var calls []call
 	for _, id := range ids {
-		for _, c := range []call{{"GET", "/chats/%s"}, {"PUT", "/chats/%s"}, {"GET", "/chats/%s/files"}, {"POST", "/chats/%s/read"},
-			{"POST", "/chats/%s/messages"}, {"GET", "/chats/%s/messages"}, {"POST", "/chats/%s/participants"},
-			{"POST", "/chats/%s/participants/multiple"}, {"POST", "/chats/%s/participants/" + ben.ID + "/admin"},
-			{"POST", "/chats/%s/participants/" + ben.ID + "/status"}, {"POST", "/chats/" + g.ID + "/participants/%s/admin"},
-			{"POST", "/chats/" + g.ID + "/participants/%s/status"}, {"DELETE", "/chats/" + g.ID + "/participants/%s/admin"},
-			{"GET", "/requests/%s"}, {"PATCH", "/requests/%s"}, {"POST", "/reels/%s/like"}, {"POST", "/reels/%s/superlike"},
-			{"POST", "/reels/%s/favorite"}, {"DELETE", "/push/devices/%s"}} {
-			calls = append(calls, call{c.method, strings.Replace(c.path, "%s", id, 1)})
+		for _, c := range []call{{"GET", "/chats/%s", false}, {"PUT", "/chats/%s", true}, {"GET", "/chats/%s/files", false},
+			{"POST", "/chats/%s/read", true}, {"POST", "/chats/%s/messages", false}, {"GET", "/chats/%s/messages", false},
+			{"POST", "/chats/%s/participants", false}, {"POST", "/chats/%s/participants/multiple", false},
+			{"POST", "/chats/%s/participants/" + ben.ID + "/admin", false}, {"POST", "/chats/%s/participants/" + ben.ID + "/status", false},
+			{"POST", "/chats/" + g.ID + "/participants/%s/admin", false}, {"POST", "/chats/" + g.ID + "/participants/%s/status", false},
+			{"DELETE", "/chats/" + g.ID + "/participants/%s/admin", false}, {"GET", "/requests/%s", false}, {"PATCH", "/requests/%s", false},
+			{"POST", "/reels/%s/like", true}, {"POST", "/reels/%s/superlike", true}, {"POST", "/reels/%s/favorite", true},
+			{"DELETE", "/push/devices/%s", true}} {
+			calls = append(calls, call{c.method, strings.Replace(c.path, "%s", id, 1), c.noJSON})
 		}
 	}
-	calls = append(calls, call{"POST", "/chats"}, call{"POST", "/requests"}, call{"POST", "/reels"}, call{"POST", "/push/devices"})
+	calls = append(calls, call{"POST", "/chats", false}, call{"POST", "/requests", false}, call{"POST", "/reels", false}, call{"POST", "/push/devices", false})
 	for _, q := range []string{"?limit=0", "?limit=-1", "?limit=99999999999999999999", "?page=0", "?page=99999999999", "?page=1000000&limit=100",
 		"?group=x", "?meetMeOnly=x", "?search=" + strings.Repeat("x", 300), "?type=x", "?status=x", "?before=zz", "?after=zz",
 		"?before=000000000000000000000000", "?reelsLimit=-1", "?reelsLimit=999", "?search=ab", "?search=abc&category=%25&reelsLimit=0"} {
 		for _, p := range []string{"/chats", "/chats/explore/communities", "/chats/" + g.ID + "/files", "/chats/" + g.ID + "/messages", "/requests"} {
-			calls = append(calls, call{"GET", p + q})
+			calls = append(calls, call{"GET", p + q, false})
 		}
 	}
 	send := func(t *testing.T, c call) {
 		env := env.For(t)
-		for _, b := range bodies {
+		sent := bodies
+		if c.noJSON {
+			sent = bodies[:noJSONBodies]
+		}
+		for _, b := range sent {
 			r := env.Do(c.method, c.path, amy.Token, b)
 			if r.Status >= 500 {
 				t.Errorf("%s %s %v: %d %s", c.method, c.path, b, r.Status, r.Body)
@@ -83,7 +97,7 @@ func TestChatEndpointsRejectBadInputCleanly(t *testing.T) {
 		}
 	})
 	for _, id := range ids {
-		send(t, call{"DELETE", "/chats/" + g.ID + "/participants/" + id})
-		send(t, call{"DELETE", "/chats/" + id})
+		send(t, call{"DELETE", "/chats/" + g.ID + "/participants/" + id, false})
+		send(t, call{"DELETE", "/chats/" + id, false})
 	}
 }

@@ -8,8 +8,9 @@ import (
 	"fmt"
 	"strconv"
 
-	_ "modernc.org/sqlite" // the local replica's driver
+	"modernc.org/sqlite" // the local replica's driver
 
+	"github.com/vibesync/vibesync/stmtcache"
 	"github.com/vibesync/vibesync/wire"
 )
 
@@ -104,11 +105,18 @@ DROP INDEX IF EXISTS rows_entity;
 DROP INDEX IF EXISTS rows_timeline;
 `
 
+// maxCachedStmts bounds the statements the replica's connection keeps
+// prepared; the client's own are far fewer.
+const maxCachedStmts = 256
+
 func openReplica(ctx context.Context, path string) (*sql.DB, error) {
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=page_size(16384)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+	conn, err := sqlite.NewConnector("file:" + path + "?_pragma=page_size(16384)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("client: open replica: %w", err)
 	}
+	// The connection keeps the statements it runs prepared: a sync runs
+	// the same few dozen statements again and again.
+	db := sql.OpenDB(stmtcache.Connector(conn, maxCachedStmts))
 	db.SetMaxOpenConns(1)
 	// One transaction for the whole schema: a new replica's tables and
 	// indexes are written in one commit instead of one each (a new

@@ -66,7 +66,6 @@ func (db *DB) groupWrite(ctx context.Context, fn func(*Tx) error) error {
 		var after []func()
 		if len(batch) > 0 {
 			commit, after = db.runBatch(batch)
-			db.wstmts.prepareWanted(ctx)
 		}
 		db.wmu.Unlock()
 		if len(batch) > 0 {

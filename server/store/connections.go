@@ -244,13 +244,11 @@ func (db *DB) ConnectionsVersion(ctx context.Context, userID string) (int64, err
 	}
 	var v int64
 	var err error
-	if st := db.rstmts.get(connectionsVersionQuery); st != nil {
+	if db.local {
 		// A point read by primary key: not worth the goroutine the
 		// driver starts to watch a cancellable context.
-		err = st.QueryRowContext(context.WithoutCancel(ctx), userID).Scan(&v)
-	} else {
-		err = db.r.QueryRowContext(ctx, connectionsVersionQuery, userID).Scan(&v)
-		db.rstmts.prepareWanted(ctx)
+		ctx = context.WithoutCancel(ctx)
 	}
+	err = db.r.QueryRowContext(ctx, connectionsVersionQuery, userID).Scan(&v)
 	return v, versionErr(err)
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/tursodatabase/libsql-client-go/libsql"
 
 	"github.com/vibesync/vibesync/migrations"
+	"github.com/vibesync/vibesync/stmtcache"
 	"github.com/vibesync/vibesync/server/apperr"
 )
 
@@ -59,9 +60,6 @@ type DB struct {
 	migratorOnce sync.Once
 	migrator     *goose.Provider
 	migratorErr  error
-	// wstmts and rstmts keep each pool's statements prepared (embedded
-	// databases only; nil otherwise).
-	wstmts, rstmts *stmtCache
 	// observer is told about every write batch (see Observe).
 	observer atomic.Pointer[WriteObserver]
 	// unlock releases the database file's shared lock (see lockFile).
@@ -178,9 +176,6 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		db.r = sql.OpenDB(conn)
 		db.r.SetMaxOpenConns(cfg.MaxReaders)
 	}
-	if db.local {
-		db.wstmts, db.rstmts = newStmtCache(db.w), newStmtCache(db.r)
-	}
 	if err := db.w.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: open database: %w", err)
@@ -223,7 +218,7 @@ func (db *DB) openFile(u *url.URL) error {
 		if err != nil {
 			return nil, fmt.Errorf("store: open %s: %w", path, err)
 		}
-		d := sql.OpenDB(initConnector{conn})
+		d := sql.OpenDB(initConnector{stmtcache.Connector(conn, maxCachedStmts)})
 		d.SetMaxOpenConns(n)
 		d.SetMaxIdleConns(n)
 		d.SetConnMaxLifetime(0)
@@ -284,6 +279,13 @@ type dsnConnector struct {
 func (c dsnConnector) Connect(context.Context) (driver.Conn, error) { return c.drv.Open(c.dsn) }
 func (c dsnConnector) Driver() driver.Driver                        { return c.drv }
 
+// maxCachedStmts bounds how many distinct statements one connection of an
+// embedded database keeps prepared (package stmtcache); statements beyond
+// it run unprepared. Bound LIMIT and OFFSET values are written
+// `LIMIT CAST(? AS INTEGER)` so that a prepared statement is not planned
+// anew for each value (see stmtcache).
+const maxCachedStmts = 512
+
 // connInit runs on every new connection to an embedded database.
 // temp_store=MEMORY keeps statement journals in memory: each write of a
 // group commit runs in a savepoint, and SQLite otherwise spills the
@@ -328,8 +330,6 @@ func (db *DB) Close() error {
 		db.watchStop()
 	}
 	db.notifier.close()
-	db.wstmts.close()
-	db.rstmts.close()
 	var errs []error
 	if db.w != nil {
 		errs = append(errs, db.w.Close())
@@ -466,7 +466,6 @@ type Tx struct {
 	db       *DB
 	tx       *sql.Tx   // embedded database
 	rt       *remoteTx // libSQL server (see remote.go)
-	stmts    *stmtCache
 	queries  *atomic.Int64
 	Now      time.Time
 	feedSeq  int64
@@ -475,9 +474,6 @@ type Tx struct {
 	// transaction runs with instead of the one it is given: one that cannot
 	// be cancelled (see runWrite).
 	quiet context.Context
-	// bound holds the cache's prepared statements bound to this
-	// transaction, so each is bound once per transaction, not per call.
-	bound map[*sql.Stmt]*sql.Stmt
 	// after holds what AfterCommit registered, in order; undo what
 	// AfterRollback did.
 	after, undo []func()
@@ -538,7 +534,7 @@ func (db *DB) runWrite(ctx context.Context, fn func(*Tx) error) (Commit, []func(
 		if err := ctx.Err(); err != nil {
 			return Commit{}, nil, err
 		}
-		return db.runCounting(context.WithoutCancel(ctx), db.w, db.wstmts, fn, &db.queries)
+		return db.runCounting(context.WithoutCancel(ctx), db.w, fn, &db.queries)
 	}
 	return db.runRemote(ctx, db.w, true, fn, &db.queries)
 }
@@ -551,8 +547,7 @@ func (db *DB) Read(ctx context.Context, fn func(*Tx) error) error {
 	if !db.local {
 		run = db.runRemoteRead
 	}
-	_, after, err := run(ctx, db.r, db.rstmts, fn, &db.queries)
-	db.rstmts.prepareWanted(ctx)
+	_, after, err := run(ctx, db.r, fn, &db.queries)
 	if err != nil {
 		return err
 	}
@@ -571,8 +566,7 @@ func (db *DB) ReadUncounted(ctx context.Context, fn func(*Tx) error) error {
 	if !db.local {
 		run = db.runRemoteRead
 	}
-	_, after, err := run(ctx, db.r, db.rstmts, fn, &uncounted)
-	db.rstmts.prepareWanted(ctx)
+	_, after, err := run(ctx, db.r, fn, &uncounted)
 	if err != nil {
 		return err
 	}
@@ -582,12 +576,12 @@ func (db *DB) ReadUncounted(ctx context.Context, fn func(*Tx) error) error {
 	return nil
 }
 
-func (db *DB) runCounting(ctx context.Context, pool *sql.DB, stmts *stmtCache, fn func(*Tx) error, queries *atomic.Int64) (Commit, []func(), error) {
+func (db *DB) runCounting(ctx context.Context, pool *sql.DB, fn func(*Tx) error, queries *atomic.Int64) (Commit, []func(), error) {
 	sqlTx, err := pool.BeginTx(ctx, nil)
 	if err != nil {
 		return Commit{}, nil, fmt.Errorf("store: begin: %w", translate(err))
 	}
-	tx := &Tx{db: db, tx: sqlTx, stmts: stmts, queries: queries, Now: db.now().UTC()}
+	tx := &Tx{db: db, tx: sqlTx, queries: queries, Now: db.now().UTC()}
 	if ctx.Done() == nil {
 		tx.quiet = ctx // a write (see runWrite): every statement runs with it
 	}
@@ -622,30 +616,8 @@ func (tx *Tx) execLocal(ctx context.Context, query string, args ...any) (sql.Res
 	if tx.quiet != nil {
 		ctx = tx.quiet
 	}
-	if st := tx.stmt(ctx, query); st != nil {
-		res, err := st.ExecContext(ctx, args...)
-		return res, translate(err)
-	}
 	res, err := tx.tx.ExecContext(ctx, query, args...)
 	return res, translate(err)
-}
-
-// stmt returns query's cached prepared statement bound to tx, or nil when
-// it is not prepared (yet).
-func (tx *Tx) stmt(ctx context.Context, query string) *sql.Stmt {
-	st := tx.stmts.get(query)
-	if st == nil {
-		return nil
-	}
-	if b := tx.bound[st]; b != nil {
-		return b
-	}
-	if tx.bound == nil {
-		tx.bound = map[*sql.Stmt]*sql.Stmt{}
-	}
-	b := tx.tx.StmtContext(ctx, st)
-	tx.bound[st] = b
-	return b
 }
 
 func (tx *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
@@ -655,10 +627,6 @@ func (tx *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 	}
 	if tx.quiet != nil {
 		ctx = tx.quiet
-	}
-	if st := tx.stmt(ctx, query); st != nil {
-		rows, err := st.QueryContext(ctx, args...)
-		return rows, translate(err)
 	}
 	rows, err := tx.tx.QueryContext(ctx, query, args...)
 	return rows, translate(err)
@@ -691,9 +659,6 @@ func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) *row {
 	}
 	if tx.quiet != nil {
 		ctx = tx.quiet
-	}
-	if st := tx.stmt(ctx, query); st != nil {
-		return &row{row: st.QueryRowContext(ctx, args...)}
 	}
 	return &row{row: tx.tx.QueryRowContext(ctx, query, args...)}
 }

@@ -340,7 +340,7 @@ func (tx *Tx) execLater(ctx context.Context, conflict error, query string, args 
 }
 
 // runRemoteRead runs fn in a read transaction on a libSQL server.
-func (db *DB) runRemoteRead(ctx context.Context, pool *sql.DB, _ *stmtCache, fn func(*Tx) error, queries *atomic.Int64) (Commit, []func(), error) {
+func (db *DB) runRemoteRead(ctx context.Context, pool *sql.DB, fn func(*Tx) error, queries *atomic.Int64) (Commit, []func(), error) {
 	return db.runRemote(ctx, pool, false, fn, queries)
 }
 

@@ -23,8 +23,8 @@ import (
 	"github.com/tursodatabase/libsql-client-go/libsql"
 
 	"github.com/vibesync/vibesync/migrations"
-	"github.com/vibesync/vibesync/stmtcache"
 	"github.com/vibesync/vibesync/server/apperr"
+	"github.com/vibesync/vibesync/stmtcache"
 )
 
 // Config says which database to open.

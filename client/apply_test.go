@@ -116,10 +116,18 @@ func TestBulkLoadMatchesRowByRow(t *testing.T) {
 	if err := applyIn(bulk, changes, func(*sql.Tx) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
-	for _, ch := range changes {
-		if err := applyIn(single, []*syncv1.Change{ch}, func(*sql.Tx) error { return nil }); err != nil {
-			t.Fatal(err)
+	// The reference: each change applied alone (one row per statement,
+	// never the bulk path), all in one transaction.
+	err := applyIn(single, nil, func(tx *sql.Tx) error {
+		for _, ch := range changes {
+			if err := applyChanges(context.Background(), tx, []*syncv1.Change{ch}); err != nil {
+				return err
+			}
 		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	got, want := replicaRows(t, bulk), replicaRows(t, single)
 	if len(want) < 1000 || !slices.Equal(got, want) {

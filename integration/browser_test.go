@@ -1,4 +1,4 @@
-package server_test
+package integration
 
 import (
 	"context"
@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"github.com/vibesync/vibesync/server/servertest"
 )
 
 //go:embed testdata/browser.html
@@ -79,12 +77,16 @@ func runPage(t *testing.T, browser context.Context, page string) map[string]map[
 // Chromium: it registers, creates and lists a chat over REST, pulls over
 // Connect's JSON protocol with fetch, and receives a live message on the
 // WebSocket. The same page from another origin is refused by the browser
-// at every step.
+// at every step. The server is the image's, its origins set by
+// VIBESYNC_ALLOWED_ORIGINS as an operator would set them; the pages are
+// served from this process on 127.0.0.1, where the container's port is
+// published too.
 func TestBrowserClientOnAnAllowedOriginUsesRESTConnectAndTheSocket(t *testing.T) {
 	t.Parallel()
+	needDocker(t)
 	bin := chromium(t)
 	allowed, other := pageServer(t), pageServer(t)
-	env := servertest.New(t, withOrigins(allowed.URL))
+	s := startServer(t, serverOptions{volume: newVolume(t), env: []string{"VIBESYNC_ALLOWED_ORIGINS=" + allowed.URL}})
 
 	opts := append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]),
 		chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.Flag("disable-dev-shm-usage", true))
@@ -94,7 +96,7 @@ func TestBrowserClientOnAnAllowedOriginUsesRESTConnectAndTheSocket(t *testing.T)
 	defer cancelBrowser()
 
 	t.Run("allowed origin", func(t *testing.T) {
-		got := runPage(t, browser, allowed.URL+"/?mode=full&api="+url.QueryEscape(env.URL))
+		got := runPage(t, browser, allowed.URL+"/?mode=full&api="+url.QueryEscape(s.URL()))
 		wantStatus := func(step string, want float64) {
 			t.Helper()
 			if s, _ := got[step]["status"].(float64); s != want {
@@ -121,8 +123,8 @@ func TestBrowserClientOnAnAllowedOriginUsesRESTConnectAndTheSocket(t *testing.T)
 	})
 
 	t.Run("other origin", func(t *testing.T) {
-		u := env.Register("Eve Other")
-		got := runPage(t, browser, other.URL+"/?mode=refused&token="+url.QueryEscape(u.Token)+"&api="+url.QueryEscape(env.URL))
+		u := s.register(t, "Eve Other", "eve.other")
+		got := runPage(t, browser, other.URL+"/?mode=refused&token="+url.QueryEscape(u.Token)+"&api="+url.QueryEscape(s.URL()))
 		for _, step := range []string{"register", "listChats", "pull", "socket"} {
 			if _, ok := got[step]["refused"]; !ok {
 				t.Errorf("%s from %s: %v, want the browser to refuse it", step, other.URL, got[step])

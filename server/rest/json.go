@@ -138,7 +138,11 @@ func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error 
 		}
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
-	dec := json.NewDecoder(r.Body)
+	data, err := io.ReadAll(r.Body)
+	if err != nil {
+		return decodeError(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(exactKeys(data, reflect.TypeOf(v))))
 	if err := dec.Decode(v); err != nil {
 		if errors.Is(err, io.EOF) {
 			if optional {

@@ -53,10 +53,7 @@ func hasFoldedKey(dec *json.Decoder, t reflect.Type) (bool, error) {
 	t = checked(t)
 	switch d {
 	case '[':
-		var elem reflect.Type
-		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
-			elem = t.Elem()
-		}
+		elem := elemOf(t)
 		for dec.More() {
 			if folded, err := hasFoldedKey(dec, elem); folded || err != nil {
 				return folded, err
@@ -70,16 +67,9 @@ func hasFoldedKey(dec *json.Decoder, t reflect.Type) (bool, error) {
 				return false, err
 			}
 			key, _ := tok.(string)
-			var ft reflect.Type
-			switch {
-			case fields != nil:
-				if f, ok := fields[key]; ok {
-					ft = f
-				} else if folds(fields, key) {
-					return true, nil
-				}
-			case t != nil && t.Kind() == reflect.Map:
-				ft = t.Elem()
+			ft, folded := keyOf(t, fields, key)
+			if folded {
+				return true, nil
 			}
 			if folded, err := hasFoldedKey(dec, ft); folded || err != nil {
 				return folded, err
@@ -96,32 +86,45 @@ func dropFolded(v any, t reflect.Type) any {
 	t = checked(t)
 	switch v := v.(type) {
 	case []any:
-		var elem reflect.Type
-		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
-			elem = t.Elem()
-		}
+		elem := elemOf(t)
 		for i := range v {
 			v[i] = dropFolded(v[i], elem)
 		}
 	case map[string]any:
 		fields := fieldsOf(t)
 		for key, val := range v {
-			var ft reflect.Type
-			switch {
-			case fields != nil:
-				if f, ok := fields[key]; ok {
-					ft = f
-				} else if folds(fields, key) {
-					delete(v, key)
-					continue
-				}
-			case t != nil && t.Kind() == reflect.Map:
-				ft = t.Elem()
+			ft, folded := keyOf(t, fields, key)
+			if folded {
+				delete(v, key)
+				continue
 			}
 			v[key] = dropFolded(val, ft)
 		}
 	}
 	return v
+}
+
+// elemOf is the element type of an array or slice type t, else nil.
+func elemOf(t reflect.Type) reflect.Type {
+	if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+		return t.Elem()
+	}
+	return nil
+}
+
+// keyOf is the type of key's value in an object typed t (fields: t's, or
+// nil), nil when unchecked; folded when key matches a field only by case.
+func keyOf(t reflect.Type, fields map[string]reflect.Type, key string) (ft reflect.Type, folded bool) {
+	switch {
+	case fields != nil:
+		if f, ok := fields[key]; ok {
+			return f, false
+		}
+		return nil, folds(fields, key)
+	case t != nil && t.Kind() == reflect.Map:
+		return t.Elem(), false
+	}
+	return nil, false
 }
 
 var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()

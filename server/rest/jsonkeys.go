@@ -175,7 +175,7 @@ func fieldsOf(t reflect.Type) map[string]reflect.Type {
 		if name == "-" && tag == "-" {
 			continue
 		}
-		if f.Anonymous && !hasTag && f.Type.Kind() == reflect.Struct {
+		if ft := f.Type; f.Anonymous && !hasTag && (ft.Kind() == reflect.Struct || ft.Kind() == reflect.Pointer && ft.Elem().Kind() == reflect.Struct) {
 			continue // its fields are promoted
 		}
 		if !f.IsExported() && !f.Anonymous {

@@ -179,13 +179,9 @@ func launch(t testing.TB, dir, addr string, inBubble bool, opts ...Option) *Env 
 	}
 	// Every exchange through the test client is checked against the
 	// OpenAPI document.
-	contract, err := LoadContract()
-	if err != nil {
-		t.Fatalf("%v", err)
-	}
 	hc := hs.Client()
 	base := hc.Transport
-	hc.Transport = contract.CheckedTransport(base, func(err error) { t.Errorf("%v", err) })
+	hc.Transport = mustContract(t).CheckedTransport(base, func(err error) { t.Errorf("%v", err) })
 	return &Env{T: t, Server: srv, HTTP: hs, URL: hs.URL, Clock: clock, Dir: dir, n: new(atomic.Int64), dial: dial,
 		client: hc, base: base}
 }

@@ -154,6 +154,7 @@ func TestTheSameQueryNestedInItsOwnRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer outer.Close() // before the connection's Close, which waits for open rows
 	pairs := 0
 	for outer.Next() {
 		var id int
@@ -162,7 +163,7 @@ func TestTheSameQueryNestedInItsOwnRows(t *testing.T) {
 		}
 		inner, err := conn.QueryContext(t.Context(), q, id)
 		if err != nil {
-			t.Fatal(err)
+			t.Fatal(err) // with the outer rows' statement reused: "API misuse"
 		}
 		for inner.Next() {
 			pairs++

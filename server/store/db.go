@@ -67,8 +67,9 @@ type DB struct {
 	// probe is one read connection of an embedded database kept for
 	// PRAGMA data_version (see Changed); nil for a libSQL server.
 	probe     *sql.DB
+	probeStmt *sql.Stmt
 	probeMu   sync.Mutex
-	probeLast int64 // the data_version Changed read last; -1 before the first
+	probeLast int64
 	// path is an embedded database's file ("" for a libSQL server);
 	// notifier signals its commits to other processes and watchC hears
 	// theirs (see wake.go).
@@ -80,6 +81,10 @@ type DB struct {
 	// presenceGen counts this process's committed presence changes (see
 	// PresenceGeneration).
 	presenceGen atomic.Int64
+	// headsStmt is Heads' statement, prepared on the reader pool.
+	headsOnce sync.Once
+	headsStmt *sql.Stmt
+	headsErr  error
 }
 
 // WriteObserver is told how writes go through the single writer: how many
@@ -238,7 +243,6 @@ func (db *DB) openFile(u *url.URL) error {
 	for _, k := range []string{"_journal_mode", "_journal", "_synchronous", "_sync"} {
 		pq.Del(k)
 	}
-	db.probeLast = -1
 	if db.probe, err = open(pq, 1); err != nil {
 		db.w.Close()
 		db.r.Close()
@@ -332,6 +336,13 @@ func (db *DB) Close() error {
 	}
 	if db.r != nil {
 		errs = append(errs, db.r.Close())
+	}
+	if db.probeStmt != nil {
+		db.probeStmt.Close()
+	}
+	db.headsOnce.Do(func() {})
+	if db.headsStmt != nil {
+		db.headsStmt.Close()
 	}
 	if db.probe != nil {
 		errs = append(errs, db.probe.Close())

@@ -338,12 +338,19 @@ const headsQuery = `SELECT
 // before reading what moved. Counted with BackgroundRoundTrips.
 func (db *DB) Heads(ctx context.Context) (Heads, error) {
 	var h Heads
-	if !db.local {
+	var err error
+	if db.local {
+		// Prepared once: a tailer reads the heads on every round.
+		db.headsOnce.Do(func() { db.headsStmt, db.headsErr = db.r.PrepareContext(context.WithoutCancel(ctx), headsQuery) })
+		if db.headsErr != nil {
+			return Heads{}, fmt.Errorf("store: heads: %w", translate(db.headsErr))
+		}
+		err = db.headsStmt.QueryRowContext(ctx).Scan(&h.Members, &h.Events, &h.Feed)
+	} else {
 		db.backgroundTrips.Add(1)
+		err = db.r.QueryRowContext(ctx, headsQuery).Scan(&h.Members, &h.Events, &h.Feed)
 	}
-	// On an embedded database each reader connection keeps the statement
-	// prepared (stmtcache): a tailer reads the heads on every round.
-	if err := db.r.QueryRowContext(ctx, headsQuery).Scan(&h.Members, &h.Events, &h.Feed); err != nil {
+	if err != nil {
 		return Heads{}, fmt.Errorf("store: heads: %w", translate(err))
 	}
 	return h, nil
@@ -364,8 +371,16 @@ func (db *DB) Changed(ctx context.Context) (bool, error) {
 	}
 	db.probeMu.Lock()
 	defer db.probeMu.Unlock()
-	var v int64 // the probe's one connection keeps the statement prepared (stmtcache)
-	if err := db.probe.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&v); err != nil {
+	if db.probeStmt == nil {
+		st, err := db.probe.PrepareContext(ctx, `PRAGMA data_version`)
+		if err != nil {
+			return true, fmt.Errorf("store: data version: %w", translate(err))
+		}
+		db.probeStmt = st
+		db.probeLast = -1
+	}
+	var v int64
+	if err := db.probeStmt.QueryRowContext(ctx).Scan(&v); err != nil {
 		return true, fmt.Errorf("store: data version: %w", translate(err))
 	}
 	changed := v != db.probeLast
